@@ -1,0 +1,69 @@
+/**
+ * Every failure of an API call becomes an ApiError that tells the caller what it may do next.
+ * The one question that matters for money: may the call have taken effect on the server?
+ *  - `not_applied`: certainly not (refused connection, 4xx with an error body, bad request): retry or give up.
+ *  - `unknown`: the request may have been committed (timeout, reset after sending, 5xx, garbled 2xx):
+ *    never repeat a `start` blind; read the transaction back (`ApiClient.readBack`) and look at `status`.
+ */
+import type { ApiErrorBody } from './schemas.js';
+
+export type ApiErrorKind =
+  | 'network' // no usable answer: connection refused, reset, DNS
+  | 'timeout' // our own deadline passed
+  | 'aborted' // the caller's AbortSignal fired
+  | 'http' // an HTTP error status, with or without the documented body
+  | 'auth' // authentication failed even after one fresh token
+  | 'bad_response' // 2xx whose body is not JSON or breaks the schema
+  | 'invalid_request'; // refused before sending: the request itself is wrong
+
+export type Outcome = 'not_applied' | 'unknown';
+
+export interface ApiErrorInit {
+  kind: ApiErrorKind;
+  outcome: Outcome;
+  message: string;
+  operation: string;
+  httpStatus?: number;
+  body?: ApiErrorBody;
+  cause?: unknown;
+}
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  readonly kind: ApiErrorKind;
+  readonly outcome: Outcome;
+  readonly operation: string;
+  readonly httpStatus: number | undefined;
+  /** The documented error body, when the API sent one. */
+  readonly body: ApiErrorBody | undefined;
+
+  constructor(init: ApiErrorInit) {
+    super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
+    this.kind = init.kind;
+    this.outcome = init.outcome;
+    this.operation = init.operation;
+    this.httpStatus = init.httpStatus;
+    this.body = init.body;
+  }
+
+  /** API error code (1001, 1007, 2003, ...) when the body carried one. */
+  get code(): number | undefined {
+    return this.body?.code;
+  }
+
+  /** German text meant for the customer, when the API gave one. */
+  get userMessage(): string | undefined {
+    return this.body?.error_user ?? undefined;
+  }
+
+  /** True when repeating the same call cannot charge twice and may succeed (transient, nothing applied). */
+  get retryable(): boolean {
+    if (this.outcome !== 'not_applied') return false;
+    if (this.kind === 'network' || this.kind === 'timeout') return true;
+    return this.kind === 'http' && this.httpStatus !== undefined && (this.httpStatus === 429 || this.httpStatus >= 500);
+  }
+}
+
+export function isApiError(e: unknown): e is ApiError {
+  return e instanceof ApiError;
+}

@@ -1,0 +1,54 @@
+/**
+ * The contract between the kiosk's flows and the Smart Transactions API. Machines and the app
+ * depend on this interface only; `SmartTransactionsClient` implements it over HTTP, tests fake it.
+ */
+import type { CreateTransaction, PreTransactionResult, Transaction, TransactionStatus } from './schemas.js';
+
+export interface CallOptions {
+  /** Cancels the call; the error then has kind `aborted`. */
+  signal?: AbortSignal;
+  /** Overrides the client's default timeout for this call (ms); `start/cashless` needs a long one. */
+  timeoutMs?: number;
+}
+
+export type StartMethod = 'loyalty' | 'cash' | 'cashless';
+
+/** What a GET after an unknown outcome tells about a `start`. */
+export interface ReadBack {
+  transaction: Transaction;
+  /** `ok`: the start took effect, do not repeat it. */
+  took: 'effect' | 'no_effect' | 'failed' | 'cancelled' | 'pending';
+}
+
+export interface SmartTransactionsApi {
+  create(body: CreateTransaction, opts?: CallOptions): Promise<Transaction>;
+  get(id: string, opts?: CallOptions): Promise<Transaction>;
+  update(id: string, body: CreateTransaction, opts?: CallOptions): Promise<Transaction>;
+  preTransaction(id: string, opts?: CallOptions): Promise<PreTransactionResult>;
+  start(id: string, method: StartMethod, opts?: CallOptions): Promise<Transaction>;
+  cancel(id: string, opts?: CallOptions): Promise<Transaction>;
+  abort(id: string, opts?: CallOptions): Promise<Transaction>;
+  /** Reads a transaction back to resolve an `unknown` outcome of `start`. */
+  readBack(id: string, opts?: CallOptions): Promise<ReadBack>;
+}
+
+export function classifyStatus(status: TransactionStatus): ReadBack['took'] {
+  switch (status) {
+    case 'ok':
+    case 'approved':
+    case 'received':
+    case 'shipped':
+    case 'collection':
+    case 'collected':
+      return 'effect';
+    case 'created':
+    case 'processing':
+      return 'no_effect';
+    case 'pending':
+      return 'pending';
+    case 'failed':
+      return 'failed';
+    case 'cancelled':
+      return 'cancelled';
+  }
+}
