@@ -1,0 +1,298 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+
+import { FleetModel } from '../../src/dashboard/fleet-model.js';
+import { computeStatus, DEFAULT_POLICY } from '../../src/dashboard/kiosk-status.js';
+
+const T0 = Date.UTC(2025, 5, 10, 9, 0, 0); // 11:00 in Berlin
+const enc = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
+
+/** A small kiosk speaking the contract into a model, with the dashboard clock under the test's control. */
+function kiosk(model: FleetModel, id = 'k-0001') {
+  let seq = 0;
+  const env = (sid: number, ts: number) => ({ v: 1, id, sid, seq: ++seq, ts });
+  const send = (sub: string, body: object | '', at: number, retained = false) =>
+    model.ingestRaw(`kiosk/v1/${id}/${sub}`, body === '' ? Buffer.alloc(0) : enc(body), {
+      receivedAt: at,
+      retained,
+    });
+  return {
+    birth: (sid: number, at: number, more: object = {}) =>
+      send('birth', { ...env(sid, at), firmware: '1.4.2', heartbeatS: 10, clockSynced: true, ...more }, at),
+    state: (state: string, sid: number, at: number, retained = false) =>
+      send('state', { ...env(sid, at), state }, at, retained),
+    health: (sid: number, at: number, more: object = {}, retained = false) =>
+      send('health', { ...env(sid, at), clockSynced: true, ...more }, at, retained),
+    sale: (sid: number, at: number, amountCents: number, extra: object = {}) =>
+      send(
+        'evt/transaction',
+        { ...env(sid, at), eventId: randomUUID(), outcome: 'completed', kind: 'sale', amountCents, ...extra },
+        at,
+      ),
+    raw: send,
+  };
+}
+
+describe('dashboard fleet model', () => {
+  describe('status', () => {
+    it('is online only while state says online and health is fresh, stale after three heartbeats', () => {
+      const m = new FleetModel();
+      const k = kiosk(m);
+      k.birth(1, T0);
+      k.state('online', 1, T0);
+      k.health(1, T0 + 1000);
+      assert.equal(m.statusOf('k-0001', T0 + 2000), 'online');
+      assert.equal(m.statusOf('k-0001', T0 + 1000 + 29_999), 'online');
+      assert.equal(m.statusOf('k-0001', T0 + 1000 + 30_000), 'stale');
+      k.health(1, T0 + 40_000);
+      assert.equal(m.statusOf('k-0001', T0 + 41_000), 'online');
+    });
+
+    it('does not trust a retained online without a live health (broker restart)', () => {
+      const m = new FleetModel();
+      const k = kiosk(m);
+      k.birth(3, T0);
+      k.state('online', 3, T0, true);
+      assert.equal(m.statusOf('k-0001', T0 + 10), 'stale');
+      k.health(3, T0 + 500);
+      assert.equal(m.statusOf('k-0001', T0 + 600), 'online');
+    });
+
+    it('uses a retained health by its device time when the clock is synchronised', () => {
+      const m = new FleetModel();
+      const k = kiosk(m);
+      k.birth(1, T0);
+      k.state('online', 1, T0, true);
+      k.raw('health', { v: 1, id: 'k-0001', sid: 1, seq: 9, ts: T0 - 25_000, clockSynced: true }, T0, true);
+      assert.equal(m.statusOf('k-0001', T0 + 1000), 'online');
+      assert.equal(m.statusOf('k-0001', T0 + 5000), 'stale');
+    });
+
+    it('turns lost on the Will and ignores a late lost with an older sid', () => {
+      const m = new FleetModel();
+      const k = kiosk(m);
+      k.birth(4, T0);
+      k.state('online', 4, T0);
+      k.health(4, T0);
+      k.state('lost', 4, T0 + 1000);
+      assert.equal(m.statusOf('k-0001', T0 + 1000), 'lost');
+
+      k.birth(5, T0 + 2000);
+      k.state('online', 5, T0 + 2000);
+      k.health(5, T0 + 2000);
+      const late = k.state('lost', 4, T0 + 3000);
+      assert.equal(late.ok && late.note, 'late lost ignored');
+      assert.equal(m.statusOf('k-0001', T0 + 3000), 'online');
+      assert.equal(m.stats.ignoredLateLost, 1);
+    });
+
+    it('reports the declared states as they are', () => {
+      const m = new FleetModel();
+      const k = kiosk(m);
+      k.health(1, T0);
+      for (const s of ['maintenance', 'out_of_service', 'offline'] as const) {
+        k.state(s, 1, T0);
+        assert.equal(m.statusOf('k-0001', T0 + 100_000), s);
+      }
+    });
+
+    it('is stuck when out of idle far longer than any flow, counted on the device clock', () => {
+      const m = new FleetModel({ stuckAfterMs: 5 * 60_000 });
+      const k = kiosk(m);
+      k.birth(1, T0, { heartbeatS: 30 });
+      k.state('online', 1, T0);
+      k.health(1, T0, { flow: 'checkout', flowSince: T0 - 4 * 60_000 });
+      assert.equal(m.statusOf('k-0001', T0), 'online');
+      assert.equal(m.statusOf('k-0001', T0 + 61_000), 'stuck');
+      k.health(1, T0 + 70_000, { flow: 'idle', flowSince: T0 + 65_000 });
+      assert.equal(m.statusOf('k-0001', T0 + 71_000), 'online');
+    });
+
+    it('is stuck while the kiosk holds a stuck alert, and not after it is cleared', () => {
+      const m = new FleetModel();
+      const k = kiosk(m);
+      k.birth(1, T0);
+      k.state('online', 1, T0);
+      k.health(1, T0);
+      k.raw('alert/stuck', { v: 1, id: 'k-0001', sid: 1, ts: T0, severity: 'critical' }, T0);
+      assert.equal(m.statusOf('k-0001', T0 + 1), 'stuck');
+      k.raw('alert/stuck', '', T0 + 2);
+      assert.equal(m.statusOf('k-0001', T0 + 3), 'online');
+    });
+
+    it('computeStatus: unknown without a state, degraded kept when fresh', () => {
+      const base = {
+        heartbeatMs: 1000,
+        lastLifeAt: 0,
+        flow: undefined,
+        flowAgeMs: undefined,
+        healthAt: 0,
+        openAlerts: [],
+      };
+      assert.equal(computeStatus({ ...base, state: undefined }, 10, DEFAULT_POLICY), 'unknown');
+      assert.equal(computeStatus({ ...base, state: 'degraded' }, 10, DEFAULT_POLICY), 'degraded');
+      assert.equal(computeStatus({ ...base, state: 'degraded' }, 3000, DEFAULT_POLICY), 'stale');
+    });
+  });
+
+  describe('events and today', () => {
+    it('counts sales and top-ups once per eventId', () => {
+      const m = new FleetModel();
+      const k = kiosk(m);
+      const ev = { v: 1, id: 'k-0001', sid: 1, seq: 7, ts: T0, eventId: randomUUID(), outcome: 'completed' };
+      k.raw('evt/transaction', { ...ev, kind: 'sale', amountCents: 796 }, T0);
+      k.raw('evt/transaction', { ...ev, kind: 'sale', amountCents: 796 }, T0 + 5); // QoS 1 redelivery
+      k.raw(
+        'evt/transaction',
+        { ...ev, seq: 8, eventId: randomUUID(), kind: 'topup', amountCents: 2000 },
+        T0 + 6,
+      );
+      k.raw(
+        'evt/transaction',
+        { ...ev, seq: 9, eventId: randomUUID(), outcome: 'failed', kind: 'sale' },
+        T0 + 7,
+      );
+      const s = m.summary('k-0001', T0 + 10);
+      assert.deepEqual(
+        { ...s?.today },
+        {
+          day: '2025-06-10',
+          salesCount: 1,
+          salesCents: 796,
+          topupCount: 1,
+          topupCents: 2000,
+          failedCount: 1,
+        },
+      );
+      assert.equal(m.stats.duplicates, 1);
+      const d = m.detail('k-0001', T0 + 10);
+      assert.deepEqual(
+        d?.recentEvents.map((e) => e.seq),
+        [9, 8, 7],
+      );
+      assert.equal(d?.seq.duplicates, 1);
+    });
+
+    it('keeps recent events and remembered ids bounded', () => {
+      const m = new FleetModel({ recentEvents: 5, dedupWindow: 10 });
+      const k = kiosk(m);
+      for (let i = 0; i < 30; i++) k.sale(1, T0 + i, 100);
+      const d = m.detail('k-0001', T0 + 100);
+      assert.equal(d?.recentEvents.length, 5);
+      assert.equal(d?.today.salesCount, 30);
+      assert.equal(d?.today.salesCents, 3000);
+    });
+
+    it('records seq gaps and starts a new day at midnight in Berlin', () => {
+      const m = new FleetModel();
+      const k = kiosk(m);
+      const late = Date.UTC(2025, 5, 10, 21, 59, 0); // 23:59 Berlin
+      k.raw(
+        'evt/transaction',
+        {
+          v: 1,
+          id: 'k-0001',
+          sid: 1,
+          seq: 1,
+          ts: late,
+          eventId: randomUUID(),
+          outcome: 'completed',
+          kind: 'sale',
+          amountCents: 100,
+        },
+        late,
+      );
+      k.raw(
+        'evt/transaction',
+        {
+          v: 1,
+          id: 'k-0001',
+          sid: 1,
+          seq: 4,
+          ts: late,
+          eventId: randomUUID(),
+          outcome: 'completed',
+          kind: 'sale',
+          amountCents: 100,
+        },
+        late,
+      );
+      assert.equal(m.summary('k-0001', late)?.today.salesCount, 2);
+      assert.equal(m.detail('k-0001', late)?.seq.gaps, 2);
+      const next = late + 2 * 60_000; // 00:01 Berlin
+      assert.equal(m.summary('k-0001', next)?.today.salesCount, 0);
+      k.sale(1, next, 250);
+      assert.deepEqual(
+        [m.summary('k-0001', next)?.today.day, m.summary('k-0001', next)?.today.salesCents],
+        ['2025-06-11', 250],
+      );
+    });
+
+    it('cross-checks today with the lifetime counters in health', () => {
+      const m = new FleetModel();
+      const k = kiosk(m);
+      k.health(1, T0, { counters: { lifetime: { salesCount: 100, salesCents: 50_000 } } });
+      k.sale(1, T0 + 1, 300);
+      k.health(1, T0 + 2, { counters: { lifetime: { salesCount: 101, salesCents: 50_300 } } });
+      assert.deepEqual(m.detail('k-0001', T0 + 3)?.counterCrossCheck, {
+        since: T0,
+        salesCount: 1,
+        salesCents: 300,
+      });
+    });
+  });
+
+  describe('garbage', () => {
+    it('counts and ignores what breaks the contract, never throws', () => {
+      const m = new FleetModel();
+      const bad: [string, Buffer][] = [
+        ['kiosk/v1/k-1/state', Buffer.from('not json')],
+        ['kiosk/v1/k-1/state', enc({ v: 1, id: 'k-1', sid: 1, ts: 1, state: 'exploded' })],
+        ['kiosk/v1/k-1/state', enc({ v: 2, id: 'k-1', sid: 1, ts: 1, state: 'online' })],
+        ['kiosk/v1/k-1/state', enc({ v: 1, id: 'k-2', sid: 1, ts: 1, state: 'online' })],
+        ['kiosk/v1/k-1/state', enc(null)],
+        ['kiosk/v1/k-1/state', enc([1, 2])],
+        ['kiosk/v1/k-1/evt/transaction', enc({ v: 1, id: 'k-1', sid: 1, seq: 1, ts: 1, eventId: 'x' })],
+        [
+          'kiosk/v1/k-1/evt/transaction',
+          enc({ v: 1, id: 'k-1', sid: 1, seq: 1, ts: 1, eventId: randomUUID(), amountCents: 1.5 }),
+        ],
+        ['kiosk/v1/k-1/health', Buffer.alloc(100_000, 0x20)],
+        [
+          'kiosk/v1/k-1/cmdres',
+          enc({ v: 1, id: 'k-1', sid: 1, ts: 1, cmdId: randomUUID(), status: 'maybe' }),
+        ],
+        ['kiosk/v1/k-1/cmd/ping', enc({})],
+        ['kiosk/v1/k 1/state', enc({})],
+        ['kiosk/v2/k-1/state', enc({})],
+        ['kiosk/v1/k-1/nonsense', enc({})],
+        ['kiosk/v1/k-1/state', Buffer.from([0xff, 0xfe, 0x00])],
+      ];
+      for (const [topic, payload] of bad) {
+        const r = m.ingestRaw(topic, payload, { receivedAt: T0 });
+        assert.equal(r.ok, false, topic + ' ' + payload.toString().slice(0, 40));
+      }
+      assert.equal(m.stats.garbage, bad.length);
+      assert.equal(m.size, 0);
+    });
+  });
+
+  describe('commands', () => {
+    it('follows a command from sent to its result and never back to accepted', () => {
+      const m = new FleetModel();
+      const cmdId = randomUUID();
+      m.commandSent('k-0001', { cmdId, name: 'maintenance', issuedAt: T0, args: { on: true } });
+      const res = (status: string, at: number) =>
+        m.ingestRaw(
+          'kiosk/v1/k-0001/cmdres',
+          enc({ v: 1, id: 'k-0001', sid: 1, seq: 1, ts: at, cmdId, cmd: 'maintenance', status }),
+          { receivedAt: at },
+        );
+      assert.equal(m.command('k-0001', cmdId)?.status, 'sent');
+      res('accepted', T0 + 1);
+      res('succeeded', T0 + 2);
+      res('accepted', T0 + 3);
+      assert.equal(m.command('k-0001', cmdId)?.status, 'succeeded');
+    });
+  });
+});
