@@ -60,7 +60,11 @@ export class ApiError extends Error {
   get retryable(): boolean {
     if (this.outcome !== 'not_applied') return false;
     if (this.kind === 'network' || this.kind === 'timeout') return true;
-    return this.kind === 'http' && this.httpStatus !== undefined && (this.httpStatus === 429 || this.httpStatus >= 500);
+    return (
+      this.kind === 'http' &&
+      this.httpStatus !== undefined &&
+      (this.httpStatus === 429 || this.httpStatus >= 500)
+    );
   }
 }
 

@@ -77,7 +77,8 @@ export function sumsPerVatRate(lines: readonly PricedLine[]): VatSum[] {
       const rateTenths = Math.round(rate * 10);
       const numerator = gross * rateTenths;
       const denominator = 1000 + rateTenths;
-      const vat = Math.sign(numerator) * Math.floor((Math.abs(numerator) * 2 + denominator) / (2 * denominator));
+      const vat =
+        Math.sign(numerator) * Math.floor((Math.abs(numerator) * 2 + denominator) / (2 * denominator));
       return { rate, gross, vat, net: gross - vat };
     });
 }

@@ -83,10 +83,7 @@ export const MerchantCardSchema = z
   .looseObject({
     id: z.string(),
     card: z.looseObject({ cardnumber: z.string() }).optional(),
-    cardgroup: z
-      .looseObject({ display_name: z.string().nullable().optional() })
-      .nullable()
-      .optional(),
+    cardgroup: z.looseObject({ display_name: z.string().nullable().optional() }).nullable().optional(),
     points: z.number().optional(),
     cash_balance: cents,
     bonus_balance: cents,
@@ -150,7 +147,10 @@ export const ApiErrorBodySchema = z.looseObject({
 });
 export type ApiErrorBody = z.infer<typeof ApiErrorBodySchema>;
 
-export const OAuthErrorSchema = z.looseObject({ error: z.string(), error_description: z.string().optional() });
+export const OAuthErrorSchema = z.looseObject({
+  error: z.string(),
+  error_description: z.string().optional(),
+});
 
 export const TokenResponseSchema = z.looseObject({
   access_token: z.string().min(1),
@@ -194,10 +194,10 @@ export const CreateTransactionSchema = z
     device_source: z.object({ id: z.string() }).optional(),
     is_demo: z.boolean().optional(),
   })
-  .refine(
-    (t) => t.basket.products.reduce((s, p) => s + p.priceOne * p.quantity, 0) === t.basket_info.sum,
-    { message: 'basket_info.sum must equal the basket total', path: ['basket_info', 'sum'] },
-  );
+  .refine((t) => t.basket.products.reduce((s, p) => s + p.priceOne * p.quantity, 0) === t.basket_info.sum, {
+    message: 'basket_info.sum must equal the basket total',
+    path: ['basket_info', 'sum'],
+  });
 export type CreateTransaction = z.input<typeof CreateTransactionSchema>;
 
 /** One-line summary of a zod error: names the field and what is wrong. */

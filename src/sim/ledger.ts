@@ -1,0 +1,485 @@
+/**
+ * The stand-in's books: loyalty cards and Smart Transactions with the documented semantics.
+ * Persisted to one JSON file, replaced atomically (write, fsync, rename) after every change, so a
+ * killed stand-in restarts with exactly what it had committed: the chaos harness relies on it.
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { basketTotal } from '../api/money.js';
+import {
+  CreateTransactionSchema,
+  TOPUP_EAN,
+  describeZodError,
+  type TransactionStatus,
+} from '../api/schemas.js';
+import { DEMO_CARDS, type LedgerCard } from './demo-cards.js';
+import { cardReceipt } from './receipts.js';
+
+export class SimApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    readonly code: number,
+    readonly details: string,
+    readonly user: string,
+  ) {
+    super(details);
+  }
+
+  body(supportId: string): object {
+    return {
+      status: 'error',
+      error: this.error,
+      error_details: this.details,
+      error_user: this.user,
+      code: this.code,
+      supportId,
+    };
+  }
+}
+
+const invalid = (details: string, user = 'Ungültige Anfrage.') =>
+  new SimApiError(400, 'ProductBadRequestException', 1001, details, user);
+const notFound = (details: string) =>
+  new SimApiError(404, 'ProductNotFoundException', 1001, details, 'Vorgang nicht gefunden.');
+const cardFailed = (details: string, user: string) =>
+  new SimApiError(400, 'CardValidationException', 1016, details, user);
+const wrongState = (details: string) =>
+  new SimApiError(409, 'ProductStatusException', 1001, details, 'Der Vorgang ist bereits abgeschlossen.');
+
+interface Product {
+  id: number;
+  parent?: number | null;
+  item_type: string;
+  desc: string;
+  articleNumber?: string | number | null;
+  ean?: string | null;
+  quantity: number;
+  priceOne: number;
+  tax: number;
+  group?: unknown[];
+  [k: string]: unknown;
+}
+
+export interface StoredTransaction {
+  id: string;
+  status: TransactionStatus;
+  created: string;
+  updated: string;
+  intent: string | null;
+  merchantRef: string | null;
+  transactionRef: string | null;
+  is_demo: boolean;
+  device_source: { id: string } | null;
+  products: Product[];
+  currency: string;
+  sum: number;
+  card: string | null;
+  /** preTransaction: what the card will pay, not yet charged. */
+  applied: { cash: number; bonus: number } | null;
+  missing_sum: number | null;
+  bonusProducts: Product[];
+  /** After start: what was actually taken from / put on the card, to undo on cancel. */
+  redeemed: { cash: number; bonus: number } | null;
+  loaded: number;
+  points: number;
+  payment_method: string | null;
+  trans_id: string | null;
+  ltx: string[];
+  receipt: unknown[];
+}
+
+export interface SaleRecord {
+  txId: string;
+  method: string;
+  /** Money collected outside the card (cash or terminal). */
+  collected: number;
+  redeemed: number;
+  loaded: number;
+  cancelled: boolean;
+  at: string;
+}
+
+interface LedgerFile {
+  version: 1;
+  cards: Record<string, LedgerCard>;
+  transactions: Record<string, StoredTransaction>;
+  nextTransId: number;
+  sales: SaleRecord[];
+}
+
+const TOPUP = (p: Product) => p.ean === TOPUP_EAN;
+const ID_CHARS = 'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789';
+
+export function newId(prefix: string): string {
+  const bytes = randomBytes(30);
+  let s = '';
+  for (const b of bytes) s += ID_CHARS[b % ID_CHARS.length];
+  return `${prefix}_${s}`;
+}
+
+export class Ledger {
+  private data: LedgerFile;
+
+  constructor(
+    private readonly path?: string,
+    private readonly now: () => Date = () => new Date(),
+  ) {
+    this.data = path ? (Ledger.load(path) ?? Ledger.fresh()) : Ledger.fresh();
+    this.save();
+  }
+
+  private static fresh(): LedgerFile {
+    const cards: Record<string, LedgerCard> = {};
+    for (const c of DEMO_CARDS) cards[c.cardnumber] = { ...c };
+    return { version: 1, cards, transactions: {}, nextTransId: 29_300_000, sales: [] };
+  }
+
+  private static load(path: string): LedgerFile | undefined {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      return undefined;
+    }
+    const parsed = JSON.parse(text) as LedgerFile;
+    if (parsed.version !== 1 || typeof parsed.cards !== 'object')
+      throw new Error(`ledger ${path}: unknown format`);
+    return parsed;
+  }
+
+  private save(): void {
+    if (!this.path) return;
+    mkdirSync(dirname(this.path), { recursive: true });
+    const tmp = `${this.path}.tmp`;
+    const fd = openSync(tmp, 'w');
+    try {
+      writeSync(fd, JSON.stringify(this.data));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, this.path);
+  }
+
+  /** Runs a change and persists it before anyone is answered. */
+  private commit<T>(change: () => T): T {
+    const before = JSON.stringify(this.data);
+    try {
+      const result = change();
+      this.save();
+      return result;
+    } catch (err) {
+      this.data = JSON.parse(before) as LedgerFile;
+      throw err;
+    }
+  }
+
+  // ----- views -----
+
+  card(cardnumber: string): LedgerCard | undefined {
+    const c = this.data.cards[cardnumber];
+    return c ? { ...c } : undefined;
+  }
+
+  cards(): LedgerCard[] {
+    return Object.values(this.data.cards).map((c) => ({ ...c }));
+  }
+
+  transaction(id: string): StoredTransaction | undefined {
+    return this.data.transactions[id];
+  }
+
+  sales(): SaleRecord[] {
+    return this.data.sales.map((s) => ({ ...s }));
+  }
+
+  setCard(card: LedgerCard): void {
+    this.commit(() => {
+      this.data.cards[card.cardnumber] = { ...card };
+    });
+  }
+
+  reset(): void {
+    this.commit(() => {
+      this.data = Ledger.fresh();
+    });
+  }
+
+  // ----- API semantics -----
+
+  create(body: unknown): StoredTransaction {
+    const parsed = CreateTransactionSchema.safeParse(body);
+    if (!parsed.success) {
+      const sumIssue = parsed.error.issues.find((i) => i.path.join('.') === 'basket_info.sum');
+      throw invalid(
+        sumIssue ? 'basket_info.sum does not match the basket total' : describeZodError(parsed.error),
+      );
+    }
+    const b = parsed.data;
+    const card = b.idents?.[0]?.value ?? null;
+    if (card !== null && !this.data.cards[card])
+      throw cardFailed(`card ${card.slice(0, 4)}... is unknown`, 'Karte unbekannt.');
+    const ts = this.now().toISOString();
+    const tx: StoredTransaction = {
+      id: newId('STX'),
+      status: 'created',
+      created: ts,
+      updated: ts,
+      intent: b.intent ?? null,
+      merchantRef: b.merchantRef ?? null,
+      transactionRef: b.transactionRef ?? null,
+      is_demo: b.is_demo ?? true,
+      device_source: b.device_source ?? null,
+      products: b.basket.products.map((p) => ({ ...p, item_type: p.item_type ?? 'article' })) as Product[],
+      currency: b.basket_info.currency,
+      sum: b.basket_info.sum,
+      card,
+      applied: null,
+      missing_sum: null,
+      bonusProducts: [],
+      redeemed: null,
+      loaded: 0,
+      points: 0,
+      payment_method: null,
+      trans_id: null,
+      ltx: [],
+      receipt: [],
+    };
+    return this.commit(() => {
+      this.data.transactions[tx.id] = tx;
+      return tx;
+    });
+  }
+
+  update(id: string, body: unknown): StoredTransaction {
+    const tx = this.mustGet(id);
+    if (tx.status !== 'created' && tx.status !== 'processing')
+      throw wrongState(`transaction ${id} is ${tx.status}; only unpaid ones can be replaced`);
+    const fresh = this.create(body);
+    return this.commit(() => {
+      delete this.data.transactions[fresh.id];
+      const replaced: StoredTransaction = { ...fresh, id, created: tx.created, status: 'created' };
+      this.data.transactions[id] = replaced;
+      return replaced;
+    });
+  }
+
+  preTransaction(id: string): { tx: StoredTransaction; missing_sum: number; bonus_products: Product[] } {
+    const tx = this.mustGet(id);
+    if (tx.status !== 'created' && tx.status !== 'processing')
+      throw wrongState(`transaction ${id} is ${tx.status}`);
+    if (!tx.card) throw invalid('preTransaction needs a card ident');
+    const card = this.usableCard(tx.card);
+    const payable = basketTotal(tx.products.filter((p) => !TOPUP(p)));
+    const cash = Math.min(card.cash_balance, Math.max(payable, 0));
+    const bonus = Math.min(card.bonus_balance, Math.max(payable - cash, 0));
+    const bonusProducts = splitPerVat(
+      tx.products.filter((p) => !TOPUP(p)),
+      cash + bonus,
+      tx.products.length,
+    );
+    const missing = basketTotal(tx.products) - cash - bonus;
+    return this.commit(() => {
+      tx.applied = { cash, bonus };
+      tx.bonusProducts = bonusProducts;
+      tx.missing_sum = missing;
+      tx.status = 'processing';
+      tx.updated = this.now().toISOString();
+      return { tx, missing_sum: missing, bonus_products: bonusProducts };
+    });
+  }
+
+  start(
+    id: string,
+    method: 'loyalty' | 'cash' | 'cashless',
+    opts: { declined?: boolean } = {},
+  ): StoredTransaction {
+    const tx = this.mustGet(id);
+    if (tx.status === 'ok') throw wrongState(`transaction ${id} is already paid; it is not charged again`);
+    if (tx.status !== 'created' && tx.status !== 'processing')
+      throw wrongState(`transaction ${id} is ${tx.status}`);
+    if (method === 'loyalty' && (tx.status !== 'processing' || tx.missing_sum !== 0)) {
+      throw invalid(
+        'start/loyalty needs a preTransaction with missing_sum 0',
+        'Das Guthaben reicht nicht aus.',
+      );
+    }
+    if (opts.declined) {
+      this.commit(() => {
+        tx.status = 'failed';
+        tx.updated = this.now().toISOString();
+      });
+      throw new SimApiError(
+        400,
+        'PaymentDeclinedException',
+        1009,
+        'the terminal declined the payment',
+        'Die Kartenzahlung wurde abgelehnt.',
+      );
+    }
+    const card = tx.card ? this.data.cards[tx.card] : undefined;
+    if (card && tx.applied) this.usableCard(card.cardnumber);
+    return this.commit(() => {
+      const applied = tx.applied ?? { cash: 0, bonus: 0 };
+      const total = basketTotal(tx.products);
+      const collected = method === 'loyalty' ? 0 : total - applied.cash - applied.bonus;
+      const topup = basketTotal(tx.products.filter(TOPUP));
+      const turnover = total - topup;
+      this.data.nextTransId += 1;
+      tx.trans_id = String(this.data.nextTransId);
+      tx.ltx = [newId('LTX')];
+      let topUpFacts: { transId: string; amount: number; balanceAfter: number } | undefined;
+      if (card) {
+        if (card.cash_balance < applied.cash || card.bonus_balance < applied.bonus) {
+          throw invalid('card balance changed since preTransaction', 'Das Guthaben hat sich geändert.');
+        }
+        card.cash_balance -= applied.cash;
+        card.bonus_balance -= applied.bonus;
+        const balanceAfterSale = card.cash_balance + card.bonus_balance;
+        if (topup > 0) {
+          card.cash_balance += topup;
+          this.data.nextTransId += 1;
+          tx.ltx.push(newId('LTX'));
+          topUpFacts = {
+            transId: String(this.data.nextTransId),
+            amount: topup,
+            balanceAfter: card.cash_balance + card.bonus_balance,
+          };
+        }
+        tx.points = card.owner === 'own' && turnover > 0 ? Math.floor(turnover / 100) : 0;
+        card.points += tx.points;
+        tx.receipt = cardReceipt({
+          cardnumber: card.cardnumber,
+          transId: tx.trans_id,
+          redeemed: applied.cash + applied.bonus,
+          turnover,
+          balanceAfterSale,
+          topUp: topUpFacts,
+        });
+      } else {
+        tx.receipt = [];
+      }
+      tx.redeemed = { ...applied };
+      tx.loaded = card ? topup : 0;
+      tx.status = 'ok';
+      tx.payment_method = method;
+      tx.missing_sum = 0;
+      tx.updated = this.now().toISOString();
+      this.data.sales.push({
+        txId: tx.id,
+        method,
+        collected,
+        redeemed: applied.cash + applied.bonus,
+        loaded: tx.loaded,
+        cancelled: false,
+        at: tx.updated,
+      });
+      return tx;
+    });
+  }
+
+  cancel(id: string): StoredTransaction {
+    const tx = this.mustGet(id);
+    if (tx.status !== 'ok')
+      throw wrongState(`transaction ${id} is ${tx.status}; only paid ones can be cancelled`);
+    return this.commit(() => {
+      const card = tx.card ? this.data.cards[tx.card] : undefined;
+      if (card) {
+        if (card.cash_balance < tx.loaded) {
+          throw new SimApiError(
+            400,
+            'LoyaltyCancelException',
+            1007,
+            'the loaded amount was already spent',
+            'Storno nicht möglich.',
+          );
+        }
+        card.cash_balance += (tx.redeemed?.cash ?? 0) - tx.loaded;
+        card.bonus_balance += tx.redeemed?.bonus ?? 0;
+        card.points = Math.max(0, card.points - tx.points);
+        this.data.nextTransId += 1;
+        tx.receipt = cardReceipt({
+          cardnumber: card.cardnumber,
+          transId: String(this.data.nextTransId),
+          redeemed: 0,
+          turnover: basketTotal(tx.products.filter((p) => !TOPUP(p))),
+          balanceAfterSale: card.cash_balance + card.bonus_balance,
+          topUp:
+            tx.loaded > 0
+              ? {
+                  transId: String(this.data.nextTransId),
+                  amount: tx.loaded,
+                  balanceAfter: card.cash_balance + card.bonus_balance,
+                }
+              : undefined,
+          storno: true,
+        });
+      } else {
+        tx.receipt = [{ type: 'textline', value: { text: 'STORNO', decoration: ['important'] } }];
+      }
+      tx.status = 'cancelled';
+      tx.updated = this.now().toISOString();
+      const sale = this.data.sales.find((s) => s.txId === id);
+      if (sale) sale.cancelled = true;
+      return tx;
+    });
+  }
+
+  abort(id: string): StoredTransaction {
+    const tx = this.mustGet(id);
+    if (tx.status === 'ok') throw wrongState(`transaction ${id} is paid; cancel it instead`);
+    if (tx.status !== 'created' && tx.status !== 'processing')
+      throw wrongState(`transaction ${id} is ${tx.status}`);
+    return this.commit(() => {
+      tx.status = 'cancelled';
+      tx.applied = null;
+      tx.missing_sum = null;
+      tx.updated = this.now().toISOString();
+      return tx;
+    });
+  }
+
+  mustGet(id: string): StoredTransaction {
+    const tx = this.data.transactions[id];
+    if (!tx) throw notFound(`transaction ${id} not found`);
+    return tx;
+  }
+
+  private usableCard(cardnumber: string): LedgerCard {
+    const card = this.data.cards[cardnumber];
+    if (!card) throw cardFailed('card unknown', 'Karte unbekannt.');
+    if (card.owner !== 'own')
+      throw cardFailed('card is not valid at this merchant', 'Diese Karte gilt hier nicht.');
+    if (card.lock_status === 'locked') throw cardFailed('card is locked', 'Karte gesperrt.');
+    if (card.stock_status !== 'active') throw cardFailed('card is not active', 'Karte nicht aktiv.');
+    return card;
+  }
+}
+
+/** Bonus products: the applied amount split over the VAT rates in proportion to their gross, one negative line per rate. */
+function splitPerVat(products: Product[], applied: number, lastId: number): Product[] {
+  if (applied <= 0) return [];
+  const byRate = new Map<number, number>();
+  for (const p of products) byRate.set(p.tax, (byRate.get(p.tax) ?? 0) + p.priceOne * p.quantity);
+  const total = [...byRate.values()].reduce((a, b) => a + b, 0);
+  const rates = [...byRate.entries()].sort(([a], [b]) => a - b);
+  let given = 0;
+  return rates.map(([rate, gross], i) => {
+    const share = i === rates.length - 1 ? applied - given : Math.floor((applied * gross) / total);
+    given += share;
+    return {
+      id: lastId + i + 1,
+      parent: null,
+      item_type: 'coupon',
+      desc: `Guthaben ${rate} %`,
+      articleNumber: null,
+      ean: null,
+      quantity: 1,
+      priceOne: -share,
+      tax: rate,
+      group: [],
+    };
+  });
+}
