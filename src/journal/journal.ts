@@ -1,0 +1,601 @@
+/**
+ * The kiosk's write-ahead journal: append-only segment files of checksummed lines (frame.ts).
+ *
+ * Guarantee: when `append` resolves, the entry is on stable storage (written and fdatasync'ed,
+ * and the file's directory entry synced when the segment was created). Concurrent appends share
+ * one write and one fdatasync (group commit). A power cut at any byte loses at most the batches
+ * whose `append` had not resolved yet; it never makes a half-written record readable.
+ *
+ * Errors:
+ *  - `append` rejects with `JournalError` kind `invalid_entry` when the entry breaks its schema
+ *    (nothing written, the journal stays usable);
+ *  - kind `io` when writing or syncing failed: the entry may or may not be on disk, and the
+ *    journal refuses every later append (after a failed fsync the kernel may have dropped the
+ *    data, retrying proves nothing). The kiosk must stop taking money and restart;
+ *  - kind `closed` after `close()`.
+ *
+ * Alerts (`onAlert`, also kept in `openReport.alerts`): a damaged segment was moved aside, records
+ * of an unknown shape were skipped, or the open state alone exceeds `maxBytes`. `open` never
+ * throws for damaged content, only when the directory itself cannot be used.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '../util/logger.js';
+import { silentLogger } from '../util/logger.js';
+import { EntryInputSchema, type EntryInput, type JournalEntry } from './entries.js';
+import { fileIo } from './file-io.js';
+import { encodeFrame, encodeHeader } from './frame.js';
+import { scanSegment, type Damage } from './segment-scan.js';
+import {
+  emptyState,
+  foldRecords,
+  type JournalRecord,
+  type LedgerState,
+  type SnapshotRecord,
+} from './state.js';
+
+export interface JournalOptions {
+  logger?: Logger;
+  /** Finished sessions' records are deleted once older than this (and no later than 1.5 times it). */
+  maxAgeDays?: number;
+  /** Bound of all segments together; exceeded by at most one segment (`segmentBytes`) plus one batch. */
+  maxBytes?: number;
+  /** A new segment starts when the active one has grown by this much; default min(1 MiB, maxBytes / 4). */
+  segmentBytes?: number;
+  /** false only for tests and benches: appends then resolve after the write, without fdatasync. */
+  fsync?: boolean;
+  /** Device clock (UTC ms); injectable for tests. */
+  now?: () => number;
+  onAlert?: (alert: JournalAlert) => void;
+  /** How many moved-aside damaged files to keep for the operator (older ones are deleted). */
+  keepCorruptFiles?: number;
+}
+
+export type JournalAlert =
+  | {
+      kind: 'corrupt_segment';
+      file: string;
+      movedTo: string;
+      damage: Damage;
+      /** Whether the current state depended on the file: then the journal restarted from an empty state. */
+      stateLost: boolean;
+      /** The state folded from the records before the damage (what the operator may have to settle by hand). */
+      salvaged: LedgerState | undefined;
+    }
+  | { kind: 'unknown_records'; file: string; count: number }
+  | { kind: 'over_budget'; bytes: number; maxBytes: number };
+
+export interface OpenReport {
+  segments: number;
+  records: number;
+  /** Bytes of a torn last write that were cut off the active segment. */
+  tornBytes: number;
+  alerts: JournalAlert[];
+}
+
+export type JournalErrorKind = 'invalid_entry' | 'io' | 'closed';
+
+export class JournalError extends Error {
+  override readonly name = 'JournalError';
+  constructor(
+    readonly kind: JournalErrorKind,
+    message: string,
+    cause?: unknown,
+  ) {
+    super(message, cause === undefined ? undefined : { cause });
+  }
+}
+
+interface SegmentInfo {
+  n: number;
+  file: string;
+  bytes: number;
+  /** ts of the newest record in it (the header's when empty). */
+  lastTs: number;
+}
+
+interface Pending {
+  entry: JournalEntry;
+  json: string;
+  resolve: (entry: JournalEntry) => void;
+  reject: (err: unknown) => void;
+}
+
+const SEGMENT_RE = /^journal-(\d{6,})\.log$/;
+const CORRUPT_RE = /^journal-\d{6,}\.log\.corrupt-/;
+const DAY_MS = 86_400_000;
+
+export function segmentName(n: number): string {
+  return `journal-${String(n).padStart(6, '0')}.log`;
+}
+
+function compactTs(ms: number): string {
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+}
+
+async function listDir(dir: string): Promise<string[]> {
+  return fs.promises.readdir(dir);
+}
+
+interface Resolved {
+  nextSeq: number;
+  state: LedgerState;
+  segments: SegmentInfo[];
+  records: number;
+  tornBytes: number;
+}
+
+export class Journal {
+  readonly dir: string;
+  readonly openReport: OpenReport;
+  private readonly logger: Logger;
+  private readonly maxAgeMs: number;
+  private readonly maxBytes: number;
+  private readonly segmentBytes: number;
+  private readonly sync: boolean;
+  private readonly now: () => number;
+  private readonly onAlert: (alert: JournalAlert) => void;
+  private readonly keepCorruptFiles: number;
+
+  private fd = -1;
+  private seq = 0;
+  private current: LedgerState = emptyState();
+  private segments: SegmentInfo[] = [];
+  /** Size of the active segment right after its head (header + snapshot) was written. */
+  private activeBaseBytes = 0;
+  private activeCreatedTs = 0;
+  private pending: Pending[] = [];
+  private flushScheduled = false;
+  private flushing: Promise<void> | undefined;
+  private failure: JournalError | undefined;
+  private closed = false;
+
+  private constructor(dir: string, opts: JournalOptions) {
+    this.dir = dir;
+    this.logger = opts.logger ?? silentLogger;
+    this.maxAgeMs = (opts.maxAgeDays ?? 30) * DAY_MS;
+    this.maxBytes = opts.maxBytes ?? 16 * 1024 * 1024;
+    this.segmentBytes = Math.max(
+      4096,
+      Math.min(opts.segmentBytes ?? 1024 * 1024, Math.floor(this.maxBytes / 4)),
+    );
+    this.sync = opts.fsync ?? true;
+    this.now = opts.now ?? Date.now;
+    this.keepCorruptFiles = opts.keepCorruptFiles ?? 5;
+    const alerts: JournalAlert[] = [];
+    this.openReport = { segments: 0, records: 0, tornBytes: 0, alerts };
+    this.onAlert = (alert) => {
+      alerts.push(alert);
+      try {
+        opts.onAlert?.(alert);
+      } catch (err) {
+        this.logger.error({ err }, 'journal alert handler threw');
+      }
+    };
+  }
+
+  /**
+   * Opens (or creates) the journal in `dir`: replays it, cuts a torn tail, moves damaged files
+   * aside, applies retention. Resolves with a journal ready to append.
+   */
+  static async open(dir: string, opts: JournalOptions = {}): Promise<Journal> {
+    const journal = new Journal(dir, opts);
+    await journal.init();
+    return journal;
+  }
+
+  /**
+   * Reads a journal directory without changing anything (for tools and the chaos harness's
+   * reconciliation of a journal whose kiosk is dead): the trusted records and their state.
+   */
+  static async read(
+    dir: string,
+  ): Promise<{ records: JournalRecord[]; state: LedgerState; damage: Damage[] }> {
+    const names = (await listDir(dir)).filter((n) => SEGMENT_RE.test(n)).sort();
+    const records: JournalRecord[] = [];
+    const damage: Damage[] = [];
+    let lastSeq = -1;
+    for (const name of names) {
+      const scan = scanSegment(await fs.promises.readFile(path.join(dir, name)), lastSeq);
+      records.push(...scan.records);
+      lastSeq = scan.maxSeq;
+      if (scan.damage) damage.push(scan.damage);
+    }
+    return { records, state: foldRecords(records), damage };
+  }
+
+  /** The state folded from every durable entry (a live view: do not mutate it). */
+  get state(): Readonly<LedgerState> {
+    return this.current;
+  }
+
+  /** The seq the next entry will get. */
+  get nextSeq(): number {
+    return this.seq;
+  }
+
+  /** Total bytes of the segments on disk. */
+  get bytes(): number {
+    return this.segments.reduce((sum, s) => sum + s.bytes, 0);
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /**
+   * Appends one entry; resolves with it (seq and ts added) once it is durable. Entries appended
+   * in the same tick, or while a write is in flight, are written and synced together.
+   */
+  append(input: EntryInput): Promise<JournalEntry> {
+    if (this.closed) return Promise.reject(new JournalError('closed', 'journal is closed'));
+    if (this.failure) return Promise.reject(this.failure);
+    const parsed = EntryInputSchema.safeParse(input);
+    if (!parsed.success) {
+      return Promise.reject(
+        new JournalError('invalid_entry', `invalid ${input.type} entry: ${parsed.error.message}`),
+      );
+    }
+    const entry = { ...parsed.data, seq: this.seq++, ts: this.now() } as JournalEntry;
+    return new Promise<JournalEntry>((resolve, reject) => {
+      this.pending.push({ entry, json: JSON.stringify(entry), resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  /** Every record still on disk, oldest first, including compaction snapshots (fold them with `foldRecords`). */
+  async *entries(): AsyncGenerator<JournalRecord> {
+    await this.flushing;
+    let lastSeq = -1;
+    for (const seg of [...this.segments]) {
+      let buf: Buffer;
+      try {
+        buf = await fs.promises.readFile(path.join(this.dir, seg.file));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // deleted by retention meanwhile
+        throw err;
+      }
+      const scan = scanSegment(buf, lastSeq);
+      lastSeq = scan.maxSeq;
+      yield* scan.records;
+    }
+  }
+
+  /** Starts a fresh segment now (snapshot at its head) and applies retention. */
+  async compact(): Promise<void> {
+    await this.whenIdle();
+    if (this.failure) throw this.failure;
+    await this.guard(() => this.rotate());
+  }
+
+  /** Waits for pending appends, then closes the file. Later appends reject with kind `closed`. */
+  async close(): Promise<void> {
+    await this.whenIdle();
+    this.closed = true;
+    if (this.fd >= 0) {
+      const fd = this.fd;
+      this.fd = -1;
+      await fileIo.close(fd);
+    }
+  }
+
+  private async whenIdle(): Promise<void> {
+    while (this.flushing || this.flushScheduled || this.pending.length > 0) {
+      if (this.flushing) await this.flushing;
+      else await new Promise<void>((resolve) => queueMicrotask(resolve));
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.flushing) return;
+    this.flushScheduled = true;
+    // A microtask, not a timer: every append of the current tick joins the batch, and fake timers
+    // in tests cannot stall the journal.
+    queueMicrotask(() => {
+      this.flushScheduled = false;
+      this.flushing = this.flushLoop().finally(() => {
+        this.flushing = undefined;
+        if (this.pending.length > 0) this.scheduleFlush();
+      });
+    });
+  }
+
+  private async flushLoop(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0);
+      if (this.failure) {
+        for (const p of batch) p.reject(this.failure);
+        continue;
+      }
+      const buf = Buffer.concat(batch.map((p, i) => encodeFrame(p.json, i === batch.length - 1)));
+      const active = this.segments[this.segments.length - 1];
+      try {
+        await fileIo.writeAll(this.fd, buf);
+        if (this.sync) await fileIo.fdatasync(this.fd);
+      } catch (err) {
+        await this.fail(err, active);
+        for (const p of batch) p.reject(this.failure);
+        continue;
+      }
+      if (active) {
+        active.bytes += buf.length;
+        active.lastTs = batch[batch.length - 1]?.entry.ts ?? active.lastTs;
+      }
+      this.current = foldRecords(
+        batch.map((p) => p.entry),
+        this.current,
+      );
+      for (const p of batch) p.resolve(p.entry);
+      if (this.needsRotation()) await this.guard(() => this.rotate());
+    }
+  }
+
+  /** Marks the journal failed; tries to cut a partial write off so the file stays readable. */
+  private async fail(err: unknown, active: SegmentInfo | undefined): Promise<void> {
+    this.failure = new JournalError('io', `journal write failed: ${(err as Error).message}`, err);
+    this.logger.error({ err, dir: this.dir }, 'journal write failed; refusing further appends');
+    if (active && this.fd >= 0) {
+      await fileIo.ftruncate(this.fd, active.bytes).catch(() => undefined);
+    }
+  }
+
+  private async guard(op: () => Promise<void>): Promise<void> {
+    try {
+      await op();
+    } catch (err) {
+      await this.fail(err, undefined);
+      throw this.failure;
+    }
+  }
+
+  private needsRotation(): boolean {
+    const active = this.segments[this.segments.length - 1];
+    if (!active) return false;
+    if (active.bytes - this.activeBaseBytes >= this.segmentBytes) return true;
+    // Half the age, so that a quiet kiosk's old records are gone by 1.5 x maxAge at the latest.
+    return active.bytes > this.activeBaseBytes && this.now() - this.activeCreatedTs > this.maxAgeMs / 2;
+  }
+
+  private async rotate(): Promise<void> {
+    const previous = this.segments[this.segments.length - 1];
+    const n = (previous?.n ?? 0) + 1;
+    const oldFd = this.fd;
+    await this.startSegment(n);
+    if (oldFd >= 0) await fileIo.close(oldFd);
+    await this.applyRetention();
+    this.logger.info(
+      { segment: n, bytes: this.bytes, segments: this.segments.length },
+      'journal segment started',
+    );
+  }
+
+  /** Writes a new segment (header + snapshot of the current state) atomically and makes it the active one. */
+  private async startSegment(n: number): Promise<void> {
+    const createdTs = this.now();
+    const snapshot: SnapshotRecord = {
+      type: 'snapshot',
+      seq: this.seq++,
+      ts: createdTs,
+      state: this.current,
+    };
+    const head = Buffer.concat([encodeHeader(n, createdTs), encodeFrame(JSON.stringify(snapshot), true)]);
+    const file = segmentName(n);
+    const tmp = path.join(this.dir, `${file}.tmp`);
+    const tmpFd = await fileIo.open(tmp, 'w', 0o600);
+    try {
+      await fileIo.writeAll(tmpFd, head);
+      await fileIo.fdatasync(tmpFd);
+    } finally {
+      await fileIo.close(tmpFd);
+    }
+    await fs.promises.rename(tmp, path.join(this.dir, file));
+    await fileIo.syncDir(this.dir);
+    this.fd = await fileIo.open(path.join(this.dir, file), 'a', 0o600);
+    this.current = { ...this.current, lastSeq: snapshot.seq };
+    this.segments.push({ n, file, bytes: head.length, lastTs: createdTs });
+    this.activeBaseBytes = head.length;
+    this.activeCreatedTs = createdTs;
+    if (head.length > this.maxBytes)
+      this.onAlert({ kind: 'over_budget', bytes: head.length, maxBytes: this.maxBytes });
+  }
+
+  /**
+   * Deletes old segments: every segment before the active one only holds history (the active one
+   * starts with a snapshot of the whole state), so deleting them never loses an open session.
+   */
+  private async applyRetention(): Promise<void> {
+    const cutoff = this.now() - this.maxAgeMs;
+    let deleted = 0;
+    while (this.segments.length > 1) {
+      const oldest = this.segments[0] as SegmentInfo;
+      if (this.bytes <= this.maxBytes && oldest.lastTs >= cutoff) break;
+      await fs.promises.rm(path.join(this.dir, oldest.file), { force: true });
+      this.segments.shift();
+      deleted += 1;
+    }
+    if (deleted > 0) await fileIo.syncDir(this.dir);
+  }
+
+  private async moveAside(file: string): Promise<string> {
+    const movedTo = `${file}.corrupt-${compactTs(this.now())}`;
+    await fs.promises.rename(path.join(this.dir, file), path.join(this.dir, movedTo));
+    return movedTo;
+  }
+
+  private async pruneCorruptFiles(): Promise<void> {
+    const corrupt = (await listDir(this.dir)).filter((n) => CORRUPT_RE.test(n));
+    if (corrupt.length <= this.keepCorruptFiles) return;
+    const withTimes = await Promise.all(
+      corrupt.map(async (name) => ({
+        name,
+        mtime: (await fs.promises.stat(path.join(this.dir, name))).mtimeMs,
+      })),
+    );
+    withTimes.sort((a, b) => b.mtime - a.mtime || b.name.localeCompare(a.name));
+    for (const { name } of withTimes.slice(this.keepCorruptFiles)) {
+      await fs.promises.rm(path.join(this.dir, name), { force: true });
+    }
+  }
+
+  private async init(): Promise<void> {
+    await fs.promises.mkdir(this.dir, { recursive: true, mode: 0o700 });
+    for (const name of await listDir(this.dir)) {
+      if (name.endsWith('.tmp')) await fs.promises.rm(path.join(this.dir, name), { force: true });
+    }
+    const resolved = await this.replay();
+    this.seq = resolved.nextSeq;
+    this.current = resolved.state;
+    this.segments = resolved.segments;
+    this.openReport.segments = resolved.segments.length;
+    this.openReport.records = resolved.records;
+    this.openReport.tornBytes = resolved.tornBytes;
+
+    const active = this.segments[this.segments.length - 1];
+    if (resolved.freshSegment !== undefined) {
+      await this.startSegment(resolved.freshSegment);
+      await this.applyRetention();
+    } else if (active) {
+      this.fd = await fileIo.open(path.join(this.dir, active.file), 'a', 0o600);
+      this.activeBaseBytes = 0;
+      this.activeCreatedTs = resolved.activeCreatedTs;
+      if (this.needsRotation()) await this.rotate();
+      else await this.applyRetention();
+    }
+    await this.pruneCorruptFiles();
+    this.logger.info(
+      {
+        dir: this.dir,
+        segments: this.segments.length,
+        records: resolved.records,
+        tornBytes: resolved.tornBytes,
+        openSessions: Object.keys(this.current.sessions).length,
+        nextSeq: this.seq,
+      },
+      'journal opened',
+    );
+  }
+
+  /**
+   * Scans every segment. The state is folded from the last segment that starts with a snapshot
+   * (normally the active one) onward; earlier segments are history only. Damage in history moves
+   * that file aside; damage in the state-bearing part moves those files aside and restarts from
+   * an empty state (the alert carries what could be salvaged).
+   */
+  private async replay(): Promise<Resolved & { activeCreatedTs: number; freshSegment: number | undefined }> {
+    const names = (await listDir(this.dir))
+      .map((name) => ({ name, m: SEGMENT_RE.exec(name) }))
+      .filter((x): x is { name: string; m: RegExpExecArray } => x.m !== null)
+      .map(({ name, m }) => ({ name, n: Number(m[1]) }))
+      .sort((a, b) => a.n - b.n);
+
+    interface Scanned {
+      n: number;
+      file: string;
+      scan: ReturnType<typeof scanSegment>;
+      bytes: number;
+    }
+    const scanned: Scanned[] = [];
+    let lastSeq = -1;
+    let maxSeq = -1;
+    for (const { name, n } of names) {
+      const buf = await fs.promises.readFile(path.join(this.dir, name));
+      let scan = scanSegment(buf, lastSeq);
+      const isLast = n === names[names.length - 1]?.n;
+      if (!scan.damage && scan.tornBytes > 0 && !isLast) {
+        // A sealed segment was fully synced before the next one was created: a tail there is damage.
+        scan = {
+          ...scan,
+          damage: { kind: 'bad_record', offset: scan.goodBytes, detail: 'torn tail in a sealed segment' },
+        };
+      }
+      maxSeq = Math.max(maxSeq, scan.maxSeq);
+      if (!scan.damage) lastSeq = scan.maxSeq;
+      if (scan.unknownRecords > 0)
+        this.onAlert({ kind: 'unknown_records', file: name, count: scan.unknownRecords });
+      scanned.push({ n, file: name, scan, bytes: buf.length });
+    }
+
+    let base = -1;
+    scanned.forEach((s, i) => {
+      if (!s.scan.damage && s.scan.records[0]?.type === 'snapshot') base = i;
+    });
+    // Without any snapshot (a journal older than its first rotation cannot exist: every segment
+    // starts with one) the first segment is the base.
+    if (base < 0) base = 0;
+    const firstDamaged = scanned.findIndex((s) => s.scan.damage !== undefined);
+    const stateLost = firstDamaged >= 0 && firstDamaged >= base;
+
+    const keep: Scanned[] = [];
+    for (let i = 0; i < scanned.length; i++) {
+      const s = scanned[i] as Scanned;
+      const moveThis = s.scan.damage !== undefined || (stateLost && i >= base);
+      if (!moveThis) {
+        keep.push(s);
+        continue;
+      }
+      const movedTo = await this.moveAside(s.file);
+      if (s.scan.damage) {
+        const salvaged =
+          i >= base ? foldRecords(scanned.slice(base, i + 1).flatMap((x) => x.scan.records)) : undefined;
+        this.logger.error(
+          { file: s.file, movedTo, damage: s.scan.damage, stateLost: i >= base },
+          'journal segment damaged; moved aside',
+        );
+        this.onAlert({
+          kind: 'corrupt_segment',
+          file: s.file,
+          movedTo,
+          damage: s.scan.damage,
+          stateLost: i >= base,
+          salvaged,
+        });
+      } else {
+        this.logger.warn(
+          { file: s.file, movedTo },
+          'journal segment moved aside with a damaged one it depends on',
+        );
+      }
+    }
+    if (keep.length !== scanned.length) await fileIo.syncDir(this.dir);
+
+    const stateRecords = stateLost
+      ? []
+      : keep.filter((s) => s.n >= (scanned[base]?.n ?? 0)).flatMap((s) => s.scan.records);
+    const state = foldRecords(stateRecords);
+    const active = stateLost ? undefined : keep[keep.length - 1];
+    let tornBytes = 0;
+    if (active && active.scan.tornBytes > 0) {
+      tornBytes = active.scan.tornBytes;
+      const fd = await fileIo.open(path.join(this.dir, active.file), 'r+');
+      try {
+        await fileIo.ftruncate(fd, active.scan.goodBytes);
+        await fileIo.fsync(fd);
+      } finally {
+        await fileIo.close(fd);
+      }
+      this.logger.warn({ file: active.file, tornBytes }, 'journal: cut a torn last write');
+    }
+    const segments: SegmentInfo[] = keep.map((s) => ({
+      n: s.n,
+      file: s.file,
+      bytes: s === active ? s.scan.goodBytes : s.bytes,
+      lastTs: s.scan.records[s.scan.records.length - 1]?.ts ?? s.scan.header?.createdTs ?? 0,
+    }));
+    return {
+      nextSeq: Math.max(maxSeq, state.lastSeq) + 1,
+      state,
+      segments,
+      records: stateRecords.length,
+      tornBytes,
+      activeCreatedTs: active?.scan.header?.createdTs ?? this.now(),
+      // After lost state, or when the last file was moved aside, appending goes to a fresh segment.
+      freshSegment:
+        active === undefined || active.n !== scanned[scanned.length - 1]?.n
+          ? (scanned.at(-1)?.n ?? 0) + 1
+          : undefined,
+    };
+  }
+}

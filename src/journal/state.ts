@@ -1,0 +1,345 @@
+/**
+ * The journal folded into what recovery and the fleet need to know, as a pure function of the
+ * records: `foldRecords(records, from)` never mutates `from` and does no I/O, so recovery, the
+ * tests and the chaos harness's reconciliation all compute the same state from the same file.
+ *
+ * - `sessions`: the sessions not closed yet, i.e. the ones recovery must resolve at boot: money
+ *   inserted, the card, the transaction, the last API step and whether its outcome is known, the
+ *   receipt and whether it was printed.
+ * - `cashBox`: what should be in the cash box since the last collection.
+ * - `lifetime` / `sinceCollection`: odometers (count and value of sales, top-ups, cash in, ...) that
+ *   only ever grow, so a lost or repeated heartbeat cannot corrupt a total (fleet `health`).
+ * - `unclaimedVouchers`: money owed to customers who could not be credited.
+ * - `recentReceipts`: the receipts of the last closed sessions, for a reprint.
+ *
+ * The whole state is also what a compaction snapshot stores, hence the schema.
+ */
+import { z } from 'zod';
+import { ReceiptLineSchema } from '../api/schemas.js';
+import {
+  API_RESULTS,
+  API_STEPS,
+  PAYMENT_STEPS,
+  SESSION_MODES,
+  type ApiStep,
+  type JournalEntry,
+  type SessionMode,
+} from './entries.js';
+
+/** How many closed sessions' receipts stay available for a reprint. */
+export const RECENT_RECEIPTS = 20;
+
+const TallySchema = z.object({ count: z.int(), cents: z.int() });
+export type Tally = z.infer<typeof TallySchema>;
+
+const CountersSchema = z.object({
+  /** Coins and notes accepted. */
+  cashIn: TallySchema,
+  /** Checkout sessions whose payment step (`start/*`) succeeded, valued at the transaction amount. */
+  sales: TallySchema,
+  /** Top-up sessions whose payment step succeeded. */
+  topUps: TallySchema,
+  /** Interrupted sessions' money booked onto a card (`credited`). */
+  credits: TallySchema,
+  /** Money recorded as owed (`unclaimed`). */
+  unclaimed: TallySchema,
+  /** Payments reversed by a successful `cancel`. */
+  cancellations: TallySchema,
+  /** Cash collections by the operator, valued at what they counted. */
+  collections: TallySchema,
+});
+export type Counters = z.infer<typeof CountersSchema>;
+
+const StepSchema = z.object({
+  step: z.enum(API_STEPS),
+  jobId: z.string(),
+  apiId: z.string(),
+  cents: z.int().optional(),
+  intentSeq: z.int(),
+  /** Absent: the intent was written but no outcome yet (the call may or may not have reached the server). */
+  outcome: z.enum(API_RESULTS).optional(),
+  status: z.string().optional(),
+});
+export type StepState = z.infer<typeof StepSchema>;
+
+const ReceiptStateSchema = z.object({
+  sessionId: z.string(),
+  jobId: z.string(),
+  lines: z.array(ReceiptLineSchema),
+  printed: z.boolean(),
+  ts: z.number(),
+});
+export type ReceiptState = z.infer<typeof ReceiptStateSchema>;
+
+const OpenSessionSchema = z.object({
+  sessionId: z.string(),
+  /** Absent when money arrived for a session whose `session_started` was never written. */
+  mode: z.enum(SESSION_MODES).optional(),
+  startedSeq: z.int(),
+  startedTs: z.number(),
+  cardMasked: z.string().optional(),
+  /** Full card number (see entries.ts): for crediting; never log it. */
+  card: z.string().optional(),
+  insertedCents: z.int(),
+  coins: z.int(),
+  tx: z
+    .object({
+      localId: z.string(),
+      apiId: z.string().optional(),
+      basket: z.looseObject({ products: z.array(z.looseObject({})) }),
+      amount: z.int(),
+    })
+    .optional(),
+  /** The API id of the transaction as far as the journal knows it. */
+  apiId: z.string().optional(),
+  lastStep: StepSchema.optional(),
+  /** A payment step (`start/*`) is known to have succeeded (and was not cancelled since). */
+  paid: z.boolean(),
+  creditedCents: z.int(),
+  unclaimedCents: z.int(),
+  receipt: ReceiptStateSchema.optional(),
+});
+export type OpenSession = z.infer<typeof OpenSessionSchema>;
+
+const VoucherSchema = z.object({
+  voucher: z.string(),
+  sessionId: z.string(),
+  cents: z.int(),
+  ts: z.number(),
+});
+export type Voucher = z.infer<typeof VoucherSchema>;
+
+export const LedgerStateSchema = z.object({
+  /** The seq of the last record folded in (-1: none). */
+  lastSeq: z.int(),
+  sessions: z.record(z.string(), OpenSessionSchema),
+  /** jobId -> sessionId of the open sessions' API calls, so outcomes and `printed` find their session. */
+  jobs: z.record(z.string(), z.string()),
+  cashBox: z.object({ cents: z.int(), count: z.int(), sinceTs: z.number().nullable() }),
+  lastCollection: z
+    .object({ ts: z.number(), cents: z.int(), expectedCents: z.int(), by: z.string() })
+    .nullable(),
+  lifetime: CountersSchema,
+  sinceCollection: CountersSchema,
+  unclaimedVouchers: z.array(VoucherSchema),
+  recentReceipts: z.array(ReceiptStateSchema),
+  /** Records that made no sense for the state (an outcome for an unknown job...): kept count, for health. */
+  anomalies: z.int(),
+});
+export type LedgerState = z.infer<typeof LedgerStateSchema>;
+
+/** A compaction snapshot: the whole state at the head of a fresh segment. */
+export interface SnapshotRecord {
+  type: 'snapshot';
+  seq: number;
+  ts: number;
+  state: LedgerState;
+}
+export type JournalRecord = JournalEntry | SnapshotRecord;
+
+function zeroCounters(): Counters {
+  const t = (): Tally => ({ count: 0, cents: 0 });
+  return {
+    cashIn: t(),
+    sales: t(),
+    topUps: t(),
+    credits: t(),
+    unclaimed: t(),
+    cancellations: t(),
+    collections: t(),
+  };
+}
+
+export function emptyState(): LedgerState {
+  return {
+    lastSeq: -1,
+    sessions: {},
+    jobs: {},
+    cashBox: { cents: 0, count: 0, sinceTs: null },
+    lastCollection: null,
+    lifetime: zeroCounters(),
+    sinceCollection: zeroCounters(),
+    unclaimedVouchers: [],
+    recentReceipts: [],
+    anomalies: 0,
+  };
+}
+
+/** Folds `records` (in seq order) onto `from` and returns the new state; `from` is left untouched. */
+export function foldRecords(records: Iterable<JournalRecord>, from: LedgerState = emptyState()): LedgerState {
+  let state = structuredClone(from);
+  for (const record of records) {
+    if (record.type === 'snapshot') state = structuredClone(record.state);
+    else applyInPlace(state, record);
+    state.lastSeq = record.seq;
+  }
+  return state;
+}
+
+function tally(state: LedgerState, key: keyof Counters, cents: number): void {
+  for (const counters of [state.lifetime, state.sinceCollection]) {
+    counters[key].count += 1;
+    counters[key].cents += cents;
+  }
+}
+
+function sessionFor(state: LedgerState, sessionId: string, e: JournalEntry): OpenSession {
+  const existing = state.sessions[sessionId];
+  if (existing) return existing;
+  // Money or a step for a session we never saw start: never ignore it, open it implicitly.
+  const created: OpenSession = {
+    sessionId,
+    startedSeq: e.seq,
+    startedTs: e.ts,
+    insertedCents: 0,
+    coins: 0,
+    paid: false,
+    creditedCents: 0,
+    unclaimedCents: 0,
+  };
+  state.sessions[sessionId] = created;
+  return created;
+}
+
+function isPayment(step: ApiStep): boolean {
+  return PAYMENT_STEPS.includes(step);
+}
+
+function applyInPlace(state: LedgerState, e: JournalEntry): void {
+  switch (e.type) {
+    case 'session_started': {
+      const s = state.sessions[e.sessionId];
+      if (s) {
+        s.mode = e.mode;
+        if (e.cardMasked !== undefined) s.cardMasked = e.cardMasked;
+        if (e.card !== undefined) s.card = e.card;
+        return;
+      }
+      const created: OpenSession = {
+        sessionId: e.sessionId,
+        mode: e.mode as SessionMode,
+        startedSeq: e.seq,
+        startedTs: e.ts,
+        insertedCents: 0,
+        coins: 0,
+        paid: false,
+        creditedCents: 0,
+        unclaimedCents: 0,
+      };
+      if (e.cardMasked !== undefined) created.cardMasked = e.cardMasked;
+      if (e.card !== undefined) created.card = e.card;
+      state.sessions[e.sessionId] = created;
+      return;
+    }
+    case 'coin_accepted': {
+      const s = sessionFor(state, e.sessionId, e);
+      s.insertedCents += e.cents;
+      s.coins += 1;
+      state.cashBox.cents += e.cents;
+      state.cashBox.count += 1;
+      state.cashBox.sinceTs ??= e.ts;
+      tally(state, 'cashIn', e.cents);
+      return;
+    }
+    case 'tx_created': {
+      const s = sessionFor(state, e.sessionId, e);
+      s.tx = { localId: e.localId, basket: e.basket, amount: e.amount };
+      if (e.apiId !== undefined) {
+        s.tx.apiId = e.apiId;
+        s.apiId = e.apiId;
+      }
+      return;
+    }
+    case 'api_intent': {
+      const s = sessionFor(state, e.sessionId, e);
+      s.lastStep = { step: e.step, jobId: e.jobId, apiId: e.apiId, intentSeq: e.seq };
+      if (e.cents !== undefined) s.lastStep.cents = e.cents;
+      if (e.step !== 'create') s.apiId = e.apiId;
+      state.jobs[e.jobId] = e.sessionId;
+      return;
+    }
+    case 'api_outcome': {
+      const sessionId = state.jobs[e.jobId];
+      const s = sessionId === undefined ? undefined : state.sessions[sessionId];
+      if (!s) {
+        state.anomalies += 1;
+        return;
+      }
+      if (e.apiId !== undefined) {
+        s.apiId = e.apiId;
+        if (s.tx) s.tx.apiId = e.apiId;
+      }
+      const step = s.lastStep;
+      // An outcome for an older job of this session (a late answer) changes no step state.
+      if (!step || step.jobId !== e.jobId) return;
+      step.outcome = e.result;
+      if (e.status !== undefined) step.status = e.status;
+      if (e.result !== 'ok') return;
+      const amount = step.cents ?? s.tx?.amount ?? 0;
+      if (isPayment(step.step) && !s.paid) {
+        s.paid = true;
+        tally(state, s.mode === 'topup' ? 'topUps' : 'sales', amount);
+      } else if (step.step === 'cancel' && s.paid) {
+        s.paid = false;
+        tally(state, 'cancellations', amount);
+      }
+      return;
+    }
+    case 'receipt': {
+      const s = sessionFor(state, e.sessionId, e);
+      s.receipt = { sessionId: e.sessionId, jobId: e.jobId, lines: e.lines, printed: false, ts: e.ts };
+      state.jobs[e.jobId] = e.sessionId;
+      return;
+    }
+    case 'printed': {
+      const sessionId = state.jobs[e.jobId];
+      const open = sessionId === undefined ? undefined : state.sessions[sessionId]?.receipt;
+      const receipt = open?.jobId === e.jobId ? open : state.recentReceipts.find((r) => r.jobId === e.jobId);
+      if (receipt) receipt.printed = true;
+      else state.anomalies += 1;
+      return;
+    }
+    case 'credited': {
+      const s = state.sessions[e.sessionId];
+      if (s) s.creditedCents += e.cents;
+      tally(state, 'credits', e.cents);
+      return;
+    }
+    case 'unclaimed': {
+      const s = state.sessions[e.sessionId];
+      if (s) s.unclaimedCents += e.cents;
+      state.unclaimedVouchers.push({ voucher: e.voucher, sessionId: e.sessionId, cents: e.cents, ts: e.ts });
+      tally(state, 'unclaimed', e.cents);
+      return;
+    }
+    case 'unclaimed_settled': {
+      const before = state.unclaimedVouchers.length;
+      state.unclaimedVouchers = state.unclaimedVouchers.filter((v) => v.voucher !== e.voucher);
+      if (state.unclaimedVouchers.length === before) state.anomalies += 1;
+      return;
+    }
+    case 'session_closed': {
+      const s = state.sessions[e.sessionId];
+      if (!s) {
+        state.anomalies += 1;
+        return;
+      }
+      delete state.sessions[e.sessionId];
+      for (const [jobId, sessionId] of Object.entries(state.jobs)) {
+        if (sessionId === e.sessionId) delete state.jobs[jobId];
+      }
+      if (s.receipt) {
+        state.recentReceipts.push(s.receipt);
+        if (state.recentReceipts.length > RECENT_RECEIPTS) state.recentReceipts.shift();
+      }
+      return;
+    }
+    case 'cash_collected': {
+      state.lastCollection = { ts: e.ts, cents: e.cents, expectedCents: state.cashBox.cents, by: e.by };
+      state.cashBox = { cents: 0, count: 0, sinceTs: null };
+      state.sinceCollection = zeroCounters();
+      tally(state, 'collections', e.cents);
+      return;
+    }
+  }
+}

@@ -1,0 +1,69 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { EntryInput } from '../../src/journal/entries.js';
+
+/** A fresh temporary directory; `cleanup` removes every one made so far. */
+export function tempDirs(): { make(): string; cleanup(): void } {
+  const made: string[] = [];
+  return {
+    make() {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'journal-test-'));
+      made.push(dir);
+      return dir;
+    },
+    cleanup() {
+      for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function segmentFiles(dir: string): string[] {
+  return fs
+    .readdirSync(dir)
+    .filter((n) => /^journal-\d+\.log$/.test(n))
+    .sort();
+}
+
+export function totalBytes(dir: string): number {
+  return segmentFiles(dir).reduce((sum, n) => sum + fs.statSync(path.join(dir, n)).size, 0);
+}
+
+export const CARD = '9276000011112845';
+
+/** The entries of a top-up of `cents` paid in coins, everything answered. */
+export function topUpSession(sessionId: string, cents: number, opts: { close?: boolean } = {}): EntryInput[] {
+  const job = (step: string) => `${sessionId}:${step}`;
+  const apiId = `STX_${sessionId}`;
+  const entries: EntryInput[] = [
+    { type: 'session_started', sessionId, mode: 'topup', cardMasked: '9276********2845', card: CARD },
+    { type: 'coin_accepted', sessionId, cents, source: 'coin' },
+    {
+      type: 'tx_created',
+      sessionId,
+      localId: `L-${sessionId}`,
+      basket: {
+        products: [
+          { id: 1, desc: 'Kartenaufladung', ean: '4260447149502', quantity: 1, priceOne: cents, tax: 0 },
+        ],
+      },
+      amount: cents,
+    },
+    { type: 'api_intent', sessionId, apiId: `L-${sessionId}`, step: 'create', jobId: job('create') },
+    { type: 'api_outcome', jobId: job('create'), result: 'ok', status: 'created', apiId },
+    { type: 'api_intent', sessionId, apiId, step: 'start/cash', jobId: job('start') },
+    { type: 'api_outcome', jobId: job('start'), result: 'ok', status: 'ok' },
+    {
+      type: 'receipt',
+      sessionId,
+      jobId: job('start'),
+      lines: [
+        { type: 'separator', value: { caption: 'Kundenkarte Aufladung' } },
+        { type: 'name-value', value: { name: 'Betrag', value: '20,00 EUR', decoration: [] } },
+      ],
+    },
+    { type: 'printed', jobId: job('start') },
+  ];
+  if (opts.close !== false) entries.push({ type: 'session_closed', sessionId, outcome: 'completed' });
+  return entries;
+}
