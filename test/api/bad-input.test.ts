@@ -1,0 +1,177 @@
+/** Bad input on either side of the wire: clear errors, no crash, ledger unchanged. */
+import assert from 'node:assert/strict';
+import { ApiError } from '../../src/api/errors.js';
+import { SmartTransactionsClient } from '../../src/api/client.js';
+import type { CreateTransaction } from '../../src/api/schemas.js';
+import { SEED_CARD, seedBasket, startRig, type ApiRig } from '../support/api.js';
+
+describe('bad input: clear errors, no crash, ledger unchanged', () => {
+  let rig: ApiRig;
+  let token: string;
+  const ledgerSnapshot = () =>
+    JSON.stringify({ cards: rig.standIn.ledger.cards(), sales: rig.standIn.ledger.sales() });
+
+  beforeEach(async () => {
+    rig = await startRig();
+    token = await rig.tokens.token();
+  });
+  afterEach(async () => rig.close());
+
+  const raw = (path: string, body: string, method = 'POST') =>
+    fetch(`${rig.standIn.baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body,
+    });
+
+  it('stand-in: malformed JSON, missing fields, wrong types, negative and fractional amounts -> 400 with the documented body', async () => {
+    const before = ledgerSnapshot();
+    const bodies = [
+      '{"basket": ',
+      '{}',
+      JSON.stringify({ basket: { products: [] }, basket_info: { sum: 0, currency: 'EUR' } }),
+      JSON.stringify({ ...seedBasket(), basket_info: { sum: '796', currency: 'EUR' } }),
+      JSON.stringify({ ...seedBasket(), basket_info: { sum: -796, currency: 'EUR' } }),
+      JSON.stringify({ ...seedBasket(), basket_info: { sum: 7.96, currency: 'EUR' } }),
+      JSON.stringify({ ...seedBasket(), basket_info: { sum: 795, currency: 'EUR' } }),
+    ];
+    for (const body of bodies) {
+      const res = await raw('/Smart/Transactions', body);
+      assert.equal(res.status, 400, body);
+      const json = (await res.json()) as {
+        status: string;
+        code: number;
+        error_details: string;
+        error_user: string;
+      };
+      assert.equal(json.status, 'error');
+      assert.equal(json.code, 1001);
+      assert.ok(json.error_details.length > 0 && json.error_user.length > 0);
+    }
+    const mismatch = (await (await raw('/Smart/Transactions', bodies[6]!)).json()) as {
+      error_details: string;
+    };
+    assert.match(mismatch.error_details, /basket_info.sum/);
+    assert.equal(ledgerSnapshot(), before);
+  });
+
+  it('stand-in: unknown card, unknown transaction, unknown route, oversized body', async () => {
+    const before = ledgerSnapshot();
+    const unknown = await raw('/Smart/Transactions', JSON.stringify(seedBasket('9276111122223333')));
+    assert.equal(unknown.status, 400);
+    assert.equal(((await unknown.json()) as { code: number }).code, 1016);
+    assert.equal((await raw('/Smart/Transactions/STX_NOPE/start/cash', '{}')).status, 404);
+    assert.equal((await raw('/Smart/Nothing', '{}')).status, 404);
+    assert.equal((await raw('/Smart/Transactions', 'x'.repeat(200_000))).status, 413);
+    assert.equal(ledgerSnapshot(), before);
+  });
+
+  it('client: refuses a bad basket before sending it (invalid_request, not applied)', async () => {
+    const bad: CreateTransaction = { ...seedBasket(), basket_info: { sum: 800, currency: 'EUR' } };
+    await assert.rejects(
+      rig.client.create(bad),
+      (e: unknown) =>
+        e instanceof ApiError &&
+        e.kind === 'invalid_request' &&
+        e.outcome === 'not_applied' &&
+        /basket_info.sum/.test(e.message),
+    );
+    const fractional = seedBasket();
+    fractional.basket.products[0]!.priceOne = 3.49;
+    await assert.rejects(
+      rig.client.create(fractional),
+      (e: unknown) => e instanceof ApiError && e.kind === 'invalid_request',
+    );
+    await assert.rejects(
+      rig.client.start('../../oauth', 'cash'),
+      (e: unknown) => e instanceof ApiError && e.kind === 'invalid_request',
+    );
+  });
+
+  it('client: an answer that breaks the schema is a clear error, never a wrong amount', async () => {
+    const responses: Array<[string, unknown]> = [
+      ['status unknown', { id: 'STX_1', status: 'paid-ish', basket_info: { sum: 796, currency: 'EUR' } }],
+      [
+        'negative missing sum',
+        { id: 'STX_1', status: 'processing', basket_info: { sum: 796, currency: 'EUR', missing_sum: -1 } },
+      ],
+      ['fractional sum', { id: 'STX_1', status: 'ok', basket_info: { sum: 7.96, currency: 'EUR' } }],
+      [
+        'receipt line without text',
+        {
+          id: 'STX_1',
+          status: 'ok',
+          basket_info: { sum: 796, currency: 'EUR' },
+          receipt: [{ type: 'textline', value: {} }],
+        },
+      ],
+      [
+        'balance != cash + bonus',
+        {
+          id: 'STX_1',
+          status: 'ok',
+          basket_info: { sum: 1, currency: 'EUR' },
+          idents: [
+            {
+              type: 'card',
+              value: SEED_CARD,
+              valid: true,
+              merchantcard: {
+                id: 'M',
+                cash_balance: 1,
+                bonus_balance: 1,
+                balance: 5,
+                lock_status: 'unlocked',
+                stock_status: 'active',
+                passcode: 0,
+              },
+            },
+          ],
+        },
+      ],
+      ['an array', []],
+    ];
+    for (const [what, body] of responses) {
+      const client = new SmartTransactionsClient({
+        baseUrl: 'http://stand-in.invalid/api/v2',
+        tokens: { token: async () => 't', invalidate: () => {} },
+        fetch: async () =>
+          new Response(JSON.stringify(body), {
+            status: 200,
+            headers: { 'content-type': 'application/json' },
+          }),
+      });
+      await assert.rejects(
+        client.start('STX_1', 'cash'),
+        (e: unknown) =>
+          e instanceof ApiError &&
+          e.kind === 'bad_response' &&
+          e.outcome === 'unknown' &&
+          /schema/.test(e.message),
+        what,
+      );
+      await assert.rejects(
+        client.get('STX_1'),
+        (e: unknown) => e instanceof ApiError && e.kind === 'bad_response' && e.outcome === 'not_applied',
+        what,
+      );
+    }
+  });
+
+  it('client: an HTTP error without the documented body still gives a typed error', async () => {
+    const client = new SmartTransactionsClient({
+      baseUrl: 'http://stand-in.invalid/api/v2',
+      tokens: { token: async () => 't', invalidate: () => {} },
+      fetch: async () => new Response('<h1>Bad Gateway</h1>', { status: 502 }),
+    });
+    await assert.rejects(
+      client.start('STX_1', 'cash'),
+      (e: unknown) =>
+        e instanceof ApiError &&
+        e.kind === 'http' &&
+        e.httpStatus === 502 &&
+        e.body === undefined &&
+        e.outcome === 'unknown',
+    );
+  });
+});
