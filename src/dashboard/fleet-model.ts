@@ -8,6 +8,7 @@
  * wrong (a Pi has no RTC), so ages are measured with the dashboard's clock and device times are only
  * compared with other device times of the same kiosk.
  */
+import type { AlertMessage, BirthMessage, HealthMessage } from '../fleet/envelope.js';
 import { decode, type CmdStatus, type EventMsg, type FleetMessage, type KioskState } from './messages.js';
 import {
   computeStatus,
@@ -42,23 +43,27 @@ export type IngestResult =
 
 export interface AlertView {
   name: string;
-  severity: string | undefined;
+  severity: AlertMessage['severity'];
   message: string | undefined;
+  /** Device time the condition started. */
   since: number;
+  /** Dashboard time the alert was first seen. */
+  seenAt: number;
 }
 
 export interface EventView {
   eventId: string;
-  type: string;
+  type: EventMsg['type'];
   seq: number;
   ts: number;
   receivedAt: number;
-  outcome: string | undefined;
-  kind: string | undefined;
+  /** One short line for the operator: `sale completed`, `cash inserted`, `fault printer: paper_out`. */
+  title: string;
   amountCents: number | undefined;
-  method: string | undefined;
+  /** `completed`/`failed`/`cancelled`, a cash action, or a fault's severity. */
+  outcome: string;
   card: string | undefined;
-  message: string | undefined;
+  reason: string | undefined;
 }
 
 export interface CommandView {
@@ -96,19 +101,20 @@ export interface KioskSummary {
   printer: string | undefined;
   acceptor: string | undefined;
   reader: string | undefined;
-  flow: string | undefined;
+  /** Serving a customer right now (from health). */
+  busy: boolean | undefined;
   alerts: string[];
   today: TodayView;
   lastMessageAt: number;
 }
 
 export interface KioskDetail extends KioskSummary {
-  birth: Record<string, unknown> | undefined;
-  health: Record<string, unknown> | undefined;
+  birth: BirthMessage | undefined;
+  health: HealthMessage | undefined;
   openAlerts: AlertView[];
   recentEvents: EventView[];
   recentCommands: CommandView[];
-  config: { version: number; status: string; errors: unknown[] | undefined } | undefined;
+  config: { version: number | null; status: string; errors: string[] | undefined } | undefined;
   seq: { last: number | undefined; gaps: number; duplicates: number };
   /** Today's sales from the lifetime counters in health (since the first health seen today). */
   counterCrossCheck: { since: number; salesCount: number; salesCents: number } | undefined;
@@ -124,8 +130,8 @@ export interface FleetStats {
 }
 
 interface Counters {
-  salesCount?: number | undefined;
-  salesCents?: number | undefined;
+  salesCount: number;
+  salesCents: number;
 }
 
 interface KioskRecord {
@@ -135,9 +141,10 @@ interface KioskRecord {
   stateReason: string | undefined;
   /** Dashboard time of the last live (not retained) state message. */
   liveStateAt: number | undefined;
-  birth: Extract<FleetMessage, { channel: 'birth' }> | undefined;
-  health: Extract<FleetMessage, { channel: 'health' }> | undefined;
+  birth: BirthMessage | undefined;
+  health: HealthMessage | undefined;
   healthAt: number | undefined;
+  busySince: number | undefined;
   alerts: Map<string, AlertView>;
   today: TodayView;
   counterBaseline: { day: string; at: number; counters: Counters } | undefined;
@@ -236,55 +243,62 @@ export class FleetModel {
     });
     switch (msg.channel) {
       case 'state': {
-        if (msg.state === 'lost' && msg.sid < k.sid) {
+        const body = msg.body;
+        if (body.state === 'lost' && body.sid < k.sid) {
           // The Will of a session the kiosk has already replaced: it is not lost, it reconnected.
           this.stats.ignoredLateLost++;
           return done(false, 'late lost ignored');
         }
-        k.sid = Math.max(k.sid, msg.sid);
-        k.state = msg.state;
-        k.stateReason = msg.reason;
+        k.sid = Math.max(k.sid, body.sid);
+        k.state = body.state;
+        k.stateReason = body.reason;
         if (!meta.retained) k.liveStateAt = meta.receivedAt;
         return done(true);
       }
       case 'birth':
-        k.sid = Math.max(k.sid, msg.sid);
-        k.birth = msg;
+        k.sid = Math.max(k.sid, msg.body.sid);
+        k.birth = msg.body;
         return done(true);
       case 'health': {
-        k.sid = Math.max(k.sid, msg.sid);
-        k.health = msg;
-        k.healthAt = this.lifeTime(msg.ts, msg.clockSynced ?? k.birth?.clockSynced, meta);
+        const body = msg.body;
+        k.sid = Math.max(k.sid, body.sid);
+        k.health = body;
+        k.healthAt = this.lifeTime(body.ts, body.clockSynced, meta);
+        if (!body.busy) k.busySince = undefined;
+        else if (k.busySince === undefined) k.busySince = k.healthAt ?? meta.receivedAt;
         this.crossCheckBaseline(k, meta.receivedAt);
         return done(true);
       }
-      case 'alert':
-        if (msg.cleared) return done(k.alerts.delete(msg.name));
-        if (!k.alerts.has(msg.name)) {
-          k.alerts.set(msg.name, {
-            name: msg.name,
-            severity: msg.severity,
-            message: msg.message,
-            since: meta.receivedAt,
-          });
-        }
+      case 'alert': {
+        const body = msg.body;
+        if (body === null) return done(k.alerts.delete(msg.name));
+        const seen = k.alerts.get(msg.name);
+        k.alerts.set(msg.name, {
+          name: msg.name,
+          severity: body.severity,
+          message: body.message,
+          since: body.since,
+          seenAt: seen?.seenAt ?? meta.receivedAt,
+        });
         return done(true);
+      }
       case 'event':
         return this.event(k, msg, meta) ? done(true) : done(false, 'duplicate');
       case 'cmdres': {
-        const cmd = k.commands.find((c) => c.cmdId === msg.cmdId);
+        const body = msg.body;
+        const cmd = body.cmdId === null ? undefined : k.commands.find((c) => c.cmdId === body.cmdId);
         if (!cmd) {
-          // Sent by another dashboard instance or before we started: still worth showing.
+          // Sent by another dashboard instance, before we started, or too broken to carry a cmdId.
           this.pushBounded(
             k.commands,
             {
-              cmdId: msg.cmdId,
-              name: msg.cmd ?? '?',
+              cmdId: body.cmdId ?? '',
+              name: body.cmd,
               issuedAt: meta.receivedAt,
               args: undefined,
-              status: msg.status,
-              reason: msg.reason,
-              result: msg.result,
+              status: body.status,
+              reason: body.reason,
+              result: body.result,
               updatedAt: meta.receivedAt,
             },
             this.opts.recentCommands,
@@ -292,16 +306,16 @@ export class FleetModel {
           return done(true);
         }
         // `accepted` may arrive after `succeeded` with QoS 1 redelivery; never go back to it.
-        if (!(msg.status === 'accepted' && (cmd.status === 'succeeded' || cmd.status === 'failed'))) {
-          cmd.status = msg.status;
-          cmd.reason = msg.reason;
-          if (msg.result !== undefined) cmd.result = msg.result;
+        if (!(body.status === 'accepted' && (cmd.status === 'succeeded' || cmd.status === 'failed'))) {
+          cmd.status = body.status;
+          cmd.reason = body.reason ?? body.errors?.join('; ');
+          if (body.result !== undefined) cmd.result = body.result;
         }
         cmd.updatedAt = meta.receivedAt;
         return done(true);
       }
       case 'config':
-        k.config = { version: msg.version, status: msg.status, errors: msg.errors };
+        k.config = { version: msg.body.version, status: msg.body.status, errors: msg.body.errors };
         return done(true);
     }
   }
@@ -349,12 +363,12 @@ export class FleetModel {
     const k = this.kiosks.get(id);
     if (!k) return undefined;
     const s = this.summarise(k, now);
-    const lifetime = k.health?.counters?.lifetime;
+    const lifetime = k.health?.counters.sinceInstall.sales;
     const base = k.counterBaseline;
     return {
       ...s,
-      birth: k.birth ? stripKind(k.birth) : undefined,
-      health: k.health ? stripKind(k.health) : undefined,
+      birth: k.birth,
+      health: k.health,
       openAlerts: [...k.alerts.values()],
       recentEvents: [...k.recent],
       recentCommands: [...k.commands],
@@ -364,8 +378,8 @@ export class FleetModel {
         base && base.day === this.dayOf(now) && lifetime
           ? {
               since: base.at,
-              salesCount: (lifetime.salesCount ?? 0) - (base.counters.salesCount ?? 0),
-              salesCents: (lifetime.salesCents ?? 0) - (base.counters.salesCents ?? 0),
+              salesCount: lifetime.count - base.counters.salesCount,
+              salesCents: lifetime.cents - base.counters.salesCents,
             }
           : undefined,
     };
@@ -384,6 +398,7 @@ export class FleetModel {
       birth: undefined,
       health: undefined,
       healthAt: undefined,
+      busySince: undefined,
       alerts: new Map(),
       today: emptyToday(this.dayOf(now)),
       counterBaseline: undefined,
@@ -412,70 +427,53 @@ export class FleetModel {
   }
 
   private crossCheckBaseline(k: KioskRecord, now: number): void {
-    const lifetime = k.health?.counters?.lifetime;
-    if (!lifetime) return;
+    const sales = k.health?.counters.sinceInstall.sales;
+    if (!sales) return;
     const day = this.dayOf(now);
     if (k.counterBaseline?.day === day) return;
-    k.counterBaseline = {
-      day,
-      at: now,
-      counters: { salesCount: lifetime.salesCount, salesCents: lifetime.salesCents },
-    };
+    k.counterBaseline = { day, at: now, counters: { salesCount: sales.count, salesCents: sales.cents } };
   }
 
   /** Applies an event unless its eventId was seen; returns whether it was new. */
   private event(k: KioskRecord, msg: EventMsg, meta: IngestMeta): boolean {
-    if (k.seen.has(msg.eventId)) {
+    const body = msg.body;
+    if (k.seen.has(body.eventId)) {
       k.duplicates++;
       this.stats.duplicates++;
       return false;
     }
-    k.seen.add(msg.eventId);
-    k.seenOrder.push(msg.eventId);
+    k.seen.add(body.eventId);
+    k.seenOrder.push(body.eventId);
     if (k.seenOrder.length > this.opts.dedupWindow) {
       const old = k.seenOrder.shift();
       if (old !== undefined) k.seen.delete(old);
     }
-    if (k.lastSeq !== undefined && msg.seq > k.lastSeq + 1) k.gaps += msg.seq - k.lastSeq - 1;
-    k.lastSeq = k.lastSeq === undefined ? msg.seq : Math.max(k.lastSeq, msg.seq);
-    k.sid = Math.max(k.sid, msg.sid);
+    if (k.lastSeq !== undefined && body.seq > k.lastSeq + 1) k.gaps += body.seq - k.lastSeq - 1;
+    k.lastSeq = k.lastSeq === undefined ? body.seq : Math.max(k.lastSeq, body.seq);
+    k.sid = Math.max(k.sid, body.sid);
 
-    const view: EventView = {
-      eventId: msg.eventId,
-      type: msg.type,
-      seq: msg.seq,
-      ts: msg.ts,
-      receivedAt: meta.receivedAt,
-      outcome: msg.outcome,
-      kind: msg.kind,
-      amountCents: msg.amountCents,
-      method: msg.method,
-      card: msg.card,
-      message: msg.message,
-    };
+    const view = eventView(msg, meta.receivedAt);
     // Newest first; events replayed out of order still land by seq.
-    const at = k.recent.findIndex((e) => e.seq < msg.seq);
+    const at = k.recent.findIndex((e) => e.seq < body.seq);
     k.recent.splice(at === -1 ? k.recent.length : at, 0, view);
     if (k.recent.length > this.opts.recentEvents) k.recent.length = this.opts.recentEvents;
 
     if (msg.type === 'transaction') {
+      const tx = msg.body;
       // Events replayed after an outage belong to the day they happened, if the kiosk's clock is sane.
       const happened =
-        msg.ts >= PLAUSIBLE_SINCE && msg.ts <= meta.receivedAt + 5 * 60_000 ? msg.ts : meta.receivedAt;
-      const day = this.dayOf(happened);
+        tx.ts >= PLAUSIBLE_SINCE && tx.ts <= meta.receivedAt + 5 * 60_000 ? tx.ts : meta.receivedAt;
       const today = this.dayOf(meta.receivedAt);
-      if (day === today) {
+      if (this.dayOf(happened) === today) {
         if (k.today.day !== today) k.today = emptyToday(today);
         const t = k.today;
-        if (msg.outcome === 'completed') {
-          if (msg.kind === 'topup') {
-            t.topupCount++;
-            t.topupCents += msg.amountCents ?? 0;
-          } else {
-            t.salesCount++;
-            t.salesCents += msg.amountCents ?? 0;
-          }
-        } else if (msg.outcome === 'failed') {
+        if (tx.outcome === 'completed' && tx.kind === 'topup') {
+          t.topupCount++;
+          t.topupCents += tx.amountCents;
+        } else if (tx.outcome === 'completed') {
+          t.salesCount++;
+          t.salesCents += tx.amountCents;
+        } else if (tx.outcome === 'failed') {
           t.failedCount++;
         }
       }
@@ -484,11 +482,6 @@ export class FleetModel {
   }
 
   private status(k: KioskRecord, now: number): KioskStatus {
-    const health = k.health;
-    const flowAgeMs =
-      health?.flowSince !== undefined && health.flow !== undefined
-        ? Math.max(0, health.ts - health.flowSince)
-        : undefined;
     const lastLifeAt =
       k.healthAt !== undefined && (k.liveStateAt === undefined || k.healthAt >= k.liveStateAt)
         ? k.healthAt
@@ -498,9 +491,7 @@ export class FleetModel {
         state: k.state,
         heartbeatMs: this.heartbeatMs(k),
         lastLifeAt,
-        flow: health?.flow,
-        flowAgeMs,
-        healthAt: k.healthAt,
+        busySince: k.busySince,
         openAlerts: [...k.alerts.keys()],
       },
       now,
@@ -509,7 +500,8 @@ export class FleetModel {
   }
 
   private heartbeatMs(k: KioskRecord): number | undefined {
-    return k.birth?.heartbeatS !== undefined ? k.birth.heartbeatS * 1000 : undefined;
+    const s = k.health?.heartbeatS ?? k.birth?.heartbeatS;
+    return s !== undefined ? s * 1000 : undefined;
   }
 
   private summarise(k: KioskRecord, now: number): KioskSummary {
@@ -526,9 +518,9 @@ export class FleetModel {
       lastHeartbeatAt: k.healthAt,
       paper: devices?.printer?.paper,
       printer: devices?.printer?.status,
-      acceptor: devices?.acceptor?.status,
-      reader: devices?.reader?.status,
-      flow: k.health?.flow,
+      acceptor: deviceStatus(devices, 'acceptor'),
+      reader: deviceStatus(devices, 'reader'),
+      busy: k.health?.busy,
       alerts: [...k.alerts.keys()].sort(),
       today,
       lastMessageAt: k.lastMessageAt,
@@ -547,7 +539,50 @@ export class FleetModel {
   }
 }
 
-function stripKind(m: object): Record<string, unknown> {
-  const { channel: _channel, ...rest } = m as Record<string, unknown>;
-  return rest;
+/** A device's short status, found by the role in its name (`acceptor`, `coin-acceptor`, `coinAcceptor`). */
+function deviceStatus(devices: HealthMessage['devices'] | undefined, role: string): string | undefined {
+  if (!devices) return undefined;
+  const exact = devices[role];
+  if (exact) return exact.status;
+  const key = Object.keys(devices).find((d) => d.toLowerCase().includes(role));
+  return key === undefined ? undefined : devices[key]?.status;
+}
+
+function eventView(msg: EventMsg, receivedAt: number): EventView {
+  const base = { eventId: msg.body.eventId, type: msg.type, seq: msg.body.seq, ts: msg.body.ts, receivedAt };
+  switch (msg.type) {
+    case 'transaction': {
+      const b = msg.body;
+      return {
+        ...base,
+        title: `${b.kind === 'topup' ? 'top-up' : 'sale'} ${b.outcome}`,
+        amountCents: b.amountCents,
+        outcome: b.outcome,
+        card: b.card,
+        reason: b.reason,
+      };
+    }
+    case 'cash': {
+      const b = msg.body;
+      return {
+        ...base,
+        title: `cash ${b.action}`,
+        amountCents: b.amountCents,
+        outcome: b.action,
+        card: b.card,
+        reason: b.reason,
+      };
+    }
+    case 'fault': {
+      const b = msg.body;
+      return {
+        ...base,
+        title: `fault ${b.device}: ${b.code}`,
+        amountCents: undefined,
+        outcome: b.severity,
+        card: undefined,
+        reason: b.message,
+      };
+    }
+  }
 }

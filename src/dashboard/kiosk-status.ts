@@ -4,8 +4,8 @@
  * that fire no Will), so `online` needs a fresh `health` too.
  *
  * Precedence, most definite first: what the kiosk (or its Will) declared about itself wins over what
- * we infer from silence; silence (`stale`) wins over `stuck` inferred from the flow, because the flow
- * is only known from that same stale health.
+ * we infer from silence; silence (`stale`) wins over `stuck` inferred from `busy`, because `busy` is
+ * only known from that same stale health.
  */
 import type { KioskState } from './messages.js';
 
@@ -46,11 +46,8 @@ export interface StatusInputs {
    * message when no health arrived since. Undefined when there is none we can trust.
    */
   lastLifeAt: number | undefined;
-  /** The kiosk's flow from its last health (`idle`, `checkout`, ...) and how long it had been in it then. */
-  flow: string | undefined;
-  flowAgeMs: number | undefined;
-  /** Dashboard time the last health arrived (to age `flowAgeMs`). */
-  healthAt: number | undefined;
+  /** Dashboard time since which the kiosk's health has said `busy` without a break; undefined when idle. */
+  busySince: number | undefined;
   openAlerts: readonly string[];
 }
 
@@ -78,8 +75,6 @@ export function computeStatus(
   const fresh = k.lastLifeAt !== undefined && now - k.lastLifeAt < heartbeatWindowMs(k.heartbeatMs, policy);
   if (!fresh) return 'stale';
   if (k.openAlerts.includes('stuck')) return 'stuck';
-  if (k.flow !== undefined && k.flow !== 'idle' && k.flowAgeMs !== undefined && k.healthAt !== undefined) {
-    if (k.flowAgeMs + (now - k.healthAt) > policy.stuckAfterMs) return 'stuck';
-  }
+  if (k.busySince !== undefined && now - k.busySince > policy.stuckAfterMs) return 'stuck';
   return k.state;
 }

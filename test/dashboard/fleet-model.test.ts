@@ -1,34 +1,49 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 
+import type { KioskStateName } from '../../src/fleet/envelope.js';
 import { FleetModel } from '../../src/dashboard/fleet-model.js';
 import { computeStatus, DEFAULT_POLICY } from '../../src/dashboard/kiosk-status.js';
+import {
+  alertMessage,
+  birthMessage,
+  healthMessage,
+  newCondition,
+  stateMessage,
+  transactionEvent,
+  type SimCondition,
+} from '../../src/fleet-sim/payloads.js';
 
 const T0 = Date.UTC(2025, 5, 10, 9, 0, 0); // 11:00 in Berlin
 const enc = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
 
 /** A small kiosk speaking the contract into a model, with the dashboard clock under the test's control. */
 function kiosk(model: FleetModel, id = 'k-0001') {
-  let seq = 0;
-  const env = (sid: number, ts: number) => ({ v: 1, id, sid, seq: ++seq, ts });
+  const c = newCondition(id, { bootTs: T0 - 3600_000 });
   const send = (sub: string, body: object | '', at: number, retained = false) =>
     model.ingestRaw(`kiosk/v1/${id}/${sub}`, body === '' ? Buffer.alloc(0) : enc(body), {
       receivedAt: at,
       retained,
     });
   return {
-    birth: (sid: number, at: number, more: object = {}) =>
-      send('birth', { ...env(sid, at), firmware: '1.4.2', heartbeatS: 10, clockSynced: true, ...more }, at),
-    state: (state: string, sid: number, at: number, retained = false) =>
-      send('state', { ...env(sid, at), state }, at, retained),
-    health: (sid: number, at: number, more: object = {}, retained = false) =>
-      send('health', { ...env(sid, at), clockSynced: true, ...more }, at, retained),
-    sale: (sid: number, at: number, amountCents: number, extra: object = {}) =>
-      send(
-        'evt/transaction',
-        { ...env(sid, at), eventId: randomUUID(), outcome: 'completed', kind: 'sale', amountCents, ...extra },
-        at,
-      ),
+    c,
+    birth: (sid: number, at: number, more: Partial<SimCondition> = {}) => {
+      Object.assign(c, { sid, ...more });
+      return send('birth', birthMessage(c, at), at);
+    },
+    state: (state: KioskStateName, sid: number, at: number, retained = false) => {
+      c.sid = sid;
+      return send('state', stateMessage(c, at, state), at, retained);
+    },
+    health: (sid: number, at: number, more: Partial<SimCondition> = {}, retained = false) => {
+      Object.assign(c, { sid, ...more });
+      return send('health', healthMessage(c, at), at, retained);
+    },
+    alert: (name: string, at: number) => send(`alert/${name}`, alertMessage(c, at, name, 'critical'), at),
+    sale: (sid: number, at: number, amountCents: number, kind: 'sale' | 'topup' = 'sale') => {
+      c.sid = sid;
+      return send('evt/transaction', transactionEvent(c, at, kind, amountCents), at);
+    },
     raw: send,
   };
 }
@@ -63,7 +78,7 @@ describe('dashboard fleet model', () => {
       const k = kiosk(m);
       k.birth(1, T0);
       k.state('online', 1, T0, true);
-      k.raw('health', { v: 1, id: 'k-0001', sid: 1, seq: 9, ts: T0 - 25_000, clockSynced: true }, T0, true);
+      k.raw('health', healthMessage(k.c, T0 - 25_000), T0, true);
       assert.equal(m.statusOf('k-0001', T0 + 1000), 'online');
       assert.equal(m.statusOf('k-0001', T0 + 5000), 'stale');
     });
@@ -96,16 +111,18 @@ describe('dashboard fleet model', () => {
       }
     });
 
-    it('is stuck when out of idle far longer than any flow, counted on the device clock', () => {
+    it('is stuck when busy without a break for far longer than any flow takes', () => {
       const m = new FleetModel({ stuckAfterMs: 5 * 60_000 });
       const k = kiosk(m);
       k.birth(1, T0, { heartbeatS: 30 });
       k.state('online', 1, T0);
-      k.health(1, T0, { flow: 'checkout', flowSince: T0 - 4 * 60_000 });
-      assert.equal(m.statusOf('k-0001', T0), 'online');
-      assert.equal(m.statusOf('k-0001', T0 + 61_000), 'stuck');
-      k.health(1, T0 + 70_000, { flow: 'idle', flowSince: T0 + 65_000 });
-      assert.equal(m.statusOf('k-0001', T0 + 71_000), 'online');
+      for (let t = 0; t <= 5 * 60_000; t += 30_000) k.health(1, T0 + t, { busy: true });
+      assert.equal(m.statusOf('k-0001', T0 + 5 * 60_000), 'online');
+      assert.equal(m.statusOf('k-0001', T0 + 5 * 60_000 + 1), 'stuck');
+      k.health(1, T0 + 5 * 60_000 + 30_000, { busy: false });
+      assert.equal(m.statusOf('k-0001', T0 + 5 * 60_000 + 30_001), 'online');
+      k.health(1, T0 + 6 * 60_000, { busy: true });
+      assert.equal(m.statusOf('k-0001', T0 + 6 * 60_000 + 1000), 'online', 'a new customer, a new clock');
     });
 
     it('is stuck while the kiosk holds a stuck alert, and not after it is cleared', () => {
@@ -114,8 +131,9 @@ describe('dashboard fleet model', () => {
       k.birth(1, T0);
       k.state('online', 1, T0);
       k.health(1, T0);
-      k.raw('alert/stuck', { v: 1, id: 'k-0001', sid: 1, ts: T0, severity: 'critical' }, T0);
+      k.alert('stuck', T0);
       assert.equal(m.statusOf('k-0001', T0 + 1), 'stuck');
+      assert.deepEqual(m.summary('k-0001', T0 + 1)?.alerts, ['stuck']);
       k.raw('alert/stuck', '', T0 + 2);
       assert.equal(m.statusOf('k-0001', T0 + 3), 'online');
     });
@@ -124,9 +142,7 @@ describe('dashboard fleet model', () => {
       const base = {
         heartbeatMs: 1000,
         lastLifeAt: 0,
-        flow: undefined,
-        flowAgeMs: undefined,
-        healthAt: 0,
+        busySince: undefined,
         openAlerts: [],
       };
       assert.equal(computeStatus({ ...base, state: undefined }, 10, DEFAULT_POLICY), 'unknown');
@@ -139,18 +155,23 @@ describe('dashboard fleet model', () => {
     it('counts sales and top-ups once per eventId', () => {
       const m = new FleetModel();
       const k = kiosk(m);
-      const ev = { v: 1, id: 'k-0001', sid: 1, seq: 7, ts: T0, eventId: randomUUID(), outcome: 'completed' };
-      k.raw('evt/transaction', { ...ev, kind: 'sale', amountCents: 796 }, T0);
-      k.raw('evt/transaction', { ...ev, kind: 'sale', amountCents: 796 }, T0 + 5); // QoS 1 redelivery
+      const sale = transactionEvent(k.c, T0, 'sale', 796);
+      k.raw('evt/transaction', sale, T0);
+      k.raw('evt/transaction', sale, T0 + 5); // QoS 1 redelivery
+      k.raw('evt/transaction', transactionEvent(k.c, T0, 'topup', 2000), T0 + 6);
+      k.raw('evt/transaction', transactionEvent(k.c, T0, 'sale', 500, { outcome: 'failed' }), T0 + 7);
       k.raw(
-        'evt/transaction',
-        { ...ev, seq: 8, eventId: randomUUID(), kind: 'topup', amountCents: 2000 },
-        T0 + 6,
-      );
-      k.raw(
-        'evt/transaction',
-        { ...ev, seq: 9, eventId: randomUUID(), outcome: 'failed', kind: 'sale' },
-        T0 + 7,
+        'evt/cash',
+        {
+          ...sale,
+          seq: 4,
+          eventId: randomUUID(),
+          kind: undefined,
+          outcome: undefined,
+          paymentMethod: undefined,
+          action: 'inserted',
+        },
+        T0 + 8,
       );
       const s = m.summary('k-0001', T0 + 10);
       assert.deepEqual(
@@ -167,8 +188,8 @@ describe('dashboard fleet model', () => {
       assert.equal(m.stats.duplicates, 1);
       const d = m.detail('k-0001', T0 + 10);
       assert.deepEqual(
-        d?.recentEvents.map((e) => e.seq),
-        [9, 8, 7],
+        d?.recentEvents.map((e) => `${e.seq} ${e.title}`),
+        ['4 cash inserted', '3 sale failed', '2 top-up completed', '1 sale completed'],
       );
       assert.equal(d?.seq.duplicates, 1);
     });
@@ -187,36 +208,9 @@ describe('dashboard fleet model', () => {
       const m = new FleetModel();
       const k = kiosk(m);
       const late = Date.UTC(2025, 5, 10, 21, 59, 0); // 23:59 Berlin
-      k.raw(
-        'evt/transaction',
-        {
-          v: 1,
-          id: 'k-0001',
-          sid: 1,
-          seq: 1,
-          ts: late,
-          eventId: randomUUID(),
-          outcome: 'completed',
-          kind: 'sale',
-          amountCents: 100,
-        },
-        late,
-      );
-      k.raw(
-        'evt/transaction',
-        {
-          v: 1,
-          id: 'k-0001',
-          sid: 1,
-          seq: 4,
-          ts: late,
-          eventId: randomUUID(),
-          outcome: 'completed',
-          kind: 'sale',
-          amountCents: 100,
-        },
-        late,
-      );
+      k.raw('evt/transaction', transactionEvent(k.c, late, 'sale', 100), late);
+      k.c.seq += 2; // two events lost on the way
+      k.raw('evt/transaction', transactionEvent(k.c, late, 'sale', 100), late);
       assert.equal(m.summary('k-0001', late)?.today.salesCount, 2);
       assert.equal(m.detail('k-0001', late)?.seq.gaps, 2);
       const next = late + 2 * 60_000; // 00:01 Berlin
@@ -231,9 +225,10 @@ describe('dashboard fleet model', () => {
     it('cross-checks today with the lifetime counters in health', () => {
       const m = new FleetModel();
       const k = kiosk(m);
-      k.health(1, T0, { counters: { lifetime: { salesCount: 100, salesCents: 50_000 } } });
-      k.sale(1, T0 + 1, 300);
-      k.health(1, T0 + 2, { counters: { lifetime: { salesCount: 101, salesCents: 50_300 } } });
+      k.c.lifetime.sales = { count: 100, cents: 50_000 };
+      k.health(1, T0);
+      k.sale(1, T0 + 1, 300); // the builder moves the odometer too, as a kiosk does
+      k.health(1, T0 + 2);
       assert.deepEqual(m.detail('k-0001', T0 + 3)?.counterCrossCheck, {
         since: T0,
         salesCount: 1,
