@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { z } from 'zod';
+import { PrinterError } from '../../hal/printer.js';
+import type { PrinterStatusEvent } from '../../hal/printer.js';
+import { SimulatedPrinter } from '../../hal/sim/printer.js';
+import { ReceiptLineSchema } from '../../src/api/schemas.js';
+import { loadSeedTransactions } from '../support/seeds.js';
+
+const lines = z.array(ReceiptLineSchema).parse(loadSeedTransactions().get('004')?.receipt);
+
+describe('hal/sim/printer (simulated twin)', () => {
+  it('keeps printed receipts as text and the same ESC/POS bytes the real driver sends', async () => {
+    const printer = new SimulatedPrinter({ columns: 48 });
+    await printer.print({ lines, header: ['Kiosk Hauptbahnhof'] });
+    assert.equal(printer.receipts.length, 1);
+    const [receipt] = printer.receipts;
+    assert.equal(receipt?.text[0], '               Kiosk Hauptbahnhof');
+    assert.ok(receipt?.text.includes('------------ Kundenkarte Aufladung -------------'));
+    assert.deepEqual(receipt?.bytes, printer.render({ lines, header: ['Kiosk Hauptbahnhof'] }).bytes);
+    assert.deepEqual([...(receipt?.bytes.subarray(0, 5) ?? [])], [0x1b, 0x40, 0x1b, 0x74, 19]);
+  });
+
+  it('paper low prints, paper out refuses with a typed error', async () => {
+    const printer = new SimulatedPrinter();
+    const events: PrinterStatusEvent[] = [];
+    printer.on('status', (e) => events.push(e));
+    printer.setPaper('low');
+    await printer.print({ lines });
+    printer.setPaper('out');
+    await assert.rejects(
+      printer.print({ lines }),
+      (e: unknown) => e instanceof PrinterError && e.kind === 'paper_out',
+    );
+    assert.equal(printer.receipts.length, 1);
+    assert.deepEqual(
+      events.map((e) => e.status),
+      ['paper_low', 'paper_out'],
+    );
+    printer.setPaper('ok');
+    await printer.reprint();
+    assert.equal(printer.receipts.length, 2);
+  });
+
+  it('unplugged: a job with a short deadline fails as offline; replugged it prints', async () => {
+    const printer = new SimulatedPrinter({ columns: 32, offlineRetryMs: 5 });
+    printer.unplug();
+    assert.equal(await printer.status(), 'offline');
+    await assert.rejects(
+      printer.print({ lines, deadline: Date.now() + 20 }),
+      (e: unknown) => e instanceof PrinterError && e.kind === 'offline' && e.printed === 'no',
+    );
+    assert.equal((await printer.probe()).found, false);
+    printer.replug();
+    assert.equal(await printer.status(), 'ok');
+    await printer.print({ lines });
+    assert.equal(printer.receipts.length, 1);
+  });
+
+  it('an expired deadline is never printed', async () => {
+    const printer = new SimulatedPrinter();
+    await assert.rejects(
+      printer.print({ lines, deadline: Date.now() - 1 }),
+      (e: unknown) => e instanceof PrinterError && e.kind === 'expired',
+    );
+    assert.equal(printer.receipts.length, 0);
+    assert.equal(printer.lastReceipt()?.printed, false);
+  });
+});
