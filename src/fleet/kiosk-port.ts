@@ -1,0 +1,78 @@
+/**
+ * The narrow door between the fleet reporter and the kiosk: everything a command or a desired config
+ * may do to the kiosk, and what the reporter reads for `state`, `birth` and `health`. The app implements
+ * it over its lifecycle machine and devices; tests use a fake.
+ *
+ * Errors: a method that cannot do what was asked rejects its promise with an Error whose message is
+ * short and safe to send to the operator (it becomes the `failed` answer's reason). A `KioskBusyError`
+ * means a customer is being served and nothing was changed (answered as `rejected` / `busy`).
+ */
+import type { ProbeResult } from '../../hal/device.js';
+import type { ConfigDocument, DeviceStatus, LifetimeCounters } from './envelope.js';
+
+/** The kiosk's own view of itself (`offline` and `lost` are the reporter's and the Will's business). */
+export type KioskState = 'online' | 'degraded' | 'maintenance' | 'out_of_service';
+
+export interface KioskStatus {
+  state: KioskState;
+  /** Why, when not `online` (e.g. `locked by operator`, `printer offline`). No customer data. */
+  reason?: string;
+}
+
+export class KioskBusyError extends Error {
+  constructor(message = 'serving a customer') {
+    super(message);
+    this.name = 'KioskBusyError';
+  }
+}
+
+export interface ConfigApplyResult {
+  /** True when some of it only takes effect after a restart (the kiosk does not restart by itself). */
+  restartRequired: boolean;
+}
+
+export interface KioskPort {
+  status(): KioskStatus;
+  /** True from the first touch of a customer flow until the kiosk is idle again. */
+  isServingCustomer(): boolean;
+  setMaintenance(on: boolean, reason?: string): Promise<void>;
+  /** Out of service on purpose until `unlock()`. */
+  lock(reason: string): Promise<void>;
+  unlock(): Promise<void>;
+  /** Prints the last receipt again; `reprinted: false` when there is none. */
+  reprintLast(): Promise<{ reprinted: boolean; receiptId?: string }>;
+  /** Device self-test results (the same probes as `npm run doctor`). */
+  diagnostics(): Promise<ProbeResult[]>;
+  /**
+   * Restarts the app (a clean shutdown, the service manager brings it back). Resolves when the
+   * shutdown has begun; the caller has already answered the operator.
+   */
+  restart(reason: string): Promise<void>;
+  /** The version of the config in effect, null before any versioned config. */
+  appliedConfigVersion(): number | null;
+  /** Applies an already validated config document (takes effect without restart where safe). */
+  applyConfig(doc: ConfigDocument): Promise<ConfigApplyResult>;
+}
+
+/** What the reporter reads for `birth` (static facts, read again on every connect). */
+export interface BirthFacts {
+  firmware: string;
+  hardware: { model: string; serial?: string | null };
+  devices: { device: string; driver: string; found: boolean; status: string }[];
+  capabilities: string[];
+  site?: string | null;
+  tenant?: string | null;
+  location?: string | null;
+}
+
+/** What the reporter reads for `health`, every heartbeat. Must be cheap and never throw. */
+export interface HealthFacts {
+  devices: Record<string, DeviceStatus>;
+  counters: LifetimeCounters;
+  cpuTempC?: number | null;
+  disk?: { freeBytes: number; totalBytes: number } | null;
+}
+
+/** The result of the app's config schema check (the same one the config file goes through). */
+export type ConfigValidation = { ok: true } | { ok: false; errors: string[] };
+export type ValidateConfig = (doc: unknown) => ConfigValidation;

@@ -1,0 +1,417 @@
+/**
+ * The durable outbox for `evt/*` messages: money events survive a power cut between the sale and the
+ * broker's acknowledgement, and `seq` / `sid` survive everything.
+ *
+ * Storage (its own, in one directory; small on purpose):
+ * - `outbox.log`: append-only records `[type u8][length u32][crc32 u32][JSON payload]`:
+ *   `add` {seq, topic, money, ts, body}, `ack` {seqs}, `drop` {seqs}. A torn or corrupt tail (power cut
+ *   mid-write) is cut off on open; everything before it is kept. Rewritten (compacted) to the live
+ *   records once mostly acknowledged.
+ * - `meta.json` (written atomically: temp file, fsync, rename): `sid`, the last `seq`, lifetime `dropped`.
+ *
+ * `add` records are fsync'ed before `stored` resolves (when `fsync` is on). `ack` records are not:
+ * losing one only means the message is sent again, and the back end de-duplicates by `eventId`.
+ *
+ * Bounded by `maxMessages` / `maxBytes`: when over, the oldest telemetry (non-money) records are
+ * dropped; money events are never dropped, even if that means staying over the bound.
+ *
+ * Nothing here throws into the caller after `open()`: storage errors are logged, the message stays in
+ * memory, and `stored` resolves `false`.
+ */
+import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { crc32 } from 'node:zlib';
+import { silentLogger, type Logger } from '../util/logger.js';
+import type { OutboxStats } from './envelope.js';
+
+export interface OutboxOptions {
+  dir: string;
+  /** Default 20 000 messages. */
+  maxMessages?: number;
+  /** Default 16 MiB of message bodies. */
+  maxBytes?: number;
+  /** fsync `add` records and meta.json. Default true; a benchmark may turn it off. */
+  fsync?: boolean;
+  /** Compact when the log is larger than this and less than half of it is live. Default 1 MiB. */
+  compactBytes?: number;
+  logger?: Logger;
+}
+
+export interface OutboxRecord {
+  seq: number;
+  topic: string;
+  /** Money events are never dropped under pressure. */
+  money: boolean;
+  /** When it entered the outbox (device time, ms). */
+  ts: number;
+  /** The serialized message (JSON of envelope + payload). */
+  body: string;
+}
+
+export interface EnqueueReceipt {
+  seq: number;
+  /** Resolves true once on disk (fsync'ed), false if storage failed (the message is kept in memory). */
+  stored: Promise<boolean>;
+}
+
+interface Meta {
+  sid: number;
+  lastSeq: number;
+  dropped: number;
+}
+
+const enum RecordType {
+  Add = 1,
+  Ack = 2,
+  Drop = 3,
+}
+const HEADER = 9;
+const LOG = 'outbox.log';
+const META = 'meta.json';
+
+function encode(type: RecordType, payload: object): Buffer {
+  const body = Buffer.from(JSON.stringify(payload));
+  const head = Buffer.alloc(HEADER);
+  head.writeUInt8(type, 0);
+  head.writeUInt32LE(body.length, 1);
+  head.writeUInt32LE(crc32(body), 5);
+  return Buffer.concat([head, body]);
+}
+
+interface PendingWrite {
+  buf: Buffer;
+  durable: boolean;
+  done?: (ok: boolean) => void;
+}
+
+export class Outbox {
+  private readonly live = new Map<number, OutboxRecord>();
+  private liveBytes = 0;
+  private moneyCount = 0;
+  private meta: Meta;
+  private fileBytes: number;
+  private writes: PendingWrite[] = [];
+  private ackBatch: number[] = [];
+  private dropBatch: number[] = [];
+  private writing: Promise<void> | undefined;
+  private closed = false;
+  private readonly maxMessages: number;
+  private readonly maxBytes: number;
+  private readonly fsync: boolean;
+  private readonly compactBytes: number;
+  private readonly logger: Logger;
+
+  private constructor(
+    private readonly dir: string,
+    private fh: FileHandle,
+    meta: Meta,
+    fileBytes: number,
+    opts: OutboxOptions,
+  ) {
+    this.meta = meta;
+    this.fileBytes = fileBytes;
+    this.maxMessages = opts.maxMessages ?? 20_000;
+    this.maxBytes = opts.maxBytes ?? 16 * 1024 * 1024;
+    this.fsync = opts.fsync ?? true;
+    this.compactBytes = opts.compactBytes ?? 1024 * 1024;
+    this.logger = opts.logger ?? silentLogger;
+  }
+
+  /** Opens (or creates) the outbox in `dir`, replaying the log. Throws only if the directory is unusable. */
+  static async open(opts: OutboxOptions): Promise<Outbox> {
+    const logger = opts.logger ?? silentLogger;
+    await mkdir(opts.dir, { recursive: true });
+    const meta = await readMeta(path.join(opts.dir, META), logger);
+    const logPath = path.join(opts.dir, LOG);
+    let data: Buffer;
+    try {
+      data = await readFile(logPath);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      data = Buffer.alloc(0);
+    }
+    const live = new Map<number, OutboxRecord>();
+    let dropped = 0;
+    let maxSeq = meta.lastSeq;
+    let off = 0;
+    while (off + HEADER <= data.length) {
+      const type = data.readUInt8(off);
+      const len = data.readUInt32LE(off + 1);
+      const crc = data.readUInt32LE(off + 5);
+      if (off + HEADER + len > data.length) break;
+      const body = data.subarray(off + HEADER, off + HEADER + len);
+      if (crc32(body) !== crc) break;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch {
+        break;
+      }
+      if (type === RecordType.Add) {
+        const r = parsed as OutboxRecord;
+        live.set(r.seq, r);
+        if (r.seq > maxSeq) maxSeq = r.seq;
+      } else if (type === RecordType.Ack || type === RecordType.Drop) {
+        for (const seq of (parsed as { seqs: number[] }).seqs) {
+          if (live.delete(seq) && type === RecordType.Drop) dropped++;
+        }
+      } else {
+        break;
+      }
+      off += HEADER + len;
+    }
+    const fh = await open(logPath, 'a+');
+    if (off < data.length) {
+      logger.warn(
+        { dir: opts.dir, kept: off, cut: data.length - off },
+        'outbox: torn or corrupt tail cut off',
+      );
+      await fh.truncate(off);
+      await fh.sync();
+    }
+    const ordered = new Map([...live.entries()].sort((a, b) => a[0] - b[0]));
+    const box = new Outbox(
+      opts.dir,
+      fh,
+      { ...meta, lastSeq: maxSeq, dropped: meta.dropped + dropped },
+      off,
+      opts,
+    );
+    for (const r of ordered.values()) box.addLive(r);
+    return box;
+  }
+
+  /** The current session id (as last persisted). */
+  get sid(): number {
+    return this.meta.sid;
+  }
+
+  /** The last `seq` issued (0 before the first event ever). */
+  get lastSeq(): number {
+    return this.meta.lastSeq;
+  }
+
+  /** sid + 1, on disk before it resolves (call before every connect: the Will carries it). */
+  async nextSid(): Promise<number> {
+    this.meta.sid += 1;
+    await this.persistMeta();
+    return this.meta.sid;
+  }
+
+  /**
+   * Assigns the next `seq` (synchronously: `build` receives it, to put it in the envelope) and stores the
+   * message. Applies the bound afterwards (oldest telemetry dropped first).
+   */
+  enqueue(topic: string, money: boolean, ts: number, build: (seq: number) => string): EnqueueReceipt {
+    const seq = ++this.meta.lastSeq;
+    const record: OutboxRecord = { seq, topic, money, ts, body: build(seq) };
+    this.addLive(record);
+    const stored = new Promise<boolean>((resolve) => {
+      this.write({ buf: encode(RecordType.Add, record), durable: true, done: resolve });
+    });
+    this.enforceBound();
+    return { seq, stored };
+  }
+
+  /** Records waiting for acknowledgement, oldest first. */
+  pending(): IterableIterator<OutboxRecord> {
+    return this.live.values();
+  }
+
+  has(seq: number): boolean {
+    return this.live.has(seq);
+  }
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  /** The broker acknowledged `seq`: it leaves the outbox. Unknown seqs (dropped meanwhile) are ignored. */
+  ack(seq: number): void {
+    if (!this.removeLive(seq)) return;
+    this.ackBatch.push(seq);
+    this.scheduleBatches();
+  }
+
+  stats(): OutboxStats {
+    const first = this.live.values().next();
+    return {
+      size: this.live.size,
+      bytes: this.liveBytes,
+      money: this.moneyCount,
+      dropped: this.meta.dropped,
+      oldestTs: first.done ? null : first.value.ts,
+    };
+  }
+
+  /** Waits until everything written so far is on disk. */
+  async flush(): Promise<void> {
+    this.scheduleBatches(true);
+    while (this.writing) await this.writing;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flush();
+    this.closed = true;
+    await this.fh.close().catch(() => undefined);
+  }
+
+  // -------------------------------------------------------------------------------------------------
+
+  private addLive(r: OutboxRecord): void {
+    this.live.set(r.seq, r);
+    this.liveBytes += r.body.length;
+    if (r.money) this.moneyCount++;
+  }
+
+  private removeLive(seq: number): boolean {
+    const r = this.live.get(seq);
+    if (!r) return false;
+    this.live.delete(seq);
+    this.liveBytes -= r.body.length;
+    if (r.money) this.moneyCount--;
+    return true;
+  }
+
+  private enforceBound(): void {
+    if (this.live.size <= this.maxMessages && this.liveBytes <= this.maxBytes) return;
+    for (const r of this.live.values()) {
+      if (this.live.size <= this.maxMessages && this.liveBytes <= this.maxBytes) break;
+      if (r.money) continue;
+      this.removeLive(r.seq);
+      this.meta.dropped++;
+      this.dropBatch.push(r.seq);
+    }
+    if (this.live.size > this.maxMessages || this.liveBytes > this.maxBytes) {
+      this.logger.warn(
+        { size: this.live.size, bytes: this.liveBytes },
+        'outbox over its bound with money events only',
+      );
+    }
+    this.scheduleBatches();
+  }
+
+  private batchScheduled = false;
+  private scheduleBatches(now = false): void {
+    const emit = (): void => {
+      this.batchScheduled = false;
+      if (this.ackBatch.length)
+        this.write({ buf: encode(RecordType.Ack, { seqs: this.ackBatch }), durable: false });
+      if (this.dropBatch.length)
+        this.write({ buf: encode(RecordType.Drop, { seqs: this.dropBatch }), durable: false });
+      this.ackBatch = [];
+      this.dropBatch = [];
+    };
+    if (now) return emit();
+    if (this.batchScheduled) return;
+    this.batchScheduled = true;
+    setImmediate(emit);
+  }
+
+  private write(w: PendingWrite): void {
+    if (this.closed) {
+      w.done?.(false);
+      return;
+    }
+    this.writes.push(w);
+    if (!this.writing) {
+      this.writing = this.drain().finally(() => {
+        this.writing = undefined;
+      });
+    }
+  }
+
+  /** One writer at a time: everything queued meanwhile goes out in one write and one fsync. */
+  private async drain(): Promise<void> {
+    while (this.writes.length) {
+      const batch = this.writes;
+      this.writes = [];
+      const buf = Buffer.concat(batch.map((w) => w.buf));
+      let ok = true;
+      try {
+        await this.fh.write(buf);
+        this.fileBytes += buf.length;
+        if (this.fsync && batch.some((w) => w.durable)) await this.fh.datasync();
+      } catch (err) {
+        ok = false;
+        this.logger.error({ err, dir: this.dir }, 'outbox: write failed; messages kept in memory');
+      }
+      for (const w of batch) w.done?.(ok);
+      if (this.fileBytes > this.compactBytes && this.liveBytes * 2 < this.fileBytes) {
+        await this.compact().catch((err: unknown) => this.logger.error({ err }, 'outbox: compaction failed'));
+      }
+    }
+  }
+
+  private async compact(): Promise<void> {
+    await this.persistMeta();
+    const tmp = path.join(this.dir, `${LOG}.new`);
+    const out = await open(tmp, 'w');
+    let bytes = 0;
+    try {
+      const chunks: Buffer[] = [];
+      for (const r of this.live.values()) chunks.push(encode(RecordType.Add, r));
+      const buf = Buffer.concat(chunks);
+      await out.write(buf);
+      bytes = buf.length;
+      if (this.fsync) await out.sync();
+    } finally {
+      await out.close();
+    }
+    await rename(tmp, path.join(this.dir, LOG));
+    await this.syncDir();
+    const old = this.fh;
+    this.fh = await open(path.join(this.dir, LOG), 'a+');
+    this.fileBytes = bytes;
+    await old.close().catch(() => undefined);
+  }
+
+  private metaChain: Promise<void> = Promise.resolve();
+  /** Serialized: nextSid() and compaction may both want to write it. */
+  private persistMeta(): Promise<void> {
+    const next = this.metaChain.then(() => this.writeMeta());
+    this.metaChain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async writeMeta(): Promise<void> {
+    const tmp = path.join(this.dir, `${META}.tmp`);
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(JSON.stringify(this.meta));
+      if (this.fsync) await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path.join(this.dir, META));
+    await this.syncDir();
+  }
+
+  private async syncDir(): Promise<void> {
+    if (!this.fsync) return;
+    const d = await open(this.dir, 'r');
+    try {
+      await d.sync();
+    } catch {
+      // some file systems refuse fsync on a directory; the rename is still atomic
+    } finally {
+      await d.close();
+    }
+  }
+}
+
+async function readMeta(file: string, logger: Logger): Promise<Meta> {
+  try {
+    const m = JSON.parse(await readFile(file, 'utf8')) as Partial<Meta>;
+    return {
+      sid: Number.isSafeInteger(m.sid) ? (m.sid as number) : 0,
+      lastSeq: Number.isSafeInteger(m.lastSeq) ? (m.lastSeq as number) : 0,
+      dropped: Number.isSafeInteger(m.dropped) ? (m.dropped as number) : 0,
+    };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      logger.warn({ err, file }, 'outbox: meta.json unreadable');
+    return { sid: 0, lastSeq: 0, dropped: 0 };
+  }
+}

@@ -1,0 +1,82 @@
+/** A KioskPort for tests: records what commands did, and lets a test say whether a customer is being served. */
+import type { ProbeResult } from '../../../hal/device.js';
+import type { ConfigDocument, LifetimeCounters } from '../../../src/fleet/envelope.js';
+import type { BirthFacts, HealthFacts, KioskPort, KioskStatus } from '../../../src/fleet/kiosk-port.js';
+
+export class FakeKiosk implements KioskPort {
+  state: KioskStatus = { state: 'online' };
+  serving = false;
+  calls: string[] = [];
+  configVersion: number | null = null;
+  applied: ConfigDocument[] = [];
+  failNext: Error | undefined;
+
+  status(): KioskStatus {
+    return this.state;
+  }
+  isServingCustomer(): boolean {
+    return this.serving;
+  }
+  private call(name: string): void {
+    this.calls.push(name);
+    const f = this.failNext;
+    this.failNext = undefined;
+    if (f) throw f;
+  }
+  async setMaintenance(on: boolean): Promise<void> {
+    this.call(`maintenance:${on}`);
+    this.state = on ? { state: 'maintenance', reason: 'operator' } : { state: 'online' };
+  }
+  async lock(reason: string): Promise<void> {
+    this.call(`lock:${reason}`);
+    this.state = { state: 'out_of_service', reason };
+  }
+  async unlock(): Promise<void> {
+    this.call('unlock');
+    this.state = { state: 'online' };
+  }
+  async reprintLast(): Promise<{ reprinted: boolean; receiptId?: string }> {
+    this.call('reprint');
+    return { reprinted: true, receiptId: 'r-1' };
+  }
+  async diagnostics(): Promise<ProbeResult[]> {
+    this.call('diagnostics');
+    return [
+      { device: 'printer', driver: 'simulated', found: true, where: 'sim', status: 'ok', required: true },
+    ];
+  }
+  async restart(reason: string): Promise<void> {
+    this.call(`restart:${reason}`);
+  }
+  appliedConfigVersion(): number | null {
+    return this.configVersion;
+  }
+  async applyConfig(doc: ConfigDocument): Promise<{ restartRequired: boolean }> {
+    this.call(`applyConfig:${doc.version}`);
+    this.applied.push(doc);
+    this.configVersion = doc.version;
+    return { restartRequired: false };
+  }
+}
+
+export const birthFacts = (): BirthFacts => ({
+  firmware: '0.1.0-test',
+  hardware: { model: 'Raspberry Pi 4 Model B', serial: '10000000abcdef' },
+  devices: [{ device: 'printer', driver: 'simulated', found: true, status: 'ok' }],
+  capabilities: ['topup', 'sale', 'cash'],
+  site: 'test-site',
+});
+
+const zero = { count: 0, cents: 0 };
+export const counters = (): LifetimeCounters => ({
+  sinceInstall: { sales: { count: 3, cents: 2388 }, topups: zero, cashIn: zero },
+  sinceCollection: { sales: { count: 1, cents: 796 }, topups: zero, cashIn: zero },
+  lastCollectionTs: null,
+});
+
+export const healthFacts = (): HealthFacts => ({
+  devices: { printer: { health: 'ok', status: 'ok', paper: 'ok' } },
+  counters: counters(),
+  cpuTempC: 48.5,
+  disk: { freeBytes: 1_000_000, totalBytes: 8_000_000 },
+});

@@ -1,0 +1,66 @@
+/**
+ * A back-end stand-in for tests: subscribes to one kiosk's topics (or anything), keeps every message,
+ * and lets a test wait for a condition with a deadline (polling on real time: the broker is real).
+ */
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+
+export interface Seen {
+  topic: string;
+  payload: string;
+  retain: boolean;
+  json: Record<string, unknown> | undefined;
+  at: number;
+}
+
+export class Observer {
+  readonly messages: Seen[] = [];
+  private constructor(readonly client: MqttClient) {
+    client.on('message', (topic, payload, packet) => {
+      let json: Record<string, unknown> | undefined;
+      try {
+        json = payload.length ? (JSON.parse(payload.toString()) as Record<string, unknown>) : undefined;
+      } catch {
+        json = undefined;
+      }
+      this.messages.push({ topic, payload: payload.toString(), retain: packet.retain, json, at: Date.now() });
+    });
+  }
+
+  static async connect(url: string, topics: string[], opts: IClientOptions = {}): Promise<Observer> {
+    const client = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 500, ...opts });
+    const o = new Observer(client);
+    if (topics.length) await client.subscribeAsync(topics, { qos: 1 });
+    return o;
+  }
+
+  on(topicSuffix: string): Seen[] {
+    return this.messages.filter((m) => m.topic.endsWith(topicSuffix));
+  }
+
+  async waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 8000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const r = check();
+      if (r !== undefined && r !== false) return r;
+      if (Date.now() > deadline) {
+        const last = this.messages.slice(-8).map((m) => `${m.topic} ${m.payload.slice(0, 160)}`);
+        throw new Error(`timed out waiting for ${what}; last messages:\n${last.join('\n')}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  async publish(
+    topic: string,
+    payload: string | Buffer,
+    opts: mqtt.IClientPublishOptions = { qos: 1 },
+  ): Promise<void> {
+    await this.client.publishAsync(topic, payload, opts);
+  }
+
+  async close(): Promise<void> {
+    await this.client.endAsync(true);
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
