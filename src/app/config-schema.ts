@@ -1,0 +1,205 @@
+/**
+ * The kiosk's one configuration document, validated at start and for every `config/desired` the
+ * fleet sends. A bad file stops the kiosk with a message naming the field; a bad desired config is
+ * rejected and reported, never applied.
+ */
+import { z } from 'zod';
+
+const cents = z.int().min(0).max(1_000_000);
+const ms = (def: number) => z.int().min(0).max(3_600_000).default(def);
+
+export const ProductConfigSchema = z.strictObject({
+  id: z.int().positive(),
+  desc: z.string().min(1).max(60),
+  ean: z
+    .string()
+    .regex(/^(\d{8}|\d{13})$/, 'EAN-8 or EAN-13 digits')
+    .nullable()
+    .default(null),
+  priceOne: z.int().positive().max(1_000_000),
+  tax: z.number().min(0).max(100),
+  /** A button that adds it to the basket, e.g. `amount1`. */
+  button: z.enum(['amount1', 'amount2', 'amount3', 'amount4']).optional(),
+});
+
+const SimulatedDevice = z.strictObject({ driver: z.literal('simulated') });
+
+export const DisplayConfigSchema = z.union([
+  SimulatedDevice.extend({
+    cols: z.union([z.literal(16), z.literal(20)]).default(20),
+    rows: z.union([z.literal(2), z.literal(4)]).default(4),
+  }),
+  z.strictObject({
+    driver: z.literal('hd44780-pcf8574'),
+    bus: z.int().min(0).max(20).default(1),
+    /** 0x27 (PCF8574) or 0x3f (PCF8574A); `auto` scans the bus. */
+    address: z.union([z.int().min(0x03).max(0x77), z.literal('auto')]).default('auto'),
+    cols: z.union([z.literal(16), z.literal(20)]).default(20),
+    rows: z.union([z.literal(2), z.literal(4)]).default(4),
+    rom: z.enum(['A00', 'A02']).default('A00'),
+  }),
+]);
+
+export const ReaderConfigSchema = z.union([
+  SimulatedDevice,
+  z.strictObject({
+    driver: z.literal('line'),
+    path: z.string().startsWith('/dev/'),
+    baudRate: z.int().positive().default(9600),
+    maxLineLength: z.int().min(8).max(512).default(64),
+  }),
+  z.strictObject({
+    driver: z.literal('pn532'),
+    path: z.string().startsWith('/dev/'),
+    baudRate: z.int().positive().default(115200),
+    pollMs: z.int().min(50).default(250),
+  }),
+]);
+
+export const ButtonsConfigSchema = z.union([
+  SimulatedDevice,
+  z.strictObject({
+    driver: z.literal('gpio'),
+    /** Button name -> BCM pin number (not the sysfs number: the header chip's base is added at start). */
+    pins: z.record(
+      z.enum(['ok', 'cancel', 'up', 'down', 'amount1', 'amount2', 'amount3', 'amount4', 'service']),
+      z.int().min(0).max(53),
+    ),
+    activeLow: z.boolean().default(true),
+    debounceMs: z.int().min(1).max(500).default(30),
+    longPressMs: z.int().min(300).max(10_000).default(3000),
+  }),
+]);
+
+export const AcceptorConfigSchema = z.union([
+  SimulatedDevice.extend({ coins: z.array(cents.positive()).min(1).default([10, 20, 50, 100, 200]) }),
+  z.strictObject({
+    driver: z.literal('pulse'),
+    pulsePin: z.int().min(0).max(53),
+    inhibitPin: z.int().min(0).max(53),
+    /** Level on the inhibit line that makes the acceptor refuse coins. */
+    inhibitActiveHigh: z.boolean().default(true),
+    centsPerPulse: cents.positive().default(10),
+    quietGapMs: z.int().min(20).max(2000).default(200),
+    minPulseMs: z.int().min(1).max(200).default(20),
+    billPin: z.int().min(0).max(53).optional(),
+    billCentsPerPulse: cents.positive().optional(),
+  }),
+]);
+
+export const PrinterConfigSchema = z.union([
+  SimulatedDevice.extend({ width: z.union([z.literal(32), z.literal(48)]).default(32) }),
+  z.strictObject({
+    driver: z.literal('escpos'),
+    /** `tcp://host:9100` or a device path such as `/dev/usb/lp0` or `/dev/kiosk-printer`. */
+    interface: z.string().regex(/^(tcp:\/\/[^\s]+|\/dev\/\S+)$/, 'tcp://host:port or /dev/... path'),
+    /** Where DLE EOT status can be read back (serial path or tcp://); absent: the interface itself if TCP. */
+    statusChannel: z.string().optional(),
+    width: z.union([z.literal(32), z.literal(48)]).default(48),
+    jobTtlMs: ms(120_000),
+  }),
+]);
+
+export const KioskConfigSchema = z.strictObject({
+  /** Config document version; the fleet's `config/desired` carries a rising one. */
+  version: z.int().min(0).default(0),
+  kiosk: z.strictObject({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'lower-case letters, digits and dashes, e.g. k-0042'),
+    mode: z.enum(['topup', 'checkout']),
+    language: z.enum(['de', 'en']).default('de'),
+    /** Shown on the attract screen and the receipt header. */
+    name: z.string().max(40).default('Kiosk'),
+  }),
+  api: z.strictObject({
+    /** e.g. `https://connect-testing.secuconnect.com/api/v2`; `standin` starts the local stand-in in-process. */
+    baseUrl: z.union([z.url({ protocol: /^https?$/ }), z.literal('standin')]),
+    tokenUrl: z.url().optional(),
+    clientId: z.string().min(1),
+    /** Prefer the environment variable KIOSK_API_CLIENT_SECRET over a secret in a file. */
+    clientSecret: z.string().min(1).optional(),
+    /** File with the refresh token from `kiosk pair` (device grant); used when present. */
+    refreshTokenFile: z.string().optional(),
+    deviceUuid: z.string().optional(),
+    timeoutMs: ms(15_000),
+    cashlessTimeoutMs: ms(180_000),
+    isDemo: z.boolean().default(false),
+    standIn: z
+      .object({
+        port: z.int().min(0).max(65535).default(0),
+        ledger: z.string().default('var/sim-ledger.json'),
+        terminalDelayMs: ms(1500),
+      })
+      .default({ port: 0, ledger: 'var/sim-ledger.json', terminalDelayMs: 1500 }),
+  }),
+  fleet: z
+    .object({
+      url: z.string().regex(/^mqtts?:\/\/\S+$/, 'mqtt://host:port or mqtts://host:port'),
+      username: z.string().optional(),
+      /** Prefer KIOSK_FLEET_PASSWORD. */
+      password: z.string().optional(),
+      caFile: z.string().optional(),
+      certFile: z.string().optional(),
+      keyFile: z.string().optional(),
+      heartbeatS: z.int().min(5).max(3600).default(30),
+      willDelayS: z.int().min(0).max(600).default(45),
+      outboxDir: z.string().default('var/outbox'),
+    })
+    .optional(),
+  hardware: z.strictObject({
+    display: DisplayConfigSchema.default({ driver: 'simulated', cols: 20, rows: 4 }),
+    reader: ReaderConfigSchema.default({ driver: 'simulated' }),
+    buttons: ButtonsConfigSchema.default({ driver: 'simulated' }),
+    acceptor: AcceptorConfigSchema.default({ driver: 'simulated', coins: [10, 20, 50, 100, 200] }),
+    printer: PrinterConfigSchema.default({ driver: 'simulated', width: 32 }),
+  }),
+  sim: z
+    .object({
+      /** NDJSON control port on 127.0.0.1 (tests, demos); absent: off. */
+      controlPort: z.int().min(0).max(65535).optional(),
+      /** The terminal face of the simulator; off for headless runs. */
+      tui: z.boolean().default(true),
+    })
+    .default({ tui: true }),
+  catalogue: z.array(ProductConfigSchema).max(200).default([]),
+  topup: z
+    .object({
+      amounts: z.array(cents.positive()).min(1).max(4).default([500, 1000, 2000, 5000]),
+      minCents: cents.default(100),
+      maxCents: cents.default(10_000),
+    })
+    .default({ amounts: [500, 1000, 2000, 5000], minCents: 100, maxCents: 10_000 }),
+  timeouts: z
+    .object({
+      inactivityMs: ms(30_000),
+      warningMs: ms(10_000),
+      terminalMs: ms(120_000),
+      resultMs: ms(8_000),
+    })
+    .default({ inactivityMs: 30_000, warningMs: 10_000, terminalMs: 120_000, resultMs: 8_000 }),
+  receipts: z
+    .object({
+      /** When true, the kiosk is out of service while the printer has no paper. */
+      mandatory: z.boolean().default(false),
+      header: z.array(z.string().max(48)).max(6).default([]),
+      footer: z.array(z.string().max(48)).max(6).default([]),
+      maskCardNumber: z.boolean().default(true),
+    })
+    .default({ mandatory: false, header: [], footer: [], maskCardNumber: true }),
+  journal: z
+    .object({
+      dir: z.string().default('var/journal'),
+      maxAgeDays: z.int().min(1).max(3650).default(90),
+      maxBytes: z
+        .int()
+        .min(1_000_000)
+        .default(64 * 1024 * 1024),
+      /** When the API is unreachable at boot with unfinished transactions: stay out of service, or serve and keep the debt in the journal. */
+      onApiDown: z.enum(['out_of_service', 'serve']).default('serve'),
+    })
+    .default({ dir: 'var/journal', maxAgeDays: 90, maxBytes: 64 * 1024 * 1024, onApiDown: 'serve' }),
+  /** What a loyalty card number looks like on the reader; anything else is tried as an EAN. */
+  cardPattern: z.string().default('^9276\\d{12}$'),
+});
+
+export type KioskConfig = z.infer<typeof KioskConfigSchema>;
+export type KioskConfigInput = z.input<typeof KioskConfigSchema>;

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, checkConfig, loadConfig } from '../../src/app/config.js';
+
+const write = (doc: unknown): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'kiosk-config-'));
+  const file = join(dir, 'kiosk.json');
+  writeFileSync(file, typeof doc === 'string' ? doc : JSON.stringify(doc));
+  return file;
+};
+const minimal = () => ({
+  kiosk: { id: 'k-0001', mode: 'topup' },
+  api: { baseUrl: 'https://connect-testing.secuconnect.com/api/v2', clientId: 'c', clientSecret: 's' },
+  hardware: {},
+});
+const problems = (fn: () => unknown): string[] => {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, `expected ConfigError, got ${String(e)}`);
+    return e.problems;
+  }
+  assert.fail('no error');
+};
+
+describe('config: one validated JSON file', () => {
+  it('the shipped configs are valid', () => {
+    const sim = loadConfig('config/simulator.json');
+    assert.equal(sim.api.baseUrl, 'standin');
+    assert.equal(sim.hardware.display.driver, 'simulated');
+    const pi = loadConfig('config/example.pi.json');
+    assert.equal(pi.hardware.display.driver, 'hd44780-pcf8574');
+    assert.equal(pi.hardware.printer.driver, 'escpos');
+    assert.ok(pi.journal.dir.startsWith('/var/lib/kiosk'));
+  });
+
+  it('fills defaults for what is left out', () => {
+    const c = loadConfig(write(minimal()));
+    assert.deepEqual(c.topup.amounts, [500, 1000, 2000, 5000]);
+    assert.equal(c.hardware.reader.driver, 'simulated');
+    assert.equal(c.kiosk.language, 'de');
+  });
+
+  it('names the field and what is wrong', () => {
+    assert.deepEqual(problems(() => loadConfig(write('{"kiosk": '))).length, 1);
+    assert.match(problems(() => loadConfig(write('{"kiosk": ')))[0]!, /not valid JSON/);
+    assert.match(
+      problems(() => loadConfig('/nonexistent/kiosk.json'))[0]!,
+      /cannot read the file \(ENOENT\)/,
+    );
+    const bad = minimal() as Record<string, unknown>;
+    (bad.kiosk as Record<string, unknown>).mode = 'vending';
+    (bad.hardware as Record<string, unknown>).display = { driver: 'hd44780-pcf8574', address: 999 };
+    bad.topup = { amounts: [500, 10.5] };
+    bad.hardwre = {};
+    const p = problems(() => loadConfig(write(bad)));
+    assert.ok(
+      p.some((m) => m.startsWith('kiosk.mode:')),
+      p.join('\n'),
+    );
+    assert.ok(
+      p.some((m) => m.startsWith('hardware.display.address:')),
+      p.join('\n'),
+    );
+    assert.ok(
+      p.some((m) => m.startsWith('topup.amounts.1:')),
+      p.join('\n'),
+    );
+    assert.ok(
+      p.some((m) => /unknown key\(s\) hardwre/.test(m)),
+      p.join('\n'),
+    );
+  });
+
+  it('secrets come from the environment; a missing secret is named', () => {
+    const doc = minimal();
+    delete (doc.api as { clientSecret?: string }).clientSecret;
+    assert.match(problems(() => loadConfig(write(doc), {}))[0]!, /api.clientSecret: missing/);
+    const c = loadConfig(write(doc), { KIOSK_API_CLIENT_SECRET: 'from-env' });
+    assert.equal(c.api.clientSecret, 'from-env');
+  });
+
+  it('checkConfig serves the fleet\u2019s desired config: errors, not exceptions', () => {
+    assert.equal(checkConfig(minimal()).ok, true);
+    const r = checkConfig({ ...minimal(), cardPattern: '([' });
+    assert.deepEqual(r, { ok: false, errors: ['cardPattern: not a valid regular expression'] });
+    const r2 = checkConfig('nonsense');
+    assert.equal(r2.ok, false);
+  });
+});
