@@ -69,14 +69,12 @@ describe('hal/receipt-layout', () => {
   });
 
   it('wraps a name-value pair that does not fit: value right-aligned on its own line', () => {
-    const lines = z
-      .array(ReceiptLineSchema)
-      .parse([
-        {
-          type: 'name-value',
-          value: { name: 'Sehr langer Artikelname mit Zusatz', value: '12,34 EUR', decoration: [] },
-        },
-      ]);
+    const lines = z.array(ReceiptLineSchema).parse([
+      {
+        type: 'name-value',
+        value: { name: 'Sehr langer Artikelname mit Zusatz', value: '12,34 EUR', decoration: [] },
+      },
+    ]);
     assert.deepEqual(receiptText(layoutReceipt({ lines }, { width: 32 })), [
       'Sehr langer Artikelname mit',
       'Zusatz',
