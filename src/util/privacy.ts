@@ -4,7 +4,8 @@
  * complaint with a receipt (`9276********2845`).
  */
 
-const CARD_LIKE = /\b(\d{4})(\d{4,12})(\d{4})\b/g;
+// 14 to 20 digits: card numbers (16 in this scheme), but not EAN-13 product codes, which stay readable.
+const CARD_LIKE = /\b(\d{4})(\d{6,12})(\d{4})\b/g;
 
 export function maskCard(cardNumber: string): string {
   const digits = cardNumber.replace(/\s+/g, '');
@@ -12,7 +13,7 @@ export function maskCard(cardNumber: string): string {
   return `${digits.slice(0, 4)}${'*'.repeat(digits.length - 8)}${digits.slice(-4)}`;
 }
 
-/** Masks every run of 12 to 20 digits inside free text (log lines, receipt text sent upstream). */
+/** Masks every run of 14 to 20 digits inside free text (log lines, receipt text sent upstream). */
 export function maskCardsInText(text: string): string {
   return text.replace(CARD_LIKE, (_m, a: string, mid: string, b: string) => `${a}${'*'.repeat(mid.length)}${b}`);
 }
