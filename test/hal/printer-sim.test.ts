@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import sinon from 'sinon';
 import { z } from 'zod';
 import { PrinterError } from '../../hal/printer.js';
 import type { PrinterStatusEvent } from '../../hal/printer.js';
@@ -64,5 +65,26 @@ describe('hal/sim/printer (simulated twin)', () => {
     );
     assert.equal(printer.receipts.length, 0);
     assert.equal(printer.lastReceipt()?.printed, false);
+  });
+
+  it('watch polls the status and emits changes until stopped', async () => {
+    const clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const printer = new SimulatedPrinter();
+      const seen: string[] = [];
+      printer.on('status', (e) => seen.push(e.status));
+      const stop = printer.watch(1000);
+      await clock.tickAsync(10);
+      printer.setPaper('low');
+      await clock.tickAsync(1000);
+      printer.unplug();
+      await clock.tickAsync(1000);
+      stop();
+      printer.replug();
+      await clock.tickAsync(5000);
+      assert.deepEqual(seen, ['ok', 'paper_low', 'offline']);
+    } finally {
+      clock.restore();
+    }
   });
 });
