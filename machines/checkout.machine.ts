@@ -1,0 +1,296 @@
+/**
+ * The vending counter: build a basket (buttons, browsing, or scanning a product's EAN), optionally
+ * scan the loyalty card, pay. With a card: preTransaction; `missing_sum` 0 -> confirm and
+ * start/loyalty, otherwise collect the rest by cash or terminal. Without a card: collect the whole
+ * sum and start/cash (or start/cashless). Money inserted at any moment counts towards the payment;
+ * whatever is left over is settled (card credit or unclaimed voucher) before the session ends.
+ */
+import { and, not } from 'xstate';
+import { endStates, payStates } from './session-states.js';
+import { initialSessionContext, type SessionContext } from './session-context.js';
+import { jobId, sessionOutput, sessionSetup } from './session.setup.js';
+
+type Ctx = { context: SessionContext };
+type Ev = { event: { type: string; name?: string } };
+
+const isButton =
+  (name: string) =>
+  ({ event }: Ev) =>
+    event.type === 'BUTTON' && event.name === name;
+const isUpDown = ({ event }: Ev) => event.type === 'BUTTON' && (event.name === 'up' || event.name === 'down');
+
+export const checkoutMachine = sessionSetup.createMachine({
+  id: 'checkout',
+  context: ({ input }) => initialSessionContext('checkout', input),
+  output: ({ context }) => sessionOutput(context),
+  entry: [{ type: 'setAcceptor', params: { enabled: false } }, 'replayFirstEvent'],
+  // A coin can land in any state (one already in the chute when the acceptor was inhibited): count it.
+  on: { COIN: { actions: 'acceptCoin' }, TICK: { actions: 'tick' } },
+  initial: 'session',
+  states: {
+    session: {
+      initial: 'basket',
+      states: {
+        basket: {
+          initial: 'browsing',
+          on: {
+            SCAN: [
+              { guard: 'scannedCard', target: '.browsing', reenter: true, actions: 'noticeCardAlready' },
+              {
+                guard: 'scannedKnownProduct',
+                target: '.browsing',
+                reenter: true,
+                actions: 'addScannedProduct',
+              },
+              {
+                guard: 'scannedOtherEan',
+                target: '.browsing',
+                reenter: true,
+                actions: 'noticeUnknownProduct',
+              },
+              { target: '.browsing', reenter: true, actions: 'noticeUnreadable' },
+            ],
+            COIN: { target: '.browsing', reenter: true, actions: 'acceptCoin' },
+          },
+          states: {
+            browsing: {
+              after: { inactivity: '#stillThere' },
+              on: {
+                SCAN: {
+                  guard: and(['scannedCard', not('hasCard')]),
+                  target: '#checkout.lookingUp',
+                  actions: 'rememberScan',
+                },
+                BUTTON: [
+                  { guard: isButton('cancel'), target: '#cancelling' },
+                  { guard: and([isButton('ok'), not('basketEmpty')]), target: '#checkout.preparing' },
+                  {
+                    guard: 'buttonHasProduct',
+                    target: 'browsing',
+                    reenter: true,
+                    actions: 'addButtonProduct',
+                  },
+                  { guard: isUpDown, target: 'choosing' },
+                  { target: 'browsing', reenter: true },
+                ],
+              },
+            },
+            choosing: {
+              after: { inactivity: '#stillThere' },
+              on: {
+                BUTTON: [
+                  { guard: isButton('up'), target: 'choosing', reenter: true, actions: 'cursorUp' },
+                  { guard: isButton('down'), target: 'choosing', reenter: true, actions: 'cursorDown' },
+                  { guard: isButton('ok'), target: 'browsing', actions: 'addCursorProduct' },
+                  { guard: isButton('cancel'), target: 'browsing' },
+                  { target: 'choosing', reenter: true },
+                ],
+              },
+            },
+          },
+        },
+        confirmLoyalty: {
+          after: { inactivity: '#stillThere' },
+          on: {
+            BUTTON: [
+              {
+                guard: isButton('ok'),
+                target: '#checkout.pay',
+                actions: { type: 'useMethod', params: { method: 'loyalty' } },
+              },
+              { guard: isButton('cancel'), target: '#cancelling' },
+              { target: 'confirmLoyalty', reenter: true },
+            ],
+            COIN: { target: 'confirmLoyalty', reenter: true, actions: 'acceptCoin' },
+          },
+        },
+        choosePayment: {
+          initial: 'check',
+          states: {
+            check: {
+              always: [
+                {
+                  guard: 'heldCoversDue',
+                  target: '#checkout.pay',
+                  actions: { type: 'useMethod', params: { method: 'cash' } },
+                },
+                { guard: not('terminalOffered'), target: '#checkout.session.collecting' },
+                { target: 'choosing' },
+              ],
+            },
+            choosing: {
+              after: { inactivity: '#stillThere' },
+              on: {
+                BUTTON: [
+                  { guard: isButton('cancel'), target: '#cancelling' },
+                  {
+                    guard: isButton('amount2'),
+                    target: '#checkout.pay',
+                    actions: { type: 'useMethod', params: { method: 'cashless' } },
+                  },
+                  { guard: isButton('amount1'), target: '#checkout.session.collecting' },
+                  { guard: isButton('ok'), target: '#checkout.session.collecting' },
+                  { target: 'choosing', reenter: true },
+                ],
+                COIN: { target: '#checkout.session.collecting', actions: 'acceptCoin' },
+              },
+            },
+          },
+        },
+        collecting: {
+          initial: 'check',
+          states: {
+            check: {
+              always: [
+                {
+                  guard: 'heldCoversDue',
+                  target: '#checkout.pay',
+                  actions: { type: 'useMethod', params: { method: 'cash' } },
+                },
+                { target: 'waiting' },
+              ],
+            },
+            waiting: {
+              entry: { type: 'setAcceptor', params: { enabled: true } },
+              exit: { type: 'setAcceptor', params: { enabled: false } },
+              after: { inactivity: '#stillThere' },
+              on: {
+                COIN: { target: '#checkout.session.collecting', reenter: true, actions: 'acceptCoin' },
+                BUTTON: [
+                  { guard: isButton('cancel'), target: '#cancelling' },
+                  { target: 'waiting', reenter: true },
+                ],
+                DEVICE: {
+                  guard: 'acceptorDown',
+                  target: '#cancelling',
+                  actions: { type: 'markOutcome', params: { outcome: 'device_fault' } },
+                },
+              },
+            },
+          },
+        },
+        // Shallow: coming back from "are you still there?" re-runs the checks of the state it left.
+        hist: { type: 'history', history: 'shallow' },
+      },
+    },
+    lookingUp: {
+      entry: 'startWait',
+      initial: 'call',
+      states: {
+        call: {
+          invoke: {
+            id: 'lookupCard',
+            src: 'lookupCard',
+            input: ({ context }: Ctx) => ({
+              cardNumber: context.scanned ?? '',
+              basket: context.basket,
+              flow: 'checkout' as const,
+              jobId: jobId(context, 'lookup'),
+            }),
+            onDone: [
+              {
+                guard: 'lookupRefused',
+                target: '#checkout.cardRefused',
+                actions: ['acceptLookup', 'emitLookupCreated'],
+              },
+              {
+                target: '#checkout.session.basket',
+                actions: ['acceptLookup', 'emitLookupCreated', 'nextJob'],
+              },
+            ],
+            onError: [
+              { guard: 'unknownCardError', target: '#checkout.cardRefused', actions: 'unknownCard' },
+              { guard: 'mayRetryCall', target: 'wait', actions: 'countAttempt' },
+              { target: '#apiFailed', actions: { type: 'reportFault', params: { what: 'lookup' } } },
+            ],
+          },
+        },
+        wait: { after: { retry: 'call' } },
+      },
+    },
+    cardRefused: {
+      entry: { type: 'markOutcome', params: { outcome: 'card_refused' } },
+      after: { message: 'cancelling' },
+      on: { BUTTON: 'cancelling' },
+    },
+    preparing: {
+      entry: ['startWait', 'dueFromBasket'],
+      initial: 'decide',
+      states: {
+        decide: { always: [{ guard: 'hasTx', target: 'updating' }, { target: 'creating' }] },
+        creating: {
+          invoke: {
+            id: 'createTransaction',
+            src: 'createTransaction',
+            input: ({ context }: Ctx) => ({
+              basket: context.basket,
+              cardNumber: context.cardNumber,
+              jobId: jobId(context, 'create'),
+            }),
+            onDone: [
+              { guard: 'hasCard', target: '#checkout.applyingCard', actions: 'acceptTransaction' },
+              { target: '#checkout.session.choosePayment', actions: 'acceptTransaction' },
+            ],
+            onError: [
+              { guard: 'mayRetryCall', target: 'createWait', actions: 'countAttempt' },
+              { target: '#apiFailed', actions: { type: 'reportFault', params: { what: 'create' } } },
+            ],
+          },
+        },
+        createWait: { after: { retry: 'creating' } },
+        // The lookup opened the transaction with the card; PUT replaces it with the final basket.
+        updating: {
+          invoke: {
+            id: 'updateTransaction',
+            src: 'updateTransaction',
+            input: ({ context }: Ctx) => ({
+              id: context.txId ?? '',
+              basket: context.basket,
+              cardNumber: context.cardNumber,
+              jobId: jobId(context, 'update'),
+            }),
+            onDone: [
+              { guard: 'hasCard', target: '#checkout.applyingCard' },
+              { target: '#checkout.session.choosePayment' },
+            ],
+            onError: [
+              { guard: 'mayRetryCall', target: 'updateWait', actions: 'countAttempt' },
+              { target: '#apiFailed', actions: { type: 'reportFault', params: { what: 'update' } } },
+            ],
+          },
+        },
+        updateWait: { after: { retry: 'updating' } },
+      },
+    },
+    applyingCard: {
+      entry: 'startWait',
+      initial: 'call',
+      states: {
+        call: {
+          invoke: {
+            id: 'preTransaction',
+            src: 'preTransaction',
+            input: ({ context }: Ctx) => ({ id: context.txId ?? '' }),
+            onDone: [
+              {
+                guard: 'missingZero',
+                target: '#checkout.session.confirmLoyalty',
+                actions: 'dueFromPreTransaction',
+              },
+              { target: '#checkout.session.choosePayment', actions: 'dueFromPreTransaction' },
+            ],
+            onError: [
+              { guard: 'mayRetryCall', target: 'wait', actions: 'countAttempt' },
+              { target: '#apiFailed', actions: { type: 'reportFault', params: { what: 'preTransaction' } } },
+            ],
+          },
+        },
+        wait: { after: { retry: 'call' } },
+      },
+    },
+    ...payStates,
+    ...endStates,
+  },
+});
+
+export type CheckoutMachine = typeof checkoutMachine;

@@ -1,0 +1,39 @@
+/**
+ * The one event vocabulary the hardware, the fleet and the app speak to every machine.
+ * `TICK` is the app's heartbeat (every `TICK_MS`): it carries the wall clock so that machines keep
+ * deadlines in their context (a restored snapshot has no pending `after` timers) and so that the
+ * screen can animate its "working" indicator without the machine reading a clock itself.
+ */
+import type { DeviceHealthState, DeviceName } from './ports.js';
+
+export const BUTTONS = [
+  'ok',
+  'cancel',
+  'up',
+  'down',
+  'amount1',
+  'amount2',
+  'amount3',
+  'amount4',
+  'service',
+] as const;
+export type ButtonName = (typeof BUTTONS)[number];
+
+export const TICK_MS = 250;
+
+export type HardwareEvent =
+  | { type: 'BUTTON'; name: ButtonName }
+  | { type: 'BUTTON_LONG'; name: ButtonName }
+  /** Raw reader text; the machine tells a card number from an EAN. */
+  | { type: 'SCAN'; data: string }
+  /** A coin or note the acceptor took: it is in the cash box, it must be accounted for. */
+  | { type: 'COIN'; cents: number }
+  | { type: 'DEVICE'; device: DeviceName; health: DeviceHealthState; detail?: string }
+  | { type: 'TICK'; now: number };
+
+export type FleetEvent = { type: 'MAINTENANCE'; on: boolean } | { type: 'LOCK' } | { type: 'UNLOCK' };
+
+/** The journal's answer while the kiosk is `recovering` (alternative to the `recover` actor finishing). */
+export type RecoveryEvent = { type: 'RECOVERY_DONE' } | { type: 'RECOVERY_FAILED'; reason: string };
+
+export type KioskInputEvent = HardwareEvent | FleetEvent | RecoveryEvent;

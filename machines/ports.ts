@@ -1,0 +1,161 @@
+/**
+ * The doors between the pure flow machines and the world. Every actor a machine invokes and every
+ * action it fires is named here with its input and output; the app implements them (over the API
+ * client, the printer, the journal) and hands them in with `machine.provide(...)`.
+ *
+ * Failures: an actor rejects with an `ApiError` (src/api/errors.ts) or anything shaped like one
+ * (`kind`, `outcome`, optional `httpStatus`/`code`): the machines read only those fields, so an
+ * error that crossed a process boundary as plain JSON is still understood. Any other rejection is
+ * treated as "not applied, not retryable".
+ */
+import type { Cents } from '../src/api/money.js';
+import type { ReceiptLine } from '../src/api/schemas.js';
+import type { ReadBack, StartMethod } from '../src/api/types.js';
+
+/** One basket line as the kiosk sends it (a product of the configured catalogue, or the top-up product). */
+export interface BasketLine {
+  id: number;
+  desc: string;
+  ean: string | null;
+  quantity: number;
+  priceOne: Cents;
+  tax: number;
+}
+
+/** What the kiosk needs to know about a loyalty card (from the ident's `merchantcard`). */
+export interface CardInfo {
+  /** The ident's `valid`: false means the card is not accepted at this merchant. */
+  valid: boolean;
+  lockStatus: 'locked' | 'unlocked';
+  stockStatus: 'active' | 'inactive' | 'stored';
+  /** 0 none; 1 always; 2 before discharge; 3 before charge; 4 before sale; 5/6 points. */
+  passcode: number;
+  balance: Cents;
+  cashBalance: Cents;
+  bonusBalance: Cents;
+  /** `cardgroup.display_name`, shown to the customer; null when the API gave none. */
+  groupName: string | null;
+}
+
+export interface LookupCardInput {
+  cardNumber: string;
+  /** The basket to open the lookup transaction with; empty: a zero-priced lookup line. */
+  basket: BasketLine[];
+  flow: 'checkout' | 'topup';
+  jobId: string;
+}
+
+/**
+ * `found`: the card exists (it may still be unusable: check `card`); `transactionId` is the
+ * transaction the lookup created, which the flow keeps for the payment (PUT) or aborts.
+ * `unknown`: the API does not know this card (code 1016); `transactionId` absent.
+ */
+export type LookupCardOutput =
+  | { kind: 'found'; card: CardInfo; transactionId: string | null }
+  | { kind: 'unknown'; transactionId: string | null };
+
+export interface CreateTransactionInput {
+  basket: BasketLine[];
+  cardNumber: string | null;
+  jobId: string;
+}
+export interface UpdateTransactionInput extends CreateTransactionInput {
+  id: string;
+}
+/** The transaction as created/replaced: its id and the sum the API took. */
+export interface TransactionRef {
+  id: string;
+  sum: Cents;
+}
+
+export interface PreTransactionInput {
+  id: string;
+}
+export interface PreTransactionOutput {
+  missingSum: Cents;
+}
+
+export interface StartPaymentInput {
+  id: string;
+  method: StartMethod;
+  /** Same job id = same start: an adapter that already sent it reads the transaction back instead. */
+  jobId: string;
+  /** Upper limit for `start/cashless` (ms), the terminal's time at the kiosk. */
+  timeoutMs?: number;
+}
+export interface PaymentResult {
+  id: string;
+  receipt: ReceiptLine[];
+  /** Card balance after the payment, when the answer carried it. */
+  balance: Cents | null;
+}
+
+export interface ReadBackInput {
+  id: string;
+}
+export interface ReadBackOutput {
+  took: ReadBack['took'];
+  result: PaymentResult;
+}
+
+export interface TransactionIdInput {
+  id: string;
+}
+
+export interface CreditCardInput {
+  cardNumber: string;
+  cents: Cents;
+  jobId: string;
+  /** The session's transaction this money belonged to, for the operator. */
+  relatedTransactionId: string | null;
+}
+export interface CreditCardOutput {
+  transactionId: string;
+  receipt: ReceiptLine[];
+  balance: Cents | null;
+}
+
+export type UnclaimedReason = 'cancelled' | 'walked_away' | 'overpaid' | 'failed' | 'unresolved' | 'stray';
+export interface RecordUnclaimedInput {
+  cents: Cents;
+  reason: UnclaimedReason;
+  transactionId: string | null;
+  jobId: string;
+}
+export interface RecordUnclaimedOutput {
+  voucherCode: string;
+}
+
+/** What to print: an API receipt as given, or a voucher for unclaimed money. */
+export type PrintInput =
+  | { jobId: string; kind: 'receipt'; lines: ReceiptLine[] }
+  | { jobId: string; kind: 'voucher'; voucherCode: string; cents: Cents; transactionId: string | null };
+
+/** For the journal and the fleet. Card numbers never appear here (only the masked form). */
+export type FlowEvent =
+  | { type: 'coin_accepted'; cents: Cents }
+  | { type: 'transaction_created'; id: string }
+  | { type: 'transaction_started'; id: string; method: StartMethod; jobId: string }
+  | { type: 'transaction_finished'; id: string; outcome: 'paid' | 'failed' | 'unresolved' | 'aborted' }
+  | { type: 'credited'; cents: Cents; transactionId: string; cardMasked: string }
+  | { type: 'unclaimed'; cents: Cents; voucherCode: string; reason: UnclaimedReason }
+  | { type: 'debt'; transactionId: string | null; cents: Cents; detail: string }
+  | { type: 'fault'; what: string; detail?: string };
+
+export interface SetAcceptorParams {
+  enabled: boolean;
+}
+
+/** What the kiosk's self-test found; `blocking` reasons keep it out of service. */
+export interface SelfTestOutput {
+  apiReachable: boolean;
+  devices: Partial<Record<DeviceName, DeviceHealthState>>;
+}
+
+export interface RecoverOutput {
+  /** Transactions the journal could not resolve (the kiosk stays out of service when > 0 and configured so). */
+  unresolved: number;
+}
+
+export type DeviceName = 'printer' | 'reader' | 'acceptor' | 'display';
+export type DeviceHealthState = 'ok' | 'degraded' | 'offline';

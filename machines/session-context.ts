@@ -1,0 +1,181 @@
+/**
+ * What a customer session (checkout or top-up) remembers. Money is four counters that only grow:
+ * `inserted` (taken by the acceptor), `paid` (cash applied to a completed payment), `credited`
+ * (left-over loaded onto the customer's card), `unclaimed` (recorded with a voucher code). What
+ * the kiosk still holds for the customer is always `inserted - paid - credited - unclaimed`; a
+ * session only ends when that is 0.
+ */
+import type { Cents } from '../src/api/money.js';
+import type { ReceiptLine } from '../src/api/schemas.js';
+import type { StartMethod } from '../src/api/types.js';
+import type { CardProblem } from './card-check.js';
+import type { HardwareEvent } from './events.js';
+import type { BasketLine, CardInfo, UnclaimedReason } from './ports.js';
+import { DEFAULT_CARD_PATTERN } from './scan.js';
+
+export interface CatalogueItem {
+  id: number;
+  desc: string;
+  ean: string | null;
+  priceOne: Cents;
+  tax: number;
+}
+
+export interface SessionConfig {
+  /** RegExp source that a scanned card number matches (default: 16 digits starting 9276). */
+  cardPattern: string;
+  /** Products of the vending counter; `amount1..4` add the first four, up/down browse all. */
+  catalogue: CatalogueItem[];
+  /** Preset top-up amounts on `amount1..4`. */
+  topupAmounts: Cents[];
+  /** The acceptor is inhibited when a top-up reaches this. */
+  maxTopup: Cents;
+  /** Whether a card terminal (start/cashless) is attached. */
+  terminal: boolean;
+  /** Quiet time before "are you still there?". */
+  inactivityMs: number;
+  /** Time the warning stays before the session counts as walked away. */
+  warningMs: number;
+  /** How long a message (card refused, thanks) stays. */
+  messageMs: number;
+  /** Upper limit for the customer at the card terminal. */
+  cashlessLimitMs: number;
+  /** Pause before retrying a call that certainly did not take effect. */
+  retryMs: number;
+  /** After this, a waiting screen says why it takes long. */
+  slowMs: number;
+  /** Retries of a call that certainly did not take effect. */
+  maxRetries: number;
+  /** Read-backs of a `start` whose outcome is unknown before giving up. */
+  maxReadBacks: number;
+}
+
+export const DEFAULT_SESSION_CONFIG: SessionConfig = {
+  cardPattern: DEFAULT_CARD_PATTERN,
+  catalogue: [],
+  topupAmounts: [500, 1000, 2000, 5000],
+  maxTopup: 10000,
+  terminal: true,
+  inactivityMs: 30_000,
+  warningMs: 15_000,
+  messageMs: 4_000,
+  cashlessLimitMs: 120_000,
+  retryMs: 2_000,
+  slowMs: 3_000,
+  maxRetries: 2,
+  maxReadBacks: 3,
+};
+
+export interface SessionInput {
+  /** Unique per session; prefixes every job id so that restarts are idempotent. */
+  sessionId: string;
+  config?: Partial<SessionConfig>;
+  /** The event that woke the kiosk (a scan, a coin, a button): handled as the session's first event. */
+  firstEvent?: HardwareEvent | null;
+  now?: number;
+}
+
+export type SessionOutcome =
+  'paid' | 'cancelled' | 'walked_away' | 'card_refused' | 'failed' | 'unresolved' | 'device_fault';
+
+export type Notice = 'unreadable' | 'unknown_product' | 'card_already' | 'terminal_needs_no_cash' | null;
+
+export interface SessionContext {
+  flow: 'checkout' | 'topup';
+  cfg: SessionConfig;
+  sessionId: string;
+  now: number;
+  ticks: number;
+  /** `now` when the current wait on the API or terminal began (for the "takes long" line). */
+  waitSince: number;
+  /** Deadline of the card terminal, kept in context so that a restored snapshot still honours it. */
+  payDeadline: number | null;
+  pendingEvent: HardwareEvent | null;
+
+  basket: BasketLine[];
+  cursor: number;
+  scanned: string | null;
+  cardNumber: string | null;
+  card: CardInfo | null;
+  problem: CardProblem | null;
+  txId: string | null;
+  /** What the current payment collects by cash or terminal (the basket total, `missing_sum`, or the top-up). */
+  due: Cents;
+  method: StartMethod | null;
+  /** Chosen top-up amount; null while the customer just inserts money. */
+  target: Cents | null;
+
+  inserted: Cents;
+  paid: Cents;
+  credited: Cents;
+  unclaimed: Cents;
+
+  attempts: number;
+  readBacks: number;
+  startSeq: number;
+  repeatedStart: boolean;
+  jobSeq: number;
+
+  receipt: ReceiptLine[] | null;
+  balanceAfter: Cents | null;
+  voucherCode: string | null;
+  notice: Notice;
+  outcome: SessionOutcome | null;
+  unclaimedReason: UnclaimedReason;
+}
+
+export interface SessionOutput {
+  outcome: SessionOutcome;
+  inserted: Cents;
+  paid: Cents;
+  credited: Cents;
+  unclaimed: Cents;
+  transactionId: string | null;
+  voucherCode: string | null;
+}
+
+export function held(c: Pick<SessionContext, 'inserted' | 'paid' | 'credited' | 'unclaimed'>): Cents {
+  return c.inserted - c.paid - c.credited - c.unclaimed;
+}
+
+export function basketSum(basket: readonly BasketLine[]): Cents {
+  return basket.reduce((s, l) => s + l.priceOne * l.quantity, 0);
+}
+
+export function initialSessionContext(flow: 'checkout' | 'topup', input: SessionInput): SessionContext {
+  return {
+    flow,
+    cfg: { ...DEFAULT_SESSION_CONFIG, ...input.config },
+    sessionId: input.sessionId,
+    now: input.now ?? 0,
+    ticks: 0,
+    waitSince: input.now ?? 0,
+    payDeadline: null,
+    pendingEvent: input.firstEvent ?? null,
+    basket: [],
+    cursor: 0,
+    scanned: null,
+    cardNumber: null,
+    card: null,
+    problem: null,
+    txId: null,
+    due: 0,
+    method: null,
+    target: null,
+    inserted: 0,
+    paid: 0,
+    credited: 0,
+    unclaimed: 0,
+    attempts: 0,
+    readBacks: 0,
+    startSeq: 0,
+    repeatedStart: false,
+    jobSeq: 0,
+    receipt: null,
+    balanceAfter: null,
+    voucherCode: null,
+    notice: null,
+    outcome: null,
+    unclaimedReason: 'cancelled',
+  };
+}

@@ -1,0 +1,250 @@
+/**
+ * The states that checkout and top-up share: paying (with retry and read-back), cancelling,
+ * settling the money the kiosk still holds, the "are you still there?" warning and the farewell.
+ * Plain config objects over the named effects of session.setup.ts; both machines spread them in.
+ *
+ * The rules for `start` (never repeated blind):
+ *  - rejected, certainly not applied, retryable -> wait and send again (bounded);
+ *  - outcome unknown (or the terminal's time is up) -> read the transaction back;
+ *    `effect` -> paid; `no_effect` -> start again exactly once; `pending` -> read again (bounded);
+ *    `failed`/`cancelled` -> not paid; anything else -> unresolved: money recorded, debt reported.
+ */
+import type { SessionContext } from './session-context.js';
+import { held } from './session-context.js';
+import { jobId, startJobId } from './session.setup.js';
+
+type Ctx = { context: SessionContext };
+
+export const payStates = {
+  pay: {
+    initial: 'starting',
+    entry: [{ type: 'setAcceptor', params: { enabled: false } }, 'resetPay'],
+    states: {
+      starting: {
+        entry: ['beginStart', 'emitStarted'],
+        invoke: {
+          id: 'startPayment',
+          src: 'startPayment',
+          input: ({ context }: Ctx) => ({
+            id: context.txId ?? '',
+            method: context.method ?? 'cash',
+            jobId: startJobId(context),
+            ...(context.method === 'cashless' ? { timeoutMs: context.cfg.cashlessLimitMs } : {}),
+          }),
+          onDone: { target: '#paid', actions: 'recordPaid' },
+          onError: [
+            { guard: 'mayRetryStart', target: 'retryWait', actions: 'countAttempt' },
+            { guard: 'outcomeUnknown', target: 'readingBack' },
+            { target: '#payFailed', actions: 'recordPayFailed' },
+          ],
+        },
+        // The terminal's own limit; `after` for a live actor, the deadline in context for a restored one.
+        after: { cashlessLimit: { guard: 'isCashless', target: 'readingBack' } },
+        on: {
+          TICK: [{ guard: 'pastDeadline', target: 'readingBack', actions: 'tick' }, { actions: 'tick' }],
+        },
+      },
+      retryWait: { after: { retry: 'starting' } },
+      readingBack: {
+        invoke: {
+          id: 'readBack',
+          src: 'readBack',
+          input: ({ context }: Ctx) => ({ id: context.txId ?? '' }),
+          onDone: [
+            { guard: 'tookEffect', target: '#paid', actions: 'recordPaid' },
+            { guard: 'noEffectFirstTime', target: 'starting', actions: 'repeatStartOnce' },
+            { guard: 'stillPending', target: 'readBackWait' },
+            { guard: 'definitelyNotPaid', target: '#payFailed', actions: 'recordPayFailed' },
+            { target: '#payUnresolved', actions: 'recordUnresolved' },
+          ],
+          onError: [
+            { guard: 'mayReadBackAgain', target: 'readBackWait' },
+            { target: '#payUnresolved', actions: 'recordUnresolved' },
+          ],
+        },
+      },
+      readBackWait: { entry: 'countReadBack', after: { retry: 'readingBack' } },
+    },
+  },
+  paid: {
+    id: 'paid',
+    invoke: {
+      id: 'print',
+      src: 'print',
+      input: ({ context }: Ctx) => ({
+        jobId: jobId(context, 'receipt'),
+        kind: 'receipt' as const,
+        lines: context.receipt ?? [],
+      }),
+      onDone: { target: 'settling', actions: 'nextJob' },
+      // The receipt stays in the journal for a reprint; the customer is not kept waiting.
+      onError: {
+        target: 'settling',
+        actions: ['nextJob', { type: 'reportFault', params: { what: 'print' } }],
+      },
+    },
+  },
+  payFailed: {
+    id: 'payFailed',
+    after: { message: 'cancelling' },
+    on: { BUTTON: 'cancelling' },
+  },
+  payUnresolved: {
+    id: 'payUnresolved',
+    after: { message: 'settling' },
+    on: { BUTTON: 'settling' },
+  },
+  apiFailed: {
+    id: 'apiFailed',
+    entry: { type: 'markOutcome', params: { outcome: 'failed' } },
+    after: { message: 'cancelling' },
+    on: { BUTTON: 'cancelling' },
+  },
+} as const;
+
+export const endStates = {
+  stillThere: {
+    id: 'stillThere',
+    // No money is wanted while nobody may be there.
+    entry: { type: 'setAcceptor', params: { enabled: false } },
+    after: {
+      warning: { target: 'cancelling', actions: { type: 'markOutcome', params: { outcome: 'walked_away' } } },
+    },
+    on: {
+      BUTTON: [
+        {
+          guard: 'cancelPressed',
+          target: 'cancelling',
+          actions: { type: 'markOutcome', params: { outcome: 'cancelled' } },
+        },
+        { target: 'session.hist' },
+      ],
+      SCAN: 'session.hist',
+      COIN: { target: 'session.hist', actions: 'acceptCoin' },
+    },
+  },
+  cancelling: {
+    id: 'cancelling',
+    entry: [
+      { type: 'setAcceptor', params: { enabled: false } },
+      { type: 'markOutcome', params: { outcome: 'cancelled' } },
+    ],
+    initial: 'check',
+    states: {
+      check: { always: [{ guard: 'hasTx', target: 'aborting' }, { target: '#settling' }] },
+      // Best effort: an unpaid transaction left `created` costs nothing; the money is settled either way.
+      aborting: {
+        invoke: {
+          id: 'abortTransaction',
+          src: 'abortTransaction',
+          input: ({ context }: Ctx) => ({ id: context.txId ?? '' }),
+          onDone: { target: '#settling', actions: 'markAborted' },
+          onError: { target: '#settling', actions: { type: 'reportFault', params: { what: 'abort' } } },
+        },
+      },
+    },
+  },
+  settling: {
+    id: 'settling',
+    entry: { type: 'setAcceptor', params: { enabled: false } },
+    initial: 'decide',
+    states: {
+      decide: {
+        always: [
+          { guard: 'heldZero', target: '#farewell' },
+          { guard: 'mayCredit', target: 'crediting' },
+          { target: 'recording' },
+        ],
+      },
+      crediting: {
+        entry: 'startWait',
+        initial: 'call',
+        states: {
+          call: {
+            invoke: {
+              id: 'creditCard',
+              src: 'creditCard',
+              input: ({ context }: Ctx) => ({
+                cardNumber: context.cardNumber ?? '',
+                cents: held(context),
+                jobId: jobId(context, 'credit'),
+                relatedTransactionId: context.txId,
+              }),
+              onDone: { target: '#settling.printingCredit', actions: 'recordCredited' },
+              onError: [
+                { guard: 'mayRetryStart', target: 'wait', actions: 'countAttempt' },
+                // Not loaded (or in doubt): the voucher keeps the money visible to customer and operator.
+                {
+                  target: '#settling.recording',
+                  actions: { type: 'reportFault', params: { what: 'credit' } },
+                },
+              ],
+            },
+          },
+          wait: { after: { retry: 'call' } },
+        },
+      },
+      printingCredit: {
+        invoke: {
+          id: 'print',
+          src: 'print',
+          input: ({ context }: Ctx) => ({
+            jobId: jobId(context, 'credit-receipt'),
+            kind: 'receipt' as const,
+            lines: context.receipt ?? [],
+          }),
+          onDone: { target: 'decide', actions: 'nextJob' },
+          onError: {
+            target: 'decide',
+            actions: ['nextJob', { type: 'reportFault', params: { what: 'print' } }],
+          },
+        },
+      },
+      recording: {
+        invoke: {
+          id: 'recordUnclaimed',
+          src: 'recordUnclaimed',
+          input: ({ context }: Ctx) => ({
+            cents: held(context),
+            reason: context.outcome === 'paid' ? ('overpaid' as const) : context.unclaimedReason,
+            transactionId: context.txId,
+            jobId: jobId(context, 'unclaimed'),
+          }),
+          onDone: { target: 'printingVoucher', actions: 'recordUnclaimed' },
+          // The record is local (the journal); keep trying, the money must not vanish.
+          onError: { target: 'recordWait', actions: { type: 'reportFault', params: { what: 'unclaimed' } } },
+        },
+      },
+      recordWait: { after: { retry: 'recording' } },
+      printingVoucher: {
+        invoke: {
+          id: 'print',
+          src: 'print',
+          input: ({ context }: Ctx) => ({
+            jobId: jobId(context, 'voucher'),
+            kind: 'voucher' as const,
+            voucherCode: context.voucherCode ?? '',
+            cents: context.unclaimed,
+            transactionId: context.txId,
+          }),
+          onDone: { target: 'showVoucher', actions: 'nextJob' },
+          onError: {
+            target: 'showVoucher',
+            actions: ['nextJob', { type: 'reportFault', params: { what: 'print' } }],
+          },
+        },
+      },
+      // The code also stays on screen, in case the printer failed.
+      showVoucher: {
+        after: { voucher: 'decide' },
+        on: { BUTTON: 'decide' },
+      },
+    },
+  },
+  farewell: {
+    id: 'farewell',
+    after: { message: 'finished' },
+    on: { BUTTON: 'finished' },
+  },
+  finished: { type: 'final' },
+} as const;

@@ -1,0 +1,384 @@
+/**
+ * The named effects, guards, actors and delays that the checkout and top-up machines share. The
+ * actors here are placeholders that fail loudly: the app gives the real ones with `provide`
+ * (src/flows/api-actors.ts over the API client; printing and unclaimed records from the app).
+ */
+import { assign, enqueueActions, fromPromise, setup } from 'xstate';
+import type { StartMethod } from '../src/api/types.js';
+import { CARD_VALIDATION_FAILED, errorCode, isOutcomeUnknown, isRetryable } from './api-failure.js';
+import { cardProblem } from './card-check.js';
+import type { HardwareEvent } from './events.js';
+import type {
+  CreateTransactionInput,
+  CreditCardInput,
+  CreditCardOutput,
+  FlowEvent,
+  LookupCardInput,
+  LookupCardOutput,
+  PaymentResult,
+  PreTransactionInput,
+  PreTransactionOutput,
+  PrintInput,
+  ReadBackInput,
+  ReadBackOutput,
+  RecordUnclaimedInput,
+  RecordUnclaimedOutput,
+  SetAcceptorParams,
+  StartPaymentInput,
+  TransactionIdInput,
+  TransactionRef,
+  UpdateTransactionInput,
+} from './ports.js';
+import { classifyScan } from './scan.js';
+import {
+  basketSum,
+  held,
+  type SessionContext,
+  type SessionInput,
+  type SessionOutcome,
+  type SessionOutput,
+} from './session-context.js';
+import { maskCard } from '../src/util/privacy.js';
+
+/** Actor done/error events as the machine sees them (output/error only where the state expects one). */
+type DoneEvent = { type: `xstate.done.actor.${string}`; output: unknown };
+type ErrorEvent = { type: `xstate.error.actor.${string}`; error: unknown };
+
+export type SessionEvent = HardwareEvent;
+
+/**
+ * Refers to the provided `emitEvent` action from inside another named action. Inside `setup()` the
+ * action names are not known to the type checker yet, hence the cast; the name is checked at runtime.
+ */
+function emitting(params: FlowEvent): never {
+  return { type: 'emitEvent', params } as never;
+}
+
+function notProvided<I, O>(name: string) {
+  return fromPromise<O, I>(async () => {
+    throw new Error(`actor ${name} not provided`);
+  });
+}
+
+function outputOf<T>(event: unknown): T {
+  return (event as DoneEvent).output as T;
+}
+function errorOf(event: unknown): unknown {
+  return (event as ErrorEvent).error;
+}
+function scanOf(event: unknown, pattern: string) {
+  const e = event as { type: string; data?: string };
+  return e.type === 'SCAN' ? classifyScan(e.data ?? '', pattern) : null;
+}
+function buttonOf(event: unknown): string | null {
+  const e = event as { type: string; name?: string };
+  return e.type === 'BUTTON' ? (e.name ?? null) : null;
+}
+function amountIndex(name: string | null): number {
+  return name?.startsWith('amount') ? Number(name.slice(6)) - 1 : -1;
+}
+
+export function jobId(context: SessionContext, what: string): string {
+  return `${context.sessionId}:${what}:${context.jobSeq}`;
+}
+
+export const sessionSetup = setup({
+  types: {
+    context: {} as SessionContext,
+    events: {} as SessionEvent,
+    input: {} as SessionInput,
+    output: {} as SessionOutput,
+  },
+  actors: {
+    lookupCard: notProvided<LookupCardInput, LookupCardOutput>('lookupCard'),
+    createTransaction: notProvided<CreateTransactionInput, TransactionRef>('createTransaction'),
+    updateTransaction: notProvided<UpdateTransactionInput, TransactionRef>('updateTransaction'),
+    preTransaction: notProvided<PreTransactionInput, PreTransactionOutput>('preTransaction'),
+    startPayment: notProvided<StartPaymentInput, PaymentResult>('startPayment'),
+    readBack: notProvided<ReadBackInput, ReadBackOutput>('readBack'),
+    abortTransaction: notProvided<TransactionIdInput, unknown>('abortTransaction'),
+    creditCard: notProvided<CreditCardInput, CreditCardOutput>('creditCard'),
+    recordUnclaimed: notProvided<RecordUnclaimedInput, RecordUnclaimedOutput>('recordUnclaimed'),
+    print: notProvided<PrintInput, unknown>('print'),
+  },
+  delays: {
+    inactivity: ({ context }) => context.cfg.inactivityMs,
+    warning: ({ context }) => context.cfg.warningMs,
+    message: ({ context }) => context.cfg.messageMs,
+    cashlessLimit: ({ context }) => context.cfg.cashlessLimitMs,
+    retry: ({ context }) => context.cfg.retryMs,
+    voucher: ({ context }) => context.cfg.messageMs * 3,
+  },
+  actions: {
+    /** Enable the acceptor only while money is wanted (the app drives the inhibit line). */
+    setAcceptor: (_, _params: SetAcceptorParams) => {},
+    /** Journal and fleet. */
+    emitEvent: (_, _params: FlowEvent) => {},
+
+    replayFirstEvent: enqueueActions(({ context, enqueue }) => {
+      if (context.pendingEvent) enqueue.raise(context.pendingEvent);
+      enqueue.assign({ pendingEvent: null });
+    }),
+    tick: assign(({ context, event }) =>
+      event.type === 'TICK' ? { now: event.now, ticks: context.ticks + 1 } : {},
+    ),
+    acceptCoin: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'COIN' || !Number.isSafeInteger(event.cents) || event.cents <= 0) return;
+      enqueue.assign({ inserted: context.inserted + event.cents, notice: null });
+      enqueue(emitting({ type: 'coin_accepted', cents: event.cents }));
+    }),
+    startWait: assign(({ context }) => ({ waitSince: context.now, attempts: 0 })),
+    resetPay: assign({ attempts: 0, readBacks: 0, repeatedStart: false }),
+    countAttempt: assign(({ context }) => ({ attempts: context.attempts + 1 })),
+    nextJob: assign(({ context }) => ({ jobSeq: context.jobSeq + 1 })),
+    clearNotice: assign({ notice: null }),
+    noticeUnreadable: assign({ notice: 'unreadable' }),
+    noticeUnknownProduct: assign({ notice: 'unknown_product' }),
+    noticeCardAlready: assign({ notice: 'card_already' }),
+
+    rememberScan: assign(({ context, event }) => {
+      const s = scanOf(event, context.cfg.cardPattern);
+      return s?.kind === 'card' ? { scanned: s.cardNumber, notice: null } : {};
+    }),
+    addScannedProduct: assign(({ context, event }) => {
+      const s = scanOf(event, context.cfg.cardPattern);
+      const item = s?.kind === 'ean' ? context.cfg.catalogue.find((p) => p.ean === s.ean) : undefined;
+      return item ? { basket: addItem(context, item.id), notice: null } : {};
+    }),
+    addButtonProduct: assign(({ context, event }) => {
+      const item = context.cfg.catalogue[amountIndex(buttonOf(event))];
+      return item ? { basket: addItem(context, item.id), notice: null } : {};
+    }),
+    addCursorProduct: assign(({ context }) => {
+      const item = context.cfg.catalogue[context.cursor];
+      return item ? { basket: addItem(context, item.id) } : {};
+    }),
+    cursorUp: assign(({ context }) => ({
+      cursor: (context.cursor + context.cfg.catalogue.length - 1) % Math.max(1, context.cfg.catalogue.length),
+    })),
+    cursorDown: assign(({ context }) => ({
+      cursor: (context.cursor + 1) % Math.max(1, context.cfg.catalogue.length),
+    })),
+
+    acceptLookup: assign(({ context, event }) => {
+      const out = outputOf<LookupCardOutput>(event);
+      if (out.kind === 'unknown')
+        return { problem: 'unknown' as const, txId: out.transactionId ?? context.txId };
+      const problem = cardProblem(out.card, context.flow);
+      if (problem) return { problem, txId: out.transactionId ?? context.txId };
+      return {
+        card: out.card,
+        cardNumber: context.scanned,
+        problem: null,
+        txId: out.transactionId ?? context.txId,
+      };
+    }),
+    unknownCard: assign({ problem: 'unknown' }),
+    emitLookupCreated: enqueueActions(({ event, enqueue }) => {
+      const out = outputOf<LookupCardOutput>(event);
+      if (out.transactionId) enqueue(emitting({ type: 'transaction_created', id: out.transactionId }));
+    }),
+    acceptTransaction: enqueueActions(({ event, enqueue }) => {
+      const ref = outputOf<TransactionRef>(event);
+      enqueue.assign({ txId: ref.id });
+      enqueue(emitting({ type: 'transaction_created', id: ref.id }));
+    }),
+    dueFromBasket: assign(({ context }) => ({ due: basketSum(context.basket) })),
+    dueFromPreTransaction: assign(({ event }) => ({ due: outputOf<PreTransactionOutput>(event).missingSum })),
+    dueFromHeld: assign(({ context }) => ({ due: held(context) })),
+    /** The customer settles for what is in: that becomes the amount (open amount or less than chosen). */
+    settleForHeld: assign(({ context }) => ({ target: held(context) > 0 ? held(context) : context.target })),
+    chooseTarget: assign(({ context, event }) => ({
+      target: context.cfg.topupAmounts[amountIndex(buttonOf(event))] ?? null,
+    })),
+
+    useMethod: assign((_, params: { method: StartMethod }) => ({ method: params.method })),
+    beginStart: enqueueActions(({ context, enqueue }) => {
+      enqueue.assign({
+        startSeq: context.startSeq + 1,
+        waitSince: context.now,
+        payDeadline: context.method === 'cashless' ? context.now + context.cfg.cashlessLimitMs : null,
+      });
+    }),
+    emitStarted: enqueueActions(({ context, enqueue }) => {
+      if (!context.txId || !context.method) return;
+      enqueue(
+        emitting({
+          type: 'transaction_started',
+          id: context.txId,
+          method: context.method,
+          jobId: startJobId(context),
+        }),
+      );
+    }),
+    repeatStartOnce: assign({ repeatedStart: true }),
+    countReadBack: assign(({ context }) => ({ readBacks: context.readBacks + 1 })),
+    recordPaid: enqueueActions(({ context, event, enqueue }) => {
+      const out = event.type.startsWith('xstate.done.actor.readBack')
+        ? outputOf<ReadBackOutput>(event).result
+        : outputOf<PaymentResult>(event);
+      // Only cash the kiosk holds counts as `paid`: the terminal and the card balance are not in the box.
+      const cash = context.method === 'cash' ? context.due : 0;
+      enqueue.assign({
+        paid: context.paid + cash,
+        receipt: out.receipt,
+        balanceAfter: out.balance,
+        outcome: 'paid',
+        payDeadline: null,
+      });
+      if (context.txId) {
+        enqueue(emitting({ type: 'transaction_finished', id: context.txId, outcome: 'paid' }));
+      }
+    }),
+    recordPayFailed: enqueueActions(({ context, enqueue }) => {
+      enqueue.assign({ outcome: 'failed', unclaimedReason: 'failed', payDeadline: null });
+      if (context.txId) {
+        enqueue(emitting({ type: 'transaction_finished', id: context.txId, outcome: 'failed' }));
+      }
+    }),
+    recordUnresolved: enqueueActions(({ context, enqueue }) => {
+      enqueue.assign({ outcome: 'unresolved', unclaimedReason: 'unresolved', payDeadline: null });
+      enqueue(
+        emitting({
+          type: 'debt',
+          transactionId: context.txId,
+          cents: held(context),
+          detail: `start/${context.method ?? '?'} outcome unknown after read-back`,
+        }),
+      );
+      if (context.txId) {
+        enqueue(emitting({ type: 'transaction_finished', id: context.txId, outcome: 'unresolved' }));
+      }
+    }),
+    markOutcome: assign(({ context }, params: { outcome: SessionOutcome }) => ({
+      outcome: context.outcome ?? params.outcome,
+      unclaimedReason: params.outcome === 'walked_away' ? ('walked_away' as const) : context.unclaimedReason,
+    })),
+    markAborted: enqueueActions(({ context, enqueue }) => {
+      if (context.txId) {
+        enqueue(emitting({ type: 'transaction_finished', id: context.txId, outcome: 'aborted' }));
+      }
+      enqueue.assign({ txId: null });
+    }),
+    recordCredited: enqueueActions(({ context, event, enqueue }) => {
+      const out = outputOf<CreditCardOutput>(event);
+      const cents = held(context);
+      enqueue.assign({ credited: context.credited + cents, receipt: out.receipt, balanceAfter: out.balance });
+      enqueue(
+        emitting({
+          type: 'credited',
+          cents,
+          transactionId: out.transactionId,
+          cardMasked: maskCard(context.cardNumber ?? ''),
+        }),
+      );
+    }),
+    recordUnclaimed: enqueueActions(({ context, event, enqueue }) => {
+      const out = outputOf<RecordUnclaimedOutput>(event);
+      const cents = held(context);
+      enqueue.assign({ unclaimed: context.unclaimed + cents, voucherCode: out.voucherCode });
+      enqueue(
+        emitting({
+          type: 'unclaimed',
+          cents,
+          voucherCode: out.voucherCode,
+          reason: unclaimedReasonOf(context),
+        }),
+      );
+    }),
+    reportFault: enqueueActions(({ event, enqueue }, params: { what: string }) => {
+      const e = errorOf(event) as { message?: string } | undefined;
+      enqueue(emitting({ type: 'fault', what: params.what, detail: e?.message ?? '' }));
+    }),
+  },
+  guards: {
+    scannedCard: ({ context, event }) => scanOf(event, context.cfg.cardPattern)?.kind === 'card',
+    scannedKnownProduct: ({ context, event }) => {
+      const s = scanOf(event, context.cfg.cardPattern);
+      return s?.kind === 'ean' && context.cfg.catalogue.some((p) => p.ean === s.ean);
+    },
+    scannedOtherEan: ({ context, event }) => scanOf(event, context.cfg.cardPattern)?.kind === 'ean',
+    cancelPressed: ({ event }) => event.type === 'BUTTON' && event.name === 'cancel',
+    hasCard: ({ context }) => context.card !== null,
+    hasTx: ({ context }) => context.txId !== null,
+    basketEmpty: ({ context }) => context.basket.length === 0,
+    catalogueEmpty: ({ context }) => context.cfg.catalogue.length === 0,
+    buttonHasProduct: ({ context, event }) =>
+      context.cfg.catalogue[amountIndex(buttonOf(event))] !== undefined,
+    buttonHasAmount: ({ context, event }) =>
+      context.cfg.topupAmounts[amountIndex(buttonOf(event))] !== undefined,
+    lookupRefused: ({ context, event }) => {
+      const out = outputOf<LookupCardOutput>(event);
+      return out.kind === 'unknown' || cardProblem(out.card, context.flow) !== null;
+    },
+    unknownCardError: ({ event }) => errorCode(errorOf(event)) === CARD_VALIDATION_FAILED,
+    /** Create/update/preTransaction/lookup: a second try cannot charge anyone. */
+    mayRetryCall: ({ context, event }) => {
+      const e = errorOf(event);
+      return context.attempts < context.cfg.maxRetries && (isRetryable(e) || isOutcomeUnknown(e));
+    },
+    /** `start`: only where it certainly did not take effect. */
+    mayRetryStart: ({ context, event }) =>
+      context.attempts < context.cfg.maxRetries && isRetryable(errorOf(event)),
+    outcomeUnknown: ({ event }) => isOutcomeUnknown(errorOf(event)),
+    missingZero: ({ event }) => outputOf<PreTransactionOutput>(event).missingSum === 0,
+    heldCoversDue: ({ context }) => held(context) >= context.due,
+    heldPositive: ({ context }) => held(context) > 0,
+    heldZero: ({ context }) => held(context) === 0,
+    terminalOffered: ({ context }) => context.cfg.terminal && held(context) === 0,
+    isCashless: ({ context }) => context.method === 'cashless',
+    pastDeadline: ({ context, event }) =>
+      event.type === 'TICK' && context.payDeadline !== null && event.now >= context.payDeadline,
+    tookEffect: ({ event }) => outputOf<ReadBackOutput>(event).took === 'effect',
+    noEffectFirstTime: ({ context, event }) =>
+      outputOf<ReadBackOutput>(event).took === 'no_effect' && !context.repeatedStart,
+    stillPending: ({ context, event }) =>
+      outputOf<ReadBackOutput>(event).took === 'pending' && context.readBacks < context.cfg.maxReadBacks,
+    definitelyNotPaid: ({ event }) => {
+      const took = outputOf<ReadBackOutput>(event).took;
+      return took === 'failed' || took === 'cancelled';
+    },
+    mayReadBackAgain: ({ context }) => context.readBacks < context.cfg.maxReadBacks,
+    /** Leftover goes to the card only when one was accepted and the payment is not in doubt. */
+    mayCredit: ({ context }) =>
+      context.card !== null && context.cardNumber !== null && context.outcome !== 'unresolved',
+    topupTargetReached: ({ context }) =>
+      held(context) > 0 &&
+      ((context.target !== null && held(context) >= context.target) || held(context) >= context.cfg.maxTopup),
+    openAmountWithMoney: ({ context }) => context.target === null && held(context) > 0,
+    acceptorDown: ({ event }) =>
+      event.type === 'DEVICE' && event.device === 'acceptor' && event.health === 'offline',
+  },
+});
+
+function addItem(context: SessionContext, id: number) {
+  const item = context.cfg.catalogue.find((p) => p.id === id);
+  if (!item) return context.basket;
+  const existing = context.basket.find((l) => l.id === id);
+  if (existing) return context.basket.map((l) => (l.id === id ? { ...l, quantity: l.quantity + 1 } : l));
+  return [
+    ...context.basket,
+    { id: item.id, desc: item.desc, ean: item.ean, quantity: 1, priceOne: item.priceOne, tax: item.tax },
+  ];
+}
+
+export function startJobId(context: SessionContext): string {
+  return `${context.sessionId}:start:${context.txId ?? '-'}:${context.startSeq}`;
+}
+
+function unclaimedReasonOf(context: SessionContext) {
+  if (context.outcome === 'paid') return 'overpaid' as const;
+  return context.unclaimedReason;
+}
+
+export function sessionOutput(context: SessionContext): SessionOutput {
+  return {
+    outcome: context.outcome ?? 'cancelled',
+    inserted: context.inserted,
+    paid: context.paid,
+    credited: context.credited,
+    unclaimed: context.unclaimed,
+    transactionId: context.txId,
+    voucherCode: context.voucherCode,
+  };
+}

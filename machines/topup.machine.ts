@@ -1,0 +1,185 @@
+/**
+ * The top-up kiosk: scan the loyalty card, see card group and balance, choose a preset amount or
+ * just insert money; the acceptor is enabled only while money is wanted and inhibited as soon as the
+ * amount (or the kiosk's maximum) is reached. The whole amount inserted is loaded (a kiosk gives no
+ * change): the top-up product with `priceOne` = money held, then start/cash, then the receipt.
+ * Money inserted before the card, or after a cancel or walk-away, is settled like everywhere else.
+ */
+import { TOPUP_EAN } from '../src/api/schemas.js';
+import type { Cents } from '../src/api/money.js';
+import type { BasketLine } from './ports.js';
+import { endStates, payStates } from './session-states.js';
+import { initialSessionContext, type SessionContext } from './session-context.js';
+import { jobId, sessionOutput, sessionSetup } from './session.setup.js';
+
+type Ctx = { context: SessionContext };
+type Ev = { event: { type: string; name?: string } };
+
+const isButton =
+  (name: string) =>
+  ({ event }: Ev) =>
+    event.type === 'BUTTON' && event.name === name;
+
+/** The basket of a top-up: one line of the top-up product, priced at the amount loaded (no VAT on a prepayment). */
+export function topupBasket(cents: Cents): BasketLine[] {
+  return [{ id: 1, desc: 'Kartenaufladung', ean: TOPUP_EAN, quantity: 1, priceOne: cents, tax: 0 }];
+}
+
+export const topupMachine = sessionSetup.createMachine({
+  id: 'topup',
+  context: ({ input }) => initialSessionContext('topup', input),
+  output: ({ context }) => sessionOutput(context),
+  entry: [{ type: 'setAcceptor', params: { enabled: false } }, 'replayFirstEvent'],
+  on: { COIN: { actions: 'acceptCoin' }, TICK: { actions: 'tick' } },
+  initial: 'session',
+  states: {
+    session: {
+      initial: 'scanCard',
+      states: {
+        scanCard: {
+          after: { inactivity: '#stillThere' },
+          on: {
+            SCAN: [
+              { guard: 'scannedCard', target: '#topup.lookingUp', actions: 'rememberScan' },
+              { target: 'scanCard', reenter: true, actions: 'noticeUnreadable' },
+            ],
+            BUTTON: [
+              { guard: isButton('cancel'), target: '#cancelling' },
+              { target: 'scanCard', reenter: true, actions: 'clearNotice' },
+            ],
+            COIN: { target: 'scanCard', reenter: true, actions: 'acceptCoin' },
+          },
+        },
+        chooseAmount: {
+          after: { inactivity: '#stillThere' },
+          on: {
+            BUTTON: [
+              { guard: isButton('cancel'), target: '#cancelling' },
+              { guard: 'buttonHasAmount', target: 'collecting', actions: 'chooseTarget' },
+              { guard: isButton('ok'), target: 'collecting' },
+              { target: 'chooseAmount', reenter: true },
+            ],
+            COIN: { target: 'collecting', actions: 'acceptCoin' },
+          },
+        },
+        collecting: {
+          initial: 'check',
+          states: {
+            check: {
+              always: [{ guard: 'topupTargetReached', target: '#topup.loading' }, { target: 'waiting' }],
+            },
+            waiting: {
+              entry: { type: 'setAcceptor', params: { enabled: true } },
+              exit: { type: 'setAcceptor', params: { enabled: false } },
+              after: { inactivity: '#stillThere' },
+              on: {
+                COIN: { target: '#topup.session.collecting', reenter: true, actions: 'acceptCoin' },
+                BUTTON: [
+                  { guard: isButton('cancel'), target: '#cancelling' },
+                  // Less than the chosen amount, or an open amount: load what is in.
+                  { guard: isButton('ok'), target: 'check', actions: 'settleForHeld' },
+                  { target: 'waiting', reenter: true },
+                ],
+                DEVICE: {
+                  guard: 'acceptorDown',
+                  target: '#cancelling',
+                  actions: { type: 'markOutcome', params: { outcome: 'device_fault' } },
+                },
+              },
+            },
+          },
+        },
+        hist: { type: 'history', history: 'shallow' },
+      },
+    },
+    lookingUp: {
+      entry: 'startWait',
+      initial: 'call',
+      states: {
+        call: {
+          invoke: {
+            id: 'lookupCard',
+            src: 'lookupCard',
+            input: ({ context }: Ctx) => ({
+              cardNumber: context.scanned ?? '',
+              basket: [],
+              flow: 'topup' as const,
+              jobId: jobId(context, 'lookup'),
+            }),
+            onDone: [
+              {
+                guard: 'lookupRefused',
+                target: '#topup.cardRefused',
+                actions: ['acceptLookup', 'emitLookupCreated'],
+              },
+              {
+                target: '#topup.session.chooseAmount',
+                actions: ['acceptLookup', 'emitLookupCreated', 'nextJob'],
+              },
+            ],
+            onError: [
+              { guard: 'unknownCardError', target: '#topup.cardRefused', actions: 'unknownCard' },
+              { guard: 'mayRetryCall', target: 'wait', actions: 'countAttempt' },
+              { target: '#apiFailed', actions: { type: 'reportFault', params: { what: 'lookup' } } },
+            ],
+          },
+        },
+        wait: { after: { retry: 'call' } },
+      },
+    },
+    cardRefused: {
+      entry: { type: 'markOutcome', params: { outcome: 'card_refused' } },
+      after: { message: 'cancelling' },
+      on: { BUTTON: 'cancelling' },
+    },
+    loading: {
+      entry: ['startWait', 'dueFromHeld'],
+      initial: 'decide',
+      states: {
+        decide: { always: [{ guard: 'hasTx', target: 'updating' }, { target: 'creating' }] },
+        creating: {
+          invoke: {
+            id: 'createTransaction',
+            src: 'createTransaction',
+            input: ({ context }: Ctx) => ({
+              basket: topupBasket(context.due),
+              cardNumber: context.cardNumber,
+              jobId: jobId(context, 'create'),
+            }),
+            onDone: {
+              target: '#topup.pay',
+              actions: ['acceptTransaction', { type: 'useMethod', params: { method: 'cash' } }],
+            },
+            onError: [
+              { guard: 'mayRetryCall', target: 'createWait', actions: 'countAttempt' },
+              { target: '#apiFailed', actions: { type: 'reportFault', params: { what: 'create' } } },
+            ],
+          },
+        },
+        createWait: { after: { retry: 'creating' } },
+        updating: {
+          invoke: {
+            id: 'updateTransaction',
+            src: 'updateTransaction',
+            input: ({ context }: Ctx) => ({
+              id: context.txId ?? '',
+              basket: topupBasket(context.due),
+              cardNumber: context.cardNumber,
+              jobId: jobId(context, 'update'),
+            }),
+            onDone: { target: '#topup.pay', actions: { type: 'useMethod', params: { method: 'cash' } } },
+            onError: [
+              { guard: 'mayRetryCall', target: 'updateWait', actions: 'countAttempt' },
+              { target: '#apiFailed', actions: { type: 'reportFault', params: { what: 'update' } } },
+            ],
+          },
+        },
+        updateWait: { after: { retry: 'updating' } },
+      },
+    },
+    ...payStates,
+    ...endStates,
+  },
+});
+
+export type TopupMachine = typeof topupMachine;
