@@ -347,14 +347,12 @@ export class Outbox {
   private async compact(): Promise<void> {
     await this.persistMeta();
     const tmp = path.join(this.dir, `${LOG}.new`);
+    const chunks: Buffer[] = [];
+    for (const r of this.live.values()) chunks.push(encode(RecordType.Add, r));
+    const buf = Buffer.concat(chunks);
     const out = await open(tmp, 'w');
-    let bytes = 0;
     try {
-      const chunks: Buffer[] = [];
-      for (const r of this.live.values()) chunks.push(encode(RecordType.Add, r));
-      const buf = Buffer.concat(chunks);
       await out.write(buf);
-      bytes = buf.length;
       if (this.fsync) await out.sync();
     } finally {
       await out.close();
@@ -363,7 +361,7 @@ export class Outbox {
     await this.syncDir();
     const old = this.fh;
     this.fh = await open(path.join(this.dir, LOG), 'a+');
-    this.fileBytes = bytes;
+    this.fileBytes = buf.length;
     await old.close().catch(() => undefined);
   }
 

@@ -119,6 +119,7 @@ export interface ReporterMetrics {
 }
 
 interface DueMessage {
+  key: string;
   topic: string;
   body: string;
   retain: boolean;
@@ -453,13 +454,14 @@ export class FleetReporter {
     // birth, then state, before anything else that is due
     this.due.delete(this.topics.birth);
     this.due.delete(this.topics.state);
+    const earlier = [...this.due.values()];
     void this.publish(this.topics.birth, this.birthBody(), true);
     void this.publish(this.topics.state, this.stateBody(s.state, s.reason), true);
     for (const name of this.staleAlerts) {
       if (!this.alerts.has(name)) void this.publish(this.topics.alert(name), '', true);
     }
     this.staleAlerts.clear();
-    for (const m of this.due.values()) this.send(client, m);
+    for (const m of earlier) if (this.due.get(m.key) === m) this.send(client, m);
     try {
       await client.subscribeAsync({
         [this.topics.cmdAll]: { qos: 1 },
@@ -524,7 +526,7 @@ export class FleetReporter {
   private publish(topic: string, body: string, retain: boolean, timeoutMs?: number): Promise<boolean> {
     const key = retain ? topic : `${topic}#${++this.dueCounter}`;
     const previous = this.due.get(key);
-    const m: DueMessage = { topic, body, retain, waiters: [] };
+    const m: DueMessage = { key, topic, body, retain, waiters: [] };
     if (previous) {
       for (const w of previous.waiters) w(false);
     }
@@ -544,11 +546,11 @@ export class FleetReporter {
         }, timeoutMs);
       }
     });
-    if (this.connected && this.client) this.send(this.client, m, key);
+    if (this.connected && this.client) this.send(this.client, m);
     return done;
   }
 
-  private send(client: MqttClient, m: DueMessage, key?: string): void {
+  private send(client: MqttClient, m: DueMessage): void {
     const opts: IClientPublishOptions = { qos: 1, retain: m.retain };
     try {
       client.publish(m.topic, m.body, opts, (err) => {
@@ -557,8 +559,7 @@ export class FleetReporter {
           this.logger.warn({ topic: m.topic, err: err.message }, 'fleet: publish refused');
           return;
         }
-        const k = key ?? [...this.due.entries()].find(([, v]) => v === m)?.[0];
-        if (k !== undefined && this.due.get(k) === m) this.due.delete(k);
+        if (this.due.get(m.key) === m) this.due.delete(m.key);
         const waiters = m.waiters;
         m.waiters = [];
         for (const w of waiters) w(true);
