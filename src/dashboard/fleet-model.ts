@@ -38,7 +38,15 @@ export interface IngestMeta {
 }
 
 export type IngestResult =
-  | { ok: true; kioskId: string; channel: FleetMessage['channel']; changed: boolean; note?: string }
+  | {
+      ok: true;
+      kioskId: string;
+      channel: FleetMessage['channel'];
+      /** The message's device time (undefined for a cleared alert). */
+      ts: number | undefined;
+      changed: boolean;
+      note?: string;
+    }
   | { ok: false; reason: string };
 
 export interface AlertView {
@@ -238,6 +246,7 @@ export class FleetModel {
       ok: true,
       kioskId: k.id,
       channel: msg.channel,
+      ts: msg.body?.ts,
       changed,
       ...(note ? { note } : {}),
     });
@@ -329,6 +338,11 @@ export class FleetModel {
       { ...cmd, status: 'sent', reason: undefined, result: undefined, updatedAt: cmd.issuedAt },
       this.opts.recentCommands,
     );
+  }
+
+  /** The kiosk's recent commands, newest first. */
+  commands(kioskId: string): CommandView[] {
+    return [...(this.kiosks.get(kioskId)?.commands ?? [])];
   }
 
   command(kioskId: string, cmdId: string): CommandView | undefined {

@@ -1,0 +1,200 @@
+/**
+ * The dashboard's one MQTT connection: it reads the fleet into a `FleetModel` and publishes the
+ * operator's commands.
+ *
+ * Subscriptions (docs/fleet-mqtt.md): the retained topics (`state`, `birth`, `health`, `alert/+`,
+ * `config/reported`) and `cmdres` with a normal subscription, so every dashboard instance has the
+ * whole picture; events through the shared subscription `$share/<group>/kiosk/v1/+/evt/+`, so several
+ * instances split the event stream instead of each processing every event.
+ *
+ * Errors: `sendCommand` rejects with a `CommandError` whose `kind` says what the HTTP layer should
+ * answer: `bad_command` (unknown name, bad args: the operator's mistake), `not_connected` (the broker
+ * is down: try again), `publish_failed` (the broker refused or the connection dropped before PUBACK:
+ * the command may or may not have been delivered; its cmdId makes a retry safe).
+ */
+import { randomUUID } from 'node:crypto';
+
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+
+import { COMMAND_ARGS, COMMAND_NAMES, type CommandName } from '../fleet/envelope.js';
+import { fleetSubscriptions, kioskTopics, TOPIC_ROOT } from '../fleet/topics.js';
+import { silentLogger, type Logger } from '../util/logger.js';
+import type { FleetModel, IngestResult } from './fleet-model.js';
+
+export interface BrokerLinkOptions {
+  url: string;
+  model: FleetModel;
+  /** The dashboard's clock (ms). */
+  now?: () => number;
+  /** Shared-subscription group for events. Default `dashboard`. */
+  group?: string;
+  clientId?: string;
+  username?: string;
+  password?: string;
+  /** Commands expire after this long unless the caller says otherwise (contract: 60-600 s). Default 120 s. */
+  commandTtlS?: number;
+  logger?: Logger;
+  /** Called after every message the model accepted or refused (the server's change feed, the bench's probe). */
+  onIngest?: (result: IngestResult, receivedAt: number) => void;
+  onConnection?: (connected: boolean) => void;
+  /** More MQTT.js options (tests: short reconnect periods). */
+  mqtt?: Partial<IClientOptions>;
+}
+
+export type CommandErrorKind = 'bad_command' | 'not_connected' | 'publish_failed';
+
+export class CommandError extends Error {
+  constructor(
+    readonly kind: CommandErrorKind,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CommandError';
+  }
+}
+
+export interface SentCommand {
+  cmdId: string;
+  name: CommandName;
+  issuedAt: number;
+  expiresAt: number;
+  args: Record<string, unknown>;
+}
+
+export function isCommandName(name: string): name is CommandName {
+  return (COMMAND_NAMES as string[]).includes(name);
+}
+
+export class BrokerLink {
+  private client: MqttClient | undefined;
+  private readonly now: () => number;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: BrokerLinkOptions) {
+    this.now = opts.now ?? Date.now;
+    this.log = opts.logger ?? silentLogger;
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  /** Connects and subscribes; resolves on the first successful subscription, keeps reconnecting after. */
+  async start(): Promise<void> {
+    const o = this.opts;
+    const client = mqtt.connect(o.url, {
+      protocolVersion: 5,
+      clientId: o.clientId ?? `dashboard-${randomUUID().slice(0, 8)}`,
+      clean: true,
+      keepalive: 30,
+      // MQTT.js has no jitter of its own: many dashboards restarting together should not reconnect in step.
+      reconnectPeriod: 1000 + Math.floor(Math.random() * 1000),
+      connectTimeout: 10_000,
+      queueQoSZero: false,
+      resubscribe: true,
+      ...(o.username !== undefined ? { username: o.username } : {}),
+      ...(o.password !== undefined ? { password: o.password } : {}),
+      ...o.mqtt,
+    });
+    this.client = client;
+    client.on('message', (topic, payload, packet) => {
+      const receivedAt = this.now();
+      // Never let one message take the dashboard down: the model does not throw, but a callback might.
+      try {
+        const result = o.model.ingestRaw(topic, payload, { receivedAt, retained: packet.retain });
+        if (!result.ok) this.log.debug({ topic, reason: result.reason }, 'ignored message');
+        o.onIngest?.(result, receivedAt);
+      } catch (err) {
+        this.log.error({ err, topic }, 'ingest failed');
+      }
+    });
+    client.on('connect', () => {
+      this.log.info({ url: o.url }, 'connected to broker');
+      o.onConnection?.(true);
+    });
+    client.on('close', () => o.onConnection?.(false));
+    client.on('error', (err) => this.log.warn({ err: err.message }, 'broker connection error'));
+
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => {
+        // Keep trying on connection refusals; only a broker that refuses us (auth) is fatal at start.
+        if ('code' in err && typeof err.code === 'number') reject(err);
+      };
+      client.once('connect', () => {
+        client.off('error', onError);
+        resolve();
+      });
+      client.on('error', onError);
+    });
+    const root = TOPIC_ROOT;
+    await client.subscribeAsync({
+      [`${root}/+/state`]: { qos: 1 },
+      [`${root}/+/birth`]: { qos: 1 },
+      [`${root}/+/health`]: { qos: 0 },
+      [`${root}/+/alert/+`]: { qos: 1 },
+      [`${root}/+/config/reported`]: { qos: 1 },
+      [`${root}/+/cmdres`]: { qos: 1 },
+      [fleetSubscriptions.sharedEvents(o.group ?? 'dashboard')]: { qos: 1 },
+    });
+  }
+
+  /** Publishes a command (QoS 1, message expiry = its lifetime) and resolves on the broker's PUBACK. */
+  async sendCommand(
+    kioskId: string,
+    name: string,
+    args: unknown = {},
+    ttlS: number = this.opts.commandTtlS ?? 120,
+  ): Promise<SentCommand> {
+    if (!isCommandName(name)) throw new CommandError('bad_command', `unknown command ${name}`);
+    const parsed = COMMAND_ARGS[name].safeParse(args ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new CommandError(
+        'bad_command',
+        `bad args for ${name}: ${issue ? `${issue.path.join('.')} ${issue.message}` : ''}`,
+      );
+    }
+    if (!Number.isInteger(ttlS) || ttlS < 10 || ttlS > 3600)
+      throw new CommandError('bad_command', 'ttlS must be 10..3600');
+    const client = this.client;
+    if (!client?.connected) throw new CommandError('not_connected', 'not connected to the broker');
+    let topic: string;
+    try {
+      topic = kioskTopics(kioskId).cmd(name);
+    } catch {
+      throw new CommandError('bad_command', `bad kiosk id ${kioskId}`);
+    }
+    const issuedAt = this.now();
+    const cmd: SentCommand = {
+      cmdId: randomUUID(),
+      name,
+      issuedAt,
+      expiresAt: issuedAt + ttlS * 1000,
+      args: parsed.data as Record<string, unknown>,
+    };
+    // Known before the answer can arrive, so `accepted` finds its command.
+    this.opts.model.commandSent(kioskId, { cmdId: cmd.cmdId, name, issuedAt, args: cmd.args });
+    try {
+      await client.publishAsync(
+        topic,
+        JSON.stringify({
+          cmdId: cmd.cmdId,
+          issuedAt: cmd.issuedAt,
+          expiresAt: cmd.expiresAt,
+          args: cmd.args,
+        }),
+        { qos: 1, properties: { messageExpiryInterval: ttlS } },
+      );
+    } catch (err) {
+      throw new CommandError('publish_failed', `publish failed: ${(err as Error).message}`);
+    }
+    this.log.info({ kioskId, name, cmdId: cmd.cmdId }, 'command sent');
+    return cmd;
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client) await client.endAsync();
+  }
+}
