@@ -235,13 +235,18 @@ export type EventInput<T extends EventType> = Omit<z.input<(typeof EVENT_SCHEMAS
   eventId?: string;
 };
 
-/** `evt/{type}` as it arrives: envelope + event payload. */
-export function eventMessageSchema<T extends EventType>(type: T) {
-  return EnvelopeSchema.extend(EVENT_SCHEMAS[type].shape).strict();
-}
-export const TransactionEventMessageSchema = eventMessageSchema('transaction');
-export const CashEventMessageSchema = eventMessageSchema('cash');
-export const FaultEventMessageSchema = eventMessageSchema('fault');
+/** `evt/{type}` as it arrives: envelope + event payload (strict: nothing else may travel). */
+export const TransactionEventMessageSchema = EnvelopeSchema.extend(TransactionEventSchema.shape).strict();
+export const CashEventMessageSchema = EnvelopeSchema.extend(CashEventSchema.shape).strict();
+export const FaultEventMessageSchema = EnvelopeSchema.extend(FaultEventSchema.shape).strict();
+export const EVENT_MESSAGE_SCHEMAS = {
+  transaction: TransactionEventMessageSchema,
+  cash: CashEventMessageSchema,
+  fault: FaultEventMessageSchema,
+} as const satisfies Record<EventType, unknown>;
+export type TransactionEventMessage = z.infer<typeof TransactionEventMessageSchema>;
+export type CashEventMessage = z.infer<typeof CashEventMessageSchema>;
+export type FaultEventMessage = z.infer<typeof FaultEventMessageSchema>;
 
 // ---------------------------------------------------------------------------------------------------
 // commands (down) and their answers (up)
