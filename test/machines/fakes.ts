@@ -116,6 +116,32 @@ export async function flush(rounds = 5): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise<void>((r) => setImmediate(r));
 }
 
+/** The flow with every actor a stub and every action recorded. */
+export function provideSession(
+  machine: SessionMachine | TopupMachine,
+  s: Stubs,
+  acceptor: boolean[],
+  events: FlowEvent[],
+): SessionMachine {
+  const actors = Object.fromEntries(
+    Object.entries(s).map(([name, stub]) => [
+      name,
+      fromPromise(({ input }: { input: unknown }) => (stub as sinon.SinonStub)(input) as Promise<unknown>),
+    ]),
+  );
+  return (machine as SessionMachine).provide({
+    actions: {
+      setAcceptor: (_: unknown, p: { enabled: boolean }) => {
+        acceptor.push(p.enabled);
+      },
+      emitEvent: (_: unknown, p: FlowEvent) => {
+        events.push(p);
+      },
+    },
+    actors,
+  } as never);
+}
+
 /** Both flows share setup and context; the harness treats them alike. */
 type SessionMachine = CheckoutMachine;
 
@@ -127,23 +153,7 @@ export function run(
   const clock = new SimulatedClock();
   const acceptor: boolean[] = [];
   const events: FlowEvent[] = [];
-  const actors = Object.fromEntries(
-    Object.entries(s).map(([name, stub]) => [
-      name,
-      fromPromise(({ input }: { input: unknown }) => (stub as sinon.SinonStub)(input) as Promise<unknown>),
-    ]),
-  );
-  const provided = (machine as SessionMachine).provide({
-    actions: {
-      setAcceptor: (_: unknown, p: { enabled: boolean }) => {
-        acceptor.push(p.enabled);
-      },
-      emitEvent: (_: unknown, p: FlowEvent) => {
-        events.push(p);
-      },
-    },
-    actors,
-  } as never);
+  const provided = provideSession(machine, s, acceptor, events);
   const input: SessionInput = {
     sessionId: 'S1',
     config: { ...TEST_CONFIG, ...opts.config },

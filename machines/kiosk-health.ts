@@ -1,0 +1,37 @@
+/**
+ * Whether the kiosk may serve customers, and if not, why: the reason is what the out-of-service
+ * screen, the fleet and the technician see.
+ */
+import type { DeviceHealthState, DeviceName } from './ports.js';
+
+export type OutOfServiceReason =
+  | 'locked' // the fleet locked this kiosk
+  | 'api_unreachable' // self-test could not reach the API
+  | 'api_unresolved' // a payment's outcome stayed unknown; money recorded, operator must look
+  | 'recovery_failed' // the journal could not finish what a crash interrupted
+  | 'printer' // no printer (or no paper) and receipts are mandatory
+  | 'acceptor' // no way to take money
+  | 'reader' // the top-up kiosk cannot read cards
+  | 'display'
+  | 'self_test'
+  | 'internal';
+
+export interface HealthView {
+  mode: 'topup' | 'checkout';
+  locked: boolean;
+  apiReachable: boolean;
+  receiptsRequired: boolean;
+  terminal: boolean;
+  devices: Record<DeviceName, DeviceHealthState>;
+}
+
+export function blockingReason(v: HealthView): OutOfServiceReason | null {
+  if (v.locked) return 'locked';
+  if (!v.apiReachable) return 'api_unreachable';
+  if (v.devices.display === 'offline') return 'display';
+  if (v.devices.acceptor === 'offline' && (v.mode === 'topup' || !v.terminal)) return 'acceptor';
+  if (v.devices.reader === 'offline' && v.mode === 'topup') return 'reader';
+  // `degraded` is paper low: it still prints.
+  if (v.devices.printer === 'offline' && v.receiptsRequired) return 'printer';
+  return null;
+}

@@ -1,0 +1,327 @@
+/**
+ * The kiosk's own life: booting -> selfTest -> recovering -> idle (attract screen) -> serving (a
+ * checkout or top-up session as the child `flow`) -> back to idle; maintenance (service long-press
+ * or fleet command) and fleet locks wait until no customer is paying; out of service with a reason
+ * until the cause goes away. The flow machines are actors here so that the app can hand in provided
+ * versions: `kioskMachine.provide({ actors: { topup: topupMachine.provide({...}), ... } })`.
+ *
+ * Recovery contract (the journal implements it): `recovering` invokes the `recover` actor; it may
+ * finish (done -> serve, error -> out of service `recovery_failed`) or, if it is a callback actor,
+ * answer with `RECOVERY_DONE` / `RECOVERY_FAILED`.
+ */
+import { assign, enqueueActions, fromPromise, not, sendTo, setup } from 'xstate';
+import type { KioskInputEvent } from './events.js';
+import { blockingReason, type OutOfServiceReason } from './kiosk-health.js';
+import type {
+  DeviceHealthState,
+  DeviceName,
+  FlowEvent,
+  RecoverOutput,
+  SelfTestOutput,
+  SetAcceptorParams,
+} from './ports.js';
+import type { SessionConfig, SessionOutput } from './session-context.js';
+import { checkoutMachine } from './checkout.machine.js';
+import { topupMachine } from './topup.machine.js';
+
+export interface KioskConfig {
+  mode: 'topup' | 'checkout';
+  /** Out of service when the printer is offline. */
+  receiptsRequired: boolean;
+  /** Pause before a new self-test when out of service for a reason that may pass (API). */
+  recheckMs: number;
+  session: Partial<SessionConfig>;
+}
+
+export interface KioskInput {
+  /** Unique per boot (e.g. time + random): session and job ids never repeat across restarts. */
+  bootId: string;
+  config: Partial<KioskConfig> & Pick<KioskConfig, 'mode'>;
+}
+
+export interface KioskContext {
+  cfg: KioskConfig;
+  bootId: string;
+  sessionSeq: number;
+  now: number;
+  ticks: number;
+  devices: Record<DeviceName, DeviceHealthState>;
+  apiReachable: boolean;
+  locked: boolean;
+  /** Maintenance asked for while a customer was paying: entered when the session ends. */
+  maintenanceRequested: boolean;
+  reason: OutOfServiceReason | null;
+  firstEvent: Extract<KioskInputEvent, { type: 'BUTTON' | 'SCAN' | 'COIN' }> | null;
+  lastSession: SessionOutput | null;
+  /** Coins that arrived while nobody could be served (acceptor should be inhibited): reported as debt. */
+  strayCents: number;
+}
+
+export type KioskEvent = KioskInputEvent;
+
+type DoneFlow = { output: SessionOutput };
+
+export const kioskMachine = setup({
+  types: {
+    context: {} as KioskContext,
+    events: {} as KioskEvent,
+    input: {} as KioskInput,
+  },
+  actors: {
+    selfTest: fromPromise<SelfTestOutput>(async () => ({ apiReachable: true, devices: {} })),
+    recover: fromPromise<RecoverOutput>(async () => ({ unresolved: 0 })),
+    topup: topupMachine,
+    checkout: checkoutMachine,
+  },
+  delays: {
+    recheck: ({ context }) => context.cfg.recheckMs,
+  },
+  actions: {
+    setAcceptor: (_, _params: SetAcceptorParams) => {},
+    emitEvent: (_, _params: FlowEvent) => {},
+    forwardToFlow: sendTo('flow', ({ event }) => event),
+    tick: assign(({ context, event }) =>
+      event.type === 'TICK' ? { now: event.now, ticks: context.ticks + 1 } : {},
+    ),
+    rememberFirstEvent: assign(({ event }) =>
+      event.type === 'BUTTON' || event.type === 'SCAN' || event.type === 'COIN' ? { firstEvent: event } : {},
+    ),
+    newSession: assign(({ context }) => ({ sessionSeq: context.sessionSeq + 1 })),
+    recordDevice: assign(({ context, event }) =>
+      event.type === 'DEVICE' ? { devices: { ...context.devices, [event.device]: event.health } } : {},
+    ),
+    recordSelfTest: assign(({ context, event }) => {
+      const out = (event as unknown as DoneFlow & { output: SelfTestOutput }).output;
+      return { apiReachable: out.apiReachable, devices: { ...context.devices, ...out.devices } };
+    }),
+    recordSession: enqueueActions(({ event, enqueue }) => {
+      const out = (event as unknown as DoneFlow).output;
+      enqueue.assign({ lastSession: out, firstEvent: null });
+      if (out.outcome === 'unresolved') enqueue.assign({ reason: 'api_unresolved' as const });
+    }),
+    setReason: assign((_, params: { reason: OutOfServiceReason }) => ({ reason: params.reason })),
+    reasonFromHealth: assign(({ context }) => ({ reason: blockingReason(healthView(context)) })),
+    lock: assign({ locked: true }),
+    unlock: assign({ locked: false }),
+    requestMaintenance: assign(({ event }) => ({
+      maintenanceRequested: event.type === 'MAINTENANCE' ? event.on : true,
+    })),
+    clearMaintenance: assign({ maintenanceRequested: false }),
+    clearReason: assign({ reason: null }),
+    reportStrayCoin: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'COIN') return;
+      enqueue.assign({ strayCents: context.strayCents + event.cents });
+      enqueue({ type: 'emitEvent', params: { type: 'coin_accepted', cents: event.cents } } as never);
+      enqueue({
+        type: 'emitEvent',
+        params: { type: 'debt', transactionId: null, cents: event.cents, detail: 'coin while not serving' },
+      } as never);
+    }),
+    reportOutOfService: enqueueActions(({ context, enqueue }) => {
+      enqueue({
+        type: 'emitEvent',
+        params: { type: 'fault', what: 'out_of_service', detail: context.reason ?? '' },
+      } as never);
+    }),
+  },
+  guards: {
+    isTopup: ({ context }) => context.cfg.mode === 'topup',
+    isServiceButton: ({ event }) =>
+      (event.type === 'BUTTON_LONG' || event.type === 'BUTTON') && event.name === 'service',
+    maintenanceOn: ({ event }) => event.type === 'MAINTENANCE' && event.on,
+    maintenanceOff: ({ event }) => event.type === 'MAINTENANCE' && !event.on,
+    locked: ({ context }) => context.locked,
+    maintenanceRequested: ({ context }) => context.maintenanceRequested,
+    blocked: ({ context }) => blockingReason(healthView(context)) !== null,
+    recoveryLeftDebts: ({ event }) =>
+      ((event as unknown as { output: RecoverOutput }).output?.unresolved ?? 0) > 0,
+    sessionUnresolved: ({ context }) => context.lastSession?.outcome === 'unresolved',
+    /** Reasons that may pass by themselves: try the self-test again later. */
+    mayRecheck: ({ context }) =>
+      context.reason === 'api_unreachable' ||
+      context.reason === 'api_unresolved' ||
+      context.reason === 'recovery_failed' ||
+      context.reason === 'self_test',
+  },
+}).createMachine({
+  id: 'kiosk',
+  context: ({ input }) => ({
+    cfg: {
+      receiptsRequired: false,
+      recheckMs: 60_000,
+      session: {},
+      ...input.config,
+    },
+    bootId: input.bootId,
+    sessionSeq: 0,
+    now: 0,
+    ticks: 0,
+    devices: { printer: 'ok', reader: 'ok', acceptor: 'ok', display: 'ok' },
+    apiReachable: true,
+    locked: false,
+    maintenanceRequested: false,
+    reason: null,
+    firstEvent: null,
+    lastSession: null,
+    strayCents: 0,
+  }),
+  on: {
+    TICK: { actions: 'tick' },
+    DEVICE: { actions: 'recordDevice' },
+    LOCK: { actions: 'lock' },
+    UNLOCK: { actions: 'unlock' },
+    COIN: { actions: 'reportStrayCoin' },
+  },
+  entry: { type: 'setAcceptor', params: { enabled: false } },
+  initial: 'booting',
+  states: {
+    booting: { always: 'selfTest' },
+    selfTest: {
+      invoke: {
+        id: 'selfTest',
+        src: 'selfTest',
+        onDone: { target: 'recovering', actions: 'recordSelfTest' },
+        onError: { target: 'outOfService', actions: { type: 'setReason', params: { reason: 'self_test' } } },
+      },
+    },
+    recovering: {
+      invoke: {
+        id: 'recover',
+        src: 'recover',
+        onDone: [
+          {
+            guard: 'recoveryLeftDebts',
+            target: 'outOfService',
+            actions: { type: 'setReason', params: { reason: 'recovery_failed' } },
+          },
+          { target: 'evaluating' },
+        ],
+        onError: {
+          target: 'outOfService',
+          actions: { type: 'setReason', params: { reason: 'recovery_failed' } },
+        },
+      },
+      on: {
+        RECOVERY_DONE: 'evaluating',
+        RECOVERY_FAILED: {
+          target: 'outOfService',
+          actions: { type: 'setReason', params: { reason: 'recovery_failed' } },
+        },
+      },
+    },
+    evaluating: {
+      always: [
+        {
+          guard: 'locked',
+          target: 'outOfService',
+          actions: { type: 'setReason', params: { reason: 'locked' } },
+        },
+        { guard: 'maintenanceRequested', target: 'maintenance' },
+        { guard: 'blocked', target: 'outOfService', actions: 'reasonFromHealth' },
+        { target: 'idle', actions: 'clearReason' },
+      ],
+    },
+    idle: {
+      entry: { type: 'setAcceptor', params: { enabled: false } },
+      on: {
+        BUTTON: [
+          // The service button is for technicians (long press); a short press does not start a session.
+          { guard: 'isServiceButton' },
+          { target: 'serving', actions: 'rememberFirstEvent' },
+        ],
+        BUTTON_LONG: { guard: 'isServiceButton', target: 'maintenance' },
+        SCAN: { target: 'serving', actions: 'rememberFirstEvent' },
+        // A coin wakes the kiosk: the session accounts for it.
+        COIN: { target: 'serving', actions: 'rememberFirstEvent' },
+        MAINTENANCE: { guard: 'maintenanceOn', target: 'maintenance' },
+        LOCK: { target: 'evaluating', actions: 'lock' },
+        DEVICE: { target: 'evaluating', actions: 'recordDevice' },
+      },
+    },
+    serving: {
+      entry: 'newSession',
+      initial: 'pick',
+      on: {
+        BUTTON: { actions: 'forwardToFlow' },
+        SCAN: { actions: 'forwardToFlow' },
+        COIN: { actions: 'forwardToFlow' },
+        TICK: { actions: ['tick', 'forwardToFlow'] },
+        DEVICE: { actions: ['recordDevice', 'forwardToFlow'] },
+        // Never while a customer pays: remembered, entered when the session ends.
+        BUTTON_LONG: { guard: 'isServiceButton', actions: 'requestMaintenance' },
+        MAINTENANCE: { actions: 'requestMaintenance' },
+      },
+      states: {
+        pick: { always: [{ guard: 'isTopup', target: 'topup' }, { target: 'checkout' }] },
+        topup: {
+          invoke: {
+            id: 'flow',
+            src: 'topup',
+            input: ({ context }) => ({
+              sessionId: `${context.bootId}-${context.sessionSeq}`,
+              config: context.cfg.session,
+              firstEvent: context.firstEvent,
+              now: context.now,
+            }),
+            onDone: { target: '#kiosk.afterSession', actions: 'recordSession' },
+            onError: {
+              target: '#kiosk.outOfService',
+              actions: { type: 'setReason', params: { reason: 'internal' } },
+            },
+          },
+        },
+        checkout: {
+          invoke: {
+            id: 'flow',
+            src: 'checkout',
+            input: ({ context }) => ({
+              sessionId: `${context.bootId}-${context.sessionSeq}`,
+              config: context.cfg.session,
+              firstEvent: context.firstEvent,
+              now: context.now,
+            }),
+            onDone: { target: '#kiosk.afterSession', actions: 'recordSession' },
+            onError: {
+              target: '#kiosk.outOfService',
+              actions: { type: 'setReason', params: { reason: 'internal' } },
+            },
+          },
+        },
+      },
+    },
+    afterSession: {
+      always: [{ guard: 'sessionUnresolved', target: 'outOfService' }, { target: 'evaluating' }],
+    },
+    maintenance: {
+      entry: [{ type: 'setAcceptor', params: { enabled: false } }, 'clearMaintenance'],
+      on: {
+        MAINTENANCE: { guard: 'maintenanceOff', target: 'evaluating' },
+        BUTTON_LONG: { guard: 'isServiceButton', target: 'evaluating' },
+      },
+    },
+    outOfService: {
+      entry: [{ type: 'setAcceptor', params: { enabled: false } }, 'reportOutOfService'],
+      after: { recheck: { guard: 'mayRecheck', target: 'selfTest' } },
+      on: {
+        UNLOCK: { target: 'evaluating', actions: 'unlock' },
+        // A device coming back may end a device fault; the API and recovery reasons wait for the recheck.
+        DEVICE: { guard: not('mayRecheck'), target: 'evaluating', actions: 'recordDevice' },
+        MAINTENANCE: { guard: 'maintenanceOn', target: 'maintenance' },
+        BUTTON_LONG: { guard: 'isServiceButton', target: 'maintenance' },
+      },
+    },
+  },
+});
+
+function healthView(context: KioskContext) {
+  return {
+    mode: context.cfg.mode,
+    locked: context.locked,
+    apiReachable: context.apiReachable,
+    receiptsRequired: context.cfg.receiptsRequired,
+    terminal: context.cfg.session.terminal ?? true,
+    devices: context.devices,
+  };
+}
+
+export type KioskMachine = typeof kioskMachine;

@@ -1,0 +1,265 @@
+import assert from 'node:assert/strict';
+import sinon from 'sinon';
+import { createActor, fromPromise, SimulatedClock } from 'xstate';
+import { kioskMachine, type KioskConfig } from '../../machines/kiosk.machine.js';
+import { checkoutMachine } from '../../machines/checkout.machine.js';
+import { topupMachine } from '../../machines/topup.machine.js';
+import type { FlowEvent, RecoverOutput, SelfTestOutput } from '../../machines/ports.js';
+import type { KioskEvent } from '../../machines/kiosk.machine.js';
+import { CARD, flush, provideSession, stateString, stubs, TEST_CONFIG } from './fakes.js';
+
+function kiosk(
+  opts: { mode?: 'topup' | 'checkout'; config?: Partial<KioskConfig>; selfTest?: SelfTestOutput } = {},
+) {
+  const clock = new SimulatedClock();
+  const s = stubs();
+  const acceptor: boolean[] = [];
+  const flowEvents: FlowEvent[] = [];
+  const kioskEvents: FlowEvent[] = [];
+  const selfTest = sinon
+    .stub<[], Promise<SelfTestOutput>>()
+    .resolves(opts.selfTest ?? { apiReachable: true, devices: {} });
+  const recover = sinon.stub<[], Promise<RecoverOutput>>().resolves({ unresolved: 0 });
+  const machine = kioskMachine.provide({
+    actors: {
+      selfTest: fromPromise(() => selfTest()),
+      recover: fromPromise(() => recover()),
+      topup: provideSession(topupMachine, s, acceptor, flowEvents) as never,
+      checkout: provideSession(checkoutMachine, s, acceptor, flowEvents),
+    },
+    actions: {
+      setAcceptor: (_, p) => {
+        acceptor.push(p.enabled);
+      },
+      emitEvent: (_, p) => {
+        kioskEvents.push(p);
+      },
+    },
+  });
+  const actor = createActor(machine, {
+    clock,
+    input: {
+      bootId: 'B1',
+      config: { mode: opts.mode ?? 'topup', recheckMs: 60_000, session: TEST_CONFIG, ...opts.config },
+    },
+  });
+  const h = {
+    actor,
+    clock,
+    stubs: s,
+    selfTest,
+    recover,
+    acceptor,
+    kioskEvents,
+    value: () => stateString(actor.getSnapshot().value),
+    get context() {
+      return actor.getSnapshot().context;
+    },
+    async start() {
+      actor.start();
+      await flush();
+    },
+    async send(...evs: KioskEvent[]) {
+      for (const e of evs) {
+        actor.send(e);
+        await flush();
+      }
+    },
+    async advance(ms: number) {
+      clock.increment(ms);
+      await flush();
+    },
+  };
+  return h;
+}
+
+describe('kiosk machine', () => {
+  it('boots through self-test and recovery to idle, acceptor inhibited', async () => {
+    const h = kiosk();
+    await h.start();
+    assert.equal(h.value(), 'idle');
+    assert.equal(h.selfTest.callCount, 1);
+    assert.equal(h.recover.callCount, 1);
+    assert.equal(h.acceptor.at(-1), false);
+  });
+
+  it('stays in recovering until the journal answers, by event', async () => {
+    const h = kiosk();
+    h.recover.returns(new Promise(() => {}));
+    await h.start();
+    assert.equal(h.value(), 'recovering');
+    await h.send({ type: 'RECOVERY_FAILED', reason: 'disk' });
+    assert.equal(h.value(), 'outOfService');
+    assert.equal(h.context.reason, 'recovery_failed');
+  });
+
+  it('RECOVERY_DONE serves', async () => {
+    const h = kiosk();
+    h.recover.returns(new Promise(() => {}));
+    await h.start();
+    await h.send({ type: 'RECOVERY_DONE' });
+    assert.equal(h.value(), 'idle');
+  });
+
+  it('recovery leaving unresolved transactions keeps the kiosk out of service, rechecks later', async () => {
+    const h = kiosk();
+    h.recover.onFirstCall().resolves({ unresolved: 1 });
+    await h.start();
+    assert.equal(h.context.reason, 'recovery_failed');
+    await h.advance(60_000);
+    assert.equal(h.value(), 'idle');
+    assert.equal(h.selfTest.callCount, 2);
+  });
+
+  it('API unreachable at self-test: out of service, recheck after the delay', async () => {
+    const h = kiosk({ selfTest: { apiReachable: false, devices: {} } });
+    await h.start();
+    assert.equal(h.value(), 'outOfService');
+    assert.equal(h.context.reason, 'api_unreachable');
+    assert.ok(h.kioskEvents.some((e) => e.type === 'fault' && e.detail === 'api_unreachable'));
+    h.selfTest.resolves({ apiReachable: true, devices: {} });
+    await h.advance(59_999);
+    assert.equal(h.value(), 'outOfService');
+    await h.advance(1);
+    assert.equal(h.value(), 'idle');
+  });
+
+  it('self-test crashing: out of service (self_test)', async () => {
+    const h = kiosk();
+    h.selfTest.rejects(new Error('boom'));
+    await h.start();
+    assert.equal(h.context.reason, 'self_test');
+  });
+
+  it('printer out of paper: out of service only when receipts are mandatory', async () => {
+    const strict = kiosk({
+      config: { receiptsRequired: true },
+      selfTest: { apiReachable: true, devices: { printer: 'offline' } },
+    });
+    await strict.start();
+    assert.equal(strict.context.reason, 'printer');
+    await strict.send({ type: 'DEVICE', device: 'printer', health: 'ok' });
+    assert.equal(strict.value(), 'idle');
+
+    const lax = kiosk({ selfTest: { apiReachable: true, devices: { printer: 'offline' } } });
+    await lax.start();
+    assert.equal(lax.value(), 'idle');
+  });
+
+  it('acceptor fault while idle: out of service; back when it recovers', async () => {
+    const h = kiosk();
+    await h.start();
+    await h.send({ type: 'DEVICE', device: 'acceptor', health: 'offline', detail: 'jam' });
+    assert.equal(h.context.reason, 'acceptor');
+    await h.send({ type: 'DEVICE', device: 'acceptor', health: 'ok' });
+    assert.equal(h.value(), 'idle');
+  });
+
+  it('a scan starts a top-up session with the scan as its first event; the session ends back in idle', async () => {
+    const h = kiosk();
+    await h.start();
+    await h.send({ type: 'SCAN', data: CARD });
+    assert.equal(h.value(), 'serving.topup');
+    const child = h.actor.getSnapshot().children.flow;
+    assert.ok(child);
+    assert.equal(stateString(child.getSnapshot().value), 'session.chooseAmount');
+    await h.send({ type: 'BUTTON', name: 'amount1' }, { type: 'COIN', cents: 500 });
+    assert.equal(h.stubs.startPayment.callCount, 1);
+    await h.advance(3000);
+    assert.equal(h.value(), 'idle');
+    assert.equal(h.context.lastSession?.outcome, 'paid');
+    assert.equal(h.context.lastSession?.paid, 500);
+  });
+
+  it('checkout mode: a button starts a checkout session, ids unique per boot and session', async () => {
+    const h = kiosk({ mode: 'checkout' });
+    await h.start();
+    await h.send({ type: 'BUTTON', name: 'amount1' });
+    assert.equal(h.value(), 'serving.checkout');
+    const child = h.actor.getSnapshot().children.flow;
+    assert.equal((child?.getSnapshot().context as { sessionId: string }).sessionId, 'B1-1');
+    assert.equal((child?.getSnapshot().context as { basket: unknown[] }).basket.length, 1);
+  });
+
+  it('a coin in idle wakes a session that accounts for it', async () => {
+    const h = kiosk();
+    await h.start();
+    await h.send({ type: 'COIN', cents: 200 });
+    const ctx = h.actor.getSnapshot().children.flow?.getSnapshot().context as { inserted: number };
+    assert.equal(ctx.inserted, 200);
+  });
+
+  it('maintenance by long-press in idle, and back', async () => {
+    const h = kiosk();
+    await h.start();
+    await h.send({ type: 'BUTTON', name: 'service' });
+    assert.equal(h.value(), 'idle', 'a short press does nothing');
+    await h.send({ type: 'BUTTON_LONG', name: 'service' });
+    assert.equal(h.value(), 'maintenance');
+    await h.send({ type: 'BUTTON_LONG', name: 'service' });
+    assert.equal(h.value(), 'idle');
+  });
+
+  it('maintenance and lock never interrupt a paying customer: deferred until the session ends', async () => {
+    const h = kiosk();
+    await h.start();
+    await h.send(
+      { type: 'SCAN', data: CARD },
+      { type: 'BUTTON', name: 'amount2' },
+      { type: 'COIN', cents: 500 },
+    );
+    await h.send(
+      { type: 'MAINTENANCE', on: true },
+      { type: 'BUTTON_LONG', name: 'service' },
+      { type: 'LOCK' },
+    );
+    assert.equal(h.value(), 'serving.topup');
+    await h.send({ type: 'COIN', cents: 500 });
+    await h.advance(3000);
+    assert.equal(h.value(), 'outOfService', 'the lock wins after the session');
+    assert.equal(h.context.reason, 'locked');
+    await h.send({ type: 'UNLOCK' });
+    assert.equal(h.value(), 'maintenance', 'then the deferred maintenance');
+    await h.send({ type: 'MAINTENANCE', on: false });
+    assert.equal(h.value(), 'idle');
+  });
+
+  it('fleet lock in idle: out of service at once; maintenance command from out of service', async () => {
+    const h = kiosk();
+    await h.start();
+    await h.send({ type: 'LOCK' });
+    assert.equal(h.context.reason, 'locked');
+    await h.send({ type: 'MAINTENANCE', on: true });
+    assert.equal(h.value(), 'maintenance');
+    await h.send({ type: 'MAINTENANCE', on: false });
+    assert.equal(h.value(), 'outOfService');
+  });
+
+  it('an unresolved payment puts the kiosk out of service with the money recorded', async () => {
+    const h = kiosk({ mode: 'checkout' });
+    h.stubs.startPayment.rejects(Object.assign(new Error('t'), { kind: 'timeout', outcome: 'unknown' }));
+    h.stubs.readBack.rejects(Object.assign(new Error('n'), { kind: 'network', outcome: 'not_applied' }));
+    await h.start();
+    await h.send(
+      { type: 'BUTTON', name: 'amount1' },
+      { type: 'BUTTON', name: 'ok' },
+      { type: 'COIN', cents: 200 },
+    );
+    await h.advance(1000);
+    await h.advance(1000);
+    await h.advance(3000); // payUnresolved message
+    await h.advance(9000); // voucher on screen
+    await h.advance(3000); // farewell
+    assert.equal(h.value(), 'outOfService');
+    assert.equal(h.context.reason, 'api_unresolved');
+    assert.equal(h.context.lastSession?.unclaimed, 200);
+  });
+
+  it('a coin while out of service is reported, not lost', async () => {
+    const h = kiosk({ selfTest: { apiReachable: false, devices: {} } });
+    await h.start();
+    await h.send({ type: 'COIN', cents: 100 });
+    assert.equal(h.context.strayCents, 100);
+    assert.ok(h.kioskEvents.some((e) => e.type === 'debt' && e.cents === 100));
+  });
+});
