@@ -1,0 +1,146 @@
+/**
+ * The simulated kiosk's control port: newline-delimited JSON on 127.0.0.1, one answer line per
+ * request, for tests, demos and remote tools. Bad requests get `{"error": "..."}` and the kiosk
+ * keeps running; nothing here can reach real hardware.
+ */
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { z } from 'zod';
+import { describeZodError } from '../api/schemas.js';
+import { silentLogger, type Logger } from '../util/logger.js';
+
+const Device = z.enum(['reader', 'printer', 'display', 'acceptor', 'buttons']);
+export type ControlDevice = z.infer<typeof Device>;
+
+export const ControlRequestSchema = z.discriminatedUnion('cmd', [
+  z.object({ cmd: z.literal('press'), button: z.string().min(1).max(20) }),
+  z.object({ cmd: z.literal('longpress'), button: z.string().min(1).max(20) }),
+  z.object({ cmd: z.literal('scan'), data: z.string().min(1).max(256) }),
+  z.object({ cmd: z.literal('coin'), cents: z.int().positive().max(100_000) }),
+  z.object({ cmd: z.literal('paper'), state: z.enum(['ok', 'low', 'out']) }),
+  z.object({ cmd: z.literal('unplug'), device: Device }),
+  z.object({ cmd: z.literal('replug'), device: Device }),
+  z.object({ cmd: z.literal('display') }),
+  z.object({ cmd: z.literal('state') }),
+  z.object({ cmd: z.literal('receipts') }),
+  z.object({ cmd: z.literal('cards') }),
+  z.object({ cmd: z.literal('ping') }),
+]);
+export type ControlRequest = z.infer<typeof ControlRequestSchema>;
+
+/** What the control port can do to the simulated kiosk; the app implements it over the sim twins. */
+export interface SimControls {
+  press(button: string): void;
+  longPress(button: string): void;
+  scan(data: string): void;
+  /** Whether the acceptor took the coin (an inhibited acceptor returns it). */
+  coin(cents: number): { accepted: boolean };
+  paper(state: 'ok' | 'low' | 'out'): void;
+  unplug(device: ControlDevice): void;
+  replug(device: ControlDevice): void;
+  display(): string[];
+  state(): Record<string, unknown>;
+  receipts(): string[][];
+  cards(): Array<{ cardnumber: string; note: string }>;
+}
+
+const MAX_LINE = 16 * 1024;
+const KNOWN = new Set(ControlRequestSchema.options.map((o) => o.shape.cmd.value as string));
+
+export function handleControlLine(line: string, controls: SimControls): object {
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch {
+    return { error: 'not JSON: send one JSON object per line, e.g. {"cmd":"display"}' };
+  }
+  const parsed = ControlRequestSchema.safeParse(json);
+  if (!parsed.success) {
+    const cmd = (json as { cmd?: unknown } | null)?.cmd;
+    if (typeof cmd === 'string' && !KNOWN.has(cmd)) return { error: `unknown cmd "${cmd.slice(0, 20)}"` };
+    return { error: `bad request: ${describeZodError(parsed.error)}` };
+  }
+  const r = parsed.data;
+  try {
+    switch (r.cmd) {
+      case 'press':
+        controls.press(r.button);
+        return { ok: true };
+      case 'longpress':
+        controls.longPress(r.button);
+        return { ok: true };
+      case 'scan':
+        controls.scan(r.data);
+        return { ok: true };
+      case 'coin':
+        return { ok: true, ...controls.coin(r.cents) };
+      case 'paper':
+        controls.paper(r.state);
+        return { ok: true };
+      case 'unplug':
+        controls.unplug(r.device);
+        return { ok: true };
+      case 'replug':
+        controls.replug(r.device);
+        return { ok: true };
+      case 'display':
+        return { lines: controls.display() };
+      case 'state':
+        return controls.state();
+      case 'receipts':
+        return { receipts: controls.receipts() };
+      case 'cards':
+        return { cards: controls.cards() };
+      case 'ping':
+        return { pong: true };
+    }
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+}
+
+export interface ControlPort {
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startControlPort(
+  port: number,
+  controls: SimControls,
+  logger: Logger = silentLogger,
+): Promise<ControlPort> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.setEncoding('utf8');
+    let buffer = '';
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl).trim();
+        buffer = buffer.slice(nl + 1);
+        if (line) socket.write(`${JSON.stringify(handleControlLine(line, controls))}\n`);
+      }
+      if (buffer.length > MAX_LINE) {
+        buffer = '';
+        socket.write(`${JSON.stringify({ error: `line longer than ${MAX_LINE} bytes` })}\n`);
+      }
+    });
+    socket.on('error', (err) => logger.debug({ err: err.message }, 'control port: client error'));
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const actual = (server.address() as AddressInfo).port;
+  logger.info({ port: actual }, 'control port listening on 127.0.0.1');
+  return {
+    port: actual,
+    close: () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}

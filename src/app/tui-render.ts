@@ -1,0 +1,80 @@
+/**
+ * The simulator's face as pure text: what `npm start` shows in a terminal. A pure function of a
+ * small view model, so it can be tested and the runner only paints what this returns.
+ */
+import { formatCents } from '../api/money.js';
+
+export interface TuiModel {
+  kioskId: string;
+  mode: string;
+  state: string;
+  display: string[];
+  cols: number;
+  acceptor: 'accepting' | 'inhibited';
+  printer: string;
+  reader: string;
+  fleet: string;
+  typed: string;
+  lastReceipt: string[];
+  logLines: string[];
+  coins: number[];
+  notice: string | null;
+  showCards: Array<{ cardnumber: string; note: string }> | null;
+}
+
+export const COIN_KEYS = ['q', 'w', 'e', 'r', 't', 'y', 'u', 'i'];
+
+export const KEY_HELP: Array<[string, string]> = [
+  ['Enter', 'OK (or scan what you typed)'],
+  ['Esc / x', 'Cancel'],
+  ['\u2191 \u2193', 'Up / Down'],
+  ['a s d f', 'amount 1-4'],
+  ['m', 'service (long press)'],
+  ['digits+Enter', 'scan a card or EAN'],
+  ['c', 'demo cards'],
+  ['p', 'paper ok/low/out'],
+  ['v', 'unplug/replug reader'],
+  ['Ctrl-C', 'quit'],
+];
+
+const pad = (s: string, n: number) => (s.length >= n ? s.slice(0, n) : s + ' '.repeat(n - s.length));
+
+export function renderTui(m: TuiModel, width = 100): string[] {
+  const box = [
+    `\u250c${'\u2500'.repeat(m.cols)}\u2510`,
+    ...m.display.map((l) => `\u2502${pad(l, m.cols)}\u2502`),
+    `\u2514${'\u2500'.repeat(m.cols)}\u2518`,
+  ];
+  const coinHelp = m.coins.map((c, i) => `${COIN_KEYS[i] ?? '?'}=${formatCents(c, '')}`).join(' ');
+  const side = [
+    `Kiosk ${m.kioskId}  (${m.mode})`,
+    `State:    ${m.state}`,
+    `Acceptor: ${m.acceptor === 'accepting' ? 'ACCEPTING coins' : 'inhibited'}`,
+    `Printer:  ${m.printer}    Reader: ${m.reader}`,
+    `Fleet:    ${m.fleet}`,
+    `Coins:    ${coinHelp}`,
+    `Typed:    ${m.typed ? `${m.typed}_` : '(type a card number, Enter scans)'}`,
+  ];
+  const lines: string[] = [];
+  const leftWidth = m.cols + 4;
+  for (let i = 0; i < Math.max(box.length, side.length); i++) {
+    lines.push(`${pad(box[i] ?? '', leftWidth)}${side[i] ?? ''}`.slice(0, width));
+  }
+  lines.push('');
+  lines.push(
+    KEY_HELP.map(([k, v]) => `${k}: ${v}`)
+      .join(' | ')
+      .slice(0, width * 2),
+  );
+  if (m.notice) lines.push(`> ${m.notice}`);
+  if (m.showCards) {
+    lines.push('', 'Demo cards (type the number and press Enter):');
+    for (const c of m.showCards) lines.push(`  ${c.cardnumber}  ${c.note}`);
+  }
+  lines.push('', 'Last receipt:');
+  const receipt = m.lastReceipt.length ? m.lastReceipt.slice(-16) : ['(none yet)'];
+  for (const r of receipt) lines.push(`  | ${r}`);
+  lines.push('', 'Log:');
+  for (const l of m.logLines.slice(-6)) lines.push(`  ${l.slice(0, width - 2)}`);
+  return lines;
+}
