@@ -7,7 +7,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const SHARED_DIR = process.env.KIOSK_SHARED_DIR ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared');
+export const SHARED_DIR =
+  process.env.KIOSK_SHARED_DIR ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared');
 export const SEEDS_DIR = join(SHARED_DIR, 'seeds');
 
 export interface Seed {
