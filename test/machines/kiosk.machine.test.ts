@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import sinon from 'sinon';
-import { createActor, fromPromise, SimulatedClock } from 'xstate';
+import { createActor, fromPromise, SimulatedClock, type SnapshotFrom } from 'xstate';
 import { kioskMachine, type KioskConfig } from '../../machines/kiosk.machine.js';
 import { checkoutMachine } from '../../machines/checkout.machine.js';
 import { topupMachine } from '../../machines/topup.machine.js';
@@ -71,6 +71,12 @@ function kiosk(
     },
   };
   return h;
+}
+
+/** The session child's snapshot (both flows share one context shape). */
+function flowOf(h: ReturnType<typeof kiosk>) {
+  const child = h.actor.getSnapshot().children.flow;
+  return child?.getSnapshot() as SnapshotFrom<typeof checkoutMachine> | undefined;
 }
 
 describe('kiosk machine', () => {
@@ -160,9 +166,9 @@ describe('kiosk machine', () => {
     await h.start();
     await h.send({ type: 'SCAN', data: CARD });
     assert.equal(h.value(), 'serving.topup');
-    const child = h.actor.getSnapshot().children.flow;
+    const child = flowOf(h);
     assert.ok(child);
-    assert.equal(stateString(child.getSnapshot().value), 'session.chooseAmount');
+    assert.equal(stateString(child.value), 'session.chooseAmount');
     await h.send({ type: 'BUTTON', name: 'amount1' }, { type: 'COIN', cents: 500 });
     assert.equal(h.stubs.startPayment.callCount, 1);
     await h.advance(3000);
@@ -176,17 +182,16 @@ describe('kiosk machine', () => {
     await h.start();
     await h.send({ type: 'BUTTON', name: 'amount1' });
     assert.equal(h.value(), 'serving.checkout');
-    const child = h.actor.getSnapshot().children.flow;
-    assert.equal((child?.getSnapshot().context as { sessionId: string }).sessionId, 'B1-1');
-    assert.equal((child?.getSnapshot().context as { basket: unknown[] }).basket.length, 1);
+    const child = flowOf(h);
+    assert.equal(child?.context.sessionId, 'B1-1');
+    assert.equal(child?.context.basket.length, 1);
   });
 
   it('a coin in idle wakes a session that accounts for it', async () => {
     const h = kiosk();
     await h.start();
     await h.send({ type: 'COIN', cents: 200 });
-    const ctx = h.actor.getSnapshot().children.flow?.getSnapshot().context as { inserted: number };
-    assert.equal(ctx.inserted, 200);
+    assert.equal(flowOf(h)?.context.inserted, 200);
   });
 
   it('maintenance by long-press in idle, and back', async () => {
