@@ -1,0 +1,653 @@
+/* global document, window, EventSource, fetch, setInterval, confirm */
+/**
+ * The fleet page: tiles from /api/stream (Server-Sent Events), a detail panel from /api/kiosks/:id,
+ * commands through POST /api/kiosks/:id/cmd/:name. No framework, no build step. Everything a kiosk
+ * sent is inserted as text (textContent), never as HTML.
+ */
+'use strict';
+
+const STATUS_LABEL = {
+  online: 'Online',
+  degraded: 'Degraded',
+  stuck: 'Stuck',
+  stale: 'Stale',
+  maintenance: 'Maintenance',
+  out_of_service: 'Out of service',
+  offline: 'Offline',
+  lost: 'Lost',
+  unknown: 'Unknown',
+};
+const STATUS_HELP = {
+  online: 'says online and its health is fresh',
+  degraded: 'online, with a device problem',
+  stuck: 'serving one customer far longer than any flow takes',
+  stale: 'says online, but no health for three heartbeats',
+  maintenance: 'in maintenance mode',
+  out_of_service: 'locked out of service',
+  offline: 'shut down cleanly',
+  lost: 'vanished: its Will fired',
+  unknown: 'no state seen yet',
+};
+/** Order of "needs attention first". */
+const SEVERITY = [
+  'lost',
+  'stuck',
+  'stale',
+  'degraded',
+  'out_of_service',
+  'maintenance',
+  'unknown',
+  'offline',
+  'online',
+];
+const ATTENTION = new Set(['lost', 'stuck', 'stale', 'degraded']);
+const CRITICAL_ALERTS = new Set(['paper_out', 'printer_offline', 'reader_offline', 'cashbox_full', 'stuck']);
+
+const ui = {
+  kiosks: new Map(),
+  tiles: new Map(),
+  /** Server clock minus ours, so "12 s ago" is right even if this device's clock is off. */
+  skew: 0,
+  filter: 'all',
+  search: '',
+  sort: 'attention',
+  selected: null,
+  detail: null,
+  commands: new Map(),
+  localCmdErrors: new Map(),
+  broker: true,
+  sse: 'connecting',
+  order: '',
+};
+
+const $ = (id) => document.getElementById(id);
+
+/** Builds an element: h('div', { class: 'x', 'data-a': 1 }, 'text', child, [more]). Text is text. */
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof window.Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+const now = () => Date.now() + ui.skew;
+
+/** German money: 123456 -> "1.234,56 €". Integer arithmetic, no floats. */
+function money(cents) {
+  const sign = cents < 0 ? '-' : '';
+  const abs = Math.abs(cents);
+  const euros = String(Math.floor(abs / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, '.');
+  return `${sign}${euros},${String(abs % 100).padStart(2, '0')} €`;
+}
+
+function ago(ms) {
+  if (ms === undefined || ms === null) return 'never';
+  const s = Math.max(0, Math.round((now() - ms) / 1000));
+  if (s < 2) return 'just now';
+  if (s < 90) return `${s} s ago`;
+  const m = Math.round(s / 60);
+  if (m < 90) return `${m} min ago`;
+  const hrs = Math.round(m / 60);
+  if (hrs < 36) return `${hrs} h ago`;
+  return `${Math.round(hrs / 24)} d ago`;
+}
+
+function clock(ms) {
+  return new Date(ms).toLocaleTimeString('de-DE', { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+function duration(s) {
+  if (s < 120) return `${Math.round(s)} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  if (s < 172800) return `${Math.round(s / 3600)} h`;
+  return `${Math.round(s / 86400)} d`;
+}
+
+function bytes(n) {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(1)} GB`;
+  if (n >= 1e6) return `${Math.round(n / 1e6)} MB`;
+  return `${Math.round(n / 1e3)} kB`;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// tiles
+
+function beatOld(k) {
+  return k.lastHeartbeatAt == null || now() - k.lastHeartbeatAt > 3 * (k.heartbeatMs || 30000);
+}
+
+function paperClass(p) {
+  return p === 'out' ? 'dev bad' : p === 'low' ? 'dev warn' : 'dev';
+}
+
+function tileBody(k) {
+  const paper = k.paper || '?';
+  const acceptor = k.acceptor || '?';
+  return [
+    h(
+      'div',
+      { class: 'tile-head' },
+      h('span', { class: 'tile-id' }, k.id),
+      h('span', { class: 'pill', title: STATUS_HELP[k.status] }, STATUS_LABEL[k.status] || k.status),
+    ),
+    h(
+      'div',
+      { class: 'tile-meta' },
+      h(
+        'span',
+        {
+          class: beatOld(k) ? 'beat old' : 'beat',
+          'data-beat': k.lastHeartbeatAt ?? '',
+          title: 'last heartbeat',
+        },
+        `♥ ${ago(k.lastHeartbeatAt)}`,
+      ),
+      h('span', { title: 'firmware' }, k.firmware ? `fw ${k.firmware}` : 'fw ?'),
+    ),
+    h(
+      'div',
+      { class: 'devices' },
+      h('span', { class: paperClass(k.paper), 'data-paper': paper }, `paper ${paper}`),
+      h('span', { class: acceptor === 'ok' ? 'dev' : 'dev bad' }, `coins ${acceptor}`),
+      k.busy ? h('span', { class: 'dev' }, 'serving') : null,
+    ),
+    h(
+      'div',
+      { class: 'money' },
+      h(
+        'div',
+        { class: 'sales' },
+        h('span', {}, 'Sales today'),
+        h('b', { 'data-sales': k.today.salesCents }, money(k.today.salesCents)),
+        ' ',
+        h('small', {}, `(${k.today.salesCount})`),
+      ),
+      h(
+        'div',
+        { class: 'topups' },
+        h('span', {}, 'Top-ups today'),
+        h('b', {}, money(k.today.topupCents)),
+        ' ',
+        h('small', {}, `(${k.today.topupCount})`),
+      ),
+    ),
+    k.alerts.length
+      ? h(
+          'div',
+          { class: 'badges' },
+          k.alerts.map((a) =>
+            h(
+              'span',
+              { class: CRITICAL_ALERTS.has(a) ? 'badge critical' : 'badge', 'data-alert': a },
+              a.replace(/_/g, ' '),
+            ),
+          ),
+        )
+      : null,
+  ];
+}
+
+function renderTile(k, changed) {
+  let el = ui.tiles.get(k.id);
+  if (!el) {
+    el = h('button', { class: 'tile', type: 'button', 'data-kiosk': k.id, onclick: () => openDetail(k.id) });
+    ui.tiles.set(k.id, el);
+  }
+  const before = el.dataset.status;
+  el.dataset.status = k.status;
+  el.setAttribute('aria-label', `${k.id}: ${STATUS_LABEL[k.status] || k.status}`);
+  el.classList.toggle('selected', ui.selected === k.id);
+  el.replaceChildren(...tileBody(k).filter(Boolean));
+  if (changed && before && before !== k.status) {
+    el.classList.remove('flash');
+    void el.offsetWidth; // restart the animation
+    el.classList.add('flash');
+  }
+  return el;
+}
+
+function matches(k) {
+  if (ui.search && !k.id.toLowerCase().includes(ui.search)) return false;
+  if (ui.filter === 'all') return true;
+  if (ui.filter === 'attention') return ATTENTION.has(k.status) || k.alerts.length > 0;
+  return k.status === ui.filter;
+}
+
+function compare(a, b) {
+  switch (ui.sort) {
+    case 'id':
+      return a.id.localeCompare(b.id);
+    case 'heartbeat':
+      return (a.lastHeartbeatAt ?? 0) - (b.lastHeartbeatAt ?? 0) || a.id.localeCompare(b.id);
+    case 'sales':
+      return b.today.salesCents - a.today.salesCents || a.id.localeCompare(b.id);
+    default:
+      return (
+        SEVERITY.indexOf(a.status) - SEVERITY.indexOf(b.status) ||
+        b.alerts.length - a.alerts.length ||
+        a.id.localeCompare(b.id)
+      );
+  }
+}
+
+function renderGrid() {
+  const list = [...ui.kiosks.values()].filter(matches).sort(compare);
+  const grid = $('grid');
+  const order = list.map((k) => k.id).join(' ');
+  if (order !== ui.order) {
+    ui.order = order;
+    grid.replaceChildren(...list.map((k) => ui.tiles.get(k.id) || renderTile(k, false)));
+  }
+  grid.setAttribute('aria-busy', 'false');
+  $('empty').hidden = list.length > 0 || ui.kiosks.size === 0;
+  renderChips();
+  renderTotals();
+}
+
+function renderChips() {
+  const counts = {};
+  let attention = 0;
+  for (const k of ui.kiosks.values()) {
+    counts[k.status] = (counts[k.status] || 0) + 1;
+    if (ATTENTION.has(k.status) || k.alerts.length > 0) attention++;
+  }
+  const chip = (key, label, n, status) =>
+    h(
+      'button',
+      {
+        class: 'chip',
+        role: 'tab',
+        type: 'button',
+        'data-filter': key,
+        'aria-selected': ui.filter === key ? 'true' : 'false',
+        onclick: () => {
+          ui.filter = ui.filter === key && key !== 'all' ? 'all' : key;
+          ui.order = '';
+          renderGrid();
+        },
+      },
+      status ? h('span', { class: 'sw', 'data-status': status }) : null,
+      label,
+      h('span', { class: 'n' }, n),
+    );
+  const chips = [chip('all', 'All', ui.kiosks.size), chip('attention', 'Needs attention', attention)];
+  for (const s of SEVERITY) if (counts[s]) chips.push(chip(s, STATUS_LABEL[s], counts[s], s));
+  $('chips').replaceChildren(...chips);
+}
+
+function renderTotals() {
+  let online = 0;
+  let sales = 0;
+  let salesN = 0;
+  let topups = 0;
+  for (const k of ui.kiosks.values()) {
+    if (k.status === 'online' || k.status === 'degraded') online++;
+    sales += k.today.salesCents;
+    salesN += k.today.salesCount;
+    topups += k.today.topupCents;
+  }
+  $('totals').replaceChildren(
+    h('div', {}, h('b', {}, `${online} / ${ui.kiosks.size}`), 'working'),
+    h('div', {}, h('b', { id: 'total-sales' }, money(sales)), `sales today (${salesN})`),
+    h('div', {}, h('b', {}, money(topups)), 'top-ups today'),
+  );
+}
+
+function renderLive() {
+  const live = $('live');
+  let state = ui.sse;
+  let text =
+    ui.sse === 'live' ? 'live' : ui.sse === 'down' ? 'dashboard unreachable, retrying…' : 'connecting…';
+  if (ui.sse === 'live' && !ui.broker) {
+    state = 'broker-down';
+    text = 'broker unreachable: showing last known state';
+  }
+  live.dataset.state = state;
+  $('live-text').textContent = text;
+}
+
+/** Relative times move on without any message. */
+function tick() {
+  for (const el of document.querySelectorAll('[data-beat]')) {
+    const at = el.dataset.beat === '' ? null : Number(el.dataset.beat);
+    el.textContent = `♥ ${ago(at)}`;
+  }
+  if (ui.detail) renderDetailSub();
+}
+
+// ---------------------------------------------------------------------------------------------------
+// detail
+
+async function openDetail(id) {
+  ui.selected = id;
+  for (const [tid, el] of ui.tiles) el.classList.toggle('selected', tid === id);
+  $('detail').hidden = false;
+  $('scrim').hidden = window.innerWidth > 900;
+  $('detail').dataset.kiosk = id;
+  const k = ui.kiosks.get(id);
+  if (k) $('detail').dataset.status = k.status;
+  $('detail-title').replaceChildren(id);
+  await refreshDetail();
+}
+
+function closeDetail() {
+  ui.selected = null;
+  ui.detail = null;
+  $('detail').hidden = true;
+  $('scrim').hidden = true;
+  for (const el of ui.tiles.values()) el.classList.remove('selected');
+}
+
+let detailTimer = null;
+function refreshDetailSoon() {
+  if (detailTimer) return;
+  detailTimer = setTimeout(() => {
+    detailTimer = null;
+    void refreshDetail();
+  }, 300);
+}
+
+async function refreshDetail() {
+  const id = ui.selected;
+  if (!id) return;
+  const res = await fetch(`/api/kiosks/${encodeURIComponent(id)}`).catch(() => null);
+  if (!res || !res.ok || ui.selected !== id) return;
+  const body = await res.json();
+  ui.skew = body.now - Date.now();
+  ui.detail = body.kiosk;
+  ui.commands.set(id, body.kiosk.recentCommands);
+  renderDetail();
+}
+
+function renderDetailSub() {
+  const d = ui.detail;
+  const k = ui.kiosks.get(d.id) || d;
+  const parts = [`last heartbeat ${ago(k.lastHeartbeatAt)}`, `session ${d.sid}`];
+  if (k.stateReason) parts.push(k.stateReason);
+  $('detail-sub').textContent = parts.join(' · ');
+}
+
+function renderDetail() {
+  const d = ui.detail;
+  if (!d) return;
+  const k = ui.kiosks.get(d.id) || d;
+  $('detail').dataset.status = k.status;
+  $('detail-title').replaceChildren(
+    d.id,
+    h(
+      'span',
+      { class: 'pill', 'data-status': k.status, id: 'detail-status' },
+      STATUS_LABEL[k.status] || k.status,
+    ),
+  );
+  renderDetailSub();
+  renderCommands();
+
+  $('detail-alerts').replaceChildren(
+    ...(d.openAlerts.length
+      ? d.openAlerts.map((a) =>
+          h(
+            'li',
+            { class: a.severity === 'critical' ? 'critical' : '', 'data-alert': a.name },
+            h('b', {}, a.name.replace(/_/g, ' ')),
+            a.message ? ` — ${a.message}` : '',
+            h('span', { class: 'sub' }, ` since ${clock(a.since)}`),
+          ),
+        )
+      : [h('li', { class: 'none' }, 'none')]),
+  );
+
+  const hl = d.health;
+  const b = d.birth;
+  const facts = [];
+  const fact = (label, value, cls) => {
+    if (value === undefined || value === null || value === '') return;
+    facts.push(h('dt', {}, label), h('dd', { class: cls || '' }, value));
+  };
+  fact('Firmware', d.firmware);
+  fact('Hardware', b && b.hardware ? b.hardware.model : undefined);
+  fact('Site', b ? [b.site, b.location].filter(Boolean).join(', ') : undefined);
+  fact('Heartbeat', d.heartbeatMs ? `every ${d.heartbeatMs / 1000} s` : undefined);
+  if (hl) {
+    fact('Uptime', duration(hl.uptimeS));
+    fact('CPU', hl.cpuTempC != null ? `${hl.cpuTempC.toFixed(1)} °C` : undefined);
+    fact('Memory', `${bytes(hl.memory.rssBytes)} RSS`);
+    fact(
+      'Event loop',
+      `p99 ${hl.eventLoopLagMs.p99.toFixed(1)} ms, max ${hl.eventLoopLagMs.max.toFixed(1)} ms`,
+    );
+    fact('Disk', hl.disk ? `${bytes(hl.disk.freeBytes)} free of ${bytes(hl.disk.totalBytes)}` : undefined);
+    fact(
+      'Outbox',
+      `${hl.outbox.size} waiting (${hl.outbox.money} money), ${hl.outbox.dropped} dropped`,
+      hl.outbox.size > 0 ? 'mismatch' : '',
+    );
+    fact('Clock', hl.clockSynced ? 'synchronised' : 'NOT synchronised', hl.clockSynced ? '' : 'mismatch');
+    fact(
+      'Devices',
+      Object.entries(hl.devices)
+        .map(([n, v]) => `${n} ${v.status}`)
+        .join(', '),
+    );
+    const life = hl.counters.sinceInstall;
+    fact(
+      'Lifetime',
+      `${life.sales.count} sales ${money(life.sales.cents)}, ${life.topups.count} top-ups ${money(life.topups.cents)}`,
+    );
+  }
+  if (d.counterCrossCheck) {
+    const c = d.counterCrossCheck;
+    const same = c.salesCount === d.today.salesCount && c.salesCents === d.today.salesCents;
+    fact(
+      'Counters check',
+      `${c.salesCount} sales ${money(c.salesCents)} since ${clock(c.since)}${same ? ' ✓' : ' ≠ events'}`,
+      same ? '' : 'mismatch',
+    );
+  }
+  fact(
+    'Today',
+    `${d.today.salesCount} sales ${money(d.today.salesCents)}, ${d.today.topupCount} top-ups ${money(d.today.topupCents)}, ${d.today.failedCount} failed`,
+  );
+  fact('Events', `last seq ${d.seq.last ?? '–'}, ${d.seq.gaps} missing, ${d.seq.duplicates} duplicates`);
+  if (d.config) {
+    fact(
+      'Config',
+      `v${d.config.version ?? '?'} ${d.config.status}${d.config.errors && d.config.errors.length ? `: ${d.config.errors.join('; ')}` : ''}`,
+      d.config.status === 'rejected' ? 'mismatch' : '',
+    );
+  }
+  $('facts').replaceChildren(...facts);
+
+  $('events').replaceChildren(
+    ...(d.recentEvents.length
+      ? d.recentEvents.map((e) =>
+          h(
+            'tr',
+            { class: e.type === 'fault' ? 'fault' : e.outcome === 'failed' ? 'failed' : '' },
+            h('td', { class: 'seq' }, e.seq),
+            h('td', {}, clock(e.ts)),
+            h(
+              'td',
+              {},
+              e.title,
+              e.card || e.reason
+                ? h('span', { class: 'sub' }, [e.card, e.reason].filter(Boolean).join(' · '))
+                : null,
+            ),
+            h('td', { class: 'num' }, e.amountCents != null ? money(e.amountCents) : ''),
+          ),
+        )
+      : [h('tr', {}, h('td', { colspan: 4, class: 'seq' }, 'no events yet'))]),
+  );
+}
+
+function resultText(c) {
+  if (c.reason) return c.reason;
+  const r = c.result;
+  if (r === undefined || r === null) return '';
+  if (Array.isArray(r))
+    return r.map((x) => (x && x.device ? `${x.device}: ${x.status}` : JSON.stringify(x))).join('\n');
+  if (typeof r === 'object') {
+    return Object.entries(r)
+      .map(
+        ([k, v]) =>
+          `${k}: ${k === 'pong' && typeof v === 'number' ? clock(v) : typeof v === 'object' ? JSON.stringify(v) : v}`,
+      )
+      .join(', ');
+  }
+  return String(r);
+}
+
+function renderCommands() {
+  const id = ui.selected;
+  if (!id) return;
+  const list = [...(ui.localCmdErrors.get(id) || []), ...(ui.commands.get(id) || [])]
+    .sort((a, b) => b.issuedAt - a.issuedAt)
+    .slice(0, 8);
+  $('cmd-log').replaceChildren(
+    ...list.map((c) =>
+      h(
+        'li',
+        { 'data-cmd-id': c.cmdId, 'data-cmd-name': c.name, 'data-cmd-status': c.status },
+        h(
+          'div',
+          { class: 'cmd-row' },
+          h('b', {}, `${c.name}${c.args && c.args.on !== undefined ? (c.args.on ? ' on' : ' off') : ''}`),
+          h(
+            'span',
+            {},
+            h('span', { class: 'when' }, `${clock(c.issuedAt)} `),
+            h('span', { class: 'cst', 'data-cst': c.status }, c.status),
+          ),
+        ),
+        resultText(c) ? h('pre', { class: 'cmd-result' }, resultText(c)) : null,
+      ),
+    ),
+  );
+}
+
+async function sendCommand(button) {
+  const id = ui.selected;
+  if (!id) return;
+  const name = button.dataset.cmd;
+  if (button.dataset.confirm && !confirm(`${id}: ${button.dataset.confirm}`)) return;
+  const args = button.dataset.args ? JSON.parse(button.dataset.args) : {};
+  button.disabled = true;
+  setTimeout(() => (button.disabled = false), 800);
+  try {
+    const res = await fetch(`/api/kiosks/${encodeURIComponent(id)}/cmd/${encodeURIComponent(name)}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ args }),
+    });
+    const body = await res.json();
+    if (!res.ok) throw new Error(body.error || `HTTP ${res.status}`);
+    const list = ui.commands.get(id) || [];
+    if (!list.some((c) => c.cmdId === body.cmdId)) {
+      list.unshift({ ...body, status: 'sent', updatedAt: body.issuedAt });
+      ui.commands.set(id, list);
+    }
+  } catch (err) {
+    const errs = ui.localCmdErrors.get(id) || [];
+    errs.unshift({
+      cmdId: `local-${now()}`,
+      name,
+      args,
+      issuedAt: now(),
+      status: 'error',
+      reason: err.message,
+    });
+    ui.localCmdErrors.set(id, errs.slice(0, 3));
+  }
+  renderCommands();
+}
+
+// ---------------------------------------------------------------------------------------------------
+// live feed
+
+function applyKiosks(list, serverNow, replace) {
+  ui.skew = serverNow - Date.now();
+  if (replace) {
+    const keep = new Set(list.map((k) => k.id));
+    for (const id of ui.kiosks.keys()) {
+      if (!keep.has(id)) {
+        ui.kiosks.delete(id);
+        ui.tiles.delete(id);
+      }
+    }
+  }
+  for (const k of list) {
+    const before = ui.kiosks.get(k.id);
+    ui.kiosks.set(k.id, k);
+    renderTile(k, Boolean(before));
+  }
+  renderGrid();
+  if (ui.selected && list.some((k) => k.id === ui.selected)) refreshDetailSoon();
+}
+
+function connect() {
+  const es = new EventSource('/api/stream');
+  es.addEventListener('open', () => {
+    ui.sse = 'live';
+    renderLive();
+  });
+  es.addEventListener('error', () => {
+    ui.sse = 'down';
+    renderLive();
+  });
+  es.addEventListener('snapshot', (e) => {
+    const d = JSON.parse(e.data);
+    ui.broker = d.broker.connected;
+    ui.sse = 'live';
+    applyKiosks(d.kiosks, d.now, true);
+    renderLive();
+  });
+  es.addEventListener('kiosks', (e) => {
+    const d = JSON.parse(e.data);
+    applyKiosks(d.kiosks, d.now, false);
+  });
+  es.addEventListener('broker', (e) => {
+    ui.broker = JSON.parse(e.data).connected;
+    renderLive();
+  });
+  es.addEventListener('cmd', (e) => {
+    const d = JSON.parse(e.data);
+    ui.commands.set(d.kioskId, d.commands);
+    if (ui.selected === d.kioskId) renderCommands();
+  });
+}
+
+function init() {
+  $('detail-close').addEventListener('click', closeDetail);
+  $('scrim').addEventListener('click', closeDetail);
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') closeDetail();
+  });
+  $('cmds').addEventListener('click', (e) => {
+    const button = e.target.closest('button[data-cmd]');
+    if (button) void sendCommand(button);
+  });
+  $('search').addEventListener('input', (e) => {
+    ui.search = e.target.value.trim().toLowerCase();
+    ui.order = '';
+    renderGrid();
+  });
+  $('sort').addEventListener('change', (e) => {
+    ui.sort = e.target.value;
+    ui.order = '';
+    renderGrid();
+  });
+  renderLive();
+  connect();
+  setInterval(tick, 1000);
+}
+
+init();
