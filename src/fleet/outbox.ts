@@ -7,7 +7,10 @@
  *   `add` {seq, topic, money, ts, body}, `ack` {seqs}, `drop` {seqs}. A torn or corrupt tail (power cut
  *   mid-write) is cut off on open; everything before it is kept. Rewritten (compacted) to the live
  *   records once mostly acknowledged.
- * - `meta.json` (written atomically: temp file, fsync, rename): `sid`, the last `seq`, lifetime `dropped`.
+ * - `meta.json` (written atomically: temp file, fsync, rename): `sid`, the last `seq`, lifetime `dropped`,
+ *   and a reservation: seqs are reserved on disk in blocks ahead of use, so after a crash (or a corrupt
+ *   log record) `seq` jumps ahead to the reservation, leaving a gap the back end sees, and never repeats a
+ *   `seq` that may already have been published.
  *
  * `add` records are fsync'ed before `stored` resolves (when `fsync` is on). `ack` records are not:
  * losing one only means the message is sent again, and the back end de-duplicates by `eventId`.
@@ -56,9 +59,18 @@ export interface EnqueueReceipt {
 
 interface Meta {
   sid: number;
+  /** Exact after a clean close; otherwise `reserved` is the floor for the next run. */
   lastSeq: number;
+  /** Seqs up to here may have been handed out: after a crash the next run continues above it. */
+  reserved: number;
+  /** Written true by close(), false while open. */
+  clean: boolean;
+  /** Telemetry dropped before the current log (drops in the log are counted from its records). */
   dropped: number;
 }
+
+/** How many seqs are reserved on disk ahead of use (the gap a crash may leave). */
+const SEQ_RESERVE = 1000;
 
 const enum RecordType {
   Add = 1,
@@ -87,6 +99,7 @@ interface PendingWrite {
 export class Outbox {
   private readonly live = new Map<number, OutboxRecord>();
   private liveBytes = 0;
+  private droppedInLog = 0;
   private moneyCount = 0;
   private meta: Meta;
   private fileBytes: number;
@@ -132,7 +145,7 @@ export class Outbox {
     }
     const live = new Map<number, OutboxRecord>();
     let dropped = 0;
-    let maxSeq = meta.lastSeq;
+    let maxSeq = meta.clean ? meta.lastSeq : Math.max(meta.lastSeq, meta.reserved);
     let off = 0;
     while (off + HEADER <= data.length) {
       const type = data.readUInt8(off);
@@ -173,11 +186,13 @@ export class Outbox {
     const box = new Outbox(
       opts.dir,
       fh,
-      { ...meta, lastSeq: maxSeq, dropped: meta.dropped + dropped },
+      { ...meta, lastSeq: maxSeq, reserved: maxSeq + SEQ_RESERVE, clean: false },
       off,
       opts,
     );
     for (const r of ordered.values()) box.addLive(r);
+    box.droppedInLog = dropped;
+    await box.persistMeta(); // not clean any more, seqs reserved: a crash from here on skips ahead
     return box;
   }
 
@@ -204,6 +219,12 @@ export class Outbox {
    */
   enqueue(topic: string, money: boolean, ts: number, build: (seq: number) => string): EnqueueReceipt {
     const seq = ++this.meta.lastSeq;
+    if (this.meta.reserved - seq < SEQ_RESERVE / 2) {
+      this.meta.reserved = seq + SEQ_RESERVE;
+      void this.persistMeta().catch((err: unknown) =>
+        this.logger.error({ err }, 'outbox: seq reservation not saved'),
+      );
+    }
     const record: OutboxRecord = { seq, topic, money, ts, body: build(seq) };
     this.addLive(record);
     const stored = new Promise<boolean>((resolve) => {
@@ -239,7 +260,7 @@ export class Outbox {
       size: this.live.size,
       bytes: this.liveBytes,
       money: this.moneyCount,
-      dropped: this.meta.dropped,
+      dropped: this.meta.dropped + this.droppedInLog,
       oldestTs: first.done ? null : first.value.ts,
     };
   }
@@ -255,6 +276,11 @@ export class Outbox {
     await this.flush();
     this.closed = true;
     await this.fh.close().catch(() => undefined);
+    this.meta.clean = true;
+    this.meta.reserved = this.meta.lastSeq;
+    await this.persistMeta().catch((err: unknown) =>
+      this.logger.error({ err }, 'outbox: meta not saved on close'),
+    );
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -280,7 +306,7 @@ export class Outbox {
       if (this.live.size <= this.maxMessages && this.liveBytes <= this.maxBytes) break;
       if (r.money) continue;
       this.removeLive(r.seq);
-      this.meta.dropped++;
+      this.droppedInLog++;
       this.dropBatch.push(r.seq);
     }
     if (this.live.size > this.maxMessages || this.liveBytes > this.maxBytes) {
@@ -345,6 +371,9 @@ export class Outbox {
   }
 
   private async compact(): Promise<void> {
+    // the drop records go away with the old log: their count moves to meta.json first
+    this.meta.dropped += this.droppedInLog;
+    this.droppedInLog = 0;
     await this.persistMeta();
     const tmp = path.join(this.dir, `${LOG}.new`);
     const chunks: Buffer[] = [];
@@ -405,11 +434,13 @@ async function readMeta(file: string, logger: Logger): Promise<Meta> {
     return {
       sid: Number.isSafeInteger(m.sid) ? (m.sid as number) : 0,
       lastSeq: Number.isSafeInteger(m.lastSeq) ? (m.lastSeq as number) : 0,
+      reserved: Number.isSafeInteger(m.reserved) ? (m.reserved as number) : 0,
+      clean: m.clean === true,
       dropped: Number.isSafeInteger(m.dropped) ? (m.dropped as number) : 0,
     };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
       logger.warn({ err, file }, 'outbox: meta.json unreadable');
-    return { sid: 0, lastSeq: 0, dropped: 0 };
+    return { sid: 0, lastSeq: 0, reserved: 0, clean: true, dropped: 0 };
   }
 }
