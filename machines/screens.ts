@@ -1,0 +1,333 @@
+/**
+ * The display is a pure function of a machine's snapshot: `screenFor(snapshot, {cols, rows, lang})`
+ * gives exactly `rows` lines of at most `cols` characters, for the kiosk (which shows its session's
+ * screen while serving) or a checkout/top-up session alone. Every state has an entry in the tables
+ * below (a test checks it). Lines are listed most important first: a 2-row display shows the
+ * first two, a 4-row display all four. While waiting on the API or the terminal, the first line
+ * carries a moving indicator (from the TICK counter, or `now`), and past `slowMs` a line says why.
+ */
+import { formatCents, type Cents } from '../src/api/money.js';
+import type { KioskContext } from './kiosk.machine.js';
+import { t, type Lang, type MessageKey } from './messages.js';
+import { held, type SessionContext } from './session-context.js';
+
+export interface ScreenOptions {
+  cols: 16 | 20;
+  rows: 2 | 4;
+  lang?: Lang;
+  /** Wall clock (ms); defaults to the machine's last TICK. */
+  now?: number;
+  /** Throw instead of clipping a line that is too long (tests: catalogue texts must fit). */
+  strict?: boolean;
+}
+
+/** The parts of a snapshot the screens read (any machine snapshot of ours has them). */
+export interface ScreenSnapshot {
+  value: unknown;
+  context: unknown;
+  machine?: { id: string };
+  children?: Record<string, { getSnapshot(): unknown } | undefined>;
+}
+
+type Lines = (string | null | undefined)[];
+interface Screen {
+  lines: Lines;
+  /** Waiting on something outside: animate, and say why when it takes long. */
+  busy?: { slow: MessageKey; slow2?: MessageKey };
+}
+
+interface Render {
+  lang: Lang;
+  cols: number;
+  /** Money that fits: "Guthaben 12,50 EUR", else without currency, else the amount alone. */
+  money(key: MessageKey, cents: Cents): string;
+  m(key: MessageKey, vars?: Record<string, string | number>): string;
+}
+
+type SessionScreen = (c: SessionContext, r: Render) => Screen;
+type KioskScreen = (c: KioskContext, r: Render) => Screen;
+
+const busy = (lines: Lines, slow: MessageKey = 'slowServer', slow2: MessageKey = 'slowServer2'): Screen => ({
+  lines,
+  busy: { slow, slow2 },
+});
+
+function notice(c: SessionContext, r: Render): string | null {
+  return c.notice ? r.m(`notice_${c.notice}`) : null;
+}
+function cardLine(c: SessionContext, r: Render): string | null {
+  if (!c.card) return null;
+  return c.card.groupName ? r.m('card', { name: c.card.groupName }) : r.m('cardNoName');
+}
+
+const waitApi: SessionScreen = (_c, r) => busy([r.m('working')]);
+const checkingCard: SessionScreen = (_c, r) => busy([r.m('checkingCard')]);
+const loading: SessionScreen = (c, r) => busy([r.m('loading'), r.money('inserted', held(c))]);
+const collectingCheckout: SessionScreen = (c, r) => {
+  const rest = Math.max(0, c.due - held(c));
+  return {
+    lines: [
+      r.m('insert'),
+      notice(c, r) ?? r.money('remaining', rest),
+      r.money('inserted', held(c)),
+      r.m('cancelHint'),
+    ],
+  };
+};
+const collectingTopup: SessionScreen = (c, r) => {
+  if (c.target === null) {
+    return { lines: [r.m('insertMoney'), r.money('inserted', held(c)), r.m('okToLoad'), r.m('cancelHint')] };
+  }
+  return {
+    lines: [
+      r.m('insert'),
+      r.money('remaining', Math.max(0, c.target - held(c))),
+      r.money('inserted', held(c)),
+      r.m('okToLoad'),
+    ],
+  };
+};
+const choosePayment: SessionScreen = (c, r) => ({
+  lines: [r.money('toPay', c.due), r.m('payChoice'), cardLine(c, r), r.m('cancelHint')],
+});
+const problem: SessionScreen = (c, r) => {
+  switch (c.problem) {
+    case 'not_valid':
+      return { lines: [r.m('problem_not_valid'), r.m('problem_not_valid2'), r.m('problemHint')] };
+    case 'passcode':
+      return { lines: [r.m('problem_passcode'), r.m('problem_passcode2'), r.m('problemHint')] };
+    case 'locked':
+    case 'inactive':
+      return { lines: [r.m(`problem_${c.problem}`), r.m('problemHint')] };
+    default:
+      return { lines: [r.m('problem_unknown'), r.m('problemHint')] };
+  }
+};
+const starting: SessionScreen = (c, r) =>
+  c.method === 'cashless'
+    ? busy([r.m('terminal'), r.m('terminalHint'), r.money('toPay', c.due)], 'terminalSlow', 'terminalHint')
+    : busy([r.m('paying')]);
+const readingBack: SessionScreen = (_c, r) =>
+  busy([r.m('checkingPayment'), null], 'checkingWhy', 'slowServer2');
+const farewell: SessionScreen = (c, r) => {
+  switch (c.outcome) {
+    case 'paid':
+      return {
+        lines: [r.m('thanks'), c.balanceAfter !== null ? r.money('newBalance', c.balanceAfter) : null],
+      };
+    case 'card_refused':
+    case 'walked_away':
+      return { lines: [r.m('goodbye')] };
+    case 'failed':
+      return { lines: [r.m('payFailed'), r.m('goodbye')] };
+    case 'unresolved':
+      return { lines: [r.m('payUnresolved'), r.m('goodbye')] };
+    case 'device_fault':
+      return { lines: [r.m('deviceFault'), r.m('goodbye')] };
+    default:
+      return { lines: [r.m('cancelled'), r.m('goodbye')] };
+  }
+};
+
+/** Screens of the states checkout and top-up share, by state path. */
+const SHARED: Record<string, SessionScreen> = {
+  'lookingUp.call': checkingCard,
+  'lookingUp.wait': checkingCard,
+  cardRefused: problem,
+  'pay.starting': starting,
+  'pay.retryWait': (_c, r) => busy([r.m('retrying')]),
+  'pay.readingBack': readingBack,
+  'pay.readBackWait': readingBack,
+  paid: (_c, r) => busy([r.m('paid'), r.m('printing'), r.m('printing2')]),
+  payFailed: (_c, r) => ({ lines: [r.m('payFailed'), r.m('payFailedHint')] }),
+  payUnresolved: (_c, r) => ({ lines: [r.m('payUnresolved'), r.m('payUnresolvedHint')] }),
+  apiFailed: (_c, r) => ({ lines: [r.m('apiFailed'), r.m('apiFailedHint')] }),
+  stillThere: (_c, r) => ({ lines: [r.m('stillThere'), r.m('stillThereHint')] }),
+  'cancelling.check': (_c, r) => busy([r.m('cancelling')]),
+  'cancelling.aborting': (_c, r) => busy([r.m('cancelling')]),
+  'settling.decide': waitApi,
+  'settling.crediting.call': (c, r) => busy([r.m('crediting'), r.money('creditingAmount', held(c))]),
+  'settling.crediting.wait': (c, r) => busy([r.m('crediting'), r.money('creditingAmount', held(c))]),
+  'settling.printingCredit': (_c, r) => busy([r.m('printing'), r.m('printing2')]),
+  'settling.recording': (_c, r) => busy([r.m('recording')]),
+  'settling.recordWait': (_c, r) => busy([r.m('recording')]),
+  'settling.printingVoucher': (_c, r) => busy([r.m('voucherPrinting')]),
+  'settling.showVoucher': (c, r) => ({
+    lines: [
+      r.m('voucher'),
+      r.m('voucherCode', { code: c.voucherCode ?? '' }),
+      r.money('voucherAmount', c.unclaimed),
+      r.m('voucherHint'),
+    ],
+  }),
+  farewell,
+  finished: farewell,
+};
+
+export const CHECKOUT_SCREENS: Record<string, SessionScreen> = {
+  ...SHARED,
+  'session.basket.browsing': (c, r) =>
+    c.basket.length === 0
+      ? {
+          lines: [
+            r.m('basketEmpty'),
+            notice(c, r) ?? r.m('basketEmptyHint'),
+            cardLine(c, r),
+            r.money('inserted', held(c)),
+          ],
+        }
+      : {
+          lines: [
+            r.money(
+              'basketSum',
+              c.basket.reduce((s, l) => s + l.priceOne * l.quantity, 0),
+            ),
+            notice(c, r) ?? r.m('okToPay'),
+            cardLine(c, r) ?? r.m('basketItems', { n: c.basket.reduce((s, l) => s + l.quantity, 0) }),
+            held(c) > 0 ? r.money('inserted', held(c)) : r.m('cancelHint'),
+          ],
+        },
+  'session.basket.choosing': (c, r) => {
+    const item = c.cfg.catalogue[c.cursor];
+    return { lines: [item?.desc ?? '', item ? formatCents(item.priceOne) : '', r.m('choosingHint')] };
+  },
+  'session.confirmLoyalty': (c, r) => ({
+    lines: [r.m('confirmLoyalty'), r.m('confirmHint'), cardLine(c, r)],
+  }),
+  'session.choosePayment.check': choosePayment,
+  'session.choosePayment.choosing': choosePayment,
+  'session.collecting.check': collectingCheckout,
+  'session.collecting.waiting': collectingCheckout,
+  'preparing.decide': waitApi,
+  'preparing.creating': waitApi,
+  'preparing.createWait': waitApi,
+  'preparing.updating': waitApi,
+  'preparing.updateWait': waitApi,
+  'applyingCard.call': checkingCard,
+  'applyingCard.wait': checkingCard,
+};
+
+export const TOPUP_SCREENS: Record<string, SessionScreen> = {
+  ...SHARED,
+  'session.scanCard': (c, r) => ({
+    lines: [
+      r.m('scanCard'),
+      notice(c, r) ?? r.m('scanCardHint'),
+      held(c) > 0 ? r.money('inserted', held(c)) : null,
+      r.m('cancelHint'),
+    ],
+  }),
+  'session.chooseAmount': (c, r) => ({
+    lines: [
+      r.money('balance', c.card?.balance ?? 0),
+      r.m('chooseAmount'),
+      cardLine(c, r),
+      c.cfg.topupAmounts
+        .slice(0, 4)
+        .map((a, i) => `${i + 1}=${Math.floor(a / 100)}`)
+        .join(' '),
+    ],
+  }),
+  'session.collecting.check': collectingTopup,
+  'session.collecting.waiting': collectingTopup,
+  'loading.decide': loading,
+  'loading.creating': loading,
+  'loading.createWait': loading,
+  'loading.updating': loading,
+  'loading.updateWait': loading,
+};
+
+export const KIOSK_SCREENS: Record<string, KioskScreen> = {
+  booting: (_c, r) => ({ lines: [r.m('booting')] }),
+  selfTest: (_c, r) => busy([r.m('selfTest')]),
+  recovering: (_c, r) => busy([r.m('recovering'), r.m('pleaseWait')], 'recoveringWhy'),
+  evaluating: (_c, r) => ({ lines: [r.m('pleaseWait')] }),
+  afterSession: (_c, r) => ({ lines: [r.m('pleaseWait')] }),
+  idle: (c, r) =>
+    c.cfg.mode === 'topup'
+      ? { lines: [r.m('idleTopup'), r.m('idleTopupHint')] }
+      : { lines: [r.m('idleCheckout'), r.m('idleCheckoutHint'), r.m('idleCheckoutHint2')] },
+  maintenance: (c, r) => ({
+    lines: [
+      r.m('maintenance'),
+      `P:${c.devices.printer} A:${c.devices.acceptor}`,
+      `R:${c.devices.reader} D:${c.devices.display}`,
+      c.apiReachable ? 'API ok' : 'API -',
+    ],
+  }),
+  outOfService: (c, r) => ({
+    lines: [r.m('outOfService'), c.reason ? r.m(`reason_${c.reason}`) : null, r.m('sorry')],
+  }),
+  'serving.pick': (_c, r) => ({ lines: [r.m('pleaseWait')] }),
+  // While serving, the session's own screen is shown (see screenFor).
+  'serving.topup': (_c, r) => ({ lines: [r.m('pleaseWait')] }),
+  'serving.checkout': (_c, r) => ({ lines: [r.m('pleaseWait')] }),
+};
+
+export function statePath(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const [key, sub] = Object.entries(value as Record<string, unknown>)[0] ?? ['', ''];
+  const rest = statePath(sub);
+  return rest ? `${key}.${rest}` : key;
+}
+
+const FRAMES = ['', '.', '..', '...'];
+
+export function screenFor(snapshot: ScreenSnapshot, opts: ScreenOptions): string[] {
+  const lang = opts.lang ?? 'de';
+  const id = snapshot.machine?.id ?? 'checkout';
+  const path = statePath(snapshot.value);
+  if (id === 'kiosk' && path.startsWith('serving.')) {
+    const child = snapshot.children?.flow?.getSnapshot() as ScreenSnapshot | undefined;
+    if (child && (child as { status?: string }).status === 'active') return screenFor(child, opts);
+  }
+  const render: Render = {
+    lang,
+    cols: opts.cols,
+    m: (key, vars) => t(lang, key, vars),
+    money: (key, cents) => fitMoney(lang, key, cents, opts.cols),
+  };
+  const context = snapshot.context as SessionContext & KioskContext;
+  const table: Record<string, (c: never, r: Render) => Screen> =
+    id === 'kiosk' ? KIOSK_SCREENS : id === 'topup' ? TOPUP_SCREENS : CHECKOUT_SCREENS;
+  const screen: Screen = table[path]?.(context as never, render) ?? { lines: [path] };
+
+  let lines = screen.lines.filter((l): l is string => typeof l === 'string' && l.length > 0);
+  if (screen.busy) {
+    const now = opts.now ?? context.now ?? 0;
+    const frameNo = opts.now !== undefined ? Math.floor(opts.now / 250) : (context.ticks ?? 0);
+    const slowMs = context.cfg && 'slowMs' in context.cfg ? context.cfg.slowMs : 3000;
+    const since = context.waitSince ?? now;
+    if (now - since >= slowMs) {
+      // Why it takes long goes where a 2-row display still shows it.
+      const why = [render.m(screen.busy.slow), screen.busy.slow2 ? render.m(screen.busy.slow2) : null].filter(
+        (l): l is string => l !== null,
+      );
+      lines = opts.rows === 2 ? [lines[0] ?? '', why[0] ?? ''] : [lines[0] ?? '', ...why, ...lines.slice(1)];
+    }
+    // The dots use what room the title leaves (at least one column), so the text never jumps.
+    const first = (lines[0] ?? '').slice(0, opts.cols - 1);
+    const room = Math.min(3, opts.cols - first.length);
+    const frame = (FRAMES[frameNo % FRAMES.length] ?? '').slice(0, room);
+    lines[0] = `${first}${frame}`;
+  }
+  const out = lines.slice(0, opts.rows).map((l) => {
+    if (opts.strict && l.length > opts.cols)
+      throw new Error(`screen ${id}/${path}: "${l}" is longer than ${opts.cols}`);
+    return clip(l, opts.cols);
+  });
+  while (out.length < opts.rows) out.push('');
+  return out;
+}
+
+function clip(line: string, cols: number): string {
+  return line.length <= cols ? line : line.slice(0, cols);
+}
+
+function fitMoney(lang: Lang, key: MessageKey, cents: Cents, cols: number): string {
+  const full = t(lang, key, { sum: formatCents(cents) });
+  if (full.length <= cols) return full;
+  const bare = t(lang, key, { sum: formatCents(cents, '') });
+  if (bare.length <= cols) return bare;
+  return formatCents(cents);
+}
