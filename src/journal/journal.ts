@@ -27,6 +27,7 @@ import { fileIo } from './file-io.js';
 import { encodeFrame, encodeHeader } from './frame.js';
 import { scanSegment, type Damage } from './segment-scan.js';
 import {
+  applyRecords,
   emptyState,
   foldRecords,
   type JournalRecord,
@@ -95,8 +96,8 @@ interface SegmentInfo {
 }
 
 interface Pending {
-  entry: JournalEntry;
-  json: string;
+  /** The validated entry without its seq, which is given when the batch is written (after any rotation's snapshot). */
+  data: Omit<JournalEntry, 'seq'>;
   resolve: (entry: JournalEntry) => void;
   reject: (err: unknown) => void;
 }
@@ -212,7 +213,7 @@ export class Journal {
     return this.current;
   }
 
-  /** The seq the next entry will get. */
+  /** The seq the next record written will get (appends still pending take theirs when written). */
   get nextSeq(): number {
     return this.seq;
   }
@@ -239,9 +240,9 @@ export class Journal {
         new JournalError('invalid_entry', `invalid ${input.type} entry: ${parsed.error.message}`),
       );
     }
-    const entry = { ...parsed.data, seq: this.seq++, ts: this.now() } as JournalEntry;
+    const data = { ...parsed.data, ts: this.now() };
     return new Promise<JournalEntry>((resolve, reject) => {
-      this.pending.push({ entry, json: JSON.stringify(entry), resolve, reject });
+      this.pending.push({ data, resolve, reject });
       this.scheduleFlush();
     });
   }
@@ -306,31 +307,41 @@ export class Journal {
   private async flushLoop(): Promise<void> {
     while (this.pending.length > 0) {
       const batch = this.pending.splice(0);
-      if (this.failure) {
-        for (const p of batch) p.reject(this.failure);
-        continue;
-      }
-      const buf = Buffer.concat(batch.map((p, i) => encodeFrame(p.json, i === batch.length - 1)));
-      const active = this.segments[this.segments.length - 1];
       try {
-        await fileIo.writeAll(this.fd, buf);
-        if (this.sync) await fileIo.fdatasync(this.fd);
+        await this.flushBatch(batch);
       } catch (err) {
-        await this.fail(err, active);
+        // Whatever went wrong, no append may hang: fail the journal and settle the batch
+        // (settling an already resolved promise again does nothing).
+        if (!this.failure) await this.fail(err, undefined);
         for (const p of batch) p.reject(this.failure);
-        continue;
       }
-      if (active) {
-        active.bytes += buf.length;
-        active.lastTs = batch[batch.length - 1]?.entry.ts ?? active.lastTs;
-      }
-      this.current = foldRecords(
-        batch.map((p) => p.entry),
-        this.current,
-      );
-      for (const p of batch) p.resolve(p.entry);
-      if (this.needsRotation()) await this.guard(() => this.rotate());
     }
+  }
+
+  private async flushBatch(batch: Pending[]): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (this.ageRotationDue()) await this.guard(() => this.rotate());
+    const entries = batch.map((p) => ({ ...p.data, seq: this.seq++ }) as JournalEntry);
+    const buf = Buffer.concat(
+      entries.map((e, i) => encodeFrame(JSON.stringify(e), i === entries.length - 1)),
+    );
+    const active = this.segments[this.segments.length - 1];
+    try {
+      await fileIo.writeAll(this.fd, buf);
+      if (this.sync) await fileIo.fdatasync(this.fd);
+    } catch (err) {
+      await this.fail(err, active);
+      throw this.failure;
+    }
+    if (active) {
+      active.bytes += buf.length;
+      active.lastTs = entries[entries.length - 1]?.ts ?? active.lastTs;
+    }
+    this.current = applyRecords(this.current, entries);
+    batch.forEach((p, i) => p.resolve(entries[i] as JournalEntry));
+    // The batch is durable and resolved; a failed rotation only fails the appends after it.
+    if (this.sizeRotationDue()) await this.guard(() => this.rotate()).catch(() => undefined);
+    else if (this.retentionDue()) await this.guard(() => this.applyRetention()).catch(() => undefined);
   }
 
   /** Marks the journal failed; tries to cut a partial write off so the file stays readable. */
@@ -351,12 +362,30 @@ export class Journal {
     }
   }
 
-  private needsRotation(): boolean {
+  /** The active segment has grown by `segmentBytes` since its head. */
+  private sizeRotationDue(): boolean {
     const active = this.segments[this.segments.length - 1];
-    if (!active) return false;
-    if (active.bytes - this.activeBaseBytes >= this.segmentBytes) return true;
-    // Half the age, so that a quiet kiosk's old records are gone by 1.5 x maxAge at the latest.
-    return active.bytes > this.activeBaseBytes && this.now() - this.activeCreatedTs > this.maxAgeMs / 2;
+    return active !== undefined && active.bytes - this.activeBaseBytes >= this.segmentBytes;
+  }
+
+  /**
+   * The active segment holds records and was started more than maxAge / 2 ago. Checked before a
+   * batch is written, so no segment spans more than half the age: a finished session's records
+   * are deleted between maxAge and 1.5 x maxAge after they were written (at the next append or boot).
+   */
+  private ageRotationDue(): boolean {
+    const active = this.segments[this.segments.length - 1];
+    return (
+      active !== undefined &&
+      active.bytes > this.activeBaseBytes &&
+      this.now() - this.activeCreatedTs > this.maxAgeMs / 2
+    );
+  }
+
+  private retentionDue(): boolean {
+    const oldest = this.segments[0];
+    if (this.segments.length < 2 || !oldest) return false;
+    return this.bytes > this.maxBytes || oldest.lastTs < this.now() - this.maxAgeMs;
   }
 
   private async rotate(): Promise<void> {
@@ -394,7 +423,7 @@ export class Journal {
     await fs.promises.rename(tmp, path.join(this.dir, file));
     await fileIo.syncDir(this.dir);
     this.fd = await fileIo.open(path.join(this.dir, file), 'a', 0o600);
-    this.current = { ...this.current, lastSeq: snapshot.seq };
+    this.current.lastSeq = snapshot.seq;
     this.segments.push({ n, file, bytes: head.length, lastTs: createdTs });
     this.activeBaseBytes = head.length;
     this.activeCreatedTs = createdTs;
@@ -461,7 +490,7 @@ export class Journal {
       this.fd = await fileIo.open(path.join(this.dir, active.file), 'a', 0o600);
       this.activeBaseBytes = 0;
       this.activeCreatedTs = resolved.activeCreatedTs;
-      if (this.needsRotation()) await this.rotate();
+      if (this.sizeRotationDue() || this.ageRotationDue()) await this.rotate();
       else await this.applyRetention();
     }
     await this.pruneCorruptFiles();

@@ -167,13 +167,21 @@ export function emptyState(): LedgerState {
 
 /** Folds `records` (in seq order) onto `from` and returns the new state; `from` is left untouched. */
 export function foldRecords(records: Iterable<JournalRecord>, from: LedgerState = emptyState()): LedgerState {
-  let state = structuredClone(from);
+  return applyRecords(structuredClone(from), records);
+}
+
+/**
+ * The same fold, updating `state` in place and returning it (a snapshot's state is copied in).
+ * For an owner of a private copy, like the journal's live state, where cloning per append would cost.
+ */
+export function applyRecords(state: LedgerState, records: Iterable<JournalRecord>): LedgerState {
+  let current = state;
   for (const record of records) {
-    if (record.type === 'snapshot') state = structuredClone(record.state);
-    else applyInPlace(state, record);
-    state.lastSeq = record.seq;
+    if (record.type === 'snapshot') current = structuredClone(record.state);
+    else applyInPlace(current, record);
+    current.lastSeq = record.seq;
   }
-  return state;
+  return current;
 }
 
 function tally(state: LedgerState, key: keyof Counters, cents: number): void {

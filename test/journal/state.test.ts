@@ -1,0 +1,230 @@
+import assert from 'node:assert/strict';
+import type { EntryInput, JournalEntry } from '../../src/journal/entries.js';
+import { EntryInputSchema } from '../../src/journal/entries.js';
+import { interruptionOf, unsettledCents } from '../../src/journal/interruption.js';
+import { lastReceipt, receiptOf, unprintedReceipts } from '../../src/journal/receipts.js';
+import { emptyState, foldRecords, RECENT_RECEIPTS, type LedgerState } from '../../src/journal/state.js';
+import { CARD, topUpSession } from './helpers.js';
+
+function stamp(inputs: EntryInput[], firstSeq = 0): JournalEntry[] {
+  return inputs.map(
+    (e, i) => ({ ...EntryInputSchema.parse(e), seq: firstSeq + i, ts: 1000 + i }) as JournalEntry,
+  );
+}
+
+function checkout(sessionId: string, amount: number, paidWith: 'start/loyalty' | 'start/cash'): EntryInput[] {
+  const apiId = `STX_${sessionId}`;
+  const entries: EntryInput[] = [
+    { type: 'session_started', sessionId, mode: 'checkout', cardMasked: '9276********2845', card: CARD },
+    {
+      type: 'tx_created',
+      sessionId,
+      localId: `L-${sessionId}`,
+      basket: { products: [{ id: 1, desc: 'Kaffee', quantity: 2, priceOne: amount / 2, tax: 19 }] },
+      amount,
+    },
+    { type: 'api_intent', sessionId, apiId: `L-${sessionId}`, step: 'create', jobId: `${sessionId}:1` },
+    { type: 'api_outcome', jobId: `${sessionId}:1`, result: 'ok', status: 'created', apiId },
+    { type: 'api_intent', sessionId, apiId, step: 'preTransaction', jobId: `${sessionId}:2` },
+    { type: 'api_outcome', jobId: `${sessionId}:2`, result: 'ok', status: 'processing' },
+  ];
+  if (paidWith === 'start/cash')
+    entries.push({ type: 'coin_accepted', sessionId, cents: amount, source: 'note' });
+  entries.push(
+    { type: 'api_intent', sessionId, apiId, step: paidWith, jobId: `${sessionId}:3` },
+    { type: 'api_outcome', jobId: `${sessionId}:3`, result: 'ok', status: 'ok' },
+    { type: 'receipt', sessionId, jobId: `${sessionId}:3`, lines: [{ type: 'space' }] },
+    { type: 'printed', jobId: `${sessionId}:3` },
+    { type: 'session_closed', sessionId, outcome: 'completed' },
+  );
+  return entries;
+}
+
+describe('journal state: the fold', () => {
+  it('a completed top-up leaves no open session and counts cash in and a top-up', () => {
+    const s = foldRecords(stamp(topUpSession('t1', 2000)));
+    assert.deepEqual(s.sessions, {});
+    assert.deepEqual(s.jobs, {});
+    assert.deepEqual(s.lifetime.cashIn, { count: 1, cents: 2000 });
+    assert.deepEqual(s.lifetime.topUps, { count: 1, cents: 2000 });
+    assert.deepEqual(s.lifetime.sales, { count: 0, cents: 0 });
+    assert.equal(s.cashBox.cents, 2000);
+    assert.equal(receiptOf(s, 't1')?.printed, true);
+    assert.equal(s.anomalies, 0);
+  });
+
+  it('checkouts paid by card balance and by cash count as sales; only cash goes to the cash box', () => {
+    const s = foldRecords(
+      stamp([...checkout('c1', 796, 'start/loyalty'), ...checkout('c2', 1250, 'start/cash')]),
+    );
+    assert.deepEqual(s.lifetime.sales, { count: 2, cents: 796 + 1250 });
+    assert.deepEqual(s.lifetime.cashIn, { count: 1, cents: 1250 });
+    assert.equal(s.cashBox.cents, 1250);
+    assert.deepEqual(s.sessions, {});
+  });
+
+  it('crash after a coin: the money and the card are there, nothing sent to the API', () => {
+    const s = foldRecords(stamp(topUpSession('t1', 2000).slice(0, 2)));
+    const open = s.sessions.t1;
+    assert.ok(open);
+    assert.equal(open.insertedCents, 2000);
+    assert.equal(open.card, CARD);
+    assert.deepEqual(interruptionOf(open), { at: 'before_api' });
+    assert.equal(unsettledCents(open), 2000);
+  });
+
+  it('crash after create answered: the API id is known, nothing charged yet', () => {
+    const s = foldRecords(stamp(topUpSession('t1', 2000).slice(0, 5)));
+    const open = s.sessions.t1;
+    assert.ok(open);
+    assert.equal(open.apiId, 'STX_t1');
+    assert.equal(open.tx?.apiId, 'STX_t1');
+    assert.deepEqual(interruptionOf(open), { at: 'before_payment', step: 'create', apiId: 'STX_t1' });
+    assert.equal(unsettledCents(open), 2000);
+  });
+
+  it('crash after create was sent without an answer: in doubt, keyed by the local id', () => {
+    const s = foldRecords(stamp(topUpSession('t1', 2000).slice(0, 4)));
+    const open = s.sessions.t1;
+    assert.ok(open);
+    assert.deepEqual(interruptionOf(open), {
+      at: 'step_in_doubt',
+      step: 'create',
+      jobId: 't1:create',
+      apiId: 'L-t1',
+    });
+  });
+
+  it('crash after the start intent with no outcome: in doubt, not counted as a top-up', () => {
+    const s = foldRecords(stamp(topUpSession('t1', 2000).slice(0, 6)));
+    const open = s.sessions.t1;
+    assert.ok(open);
+    assert.equal(open.lastStep?.step, 'start/cash');
+    assert.equal(open.lastStep?.outcome, undefined);
+    assert.deepEqual(interruptionOf(open), {
+      at: 'step_in_doubt',
+      step: 'start/cash',
+      jobId: 't1:start',
+      apiId: 'STX_t1',
+    });
+    assert.deepEqual(s.lifetime.topUps, { count: 0, cents: 0 });
+  });
+
+  it('an unknown outcome resolved later by a read-back counts the top-up once', () => {
+    const entries = topUpSession('t1', 2000).slice(0, 6);
+    entries.push(
+      { type: 'api_outcome', jobId: 't1:start', result: 'unknown' },
+      { type: 'api_outcome', jobId: 't1:start', result: 'ok', status: 'ok' },
+      { type: 'api_outcome', jobId: 't1:start', result: 'ok', status: 'ok' },
+    );
+    const mid = foldRecords(stamp(entries.slice(0, 7)));
+    assert.equal(interruptionOf(mid.sessions.t1 as never).at, 'step_in_doubt');
+    const s = foldRecords(stamp(entries));
+    assert.deepEqual(s.lifetime.topUps, { count: 1, cents: 2000 });
+    assert.deepEqual(interruptionOf(s.sessions.t1 as never), { at: 'paid_without_receipt', apiId: 'STX_t1' });
+    assert.equal(unsettledCents(s.sessions.t1 as never), 0);
+  });
+
+  it('crash while printing: receipt kept unprinted for a reprint', () => {
+    const s = foldRecords(stamp(topUpSession('t1', 2000).slice(0, 8)));
+    assert.deepEqual(interruptionOf(s.sessions.t1 as never), {
+      at: 'receipt_not_printed',
+      jobId: 't1:start',
+    });
+    assert.deepEqual(
+      unprintedReceipts(s).map((r) => r.jobId),
+      ['t1:start'],
+    );
+    assert.equal(lastReceipt(s)?.sessionId, 't1');
+  });
+
+  it('a session settled by recovery: credited and unclaimed money leave the session and are counted', () => {
+    const s = foldRecords(
+      stamp([
+        {
+          type: 'session_started',
+          sessionId: 'a',
+          mode: 'topup',
+          card: CARD,
+          cardMasked: '9276********2845',
+        },
+        { type: 'coin_accepted', sessionId: 'a', cents: 500, source: 'coin' },
+        { type: 'coin_accepted', sessionId: 'b', cents: 200, source: 'coin' }, // no session_started: still counted
+        { type: 'api_intent', sessionId: 'a', apiId: 'STX_a', step: 'credit', jobId: 'a:credit', cents: 500 },
+        { type: 'api_outcome', jobId: 'a:credit', result: 'ok' },
+        { type: 'credited', sessionId: 'a', cents: 500, apiId: 'STX_a' },
+        { type: 'session_closed', sessionId: 'a', outcome: 'credited' },
+        { type: 'unclaimed', sessionId: 'b', cents: 200, voucher: 'V-0001' },
+      ]),
+    );
+    assert.deepEqual(Object.keys(s.sessions), ['b']);
+    assert.equal(unsettledCents(s.sessions.b as never), 0);
+    assert.deepEqual(s.lifetime.credits, { count: 1, cents: 500 });
+    assert.deepEqual(s.lifetime.topUps, { count: 0, cents: 0 }, 'a credit is not a customer top-up');
+    assert.deepEqual(
+      s.unclaimedVouchers.map((v) => [v.voucher, v.cents]),
+      [['V-0001', 200]],
+    );
+    const settled = foldRecords(
+      stamp([{ type: 'unclaimed_settled', voucher: 'V-0001', how: 'cash_refund', by: 'op' }], 100),
+      s,
+    );
+    assert.deepEqual(settled.unclaimedVouchers, []);
+    assert.equal(s.unclaimedVouchers.length, 1, 'the fold never mutates its input');
+  });
+
+  it('cash collection resets the cash box and the since-collection counters, not the lifetime ones', () => {
+    const before = foldRecords(stamp([...topUpSession('t1', 2000), ...topUpSession('t2', 500)]));
+    const s = foldRecords(stamp([{ type: 'cash_collected', cents: 2450, by: 'op-7' }], 100), before);
+    assert.deepEqual(s.lastCollection, { ts: 1000, cents: 2450, expectedCents: 2500, by: 'op-7' });
+    assert.deepEqual(s.cashBox, { cents: 0, count: 0, sinceTs: null });
+    assert.deepEqual(s.sinceCollection.cashIn, { count: 0, cents: 0 });
+    assert.deepEqual(s.sinceCollection.collections, { count: 1, cents: 2450 });
+    assert.deepEqual(s.lifetime.cashIn, { count: 2, cents: 2500 });
+  });
+
+  it('a cancel after payment counts a cancellation and leaves the session unpaid', () => {
+    const entries = topUpSession('t1', 2000, { close: false });
+    entries.push(
+      { type: 'api_intent', sessionId: 't1', apiId: 'STX_t1', step: 'cancel', jobId: 't1:cancel' },
+      { type: 'api_outcome', jobId: 't1:cancel', result: 'ok', status: 'cancelled' },
+    );
+    const s = foldRecords(stamp(entries));
+    assert.deepEqual(s.lifetime.cancellations, { count: 1, cents: 2000 });
+    assert.equal(s.sessions.t1?.paid, false);
+    assert.equal(unsettledCents(s.sessions.t1 as never), 2000);
+  });
+
+  it('keeps the last RECENT_RECEIPTS receipts for a reprint', () => {
+    const entries: EntryInput[] = [];
+    for (let i = 0; i < RECENT_RECEIPTS + 5; i++) entries.push(...topUpSession(`t${i}`, 100));
+    const s = foldRecords(stamp(entries));
+    assert.equal(s.recentReceipts.length, RECENT_RECEIPTS);
+    assert.equal(receiptOf(s, 't0'), undefined);
+    assert.equal(receiptOf(s, `t${RECENT_RECEIPTS + 4}`)?.printed, true);
+  });
+
+  it('records that refer to nothing count as anomalies instead of throwing', () => {
+    const s = foldRecords(
+      stamp([
+        { type: 'api_outcome', jobId: 'nope', result: 'ok' },
+        { type: 'printed', jobId: 'nope' },
+        { type: 'session_closed', sessionId: 'nope', outcome: 'completed' },
+      ]),
+    );
+    assert.equal(s.anomalies, 3);
+  });
+
+  it('a snapshot replaces the state', () => {
+    const base: LedgerState = foldRecords(stamp(topUpSession('t1', 2000, { close: false })));
+    const s = foldRecords([
+      ...stamp(topUpSession('x', 1)),
+      { type: 'snapshot', seq: 50, ts: 5, state: base },
+      ...stamp([{ type: 'coin_accepted', sessionId: 't1', cents: 50, source: 'coin' }], 51),
+    ]);
+    assert.equal(s.sessions.t1?.insertedCents, 2050);
+    assert.equal(s.sessions.x, undefined);
+    assert.equal(s.lastSeq, 51);
+    assert.deepEqual(emptyState().lastSeq, -1);
+  });
+});
