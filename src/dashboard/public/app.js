@@ -375,9 +375,9 @@ function renderDetailSub() {
   $('detail-sub').textContent = parts.join(' · ');
 }
 
-function renderDetail() {
+/** The status in the panel's head follows the tile at once; the rest comes with the next fetch. */
+function renderDetailHead() {
   const d = ui.detail;
-  if (!d) return;
   const k = ui.kiosks.get(d.id) || d;
   $('detail').dataset.status = k.status;
   $('detail-title').replaceChildren(
@@ -389,6 +389,12 @@ function renderDetail() {
     ),
   );
   renderDetailSub();
+}
+
+function renderDetail() {
+  const d = ui.detail;
+  if (!d) return;
+  renderDetailHead();
   renderCommands();
 
   $('detail-alerts').replaceChildren(
@@ -590,7 +596,10 @@ function applyKiosks(list, serverNow, replace) {
     renderTile(k, Boolean(before));
   }
   renderGrid();
-  if (ui.selected && list.some((k) => k.id === ui.selected)) refreshDetailSoon();
+  if (ui.selected && list.some((k) => k.id === ui.selected)) {
+    if (ui.detail) renderDetailHead();
+    refreshDetailSoon();
+  }
 }
 
 function connect() {
