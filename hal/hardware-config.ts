@@ -1,0 +1,133 @@
+/**
+ * The `hardware` section of the kiosk's config file, as far as the doctor and the drivers need it.
+ * Every device is either `{ "driver": "simulated" }` or its real settings; a device that is left out is
+ * not part of this kiosk. Pins are BCM numbers (the header chip's base is added at start, never here).
+ *
+ * Display and printer settings belong to their drivers (hal/pcf8574-lcd.ts, hal/printer-escpos.ts);
+ * only what the doctor needs to open them is checked here, and unknown keys pass through.
+ */
+import { z } from 'zod';
+
+const bcm = z.number().int().min(0).max(57);
+const ms = z.number().int().positive();
+const required = z.boolean().optional();
+const simulated = z.object({ driver: z.literal('simulated') });
+
+/** `0x27` or 39: I2C addresses are usually written in hex. */
+const i2cAddress = z.union([
+  z.number().int().min(0x03).max(0x77),
+  z
+    .string()
+    .regex(/^0x[0-9a-f]{1,2}$/i, 'an address like "0x27"')
+    .transform((s) => Number.parseInt(s, 16)),
+]);
+
+export const buttonsConfigSchema = z.discriminatedUnion('driver', [
+  simulated,
+  z.object({
+    driver: z.literal('gpio'),
+    /** name -> BCM pin, e.g. { "ok": 17, "cancel": 27, "service": 22 } */
+    pins: z.record(z.string().min(1), bcm).refine((p) => Object.keys(p).length > 0, 'at least one button'),
+    activeLow: z.boolean().optional(),
+    debounceMs: ms.optional(),
+    longPressMs: ms.optional(),
+    longPressButtons: z.array(z.string()).optional(),
+    required,
+  }),
+]);
+
+export const pulseInputSchema = z.object({
+  bcm,
+  centsPerPulse: z.number().int().positive(),
+  activeLow: z.boolean().optional(),
+  quietGapMs: ms.optional(),
+  minPulseMs: ms.optional(),
+  stuckMs: ms.optional(),
+  coinPulses: z.array(z.number().int().positive()).optional(),
+});
+
+const inhibitSchema = z.object({ bcm, activeLow: z.boolean().optional() });
+
+export const coinConfigSchema = z.discriminatedUnion('driver', [
+  simulated,
+  z.object({
+    driver: z.literal('pulse'),
+    coin: pulseInputSchema,
+    bill: pulseInputSchema.optional(),
+    inhibit: inhibitSchema.optional(),
+    billInhibit: inhibitSchema.optional(),
+    required,
+  }),
+]);
+
+const serialPath = z.string().startsWith('/dev/', 'a device path such as /dev/serial/by-id/...');
+const backoffSchema = z
+  .object({ initialMs: ms.optional(), maxMs: ms.optional(), presenceCheckMs: ms.optional() })
+  .optional();
+
+export const readerConfigSchema = z.discriminatedUnion('driver', [
+  simulated,
+  z.object({
+    driver: z.literal('line'),
+    path: serialPath,
+    baudRate: z.number().int().positive().optional(),
+    maxLength: z.number().int().positive().max(1024).optional(),
+    backoff: backoffSchema,
+    required,
+  }),
+  z.object({
+    driver: z.literal('pn532'),
+    path: serialPath,
+    baudRate: z.number().int().positive().optional(),
+    pollIntervalMs: ms.optional(),
+    uidFormat: z.enum(['hex', 'decimal', 'decimal-reversed']).optional(),
+    backoff: backoffSchema,
+    required,
+  }),
+]);
+
+export const displayConfigSchema = z.discriminatedUnion('driver', [
+  simulated,
+  z.looseObject({
+    driver: z.literal('hd44780-pcf8574'),
+    bus: z.number().int().min(0).optional(),
+    address: i2cAddress.optional(),
+    cols: z.union([z.literal(16), z.literal(20)]),
+    rows: z.union([z.literal(2), z.literal(4)]),
+    rom: z.enum(['A00', 'A02']).optional(),
+    required,
+  }),
+]);
+
+export const printerConfigSchema = z.discriminatedUnion('driver', [
+  simulated,
+  z.looseObject({
+    driver: z.literal('escpos'),
+    /** `tcp://192.168.1.50:9100` or a device path such as `/dev/usb/lp0`. */
+    interface: z.string().min(1),
+    columns: z.union([z.literal(32), z.literal(48)]),
+    /** Serial port that answers DLE EOT, when the data interface cannot be read (e.g. /dev/usb/lp0). */
+    statusSerial: z.object({ path: serialPath, baudRate: z.number().int().positive().optional() }).optional(),
+    required,
+  }),
+]);
+
+export const hardwareConfigSchema = z.object({
+  /** For tests and unusual systems; default /sys/class/gpio. */
+  gpioSysfsRoot: z.string().optional(),
+  buttons: buttonsConfigSchema.optional(),
+  coin: coinConfigSchema.optional(),
+  reader: readerConfigSchema.optional(),
+  display: displayConfigSchema.optional(),
+  printer: printerConfigSchema.optional(),
+});
+
+/** The config file: other sections (api, fleet...) belong to other modules and pass through. */
+export const kioskHardwareFileSchema = z.looseObject({ hardware: hardwareConfigSchema });
+
+export type HardwareConfig = z.infer<typeof hardwareConfigSchema>;
+export type ButtonsDeviceConfig = z.infer<typeof buttonsConfigSchema>;
+export type CoinDeviceConfig = z.infer<typeof coinConfigSchema>;
+export type ReaderDeviceConfig = z.infer<typeof readerConfigSchema>;
+export type DisplayDeviceConfig = z.infer<typeof displayConfigSchema>;
+export type PrinterDeviceConfig = z.infer<typeof printerConfigSchema>;
