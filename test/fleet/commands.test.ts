@@ -1,0 +1,222 @@
+/** Command handling without a broker: answers captured, time faked with sinon. */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import sinon from 'sinon';
+import { CommandHandler, type CommandAnswer } from '../../src/fleet/commands.js';
+import { DesiredConfigHandler } from '../../src/fleet/desired-config.js';
+import type { ConfigReportedBody } from '../../src/fleet/envelope.js';
+import { FakeKiosk } from './support/fake-kiosk.js';
+
+const NOW = 1_767_225_600_000;
+
+describe('fleet commands (unit)', () => {
+  let clock: sinon.SinonFakeTimers;
+  let kiosk: FakeKiosk;
+  let answers: CommandAnswer[];
+  let stateChanges: number;
+  let synced: boolean;
+  let handler: CommandHandler;
+
+  beforeEach(() => {
+    clock = sinon.useFakeTimers({ now: NOW, toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    kiosk = new FakeKiosk();
+    answers = [];
+    stateChanges = 0;
+    synced = true;
+    handler = new CommandHandler({
+      port: kiosk,
+      answer: async (a) => {
+        answers.push(a);
+      },
+      rebirth: async () => {},
+      stateChanged: () => {
+        stateChanges++;
+      },
+      clockSynced: () => synced,
+      idleWaitMs: 10_000,
+      idlePollMs: 500,
+    });
+  });
+  afterEach(() => clock.restore());
+
+  const cmd = (args: object = {}, over: object = {}) =>
+    Buffer.from(
+      JSON.stringify({ cmdId: randomUUID(), issuedAt: NOW, expiresAt: NOW + 60_000, args, ...over }),
+    );
+
+  it('waits for the customer to finish, then runs (no answer before that)', async () => {
+    kiosk.serving = true;
+    const done = handler.handle('lock', cmd({ reason: 'vandalism' }));
+    await clock.tickAsync(4_000);
+    assert.deepEqual(answers, [], 'nothing answered while waiting');
+    kiosk.serving = false;
+    await clock.tickAsync(500);
+    await done;
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      ['accepted', 'succeeded'],
+    );
+    assert.deepEqual(kiosk.calls, ['lock:vandalism']);
+    assert.equal(stateChanges, 1);
+  });
+
+  it('refuses as busy after the bounded wait, without touching the kiosk', async () => {
+    kiosk.serving = true;
+    const done = handler.handle('restart', cmd());
+    await clock.tickAsync(10_500);
+    await done;
+    assert.equal(answers.length, 1);
+    assert.equal(answers[0]?.status, 'rejected');
+    assert.equal(answers[0]?.reason, 'busy');
+    assert.deepEqual(kiosk.calls, []);
+  });
+
+  it('ping and unlock do not wait for idle', async () => {
+    kiosk.serving = true;
+    await handler.handle('ping', cmd());
+    await handler.handle('unlock', cmd());
+    await handler.handle('maintenance', cmd({ on: false }));
+    assert.deepEqual(
+      answers.map((a) => `${a.cmd}:${a.status}`),
+      [
+        'ping:accepted',
+        'ping:succeeded',
+        'unlock:accepted',
+        'unlock:succeeded',
+        'maintenance:accepted',
+        'maintenance:succeeded',
+      ],
+    );
+  });
+
+  it('restart answers succeeded before the kiosk restarts', async () => {
+    const order: string[] = [];
+    const h = new CommandHandler({
+      port: Object.assign(kiosk, {
+        restart: async (reason: string) => {
+          order.push(`restart:${reason}`);
+        },
+      }),
+      answer: async (a) => {
+        order.push(a.status);
+      },
+      rebirth: async () => {},
+      stateChanged: () => {},
+    });
+    await h.handle('restart', cmd({ reason: 'update' }));
+    assert.deepEqual(order, ['accepted', 'succeeded', 'restart:update']);
+  });
+
+  it('judges expiry only with a synchronised clock', async () => {
+    const expired = { expiresAt: NOW - 1 };
+    await handler.handle('ping', cmd({}, expired));
+    assert.equal(answers.at(-1)?.reason, 'expired');
+    synced = false;
+    await handler.handle('ping', cmd({}, expired));
+    assert.equal(answers.at(-1)?.status, 'succeeded', 'an unsynchronised clock cannot judge expiry');
+  });
+
+  it('rejects wrong types, extra arguments and arrays as args', async () => {
+    await handler.handle('maintenance', cmd({ on: true, extra: 1 }));
+    await handler.handle('lock', cmd({ reason: 42 }));
+    await handler.handle('ping', cmd({}, { args: [1, 2] }));
+    await handler.handle('ping', cmd({}, { expiresAt: 'tomorrow' }));
+    assert.deepEqual(
+      answers.map((a) => a.reason),
+      ['bad_args', 'bad_args', 'malformed', 'malformed'],
+    );
+    assert.deepEqual(kiosk.calls, []);
+  });
+
+  it('forgets the oldest cmdIds beyond the de-dup size but always remembers recent ones', async () => {
+    const h = new CommandHandler({
+      port: kiosk,
+      answer: async (a) => {
+        answers.push(a);
+      },
+      rebirth: async () => {},
+      stateChanged: () => {},
+      dedupSize: 2,
+    });
+    const first = cmd();
+    await h.handle('ping', first);
+    await h.handle('ping', cmd());
+    await h.handle('ping', first);
+    assert.equal(answers.at(-1)?.duplicate, true);
+    await h.handle('ping', cmd());
+    await h.handle('ping', cmd());
+    answers.length = 0;
+    await h.handle('ping', first);
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      ['accepted', 'succeeded'],
+      'forgotten after 2 newer ones: runs again (bounded memory)',
+    );
+  });
+});
+
+describe('fleet config/desired (unit)', () => {
+  let kiosk: FakeKiosk;
+  let reports: ConfigReportedBody[];
+  let handler: DesiredConfigHandler;
+  beforeEach(() => {
+    kiosk = new FakeKiosk();
+    reports = [];
+    handler = new DesiredConfigHandler({
+      port: kiosk,
+      validateConfig: (doc) => {
+        if ((doc as { explode?: boolean }).explode) throw new Error('validator bug');
+        return 'prices' in (doc as object) ? { ok: true } : { ok: false, errors: ['prices: required'] };
+      },
+      report: async (r) => {
+        reports.push(r);
+      },
+      idlePollMs: 1,
+    });
+  });
+  const doc = (o: object) => Buffer.from(JSON.stringify(o));
+
+  it('applies a newer valid version, confirms the same one, rejects an older one', async () => {
+    await handler.handle(doc({ version: 2, prices: {} }));
+    await handler.handle(doc({ version: 2, prices: {} }));
+    await handler.handle(doc({ version: 1, prices: {} }));
+    assert.deepEqual(
+      reports.map((r) => `${r.version}:${r.status}:${r.appliedVersion}`),
+      ['2:applied:2', '2:applied:2', '1:rejected:2'],
+    );
+    assert.deepEqual(kiosk.calls, ['applyConfig:2']);
+  });
+
+  it('never crashes on a broken document: each is reported as rejected', async () => {
+    await handler.handle(Buffer.from('{"version": 3,'));
+    await handler.handle(doc({ version: 'three', prices: {} }));
+    await handler.handle(doc([1, 2, 3]));
+    await handler.handle(doc({ version: 4 }));
+    await handler.handle(doc({ version: 5, prices: {}, explode: true }));
+    await handler.handle(Buffer.alloc(300 * 1024, 0x20));
+    await handler.handle(Buffer.alloc(0)); // cleared retained document: ignored
+    assert.deepEqual(
+      reports.map((r) => `${r.version}:${r.status}`),
+      ['null:rejected', 'null:rejected', 'null:rejected', '4:rejected', '5:rejected', 'null:rejected'],
+    );
+    assert.deepEqual(reports[3]?.errors, ['prices: required']);
+    assert.match(reports[4]?.errors?.[0] ?? '', /validator failed: validator bug/);
+    assert.deepEqual(kiosk.calls, []);
+  });
+
+  it('waits for the customer, and a newer document supersedes one still waiting', async () => {
+    kiosk.serving = true;
+    const first = handler.handle(doc({ version: 2, prices: {} }));
+    await new Promise((r) => setTimeout(r, 5));
+    const second = handler.handle(doc({ version: 3, prices: {} }));
+    await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(kiosk.calls, []);
+    kiosk.serving = false;
+    await Promise.all([first, second]);
+    assert.deepEqual(kiosk.calls, ['applyConfig:3']);
+    assert.deepEqual(
+      reports.map((r) => `${r.version}:${r.status}`),
+      ['3:applied'],
+    );
+  });
+});
