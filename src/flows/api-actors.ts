@@ -1,0 +1,230 @@
+/**
+ * The flow machines' API actors (machines/ports.ts) implemented over the `SmartTransactionsApi`
+ * interface, so the app plugs in the real client and tests a fake. Errors pass through as the
+ * client's `ApiError` (the machines decide by `kind`/`outcome`), except where the API's answer
+ * is a business result: an unknown card (code 1016) is `{kind: 'unknown'}`, not a failure.
+ *
+ * Idempotence of `start`: every start carries a job id. The `StartLedger` remembers which job ids
+ * were sent, for which transaction (the journal persists it); an actor restarted with the same job
+ * id (a restored snapshot) reads the transaction back instead of starting it again blind.
+ */
+import { fromPromise } from 'xstate';
+import { ApiError, isApiError } from '../api/errors.js';
+import { TOPUP_EAN, cardOf, type CreateTransaction, type Transaction } from '../api/schemas.js';
+import type { SmartTransactionsApi, StartMethod } from '../api/types.js';
+import type {
+  BasketLine,
+  CardInfo,
+  CreateTransactionInput,
+  CreditCardInput,
+  CreditCardOutput,
+  LookupCardInput,
+  LookupCardOutput,
+  PaymentResult,
+  PreTransactionInput,
+  PreTransactionOutput,
+  ReadBackInput,
+  ReadBackOutput,
+  StartPaymentInput,
+  TransactionIdInput,
+  TransactionRef,
+  UpdateTransactionInput,
+} from '../../machines/ports.js';
+import { CARD_VALIDATION_FAILED, errorCode } from '../../machines/api-failure.js';
+import { topupBasket } from '../../machines/topup.machine.js';
+import { maskCard } from '../util/privacy.js';
+import { silentLogger, type Logger } from '../util/logger.js';
+
+/** Which start job ids were sent, and for which transaction. Must be durable to survive a restart. */
+export interface StartLedger {
+  sentFor(jobId: string): Promise<string | undefined> | string | undefined;
+  markSent(jobId: string, transactionId: string): Promise<void> | void;
+}
+
+/** In-memory ledger: enough within one process (and for tests); the journal provides a durable one. */
+export function memoryStartLedger(): StartLedger & { entries: Map<string, string> } {
+  const entries = new Map<string, string>();
+  return {
+    entries,
+    sentFor: (jobId) => entries.get(jobId),
+    markSent: (jobId, id) => {
+      entries.set(jobId, id);
+    },
+  };
+}
+
+export interface ApiActorOptions {
+  /** `device_source.id` sent with each transaction. */
+  deviceId?: string;
+  isDemo?: boolean;
+  currency?: string;
+  ledger?: StartLedger;
+  logger?: Logger;
+}
+
+/** A zero-priced line: the API needs a basket to open a transaction that carries the card ident. */
+const LOOKUP_LINE: BasketLine = {
+  id: 1,
+  desc: 'Kartenprüfung',
+  ean: TOPUP_EAN,
+  quantity: 1,
+  priceOne: 0,
+  tax: 0,
+};
+
+export function cardInfoOf(tx: Pick<Transaction, 'idents'>): CardInfo | null {
+  const ident = cardOf(tx);
+  if (!ident) return null;
+  const mc = ident.merchantcard;
+  return {
+    valid: ident.valid,
+    lockStatus: mc?.lock_status ?? 'unlocked',
+    stockStatus: mc?.stock_status ?? 'active',
+    passcode: mc?.passcode ?? 0,
+    balance: mc?.balance ?? 0,
+    cashBalance: mc?.cash_balance ?? 0,
+    bonusBalance: mc?.bonus_balance ?? 0,
+    groupName: mc?.cardgroup?.display_name ?? null,
+  };
+}
+
+function balanceOf(tx: Transaction): number | null {
+  return cardOf(tx)?.merchantcard?.balance ?? null;
+}
+
+function paymentResult(tx: Transaction): PaymentResult {
+  return { id: tx.id, receipt: tx.receipt ?? [], balance: balanceOf(tx) };
+}
+
+export function createApiActors(api: SmartTransactionsApi, opts: ApiActorOptions = {}) {
+  const ledger = opts.ledger ?? memoryStartLedger();
+  const log = opts.logger ?? silentLogger;
+  const currency = opts.currency ?? 'EUR';
+
+  const body = (basket: BasketLine[], cardNumber: string | null, ref: string): CreateTransaction => ({
+    basket: {
+      products: basket.map((l) => ({
+        id: l.id,
+        desc: l.desc,
+        ean: l.ean,
+        quantity: l.quantity,
+        priceOne: l.priceOne,
+        tax: l.tax,
+        item_type: 'article',
+      })),
+      type: 'default',
+    },
+    basket_info: { sum: basket.reduce((s, l) => s + l.priceOne * l.quantity, 0), currency },
+    ...(cardNumber ? { idents: [{ type: 'card' as const, value: cardNumber }] } : {}),
+    intent: 'sale',
+    transactionRef: ref.slice(0, 64),
+    ...(opts.deviceId ? { device_source: { id: opts.deviceId } } : {}),
+    ...(opts.isDemo !== undefined ? { is_demo: opts.isDemo } : {}),
+  });
+
+  /**
+   * Start once per job id. A job already sent is read back: `effect` -> its result; `no_effect` ->
+   * the single permitted repeat; anything else -> an `unknown` ApiError so the machine reads back.
+   */
+  async function startOnce(
+    id: string,
+    method: StartMethod,
+    jobId: string,
+    signal: AbortSignal,
+    timeoutMs?: number,
+  ) {
+    const sentFor = await ledger.sentFor(jobId);
+    if (sentFor !== undefined) {
+      const rb = await api.readBack(sentFor, { signal });
+      log.info({ jobId, transactionId: sentFor, took: rb.took }, 'start already sent: read back');
+      if (rb.took === 'effect') return rb.transaction;
+      if (rb.took !== 'no_effect') {
+        throw new ApiError({
+          kind: 'bad_response',
+          outcome: 'unknown',
+          message: `start ${jobId} already sent, transaction is ${rb.transaction.status}`,
+          operation: 'start',
+        });
+      }
+    } else {
+      await ledger.markSent(jobId, id);
+    }
+    return api.start(id, method, { signal, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+  }
+
+  return {
+    lookupCard: fromPromise<LookupCardOutput, LookupCardInput>(async ({ input, signal }) => {
+      const basket = input.basket.length > 0 ? input.basket : [LOOKUP_LINE];
+      let tx: Transaction;
+      try {
+        tx = await api.create(body(basket, input.cardNumber, input.jobId), { signal });
+      } catch (e) {
+        if (isApiError(e) && e.kind === 'http' && errorCode(e) === CARD_VALIDATION_FAILED) {
+          log.info({ card: maskCard(input.cardNumber) }, 'card unknown');
+          return { kind: 'unknown', transactionId: null };
+        }
+        throw e;
+      }
+      const card = cardInfoOf(tx);
+      if (!card || (card.valid && !cardOf(tx)?.merchantcard)) {
+        // An ident without its merchant card: the API does not know the card here.
+        return { kind: 'unknown', transactionId: tx.id };
+      }
+      return { kind: 'found', card, transactionId: tx.id };
+    }),
+
+    createTransaction: fromPromise<TransactionRef, CreateTransactionInput>(async ({ input, signal }) => {
+      const tx = await api.create(body(input.basket, input.cardNumber, input.jobId), { signal });
+      return { id: tx.id, sum: tx.basket_info.sum };
+    }),
+
+    updateTransaction: fromPromise<TransactionRef, UpdateTransactionInput>(async ({ input, signal }) => {
+      const tx = await api.update(input.id, body(input.basket, input.cardNumber, input.jobId), { signal });
+      return { id: tx.id, sum: tx.basket_info.sum };
+    }),
+
+    preTransaction: fromPromise<PreTransactionOutput, PreTransactionInput>(async ({ input, signal }) => {
+      const r = await api.preTransaction(input.id, { signal });
+      return { missingSum: r.missing_sum };
+    }),
+
+    startPayment: fromPromise<PaymentResult, StartPaymentInput>(async ({ input, signal }) =>
+      paymentResult(await startOnce(input.id, input.method, input.jobId, signal, input.timeoutMs)),
+    ),
+
+    readBack: fromPromise<ReadBackOutput, ReadBackInput>(async ({ input, signal }) => {
+      const rb = await api.readBack(input.id, { signal });
+      return { took: rb.took, result: paymentResult(rb.transaction) };
+    }),
+
+    cancelTransaction: fromPromise<unknown, TransactionIdInput>(async ({ input, signal }) =>
+      api.cancel(input.id, { signal }),
+    ),
+
+    abortTransaction: fromPromise<unknown, TransactionIdInput>(async ({ input, signal }) =>
+      api.abort(input.id, { signal }),
+    ),
+
+    /** Leftover money onto the card: a top-up transaction, start/cash; an unknown start is resolved here. */
+    creditCard: fromPromise<CreditCardOutput, CreditCardInput>(async ({ input, signal }) => {
+      const known = await ledger.sentFor(input.jobId);
+      const id =
+        known ??
+        (await api.create(body(topupBasket(input.cents), input.cardNumber, input.jobId), { signal })).id;
+      let tx: Transaction;
+      try {
+        tx = await startOnce(id, 'cash', input.jobId, signal);
+      } catch (e) {
+        if (!isApiError(e) || e.outcome !== 'unknown') throw e;
+        const rb = await api.readBack(id, { signal });
+        if (rb.took === 'effect') tx = rb.transaction;
+        else if (rb.took === 'no_effect') tx = await api.start(id, 'cash', { signal });
+        else throw e;
+      }
+      log.info({ card: maskCard(input.cardNumber), cents: input.cents, transactionId: tx.id }, 'credited');
+      return { transactionId: tx.id, receipt: tx.receipt ?? [], balance: balanceOf(tx) };
+    }),
+  };
+}
+
+export type ApiActors = ReturnType<typeof createApiActors>;

@@ -1,0 +1,253 @@
+import assert from 'node:assert/strict';
+import sinon from 'sinon';
+import { createActor, toPromise, type AnyActorLogic } from 'xstate';
+import type { SmartTransactionsApi } from '../../src/api/types.js';
+import type { Transaction } from '../../src/api/schemas.js';
+import { createApiActors, memoryStartLedger } from '../../src/flows/api-actors.js';
+import { apiError, CARD } from './fakes.js';
+
+function tx(over: Partial<Transaction> = {}): Transaction {
+  return {
+    id: 'STX_1',
+    status: 'created',
+    basket_info: { sum: 0, currency: 'EUR' },
+    idents: [
+      {
+        type: 'card',
+        value: CARD,
+        valid: true,
+        merchantcard: {
+          id: 'MCD_1',
+          cash_balance: 1000,
+          bonus_balance: 250,
+          balance: 1250,
+          lock_status: 'unlocked',
+          stock_status: 'active',
+          passcode: 0,
+          cardgroup: { display_name: 'Stammkunde' },
+        },
+      },
+    ],
+    receipt: [{ type: 'space' }],
+    ...over,
+  } as Transaction;
+}
+
+function fakeApi() {
+  return {
+    create: sinon.stub().resolves(tx()),
+    get: sinon.stub().resolves(tx()),
+    update: sinon.stub().resolves(tx()),
+    preTransaction: sinon.stub().resolves({ missing_sum: 300, bonus_products: [] }),
+    start: sinon.stub().resolves(tx({ status: 'ok' })),
+    cancel: sinon.stub().resolves(tx({ status: 'cancelled' })),
+    abort: sinon.stub().resolves(tx({ status: 'cancelled' })),
+    readBack: sinon.stub().resolves({ transaction: tx({ status: 'ok' }), took: 'effect' }),
+  } satisfies Record<keyof SmartTransactionsApi, sinon.SinonStub>;
+}
+
+async function call<T>(logic: AnyActorLogic, input: unknown): Promise<T> {
+  const actor = createActor(logic, { input });
+  actor.start();
+  return (await toPromise(actor)) as T;
+}
+
+describe('API actors over SmartTransactionsApi', () => {
+  it('lookupCard opens a zero-priced transaction with the card ident and reads the merchant card', async () => {
+    const api = fakeApi();
+    const actors = createApiActors(api, { deviceId: 'SDV_1' });
+    const out = await call<{
+      kind: string;
+      card: { groupName: string; balance: number };
+      transactionId: string;
+    }>(actors.lookupCard, { cardNumber: CARD, basket: [], flow: 'topup', jobId: 'S:lookup:0' });
+    assert.equal(out.kind, 'found');
+    assert.equal(out.card.groupName, 'Stammkunde');
+    assert.equal(out.card.balance, 1250);
+    assert.equal(out.transactionId, 'STX_1');
+    const body = api.create.firstCall.args[0];
+    assert.deepEqual(body.idents, [{ type: 'card', value: CARD }]);
+    assert.equal(body.basket_info.sum, 0);
+    assert.equal(body.basket.products[0].priceOne, 0);
+    assert.deepEqual(body.device_source, { id: 'SDV_1' });
+  });
+
+  it('lookupCard: ApiError http 4xx with code 1016 is an unknown card, not a failure', async () => {
+    const api = fakeApi();
+    api.create.rejects(apiError('http', 'not_applied', { httpStatus: 400, code: 1016 }));
+    const out = await call<{ kind: string }>(createApiActors(api).lookupCard, {
+      cardNumber: CARD,
+      basket: [],
+      flow: 'checkout',
+      jobId: 'j',
+    });
+    assert.deepEqual(out, { kind: 'unknown', transactionId: null });
+  });
+
+  it('lookupCard: other errors pass through for the machine to classify', async () => {
+    const api = fakeApi();
+    api.create.rejects(apiError('network', 'not_applied'));
+    await assert.rejects(
+      call(createApiActors(api).lookupCard, { cardNumber: CARD, basket: [], flow: 'checkout', jobId: 'j' }),
+      (e: { kind: string }) => e.kind === 'network',
+    );
+  });
+
+  it('lookupCard: valid:false and locked cards are reported as found with their state', async () => {
+    const api = fakeApi();
+    const t = tx();
+    const ident = t.idents![0]!;
+    api.create.resolves({ ...t, idents: [{ ...ident, valid: false }] });
+    const out = await call<{ card: { valid: boolean } }>(createApiActors(api).lookupCard, {
+      cardNumber: CARD,
+      basket: [],
+      flow: 'checkout',
+      jobId: 'j',
+    });
+    assert.equal(out.card.valid, false);
+  });
+
+  it('createTransaction / updateTransaction send the basket with a matching sum', async () => {
+    const api = fakeApi();
+    const actors = createApiActors(api);
+    const basket = [{ id: 11, desc: 'Kaffee', ean: null, quantity: 2, priceOne: 150, tax: 19 }];
+    await call(actors.createTransaction, { basket, cardNumber: null, jobId: 'j' });
+    assert.equal(api.create.firstCall.args[0].basket_info.sum, 300);
+    assert.equal(api.create.firstCall.args[0].idents, undefined);
+    await call(actors.updateTransaction, { id: 'STX_9', basket, cardNumber: CARD, jobId: 'j' });
+    assert.equal(api.update.firstCall.args[0], 'STX_9');
+  });
+
+  it('preTransaction maps missing_sum', async () => {
+    const out = await call<{ missingSum: number }>(createApiActors(fakeApi()).preTransaction, {
+      id: 'STX_1',
+    });
+    assert.equal(out.missingSum, 300);
+  });
+
+  it('startPayment passes the terminal time limit and returns receipt and balance', async () => {
+    const api = fakeApi();
+    const out = await call<{ balance: number; receipt: unknown[] }>(createApiActors(api).startPayment, {
+      id: 'STX_1',
+      method: 'cashless',
+      jobId: 'S:start:STX_1:1',
+      timeoutMs: 60_000,
+    });
+    assert.equal(api.start.firstCall.args[1], 'cashless');
+    assert.equal(api.start.firstCall.args[2].timeoutMs, 60_000);
+    assert.equal(out.balance, 1250);
+    assert.equal(out.receipt.length, 1);
+  });
+
+  it('startPayment restarted with the same job id reads back instead of starting again', async () => {
+    const api = fakeApi();
+    const ledger = memoryStartLedger();
+    const actors = createApiActors(api, { ledger });
+    const input = { id: 'STX_1', method: 'cash', jobId: 'S:start:STX_1:1' };
+    await call(actors.startPayment, input);
+    await call(actors.startPayment, input);
+    assert.equal(api.start.callCount, 1);
+    assert.equal(api.readBack.callCount, 1);
+  });
+
+  it('startPayment restarted, read back no_effect: the single repeat is sent', async () => {
+    const api = fakeApi();
+    api.readBack.resolves({ transaction: tx({ status: 'created' }), took: 'no_effect' });
+    const ledger = memoryStartLedger();
+    ledger.entries.set('S:start:STX_1:1', 'STX_1');
+    await call(createApiActors(api, { ledger }).startPayment, {
+      id: 'STX_1',
+      method: 'cash',
+      jobId: 'S:start:STX_1:1',
+    });
+    assert.equal(api.start.callCount, 1);
+  });
+
+  it('startPayment restarted, read back pending: unknown outcome for the machine, no start', async () => {
+    const api = fakeApi();
+    api.readBack.resolves({ transaction: tx({ status: 'pending' }), took: 'pending' });
+    const ledger = memoryStartLedger();
+    ledger.entries.set('j', 'STX_1');
+    await assert.rejects(
+      call(createApiActors(api, { ledger }).startPayment, { id: 'STX_1', method: 'cash', jobId: 'j' }),
+      (e: { outcome: string }) => e.outcome === 'unknown',
+    );
+    assert.equal(api.start.callCount, 0);
+  });
+
+  it('readBack maps took and the result', async () => {
+    const out = await call<{ took: string; result: { id: string } }>(createApiActors(fakeApi()).readBack, {
+      id: 'STX_1',
+    });
+    assert.equal(out.took, 'effect');
+    assert.equal(out.result.id, 'STX_1');
+  });
+
+  it('abort and cancel call their endpoints', async () => {
+    const api = fakeApi();
+    const actors = createApiActors(api);
+    await call(actors.abortTransaction, { id: 'STX_1' });
+    await call(actors.cancelTransaction, { id: 'STX_2' });
+    assert.equal(api.abort.firstCall.args[0], 'STX_1');
+    assert.equal(api.cancel.firstCall.args[0], 'STX_2');
+  });
+
+  it('creditCard: top-up transaction with the top-up product, start/cash', async () => {
+    const api = fakeApi();
+    const out = await call<{ transactionId: string; balance: number }>(createApiActors(api).creditCard, {
+      cardNumber: CARD,
+      cents: 350,
+      jobId: 'S:credit:1',
+      relatedTransactionId: null,
+    });
+    const body = api.create.firstCall.args[0];
+    assert.equal(body.basket.products[0].ean, '4260447149502');
+    assert.equal(body.basket.products[0].priceOne, 350);
+    assert.equal(body.basket_info.sum, 350);
+    assert.equal(api.start.firstCall.args[1], 'cash');
+    assert.equal(out.transactionId, 'STX_1');
+  });
+
+  it('creditCard: unknown start outcome is read back; effect counts, no second start', async () => {
+    const api = fakeApi();
+    api.start.rejects(apiError('timeout', 'unknown'));
+    await call(createApiActors(api).creditCard, {
+      cardNumber: CARD,
+      cents: 100,
+      jobId: 'c',
+      relatedTransactionId: null,
+    });
+    assert.equal(api.start.callCount, 1);
+    assert.equal(api.readBack.callCount, 1);
+  });
+
+  it('creditCard: unknown, then no_effect: started exactly once more', async () => {
+    const api = fakeApi();
+    api.start.onFirstCall().rejects(apiError('timeout', 'unknown'));
+    api.readBack.resolves({ transaction: tx({ status: 'created' }), took: 'no_effect' });
+    await call(createApiActors(api).creditCard, {
+      cardNumber: CARD,
+      cents: 100,
+      jobId: 'c',
+      relatedTransactionId: null,
+    });
+    assert.equal(api.start.callCount, 2);
+  });
+
+  it('passes the AbortSignal so a stopped actor cancels its call', async () => {
+    const api = fakeApi();
+    api.start.callsFake((_id: string, _m: string, o: { signal: AbortSignal }) => {
+      return new Promise((_r, reject) =>
+        o.signal.addEventListener('abort', () => reject(new Error('aborted'))),
+      );
+    });
+    const actor = createActor(createApiActors(api).startPayment, {
+      input: { id: 'STX_1', method: 'cashless', jobId: 'j' },
+    });
+    actor.start();
+    await new Promise((r) => setImmediate(r));
+    const signal = api.start.firstCall.args[2].signal as AbortSignal;
+    actor.stop();
+    assert.equal(signal.aborted, true);
+  });
+});
