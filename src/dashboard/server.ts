@@ -14,7 +14,7 @@ import { pino } from 'pino';
 
 import type { Logger } from '../util/logger.js';
 import { BrokerLink } from './broker-link.js';
-import { FleetModel } from './fleet-model.js';
+import { FleetModel, type IngestResult } from './fleet-model.js';
 import { DashboardServer } from './http-server.js';
 
 export interface Dashboard {
@@ -36,6 +36,8 @@ export interface DashboardOptions {
   timeZone?: string;
   tickMs?: number;
   logger?: Logger;
+  /** Also told about every ingested message (the benchmark measures latency here). */
+  onIngest?: (result: IngestResult, receivedAt: number) => void;
   /** Wait for the broker before resolving (tests); by default the page is served while it connects. */
   waitForBroker?: boolean;
 }
@@ -55,7 +57,10 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     ...(o.password !== undefined ? { password: o.password } : {}),
     ...(o.logger ? { logger: o.logger } : {}),
     // Runs only after link.start(), when `server` exists.
-    onIngest: (result) => server.onIngest(result),
+    onIngest: (result, receivedAt) => {
+      server.onIngest(result);
+      o.onIngest?.(result, receivedAt);
+    },
   });
   const server = new DashboardServer({
     model,
