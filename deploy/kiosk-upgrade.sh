@@ -128,16 +128,17 @@ fi
 # The app writes health.json (src/ops/health-file.ts); busy:true means a customer session is open.
 # maintenance-request.json asks the app to take no new customer until the upgrade is over.
 health_query() { # health_query busy | healthy VERSION SINCE_MS
-  "$NODE" -e '
+  KIOSK_BUSY_STALE_MS="$BUSY_STALE_MS" "$NODE" -e '
     const fs = require("node:fs");
-    const [file, what, version, since, staleMs] = process.argv.slice(1);
+    const [file, what, version, since] = process.argv.slice(1);
+    const staleMs = Number(process.env.KIOSK_BUSY_STALE_MS);
     let h;
     try { h = JSON.parse(fs.readFileSync(file, "utf8")); } catch { process.exit(1); }
     const ts = Number(h.ts);
-    if (what === "busy") process.exit(h.busy === true && Date.now() - ts < Number(staleMs) ? 0 : 1);
+    if (what === "busy") process.exit(h.busy === true && Date.now() - ts < staleMs ? 0 : 1);
     const bad = ["starting", "stopping", "failed"];
     process.exit(h.version === version && ts >= Number(since) && !bad.includes(h.state) ? 0 : 1);
-  ' "$R$HEALTH" "$@" "$BUSY_STALE_MS"
+  ' "$R$HEALTH" "$@"
 }
 
 if [ -d "$R$STATE" ]; then
