@@ -261,3 +261,58 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
   };
   return broker;
 }
+
+export interface LatencyProxy {
+  /** `mqtt://127.0.0.1:<proxy port>` */
+  readonly url: string;
+  readonly port: number;
+  /** One-way delay added to every chunk, both directions; may be changed while running. */
+  delayMs: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A TCP proxy in front of a broker that delays every chunk by `delayMs` each way (a WAN or mobile link
+ * on loopback): what makes a one-message-per-round-trip replay slow, and an in-flight window fast.
+ * Order is kept (equal delays fire in the order they were set).
+ */
+export async function startLatencyProxy(targetPort: number, delayMs: number): Promise<LatencyProxy> {
+  const sockets = new Set<net.Socket>();
+  const relay = (from: net.Socket, to: net.Socket, proxy: { delayMs: number }): void => {
+    from.on('data', (chunk) => {
+      const d = proxy.delayMs;
+      if (d <= 0) to.write(chunk);
+      else setTimeout(() => to.writable && to.write(chunk), d);
+    });
+    from.on('close', () => setTimeout(() => to.destroy(), proxy.delayMs));
+    from.on('error', () => to.destroy());
+  };
+  const state = { delayMs };
+  const server = net.createServer((client) => {
+    const upstream = net.connect({ host: '127.0.0.1', port: targetPort });
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.setNoDelay(true);
+      s.on('close', () => sockets.delete(s));
+    }
+    relay(client, upstream, state);
+    relay(upstream, client, state);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    get delayMs() {
+      return state.delayMs;
+    },
+    set delayMs(v: number) {
+      state.delayMs = v;
+    },
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
