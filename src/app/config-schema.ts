@@ -4,6 +4,7 @@
  * rejected and reported, never applied.
  */
 import { z } from 'zod';
+import { hardwareConfigSchema } from '../../hal/hardware-config.js';
 
 const cents = z.int().min(0).max(1_000_000);
 const ms = (def: number) => z.int().min(0).max(3_600_000).default(def);
@@ -21,84 +22,6 @@ export const ProductConfigSchema = z.strictObject({
   /** A button that adds it to the basket, e.g. `amount1`. */
   button: z.enum(['amount1', 'amount2', 'amount3', 'amount4']).optional(),
 });
-
-const SimulatedDevice = z.strictObject({ driver: z.literal('simulated') });
-
-export const DisplayConfigSchema = z.union([
-  SimulatedDevice.extend({
-    cols: z.union([z.literal(16), z.literal(20)]).default(20),
-    rows: z.union([z.literal(2), z.literal(4)]).default(4),
-  }),
-  z.strictObject({
-    driver: z.literal('hd44780-pcf8574'),
-    bus: z.int().min(0).max(20).default(1),
-    /** 0x27 (PCF8574) or 0x3f (PCF8574A); `auto` scans the bus. */
-    address: z.union([z.int().min(0x03).max(0x77), z.literal('auto')]).default('auto'),
-    cols: z.union([z.literal(16), z.literal(20)]).default(20),
-    rows: z.union([z.literal(2), z.literal(4)]).default(4),
-    rom: z.enum(['A00', 'A02']).default('A00'),
-  }),
-]);
-
-export const ReaderConfigSchema = z.union([
-  SimulatedDevice,
-  z.strictObject({
-    driver: z.literal('line'),
-    path: z.string().startsWith('/dev/'),
-    baudRate: z.int().positive().default(9600),
-    maxLineLength: z.int().min(8).max(512).default(64),
-  }),
-  z.strictObject({
-    driver: z.literal('pn532'),
-    path: z.string().startsWith('/dev/'),
-    baudRate: z.int().positive().default(115200),
-    pollMs: z.int().min(50).default(250),
-  }),
-]);
-
-export const ButtonsConfigSchema = z.union([
-  SimulatedDevice,
-  z.strictObject({
-    driver: z.literal('gpio'),
-    /** Button name -> BCM pin number (not the sysfs number: the header chip's base is added at start). */
-    pins: z.record(
-      z.enum(['ok', 'cancel', 'up', 'down', 'amount1', 'amount2', 'amount3', 'amount4', 'service']),
-      z.int().min(0).max(53),
-    ),
-    activeLow: z.boolean().default(true),
-    debounceMs: z.int().min(1).max(500).default(30),
-    longPressMs: z.int().min(300).max(10_000).default(3000),
-  }),
-]);
-
-export const AcceptorConfigSchema = z.union([
-  SimulatedDevice.extend({ coins: z.array(cents.positive()).min(1).default([10, 20, 50, 100, 200]) }),
-  z.strictObject({
-    driver: z.literal('pulse'),
-    pulsePin: z.int().min(0).max(53),
-    inhibitPin: z.int().min(0).max(53),
-    /** Level on the inhibit line that makes the acceptor refuse coins. */
-    inhibitActiveHigh: z.boolean().default(true),
-    centsPerPulse: cents.positive().default(10),
-    quietGapMs: z.int().min(20).max(2000).default(200),
-    minPulseMs: z.int().min(1).max(200).default(20),
-    billPin: z.int().min(0).max(53).optional(),
-    billCentsPerPulse: cents.positive().optional(),
-  }),
-]);
-
-export const PrinterConfigSchema = z.union([
-  SimulatedDevice.extend({ width: z.union([z.literal(32), z.literal(48)]).default(32) }),
-  z.strictObject({
-    driver: z.literal('escpos'),
-    /** `tcp://host:9100` or a device path such as `/dev/usb/lp0` or `/dev/kiosk-printer`. */
-    interface: z.string().regex(/^(tcp:\/\/[^\s]+|\/dev\/\S+)$/, 'tcp://host:port or /dev/... path'),
-    /** Where DLE EOT status can be read back (serial path or tcp://); absent: the interface itself if TCP. */
-    statusChannel: z.string().optional(),
-    width: z.union([z.literal(32), z.literal(48)]).default(48),
-    jobTtlMs: ms(120_000),
-  }),
-]);
 
 export const KioskConfigSchema = z.strictObject({
   /** Config document version; the fleet's `config/desired` carries a rising one. */
@@ -145,21 +68,37 @@ export const KioskConfigSchema = z.strictObject({
       outboxDir: z.string().default('var/outbox'),
     })
     .optional(),
-  hardware: z.strictObject({
-    display: DisplayConfigSchema.default({ driver: 'simulated', cols: 20, rows: 4 }),
-    reader: ReaderConfigSchema.default({ driver: 'simulated' }),
-    buttons: ButtonsConfigSchema.default({ driver: 'simulated' }),
-    acceptor: AcceptorConfigSchema.default({ driver: 'simulated', coins: [10, 20, 50, 100, 200] }),
-    printer: PrinterConfigSchema.default({ driver: 'simulated', width: 32 }),
+  /** Device settings belong to the drivers: the schema is theirs (hal/hardware-config.ts), shared with the doctor. */
+  hardware: hardwareConfigSchema.superRefine((hw, ctx) => {
+    for (const device of ['display', 'reader', 'buttons', 'coin', 'printer'] as const) {
+      if (!hw[device])
+        ctx.addIssue({
+          code: 'custom',
+          path: [device],
+          message: `missing: give its settings or {"driver":"simulated"}`,
+        });
+    }
   }),
   sim: z
-    .object({
+    .strictObject({
       /** NDJSON control port on 127.0.0.1 (tests, demos); absent: off. */
       controlPort: z.int().min(0).max(65535).optional(),
       /** The terminal face of the simulator; off for headless runs. */
       tui: z.boolean().default(true),
+      /** Coins the simulator's keys insert (cents). */
+      coins: z.array(cents.positive()).min(1).max(8).default([10, 20, 50, 100, 200, 500, 1000]),
+      /** Size of a simulated display and width of a simulated printer. */
+      displayCols: z.union([z.literal(16), z.literal(20)]).default(20),
+      displayRows: z.union([z.literal(2), z.literal(4)]).default(4),
+      printerColumns: z.union([z.literal(32), z.literal(48)]).default(32),
     })
-    .default({ tui: true }),
+    .default({
+      tui: true,
+      coins: [10, 20, 50, 100, 200, 500, 1000],
+      displayCols: 20,
+      displayRows: 4,
+      printerColumns: 32,
+    }),
   catalogue: z.array(ProductConfigSchema).max(200).default([]),
   topup: z
     .object({

@@ -10,10 +10,17 @@ const write = (doc: unknown): string => {
   writeFileSync(file, typeof doc === 'string' ? doc : JSON.stringify(doc));
   return file;
 };
+const simHardware = () => ({
+  display: { driver: 'simulated' },
+  reader: { driver: 'simulated' },
+  buttons: { driver: 'simulated' },
+  coin: { driver: 'simulated' },
+  printer: { driver: 'simulated' },
+});
 const minimal = () => ({
   kiosk: { id: 'k-0001', mode: 'topup' },
   api: { baseUrl: 'https://connect-testing.secuconnect.com/api/v2', clientId: 'c', clientSecret: 's' },
-  hardware: {},
+  hardware: simHardware(),
 });
 const problems = (fn: () => unknown): string[] => {
   try {
@@ -29,17 +36,16 @@ describe('config: one validated JSON file', () => {
   it('the shipped configs are valid', () => {
     const sim = loadConfig('config/simulator.json');
     assert.equal(sim.api.baseUrl, 'standin');
-    assert.equal(sim.hardware.display.driver, 'simulated');
+    assert.equal(sim.hardware.display?.driver, 'simulated');
     const pi = loadConfig('config/example.pi.json');
-    assert.equal(pi.hardware.display.driver, 'hd44780-pcf8574');
-    assert.equal(pi.hardware.printer.driver, 'escpos');
+    assert.equal(pi.hardware.display?.driver, 'hd44780-pcf8574');
+    assert.equal(pi.hardware.printer?.driver, 'escpos');
     assert.ok(pi.journal.dir.startsWith('/var/lib/kiosk'));
   });
 
   it('fills defaults for what is left out', () => {
     const c = loadConfig(write(minimal()));
     assert.deepEqual(c.topup.amounts, [500, 1000, 2000, 5000]);
-    assert.equal(c.hardware.reader.driver, 'simulated');
     assert.equal(c.kiosk.language, 'de');
   });
 
@@ -55,6 +61,8 @@ describe('config: one validated JSON file', () => {
     (bad.hardware as Record<string, unknown>).display = { driver: 'hd44780-pcf8574', address: 999 };
     bad.topup = { amounts: [500, 10.5] };
     bad.hardwre = {};
+    delete (bad.hardware as Record<string, unknown>).printer;
+    delete (bad.hardware as Record<string, unknown>).printer;
     const p = problems(() => loadConfig(write(bad)));
     assert.ok(
       p.some((m) => m.startsWith('kiosk.mode:')),
