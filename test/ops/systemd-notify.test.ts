@@ -3,35 +3,34 @@ import { existsSync } from 'node:fs';
 import { systemdNotifier, runCommand, type RunCommand } from '../../src/ops/systemd-notify.js';
 import { recordingLogger } from '../../src/util/logger.js';
 
-function fakeRun(code = 0): RunCommand & { calls: Array<{ file: string; args: string[] }> } {
+function fakeRun(code = 0): { run: RunCommand; calls: Array<{ file: string; args: string[] }> } {
   const calls: Array<{ file: string; args: string[] }> = [];
-  const run = (async (file: string, args: string[]) => {
+  const run: RunCommand = async (file, args) => {
     calls.push({ file, args });
     return { code, stderr: code ? 'Failed to notify init system: Connection refused' : '' };
-  }) as RunCommand & { calls: typeof calls };
-  run.calls = calls;
-  return run;
+  };
+  return { run, calls };
 }
 
 describe('ops/systemd-notify', () => {
   it('does nothing without NOTIFY_SOCKET', async () => {
-    const run = fakeRun();
+    const { run, calls } = fakeRun();
     const n = systemdNotifier({ env: {}, run });
     assert.equal(n.enabled, false);
     await n.ready('serving');
     await n.watchdog();
-    assert.equal(run.calls.length, 0);
+    assert.equal(calls.length, 0);
   });
 
   it('sends READY, STATUS, WATCHDOG and STOPPING through systemd-notify', async () => {
-    const run = fakeRun();
+    const { run, calls } = fakeRun();
     const n = systemdNotifier({ env: { NOTIFY_SOCKET: '/run/systemd/notify' }, run });
     await n.ready('serving k-0042');
     await n.status('out of service:\nprinter has no paper');
     await n.watchdog();
     await n.stopping();
     assert.deepEqual(
-      run.calls.map((c) => [c.file, ...c.args]),
+      calls.map((c) => [c.file, ...c.args]),
       [
         ['systemd-notify', 'READY=1', 'STATUS=serving k-0042'],
         ['systemd-notify', 'STATUS=out of service: printer has no paper'],
@@ -43,7 +42,7 @@ describe('ops/systemd-notify', () => {
 
   it('never throws when systemd-notify fails, and warns once per failure spell', async () => {
     const logger = recordingLogger();
-    const n = systemdNotifier({ env: { NOTIFY_SOCKET: '/nowhere' }, run: fakeRun(1), logger });
+    const n = systemdNotifier({ env: { NOTIFY_SOCKET: '/nowhere' }, run: fakeRun(1).run, logger });
     await n.watchdog();
     await n.watchdog();
     assert.equal(logger.records.filter((r) => r.level === 'warn').length, 1);
