@@ -128,6 +128,8 @@ interface DueMessage {
 }
 
 const ALERTS_FILE = 'alerts.json';
+/** Marks an alert cleared in this run (in `alerts`). */
+const CLEARED = '';
 const DEDUP_FILE = 'cmd-dedup.json';
 
 export class FleetReporter {
@@ -152,10 +154,12 @@ export class FleetReporter {
   /** Latest wanted value per retained topic (and pending cmdres): sent on connect until acknowledged. */
   private readonly due = new Map<string, DueMessage>();
   private dueCounter = 0;
+  /** Per alert name: a key of what was last set, or CLEARED. */
   private readonly alerts = new Map<string, string>();
   /** Alerts active in an earlier run: cleared on the first connect unless set again meanwhile. */
   private staleAlerts = new Set<string>();
   private alertsWrite: Promise<void> = Promise.resolve();
+  private alertsLoaded = false;
 
   constructor(private readonly opts: FleetReporterOptions) {
     this.topics = kioskTopics(opts.kioskId);
@@ -202,6 +206,8 @@ export class FleetReporter {
     this.pump = new OutboxPump({ outbox: this.outbox, window: this.opts.outboxWindow, logger: this.logger });
     await this.commands.load();
     await this.loadStaleAlerts();
+    this.alertsLoaded = true;
+    this.persistAlerts();
     this.running = true;
     this.lag = monitorEventLoopDelay({ resolution: 20 });
     this.lag.enable();
@@ -233,6 +239,7 @@ export class FleetReporter {
       client?.end(true);
     }
     this.dropConnection();
+    await this.alertsWrite;
     await this.outbox.close();
   }
 
@@ -324,17 +331,16 @@ export class FleetReporter {
     }
   }
 
-  /** Clears `alert/{name}` (empty retained payload). Never throws. */
+  /**
+   * Clears `alert/{name}` (empty retained payload). Repeated clears publish once per run; the first one
+   * always goes out, since an earlier run may have left the alert retained. Never throws.
+   */
   clearAlert(name: string): void {
     try {
       const topic = this.topics.alert(name);
       this.staleAlerts.delete(name);
-      if (!this.alerts.has(name) && !this.due.has(topic)) {
-        // not set in this run: still clear it, an earlier run may have left it retained
-        this.alerts.set(name, '');
-      }
-      if (this.alerts.get(name) === undefined) return;
-      this.alerts.delete(name);
+      if (this.alerts.get(name) === CLEARED) return;
+      this.alerts.set(name, CLEARED);
       void this.publish(topic, '', true);
       this.persistAlerts();
     } catch (err) {
@@ -363,7 +369,7 @@ export class FleetReporter {
 
   /** Publishes `health` now (QoS 0, retained, expires after ~3 heartbeats); skipped while offline. */
   publishHealth(): void {
-    if (!this.connected || !this.client) return;
+    if (!this.running || !this.connected || !this.client) return;
     try {
       const body = this.body(this.healthBody());
       const expiry = Math.ceil((3 * this.heartbeatMs) / 1000);
@@ -458,7 +464,9 @@ export class FleetReporter {
     void this.publish(this.topics.birth, this.birthBody(), true);
     void this.publish(this.topics.state, this.stateBody(s.state, s.reason), true);
     for (const name of this.staleAlerts) {
-      if (!this.alerts.has(name)) void this.publish(this.topics.alert(name), '', true);
+      if (this.alerts.has(name)) continue;
+      this.alerts.set(name, CLEARED);
+      void this.publish(this.topics.alert(name), '', true);
     }
     this.staleAlerts.clear();
     for (const m of earlier) if (this.due.get(m.key) === m) this.send(client, m);
@@ -580,9 +588,10 @@ export class FleetReporter {
   // -------------------------------------------------------------------------------------------------
   // payloads
 
-  private body(payload: object, sid = this.outbox.sid): string {
+  /** Envelope + payload. Before start() (an alert set early) sid and seq are those not yet known: 0. */
+  private body(payload: object, sid = this.outbox?.sid ?? 0): string {
     return JSON.stringify({
-      ...envelope(this.opts.kioskId, sid, this.outbox.lastSeq, this.now()),
+      ...envelope(this.opts.kioskId, sid, this.outbox?.lastSeq ?? 0, this.now()),
       ...payload,
     });
   }
@@ -675,8 +684,10 @@ export class FleetReporter {
   }
 
   private persistAlerts(): void {
+    // before start() has read the earlier run's file, writing it would lose what must be cleared
+    if (!this.alertsLoaded) return;
     const file = path.join(this.opts.dataDir, ALERTS_FILE);
-    const names = [...this.alerts.entries()].filter(([, v]) => v !== '').map(([k]) => k);
+    const names = [...this.alerts.entries()].filter(([, v]) => v !== CLEARED).map(([k]) => k);
     this.alertsWrite = this.alertsWrite
       .then(async () => {
         await writeFile(`${file}.tmp`, JSON.stringify(names));

@@ -175,6 +175,35 @@ describe('fleet reporter against a real Mosquitto', function () {
     await late.close();
   });
 
+  it('an alert left by an earlier run is cleared at the next run unless set again', async () => {
+    const r1 = reporter();
+    await r1.start();
+    r1.setAlert('paper_out', { severity: 'critical' });
+    r1.setAlert('cashbox_full');
+    await observer.waitFor(
+      'alerts',
+      () => observer.messages.filter((m) => m.topic.includes('/alert/')).length === 2,
+    );
+    await r1.stop();
+    const r2 = reporter();
+    r2.setAlert('cashbox_full'); // still true at start-up
+    await r2.start();
+    await observer.waitFor('paper_out cleared', () =>
+      observer.on('/alert/paper_out').find((m) => m.payload === ''),
+    );
+    r2.clearAlert('paper_out');
+    r2.clearAlert('paper_out');
+    await observer.waitFor('cashbox_full again', () => observer.on('/alert/cashbox_full').length === 2);
+    const late = await Observer.connect(broker.url, [`kiosk/v1/${id}/alert/#`]);
+    await late.waitFor('retained cashbox_full', () => late.messages.length === 1);
+    assert.equal(late.messages[0]?.topic, `kiosk/v1/${id}/alert/cashbox_full`);
+    await late.close();
+    assert.ok(
+      observer.on('/alert/paper_out').filter((m) => m.payload === '').length <= 2,
+      'repeated clears publish once',
+    );
+  });
+
   it('broker restart: reconnects by itself, birth and state again, retained state kept', async () => {
     const r = reporter();
     await r.start();
