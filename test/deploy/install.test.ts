@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { readFileSync, readlinkSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  DEPLOY,
   etcEntries,
   fakePiRoot,
   fakeRelease,
   install,
   isRoot,
   modeOf,
+  run,
   tempDir,
   treeListing,
 } from './support.js';
@@ -163,5 +165,23 @@ describe('deploy/install.sh against a temporary root', function () {
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /not a release name/);
     assert.ok(!existsSync(join(root, 'opt')), 'nothing was installed');
+  });
+
+  it('uninstall.sh keeps config and state, --purge removes them and the user', () => {
+    assert.equal(install(root, release, '1.0.0').status, 0);
+    const keep = run('bash', [join(DEPLOY, 'uninstall.sh'), '--root', root]);
+    assert.equal(keep.status, 0, keep.stderr);
+    assert.ok(!existsSync(join(root, 'opt/kiosk')));
+    assert.ok(!existsSync(join(root, 'etc/systemd/system/kiosk.service')));
+    assert.ok(!existsSync(join(root, 'usr/local/bin/kiosk')));
+    assert.ok(existsSync(join(root, 'etc/kiosk/kiosk.json')));
+    assert.ok(existsSync(join(root, 'var/lib/kiosk')));
+    const purge = run('bash', [join(DEPLOY, 'uninstall.sh'), '--root', root, '--purge']);
+    assert.equal(purge.status, 0, purge.stderr);
+    assert.ok(!existsSync(join(root, 'etc/kiosk')));
+    assert.equal(etcEntries(read('etc/passwd')).has('kiosk'), false);
+    assert.equal(etcEntries(read('etc/group')).has('kiosk'), false);
+    assert.deepEqual(etcEntries(read('etc/group')).get('dialout'), ['dialout', 'x', '20', 'pi']);
+    assert.equal(etcEntries(read('etc/passwd')).get('pi')?.[6], '/bin/bash', 'other accounts untouched');
   });
 });
