@@ -32,6 +32,8 @@ export const KioskConfigSchema = z.strictObject({
     language: z.enum(['de', 'en']).default('de'),
     /** Shown on the attract screen and the receipt header. */
     name: z.string().max(40).default('Kiosk'),
+    /** A card terminal for `start/cashless` is attached (checkout only). */
+    cardTerminal: z.boolean().default(false),
   }),
   api: z.strictObject({
     /** e.g. `https://connect-testing.secuconnect.com/api/v2`; `standin` starts the local stand-in in-process. */

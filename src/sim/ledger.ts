@@ -326,7 +326,9 @@ export class Ledger {
       const total = basketTotal(tx.products);
       const collected = method === 'loyalty' ? 0 : total - applied.cash - applied.bonus;
       const topup = basketTotal(tx.products.filter(TOPUP));
-      const turnover = total - topup;
+      // The receipt's "Umsatz erfasst" is the whole sale, a top-up included (seed 004).
+      const turnover = total;
+      const pointsBase = total - topup;
       this.data.nextTransId += 1;
       tx.trans_id = String(this.data.nextTransId);
       tx.ltx = [newId('LTX')];
@@ -348,7 +350,7 @@ export class Ledger {
             balanceAfter: card.cash_balance + card.bonus_balance,
           };
         }
-        tx.points = card.owner === 'own' && turnover > 0 ? Math.floor(turnover / 100) : 0;
+        tx.points = card.owner === 'own' && pointsBase > 0 ? Math.floor(pointsBase / 100) : 0;
         card.points += tx.points;
         tx.receipt = cardReceipt({
           cardnumber: card.cardnumber,

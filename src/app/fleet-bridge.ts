@@ -1,0 +1,149 @@
+/**
+ * The kiosk as the fleet sees it: implements the reporter's `KioskPort` over the running app, and
+ * supplies birth and health facts. Loaded only when `fleet` is configured.
+ */
+import { FleetReporter } from '../fleet/reporter.js';
+import { KioskBusyError, type HealthFacts, type KioskPort, type KioskStatus } from '../fleet/kiosk-port.js';
+import type { ConfigDocument, DeviceStatus, LifetimeCounters } from '../fleet/envelope.js';
+import type { Journal } from '../journal/journal.js';
+import type { Counters } from '../journal/state.js';
+import type { Logger } from '../util/logger.js';
+import { checkConfig } from './config.js';
+import type { KioskConfig } from './config-schema.js';
+import type { Devices } from './devices.js';
+import type { KioskApp } from './kiosk-app.js';
+import { FIRMWARE_VERSION } from './version.js';
+
+export interface FleetBridgeDeps {
+  config: KioskConfig;
+  logger: Logger;
+  journal: Journal;
+  devices: Devices;
+  lock(on: boolean): void;
+  maintenance(on: boolean): void;
+  onRestart(reason: string): void;
+}
+
+function counterSet(c: Counters) {
+  return {
+    sales: { count: c.sales.count, cents: c.sales.cents },
+    topups: { count: c.topUps.count, cents: c.topUps.cents },
+    cashIn: { count: c.cashIn.count, cents: c.cashIn.cents },
+  };
+}
+
+export function kioskPortFor(app: KioskApp, deps: FleetBridgeDeps): KioskPort {
+  return {
+    status(): KioskStatus {
+      const s = app.summary();
+      if (s.state.startsWith('maintenance')) return { state: 'maintenance' };
+      if (s.state.startsWith('outOfService'))
+        return { state: 'out_of_service', reason: s.reason ?? 'unknown' };
+      if (s.state === 'idle' || s.state.startsWith('serving')) {
+        const degraded = app.printerState !== 'ok' || deps.devices.reader.status !== 'online';
+        return degraded
+          ? { state: 'degraded', reason: `printer ${app.printerState}, reader ${deps.devices.reader.status}` }
+          : { state: 'online' };
+      }
+      return { state: 'out_of_service', reason: 'starting' };
+    },
+    isServingCustomer: () => app.summary().state.startsWith('serving'),
+    async setMaintenance(on) {
+      if (on && app.summary().state.startsWith('serving')) throw new KioskBusyError();
+      deps.maintenance(on);
+    },
+    async lock() {
+      if (app.summary().state.startsWith('serving')) throw new KioskBusyError();
+      deps.lock(true);
+    },
+    async unlock() {
+      deps.lock(false);
+    },
+    async reprintLast() {
+      const last = deps.devices.printer.lastReceipt();
+      if (!last) return { reprinted: false };
+      await deps.devices.printer.reprint();
+      return { reprinted: true };
+    },
+    async diagnostics() {
+      const d = deps.devices;
+      return Promise.all([
+        d.display.probe(),
+        d.reader.probe(),
+        d.buttons.probe(),
+        d.acceptor.probe(),
+        d.printer.probe(),
+      ]);
+    },
+    async restart(reason) {
+      deps.onRestart(reason);
+    },
+    appliedConfigVersion: () => deps.config.version,
+    async applyConfig(_doc: ConfigDocument) {
+      // Taking a new config without a restart needs every module to accept it live; until then the
+      // operator restarts the kiosk (the command `restart`) to apply it.
+      return { restartRequired: true };
+    },
+  };
+}
+
+export async function startFleetBridge(app: KioskApp, deps: FleetBridgeDeps): Promise<FleetReporter> {
+  const f = deps.config.fleet!;
+  const deviceStatus = (): Record<string, DeviceStatus> => {
+    const d = deps.devices;
+    const p = app.printerState;
+    return {
+      printer: {
+        health: p === 'ok' ? 'ok' : p === 'paper_low' ? 'degraded' : 'offline',
+        status: p,
+        paper: p === 'paper_low' ? 'low' : p === 'paper_out' ? 'out' : 'ok',
+      },
+      reader: { health: d.reader.status === 'online' ? 'ok' : 'offline', status: d.reader.status },
+      display: { health: d.display.health(), status: d.display.health() },
+      acceptor: { health: 'ok', status: d.acceptor.accepting ? 'accepting' : 'inhibited' },
+    };
+  };
+  const health = (): HealthFacts => {
+    const st = deps.journal.state;
+    const counters: LifetimeCounters = {
+      sinceInstall: counterSet(st.lifetime),
+      sinceCollection: counterSet(st.sinceCollection),
+      lastCollectionTs: st.lastCollection?.ts ?? null,
+    };
+    return { devices: deviceStatus(), counters };
+  };
+  const reporter = new FleetReporter({
+    kioskId: deps.config.kiosk.id,
+    url: f.url,
+    dataDir: f.outboxDir,
+    port: kioskPortFor(app, deps),
+    birth: () => ({
+      firmware: FIRMWARE_VERSION,
+      hardware: {
+        model:
+          process.arch === 'arm64' || process.arch === 'arm'
+            ? 'raspberry-pi'
+            : `${process.platform}-${process.arch}`,
+      },
+      devices: Object.entries(deviceStatus()).map(([device, s]) => ({
+        device,
+        driver: device,
+        found: s.health !== 'offline',
+        status: s.status,
+      })),
+      capabilities: [deps.config.kiosk.mode, ...(deps.config.kiosk.cardTerminal ? ['card_terminal'] : [])],
+    }),
+    health,
+    validateConfig: (doc) => {
+      const r = checkConfig(doc);
+      return r.ok ? { ok: true } : { ok: false, errors: r.errors };
+    },
+    ...(f.username ? { username: f.username } : {}),
+    ...(f.password ? { password: f.password } : {}),
+    heartbeatMs: f.heartbeatS * 1000,
+    willDelayS: f.willDelayS,
+    logger: deps.logger,
+  });
+  await reporter.start();
+  return reporter;
+}

@@ -1,0 +1,603 @@
+/**
+ * The composition root: builds the devices, the API client (or the in-process stand-in), the
+ * journal and the fleet reporter from the configuration, gives the machines their effects, and
+ * wires hardware events in and screens out. The only module that knows all the others.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
+import { createActor, fromPromise, type Actor, type AnyActorRef, type Subscription } from 'xstate';
+import { TokenManager, type AuthConfig } from '../api/auth.js';
+import { SmartTransactionsClient } from '../api/client.js';
+import type { SmartTransactionsApi } from '../api/types.js';
+import { createApiActors } from '../flows/api-actors.js';
+import { Journal } from '../journal/journal.js';
+import { startApiStandIn, type StandIn } from '../sim/api-server.js';
+import { DEMO_CARDS } from '../sim/demo-cards.js';
+import type { Logger } from '../util/logger.js';
+import { kioskMachine } from '../../machines/kiosk.machine.js';
+import { checkoutMachine } from '../../machines/checkout.machine.js';
+import { topupMachine } from '../../machines/topup.machine.js';
+import { TICK_MS, type KioskInputEvent } from '../../machines/events.js';
+import type {
+  DeviceHealthState,
+  FlowEvent,
+  PrintInput,
+  RecordUnclaimedInput,
+  RecordUnclaimedOutput,
+  RecoverOutput,
+  SelfTestOutput,
+  SetAcceptorParams,
+} from '../../machines/ports.js';
+import type { SessionOutput } from '../../machines/session-context.js';
+import { screenFor, statePath } from '../../machines/screens.js';
+import type { KioskConfig } from './config-schema.js';
+import type { ControlDevice, SimControls } from './control-port.js';
+import { buildDevices, type Devices, type SimHandles } from './devices.js';
+import { maskReceiptCards, voucherLines } from './receipt-jobs.js';
+import { recoverOpenSessions } from './recovery.js';
+import { SessionJournal, newVoucherCode } from './session-journal.js';
+import type { PrinterStatus } from '../../hal/printer.js';
+import type { FleetReporter } from '../fleet/reporter.js';
+
+export interface KioskAppOptions {
+  config: KioskConfig;
+  logger: Logger;
+  /** Called when the fleet asks for a restart (the service manager brings the process back). */
+  onRestart?: (reason: string) => void;
+}
+
+type KioskActor = Actor<typeof kioskMachine>;
+
+export interface KioskSummary {
+  state: string;
+  flow: string | null;
+  reason: string | null;
+  acceptor: 'accepting' | 'inhibited';
+  sessionId: string | null;
+  inserted: number | null;
+  journal: { openSessions: number; cashBoxCents: number; unclaimedVouchers: number };
+}
+
+export class KioskApp extends EventEmitter {
+  readonly config: KioskConfig;
+  private readonly logger: Logger;
+  private devices!: Devices;
+  private sim: SimHandles = {};
+  private standIn: StandIn | undefined;
+  private api!: SmartTransactionsApi;
+  private tokens!: TokenManager;
+  private journal!: Journal;
+  private sessions!: SessionJournal;
+  private actor!: KioskActor;
+  private readonly bootId = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private recoveryTimer: NodeJS.Timeout | undefined;
+  private childSub: { ref: AnyActorRef; sub: Subscription } | undefined;
+  private lastScreen: string[] = [];
+  private servingSession: string | null = null;
+  private coinChain: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private fleet: FleetReporter | undefined;
+  private printerStatus: PrinterStatus = 'ok';
+
+  constructor(private readonly opts: KioskAppOptions) {
+    super();
+    this.config = opts.config;
+    this.logger = opts.logger;
+  }
+
+  /** Builds everything and starts the machines; resolves once the kiosk runs (it may be out of service). */
+  async start(): Promise<void> {
+    const c = this.config;
+    this.journal = await Journal.open(c.journal.dir, {
+      logger: this.logger,
+      maxAgeDays: c.journal.maxAgeDays,
+      maxBytes: c.journal.maxBytes,
+      onAlert: (alert) => this.logger.error({ alert: alert.kind }, 'journal alert'),
+    });
+    this.sessions = new SessionJournal(this.journal, c.kiosk.mode, this.logger);
+    await this.buildApi();
+    ({ devices: this.devices, sim: this.sim } = await buildDevices(c, this.logger));
+    this.wireDevices();
+    await Promise.all([this.devices.buttons.start(), this.devices.acceptor.start()]);
+    this.devices.reader.start();
+    this.actor = createActor(this.provideMachines(), {
+      input: { bootId: this.bootId, config: this.kioskInput() },
+    });
+    this.actor.subscribe({
+      next: () => this.onSnapshot(),
+      error: (err) => this.logger.error({ err: String(err) }, 'kiosk machine failed'),
+    });
+    this.actor.start();
+    this.tickTimer = setInterval(() => this.send({ type: 'TICK', now: Date.now() }), TICK_MS);
+    this.tickTimer.unref?.();
+    if (c.fleet) await this.startFleet();
+    this.logger.info(
+      { kiosk: c.kiosk.id, mode: c.kiosk.mode, api: this.standIn ? this.standIn.baseUrl : c.api.baseUrl },
+      'kiosk started',
+    );
+  }
+
+  private async buildApi(): Promise<void> {
+    const c = this.config;
+    let baseUrl = c.api.baseUrl;
+    let tokenUrl = c.api.tokenUrl;
+    if (baseUrl === 'standin') {
+      this.standIn = await startApiStandIn({
+        port: c.api.standIn.port,
+        ledgerPath: c.api.standIn.ledger,
+        terminalDelayMs: c.api.standIn.terminalDelayMs,
+        logger: this.logger,
+      });
+      baseUrl = this.standIn.baseUrl;
+      tokenUrl = this.standIn.tokenUrl;
+    }
+    tokenUrl ??= new URL('/oauth/token', baseUrl).toString();
+    const refresh =
+      c.api.refreshTokenFile && existsSync(c.api.refreshTokenFile)
+        ? readFileSync(c.api.refreshTokenFile, 'utf8').trim()
+        : undefined;
+    const auth: AuthConfig = refresh
+      ? {
+          grant: 'refresh_token',
+          clientId: c.api.clientId,
+          clientSecret: c.api.clientSecret ?? '',
+          refreshToken: refresh,
+        }
+      : { grant: 'client_credentials', clientId: c.api.clientId, clientSecret: c.api.clientSecret ?? '' };
+    this.tokens = new TokenManager({ tokenUrl, auth, logger: this.logger, timeoutMs: c.api.timeoutMs });
+    const client = new SmartTransactionsClient({
+      baseUrl,
+      tokens: this.tokens,
+      timeoutMs: c.api.timeoutMs,
+      cashlessTimeoutMs: c.api.cashlessTimeoutMs,
+      logger: this.logger,
+    });
+    this.api = this.sessions.wrapApi(client);
+  }
+
+  private kioskInput() {
+    const c = this.config;
+    return {
+      mode: c.kiosk.mode,
+      receiptsRequired: c.receipts.mandatory,
+      recheckMs: 30_000,
+      session: {
+        cardPattern: c.cardPattern,
+        catalogue: c.catalogue.map((p) => ({
+          id: p.id,
+          desc: p.desc,
+          ean: p.ean,
+          priceOne: p.priceOne,
+          tax: p.tax,
+        })),
+        topupAmounts: c.topup.amounts,
+        maxTopup: c.topup.maxCents,
+        terminal: c.kiosk.cardTerminal,
+        inactivityMs: c.timeouts.inactivityMs,
+        warningMs: c.timeouts.warningMs,
+        messageMs: c.timeouts.resultMs,
+        cashlessLimitMs: c.timeouts.terminalMs,
+      },
+    };
+  }
+
+  private provideMachines() {
+    const apiActors = createApiActors(this.api, {
+      deviceId: this.config.kiosk.id,
+      isDemo: this.config.api.isDemo,
+      ledger: this.sessions.startLedger(),
+      logger: this.logger,
+    });
+    const actions = {
+      setAcceptor: (_: unknown, params: SetAcceptorParams) => this.setAcceptor(params.enabled),
+      emitEvent: (_: unknown, params: FlowEvent) => this.onFlowEvent(params),
+    };
+    const print = fromPromise<unknown, PrintInput>(async ({ input }) => this.print(input));
+    const recordUnclaimed = fromPromise<RecordUnclaimedOutput, RecordUnclaimedInput>(async ({ input }) => {
+      const voucherCode = newVoucherCode();
+      // Durable before the code is shown or printed: the operator's books must know it first.
+      await this.sessions.unclaimed(input.cents, voucherCode);
+      this.logger.warn(
+        { cents: input.cents, reason: input.reason, voucher: voucherCode },
+        'money recorded as unclaimed',
+      );
+      return { voucherCode };
+    });
+    const flowActors = { ...apiActors, print, recordUnclaimed };
+    return kioskMachine.provide({
+      actions,
+      actors: {
+        selfTest: fromPromise<SelfTestOutput>(async () => this.selfTest()),
+        recover: fromPromise<RecoverOutput>(async () => this.recover()),
+        topup: topupMachine.provide({ actions, actors: flowActors }),
+        checkout: checkoutMachine.provide({ actions, actors: flowActors }),
+      },
+    });
+  }
+
+  /**
+   * Resolves what a crash left open. With `journal.onApiDown: 'serve'` the kiosk serves while the
+   * journal holds the debt, and retries in the background; otherwise it stays out of service.
+   */
+  private async recover(): Promise<RecoverOutput> {
+    const report = await recoverOpenSessions({
+      journal: this.journal,
+      api: this.api,
+      logger: this.logger,
+      exclude: this.sessions.sessionId,
+      deviceId: this.config.kiosk.id,
+    });
+    if (report.unresolved === 0 || this.config.journal.onApiDown === 'out_of_service')
+      return { unresolved: report.unresolved };
+    this.scheduleRecoveryRetry();
+    return { unresolved: 0 };
+  }
+
+  private scheduleRecoveryRetry(delayMs = 60_000): void {
+    if (this.recoveryTimer || this.stopped) return;
+    this.recoveryTimer = setTimeout(() => {
+      this.recoveryTimer = undefined;
+      const retry = async () => {
+        const r = await recoverOpenSessions({
+          journal: this.journal,
+          api: this.api,
+          logger: this.logger,
+          exclude: this.sessions.sessionId,
+          deviceId: this.config.kiosk.id,
+        });
+        if (r.unresolved > 0) this.scheduleRecoveryRetry(Math.min(delayMs * 2, 15 * 60_000));
+      };
+      void retry().catch((err: Error) => this.logger.error({ err: err.message }, 'recovery retry failed'));
+    }, delayMs);
+    this.recoveryTimer.unref?.();
+  }
+
+  private async selfTest(): Promise<SelfTestOutput> {
+    let apiReachable = true;
+    try {
+      await this.tokens.token();
+    } catch (err) {
+      apiReachable = false;
+      this.logger.warn({ err: (err as Error).message }, 'self-test: API not reachable');
+    }
+    this.printerStatus = await this.devices.printer.status();
+    const devices: SelfTestOutput['devices'] = {
+      printer: printerHealth(this.printerStatus),
+      reader: this.devices.reader.status === 'online' ? 'ok' : 'offline',
+      display: this.devices.display.health() === 'offline' ? 'offline' : 'ok',
+    };
+    if (this.fleet) {
+      if (apiReachable) this.fleet.clearAlert('api_unreachable');
+      else this.fleet.setAlert('api_unreachable', { severity: 'critical' });
+    }
+    return { apiReachable, devices };
+  }
+
+  private async print(input: PrintInput): Promise<void> {
+    const lines =
+      input.kind === 'receipt'
+        ? this.config.receipts.maskCardNumber
+          ? maskReceiptCards(input.lines)
+          : input.lines
+        : voucherLines(input.voucherCode, input.cents, input.transactionId, this.config.kiosk.language);
+    await this.sessions.receipt(input.jobId, lines);
+    await this.devices.printer.print({
+      lines,
+      header: this.config.receipts.header,
+      footer: this.config.receipts.footer,
+    });
+    await this.sessions.printed(input.jobId);
+  }
+
+  private setAcceptor(enabled: boolean): void {
+    this.devices.acceptor
+      .setAccepting(enabled)
+      .catch((err: Error) =>
+        this.logger.error({ err: err.message, enabled }, 'acceptor inhibit line failed'),
+      );
+    this.emit('change');
+  }
+
+  private onFlowEvent(e: FlowEvent): void {
+    this.logger.info(
+      {
+        event: e.type,
+        ...('cents' in e ? { cents: e.cents } : {}),
+        ...('id' in e ? { transactionId: e.id } : {}),
+      },
+      'flow event',
+    );
+    const fleet = this.fleet;
+    const tx = this.sessions.sessionId ? this.journal.state.sessions[this.sessions.sessionId]?.tx : undefined;
+    switch (e.type) {
+      case 'coin_accepted':
+        fleet?.event('cash', { action: 'inserted', amountCents: e.cents, currency: 'EUR' });
+        break;
+      case 'credited':
+        void this.sessions
+          .credited(e.cents, e.transactionId)
+          .catch((err: Error) => this.logger.error({ err: err.message }, 'journal: credited not written'));
+        fleet?.event('cash', {
+          action: 'credited',
+          amountCents: e.cents,
+          currency: 'EUR',
+          card: e.cardMasked,
+          transactionId: e.transactionId,
+        });
+        break;
+      case 'unclaimed':
+        fleet?.event('cash', {
+          action: 'unclaimed',
+          amountCents: e.cents,
+          currency: 'EUR',
+          reason: e.reason,
+        });
+        break;
+      case 'transaction_finished':
+        fleet?.event('transaction', {
+          kind: this.config.kiosk.mode === 'topup' ? 'topup' : 'sale',
+          outcome: e.outcome === 'paid' ? 'completed' : e.outcome === 'aborted' ? 'cancelled' : 'failed',
+          amountCents: tx?.amount ?? 0,
+          currency: 'EUR',
+          transactionId: e.id,
+        });
+        break;
+      case 'debt':
+        this.logger.warn({ cents: e.cents, detail: e.detail }, 'money the kiosk owes');
+        fleet?.event('fault', {
+          device: 'kiosk',
+          code: 'debt',
+          message: `${e.cents} ct: ${e.detail}`.slice(0, 500),
+          severity: 'critical',
+        });
+        break;
+      case 'fault':
+        fleet?.event('fault', {
+          device: 'kiosk',
+          code: e.what.slice(0, 100),
+          message: e.detail?.slice(0, 500),
+        });
+        break;
+      default:
+        break;
+    }
+  }
+
+  private wireDevices(): void {
+    const d = this.devices;
+    d.buttons.on('press', (name) => this.send({ type: 'BUTTON', name: name as never }));
+    d.buttons.on('longpress', (name) => this.send({ type: 'BUTTON_LONG', name: name as never }));
+    d.reader.on('read', (text) => this.send({ type: 'SCAN', data: text }));
+    d.reader.on('status', (s) => {
+      this.device('reader', s === 'online' ? 'ok' : 'offline');
+      this.alert('reader_offline', s === 'offline');
+    });
+    d.acceptor.on('coin', (coin) => {
+      // One coin at a time, in order: journaled (fsync) before the machine counts it.
+      this.coinChain = this.coinChain
+        .then(() => this.acceptCoin(coin.cents, coin.source))
+        .catch((err: Error) =>
+          this.logger.error({ err: err.message, cents: coin.cents }, 'coin not journaled'),
+        );
+    });
+    d.acceptor.on('fault', (message) => {
+      this.logger.error({ message }, 'acceptor fault');
+      this.fleet?.event('fault', { device: 'acceptor', code: 'fault', message: message.slice(0, 500) });
+    });
+    d.printer.on('status', (ev) => {
+      this.printerStatus = ev.status;
+      this.device('printer', printerHealth(ev.status), ev.status);
+      this.alert('paper_low', ev.status === 'paper_low');
+      this.alert('paper_out', ev.status === 'paper_out');
+      this.alert('printer_offline', ev.status === 'offline');
+    });
+    d.printer.watch(5000);
+    d.display.on('status', (ev) =>
+      this.device('display', ev.health === 'offline' ? 'offline' : 'ok', ev.cause),
+    );
+  }
+
+  private async acceptCoin(cents: number, source: string): Promise<void> {
+    const snap = this.actor.getSnapshot();
+    const seq = (snap.context as { sessionSeq: number }).sessionSeq;
+    if (snap.matches('serving')) await this.sessions.coin(`${this.bootId}-${seq}`, cents, source);
+    else if (snap.matches('idle')) await this.sessions.coin(`${this.bootId}-${seq + 1}`, cents, source);
+    else {
+      const voucher = await this.sessions.strayCoin(cents, source);
+      this.logger.warn({ cents, voucher }, 'coin while not serving: recorded as unclaimed');
+    }
+    this.send({ type: 'COIN', cents });
+  }
+
+  private device(
+    device: 'printer' | 'reader' | 'display' | 'acceptor',
+    health: DeviceHealthState,
+    detail?: string,
+  ): void {
+    this.send({ type: 'DEVICE', device, health, ...(detail ? { detail } : {}) });
+  }
+
+  private alert(name: string, on: boolean): void {
+    if (!this.fleet) return;
+    if (on) this.fleet.setAlert(name, { severity: name === 'paper_low' ? 'warning' : 'critical' });
+    else this.fleet.clearAlert(name);
+  }
+
+  send(event: KioskInputEvent): void {
+    // Device events before the machine runs are not lost: the self-test reads the devices itself.
+    if (this.stopped || !this.actor) return;
+    this.actor.send(event);
+  }
+
+  private onSnapshot(): void {
+    const snap = this.actor.getSnapshot();
+    const child = snap.children.flow as AnyActorRef | undefined;
+    if (child && this.childSub?.ref !== child) {
+      this.childSub?.sub.unsubscribe();
+      this.childSub = { ref: child, sub: child.subscribe(() => this.render()) };
+    }
+    this.trackSession(
+      snap.matches('serving'),
+      (snap.context as { sessionSeq: number }).sessionSeq,
+      (snap.context as { lastSession: SessionOutput | null }).lastSession,
+    );
+    this.render();
+  }
+
+  private trackSession(serving: boolean, seq: number, last: SessionOutput | null): void {
+    const id = `${this.bootId}-${seq}`;
+    if (serving && this.servingSession !== id) {
+      this.servingSession = id;
+      void this.sessions
+        .beginSession(id)
+        .catch((err: Error) => this.logger.error({ err: err.message }, 'journal: session not started'));
+    } else if (!serving && this.servingSession) {
+      const ended = this.servingSession;
+      this.servingSession = null;
+      void this.sessions
+        .closeSession(ended, last?.outcome ?? 'failed')
+        .catch((err: Error) => this.logger.error({ err: err.message }, 'journal: session not closed'));
+      this.logger.info(
+        {
+          sessionId: ended,
+          outcome: last?.outcome,
+          inserted: last?.inserted,
+          paid: last?.paid,
+          credited: last?.credited,
+          unclaimed: last?.unclaimed,
+        },
+        'session ended',
+      );
+    }
+  }
+
+  private render(): void {
+    const d = this.devices.display;
+    const lines = screenFor(this.actor.getSnapshot() as never, {
+      cols: d.cols as 16 | 20,
+      rows: d.rows as 2 | 4,
+      lang: this.config.kiosk.language,
+      now: Date.now(),
+    });
+    if (lines.join('\n') !== this.lastScreen.join('\n')) {
+      this.lastScreen = lines;
+      void d.show(lines);
+      this.emit('change');
+    }
+  }
+
+  /** State for the control port, the simulator and the fleet. */
+  summary(): KioskSummary {
+    const snap = this.actor.getSnapshot();
+    const ctx = snap.context as { reason: string | null };
+    const child = snap.children.flow?.getSnapshot() as
+      { value: unknown; context: { inserted?: number } } | undefined;
+    const st = this.journal.state;
+    return {
+      state: statePath(snap.value),
+      flow: child ? statePath(child.value) : null,
+      reason: ctx.reason,
+      acceptor: this.devices.acceptor.accepting ? 'accepting' : 'inhibited',
+      sessionId: this.servingSession,
+      inserted: child?.context.inserted ?? null,
+      journal: {
+        openSessions: Object.keys(st.sessions).length,
+        cashBoxCents: st.cashBox.cents,
+        unclaimedVouchers: st.unclaimedVouchers.length,
+      },
+    };
+  }
+
+  screen(): string[] {
+    return this.lastScreen;
+  }
+
+  get printerState(): PrinterStatus {
+    return this.printerStatus;
+  }
+
+  /** The control port's and simulator's door into the simulated devices. */
+  controls(): SimControls {
+    const need = <T>(dev: T | undefined, name: string): T => {
+      if (!dev) throw new Error(`${name} is not simulated in this configuration`);
+      return dev;
+    };
+    const plug = (device: ControlDevice, on: boolean) => {
+      const target =
+        device === 'reader'
+          ? this.sim.reader
+          : device === 'printer'
+            ? this.sim.printer
+            : device === 'display'
+              ? this.sim.display
+              : undefined;
+      const dev = need(target, device);
+      if (on) dev.replug();
+      else dev.unplug();
+    };
+    return {
+      press: (b) => need(this.sim.buttons, 'buttons').press(b),
+      longPress: (b) => need(this.sim.buttons, 'buttons').longPress(b),
+      scan: (data) => void need(this.sim.reader, 'reader').scan(data),
+      coin: (cents) => ({ accepted: need(this.sim.acceptor, 'acceptor').insert(cents) }),
+      paper: (state) => {
+        need(this.sim.printer, 'printer').setPaper(state);
+        void this.devices.printer.status();
+      },
+      unplug: (device) => plug(device, false),
+      replug: (device) => plug(device, true),
+      display: () => (this.sim.display ? this.sim.display.text() : this.lastScreen),
+      state: () => ({ ...this.summary() }),
+      receipts: () => (this.sim.printer ? this.sim.printer.receipts.map((r) => [...r.text]) : []),
+      cards: () => DEMO_CARDS.map((c) => ({ cardnumber: c.cardnumber, note: c.note })),
+    };
+  }
+
+  private async startFleet(): Promise<void> {
+    const { startFleetBridge } = await import('./fleet-bridge.js');
+    this.fleet = await startFleetBridge(this, {
+      config: this.config,
+      logger: this.logger,
+      journal: this.journal,
+      devices: this.devices,
+      lock: (on) => this.send(on ? { type: 'LOCK' } : { type: 'UNLOCK' }),
+      maintenance: (on) => this.send({ type: 'MAINTENANCE', on }),
+      onRestart: (reason) => this.opts.onRestart?.(reason),
+    });
+  }
+
+  get standInUrl(): string | undefined {
+    return this.standIn?.url;
+  }
+
+  /** Parks the kiosk safely: inhibit first, then stop the machines, then close everything. */
+  async stop(reason = 'shutdown'): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.logger.info({ reason }, 'kiosk stopping');
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    if (this.recoveryTimer) clearTimeout(this.recoveryTimer);
+    await this.devices?.acceptor.setAccepting(false).catch(() => undefined);
+    await this.coinChain;
+    this.childSub?.sub.unsubscribe();
+    this.actor?.stop();
+    await this.fleet?.stop({ reason }).catch(() => undefined);
+    if (this.devices) {
+      await Promise.allSettled([
+        this.devices.acceptor.close(),
+        this.devices.buttons.close(),
+        this.devices.reader.close(),
+        this.devices.printer.close(),
+        this.devices.display.close(),
+      ]);
+    }
+    await this.journal?.close().catch(() => undefined);
+    await this.standIn?.close();
+  }
+}
+
+function printerHealth(s: PrinterStatus): DeviceHealthState {
+  return s === 'ok' ? 'ok' : s === 'paper_low' ? 'degraded' : 'offline';
+}

@@ -1,0 +1,216 @@
+/**
+ * `kiosk run --config <file>` (the default command): runs the kiosk, on the Pi under systemd or on a
+ * laptop with simulated hardware. Every start-up problem ends with a message a technician can act on
+ * (exit 2: configuration, 3: hardware), never a stack trace.
+ */
+import { mkdirSync, createWriteStream } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Writable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from './config.js';
+import type { KioskConfig } from './config-schema.js';
+import { startControlPort, type ControlPort } from './control-port.js';
+import { DeviceSetupError } from './devices.js';
+import { KioskApp } from './kiosk-app.js';
+import { createLogger } from './log.js';
+import { FIRMWARE_VERSION } from './version.js';
+
+const USAGE = `usage: kiosk [run] --config <file>      run the kiosk (default config: $KIOSK_CONFIG)
+       kiosk doctor --config <file>     hardware self-test
+       kiosk version                    firmware version`;
+
+export interface RunResult {
+  app: KioskApp;
+  control: ControlPort | undefined;
+  stop(reason?: string): Promise<void>;
+}
+
+/** Log lines kept for the simulator's face while it owns the terminal. */
+class LogRing extends Writable {
+  readonly lines: string[] = [];
+  constructor(
+    private readonly file: Writable | undefined,
+    private readonly onLine: () => void,
+  ) {
+    super();
+  }
+  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
+    this.file?.write(chunk);
+    for (const raw of chunk.toString('utf8').split('\n')) {
+      if (!raw.trim()) continue;
+      try {
+        const j = JSON.parse(raw) as { level?: string; msg?: string; time?: string };
+        this.lines.push(`${(j.time ?? '').slice(11, 19)} ${j.level ?? ''} ${j.msg ?? ''}`);
+      } catch {
+        this.lines.push(raw);
+      }
+    }
+    if (this.lines.length > 50) this.lines.splice(0, this.lines.length - 50);
+    this.onLine();
+    cb();
+  }
+}
+
+export async function runKiosk(config: KioskConfig, opts: { tui?: boolean } = {}): Promise<RunResult> {
+  const useTui =
+    opts.tui ?? (config.sim.tui && process.stdout.isTTY === true && process.stdin.isTTY === true);
+  let repaint = () => {};
+  let ring: LogRing | undefined;
+  if (useTui) {
+    const logFile = join(dirname(config.journal.dir), 'kiosk.log');
+    mkdirSync(dirname(logFile), { recursive: true });
+    ring = new LogRing(createWriteStream(logFile, { flags: 'a' }), () => repaint());
+  }
+  const logger = createLogger({ kioskId: config.kiosk.id, ...(ring ? { destination: ring as never } : {}) });
+  let stopping: Promise<void> | undefined;
+  const app = new KioskApp({
+    config,
+    logger,
+    onRestart: (reason) => void stop(`restart: ${reason}`).then(() => process.exit(0)),
+  });
+  await app.start();
+  const control =
+    config.sim.controlPort !== undefined
+      ? await startControlPort(config.sim.controlPort, app.controls(), logger)
+      : undefined;
+
+  let ops: { stop(): Promise<void> } | undefined;
+  if (process.env.NOTIFY_SOCKET) {
+    const { startServiceIntegration } = await import('./service-integration.js');
+    ops = await startServiceIntegration(app, logger);
+  }
+
+  let closeTui = () => {};
+  if (useTui && ring) {
+    const { runTui } = await import('./tui.js');
+    const logRing = ring;
+    closeTui = runTui({
+      controls: app.controls(),
+      model: () => {
+        const s = app.summary();
+        return {
+          kioskId: config.kiosk.id,
+          mode: config.kiosk.mode,
+          state: s.flow ? `${s.state} / ${s.flow}` : s.state + (s.reason ? ` (${s.reason})` : ''),
+          display: app.screen(),
+          cols: config.sim.displayCols,
+          acceptor: s.acceptor,
+          printer: app.printerState,
+          reader: 'online',
+          fleet: config.fleet ? config.fleet.url : 'off',
+          lastReceipt: app.controls().receipts().at(-1) ?? [],
+          logLines: logRing.lines,
+          coins: config.sim.coins,
+        };
+      },
+      onChange: (listener) => {
+        repaint = listener;
+        app.on('change', listener);
+      },
+      quit: () => void stop('quit').then(() => process.exit(0)),
+    });
+  }
+
+  const stop = (reason = 'shutdown'): Promise<void> => {
+    stopping ??= (async () => {
+      closeTui();
+      await ops?.stop();
+      await control?.close();
+      await app.stop(reason);
+    })();
+    return stopping;
+  };
+  return { app, control, stop };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const command = argv[0] && !argv[0].startsWith('-') ? argv[0] : 'run';
+  const rest = command === argv[0] ? argv.slice(1) : argv;
+  if (command === 'version') {
+    console.log(FIRMWARE_VERSION);
+    return 0;
+  }
+  if (command === 'doctor') {
+    process.argv = [process.argv[0]!, process.argv[1]!, ...rest];
+    await import('../doctor-cli.js');
+    return -1;
+  }
+  if (command !== 'run') {
+    console.error(`unknown command "${command}"\n${USAGE}`);
+    return 64;
+  }
+  let args;
+  try {
+    args = parseArgs({
+      args: rest,
+      options: {
+        config: { type: 'string' },
+        'no-tui': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    return 64;
+  }
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const file = args.config ?? process.env.KIOSK_CONFIG;
+  if (!file) {
+    console.error(`no configuration: pass --config <file> or set KIOSK_CONFIG\n${USAGE}`);
+    return 64;
+  }
+  let config: KioskConfig;
+  try {
+    config = loadConfig(file);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(
+        `kiosk: configuration ${err.file} is not valid:\n${err.problems.map((p) => `  - ${p}`).join('\n')}`,
+      );
+      return 2;
+    }
+    throw err;
+  }
+  let run: RunResult;
+  try {
+    run = await runKiosk(config, args['no-tui'] ? { tui: false } : {});
+  } catch (err) {
+    if (err instanceof DeviceSetupError) {
+      console.error(`kiosk: ${err.message}\n  run "kiosk doctor --config ${file}" to check the hardware`);
+      return 3;
+    }
+    console.error(`kiosk: could not start: ${(err as Error).message}`);
+    return 1;
+  }
+  if (!(config.sim.tui && process.stdout.isTTY) || args['no-tui']) {
+    const where = [
+      run.app.standInUrl ? `API stand-in ${run.app.standInUrl}` : null,
+      run.control ? `control port 127.0.0.1:${run.control.port}` : null,
+    ]
+      .filter(Boolean)
+      .join(', ');
+    console.error(`kiosk ${config.kiosk.id} running (${config.kiosk.mode})${where ? `; ${where}` : ''}`);
+  }
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void run.stop(signal).then(() => process.exit(0));
+    });
+  }
+  return -1;
+}
+
+// Run only as the entry point (tests import runKiosk).
+if (process.argv[1] && /main\.(ts|js|mjs)$|kiosk(\.mjs)?$/.test(process.argv[1])) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      if (code >= 0) process.exit(code);
+    },
+    (err: unknown) => {
+      console.error(`kiosk: unexpected error: ${(err as Error).message}`);
+      process.exit(1);
+    },
+  );
+}
