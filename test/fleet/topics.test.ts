@@ -68,6 +68,8 @@ describe('fleet topics and envelope schemas', () => {
       holder: 'Erika Mustermann',
       nested: [{ customer_name: 'Erika', status: 'ok' }],
     });
+    const uuid = '6f1c2a57-1234-5678-9012-345678901234';
+    assert.notEqual(scrub(uuid), uuid, 'a UUID can look like a grouped card number: ids stay out of scrub');
     assert.deepEqual(out, {
       note: 'card 9276********2845 and 9276********2845',
       nested: [{ status: 'ok' }],
