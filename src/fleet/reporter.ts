@@ -21,11 +21,13 @@ import path from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt';
 import { silentLogger, type Logger } from '../util/logger.js';
+import { maskCard } from '../util/privacy.js';
 import { CommandHandler, type CommandAnswer } from './commands.js';
 import { DesiredConfigHandler } from './desired-config.js';
 import {
   COMMAND_NAMES,
   EVENT_SCHEMAS,
+  MaskedCardSchema,
   MONEY_EVENT_TYPES,
   SCHEMA_VERSION,
   envelope,
@@ -285,7 +287,13 @@ export class FleetReporter {
     const eventId = input.eventId ?? randomUUID();
     try {
       // eventId stays out of scrub: a UUID can contain digit groups that look like a card number
-      const cleaned = { ...(scrub(input) as Record<string, unknown>), eventId };
+      const cleaned: Record<string, unknown> = { ...(scrub(input) as Record<string, unknown>), eventId };
+      if (typeof cleaned.card === 'string' && !MaskedCardSchema.safeParse(cleaned.card).success) {
+        // a card number in an odd shape (short, with letters): masked here rather than losing the event
+        const masked = maskCard(cleaned.card.replace(/\D/g, ''));
+        if (MaskedCardSchema.safeParse(masked).success) cleaned.card = masked;
+        else delete cleaned.card;
+      }
       const schema = EVENT_SCHEMAS[type];
       let payload: Record<string, unknown>;
       const strict = schema.safeParse(cleaned);

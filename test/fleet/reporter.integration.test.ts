@@ -454,10 +454,11 @@ describe('fleet reporter against a real Mosquitto', function () {
       currency: 'EUR',
       card: '9276000011112845',
     });
+    r.event('cash', { action: 'inserted', amountCents: 200, currency: 'EUR', card: '12345' }); // odd shape
     r.setAlert('reader_offline', { message: 'last card 9276000011112845' });
     await observer.waitFor(
       'events',
-      () => observer.on('/evt/cash').length === 1 && observer.on('/alert/reader_offline').length === 1,
+      () => observer.on('/evt/cash').length === 2 && observer.on('/alert/reader_offline').length === 1,
     );
     await observer.waitFor('topup', () => observer.on('/evt/transaction').length === 1);
     const strings = (v: unknown): string[] =>
@@ -478,5 +479,7 @@ describe('fleet reporter against a real Mosquitto', function () {
     }
     assert.equal(observer.on('/evt/transaction')[0]?.json?.card, '9276********2845');
     assert.equal(observer.on('/evt/cash')[0]?.json?.eventId, eventId);
+    await observer.waitFor('odd card event', () => observer.on('/evt/cash').length === 2);
+    assert.equal(observer.on('/evt/cash')[1]?.json?.card, '*****', 'masked, and the money event still sent');
   });
 });
