@@ -75,6 +75,7 @@ export class KioskApp extends EventEmitter {
   private recoveryTimer: NodeJS.Timeout | undefined;
   private childSub: { ref: AnyActorRef; sub: Subscription } | undefined;
   private lastScreen: string[] = [];
+  private lastTopState = '';
   private servingSession: string | null = null;
   private coinChain: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -437,6 +438,12 @@ export class KioskApp extends EventEmitter {
     if (child && this.childSub?.ref !== child) {
       this.childSub?.sub.unsubscribe();
       this.childSub = { ref: child, sub: child.subscribe(() => this.render()) };
+    }
+    const top = statePath(snap.value).split('.')[0] ?? '';
+    if (top !== this.lastTopState) {
+      this.lastTopState = top;
+      // The fleet sees online / maintenance / out of service as soon as it changes, not at the next heartbeat.
+      this.fleet?.publishState();
     }
     this.trackSession(
       snap.matches('serving'),
