@@ -39,6 +39,11 @@ import { recoverOpenSessions } from './recovery.js';
 import { SessionJournal, newVoucherCode } from './session-journal.js';
 import type { PrinterStatus } from '../../hal/printer.js';
 import type { FleetReporter } from '../fleet/reporter.js';
+import { basketTotal } from '../api/money.js';
+import { maskCard } from '../util/privacy.js';
+import type { SessionContext } from '../../machines/session-context.js';
+
+type FlowContextView = Pick<SessionContext, 'basket' | 'due' | 'method' | 'cardNumber'>;
 
 export interface KioskAppOptions {
   config: KioskConfig;
@@ -311,7 +316,6 @@ export class KioskApp extends EventEmitter {
       'flow event',
     );
     const fleet = this.fleet;
-    const tx = this.sessions.sessionId ? this.journal.state.sessions[this.sessions.sessionId]?.tx : undefined;
     switch (e.type) {
       case 'coin_accepted':
         fleet?.event('cash', { action: 'inserted', amountCents: e.cents, currency: 'EUR' });
@@ -336,15 +340,31 @@ export class KioskApp extends EventEmitter {
           reason: e.reason,
         });
         break;
-      case 'transaction_finished':
+      case 'transaction_finished': {
+        const flow = this.actor.getSnapshot().children.flow?.getSnapshot() as
+          { context?: FlowContextView } | undefined;
+        const ctx = flow?.context;
+        const amount = ctx && ctx.basket.length > 0 ? basketTotal(ctx.basket) : (ctx?.due ?? 0);
+        const method =
+          ctx?.method === 'loyalty'
+            ? 'card_balance'
+            : ctx?.method === 'cashless'
+              ? 'card_terminal'
+              : ctx?.method === 'cash'
+                ? 'cash'
+                : undefined;
         fleet?.event('transaction', {
           kind: this.config.kiosk.mode === 'topup' ? 'topup' : 'sale',
           outcome: e.outcome === 'paid' ? 'completed' : e.outcome === 'aborted' ? 'cancelled' : 'failed',
-          amountCents: tx?.amount ?? 0,
+          amountCents: amount,
           currency: 'EUR',
           transactionId: e.id,
+          ...(method ? { paymentMethod: method } : {}),
+          ...(ctx?.cardNumber ? { card: maskCard(ctx.cardNumber) } : {}),
+          ...(ctx ? { itemCount: ctx.basket.reduce((n, l) => n + l.quantity, 0) } : {}),
         });
         break;
+      }
       case 'debt':
         this.logger.warn({ cents: e.cents, detail: e.detail }, 'money the kiosk owes');
         fleet?.event('fault', {
