@@ -48,7 +48,7 @@ describe('kiosk program + fleet over a real Mosquitto', function () {
     });
     observer.on('message', (t, payload, packet) => {
       const raw = payload.toString('utf8');
-      let body: Record<string, unknown> | null = null;
+      let body: Record<string, unknown> | null;
       try {
         body = raw ? (JSON.parse(raw) as Record<string, unknown>) : null;
       } catch {
