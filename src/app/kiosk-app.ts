@@ -35,7 +35,7 @@ import type { KioskConfig } from './config-schema.js';
 import type { ControlDevice, SimControls } from './control-port.js';
 import { buildDevices, type Devices, type SimHandles } from './devices.js';
 import { maskReceiptCards, voucherLines } from './receipt-jobs.js';
-import { recoverOpenSessions } from './recovery.js';
+import { SessionRecovery } from './recovery.js';
 import { SessionJournal, newVoucherCode } from './session-journal.js';
 import type { PrinterStatus } from '../../hal/printer.js';
 import type { FleetReporter } from '../fleet/reporter.js';
@@ -74,6 +74,7 @@ export class KioskApp extends EventEmitter {
   private tokens!: TokenManager;
   private journal!: Journal;
   private sessions!: SessionJournal;
+  private recovery!: SessionRecovery;
   private actor!: KioskActor;
   private readonly bootId = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
   private tickTimer: NodeJS.Timeout | undefined;
@@ -161,6 +162,13 @@ export class KioskApp extends EventEmitter {
       logger: this.logger,
     });
     this.api = this.sessions.wrapApi(client);
+    // Recovery journals its own steps: it gets the raw client, and runs one at a time.
+    this.recovery = new SessionRecovery({
+      journal: this.journal,
+      api: client,
+      logger: this.logger,
+      deviceId: this.config.kiosk.id,
+    });
   }
 
   private kioskInput() {
@@ -228,13 +236,7 @@ export class KioskApp extends EventEmitter {
    * journal holds the debt, and retries in the background; otherwise it stays out of service.
    */
   private async recover(): Promise<RecoverOutput> {
-    const report = await recoverOpenSessions({
-      journal: this.journal,
-      api: this.api,
-      logger: this.logger,
-      exclude: this.sessions.sessionId,
-      deviceId: this.config.kiosk.id,
-    });
+    const report = await this.recovery.run(this.sessions.sessionId);
     if (report.unresolved === 0 || this.config.journal.onApiDown === 'out_of_service')
       return { unresolved: report.unresolved };
     this.scheduleRecoveryRetry();
@@ -246,13 +248,7 @@ export class KioskApp extends EventEmitter {
     this.recoveryTimer = setTimeout(() => {
       this.recoveryTimer = undefined;
       const retry = async () => {
-        const r = await recoverOpenSessions({
-          journal: this.journal,
-          api: this.api,
-          logger: this.logger,
-          exclude: this.sessions.sessionId,
-          deviceId: this.config.kiosk.id,
-        });
+        const r = await this.recovery.run(this.sessions.sessionId);
         if (r.unresolved > 0) this.scheduleRecoveryRetry(Math.min(delayMs * 2, 15 * 60_000));
       };
       void retry().catch((err: Error) => this.logger.error({ err: err.message }, 'recovery retry failed'));
@@ -421,15 +417,32 @@ export class KioskApp extends EventEmitter {
   }
 
   private async acceptCoin(cents: number, source: string): Promise<void> {
-    const snap = this.actor.getSnapshot();
-    const seq = (snap.context as { sessionSeq: number }).sessionSeq;
-    if (snap.matches('serving')) await this.sessions.coin(`${this.bootId}-${seq}`, cents, source);
-    else if (snap.matches('idle')) await this.sessions.coin(`${this.bootId}-${seq + 1}`, cents, source);
+    // The machine may move on while the coin is being written (the session ends, the kiosk goes
+    // out of service): the coin is counted by the machine only if it still goes where it was journaled.
+    const target = this.coinTarget();
+    if (target) await this.sessions.coin(target, cents, source);
     else {
       const voucher = await this.sessions.strayCoin(cents, source);
       this.logger.warn({ cents, voucher }, 'coin while not serving: recorded as unclaimed');
     }
-    this.send({ type: 'COIN', cents });
+    if (this.coinTarget() === target) {
+      this.send({ type: 'COIN', cents });
+    } else if (target) {
+      const voucher = await this.sessions.coinNotCounted(target);
+      this.logger.warn(
+        { cents, sessionId: target, voucher },
+        'coin landed after its session: settled by the journal',
+      );
+    }
+  }
+
+  /** The session a coin arriving now belongs to (idle: the one it starts); null: nobody is served. */
+  private coinTarget(): string | null {
+    const snap = this.actor.getSnapshot();
+    const seq = (snap.context as { sessionSeq: number }).sessionSeq;
+    if (snap.matches('serving')) return `${this.bootId}-${seq}`;
+    if (snap.matches('idle')) return `${this.bootId}-${seq + 1}`;
+    return null;
   }
 
   private device(

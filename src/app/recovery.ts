@@ -1,17 +1,27 @@
 /**
  * Recovery: before the kiosk serves anyone, every session the journal still holds open (a crash,
  * a power cut, a payment whose outcome stayed unknown) is resolved against the API:
- *  - a payment in doubt is read back: done -> finished locally (receipt kept for reprint);
- *    not done -> repeated exactly once (the customer's cash is in the box);
+ *  - a payment or credit in doubt is read back: done -> finished locally (receipt kept for
+ *    reprint); not done -> a payment is repeated exactly once, if the customer's money is still
+ *    unsettled (not already handed out as a voucher);
  *  - money not used by a payment goes onto the card when one was scanned, else it is recorded as
  *    unclaimed with a voucher code for the operator;
+ *  - a voucher the flow printed while a payment was in doubt is voided when the payment turns out
+ *    to have taken effect (the money is on the card: it must not be paid out twice);
  *  - when the API cannot be reached the session stays open and counts as unresolved.
+ *
+ * Recovery journals its own steps (intent, outcome) and must be given the raw API client, not the
+ * one `SessionJournal.wrapApi` returns (that would journal every call a second time).
+ *
+ * The books of a session: `inserted = paid cash + credited + unclaimed`. "Paid cash" is what the
+ * session's successful `start/cash` collected (the `cents` of its intent); it is read from the
+ * journal's records because the folded state keeps only the last step.
  */
 import { isApiError } from '../api/errors.js';
 import { TOPUP_EAN, type Transaction } from '../api/schemas.js';
 import type { SmartTransactionsApi } from '../api/types.js';
 import { PAYMENT_STEPS, type ApiStep } from '../journal/entries.js';
-import { interruptionOf, unsettledCents } from '../journal/interruption.js';
+import { interruptionOf } from '../journal/interruption.js';
 import type { Journal } from '../journal/journal.js';
 import type { OpenSession } from '../journal/state.js';
 import type { Logger } from '../util/logger.js';
@@ -20,6 +30,7 @@ import { newVoucherCode } from './session-journal.js';
 
 export interface RecoveryOptions {
   journal: Journal;
+  /** The raw client (see the file comment). */
   api: SmartTransactionsApi;
   logger: Logger;
   /** The session being served right now (never touched). */
@@ -32,18 +43,85 @@ export interface RecoveryReport {
   /** Sessions left open because the API could not tell or could not be reached. */
   unresolved: number;
   resolved: number;
+  /** Cents booked onto cards. */
   credited: number;
+  /** Cents recorded as unclaimed. */
   unclaimed: number;
+  /** Cents of vouchers voided because the payment they stood for took effect after all. */
+  voided: number;
 }
+
+/** Who voids a voucher whose payment took effect: the harness and the operator read it. */
+export const VOID_BY = 'recovery:payment-took-effect';
 
 class Unreachable extends Error {}
 
+/** What the journal's records say about an open session's payments (the fold keeps only the last step). */
+interface PaymentHistory {
+  /** Cash collected by successful `start/cash` steps. */
+  paidCash: number;
+  /** The transaction of the last successful payment (for its receipt). */
+  paidApiId?: string;
+  /** voucher -> cents, of this session, not settled yet. */
+  vouchers: Map<string, number>;
+}
+
+async function paymentHistories(journal: Journal, ids: Set<string>): Promise<Map<string, PaymentHistory>> {
+  const out = new Map<string, PaymentHistory>();
+  const of = (id: string) => {
+    let h = out.get(id);
+    if (!h) out.set(id, (h = { paidCash: 0, vouchers: new Map() }));
+    return h;
+  };
+  const intents = new Map<string, { sessionId: string; step: ApiStep; cents?: number; apiId: string }>();
+  const amounts = new Map<string, number>();
+  const voucherSession = new Map<string, string>();
+  for await (const r of journal.entries()) {
+    if (r.type === 'snapshot') continue;
+    if (r.type === 'tx_created' && ids.has(r.sessionId)) amounts.set(r.sessionId, r.amount);
+    else if (r.type === 'api_intent' && ids.has(r.sessionId)) {
+      intents.set(r.jobId, {
+        sessionId: r.sessionId,
+        step: r.step,
+        apiId: r.apiId,
+        ...(r.cents !== undefined ? { cents: r.cents } : {}),
+      });
+    } else if (r.type === 'api_outcome' && r.result === 'ok') {
+      const intent = intents.get(r.jobId);
+      if (!intent) continue;
+      const h = of(intent.sessionId);
+      if (intent.step === 'start/cash') {
+        h.paidCash += intent.cents ?? amounts.get(intent.sessionId) ?? 0;
+        h.paidApiId = r.apiId ?? intent.apiId;
+      } else if (PAYMENT_STEPS.includes(intent.step)) {
+        h.paidApiId = r.apiId ?? intent.apiId;
+      } else if (intent.step === 'cancel') {
+        h.paidCash = 0;
+      }
+    } else if (r.type === 'unclaimed' && ids.has(r.sessionId)) {
+      of(r.sessionId).vouchers.set(r.voucher, r.cents);
+      voucherSession.set(r.voucher, r.sessionId);
+    } else if (r.type === 'unclaimed_settled') {
+      const sessionId = voucherSession.get(r.voucher);
+      if (sessionId) out.get(sessionId)?.vouchers.delete(r.voucher);
+    }
+  }
+  return out;
+}
+
 export async function recoverOpenSessions(opts: RecoveryOptions): Promise<RecoveryReport> {
-  const report: RecoveryReport = { unresolved: 0, resolved: 0, credited: 0, unclaimed: 0 };
+  const report: RecoveryReport = { unresolved: 0, resolved: 0, credited: 0, unclaimed: 0, voided: 0 };
   const open = Object.values(opts.journal.state.sessions).filter((s) => s.sessionId !== opts.exclude);
+  if (open.length === 0) return report;
+  const histories = await paymentHistories(opts.journal, new Set(open.map((s) => s.sessionId)));
   for (const session of open) {
     try {
-      await recoverOne(session, opts, report);
+      await recoverOne(
+        session,
+        histories.get(session.sessionId) ?? { paidCash: 0, vouchers: new Map() },
+        opts,
+        report,
+      );
       report.resolved += 1;
     } catch (err) {
       report.unresolved += 1;
@@ -53,20 +131,38 @@ export async function recoverOpenSessions(opts: RecoveryOptions): Promise<Recove
       );
     }
   }
-  if (open.length) opts.logger.info({ ...report }, 'recovery done');
+  opts.logger.info({ ...report }, 'recovery done');
   return report;
+}
+
+/**
+ * One recovery at a time: the boot recovery, a recheck and the background retry must never work
+ * on the same session concurrently (two credits for one coin).
+ */
+export class SessionRecovery {
+  private running: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly opts: Omit<RecoveryOptions, 'exclude'>) {}
+
+  run(exclude?: string | null): Promise<RecoveryReport> {
+    const next = this.running.then(() => recoverOpenSessions({ ...this.opts, exclude }));
+    this.running = next.catch(() => undefined);
+    return next;
+  }
 }
 
 /** Transport trouble means "try later"; everything else the API says is an answer we act on. */
 function unreachable(err: unknown): boolean {
   return (
-    isApiError(err) &&
-    (err.kind === 'network' ||
-      err.kind === 'timeout' ||
-      err.kind === 'aborted' ||
-      err.kind === 'auth' ||
-      (err.kind === 'http' && (err.httpStatus ?? 0) >= 500) ||
-      err.kind === 'bad_response')
+    err instanceof Unreachable ||
+    (isApiError(err) &&
+      (err.kind === 'network' ||
+        err.kind === 'timeout' ||
+        err.kind === 'aborted' ||
+        err.kind === 'auth' ||
+        (err.kind === 'http' && (err.httpStatus ?? 0) >= 500) ||
+        err.kind === 'bad_response' ||
+        err.outcome === 'unknown'))
   );
 }
 
@@ -79,12 +175,23 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-async function recoverOne(s: OpenSession, opts: RecoveryOptions, report: RecoveryReport): Promise<void> {
+async function recoverOne(
+  s: OpenSession,
+  history: PaymentHistory,
+  opts: RecoveryOptions,
+  report: RecoveryReport,
+): Promise<void> {
   const { journal, api, logger } = opts;
-  const at = interruptionOf(s);
   const id = s.sessionId;
+  const at = interruptionOf(s);
+  const saleApiId = s.apiId;
+  let paidCash = history.paidCash;
+  let paidApiId = history.paidApiId;
   let jobSeq = 0;
   const job = (what: string) => `${id}:recovery-${what}:${Date.now().toString(36)}${++jobSeq}`;
+  const live = () => journal.state.sessions[id] ?? s;
+  const vouchered = () => [...history.vouchers.values()].reduce((a, b) => a + b, 0);
+  const leftover = () => live().insertedCents - paidCash - live().creditedCents - vouchered();
 
   const keepReceipt = async (tx: Transaction) => {
     await journal.append({ type: 'receipt', sessionId: id, jobId: job('receipt'), lines: tx.receipt ?? [] });
@@ -106,35 +213,44 @@ async function recoverOne(s: OpenSession, opts: RecoveryOptions, report: Recover
     });
     try {
       const tx = await fn();
-      await journal.append({ type: 'api_outcome', jobId, result: 'ok', status: tx.status, apiId: tx.id });
+      const outcome = journal.append({
+        type: 'api_outcome',
+        jobId,
+        result: 'ok',
+        status: tx.status,
+        apiId: tx.id,
+      });
+      // The credit's amount in the same group commit as its outcome: never one without the other.
+      if (step === 'credit' && cents)
+        await Promise.all([
+          outcome,
+          journal.append({ type: 'credited', sessionId: id, cents, apiId: tx.id }),
+        ]);
+      else await outcome;
       return tx;
     } catch (err) {
       await journal.append({
         type: 'api_outcome',
         jobId,
-        result: isApiError(err) && err.outcome === 'unknown' ? 'unknown' : 'failed',
+        result:
+          isApiError(err) && err.outcome === 'unknown'
+            ? 'unknown'
+            : unreachable(err)
+              ? 'not_applied'
+              : 'failed',
       });
+      if (unreachable(err)) throw new Unreachable((err as Error).message);
       throw err;
     }
   };
 
-  if (at.at === 'finished' || at.at === 'receipt_not_printed') {
-    // The receipt stays in the journal's recent receipts for a reprint.
-    await journal.append({ type: 'session_closed', sessionId: id, outcome: 'completed' });
-    logger.info({ sessionId: id, at: at.at }, 'recovery: finished locally');
-    return;
-  }
-  if (at.at === 'paid_without_receipt') {
-    if (at.apiId) await keepReceipt(await call(() => api.get(at.apiId!)));
-    await journal.append({ type: 'session_closed', sessionId: id, outcome: 'completed' });
-    return;
-  }
-
+  // 1. A payment or credit whose outcome is unknown: read it back before anything else.
   if (at.at === 'step_in_doubt' && (PAYMENT_STEPS.includes(at.step) || at.step === 'credit')) {
     const rb = await call(() => api.readBack(at.apiId));
-    logger.info({ sessionId: id, step: at.step, took: rb.took }, 'recovery: payment read back');
+    const cents = s.lastStep?.cents;
+    logger.info({ sessionId: id, step: at.step, took: rb.took }, 'recovery: read back');
     if (rb.took === 'effect') {
-      await journal.append({
+      const outcome = journal.append({
         type: 'api_outcome',
         jobId: at.jobId,
         result: 'ok',
@@ -142,17 +258,21 @@ async function recoverOne(s: OpenSession, opts: RecoveryOptions, report: Recover
         apiId: rb.transaction.id,
       });
       if (at.step === 'credit') {
-        await journal.append({
-          type: 'credited',
-          sessionId: id,
-          cents: s.lastStep?.cents ?? creditAmount(rb.transaction),
-          apiId: rb.transaction.id,
-        });
+        const amount = cents ?? topupAmount(rb.transaction);
+        await Promise.all([
+          outcome,
+          journal.append({ type: 'credited', sessionId: id, cents: amount, apiId: rb.transaction.id }),
+        ]);
+        report.credited += amount;
       } else {
+        await outcome;
+        if (at.step === 'start/cash') paidCash += cents ?? s.tx?.amount ?? 0;
+        paidApiId = rb.transaction.id;
         await keepReceipt(rb.transaction);
       }
-    } else if (rb.took === 'no_effect' && at.step !== 'credit') {
-      // Exactly one repeat: the customer's money is in the cash box for this payment.
+    } else if (rb.took === 'pending') {
+      throw new Error('payment still pending on the server');
+    } else if (rb.took === 'no_effect') {
       await journal.append({
         type: 'api_outcome',
         jobId: at.jobId,
@@ -160,19 +280,20 @@ async function recoverOne(s: OpenSession, opts: RecoveryOptions, report: Recover
         status: rb.transaction.status,
       });
       const method = at.step.slice('start/'.length) as 'cash' | 'loyalty' | 'cashless';
-      if (method !== 'cashless') {
+      // Exactly one repeat, and only for money still in the session: a voucher already printed for it
+      // (the flow gave up on the payment) stays the customer's claim; the terminal needs the customer.
+      const due = at.step === 'start/cash' ? (cents ?? s.tx?.amount ?? 0) : 0;
+      if (at.step !== 'credit' && method !== 'cashless' && leftover() >= due) {
         try {
-          const tx = await journaledStep(at.apiId, at.step, s.lastStep?.cents, () =>
-            api.start(at.apiId, method),
-          );
+          const tx = await journaledStep(at.apiId, at.step, cents, () => api.start(at.apiId, method));
+          if (method === 'cash') paidCash += due;
+          paidApiId = tx.id;
           await keepReceipt(tx);
         } catch (err) {
-          if (unreachable(err)) throw new Unreachable((err as Error).message);
+          if (err instanceof Unreachable) throw err;
           logger.warn({ sessionId: id, err: (err as Error).message }, 'recovery: repeated start refused');
         }
       }
-    } else if (rb.took === 'pending') {
-      throw new Error('payment still pending on the server');
     } else {
       await journal.append({
         type: 'api_outcome',
@@ -183,14 +304,31 @@ async function recoverOne(s: OpenSession, opts: RecoveryOptions, report: Recover
     }
   }
 
-  // Whatever the payment did, money not accounted for is settled now.
-  const fresh = journal.state.sessions[id];
-  if (!fresh) return;
-  const cents = unsettledCents(fresh);
-  if (cents > 0 && fresh.card) {
-    const card = fresh.card;
-    const created = await journaledStep(`${id}:credit`, 'create', undefined, () =>
-      call(() =>
+  // 2. Paid, but the receipt was never journaled: fetch it, for a reprint.
+  if (live().paid && !live().receipt) {
+    const txId = paidApiId ?? saleApiId;
+    if (txId) await keepReceipt(await call(() => api.get(txId)));
+  }
+
+  // 3. A voucher printed while the payment was in doubt is void if the payment took effect.
+  let over = -leftover();
+  for (const [voucher, cents] of [...history.vouchers]) {
+    if (over <= 0) break;
+    if (cents > over) continue;
+    await journal.append({ type: 'unclaimed_settled', voucher, how: 'credited', by: VOID_BY });
+    history.vouchers.delete(voucher);
+    over -= cents;
+    report.voided += cents;
+    logger.warn({ sessionId: id, cents, voucher }, 'recovery: voucher voided, the payment took effect');
+  }
+
+  // 4. Money not accounted for: onto the card, or recorded as unclaimed.
+  const cents = leftover();
+  const card = live().card;
+  let credited = false;
+  if (cents > 0 && card) {
+    try {
+      const created = await journaledStep(`${id}:recovery-credit`, 'create', undefined, () =>
         api.create({
           basket: {
             products: [
@@ -209,29 +347,35 @@ async function recoverOne(s: OpenSession, opts: RecoveryOptions, report: Recover
           basket_info: { sum: cents, currency: 'EUR' },
           idents: [{ type: 'card', value: card }],
           intent: 'sale',
-          transactionRef: `${id}:recovery-credit`.slice(0, 64),
+          transactionRef: job('credit').slice(0, 64),
           ...(opts.deviceId ? { device_source: { id: opts.deviceId } } : {}),
         }),
-      ),
-    );
-    const paid = await journaledStep(created.id, 'credit', cents, () =>
-      call(() => api.start(created.id, 'cash')),
-    );
-    await journal.append({ type: 'credited', sessionId: id, cents, apiId: paid.id });
-    await keepReceipt(paid);
-    report.credited += cents;
-    logger.info({ sessionId: id, cents, card: maskCard(card) }, 'recovery: money credited to the card');
-  } else if (cents > 0) {
+      );
+      const paid = await journaledStep(created.id, 'credit', cents, () => api.start(created.id, 'cash'));
+      await keepReceipt(paid);
+      report.credited += cents;
+      credited = true;
+      logger.info({ sessionId: id, cents, card: maskCard(card) }, 'recovery: money credited to the card');
+    } catch (err) {
+      if (err instanceof Unreachable) throw err;
+      // The API refused the card (locked, unknown, another merchant's): the money stays the customer's.
+      logger.warn(
+        { sessionId: id, err: (err as Error).message },
+        'recovery: credit refused, recording as unclaimed',
+      );
+    }
+  }
+  if (cents > 0 && !credited) {
     const voucher = newVoucherCode();
     await journal.append({ type: 'unclaimed', sessionId: id, cents, voucher });
     report.unclaimed += cents;
     logger.warn({ sessionId: id, cents, voucher }, 'recovery: money recorded as unclaimed');
   }
-  const after = journal.state.sessions[id];
-  if (!after) return;
-  // An unpaid transaction left on the server is abandoned (best effort: it never charges anyone).
-  if (!after.paid && after.apiId && !after.apiId.includes(':')) {
-    await api.abort(after.apiId).catch(() => undefined);
+
+  // 5. An unpaid transaction left on the server is abandoned (best effort: it never charges anyone).
+  const after = live();
+  if (!after.paid && saleApiId && !saleApiId.includes(':')) {
+    await api.abort(saleApiId).catch(() => undefined);
   }
   const outcome = after.paid
     ? 'completed'
@@ -243,7 +387,7 @@ async function recoverOne(s: OpenSession, opts: RecoveryOptions, report: Recover
   await journal.append({ type: 'session_closed', sessionId: id, outcome });
 }
 
-function creditAmount(tx: Transaction): number {
+function topupAmount(tx: Transaction): number {
   return (tx.basket?.products ?? [])
     .filter((p) => p.ean === TOPUP_EAN)
     .reduce((sum, p) => sum + p.priceOne * p.quantity, 0);

@@ -3,6 +3,16 @@
  * every receipt, credit and unclaimed amount goes into the journal, durable before it is acted on.
  * It wraps the API client and the flows' start ledger, so the machines stay pure and the money
  * trail is written in one place.
+ *
+ * The money rule it keeps: a session is closed only when its books balance, i.e. the cash put in
+ * equals the cash part of its payment + what was credited to a card + what was recorded as
+ * unclaimed. Whatever a session still holds when it ends (a coin that landed while the flow was
+ * already saying goodbye) is recorded as unclaimed before `session_closed` is written.
+ *
+ * Which session an API call belongs to is read from the call itself (the machines prefix every
+ * job id and `transactionRef` with the session id, and later calls name a transaction created in
+ * that session), not from "the current session": the first call of a session is made before the
+ * app has noticed that a session began.
  */
 import { randomBytes } from 'node:crypto';
 import { isApiError } from '../api/errors.js';
@@ -41,12 +51,36 @@ export function newVoucherCode(): string {
   return `${code.slice(0, 5)}-${code.slice(5)}`;
 }
 
+/** The session a job id or `transactionRef` belongs to: the machines write `<sessionId>:<what>:<n>`. */
+export function sessionOfRef(ref: string | null | undefined): string | null {
+  if (!ref) return null;
+  const colon = ref.indexOf(':');
+  return colon > 0 ? ref.slice(0, colon) : null;
+}
+
+/** Recovery journals its own steps; its calls must not be journaled a second time by the wrapper. */
+export function isRecoveryRef(ref: string | null | undefined): boolean {
+  return !!ref && ref.includes(':recovery-');
+}
+
 export class SessionJournal {
   private current: string | null = null;
   private jobSeq = 0;
   /** start job id -> transaction id, for jobs sent in this process (the journal has them all). */
   private readonly sentStarts = new Map<string, string>();
   private readonly pendingStart = new Map<string, string>();
+  /** transaction id -> session id, for the calls after `create` that carry no session. */
+  private readonly txSession = new Map<string, string>();
+  /** transaction id -> cash a `start/cash` on it collects (basket sum, or `missing_sum` after preTransaction). */
+  private readonly dueCash = new Map<string, number>();
+  /** session id -> cash taken by its successful payments (this process; recovery re-reads the journal). */
+  private readonly paidCash = new Map<string, number>();
+  /** Transactions whose credit is already journaled (the flow's `credited` event comes later). */
+  private readonly creditedTx = new Set<string>();
+  /** Transactions created by recovery: passed through unjournaled. */
+  private readonly recoveryTx = new Set<string>();
+  /** Money operations in order, each seeing the durable effect of the one before. */
+  private chain: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly journal: Journal,
@@ -58,31 +92,71 @@ export class SessionJournal {
       if (s?.lastStep?.jobId === jobId && s.lastStep.step.startsWith('start/'))
         this.sentStarts.set(jobId, s.lastStep.apiId);
     }
+    for (const s of Object.values(journal.state.sessions)) {
+      if (s.apiId) this.txSession.set(s.apiId, s.sessionId);
+    }
   }
 
   get sessionId(): string | null {
     return this.current;
   }
 
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn, fn);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async ensureStarted(sessionId: string): Promise<void> {
+    if (!this.journal.state.sessions[sessionId])
+      await this.journal.append({ type: 'session_started', sessionId, mode: this.mode });
+  }
+
   async beginSession(sessionId: string): Promise<void> {
     if (this.current === sessionId) return;
     this.current = sessionId;
-    await this.journal.append({ type: 'session_started', sessionId, mode: this.mode });
+    await this.serial(() => this.ensureStarted(sessionId));
   }
 
-  async closeSession(sessionId: string, outcome: SessionOutcome): Promise<void> {
+  /**
+   * The session ended as the machine says. Money the journal still sees in it (inserted, not paid,
+   * credited or recorded) is recorded as unclaimed first, so the books of a closed session balance.
+   */
+  closeSession(sessionId: string, outcome: SessionOutcome): Promise<void> {
     if (this.current === sessionId) this.current = null;
     const mapped = OUTCOMES[outcome];
-    if (mapped === null) {
-      this.logger.warn({ sessionId }, 'session left open for recovery: a payment outcome is unknown');
-      return;
-    }
-    if (!this.journal.state.sessions[sessionId]) return;
-    await this.journal.append({ type: 'session_closed', sessionId, outcome: mapped });
+    return this.serial(async () => {
+      if (mapped === null) {
+        this.logger.warn({ sessionId }, 'session left open for recovery: a payment outcome is unknown');
+        return;
+      }
+      const s = this.journal.state.sessions[sessionId];
+      if (!s) return;
+      const left = this.leftover(sessionId);
+      if (left > 0) {
+        const voucher = newVoucherCode();
+        this.logger.warn(
+          { sessionId, cents: left, voucher },
+          'session ended holding money the flow did not settle: recorded as unclaimed',
+        );
+        await this.journal.append({ type: 'unclaimed', sessionId, cents: left, voucher });
+      }
+      await this.journal.append({ type: 'session_closed', sessionId, outcome: mapped });
+      this.paidCash.delete(sessionId);
+    });
+  }
+
+  /** Cash in the session not accounted for by a payment, a credit or a voucher (this process's view). */
+  leftover(sessionId: string): number {
+    const s = this.journal.state.sessions[sessionId];
+    if (!s) return 0;
+    return s.insertedCents - (this.paidCash.get(sessionId) ?? 0) - s.creditedCents - s.unclaimedCents;
   }
 
   /** The card is personal data: stored for crediting after a crash, logged only masked. */
   async cardScanned(sessionId: string, card: string): Promise<void> {
+    const s = this.journal.state.sessions[sessionId];
+    if (s?.card === card) return;
     await this.journal.append({
       type: 'session_started',
       sessionId,
@@ -93,36 +167,67 @@ export class SessionJournal {
   }
 
   /** Durable before the machine (and so the screen) counts it. */
-  async coin(sessionId: string, cents: number, source: string): Promise<void> {
-    if (!this.journal.state.sessions[sessionId])
-      await this.journal.append({ type: 'session_started', sessionId, mode: this.mode });
-    await this.journal.append({ type: 'coin_accepted', sessionId, cents, source });
+  coin(sessionId: string, cents: number, source: string): Promise<void> {
+    return this.serial(async () => {
+      await this.ensureStarted(sessionId);
+      await this.journal.append({ type: 'coin_accepted', sessionId, cents, source });
+    });
+  }
+
+  /**
+   * A coin was journaled for `sessionId` but the machine will never count it (the session ended or
+   * never began while the coin was being written). A session nobody serves is settled now; one that
+   * is served or already closed is settled by `closeSession`, which runs after the coin.
+   */
+  coinNotCounted(sessionId: string): Promise<string | null> {
+    return this.serial(async () => {
+      if (sessionId === this.current || !this.journal.state.sessions[sessionId]) return null;
+      const left = this.leftover(sessionId);
+      let voucher: string | null = null;
+      if (left > 0) {
+        voucher = newVoucherCode();
+        await this.journal.append({ type: 'unclaimed', sessionId, cents: left, voucher });
+      }
+      await this.journal.append({ type: 'session_closed', sessionId, outcome: 'unclaimed' });
+      return voucher;
+    });
   }
 
   /** Money nobody can be served for (out of service, maintenance): recorded as unclaimed with a voucher. */
-  async strayCoin(cents: number, source: string): Promise<string> {
-    const sessionId = `stray-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
-    const voucher = newVoucherCode();
-    await this.journal.append({ type: 'session_started', sessionId, mode: this.mode });
-    await this.journal.append({ type: 'coin_accepted', sessionId, cents, source });
-    await this.journal.append({ type: 'unclaimed', sessionId, cents, voucher });
-    await this.journal.append({ type: 'session_closed', sessionId, outcome: 'unclaimed' });
-    return voucher;
+  strayCoin(cents: number, source: string): Promise<string> {
+    return this.serial(async () => {
+      const sessionId = `stray-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+      const voucher = newVoucherCode();
+      await this.journal.append({ type: 'session_started', sessionId, mode: this.mode });
+      await this.journal.append({ type: 'coin_accepted', sessionId, cents, source });
+      await this.journal.append({ type: 'unclaimed', sessionId, cents, voucher });
+      await this.journal.append({ type: 'session_closed', sessionId, outcome: 'unclaimed' });
+      return voucher;
+    });
   }
 
-  async credited(cents: number, apiId: string): Promise<void> {
-    if (!this.current || cents <= 0) return;
-    await this.journal.append({ type: 'credited', sessionId: this.current, cents, apiId });
+  /** The flow's report of a credit; already journaled with the credit's outcome, so normally a no-op. */
+  credited(cents: number, apiId: string): Promise<void> {
+    const sessionId = this.txSession.get(apiId) ?? this.current;
+    return this.serial(async () => {
+      if (!sessionId || cents <= 0 || this.creditedTx.has(apiId)) return;
+      this.creditedTx.add(apiId);
+      await this.journal.append({ type: 'credited', sessionId, cents, apiId });
+    });
   }
 
-  async unclaimed(cents: number, voucher: string): Promise<void> {
-    if (!this.current || cents <= 0) return;
-    await this.journal.append({ type: 'unclaimed', sessionId: this.current, cents, voucher });
+  unclaimed(cents: number, voucher: string): Promise<void> {
+    const sessionId = this.current;
+    return this.serial(async () => {
+      if (!sessionId || cents <= 0) return;
+      await this.journal.append({ type: 'unclaimed', sessionId, cents, voucher });
+    });
   }
 
   async receipt(jobId: string, lines: Transaction['receipt']): Promise<void> {
-    if (!this.current) return;
-    await this.journal.append({ type: 'receipt', sessionId: this.current, jobId, lines: lines ?? [] });
+    const sessionId = sessionOfRef(jobId) ?? this.current;
+    if (!sessionId || !this.journal.state.sessions[sessionId]) return;
+    await this.journal.append({ type: 'receipt', sessionId, jobId, lines: lines ?? [] });
   }
 
   async printed(jobId: string): Promise<void> {
@@ -141,6 +246,7 @@ export class SessionJournal {
   }
 
   private async step<T>(
+    sessionId: string | null,
     apiId: string,
     step: ApiStep,
     jobId: string,
@@ -148,8 +254,8 @@ export class SessionJournal {
     describe: (r: T) => { status?: string; apiId?: string },
     cents?: number,
   ): Promise<T> {
-    const sessionId = this.current;
-    if (sessionId)
+    if (sessionId) {
+      await this.ensureStarted(sessionId);
       await this.journal.append({
         type: 'api_intent',
         sessionId,
@@ -158,66 +264,130 @@ export class SessionJournal {
         jobId,
         ...(cents !== undefined ? { cents } : {}),
       });
+    }
+    let result: T;
     try {
-      const result = await call();
-      if (sessionId)
-        await this.journal.append({ type: 'api_outcome', jobId, result: 'ok', ...describe(result) });
-      return result;
+      result = await call();
     } catch (err) {
-      const result: ApiResult = !isApiError(err)
+      const outcome: ApiResult = !isApiError(err)
         ? 'not_applied'
         : err.outcome === 'unknown'
           ? 'unknown'
           : err.kind === 'http'
             ? 'failed'
             : 'not_applied';
-      if (sessionId) await this.journal.append({ type: 'api_outcome', jobId, result }).catch(() => undefined);
+      if (sessionId)
+        await this.journal.append({ type: 'api_outcome', jobId, result: outcome }).catch(() => undefined);
       throw err;
     }
+    if (sessionId) {
+      const described = describe(result);
+      const outcome = this.journal.append({ type: 'api_outcome', jobId, result: 'ok', ...described });
+      if (step === 'credit' && cents !== undefined && cents > 0) {
+        // In the same group commit as the outcome: a credit never stands without its amount.
+        this.creditedTx.add(apiId);
+        const credited = this.journal.append({ type: 'credited', sessionId, cents, apiId });
+        await Promise.all([outcome, credited]);
+      } else {
+        await outcome;
+      }
+      if (step === 'start/cash' && cents !== undefined)
+        this.paidCash.set(sessionId, (this.paidCash.get(sessionId) ?? 0) + cents);
+    }
+    return result;
   }
 
   /** The API client with every mutating call journaled: intent first, outcome after. */
   wrapApi(api: SmartTransactionsApi): SmartTransactionsApi {
-    const job = (what: string) => `${this.current ?? 'none'}:${what}:${++this.jobSeq}`;
+    const job = (sessionId: string | null, what: string) =>
+      `${sessionId ?? this.current ?? 'none'}:${what}:k${++this.jobSeq}`;
     const tx = (t: Transaction) => ({ status: t.status, apiId: t.id });
+    const sessionOfTx = (id: string) => this.txSession.get(id) ?? this.current;
+    const passThrough = (id: string) => this.recoveryTx.has(id);
     return {
       get: (id, opts) => api.get(id, opts),
       readBack: (id, opts) => api.readBack(id, opts),
       create: async (body: CreateTransaction, opts?: CallOptions) => {
-        const localId = body.transactionRef ?? job('create');
-        const jobId = job('create');
-        if (this.current) {
+        if (isRecoveryRef(body.transactionRef)) {
+          const created = await api.create(body, opts);
+          this.recoveryTx.add(created.id);
+          return created;
+        }
+        const sessionId = sessionOfRef(body.transactionRef) ?? this.current;
+        const localId = body.transactionRef ?? job(sessionId, 'create');
+        const jobId = job(sessionId, 'create');
+        if (sessionId) {
+          await this.ensureStarted(sessionId);
           await this.journal.append({
             type: 'tx_created',
-            sessionId: this.current,
+            sessionId,
             localId,
             basket: body.basket as never,
             amount: basketTotal(body.basket.products),
           });
           const card = body.idents?.[0]?.value;
-          if (card) await this.cardScanned(this.current, card);
+          if (card) await this.cardScanned(sessionId, card);
         }
-        return this.step(localId, 'create', jobId, () => api.create(body, opts), tx);
+        const created = await this.step(
+          sessionId,
+          localId,
+          'create',
+          jobId,
+          () => api.create(body, opts),
+          tx,
+        );
+        if (sessionId) this.txSession.set(created.id, sessionId);
+        this.dueCash.set(created.id, basketTotal(body.basket.products));
+        return created;
       },
-      update: (id, body, opts) =>
-        this.step(id, 'update', job('update'), () => api.update(id, body, opts), tx),
-      preTransaction: (id, opts) =>
-        this.step(
+      update: async (id, body, opts) => {
+        if (passThrough(id)) return api.update(id, body, opts);
+        const sessionId = sessionOfRef(body.transactionRef) ?? sessionOfTx(id);
+        const updated = await this.step(
+          sessionId,
+          id,
+          'update',
+          job(sessionId, 'update'),
+          () => api.update(id, body, opts),
+          tx,
+        );
+        this.dueCash.set(id, basketTotal(body.basket.products));
+        return updated;
+      },
+      preTransaction: async (id, opts) => {
+        if (passThrough(id)) return api.preTransaction(id, opts);
+        const sessionId = sessionOfTx(id);
+        const pre = await this.step(
+          sessionId,
           id,
           'preTransaction',
-          job('pre'),
+          job(sessionId, 'pre'),
           () => api.preTransaction(id, opts),
           () => ({ status: 'processing' }),
-        ),
+        );
+        this.dueCash.set(id, pre.missing_sum);
+        return pre;
+      },
       start: (id, method: StartMethod, opts) => {
-        const jobId = this.pendingStart.get(id) ?? job(`start/${method}`);
+        if (passThrough(id)) return api.start(id, method, opts);
+        const sessionId = sessionOfTx(id);
+        const jobId = this.pendingStart.get(id) ?? job(sessionId, `start/${method}`);
         this.pendingStart.delete(id);
         // Leftover money loaded onto the card is a credit, not the session's payment.
         const step: ApiStep = jobId.includes(':credit:') ? 'credit' : `start/${method}`;
-        return this.step(id, step, jobId, () => api.start(id, method, opts), tx);
+        const cents = method === 'cash' ? this.dueCash.get(id) : undefined;
+        return this.step(sessionId, id, step, jobId, () => api.start(id, method, opts), tx, cents);
       },
-      cancel: (id, opts) => this.step(id, 'cancel', job('cancel'), () => api.cancel(id, opts), tx),
-      abort: (id, opts) => this.step(id, 'abort', job('abort'), () => api.abort(id, opts), tx),
+      cancel: (id, opts) => {
+        if (passThrough(id)) return api.cancel(id, opts);
+        const sessionId = sessionOfTx(id);
+        return this.step(sessionId, id, 'cancel', job(sessionId, 'cancel'), () => api.cancel(id, opts), tx);
+      },
+      abort: (id, opts) => {
+        if (passThrough(id)) return api.abort(id, opts);
+        const sessionId = sessionOfTx(id);
+        return this.step(sessionId, id, 'abort', job(sessionId, 'abort'), () => api.abort(id, opts), tx);
+      },
     };
   }
 }
