@@ -9,6 +9,7 @@ import type { Journal } from '../journal/journal.js';
 import type { Counters } from '../journal/state.js';
 import type { Logger } from '../util/logger.js';
 import { checkConfig } from './config.js';
+import { applyLive, desiredConfigPath, keepLocal, storeDesiredConfig } from './desired-config.js';
 import type { KioskConfig } from './config-schema.js';
 import type { Devices } from './devices.js';
 import type { KioskApp } from './kiosk-app.js';
@@ -79,10 +80,16 @@ export function kioskPortFor(app: KioskApp, deps: FleetBridgeDeps): KioskPort {
       deps.onRestart(reason);
     },
     appliedConfigVersion: () => deps.config.version,
-    async applyConfig(_doc: ConfigDocument) {
-      // Taking a new config without a restart needs every module to accept it live; until then the
-      // operator restarts the kiosk (the command `restart`) to apply it.
-      return { restartRequired: true };
+    async applyConfig(doc: ConfigDocument) {
+      const checked = checkConfig(doc);
+      if (!checked.ok) throw new Error(checked.errors.join('; ').slice(0, 200));
+      await storeDesiredConfig(desiredConfigPath(deps.config), doc);
+      const { restartRequired, changed } = applyLive(deps.config, keepLocal(checked.config, deps.config));
+      deps.logger.info(
+        { version: checked.config.version, changed, restartRequired },
+        'desired config applied',
+      );
+      return { restartRequired };
     },
   };
 }

@@ -11,6 +11,7 @@ import { ConfigError, loadConfig } from './config.js';
 import type { KioskConfig } from './config-schema.js';
 import { startControlPort, type ControlPort } from './control-port.js';
 import { DeviceSetupError } from './devices.js';
+import { withStoredDesired } from './desired-config.js';
 import { KioskApp } from './kiosk-app.js';
 import { createLogger } from './log.js';
 import { FIRMWARE_VERSION } from './version.js';
@@ -174,6 +175,8 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
+  // A newer configuration the fleet sent earlier wins over the file (paths and secrets stay the file's).
+  config = withStoredDesired(config, (msg) => console.error(`kiosk: ${msg}`));
   let run: RunResult;
   try {
     run = await runKiosk(config, args['no-tui'] ? { tui: false } : {});

@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { startMosquitto, findMosquitto, type MosquittoBroker } from '../support/mosquitto.js';
 import { startKiosk, type KioskProcess } from '../support/kiosk-process.js';
@@ -129,6 +131,35 @@ describe('kiosk program + fleet over a real Mosquitto', function () {
     );
     await kiosk.waitForState(/^maintenance/);
     await waitFor((m) => m.topic === topic('state') && m.body?.state === 'maintenance', 'state maintenance');
+
+    // A desired config: receipt footer changes live; a broken one is rejected with the reason.
+    const doc = JSON.parse(readFileSync(join(kiosk.dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    await observer.publishAsync(
+      topic('config/desired'),
+      JSON.stringify({ ...doc, version: 2, receipts: { footer: ['Danke vom Fleet'] } }),
+      { qos: 1, retain: true },
+    );
+    const applied = await waitFor(
+      (m) => m.topic === topic('config/reported') && m.body?.version === 2,
+      'config/reported v2',
+    );
+    assert.equal(applied.body?.status, 'applied');
+    assert.notEqual(applied.body?.restartRequired, true, 'a footer change needs no restart');
+    await observer.publishAsync(
+      topic('config/desired'),
+      JSON.stringify({ ...doc, version: 3, topup: { amounts: [-5] } }),
+      { qos: 1, retain: true },
+    );
+    const rejected = await waitFor(
+      (m) => m.topic === topic('config/reported') && m.body?.version === 3,
+      'config/reported v3',
+    );
+    assert.equal(rejected.body?.status, 'rejected');
+    assert.match(JSON.stringify(rejected.body?.errors), /topup.amounts/);
+    assert.ok(
+      existsSync(join(kiosk.dir, 'desired-config.json')),
+      'the applied document is kept for the next start',
+    );
 
     // Power cut: the Will says lost after its delay.
     await kiosk.kill('SIGKILL');
