@@ -6,7 +6,7 @@
  * whatever is left over is settled (card credit or unclaimed voucher) before the session ends.
  */
 import { and, not } from 'xstate';
-import { endStates, payStates } from './session-states.js';
+import { endStates, payStates, terminalLimit } from './session-states.js';
 import { initialSessionContext, type SessionContext } from './session-context.js';
 import { jobId, sessionOutput, sessionSetup } from './session.setup.js';
 
@@ -249,10 +249,8 @@ export const checkoutMachine = sessionSetup.createMachine({
               cardNumber: context.cardNumber,
               jobId: jobId(context, 'update'),
             }),
-            onDone: [
-              { guard: 'hasCard', target: '#checkout.applyingCard' },
-              { target: '#checkout.session.choosePayment' },
-            ],
+            // Only a lookup opens a transaction early, so there is always a card here.
+            onDone: { target: '#checkout.applyingCard' },
             onError: [
               { guard: 'mayRetryCall', target: 'updateWait', actions: 'countAttempt' },
               { target: '#apiFailed', actions: { type: 'reportFault', params: { what: 'update' } } },
@@ -289,6 +287,10 @@ export const checkoutMachine = sessionSetup.createMachine({
       },
     },
     ...payStates,
+    pay: {
+      ...payStates.pay,
+      states: { ...payStates.pay.states, starting: { ...payStates.pay.states.starting, ...terminalLimit } },
+    },
     ...endStates,
   },
 });

@@ -15,6 +15,18 @@ import { jobId, startJobId } from './session.setup.js';
 
 type Ctx = { context: SessionContext };
 
+/**
+ * The card terminal's own time limit, for flows that offer `start/cashless` (merged into
+ * `pay.starting`): `after` for a live actor, the deadline in context (checked on TICK) for a
+ * restored snapshot, whose `after` timers are gone.
+ */
+export const terminalLimit = {
+  after: { cashlessLimit: { guard: 'isCashless', target: 'readingBack' } },
+  on: {
+    TICK: [{ guard: 'pastDeadline', target: 'readingBack', actions: 'tick' }, { actions: 'tick' }],
+  },
+} as const;
+
 export const payStates = {
   pay: {
     initial: 'starting',
@@ -37,11 +49,6 @@ export const payStates = {
             { guard: 'outcomeUnknown', target: 'readingBack' },
             { target: '#payFailed', actions: 'recordPayFailed' },
           ],
-        },
-        // The terminal's own limit; `after` for a live actor, the deadline in context for a restored one.
-        after: { cashlessLimit: { guard: 'isCashless', target: 'readingBack' } },
-        on: {
-          TICK: [{ guard: 'pastDeadline', target: 'readingBack', actions: 'tick' }, { actions: 'tick' }],
         },
       },
       retryWait: { after: { retry: 'starting' } },
@@ -244,7 +251,11 @@ export const endStates = {
   farewell: {
     id: 'farewell',
     after: { message: 'finished' },
-    on: { BUTTON: 'finished' },
+    on: {
+      BUTTON: 'finished',
+      // A coin that lands after the money was settled (found by the model-based tests): settle it too.
+      COIN: { target: 'settling', actions: 'acceptCoin' },
+    },
   },
   finished: { type: 'final' },
 } as const;
