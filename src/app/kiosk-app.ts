@@ -103,7 +103,10 @@ export class KioskApp extends EventEmitter {
       maxBytes: c.journal.maxBytes,
       onAlert: (alert) => this.logger.error({ alert: alert.kind }, 'journal alert'),
     });
-    this.sessions = new SessionJournal(this.journal, c.kiosk.mode, this.logger);
+    // A session left open with a payment or credit in doubt is resolved soon, not only at the next boot.
+    this.sessions = new SessionJournal(this.journal, c.kiosk.mode, this.logger, () =>
+      this.scheduleRecoveryRetry(5_000),
+    );
     await this.buildApi();
     ({ devices: this.devices, sim: this.sim } = await buildDevices(c, this.logger));
     this.wireDevices();

@@ -20,6 +20,7 @@ import { basketTotal } from '../api/money.js';
 import type { CreateTransaction, Transaction } from '../api/schemas.js';
 import type { CallOptions, SmartTransactionsApi, StartMethod } from '../api/types.js';
 import type { StartLedger } from '../flows/api-actors.js';
+import { PAYMENT_STEPS } from '../journal/entries.js';
 import type { Journal } from '../journal/journal.js';
 import type {
   ApiResult,
@@ -86,6 +87,8 @@ export class SessionJournal {
     private readonly journal: Journal,
     private readonly mode: SessionMode,
     private readonly logger: Logger,
+    /** A session was left open for recovery (its payment or credit is in doubt): run recovery soon. */
+    private readonly onLeftOpen: (sessionId: string) => void = () => {},
   ) {
     for (const [jobId, sessionId] of Object.entries(journal.state.jobs)) {
       const s = journal.state.sessions[sessionId];
@@ -126,12 +129,22 @@ export class SessionJournal {
     if (this.current === sessionId) this.current = null;
     const mapped = OUTCOMES[outcome];
     return this.serial(async () => {
-      if (mapped === null) {
-        this.logger.warn({ sessionId }, 'session left open for recovery: a payment outcome is unknown');
-        return;
-      }
       const s = this.journal.state.sessions[sessionId];
       if (!s) return;
+      const step = s.lastStep;
+      const inDoubt =
+        step !== undefined &&
+        (step.outcome === undefined || step.outcome === 'unknown') &&
+        (PAYMENT_STEPS.includes(step.step) || step.step === 'credit');
+      if (mapped === null || inDoubt) {
+        // Closing now would settle money a payment or credit may already have moved: recovery reads it back.
+        this.logger.warn(
+          { sessionId, step: step?.step },
+          'session left open for recovery: an outcome is unknown',
+        );
+        this.onLeftOpen(sessionId);
+        return;
+      }
       const left = this.leftover(sessionId);
       if (left > 0) {
         const voucher = newVoucherCode();
