@@ -40,8 +40,14 @@ class LogRing extends Writable {
     for (const raw of chunk.toString('utf8').split('\n')) {
       if (!raw.trim()) continue;
       try {
-        const j = JSON.parse(raw) as { level?: string; msg?: string; time?: string };
-        this.lines.push(`${(j.time ?? '').slice(11, 19)} ${j.level ?? ''} ${j.msg ?? ''}`);
+        const j = JSON.parse(raw) as Record<string, unknown>;
+        const extra = ['event', 'cents', 'outcome', 'voucher', 'err', 'reason']
+          .filter((k) => j[k] !== undefined)
+          .map((k) => `${k}=${String(j[k])}`)
+          .join(' ');
+        this.lines.push(
+          `${String(j.time ?? '').slice(11, 19)} ${String(j.level ?? '')} ${String(j.msg ?? '')} ${extra}`.trim(),
+        );
       } catch {
         this.lines.push(raw);
       }

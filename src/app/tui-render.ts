@@ -39,7 +39,7 @@ export const KEY_HELP: Array<[string, string]> = [
 
 const pad = (s: string, n: number) => (s.length >= n ? s.slice(0, n) : s + ' '.repeat(n - s.length));
 
-export function renderTui(m: TuiModel, width = 100): string[] {
+export function renderTui(m: TuiModel, width = 100, height = 40): string[] {
   const box = [
     `\u250c${'\u2500'.repeat(m.cols)}\u2510`,
     ...m.display.map((l) => `\u2502${pad(l, m.cols)}\u2502`),
@@ -61,20 +61,29 @@ export function renderTui(m: TuiModel, width = 100): string[] {
     lines.push(`${pad(box[i] ?? '', leftWidth)}${side[i] ?? ''}`.slice(0, width));
   }
   lines.push('');
-  lines.push(
-    KEY_HELP.map(([k, v]) => `${k}: ${v}`)
-      .join(' | ')
-      .slice(0, width * 2),
-  );
+  let help = '';
+  for (const [k, v] of KEY_HELP) {
+    const item = `${k}: ${v}`;
+    if (help && help.length + item.length + 3 > width) {
+      lines.push(help);
+      help = '';
+    }
+    help = help ? `${help} | ${item}` : item;
+  }
+  if (help) lines.push(help);
   if (m.notice) lines.push(`> ${m.notice}`);
   if (m.showCards) {
     lines.push('', 'Demo cards (type the number and press Enter):');
     for (const c of m.showCards) lines.push(`  ${c.cardnumber}  ${c.note}`);
   }
+  // The log keeps its last lines; the receipt gets what is left of the terminal.
+  const logLines = m.logLines.slice(-5);
+  const room = Math.max(4, height - lines.length - logLines.length - 4);
   lines.push('', 'Last receipt:');
-  const receipt = m.lastReceipt.length ? m.lastReceipt.slice(-16) : ['(none yet)'];
-  for (const r of receipt) lines.push(`  | ${r}`);
+  const receipt = m.lastReceipt.length ? m.lastReceipt : ['(none yet)'];
+  const shown = receipt.length > room ? ['...', ...receipt.slice(-(room - 1))] : receipt;
+  for (const r of shown) lines.push(`  | ${r}`);
   lines.push('', 'Log:');
-  for (const l of m.logLines.slice(-6)) lines.push(`  ${l.slice(0, width - 2)}`);
+  for (const l of logLines) lines.push(`  ${l.slice(0, width - 2)}`);
   return lines;
 }

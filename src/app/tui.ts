@@ -41,8 +41,9 @@ export function runTui(
   const paint = () => {
     scheduled = false;
     const model: TuiModel = { ...host.model(), typed, notice, showCards };
-    const lines = renderTui(model, output.columns ?? 100);
-    output.write(`\x1b[H\x1b[2J${lines.join('\n')}\n`);
+    const lines = renderTui(model, output.columns ?? 100, output.rows ?? 40);
+    // No newline after the last row: it would scroll the top line away.
+    output.write(`\x1b[H\x1b[2J${lines.slice(0, output.rows ?? lines.length).join('\n')}`);
   };
   const repaint = () => {
     if (scheduled) return;
