@@ -1,0 +1,86 @@
+/**
+ * An in-process "kiosk world" for recovery tests: a real journal in a temp dir, the real API
+ * stand-in (ledger on disk), and the app's SessionJournal wrapping a real client, so that every
+ * step before the crash writes exactly what the running kiosk writes. `crash()` closes the journal
+ * (every append was already fsynced: nothing more survives a power cut) and opens it again.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SessionJournal } from '../../src/app/session-journal.js';
+import { recoverOpenSessions, type RecoveryReport } from '../../src/app/recovery.js';
+import { reconcile, type LedgerFileView, type Reconciliation } from '../../src/chaos/books.js';
+import { Journal } from '../../src/journal/journal.js';
+import type { SmartTransactionsApi } from '../../src/api/types.js';
+import type { SessionMode } from '../../src/journal/entries.js';
+import { silentLogger } from '../../src/util/logger.js';
+import { startRig, type ApiRig } from '../support/api.js';
+import { tempDirs } from '../journal/helpers.js';
+
+export const PLENTY = '9276000000000059'; // 30,00 EUR
+export const EMPTY = '9276000000000018'; // 0,00 EUR
+export const LOCKED = '9276000000000026';
+
+export class World {
+  journal!: Journal;
+  sj!: SessionJournal;
+  api!: SmartTransactionsApi;
+  accepted = 0;
+  private constructor(
+    readonly rig: ApiRig,
+    readonly dir: string,
+    private readonly dirs: ReturnType<typeof tempDirs>,
+    readonly mode: SessionMode,
+  ) {}
+
+  static async create(mode: SessionMode = 'topup'): Promise<World> {
+    const dirs = tempDirs();
+    const w = new World(await startRig({ terminalDelayMs: 10 }), dirs.make(), dirs, mode);
+    await w.open();
+    return w;
+  }
+
+  private async open(): Promise<void> {
+    this.journal = await Journal.open(this.dir, { logger: silentLogger });
+    this.sj = new SessionJournal(this.journal, this.mode, silentLogger);
+    this.api = this.sj.wrapApi(this.rig.client);
+  }
+
+  async coin(sessionId: string, cents: number): Promise<void> {
+    this.accepted += cents;
+    await this.sj.coin(sessionId, cents, 'coin');
+  }
+
+  /** The power cut and the reboot. */
+  async crash(): Promise<void> {
+    await this.journal.close();
+    await this.open();
+  }
+
+  async recover(): Promise<RecoveryReport> {
+    return recoverOpenSessions({ journal: this.journal, api: this.rig.client, logger: silentLogger });
+  }
+
+  ledger(): LedgerFileView {
+    return JSON.parse(readFileSync(join(this.rig.dir, 'ledger.json'), 'utf8')) as LedgerFileView;
+  }
+
+  async books(): Promise<Reconciliation> {
+    const { records, state } = await Journal.read(this.dir);
+    return reconcile({
+      acceptor: { cents: this.accepted, coins: 0, unconfirmedAtKill: 0 },
+      journal: { records, state },
+      ledger: this.ledger(),
+    });
+  }
+
+  balance(card: string): number {
+    const c = this.ledger().cards[card];
+    return c ? c.cash_balance + c.bonus_balance : NaN;
+  }
+
+  async close(): Promise<void> {
+    await this.journal.close().catch(() => undefined);
+    await this.rig.close();
+    this.dirs.cleanup();
+  }
+}
