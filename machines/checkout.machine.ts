@@ -13,10 +13,11 @@ import { jobId, sessionOutput, sessionSetup } from './session.setup.js';
 type Ctx = { context: SessionContext };
 type Ev = { event: { type: string; name?: string } };
 
-const isButton =
-  (name: string) =>
-  ({ event }: Ev) =>
-    event.type === 'BUTTON' && event.name === name;
+/** Named, so that diagrams read `[button ok]`. */
+const isButton = (name: string) =>
+  Object.defineProperty(({ event }: Ev) => event.type === 'BUTTON' && event.name === name, 'name', {
+    value: `button ${name}`,
+  });
 const isUpDown = ({ event }: Ev) => event.type === 'BUTTON' && (event.name === 'up' || event.name === 'down');
 
 export const checkoutMachine = sessionSetup.createMachine({

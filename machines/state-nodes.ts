@@ -36,7 +36,12 @@ function describeGuard(guard: unknown): string | null {
   if (typeof guard === 'string') return guard;
   if (typeof guard === 'object' && guard !== null && 'type' in guard)
     return String((guard as { type: string }).type);
-  if (typeof guard === 'function') return (guard as { name?: string }).name || 'inline';
+  if (typeof guard === 'function') {
+    const f = guard as { name?: string; guards?: unknown[] };
+    // xstate's and()/or()/not() keep their operands in `guards`.
+    if (Array.isArray(f.guards) && f.name) return `${f.name}(${f.guards.map(describeGuard).join(', ')})`;
+    return f.name || 'inline';
+  }
   return 'guard';
 }
 

@@ -15,10 +15,11 @@ import { jobId, sessionOutput, sessionSetup } from './session.setup.js';
 type Ctx = { context: SessionContext };
 type Ev = { event: { type: string; name?: string } };
 
-const isButton =
-  (name: string) =>
-  ({ event }: Ev) =>
-    event.type === 'BUTTON' && event.name === name;
+/** Named, so that diagrams read `[button ok]`. */
+const isButton = (name: string) =>
+  Object.defineProperty(({ event }: Ev) => event.type === 'BUTTON' && event.name === name, 'name', {
+    value: `button ${name}`,
+  });
 
 /** The basket of a top-up: one line of the top-up product, priced at the amount loaded (no VAT on a prepayment). */
 export function topupBasket(cents: Cents): BasketLine[] {
