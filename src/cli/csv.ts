@@ -1,0 +1,49 @@
+/**
+ * RFC 4180 CSV: fields with the separator, a quote, CR or LF are quoted and inner quotes doubled;
+ * records end with CRLF. The separator is a parameter because German spreadsheets expect `;`
+ * (the decimal comma makes `,` a poor field separator there).
+ */
+export function csvField(value: string | number | null | undefined, separator: string): string {
+  const text = value === null || value === undefined ? '' : String(value);
+  return text.includes(separator) || /["\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export function csvRecord(
+  values: ReadonlyArray<string | number | null | undefined>,
+  separator: string,
+): string {
+  return `${values.map((v) => csvField(v, separator)).join(separator)}\r\n`;
+}
+
+/** Splits CSV text back into records (for tests and tools reading an export). */
+export function parseCsv(text: string, separator: string): string[][] {
+  const records: string[][] = [];
+  let field = '';
+  let record: string[] = [];
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === separator) {
+      record.push(field);
+      field = '';
+    } else if (c === '\r' && text[i + 1] === '\n') {
+      record.push(field);
+      records.push(record);
+      record = [];
+      field = '';
+      i++;
+    } else field += c;
+  }
+  if (field !== '' || record.length) {
+    record.push(field);
+    records.push(record);
+  }
+  return records;
+}

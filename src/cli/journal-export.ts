@@ -1,0 +1,299 @@
+/**
+ * The merchant's bookkeeping rows from the journal: every movement of money as the journal's own
+ * fold (state.ts) counts it, so the sums of an export equal the journal's counters over the same
+ * records. The fold is replayed record by record and a row is written whenever a counter moves:
+ *
+ *   coin_in          a coin or note accepted (`source` in note)
+ *   sale, topup      a payment step (start/cash, start/loyalty, start/cashless) succeeded
+ *   sale_failed,     a payment step was declined (`declined`), certainly not applied (`not_applied`)
+ *   topup_failed     or may have been applied (`unknown`: recovery reads it back; a later `sale`/`topup`
+ *                    row appears if it was) - these rows are NOT money booked
+ *   cancellation     a paid transaction reversed by a successful cancel
+ *   credited         an interrupted session's money booked onto the customer's card
+ *   unclaimed        money owed to a customer, with the voucher code printed for them
+ *   voucher_settled  a voucher paid out or credited later (how in note)
+ *   cash_collection  the technician emptied the cash box (counted amount; expected and difference in note)
+ *
+ * Card numbers appear only masked (`9276********2845`). Timestamps are device time: see local-time.ts.
+ */
+import { formatCents } from '../api/money.js';
+import { PAYMENT_STEPS, type ApiStep, type JournalEntry } from '../journal/entries.js';
+import {
+  applyRecords,
+  emptyState,
+  type Counters,
+  type JournalRecord,
+  type LedgerState,
+  type OpenSession,
+} from '../journal/state.js';
+import { maskCard } from '../util/privacy.js';
+import { localFormatter } from './local-time.js';
+
+export const EXPORT_COLUMNS = [
+  'date',
+  'time',
+  'utc',
+  'seq',
+  'kind',
+  'session',
+  'mode',
+  'amount_cents',
+  'amount_eur',
+  'payment_step',
+  'api_transaction_id',
+  'outcome',
+  'card',
+  'voucher',
+  'by',
+  'note',
+] as const;
+
+export type ExportKind =
+  | 'coin_in'
+  | 'sale'
+  | 'topup'
+  | 'sale_failed'
+  | 'topup_failed'
+  | 'cancellation'
+  | 'credited'
+  | 'unclaimed'
+  | 'voucher_settled'
+  | 'cash_collection';
+
+export interface ExportRow {
+  date: string;
+  time: string;
+  utc: string;
+  seq: number;
+  kind: ExportKind;
+  session: string;
+  mode: string;
+  amountCents: number;
+  paymentStep: string;
+  apiTransactionId: string;
+  /** For sale/topup rows: how the session ended (`completed`, `cancelled`, ..., `open` if not yet). */
+  outcome: string;
+  card: string;
+  voucher: string;
+  by: string;
+  note: string;
+}
+
+export interface ExportOptions {
+  /** Inclusive local dates `YYYY-MM-DD`. */
+  from?: string;
+  to?: string;
+  timeZone: string;
+}
+
+export interface ExportResult {
+  rows: ExportRow[];
+  /** What the records cover: seq and time range, and whether older records were compacted away. */
+  coverage: {
+    records: number;
+    firstSeq: number | null;
+    lastSeq: number | null;
+    firstTs: number | null;
+    lastTs: number | null;
+    /** The oldest record is a compaction snapshot: activity before it exists only as its totals. */
+    compactedBefore: boolean;
+    /** The lifetime counters at the snapshot (zero when nothing was compacted). */
+    openingLifetime: Counters;
+  };
+  /** Counters moved by the exported rows (after the date filter). */
+  totals: Record<ExportKind, { count: number; cents: number }>;
+}
+
+const COUNTER_KIND: Array<[keyof Counters, ExportKind]> = [
+  ['cashIn', 'coin_in'],
+  ['credits', 'credited'],
+  ['unclaimed', 'unclaimed'],
+  ['cancellations', 'cancellation'],
+  ['collections', 'cash_collection'],
+];
+
+function cardOf(s: OpenSession | undefined): string {
+  if (!s) return '';
+  if (s.cardMasked) return s.cardMasked.replace(/\d{5,}/g, (d) => maskCard(d));
+  return s.card ? maskCard(s.card) : '';
+}
+
+function sessionFor(state: LedgerState, e: JournalEntry): OpenSession | undefined {
+  if ('sessionId' in e) return state.sessions[e.sessionId];
+  if ('jobId' in e) {
+    const id = state.jobs[e.jobId];
+    return id === undefined ? undefined : state.sessions[id];
+  }
+  return undefined;
+}
+
+const FAILED_OUTCOME: Record<string, string> = {
+  failed: 'declined',
+  unknown: 'unknown',
+  not_applied: 'not_applied',
+};
+
+export function exportJournal(records: readonly JournalRecord[], opts: ExportOptions): ExportResult {
+  const local = localFormatter(opts.timeZone);
+  // How each session ended, known only from a later record: one pass ahead.
+  const closed = new Map<string, string>();
+  for (const r of records) if (r.type === 'session_closed') closed.set(r.sessionId, r.outcome);
+
+  const rows: ExportRow[] = [];
+  const first = records[0];
+  let state = emptyState();
+  // A journal starts with an empty snapshot; one that folded records stands for compacted history.
+  const compacted = first?.type === 'snapshot' && first.state.lastSeq >= 0;
+  const openingLifetime =
+    compacted && first.type === 'snapshot' ? structuredClone(first.state.lifetime) : emptyState().lifetime;
+
+  for (const record of records) {
+    if (record.type === 'snapshot') {
+      state = applyRecords(state, [record]);
+      continue;
+    }
+    const e = record;
+    const session = sessionFor(state, e);
+    const lastStep = session?.lastStep;
+    const before = structuredClone(state.lifetime);
+    const expected = state.cashBox.cents;
+    const voucherCents =
+      e.type === 'unclaimed_settled'
+        ? state.unclaimedVouchers.find((v) => v.voucher === e.voucher)?.cents
+        : undefined;
+    state = applyRecords(state, [e]);
+    const after = state.lifetime;
+    const { date, time } = local(e.ts);
+    const base = {
+      date,
+      time,
+      utc: new Date(e.ts).toISOString(),
+      seq: e.seq,
+      session: session?.sessionId ?? ('sessionId' in e ? e.sessionId : ''),
+      mode: session?.mode ?? '',
+      paymentStep: '',
+      apiTransactionId: session?.apiId ?? '',
+      outcome: '',
+      card: cardOf(session),
+      voucher: '',
+      by: '',
+      note: '',
+    };
+    const push = (kind: ExportKind, amountCents: number, extra: Partial<ExportRow> = {}) =>
+      rows.push({ ...base, kind, amountCents, ...extra });
+
+    for (const [key, kind] of COUNTER_KIND) {
+      const delta = after[key].cents - before[key].cents;
+      if (after[key].count === before[key].count) continue;
+      if (e.type === 'coin_accepted') push(kind, delta, { note: e.source });
+      else if (e.type === 'credited') push(kind, delta, { apiTransactionId: e.apiId });
+      else if (e.type === 'unclaimed') push(kind, delta, { voucher: e.voucher });
+      else if (e.type === 'cash_collected')
+        push(kind, delta, {
+          session: '',
+          mode: '',
+          apiTransactionId: '',
+          card: '',
+          by: e.by,
+          note: `expected ${formatCents(expected, '')}, difference ${formatCents(e.cents - expected, '')}`,
+        });
+      else push(kind, delta, { paymentStep: lastStep?.step ?? '' });
+    }
+    for (const [key, kind] of [
+      ['sales', 'sale'],
+      ['topUps', 'topup'],
+    ] as const) {
+      if (after[key].count === before[key].count) continue;
+      push(kind, after[key].cents - before[key].cents, {
+        paymentStep: lastStep?.step ?? '',
+        apiTransactionId: session?.apiId ?? lastStep?.apiId ?? '',
+        outcome: closed.get(base.session) ?? 'open',
+      });
+    }
+    if (
+      e.type === 'api_outcome' &&
+      e.result !== 'ok' &&
+      session &&
+      lastStep?.jobId === e.jobId &&
+      PAYMENT_STEPS.includes(lastStep.step as ApiStep)
+    ) {
+      push(
+        session.mode === 'topup' ? 'topup_failed' : 'sale_failed',
+        lastStep.cents ?? session.tx?.amount ?? 0,
+        {
+          paymentStep: lastStep.step,
+          apiTransactionId: session.apiId ?? lastStep.apiId,
+          outcome: FAILED_OUTCOME[e.result] ?? e.result,
+          note: e.status ? `API status ${e.status}` : '',
+        },
+      );
+    }
+    if (e.type === 'unclaimed_settled' && voucherCents !== undefined)
+      push('voucher_settled', voucherCents, {
+        session: '',
+        mode: '',
+        voucher: e.voucher,
+        by: e.by ?? '',
+        note: e.how,
+        card: '',
+      });
+  }
+
+  const inRange = (r: ExportRow) => (!opts.from || r.date >= opts.from) && (!opts.to || r.date <= opts.to);
+  const selected = rows.filter(inRange);
+  const totals = Object.fromEntries(
+    (
+      [
+        'coin_in',
+        'sale',
+        'topup',
+        'sale_failed',
+        'topup_failed',
+        'cancellation',
+        'credited',
+        'unclaimed',
+        'voucher_settled',
+        'cash_collection',
+      ] as const
+    ).map((k) => [k, { count: 0, cents: 0 }]),
+  ) as ExportResult['totals'];
+  for (const r of selected) {
+    totals[r.kind].count += 1;
+    totals[r.kind].cents += r.amountCents;
+  }
+  const last = records.at(-1);
+  return {
+    rows: selected,
+    coverage: {
+      records: records.length,
+      firstSeq: first?.seq ?? null,
+      lastSeq: last?.seq ?? null,
+      firstTs: first?.ts ?? null,
+      lastTs: last?.ts ?? null,
+      compactedBefore: compacted,
+      openingLifetime,
+    },
+    totals,
+  };
+}
+
+export function rowValues(r: ExportRow): Array<string | number> {
+  return [
+    r.date,
+    r.time,
+    r.utc,
+    r.seq,
+    r.kind,
+    r.session,
+    r.mode,
+    r.amountCents,
+    formatCents(r.amountCents, ''),
+    r.paymentStep,
+    r.apiTransactionId,
+    r.outcome,
+    r.card,
+    r.voucher,
+    r.by,
+    r.note,
+  ];
+}
