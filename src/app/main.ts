@@ -142,8 +142,10 @@ async function main(argv: string[]): Promise<number> {
     await import('../doctor-cli.js');
     return -1;
   }
+  const cli = await import('../cli/commands.js');
+  if (cli.isCliCommand(command)) return cli.runCliCommand(command, rest);
   if (command !== 'run') {
-    console.error(`unknown command "${command}"\n${USAGE}`);
+    console.error(`unknown command "${command}"\n${USAGE}\n${cli.CLI_USAGE}`);
     return 64;
   }
   let args;
@@ -161,7 +163,7 @@ async function main(argv: string[]): Promise<number> {
     return 64;
   }
   if (args.help) {
-    console.log(USAGE);
+    console.log(`${USAGE}\n${cli.CLI_USAGE}`);
     return 0;
   }
   const file = args.config ?? process.env.KIOSK_CONFIG;
