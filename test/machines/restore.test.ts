@@ -31,7 +31,7 @@ function setup() {
     actors: {
       ...createApiActors(api, { ledger }),
       recordUnclaimed: fromPromise(async () => ({ voucherCode: 'V' })),
-      print: fromPromise(async () => undefined),
+      print: fromPromise<unknown>(async () => undefined),
     },
   });
   return { api, ledger, machine };
