@@ -46,6 +46,8 @@ export interface AcceptorBook {
    * confirmed: the most that may be missing from the journal without counting as lost.
    */
   unconfirmedAtKill: number;
+  /** Cents of coins whose control-port answer was lost to a kill: the acceptor may or may not have taken them. */
+  uncertainAtKill?: number;
 }
 
 export interface SessionBook {
@@ -208,10 +210,12 @@ export function reconcile(input: {
   }
 
   let inFlightAtKill = 0;
-  const acceptorCents = input.acceptor?.cents ?? cashIn;
+  let acceptorCents = input.acceptor?.cents ?? cashIn;
   if (input.acceptor) {
     const missing = input.acceptor.cents - cashIn;
-    if (missing < 0) findings.push(`journal has ${-missing} ct more coins than the acceptor took`);
+    // A coin whose answer a kill cut off was taken if the journal has it.
+    if (missing < 0 && -missing <= (input.acceptor.uncertainAtKill ?? 0)) acceptorCents = cashIn;
+    else if (missing < 0) findings.push(`journal has ${-missing} ct more coins than the acceptor took`);
     else if (missing > input.acceptor.unconfirmedAtKill) {
       inFlightAtKill = input.acceptor.unconfirmedAtKill;
       lostCents += missing - input.acceptor.unconfirmedAtKill;

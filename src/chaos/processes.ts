@@ -1,0 +1,272 @@
+/**
+ * The two processes the chaos harness plays with: the real kiosk program and the API stand-in,
+ * each a plain `node --import tsx` child (one process, so SIGKILL is a real power cut and SIGSTOP
+ * a real hang), and the kiosk's NDJSON control port.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createConnection, createServer, type Socket } from 'node:net';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+
+export async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const a = server.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      server.close(() => ok(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function spawnTsx(script: string, args: string[]): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, script), ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** Keeps the last bytes of a child's output, for error messages. */
+function tail(child: ChildProcess): () => string {
+  let out = '';
+  const add = (b: Buffer) => {
+    out = (out + b.toString()).slice(-4000);
+  };
+  child.stdout?.on('data', add);
+  child.stderr?.on('data', add);
+  return () => out;
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => child.once('exit', () => r()));
+}
+
+/** The API stand-in in its own process, on a fixed port with its ledger on disk (so it can be killed and restarted). */
+export class StandInProcess {
+  private child: ChildProcess | undefined;
+  private paused = false;
+  readonly url: string;
+
+  constructor(
+    readonly port: number,
+    readonly ledgerPath: string,
+  ) {
+    this.url = `http://127.0.0.1:${port}`;
+  }
+
+  get baseUrl(): string {
+    return `${this.url}/api/v2`;
+  }
+
+  get running(): boolean {
+    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async start(): Promise<void> {
+    const child = spawnTsx('src/sim/api-server-cli.ts', [
+      '--port',
+      String(this.port),
+      '--ledger',
+      this.ledgerPath,
+      '--terminal-delay-ms',
+      '100',
+    ]);
+    this.child = child;
+    this.paused = false;
+    const output = tail(child);
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      if (!this.running) throw new Error(`stand-in exited: ${output()}`);
+      try {
+        if ((await fetch(`${this.url}/__sim/cards`)).ok) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`stand-in did not start: ${output()}`);
+      await sleep(50);
+    }
+  }
+
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || !this.running) return;
+    if (this.paused) child.kill('SIGCONT');
+    child.kill('SIGKILL');
+    await exited(child);
+    this.paused = false;
+  }
+
+  pause(): void {
+    if (this.running && !this.paused) {
+      this.child!.kill('SIGSTOP');
+      this.paused = true;
+    }
+  }
+
+  resume(): void {
+    if (this.running && this.paused) {
+      this.child!.kill('SIGCONT');
+      this.paused = false;
+    }
+  }
+
+  /** Up and answering (restarted if it was killed, resumed if paused). */
+  async ensureUp(): Promise<void> {
+    this.resume();
+    if (!this.running) await this.start();
+  }
+
+  async operator(method: 'POST' | 'DELETE', path: string, body?: unknown): Promise<void> {
+    const res = await fetch(`${this.url}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(2000),
+    });
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status}`);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || !this.running) return;
+    this.resume();
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited(child);
+    clearTimeout(timer);
+  }
+}
+
+export class KioskDown extends Error {}
+
+/** The real kiosk program with a control port. */
+export class KioskProcess {
+  private child: ChildProcess | undefined;
+  private socket: Socket | undefined;
+  private pending: Array<{ ok: (v: Record<string, unknown>) => void; fail: (e: Error) => void }> = [];
+  private buffer = '';
+  private output: () => string = () => '';
+
+  constructor(
+    readonly configPath: string,
+    readonly controlPort: number,
+  ) {}
+
+  get running(): boolean {
+    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  get log(): string {
+    return this.output();
+  }
+
+  /** Starts the program and resolves once the control port answers. */
+  async start(): Promise<void> {
+    const child = spawnTsx('src/app/main.ts', ['run', '--config', this.configPath, '--no-tui']);
+    this.child = child;
+    this.output = tail(child);
+    child.once('exit', () => this.drop(new KioskDown('kiosk exited')));
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (!this.running) throw new Error(`kiosk exited at start: ${this.output()}`);
+      try {
+        const r = await this.request({ cmd: 'ping' }, 1000);
+        if (r.pong) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`kiosk did not start: ${this.output()}`);
+      await sleep(50);
+    }
+  }
+
+  /** SIGKILL: the power cut. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    this.drop(new KioskDown('killed'));
+    if (!child || !this.running) return;
+    child.kill('SIGKILL');
+    await exited(child);
+  }
+
+  /** SIGTERM and wait (SIGKILL after 10 s). */
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.drop(new KioskDown('stopped'));
+    if (!child || !this.running) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited(child);
+    clearTimeout(timer);
+  }
+
+  async request(obj: object, timeoutMs = 3000): Promise<Record<string, unknown>> {
+    if (!this.running) throw new KioskDown('kiosk not running');
+    const socket = await this.connect();
+    return new Promise((ok, fail) => {
+      const timer = setTimeout(() => {
+        this.drop(new KioskDown('control port timeout'));
+      }, timeoutMs);
+      this.pending.push({
+        ok: (v) => {
+          clearTimeout(timer);
+          ok(v);
+        },
+        fail: (e) => {
+          clearTimeout(timer);
+          fail(e);
+        },
+      });
+      socket.write(`${JSON.stringify(obj)}\n`);
+    });
+  }
+
+  private async connect(): Promise<Socket> {
+    if (this.socket && !this.socket.destroyed) return this.socket;
+    const socket = await new Promise<Socket>((ok, fail) => {
+      const s = createConnection({ host: '127.0.0.1', port: this.controlPort });
+      s.once('connect', () => {
+        s.off('error', fail);
+        ok(s);
+      });
+      s.once('error', (e) => fail(new KioskDown(e.message)));
+    });
+    socket.setEncoding('utf8');
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: string) => {
+      this.buffer += chunk;
+      let nl: number;
+      while ((nl = this.buffer.indexOf('\n')) >= 0) {
+        const line = this.buffer.slice(0, nl);
+        this.buffer = this.buffer.slice(nl + 1);
+        const waiter = this.pending.shift();
+        try {
+          waiter?.ok(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          waiter?.fail(new Error(`not JSON: ${line.slice(0, 100)}`));
+        }
+      }
+    });
+    socket.on('error', () => this.drop(new KioskDown('control port error')));
+    socket.on('close', () => {
+      if (this.socket === socket) this.drop(new KioskDown('control port closed'));
+    });
+    this.socket = socket;
+    return socket;
+  }
+
+  private drop(err: Error): void {
+    this.socket?.destroy();
+    this.socket = undefined;
+    this.buffer = '';
+    const waiting = this.pending;
+    this.pending = [];
+    for (const w of waiting) w.fail(err);
+  }
+}
