@@ -1,0 +1,193 @@
+import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { recordingIo } from '../../src/cli/cli-io.js';
+import { csvField, csvRecord, parseCsv } from '../../src/cli/csv.js';
+import { journalCommand } from '../../src/cli/journal-command.js';
+import { EXPORT_COLUMNS } from '../../src/cli/journal-export.js';
+import { Journal } from '../../src/journal/journal.js';
+import {
+  COLLECTOR,
+  FULL_CARD,
+  OTHER_CARD,
+  tempKiosk,
+  writeSampleJournal,
+  type TempKiosk,
+} from './fixtures.js';
+
+type Row = Record<(typeof EXPORT_COLUMNS)[number], string>;
+
+function rowsOf(csv: string, sep = ';'): Row[] {
+  const [header, ...records] = parseCsv(csv.replace(/^\ufeff/, ''), sep);
+  assert.deepEqual(header, [...EXPORT_COLUMNS]);
+  return records.map((r) => Object.fromEntries(EXPORT_COLUMNS.map((c, i) => [c, r[i] ?? ''])) as Row);
+}
+
+const sum = (rows: Row[], kind: string) =>
+  rows.filter((r) => r.kind === kind).reduce((s, r) => s + Number(r.amount_cents), 0);
+
+describe('cli/kiosk journal export', () => {
+  let k: TempKiosk;
+  const TZ = ['--tz', 'Europe/Berlin'];
+  beforeEach(async () => {
+    k = tempKiosk();
+    await writeSampleJournal(k.journalDir);
+  });
+  afterEach(() => k.cleanup());
+
+  async function exportCsv(...args: string[]): Promise<{ code: number; csv: string; stderr: string }> {
+    const io = recordingIo();
+    const code = await journalCommand(['export', '--config', k.configFile, ...TZ, ...args], io);
+    return { code, csv: io.stdout.join('\n'), stderr: io.stderr.join('\n') };
+  }
+
+  it('writes one row per money movement; sums equal the journal counters', async () => {
+    const { code, csv, stderr } = await exportCsv();
+    assert.equal(code, 0, stderr);
+    const rows = rowsOf(csv);
+    assert.deepEqual(
+      rows.map((r) => r.kind),
+      [
+        'coin_in',
+        'coin_in',
+        'coin_in',
+        'topup',
+        'sale_failed',
+        'coin_in',
+        'unclaimed',
+        'cash_collection',
+        'coin_in',
+      ],
+    );
+    const { state } = await Journal.read(k.journalDir);
+    assert.equal(sum(rows, 'coin_in'), state.lifetime.cashIn.cents);
+    assert.equal(sum(rows, 'topup'), state.lifetime.topUps.cents);
+    assert.equal(sum(rows, 'sale'), state.lifetime.sales.cents);
+    assert.equal(sum(rows, 'unclaimed'), state.lifetime.unclaimed.cents);
+    assert.equal(sum(rows, 'cash_collection'), state.lifetime.collections.cents);
+    assert.equal(rows.filter((r) => r.kind === 'coin_in').length, state.lifetime.cashIn.count);
+    assert.match(stderr, /9 row\(s\) \(Europe\/Berlin\)/);
+    assert.match(stderr, /top-ups 5,00 EUR \(1\), cash in 7,50 EUR \(5\)/);
+  });
+
+  it('fills the transaction columns: step, API id, outcome, masked card, cents and euros, local time', async () => {
+    const rows = rowsOf((await exportCsv()).csv);
+    const topup = rows.find((r) => r.kind === 'topup');
+    assert.ok(topup);
+    assert.equal(topup.session, 'A');
+    assert.equal(topup.mode, 'topup');
+    assert.equal(topup.amount_cents, '500');
+    assert.equal(topup.amount_eur, '5,00');
+    assert.equal(topup.payment_step, 'start/cash');
+    assert.equal(topup.api_transaction_id, 'STX_A');
+    assert.equal(topup.outcome, 'completed');
+    assert.equal(topup.card, '9276********2845');
+    assert.equal(topup.date, '2025-03-01');
+    assert.match(topup.time, /^10:00:\d\d$/, 'Berlin is UTC+1 in March');
+    assert.match(topup.utc, /^2025-03-01T09:00:\d\d\.000Z$/);
+
+    const declined = rows.find((r) => r.kind === 'sale_failed');
+    assert.ok(declined);
+    assert.equal(declined.outcome, 'declined');
+    assert.equal(declined.payment_step, 'start/loyalty');
+    assert.equal(declined.amount_cents, '349');
+    assert.equal(declined.card, '9276********7890', 'only the full number was journalled: masked here');
+
+    const unclaimed = rows.find((r) => r.kind === 'unclaimed');
+    assert.equal(unclaimed?.voucher, 'V-0001');
+    const collection = rows.find((r) => r.kind === 'cash_collection');
+    assert.equal(collection?.by, COLLECTOR);
+    assert.equal(collection?.amount_eur, '5,40');
+    assert.equal(collection?.note, 'expected 5,50, difference -0,10');
+  });
+
+  it('quotes by RFC 4180 and never writes a full card number', async () => {
+    const { csv } = await exportCsv();
+    assert.ok(csv.includes('"Tech ""Max""; Müller"'), 'field with ; and " quoted, quotes doubled');
+    assert.ok(!csv.includes(FULL_CARD) && !csv.includes(OTHER_CARD));
+    assert.ok(!/\d{12,}/.test(csv.replace(/STX_\w+/g, '')), 'no long digit run anywhere');
+    assert.equal(csvField('a,b', ';'), 'a,b');
+    assert.equal(csvField('a;b', ';'), '"a;b"');
+    assert.equal(csvField('line\nbreak', ','), '"line\nbreak"');
+    assert.equal(csvRecord(['x', 7, null], ','), 'x,7,\r\n');
+  });
+
+  it('--from/--to select local dates; --separator , quotes the euro amounts; --out writes 0640 with a BOM', async () => {
+    const day2 = rowsOf((await exportCsv('--from', '2025-03-02')).csv);
+    assert.deepEqual(
+      day2.map((r) => r.kind),
+      ['coin_in', 'unclaimed', 'cash_collection', 'coin_in'],
+    );
+    const day1 = rowsOf((await exportCsv('--to', '2025-03-01')).csv);
+    assert.equal(day1.length, 5);
+    const comma = await exportCsv('--separator', ',');
+    assert.ok(comma.csv.includes(',"5,00",'), 'euro amount quoted when , separates');
+    assert.equal(rowsOf(comma.csv, ',').length, 9);
+
+    const out = join(k.dir, 'export.csv');
+    const written = await exportCsv('--out', out, '--bom');
+    assert.equal(written.code, 0);
+    assert.equal(written.csv, '', 'nothing on stdout');
+    const text = readFileSync(out, 'utf8');
+    assert.ok(text.startsWith('\ufeffdate;time;'));
+    assert.ok(text.endsWith('\r\n'));
+    assert.equal(rowsOf(text).length, 9);
+    assert.equal(statSync(out).mode & 0o777, 0o640);
+  });
+
+  it('says what an export covers when older records were compacted', async () => {
+    let now = Date.UTC(2025, 5, 4, 9, 0, 0); // three months on: older than maxAgeDays
+    const j = await Journal.open(k.journalDir, { fsync: false, now: () => (now += 1000) });
+    await j.compact();
+    await j.append({ type: 'session_started', sessionId: 'E', mode: 'topup' });
+    await j.append({ type: 'coin_accepted', sessionId: 'E', cents: 100, source: 'coin' });
+    await j.close();
+    const { code, csv, stderr } = await exportCsv();
+    assert.equal(code, 0);
+    const rows = rowsOf(csv);
+    assert.ok(rows.some((r) => r.session === 'E' && r.kind === 'coin_in'));
+    // Retention dropped the finished sessions' segment (older than maxAgeDays by this clock):
+    // only the snapshot's totals remain of them, and the export says so.
+    const { records } = await Journal.read(k.journalDir);
+    assert.equal(records[0]?.type, 'snapshot');
+    assert.match(stderr, /records before seq \d+ were compacted or removed by retention: not in this export/);
+    assert.match(stderr, /their lifetime totals then: cash in 7,50 EUR, sales 0,00 EUR, top-ups 5,00 EUR/);
+    assert.equal(rows.filter((r) => r.kind === 'coin_in').length, 1);
+  });
+
+  it('bad command lines exit 64 with one clear line; help exits 0', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['export', '--from', '2025-02-30'], /--from 2025-02-30 is not a date YYYY-MM-DD/],
+      [
+        ['export', '--from', '2025-03-02', '--to', '2025-03-01'],
+        /--from 2025-03-02 is after --to 2025-03-01/,
+      ],
+      [['export', '--separator', '|'], /--separator must be ';' or ','/],
+      [['export', '--tz', 'Mars/Olympus'], /unknown time zone 'Mars\/Olympus'/],
+      [['export', '--frm', 'x'], /unknown option '--frm'/],
+      [['import'], /unknown subcommand 'import'/],
+      [[], /^usage: kiosk journal export/],
+    ];
+    for (const [args, want] of cases) {
+      const io = recordingIo();
+      assert.equal(await journalCommand(args, io), 64, args.join(' '));
+      assert.match(io.stderr.join('\n'), want);
+    }
+    const io = recordingIo();
+    assert.equal(await journalCommand(['export', '--help'], io), 0);
+    assert.match(io.stdout.join('\n'), /exit codes: 0 written, 1 journal not readable/);
+  });
+
+  it('exit 1 when the journal cannot be read, 2 for a bad config', async () => {
+    const other = tempKiosk({ journal: { dir: 'nowhere' } });
+    try {
+      const io = recordingIo();
+      assert.equal(await journalCommand(['export', '--config', other.configFile], io), 1);
+      assert.match(io.stderr.join('\n'), /cannot read the journal in .*nowhere: ENOENT/);
+    } finally {
+      other.cleanup();
+    }
+    const io = recordingIo();
+    assert.equal(await journalCommand(['export', '--config', join(k.dir, 'none.json')], io), 2);
+  });
+});
