@@ -120,6 +120,9 @@ export class KioskApp extends EventEmitter {
       error: (err) => this.logger.error({ err: String(err) }, 'kiosk machine failed'),
     });
     this.actor.start();
+    // The machines' clock starts at 0: without a TICK now, a session begun before the first interval
+    // would date its waits from 1970 and show "Server langsam" at once.
+    this.send({ type: 'TICK', now: Date.now() });
     this.tickTimer = setInterval(() => this.send({ type: 'TICK', now: Date.now() }), TICK_MS);
     this.tickTimer.unref?.();
     if (c.fleet) await this.startFleet();
