@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { generatePaths, MODELS, replay, universe } from './model.js';
+import { generateKioskPaths, KIOSK_MODELS, replayKiosk } from './kiosk-model.js';
+import { kioskMachine } from '../../machines/kiosk.machine.js';
 
 for (const spec of MODELS) {
   const paths = generatePaths(spec);
@@ -50,3 +52,43 @@ for (const spec of MODELS) {
     });
   });
 }
+
+describe('model-based: kiosk', () => {
+  const models = KIOSK_MODELS.map((m) => ({ ...m, paths: generateKioskPaths(m.input) }));
+  for (const m of models) {
+    for (const path of m.paths.filter((p) => p.firstFor !== null)) {
+      it(`${m.name}: ${path.firstFor}: ${path.description}`, async () => {
+        const r = await replayKiosk(m.input, path);
+        assert.ok(r.statesReached.size > 0);
+      });
+    }
+  }
+
+  it('every generated path keeps the rules; all states and transitions covered', async function () {
+    this.timeout(180_000);
+    const states = new Set<string>();
+    const transitions = new Set<string>();
+    const failures: string[] = [];
+    for (const m of models) {
+      for (const path of m.paths) {
+        try {
+          const r = await replayKiosk(m.input, path);
+          r.statesReached.forEach((s) => states.add(s));
+          r.transitionsTaken.forEach((t) => transitions.add(t));
+        } catch (e) {
+          failures.push(`${m.name} ${path.description}: ${(e as Error).message}`);
+        }
+      }
+    }
+    assert.deepEqual(failures.slice(0, 5), []);
+    const all = universe(kioskMachine);
+    assert.deepEqual(
+      all.states.filter((s) => !states.has(s)),
+      [],
+    );
+    assert.deepEqual(
+      all.transitions.filter((t) => !transitions.has(t)),
+      [],
+    );
+  });
+});

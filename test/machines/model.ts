@@ -16,8 +16,8 @@ import type { SessionContext, SessionInput } from '../../machines/session-contex
 import { held } from '../../machines/session-context.js';
 import { apiError, card, CARD, RECEIPT, TEST_CONFIG } from './fakes.js';
 
-type AnyEvent = { type: string; [k: string]: unknown };
-type Snap = ReturnType<typeof checkoutMachine.getInitialSnapshot>;
+export type AnyEvent = { type: string; [k: string]: unknown };
+export type Snap = ReturnType<typeof checkoutMachine.getInitialSnapshot>;
 
 const ok = (output: unknown) => ({ kind: 'done' as const, output });
 const fail = (error: unknown) => ({ kind: 'error' as const, error });
@@ -77,10 +77,10 @@ export const ACTOR_OUTCOMES: Record<string, Outcome[]> = {
 const COINS = [200];
 const LATE = 1e12;
 
-function activeInvokes(s: Snap): { id: string; src: string }[] {
+export function activeInvokes(s: Snap): { id: string; src: string }[] {
   return s._nodes.flatMap((n) => n.invoke.map((i) => ({ id: i.id, src: String(i.src) })));
 }
-function activeAfters(s: Snap): { eventType: string; delay: string | number }[] {
+export function activeAfters(s: Snap): { eventType: string; delay: string | number }[] {
   return s._nodes.flatMap((n) =>
     n.after.map((a) => ({ eventType: a.eventType, delay: a.delay as string | number })),
   );
@@ -169,7 +169,7 @@ function summarize(output: unknown): string {
   return 'ok';
 }
 
-function describeEvent(e: AnyEvent): string {
+export function describeEvent(e: AnyEvent): string {
   if (e.type.startsWith('xstate.done.actor.')) return `${e.type.slice(18)}:${summarize(e.output)}`;
   if (e.type.startsWith('xstate.error.actor.')) {
     const err = e.error as { kind?: string; outcome?: string; message?: string };
@@ -218,7 +218,18 @@ export interface ModelPath {
 
 /** Shortest paths to every state of the model, plus one path through every edge that none of them take. */
 export function generatePaths(spec: ModelSpec): ModelPath[] {
-  const opts = { input: spec.input, events: eventsFor, serializeState: (s: Snap) => serialize(s) } as never;
+  return generatePathsWith(spec.machine, spec.input, eventsFor as never, serialize as never);
+}
+
+/** The traversal for any machine: its event generator and the serialization of what its guards read. */
+export function generatePathsWith(
+  machine: AnyStateMachine,
+  input: unknown,
+  events: (s: Snap) => AnyEvent[],
+  serialize: (s: Snap) => string,
+): ModelPath[] {
+  const spec = { machine };
+  const opts = { input, events, serializeState: (s: Snap) => serialize(s) } as never;
   const shortest = getShortestPaths(spec.machine, opts) as unknown as {
     state: Snap;
     steps: { event: AnyEvent; state: Snap }[];
@@ -233,7 +244,7 @@ export function generatePaths(spec: ModelSpec): ModelPath[] {
       const value = JSON.stringify(p.state.value);
       const first = seenValues.has(value) ? null : `state ${value}`;
       seenValues.add(value);
-      return toModelPath(p.steps, first);
+      return toModelPath(p.steps, first, serialize);
     });
 
   // Edge coverage: for each (definition-level) transition not yet exercised, extend a shortest path by it.
@@ -257,7 +268,7 @@ export function generatePaths(spec: ModelSpec): ModelPath[] {
       if (!head) continue;
       const fresh = keys.filter((k) => !covered.has(k));
       keys.forEach((k) => covered.add(k));
-      paths.push(toModelPath([...head, edge], `transition ${fresh.join(' + ')}`));
+      paths.push(toModelPath([...head, edge], `transition ${fresh.join(' + ')}`, serialize));
     }
   }
   return paths;
@@ -267,7 +278,11 @@ function transitionKeysOf(machine: AnyStateMachine, s: Snap, event: AnyEvent): s
   return (machine.getTransitionData(s as never, event as never) ?? []).map((t) => keyOfTaken(t as never));
 }
 
-function toModelPath(allSteps: { event: AnyEvent; state: Snap }[], firstFor: string | null): ModelPath {
+function toModelPath(
+  allSteps: { event: AnyEvent; state: Snap }[],
+  firstFor: string | null,
+  serialize: (s: Snap) => string,
+): ModelPath {
   // The traversal's first step is the machine's own init event: the live actor does that by starting.
   const steps = allSteps.filter((s) => s.event.type !== 'xstate.init');
   return {
@@ -335,14 +350,14 @@ export async function replay(spec: ModelSpec, path: ModelPath): Promise<ReplayRe
     input: spec.input,
     clock,
     inspect: (ev) => {
-      if (ev.type !== '@xstate.microstep' || ev.actorRef !== actorRef()) return;
+      // Only state machines take microsteps; the fake children are promise actors.
+      if (ev.type !== '@xstate.microstep') return;
       for (const n of (ev.snapshot as Snap)._nodes) statesReached.add(n.path.join('.') || '(root)');
       for (const tr of (ev as unknown as { _transitions: { eventType: string | null }[] })._transitions) {
         if (tr.eventType !== null) transitionsTaken.add(keyOfTaken(tr as never));
       }
     },
   });
-  const actorRef = () => actor;
   const flush = async () => {
     await new Promise<void>((r) => setImmediate(r));
   };
@@ -433,7 +448,11 @@ function moneyOf(c: SessionContext) {
   return { inserted: c.inserted, paid: c.paid, credited: c.credited, unclaimed: c.unclaimed };
 }
 
-function delayMs(spec: ModelSpec, s: Snap, delay: string | number): number {
+export function delayMs(
+  spec: { machine: AnyStateMachine },
+  s: { context: unknown },
+  delay: string | number,
+): number {
   if (typeof delay === 'number') return delay;
   const impl = (spec.machine.implementations.delays as Record<string, unknown>)[delay];
   if (typeof impl === 'number') return impl;
