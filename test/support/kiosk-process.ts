@@ -340,6 +340,19 @@ export class KioskProcess {
     return this.waitForState(/^idle$/, undefined, timeoutMs);
   }
 
+  /**
+   * Idle with no open session in the journal: the session's close is written (fsync) just after the
+   * machine is back in idle, so `waitForIdle` alone may still see it open.
+   */
+  async waitForSettled(timeoutMs = 10_000): Promise<KioskStateView> {
+    return this.waitFor(
+      () => this.state(),
+      (s) => s.state === 'idle' && s.journal.openSessions === 0,
+      timeoutMs,
+      'idle with no open session',
+    );
+  }
+
   /** Sends a signal (default SIGKILL) and waits for the exit; the temp dir stays (for a restart). */
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<ExitInfo> {
     this.closeSocket();

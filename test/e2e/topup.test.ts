@@ -1,0 +1,161 @@
+/**
+ * The top-up kiosk end to end: the real program as a child process, driven only through its control
+ * port, against the in-process API stand-in; display, printed receipts and the stand-in's ledger checked.
+ */
+import assert from 'node:assert/strict';
+import { startKiosk, type KioskProcess } from '../support/kiosk-process.js';
+
+const SEED_CARD = '9276004429942845'; // 2,51 EUR
+const UNKNOWN_CARD = '9276999999999999';
+const LOCKED_CARD = '9276000000000026'; // 20,00 EUR, locked
+
+describe('e2e: top-up kiosk', function () {
+  this.timeout(30_000);
+  let kiosk: KioskProcess | undefined;
+
+  afterEach(async () => {
+    await kiosk?.stop();
+    kiosk = undefined;
+  });
+
+  async function start(config: Record<string, unknown> = {}): Promise<KioskProcess> {
+    kiosk = await startKiosk({ config: { timeouts: { resultMs: 1500 }, ...config } });
+    await kiosk.waitForIdle();
+    assert.deepEqual((await kiosk.display()).slice(0, 2), ['Karte aufladen', 'Karte scannen']);
+    return kiosk;
+  }
+
+  it('tops up a card with coins: balance on screen, receipt printed, ledger credited', async () => {
+    const k = await start();
+    await k.scan(SEED_CARD);
+    const chosen = await k.waitForScreen(/Betrag wählen/);
+    assert.equal(chosen[0], 'Guthaben 2,51 EUR');
+    assert.equal(chosen[3], '1=5 2=10 3=20 4=50');
+
+    await k.press('amount1');
+    await k.waitForScreen(/Bitte einwerfen\nNoch 5,00 EUR/);
+    assert.equal((await k.state()).acceptor, 'accepting');
+    await k.coin(200);
+    await k.waitForScreen(/Noch 3,00 EUR\nEingew\. 2,00 EUR/);
+    await k.coin(200);
+    await k.coin(100);
+
+    const thanks = await k.waitForScreen(/Vielen Dank!/);
+    assert.equal(thanks[1], 'Guthaben 7,51 EUR');
+    assert.equal((await k.state()).acceptor, 'inhibited');
+
+    const receipts = await k.receipts();
+    assert.equal(receipts.length, 1);
+    const text = receipts[0]!.join('\n');
+    assert.match(text, /Kundenkarte Aufladung/);
+    assert.match(text, /wurde aufgeladen:\n5,00 EUR/);
+    assert.match(text, /Aktuelles Guthaben:\n7,51 EUR/);
+    assert.match(text, /9276\*{8}2845/, 'card number masked on the receipt');
+    assert.doesNotMatch(text, new RegExp(SEED_CARD));
+
+    const ledger = await k.ledger();
+    assert.equal(ledger.cards[SEED_CARD]!.cash_balance, 751);
+    assert.equal(ledger.sales.length, 1);
+    assert.deepEqual(
+      {
+        method: ledger.sales[0]!.method,
+        collected: ledger.sales[0]!.collected,
+        loaded: ledger.sales[0]!.loaded,
+      },
+      { method: 'cash', collected: 500, loaded: 500 },
+    );
+
+    const idle = await k.waitForSettled();
+    assert.deepEqual(idle.journal, { openSessions: 0, cashBoxCents: 500, unclaimedVouchers: 0 });
+  });
+
+  it('cancel with money inserted: the coins end up credited to the card', async () => {
+    const k = await start();
+    await k.scan(SEED_CARD);
+    await k.waitForScreen(/Betrag wählen/);
+    await k.press('amount2');
+    await k.waitForScreen(/Noch 10,00 EUR/);
+    await k.coin(200);
+    await k.coin(50);
+    await k.waitForScreen(/Eingew\. 2,50 EUR/);
+
+    await k.press('cancel');
+    await k.waitForScreen(/Abgebrochen/);
+    assert.equal((await k.state()).acceptor, 'inhibited');
+
+    const ledger = await k.ledger();
+    assert.equal(ledger.cards[SEED_CARD]!.cash_balance, 251 + 250, 'the inserted 2,50 EUR are on the card');
+    assert.equal(ledger.sales.filter((s) => !s.cancelled).length, 1);
+    assert.equal(ledger.sales[0]!.loaded, 250);
+
+    const receipts = await k.receipts();
+    assert.equal(receipts.length, 1, 'a credit receipt');
+    assert.match(receipts[0]!.join('\n'), /wurde aufgeladen:\n2,50 EUR/);
+
+    const idle = await k.waitForSettled();
+    assert.deepEqual(idle.journal, { openSessions: 0, cashBoxCents: 250, unclaimedVouchers: 0 });
+  });
+
+  it('a customer who walks away: "Noch da?", then the money is credited and the kiosk is idle again', async () => {
+    const k = await start({ timeouts: { inactivityMs: 1000, warningMs: 1000, resultMs: 800 } });
+    await k.scan(SEED_CARD);
+    await k.waitForScreen(/Betrag wählen/);
+    await k.press('amount1');
+    await k.coin(100);
+    await k.waitForScreen(/Eingew\. 1,00 EUR/);
+
+    const warning = await k.waitForScreen(/Noch da\?/, 4000);
+    assert.equal(warning[1], 'Taste drücken');
+    assert.equal((await k.state()).acceptor, 'inhibited', 'no coins while nobody may be there');
+
+    await k.waitForScreen(/Auf Wiedersehen/, 5000);
+    const idle = await k.waitForSettled();
+    assert.deepEqual(idle.journal, { openSessions: 0, cashBoxCents: 100, unclaimedVouchers: 0 });
+    assert.equal(await k.balance(SEED_CARD), 351);
+    assert.equal((await k.receipts()).length, 1);
+  });
+
+  it('"Noch da?" answered with a button press goes back to the session', async () => {
+    const k = await start({ timeouts: { inactivityMs: 800, warningMs: 3000 } });
+    await k.scan(SEED_CARD);
+    await k.waitForScreen(/Betrag wählen/);
+    await k.waitForScreen(/Noch da\?/, 4000);
+    await k.press('down');
+    await k.waitForScreen(/Betrag wählen/);
+    assert.match((await k.state()).flow ?? '', /chooseAmount/);
+  });
+
+  it('an unknown card: a clear message, nothing booked, back to idle', async () => {
+    const k = await start();
+    await k.scan(UNKNOWN_CARD);
+    const refused = await k.waitForScreen(/Karte unbekannt/);
+    assert.equal(refused[1], 'Bitte Service');
+    const idle = await k.waitForSettled();
+    assert.deepEqual(idle.journal, { openSessions: 0, cashBoxCents: 0, unclaimedVouchers: 0 });
+    assert.deepEqual((await k.display()).slice(0, 2), ['Karte aufladen', 'Karte scannen']);
+    assert.equal((await k.ledger()).sales.length, 0);
+    assert.deepEqual(await k.receipts(), []);
+  });
+
+  it('a locked card: "Karte gesperrt", its balance untouched, back to idle', async () => {
+    const k = await start();
+    await k.scan(LOCKED_CARD);
+    const refused = await k.waitForScreen(/Karte gesperrt/);
+    assert.equal(refused[1], 'Bitte Service');
+    await k.waitForIdle();
+    const ledger = await k.ledger();
+    assert.equal(ledger.cards[LOCKED_CARD]!.cash_balance, 2000);
+    assert.equal(ledger.sales.length, 0);
+    assert.deepEqual(await k.receipts(), []);
+  });
+
+  it('card numbers never appear unmasked in the logs', async () => {
+    const k = await start();
+    await k.scan(SEED_CARD);
+    await k.waitForScreen(/Betrag wählen/);
+    await k.press('cancel');
+    await k.waitForIdle();
+    assert.ok(k.logs().length > 0, 'structured JSON logs on stdout');
+    assert.doesNotMatch(k.stdout, new RegExp(SEED_CARD));
+  });
+});
