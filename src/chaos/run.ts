@@ -314,9 +314,9 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
       if (device) {
         const when = rng.int(0, 2000);
         at(when, async () => {
-          result.deviceFaults += 1;
           if (device === 'reader') await kiosk.request({ cmd: 'unplug', device: 'reader' });
           else await kiosk.request({ cmd: 'paper', state: 'out' });
+          result.deviceFaults += 1;
         });
       }
       const customer = mode === 'topup' ? topupCustomer() : checkoutCustomer();
