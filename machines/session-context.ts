@@ -109,6 +109,8 @@ export interface SessionContext {
   paid: Cents;
   credited: Cents;
   unclaimed: Cents;
+  /** What the current credit or unclaimed record is for (fixed when the call starts). */
+  settling: Cents;
 
   attempts: number;
   readBacks: number;
@@ -166,6 +168,7 @@ export function initialSessionContext(flow: 'checkout' | 'topup', input: Session
     paid: 0,
     credited: 0,
     unclaimed: 0,
+    settling: 0,
     attempts: 0,
     readBacks: 0,
     startSeq: 0,

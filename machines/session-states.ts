@@ -10,7 +10,6 @@
  *    `failed`/`cancelled` -> not paid; anything else -> unresolved: money recorded, debt reported.
  */
 import type { SessionContext } from './session-context.js';
-import { held } from './session-context.js';
 import { jobId, startJobId } from './session.setup.js';
 
 type Ctx = { context: SessionContext };
@@ -164,7 +163,7 @@ export const endStates = {
         ],
       },
       crediting: {
-        entry: 'startWait',
+        entry: ['startWait', 'fixSettleAmount'],
         initial: 'call',
         states: {
           call: {
@@ -173,7 +172,7 @@ export const endStates = {
               src: 'creditCard',
               input: ({ context }: Ctx) => ({
                 cardNumber: context.cardNumber ?? '',
-                cents: held(context),
+                cents: context.settling,
                 jobId: jobId(context, 'credit'),
                 relatedTransactionId: context.txId,
               }),
@@ -208,11 +207,12 @@ export const endStates = {
         },
       },
       recording: {
+        entry: 'fixSettleAmount',
         invoke: {
           id: 'recordUnclaimed',
           src: 'recordUnclaimed',
           input: ({ context }: Ctx) => ({
-            cents: held(context),
+            cents: context.settling,
             reason: context.outcome === 'paid' ? ('overpaid' as const) : context.unclaimedReason,
             transactionId: context.txId,
             jobId: jobId(context, 'unclaimed'),
@@ -231,7 +231,7 @@ export const endStates = {
             jobId: jobId(context, 'voucher'),
             kind: 'voucher' as const,
             voucherCode: context.voucherCode ?? '',
-            cents: context.unclaimed,
+            cents: context.settling,
             transactionId: context.txId,
           }),
           onDone: { target: 'showVoucher', actions: 'nextJob' },

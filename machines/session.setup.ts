@@ -260,9 +260,11 @@ export const sessionSetup = setup({
       }
       enqueue.assign({ txId: null });
     }),
+    /** The amount being settled is fixed when the call starts: a coin landing meanwhile is settled next round. */
+    fixSettleAmount: assign(({ context }) => ({ settling: held(context) })),
     recordCredited: enqueueActions(({ context, event, enqueue }) => {
       const out = outputOf<CreditCardOutput>(event);
-      const cents = held(context);
+      const cents = context.settling;
       enqueue.assign({ credited: context.credited + cents, receipt: out.receipt, balanceAfter: out.balance });
       enqueue(
         emitting({
@@ -275,7 +277,7 @@ export const sessionSetup = setup({
     }),
     recordUnclaimed: enqueueActions(({ context, event, enqueue }) => {
       const out = outputOf<RecordUnclaimedOutput>(event);
-      const cents = held(context);
+      const cents = context.settling;
       enqueue.assign({ unclaimed: context.unclaimed + cents, voucherCode: out.voucherCode });
       enqueue(
         emitting({

@@ -177,3 +177,36 @@ describe('checkout machine', () => {
     assert.equal(h.value(), 'session.collecting.waiting');
   });
 });
+
+describe('checkout machine: coins during settling', () => {
+  it('a coin landing while the left-over is being credited is settled in a second round, not counted twice', async () => {
+    const h = run(checkoutMachine);
+    h.stubs.preTransaction.resolves({ missingSum: 100 });
+    let release: () => void = () => {};
+    h.stubs.creditCard.onFirstCall().callsFake(
+      () =>
+        new Promise((resolve) => {
+          release = () => resolve({ transactionId: 'STX_C1', receipt: [], balance: 1 });
+        }),
+    );
+    await h.send({ type: 'SCAN', data: CARD });
+    await h.press('amount1', 'ok', 'ok');
+    await h.coins(200); // 100 paid, 100 left over
+    assert.equal(h.value(), 'settling.crediting.call');
+    await h.coins(50);
+    release();
+    await h.flushAll();
+    const amounts = h.stubs.creditCard.getCalls().map((c) => (c.args[0] as { cents: number }).cents);
+    assert.deepEqual(amounts, [100, 50]);
+    assert.deepEqual(money(h.context), { inserted: 250, paid: 100, credited: 150, unclaimed: 0 });
+  });
+
+  it('the voucher shows the amount it is for', async () => {
+    const h = run(checkoutMachine);
+    await h.press('amount1', 'ok');
+    await h.coins(200);
+    const voucher = h.stubs.print.secondCall.args[0] as { kind: string; cents: number };
+    assert.equal(voucher.kind, 'voucher');
+    assert.equal(voucher.cents, 50);
+  });
+});

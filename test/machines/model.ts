@@ -300,10 +300,9 @@ export interface ReplayResult {
   finishedBy: 'path' | 'drain';
 }
 
-/** Replays one path against a live actor with fake actors; throws on any broken rule. */
 /** Per-replay state the provided machine reaches through (one provided machine per model, replays run one at a time). */
 interface Live {
-  pending: Map<string, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>;
+  pending: Map<string, { resolve: (v: unknown) => void; reject: (e: unknown) => void; input: unknown }>;
   acceptor: boolean[];
 }
 const provided = new WeakMap<ModelSpec, { machine: AnyStateMachine; live: { current: Live } }>();
@@ -316,9 +315,9 @@ function providedFor(spec: ModelSpec) {
       Object.keys(ACTOR_OUTCOMES).map((src) => [
         src,
         fromPromise(
-          () =>
+          ({ input }: { input: unknown }) =>
             new Promise((resolve, reject) => {
-              live.current.pending.set(src, { resolve, reject });
+              live.current.pending.set(src, { resolve, reject, input });
             }),
         ),
       ]),
@@ -338,6 +337,7 @@ function providedFor(spec: ModelSpec) {
   return p;
 }
 
+/** Replays one path against a live actor with fake actors; throws on any broken rule. */
 export async function replay(spec: ModelSpec, path: ModelPath): Promise<ReplayResult> {
   const clock = new SimulatedClock();
   const { machine, live } = providedFor(spec);
@@ -346,6 +346,7 @@ export async function replay(spec: ModelSpec, path: ModelPath): Promise<ReplayRe
   live.current = { pending, acceptor };
   const statesReached = new Set<string>();
   const transitionsTaken = new Set<string>();
+  const told = { credited: 0, unclaimed: 0 };
   const actor = createActor(machine, {
     input: spec.input,
     clock,
@@ -382,8 +383,13 @@ export async function replay(spec: ModelSpec, path: ModelPath): Promise<ReplayRe
       const p = inv && pending.get(inv.src);
       if (!p) throw new Error(`no pending actor ${id}`);
       pending.delete(inv.src);
-      if (e.type.startsWith('xstate.done')) p.resolve(e.output);
-      else p.reject(e.error);
+      if (e.type.startsWith('xstate.done')) {
+        // What the world was told: the books must agree with the calls that succeeded.
+        const cents = (p.input as { cents?: number }).cents ?? 0;
+        if (inv.src === 'creditCard') told.credited += cents;
+        if (inv.src === 'recordUnclaimed') told.unclaimed += cents;
+        p.resolve(e.output);
+      } else p.reject(e.error);
     } else if (e.type.startsWith('xstate.after.')) {
       const after = activeAfters(s).find((a) => a.eventType === e.type);
       if (!after) throw new Error(`no timer ${e.type}`);
@@ -440,6 +446,9 @@ export async function replay(spec: ModelSpec, path: ModelPath): Promise<ReplayRe
   const money = moneyOf(end.context);
   if (money.inserted !== money.paid + money.credited + money.unclaimed) {
     throw new Error(`money lost: ${JSON.stringify(money)}`);
+  }
+  if (money.credited !== told.credited || money.unclaimed !== told.unclaimed) {
+    throw new Error(`books differ from the calls: ${JSON.stringify({ money, told })}`);
   }
   return { statesReached, transitionsTaken, finalMoney: money, finishedBy };
 }
