@@ -34,6 +34,10 @@ export const HealthReportSchema = z.object({
   ts: z.number(),
   pid: z.number().optional(),
   clockSynced: z.boolean().optional(),
+  /** Why the kiosk is out of service, when it is. */
+  reason: z.string().nullable().optional(),
+  /** Each device's health (`ok`, `degraded`, `offline`) as the kiosk last saw it. */
+  devices: z.record(z.string(), z.string()).optional(),
 });
 export type HealthReport = z.infer<typeof HealthReportSchema>;
 
