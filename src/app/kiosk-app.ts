@@ -556,6 +556,17 @@ export class KioskApp extends EventEmitter {
     };
   }
 
+  /** Each device's health as last seen, for the health file and `kiosk status`. */
+  deviceHealth(): Record<string, string> {
+    const d = this.devices;
+    return {
+      printer: this.printerStatus,
+      reader: d.reader.status,
+      display: d.display.health(),
+      acceptor: d.acceptor.accepting ? 'accepting' : 'inhibited',
+    };
+  }
+
   screen(): string[] {
     return this.lastScreen;
   }

@@ -42,6 +42,8 @@ export async function startServiceIntegration(
       busy: s.state.startsWith('serving'),
       ts: Date.now(),
       pid: process.pid,
+      reason: s.reason,
+      devices: app.deviceHealth(),
     }).catch((err: Error) => logger.warn({ err: err.message }, 'health file not written'));
   };
   const healthTimer = setInterval(writeHealth, 10_000);
