@@ -15,7 +15,10 @@ export function maskCard(cardNumber: string): string {
 
 /** Masks every run of 14 to 20 digits inside free text (log lines, receipt text sent upstream). */
 export function maskCardsInText(text: string): string {
-  return text.replace(CARD_LIKE, (_m, a: string, mid: string, b: string) => `${a}${'*'.repeat(mid.length)}${b}`);
+  return text.replace(
+    CARD_LIKE,
+    (_m, a: string, mid: string, b: string) => `${a}${'*'.repeat(mid.length)}${b}`,
+  );
 }
 
 /** Keeps only a short, non-reversible hint of a secret: enough to tell two tokens apart in a log. */
