@@ -582,6 +582,8 @@ export class KioskApp extends EventEmitter {
       return dev;
     };
     const plug = (device: ControlDevice, on: boolean) => {
+      if (device === 'acceptor' || device === 'buttons')
+        throw new Error(`the simulated ${device} has no cable to pull (reader, printer and display have)`);
       const target =
         device === 'reader'
           ? this.sim.reader
