@@ -1,4 +1,4 @@
-/* global document, window, EventSource, fetch, setInterval, confirm */
+/* global document, window, EventSource, fetch, confirm */
 /**
  * The fleet page: tiles from /api/stream (Server-Sent Events), a detail panel from /api/kiosks/:id,
  * commands through POST /api/kiosks/:id/cmd/:name. No framework, no build step. Everything a kiosk
