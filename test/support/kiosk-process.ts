@@ -123,6 +123,8 @@ export interface StartKioskOptions {
   config?: Record<string, unknown>;
   /** Written verbatim as the config file instead (e.g. broken JSON); disables the control-port wait. */
   rawConfig?: string;
+  /** Pass this path as `--config` as it is (e.g. a file that does not exist); nothing is written. */
+  configFile?: string;
   /** Run the stand-in as its own process (`src/sim/api-server-cli.ts`) and point `api.baseUrl` at it. */
   externalApi?: boolean;
   /** Reuse this directory (e.g. a restart after a kill); a fresh temp dir otherwise. */
@@ -483,11 +485,13 @@ export async function startApiProcess(
 /** Starts the kiosk program (see the module comment). */
 export async function startKiosk(opts: StartKioskOptions = {}): Promise<KioskProcess> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'kiosk-e2e-'));
-  const configPath = join(dir, 'config.json');
+  const configPath = opts.configFile ?? join(dir, 'config.json');
   let config: ConfigDoc | undefined;
   let controlPort: number | undefined;
   let api: Awaited<ReturnType<typeof startApiProcess>> | undefined;
-  if (opts.rawConfig !== undefined) {
+  if (opts.configFile !== undefined) {
+    // as given
+  } else if (opts.rawConfig !== undefined) {
     writeFileSync(configPath, opts.rawConfig);
   } else {
     config = mergeConfig(baseConfig(), opts.config ?? {});
@@ -524,7 +528,7 @@ export async function startKiosk(opts: StartKioskOptions = {}): Promise<KioskPro
     opts.keepDir ?? opts.dir !== undefined,
   );
   if (api) kiosk.attachApi(api.child);
-  if (opts.waitReady === false || opts.rawConfig !== undefined || controlPort === undefined) return kiosk;
+  if (opts.waitReady === false || config === undefined || controlPort === undefined) return kiosk;
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 20_000);
   for (;;) {
     if (kiosk.hasExited) {
