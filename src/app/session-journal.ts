@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { isApiError } from '../api/errors.js';
 import { basketTotal } from '../api/money.js';
 import type { CreateTransaction, Transaction } from '../api/schemas.js';
-import type { CallOptions, SmartTransactionsApi, StartMethod } from '../api/types.js';
+import type { CallOptions, ReadBack, SmartTransactionsApi, StartMethod } from '../api/types.js';
 import type { StartLedger } from '../flows/api-actors.js';
 import { PAYMENT_STEPS } from '../journal/entries.js';
 import type { Journal } from '../journal/journal.js';
@@ -310,6 +310,44 @@ export class SessionJournal {
     return result;
   }
 
+  /**
+   * The flows read a payment or credit in doubt back themselves: what they learn closes the doubt in
+   * the journal too (else the session would stay open and recovery would count the money again).
+   */
+  private async resolvedByReadBack(id: string, rb: ReadBack): Promise<void> {
+    const sessionId = this.txSession.get(id);
+    const s = sessionId ? this.journal.state.sessions[sessionId] : undefined;
+    const step = s?.lastStep;
+    if (!sessionId || !step || step.apiId !== id) return;
+    if (step.outcome !== undefined && step.outcome !== 'unknown') return;
+    if (!PAYMENT_STEPS.includes(step.step) && step.step !== 'credit') return;
+    if (rb.took === 'effect') {
+      const writes = [
+        this.journal.append({
+          type: 'api_outcome',
+          jobId: step.jobId,
+          result: 'ok',
+          status: rb.transaction.status,
+          apiId: rb.transaction.id,
+        }),
+      ];
+      if (step.step === 'credit' && step.cents && !this.creditedTx.has(id)) {
+        this.creditedTx.add(id);
+        writes.push(this.journal.append({ type: 'credited', sessionId, cents: step.cents, apiId: id }));
+      }
+      await Promise.all(writes);
+      if (step.step === 'start/cash' && step.cents !== undefined)
+        this.paidCash.set(sessionId, (this.paidCash.get(sessionId) ?? 0) + step.cents);
+    } else if (rb.took === 'no_effect' || rb.took === 'failed' || rb.took === 'cancelled') {
+      await this.journal.append({
+        type: 'api_outcome',
+        jobId: step.jobId,
+        result: rb.took === 'no_effect' ? 'not_applied' : 'failed',
+        status: rb.transaction.status,
+      });
+    }
+  }
+
   /** The API client with every mutating call journaled: intent first, outcome after. */
   wrapApi(api: SmartTransactionsApi): SmartTransactionsApi {
     const job = (sessionId: string | null, what: string) =>
@@ -319,7 +357,11 @@ export class SessionJournal {
     const passThrough = (id: string) => this.recoveryTx.has(id);
     return {
       get: (id, opts) => api.get(id, opts),
-      readBack: (id, opts) => api.readBack(id, opts),
+      readBack: async (id, opts) => {
+        const rb = await api.readBack(id, opts);
+        await this.serial(() => this.resolvedByReadBack(id, rb));
+        return rb;
+      },
       create: async (body: CreateTransaction, opts?: CallOptions) => {
         if (isRecoveryRef(body.transactionRef)) {
           const created = await api.create(body, opts);

@@ -14,10 +14,13 @@ import { chaosRun, type RunResult } from './run.js';
 const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '10' },
+    /** Start at this run number (to repeat one run of a seed). */
+    first: { type: 'string', default: '0' },
     seed: { type: 'string', default: '1' },
     sessions: { type: 'string', default: '8' },
     'kill-rate': { type: 'string', default: '0.6' },
     keep: { type: 'boolean', default: false },
+    'keep-bad': { type: 'boolean', default: true },
     json: { type: 'string' },
     quiet: { type: 'boolean', default: false },
   },
@@ -35,11 +38,13 @@ if (![runs, seed, sessions, killRate].every(Number.isFinite) || runs < 1 || sess
 
 const results: RunResult[] = [];
 const started = Date.now();
-for (let run = 0; run < runs; run++) {
+const first = Number(values.first);
+for (let run = first; run < first + runs; run++) {
   const r = await chaosRun(run, seed, {
     sessions,
     killRate,
     keep: values.keep,
+    keepBad: values['keep-bad'],
     log: (line) => console.error(line),
   });
   results.push(r);

@@ -25,6 +25,8 @@ export interface RunOptions {
   killRate: number;
   /** Keep the run's directory (journal, ledger, config) for inspection. */
   keep?: boolean;
+  /** Keep the directory of a run with findings or an error (for inspection). */
+  keepBad?: boolean;
   log?: (line: string) => void;
 }
 
@@ -370,7 +372,9 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
       DEMO_CARDS.map((c) => [c.cardnumber, c.cash_balance + c.bonus_balance]),
     ),
   });
-  if (!opts.keep) rmSync(dir, { recursive: true, force: true });
+  const bad = result.books.findings.length > 0 || result.error !== undefined;
+  if (opts.keep || (opts.keepBad && bad)) result.dir = dir;
+  else rmSync(dir, { recursive: true, force: true });
   result.ms = Date.now() - started;
   return result;
 }
