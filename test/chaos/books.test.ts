@@ -1,0 +1,116 @@
+/** The reconciliation finds what it claims to find, and the PRNG repeats itself. */
+import assert from 'node:assert/strict';
+import { reconcile, type LedgerFileView } from '../../src/chaos/books.js';
+import { Rng } from '../../src/chaos/prng.js';
+import type { EntryInput } from '../../src/journal/entries.js';
+import { foldRecords, type JournalRecord } from '../../src/journal/state.js';
+
+function journal(entries: EntryInput[]) {
+  const records = entries.map((e, i) => ({ ...e, seq: i + 1, ts: i }) as JournalRecord);
+  return { records, state: foldRecords(records) };
+}
+function ledger(sales: Array<{ tx: string; ref: string; collected: number }>): LedgerFileView {
+  return {
+    cards: {},
+    transactions: Object.fromEntries(
+      sales.map((s) => [s.tx, { id: s.tx, status: 'ok', transactionRef: s.ref, card: null }]),
+    ),
+    sales: sales.map((s) => ({
+      txId: s.tx,
+      method: 'cash',
+      collected: s.collected,
+      redeemed: 0,
+      loaded: s.collected,
+      cancelled: false,
+    })),
+  };
+}
+const coins = (sessionId: string, ...cents: number[]): EntryInput[] => [
+  { type: 'session_started', sessionId, mode: 'topup' },
+  ...cents.map((c) => ({ type: 'coin_accepted' as const, sessionId, cents: c, source: 'coin' })),
+];
+const closed = (sessionId: string): EntryInput => ({
+  type: 'session_closed',
+  sessionId,
+  outcome: 'completed',
+});
+
+describe('chaos books: reconciliation', () => {
+  it('balanced books: paid + credited + unclaimed = inserted, nothing found', () => {
+    const r = reconcile({
+      acceptor: { cents: 900, coins: 3, unconfirmedAtKill: 0 },
+      journal: journal([
+        ...coins('s1', 500),
+        closed('s1'),
+        ...coins('s2', 200, 200),
+        { type: 'credited', sessionId: 's2', cents: 300, apiId: 'T2' },
+        { type: 'unclaimed', sessionId: 's2', cents: 100, voucher: 'V1' },
+        closed('s2'),
+      ]),
+      ledger: ledger([
+        { tx: 'T1', ref: 's1:create:0', collected: 500 },
+        { tx: 'T2', ref: 's2:credit:3', collected: 300 },
+      ]),
+    });
+    assert.deepEqual(
+      [r.lostCents, r.doubleCharges, r.overBookedCents, r.paidCash, r.creditedCash, r.unclaimed, r.findings],
+      [0, 0, 0, 500, 300, 100, []],
+    );
+  });
+
+  it('finds lost cents, a double charge, over-booking, an open session and a coin never journaled', () => {
+    const r = reconcile({
+      acceptor: { cents: 1250, coins: 5, unconfirmedAtKill: 0 },
+      journal: journal([
+        ...coins('lost', 300),
+        closed('lost'),
+        ...coins('twice', 500),
+        closed('twice'),
+        ...coins('over', 200),
+        { type: 'credited', sessionId: 'over', cents: 200, apiId: 'D' },
+        { type: 'unclaimed', sessionId: 'over', cents: 200, voucher: 'V2' },
+        closed('over'),
+        ...coins('open', 200),
+      ]),
+      ledger: ledger([
+        { tx: 'A', ref: 'lost:create:0', collected: 100 },
+        { tx: 'B', ref: 'twice:create:0', collected: 500 },
+        { tx: 'C', ref: 'twice:create:1', collected: 500 },
+        { tx: 'D', ref: 'over:credit:2', collected: 200 },
+      ]),
+    });
+    assert.equal(r.lostCents, 200 + 50, 'the session shortfall plus the unjournaled coin');
+    assert.equal(r.doubleCharges, 1);
+    assert.equal(r.overBookedCents, 500 + 200);
+    assert.equal(r.openSessions, 1);
+    assert.deepEqual(
+      r.findings.map((f) => /lost|paid 2 times|over-booked|still open|never journaled/.exec(f)?.[0]),
+      ['lost', 'paid 2 times', 'over-booked', 'still open', 'never journaled'],
+    );
+  });
+
+  it('a coin in flight at a power cut is reported apart, not as lost; a voided voucher no longer counts', () => {
+    const r = reconcile({
+      acceptor: { cents: 600, coins: 2, unconfirmedAtKill: 100 },
+      journal: journal([
+        ...coins('s', 500),
+        { type: 'unclaimed', sessionId: 's', cents: 500, voucher: 'V' },
+        { type: 'unclaimed_settled', voucher: 'V', how: 'credited', by: 'recovery:payment-took-effect' },
+        closed('s'),
+      ]),
+      ledger: ledger([{ tx: 'T', ref: 's:create:0', collected: 500 }]),
+    });
+    assert.deepEqual([r.lostCents, r.inFlightAtKill, r.voided, r.overBookedCents], [0, 100, 500, 0]);
+  });
+});
+
+describe('chaos PRNG', () => {
+  it('repeats its choices for the same seed and differs for another', () => {
+    const draw = (seed: number) => {
+      const rng = new Rng(seed);
+      return Array.from({ length: 20 }, () => rng.int(0, 1000));
+    };
+    assert.deepEqual(draw(42), draw(42));
+    assert.notDeepEqual(draw(42), draw(43));
+  });
+});
