@@ -87,6 +87,7 @@ export class KioskApp extends EventEmitter {
   private stopped = false;
   private fleet: FleetReporter | undefined;
   private printerStatus: PrinterStatus = 'ok';
+  private stopPrinterWatch: (() => void) | undefined;
 
   constructor(private readonly opts: KioskAppOptions) {
     super();
@@ -416,7 +417,7 @@ export class KioskApp extends EventEmitter {
       this.alert('paper_out', ev.status === 'paper_out');
       this.alert('printer_offline', ev.status === 'offline');
     });
-    d.printer.watch(5000);
+    this.stopPrinterWatch = d.printer.watch(5000);
     d.display.on('status', (ev) =>
       this.device('display', ev.health === 'offline' ? 'offline' : 'ok', ev.cause),
     );
@@ -638,6 +639,8 @@ export class KioskApp extends EventEmitter {
     this.logger.info({ reason }, 'kiosk stopping');
     if (this.tickTimer) clearInterval(this.tickTimer);
     if (this.recoveryTimer) clearTimeout(this.recoveryTimer);
+    // The status poll re-arms itself: left running it polls a closed printer and keeps the process alive.
+    this.stopPrinterWatch?.();
     await this.devices?.acceptor.setAccepting(false).catch(() => undefined);
     await this.coinChain;
     this.childSub?.sub.unsubscribe();
