@@ -60,8 +60,8 @@ async function bareNode(): Promise<number> {
 async function kioskOnce(entry: StartKioskOptions['entry'], env: Record<string, string> = {}) {
   const t0 = performance.now();
   const kiosk: KioskProcess = await startKiosk({ entry, env, waitReady: false });
-  let ping = NaN;
-  let idle = NaN;
+  let ping: number;
+  let idle: number;
   try {
     for (;;) {
       if (kiosk.hasExited) throw new Error(`kiosk exited: ${kiosk.stderr}`);
