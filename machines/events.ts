@@ -37,3 +37,15 @@ export type FleetEvent = { type: 'MAINTENANCE'; on: boolean } | { type: 'LOCK' }
 export type RecoveryEvent = { type: 'RECOVERY_DONE' } | { type: 'RECOVERY_FAILED'; reason: string };
 
 export type KioskInputEvent = HardwareEvent | FleetEvent | RecoveryEvent;
+
+/**
+ * The service menu (the kiosk's child `menu`) tells the kiosk its PIN gate after every change: the
+ * kiosk keeps failed tries and the lock-out deadline, so leaving and re-entering maintenance does not
+ * reset them. `loggedIn`: a technician entered the PIN (a fleet "maintenance off" then waits).
+ */
+export type ServiceStatusEvent = {
+  type: 'SERVICE_STATUS';
+  loggedIn: boolean;
+  failedTries: number;
+  lockedUntil: number | null;
+};

@@ -9,8 +9,8 @@
  * finish (done -> serve, error -> out of service `recovery_failed`) or, if it is a callback actor,
  * answer with `RECOVERY_DONE` / `RECOVERY_FAILED`.
  */
-import { assign, enqueueActions, fromPromise, not, sendTo, setup } from 'xstate';
-import type { KioskInputEvent } from './events.js';
+import { and, assign, enqueueActions, fromPromise, not, sendTo, setup } from 'xstate';
+import type { KioskInputEvent, ServiceStatusEvent } from './events.js';
 import { blockingReason, type OutOfServiceReason } from './kiosk-health.js';
 import type {
   DeviceHealthState,
@@ -23,6 +23,7 @@ import type {
 import type { SessionConfig, SessionOutput } from './session-context.js';
 import { checkoutMachine } from './checkout.machine.js';
 import { topupMachine } from './topup.machine.js';
+import { serviceMenuMachine, type PinGate, type ServiceMenuConfig } from './service-menu.machine.js';
 
 export interface KioskConfig {
   mode: 'topup' | 'checkout';
@@ -31,6 +32,8 @@ export interface KioskConfig {
   /** Pause before a new self-test when out of service for a reason that may pass (API). */
   recheckMs: number;
   session: Partial<SessionConfig>;
+  /** The service menu's PIN rules (the PIN hash stays with the app's `checkPin`). */
+  service: Partial<ServiceMenuConfig>;
 }
 
 export interface KioskInput {
@@ -55,9 +58,17 @@ export interface KioskContext {
   lastSession: SessionOutput | null;
   /** Coins that arrived while nobody could be served (acceptor should be inhibited): reported as debt. */
   strayCents: number;
+  /** The service menu's PIN gate, kept here so that a new menu (maintenance re-entered) starts from it. */
+  serviceGate: PinGate;
+  /** A technician is logged in to the service menu. */
+  serviceLoggedIn: boolean;
+  /** The fleet ended maintenance while a technician was logged in: left when they log out. */
+  maintenanceOffPending: boolean;
+  /** The menu child runs (it does in maintenance unless it crashed). */
+  menuRunning: boolean;
 }
 
-export type KioskEvent = KioskInputEvent;
+export type KioskEvent = KioskInputEvent | ServiceStatusEvent;
 
 type DoneFlow = { output: SessionOutput };
 
@@ -72,6 +83,7 @@ export const kioskMachine = setup({
     recover: fromPromise<RecoverOutput>(async () => ({ unresolved: 0 })),
     topup: topupMachine,
     checkout: checkoutMachine,
+    serviceMenu: serviceMenuMachine,
   },
   delays: {
     recheck: ({ context }) => context.cfg.recheckMs,
@@ -80,6 +92,34 @@ export const kioskMachine = setup({
     setAcceptor: (_, _params: SetAcceptorParams) => {},
     emitEvent: (_, _params: FlowEvent) => {},
     forwardToFlow: sendTo('flow', ({ event }) => event),
+    /** Only while the menu runs (after a crash of the menu, maintenance goes on without it). */
+    forwardToMenu: enqueueActions(({ context, event, enqueue }) => {
+      if (context.menuRunning) enqueue.sendTo('menu', event);
+    }),
+    menuStarted: assign({ menuRunning: true }),
+    recordService: assign(({ event }) =>
+      event.type === 'SERVICE_STATUS'
+        ? {
+            serviceGate: { failedTries: event.failedTries, lockedUntil: event.lockedUntil },
+            serviceLoggedIn: event.loggedIn,
+          }
+        : {},
+    ),
+    deferMaintenanceOff: assign({ maintenanceOffPending: true }),
+    cancelMaintenanceOff: assign({ maintenanceOffPending: false }),
+    leaveService: assign({ serviceLoggedIn: false, maintenanceOffPending: false, menuRunning: false }),
+    reportMenuCrash: enqueueActions(({ event, enqueue }) => {
+      const err = (event as unknown as { error?: unknown }).error;
+      enqueue.assign({ menuRunning: false, serviceLoggedIn: false });
+      enqueue({
+        type: 'emitEvent',
+        params: {
+          type: 'fault',
+          what: 'service_menu',
+          detail: err instanceof Error ? err.message : String(err),
+        },
+      } as never);
+    }),
     tick: assign(({ context, event }) =>
       event.type === 'TICK' ? { now: event.now, ticks: context.ticks + 1 } : {},
     ),
@@ -131,6 +171,9 @@ export const kioskMachine = setup({
     maintenanceOn: ({ event }) => event.type === 'MAINTENANCE' && event.on,
     maintenanceOff: ({ event }) => event.type === 'MAINTENANCE' && !event.on,
     locked: ({ context }) => context.locked,
+    serviceLoggedIn: ({ context }) => context.serviceLoggedIn,
+    loggedOutWithOffPending: ({ context, event }) =>
+      event.type === 'SERVICE_STATUS' && !event.loggedIn && context.maintenanceOffPending,
     maintenanceRequested: ({ context }) => context.maintenanceRequested,
     blocked: ({ context }) => blockingReason(healthView(context)) !== null,
     recoveryLeftDebts: ({ event }) =>
@@ -150,6 +193,7 @@ export const kioskMachine = setup({
       receiptsRequired: false,
       recheckMs: 60_000,
       session: {},
+      service: {},
       ...input.config,
     },
     bootId: input.bootId,
@@ -164,6 +208,10 @@ export const kioskMachine = setup({
     firstEvent: null,
     lastSession: null,
     strayCents: 0,
+    serviceGate: { failedTries: 0, lockedUntil: null },
+    serviceLoggedIn: false,
+    maintenanceOffPending: false,
+    menuRunning: false,
   }),
   on: {
     TICK: { actions: 'tick' },
@@ -293,9 +341,33 @@ export const kioskMachine = setup({
       always: [{ guard: 'sessionUnresolved', target: 'outOfService' }, { target: 'evaluating' }],
     },
     maintenance: {
-      entry: [{ type: 'setAcceptor', params: { enabled: false } }, 'clearMaintenance'],
+      entry: [{ type: 'setAcceptor', params: { enabled: false } }, 'clearMaintenance', 'menuStarted'],
+      exit: 'leaveService',
+      // The technician's menu (PIN first); it finishes when they choose "leave maintenance".
+      invoke: {
+        id: 'menu',
+        src: 'serviceMenu',
+        input: ({ context }) => ({
+          config: context.cfg.service,
+          gate: context.serviceGate,
+          now: context.now,
+        }),
+        onDone: { target: 'evaluating' },
+        onError: { actions: 'reportMenuCrash' },
+      },
       on: {
-        MAINTENANCE: { guard: 'maintenanceOff', target: 'evaluating' },
+        BUTTON: { actions: 'forwardToMenu' },
+        TICK: { actions: ['tick', 'forwardToMenu'] },
+        SERVICE_STATUS: [
+          { guard: 'loggedOutWithOffPending', target: 'evaluating', actions: 'recordService' },
+          { actions: 'recordService' },
+        ],
+        // A technician at work is not thrown out by the fleet: maintenance ends when they log out.
+        MAINTENANCE: [
+          { guard: and(['maintenanceOff', 'serviceLoggedIn']), actions: 'deferMaintenanceOff' },
+          { guard: 'maintenanceOff', target: 'evaluating' },
+          { actions: 'cancelMaintenanceOff' },
+        ],
         BUTTON_LONG: { guard: 'isServiceButton', target: 'evaluating' },
       },
     },

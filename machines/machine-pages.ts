@@ -2,6 +2,7 @@
 import { checkoutMachine } from './checkout.machine.js';
 import { machinePage } from './diagram.js';
 import { kioskMachine } from './kiosk.machine.js';
+import { serviceMenuMachine } from './service-menu.machine.js';
 import { topupMachine } from './topup.machine.js';
 
 export const MACHINE_PAGES = [
@@ -30,6 +31,15 @@ export const MACHINE_PAGES = [
         'kiosk',
         kioskMachine,
         "The kiosk's life: boot, self-test, recovery, idle, serving a session, maintenance, out of service.",
+      ),
+  },
+  {
+    name: 'service-menu',
+    render: () =>
+      machinePage(
+        'service-menu',
+        serviceMenuMachine,
+        "The technician's menu in maintenance: PIN with lock-out, info, test print, device test, cash collection, reprint, leave. See docs/flows.md.",
       ),
   },
 ];

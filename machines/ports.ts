@@ -159,3 +159,80 @@ export interface RecoverOutput {
 
 export type DeviceName = 'printer' | 'reader' | 'acceptor' | 'display';
 export type DeviceHealthState = 'ok' | 'degraded' | 'offline';
+
+// ---------------------------------------------------------------------------------------------------
+// The service menu (machines/service-menu.machine.ts): a technician at the kiosk, in maintenance only.
+
+/** The PIN as typed; the app compares it with the configured hash (the machine never sees the hash). */
+export interface CheckPinInput {
+  pin: string;
+}
+/** `not_configured`: no PIN hash in the config, the menu cannot be opened (not counted as a wrong try). */
+export interface CheckPinOutput {
+  result: 'ok' | 'wrong' | 'not_configured';
+}
+
+/** What the Info page shows. `fleet: 'off'` when no broker is configured. */
+export interface ServiceInfo {
+  kioskId: string;
+  version: string;
+  /** IPv4/IPv6 addresses of the non-internal interfaces; empty when the kiosk has no network. */
+  addresses: string[];
+  fleet: 'connected' | 'disconnected' | 'off';
+  apiReachable: boolean;
+}
+
+/** One device as its probe found it (`status`: `ok`, `paper_out`, `ENOENT`, ...). */
+export interface DeviceTestResult {
+  device: string;
+  ok: boolean;
+  status: string;
+}
+
+/** What the journal expects in the cash box since the last collection. */
+export interface CashStatusOutput {
+  expected: Cents;
+}
+
+/**
+ * The technician confirmed `counted`. The actor records the collection (journal `cash_collected`,
+ * which resets the since-collection counters, never the lifetime ones), prints the collection report
+ * with the totals from before the reset, and reports to the fleet. Rejects only when the collection
+ * could not be recorded (nothing reset); a report that did not print is `printed: false`.
+ */
+export interface CollectCashInput {
+  counted: Cents;
+  expected: Cents;
+}
+export interface CollectCashOutput {
+  printed: boolean;
+}
+
+/** `reprinted: false`: there is no receipt to reprint. A printer failure rejects. */
+export interface ReprintOutput {
+  reprinted: boolean;
+}
+
+/** What the technician did, for the log and the fleet (the `report` action). */
+export type ServiceAction =
+  | 'login'
+  | 'pin_wrong'
+  | 'pin_lockout'
+  | 'pin_lockout_ended'
+  | 'logout'
+  | 'idle_logout'
+  | 'info'
+  | 'test_print'
+  | 'device_test'
+  | 'cash_collected'
+  | 'reprint'
+  | 'leave';
+export interface ServiceReport {
+  action: ServiceAction;
+  /** Whether it worked (a test print that failed is still reported). */
+  ok: boolean;
+  detail?: string;
+  /** For `cash_collected`. */
+  counted?: Cents;
+  expected?: Cents;
+}

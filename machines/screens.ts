@@ -10,6 +10,7 @@ import { formatCents, type Cents } from '../src/api/money.js';
 import type { KioskContext } from './kiosk.machine.js';
 import { t, type Lang, type MessageKey } from './messages.js';
 import { held, type SessionContext } from './session-context.js';
+import { SERVICE_ENTRIES, type ServiceListItem, type ServiceMenuContext } from './service-menu.machine.js';
 
 export interface ScreenOptions {
   cols: 16 | 20;
@@ -46,6 +47,7 @@ interface Render {
 
 type SessionScreen = (c: SessionContext, r: Render) => Screen;
 type KioskScreen = (c: KioskContext, r: Render) => Screen;
+type ServiceScreen = (c: ServiceMenuContext, r: Render) => Screen;
 
 const busy = (lines: Lines, slow: MessageKey = 'slowServer', slow2: MessageKey = 'slowServer2'): Screen => ({
   lines,
@@ -264,6 +266,102 @@ export const KIOSK_SCREENS: Record<string, KioskScreen> = {
   'serving.checkout': (_c, r) => ({ lines: [r.m('pleaseWait')] }),
 };
 
+function pinLine(c: ServiceMenuContext): string {
+  // Taken digits are never shown; the one being chosen with up/down has to be.
+  const rest = Math.max(0, c.cfg.pinLength - c.digits.length - 1);
+  return `${'*'.repeat(c.digits.length)}${c.digits.length < c.cfg.pinLength ? String(c.digit) : ''}${'_'.repeat(rest)}`;
+}
+function clockText(ms: number): string {
+  const s = Math.max(0, Math.ceil(ms / 1000));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+function itemLine(item: ServiceListItem, r: Render): string {
+  switch (item.kind) {
+    case 'id':
+      return r.m('item_id', { v: item.text });
+    case 'version':
+      return r.m('item_version', { v: item.text });
+    case 'ip':
+      return item.text;
+    case 'noIp':
+      return r.m('item_noIp');
+    case 'fleet':
+      return r.m(`fleet_${item.state}`);
+    case 'api':
+      return r.m(item.ok ? 'api_ok' : 'api_down');
+    case 'device': {
+      const known = ['printer', 'reader', 'buttons', 'acceptor', 'display'].includes(item.device);
+      const name = known ? r.m(`dev_${item.device}` as MessageKey) : item.device;
+      return `${item.ok ? '' : '!'}${name}: ${item.status}`;
+    }
+  }
+}
+const serviceList: ServiceScreen = (c, r) => ({ lines: c.list.slice(c.top).map((i) => itemLine(i, r)) });
+const serviceResult: ServiceScreen = (c, r) => ({
+  lines: [
+    r.m(`result_${c.result ?? 'load_failed'}`),
+    c.result === 'collected'
+      ? r.m('svcReportPrinted')
+      : c.result === 'collected_no_print'
+        ? r.m('svcReportNotPrinted')
+        : c.resultDetail,
+    r.m('svcContinue'),
+  ],
+});
+const cashLines = (c: ServiceMenuContext, r: Render): Lines => [
+  r.money('svcCounted', c.counted),
+  r.money('svcExpected', c.expected),
+];
+
+export const SERVICE_SCREENS: Record<string, ServiceScreen> = {
+  start: (_c, r) => ({ lines: [r.m('pleaseWait')] }),
+  pin: (c, r) => ({
+    lines: [
+      r.m('svcPin'),
+      c.notice ? r.m(`notice_${c.notice}`) : r.m('svcPinLine', { pin: pinLine(c) }),
+      c.notice ? r.m('svcPinLine', { pin: pinLine(c) }) : r.m('svcPinHint'),
+      r.m('svcPinHint2'),
+    ],
+  }),
+  checking: (_c, r) => busy([r.m('svcChecking')]),
+  lockedOut: (c, r) => ({
+    lines: [
+      r.m('svcLocked'),
+      r.m('svcLockedFor', { time: clockText((c.lockedUntil ?? 0) - c.now) }),
+      r.m('svcLockedHint'),
+    ],
+  }),
+  'menu.main': (c, r) => {
+    const n = SERVICE_ENTRIES.length;
+    const entry = (i: number) => r.m(`entry_${SERVICE_ENTRIES[(c.cursor + i) % n] ?? 'info'}`);
+    return {
+      lines: [
+        r.m('svcTitle', { n: c.cursor + 1, total: n }),
+        `>${entry(0)}`,
+        c.cursor + 1 < n ? ` ${entry(1)}` : null,
+        c.cursor + 2 < n ? ` ${entry(2)}` : null,
+      ],
+    };
+  },
+  'menu.selected': (_c, r) => ({ lines: [r.m('pleaseWait')] }),
+  'menu.info.loading': (_c, r) => busy([r.m('svcLoading')]),
+  'menu.info.show': serviceList,
+  'menu.testPrint': (_c, r) => busy([r.m('svcTestPrinting')]),
+  'menu.deviceTest.running': (_c, r) => busy([r.m('svcDeviceTesting')]),
+  'menu.deviceTest.show': serviceList,
+  'menu.cash.loading': (_c, r) => busy([r.m('svcLoading')]),
+  'menu.cash.counting': (c, r) => ({
+    lines: [...cashLines(c, r), r.money('svcStep', c.step), r.m('svcCountHint')],
+  }),
+  'menu.cash.confirm': (c, r) => ({
+    lines: [r.m('svcConfirm'), r.m('svcConfirmHint'), ...cashLines(c, r)],
+  }),
+  'menu.cash.collecting': (_c, r) => busy([r.m('svcCollecting')]),
+  'menu.reprint': (_c, r) => busy([r.m('svcReprinting')]),
+  'menu.result': serviceResult,
+  left: (_c, r) => ({ lines: [r.m('pleaseWait')] }),
+};
+
 export function statePath(value: unknown): string {
   if (typeof value === 'string') return value;
   const [key, sub] = Object.entries(value as Record<string, unknown>)[0] ?? ['', ''];
@@ -281,6 +379,11 @@ export function screenFor(snapshot: ScreenSnapshot, opts: ScreenOptions): string
     const child = snapshot.children?.flow?.getSnapshot() as ScreenSnapshot | undefined;
     if (child && (child as { status?: string }).status === 'active') return screenFor(child, opts);
   }
+  if (id === 'kiosk' && path === 'maintenance') {
+    // The technician's menu while it runs; the device summary below if it crashed.
+    const menu = snapshot.children?.menu?.getSnapshot() as ScreenSnapshot | undefined;
+    if (menu && (menu as { status?: string }).status === 'active') return screenFor(menu, opts);
+  }
   const render: Render = {
     lang,
     cols: opts.cols,
@@ -289,7 +392,13 @@ export function screenFor(snapshot: ScreenSnapshot, opts: ScreenOptions): string
   };
   const context = snapshot.context as SessionContext & KioskContext;
   const table: Record<string, (c: never, r: Render) => Screen> =
-    id === 'kiosk' ? KIOSK_SCREENS : id === 'topup' ? TOPUP_SCREENS : CHECKOUT_SCREENS;
+    id === 'kiosk'
+      ? KIOSK_SCREENS
+      : id === 'serviceMenu'
+        ? SERVICE_SCREENS
+        : id === 'topup'
+          ? TOPUP_SCREENS
+          : CHECKOUT_SCREENS;
   const screen: Screen = table[path]?.(context as never, render) ?? { lines: [path] };
 
   let lines = screen.lines.filter((l): l is string => typeof l === 'string' && l.length > 0);

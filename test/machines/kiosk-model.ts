@@ -53,6 +53,11 @@ const OUTCOMES: Record<string, ({ kind: 'done'; output: unknown } | { kind: 'err
     { kind: 'done', output: session('paid') },
     { kind: 'error', error: new Error('flow crashed') },
   ],
+  // The technician's menu: "leave maintenance" finishes it; a crash leaves maintenance without it.
+  serviceMenu: [
+    { kind: 'done', output: { left: true } },
+    { kind: 'error', error: new Error('menu crashed') },
+  ],
 };
 
 export const KIOSK_MODELS: { name: string; input: KioskInput }[] = [
@@ -85,6 +90,9 @@ function kioskEvents(snap: Snap): AnyEvent[] {
     { type: 'RECOVERY_DONE' },
     { type: 'RECOVERY_FAILED', reason: 'journal' },
     { type: 'TICK', now: c.now },
+    // What the service menu tells the kiosk: logged in, logged out, locked out.
+    { type: 'SERVICE_STATUS', loggedIn: !c.serviceLoggedIn, failedTries: 0, lockedUntil: null },
+    { type: 'SERVICE_STATUS', loggedIn: false, failedTries: 3, lockedUntil: c.now + 300_000 },
   ];
   for (const device of ['printer', 'acceptor'] as const) {
     events.push({ type: 'DEVICE', device, health: c.devices[device] === 'ok' ? 'offline' : 'ok' });
@@ -115,6 +123,10 @@ function kioskSerialize(snap: Snap): string {
     c.apiReachable,
     c.lastSession?.outcome ?? null,
     c.strayCents,
+    c.serviceLoggedIn,
+    c.maintenanceOffPending,
+    c.serviceGate,
+    c.menuRunning,
   ]);
 }
 
@@ -141,6 +153,7 @@ export async function replayKiosk(input: KioskInput, path: ModelPath): Promise<R
       recover: fake('recover'),
       topup: fake('topup'),
       checkout: fake('checkout'),
+      serviceMenu: fake('serviceMenu'),
     } as never,
     actions: {
       setAcceptor: (_, p) => {

@@ -1,0 +1,699 @@
+/**
+ * The service menu: what a technician does at the kiosk with its display and buttons. The kiosk
+ * invokes it (child id `menu`) only while in `maintenance`, so never while a customer pays.
+ *
+ * PIN first: `up`/`down` change the digit being entered, `ok` takes it, `cancel` takes the last one
+ * back; `amount1`..`amount4` type the digits 1-4 directly (never shown). Entered digits show as `*`.
+ * The provided `checkPin` actor compares (the machine does no crypto). After `maxTries` wrong PINs the
+ * menu is locked for `lockoutMs`; the deadline lives in context and ends on a `TICK` past it. The
+ * kiosk keeps the gate (failed tries, deadline) across menu restarts: every change is sent to the
+ * parent as `SERVICE_STATUS`, and the next menu starts from it (`input.gate`).
+ *
+ * Then the menu: `up`/`down` move, `ok` selects, `cancel` logs out. Info, test print, device test,
+ * cash collection, reprint of the last receipt, leave maintenance (the machine finishes). Idle for
+ * `idleMs` while logged in: logged out. Every action is reported through the provided `report` action.
+ */
+import { assign, enqueueActions, fromPromise, setup, type AnyActorRef } from 'xstate';
+import type { Cents } from '../src/api/money.js';
+import type { HardwareEvent, ServiceStatusEvent } from './events.js';
+import type {
+  CashStatusOutput,
+  CheckPinInput,
+  CheckPinOutput,
+  CollectCashInput,
+  CollectCashOutput,
+  DeviceTestResult,
+  ReprintOutput,
+  ServiceInfo,
+  ServiceReport,
+} from './ports.js';
+
+export interface ServiceMenuConfig {
+  pinLength: number;
+  /** Wrong PINs in a row before the lock-out. */
+  maxTries: number;
+  lockoutMs: number;
+  /** Logged in without a button press this long: logged out. */
+  idleMs: number;
+}
+
+export const DEFAULT_SERVICE_CONFIG: ServiceMenuConfig = {
+  pinLength: 4,
+  maxTries: 3,
+  lockoutMs: 300_000,
+  idleMs: 300_000,
+};
+
+/** The PIN gate the kiosk keeps for the menu. */
+export interface PinGate {
+  failedTries: number;
+  /** Epoch ms (the app's TICK clock) until which no PIN is accepted; null: not locked. */
+  lockedUntil: number | null;
+}
+
+export interface ServiceMenuInput {
+  config?: Partial<ServiceMenuConfig>;
+  gate?: PinGate;
+  /** The kiosk's clock at the start (its last TICK). */
+  now?: number;
+}
+
+/** The menu entries, in display order. */
+export const SERVICE_ENTRIES = ['info', 'testPrint', 'deviceTest', 'cash', 'reprint', 'leave'] as const;
+export type ServiceEntry = (typeof SERVICE_ENTRIES)[number];
+
+/** The counting steps the amount keys choose: 10 ct, 1 EUR, 10 EUR, 100 EUR. */
+export const CASH_STEPS: readonly Cents[] = [10, 100, 1_000, 10_000];
+/** More than any cash box holds: the counted amount cannot run away. */
+export const MAX_COUNTED: Cents = 10_000_000;
+
+/** One line of a scrollable page (Info, device test); `text` is shown as is (ids, addresses, codes). */
+export type ServiceListItem =
+  | { kind: 'id'; text: string }
+  | { kind: 'version'; text: string }
+  | { kind: 'ip'; text: string }
+  | { kind: 'noIp' }
+  | { kind: 'fleet'; state: ServiceInfo['fleet'] }
+  | { kind: 'api'; ok: boolean }
+  | { kind: 'device'; device: string; ok: boolean; status: string };
+
+export type ServiceResult =
+  | 'test_printed'
+  | 'print_failed'
+  | 'reprinted'
+  | 'no_receipt'
+  | 'collected'
+  | 'collected_no_print'
+  | 'collect_failed'
+  | 'load_failed';
+
+export type ServiceNotice = 'pin_wrong' | 'pin_not_configured' | 'pin_error';
+
+export interface ServiceMenuContext {
+  cfg: ServiceMenuConfig;
+  now: number;
+  ticks: number;
+  failedTries: number;
+  lockedUntil: number | null;
+  loggedIn: boolean;
+  /** Digits taken so far (never shown, cleared once checked). */
+  digits: number[];
+  /** The digit being chosen with up/down. */
+  digit: number;
+  notice: ServiceNotice | null;
+  cursor: number;
+  /** Last button press while logged in (for `idleMs`). */
+  lastInput: number;
+  list: ServiceListItem[];
+  /** First list line shown. */
+  top: number;
+  expected: Cents;
+  counted: Cents;
+  step: Cents;
+  result: ServiceResult | null;
+  /** For the screen of a failed action (short error text). */
+  resultDetail: string | null;
+}
+
+export interface ServiceMenuOutput {
+  left: true;
+}
+
+type DoneEvent<T> = { output: T };
+
+function notProvided<O, I = unknown>(name: string) {
+  return fromPromise<O, I>(async () => {
+    throw new Error(`service actor ${name} not provided`);
+  });
+}
+
+function button(event: unknown): string | null {
+  const e = event as { type: string; name?: string };
+  return e.type === 'BUTTON' ? (e.name ?? null) : null;
+}
+
+function outputOf<T>(event: unknown): T {
+  return (event as DoneEvent<T>).output;
+}
+
+function errorText(event: unknown): string {
+  const err = (event as { error?: unknown }).error;
+  const text = err instanceof Error ? err.message : typeof err === 'string' ? err : 'error';
+  return text.slice(0, 60);
+}
+
+export function infoItems(info: ServiceInfo): ServiceListItem[] {
+  return [
+    { kind: 'id', text: info.kioskId },
+    { kind: 'version', text: info.version },
+    ...(info.addresses.length > 0
+      ? info.addresses.map((a): ServiceListItem => ({ kind: 'ip', text: a }))
+      : [{ kind: 'noIp' } as const]),
+    { kind: 'fleet', state: info.fleet },
+    { kind: 'api', ok: info.apiReachable },
+  ];
+}
+
+export function deviceItems(results: DeviceTestResult[]): ServiceListItem[] {
+  return results.map((r) => ({ kind: 'device', device: r.device, ok: r.ok, status: r.status }));
+}
+
+function reporting(params: ServiceReport): never {
+  return { type: 'report', params } as never;
+}
+
+export const serviceMenuMachine = setup({
+  types: {
+    context: {} as ServiceMenuContext,
+    events: {} as HardwareEvent,
+    input: {} as ServiceMenuInput,
+    output: {} as ServiceMenuOutput,
+  },
+  actors: {
+    checkPin: notProvided<CheckPinOutput, CheckPinInput>('checkPin'),
+    info: notProvided<ServiceInfo>('info'),
+    testPrint: notProvided<void>('testPrint'),
+    deviceTest: notProvided<DeviceTestResult[]>('deviceTest'),
+    cashStatus: notProvided<CashStatusOutput>('cashStatus'),
+    collectCash: notProvided<CollectCashOutput, CollectCashInput>('collectCash'),
+    reprint: notProvided<ReprintOutput>('reprint'),
+  },
+  actions: {
+    report: (_, _params: ServiceReport) => {},
+    /** Tell the kiosk the gate; a menu run alone (tests) has no parent. */
+    tellParent: enqueueActions(({ context, self, enqueue }) => {
+      const parent = (self as unknown as { _parent?: AnyActorRef })._parent;
+      if (!parent) return;
+      const status: ServiceStatusEvent = {
+        type: 'SERVICE_STATUS',
+        loggedIn: context.loggedIn,
+        failedTries: context.failedTries,
+        lockedUntil: context.lockedUntil,
+      };
+      enqueue.sendTo(parent, status);
+    }),
+    tick: assign(({ context, event }) =>
+      event.type === 'TICK' ? { now: event.now, ticks: context.ticks + 1 } : {},
+    ),
+    touch: assign(({ context }) => ({ lastInput: context.now })),
+    clearNotice: assign({ notice: null }),
+    resetDigits: assign({ digits: [], digit: 0 }),
+    digitUp: assign(({ context }) => ({ digit: (context.digit + 1) % 10 })),
+    digitDown: assign(({ context }) => ({ digit: (context.digit + 9) % 10 })),
+    takeDigit: assign(({ context, event }) => {
+      const name = button(event) ?? '';
+      const typed = name.startsWith('amount') ? Number(name.slice(6)) : context.digit;
+      return { digits: [...context.digits, typed], digit: 0 };
+    }),
+    dropDigit: assign(({ context }) => ({ digits: context.digits.slice(0, -1), digit: 0 })),
+    login: assign(({ context }) => ({
+      loggedIn: true,
+      failedTries: 0,
+      lockedUntil: null,
+      cursor: 0,
+      lastInput: context.now,
+      notice: null,
+    })),
+    logout: assign({ loggedIn: false }),
+    wrongPin: assign(({ context }) => ({
+      failedTries: context.failedTries + 1,
+      notice: 'pin_wrong' as const,
+    })),
+    lockOut: assign(({ context }) => ({
+      failedTries: context.failedTries + 1,
+      lockedUntil: context.now + context.cfg.lockoutMs,
+      notice: null,
+    })),
+    unlock: assign({ failedTries: 0, lockedUntil: null }),
+    setNotice: assign((_, params: { notice: ServiceNotice }) => ({ notice: params.notice })),
+    cursorUp: assign(({ context }) => ({
+      cursor: (context.cursor + SERVICE_ENTRIES.length - 1) % SERVICE_ENTRIES.length,
+    })),
+    cursorDown: assign(({ context }) => ({ cursor: (context.cursor + 1) % SERVICE_ENTRIES.length })),
+    showInfo: assign(({ event }) => ({ list: infoItems(outputOf<ServiceInfo>(event)), top: 0 })),
+    showDevices: assign(({ event }) => ({
+      list: deviceItems(outputOf<DeviceTestResult[]>(event)),
+      top: 0,
+    })),
+    scrollUp: assign(({ context }) => ({ top: Math.max(0, context.top - 1) })),
+    scrollDown: assign(({ context }) => ({
+      top: Math.min(Math.max(0, context.list.length - 1), context.top + 1),
+    })),
+    startCounting: assign(({ event }) => {
+      const expected = outputOf<CashStatusOutput>(event).expected;
+      // The journal's figure is the likely count: the technician only corrects a difference.
+      return { expected, counted: Math.max(0, expected), step: CASH_STEPS[1] ?? 100 };
+    }),
+    countUp: assign(({ context }) => ({ counted: Math.min(MAX_COUNTED, context.counted + context.step) })),
+    countDown: assign(({ context }) => ({ counted: Math.max(0, context.counted - context.step) })),
+    chooseStep: assign(({ context, event }) => {
+      const name = button(event) ?? '';
+      return { step: CASH_STEPS[Number(name.slice(6)) - 1] ?? context.step };
+    }),
+    setResult: assign((_, params: { result: ServiceResult }) => ({
+      result: params.result,
+      resultDetail: null,
+    })),
+    reportCollected: enqueueActions(({ context, enqueue }) =>
+      enqueue(
+        reporting({
+          action: 'cash_collected',
+          ok: true,
+          counted: context.counted,
+          expected: context.expected,
+        }),
+      ),
+    ),
+    failResult: assign(({ event }, params: { result: ServiceResult }) => ({
+      result: params.result,
+      resultDetail: errorText(event),
+    })),
+  },
+  guards: {
+    stillLocked: ({ context }) => context.lockedUntil !== null && context.now < context.lockedUntil,
+    lockExpired: ({ context, event }) =>
+      event.type === 'TICK' && context.lockedUntil !== null && event.now >= context.lockedUntil,
+    lockStale: ({ context }) => context.lockedUntil !== null && context.now >= context.lockedUntil,
+    pinComplete: ({ context }) => context.digits.length >= context.cfg.pinLength,
+    pinOk: ({ event }) => outputOf<CheckPinOutput>(event).result === 'ok',
+    pinNotConfigured: ({ event }) => outputOf<CheckPinOutput>(event).result === 'not_configured',
+    lastTry: ({ context }) => context.failedTries + 1 >= context.cfg.maxTries,
+    idleExpired: ({ context, event }) =>
+      event.type === 'TICK' && event.now - context.lastInput >= context.cfg.idleMs,
+    isEntry: ({ context }, params: { entry: ServiceEntry }) =>
+      SERVICE_ENTRIES[context.cursor] === params.entry,
+    reprinted: ({ event }) => outputOf<ReprintOutput>(event).reprinted,
+    reportPrinted: ({ event }) => outputOf<CollectCashOutput>(event).printed,
+    isButton: ({ event }, params: { names: string[] }) => params.names.includes(button(event) ?? ''),
+  },
+}).createMachine({
+  id: 'serviceMenu',
+  context: ({ input }) => ({
+    cfg: { ...DEFAULT_SERVICE_CONFIG, ...input.config },
+    now: input.now ?? 0,
+    ticks: 0,
+    failedTries: input.gate?.failedTries ?? 0,
+    lockedUntil: input.gate?.lockedUntil ?? null,
+    loggedIn: false,
+    digits: [],
+    digit: 0,
+    notice: null,
+    cursor: 0,
+    lastInput: input.now ?? 0,
+    list: [],
+    top: 0,
+    expected: 0,
+    counted: 0,
+    step: 100,
+    result: null,
+    resultDetail: null,
+  }),
+  on: { TICK: { actions: 'tick' } },
+  initial: 'start',
+  states: {
+    start: {
+      always: [
+        { guard: 'stillLocked', target: 'lockedOut' },
+        // Locked while nobody looked: the time is served, the tries start again.
+        {
+          guard: 'lockStale',
+          target: 'pin',
+          actions: ['unlock', 'tellParent', reporting({ action: 'pin_lockout_ended', ok: true })],
+        },
+        { target: 'pin' },
+      ],
+    },
+    pin: {
+      entry: 'resetDigits',
+      on: {
+        BUTTON: [
+          { guard: { type: 'isButton', params: { names: ['up'] } }, actions: ['clearNotice', 'digitUp'] },
+          { guard: { type: 'isButton', params: { names: ['down'] } }, actions: ['clearNotice', 'digitDown'] },
+          {
+            guard: { type: 'isButton', params: { names: ['cancel'] } },
+            actions: ['clearNotice', 'dropDigit'],
+          },
+          {
+            guard: {
+              type: 'isButton',
+              params: { names: ['ok', 'amount1', 'amount2', 'amount3', 'amount4'] },
+            },
+            actions: ['clearNotice', 'takeDigit'],
+          },
+        ],
+      },
+      always: { guard: 'pinComplete', target: 'checking' },
+    },
+    checking: {
+      invoke: {
+        id: 'checkPin',
+        src: 'checkPin',
+        input: ({ context }) => ({ pin: context.digits.join('') }),
+        onDone: [
+          {
+            guard: 'pinOk',
+            target: 'menu',
+            actions: ['login', 'tellParent', reporting({ action: 'login', ok: true })],
+          },
+          {
+            guard: 'pinNotConfigured',
+            target: 'pin',
+            actions: [{ type: 'setNotice', params: { notice: 'pin_not_configured' } }],
+          },
+          {
+            guard: 'lastTry',
+            target: 'lockedOut',
+            actions: ['lockOut', 'tellParent', reporting({ action: 'pin_lockout', ok: false })],
+          },
+          {
+            target: 'pin',
+            actions: ['wrongPin', 'tellParent', reporting({ action: 'pin_wrong', ok: false })],
+          },
+        ],
+        onError: { target: 'pin', actions: { type: 'setNotice', params: { notice: 'pin_error' } } },
+      },
+      // The digits are needed only for the check's input.
+      exit: 'resetDigits',
+    },
+    lockedOut: {
+      on: {
+        TICK: [
+          {
+            guard: 'lockExpired',
+            target: 'pin',
+            actions: ['tick', 'unlock', 'tellParent', reporting({ action: 'pin_lockout_ended', ok: true })],
+          },
+          { actions: 'tick' },
+        ],
+      },
+    },
+    menu: {
+      initial: 'main',
+      on: {
+        TICK: [
+          {
+            guard: 'idleExpired',
+            target: 'pin',
+            actions: ['tick', 'logout', 'tellParent', reporting({ action: 'idle_logout', ok: true })],
+          },
+          { actions: 'tick' },
+        ],
+        BUTTON: { actions: 'touch' },
+      },
+      states: {
+        main: {
+          on: {
+            BUTTON: [
+              { guard: { type: 'isButton', params: { names: ['up'] } }, actions: ['touch', 'cursorUp'] },
+              { guard: { type: 'isButton', params: { names: ['down'] } }, actions: ['touch', 'cursorDown'] },
+              {
+                guard: { type: 'isButton', params: { names: ['cancel'] } },
+                target: '#serviceMenu.pin',
+                actions: ['logout', 'tellParent', reporting({ action: 'logout', ok: true })],
+              },
+              {
+                guard: { type: 'isButton', params: { names: ['ok'] } },
+                actions: 'touch',
+                target: 'selected',
+              },
+              { actions: 'touch' },
+            ],
+          },
+        },
+        selected: {
+          always: [
+            { guard: { type: 'isEntry', params: { entry: 'info' } }, target: 'info' },
+            { guard: { type: 'isEntry', params: { entry: 'testPrint' } }, target: 'testPrint' },
+            { guard: { type: 'isEntry', params: { entry: 'deviceTest' } }, target: 'deviceTest' },
+            { guard: { type: 'isEntry', params: { entry: 'cash' } }, target: 'cash' },
+            { guard: { type: 'isEntry', params: { entry: 'reprint' } }, target: 'reprint' },
+            {
+              target: '#serviceMenu.left',
+              actions: ['logout', 'tellParent', reporting({ action: 'leave', ok: true })],
+            },
+          ],
+        },
+        info: {
+          initial: 'loading',
+          states: {
+            loading: {
+              on: { TICK: { actions: 'tick' } },
+              invoke: {
+                id: 'info',
+                src: 'info',
+                onDone: {
+                  target: 'show',
+                  actions: ['showInfo', reporting({ action: 'info', ok: true })],
+                },
+                onError: {
+                  target: '#serviceMenu.menu.result',
+                  actions: { type: 'failResult', params: { result: 'load_failed' } },
+                },
+              },
+            },
+            show: {
+              on: {
+                BUTTON: [
+                  { guard: { type: 'isButton', params: { names: ['up'] } }, actions: ['touch', 'scrollUp'] },
+                  {
+                    guard: { type: 'isButton', params: { names: ['down'] } },
+                    actions: ['touch', 'scrollDown'],
+                  },
+                  {
+                    guard: { type: 'isButton', params: { names: ['ok', 'cancel'] } },
+                    target: '#serviceMenu.menu.main',
+                    actions: 'touch',
+                  },
+                  { actions: 'touch' },
+                ],
+              },
+            },
+          },
+        },
+        testPrint: {
+          on: { TICK: { actions: 'tick' } },
+          invoke: {
+            id: 'testPrint',
+            src: 'testPrint',
+            onDone: {
+              target: 'result',
+              actions: [
+                { type: 'setResult', params: { result: 'test_printed' } },
+                reporting({ action: 'test_print', ok: true }),
+              ],
+            },
+            onError: {
+              target: 'result',
+              actions: [
+                { type: 'failResult', params: { result: 'print_failed' } },
+                enqueueActions(({ event, enqueue }) =>
+                  enqueue(reporting({ action: 'test_print', ok: false, detail: errorText(event) })),
+                ),
+              ],
+            },
+          },
+        },
+        deviceTest: {
+          initial: 'running',
+          states: {
+            running: {
+              on: { TICK: { actions: 'tick' } },
+              invoke: {
+                id: 'deviceTest',
+                src: 'deviceTest',
+                onDone: {
+                  target: 'show',
+                  actions: [
+                    'showDevices',
+                    enqueueActions(({ event, enqueue }) => {
+                      const results = outputOf<DeviceTestResult[]>(event);
+                      enqueue(
+                        reporting({
+                          action: 'device_test',
+                          ok: results.every((r) => r.ok),
+                          detail: results.map((r) => `${r.device}:${r.status}`).join(' '),
+                        }),
+                      );
+                    }),
+                  ],
+                },
+                onError: {
+                  target: '#serviceMenu.menu.result',
+                  actions: { type: 'failResult', params: { result: 'load_failed' } },
+                },
+              },
+            },
+            show: {
+              on: {
+                BUTTON: [
+                  { guard: { type: 'isButton', params: { names: ['up'] } }, actions: ['touch', 'scrollUp'] },
+                  {
+                    guard: { type: 'isButton', params: { names: ['down'] } },
+                    actions: ['touch', 'scrollDown'],
+                  },
+                  {
+                    guard: { type: 'isButton', params: { names: ['ok', 'cancel'] } },
+                    target: '#serviceMenu.menu.main',
+                    actions: 'touch',
+                  },
+                  { actions: 'touch' },
+                ],
+              },
+            },
+          },
+        },
+        cash: {
+          initial: 'loading',
+          states: {
+            loading: {
+              on: { TICK: { actions: 'tick' } },
+              invoke: {
+                id: 'cashStatus',
+                src: 'cashStatus',
+                onDone: { target: 'counting', actions: 'startCounting' },
+                onError: {
+                  target: '#serviceMenu.menu.result',
+                  actions: { type: 'failResult', params: { result: 'load_failed' } },
+                },
+              },
+            },
+            counting: {
+              on: {
+                BUTTON: [
+                  { guard: { type: 'isButton', params: { names: ['up'] } }, actions: ['touch', 'countUp'] },
+                  {
+                    guard: { type: 'isButton', params: { names: ['down'] } },
+                    actions: ['touch', 'countDown'],
+                  },
+                  {
+                    guard: {
+                      type: 'isButton',
+                      params: { names: ['amount1', 'amount2', 'amount3', 'amount4'] },
+                    },
+                    actions: ['touch', 'chooseStep'],
+                  },
+                  {
+                    guard: { type: 'isButton', params: { names: ['ok'] } },
+                    target: 'confirm',
+                    actions: 'touch',
+                  },
+                  {
+                    guard: { type: 'isButton', params: { names: ['cancel'] } },
+                    target: '#serviceMenu.menu.main',
+                    actions: 'touch',
+                  },
+                  { actions: 'touch' },
+                ],
+              },
+            },
+            confirm: {
+              on: {
+                BUTTON: [
+                  {
+                    guard: { type: 'isButton', params: { names: ['ok'] } },
+                    target: 'collecting',
+                    actions: 'touch',
+                  },
+                  {
+                    guard: { type: 'isButton', params: { names: ['cancel'] } },
+                    target: 'counting',
+                    actions: 'touch',
+                  },
+                  { actions: 'touch' },
+                ],
+              },
+            },
+            collecting: {
+              on: { TICK: { actions: 'tick' } },
+              invoke: {
+                id: 'collectCash',
+                src: 'collectCash',
+                input: ({ context }) => ({ counted: context.counted, expected: context.expected }),
+                onDone: [
+                  {
+                    guard: 'reportPrinted',
+                    target: '#serviceMenu.menu.result',
+                    actions: [{ type: 'setResult', params: { result: 'collected' } }, 'reportCollected'],
+                  },
+                  {
+                    target: '#serviceMenu.menu.result',
+                    actions: [
+                      { type: 'setResult', params: { result: 'collected_no_print' } },
+                      'reportCollected',
+                    ],
+                  },
+                ],
+                onError: {
+                  target: '#serviceMenu.menu.result',
+                  actions: [
+                    { type: 'failResult', params: { result: 'collect_failed' } },
+                    enqueueActions(({ context, event, enqueue }) =>
+                      enqueue(
+                        reporting({
+                          action: 'cash_collected',
+                          ok: false,
+                          counted: context.counted,
+                          expected: context.expected,
+                          detail: errorText(event),
+                        }),
+                      ),
+                    ),
+                  ],
+                },
+              },
+            },
+          },
+        },
+        reprint: {
+          on: { TICK: { actions: 'tick' } },
+          invoke: {
+            id: 'reprint',
+            src: 'reprint',
+            onDone: [
+              {
+                guard: 'reprinted',
+                target: 'result',
+                actions: [
+                  { type: 'setResult', params: { result: 'reprinted' } },
+                  reporting({ action: 'reprint', ok: true }),
+                ],
+              },
+              {
+                target: 'result',
+                actions: [
+                  { type: 'setResult', params: { result: 'no_receipt' } },
+                  reporting({ action: 'reprint', ok: false, detail: 'no receipt' }),
+                ],
+              },
+            ],
+            onError: {
+              target: 'result',
+              actions: [
+                { type: 'failResult', params: { result: 'print_failed' } },
+                enqueueActions(({ event, enqueue }) =>
+                  enqueue(reporting({ action: 'reprint', ok: false, detail: errorText(event) })),
+                ),
+              ],
+            },
+          },
+        },
+        result: {
+          on: {
+            BUTTON: [
+              {
+                guard: { type: 'isButton', params: { names: ['ok', 'cancel'] } },
+                target: 'main',
+                actions: 'touch',
+              },
+              { actions: 'touch' },
+            ],
+          },
+        },
+      },
+    },
+    left: { type: 'final' },
+  },
+  output: () => ({ left: true }),
+});
+
+export type ServiceMenuMachine = typeof serviceMenuMachine;

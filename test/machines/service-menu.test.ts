@@ -1,0 +1,608 @@
+import assert from 'node:assert/strict';
+import sinon from 'sinon';
+import { createActor, fromPromise, SimulatedClock } from 'xstate';
+import { kioskMachine } from '../../machines/kiosk.machine.js';
+import type {
+  CashStatusOutput,
+  CheckPinInput,
+  CheckPinOutput,
+  CollectCashInput,
+  CollectCashOutput,
+  DeviceTestResult,
+  ReprintOutput,
+  SelfTestOutput,
+  ServiceInfo,
+  ServiceReport,
+} from '../../machines/ports.js';
+import { MESSAGES } from '../../machines/messages.js';
+import { SERVICE_SCREENS, screenFor } from '../../machines/screens.js';
+import {
+  DEFAULT_SERVICE_CONFIG,
+  serviceMenuMachine,
+  type PinGate,
+  type ServiceMenuConfig,
+  type ServiceMenuContext,
+} from '../../machines/service-menu.machine.js';
+import { leafPaths } from '../../machines/state-nodes.js';
+import { flush, stateString } from './fakes.js';
+
+const PIN = '1234';
+const T0 = 1_000_000;
+const INFO: ServiceInfo = {
+  kioskId: 'k-0042',
+  version: '0.1.0',
+  addresses: ['192.168.1.23', 'fe80::1'],
+  fleet: 'connected',
+  apiReachable: false,
+};
+
+function serviceStubs() {
+  return {
+    checkPin: sinon
+      .stub<[CheckPinInput], Promise<CheckPinOutput>>()
+      .callsFake(async ({ pin }) => ({ result: pin === PIN ? 'ok' : 'wrong' })),
+    info: sinon.stub<[], Promise<ServiceInfo>>().resolves(INFO),
+    testPrint: sinon.stub<[], Promise<void>>().resolves(),
+    deviceTest: sinon.stub<[], Promise<DeviceTestResult[]>>().resolves([
+      { device: 'printer', ok: false, status: 'paper_out' },
+      { device: 'reader', ok: true, status: 'ok' },
+      { device: 'acceptor', ok: true, status: 'ok' },
+    ]),
+    cashStatus: sinon.stub<[], Promise<CashStatusOutput>>().resolves({ expected: 1250 }),
+    collectCash: sinon.stub<[CollectCashInput], Promise<CollectCashOutput>>().resolves({ printed: true }),
+    reprint: sinon.stub<[], Promise<ReprintOutput>>().resolves({ reprinted: true }),
+  };
+}
+type ServiceStubs = ReturnType<typeof serviceStubs>;
+
+function provideMenu(s: ServiceStubs, reports: ServiceReport[]) {
+  return serviceMenuMachine.provide({
+    actors: {
+      checkPin: fromPromise<CheckPinOutput, CheckPinInput>(({ input }) => s.checkPin(input)),
+      info: fromPromise(() => s.info()),
+      testPrint: fromPromise(() => s.testPrint()),
+      deviceTest: fromPromise(() => s.deviceTest()),
+      cashStatus: fromPromise(() => s.cashStatus()),
+      collectCash: fromPromise<CollectCashOutput, CollectCashInput>(({ input }) => s.collectCash(input)),
+      reprint: fromPromise(() => s.reprint()),
+    },
+    actions: {
+      report: (_, p) => {
+        reports.push(p);
+      },
+    },
+  });
+}
+
+/** The menu alone, its time on a SimulatedClock that the TICKs carry (as the app's heartbeat does). */
+function menu(opts: { config?: Partial<ServiceMenuConfig>; gate?: PinGate } = {}) {
+  const clock = new SimulatedClock();
+  clock.set(T0);
+  const s = serviceStubs();
+  const reports: ServiceReport[] = [];
+  const actor = createActor(provideMenu(s, reports), {
+    clock,
+    input: { config: opts.config ?? {}, gate: opts.gate ?? { failedTries: 0, lockedUntil: null }, now: T0 },
+  });
+  actor.start();
+  const h = {
+    actor,
+    stubs: s,
+    reports,
+    value: () => stateString(actor.getSnapshot().value),
+    get context(): ServiceMenuContext {
+      return actor.getSnapshot().context;
+    },
+    screen: (rows: 2 | 4 = 4, lang: 'de' | 'en' = 'de') =>
+      screenFor(actor.getSnapshot(), { cols: rows === 2 ? 16 : 20, rows, lang }),
+    async press(...names: string[]) {
+      for (const name of names) {
+        actor.send({ type: 'BUTTON', name: name as never });
+        await flush();
+      }
+    },
+    async tick(ms: number) {
+      clock.increment(ms);
+      actor.send({ type: 'TICK', now: clock.now() });
+      await flush();
+    },
+    /** Types a PIN with the amount keys (digits 1-4) or up/down + ok for any digit. */
+    async typePin(pin: string) {
+      for (const ch of pin) {
+        const d = Number(ch);
+        if (d >= 1 && d <= 4) await h.press(`amount${d}`);
+        else {
+          for (let i = 0; i < d; i++) await h.press('up');
+          await h.press('ok');
+        }
+      }
+    },
+    async login() {
+      await h.typePin(PIN);
+      assert.equal(h.value(), 'menu.main');
+    },
+    /** Moves the cursor to an entry (from the top of the menu) and selects it. */
+    async choose(entry: string) {
+      const order = ['info', 'testPrint', 'deviceTest', 'cash', 'reprint', 'leave'];
+      // The cursor stays where it was after an action: move from there.
+      while (order[h.context.cursor] !== entry) await h.press('down');
+      await h.press('ok');
+    },
+  };
+  return h;
+}
+
+describe('service menu: PIN', () => {
+  it('the right PIN opens the menu; the digits are never shown, only *', async () => {
+    const h = menu();
+    assert.equal(h.value(), 'pin');
+    assert.deepEqual(h.screen(), ['Service-PIN', 'PIN 0___', 'Auf/Ab, OK', 'C = zurück']);
+    await h.press('amount1', 'amount2');
+    assert.equal(h.screen()[1], 'PIN **0_');
+    await h.press('up', 'up', 'up');
+    assert.equal(h.screen()[1], 'PIN **3_', 'the digit being chosen is visible');
+    await h.press('ok');
+    assert.equal(h.screen()[1], 'PIN ***0');
+    for (const line of h.screen()) assert.ok(!/[12]/.test(line.replace('Service-PIN', '')), line);
+    await h.press('amount4');
+    assert.equal(h.value(), 'menu.main');
+    assert.deepEqual(h.stubs.checkPin.firstCall.args[0], { pin: '1234' });
+    assert.deepEqual(h.context.digits, [], 'the PIN does not stay in the context');
+    assert.equal(h.context.loggedIn, true);
+    assert.deepEqual(h.reports, [{ action: 'login', ok: true }]);
+    assert.deepEqual(h.screen(), ['Service 1/6', '>Info', ' Testdruck', ' Gerätetest']);
+  });
+
+  it('up/down wrap 0-9; cancel takes the last digit back', async () => {
+    const h = menu();
+    await h.press('down');
+    assert.equal(h.context.digit, 9);
+    await h.press('up');
+    assert.equal(h.context.digit, 0);
+    await h.press('amount3', 'amount3', 'cancel');
+    assert.deepEqual(h.context.digits, [3]);
+    await h.press('cancel', 'cancel');
+    assert.deepEqual(h.context.digits, []);
+    assert.equal(h.value(), 'pin');
+    await h.typePin('9054');
+    assert.deepEqual(h.stubs.checkPin.firstCall.args[0], { pin: '9054' });
+  });
+
+  it('a wrong PIN says so and counts; the right one afterwards resets the count', async () => {
+    const h = menu();
+    await h.typePin('4321');
+    assert.equal(h.value(), 'pin');
+    assert.equal(h.context.failedTries, 1);
+    assert.deepEqual(h.screen(2), ['Service-PIN', 'PIN falsch']);
+    assert.deepEqual(h.reports, [{ action: 'pin_wrong', ok: false }]);
+    await h.login();
+    assert.equal(h.context.failedTries, 0);
+  });
+
+  it('maxTries wrong PINs lock it for lockoutMs (TICK-driven), then it takes PINs again', async () => {
+    const h = menu({ config: { maxTries: 3, lockoutMs: 300_000 } });
+    for (let i = 0; i < 3; i++) await h.typePin('4444');
+    assert.equal(h.value(), 'lockedOut');
+    assert.equal(h.context.lockedUntil, T0 + 300_000);
+    assert.deepEqual(h.screen(), ['PIN gesperrt', 'Noch 5:00', 'Zu viele Versuche', '']);
+    assert.deepEqual(
+      h.reports.map((r) => r.action),
+      ['pin_wrong', 'pin_wrong', 'pin_lockout'],
+    );
+    // The right PIN is not even checked while locked.
+    await h.typePin(PIN);
+    assert.equal(h.stubs.checkPin.callCount, 3);
+    await h.tick(299_000);
+    assert.equal(h.value(), 'lockedOut');
+    assert.equal(h.screen()[1], 'Noch 0:01');
+    await h.tick(1_000);
+    assert.equal(h.value(), 'pin');
+    assert.equal(h.context.failedTries, 0);
+    assert.equal(h.context.lockedUntil, null);
+    assert.equal(h.reports.at(-1)?.action, 'pin_lockout_ended');
+    await h.login();
+  });
+
+  it('starts from the gate it is given: still locked, or the lock-out served meanwhile', async () => {
+    const locked = menu({ gate: { failedTries: 3, lockedUntil: T0 + 10_000 } });
+    assert.equal(locked.value(), 'lockedOut');
+    const served = menu({ gate: { failedTries: 3, lockedUntil: T0 - 1 } });
+    assert.equal(served.value(), 'pin');
+    assert.equal(served.context.failedTries, 0);
+    const counted = menu({ gate: { failedTries: 2, lockedUntil: null } });
+    await counted.typePin('4444');
+    assert.equal(counted.value(), 'lockedOut', 'earlier wrong tries count');
+  });
+
+  it('no PIN configured: says so, not counted as a wrong try', async () => {
+    const h = menu();
+    h.stubs.checkPin.resolves({ result: 'not_configured' });
+    await h.typePin(PIN);
+    assert.equal(h.value(), 'pin');
+    assert.equal(h.context.failedTries, 0);
+    assert.equal(h.screen(2)[1], 'Keine PIN konfig');
+  });
+
+  it('a failing check is not a wrong try either', async () => {
+    const h = menu();
+    h.stubs.checkPin.rejects(new Error('scrypt failed'));
+    await h.typePin(PIN);
+    assert.equal(h.value(), 'pin');
+    assert.equal(h.context.failedTries, 0);
+    assert.equal(h.screen(2)[1], 'Prüfung gestört');
+  });
+
+  it('pinLength from the config', async () => {
+    const h = menu({ config: { pinLength: 6 } });
+    await h.typePin('1234');
+    assert.equal(h.value(), 'pin');
+    await h.typePin('12');
+    assert.deepEqual(h.stubs.checkPin.firstCall.args[0], { pin: '123412' });
+  });
+});
+
+describe('service menu: navigation and actions', () => {
+  it('up/down move with wrap-around, cancel logs out', async () => {
+    const h = menu();
+    await h.login();
+    await h.press('up');
+    assert.equal(h.context.cursor, 5);
+    assert.deepEqual(h.screen(2), ['Service 6/6', '>Wartung beenden']);
+    await h.press('down', 'down');
+    assert.equal(h.context.cursor, 1);
+    await h.press('cancel');
+    assert.equal(h.value(), 'pin');
+    assert.equal(h.context.loggedIn, false);
+    assert.equal(h.reports.at(-1)?.action, 'logout');
+  });
+
+  it('Info: id, version, addresses, fleet and API, scrollable', async () => {
+    const h = menu();
+    await h.login();
+    await h.choose('info');
+    assert.equal(h.value(), 'menu.info.show');
+    assert.equal(h.stubs.info.callCount, 1);
+    assert.deepEqual(h.screen(), ['ID k-0042', 'Version 0.1.0', '192.168.1.23', 'fe80::1']);
+    await h.press('down', 'down', 'down', 'down', 'down', 'down', 'down');
+    assert.deepEqual(h.screen(2), ['API gestört', '']);
+    await h.press('up');
+    assert.deepEqual(h.screen(2, 'en'), ['Fleet connected', 'API unreachable']);
+    await h.press('ok');
+    assert.equal(h.value(), 'menu.main');
+    assert.deepEqual(h.reports.at(-1), { action: 'info', ok: true });
+  });
+
+  it('Test print: the actor prints, the result is shown and reported, also when it fails', async () => {
+    const h = menu();
+    await h.login();
+    await h.choose('testPrint');
+    assert.equal(h.stubs.testPrint.callCount, 1);
+    assert.equal(h.value(), 'menu.result');
+    assert.deepEqual(h.screen(), ['Testdruck ok', 'OK = weiter', '', '']);
+    await h.press('ok');
+    h.stubs.testPrint.rejects(new Error('paper_out'));
+    await h.choose('testPrint');
+    assert.deepEqual(h.screen(), ['Druckfehler', 'paper_out', 'OK = weiter', '']);
+    assert.deepEqual(h.reports.at(-1), { action: 'test_print', ok: false, detail: 'paper_out' });
+  });
+
+  it('Device test: one line per device from the probes, failures marked', async () => {
+    const h = menu();
+    await h.login();
+    await h.choose('deviceTest');
+    assert.equal(h.stubs.deviceTest.callCount, 1);
+    assert.deepEqual(h.screen(), ['!Drucker: paper_out', 'Leser: ok', 'Münzprüfer: ok', '']);
+    assert.deepEqual(h.reports.at(-1), {
+      action: 'device_test',
+      ok: false,
+      detail: 'printer:paper_out reader:ok acceptor:ok',
+    });
+    await h.press('cancel');
+    assert.equal(h.value(), 'menu.main');
+  });
+
+  it('Reprint: printed, or no receipt to reprint', async () => {
+    const h = menu();
+    await h.login();
+    await h.choose('reprint');
+    assert.equal(h.stubs.reprint.callCount, 1);
+    assert.equal(h.screen()[0], 'Beleg gedruckt');
+    await h.press('ok');
+    h.stubs.reprint.resolves({ reprinted: false });
+    await h.choose('reprint');
+    assert.equal(h.screen()[0], 'Kein Beleg da');
+    assert.deepEqual(h.reports.at(-1), { action: 'reprint', ok: false, detail: 'no receipt' });
+  });
+
+  it('Leave maintenance finishes the menu', async () => {
+    const h = menu();
+    await h.login();
+    await h.choose('leave');
+    assert.equal(h.actor.getSnapshot().status, 'done');
+    assert.deepEqual(h.actor.getSnapshot().output, { left: true });
+    assert.equal(h.reports.at(-1)?.action, 'leave');
+  });
+
+  it('idle for idleMs while logged in: logged out (not while an action runs)', async () => {
+    const h = menu({ config: { idleMs: 60_000 } });
+    await h.login();
+    await h.tick(59_000);
+    await h.press('down');
+    await h.tick(59_000);
+    assert.equal(h.value(), 'menu.main', 'a button press restarts the wait');
+    h.stubs.testPrint.callsFake(() => new Promise(() => {}));
+    await h.press('ok');
+    assert.equal(h.value(), 'menu.testPrint');
+    await h.tick(120_000);
+    assert.equal(h.value(), 'menu.testPrint');
+    const h2 = menu({ config: { idleMs: 60_000 } });
+    await h2.login();
+    await h2.tick(60_000);
+    assert.equal(h2.value(), 'pin');
+    assert.equal(h2.reports.at(-1)?.action, 'idle_logout');
+  });
+});
+
+describe('service menu: cash collection', () => {
+  it('starts at the expected amount; up/down in the chosen step; confirm records it', async () => {
+    const h = menu();
+    await h.login();
+    await h.choose('cash');
+    assert.equal(h.stubs.cashStatus.callCount, 1);
+    assert.equal(h.value(), 'menu.cash.counting');
+    assert.deepEqual(h.screen(), [
+      'Gezählt 12,50 EUR',
+      'Erwartet 12,50 EUR',
+      'Schritt 1,00 EUR',
+      'OK=Weiter C=Zurück',
+    ]);
+    await h.press('amount1', 'down', 'down');
+    assert.equal(h.context.counted, 1230);
+    await h.press('amount3', 'up');
+    assert.equal(h.context.counted, 2230);
+    await h.press('amount2', 'down', 'amount4', 'down');
+    assert.equal(h.context.counted, 0, 'never below zero');
+    await h.press('amount3', 'up', 'amount2', 'up', 'up', 'amount1', 'up', 'up', 'up');
+    assert.equal(h.context.counted, 1230);
+    await h.press('ok');
+    assert.equal(h.value(), 'menu.cash.confirm');
+    assert.deepEqual(h.screen(), [
+      'Leerung buchen?',
+      'OK=Ja C=Nein',
+      'Gezählt 12,30 EUR',
+      'Erwartet 12,50 EUR',
+    ]);
+    assert.equal(h.stubs.collectCash.callCount, 0, 'nothing recorded before the confirmation');
+    await h.press('ok');
+    assert.deepEqual(h.stubs.collectCash.firstCall.args[0], { counted: 1230, expected: 1250 });
+    assert.equal(h.value(), 'menu.result');
+    assert.deepEqual(h.screen(), ['Leerung gebucht', 'Bericht gedruckt', 'OK = weiter', '']);
+    assert.deepEqual(h.reports.at(-1), { action: 'cash_collected', ok: true, counted: 1230, expected: 1250 });
+  });
+
+  it('cancel while counting or confirming records nothing', async () => {
+    const h = menu();
+    await h.login();
+    await h.choose('cash');
+    await h.press('ok', 'cancel');
+    assert.equal(h.value(), 'menu.cash.counting');
+    await h.press('cancel');
+    assert.equal(h.value(), 'menu.main');
+    assert.equal(h.stubs.collectCash.callCount, 0);
+  });
+
+  it('report not printed, or the collection not recorded: said on the display', async () => {
+    const h = menu();
+    h.stubs.collectCash.resolves({ printed: false });
+    await h.login();
+    await h.choose('cash');
+    await h.press('ok', 'ok');
+    assert.deepEqual(h.screen(2), ['Leerung gebucht', 'Kein Bericht']);
+    await h.press('ok');
+    h.stubs.collectCash.rejects(new Error('journal closed'));
+    await h.choose('cash');
+    await h.press('ok', 'ok');
+    assert.deepEqual(h.screen(2), ['Nicht gebucht!', 'journal closed']);
+    assert.equal(h.reports.at(-1)?.ok, false);
+  });
+});
+
+describe('service menu in the kiosk', () => {
+  function kiosk() {
+    const s = serviceStubs();
+    const reports: ServiceReport[] = [];
+    const clock = new SimulatedClock();
+    const actor = createActor(
+      kioskMachine.provide({
+        actors: {
+          selfTest: fromPromise<SelfTestOutput>(async () => ({ apiReachable: true, devices: {} })),
+          recover: fromPromise(async () => ({ unresolved: 0 })),
+          serviceMenu: provideMenu(s, reports),
+        },
+      }),
+      { clock, input: { bootId: 'B', config: { mode: 'topup', service: { lockoutMs: 60_000 } } } },
+    );
+    const h = {
+      actor,
+      stubs: s,
+      reports,
+      value: () => stateString(actor.getSnapshot().value),
+      screen: () => screenFor(actor.getSnapshot(), { cols: 16, rows: 2 }),
+      async send(...events: Parameters<typeof actor.send>[0][]) {
+        for (const e of events) {
+          actor.send(e);
+          await flush();
+        }
+      },
+      async press(...names: string[]) {
+        for (const name of names) await h.send({ type: 'BUTTON', name: name as never });
+      },
+    };
+    return h;
+  }
+
+  it('long press of service: PIN screen; menu actions; leave: back to idle', async () => {
+    const h = kiosk();
+    h.actor.start();
+    await flush();
+    await h.send({ type: 'TICK', now: T0 }, { type: 'BUTTON_LONG', name: 'service' });
+    assert.equal(h.value(), 'maintenance');
+    assert.deepEqual(h.screen(), ['Service-PIN', 'PIN 0___']);
+    await h.press('amount1', 'amount2', 'amount3', 'amount4');
+    assert.deepEqual(h.screen(), ['Service 1/6', '>Info']);
+    assert.equal(h.actor.getSnapshot().context.serviceLoggedIn, true);
+    await h.press('up', 'ok');
+    assert.equal(h.value(), 'idle');
+    assert.equal(h.actor.getSnapshot().context.serviceLoggedIn, false);
+  });
+
+  it('the lock-out survives leaving and re-entering maintenance', async () => {
+    const h = kiosk();
+    h.actor.start();
+    await flush();
+    await h.send({ type: 'TICK', now: T0 }, { type: 'BUTTON_LONG', name: 'service' });
+    await h.press('amount4', 'amount4', 'amount4', 'amount4', 'amount4', 'amount4', 'amount4', 'amount4');
+    assert.deepEqual(h.actor.getSnapshot().context.serviceGate, { failedTries: 2, lockedUntil: null });
+    await h.send({ type: 'BUTTON_LONG', name: 'service' });
+    assert.equal(h.value(), 'idle');
+    await h.send({ type: 'BUTTON_LONG', name: 'service' });
+    await h.press('amount4', 'amount4', 'amount4', 'amount4');
+    assert.equal(h.screen()[0], 'PIN gesperrt');
+    await h.send({ type: 'BUTTON_LONG', name: 'service' }, { type: 'BUTTON_LONG', name: 'service' });
+    assert.equal(h.screen()[0], 'PIN gesperrt', 'still locked after re-entering');
+    await h.send({ type: 'TICK', now: T0 + 60_000 });
+    assert.deepEqual(h.screen(), ['Service-PIN', 'PIN 0___']);
+    assert.deepEqual(h.actor.getSnapshot().context.serviceGate, { failedTries: 0, lockedUntil: null });
+  });
+
+  it('fleet maintenance off: at once at the PIN screen; after logout when a technician is logged in', async () => {
+    const h = kiosk();
+    h.actor.start();
+    await flush();
+    await h.send({ type: 'MAINTENANCE', on: true });
+    assert.equal(h.value(), 'maintenance');
+    await h.send({ type: 'MAINTENANCE', on: false });
+    assert.equal(h.value(), 'idle');
+    await h.send({ type: 'MAINTENANCE', on: true });
+    await h.press('amount1', 'amount2', 'amount3', 'amount4');
+    await h.send({ type: 'MAINTENANCE', on: false });
+    assert.equal(h.value(), 'maintenance', 'the technician is not thrown out');
+    await h.press('down', 'ok');
+    assert.equal(h.stubs.testPrint.callCount, 1);
+    await h.press('ok', 'cancel');
+    assert.equal(h.value(), 'idle', 'left when they logged out');
+  });
+
+  it('a menu that crashes: maintenance goes on with the device summary; buttons do no harm', async () => {
+    const faults: unknown[] = [];
+    const actor = createActor(
+      kioskMachine.provide({
+        actors: {
+          selfTest: fromPromise<SelfTestOutput>(async () => ({ apiReachable: true, devices: {} })),
+          recover: fromPromise(async () => ({ unresolved: 0 })),
+          serviceMenu: fromPromise(async () => {
+            throw new Error('menu broke');
+          }) as never,
+        },
+        actions: { emitEvent: (_, p) => void faults.push(p) },
+      }),
+      { input: { bootId: 'B', config: { mode: 'topup' } } },
+    );
+    actor.start();
+    await flush();
+    actor.send({ type: 'BUTTON_LONG', name: 'service' });
+    await flush();
+    assert.equal(stateString(actor.getSnapshot().value), 'maintenance');
+    assert.equal(actor.getSnapshot().context.menuRunning, false);
+    assert.deepEqual(faults, [{ type: 'fault', what: 'service_menu', detail: 'menu broke' }]);
+    actor.send({ type: 'BUTTON', name: 'ok' });
+    actor.send({ type: 'TICK', now: T0 });
+    await flush();
+    assert.equal(actor.getSnapshot().status, 'active');
+    assert.equal(screenFor(actor.getSnapshot(), { cols: 16, rows: 2 })[0], 'Wartung');
+    actor.send({ type: 'BUTTON_LONG', name: 'service' });
+    assert.equal(stateString(actor.getSnapshot().value), 'idle');
+  });
+});
+
+describe('service menu: screens', () => {
+  const SIZES = [
+    { cols: 16, rows: 2 },
+    { cols: 20, rows: 4 },
+  ] as const;
+  const valueOf = (path: string): unknown =>
+    path.split('.').reduceRight<unknown>((acc, p) => (acc === undefined ? p : { [p]: acc }), undefined);
+  const base: ServiceMenuContext = {
+    cfg: DEFAULT_SERVICE_CONFIG,
+    now: T0,
+    ticks: 3,
+    failedTries: 2,
+    lockedUntil: T0 + 299_500,
+    loggedIn: true,
+    digits: [1, 2],
+    digit: 7,
+    notice: null,
+    cursor: 3,
+    lastInput: T0,
+    list: [
+      { kind: 'id', text: 'k-0042' },
+      { kind: 'ip', text: '10.0.0.12' },
+      { kind: 'device', device: 'acceptor', ok: true, status: 'ok' },
+    ],
+    top: 0,
+    expected: 123_450,
+    counted: 99_990,
+    step: 10_000,
+    result: 'collected_no_print',
+    resultDetail: null,
+  };
+  const contexts = [
+    base,
+    {
+      ...base,
+      notice: 'pin_not_configured' as const,
+      cursor: 5,
+      result: 'collect_failed' as const,
+      resultDetail: 'x',
+    },
+    {
+      ...base,
+      notice: 'pin_wrong' as const,
+      cursor: 0,
+      result: 'print_failed' as const,
+      resultDetail: 'paper_out',
+    },
+  ];
+
+  it('every state has a screen', () => {
+    assert.deepEqual(
+      leafPaths(serviceMenuMachine).filter((p) => !(p in SERVICE_SCREENS)),
+      [],
+    );
+  });
+
+  it('every state fits 16x2 and 20x4 in German and English', () => {
+    for (const path of leafPaths(serviceMenuMachine)) {
+      for (const context of contexts) {
+        for (const size of SIZES) {
+          for (const lang of ['de', 'en'] as const) {
+            const lines = screenFor(
+              { value: valueOf(path), context, machine: { id: 'serviceMenu' } },
+              { ...size, lang, strict: true },
+            );
+            assert.equal(lines.length, size.rows);
+            assert.ok((lines[0] ?? '').trim().length > 0, `${path}: first line empty`);
+          }
+        }
+      }
+    }
+  });
+
+  it('texts in both languages', () => {
+    const keys = Object.keys(MESSAGES.de).filter((k) =>
+      /^(svc|entry_|result_|item_|fleet_|api_|dev_)/.test(k),
+    );
+    assert.ok(keys.length > 40);
+    for (const k of keys) assert.ok((MESSAGES.en as Record<string, string>)[k], k);
+  });
+});
