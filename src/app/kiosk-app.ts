@@ -37,6 +37,7 @@ import { buildDevices, type Devices, type SimHandles } from './devices.js';
 import { maskReceiptCards, voucherLines } from './receipt-jobs.js';
 import { SessionRecovery } from './recovery.js';
 import { SessionJournal, newVoucherCode } from './session-journal.js';
+import { createServiceMenu, httpReachable } from './service-menu-actors.js';
 import type { PrinterStatus } from '../../hal/printer.js';
 import type { FleetReporter } from '../fleet/reporter.js';
 import { basketTotal } from '../api/money.js';
@@ -201,6 +202,12 @@ export class KioskApp extends EventEmitter {
         messageMs: c.timeouts.resultMs,
         cashlessLimitMs: c.timeouts.terminalMs,
       },
+      service: {
+        pinLength: c.service.pinLength,
+        maxTries: c.service.maxTries,
+        lockoutMs: c.service.lockoutMs,
+        idleMs: c.service.idleMs,
+      },
     };
   }
 
@@ -234,6 +241,19 @@ export class KioskApp extends EventEmitter {
         recover: fromPromise<RecoverOutput>(async () => this.recover()),
         topup: topupMachine.provide({ actions, actors: flowActors }),
         checkout: checkoutMachine.provide({ actions, actors: flowActors }),
+        serviceMenu: createServiceMenu({
+          config: this.config,
+          logger: this.logger,
+          journal: this.journal,
+          printer: this.devices.printer,
+          probe: () => {
+            const d = this.devices;
+            return Promise.all([d.display, d.reader, d.buttons, d.acceptor, d.printer].map((x) => x.probe()));
+          },
+          fleet: () => this.fleet,
+          fleetConfigured: this.config.fleet !== undefined,
+          apiReachable: () => httpReachable(this.standIn?.baseUrl ?? this.config.api.baseUrl),
+        }),
       },
     });
   }
