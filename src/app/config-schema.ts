@@ -138,6 +138,29 @@ export const KioskConfigSchema = z.strictObject({
       onApiDown: z.enum(['out_of_service', 'serve']).default('serve'),
     })
     .default({ dir: 'var/journal', maxAgeDays: 90, maxBytes: 64 * 1024 * 1024, onApiDown: 'serve' }),
+  /**
+   * The technician's service menu (long press of `service`, then the PIN). Without `pinHash` the menu
+   * cannot be opened. Make the hash with `npx tsx src/app/service-pin-hash.ts <PIN>`.
+   */
+  service: z
+    .strictObject({
+      /** `scrypt:<salt-hex>:<hash-hex>`; the PIN itself is never stored. */
+      pinHash: z
+        .string()
+        .regex(
+          /^scrypt:[0-9a-f]{16,128}:[0-9a-f]{32,128}$/,
+          'scrypt:<salt-hex>:<hash-hex> (service-pin-hash)',
+        )
+        .optional(),
+      /** Digits of the PIN (must match the PIN the hash was made from). */
+      pinLength: z.int().min(4).max(8).default(4),
+      /** Wrong PINs in a row before the lock-out. */
+      maxTries: z.int().min(1).max(10).default(3),
+      lockoutMs: ms(300_000),
+      /** A logged-in technician who pressed nothing this long is logged out. */
+      idleMs: ms(300_000),
+    })
+    .default({ pinLength: 4, maxTries: 3, lockoutMs: 300_000, idleMs: 300_000 }),
   /** What a loyalty card number looks like on the reader; anything else is tried as an EAN. */
   cardPattern: z.string().default('^9276\\d{12}$'),
 });

@@ -1,0 +1,186 @@
+/**
+ * The service menu's effects over the running kiosk: PIN check (scrypt), info, test print, device
+ * test from the probes, cash collection (journal `cash_collected` + collection report), reprint of
+ * the last customer receipt from the journal, and the `report` action that logs every technician
+ * action (journald on the Pi) and sends it to the fleet.
+ *
+ * Fleet: the contract's `cash` event cannot express a collection (its actions are inserted /
+ * credited / unclaimed, strict schema), so every technician action goes out as a `fault` event with
+ * `device: 'service'`, `code: 'service:<action>'` and severity `info` (`warning` for wrong PINs and
+ * the lock-out). The collection also shows in the health counters (`sinceCollection` back to zero,
+ * `lastCollectionTs`).
+ */
+import { networkInterfaces } from 'node:os';
+import { fromPromise } from 'xstate';
+import { formatCents } from '../api/money.js';
+import type { ReceiptLine } from '../api/schemas.js';
+import type { Journal } from '../journal/journal.js';
+import type { Printer } from '../../hal/printer.js';
+import type { ProbeResult } from '../../hal/device.js';
+import type { FleetReporter } from '../fleet/reporter.js';
+import type { Logger } from '../util/logger.js';
+import type {
+  CashStatusOutput,
+  CheckPinInput,
+  CheckPinOutput,
+  CollectCashInput,
+  CollectCashOutput,
+  DeviceTestResult,
+  ReprintOutput,
+  ServiceInfo,
+  ServiceReport,
+} from '../../machines/ports.js';
+import { serviceMenuMachine } from '../../machines/service-menu.machine.js';
+import type { KioskConfig } from './config-schema.js';
+import { verifyPin } from './service-pin.js';
+import { collectionReportLines, reprintLines, testPageLines } from './service-report.js';
+import { FIRMWARE_VERSION } from './version.js';
+
+export interface ServiceMenuDeps {
+  config: Pick<KioskConfig, 'kiosk' | 'receipts' | 'service'>;
+  logger: Logger;
+  journal: Pick<Journal, 'append' | 'state'>;
+  printer: Pick<Printer, 'print'>;
+  /** Every device's probe (display, reader, buttons, acceptor, printer). */
+  probe: () => Promise<ProbeResult[]>;
+  /** The fleet reporter once it runs; undefined when no broker is configured. */
+  fleet: () => Pick<FleetReporter, 'event' | 'isConnected'> | undefined;
+  fleetConfigured: boolean;
+  /** Whether the API answers at all right now. */
+  apiReachable: () => Promise<boolean>;
+  /** Addresses of this machine (default: os.networkInterfaces, non-internal, IPv4 first). */
+  addresses?: () => string[];
+  now?: () => Date;
+}
+
+export function localAddresses(): string[] {
+  const all = Object.values(networkInterfaces()).flatMap((list) => list ?? []);
+  const external = all.filter((a) => !a.internal);
+  return [
+    ...external.filter((a) => a.family === 'IPv4').map((a) => a.address),
+    ...external.filter((a) => a.family !== 'IPv4').map((a) => a.address),
+  ];
+}
+
+const PROBE_OK = new Set(['ok', 'online']);
+
+/** Any HTTP answer counts: the question is whether the server is there, not whether it likes us. */
+export async function httpReachable(url: string, timeoutMs = 3000): Promise<boolean> {
+  try {
+    const res = await fetch(url, { method: 'GET', signal: AbortSignal.timeout(timeoutMs) });
+    await res.body?.cancel();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function createServiceMenuActors(deps: ServiceMenuDeps) {
+  const lang = deps.config.kiosk.language;
+  const now = deps.now ?? (() => new Date());
+  const print = (lines: ReceiptLine[]) =>
+    deps.printer.print({ lines, header: deps.config.receipts.header, footer: [] });
+
+  const checkPin = fromPromise<CheckPinOutput, CheckPinInput>(async ({ input }) => ({
+    result: await verifyPin(input.pin, deps.config.service.pinHash),
+  }));
+
+  const info = fromPromise<ServiceInfo>(async () => {
+    const fleet = deps.fleet();
+    return {
+      kioskId: deps.config.kiosk.id,
+      version: FIRMWARE_VERSION,
+      addresses: (deps.addresses ?? localAddresses)(),
+      fleet: !deps.fleetConfigured ? 'off' : fleet?.isConnected ? 'connected' : 'disconnected',
+      apiReachable: await deps.apiReachable().catch(() => false),
+    };
+  });
+
+  const testPrint = fromPromise<void>(async () => {
+    await print(testPageLines(deps.config.kiosk.id, FIRMWARE_VERSION, now(), lang));
+  });
+
+  const deviceTest = fromPromise<DeviceTestResult[]>(async () =>
+    (await deps.probe()).map((r) => ({
+      device: r.device,
+      ok: r.found && PROBE_OK.has(r.status),
+      status: r.status,
+    })),
+  );
+
+  const cashStatus = fromPromise<CashStatusOutput>(async () => ({
+    expected: deps.journal.state.cashBox.cents,
+  }));
+
+  const collectCash = fromPromise<CollectCashOutput, CollectCashInput>(async ({ input }) => {
+    // The totals for the report are taken before the entry resets them.
+    const before = structuredClone(deps.journal.state);
+    await deps.journal.append({ type: 'cash_collected', cents: input.counted, by: 'technician' });
+    const facts = {
+      kioskId: deps.config.kiosk.id,
+      at: now(),
+      since: before.lastCollection ? new Date(before.lastCollection.ts) : null,
+      expected: before.cashBox.cents,
+      counted: input.counted,
+      pieces: before.cashBox.count,
+      totals: before.sinceCollection,
+      by: lang === 'de' ? 'Techniker' : 'technician',
+    };
+    deps.logger.info(
+      { counted: facts.counted, expected: facts.expected, pieces: facts.pieces },
+      'cash collected',
+    );
+    try {
+      await print(collectionReportLines(facts, lang));
+      return { printed: true };
+    } catch (err) {
+      deps.logger.warn({ err: (err as Error).message }, 'collection report not printed');
+      return { printed: false };
+    }
+  });
+
+  const reprint = fromPromise<ReprintOutput>(async () => {
+    const last = deps.journal.state.recentReceipts.at(-1);
+    if (!last) return { reprinted: false };
+    await deps.printer.print({
+      lines: reprintLines(last.lines, lang),
+      header: deps.config.receipts.header,
+      footer: deps.config.receipts.footer,
+    });
+    return { reprinted: true };
+  });
+
+  const report = (_: unknown, r: ServiceReport) => {
+    const money =
+      r.counted !== undefined
+        ? `counted ${formatCents(r.counted)}, expected ${formatCents(r.expected ?? 0)}`
+        : undefined;
+    const message = [money, r.detail].filter(Boolean).join('; ');
+    const warn = r.action === 'pin_wrong' || r.action === 'pin_lockout' || !r.ok;
+    deps.logger[warn ? 'warn' : 'info'](
+      {
+        service: r.action,
+        ok: r.ok,
+        ...(r.counted !== undefined ? { counted: r.counted, expected: r.expected } : {}),
+        ...(r.detail ? { detail: r.detail } : {}),
+      },
+      'service menu',
+    );
+    deps.fleet()?.event('fault', {
+      device: 'service',
+      code: `service:${r.action}`,
+      ...(message ? { message: message.slice(0, 500) } : {}),
+      severity: r.action === 'pin_wrong' || r.action === 'pin_lockout' ? 'warning' : 'info',
+    });
+  };
+
+  return {
+    actors: { checkPin, info, testPrint, deviceTest, cashStatus, collectCash, reprint },
+    actions: { report },
+  };
+}
+
+/** The menu machine with the kiosk's effects, for `kioskMachine.provide({ actors: { serviceMenu } })`. */
+export function createServiceMenu(deps: ServiceMenuDeps) {
+  return serviceMenuMachine.provide(createServiceMenuActors(deps));
+}

@@ -1,0 +1,192 @@
+/**
+ * The service menu in the real kiosk program (child process, control port): long press of `service`,
+ * the PIN with the buttons, cash collection with the report printed and the journal's cash box reset;
+ * a wrong-PIN lock-out and its end. Also the PIN hash itself (scrypt) and the CLI that makes it.
+ */
+import assert from 'node:assert/strict';
+import { pinHashMain } from '../../src/app/service-pin-hash.js';
+import { hashPin, verifyPin } from '../../src/app/service-pin.js';
+import { collectionReportLines } from '../../src/app/service-report.js';
+import { join } from 'node:path';
+import { Journal } from '../../src/journal/journal.js';
+import { emptyState } from '../../src/journal/state.js';
+import { startKiosk, type KioskProcess } from '../support/kiosk-process.js';
+
+const SEED_CARD = '9276004429942845';
+
+describe('service PIN hash', () => {
+  it('scrypt hash: the right PIN matches, a wrong one does not, no hash is not_configured', async () => {
+    const stored = await hashPin('2580', Buffer.alloc(16, 7));
+    assert.match(stored, /^scrypt:(07){16}:[0-9a-f]{64}$/);
+    assert.equal(await verifyPin('2580', stored), 'ok');
+    assert.equal(await verifyPin('2581', stored), 'wrong');
+    assert.equal(await verifyPin('2580', undefined), 'not_configured');
+    assert.equal(await verifyPin('2580', 'plain:2580'), 'not_configured');
+    await assert.rejects(hashPin('12'), /4 to 8 digits/);
+  });
+
+  it('the CLI prints the config section; refuses a bad PIN', async () => {
+    const ok = await pinHashMain(['123456'], () => '');
+    assert.equal(ok.code, 0);
+    const section = JSON.parse(ok.out) as { pinHash: string; pinLength: number };
+    assert.equal(section.pinLength, 6);
+    assert.equal(await verifyPin('123456', section.pinHash), 'ok');
+    const fromStdin = await pinHashMain([], () => '4711\n');
+    assert.equal(fromStdin.code, 0);
+    assert.equal((await pinHashMain(['12a4'], () => '')).code, 2);
+  });
+
+  it('the collection report shows expected vs counted and the totals it was given', () => {
+    const totals = emptyState().sinceCollection;
+    totals.topUps = { count: 2, cents: 1500 };
+    totals.cashIn = { count: 5, cents: 1600 };
+    const lines = collectionReportLines(
+      {
+        kioskId: 'k-1',
+        at: new Date(2025, 0, 2, 10, 5),
+        since: null,
+        expected: 1600,
+        counted: 1550,
+        pieces: 5,
+        totals,
+        by: 'Techniker',
+      },
+      'de',
+    );
+    const text = JSON.stringify(lines);
+    for (const part of [
+      '"Erwartet","value":"16,00 EUR"',
+      '"Gezählt","value":"15,50 EUR"',
+      '"Differenz","value":"-0,50 EUR"',
+      '"Aufladungen","value":"2 / 15,00 EUR"',
+      '"Bargeld ein","value":"5 / 16,00 EUR"',
+      '"Zeit","value":"2025-01-02 10:05"',
+    ])
+      assert.ok(text.includes(part), part);
+  });
+});
+
+describe('service menu in the kiosk program', function () {
+  this.timeout(60_000);
+  let kiosk: KioskProcess | undefined;
+  let pinHash = '';
+
+  before(async () => {
+    pinHash = await hashPin('1234');
+  });
+
+  afterEach(async () => {
+    await kiosk?.stop();
+    kiosk = undefined;
+  });
+
+  async function start(service: Record<string, unknown>): Promise<KioskProcess> {
+    kiosk = await startKiosk({ config: { timeouts: { resultMs: 1500 }, service: { pinHash, ...service } } });
+    await kiosk.waitForIdle();
+    return kiosk;
+  }
+
+  async function pin(k: KioskProcess, digits: string): Promise<void> {
+    for (const d of digits) await k.press(`amount${d}`);
+  }
+
+  it('PIN -> cash collection -> report printed -> cash box reset (lifetime counters kept)', async () => {
+    const k = await start({});
+    // A top-up puts 5,00 EUR in the cash box.
+    await k.scan(SEED_CARD);
+    await k.waitForScreen(/Betrag wählen/);
+    await k.press('amount1');
+    await k.waitForScreen(/Noch 5,00 EUR/);
+    await k.coin(200);
+    await k.coin(200);
+    await k.coin(100);
+    await k.waitForScreen(/Vielen Dank!/);
+    const before = await k.waitForSettled();
+    assert.equal(before.journal.cashBoxCents, 500);
+    const receiptsBefore = (await k.receipts()).length;
+
+    await k.longPress('service');
+    await k.waitForScreen(/Service-PIN\nPIN 0___/);
+    await pin(k, '12');
+    const half = await k.display();
+    assert.equal(half[1], 'PIN **0_');
+    assert.ok(!half.join('\n').includes('12'), 'typed digits are never shown');
+    await pin(k, '34');
+    await k.waitForScreen(/^Service 1\/6\n>Info/);
+    assert.equal((await k.state()).state, 'maintenance');
+
+    for (let i = 0; i < 3; i++) await k.press('down');
+    await k.waitForScreen(/>Kassenleerung/);
+    await k.press('ok');
+    await k.waitForScreen(/Gezählt 5,00 EUR\nErwartet 5,00 EUR/);
+    // The technician counted 4,90 EUR: step 10 ct, one down.
+    await k.press('amount1');
+    await k.press('down');
+    await k.waitForScreen(/Gezählt 4,90 EUR/);
+    await k.press('ok');
+    await k.waitForScreen(/Leerung buchen\?/);
+    await k.press('ok');
+    await k.waitForScreen(/Leerung gebucht\nBericht gedruckt/, 10_000);
+
+    const after = await k.state();
+    assert.equal(after.journal.cashBoxCents, 0, 'the cash box starts again from zero');
+    const receipts = await k.receipts();
+    assert.equal(receipts.length, receiptsBefore + 1);
+    const report = receipts.at(-1)!.join('\n');
+    assert.match(report, /Kassenleerung/);
+    assert.match(report, /Erwartet\s+5,00 EUR/);
+    assert.match(report, /Gezählt\s+4,90 EUR/);
+    assert.match(report, /Differenz\s+-0,10 EUR/);
+    assert.match(report, /Aufladungen\s+1 \/ 5,00 EUR/, 'the totals from before the reset');
+    assert.match(report, /Bargeld ein\s+3 \/ 5,00 EUR/);
+    const { state } = await Journal.read(join(k.dir, 'journal'));
+    assert.deepEqual(state.sinceCollection.topUps, { count: 0, cents: 0 }, 'since-collection counters reset');
+    assert.deepEqual(state.lifetime.topUps, { count: 1, cents: 500 }, 'lifetime counters kept');
+    assert.deepEqual(state.lifetime.collections, { count: 1, cents: 490 });
+    assert.deepEqual(
+      state.lastCollection && { cents: state.lastCollection.cents, by: state.lastCollection.by },
+      {
+        cents: 490,
+        by: 'technician',
+      },
+    );
+
+    // Journalled (log) and reported; then leave maintenance from the menu.
+    await k.press('ok');
+    await k.waitForScreen(/>Kassenleerung/);
+    await k.press('down');
+    await k.press('down');
+    await k.waitForScreen(/>Wartung beenden/);
+    await k.press('ok');
+    await k.waitForIdle();
+    const logged = k
+      .logs()
+      .filter((l) => l.msg === 'service menu')
+      .map((l) => l.service);
+    assert.deepEqual(logged, ['login', 'cash_collected', 'leave']);
+    const collected = k.logs().find((l) => l.msg === 'cash collected');
+    assert.equal(collected?.counted, 490);
+    assert.equal(collected?.expected, 500);
+  });
+
+  it('wrong PINs lock the menu out; the right PIN works once the lock-out is over', async () => {
+    const k = await start({ maxTries: 2, lockoutMs: 2_000 });
+    await k.longPress('service');
+    await k.waitForScreen(/Service-PIN/);
+    await pin(k, '4321');
+    await k.waitForScreen(/PIN falsch/);
+    await pin(k, '4321');
+    const locked = await k.waitForScreen(/PIN gesperrt/);
+    assert.match(locked[1] ?? '', /^Noch 0:0[12]$/);
+    await pin(k, '1234');
+    assert.equal((await k.display())[0], 'PIN gesperrt', 'no PIN taken while locked');
+    await k.waitForScreen(/Service-PIN/, 5_000);
+    await pin(k, '1234');
+    await k.waitForScreen(/^Service 1\/6/);
+    const logged = k
+      .logs()
+      .filter((l) => l.msg === 'service menu')
+      .map((l) => l.service);
+    assert.deepEqual(logged, ['pin_wrong', 'pin_lockout', 'pin_lockout_ended', 'login']);
+  });
+});
