@@ -140,6 +140,8 @@ export const endStates = {
       check: { always: [{ guard: 'hasTx', target: 'aborting' }, { target: '#settling' }] },
       // Best effort: an unpaid transaction left `created` costs nothing; the money is settled either way.
       aborting: {
+        // A wait of its own: the busy screen must not count from an earlier call's start.
+        entry: 'startWait',
         invoke: {
           id: 'abortTransaction',
           src: 'abortTransaction',

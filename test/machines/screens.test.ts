@@ -158,6 +158,23 @@ describe('screens', () => {
     assert.equal(screenFor(h.snapshot, { cols: 20, rows: 4, now: 1500 })[0], 'Kartenterminal..');
   });
 
+  it('a cancel long after the card lookup shows "cancelling", not "server slow" at once', async () => {
+    const h = run(topupMachine);
+    h.stubs.abortTransaction.callsFake(() => new Promise(() => {}));
+    await h.send({ type: 'TICK', now: 1000 });
+    await h.send({ type: 'SCAN', data: CARD });
+    await h.send({ type: 'TICK', now: 1100 }, { type: 'TICK', now: 6000 });
+    await h.press('cancel');
+    assert.equal(h.value(), 'cancelling.aborting');
+    const screen = screenFor(h.snapshot, { cols: 20, rows: 4 });
+    assert.ok(!screen.some((l) => /langsam|dauert/.test(l)), screen.join(' | '));
+    await h.send({ type: 'TICK', now: 10_000 });
+    assert.ok(
+      screenFor(h.snapshot, { cols: 20, rows: 4 }).some((l) => /langsam|dauert/.test(l)),
+      'still says why when it does take long',
+    );
+  });
+
   it('the kiosk shows its session screen while serving', async () => {
     const { createActor } = await import('xstate');
     const actor = createActor(kioskMachine, { input: { bootId: 'B', config: { mode: 'topup' } } });
