@@ -21,7 +21,7 @@ import { isApiError } from '../api/errors.js';
 import { TOPUP_EAN, type Transaction } from '../api/schemas.js';
 import type { SmartTransactionsApi } from '../api/types.js';
 import { PAYMENT_STEPS, type ApiStep } from '../journal/entries.js';
-import { interruptionOf } from '../journal/interruption.js';
+import { interruptionOf, type Interruption } from '../journal/interruption.js';
 import type { Journal } from '../journal/journal.js';
 import type { OpenSession } from '../journal/state.js';
 import type { Logger } from '../util/logger.js';
@@ -183,7 +183,13 @@ async function recoverOne(
 ): Promise<void> {
   const { journal, api, logger } = opts;
   const id = s.sessionId;
-  const at = interruptionOf(s);
+  // `interruptionOf` looks no further than `paid` once a payment succeeded; a credit of the change
+  // after it can still be in doubt, so the last step is checked first.
+  const step = s.lastStep;
+  const at: Interruption =
+    step && (step.outcome === undefined || step.outcome === 'unknown')
+      ? { at: 'step_in_doubt', step: step.step, jobId: step.jobId, apiId: s.apiId ?? step.apiId }
+      : interruptionOf(s);
   const saleApiId = s.apiId;
   let paidCash = history.paidCash;
   let paidApiId = history.paidApiId;

@@ -228,6 +228,31 @@ describe('recovery after a power cut (in-process: real journal, real stand-in)',
     assertBalanced(await w.books());
   });
 
+  it('paid, then the change credited with no outcome when the power went: read back, never credited twice', async () => {
+    // Found by the chaos harness: once `paid`, the interruption looked no further, and the change was credited again.
+    w = await World.create('checkout');
+    const tx = await w.api.create(body(BASKET, EMPTY, 'b1-16:create:0'));
+    await w.api.preTransaction(tx.id);
+    await w.coin('b1-16', 1000);
+    await start('b1-16', tx.id);
+    const credit = await w.api.create(body(topup(204), EMPTY, 'b1-16:credit:2'));
+    await w.journal.append({
+      type: 'api_intent',
+      sessionId: 'b1-16',
+      apiId: credit.id,
+      step: 'credit',
+      jobId: 'b1-16:credit:2',
+      cents: 204,
+    });
+    await w.rig.client.start(credit.id, 'cash'); // the server commits; the power goes before the outcome
+    await w.crash();
+    const report = await w.recover();
+    assert.equal(report.credited, 204, 'the read-back credit, not a new one');
+    assert.equal(w.balance(EMPTY), 204);
+    assert.equal(w.ledger().sales.length, 2, 'the payment and one credit');
+    assertBalanced(await w.books());
+  });
+
   it('a voucher printed while the payment was in doubt is voided when the payment took effect', async () => {
     w = await World.create();
     await w.sj.beginSession('b1-11');
