@@ -1,0 +1,201 @@
+/**
+ * The service menu's effects (src/app/service-menu-actors.ts) against fakes of the journal, printer,
+ * probes and fleet: what is recorded, printed and reported, and that every fleet payload passes the
+ * contract's strict `fault` schema.
+ */
+import assert from 'node:assert/strict';
+import sinon from 'sinon';
+import { createActor, toPromise, type AnyActorLogic } from 'xstate';
+import { FaultEventSchema } from '../../src/fleet/envelope.js';
+import { KioskConfigSchema } from '../../src/app/config-schema.js';
+import { createServiceMenuActors, type ServiceMenuDeps } from '../../src/app/service-menu-actors.js';
+import { hashPin } from '../../src/app/service-pin.js';
+import { emptyState, foldRecords, type LedgerState } from '../../src/journal/state.js';
+import type { EntryInput, JournalEntry } from '../../src/journal/entries.js';
+import type { PrintJob } from '../../hal/printer.js';
+import { recordingLogger } from '../../src/util/logger.js';
+
+function config(pinHash?: string) {
+  return KioskConfigSchema.parse({
+    kiosk: { id: 'k-0042', mode: 'topup' },
+    api: { baseUrl: 'standin', clientId: 'x' },
+    hardware: {
+      display: { driver: 'simulated' },
+      reader: { driver: 'simulated' },
+      buttons: { driver: 'simulated' },
+      coin: { driver: 'simulated' },
+      printer: { driver: 'simulated' },
+    },
+    receipts: { header: ['Shop'], footer: ['Danke'] },
+    service: pinHash ? { pinHash } : {},
+  });
+}
+
+function fakes(state: LedgerState = emptyState(), pinHash?: string) {
+  let seq = state.lastSeq;
+  const journal = {
+    state,
+    append: sinon.spy(async (e: EntryInput) => {
+      const entry = { ...e, seq: ++seq, ts: Date.UTC(2025, 0, 2) } as JournalEntry;
+      journal.state = foldRecords([entry], journal.state);
+      return entry;
+    }),
+  };
+  const jobs: PrintJob[] = [];
+  const printer = { print: sinon.spy(async (job: PrintJob) => void jobs.push(job)) };
+  const events: { type: string; payload: Record<string, unknown> }[] = [];
+  const fleet = {
+    isConnected: true,
+    event: (type: string, payload: Record<string, unknown>) => {
+      events.push({ type, payload });
+      return { accepted: true, eventId: 'e', seq: 1, stored: Promise.resolve(true) };
+    },
+  };
+  const logger = recordingLogger();
+  const deps: ServiceMenuDeps = {
+    config: config(pinHash),
+    logger,
+    journal: journal as unknown as ServiceMenuDeps['journal'],
+    printer,
+    probe: async () => [
+      { device: 'display', driver: 'simulated', found: true, where: '-', status: 'ok', required: true },
+      { device: 'reader', driver: 'simulated', found: true, where: '-', status: 'online', required: true },
+      { device: 'printer', driver: 'escpos', found: true, where: '-', status: 'paper_out', required: true },
+      { device: 'acceptor', driver: 'gpio', found: false, where: '-', status: 'ENOENT', required: true },
+    ],
+    fleet: () => fleet as never,
+    fleetConfigured: true,
+    apiReachable: async () => true,
+    addresses: () => ['10.0.0.5'],
+    now: () => new Date(2025, 0, 2, 9, 30),
+  };
+  return { deps, journal, printer, jobs, events, logger, impl: createServiceMenuActors(deps) };
+}
+
+async function run<T>(logic: unknown, input?: unknown): Promise<T> {
+  return toPromise(createActor(logic as AnyActorLogic, { input }).start()) as Promise<T>;
+}
+
+function withCash(): LedgerState {
+  return foldRecords([
+    { type: 'session_started', sessionId: 'S1', mode: 'topup', seq: 0, ts: 1 },
+    { type: 'coin_accepted', sessionId: 'S1', cents: 200, source: 'coin', seq: 1, ts: 2 },
+    { type: 'coin_accepted', sessionId: 'S1', cents: 100, source: 'coin', seq: 2, ts: 3 },
+  ] as JournalEntry[]);
+}
+
+describe('service menu effects', () => {
+  it('checkPin compares with the configured hash; without one: not_configured', async () => {
+    const f = fakes(emptyState(), await hashPin('9999'));
+    assert.deepEqual(await run(f.impl.actors.checkPin, { pin: '9999' }), { result: 'ok' });
+    assert.deepEqual(await run(f.impl.actors.checkPin, { pin: '9998' }), { result: 'wrong' });
+    const none = fakes();
+    assert.deepEqual(await run(none.impl.actors.checkPin, { pin: '9999' }), { result: 'not_configured' });
+  });
+
+  it('info: id, version, addresses, fleet and API', async () => {
+    const f = fakes();
+    const info = await run<Record<string, unknown>>(f.impl.actors.info);
+    assert.deepEqual(info, {
+      kioskId: 'k-0042',
+      version: info.version,
+      addresses: ['10.0.0.5'],
+      fleet: 'connected',
+      apiReachable: true,
+    });
+    assert.match(String(info.version), /^\d+\.\d+\.\d+/);
+  });
+
+  it('device test: ok only for a found device whose probe says ok/online', async () => {
+    const f = fakes();
+    assert.deepEqual(await run(f.impl.actors.deviceTest), [
+      { device: 'display', ok: true, status: 'ok' },
+      { device: 'reader', ok: true, status: 'online' },
+      { device: 'printer', ok: false, status: 'paper_out' },
+      { device: 'acceptor', ok: false, status: 'ENOENT' },
+    ]);
+  });
+
+  it('cash collection: journal entry, report with the totals before the reset, cash box at zero', async () => {
+    const f = fakes(withCash());
+    assert.deepEqual(await run(f.impl.actors.cashStatus), { expected: 300 });
+    const out = await run(f.impl.actors.collectCash, { counted: 250, expected: 300 });
+    assert.deepEqual(out, { printed: true });
+    assert.deepEqual(f.journal.append.firstCall.args[0], {
+      type: 'cash_collected',
+      cents: 250,
+      by: 'technician',
+    });
+    assert.equal(f.journal.state.cashBox.cents, 0);
+    assert.equal(f.journal.state.lifetime.cashIn.cents, 300, 'lifetime counters untouched');
+    const text = JSON.stringify(f.jobs[0]?.lines);
+    assert.ok(text.includes('"Bargeld ein","value":"2 / 3,00 EUR"'), text);
+    assert.ok(text.includes('"Differenz","value":"-0,50 EUR"'), text);
+  });
+
+  it('cash collection: a report that does not print is said, the collection stays recorded', async () => {
+    const f = fakes(withCash());
+    f.printer.print = sinon.spy(async () => {
+      throw new Error('paper_out');
+    }) as never;
+    const impl = createServiceMenuActors({ ...f.deps, printer: f.printer });
+    assert.deepEqual(await run(impl.actors.collectCash, { counted: 300, expected: 300 }), { printed: false });
+    assert.equal(f.journal.state.cashBox.cents, 0);
+  });
+
+  it('cash collection: not recorded -> rejects (nothing printed)', async () => {
+    const f = fakes(withCash());
+    f.journal.append = sinon.spy(async () => {
+      throw new Error('journal closed');
+    }) as never;
+    await assert.rejects(run(f.impl.actors.collectCash, { counted: 300, expected: 300 }), /journal closed/);
+    assert.equal(f.jobs.length, 0);
+  });
+
+  it('reprint: the last customer receipt from the journal, marked as a copy; none: reprinted false', async () => {
+    const none = fakes();
+    assert.deepEqual(await run(none.impl.actors.reprint), { reprinted: false });
+    const state = emptyState();
+    state.recentReceipts.push({
+      sessionId: 'S1',
+      jobId: 'S1:receipt:1',
+      lines: [{ type: 'textline', value: { text: 'Aufladung 5,00 EUR', decoration: [] } }],
+      printed: true,
+      ts: 1,
+    });
+    const f = fakes(state);
+    assert.deepEqual(await run(f.impl.actors.reprint), { reprinted: true });
+    assert.deepEqual(f.jobs[0]?.lines[0], { type: 'separator', value: { caption: 'Kopie' } });
+    assert.match(JSON.stringify(f.jobs[0]?.lines), /Aufladung 5,00 EUR/);
+  });
+
+  it('test print goes to the printer', async () => {
+    const f = fakes();
+    await run(f.impl.actors.testPrint);
+    assert.match(JSON.stringify(f.jobs[0]?.lines), /Testdruck/);
+  });
+
+  it('every report is logged and sent as a valid fleet fault event (service:<action>)', () => {
+    const f = fakes();
+    const report = f.impl.actions.report;
+    report(undefined, { action: 'login', ok: true });
+    report(undefined, { action: 'pin_lockout', ok: false });
+    report(undefined, { action: 'cash_collected', ok: true, counted: 490, expected: 500 });
+    assert.deepEqual(
+      f.events.map((e) => [e.type, e.payload.code, e.payload.severity]),
+      [
+        ['fault', 'service:login', 'info'],
+        ['fault', 'service:pin_lockout', 'warning'],
+        ['fault', 'service:cash_collected', 'info'],
+      ],
+    );
+    assert.equal(f.events[2]?.payload.message, 'counted 4,90 EUR, expected 5,00 EUR');
+    for (const e of f.events) FaultEventSchema.parse({ ...e.payload, eventId: crypto.randomUUID() });
+    assert.deepEqual(
+      f.logger.records
+        .filter((r) => r.msg === 'service menu')
+        .map((r) => (r.obj as { service?: string }).service),
+      ['login', 'pin_lockout', 'cash_collected'],
+    );
+  });
+});
