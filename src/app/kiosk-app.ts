@@ -34,7 +34,8 @@ import { screenFor, statePath } from '../../machines/screens.js';
 import type { KioskConfig } from './config-schema.js';
 import type { ControlDevice, SimControls } from './control-port.js';
 import { buildDevices, type Devices, type SimHandles } from './devices.js';
-import { maskReceiptCards, voucherLines } from './receipt-jobs.js';
+import { maskReceiptCards, saleLines, voucherLines } from './receipt-jobs.js';
+import type { ReceiptLine } from '../api/schemas.js';
 import { SessionRecovery } from './recovery.js';
 import { SessionJournal, newVoucherCode } from './session-journal.js';
 import { createServiceMenu, httpReachable } from './service-menu-actors.js';
@@ -305,12 +306,21 @@ export class KioskApp extends EventEmitter {
   }
 
   private async print(input: PrintInput): Promise<void> {
-    const lines =
-      input.kind === 'receipt'
-        ? this.config.receipts.maskCardNumber
-          ? maskReceiptCards(input.lines)
-          : input.lines
-        : voucherLines(input.voucherCode, input.cents, input.transactionId, this.config.kiosk.language);
+    const lang = this.config.kiosk.language;
+    let lines: ReceiptLine[];
+    if (input.kind === 'receipt') {
+      const api = this.config.receipts.maskCardNumber ? maskReceiptCards(input.lines) : [...input.lines];
+      // A sale's receipt lists what was bought; the API's lines only cover the loyalty card (none without one).
+      const flow = this.actor.getSnapshot().children.flow?.getSnapshot() as
+        { context?: FlowContextView } | undefined;
+      const basket = flow?.context?.basket ?? [];
+      lines =
+        this.config.kiosk.mode === 'checkout' && basket.length > 0
+          ? [...saleLines(basket, flow?.context?.method ?? null, lang), ...api]
+          : api;
+    } else {
+      lines = voucherLines(input.voucherCode, input.cents, input.transactionId, lang);
+    }
     await this.sessions.receipt(input.jobId, lines);
     await this.devices.printer.print({
       lines,

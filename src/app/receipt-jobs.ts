@@ -2,7 +2,7 @@
  * What the kiosk prints: the API's receipt lines with the card number masked (a receipt left in the
  * tray must not give a card away), and a voucher for money that could not be booked to a card.
  */
-import { formatCents } from '../api/money.js';
+import { basketTotal, formatCents, sumsPerVatRate } from '../api/money.js';
 import type { ReceiptLine } from '../api/schemas.js';
 import { maskCard } from '../util/privacy.js';
 
@@ -42,5 +42,55 @@ export function voucherLines(
           } as ReceiptLine,
         ]
       : []),
+  ];
+}
+
+export interface SaleLine {
+  desc: string;
+  quantity: number;
+  priceOne: number;
+  tax: number;
+}
+
+/** The kiosk's own part of a sale's receipt: items, total, VAT contained per rate, how it was paid. */
+export function saleLines(
+  basket: readonly SaleLine[],
+  method: 'cash' | 'loyalty' | 'cashless' | null,
+  lang: 'de' | 'en',
+): ReceiptLine[] {
+  const de = lang === 'de';
+  const nv = (name: string, value: string, important = false): ReceiptLine => ({
+    type: 'name-value',
+    value: { name, value, decoration: important ? ['important'] : [] },
+  });
+  const items = basket.map((l) =>
+    nv(l.quantity > 1 ? `${l.quantity} x ${l.desc}` : l.desc, formatCents(l.priceOne * l.quantity)),
+  );
+  const vat = sumsPerVatRate(basket).map((v) =>
+    nv(
+      de ? `MwSt ${v.rate} % auf ${formatCents(v.gross)}` : `VAT ${v.rate} % of ${formatCents(v.gross)}`,
+      formatCents(v.vat),
+    ),
+  );
+  const paid =
+    method === 'loyalty'
+      ? de
+        ? 'Kundenkarte'
+        : 'Loyalty card'
+      : method === 'cashless'
+        ? de
+          ? 'Kartenzahlung'
+          : 'Card payment'
+        : de
+          ? 'Bar'
+          : 'Cash';
+  return [
+    { type: 'separator', value: { caption: de ? 'Beleg' : 'Receipt' } },
+    ...items,
+    { type: 'separator', value: {} } as ReceiptLine,
+    nv(de ? 'Summe' : 'Total', formatCents(basketTotal(basket)), true),
+    ...vat,
+    nv(de ? 'Bezahlt mit' : 'Paid by', paid),
+    { type: 'space' },
   ];
 }

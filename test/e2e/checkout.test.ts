@@ -126,6 +126,10 @@ describe('e2e: checkout kiosk', function () {
       { method: 'cash', collected: 279, redeemed: 0 },
     );
     const printed = (await k.receipts()).map((r) => r.join('\n'));
+    const saleReceipt = printed.find((r) => r.includes('Beleg'));
+    assert.ok(saleReceipt, 'the sale is printed with its items, though the API sends no lines without a card');
+    assert.match(saleReceipt, /Summe\s+2,79 EUR/);
+    assert.match(saleReceipt, /Bezahlt mit\s+Bar/);
     const voucherReceipt = printed.find((r) => r.includes(code));
     assert.ok(voucherReceipt, 'the voucher is printed with the code shown');
     assert.match(voucherReceipt, /0,21 EUR/);
