@@ -90,10 +90,12 @@ function kioskEvents(snap: Snap): AnyEvent[] {
     { type: 'RECOVERY_DONE' },
     { type: 'RECOVERY_FAILED', reason: 'journal' },
     { type: 'TICK', now: c.now },
-    // What the service menu tells the kiosk: logged in, logged out, locked out.
-    { type: 'SERVICE_STATUS', loggedIn: !c.serviceLoggedIn, failedTries: 0, lockedUntil: null },
-    { type: 'SERVICE_STATUS', loggedIn: false, failedTries: 3, lockedUntil: c.now + 300_000 },
   ];
+  // What the service menu tells the kiosk (it runs only in maintenance): logged in or out. The PIN gate
+  // it carries is only kept and handed to the next menu (test/machines/service-menu.test.ts).
+  if (s.matches('maintenance') && c.menuRunning) {
+    events.push({ type: 'SERVICE_STATUS', loggedIn: !c.serviceLoggedIn, failedTries: 0, lockedUntil: null });
+  }
   for (const device of ['printer', 'acceptor'] as const) {
     events.push({ type: 'DEVICE', device, health: c.devices[device] === 'ok' ? 'offline' : 'ok' });
   }
@@ -125,7 +127,6 @@ function kioskSerialize(snap: Snap): string {
     c.strayCents,
     c.serviceLoggedIn,
     c.maintenanceOffPending,
-    c.serviceGate,
     c.menuRunning,
   ]);
 }
