@@ -166,6 +166,15 @@ export function createServiceMenuActors(deps: ServiceMenuDeps) {
       },
       'service menu',
     );
+    // The collection itself is a `cash_collected` entry; every action is also on the audit trail.
+    void deps.journal
+      .append({
+        type: 'service_action',
+        action: r.action,
+        ok: r.ok,
+        ...(message ? { detail: message.slice(0, 300) } : {}),
+      })
+      .catch((err: Error) => deps.logger.error({ err: err.message }, 'service action not journaled'));
     deps.fleet()?.event('fault', {
       device: 'service',
       code: `service:${r.action}`,

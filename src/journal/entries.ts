@@ -156,6 +156,14 @@ export const CashCollectedSchema = z.object({
   by: z.string().min(1),
 });
 
+/** Something a technician did at the kiosk (service menu): kept with the money trail for the audit. */
+export const ServiceActionSchema = z.object({
+  type: z.literal('service_action'),
+  action: z.string().min(1).max(40),
+  ok: z.boolean(),
+  detail: z.string().max(300).optional(),
+});
+
 export const EntryInputSchema = z.discriminatedUnion('type', [
   CoinAcceptedSchema,
   SessionStartedSchema,
@@ -169,6 +177,7 @@ export const EntryInputSchema = z.discriminatedUnion('type', [
   UnclaimedSettledSchema,
   SessionClosedSchema,
   CashCollectedSchema,
+  ServiceActionSchema,
 ]);
 /** What callers give `append`: one of the entries above, without `seq`/`ts`. */
 export type EntryInput = z.input<typeof EntryInputSchema>;

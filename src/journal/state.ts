@@ -342,6 +342,9 @@ function applyInPlace(state: LedgerState, e: JournalEntry): void {
       }
       return;
     }
+    case 'service_action':
+      // Audit only: no money moves.
+      return;
     case 'cash_collected': {
       state.lastCollection = { ts: e.ts, cents: e.cents, expectedCents: state.cashBox.cents, by: e.by };
       state.cashBox = { cents: 0, count: 0, sinceTs: null };

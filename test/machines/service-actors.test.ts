@@ -197,5 +197,17 @@ describe('service menu effects', () => {
         .map((r) => (r.obj as { service?: string }).service),
       ['login', 'pin_lockout', 'cash_collected'],
     );
+    // Every technician action is on the journal's audit trail too.
+    assert.deepEqual(
+      f.journal.append.getCalls().map((c) => {
+        const e = c.args[0] as { type: string; action?: string; ok?: boolean };
+        return [e.type, e.action, e.ok];
+      }),
+      [
+        ['service_action', 'login', true],
+        ['service_action', 'pin_lockout', false],
+        ['service_action', 'cash_collected', true],
+      ],
+    );
   });
 });
