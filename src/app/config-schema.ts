@@ -49,7 +49,7 @@ export const KioskConfigSchema = z.strictObject({
     cashlessTimeoutMs: ms(180_000),
     isDemo: z.boolean().default(false),
     standIn: z
-      .object({
+      .strictObject({
         port: z.int().min(0).max(65535).default(0),
         ledger: z.string().default('var/sim-ledger.json'),
         terminalDelayMs: ms(1500),
@@ -57,7 +57,7 @@ export const KioskConfigSchema = z.strictObject({
       .default({ port: 0, ledger: 'var/sim-ledger.json', terminalDelayMs: 1500 }),
   }),
   fleet: z
-    .object({
+    .strictObject({
       url: z.string().regex(/^mqtts?:\/\/\S+$/, 'mqtt://host:port or mqtts://host:port'),
       username: z.string().optional(),
       /** Prefer KIOSK_FLEET_PASSWORD. */
@@ -103,22 +103,30 @@ export const KioskConfigSchema = z.strictObject({
     }),
   catalogue: z.array(ProductConfigSchema).max(200).default([]),
   topup: z
-    .object({
+    .strictObject({
       amounts: z.array(cents.positive()).min(1).max(4).default([500, 1000, 2000, 5000]),
       minCents: cents.default(100),
       maxCents: cents.default(10_000),
     })
     .default({ amounts: [500, 1000, 2000, 5000], minCents: 100, maxCents: 10_000 }),
   timeouts: z
-    .object({
+    .strictObject({
       inactivityMs: ms(30_000),
       warningMs: ms(10_000),
       terminalMs: ms(120_000),
       resultMs: ms(8_000),
+      /** Out of service for a reason that may pass (API, recovery): how long until the self-test runs again. */
+      recheckMs: ms(30_000),
     })
-    .default({ inactivityMs: 30_000, warningMs: 10_000, terminalMs: 120_000, resultMs: 8_000 }),
+    .default({
+      inactivityMs: 30_000,
+      warningMs: 10_000,
+      terminalMs: 120_000,
+      resultMs: 8_000,
+      recheckMs: 30_000,
+    }),
   receipts: z
-    .object({
+    .strictObject({
       /** When true, the kiosk is out of service while the printer has no paper. */
       mandatory: z.boolean().default(false),
       header: z.array(z.string().max(48)).max(6).default([]),
@@ -127,7 +135,7 @@ export const KioskConfigSchema = z.strictObject({
     })
     .default({ mandatory: false, header: [], footer: [], maskCardNumber: true }),
   journal: z
-    .object({
+    .strictObject({
       dir: z.string().default('var/journal'),
       maxAgeDays: z.int().min(1).max(3650).default(90),
       maxBytes: z

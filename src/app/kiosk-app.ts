@@ -185,7 +185,7 @@ export class KioskApp extends EventEmitter {
     return {
       mode: c.kiosk.mode,
       receiptsRequired: c.receipts.mandatory,
-      recheckMs: 30_000,
+      recheckMs: c.timeouts.recheckMs,
       session: {
         cardPattern: c.cardPattern,
         catalogue: c.catalogue.map((p) => ({

@@ -61,8 +61,7 @@ describe('config: one validated JSON file', () => {
     (bad.hardware as Record<string, unknown>).display = { driver: 'hd44780-pcf8574', address: 999 };
     bad.topup = { amounts: [500, 10.5] };
     bad.hardwre = {};
-    delete (bad.hardware as Record<string, unknown>).printer;
-    delete (bad.hardware as Record<string, unknown>).printer;
+    bad.timeouts = { inactivtyMs: 1000 };
     const p = problems(() => loadConfig(write(bad)));
     assert.ok(
       p.some((m) => m.startsWith('kiosk.mode:')),
@@ -79,6 +78,19 @@ describe('config: one validated JSON file', () => {
     assert.ok(
       p.some((m) => /unknown key\(s\) hardwre/.test(m)),
       p.join('\n'),
+    );
+    assert.ok(
+      p.some((m) => /^timeouts: unknown key\(s\) inactivtyMs/.test(m)),
+      p.join('\n'),
+    );
+  });
+
+  it('a device left out is named', () => {
+    const doc = minimal();
+    delete (doc.hardware as Record<string, unknown>).printer;
+    assert.deepEqual(
+      problems(() => loadConfig(write(doc))),
+      ['hardware.printer: missing: give its settings or {"driver":"simulated"}'],
     );
   });
 

@@ -4,6 +4,8 @@
  * on a machine without GPIO stop it with exit code 3; an unreachable API puts it out of service, alive.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { startApiStandIn } from '../../src/sim/api-server.js';
 import {
   baseConfig,
   freePort,
@@ -118,5 +120,24 @@ describe('e2e: start-up problems', function () {
     await new Promise((r) => setTimeout(r, 300));
     assert.equal((await kiosk.state()).state, 'outOfService');
     assert.equal(kiosk.hasExited, false);
+  });
+
+  it('the API comes back: the next recheck finds it and the kiosk serves again', async () => {
+    const port = await freePort();
+    kiosk = await startKiosk({
+      config: {
+        api: { baseUrl: `http://127.0.0.1:${port}/api/v2`, standIn: undefined, timeoutMs: 1000 },
+        timeouts: { recheckMs: 1000 },
+      },
+    });
+    await kiosk.waitForState(/^outOfService$/, undefined, 10_000);
+    const api = await startApiStandIn({ port, ledgerPath: join(kiosk.dir, 'late-ledger.json') });
+    try {
+      const back = await kiosk.waitForState(/^idle$/, undefined, 10_000);
+      assert.equal(back.reason, null);
+      assert.deepEqual((await kiosk.display()).slice(0, 2), ['Karte aufladen', 'Karte scannen']);
+    } finally {
+      await api.close();
+    }
   });
 });
