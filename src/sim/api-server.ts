@@ -64,6 +64,18 @@ class HttpFail extends Error {
   }
 }
 
+/** The API's documented error body. */
+const apiError = (status: number, error: string, details: string, user = '') =>
+  new HttpFail(status, {
+    status: 'error',
+    error,
+    error_details: details,
+    error_user: user,
+    code: 1001,
+    supportId: randomUUID(),
+  });
+const notAllowed = (method: string) => apiError(405, 'MethodNotAllowed', method);
+
 const oauthError = (status: number, error: string, description: string) =>
   new HttpFail(status, { error, error_description: description });
 
@@ -176,52 +188,21 @@ export async function startApiStandIn(opts: StandInOptions = {}): Promise<StandI
       /^\/api\/v2\/Smart\/Transactions(?:\/([^/]+))?(?:\/(preTransaction|start\/(?:loyalty|cash|cashless)|cancel|abort))?\/?$/.exec(
         path,
       );
-    if (!m)
-      throw new HttpFail(404, {
-        status: 'error',
-        error: 'NotFoundException',
-        error_details: `no route ${method} ${path}`,
-        error_user: '',
-        code: 1001,
-        supportId: randomUUID(),
-      });
+    if (!m) throw apiError(404, 'NotFoundException', `no route ${method} ${path}`);
     const [, id, action] = m;
     const render = (tx: { card: string | null } & Parameters<typeof renderTransaction>[0]) =>
       renderTransaction(tx, tx.card ? ledger.card(tx.card) : undefined);
     if (!id) {
-      if (method !== 'POST')
-        throw new HttpFail(405, {
-          status: 'error',
-          error: 'MethodNotAllowed',
-          error_details: method,
-          error_user: '',
-          code: 1001,
-          supportId: randomUUID(),
-        });
+      if (method !== 'POST') throw notAllowed(method);
       return render(ledger.create(body));
     }
     const decodedId = decodeURIComponent(id);
     if (!action) {
       if (method === 'GET') return render(ledger.mustGet(decodedId));
       if (method === 'PUT') return render(ledger.update(decodedId, body));
-      throw new HttpFail(405, {
-        status: 'error',
-        error: 'MethodNotAllowed',
-        error_details: method,
-        error_user: '',
-        code: 1001,
-        supportId: randomUUID(),
-      });
+      throw notAllowed(method);
     }
-    if (method !== 'POST')
-      throw new HttpFail(405, {
-        status: 'error',
-        error: 'MethodNotAllowed',
-        error_details: method,
-        error_user: '',
-        code: 1001,
-        supportId: randomUUID(),
-      });
+    if (method !== 'POST') throw notAllowed(method);
     switch (action) {
       case 'preTransaction': {
         const r = ledger.preTransaction(decodedId);
