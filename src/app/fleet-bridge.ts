@@ -23,6 +23,7 @@ export interface FleetBridgeDeps {
   lock(on: boolean): void;
   maintenance(on: boolean): void;
   onRestart(reason: string): void;
+  clockSynced(): boolean;
 }
 
 function counterSet(c: Counters) {
@@ -148,6 +149,7 @@ export async function startFleetBridge(app: KioskApp, deps: FleetBridgeDeps): Pr
     ...(f.username ? { username: f.username } : {}),
     ...(f.password ? { password: f.password } : {}),
     heartbeatMs: f.heartbeatS * 1000,
+    clockSynced: deps.clockSynced,
     willDelayS: f.willDelayS,
     logger: deps.logger,
   });

@@ -52,6 +52,8 @@ export interface KioskAppOptions {
   logger: Logger;
   /** Called when the fleet asks for a restart (the service manager brings the process back). */
   onRestart?: (reason: string) => void;
+  /** Whether the device clock is synchronised (the fleet marks its messages otherwise). */
+  clockSynced?: () => boolean;
 }
 
 type KioskActor = Actor<typeof kioskMachine>;
@@ -655,6 +657,7 @@ export class KioskApp extends EventEmitter {
       lock: (on) => this.send(on ? { type: 'LOCK' } : { type: 'UNLOCK' }),
       maintenance: (on) => this.send({ type: 'MAINTENANCE', on }),
       onRestart: (reason) => this.opts.onRestart?.(reason),
+      clockSynced: () => this.opts.clockSynced?.() ?? true,
     });
   }
 

@@ -31,6 +31,8 @@ export interface LogOptions {
   level?: string;
   kioskId?: string;
   destination?: DestinationStream;
+  /** Extra fields for every line, e.g. `clockSynced: false` while the Pi's clock is not set yet. */
+  mixin?: () => object;
 }
 
 export function createLogger(opts: LogOptions = {}): Logger {
@@ -39,6 +41,7 @@ export function createLogger(opts: LogOptions = {}): Logger {
       level: opts.level ?? process.env.KIOSK_LOG_LEVEL ?? 'info',
       base: opts.kioskId ? { kiosk: opts.kioskId } : {},
       timestamp: pino.stdTimeFunctions.isoTime,
+      ...(opts.mixin ? { mixin: opts.mixin } : {}),
       formatters: {
         level: (label) => ({ level: label }),
         log: (obj) => scrubForLog(obj) as Record<string, unknown>,

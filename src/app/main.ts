@@ -68,11 +68,29 @@ export async function runKiosk(config: KioskConfig, opts: { tui?: boolean } = {}
     mkdirSync(dirname(logFile), { recursive: true });
     ring = new LogRing(createWriteStream(logFile, { flags: 'a' }), () => repaint());
   }
-  const logger = createLogger({ kioskId: config.kiosk.id, ...(ring ? { destination: ring as never } : {}) });
+  // The Pi has no real-time clock: under systemd, wait a little for time sync, then mark every log
+  // line and fleet message until it comes. A laptop's clock is taken as set.
+  const clock = { synced: true };
+  let clockWatch: { stop(): void } | undefined;
+  if (process.env.NOTIFY_SOCKET) {
+    const { ClockSyncWatch, waitForClockSync } = await import('../ops/time-sync.js');
+    clock.synced = await waitForClockSync({ timeoutMs: 20_000 });
+    if (!clock.synced) {
+      const watch = new ClockSyncWatch({ onSynced: () => (clock.synced = true) });
+      void watch.start();
+      clockWatch = watch;
+    }
+  }
+  const logger = createLogger({
+    kioskId: config.kiosk.id,
+    mixin: () => (clock.synced ? {} : { clockSynced: false }),
+    ...(ring ? { destination: ring as never } : {}),
+  });
   let stopping: Promise<void> | undefined;
   const app = new KioskApp({
     config,
     logger,
+    clockSynced: () => clock.synced,
     onRestart: (reason) => void stop(`restart: ${reason}`).then(() => process.exit(0)),
   });
   await app.start();
@@ -121,6 +139,7 @@ export async function runKiosk(config: KioskConfig, opts: { tui?: boolean } = {}
   const stop = (reason = 'shutdown'): Promise<void> => {
     stopping ??= (async () => {
       closeTui();
+      clockWatch?.stop();
       await ops?.stop();
       await control?.close();
       await app.stop(reason);

@@ -32,6 +32,27 @@ describe('logs: JSON lines, card numbers masked, secrets and names never written
     assert.equal(first.msg, 'scan 9276********2845 accepted');
   });
 
+  it('marks every line while the clock is not synchronised, and stops when it is', async () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    });
+    const clock = { synced: false };
+    const log = createLogger({
+      destination: destination as never,
+      mixin: () => (clock.synced ? {} : { clockSynced: false }),
+    });
+    log.info({}, 'before sync');
+    clock.synced = true;
+    log.info({}, 'after sync');
+    await new Promise((r) => setImmediate(r));
+    assert.equal((JSON.parse(lines[0]!) as { clockSynced?: boolean }).clockSynced, false);
+    assert.equal((JSON.parse(lines[1]!) as { clockSynced?: boolean }).clockSynced, undefined);
+  });
+
   it('keeps what operators need', () => {
     assert.deepEqual(scrubForLog({ cents: 200, status: 'ok', ean: '4260447149502', name: 42 }), {
       cents: 200,
