@@ -289,15 +289,50 @@ async function recoverOne(
       // Exactly one repeat, and only for money still in the session: a voucher already printed for it
       // (the flow gave up on the payment) stays the customer's claim; the terminal needs the customer.
       const due = at.step === 'start/cash' ? (cents ?? s.tx?.amount ?? 0) : 0;
+      let settled = false;
       if (at.step !== 'credit' && method !== 'cashless' && leftover() >= due) {
         try {
           const tx = await journaledStep(at.apiId, at.step, cents, () => api.start(at.apiId, method));
           if (method === 'cash') paidCash += due;
           paidApiId = tx.id;
           await keepReceipt(tx);
+          settled = true;
         } catch (err) {
           if (err instanceof Unreachable) throw err;
           logger.warn({ sessionId: id, err: (err as Error).message }, 'recovery: repeated start refused');
+        }
+      }
+      if (!settled) {
+        // The first call may still be on its way through a slow server (the harness caught one that
+        // committed after the read-back): abort the transaction so that it can never take effect
+        // now, then read it back once more before settling the money elsewhere.
+        await api.abort(at.apiId).catch((err: unknown) => {
+          if (unreachable(err)) throw new Unreachable((err as Error).message);
+        });
+        const again = await call(() => api.readBack(at.apiId));
+        if (again.took === 'effect') {
+          logger.warn({ sessionId: id, step: at.step }, 'recovery: the first call took effect after all');
+          const jobId = live().lastStep?.jobId ?? at.jobId;
+          const ok = journal.append({
+            type: 'api_outcome',
+            jobId,
+            result: 'ok',
+            status: again.transaction.status,
+            apiId: again.transaction.id,
+          });
+          if (at.step === 'credit') {
+            const amount = cents ?? topupAmount(again.transaction);
+            await Promise.all([
+              ok,
+              journal.append({ type: 'credited', sessionId: id, cents: amount, apiId: again.transaction.id }),
+            ]);
+            report.credited += amount;
+          } else {
+            await ok;
+            paidCash += due;
+            paidApiId = again.transaction.id;
+            await keepReceipt(again.transaction);
+          }
         }
       }
     } else {

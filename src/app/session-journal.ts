@@ -431,7 +431,19 @@ export class SessionJournal {
         // Leftover money loaded onto the card is a credit, not the session's payment.
         const step: ApiStep = jobId.includes(':credit:') ? 'credit' : `start/${method}`;
         const cents = method === 'cash' ? this.dueCash.get(id) : undefined;
-        return this.step(sessionId, id, step, jobId, () => api.start(id, method, opts), tx, cents);
+        const startOrReadBack = async () => {
+          try {
+            return await api.start(id, method, opts);
+          } catch (err) {
+            // 409: the transaction is not startable any more. Only this kiosk starts it, so if it is
+            // paid, an earlier call of ours took effect (a slow server, a lost answer): that is success.
+            if (!isApiError(err) || err.kind !== 'http' || err.httpStatus !== 409) throw err;
+            const rb = await api.readBack(id, opts).catch(() => null);
+            if (rb?.took === 'effect') return rb.transaction;
+            throw err;
+          }
+        };
+        return this.step(sessionId, id, step, jobId, startOrReadBack, tx, cents);
       },
       cancel: (id, opts) => {
         if (passThrough(id)) return api.cancel(id, opts);

@@ -8,6 +8,8 @@
 import assert from 'node:assert/strict';
 import { TOPUP_EAN, type CreateTransaction } from '../../src/api/schemas.js';
 import type { Reconciliation } from '../../src/chaos/books.js';
+import { recoverOpenSessions } from '../../src/app/recovery.js';
+import { silentLogger } from '../../src/util/logger.js';
 import { EMPTY, PLENTY, World } from './world.js';
 
 const SEED = '9276004429942845'; // 2,51 EUR
@@ -250,6 +252,58 @@ describe('recovery after a power cut (in-process: real journal, real stand-in)',
     assert.equal(report.credited, 204, 'the read-back credit, not a new one');
     assert.equal(w.balance(EMPTY), 204);
     assert.equal(w.ledger().sales.length, 2, 'the payment and one credit');
+    assertBalanced(await w.books());
+  });
+
+  it('the first start commits late, after the read-back said "not done": the refused repeat is read back, not credited', async () => {
+    // Found by the chaos harness: a paused stand-in answered the read-back before the kiosk's first call.
+    w = await World.create();
+    const id = await topUpReady('b1-17', PLENTY, 500);
+    await w.journal.append({
+      type: 'api_intent',
+      sessionId: 'b1-17',
+      apiId: id,
+      step: 'start/cash',
+      jobId: 'b1-17:start:x:1',
+      cents: 500,
+    });
+    w.rig.standIn.faults.add({ path: '/start/cash', fault: { type: 'latency', ms: 800 } });
+    const first = w.rig.client.start(id, 'cash'); // on its way when the power goes
+    await w.crash();
+    const client = w.rig.client;
+    const report = await recoverOpenSessions({
+      journal: w.journal,
+      logger: silentLogger,
+      // The repeat reaches the server only after the first call committed.
+      api: {
+        create: (b, o) => client.create(b, o),
+        get: (i, o) => client.get(i, o),
+        update: (i, b, o) => client.update(i, b, o),
+        preTransaction: (i, o) => client.preTransaction(i, o),
+        cancel: (i, o) => client.cancel(i, o),
+        abort: (i, o) => client.abort(i, o),
+        readBack: (i, o) => client.readBack(i, o),
+        start: async (i, m, o) => {
+          await first.catch(() => undefined);
+          return client.start(i, m, o);
+        },
+      },
+    });
+    assert.deepEqual({ resolved: report.resolved, credited: report.credited }, { resolved: 1, credited: 0 });
+    assert.equal(w.balance(PLENTY), 3500, 'loaded once');
+    assert.equal(w.ledger().sales.length, 1);
+    assertBalanced(await w.books());
+  });
+
+  it("the flow's repeated start refused with 409 because its first call took effect: journaled as paid", async () => {
+    w = await World.create();
+    const id = await topUpReady('b1-18', PLENTY, 500);
+    await w.rig.client.start(id, 'cash'); // an earlier call whose answer was lost
+    const tx = await start('b1-18', id);
+    assert.equal(tx.status, 'ok');
+    assert.equal(w.journal.state.sessions['b1-18']?.paid, true);
+    await w.crash();
+    assert.equal((await w.recover()).credited, 0);
     assertBalanced(await w.books());
   });
 
