@@ -127,7 +127,10 @@ describe('e2e: checkout kiosk', function () {
     );
     const printed = (await k.receipts()).map((r) => r.join('\n'));
     const saleReceipt = printed.find((r) => r.includes('Beleg'));
-    assert.ok(saleReceipt, 'the sale is printed with its items, though the API sends no lines without a card');
+    assert.ok(
+      saleReceipt,
+      'the sale is printed with its items, though the API sends no lines without a card',
+    );
     assert.match(saleReceipt, /Summe\s+2,79 EUR/);
     assert.match(saleReceipt, /Bezahlt mit\s+Bar/);
     const voucherReceipt = printed.find((r) => r.includes(code));
