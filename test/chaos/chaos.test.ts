@@ -1,7 +1,7 @@
 /**
  * The chaos harness, short: the real kiosk program, the stand-in in its own process, ~20 power
- * cuts plus API kills, pauses and faults. The long version: `npx tsx src/chaos/cli.ts --runs 85
- * --seed 42 --kill-rate 0.8` (docs/reliability.md).
+ * cuts plus API kills, pauses and faults. The long version: `npx tsx src/chaos/cli.ts --runs 20
+ * --seed 301 --sessions 8 --kill-rate 0.8`, five seeds in parallel (docs/reliability.md).
  */
 import assert from 'node:assert/strict';
 import { chaosRun, type RunResult } from '../../src/chaos/run.js';
