@@ -155,8 +155,22 @@ export class SessionJournal {
         await this.journal.append({ type: 'unclaimed', sessionId, cents: left, voucher });
       }
       await this.journal.append({ type: 'session_closed', sessionId, outcome: mapped });
-      this.paidCash.delete(sessionId);
+      this.forget(sessionId);
     });
+  }
+
+  /** A closed session's bookkeeping leaves memory (a kiosk runs for months: nothing may grow per sale). */
+  private forget(sessionId: string): void {
+    this.paidCash.delete(sessionId);
+    const prefix = `${sessionId}:`;
+    for (const jobId of this.sentStarts.keys()) if (jobId.startsWith(prefix)) this.sentStarts.delete(jobId);
+    for (const [tx, sid] of this.txSession) {
+      if (sid !== sessionId) continue;
+      this.txSession.delete(tx);
+      this.dueCash.delete(tx);
+      this.creditedTx.delete(tx);
+      this.pendingStart.delete(tx);
+    }
   }
 
   /** Cash in the session not accounted for by a payment, a credit or a voucher (this process's view). */
