@@ -27,6 +27,15 @@ export type Interruption =
 
 export function interruptionOf(session: OpenSession): Interruption {
   const step = session.lastStep;
+  // A payment or credit in doubt comes first, paid or not: a credit of the change after a paid sale
+  // may have moved money too, and must be read back before anything else.
+  if (
+    step &&
+    (step.outcome === undefined || step.outcome === 'unknown') &&
+    (PAYMENT_STEPS.includes(step.step) || step.step === 'credit')
+  ) {
+    return { at: 'step_in_doubt', step: step.step, jobId: step.jobId, apiId: session.apiId ?? step.apiId };
+  }
   if (session.paid) {
     if (!session.receipt) return { at: 'paid_without_receipt', apiId: session.apiId };
     if (!session.receipt.printed) return { at: 'receipt_not_printed', jobId: session.receipt.jobId };

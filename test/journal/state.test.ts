@@ -95,6 +95,32 @@ describe('journal state: the fold', () => {
     });
   });
 
+  it('crash while crediting the change of a paid sale: the credit is in doubt, not "finished"', () => {
+    const paid = checkout('c1', 800, 'start/cash').filter((e) => e.type !== 'session_closed');
+    const s = foldRecords(
+      stamp([
+        ...paid,
+        { type: 'coin_accepted', sessionId: 'c1', cents: 200, source: 'coin' },
+        {
+          type: 'api_intent',
+          sessionId: 'c1',
+          apiId: 'STX_credit',
+          step: 'credit',
+          jobId: 'c1:credit:9',
+          cents: 200,
+        },
+      ]),
+    );
+    const open = s.sessions.c1;
+    assert.ok(open?.paid);
+    assert.deepEqual(interruptionOf(open), {
+      at: 'step_in_doubt',
+      step: 'credit',
+      jobId: 'c1:credit:9',
+      apiId: 'STX_credit',
+    });
+  });
+
   it('crash after the start intent with no outcome: in doubt, not counted as a top-up', () => {
     const s = foldRecords(stamp(topUpSession('t1', 2000).slice(0, 6)));
     const open = s.sessions.t1;
