@@ -6,7 +6,7 @@
  * whatever is left over is settled (card credit or unclaimed voucher) before the session ends.
  */
 import { and, not } from 'xstate';
-import { endStates, payStates, terminalLimit } from './session-states.js';
+import { cardStates, endStates, payStates, terminalLimit } from './session-states.js';
 import { initialSessionContext, type SessionContext } from './session-context.js';
 import { jobId, sessionOutput, sessionSetup } from './session.setup.js';
 
@@ -174,46 +174,7 @@ export const checkoutMachine = sessionSetup.createMachine({
         hist: { type: 'history', history: 'shallow' },
       },
     },
-    lookingUp: {
-      entry: 'startWait',
-      initial: 'call',
-      states: {
-        call: {
-          invoke: {
-            id: 'lookupCard',
-            src: 'lookupCard',
-            input: ({ context }: Ctx) => ({
-              cardNumber: context.scanned ?? '',
-              basket: context.basket,
-              flow: 'checkout' as const,
-              jobId: jobId(context, 'lookup'),
-            }),
-            onDone: [
-              {
-                guard: 'lookupRefused',
-                target: '#checkout.cardRefused',
-                actions: ['acceptLookup', 'emitLookupCreated'],
-              },
-              {
-                target: '#checkout.session.basket',
-                actions: ['acceptLookup', 'emitLookupCreated', 'nextJob'],
-              },
-            ],
-            onError: [
-              { guard: 'unknownCardError', target: '#checkout.cardRefused', actions: 'unknownCard' },
-              { guard: 'mayRetryCall', target: 'wait', actions: 'countAttempt' },
-              { target: '#apiFailed', actions: { type: 'reportFault', params: { what: 'lookup' } } },
-            ],
-          },
-        },
-        wait: { after: { retry: 'call' } },
-      },
-    },
-    cardRefused: {
-      entry: { type: 'markOutcome', params: { outcome: 'card_refused' } },
-      after: { message: 'cancelling' },
-      on: { BUTTON: 'cancelling' },
-    },
+    ...cardStates('checkout', '#checkout.session.basket'),
     preparing: {
       entry: ['startWait', 'dueFromBasket'],
       initial: 'decide',

@@ -72,6 +72,30 @@ export type KioskEvent = KioskInputEvent | ServiceStatusEvent;
 
 type DoneFlow = { output: SessionOutput };
 
+/** Session ids are derived, never stored twice: the app journals coins under the same id. */
+export function sessionIdOf(bootId: string, sessionSeq: number): string {
+  return `${bootId}-${sessionSeq}`;
+}
+
+/** Both flows are invoked alike: same id (the screen and the app look for `flow`), input and endings. */
+function sessionInvoke(src: 'topup' | 'checkout') {
+  return {
+    id: 'flow',
+    src,
+    input: ({ context }: { context: KioskContext }) => ({
+      sessionId: sessionIdOf(context.bootId, context.sessionSeq),
+      config: context.cfg.session,
+      firstEvent: context.firstEvent,
+      now: context.now,
+    }),
+    onDone: { target: '#kiosk.afterSession', actions: 'recordSession' },
+    onError: {
+      target: '#kiosk.outOfService',
+      actions: { type: 'setReason', params: { reason: 'internal' } },
+    },
+  } as const;
+}
+
 export const kioskMachine = setup({
   types: {
     context: {} as KioskContext,
@@ -301,40 +325,8 @@ export const kioskMachine = setup({
       },
       states: {
         pick: { always: [{ guard: 'isTopup', target: 'topup' }, { target: 'checkout' }] },
-        topup: {
-          invoke: {
-            id: 'flow',
-            src: 'topup',
-            input: ({ context }) => ({
-              sessionId: `${context.bootId}-${context.sessionSeq}`,
-              config: context.cfg.session,
-              firstEvent: context.firstEvent,
-              now: context.now,
-            }),
-            onDone: { target: '#kiosk.afterSession', actions: 'recordSession' },
-            onError: {
-              target: '#kiosk.outOfService',
-              actions: { type: 'setReason', params: { reason: 'internal' } },
-            },
-          },
-        },
-        checkout: {
-          invoke: {
-            id: 'flow',
-            src: 'checkout',
-            input: ({ context }) => ({
-              sessionId: `${context.bootId}-${context.sessionSeq}`,
-              config: context.cfg.session,
-              firstEvent: context.firstEvent,
-              now: context.now,
-            }),
-            onDone: { target: '#kiosk.afterSession', actions: 'recordSession' },
-            onError: {
-              target: '#kiosk.outOfService',
-              actions: { type: 'setReason', params: { reason: 'internal' } },
-            },
-          },
-        },
+        topup: { invoke: sessionInvoke('topup') },
+        checkout: { invoke: sessionInvoke('checkout') },
       },
     },
     afterSession: {

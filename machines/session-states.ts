@@ -26,6 +26,52 @@ export const terminalLimit = {
   },
 } as const;
 
+/**
+ * Looking the scanned card up and refusing a card, alike in both flows: only where a found card
+ * leads differs (the basket in checkout, the amount choice in top-up).
+ */
+export function cardStates(flow: 'checkout' | 'topup', foundTarget: string) {
+  return {
+    lookingUp: {
+      entry: 'startWait',
+      initial: 'call',
+      states: {
+        call: {
+          invoke: {
+            id: 'lookupCard',
+            src: 'lookupCard',
+            input: ({ context }: Ctx) => ({
+              cardNumber: context.scanned ?? '',
+              basket: flow === 'checkout' ? context.basket : [],
+              flow,
+              jobId: jobId(context, 'lookup'),
+            }),
+            onDone: [
+              {
+                guard: 'lookupRefused',
+                target: `#${flow}.cardRefused`,
+                actions: ['acceptLookup', 'emitLookupCreated'],
+              },
+              { target: foundTarget, actions: ['acceptLookup', 'emitLookupCreated', 'nextJob'] },
+            ],
+            onError: [
+              { guard: 'unknownCardError', target: `#${flow}.cardRefused`, actions: 'unknownCard' },
+              { guard: 'mayRetryCall', target: 'wait', actions: 'countAttempt' },
+              { target: '#apiFailed', actions: { type: 'reportFault', params: { what: 'lookup' } } },
+            ],
+          },
+        },
+        wait: { after: { retry: 'call' } },
+      },
+    },
+    cardRefused: {
+      entry: { type: 'markOutcome', params: { outcome: 'card_refused' } },
+      after: { message: 'cancelling' },
+      on: { BUTTON: 'cancelling' },
+    },
+  } as const;
+}
+
 export const payStates = {
   pay: {
     initial: 'starting',

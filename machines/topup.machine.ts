@@ -8,7 +8,7 @@
 import { TOPUP_EAN } from '../src/api/schemas.js';
 import type { Cents } from '../src/api/money.js';
 import type { BasketLine } from './ports.js';
-import { endStates, payStates } from './session-states.js';
+import { cardStates, endStates, payStates } from './session-states.js';
 import { initialSessionContext, type SessionContext } from './session-context.js';
 import { jobId, sessionOutput, sessionSetup } from './session.setup.js';
 
@@ -93,46 +93,7 @@ export const topupMachine = sessionSetup.createMachine({
         hist: { type: 'history', history: 'shallow' },
       },
     },
-    lookingUp: {
-      entry: 'startWait',
-      initial: 'call',
-      states: {
-        call: {
-          invoke: {
-            id: 'lookupCard',
-            src: 'lookupCard',
-            input: ({ context }: Ctx) => ({
-              cardNumber: context.scanned ?? '',
-              basket: [],
-              flow: 'topup' as const,
-              jobId: jobId(context, 'lookup'),
-            }),
-            onDone: [
-              {
-                guard: 'lookupRefused',
-                target: '#topup.cardRefused',
-                actions: ['acceptLookup', 'emitLookupCreated'],
-              },
-              {
-                target: '#topup.session.chooseAmount',
-                actions: ['acceptLookup', 'emitLookupCreated', 'nextJob'],
-              },
-            ],
-            onError: [
-              { guard: 'unknownCardError', target: '#topup.cardRefused', actions: 'unknownCard' },
-              { guard: 'mayRetryCall', target: 'wait', actions: 'countAttempt' },
-              { target: '#apiFailed', actions: { type: 'reportFault', params: { what: 'lookup' } } },
-            ],
-          },
-        },
-        wait: { after: { retry: 'call' } },
-      },
-    },
-    cardRefused: {
-      entry: { type: 'markOutcome', params: { outcome: 'card_refused' } },
-      after: { message: 'cancelling' },
-      on: { BUTTON: 'cancelling' },
-    },
+    ...cardStates('topup', '#topup.session.chooseAmount'),
     loading: {
       entry: ['startWait', 'dueFromHeld'],
       initial: 'decide',

@@ -15,7 +15,7 @@ import { Journal } from '../journal/journal.js';
 import { startApiStandIn, type StandIn } from '../sim/api-server.js';
 import { DEMO_CARDS } from '../sim/demo-cards.js';
 import type { Logger } from '../util/logger.js';
-import { kioskMachine } from '../../machines/kiosk.machine.js';
+import { kioskMachine, sessionIdOf } from '../../machines/kiosk.machine.js';
 import { checkoutMachine } from '../../machines/checkout.machine.js';
 import { topupMachine } from '../../machines/topup.machine.js';
 import { TICK_MS, type KioskInputEvent } from '../../machines/events.js';
@@ -479,8 +479,8 @@ export class KioskApp extends EventEmitter {
   private coinTarget(): string | null {
     const snap = this.actor.getSnapshot();
     const seq = (snap.context as { sessionSeq: number }).sessionSeq;
-    if (snap.matches('serving')) return `${this.bootId}-${seq}`;
-    if (snap.matches('idle')) return `${this.bootId}-${seq + 1}`;
+    if (snap.matches('serving')) return sessionIdOf(this.bootId, seq);
+    if (snap.matches('idle')) return sessionIdOf(this.bootId, seq + 1);
     return null;
   }
 
@@ -526,7 +526,7 @@ export class KioskApp extends EventEmitter {
   }
 
   private trackSession(serving: boolean, seq: number, last: SessionOutput | null): void {
-    const id = `${this.bootId}-${seq}`;
+    const id = sessionIdOf(this.bootId, seq);
     if (serving && this.servingSession !== id) {
       this.servingSession = id;
       void this.sessions
