@@ -41,6 +41,15 @@ export interface StandIn {
 
 export const DEMO_CLIENT = { clientId: 'kiosk-demo', clientSecret: 'demo-secret' };
 const MAX_BODY = 64 * 1024;
+const HANDLED_KEPT = 500;
+
+/** One request the stand-in is done with: answered (with its HTTP status) or dropped by a fault. */
+export interface HandledRequest {
+  method: string;
+  path: string;
+  outcome: 'answered' | 'dropped_before_commit' | 'dropped_after_commit';
+  status?: number;
+}
 
 interface TokenInfo {
   expiresAt: number;
@@ -89,6 +98,12 @@ export async function startApiStandIn(opts: StandInOptions = {}): Promise<StandI
   const devices = new Map<string, DeviceSession>();
   const refreshTokens = new Map<string, { clientId: string; deviceUuid?: string }>();
   const sockets = new Set<Socket>();
+  /** The last requests the stand-in finished with, dropped ones included: tests wait on this, not on a guessed time. */
+  const handled: HandledRequest[] = [];
+  const noteHandled = (method: string, path: string, outcome: HandledRequest['outcome'], status?: number) => {
+    handled.push(status === undefined ? { method, path, outcome } : { method, path, outcome, status });
+    if (handled.length > HANDLED_KEPT) handled.shift();
+  };
 
   const issue = (
     clientId: string,
@@ -241,6 +256,7 @@ export async function startApiStandIn(opts: StandInOptions = {}): Promise<StandI
       }
       return { pending: faults.pending };
     }
+    if (path === '/__sim/requests' && method === 'GET') return { handled };
     if (path === '/__sim/faults' && method === 'DELETE') {
       faults.clear();
       return { pending: 0 };
@@ -291,6 +307,7 @@ export async function startApiStandIn(opts: StandInOptions = {}): Promise<StandI
         'content-length': Buffer.byteLength(text),
       });
       res.end(text);
+      if (!path.startsWith('/__sim/')) noteHandled(method, path, 'answered', status);
     };
     try {
       const raw = await readBody(req);
@@ -301,6 +318,7 @@ export async function startApiStandIn(opts: StandInOptions = {}): Promise<StandI
       for (const f of faultList) if (f.type === 'latency') await new Promise((r) => setTimeout(r, f.ms));
       if (faultList.some((f) => f.type === 'drop_before_commit')) {
         req.socket.destroy();
+        noteHandled(method, path, 'dropped_before_commit');
         return;
       }
       const statusFault = faultList.find((f) => f.type === 'status');
@@ -332,6 +350,7 @@ export async function startApiStandIn(opts: StandInOptions = {}): Promise<StandI
       // The change is committed to the ledger by now: the nastiest faults strike after this line.
       if (faultList.some((f) => f.type === 'drop_after_commit')) {
         req.socket.destroy();
+        noteHandled(method, path, 'dropped_after_commit');
         return;
       }
       if (faultList.some((f) => f.type === 'not_json'))

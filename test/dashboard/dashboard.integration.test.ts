@@ -78,9 +78,10 @@ describe('dashboard with a real Mosquitto', function () {
     assert.deepEqual([sold.today.salesCents, sold.today.topupCount, sold.today.topupCents], [2000, 1, 2000]);
 
     await k.setPaper('out');
-    const noPaper = await eventually('paper alert', async () => {
+    // Alert, state and health are three messages: wait until all three have arrived, not just the first.
+    const noPaper = await eventually('paper alert, degraded state and paper in health', async () => {
       const s = await summary('k-0101');
-      return s?.alerts.includes('paper_out') ? s : undefined;
+      return s?.alerts.includes('paper_out') && s.paper === 'out' && s.status === 'degraded' ? s : undefined;
     });
     assert.equal(noPaper.paper, 'out');
     assert.equal(noPaper.status, 'degraded');

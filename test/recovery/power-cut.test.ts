@@ -16,7 +16,6 @@ const CONFIG = {
   api: { timeoutMs: 8000 },
   timeouts: { inactivityMs: 20_000, warningMs: 5000, terminalMs: 5000, resultMs: 300 },
 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function books(k: KioskProcess, acceptedCents: number) {
   const { records, state } = await Journal.read(join(k.dir, 'journal'));
@@ -67,7 +66,8 @@ describe('power cut of the real kiosk program (SIGKILL) and restart', function (
       ]);
       const inserted = await topUpUntilStart(k);
       await k.kill();
-      await sleep(1800); // the server finishes (or drops) the call nobody waits for any more
+      const done = await k.waitForApiDone('/start/cash');
+      assert.equal(done.outcome, committed ? 'dropped_after_commit' : 'dropped_before_commit');
       assert.equal((await k.ledger()).sales.length, committed ? 1 : 0);
       await k.stopApi();
 

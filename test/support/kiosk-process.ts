@@ -12,6 +12,7 @@ import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { HandledRequest } from '../../src/sim/api-server.js';
 
 /** The repository root (two levels above test/support). */
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -281,6 +282,29 @@ export class KioskProcess {
     const c = (await this.ledger()).cards[card];
     if (!c) throw new Error(`card ${card} not in the ledger`);
     return c.cash_balance + c.bonus_balance;
+  }
+
+  /** The requests the external stand-in has finished with, dropped ones included (`GET /__sim/requests`). */
+  async handledRequests(): Promise<HandledRequest[]> {
+    if (!this.apiUrl)
+      throw new Error('the request log needs the stand-in as its own process (externalApi: true)');
+    const res = await fetch(`${this.apiUrl}/__sim/requests`);
+    return ((await res.json()) as { handled: HandledRequest[] }).handled;
+  }
+
+  /**
+   * Waits until the external stand-in is done with a request whose path ends in `pathSuffix`: after a
+   * kill the server still finishes (or drops) the call nobody waits for. Works with the kiosk dead.
+   */
+  async waitForApiDone(pathSuffix: string, timeoutMs = 20_000): Promise<HandledRequest> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = (await this.handledRequests()).find((r) => r.path.endsWith(pathSuffix));
+      if (hit) return hit;
+      if (Date.now() > deadline)
+        throw new Error(`the stand-in never finished ${pathSuffix} in ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
   }
 
   /** Faults for the external stand-in (`POST /__sim/faults`), see docs/api-stand-in.md. */
