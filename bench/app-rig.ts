@@ -11,7 +11,7 @@ import { loadConfig } from '../src/app/config.js';
 import type { SimHandles } from '../src/app/devices.js';
 import { KioskApp } from '../src/app/kiosk-app.js';
 import { silentLogger } from '../src/util/logger.js';
-import type { SimulatedDisplay } from '../hal/sim/display.js';
+import type { SimulatedDisplay } from '../hal/display/sim-display.js';
 
 export interface AppRig {
   app: KioskApp;

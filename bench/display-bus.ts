@@ -3,9 +3,9 @@
  * the real driver (diffing, one write per update) against the theoretical minimum and a naive
  * driver that rewrites the whole screen. Run: npx tsx bench/display-bus.ts
  */
-import { RecordingLcdBus } from '../hal/fakes/i2c-lcd-bus.js';
-import { rowStarts } from '../hal/hd44780.js';
-import { Pcf8574Lcd } from '../hal/pcf8574-lcd.js';
+import { RecordingLcdBus } from '../hal/display/fake-i2c-lcd-bus.js';
+import { rowStarts } from '../hal/display/hd44780.js';
+import { Pcf8574Lcd } from '../hal/display/pcf8574-lcd.js';
 
 const COLS = 20;
 const ROWS = 4;

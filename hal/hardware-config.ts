@@ -3,7 +3,7 @@
  * Every device is either `{ "driver": "simulated" }` or its real settings; a device that is left out is
  * not part of this kiosk. Pins are BCM numbers (the header chip's base is added at start, never here).
  *
- * Display and printer settings belong to their drivers (hal/pcf8574-lcd.ts, hal/printer-escpos.ts);
+ * Display and printer settings belong to their drivers (hal/display/pcf8574-lcd.ts, hal/printer/escpos-printer.ts);
  * only what the doctor needs to open them is checked here, and unknown keys pass through.
  */
 import { z } from 'zod';

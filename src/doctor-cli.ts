@@ -8,11 +8,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { runDoctor } from '../hal/doctor.js';
-import { buildDoctorProbes } from '../hal/doctor-probes.js';
+import { runDoctor } from '../hal/doctor/doctor.js';
+import { buildDoctorProbes } from '../hal/doctor/doctor-probes.js';
 import { kioskHardwareFileSchema } from '../hal/hardware-config.js';
-import { openOnoffPinFactory } from '../hal/gpio-onoff.js';
-import { nodeSerialPortFactory } from '../hal/serial-port-node.js';
+import { openOnoffPinFactory } from '../hal/io/gpio-onoff.js';
+import { nodeSerialPortFactory } from '../hal/io/serial-port-node.js';
 
 const USAGE = 'usage: doctor --config <kiosk.json> [--timeout <ms>] [--json]';
 

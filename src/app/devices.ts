@@ -4,17 +4,17 @@
  * and the Pi loads only what it uses (start-up time on a Pi Zero counts every module).
  */
 import type { KioskConfig } from './config-schema.js';
-import type { Buttons } from '../../hal/buttons-interface.js';
-import type { CardReader } from '../../hal/card-reader.js';
-import type { CoinAcceptor } from '../../hal/coin-acceptor-interface.js';
-import type { Display } from '../../hal/display.js';
-import type { Printer } from '../../hal/printer.js';
-import type { GpioPinFactory } from '../../hal/gpio.js';
-import { SimulatedButtons } from '../../hal/sim/buttons.js';
-import { SimulatedCardReader } from '../../hal/sim/card-reader.js';
-import { SimulatedCoinAcceptor } from '../../hal/sim/coin-acceptor.js';
-import { SimulatedDisplay } from '../../hal/sim/display.js';
-import { SimulatedPrinter } from '../../hal/sim/printer.js';
+import type { Buttons } from '../../hal/buttons/buttons.js';
+import type { CardReader } from '../../hal/card-reader/card-reader.js';
+import type { CoinAcceptor } from '../../hal/coin-acceptor/coin-acceptor.js';
+import type { Display } from '../../hal/display/display.js';
+import type { Printer } from '../../hal/printer/printer.js';
+import type { GpioPinFactory } from '../../hal/io/gpio.js';
+import { SimulatedButtons } from '../../hal/buttons/sim-buttons.js';
+import { SimulatedCardReader } from '../../hal/card-reader/sim-card-reader.js';
+import { SimulatedCoinAcceptor } from '../../hal/coin-acceptor/sim-coin-acceptor.js';
+import { SimulatedDisplay } from '../../hal/display/sim-display.js';
+import { SimulatedPrinter } from '../../hal/printer/sim-printer.js';
 import type { Logger } from '../util/logger.js';
 
 export interface Devices {
@@ -58,7 +58,7 @@ export async function buildDevices(
   let gpio: GpioPinFactory | undefined;
   const gpioFactory = async (device: string): Promise<GpioPinFactory> => {
     if (gpio) return gpio;
-    const { openOnoffPinFactory } = await import('../../hal/gpio-onoff.js');
+    const { openOnoffPinFactory } = await import('../../hal/io/gpio-onoff.js');
     try {
       gpio = (await openOnoffPinFactory(hw.gpioSysfsRoot)).factory;
     } catch (err) {
@@ -66,14 +66,14 @@ export async function buildDevices(
     }
     return gpio;
   };
-  const serial = async () => (await import('../../hal/serial-port-node.js')).nodeSerialPortFactory;
+  const serial = async () => (await import('../../hal/io/serial-port-node.js')).nodeSerialPortFactory;
 
   const d = need(hw.display, 'display');
   let display: Display;
   if (d.driver === 'simulated') {
     display = sim.display = new SimulatedDisplay(config.sim.displayCols, config.sim.displayRows);
   } else {
-    const { Pcf8574Lcd } = await import('../../hal/pcf8574-lcd.js');
+    const { Pcf8574Lcd } = await import('../../hal/display/pcf8574-lcd.js');
     display = new Pcf8574Lcd({
       cols: d.cols,
       rows: d.rows,
@@ -90,14 +90,14 @@ export async function buildDevices(
   if (r.driver === 'simulated') {
     reader = sim.reader = new SimulatedCardReader();
   } else if (r.driver === 'line') {
-    const { LineCardReader } = await import('../../hal/line-reader.js');
+    const { LineCardReader } = await import('../../hal/card-reader/line-reader.js');
     reader = new LineCardReader(
       { path: r.path, baudRate: r.baudRate, maxLength: r.maxLength, backoff: r.backoff },
       await serial(),
       logger,
     );
   } else {
-    const { Pn532Reader } = await import('../../hal/pn532-reader.js');
+    const { Pn532Reader } = await import('../../hal/card-reader/pn532-reader.js');
     reader = new Pn532Reader(
       { path: r.path, baudRate: r.baudRate, pollIntervalMs: r.pollIntervalMs, uidFormat: r.uidFormat },
       await serial(),
@@ -110,7 +110,7 @@ export async function buildDevices(
   if (b.driver === 'simulated') {
     buttons = sim.buttons = new SimulatedButtons();
   } else {
-    const { GpioButtons } = await import('../../hal/buttons.js');
+    const { GpioButtons } = await import('../../hal/buttons/gpio-buttons.js');
     buttons = new GpioButtons(await gpioFactory('buttons'), b, logger);
   }
 
@@ -119,7 +119,7 @@ export async function buildDevices(
   if (c.driver === 'simulated') {
     acceptor = sim.acceptor = new SimulatedCoinAcceptor();
   } else {
-    const { PulseCoinAcceptor } = await import('../../hal/coin-acceptor.js');
+    const { PulseCoinAcceptor } = await import('../../hal/coin-acceptor/pulse-coin-acceptor.js');
     acceptor = new PulseCoinAcceptor(await gpioFactory('coin'), c, logger);
   }
 
@@ -133,8 +133,8 @@ export async function buildDevices(
     });
   } else {
     const [{ createEscPosPrinter }, channels] = await Promise.all([
-      import('../../hal/printer-escpos.js'),
-      import('../../hal/printer-status-channel.js'),
+      import('../../hal/printer/escpos-printer.js'),
+      import('../../hal/printer/printer-status-channel.js'),
     ]);
     const tcp = /^tcp:\/\/([^:/]+)(?::(\d+))?/.exec(p.interface);
     const statusChannel = tcp

@@ -15,7 +15,7 @@ import { fromPromise } from 'xstate';
 import { formatCents } from '../api/money.js';
 import type { ReceiptLine } from '../api/schemas.js';
 import type { Journal } from '../journal/journal.js';
-import type { Printer } from '../../hal/printer.js';
+import type { Printer } from '../../hal/printer/printer.js';
 import type { ProbeResult } from '../../hal/device.js';
 import type { FleetReporter } from '../fleet/reporter.js';
 import type { Logger } from '../util/logger.js';

@@ -18,8 +18,8 @@
  *    and a credit for the same coins): the kiosk's owner loses them.
  */
 import type { JournalRecord, LedgerState } from '../journal/state.js';
-import { VOID_BY } from '../app/recovery.js';
-import { sessionOfRef } from '../app/session-journal.js';
+import { VOID_BY } from '../bookkeeping/recovery.js';
+import { sessionOfRef } from '../bookkeeping/session-journal.js';
 
 export interface LedgerFileView {
   cards: Record<string, { cardnumber: string; cash_balance: number; bonus_balance: number }>;

@@ -5,7 +5,7 @@
  * `pairFailure`'s: 0 paired, 2 expired or refused, 3 API unreachable or client refused, 4 token not
  * stored; plus 2 for a config that cannot pair, 64 for a bad command line, 130 when interrupted.
  */
-import type { Display } from '../../hal/display.js';
+import type { Display } from '../../hal/display/display.js';
 import type { DisplayDeviceConfig } from '../../hal/hardware-config.js';
 import type { KioskConfig } from '../app/config-schema.js';
 import { isFresh, readHealthReport } from '../ops/health-file.js';
@@ -42,7 +42,7 @@ export interface PairDeps {
 }
 
 async function openPcf8574Display(cfg: HdDisplayConfig): Promise<Display> {
-  const { Pcf8574Lcd } = await import('../../hal/pcf8574-lcd.js');
+  const { Pcf8574Lcd } = await import('../../hal/display/pcf8574-lcd.js');
   return new Pcf8574Lcd({
     cols: cfg.cols,
     rows: cfg.rows,

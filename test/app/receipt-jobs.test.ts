@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { ReceiptLine } from '../../src/api/schemas.js';
-import { maskReceiptCards, saleLines, voucherLines } from '../../src/app/receipt-jobs.js';
-import { layoutReceipt } from '../../hal/receipt-layout.js';
+import { maskReceiptCards, saleLines, voucherLines } from '../../src/bookkeeping/receipt-jobs.js';
+import { layoutReceipt } from '../../hal/printer/receipt-layout.js';
 
 const text = (lines: ReceiptLine[]) =>
   lines.map((l) =>

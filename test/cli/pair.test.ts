@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Display } from '../../hal/display.js';
+import type { Display } from '../../hal/display/display.js';
 import { recordingIo } from '../../src/cli/cli-io.js';
 import { pairCommand } from '../../src/cli/pair-command.js';
 import { writeHealthReport } from '../../src/ops/health-file.js';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import sinon from 'sinon';
-import { GpioButtons } from '../../hal/buttons.js';
-import { FakeGpio } from '../../hal/fakes/gpio-pin.js';
-import { SimulatedButtons } from '../../hal/sim/buttons.js';
+import { GpioButtons } from '../../hal/buttons/gpio-buttons.js';
+import { FakeGpio } from '../../hal/io/fake-gpio-pin.js';
+import { SimulatedButtons } from '../../hal/buttons/sim-buttons.js';
 import { recordingLogger } from '../../src/util/logger.js';
 
 const PINS = { ok: 17, cancel: 27, service: 22 };

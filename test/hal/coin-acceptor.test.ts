@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import sinon from 'sinon';
-import { PulseCoinAcceptor } from '../../hal/coin-acceptor.js';
-import type { CoinEvent } from '../../hal/coin-acceptor-interface.js';
-import { FakeGpio } from '../../hal/fakes/gpio-pin.js';
-import { SimulatedCoinAcceptor } from '../../hal/sim/coin-acceptor.js';
+import { PulseCoinAcceptor } from '../../hal/coin-acceptor/pulse-coin-acceptor.js';
+import type { CoinEvent } from '../../hal/coin-acceptor/coin-acceptor.js';
+import { FakeGpio } from '../../hal/io/fake-gpio-pin.js';
+import { SimulatedCoinAcceptor } from '../../hal/coin-acceptor/sim-coin-acceptor.js';
 import { recordingLogger } from '../../src/util/logger.js';
 
 const COIN = 23;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import sinon from 'sinon';
-import { RecordingLcdBus } from '../../hal/fakes/i2c-lcd-bus.js';
-import { Pcf8574Lcd } from '../../hal/pcf8574-lcd.js';
-import type { Pcf8574LcdOptions } from '../../hal/pcf8574-lcd.js';
-import type { DisplayStatusEvent } from '../../hal/display.js';
+import { RecordingLcdBus } from '../../hal/display/fake-i2c-lcd-bus.js';
+import { Pcf8574Lcd } from '../../hal/display/pcf8574-lcd.js';
+import type { Pcf8574LcdOptions } from '../../hal/display/pcf8574-lcd.js';
+import type { DisplayStatusEvent } from '../../hal/display/display.js';
 import { recordingLogger } from '../../src/util/logger.js';
 
 const noSleep = async (): Promise<void> => {};

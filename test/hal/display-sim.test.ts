@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { SimulatedDisplay } from '../../hal/sim/display.js';
-import type { DisplayStatusEvent } from '../../hal/display.js';
+import { SimulatedDisplay } from '../../hal/display/sim-display.js';
+import type { DisplayStatusEvent } from '../../hal/display/display.js';
 
-describe('hal/sim/display (simulated twin)', () => {
+describe('hal/display/sim-display (simulated twin)', () => {
   it('keeps the screen as fixed-width text and emits change only on visible changes', async () => {
     const display = new SimulatedDisplay(16, 2);
     const changes: string[][] = [];

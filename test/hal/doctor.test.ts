@@ -4,14 +4,14 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ProbeResult } from '../../hal/device.js';
-import { formatDoctorTable, runDoctor } from '../../hal/doctor.js';
-import { buildDoctorProbes } from '../../hal/doctor-probes.js';
-import type { DoctorDeps } from '../../hal/doctor-probes.js';
-import { FakeGpio } from '../../hal/fakes/gpio-pin.js';
-import { FakeSerialPorts } from '../../hal/fakes/serial-mock.js';
-import { FakePn532Chip } from '../../hal/fakes/serial-pn532-chip.js';
+import { formatDoctorTable, runDoctor } from '../../hal/doctor/doctor.js';
+import { buildDoctorProbes } from '../../hal/doctor/doctor-probes.js';
+import type { DoctorDeps } from '../../hal/doctor/doctor-probes.js';
+import { FakeGpio } from '../../hal/io/fake-gpio-pin.js';
+import { FakeSerialPorts } from '../../hal/io/fake-serial-port.js';
+import { FakePn532Chip } from '../../hal/card-reader/fake-pn532-chip.js';
 import { hardwareConfigSchema } from '../../hal/hardware-config.js';
-import { GpioNumbering, readGpioNumbering } from '../../hal/sysfs-gpio-base.js';
+import { GpioNumbering, readGpioNumbering } from '../../hal/io/sysfs-gpio-base.js';
 
 const row = (over: Partial<ProbeResult>): ProbeResult => ({
   device: 'x',

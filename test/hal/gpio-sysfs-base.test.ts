@@ -7,7 +7,7 @@ import {
   GpioPinRangeError,
   listGpioChips,
   readGpioNumbering,
-} from '../../hal/sysfs-gpio-base.js';
+} from '../../hal/io/sysfs-gpio-base.js';
 
 interface FakeChip {
   name: string;

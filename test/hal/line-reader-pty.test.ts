@@ -8,9 +8,9 @@ import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LineCardReader } from '../../hal/line-reader.js';
-import { nodeSerialPortFactory } from '../../hal/serial-port-node.js';
-import type { SerialPortLike } from '../../hal/serial-port.js';
+import { LineCardReader } from '../../hal/card-reader/line-reader.js';
+import { nodeSerialPortFactory } from '../../hal/io/serial-port-node.js';
+import type { SerialPortLike } from '../../hal/io/serial-port.js';
 import { findSocat, startPtyPair } from '../support/socat.js';
 import type { PtyPair } from '../support/socat.js';
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import sinon from 'sinon';
-import { LineSplitter, maskDigitsForLog } from '../../hal/line-reader-splitter.js';
-import type { SplitResult } from '../../hal/line-reader-splitter.js';
-import { LineCardReader } from '../../hal/line-reader.js';
-import { FakeSerialPorts } from '../../hal/fakes/serial-mock.js';
-import { SimulatedCardReader } from '../../hal/sim/card-reader.js';
+import { LineSplitter, maskDigitsForLog } from '../../hal/card-reader/line-reader-splitter.js';
+import type { SplitResult } from '../../hal/card-reader/line-reader-splitter.js';
+import { LineCardReader } from '../../hal/card-reader/line-reader.js';
+import { FakeSerialPorts } from '../../hal/io/fake-serial-port.js';
+import { SimulatedCardReader } from '../../hal/card-reader/sim-card-reader.js';
 import { recordingLogger } from '../../src/util/logger.js';
 
 const CARD = '9276004400012845';

@@ -7,10 +7,10 @@ import {
   SAM_CONFIGURATION,
   TFI_CHIP,
   WAKE_UP,
-} from '../../hal/pn532-frame.js';
-import { Pn532FrameParser } from '../../hal/pn532-frame-parser.js';
-import type { Pn532Packet } from '../../hal/pn532-frame-parser.js';
-import { formatUid, parseInListPassiveTarget } from '../../hal/pn532-target.js';
+} from '../../hal/card-reader/pn532-frame.js';
+import { Pn532FrameParser } from '../../hal/card-reader/pn532-frame-parser.js';
+import type { Pn532Packet } from '../../hal/card-reader/pn532-frame-parser.js';
+import { formatUid, parseInListPassiveTarget } from '../../hal/card-reader/pn532-target.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Pn532Reader } from '../../hal/pn532-reader.js';
-import { FakePn532Chip } from '../../hal/fakes/serial-pn532-chip.js';
-import { nodeSerialPortFactory } from '../../hal/serial-port-node.js';
-import type { SerialPortLike } from '../../hal/serial-port.js';
+import { Pn532Reader } from '../../hal/card-reader/pn532-reader.js';
+import { FakePn532Chip } from '../../hal/card-reader/fake-pn532-chip.js';
+import { nodeSerialPortFactory } from '../../hal/io/serial-port-node.js';
+import type { SerialPortLike } from '../../hal/io/serial-port.js';
 import { findSocat, startPtyPair } from '../support/socat.js';
 import type { PtyPair } from '../support/socat.js';
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import sinon from 'sinon';
-import { Pn532Reader } from '../../hal/pn532-reader.js';
-import type { Pn532Config } from '../../hal/pn532-reader.js';
-import { FakeSerialPorts } from '../../hal/fakes/serial-mock.js';
-import { FakePn532Chip } from '../../hal/fakes/serial-pn532-chip.js';
-import { CMD } from '../../hal/pn532-frame.js';
+import { Pn532Reader } from '../../hal/card-reader/pn532-reader.js';
+import type { Pn532Config } from '../../hal/card-reader/pn532-reader.js';
+import { FakeSerialPorts } from '../../hal/io/fake-serial-port.js';
+import { FakePn532Chip } from '../../hal/card-reader/fake-pn532-chip.js';
+import { CMD } from '../../hal/card-reader/pn532-frame.js';
 import { recordingLogger } from '../../src/util/logger.js';
 
 const PATH = '/dev/serial/by-id/usb-1a86_USB_Serial-if00-port0';

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import sinon from 'sinon';
 import { z } from 'zod';
-import { decodeStatus, isStatusByte, statusAnswers } from '../../hal/escpos-status.js';
-import { FakeStatusPort, RecordingPrinterInterface } from '../../hal/fakes/printer-fakes.js';
-import { PrinterError } from '../../hal/printer.js';
-import type { PrinterStatusEvent } from '../../hal/printer.js';
-import { createEscPosPrinter } from '../../hal/printer-escpos.js';
-import type { EscPosPrinterOptions } from '../../hal/printer-escpos.js';
-import { duplexStatusChannel } from '../../hal/printer-status-channel.js';
+import { decodeStatus, isStatusByte, statusAnswers } from '../../hal/printer/escpos-status.js';
+import { FakeStatusPort, RecordingPrinterInterface } from '../../hal/printer/fake-printers.js';
+import { PrinterError } from '../../hal/printer/printer.js';
+import type { PrinterStatusEvent } from '../../hal/printer/printer.js';
+import { createEscPosPrinter } from '../../hal/printer/escpos-printer.js';
+import type { EscPosPrinterOptions } from '../../hal/printer/escpos-printer.js';
+import { duplexStatusChannel } from '../../hal/printer/printer-status-channel.js';
 import { ReceiptLineSchema } from '../../src/api/schemas.js';
 import type { ReceiptLine } from '../../src/api/schemas.js';
 import { loadSeedTransactions } from '../support/seeds.js';
@@ -49,7 +49,7 @@ const BOLD_OFF = [0x1b, 0x45, 0x00];
 const DOUBLE_HEIGHT = [0x1b, 0x21, 0x10];
 const FULL_CUT = [0x1d, 0x56, 0x00];
 
-describe('hal/printer-escpos (node-thermal-printer + DLE EOT)', () => {
+describe('hal/printer/escpos-printer (node-thermal-printer + DLE EOT)', () => {
   it('prints seed 000 as ESC/POS: PC858, bold on/off, CP858 umlaut and euro, cut', async () => {
     const { iface, port, printer } = rig();
     await printer.print({ lines: receiptOf('000'), header: ["John's Bakery"], footer: ['Preise in €'] });

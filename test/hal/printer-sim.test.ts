@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import sinon from 'sinon';
 import { z } from 'zod';
-import { PrinterError } from '../../hal/printer.js';
-import type { PrinterStatusEvent } from '../../hal/printer.js';
-import { SimulatedPrinter } from '../../hal/sim/printer.js';
+import { PrinterError } from '../../hal/printer/printer.js';
+import type { PrinterStatusEvent } from '../../hal/printer/printer.js';
+import { SimulatedPrinter } from '../../hal/printer/sim-printer.js';
 import { ReceiptLineSchema } from '../../src/api/schemas.js';
 import { loadSeedTransactions } from '../support/seeds.js';
 
 const lines = z.array(ReceiptLineSchema).parse(loadSeedTransactions().get('004')?.receipt);
 
-describe('hal/sim/printer (simulated twin)', () => {
+describe('hal/printer/sim-printer (simulated twin)', () => {
   it('keeps printed receipts as text and the same ESC/POS bytes the real driver sends', async () => {
     const printer = new SimulatedPrinter({ columns: 48 });
     await printer.print({ lines, header: ['Kiosk Hauptbahnhof'] });

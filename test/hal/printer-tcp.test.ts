@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { z } from 'zod';
-import { statusAnswers } from '../../hal/escpos-status.js';
-import type { PrinterStatus } from '../../hal/printer.js';
-import { createEscPosPrinter } from '../../hal/printer-escpos.js';
-import { tcpStatusChannel } from '../../hal/printer-status-channel.js';
+import { statusAnswers } from '../../hal/printer/escpos-status.js';
+import type { PrinterStatus } from '../../hal/printer/printer.js';
+import { createEscPosPrinter } from '../../hal/printer/escpos-printer.js';
+import { tcpStatusChannel } from '../../hal/printer/printer-status-channel.js';
 import { ReceiptLineSchema } from '../../src/api/schemas.js';
 import { loadSeedTransactions } from '../support/seeds.js';
 
@@ -33,7 +33,7 @@ function fakeNetworkPrinter(
 
 const close = (server: Server): Promise<void> => new Promise((resolve) => server.close(() => resolve()));
 
-describe('hal/printer-escpos over real TCP (tcp://host:port + DLE EOT on the same port)', () => {
+describe('hal/printer/escpos-printer over real TCP (tcp://host:port + DLE EOT on the same port)', () => {
   it('prints, goes offline when the printer disappears and comes back on the same driver', async () => {
     const state = { status: 'ok' as PrinterStatus };
     const first = await fakeNetworkPrinter(state);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { z } from 'zod';
-import { toCp858Printable } from '../../hal/escpos-charset.js';
-import { layoutReceipt, receiptText, wrap } from '../../hal/receipt-layout.js';
+import { toCp858Printable } from '../../hal/printer/escpos-charset.js';
+import { layoutReceipt, receiptText, wrap } from '../../hal/printer/receipt-layout.js';
 import { ReceiptLineSchema } from '../../src/api/schemas.js';
 import type { ReceiptLine } from '../../src/api/schemas.js';
 import { loadSeedTransactions } from '../support/seeds.js';

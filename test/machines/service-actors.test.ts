@@ -12,7 +12,7 @@ import { createServiceMenuActors, type ServiceMenuDeps } from '../../src/app/ser
 import { hashPin } from '../../src/app/service-pin.js';
 import { emptyState, foldRecords, type LedgerState } from '../../src/journal/state.js';
 import type { EntryInput, JournalEntry } from '../../src/journal/entries.js';
-import type { PrintJob } from '../../hal/printer.js';
+import type { PrintJob } from '../../hal/printer/printer.js';
 import { recordingLogger } from '../../src/util/logger.js';
 
 function config(pinHash?: string) {

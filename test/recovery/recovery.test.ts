@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { TOPUP_EAN, type CreateTransaction } from '../../src/api/schemas.js';
 import type { Reconciliation } from '../../src/chaos/books.js';
-import { recoverOpenSessions } from '../../src/app/recovery.js';
+import { recoverOpenSessions } from '../../src/bookkeeping/recovery.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { EMPTY, PLENTY, World } from './world.js';
 
@@ -377,7 +377,7 @@ describe('recovery after a power cut (in-process: real journal, real stand-in)',
     w = await World.create();
     await w.coin('b1-15', 100);
     const report = await (async () => {
-      const { recoverOpenSessions } = await import('../../src/app/recovery.js');
+      const { recoverOpenSessions } = await import('../../src/bookkeeping/recovery.js');
       const { silentLogger } = await import('../../src/util/logger.js');
       return recoverOpenSessions({
         journal: w.journal,

@@ -6,8 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SessionJournal } from '../../src/app/session-journal.js';
-import { recoverOpenSessions, type RecoveryReport } from '../../src/app/recovery.js';
+import { SessionJournal } from '../../src/bookkeeping/session-journal.js';
+import { recoverOpenSessions, type RecoveryReport } from '../../src/bookkeeping/recovery.js';
 import { reconcile, type LedgerFileView, type Reconciliation } from '../../src/chaos/books.js';
 import { Journal } from '../../src/journal/journal.js';
 import type { SmartTransactionsApi } from '../../src/api/types.js';

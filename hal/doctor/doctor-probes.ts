@@ -1,0 +1,264 @@
+/**
+ * Turns the `hardware` config into doctor probes. Each probe opens its device, asks it, and closes it
+ * again, so the doctor leaves no pin exported and no port locked. Anything that goes wrong while opening
+ * becomes the row's status and hint.
+ */
+import type { Probeable, ProbeResult } from '../device.js';
+import type { NamedProbeable } from './doctor.js';
+import { explainGpioError } from './doctor-hints.js';
+import type { GpioPinFactory } from '../io/gpio.js';
+import type { GpioNumbering } from '../io/sysfs-gpio-base.js';
+import type {
+  ButtonsDeviceConfig,
+  CoinDeviceConfig,
+  DisplayDeviceConfig,
+  HardwareConfig,
+  PrinterDeviceConfig,
+  ReaderDeviceConfig,
+} from '../hardware-config.js';
+import { GpioButtons } from '../buttons/gpio-buttons.js';
+import { PulseCoinAcceptor } from '../coin-acceptor/pulse-coin-acceptor.js';
+import { LineCardReader } from '../card-reader/line-reader.js';
+import { Pn532Reader } from '../card-reader/pn532-reader.js';
+import type { SerialPortFactory } from '../io/serial-port.js';
+import type * as LcdModule from '../display/pcf8574-lcd.js';
+import type * as PrinterModule from '../printer/escpos-printer.js';
+import type * as StatusChannelModule from '../printer/printer-status-channel.js';
+import type { Logger } from '../../src/util/logger.js';
+import { silentLogger } from '../../src/util/logger.js';
+
+export interface DoctorDeps {
+  openGpio: (sysfsRoot?: string) => Promise<{ factory: GpioPinFactory; numbering: GpioNumbering }>;
+  serial: SerialPortFactory;
+  logger?: Logger;
+  /** How long a PN532 gets to wake up and answer before it is probed. Default 3000 ms. */
+  readerSettleMs?: number;
+}
+
+type Closeable = Probeable & { close(): Promise<void> };
+
+function simulatedRow(device: string): NamedProbeable {
+  return {
+    device,
+    driver: 'simulated',
+    required: false,
+    probe: async () => ({
+      device,
+      driver: 'simulated',
+      found: true,
+      where: 'simulated',
+      status: 'ok',
+      required: false,
+    }),
+  };
+}
+
+/** Probes a driver made by `make` and always closes it; a throw from `make` becomes the row. */
+async function probeAndClose(
+  base: Omit<ProbeResult, 'found' | 'status' | 'hint'>,
+  make: () => Promise<Closeable>,
+  explain: (err: unknown) => { status: string; hint: string },
+): Promise<ProbeResult> {
+  let driver: Closeable;
+  try {
+    driver = await make();
+  } catch (err) {
+    return { ...base, found: false, ...explain(err) };
+  }
+  try {
+    return await driver.probe();
+  } finally {
+    await driver.close().catch(() => undefined);
+  }
+}
+
+function describeError(err: unknown): { status: string; hint: string } {
+  const e = err as NodeJS.ErrnoException | undefined;
+  return { status: e?.code ?? 'error', hint: e?.message ?? String(err) };
+}
+
+export function buildDoctorProbes(hw: HardwareConfig, deps: DoctorDeps): NamedProbeable[] {
+  const logger = deps.logger ?? silentLogger;
+  // One sysfs read for all GPIO devices; local to this call, not module state.
+  let gpio: ReturnType<DoctorDeps['openGpio']> | undefined;
+  const openGpio = (): ReturnType<DoctorDeps['openGpio']> => (gpio ??= deps.openGpio(hw.gpioSysfsRoot));
+  const probes: NamedProbeable[] = [];
+
+  if (hw.buttons) probes.push(buttonsProbe(hw.buttons, openGpio, logger));
+  if (hw.coin) probes.push(coinProbe(hw.coin, openGpio, logger));
+  if (hw.reader) probes.push(readerProbe(hw.reader, deps, logger));
+  if (hw.display) probes.push(displayProbe(hw.display, logger));
+  if (hw.printer) probes.push(printerProbe(hw.printer, logger));
+  return probes;
+}
+
+function buttonsProbe(
+  cfg: ButtonsDeviceConfig,
+  openGpio: () => ReturnType<DoctorDeps['openGpio']>,
+  logger: Logger,
+): NamedProbeable {
+  if (cfg.driver === 'simulated') return simulatedRow('buttons');
+  const required = cfg.required ?? true;
+  const where = Object.entries(cfg.pins)
+    .map(([name, bcm]) => `${name}=BCM ${bcm}`)
+    .join(', ');
+  return {
+    device: 'buttons',
+    driver: 'gpio-onoff',
+    required,
+    probe: () =>
+      probeAndClose(
+        { device: 'buttons', driver: 'gpio-onoff', where, required },
+        async () => {
+          const buttons = new GpioButtons((await openGpio()).factory, cfg, logger);
+          await buttons.start();
+          return buttons;
+        },
+        explainGpioError,
+      ),
+  };
+}
+
+function coinProbe(
+  cfg: CoinDeviceConfig,
+  openGpio: () => ReturnType<DoctorDeps['openGpio']>,
+  logger: Logger,
+): NamedProbeable {
+  if (cfg.driver === 'simulated') return simulatedRow('coin');
+  const required = cfg.required ?? true;
+  const where = [`coin=BCM ${cfg.coin.bcm}`, ...(cfg.inhibit ? [`inhibit=BCM ${cfg.inhibit.bcm}`] : [])].join(
+    ', ',
+  );
+  return {
+    device: 'coin',
+    driver: 'pulse-gpio',
+    required,
+    // The acceptor starts and ends inhibited: probing never lets it take a coin.
+    probe: () =>
+      probeAndClose(
+        { device: 'coin', driver: 'pulse-gpio', where, required },
+        async () => new PulseCoinAcceptor((await openGpio()).factory, cfg, logger),
+        explainGpioError,
+      ),
+  };
+}
+
+function readerProbe(cfg: ReaderDeviceConfig, deps: DoctorDeps, logger: Logger): NamedProbeable {
+  if (cfg.driver === 'simulated') return simulatedRow('reader');
+  const required = cfg.required ?? true;
+  if (cfg.driver === 'line') {
+    return {
+      device: 'reader',
+      driver: 'line-serial',
+      required,
+      probe: () =>
+        probeAndClose(
+          { device: 'reader', driver: 'line-serial', where: cfg.path, required },
+          async () => new LineCardReader(cfg, deps.serial, logger),
+          describeError,
+        ),
+    };
+  }
+  const settleMs = deps.readerSettleMs ?? 3000;
+  return {
+    device: 'reader',
+    driver: 'pn532-uart',
+    required,
+    probe: () =>
+      probeAndClose(
+        { device: 'reader', driver: 'pn532-uart', where: cfg.path, required },
+        async () => {
+          const reader = new Pn532Reader(cfg, deps.serial, logger);
+          // The first status says whether the port opened and the chip answered.
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, settleMs);
+            reader.once('status', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            reader.start();
+          });
+          return reader;
+        },
+        describeError,
+      ),
+  };
+}
+
+function notChecked(device: string, driver: string, why: string): ProbeResult {
+  return { device, driver, found: false, where: '-', status: 'not checked', hint: why, required: false };
+}
+
+function displayProbe(cfg: DisplayDeviceConfig, logger: Logger): NamedProbeable {
+  if (cfg.driver === 'simulated') return simulatedRow('display');
+  const required = cfg.required ?? false;
+  const where = `i2c-${cfg.bus ?? 1} ${cfg.address === undefined ? 'scan' : `0x${cfg.address.toString(16)}`}`;
+  return {
+    device: 'display',
+    driver: cfg.driver,
+    required,
+    probe: async () => {
+      // The display driver is another module; the doctor must still run where it is missing.
+      let mod: typeof LcdModule;
+      try {
+        mod = await import('../display/pcf8574-lcd.js');
+      } catch (err) {
+        return notChecked('display', cfg.driver, `display driver not available: ${(err as Error).message}`);
+      }
+      return probeAndClose(
+        { device: 'display', driver: cfg.driver, where, required },
+        async () =>
+          new mod.Pcf8574Lcd({
+            cols: cfg.cols,
+            rows: cfg.rows,
+            busNumber: cfg.bus ?? 1,
+            ...(cfg.address === undefined ? {} : { address: cfg.address }),
+            ...(cfg.rom ? { rom: cfg.rom } : {}),
+            name: 'display',
+            required,
+            logger,
+          }),
+        describeError,
+      );
+    },
+  };
+}
+
+function printerProbe(cfg: PrinterDeviceConfig, logger: Logger): NamedProbeable {
+  if (cfg.driver === 'simulated') return simulatedRow('printer');
+  const required = cfg.required ?? false;
+  return {
+    device: 'printer',
+    driver: cfg.driver,
+    required,
+    probe: async () => {
+      let printerMod: typeof PrinterModule;
+      let channelMod: typeof StatusChannelModule;
+      try {
+        printerMod = await import('../printer/escpos-printer.js');
+        channelMod = await import('../printer/printer-status-channel.js');
+      } catch (err) {
+        return notChecked('printer', cfg.driver, `printer driver not available: ${(err as Error).message}`);
+      }
+      const tcp = /^tcp:\/\/([^:/]+)(?::(\d+))?/.exec(cfg.interface);
+      const statusChannel = tcp
+        ? channelMod.tcpStatusChannel(tcp[1] ?? '', tcp[2] ? Number(tcp[2]) : 9100)
+        : cfg.statusSerial
+          ? channelMod.serialStatusChannel(cfg.statusSerial.path, cfg.statusSerial.baudRate ?? 9600)
+          : undefined;
+      return probeAndClose(
+        { device: 'printer', driver: cfg.driver, where: cfg.interface, required },
+        async () =>
+          printerMod.createEscPosPrinter({
+            interface: cfg.interface,
+            columns: cfg.columns,
+            ...(statusChannel ? { statusChannel } : {}),
+            name: 'printer',
+            required,
+            logger,
+          }),
+        describeError,
+      );
+    },
+  };
+}
