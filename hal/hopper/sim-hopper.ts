@@ -1,0 +1,133 @@
+/**
+ * The hopper's simulated twin for the simulator and the flow tests: pays at once from its own coin
+ * count and keeps the same counters a ccTalk hopper keeps, so `settle` works as on the real one.
+ * The control port and tests can empty it, refill it, jam it (after N coins) or take it offline.
+ */
+import { EventEmitter } from 'node:events';
+import type { ProbeResult } from '../device.js';
+import type {
+  DispenseIntent,
+  Hopper,
+  HopperCounters,
+  HopperEvents,
+  HopperStatus,
+  PayoutResult,
+} from './hopper.js';
+import {
+  HopperError,
+  MAX_COINS_PER_DISPENSE,
+  nextEvent,
+  payoutResult,
+  settleFromCounters,
+} from './hopper.js';
+
+export class SimulatedHopper extends EventEmitter<HopperEvents> implements Hopper {
+  private current: HopperStatus = 'offline';
+  private counts: Required<HopperCounters> = { event: 0, remaining: 0, paid: 0, unpaid: 0, lifetime: 0 };
+  /** Coins in the hopper. */
+  coins: number;
+  /** The next payout jams after this many coins. */
+  private jamAt: number | undefined;
+  private online = true;
+  /** Every payout's requested coin count, in order. */
+  readonly dispenses: number[] = [];
+
+  constructor(
+    readonly coinCents: number,
+    coins = 50,
+  ) {
+    super();
+    this.coins = coins;
+  }
+
+  get status(): HopperStatus {
+    return this.current;
+  }
+
+  start(): void {
+    this.setStatus(this.online ? (this.coins > 0 ? 'ok' : 'empty') : 'offline');
+  }
+
+  private setStatus(status: HopperStatus): void {
+    if (this.current === status) return;
+    this.current = status;
+    this.emit('status', status);
+  }
+
+  /** Takes every coin out (the operator empties it, or the control port plays an empty hopper). */
+  empty(): number {
+    const taken = this.coins;
+    this.coins = 0;
+    return taken;
+  }
+
+  refill(coins: number): void {
+    if (!Number.isInteger(coins) || coins < 0) throw new HopperError(`bad coin count ${coins}`, 'invalid');
+    this.coins += coins;
+    if (this.current !== 'offline') this.setStatus('ok');
+  }
+
+  /** The next payout stops after `afterCoins` coins with the rest unpaid. */
+  jam(afterCoins = 0): void {
+    this.jamAt = afterCoins;
+  }
+
+  setOnline(online: boolean): void {
+    this.online = online;
+    this.setStatus(online ? (this.coins > 0 ? 'ok' : 'empty') : 'offline');
+  }
+
+  async counters(): Promise<HopperCounters> {
+    if (!this.online) throw new HopperError('hopper offline', 'offline');
+    return { ...this.counts };
+  }
+
+  async dispense(
+    coins: number,
+    beforeSend?: (intent: DispenseIntent) => Promise<void>,
+  ): Promise<PayoutResult> {
+    if (!Number.isInteger(coins) || coins < 1 || coins > MAX_COINS_PER_DISPENSE) {
+      throw new HopperError(`coins must be 1..${MAX_COINS_PER_DISPENSE}, got ${coins}`, 'invalid');
+    }
+    const before = await this.counters();
+    await beforeSend?.({ coins, coinCents: this.coinCents, before });
+    this.dispenses.push(coins);
+    const jamAt = this.jamAt;
+    this.jamAt = undefined;
+    const paid = Math.min(coins, this.coins, jamAt ?? Number.POSITIVE_INFINITY);
+    this.coins -= paid;
+    this.counts = {
+      event: nextEvent(this.counts.event),
+      remaining: 0,
+      paid,
+      unpaid: coins - paid,
+      lifetime: this.counts.lifetime + paid,
+    };
+    if (paid === coins) {
+      this.setStatus(this.coins > 0 ? 'ok' : 'empty');
+      return payoutResult('complete', coins, paid, this.coinCents, { after: { ...this.counts } });
+    }
+    const fault = jamAt !== undefined && jamAt < coins && paid === jamAt ? 'jammed' : 'empty';
+    this.setStatus(fault);
+    return payoutResult('short', coins, paid, this.coinCents, { fault, after: { ...this.counts } });
+  }
+
+  async settle(intent: DispenseIntent): Promise<PayoutResult> {
+    return settleFromCounters(intent, await this.counters());
+  }
+
+  async probe(): Promise<ProbeResult> {
+    return {
+      device: 'hopper',
+      driver: 'simulated',
+      found: this.online,
+      where: `simulated ${this.coinCents} ct x ${this.coins}`,
+      status: this.current,
+      required: false,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.setStatus('offline');
+  }
+}

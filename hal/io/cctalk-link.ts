@@ -1,0 +1,143 @@
+/**
+ * ccTalk request/reply on a serial link: one request in flight at a time, each answered within a
+ * timeout, optionally retried. Frames not addressed to the host are dropped: on the shared data line
+ * the host's own request comes back as an echo before the answer.
+ *
+ * Retrying is the caller's choice per request: a read (status, counters) may be asked again, a
+ * command that moves money (dispense) must never be: its outcome is read back instead.
+ */
+import type { CctalkFrame } from './cctalk-frame.js';
+import { buildFrame, CCTALK_HOST, CctalkFrameParser, HEADER } from './cctalk-frame.js';
+
+/** The part of a serial link the ccTalk client needs (`ReconnectingSerial` has it). */
+export interface CctalkTransport {
+  write(data: Buffer): Promise<void>;
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  off(event: 'data', listener: (chunk: Buffer) => void): unknown;
+}
+
+export type CctalkErrorReason = 'timeout' | 'nak' | 'busy' | 'offline' | 'closed';
+
+export class CctalkError extends Error {
+  override readonly name = 'CctalkError';
+  constructor(
+    message: string,
+    readonly reason: CctalkErrorReason,
+    readonly header: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface RequestOptions {
+  /** Default: the link's `timeoutMs`. */
+  timeoutMs?: number;
+  /** Further attempts after a timeout or BUSY. Default 0. Never for commands that move money. */
+  retries?: number;
+}
+
+export interface CctalkLinkConfig {
+  /** The host's own address. Default 1. */
+  host?: number;
+  /** Reply timeout. Default 500 ms (devices answer within tens of ms at 9600 baud). */
+  timeoutMs?: number;
+}
+
+interface Pending {
+  address: number;
+  header: number;
+  resolve: (data: Buffer) => void;
+  reject: (err: CctalkError) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+export class CctalkLink {
+  private readonly parser = new CctalkFrameParser();
+  private readonly host: number;
+  private readonly timeoutMs: number;
+  private pending: Pending | undefined;
+  /** Requests run one after another: the bus has one line and the device one reply buffer. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  private readonly onData = (chunk: Buffer): void => {
+    for (const frame of this.parser.push(chunk)) this.onFrame(frame);
+  };
+  /** Frames dropped because they were not for the host (echoes, other devices' traffic). */
+  echoes = 0;
+
+  constructor(
+    private readonly transport: CctalkTransport,
+    config: CctalkLinkConfig = {},
+  ) {
+    this.host = config.host ?? CCTALK_HOST;
+    this.timeoutMs = config.timeoutMs ?? 500;
+    transport.on('data', this.onData);
+  }
+
+  /** Sends `header` with `data` to `address` and resolves with the ACK's data. */
+  request(address: number, header: number, data: readonly number[] = [], options: RequestOptions = {}) {
+    const run = async (): Promise<Buffer> => {
+      const retries = options.retries ?? 0;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await this.once(address, header, data, options.timeoutMs ?? this.timeoutMs);
+        } catch (err) {
+          const reason = (err as CctalkError).reason;
+          if (attempt >= retries || (reason !== 'timeout' && reason !== 'busy')) throw err;
+        }
+      }
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private once(address: number, header: number, data: readonly number[], timeoutMs: number) {
+    return new Promise<Buffer>((resolve, reject) => {
+      if (this.closed) {
+        reject(new CctalkError('link closed', 'closed', header));
+        return;
+      }
+      this.parser.reset();
+      const timer = setTimeout(() => {
+        this.pending = undefined;
+        reject(new CctalkError(`no answer to header ${header} from ${address}`, 'timeout', header));
+      }, timeoutMs);
+      this.pending = { address, header, resolve, reject, timer };
+      const frame = buildFrame({ destination: address, source: this.host, header, data });
+      this.transport.write(frame).catch((err: Error) => {
+        if (this.pending?.timer !== timer) return;
+        clearTimeout(timer);
+        this.pending = undefined;
+        reject(new CctalkError(err.message, 'offline', header));
+      });
+    });
+  }
+
+  private onFrame(frame: CctalkFrame): void {
+    const p = this.pending;
+    if (frame.destination !== this.host || !p || frame.source !== p.address) {
+      this.echoes++;
+      return;
+    }
+    clearTimeout(p.timer);
+    this.pending = undefined;
+    if (frame.header === HEADER.ACK) p.resolve(frame.data);
+    else if (frame.header === HEADER.BUSY) {
+      p.reject(new CctalkError(`device ${p.address} busy (header ${p.header})`, 'busy', p.header));
+    } else {
+      p.reject(new CctalkError(`device ${p.address} refused header ${p.header}`, 'nak', p.header));
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.transport.off('data', this.onData);
+    const p = this.pending;
+    this.pending = undefined;
+    if (p) {
+      clearTimeout(p.timer);
+      p.reject(new CctalkError('link closed', 'closed', p.header));
+    }
+  }
+}
