@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../src/app/config.js';
+import { loadConfig } from '../src/config/config.js';
 import type { SimHandles } from '../src/app/devices.js';
 import { KioskApp } from '../src/app/kiosk-app.js';
 import { silentLogger } from '../src/util/logger.js';

@@ -20,7 +20,7 @@ import {
   startKiosk,
   type KioskProcess,
   type StartKioskOptions,
-} from '../test/support/kiosk-process.js';
+} from '../src/harness/kiosk-process.js';
 import { percentile } from './app-rig.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' } } });

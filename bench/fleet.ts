@@ -28,7 +28,7 @@ import { Outbox } from '../src/fleet/outbox.js';
 import { OutboxPump } from '../src/fleet/outbox-pump.js';
 import { kioskTopics } from '../src/fleet/topics.js';
 import { newCondition, transactionEvent } from '../src/fleet-sim/payloads.js';
-import { startMosquitto, type MosquittoBroker } from '../test/support/mosquitto.js';
+import { startMosquitto, type MosquittoBroker } from '../src/harness/mosquitto.js';
 import { startDelayProxy } from './fleet-link-delay.js';
 
 const { values } = parseArgs({

@@ -4,7 +4,8 @@
  * deadlines in their context (a restored snapshot has no pending `after` timers) and so that the
  * screen can animate its "working" indicator without the machine reading a clock itself.
  */
-import type { DeviceHealthState, DeviceName } from './ports.js';
+import type { DeviceHealth } from '../src/contracts/device.js';
+import type { DeviceName } from './ports.js';
 
 export const BUTTONS = [
   'ok',
@@ -28,7 +29,7 @@ export type HardwareEvent =
   | { type: 'SCAN'; data: string }
   /** A coin or note the acceptor took: it is in the cash box, it must be accounted for. */
   | { type: 'COIN'; cents: number }
-  | { type: 'DEVICE'; device: DeviceName; health: DeviceHealthState; detail?: string }
+  | { type: 'DEVICE'; device: DeviceName; health: DeviceHealth; detail?: string }
   | { type: 'TICK'; now: number };
 
 export type FleetEvent = { type: 'MAINTENANCE'; on: boolean } | { type: 'LOCK' } | { type: 'UNLOCK' };

@@ -2,7 +2,8 @@
  * Whether the kiosk may serve customers, and if not, why: the reason is what the out-of-service
  * screen, the fleet and the technician see.
  */
-import type { DeviceHealthState, DeviceName } from './ports.js';
+import type { DeviceHealth } from '../src/contracts/device.js';
+import type { DeviceName } from './ports.js';
 
 export type OutOfServiceReason =
   | 'locked' // the fleet locked this kiosk
@@ -22,7 +23,7 @@ export interface HealthView {
   apiReachable: boolean;
   receiptsRequired: boolean;
   terminal: boolean;
-  devices: Record<DeviceName, DeviceHealthState>;
+  devices: Record<DeviceName, DeviceHealth>;
 }
 
 export function blockingReason(v: HealthView): OutOfServiceReason | null {

@@ -12,14 +12,8 @@
 import { and, assign, enqueueActions, fromPromise, not, sendTo, setup } from 'xstate';
 import type { KioskInputEvent, ServiceStatusEvent } from './events.js';
 import { blockingReason, type OutOfServiceReason } from './kiosk-health.js';
-import type {
-  DeviceHealthState,
-  DeviceName,
-  FlowEvent,
-  RecoverOutput,
-  SelfTestOutput,
-  SetAcceptorParams,
-} from './ports.js';
+import type { DeviceHealth } from '../src/contracts/device.js';
+import type { DeviceName, FlowEvent, RecoverOutput, SelfTestOutput, SetAcceptorParams } from './ports.js';
 import type { SessionConfig, SessionOutput } from './session-context.js';
 import { checkoutMachine } from './checkout.machine.js';
 import { topupMachine } from './topup.machine.js';
@@ -48,7 +42,7 @@ export interface KioskContext {
   sessionSeq: number;
   now: number;
   ticks: number;
-  devices: Record<DeviceName, DeviceHealthState>;
+  devices: Record<DeviceName, DeviceHealth>;
   apiReachable: boolean;
   locked: boolean;
   /** Maintenance asked for while a customer was paying: entered when the session ends. */

@@ -9,6 +9,7 @@
  * treated as "not applied, not retryable".
  */
 import type { Cents } from '../src/api/money.js';
+import type { DeviceHealth } from '../src/contracts/device.js';
 import type { ReceiptLine } from '../src/api/schemas.js';
 import type { ReadBack, StartMethod } from '../src/api/types.js';
 
@@ -149,7 +150,7 @@ export interface SetAcceptorParams {
 /** What the kiosk's self-test found; `blocking` reasons keep it out of service. */
 export interface SelfTestOutput {
   apiReachable: boolean;
-  devices: Partial<Record<DeviceName, DeviceHealthState>>;
+  devices: Partial<Record<DeviceName, DeviceHealth>>;
 }
 
 export interface RecoverOutput {
@@ -158,7 +159,6 @@ export interface RecoverOutput {
 }
 
 export type DeviceName = 'printer' | 'reader' | 'acceptor' | 'display';
-export type DeviceHealthState = 'ok' | 'degraded' | 'offline';
 
 // ---------------------------------------------------------------------------------------------------
 // The service menu (machines/service-menu.machine.ts): a technician at the kiosk, in maintenance only.

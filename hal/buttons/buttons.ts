@@ -12,7 +12,7 @@
  * event until it has been released once; `probe()` reports it as `stuck`.
  */
 import type { EventEmitter } from 'node:events';
-import type { Probeable } from '../device.js';
+import type { Probeable } from '../../src/contracts/device.js';
 
 export const STANDARD_BUTTONS = [
   'ok',

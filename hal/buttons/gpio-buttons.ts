@@ -4,7 +4,7 @@
  * does not become a press. The cost is `debounceMs` of latency, which nobody notices at 30 ms.
  */
 import { EventEmitter } from 'node:events';
-import type { ProbeResult } from '../device.js';
+import type { ProbeResult } from '../../src/contracts/device.js';
 import type { GpioPin, GpioPinFactory, Level, PinEdge } from '../io/gpio.js';
 import type { ButtonEvents, ButtonName, Buttons } from './buttons.js';
 import type { Logger } from '../../src/util/logger.js';

@@ -3,7 +3,7 @@
  * `press(name)` and `longPress(name)` emit what a debounced real press would.
  */
 import { EventEmitter } from 'node:events';
-import type { ProbeResult } from '../device.js';
+import type { ProbeResult } from '../../src/contracts/device.js';
 import type { ButtonEvents, ButtonName, Buttons } from './buttons.js';
 import { STANDARD_BUTTONS } from './buttons.js';
 

@@ -12,7 +12,7 @@
  * Card numbers are personal data: drivers log them only through `maskCard`.
  */
 import type { EventEmitter } from 'node:events';
-import type { Probeable } from '../device.js';
+import type { Probeable } from '../../src/contracts/device.js';
 
 export type ReaderStatus = 'online' | 'offline';
 

@@ -4,7 +4,7 @@
  * `/dev/serial/by-id/...`: that name survives reboots and replugs, `/dev/ttyACM0` does not.
  */
 import { EventEmitter } from 'node:events';
-import type { ProbeResult } from '../device.js';
+import type { ProbeResult } from '../../src/contracts/device.js';
 import type { CardReader, CardReaderEvents, ReaderStatus } from './card-reader.js';
 import type { LineSplitterOptions } from './line-reader-splitter.js';
 import { LineSplitter } from './line-reader-splitter.js';

@@ -9,7 +9,7 @@
  * answers: a port that opens with a silent chip behind it (wrong wiring, I2C/SPI mode switches) is offline.
  */
 import { EventEmitter } from 'node:events';
-import type { ProbeResult } from '../device.js';
+import type { ProbeResult } from '../../src/contracts/device.js';
 import type { CardReader, CardReaderEvents, ReaderStatus } from './card-reader.js';
 import {
   buildFrame,

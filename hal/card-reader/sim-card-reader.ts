@@ -3,7 +3,7 @@
  * a barcode scanned; `unplug()` / `replug()` play the cable.
  */
 import { EventEmitter } from 'node:events';
-import type { ProbeResult } from '../device.js';
+import type { ProbeResult } from '../../src/contracts/device.js';
 import type { CardReader, CardReaderEvents, ReaderStatus } from './card-reader.js';
 
 export class SimulatedCardReader extends EventEmitter<CardReaderEvents> implements CardReader {

@@ -10,7 +10,7 @@
  *   that does not match a coin the acceptor is programmed for. Money is still reported as `coin`.
  */
 import type { EventEmitter } from 'node:events';
-import type { Probeable } from '../device.js';
+import type { Probeable } from '../../src/contracts/device.js';
 
 export interface CoinEvent {
   /** Value in integer cents: pulses x value per pulse. */

@@ -7,7 +7,7 @@
  * for it. Wire a pull resistor that inhibits while the Pi boots or is off: software cannot cover that.
  */
 import { EventEmitter } from 'node:events';
-import type { ProbeResult } from '../device.js';
+import type { ProbeResult } from '../../src/contracts/device.js';
 import type { GpioPin, GpioPinFactory } from '../io/gpio.js';
 import type { CoinAcceptor, CoinAcceptorEvents, CoinEvent } from './coin-acceptor.js';
 import type { PulseInputConfig } from './coin-pulse-counter.js';

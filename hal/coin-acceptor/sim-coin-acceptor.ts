@@ -3,7 +3,7 @@
  * inhibited acceptor returns the coin (the call returns false and nothing is counted).
  */
 import { EventEmitter } from 'node:events';
-import type { ProbeResult } from '../device.js';
+import type { ProbeResult } from '../../src/contracts/device.js';
 import type { CoinAcceptor, CoinAcceptorEvents, CoinEvent } from './coin-acceptor.js';
 
 export class SimulatedCoinAcceptor extends EventEmitter<CoinAcceptorEvents> implements CoinAcceptor {

@@ -3,7 +3,7 @@
  * driver decides what actually has to change on the glass; callers never clear, position or redraw.
  * The real driver is `pcf8574-lcd.ts` (HD44780 behind a PCF8574 on I2C), the twin is `sim/display.ts`.
  */
-import type { DeviceHealth, Probeable } from '../device.js';
+import type { DeviceHealth, Probeable } from '../../src/contracts/device.js';
 
 /**
  * `status` is emitted whenever the display's health changes, and once more after the driver had to

@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
-import type { DeviceHealth, ProbeResult } from '../device.js';
+import type { DeviceHealth, ProbeResult } from '../../src/contracts/device.js';
 import type { Display, DisplayEvents, DisplayStatusEvent } from './display.js';
 import { PCF_BACKLIGHT, initBursts } from './hd44780.js';
 import type { LcdRom } from './lcd-charset.js';

@@ -4,7 +4,7 @@
  * visible change, for the simulator's UI and for tests written as "press this, expect these lines".
  */
 import { EventEmitter } from 'node:events';
-import type { DeviceHealth, ProbeResult } from '../device.js';
+import type { DeviceHealth, ProbeResult } from '../../src/contracts/device.js';
 import type { Display, DisplayEvents, DisplayStatusEvent } from './display.js';
 
 export interface SimulatedDisplayEvents extends DisplayEvents {

@@ -3,7 +3,7 @@
  * again, so the doctor leaves no pin exported and no port locked. Anything that goes wrong while opening
  * becomes the row's status and hint.
  */
-import type { Probeable, ProbeResult } from '../device.js';
+import type { Probeable, ProbeResult } from '../../src/contracts/device.js';
 import type { NamedProbeable } from './doctor.js';
 import { explainGpioError } from './doctor-hints.js';
 import type { GpioPinFactory } from '../io/gpio.js';

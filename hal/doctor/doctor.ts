@@ -3,7 +3,7 @@
  * non-zero when a required device is missing. A probe that throws or hangs becomes a row, never a
  * stack trace: the doctor is what runs when things are already broken.
  */
-import type { Probeable, ProbeResult } from '../device.js';
+import type { Probeable, ProbeResult } from '../../src/contracts/device.js';
 
 export interface DoctorReport {
   rows: ProbeResult[];

@@ -5,7 +5,7 @@
  * `PrinterDevice`: the ESC/POS driver (`printer-escpos.ts`) and the simulator (`sim/printer.ts`).
  */
 import { EventEmitter } from 'node:events';
-import type { DeviceHealth, ProbeResult } from '../device.js';
+import type { DeviceHealth, ProbeResult } from '../../src/contracts/device.js';
 import { receiptBytes } from './escpos-receipt.js';
 import type {
   KeptReceipt,
@@ -15,7 +15,7 @@ import type {
   PrinterStatus,
   PrinterStatusEvent,
 } from './printer.js';
-import { PrinterError } from './printer.js';
+import { PrinterError, printerHealthOf } from './printer.js';
 import { layoutReceipt, receiptText } from './receipt-layout.js';
 import type { ReceiptLayoutOptions } from './receipt-layout.js';
 import type { Logger } from '../../src/util/logger.js';
@@ -117,8 +117,7 @@ export class QueuedPrinter extends EventEmitter implements Printer {
   }
 
   health(): DeviceHealth {
-    const s = this.current?.status ?? 'ok';
-    return s === 'ok' ? 'ok' : s === 'paper_low' ? 'degraded' : 'offline';
+    return printerHealthOf(this.current?.status ?? 'ok');
   }
 
   watch(intervalMs: number): () => void {

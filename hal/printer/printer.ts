@@ -5,7 +5,7 @@
  * (after a paper change, a stale receipt for someone long gone is worse than none).
  * Real driver: `printer-escpos.ts` (node-thermal-printer + DLE EOT status); twin: `sim/printer.ts`.
  */
-import type { DeviceHealth, Probeable } from '../device.js';
+import type { DeviceHealth, Probeable } from '../../src/contracts/device.js';
 import type { ReceiptLine } from '../../src/api/schemas.js';
 
 /**
@@ -14,6 +14,11 @@ import type { ReceiptLine } from '../../src/api/schemas.js';
  * reports itself offline (cover open, cutter error).
  */
 export type PrinterStatus = 'ok' | 'paper_low' | 'paper_out' | 'offline';
+
+/** The printer's status in the one device-health vocabulary (the specific status stays as the code). */
+export function printerHealthOf(s: PrinterStatus): DeviceHealth {
+  return s === 'ok' ? 'ok' : s === 'paper_low' ? 'degraded' : 'offline';
+}
 
 export interface PrintJob {
   /** Receipt lines as the API returned them (`transaction.receipt`). */

@@ -7,8 +7,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { checkConfig } from './config.js';
-import type { KioskConfig } from './config-schema.js';
+import { checkConfig } from '../config/config.js';
+import type { KioskConfig } from '../config/config-schema.js';
 
 export const DESIRED_FILE = 'desired-config.json';
 

@@ -3,7 +3,7 @@
  * Real drivers are imported only when configured, so a simulated kiosk never loads native modules
  * and the Pi loads only what it uses (start-up time on a Pi Zero counts every module).
  */
-import type { KioskConfig } from './config-schema.js';
+import type { KioskConfig } from '../config/config-schema.js';
 import type { Buttons } from '../../hal/buttons/buttons.js';
 import type { CardReader } from '../../hal/card-reader/card-reader.js';
 import type { CoinAcceptor } from '../../hal/coin-acceptor/coin-acceptor.js';

@@ -2,15 +2,16 @@
  * The kiosk as the fleet sees it: implements the reporter's `KioskPort` over the running app, and
  * supplies birth and health facts. Loaded only when `fleet` is configured.
  */
+import { printerHealthOf } from '../../hal/printer/printer.js';
 import { FleetReporter } from '../fleet/reporter.js';
 import { KioskBusyError, type HealthFacts, type KioskPort, type KioskStatus } from '../fleet/kiosk-port.js';
 import type { ConfigDocument, DeviceStatus, LifetimeCounters } from '../fleet/envelope.js';
 import type { Journal } from '../journal/journal.js';
 import type { Counters } from '../journal/state.js';
 import type { Logger } from '../util/logger.js';
-import { checkConfig } from './config.js';
+import { checkConfig } from '../config/config.js';
 import { applyLive, desiredConfigPath, keepLocal, storeDesiredConfig } from './desired-config.js';
-import type { KioskConfig } from './config-schema.js';
+import type { KioskConfig } from '../config/config-schema.js';
 import type { Devices } from './devices.js';
 import type { KioskApp } from './kiosk-app.js';
 import { FIRMWARE_VERSION } from './version.js';
@@ -102,7 +103,7 @@ export async function startFleetBridge(app: KioskApp, deps: FleetBridgeDeps): Pr
     const p = app.printerState;
     return {
       printer: {
-        health: p === 'ok' ? 'ok' : p === 'paper_low' ? 'degraded' : 'offline',
+        health: printerHealthOf(p),
         status: p,
         paper: p === 'paper_low' ? 'low' : p === 'paper_out' ? 'out' : 'ok',
       },

@@ -20,7 +20,6 @@ import { checkoutMachine } from '../../machines/checkout.machine.js';
 import { topupMachine } from '../../machines/topup.machine.js';
 import { TICK_MS, type KioskInputEvent } from '../../machines/events.js';
 import type {
-  DeviceHealthState,
   FlowEvent,
   PrintInput,
   RecordUnclaimedInput,
@@ -31,7 +30,7 @@ import type {
 } from '../../machines/ports.js';
 import type { SessionOutput } from '../../machines/session-context.js';
 import { screenFor, statePath } from '../../machines/screens.js';
-import type { KioskConfig } from './config-schema.js';
+import type { KioskConfig } from '../config/config-schema.js';
 import type { ControlDevice, SimControls } from './control-port.js';
 import { buildDevices, type Devices, type SimHandles } from './devices.js';
 import { maskReceiptCards, saleLines, voucherLines } from '../bookkeeping/receipt-jobs.js';
@@ -39,7 +38,8 @@ import type { ReceiptLine } from '../api/schemas.js';
 import { SessionRecovery } from '../bookkeeping/recovery.js';
 import { SessionJournal, newVoucherCode } from '../bookkeeping/session-journal.js';
 import { createServiceMenu, httpReachable } from './service-menu-actors.js';
-import type { PrinterStatus } from '../../hal/printer/printer.js';
+import { printerHealthOf, type PrinterStatus } from '../../hal/printer/printer.js';
+import type { DeviceHealth } from '../contracts/device.js';
 import type { FleetReporter } from '../fleet/reporter.js';
 import { basketTotal } from '../api/money.js';
 import { maskCard } from '../util/privacy.js';
@@ -296,7 +296,7 @@ export class KioskApp extends EventEmitter {
     }
     this.printerStatus = await this.devices.printer.status();
     const devices: SelfTestOutput['devices'] = {
-      printer: printerHealth(this.printerStatus),
+      printer: printerHealthOf(this.printerStatus),
       reader: this.devices.reader.status === 'online' ? 'ok' : 'offline',
       display: this.devices.display.health() === 'offline' ? 'offline' : 'ok',
     };
@@ -444,7 +444,7 @@ export class KioskApp extends EventEmitter {
     });
     d.printer.on('status', (ev) => {
       this.printerStatus = ev.status;
-      this.device('printer', printerHealth(ev.status), ev.status);
+      this.device('printer', printerHealthOf(ev.status), ev.status);
       this.alert('paper_low', ev.status === 'paper_low');
       this.alert('paper_out', ev.status === 'paper_out');
       this.alert('printer_offline', ev.status === 'offline');
@@ -486,7 +486,7 @@ export class KioskApp extends EventEmitter {
 
   private device(
     device: 'printer' | 'reader' | 'display' | 'acceptor',
-    health: DeviceHealthState,
+    health: DeviceHealth,
     detail?: string,
   ): void {
     this.send({ type: 'DEVICE', device, health, ...(detail ? { detail } : {}) });
@@ -691,8 +691,4 @@ export class KioskApp extends EventEmitter {
     await this.journal?.close().catch(() => undefined);
     await this.standIn?.close();
   }
-}
-
-function printerHealth(s: PrinterStatus): DeviceHealthState {
-  return s === 'ok' ? 'ok' : s === 'paper_low' ? 'degraded' : 'offline';
 }

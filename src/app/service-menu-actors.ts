@@ -16,7 +16,7 @@ import { formatCents } from '../api/money.js';
 import type { ReceiptLine } from '../api/schemas.js';
 import type { Journal } from '../journal/journal.js';
 import type { Printer } from '../../hal/printer/printer.js';
-import type { ProbeResult } from '../../hal/device.js';
+import type { ProbeResult } from '../contracts/device.js';
 import type { FleetReporter } from '../fleet/reporter.js';
 import type { Logger } from '../util/logger.js';
 import type {
@@ -31,7 +31,7 @@ import type {
   ServiceReport,
 } from '../../machines/ports.js';
 import { serviceMenuMachine } from '../../machines/service-menu.machine.js';
-import type { KioskConfig } from './config-schema.js';
+import type { KioskConfig } from '../config/config-schema.js';
 import { verifyPin } from './service-pin.js';
 import { collectionReportLines, reprintLines, testPageLines } from './service-report.js';
 import { FIRMWARE_VERSION } from './version.js';

@@ -3,8 +3,8 @@
  * sets to /etc/kiosk/kiosk.json), loaded with the same validation as `kiosk run`. A problem becomes
  * a `CliConfigError` whose message lists what to fix; the command exits 2.
  */
-import { ConfigError, loadConfig } from '../app/config.js';
-import type { KioskConfig } from '../app/config-schema.js';
+import { ConfigError, loadConfig } from '../config/config.js';
+import type { KioskConfig } from '../config/config-schema.js';
 
 export class CliConfigError extends Error {
   override readonly name = 'CliConfigError';

@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createConnection } from 'node:net';
-import type { KioskConfig } from '../app/config-schema.js';
+import type { KioskConfig } from '../config/config-schema.js';
 import { Journal } from '../journal/journal.js';
 import type { Counters, OpenSession } from '../journal/state.js';
 import {

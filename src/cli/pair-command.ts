@@ -7,7 +7,7 @@
  */
 import type { Display } from '../../hal/display/display.js';
 import type { DisplayDeviceConfig } from '../../hal/hardware-config.js';
-import type { KioskConfig } from '../app/config-schema.js';
+import type { KioskConfig } from '../config/config-schema.js';
 import { isFresh, readHealthReport } from '../ops/health-file.js';
 import { pairFailure, pairKiosk } from '../ops/pair.js';
 import { parseCommandLine, UsageError } from './args.js';

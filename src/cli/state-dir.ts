@@ -5,7 +5,7 @@
  * on a Pi (journal.dir /var/lib/kiosk/journal) and the checkout's var/ for a simulated kiosk.
  */
 import { dirname } from 'node:path';
-import type { KioskConfig } from '../app/config-schema.js';
+import type { KioskConfig } from '../config/config-schema.js';
 
 export function stateDirFor(config: KioskConfig, option: string | undefined, env: NodeJS.ProcessEnv): string {
   return option ?? env.KIOSK_STATE_DIR ?? dirname(config.journal.dir);

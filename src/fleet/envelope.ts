@@ -8,6 +8,7 @@
  * only masked (`9276********2845`, see `maskCard`).
  */
 import { z } from 'zod';
+import { DEVICE_HEALTH } from '../contracts/device.js';
 import { TOPIC_NAME_PATTERN } from './topics.js';
 
 export const ENVELOPE_VERSION = 1;
@@ -93,9 +94,9 @@ export type BirthMessage = z.infer<typeof BirthMessageSchema>;
 
 export const PAPER_LEVELS = ['ok', 'low', 'out', 'unknown'] as const;
 
-/** One device in `health`: `health` as in hal/device.ts, `status` a short code (`paper_low`, `ENOENT`). */
+/** One device in `health`: the shared device health, `status` a short code (`paper_low`, `ENOENT`). */
 export const DeviceStatusSchema = z.looseObject({
-  health: z.enum(['ok', 'degraded', 'offline']),
+  health: z.enum(DEVICE_HEALTH),
   status: z.string().max(100),
   paper: z.enum(PAPER_LEVELS).optional(),
 });

@@ -7,7 +7,7 @@
  * short and safe to send to the operator (it becomes the `failed` answer's reason). A `KioskBusyError`
  * means a customer is being served and nothing was changed (answered as `rejected` / `busy`).
  */
-import type { ProbeResult } from '../../hal/device.js';
+import type { ProbeResult } from '../contracts/device.js';
 import type { ConfigDocument, DeviceStatus, LifetimeCounters } from './envelope.js';
 
 /** The kiosk's own view of itself (`offline` and `lost` are the reporter's and the Will's business). */

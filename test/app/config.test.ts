@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, checkConfig, loadConfig } from '../../src/app/config.js';
+import { ConfigError, checkConfig, loadConfig } from '../../src/config/config.js';
 
 const write = (doc: unknown): string => {
   const dir = mkdtempSync(join(tmpdir(), 'kiosk-config-'));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/app/config.js';
+import { loadConfig } from '../../src/config/config.js';
 import {
   applyLive,
   desiredConfigPath,

@@ -11,7 +11,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 
 import { startDashboard, type Dashboard } from '../../src/dashboard/server.js';
 import { SimKiosk } from '../../src/fleet-sim/sim-kiosk.js';
-import { findMosquitto, startMosquitto, type MosquittoBroker } from '../support/mosquitto.js';
+import { findMosquitto, startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumAvailable } from './browser.js';
 
 describe('dashboard in a real browser', function () {

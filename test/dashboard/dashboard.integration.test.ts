@@ -12,7 +12,7 @@ import { startDashboard, type Dashboard } from '../../src/dashboard/server.js';
 import type { KioskDetail, KioskSummary } from '../../src/dashboard/fleet-model.js';
 import { stateMessage, newCondition, transactionEvent } from '../../src/fleet-sim/payloads.js';
 import { SimKiosk } from '../../src/fleet-sim/sim-kiosk.js';
-import { findMosquitto, startMosquitto, type MosquittoBroker } from '../support/mosquitto.js';
+import { findMosquitto, startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
 import { eventually } from './eventually.js';
 
 describe('dashboard with a real Mosquitto', function () {

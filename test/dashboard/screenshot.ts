@@ -8,7 +8,7 @@ import { chromium } from 'playwright-core';
 import { startDashboard } from '../../src/dashboard/server.js';
 import { startFleetSim } from '../../src/fleet-sim/run.js';
 import { SimKiosk } from '../../src/fleet-sim/sim-kiosk.js';
-import { startMosquitto } from '../support/mosquitto.js';
+import { startMosquitto } from '../../src/harness/mosquitto.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './browser.js';
 
 const outDir = process.argv[2] ?? 'docs/img';

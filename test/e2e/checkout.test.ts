@@ -4,7 +4,7 @@
  * coins alone, and cancelled with coins inserted. Only the control port; checks display, receipts, ledger.
  */
 import assert from 'node:assert/strict';
-import { simulatorCatalogue, startKiosk, type KioskProcess } from '../support/kiosk-process.js';
+import { simulatorCatalogue, startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
 
 const SEED_CARD = '9276004429942845'; // 2,51 EUR
 const RICH_CARD = '9276000000000059'; // 30,00 EUR

@@ -3,7 +3,7 @@
  * running; unplugging simulated devices shows on the display and in the state.
  */
 import assert from 'node:assert/strict';
-import { startKiosk, type KioskProcess } from '../support/kiosk-process.js';
+import { startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
 
 describe('e2e: control port', function () {
   this.timeout(30_000);

@@ -8,8 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { startMosquitto, findMosquitto, type MosquittoBroker } from '../support/mosquitto.js';
-import { startKiosk, type KioskProcess } from '../support/kiosk-process.js';
+import { startMosquitto, findMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
+import { startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
 
 interface Seen {
   topic: string;

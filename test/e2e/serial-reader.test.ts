@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { findSocat, startPtyPair, type PtyPair } from '../support/socat.js';
-import { startKiosk, type KioskProcess } from '../support/kiosk-process.js';
+import { startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
 
 describe('e2e: serial line reader on a pseudo-terminal', function () {
   this.timeout(30_000);

@@ -12,7 +12,7 @@ import {
   mergeConfig,
   startKiosk,
   type KioskProcess,
-} from '../support/kiosk-process.js';
+} from '../../src/harness/kiosk-process.js';
 
 const STACK_FRAME = /^\s+at .+:\d+:\d+\)?$/m;
 

@@ -3,7 +3,7 @@
  * port, against the in-process API stand-in; display, printed receipts and the stand-in's ledger checked.
  */
 import assert from 'node:assert/strict';
-import { startKiosk, type KioskProcess } from '../support/kiosk-process.js';
+import { startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
 
 const SEED_CARD = '9276004429942845'; // 2,51 EUR
 const UNKNOWN_CARD = '9276999999999999';

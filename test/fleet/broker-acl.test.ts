@@ -18,7 +18,7 @@ import {
   startMosquitto,
   writePasswordFile,
   type MosquittoBroker,
-} from '../support/mosquitto.js';
+} from '../../src/harness/mosquitto.js';
 import { FakeKiosk, birthFacts, healthFacts } from './support/fake-kiosk.js';
 import { Observer } from './support/observer.js';
 

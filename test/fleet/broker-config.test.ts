@@ -11,7 +11,12 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { findMosquitto, findMosquittoPasswd, freePort, writePasswordFile } from '../support/mosquitto.js';
+import {
+  findMosquitto,
+  findMosquittoPasswd,
+  freePort,
+  writePasswordFile,
+} from '../../src/harness/mosquitto.js';
 import { Observer } from './support/observer.js';
 
 const DEPLOY = path.resolve(import.meta.dirname, '../../deploy/mosquitto');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
-import { findMosquitto, startMosquitto, type MosquittoBroker } from '../support/mosquitto.js';
+import { findMosquitto, startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
 
 async function connect(url: string, opts: mqtt.IClientOptions = {}): Promise<mqtt.MqttClient> {
   return mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0, ...opts });

@@ -17,7 +17,7 @@ import {
 } from '../../src/fleet/envelope.js';
 import { FleetReporter, type FleetReporterOptions } from '../../src/fleet/reporter.js';
 import { recordingLogger } from '../../src/util/logger.js';
-import { findMosquitto, startMosquitto, type MosquittoBroker } from '../support/mosquitto.js';
+import { findMosquitto, startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
 import { FakeKiosk, birthFacts, healthFacts } from './support/fake-kiosk.js';
 import { Observer, sleep } from './support/observer.js';
 

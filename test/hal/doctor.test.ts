@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ProbeResult } from '../../hal/device.js';
+import type { ProbeResult } from '../../src/contracts/device.js';
 import { formatDoctorTable, runDoctor } from '../../hal/doctor/doctor.js';
 import { buildDoctorProbes } from '../../hal/doctor/doctor-probes.js';
 import type { DoctorDeps } from '../../hal/doctor/doctor-probes.js';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import sinon from 'sinon';
 import { createActor, toPromise, type AnyActorLogic } from 'xstate';
 import { FaultEventSchema } from '../../src/fleet/envelope.js';
-import { KioskConfigSchema } from '../../src/app/config-schema.js';
+import { KioskConfigSchema } from '../../src/config/config-schema.js';
 import { createServiceMenuActors, type ServiceMenuDeps } from '../../src/app/service-menu-actors.js';
 import { hashPin } from '../../src/app/service-pin.js';
 import { emptyState, foldRecords, type LedgerState } from '../../src/journal/state.js';

@@ -10,7 +10,7 @@ import { collectionReportLines } from '../../src/app/service-report.js';
 import { join } from 'node:path';
 import { Journal } from '../../src/journal/journal.js';
 import { emptyState } from '../../src/journal/state.js';
-import { startKiosk, type KioskProcess } from '../support/kiosk-process.js';
+import { startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
 
 const SEED_CARD = '9276004429942845';
 

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { reconcile, type LedgerFileView } from '../../src/chaos/books.js';
 import { Journal } from '../../src/journal/journal.js';
-import { startKiosk, type KioskProcess } from '../support/kiosk-process.js';
+import { startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
 
 const PLENTY = '9276000000000059'; // 30,00 EUR
 const CONFIG = {

@@ -1,5 +1,5 @@
 /** A KioskPort for tests: records what commands did, and lets a test say whether a customer is being served. */
-import type { ProbeResult } from '../../../hal/device.js';
+import type { ProbeResult } from '../../../src/contracts/device.js';
 import type { ConfigDocument, LifetimeCounters } from '../../../src/fleet/envelope.js';
 import type { BirthFacts, HealthFacts, KioskPort, KioskStatus } from '../../../src/fleet/kiosk-port.js';
 

@@ -12,7 +12,7 @@ import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { HandledRequest } from '../../src/sim/api-server.js';
+import type { HandledRequest } from '../sim/api-server.js';
 
 /** The repository root (two levels above test/support). */
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));

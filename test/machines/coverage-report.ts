@@ -3,9 +3,9 @@
  * transitions taken (including eventless ones), out of all in the definitions; lists what is missed.
  * Run: npx tsx scripts/machines-coverage.ts [--verbose]
  */
-import { generatePaths, MODELS, replay, universe, type ReplayResult } from '../test/machines/model.js';
-import { generateKioskPaths, KIOSK_MODELS, replayKiosk } from '../test/machines/kiosk-model.js';
-import { kioskMachine } from '../machines/kiosk.machine.js';
+import { generatePaths, MODELS, replay, universe, type ReplayResult } from './model.js';
+import { generateKioskPaths, KIOSK_MODELS, replayKiosk } from './kiosk-model.js';
+import { kioskMachine } from '../../machines/kiosk.machine.js';
 import type { AnyStateMachine } from 'xstate';
 
 const verbose = process.argv.includes('--verbose');

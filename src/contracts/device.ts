@@ -1,10 +1,15 @@
 /**
+ * Types every layer shares about devices (hal reports them, machines and the fleet read them).
  * What every device driver shares: a status the kiosk and the fleet can report, and a probe for the
  * self-test (`npm run doctor`). Each device has its own interface file beside this one.
  */
 
-/** `offline`: not there or not answering; `degraded`: works with a problem (e.g. paper low). */
-export type DeviceHealth = 'ok' | 'degraded' | 'offline';
+/**
+ * `offline`: not there or not answering; `degraded`: works with a problem (e.g. paper low). The one
+ * health vocabulary of every device: drivers report it, machines react to it, the fleet publishes it.
+ */
+export const DEVICE_HEALTH = ['ok', 'degraded', 'offline'] as const;
+export type DeviceHealth = (typeof DEVICE_HEALTH)[number];
 
 export interface ProbeResult {
   /** Device name as configured, e.g. `display`, `reader`. */
