@@ -11,11 +11,13 @@
  *
  * Two things that grow by design are emptied as the bench goes, so the figures show the kiosk itself:
  * the simulated printer keeps every receipt for the control port's `receipts` command, and the
- * stand-in's ledger keeps every transaction (it is reset every 20 top-ups).
+ * stand-in's ledger keeps every transaction (it is reset every 20 top-ups); see bench/app-top-ups.ts.
+ * To find what grows, bench/app-heap-growth.ts compares two heap snapshots.
  */
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { startAppRig } from './app-rig.js';
+import { runTopUps } from './app-top-ups.js';
 
 const { values } = parseArgs({
   options: { transactions: { type: 'string', default: '4000' } },
@@ -37,7 +39,6 @@ async function settle(): Promise<NodeJS.MemoryUsage> {
 }
 
 const rig = await startAppRig();
-const receipts = rig.sim.printer.receipts as unknown[];
 console.log(
   `kiosk memory, Node ${process.version}, ${process.platform}/${process.arch}, gc ${gc ? 'forced' : 'not exposed (run with --expose-gc)'}`,
 );
@@ -47,27 +48,15 @@ console.log(
 );
 const t0 = performance.now();
 let printed = 0;
-for (let n = 1; n <= TOTAL; n++) {
-  rig.sim.reader.scan('9276004429942845');
-  await rig.until(/Betrag wählen/);
-  rig.sim.buttons.press('amount1');
-  await rig.until(/Noch 5,00 EUR/);
-  rig.sim.acceptor.insert(200);
-  rig.sim.acceptor.insert(200);
-  rig.sim.acceptor.insert(100);
-  await rig.until(/Vielen Dank!/);
-  rig.sim.buttons.press('ok');
-  await rig.until(/Karte aufladen/);
-  printed += receipts.length;
-  receipts.length = 0;
-  if (n % 20 === 0) await rig.resetLedger();
-  if (MARKS.has(n)) {
-    const m = await settle();
-    const s = rig.app.summary();
-    console.log(
-      `${`after ${n} top-ups`.padEnd(22)} rss ${mb(m.rss).padStart(9)}  heapUsed ${mb(m.heapUsed).padStart(9)}  external ${mb(m.external).padStart(8)}  (${((performance.now() - t0) / n).toFixed(1)} ms/top-up, open sessions ${s.journal.openSessions}, receipts ${printed})`,
-    );
-  }
+let done = 0;
+for (const mark of [...MARKS].filter((m) => m <= TOTAL).sort((x, y) => x - y)) {
+  printed += await runTopUps(rig, mark - done, done);
+  done = mark;
+  const m = await settle();
+  const s = rig.app.summary();
+  console.log(
+    `${`after ${done} top-ups`.padEnd(22)} rss ${mb(m.rss).padStart(9)}  heapUsed ${mb(m.heapUsed).padStart(9)}  external ${mb(m.external).padStart(8)}  (${((performance.now() - t0) / done).toFixed(1)} ms/top-up, open sessions ${s.journal.openSessions}, receipts ${printed})`,
+  );
 }
 const journalSummary = rig.app.summary().journal;
 await rig.close();

@@ -254,4 +254,13 @@ describe('SimulatedCoinAcceptor', () => {
     );
     assert.throws(() => sim.insert(5), /not a multiple/);
   });
+
+  it('keeps only the last 100 coins in `counted`, newest last (a long-running simulator stays flat)', async () => {
+    const sim = new SimulatedCoinAcceptor(10);
+    await sim.setAccepting(true);
+    for (let i = 1; i <= 250; i++) sim.insert(i * 10);
+    assert.equal(sim.counted.length, 100);
+    assert.equal(sim.counted[0]?.cents, 1510);
+    assert.equal(sim.counted.at(-1)?.cents, 2500);
+  });
 });
