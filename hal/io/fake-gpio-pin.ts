@@ -12,6 +12,8 @@ export class FakeGpioPin implements GpioPin {
   unexported = false;
   /** Every logical value the driver wrote, in order. */
   readonly writes: Level[] = [];
+  /** Called after each write with the logical value (a fake mechanism reacts to an output). */
+  readonly writeListeners = new Set<(value: Level) => void>();
 
   constructor(
     readonly bcm: number,
@@ -47,6 +49,7 @@ export class FakeGpioPin implements GpioPin {
     if (this.direction !== 'out') throw new Error(`BCM ${this.bcm} is an input`);
     this.writes.push(value);
     this.physical = this.toPhysical(value);
+    for (const l of [...this.writeListeners]) l(value);
   }
 
   watch(listener: (edge: PinEdge) => void): () => void {
