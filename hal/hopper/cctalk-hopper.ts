@@ -10,7 +10,7 @@
  * it is never asked to dispense that payout again.
  */
 import { EventEmitter } from 'node:events';
-import type { ProbeResult } from '../device.js';
+import type { ProbeResult } from '../../src/contracts/device.js';
 import type {
   DispenseIntent,
   Hopper,

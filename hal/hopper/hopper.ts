@@ -10,7 +10,7 @@
  * - `status` (HopperStatus): on every change.
  */
 import type { EventEmitter } from 'node:events';
-import type { Probeable } from '../device.js';
+import type { Probeable } from '../../src/contracts/device.js';
 
 /** `empty`: the last payout ran out of coins; `jammed`: it stopped on a blocked coin path or a motor fault. */
 export type HopperStatus = 'ok' | 'empty' | 'jammed' | 'offline';

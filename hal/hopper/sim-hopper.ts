@@ -4,7 +4,7 @@
  * The control port and tests can empty it, refill it, jam it (after N coins) or take it offline.
  */
 import { EventEmitter } from 'node:events';
-import type { ProbeResult } from '../device.js';
+import type { ProbeResult } from '../../src/contracts/device.js';
 import type {
   DispenseIntent,
   Hopper,

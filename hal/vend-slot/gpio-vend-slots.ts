@@ -13,7 +13,7 @@
  * `debounceMs` below that, and above the sensor's noise). Shorter blips are ignored.
  */
 import { EventEmitter } from 'node:events';
-import type { ProbeResult } from '../device.js';
+import type { ProbeResult } from '../../src/contracts/device.js';
 import type { GpioPin, GpioPinFactory, PinEdge } from '../io/gpio.js';
 import type { ReleaseResult, VendSlotEvents, VendSlots } from './vend-slot.js';
 import type { Logger } from '../../src/util/logger.js';

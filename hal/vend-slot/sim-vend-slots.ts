@@ -4,7 +4,7 @@
  * control port jams slots and breaks sensors with it.
  */
 import { EventEmitter } from 'node:events';
-import type { ProbeResult } from '../device.js';
+import type { ProbeResult } from '../../src/contracts/device.js';
 import type { ReleaseResult, VendSlotEvents, VendSlots } from './vend-slot.js';
 
 export class SimulatedVendSlots extends EventEmitter<VendSlotEvents> implements VendSlots {

@@ -9,7 +9,7 @@
  *   stays active after a drop: product stuck in the beam, or a broken sensor).
  */
 import type { EventEmitter } from 'node:events';
-import type { Probeable } from '../device.js';
+import type { Probeable } from '../../src/contracts/device.js';
 
 /**
  * - `no_confirmation`: the output fired but the sensor saw nothing within the timeout (jammed spiral,
