@@ -3,7 +3,6 @@
  * with, and `refresh_token`. Hands out a valid access token, renews it shortly before it expires,
  * and shares one renewal between concurrent callers. Secrets are never logged.
  */
-import { z } from 'zod';
 import { ApiError } from './errors.js';
 import { httpExchange, type FetchLike } from './http.js';
 import {
@@ -145,7 +144,7 @@ function parseToken(json: unknown, grant: string): TokenResponse {
   return parsed.data;
 }
 
-/** Turns a failed token call into an auth error; OAuth's own error names are kept in the message. */
+/** Turns a failed token call into an auth error that keeps OAuth's own error name (`invalid_grant`, ...). */
 function toAuthError(err: unknown, grant: string): ApiError {
   if (!(err instanceof ApiError)) {
     return new ApiError({
@@ -157,12 +156,15 @@ function toAuthError(err: unknown, grant: string): ApiError {
     });
   }
   if (err.kind !== 'http') return err;
+  const name = err.oauthError ?? err.body?.error;
   return new ApiError({
     kind: 'auth',
     outcome: 'not_applied',
     operation: err.operation,
     httpStatus: err.httpStatus,
-    message: `oauth ${grant} refused (HTTP ${err.httpStatus ?? '?'})`,
+    oauth: err.oauth,
+    body: err.body,
+    message: `oauth ${grant} refused (HTTP ${err.httpStatus ?? '?'}${name ? ` ${name}` : ''})`,
     cause: err,
   });
 }
@@ -275,8 +277,6 @@ export async function pairDevice(opts: DevicePairingOptions): Promise<PairingRes
   throw new OAuthError('expired_token', 'the user code expired before an operator confirmed it');
 }
 
-const PollAnswer = z.union([TokenResponseSchema, OAuthErrorSchema]);
-
 async function pollOnce(
   fetchImpl: FetchLike,
   tokenUrl: string,
@@ -284,36 +284,24 @@ async function pollOnce(
   timeoutMs: number,
   signal?: AbortSignal,
 ): Promise<{ kind: 'token'; token: TokenResponse } | { kind: 'error'; error: string; description?: string }> {
-  const response = await fetchImpl(tokenUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
-    body: JSON.stringify(params),
-    signal: signal
-      ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)])
-      : AbortSignal.timeout(timeoutMs),
-  }).catch((err: unknown) => {
-    throw new ApiError({
-      kind: 'network',
-      outcome: 'not_applied',
-      operation: 'oauth device poll',
-      message: 'device poll: transport failed',
-      cause: err,
-    });
-  });
   let json: unknown;
   try {
-    json = JSON.parse(await response.text());
-  } catch {
-    throw new ApiError({
-      kind: 'bad_response',
-      outcome: 'not_applied',
-      operation: 'oauth device poll',
-      httpStatus: response.status,
-      message: 'device poll: answer is not JSON',
-    });
+    // The same exchange as every other call: no redirects followed, the answer size capped.
+    json = await tokenRequest(fetchImpl, tokenUrl, params, timeoutMs, signal);
+  } catch (err) {
+    if (err instanceof ApiError && err.kind === 'http' && err.oauth) {
+      return { kind: 'error', error: err.oauth.error, description: err.oauth.description };
+    }
+    if (err instanceof ApiError && err.kind === 'http') {
+      return { kind: 'error', error: `http_${err.httpStatus ?? 0}` };
+    }
+    throw err;
   }
-  const parsed = PollAnswer.safeParse(json);
+  const parsed = TokenResponseSchema.safeParse(json);
   if (!parsed.success) {
+    const oauth = OAuthErrorSchema.safeParse(json);
+    if (oauth.success)
+      return { kind: 'error', error: oauth.data.error, description: oauth.data.error_description };
     throw new ApiError({
       kind: 'bad_response',
       outcome: 'not_applied',
@@ -321,8 +309,5 @@ async function pollOnce(
       message: `device poll: ${describeZodError(parsed.error)}`,
     });
   }
-  if ('access_token' in parsed.data && response.ok)
-    return { kind: 'token', token: parsed.data as TokenResponse };
-  const e = parsed.data as { error?: string; error_description?: string };
-  return { kind: 'error', error: e.error ?? `http_${response.status}`, description: e.error_description };
+  return { kind: 'token', token: parsed.data };
 }

@@ -13,6 +13,7 @@ export type ApiErrorKind =
   | 'aborted' // the caller's AbortSignal fired
   | 'http' // an HTTP error status, with or without the documented body
   | 'auth' // authentication failed even after one fresh token
+  | 'redirect' // a 3xx: never followed (it would carry secrets and tokens to another host)
   | 'bad_response' // 2xx whose body is not JSON or breaks the schema
   | 'invalid_request'; // refused before sending: the request itself is wrong
 
@@ -25,7 +26,17 @@ export interface ApiErrorInit {
   operation: string;
   httpStatus?: number;
   body?: ApiErrorBody;
+  /** OAuth's own error, when a token call was refused with `{error, error_description}`. */
+  oauth?: OAuthErrorInfo;
+  /** The `Location` of a redirect that was not followed. */
+  location?: string;
   cause?: unknown;
+}
+
+export interface OAuthErrorInfo {
+  /** `invalid_grant`, `invalid_device`, `invalid_client`, `authorization_pending`, ... */
+  error: string;
+  description?: string;
 }
 
 export class ApiError extends Error {
@@ -36,6 +47,8 @@ export class ApiError extends Error {
   readonly httpStatus: number | undefined;
   /** The documented error body, when the API sent one. */
   readonly body: ApiErrorBody | undefined;
+  readonly oauth: OAuthErrorInfo | undefined;
+  readonly location: string | undefined;
 
   constructor(init: ApiErrorInit) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -44,6 +57,13 @@ export class ApiError extends Error {
     this.operation = init.operation;
     this.httpStatus = init.httpStatus;
     this.body = init.body;
+    this.oauth = init.oauth;
+    this.location = init.location;
+  }
+
+  /** The OAuth error name (`invalid_grant`, ...) when a token call was refused with one. */
+  get oauthError(): string | undefined {
+    return this.oauth?.error;
   }
 
   /** API error code (1001, 1007, 2003, ...) when the body carried one. */

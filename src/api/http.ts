@@ -3,7 +3,7 @@
  * whether the request may have taken effect. Everything above this file deals in ApiError only.
  */
 import { ApiError, type Outcome } from './errors.js';
-import { ApiErrorBodySchema } from './schemas.js';
+import { ApiErrorBodySchema, OAuthErrorSchema } from './schemas.js';
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
@@ -17,7 +17,12 @@ export interface HttpRequest {
   body?: string;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** Largest answer body accepted (bytes); a longer one is cut off as `bad_response`. Default 1 MiB. */
+  maxBodyBytes?: number;
 }
+
+/** The API's answers are a few kB; a megabyte is generous and still harmless for the kiosk's memory. */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
 export interface HttpResult {
   status: number;
@@ -67,6 +72,9 @@ export async function httpExchange(fetchImpl: FetchLike, req: HttpRequest): Prom
         headers: req.headers,
         body: req.body,
         signal,
+        // Never follow: a redirect would carry the body (client secret, card number) and the
+        // bearer token to a host nobody configured, and its answer would be trusted.
+        redirect: 'manual',
       });
     } catch (err) {
       if (err instanceof ApiError) throw err;
@@ -99,10 +107,35 @@ export async function httpExchange(fetchImpl: FetchLike, req: HttpRequest): Prom
       });
     }
 
+    if (response.status >= 300 && response.status < 400) {
+      await response.body?.cancel().catch(() => undefined);
+      const location = response.headers.get('location');
+      throw new ApiError({
+        kind: 'redirect',
+        // The server at the configured address did not process the call as asked; what a proxy in
+        // front of it did is not known, so a mutating call is read back before anything else.
+        outcome: maybeApplied,
+        operation: req.operation,
+        httpStatus: response.status,
+        location: location ?? undefined,
+        message: `${req.operation}: HTTP ${response.status} redirect to ${location ? describeLocation(location) : '(no Location)'} not followed`,
+      });
+    }
+
+    const maxBytes = req.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     let text: string;
     try {
-      text = await response.text();
+      text = await readCapped(response, maxBytes);
     } catch (err) {
+      if (err instanceof BodyTooLarge) {
+        throw new ApiError({
+          kind: 'bad_response',
+          outcome: maybeApplied,
+          operation: req.operation,
+          httpStatus: response.status,
+          message: `${req.operation}: answer larger than ${maxBytes} bytes, cut off${err.declared ? ` (Content-Length ${err.declared})` : ''}`,
+        });
+      }
       const kind = req.signal?.aborted ? 'aborted' : timeout.signal.aborted ? 'timeout' : 'network';
       throw new ApiError({
         kind,
@@ -127,17 +160,24 @@ export async function httpExchange(fetchImpl: FetchLike, req: HttpRequest): Prom
     if (response.status >= 400) {
       const parsed = ApiErrorBodySchema.safeParse(json);
       const body = parsed.success ? parsed.data : undefined;
+      const oauthParsed = body ? undefined : OAuthErrorSchema.safeParse(json);
+      const oauth = oauthParsed?.success
+        ? { error: oauthParsed.data.error, description: oauthParsed.data.error_description }
+        : undefined;
       // A 4xx is the server refusing the request: nothing happened. A 5xx may come after a commit.
       const outcome: Outcome = response.status < 500 ? 'not_applied' : maybeApplied;
       const detail = body
         ? `${body.error}${body.code !== undefined ? ` (code ${body.code})` : ''}: ${body.error_details ?? ''}`
-        : `HTTP ${response.status}`;
+        : oauth
+          ? `HTTP ${response.status} ${oauth.error}`
+          : `HTTP ${response.status}`;
       throw new ApiError({
         kind: 'http',
         outcome,
         operation: req.operation,
         httpStatus: response.status,
         body,
+        oauth,
         message: `${req.operation}: ${detail}`.trim(),
       });
     }
@@ -153,5 +193,48 @@ export async function httpExchange(fetchImpl: FetchLike, req: HttpRequest): Prom
     return { status: response.status, json, text };
   } finally {
     clearTimeout(timer);
+  }
+}
+
+class BodyTooLarge extends Error {
+  constructor(readonly declared?: number) {
+    super('body too large');
+  }
+}
+
+/**
+ * Reads the body as a stream and stops at `maxBytes`: a runaway answer (a proxy's log dump, an
+ * endless stream) costs at most `maxBytes` of memory, never the kiosk.
+ */
+async function readCapped(response: Response, maxBytes: number): Promise<string> {
+  const declared = Number(response.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new BodyTooLarge(declared);
+  }
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw new BodyTooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Origin and path of a redirect target, without its query (which may carry anything). */
+function describeLocation(location: string): string {
+  try {
+    const u = new URL(location, 'http://relative.invalid');
+    return u.host === 'relative.invalid' ? u.pathname : `${u.origin}${u.pathname}`;
+  } catch {
+    return JSON.stringify(location.slice(0, 80));
   }
 }
