@@ -4,6 +4,7 @@
  * Latin-1 in its upper half. What the ROM lacks is drawn into the 8 CGRAM slots on demand; what
  * does not fit there gets a readable text fallback.
  */
+import { PLAIN_FALLBACK, withoutAccent } from '../text-fallback.js';
 
 export type LcdRom = 'A00' | 'A02';
 
@@ -68,21 +69,6 @@ const A02_EXTRA: ReadonlyMap<string, number> = new Map([
   ['µ', 0xb5],
 ]);
 
-/** Typographic characters that have a plain equivalent. */
-const PLAIN: ReadonlyMap<string, string> = new Map([
-  ['ẞ', 'SS'],
-  ['„', '"'],
-  ['“', '"'],
-  ['”', '"'],
-  ['‚', "'"],
-  ['‘', "'"],
-  ['’', "'"],
-  ['–', '-'],
-  ['—', '-'],
-  ['…', '...'],
-  ['\u00a0', ' '],
-]);
-
 function romCode(char: string, rom: LcdRom): number | undefined {
   const cp = char.codePointAt(0) ?? 0;
   if (cp >= 0x20 && cp <= 0x7d && !(rom === 'A00' && A00_NOT_ASCII.has(char))) return cp;
@@ -98,14 +84,8 @@ export function mapChar(char: string, rom: LcdRom): MappedChar {
   if (code !== undefined) return { kind: 'rom', code };
   const custom = CUSTOM_GLYPHS.get(char);
   if (custom) return { kind: 'custom', glyph: custom };
-  const plain = PLAIN.get(char);
-  if (plain !== undefined) return { kind: 'text', text: plain };
-  // Accented letters we have no glyph for lose their accent ("ó" -> "o") rather than turn into "?".
-  const stripped = char.normalize('NFD').replace(/[\u0300-\u036f]/g, '');
-  if (stripped !== char && [...stripped].every((c) => romCode(c, rom) !== undefined)) {
-    return { kind: 'text', text: stripped };
-  }
-  return { kind: 'text', text: '?' };
+  const text = PLAIN_FALLBACK.get(char) ?? withoutAccent(char, (c) => romCode(c, rom) !== undefined) ?? '?';
+  return { kind: 'text', text };
 }
 
 /** The Unicode character a ROM code shows; for the fake bus that decodes the screen back to text. */

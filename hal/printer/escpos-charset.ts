@@ -3,26 +3,7 @@
  * ASCII, the Latin-1 letters and symbols, and the euro sign. Anything else is replaced here, so
  * node-thermal-printer never meets a character it would print by silently switching code pages.
  */
-
-const PLAIN: ReadonlyMap<string, string> = new Map([
-  ['ẞ', 'SS'],
-  ['Ł', 'L'],
-  ['ł', 'l'],
-  ['Œ', 'OE'],
-  ['œ', 'oe'],
-  ['„', '"'],
-  ['“', '"'],
-  ['”', '"'],
-  ['‚', "'"],
-  ['‘', "'"],
-  ['’', "'"],
-  ['–', '-'],
-  ['—', '-'],
-  ['…', '...'],
-  ['•', '*'],
-  ['\u00a0', ' '],
-  ['\t', ' '],
-]);
+import { PLAIN_FALLBACK, withoutAccent } from '../text-fallback.js';
 
 function printable(char: string): boolean {
   const cp = char.codePointAt(0) ?? 0;
@@ -37,13 +18,7 @@ export function toCp858Printable(text: string): string {
       out += char;
       continue;
     }
-    const plain = PLAIN.get(char);
-    if (plain !== undefined) {
-      out += plain;
-      continue;
-    }
-    const stripped = char.normalize('NFD').replace(/[\u0300-\u036f]/g, '');
-    out += stripped !== char && [...stripped].every(printable) ? stripped : char < ' ' ? '' : '?';
+    out += PLAIN_FALLBACK.get(char) ?? withoutAccent(char, printable) ?? (char < ' ' ? '' : '?');
   }
   return out;
 }
