@@ -60,6 +60,8 @@ export interface KioskContext {
   maintenanceOffPending: boolean;
   /** The menu child runs (it does in maintenance unless it crashed). */
   menuRunning: boolean;
+  /** Maintenance came from the fleet and no button was pressed since: the screen says "Wartung". */
+  maintenanceByFleet: boolean;
 }
 
 export type KioskEvent = KioskInputEvent | ServiceStatusEvent;
@@ -78,7 +80,8 @@ function sessionInvoke(src: 'topup' | 'checkout') {
     src,
     input: ({ context }: { context: KioskContext }) => ({
       sessionId: sessionIdOf(context.bootId, context.sessionSeq),
-      config: context.cfg.session,
+      // The printer as it is now: with paper low or out the customer is told before paying.
+      config: { ...context.cfg.session, receiptPossible: context.devices.printer === 'ok' },
       firstEvent: context.firstEvent,
       now: context.now,
     }),
@@ -163,7 +166,10 @@ export const kioskMachine = setup({
     unlock: assign({ locked: false }),
     requestMaintenance: assign(({ event }) => ({
       maintenanceRequested: event.type === 'MAINTENANCE' ? event.on : true,
+      maintenanceByFleet: event.type === 'MAINTENANCE',
     })),
+    noteMaintenanceSource: assign(({ event }) => ({ maintenanceByFleet: event.type === 'MAINTENANCE' })),
+    buttonInMaintenance: assign({ maintenanceByFleet: false }),
     clearMaintenance: assign({ maintenanceRequested: false }),
     clearReason: assign({ reason: null }),
     reportStrayCoin: enqueueActions(({ context, event, enqueue }) => {
@@ -230,6 +236,7 @@ export const kioskMachine = setup({
     serviceLoggedIn: false,
     maintenanceOffPending: false,
     menuRunning: false,
+    maintenanceByFleet: false,
   }),
   on: {
     TICK: { actions: 'tick' },
@@ -295,11 +302,11 @@ export const kioskMachine = setup({
           { guard: 'isServiceButton' },
           { target: 'serving', actions: 'rememberFirstEvent' },
         ],
-        BUTTON_LONG: { guard: 'isServiceButton', target: 'maintenance' },
+        BUTTON_LONG: { guard: 'isServiceButton', target: 'maintenance', actions: 'noteMaintenanceSource' },
         SCAN: { target: 'serving', actions: 'rememberFirstEvent' },
         // A coin wakes the kiosk: the session accounts for it.
         COIN: { target: 'serving', actions: 'rememberFirstEvent' },
-        MAINTENANCE: { guard: 'maintenanceOn', target: 'maintenance' },
+        MAINTENANCE: { guard: 'maintenanceOn', target: 'maintenance', actions: 'noteMaintenanceSource' },
         LOCK: { target: 'evaluating', actions: 'lock' },
         DEVICE: { target: 'evaluating', actions: 'recordDevice' },
       },
@@ -342,7 +349,7 @@ export const kioskMachine = setup({
         onError: { actions: 'reportMenuCrash' },
       },
       on: {
-        BUTTON: { actions: 'forwardToMenu' },
+        BUTTON: { actions: ['buttonInMaintenance', 'forwardToMenu'] },
         TICK: { actions: ['tick', 'forwardToMenu'] },
         SERVICE_STATUS: [
           { guard: 'loggedOutWithOffPending', target: 'evaluating', actions: 'recordService' },
@@ -364,8 +371,8 @@ export const kioskMachine = setup({
         UNLOCK: { target: 'evaluating', actions: 'unlock' },
         // A device coming back may end a device fault; the API and recovery reasons wait for the recheck.
         DEVICE: { guard: not('mayRecheck'), target: 'evaluating', actions: 'recordDevice' },
-        MAINTENANCE: { guard: 'maintenanceOn', target: 'maintenance' },
-        BUTTON_LONG: { guard: 'isServiceButton', target: 'maintenance' },
+        MAINTENANCE: { guard: 'maintenanceOn', target: 'maintenance', actions: 'noteMaintenanceSource' },
+        BUTTON_LONG: { guard: 'isServiceButton', target: 'maintenance', actions: 'noteMaintenanceSource' },
       },
     },
   },

@@ -9,7 +9,7 @@
 import { formatCents, type Cents } from '../src/api/money.js';
 import type { KioskContext } from './kiosk.machine.js';
 import { t, type Lang, type MessageKey } from './messages.js';
-import { held, type SessionContext } from './session-context.js';
+import { basketSum, held, type SessionContext } from './session-context.js';
 import { SERVICE_ENTRIES, type ServiceListItem, type ServiceMenuContext } from './service-menu.machine.js';
 
 export interface ScreenOptions {
@@ -40,6 +40,14 @@ interface Screen {
 interface Render {
   lang: Lang;
   cols: number;
+  rows: number;
+  /**
+   * Alternates 0/1 every few seconds: where a 2-row display has no room for two important lines,
+   * they take turns (the amount stays put; the hint around it changes).
+   */
+  phase: 0 | 1;
+  /** Counts up every few seconds, for lines that take turns (see `pick`). */
+  turn: number;
   /** Money that fits: "Guthaben 12,50 EUR", else without currency, else the amount alone. */
   money(key: MessageKey, cents: Cents): string;
   m(key: MessageKey, vars?: Record<string, string | number>): string;
@@ -65,14 +73,35 @@ function cardLine(c: SessionContext, r: Render): string | null {
 const waitApi: SessionScreen = (_c, r) => busy([r.m('working')]);
 const checkingCard: SessionScreen = (_c, r) => busy([r.m('checkingCard')]);
 const loading: SessionScreen = (c, r) => busy([r.m('loading'), r.money('inserted', held(c))]);
+/** One of the lines that take turns on one row (nulls skipped), the first at the start. */
+function pick(r: Render, ...options: (string | null)[]): string | null {
+  const present = options.filter((o): o is string => o !== null);
+  return present.length === 0 ? null : (present[r.turn % present.length] ?? null);
+}
+/** What a coin too many becomes, said before the first coin: this kiosk gives no change. */
+function overpayLine(c: SessionContext, r: Render): string {
+  return r.m(c.card ? 'overpayToCard' : 'overpayVoucher');
+}
+/** Paper low or out: the customer learns before paying that there may be no receipt. */
+function receiptLine(c: SessionContext, r: Render): string | null {
+  return c.cfg.receiptPossible ? null : r.m('noReceipt');
+}
+/** What the loyalty card pays of the basket (the rest, `due`, is collected by cash or terminal). */
+function cardPart(c: SessionContext): number {
+  return c.card && c.flow === 'checkout' ? Math.max(0, basketSum(c.basket) - c.due) : 0;
+}
 const collectingCheckout: SessionScreen = (c, r) => {
   const rest = Math.max(0, c.due - held(c));
+  const amount = notice(c, r) ?? r.money('remaining', rest);
+  if (c.cfg.givesChange)
+    return { lines: [r.m('insert'), amount, r.money('inserted', held(c)), r.m('cancelHint')] };
+  if (r.rows === 2) return { lines: [pick(r, r.m('insert'), r.m('noChange'), receiptLine(c, r)), amount] };
   return {
     lines: [
       r.m('insert'),
-      notice(c, r) ?? r.money('remaining', rest),
-      r.money('inserted', held(c)),
-      r.m('cancelHint'),
+      amount,
+      held(c) > 0 ? r.money('inserted', held(c)) : r.m('noChange'),
+      r.phase ? (receiptLine(c, r) ?? r.m('cancelHint')) : overpayLine(c, r),
     ],
   };
 };
@@ -90,7 +119,12 @@ const collectingTopup: SessionScreen = (c, r) => {
   };
 };
 const choosePayment: SessionScreen = (c, r) => ({
-  lines: [r.money('toPay', c.due), r.m('payChoice'), cardLine(c, r), r.m('cancelHint')],
+  lines: [
+    r.money('toPay', c.due),
+    r.m('payChoice'),
+    cardPart(c) > 0 ? r.money('cardPays', cardPart(c)) : cardLine(c, r),
+    receiptLine(c, r) ?? (c.cfg.givesChange || r.phase ? r.m('cancelHint') : r.m('noChange')),
+  ],
 });
 const problem: SessionScreen = (c, r) => {
   switch (c.problem) {
@@ -107,27 +141,49 @@ const problem: SessionScreen = (c, r) => {
 };
 const starting: SessionScreen = (c, r) =>
   c.method === 'cashless'
-    ? busy([r.m('terminal'), r.m('terminalHint'), r.money('toPay', c.due)], 'terminalSlow', 'terminalHint')
+    ? busy(
+        [r.money('terminalAmount', c.due), r.m('terminalHint'), r.m('terminal')],
+        'terminalSlow',
+        'terminalHint',
+      )
     : busy([r.m('paying')]);
 const readingBack: SessionScreen = (_c, r) =>
   busy([r.m('checkingPayment'), null], 'checkingWhy', 'slowServer2');
+/**
+ * Where the customer's money went, in the words of the last step: credited to their card (which
+ * one, masked), a voucher (its value; the code was shown before and is printed), or nothing held.
+ */
+function moneyWent(c: SessionContext, r: Render): Lines {
+  const lines: Lines = [];
+  if (c.credited > 0) {
+    lines.push(r.money('creditedAmount', c.credited));
+    if (c.cardNumber) lines.push(r.m('creditedTo', { card: `...${c.cardNumber.slice(-4)}` }));
+  }
+  if (c.unclaimed > 0) {
+    lines.push(r.money('voucherValue', c.unclaimed));
+    if (c.voucherCode && r.rows > 2) lines.push(c.voucherCode);
+  }
+  return lines;
+}
 const farewell: SessionScreen = (c, r) => {
+  const went = moneyWent(c, r);
+  const receipt = c.receiptNo ? r.m('receiptNo', { no: c.receiptNo }) : null;
   switch (c.outcome) {
-    case 'paid':
-      return {
-        lines: [r.m('thanks'), c.balanceAfter !== null ? r.money('newBalance', c.balanceAfter) : null],
-      };
+    case 'paid': {
+      const balance = c.balanceAfter !== null ? r.money('newBalance', c.balanceAfter) : null;
+      return { lines: [r.m('thanks'), ...went, balance, receipt] };
+    }
     case 'card_refused':
     case 'walked_away':
-      return { lines: [r.m('goodbye')] };
+      return { lines: went.length > 0 ? [r.m('cancelled'), ...went, r.m('goodbye')] : [r.m('goodbye')] };
     case 'failed':
-      return { lines: [r.m('payFailed'), r.m('goodbye')] };
+      return { lines: [r.m('payFailed'), ...went, r.m('goodbye')] };
     case 'unresolved':
-      return { lines: [r.m('payUnresolved'), r.m('goodbye')] };
+      return { lines: [r.m('payUnresolved'), ...went, r.m('goodbye')] };
     case 'device_fault':
-      return { lines: [r.m('deviceFault'), r.m('goodbye')] };
+      return { lines: [r.m('deviceFault'), ...went, r.m('goodbye')] };
     default:
-      return { lines: [r.m('cancelled'), r.m('goodbye')] };
+      return { lines: [r.m('cancelled'), ...went, r.m('goodbye')] };
   }
 };
 
@@ -194,7 +250,12 @@ export const CHECKOUT_SCREENS: Record<string, SessionScreen> = {
     return { lines: [item?.desc ?? '', item ? formatCents(item.priceOne) : '', r.m('choosingHint')] };
   },
   'session.confirmLoyalty': (c, r) => ({
-    lines: [r.m('confirmLoyalty'), r.m('confirmHint'), cardLine(c, r)],
+    lines: [
+      r.money('cardPays', cardPart(c)),
+      r.rows === 2 ? pick(r, r.m('confirmHint'), receiptLine(c, r)) : r.m('confirmHint'),
+      c.card ? r.money('cardBalance', c.card.balance) : null,
+      receiptLine(c, r) ?? cardLine(c, r),
+    ],
   }),
   'session.choosePayment.check': choosePayment,
   'session.choosePayment.choosing': choosePayment,
@@ -214,16 +275,19 @@ export const TOPUP_SCREENS: Record<string, SessionScreen> = {
   'session.scanCard': (c, r) => ({
     lines: [
       r.m('scanCard'),
-      notice(c, r) ?? r.m('scanCardHint'),
-      held(c) > 0 ? r.money('inserted', held(c)) : null,
+      notice(c, r) ?? (r.rows === 2 ? pick(r, r.m('scanCardHint'), receiptLine(c, r)) : r.m('scanCardHint')),
+      held(c) > 0 ? r.money('inserted', held(c)) : receiptLine(c, r),
       r.m('cancelHint'),
     ],
   }),
   'session.chooseAmount': (c, r) => ({
     lines: [
       r.money('balance', c.card?.balance ?? 0),
-      r.m('chooseAmount'),
-      cardLine(c, r),
+      // Money can simply be inserted here (open amount): the acceptor is on.
+      r.rows === 2 ? pick(r, r.m('chooseAmount'), r.m('orInsert'), receiptLine(c, r)) : r.m('chooseAmount'),
+      r.rows === 2
+        ? null
+        : (receiptLine(c, r) ?? (r.phase ? r.m('orInsert') : (cardLine(c, r) ?? r.m('orInsert')))),
       c.cfg.topupAmounts
         .slice(0, 4)
         .map((a, i) => `${i + 1}=${Math.floor(a / 100)}`)
@@ -245,18 +309,33 @@ export const KIOSK_SCREENS: Record<string, KioskScreen> = {
   recovering: (_c, r) => busy([r.m('recovering'), r.m('pleaseWait')], 'recoveringWhy'),
   evaluating: (_c, r) => ({ lines: [r.m('pleaseWait')] }),
   afterSession: (_c, r) => ({ lines: [r.m('pleaseWait')] }),
-  idle: (c, r) =>
-    c.cfg.mode === 'topup'
-      ? { lines: [r.m('idleTopup'), r.m('idleTopupHint')] }
-      : { lines: [r.m('idleCheckout'), r.m('idleCheckoutHint'), r.m('idleCheckoutHint2')] },
-  maintenance: (c, r) => ({
-    lines: [
-      r.m('maintenance'),
-      `P:${c.devices.printer} A:${c.devices.acceptor}`,
-      `R:${c.devices.reader} D:${c.devices.display}`,
-      c.apiReachable ? 'API ok' : 'API -',
-    ],
-  }),
+  idle: (c, r) => {
+    // Before the first coin: a kiosk without change payout says so (and, with paper out, no receipt).
+    const noChange = c.cfg.session.givesChange ? null : r.m('noChange');
+    const paper = c.devices.printer === 'ok' ? null : r.m('noReceipt');
+    if (r.rows === 2) {
+      const hint = r.m(c.cfg.mode === 'topup' ? 'idleTopupHint' : 'idleCheckoutHint');
+      return {
+        lines: [r.m(c.cfg.mode === 'topup' ? 'idleTopup' : 'idleCheckout'), pick(r, hint, noChange, paper)],
+      };
+    }
+    return c.cfg.mode === 'topup'
+      ? { lines: [r.m('idleTopup'), r.m('idleTopupHint'), paper, noChange] }
+      : {
+          lines: [r.m('idleCheckout'), r.m('idleCheckoutHint'), r.m('idleCheckoutHint2'), paper ?? noChange],
+        };
+  },
+  maintenance: (c, r) =>
+    c.maintenanceByFleet && c.menuRunning
+      ? { lines: [r.m('maintenance'), r.m('maintenanceHint')] }
+      : {
+          lines: [
+            r.m('maintenance'),
+            `P:${c.devices.printer} A:${c.devices.acceptor}`,
+            `R:${c.devices.reader} D:${c.devices.display}`,
+            c.apiReachable ? 'API ok' : 'API -',
+          ],
+        },
   outOfService: (c, r) => ({
     lines: [r.m('outOfService'), c.reason ? r.m(`reason_${c.reason}`) : null, r.m('sorry')],
   }),
@@ -290,8 +369,10 @@ function itemLine(item: ServiceListItem, r: Render): string {
     case 'api':
       return r.m(item.ok ? 'api_ok' : 'api_down');
     case 'device': {
-      const known = ['printer', 'reader', 'buttons', 'acceptor', 'display'].includes(item.device);
-      const name = known ? r.m(`dev_${item.device}` as MessageKey) : item.device;
+      // The acceptor's probe calls itself `coin`: the label is the catalogue's, in the kiosk's language.
+      const device = item.device === 'coin' ? 'acceptor' : item.device;
+      const known = ['printer', 'reader', 'buttons', 'acceptor', 'display'].includes(device);
+      const name = known ? r.m(`dev_${device}` as MessageKey) : device;
       return `${item.ok ? '' : '!'}${name}: ${item.status}`;
     }
   }
@@ -315,14 +396,21 @@ const cashLines = (c: ServiceMenuContext, r: Render): Lines => [
 
 export const SERVICE_SCREENS: Record<string, ServiceScreen> = {
   start: (_c, r) => ({ lines: [r.m('pleaseWait')] }),
-  pin: (c, r) => ({
-    lines: [
-      r.m('svcPin'),
-      c.notice ? r.m(`notice_${c.notice}`) : r.m('svcPinLine', { pin: pinLine(c) }),
-      c.notice ? r.m('svcPinLine', { pin: pinLine(c) }) : r.m('svcPinHint'),
-      r.m('svcPinHint2'),
-    ],
-  }),
+  pin: (c, r) => {
+    const left = Math.max(0, c.cfg.maxTries - c.failedTries);
+    return {
+      lines: [
+        r.m('svcPin'),
+        c.notice === 'pin_wrong'
+          ? r.m('svcTriesLeft', { n: left })
+          : c.notice
+            ? r.m(`notice_${c.notice}`)
+            : r.m('svcPinLine', { pin: pinLine(c) }),
+        c.notice ? r.m('svcPinLine', { pin: pinLine(c) }) : r.m('svcPinHint'),
+        r.m('svcPinHint2'),
+      ],
+    };
+  },
   checking: (_c, r) => busy([r.m('svcChecking')]),
   lockedOut: (c, r) => ({
     lines: [
@@ -370,6 +458,12 @@ export function statePath(value: unknown): string {
 }
 
 const FRAMES = ['', '.', '..', '...'];
+/** 12 frames of 250 ms: alternating lines stay 3 s each. */
+const PHASE_FRAMES = 12;
+
+function context0(snapshot: ScreenSnapshot): { ticks?: number } {
+  return (snapshot.context ?? {}) as { ticks?: number };
+}
 
 export function screenFor(snapshot: ScreenSnapshot, opts: ScreenOptions): string[] {
   const lang = opts.lang ?? 'de';
@@ -382,11 +476,17 @@ export function screenFor(snapshot: ScreenSnapshot, opts: ScreenOptions): string
   if (id === 'kiosk' && path === 'maintenance') {
     // The technician's menu while it runs; the device summary below if it crashed.
     const menu = snapshot.children?.menu?.getSnapshot() as ScreenSnapshot | undefined;
-    if (menu && (menu as { status?: string }).status === 'active') return screenFor(menu, opts);
+    // Switched on by the fleet, nobody has touched the kiosk yet: customers see "Wartung", not a PIN prompt.
+    const byFleet = (snapshot.context as KioskContext).maintenanceByFleet;
+    if (menu && (menu as { status?: string }).status === 'active' && !byFleet) return screenFor(menu, opts);
   }
+  const frameNo = opts.now !== undefined ? Math.floor(opts.now / 250) : (context0(snapshot).ticks ?? 0);
   const render: Render = {
     lang,
     cols: opts.cols,
+    rows: opts.rows,
+    phase: Math.floor(frameNo / PHASE_FRAMES) % 2 === 0 ? 0 : 1,
+    turn: Math.floor(frameNo / PHASE_FRAMES),
     m: (key, vars) => t(lang, key, vars),
     money: (key, cents) => fitMoney(lang, key, cents, opts.cols),
   };
@@ -404,7 +504,6 @@ export function screenFor(snapshot: ScreenSnapshot, opts: ScreenOptions): string
   let lines = screen.lines.filter((l): l is string => typeof l === 'string' && l.length > 0);
   if (screen.busy) {
     const now = opts.now ?? context.now ?? 0;
-    const frameNo = opts.now !== undefined ? Math.floor(opts.now / 250) : (context.ticks ?? 0);
     const slowMs = context.cfg && 'slowMs' in context.cfg ? context.cfg.slowMs : 3000;
     const since = context.waitSince ?? now;
     if (now - since >= slowMs) {

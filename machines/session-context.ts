@@ -48,6 +48,10 @@ export interface SessionConfig {
   maxRetries: number;
   /** Read-backs of a `start` whose outcome is unknown before giving up. */
   maxReadBacks: number;
+  /** The kiosk pays out change (a hopper); without, the screens say so before the first coin. */
+  givesChange: boolean;
+  /** The printer can print now (paper not low or out): otherwise the customer is told before paying. */
+  receiptPossible: boolean;
 }
 
 export const DEFAULT_SESSION_CONFIG: SessionConfig = {
@@ -64,6 +68,8 @@ export const DEFAULT_SESSION_CONFIG: SessionConfig = {
   slowMs: 3_000,
   maxRetries: 2,
   maxReadBacks: 3,
+  givesChange: false,
+  receiptPossible: true,
 };
 
 export interface SessionInput {
@@ -121,6 +127,8 @@ export interface SessionContext {
   receipt: ReceiptLine[] | null;
   balanceAfter: Cents | null;
   voucherCode: string | null;
+  /** The kiosk's receipt number of the last receipt printed (shown so staff can reprint it). */
+  receiptNo: string | null;
   notice: Notice;
   outcome: SessionOutcome | null;
   unclaimedReason: UnclaimedReason;
@@ -177,6 +185,7 @@ export function initialSessionContext(flow: 'checkout' | 'topup', input: Session
     receipt: null,
     balanceAfter: null,
     voucherCode: null,
+    receiptNo: null,
     notice: null,
     outcome: null,
     unclaimedReason: 'cancelled',

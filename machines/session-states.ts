@@ -298,6 +298,8 @@ export const endStates = {
   },
   farewell: {
     id: 'farewell',
+    // A refused card already had its message; with no money to account for, nothing more to say.
+    always: { guard: 'nothingToSay', target: 'finished' },
     after: { message: 'finished' },
     on: {
       BUTTON: 'finished',

@@ -327,6 +327,8 @@ export const sessionSetup = setup({
     heldCoversDue: ({ context }) => held(context) >= context.due,
     heldPositive: ({ context }) => held(context) > 0,
     heldZero: ({ context }) => held(context) === 0,
+    nothingToSay: ({ context }) =>
+      context.outcome === 'card_refused' && context.credited === 0 && context.unclaimed === 0,
     terminalOffered: ({ context }) => context.cfg.terminal && held(context) === 0,
     isCashless: ({ context }) => context.method === 'cashless',
     pastDeadline: ({ context, event }) =>

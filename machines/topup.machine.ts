@@ -51,7 +51,10 @@ export const topupMachine = sessionSetup.createMachine({
             COIN: { target: 'scanCard', reenter: true, actions: 'acceptCoin' },
           },
         },
+        // The balance screen takes money at once (open amount, as on the screen): no extra step.
         chooseAmount: {
+          entry: { type: 'setAcceptor', params: { enabled: true } },
+          exit: { type: 'setAcceptor', params: { enabled: false } },
           after: { inactivity: '#stillThere' },
           on: {
             BUTTON: [

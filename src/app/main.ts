@@ -121,7 +121,8 @@ export async function runKiosk(config: KioskConfig, opts: { tui?: boolean } = {}
           cols: config.sim.displayCols,
           acceptor: s.acceptor,
           printer: app.printerState,
-          reader: 'online',
+          // As the reader last reported itself (unplugged in the simulator: offline).
+          reader: app.deviceHealth().reader ?? 'offline',
           fleet: config.fleet ? config.fleet.url : 'off',
           lastReceipt: app.controls().receipts().at(-1) ?? [],
           logLines: logRing.lines,

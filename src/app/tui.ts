@@ -32,7 +32,8 @@ export function runTui(
   output: NodeJS.WriteStream = process.stdout,
 ): () => void {
   let typed = '';
-  let notice: string | null = 'Willkommen! Press c for demo cards, a-f for amounts, q-i for coins.';
+  let notice: string | null =
+    `Willkommen! Press c for demo cards, a s d f for amounts, ${COIN_KEYS.join(' ')} for coins, Enter = OK, Esc = cancel.`;
   let showCards: TuiModel['showCards'] = null;
   let paper = 0;
   let readerPlugged = true;

@@ -34,8 +34,10 @@ describe('e2e: checkout kiosk', function () {
     await k.scan(RICH_CARD);
     await k.waitForScreen(/Karte: Punkte/);
     await k.press('ok');
-    const confirm = await k.waitForScreen(/^Mit Karte zahlen/);
+    // The confirmation says what the card pays and what is on it.
+    const confirm = await k.waitForScreen(/^Von Karte 1,80 EUR/);
     assert.equal(confirm[1], 'OK=Ja C=Abbruch');
+    assert.match(confirm[2] ?? '', /^Guthaben \d+,\d\d EUR$/);
     assert.equal((await k.ledger()).cards[RICH_CARD]!.cash_balance, 3000, 'nothing charged before OK');
     await k.press('ok');
 

@@ -370,7 +370,10 @@ export async function replay(spec: ModelSpec, path: ModelPath): Promise<ReplayRe
   const checkRules = (s: Snap) => {
     const c = s.context as SessionContext;
     if (held(c) < 0) throw new Error(`money created: ${JSON.stringify(moneyOf(c))}`);
-    const collecting = s.matches({ session: { collecting: 'waiting' } } as never);
+    // Money is wanted while collecting, and on the top-up balance screen (open amount).
+    const collecting =
+      s.matches({ session: { collecting: 'waiting' } } as never) ||
+      (s.machine.id === 'topup' && s.matches({ session: 'chooseAmount' } as never));
     const on = acceptor.at(-1) === true;
     if (on !== collecting)
       throw new Error(`acceptor ${on ? 'enabled' : 'inhibited'} in ${JSON.stringify(s.value)}`);

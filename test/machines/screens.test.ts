@@ -151,11 +151,11 @@ describe('screens', () => {
     await h.send({ type: 'TICK', now: 1250 });
     const b = screenFor(h.snapshot, { cols: 16, rows: 2 });
     assert.notEqual(a[0], b[0], 'the indicator moves');
-    assert.ok(a[0]?.startsWith('Kartenterminal'));
+    assert.ok(a[0]?.startsWith('Terminal 1,50'), 'what the terminal will charge');
     assert.equal(a[1], 'Karte vorhalten');
     await h.send({ type: 'TICK', now: 4000 });
     assert.equal(screenFor(h.snapshot, { cols: 16, rows: 2 })[1], 'Terminal wartet');
-    assert.equal(screenFor(h.snapshot, { cols: 20, rows: 4, now: 1500 })[0], 'Kartenterminal..');
+    assert.equal(screenFor(h.snapshot, { cols: 20, rows: 4, now: 1500 })[0], 'Terminal 1,50 EUR..');
   });
 
   it('a cancel long after the card lookup shows "cancelling", not "server slow" at once', async () => {
@@ -190,6 +190,33 @@ describe('screens', () => {
       'Karte scannen',
       'zum Aufladen',
     ]);
+    actor.stop();
+  });
+
+  it('idle says "no change" before the first coin, and "no receipt" with paper out', async () => {
+    const { createActor } = await import('xstate');
+    const actor = createActor(kioskMachine, { input: { bootId: 'B', config: { mode: 'checkout' } } });
+    actor.start();
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(screenFor(actor.getSnapshot(), { cols: 20, rows: 4 })[3], 'Kein Wechselgeld');
+    // A 2-row display lets the hint and the warning take turns (3 s each).
+    assert.equal(screenFor(actor.getSnapshot(), { cols: 16, rows: 2, now: 3_000 })[1], 'Kein Wechselgeld');
+    actor.send({ type: 'DEVICE', device: 'printer', health: 'degraded' });
+    assert.equal(screenFor(actor.getSnapshot(), { cols: 20, rows: 4, lang: 'en' })[3], 'No receipt');
+    actor.stop();
+  });
+
+  it('maintenance switched on by the fleet shows "Wartung", the PIN prompt only after a button', async () => {
+    const { createActor } = await import('xstate');
+    const actor = createActor(kioskMachine, { input: { bootId: 'B', config: { mode: 'topup' } } });
+    actor.start();
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    actor.send({ type: 'MAINTENANCE', on: true });
+    assert.deepEqual(screenFor(actor.getSnapshot(), { cols: 16, rows: 2 }), ['Wartung', 'Bitte später']);
+    actor.send({ type: 'BUTTON', name: 'up' });
+    assert.equal(screenFor(actor.getSnapshot(), { cols: 16, rows: 2 })[0], 'Service-PIN');
     actor.stop();
   });
 

@@ -173,7 +173,7 @@ describe('service menu: PIN', () => {
     await h.typePin('4321');
     assert.equal(h.value(), 'pin');
     assert.equal(h.context.failedTries, 1);
-    assert.deepEqual(h.screen(2), ['Service-PIN', 'PIN falsch']);
+    assert.deepEqual(h.screen(2), ['Service-PIN', 'Falsch: noch 2'], 'how many tries are left');
     assert.deepEqual(h.reports, [{ action: 'pin_wrong', ok: false }]);
     await h.login();
     assert.equal(h.context.failedTries, 0);
@@ -299,6 +299,14 @@ describe('service menu: navigation and actions', () => {
     });
     await h.press('cancel');
     assert.equal(h.value(), 'menu.main');
+  });
+
+  it('Device test: the acceptor probe (named `coin`) gets the German label like the others', async () => {
+    const h = menu();
+    h.stubs.deviceTest.resolves([{ device: 'coin', ok: true, status: 'ok' }]);
+    await h.login();
+    await h.choose('deviceTest');
+    assert.deepEqual(h.screen(2), ['Münzprüfer: ok', '']);
   });
 
   it('Reprint: printed, or no receipt to reprint', async () => {
