@@ -31,7 +31,11 @@ describe('e2e: top-up kiosk', function () {
     const chosen = await k.waitForScreen(/Betrag wählen/);
     assert.equal(chosen[0], 'Guthaben 2,51 EUR');
     assert.equal(chosen[3], '1=5 2=10 3=20 4=50');
-    assert.equal((await k.state()).acceptor, 'accepting', 'money can go in on the balance screen (open amount)');
+    assert.equal(
+      (await k.state()).acceptor,
+      'accepting',
+      'money can go in on the balance screen (open amount)',
+    );
 
     await k.press('amount1');
     await k.waitForScreen(/Bitte einwerfen\nNoch 5,00 EUR/);
