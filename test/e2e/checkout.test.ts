@@ -71,7 +71,7 @@ describe('e2e: checkout kiosk', function () {
     await k.waitForScreen(/Karte: Geschenkgutsc/);
     await k.press('ok');
     const collect = await k.waitForScreen(/Bitte einwerfen\nNoch 0,98 EUR/);
-    assert.equal(collect[2], 'Eingew. 0,00 EUR');
+    assert.equal(collect[2], 'Kein Wechselgeld', 'said before the first coin');
     assert.equal((await k.state()).acceptor, 'accepting');
     await k.coin(100);
 

@@ -174,7 +174,7 @@ describe('service menu in the kiosk program', function () {
     await k.longPress('service');
     await k.waitForScreen(/Service-PIN/);
     await pin(k, '4321');
-    await k.waitForScreen(/PIN falsch/);
+    await k.waitForScreen(/Falsch: noch 1/);
     await pin(k, '4321');
     const locked = await k.waitForScreen(/PIN gesperrt/);
     assert.match(locked[1] ?? '', /^Noch 0:0[12]$/);
