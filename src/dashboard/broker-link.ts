@@ -7,27 +7,41 @@
  * whole picture; events through the shared subscription `$share/<group>/kiosk/v1/+/evt/+`, so several
  * instances split the event stream instead of each processing every event.
  *
+ * Acknowledgements: a QoS 1 message is acknowledged (PUBACK) only when what it carries that must not be
+ * lost (money, alerts, command answers) is committed to the store, and the link stops taking messages
+ * while the write buffer is full; until then the broker keeps them. With `clientId` set the session is
+ * persistent (`clean: false`, one hour expiry), so the broker also keeps what arrives while the
+ * dashboard restarts.
+ *
  * Errors: `sendCommand` rejects with a `CommandError` whose `kind` says what the HTTP layer should
  * answer: `bad_command` (unknown name, bad args: the operator's mistake), `not_connected` (the broker
  * is down: try again), `publish_failed` (the broker refused or the connection dropped before PUBACK:
- * the command may or may not have been delivered; its cmdId makes a retry safe).
+ * the command may or may not have been delivered; its cmdId makes a retry safe), `not_stored` (the
+ * store could not record it, so it was not sent: no command leaves without its audit record).
  */
 import { randomUUID } from 'node:crypto';
 
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 
 import { COMMAND_ARGS, COMMAND_NAMES, type CommandName } from '../fleet/envelope.js';
 import { fleetSubscriptions, kioskTopics, TOPIC_ROOT } from '../fleet/topics.js';
 import { silentLogger, type Logger } from '../util/logger.js';
-import type { FleetModel, IngestResult } from './fleet-model.js';
+import type { IngestResult } from './fleet-model.js';
+import type { Ingest } from './ingest.js';
+import type { WriteBuffer } from './store/write-buffer.js';
 
 export interface BrokerLinkOptions {
   url: string;
-  model: FleetModel;
+  ingest: Ingest;
+  /** The store's write buffer: the link waits for room in it before taking more messages. */
+  buffer?: WriteBuffer;
+  /** Written (and awaited) before a command is published, so its answers and the audit find it. */
+  recordCommand?: (kioskId: string, cmd: SentCommand, operator: string | null) => Promise<void>;
   /** The dashboard's clock (ms). */
   now?: () => number;
   /** Shared-subscription group for events. Default `dashboard`. */
   group?: string;
+  /** A fixed client id makes the session persistent (the broker keeps messages while the dashboard is away). */
   clientId?: string;
   username?: string;
   password?: string;
@@ -41,7 +55,7 @@ export interface BrokerLinkOptions {
   mqtt?: Partial<IClientOptions>;
 }
 
-export type CommandErrorKind = 'bad_command' | 'not_connected' | 'publish_failed';
+export type CommandErrorKind = 'bad_command' | 'not_connected' | 'not_stored' | 'publish_failed';
 
 export class CommandError extends Error {
   constructor(
@@ -85,7 +99,8 @@ export class BrokerLink {
     const client = mqtt.connect(o.url, {
       protocolVersion: 5,
       clientId: o.clientId ?? `dashboard-${randomUUID().slice(0, 8)}`,
-      clean: true,
+      clean: o.clientId === undefined,
+      ...(o.clientId !== undefined ? { properties: { sessionExpiryInterval: 3600 } } : {}),
       keepalive: 30,
       // MQTT.js has no jitter of its own: many dashboards restarting together should not reconnect in step.
       reconnectPeriod: 1000 + Math.floor(Math.random() * 1000),
@@ -97,17 +112,16 @@ export class BrokerLink {
       ...o.mqtt,
     });
     this.client = client;
-    client.on('message', (topic, payload, packet) => {
-      const receivedAt = this.now();
-      // Never let one message take the dashboard down: the model does not throw, but a callback might.
-      try {
-        const result = o.model.ingestRaw(topic, payload, { receivedAt, retained: packet.retain });
-        if (!result.ok) this.log.debug({ topic, reason: result.reason }, 'ignored message');
-        o.onIngest?.(result, receivedAt);
-      } catch (err) {
-        this.log.error({ err, topic }, 'ingest failed');
-      }
-    });
+    // Instead of the 'message' event: MQTT.js sends the PUBACK when this calls back.
+    client.handleMessage = (packet: IPublishPacket, callback: () => void): void => {
+      const stored = this.take(packet);
+      const room = o.buffer?.full ? o.buffer.whenRoom() : undefined;
+      if (packet.qos === 0 && !room) return callback();
+      Promise.all([stored, room]).then(
+        () => callback(),
+        () => callback(),
+      );
+    };
     client.on('connect', () => {
       this.log.info({ url: o.url }, 'connected to broker');
       o.onConnection?.(true);
@@ -138,12 +152,29 @@ export class BrokerLink {
     });
   }
 
+  /** One message in: never throws (one broken message must not take the dashboard down). */
+  private take(packet: IPublishPacket): Promise<void> {
+    const o = this.opts;
+    const receivedAt = this.now();
+    try {
+      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+      const { result, stored } = o.ingest.raw(packet.topic, payload, { receivedAt, retained: packet.retain });
+      if (!result.ok) this.log.debug({ topic: packet.topic, reason: result.reason }, 'ignored message');
+      o.onIngest?.(result, receivedAt);
+      return stored;
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, topic: packet.topic }, 'ingest failed');
+      return Promise.resolve();
+    }
+  }
+
   /** Publishes a command (QoS 1, message expiry = its lifetime) and resolves on the broker's PUBACK. */
   async sendCommand(
     kioskId: string,
     name: string,
     args: unknown = {},
     ttlS: number = this.opts.commandTtlS ?? 120,
+    operator: string | null = null,
   ): Promise<SentCommand> {
     if (!isCommandName(name)) throw new CommandError('bad_command', `unknown command ${name}`);
     const parsed = COMMAND_ARGS[name].safeParse(args ?? {});
@@ -172,8 +203,18 @@ export class BrokerLink {
       expiresAt: issuedAt + ttlS * 1000,
       args: parsed.data as Record<string, unknown>,
     };
-    // Known before the answer can arrive, so `accepted` finds its command.
-    this.opts.model.commandSent(kioskId, { cmdId: cmd.cmdId, name, issuedAt, args: cmd.args });
+    // Known (and stored) before the answer can arrive, so `accepted` finds its command.
+    if (this.opts.recordCommand) {
+      try {
+        await this.opts.recordCommand(kioskId, cmd, operator);
+      } catch (err) {
+        throw new CommandError(
+          'not_stored',
+          `not sent: the store did not take it (${(err as Error).message})`,
+        );
+      }
+    }
+    this.opts.ingest.model.commandSent(kioskId, { cmdId: cmd.cmdId, name, issuedAt, args: cmd.args });
     try {
       await client.publishAsync(
         topic,

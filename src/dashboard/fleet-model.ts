@@ -225,17 +225,21 @@ export class FleetModel {
 
   /** Decodes and applies one raw MQTT message. Garbage is counted and ignored. */
   ingestRaw(topic: string, payload: Uint8Array, meta: IngestMeta): IngestResult {
-    this.stats.messages++;
     const d = decode(topic, payload);
-    if (!d.ok) {
-      this.stats.garbage++;
-      this.stats.lastGarbage = `${topic}: ${d.reason}`;
-      return d;
-    }
+    if (!d.ok) return this.garbage(topic, d.reason);
     return this.ingest(d.msg, meta);
   }
 
+  /** Counts a message that did not decode. */
+  garbage(topic: string, reason: string): IngestResult {
+    this.stats.messages++;
+    this.stats.garbage++;
+    this.stats.lastGarbage = `${topic}: ${reason}`;
+    return { ok: false, reason };
+  }
+
   ingest(msg: FleetMessage, meta: IngestMeta): IngestResult {
+    this.stats.messages++;
     const k = this.record(msg.id, meta.receivedAt);
     if (!k) {
       this.stats.droppedTooManyKiosks++;
@@ -326,6 +330,38 @@ export class FleetModel {
       case 'config':
         k.config = { version: msg.body.version, status: msg.body.status, errors: msg.body.errors };
         return done(true);
+    }
+  }
+
+  /**
+   * After a restart: today's totals and recently seen eventIds from the store, so the tiles show the
+   * day so far and an event delivered again is not counted twice in memory either.
+   */
+  seed(
+    kioskIds: readonly string[],
+    today: ReadonlyMap<string, Omit<TodayView, 'day'>>,
+    eventIds: ReadonlyMap<string, readonly string[]>,
+    now: number,
+  ): void {
+    const day = this.dayOf(now);
+    for (const id of new Set([...kioskIds, ...today.keys(), ...eventIds.keys()])) {
+      const k = this.record(id, now);
+      if (!k) continue;
+      const t = today.get(id);
+      if (t)
+        k.today = {
+          day,
+          salesCount: t.salesCount,
+          salesCents: t.salesCents,
+          topupCount: t.topupCount,
+          topupCents: t.topupCents,
+          failedCount: t.failedCount,
+        };
+      for (const e of (eventIds.get(id) ?? []).slice(-this.opts.dedupWindow)) {
+        if (k.seen.has(e)) continue;
+        k.seen.add(e);
+        k.seenOrder.push(e);
+      }
     }
   }
 

@@ -27,6 +27,8 @@ import { silentLogger, type Logger } from '../util/logger.js';
 import { CommandError, type SentCommand } from './broker-link.js';
 import type { FleetModel, IngestResult } from './fleet-model.js';
 import type { KioskStatus } from './kiosk-status.js';
+import type { FleetStore } from './store/fleet-store.js';
+import type { WriteBuffer, WriteBufferHealth } from './store/write-buffer.js';
 
 export interface CommandSender {
   readonly connected: boolean;
@@ -37,6 +39,9 @@ export interface DashboardServerOptions {
   model: FleetModel;
   commands: CommandSender;
   publicDir: string;
+  /** History, accounts and audit; absent: memory only. */
+  store?: FleetStore;
+  buffer?: WriteBuffer;
   now?: () => number;
   /** How often live updates are pushed. Default 1000 ms. */
   tickMs?: number;
@@ -91,6 +96,26 @@ export class DashboardServer {
     if (!result.ok || !result.changed) return;
     this.dirty.add(result.kioskId);
     if (result.channel === 'cmdres') this.pushCommands(result.kioskId);
+  }
+
+  /** The store became unreachable or reachable again: the page says so at once. */
+  storeHealthChanged(h: WriteBufferHealth): void {
+    this.send('store', this.storeHealth(h));
+  }
+
+  private storeHealth(h: WriteBufferHealth | undefined = this.opts.buffer?.health) {
+    if (!this.opts.store || !h) return { enabled: false };
+    return {
+      enabled: true,
+      dialect: this.opts.store.dialect,
+      ok: h.ok,
+      error: h.error,
+      failingSince: h.failingSince,
+      pending: h.pending,
+      dropped: h.dropped,
+      rejected: h.rejected,
+      written: h.written,
+    };
   }
 
   /** A command's answer is what the operator is waiting for: pushed at once, not on the next tick. */
@@ -168,8 +193,10 @@ export class DashboardServer {
       });
     }
     if (method === 'GET' && p === '/api/health') {
-      return this.json(res, 200, {
+      const store = this.storeHealth();
+      return this.json(res, store.enabled && !store.ok ? 503 : 200, {
         broker: { connected: this.opts.commands.connected },
+        store,
         kiosks: this.model.size,
         stats: this.model.stats,
       });
@@ -214,7 +241,12 @@ export class DashboardServer {
       return this.json(res, 202, sent);
     } catch (err) {
       if (err instanceof CommandError) {
-        const status = err.kind === 'bad_command' ? 400 : err.kind === 'not_connected' ? 503 : 502;
+        const status =
+          err.kind === 'bad_command'
+            ? 400
+            : err.kind === 'not_connected' || err.kind === 'not_stored'
+              ? 503
+              : 502;
         return this.json(res, status, { error: err.message, kind: err.kind });
       }
       throw err;
@@ -235,6 +267,7 @@ export class DashboardServer {
       kiosks: this.model.summaries(now),
       stats: this.model.stats,
       broker: { connected: this.opts.commands.connected },
+      store: this.storeHealth(),
     };
     res.write(`event: snapshot\ndata: ${JSON.stringify(snapshot)}\n\n`);
     this.streams.add(res);

@@ -4,8 +4,10 @@
  *
  * Options: --mqtt <url>, --port <n> (8090), --host <addr> (127.0.0.1), --group <shared-sub group>
  * (dashboard), --username <u> (password from $DASHBOARD_MQTT_PASSWORD), --stuck-minutes <n> (10),
- * --tz <IANA zone for "today"> (Europe/Berlin).
+ * --tz <IANA zone for "today"> (Europe/Berlin), --store <file | postgres://...> (var/dashboard.sqlite),
+ * --client-id <id> (dashboard-<host>-<port>: a persistent MQTT session).
  */
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -13,14 +15,20 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 
 import type { Logger } from '../util/logger.js';
-import { BrokerLink } from './broker-link.js';
+import { BrokerLink, type SentCommand } from './broker-link.js';
 import { FleetModel, type IngestResult } from './fleet-model.js';
 import { DashboardServer } from './http-server.js';
+import { Ingest } from './ingest.js';
+import { DEFAULT_STORE, FleetStore } from './store/fleet-store.js';
+import { auditOp, commandSentOp } from './store/ops.js';
+import { WriteBuffer } from './store/write-buffer.js';
 
 export interface Dashboard {
   model: FleetModel;
   link: BrokerLink;
   server: DashboardServer;
+  store: FleetStore | undefined;
+  buffer: WriteBuffer | undefined;
   port: number;
   stop(): Promise<void>;
 }
@@ -40,25 +48,87 @@ export interface DashboardOptions {
   onIngest?: (result: IngestResult, receivedAt: number) => void;
   /** Wait for the broker before resolving (tests); by default the page is served while it connects. */
   waitForBroker?: boolean;
+  /** A store already opened, or a spec to open (a SQLite path or a postgres:// URL); absent: memory only (the CLI opens var/dashboard.sqlite). */
+  store?: FleetStore | string | false;
+  /** PostgreSQL schema (tests). */
+  storeSchema?: string;
+  /** A fixed MQTT client id: a persistent session, so the broker keeps messages across a restart. */
+  clientId?: string;
+  /** Health samples kept per kiosk: one per this long. Default 5 min. */
+  sampleEveryMs?: number;
 }
 
 export const PUBLIC_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public');
 
 export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
+  const log = o.logger;
   const model = new FleetModel({
     ...(o.stuckMinutes !== undefined ? { stuckAfterMs: o.stuckMinutes * 60_000 } : {}),
     ...(o.timeZone !== undefined ? { timeZone: o.timeZone } : {}),
   });
+  const ownStore = typeof o.store === 'string';
+  const store =
+    o.store === false || o.store === undefined
+      ? undefined
+      : typeof o.store === 'object'
+        ? o.store
+        : await FleetStore.open(o.store, o.storeSchema ? { schema: o.storeSchema } : {});
+  // The buffer and the link call the HTTP server, which is made after them.
+  const late: { server?: DashboardServer } = {};
+  const buffer = store
+    ? new WriteBuffer({
+        write: (statements) => store.db.batch(statements),
+        ...(log ? { logger: log } : {}),
+        onHealth: (h) => late.server?.storeHealthChanged(h),
+      })
+    : undefined;
+  if (store) {
+    // The day so far and what was already counted, from the store: a restart loses no figure.
+    const now = Date.now();
+    const [kiosks, today, seen] = await Promise.all([
+      store.kiosks(),
+      store.totalsByKiosk(model.dayOf(now)),
+      store.recentEventIds(now - 24 * 3600_000),
+    ]);
+    model.seed(
+      kiosks.map((k) => k.id),
+      today,
+      seen,
+      now,
+    );
+  }
+  const ingest = new Ingest({
+    model,
+    ...(buffer ? { buffer } : {}),
+    ...(o.sampleEveryMs !== undefined ? { sampleEveryMs: o.sampleEveryMs } : {}),
+  });
   const link = new BrokerLink({
     url: o.mqttUrl,
-    model,
+    ingest,
+    ...(buffer ? { buffer } : {}),
+    ...(store
+      ? {
+          recordCommand: (kioskId: string, cmd: SentCommand, operator: string | null) =>
+            store.writeNow([
+              commandSentOp({ ...cmd, kioskId, operator }),
+              auditOp({
+                at: cmd.issuedAt,
+                username: operator,
+                action: `command ${cmd.name}`,
+                kioskId,
+                detail: { cmdId: cmd.cmdId, args: cmd.args },
+              }),
+            ]),
+        }
+      : {}),
     ...(o.group !== undefined ? { group: o.group } : {}),
+    ...(o.clientId !== undefined ? { clientId: o.clientId } : {}),
     ...(o.username !== undefined ? { username: o.username } : {}),
     ...(o.password !== undefined ? { password: o.password } : {}),
-    ...(o.logger ? { logger: o.logger } : {}),
+    ...(log ? { logger: log } : {}),
     // Runs only after link.start(), when `server` exists.
     onIngest: (result, receivedAt) => {
-      server.onIngest(result);
+      late.server?.onIngest(result);
       o.onIngest?.(result, receivedAt);
     },
   });
@@ -66,24 +136,36 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     model,
     commands: link,
     publicDir: PUBLIC_DIR,
+    ...(store ? { store } : {}),
+    ...(buffer ? { buffer } : {}),
     ...(o.tickMs !== undefined ? { tickMs: o.tickMs } : {}),
-    ...(o.logger ? { logger: o.logger } : {}),
+    ...(log ? { logger: log } : {}),
   });
+  late.server = server;
   const port = await server.listen(o.port ?? 8090, o.host ?? '127.0.0.1');
   const linked = link.start();
   if (o.waitForBroker) await linked;
   else
     linked.catch((err: unknown) =>
-      o.logger?.error({ err: (err as Error).message }, 'broker refused the dashboard'),
+      log?.error({ err: (err as Error).message }, 'broker refused the dashboard'),
     );
   return {
     model,
     link,
     server,
+    store,
+    buffer,
     port,
     async stop() {
       await server.close();
       await link.stop();
+      if (buffer) {
+        // What was taken in is written before the store closes (a few seconds at most when it is away).
+        await Promise.race([buffer.drain(), new Promise((r) => setTimeout(r, 5000).unref())]);
+        const left = buffer.close();
+        if (left > 0) log?.error({ left }, 'store unreachable at shutdown: writes not done');
+      }
+      if (store && ownStore) await store.close();
     },
   };
 }
@@ -98,6 +180,8 @@ async function main(): Promise<void> {
       username: { type: 'string' },
       'stuck-minutes': { type: 'string', default: '10' },
       tz: { type: 'string', default: 'Europe/Berlin' },
+      store: { type: 'string', default: DEFAULT_STORE },
+      'client-id': { type: 'string' },
     },
   });
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
@@ -111,9 +195,14 @@ async function main(): Promise<void> {
     ...(password !== undefined ? { password } : {}),
     stuckMinutes: Number(values['stuck-minutes']),
     timeZone: values.tz,
+    store: values.store,
+    clientId: values['client-id'] ?? `dashboard-${os.hostname()}-${values.port}`,
     logger,
   });
-  logger.info({ url: `http://${values.host}:${d.port}/`, mqtt: values.mqtt }, 'dashboard listening');
+  logger.info(
+    { url: `http://${values.host}:${d.port}/`, mqtt: values.mqtt, store: d.store?.db.where },
+    'dashboard listening',
+  );
   const shutdown = (): void => {
     d.stop().then(
       () => process.exit(0),

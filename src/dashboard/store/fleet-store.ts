@@ -1,0 +1,294 @@
+/**
+ * The dashboard's store: opens SQLite or PostgreSQL (`openFleetStore(spec)`), brings the schema up to
+ * date, and answers the questions the pages ask (history per day, alert timeline, commands and their
+ * answers, the CSV for accounting). Writes come in as `StoreOp`s through the `WriteBuffer`, except the
+ * few the caller must see committed before it acts (a command before it is published, a user, a
+ * session), which `writeNow` runs at once.
+ */
+import path from 'node:path';
+
+import { openDatabase, PostgresDatabase, type Database, type Param, type Row } from './database.js';
+import type { StoreOp } from './ops.js';
+import { migrate } from './schema.js';
+
+/** The default store: a SQLite file in `var/` next to the dashboard's working directory. */
+export const DEFAULT_STORE = path.join('var', 'dashboard.sqlite');
+
+export interface DayTotals {
+  day: string;
+  salesCount: number;
+  salesCents: number;
+  topupCount: number;
+  topupCents: number;
+  failedCount: number;
+  cashInCents: number;
+  unclaimedCents: number;
+}
+
+export interface KioskRow {
+  id: string;
+  name: string | null;
+  site: string | null;
+  tenant: string | null;
+  location: string | null;
+  firmware: string | null;
+  state: string | null;
+  stateReason: string | null;
+  sid: number;
+  heartbeatS: number | null;
+  firstSeen: number;
+  lastSeen: number;
+}
+
+export interface AlertRow {
+  kioskId: string;
+  name: string;
+  severity: string;
+  message: string | null;
+  since: number;
+  openedAt: number;
+  closedAt: number | null;
+}
+
+export interface CommandRow {
+  cmdId: string;
+  kioskId: string;
+  name: string;
+  args: unknown;
+  operator: string | null;
+  issuedAt: number;
+  expiresAt: number;
+  status: string;
+  reason: string | null;
+  result: unknown;
+  updatedAt: number;
+  answers: { status: string; reason: string | null; duplicate: boolean; receivedAt: number }[];
+}
+
+export interface LedgerRow {
+  kioskId: string;
+  eventId: string;
+  type: string;
+  kind: string;
+  outcome: string;
+  amountCents: number;
+  currency: string;
+  paymentMethod: string | null;
+  transactionId: string | null;
+  card: string | null;
+  seq: number;
+  happenedAt: number;
+  day: string;
+}
+
+const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
+const parse = (v: unknown): unknown => (typeof v === 'string' ? (JSON.parse(v) as unknown) : undefined);
+
+const TOTALS = `
+  SUM(CASE WHEN type = 'transaction' AND kind = 'sale' AND outcome = 'completed' THEN 1 ELSE 0 END) AS sales_count,
+  SUM(CASE WHEN type = 'transaction' AND kind = 'sale' AND outcome = 'completed' THEN amount_cents ELSE 0 END) AS sales_cents,
+  SUM(CASE WHEN type = 'transaction' AND kind = 'topup' AND outcome = 'completed' THEN 1 ELSE 0 END) AS topup_count,
+  SUM(CASE WHEN type = 'transaction' AND kind = 'topup' AND outcome = 'completed' THEN amount_cents ELSE 0 END) AS topup_cents,
+  SUM(CASE WHEN type = 'transaction' AND outcome = 'failed' THEN 1 ELSE 0 END) AS failed_count,
+  SUM(CASE WHEN type = 'cash' AND kind = 'inserted' THEN amount_cents ELSE 0 END) AS cash_in_cents,
+  SUM(CASE WHEN type = 'cash' AND kind = 'unclaimed' THEN amount_cents ELSE 0 END) AS unclaimed_cents`;
+
+function totalsOf(r: Row): Omit<DayTotals, 'day'> {
+  return {
+    salesCount: num(r.sales_count),
+    salesCents: num(r.sales_cents),
+    topupCount: num(r.topup_count),
+    topupCents: num(r.topup_cents),
+    failedCount: num(r.failed_count),
+    cashInCents: num(r.cash_in_cents),
+    unclaimedCents: num(r.unclaimed_cents),
+  };
+}
+
+export class FleetStore {
+  private constructor(readonly db: Database) {}
+
+  static async open(spec: string = DEFAULT_STORE, opts: { schema?: string } = {}): Promise<FleetStore> {
+    const db = await openDatabase(spec, opts);
+    try {
+      await migrate(db);
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+    return new FleetStore(db);
+  }
+
+  get dialect(): Database['dialect'] {
+    return this.db.dialect;
+  }
+
+  /** Writes operations in one transaction now (what the caller must see stored before it goes on). */
+  async writeNow(ops: readonly StoreOp[]): Promise<void> {
+    await this.db.batch(ops.flatMap((o) => o.statements));
+  }
+
+  async all<T extends Row = Row>(sql: string, params: readonly Param[] = []): Promise<T[]> {
+    return this.db.all<T>(sql, params);
+  }
+
+  /** Sales, top-ups and cash per day from the ledger; one kiosk or (no id) the whole fleet. Days without money are absent. */
+  async dailyTotals(from: string, to: string, kioskId?: string): Promise<DayTotals[]> {
+    const where = kioskId === undefined ? '' : ' AND kiosk_id = ?';
+    const rows = await this.db.all(
+      `SELECT day, ${TOTALS} FROM ledger WHERE day >= ? AND day <= ?${where} GROUP BY day ORDER BY day`,
+      kioskId === undefined ? [from, to] : [from, to, kioskId],
+    );
+    return rows.map((r) => ({ day: String(r.day), ...totalsOf(r) }));
+  }
+
+  /** One day's totals per kiosk (the tiles after a restart; the accounting view). */
+  async totalsByKiosk(day: string): Promise<Map<string, DayTotals>> {
+    const rows = await this.db.all(`SELECT kiosk_id, ${TOTALS} FROM ledger WHERE day = ? GROUP BY kiosk_id`, [
+      day,
+    ]);
+    return new Map(rows.map((r) => [String(r.kiosk_id), { day, ...totalsOf(r) }]));
+  }
+
+  /** A day's money events, in order, for the CSV export. */
+  async ledgerOfDay(day: string, kioskId?: string): Promise<LedgerRow[]> {
+    const where = kioskId === undefined ? '' : ' AND kiosk_id = ?';
+    const rows = await this.db.all(
+      `SELECT * FROM ledger WHERE day = ?${where} ORDER BY kiosk_id, happened_at, seq`,
+      kioskId === undefined ? [day] : [day, kioskId],
+    );
+    return rows.map((r) => ({
+      kioskId: String(r.kiosk_id),
+      eventId: String(r.event_id),
+      type: String(r.type),
+      kind: String(r.kind),
+      outcome: String(r.outcome),
+      amountCents: num(r.amount_cents),
+      currency: String(r.currency),
+      paymentMethod: (r.payment_method as string | null) ?? null,
+      transactionId: (r.transaction_id as string | null) ?? null,
+      card: (r.card as string | null) ?? null,
+      seq: num(r.seq),
+      happenedAt: num(r.happened_at),
+      day: String(r.day),
+    }));
+  }
+
+  /** eventIds of a kiosk's money events since a moment (the model's de-duplication after a restart). */
+  async recentEventIds(since: number): Promise<Map<string, string[]>> {
+    const rows = await this.db.all<{ kiosk_id: string; event_id: string }>(
+      'SELECT kiosk_id, event_id FROM ledger WHERE received_at >= ? ORDER BY received_at',
+      [since],
+    );
+    const out = new Map<string, string[]>();
+    for (const r of rows) {
+      const list = out.get(r.kiosk_id) ?? [];
+      list.push(r.event_id);
+      out.set(r.kiosk_id, list);
+    }
+    return out;
+  }
+
+  async kiosks(): Promise<KioskRow[]> {
+    const rows = await this.db.all('SELECT * FROM kiosks ORDER BY id');
+    return rows.map((r) => ({
+      id: String(r.id),
+      name: (r.name as string | null) ?? null,
+      site: (r.site as string | null) ?? null,
+      tenant: (r.tenant as string | null) ?? null,
+      location: (r.location as string | null) ?? null,
+      firmware: (r.firmware as string | null) ?? null,
+      state: (r.state as string | null) ?? null,
+      stateReason: (r.state_reason as string | null) ?? null,
+      sid: num(r.sid),
+      heartbeatS: r.heartbeat_s === null ? null : num(r.heartbeat_s),
+      firstSeen: num(r.first_seen),
+      lastSeen: num(r.last_seen),
+    }));
+  }
+
+  /** Alerts of a kiosk (or all), newest first, open and closed. */
+  async alerts(kioskId?: string, limit = 200): Promise<AlertRow[]> {
+    const rows = await this.db.all(
+      `SELECT * FROM alerts${kioskId === undefined ? '' : ' WHERE kiosk_id = ?'} ORDER BY opened_at DESC, id DESC LIMIT ${Math.floor(limit)}`,
+      kioskId === undefined ? [] : [kioskId],
+    );
+    return rows.map((r) => ({
+      kioskId: String(r.kiosk_id),
+      name: String(r.name),
+      severity: String(r.severity),
+      message: (r.message as string | null) ?? null,
+      since: num(r.since),
+      openedAt: num(r.opened_at),
+      closedAt: r.closed_at === null ? null : num(r.closed_at),
+    }));
+  }
+
+  /** A kiosk's commands, newest first, each with every answer that came back. */
+  async commands(kioskId: string, limit = 50): Promise<CommandRow[]> {
+    const rows = await this.db.all(
+      `SELECT * FROM commands WHERE kiosk_id = ? ORDER BY issued_at DESC LIMIT ${Math.floor(limit)}`,
+      [kioskId],
+    );
+    const answers = await this.db.all(
+      `SELECT a.* FROM command_answers a JOIN commands c ON c.cmd_id = a.cmd_id
+       WHERE c.kiosk_id = ? ORDER BY a.id`,
+      [kioskId],
+    );
+    const byCmd = new Map<string, CommandRow['answers']>();
+    for (const a of answers) {
+      const list = byCmd.get(String(a.cmd_id)) ?? [];
+      list.push({
+        status: String(a.status),
+        reason: (a.reason as string | null) ?? null,
+        duplicate: num(a.duplicate) === 1,
+        receivedAt: num(a.received_at),
+      });
+      byCmd.set(String(a.cmd_id), list);
+    }
+    return rows.map((r) => ({
+      cmdId: String(r.cmd_id),
+      kioskId: String(r.kiosk_id),
+      name: String(r.name),
+      args: parse(r.args),
+      operator: (r.operator as string | null) ?? null,
+      issuedAt: num(r.issued_at),
+      expiresAt: num(r.expires_at),
+      status: String(r.status),
+      reason: (r.reason as string | null) ?? null,
+      result: parse(r.result),
+      updatedAt: num(r.updated_at),
+      answers: byCmd.get(String(r.cmd_id)) ?? [],
+    }));
+  }
+
+  async audit(limit = 200): Promise<
+    {
+      at: number;
+      username: string | null;
+      action: string;
+      kioskId: string | null;
+      detail: unknown;
+      ip: string | null;
+    }[]
+  > {
+    const rows = await this.db.all(`SELECT * FROM audit ORDER BY id DESC LIMIT ${Math.floor(limit)}`);
+    return rows.map((r) => ({
+      at: num(r.at),
+      username: (r.username as string | null) ?? null,
+      action: String(r.action),
+      kioskId: (r.kiosk_id as string | null) ?? null,
+      detail: parse(r.detail),
+      ip: (r.ip as string | null) ?? null,
+    }));
+  }
+
+  /** Tests: drop a PostgreSQL test schema. */
+  async dropSchema(schema: string): Promise<void> {
+    if (this.db instanceof PostgresDatabase) await this.db.dropSchema(schema);
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}

@@ -1,0 +1,343 @@
+/**
+ * What each message from the fleet becomes in the store, as SQL statements grouped into operations.
+ * Pure: the caller says which day a moment belongs to and whether this health is kept as a sample.
+ *
+ * - Money events go into `ledger` with `ON CONFLICT DO NOTHING` on (kiosk, eventId): a QoS 1
+ *   redelivery, an outbox replay or two workers seeing the same event store it once.
+ * - `state`/`birth`/`health` update the kiosk's row (latest wins: they share a key, so a waiting one is
+ *   replaced by a newer one instead of piling up while the store is away).
+ * - An alert opens a row (the partial unique index keeps one open per kiosk and name; a redelivered
+ *   retained alert updates it) and its clearing closes it.
+ * - Every `cmdres` is kept as it came, and moves its command's status forward (never back to
+ *   `accepted` after a final answer).
+ */
+import type { FleetMessage } from '../messages.js';
+import type { Param, Statement } from './database.js';
+
+export interface StoreOp {
+  /** Operations with the same key replace each other while they wait (latest wins). */
+  key?: string;
+  /** Money, alerts, commands: never dropped. The others (snapshots, samples) may be, oldest first, when the buffer is full. */
+  durable: boolean;
+  statements: Statement[];
+}
+
+export interface OpContext {
+  receivedAt: number;
+  /** The day (YYYY-MM-DD, the dashboard's zone) a moment belongs to. */
+  dayOf(ms: number): string;
+  /** Keep this health as a history sample (the caller downsamples). */
+  sampleHealth?: boolean;
+}
+
+/** Device timestamps before this are an unsynchronised clock (the Pi boots in 1970). */
+export const PLAUSIBLE_SINCE = Date.UTC(2020, 0, 1);
+
+/** When a money event happened: the kiosk's time when it is plausible, else when it arrived. */
+export function happenedAt(ts: number, receivedAt: number): number {
+  return ts >= PLAUSIBLE_SINCE && ts <= receivedAt + 5 * 60_000 ? ts : receivedAt;
+}
+
+const st = (sql: string, ...params: Param[]): Statement => ({ sql, params });
+const json = (v: unknown): string | null => (v === undefined ? null : JSON.stringify(v));
+const opt = <T>(v: T | undefined | null): T | null => v ?? null;
+
+/** Makes sure the kiosk has a row (first and last seen), without touching its other columns. */
+function touchKiosk(id: string, at: number): Statement {
+  return st(
+    `INSERT INTO kiosks (id, first_seen, last_seen) VALUES (?, ?, ?)
+     ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen`,
+    id,
+    at,
+    at,
+  );
+}
+
+export function storeOpsFor(msg: FleetMessage, ctx: OpContext): StoreOp[] {
+  const at = ctx.receivedAt;
+  const id = msg.id;
+  switch (msg.channel) {
+    case 'state': {
+      const b = msg.body;
+      return [
+        {
+          key: `state:${id}`,
+          durable: false,
+          statements: [
+            touchKiosk(id, at),
+            // A late Will of an older session never overwrites a newer session's state.
+            st(
+              `UPDATE kiosks SET state = ?, state_reason = ?, sid = ? WHERE id = ? AND (sid <= ? OR ? <> 'lost')`,
+              b.state,
+              opt(b.reason),
+              b.sid,
+              id,
+              b.sid,
+              b.state,
+            ),
+          ],
+        },
+      ];
+    }
+    case 'birth': {
+      const b = msg.body;
+      return [
+        {
+          key: `birth:${id}`,
+          durable: false,
+          statements: [
+            touchKiosk(id, at),
+            st(
+              `UPDATE kiosks SET firmware = ?, site = ?, tenant = ?, location = ?, heartbeat_s = ?, birth = ? WHERE id = ?`,
+              b.firmware,
+              opt(b.site),
+              opt(b.tenant),
+              opt(b.location),
+              b.heartbeatS,
+              json(b),
+              id,
+            ),
+          ],
+        },
+      ];
+    }
+    case 'health': {
+      const b = msg.body;
+      const ops: StoreOp[] = [
+        {
+          key: `health:${id}`,
+          durable: false,
+          statements: [
+            touchKiosk(id, at),
+            st(
+              `UPDATE kiosks SET health = ?, health_at = ?, heartbeat_s = ? WHERE id = ?`,
+              json(b),
+              at,
+              b.heartbeatS,
+              id,
+            ),
+          ],
+        },
+      ];
+      if (ctx.sampleHealth) {
+        const c = b.counters;
+        ops.push({
+          durable: false,
+          statements: [
+            st(
+              `INSERT INTO health_samples (kiosk_id, at, ts, state, busy, uptime_s, cpu_temp_c, rss_bytes, lag_p99_ms,
+                 outbox_size, sales_count, sales_cents, topups_count, topups_cents, cash_in_count, cash_in_cents,
+                 box_cash_in_cents, last_collection_ts)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+              id,
+              at,
+              b.ts,
+              b.state,
+              b.busy ? 1 : 0,
+              b.uptimeS,
+              b.cpuTempC,
+              b.memory.rssBytes,
+              b.eventLoopLagMs.p99,
+              b.outbox.size,
+              c.sinceInstall.sales.count,
+              c.sinceInstall.sales.cents,
+              c.sinceInstall.topups.count,
+              c.sinceInstall.topups.cents,
+              c.sinceInstall.cashIn.count,
+              c.sinceInstall.cashIn.cents,
+              c.sinceCollection.cashIn.cents,
+              c.lastCollectionTs,
+            ),
+          ],
+        });
+      }
+      return ops;
+    }
+    case 'alert': {
+      if (msg.body === null)
+        return [
+          {
+            durable: true,
+            statements: [
+              st(
+                `UPDATE alerts SET closed_at = ? WHERE kiosk_id = ? AND name = ? AND closed_at IS NULL`,
+                at,
+                id,
+                msg.name,
+              ),
+            ],
+          },
+        ];
+      const b = msg.body;
+      return [
+        {
+          durable: true,
+          statements: [
+            touchKiosk(id, at),
+            st(
+              `INSERT INTO alerts (kiosk_id, name, severity, message, since, opened_at) VALUES (?, ?, ?, ?, ?, ?)
+               ON CONFLICT (kiosk_id, name) WHERE closed_at IS NULL
+               DO UPDATE SET severity = excluded.severity, message = excluded.message, since = excluded.since`,
+              id,
+              msg.name,
+              b.severity,
+              opt(b.message),
+              b.since,
+              at,
+            ),
+          ],
+        },
+      ];
+    }
+    case 'event': {
+      if (msg.type === 'fault') {
+        const b = msg.body;
+        return [
+          {
+            durable: true,
+            statements: [
+              st(
+                `INSERT INTO faults (kiosk_id, event_id, device, code, severity, message, seq, ts, received_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+                id,
+                b.eventId,
+                b.device,
+                b.code,
+                b.severity,
+                opt(b.message),
+                b.seq,
+                b.ts,
+                at,
+              ),
+            ],
+          },
+        ];
+      }
+      const b = msg.body;
+      const when = happenedAt(b.ts, at);
+      const kind = msg.type === 'transaction' ? msg.body.kind : msg.body.action;
+      const outcome = msg.type === 'transaction' ? msg.body.outcome : msg.body.action;
+      const method = msg.type === 'transaction' ? opt(msg.body.paymentMethod) : 'cash';
+      return [
+        {
+          durable: true,
+          statements: [
+            touchKiosk(id, at),
+            st(
+              `INSERT INTO ledger (kiosk_id, event_id, type, kind, outcome, amount_cents, currency, payment_method,
+                 transaction_id, card, reason, seq, sid, ts, happened_at, day, received_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (kiosk_id, event_id) DO NOTHING`,
+              id,
+              b.eventId,
+              msg.type,
+              kind,
+              outcome,
+              b.amountCents,
+              b.currency,
+              method,
+              opt(b.transactionId),
+              opt(b.card),
+              opt(b.reason),
+              b.seq,
+              b.sid,
+              b.ts,
+              when,
+              ctx.dayOf(when),
+              at,
+            ),
+          ],
+        },
+      ];
+    }
+    case 'cmdres': {
+      const b = msg.body;
+      const reason = b.reason ?? b.errors?.join('; ') ?? null;
+      const statements = [
+        st(
+          `INSERT INTO command_answers (cmd_id, kiosk_id, cmd, status, reason, result, duplicate, received_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          b.cmdId,
+          id,
+          b.cmd,
+          b.status,
+          reason,
+          json(b.result),
+          b.duplicate ? 1 : 0,
+          at,
+        ),
+      ];
+      if (b.cmdId !== null)
+        statements.push(
+          st(
+            `UPDATE commands SET status = ?, reason = ?, result = COALESCE(?, result), updated_at = ?
+             WHERE cmd_id = ? AND kiosk_id = ? AND NOT (? = 'accepted' AND status IN ('succeeded', 'failed', 'rejected'))`,
+            b.status,
+            reason,
+            json(b.result),
+            at,
+            b.cmdId,
+            id,
+            b.status,
+          ),
+        );
+      return [{ durable: true, statements }];
+    }
+    case 'config':
+      return [];
+  }
+}
+
+/** A command as sent by an operator (written before it is published, so its answers find it). */
+export function commandSentOp(c: {
+  cmdId: string;
+  kioskId: string;
+  name: string;
+  args: unknown;
+  operator: string | null;
+  issuedAt: number;
+  expiresAt: number;
+}): StoreOp {
+  return {
+    durable: true,
+    statements: [
+      touchKiosk(c.kioskId, c.issuedAt),
+      st(
+        `INSERT INTO commands (cmd_id, kiosk_id, name, args, operator, issued_at, expires_at, status, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'sent', ?)`,
+        c.cmdId,
+        c.kioskId,
+        c.name,
+        JSON.stringify(c.args ?? {}),
+        c.operator,
+        c.issuedAt,
+        c.expiresAt,
+        c.issuedAt,
+      ),
+    ],
+  };
+}
+
+export function auditOp(a: {
+  at: number;
+  username: string | null;
+  action: string;
+  kioskId?: string | null;
+  detail?: unknown;
+  ip?: string | null;
+}): StoreOp {
+  return {
+    durable: true,
+    statements: [
+      st(
+        `INSERT INTO audit (at, username, action, kiosk_id, detail, ip) VALUES (?, ?, ?, ?, ?, ?)`,
+        a.at,
+        a.username,
+        a.action,
+        a.kioskId ?? null,
+        json(a.detail),
+        a.ip ?? null,
+      ),
+    ],
+  };
+}

@@ -1,0 +1,214 @@
+/**
+ * The store against real SQLite and real PostgreSQL, the same tests for both: one migration path, the
+ * ledger counting each money event once however often it arrives, days taken from the kiosk's clock,
+ * alerts with open and close times, commands with every answer, and everything still there after the
+ * store is closed and opened again (a dashboard restart).
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+
+import { FleetModel } from '../../src/dashboard/fleet-model.js';
+import { Ingest } from '../../src/dashboard/ingest.js';
+import type { FleetStore } from '../../src/dashboard/store/fleet-store.js';
+import { auditOp, commandSentOp } from '../../src/dashboard/store/ops.js';
+import { migrate } from '../../src/dashboard/store/schema.js';
+import { WriteBuffer } from '../../src/dashboard/store/write-buffer.js';
+import {
+  alertMessage,
+  birthMessage,
+  cmdresMessage,
+  healthMessage,
+  newCondition,
+  stateMessage,
+  transactionEvent,
+} from '../../src/fleet-sim/payloads.js';
+import { STORE_TARGETS, type StoreTarget } from './store-targets.js';
+
+const T0 = Date.UTC(2026, 5, 10, 9, 0, 0); // 11:00 in Berlin
+const enc = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
+
+for (const makeTarget of STORE_TARGETS) {
+  const target: StoreTarget = makeTarget();
+  describe(`dashboard store on ${target.name}`, function () {
+    this.timeout(20_000);
+    let store: FleetStore;
+    let buffer: WriteBuffer;
+    let ingest: Ingest;
+
+    const wire = (s: FleetStore) => {
+      buffer = new WriteBuffer({ write: (statements) => s.db.batch(statements) });
+      ingest = new Ingest({ model: new FleetModel(), buffer });
+    };
+    const send = (id: string, sub: string, body: unknown, at: number, retained = false) =>
+      ingest.raw(`kiosk/v1/${id}/${sub}`, body === '' ? Buffer.alloc(0) : enc(body), {
+        receivedAt: at,
+        retained,
+      });
+
+    before(async () => {
+      store = await target.open();
+      wire(store);
+    });
+    after(async () => {
+      await store?.close();
+      await target.cleanup();
+    });
+
+    it('migrates once: a second run applies nothing and the tables are there', async () => {
+      assert.deepEqual(await migrate(store.db), []);
+      const v = await store.all<{ version: number }>('SELECT version FROM schema_migrations');
+      assert.deepEqual(
+        v.map((r) => Number(r.version)),
+        [1],
+      );
+      assert.deepEqual(await store.kiosks(), []);
+    });
+
+    it('counts a money event once however often it arrives (QoS 1 redelivery, outbox replay)', async () => {
+      const c = newCondition('k-0001');
+      const sale = transactionEvent(c, T0, 'sale', 796);
+      const topup = transactionEvent(c, T0 + 1000, 'topup', 2000);
+      const failed = transactionEvent(c, T0 + 2000, 'sale', 500, { outcome: 'failed' });
+      const stored = [sale, sale, topup, sale, failed, topup].map(
+        (e) => send('k-0001', 'evt/transaction', e, T0 + 5000).stored,
+      );
+      await Promise.all(stored);
+      // The same event again after a restart: the model has forgotten it, the ledger has not.
+      wire(store);
+      await send('k-0001', 'evt/transaction', sale, T0 + 9000).stored;
+      const rows = await store.all<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM ledger WHERE kiosk_id = 'k-0001'",
+      );
+      assert.equal(Number(rows[0]?.n), 3);
+      const [day] = await store.dailyTotals('2026-06-10', '2026-06-10', 'k-0001');
+      assert.deepEqual(day, {
+        day: '2026-06-10',
+        salesCount: 1,
+        salesCents: 796,
+        topupCount: 1,
+        topupCents: 2000,
+        failedCount: 1,
+        cashInCents: 0,
+        unclaimedCents: 0,
+      });
+    });
+
+    it('books an event replayed after an outage on the day it happened, and sums the fleet per day', async () => {
+      const a = newCondition('k-0002');
+      const b = newCondition('k-0003');
+      const yesterday = T0 - 24 * 3600_000;
+      await send('k-0002', 'evt/transaction', transactionEvent(a, yesterday, 'sale', 1000), T0).stored;
+      await send('k-0003', 'evt/transaction', transactionEvent(b, T0, 'sale', 250), T0).stored;
+      await send('k-0003', 'evt/transaction', transactionEvent(b, T0, 'sale', 150), T0).stored;
+      const fleet = await store.dailyTotals('2026-06-09', '2026-06-10');
+      assert.deepEqual(
+        fleet.map((d) => [d.day, d.salesCount, d.salesCents]),
+        [
+          ['2026-06-09', 1, 1000],
+          ['2026-06-10', 3, 796 + 250 + 150],
+        ],
+      );
+      const byKiosk = await store.totalsByKiosk('2026-06-10');
+      assert.equal(byKiosk.get('k-0003')?.salesCents, 400);
+      assert.equal(byKiosk.get('k-0002'), undefined);
+      const csv = await store.ledgerOfDay('2026-06-09');
+      assert.deepEqual(
+        csv.map((r) => [r.kioskId, r.amountCents, r.card]),
+        [['k-0002', 1000, '9276********2845']],
+      );
+    });
+
+    it('keeps the kiosk row (birth, state, health) and ignores a late lost of an older session', async () => {
+      const c = newCondition('k-0004', { sid: 5 });
+      await send('k-0004', 'birth', { ...birthMessage(c, T0), location: 'Hall 2', site: 'Berlin' }, T0)
+        .stored;
+      await send('k-0004', 'state', stateMessage(c, T0, 'online'), T0).stored;
+      await send('k-0004', 'health', healthMessage(c, T0 + 100), T0 + 100).stored;
+      await send('k-0004', 'state', stateMessage({ ...c, sid: 4 }, T0 + 200, 'lost'), T0 + 200).stored;
+      await buffer.drain();
+      const k = (await store.kiosks()).find((r) => r.id === 'k-0004');
+      assert.deepEqual(
+        [k?.state, k?.sid, k?.location, k?.site, k?.firmware],
+        ['online', 5, 'Hall 2', 'Berlin', '1.4.2-sim'],
+      );
+      const samples = await store.all("SELECT * FROM health_samples WHERE kiosk_id = 'k-0004'");
+      assert.equal(samples.length, 1);
+    });
+
+    it('keeps alerts with open and close times; a redelivered retained alert stays one open alert', async () => {
+      const c = newCondition('k-0005');
+      await send('k-0005', 'alert/paper_out', alertMessage(c, T0, 'paper_out', 'critical'), T0).stored;
+      await send('k-0005', 'alert/paper_out', alertMessage(c, T0, 'paper_out', 'critical'), T0 + 50, true)
+        .stored;
+      let alerts = await store.alerts('k-0005');
+      assert.deepEqual(
+        alerts.map((a) => [a.name, a.openedAt, a.closedAt]),
+        [['paper_out', T0, null]],
+      );
+      await send('k-0005', 'alert/paper_out', '', T0 + 60_000).stored;
+      await send(
+        'k-0005',
+        'alert/paper_out',
+        alertMessage(c, T0 + 90_000, 'paper_out', 'critical'),
+        T0 + 90_000,
+      ).stored;
+      alerts = await store.alerts('k-0005');
+      assert.deepEqual(
+        alerts.map((a) => [a.openedAt, a.closedAt]),
+        [
+          [T0 + 90_000, null],
+          [T0, T0 + 60_000],
+        ],
+      );
+    });
+
+    it('keeps a command with its operator and args and every answer; a late accepted never undoes succeeded', async () => {
+      const cmdId = randomUUID();
+      await store.writeNow([
+        commandSentOp({
+          cmdId,
+          kioskId: 'k-0006',
+          name: 'maintenance',
+          args: { on: true },
+          operator: 'olga',
+          issuedAt: T0,
+          expiresAt: T0 + 120_000,
+        }),
+        auditOp({ at: T0, username: 'olga', action: 'command', kioskId: 'k-0006', detail: { cmdId } }),
+      ]);
+      const c = newCondition('k-0006');
+      const answer = (status: 'accepted' | 'succeeded', at: number, more = {}) =>
+        send('k-0006', 'cmdres', { ...cmdresMessage(c, at, cmdId, 'maintenance', status), ...more }, at)
+          .stored;
+      await answer('accepted', T0 + 10);
+      await answer('succeeded', T0 + 20, { result: { state: 'maintenance' } });
+      await answer('accepted', T0 + 30, { duplicate: true });
+      const [cmd] = await store.commands('k-0006');
+      assert.equal(cmd?.status, 'succeeded');
+      assert.equal(cmd?.operator, 'olga');
+      assert.deepEqual(cmd?.args, { on: true });
+      assert.deepEqual(cmd?.result, { state: 'maintenance' });
+      assert.deepEqual(
+        cmd?.answers.map((a) => [a.status, a.duplicate]),
+        [
+          ['accepted', false],
+          ['succeeded', false],
+          ['accepted', true],
+        ],
+      );
+      const [audit] = await store.audit(1);
+      assert.deepEqual([audit?.username, audit?.action, audit?.kioskId], ['olga', 'command', 'k-0006']);
+    });
+
+    it('has everything after a restart (closed and opened again)', async () => {
+      await buffer.drain();
+      await store.close();
+      store = await target.open();
+      wire(store);
+      const [day] = await store.dailyTotals('2026-06-10', '2026-06-10', 'k-0001');
+      assert.equal(day?.salesCents, 796);
+      assert.equal((await store.commands('k-0006'))[0]?.status, 'succeeded');
+      assert.ok((await store.kiosks()).some((k) => k.id === 'k-0004'));
+    });
+  });
+}
