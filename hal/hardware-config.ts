@@ -7,6 +7,7 @@
  * only what the doctor needs to open them is checked here, and unknown keys pass through.
  */
 import { z } from 'zod';
+import { BUTTON_NAMES } from '../src/contracts/buttons.js';
 
 const bcm = z.number().int().min(0).max(57);
 const ms = z.number().int().positive();
@@ -27,11 +28,13 @@ export const buttonsConfigSchema = z.discriminatedUnion('driver', [
   z.object({
     driver: z.literal('gpio'),
     /** name -> BCM pin, e.g. { "ok": 17, "cancel": 27, "service": 22 } */
-    pins: z.record(z.string().min(1), bcm).refine((p) => Object.keys(p).length > 0, 'at least one button'),
+    pins: z
+      .partialRecord(z.enum(BUTTON_NAMES), bcm)
+      .refine((p) => Object.keys(p).length > 0, 'at least one button'),
     activeLow: z.boolean().optional(),
     debounceMs: ms.optional(),
     longPressMs: ms.optional(),
-    longPressButtons: z.array(z.string()).optional(),
+    longPressButtons: z.array(z.enum(BUTTON_NAMES)).optional(),
     required,
   }),
 ]);

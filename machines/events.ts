@@ -4,21 +4,11 @@
  * deadlines in their context (a restored snapshot has no pending `after` timers) and so that the
  * screen can animate its "working" indicator without the machine reading a clock itself.
  */
+import type { ButtonName } from '../src/contracts/buttons.js';
 import type { DeviceHealth } from '../src/contracts/device.js';
 import type { DeviceName } from './ports.js';
 
-export const BUTTONS = [
-  'ok',
-  'cancel',
-  'up',
-  'down',
-  'amount1',
-  'amount2',
-  'amount3',
-  'amount4',
-  'service',
-] as const;
-export type ButtonName = (typeof BUTTONS)[number];
+export { BUTTON_NAMES, type ButtonName } from '../src/contracts/buttons.js';
 
 export const TICK_MS = 250;
 

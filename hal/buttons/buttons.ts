@@ -1,6 +1,6 @@
 /**
- * The kiosk's push buttons. Names are configuration (`ok`, `cancel`, `up`, `down`, `amount1`..`amount4`,
- * `service` are the usual ones); the flows only ever see names, never pins.
+ * The kiosk's push buttons. Which pin is which button is configuration; the names are the fixed set
+ * in src/contracts/buttons.ts; the flows only ever see names, never pins.
  *
  * Events:
  * - `press` (name): a debounced press. For a button with long-press enabled (the service button) it is
@@ -12,21 +12,10 @@
  * event until it has been released once; `probe()` reports it as `stuck`.
  */
 import type { EventEmitter } from 'node:events';
+import type { ButtonName } from '../../src/contracts/buttons.js';
 import type { Probeable } from '../../src/contracts/device.js';
 
-export const STANDARD_BUTTONS = [
-  'ok',
-  'cancel',
-  'up',
-  'down',
-  'amount1',
-  'amount2',
-  'amount3',
-  'amount4',
-  'service',
-] as const;
-
-export type ButtonName = string;
+export type { ButtonName } from '../../src/contracts/buttons.js';
 
 export interface ButtonEvents {
   press: [name: ButtonName];

@@ -12,7 +12,7 @@ import { silentLogger } from '../../src/util/logger.js';
 
 export interface ButtonsConfig {
   /** Button name -> BCM pin number. */
-  pins: Record<ButtonName, number>;
+  pins: Partial<Record<ButtonName, number>>;
   /** Buttons wired to ground with a pull-up read low when pressed (the usual wiring). Default true. */
   activeLow?: boolean;
   /** How long a level must be stable to count. Default 30 ms. */
@@ -60,7 +60,8 @@ export class GpioButtons extends EventEmitter<ButtonEvents> implements Buttons {
     const activeLow = config.activeLow ?? true;
     const opened: GpioPin[] = [];
     try {
-      this.states = Object.entries(config.pins).map(([name, bcm]) => {
+      const wired = Object.entries(config.pins) as [ButtonName, number][];
+      this.states = wired.map(([name, bcm]) => {
         const pin = gpio.input(bcm, { activeLow });
         opened.push(pin);
         return {

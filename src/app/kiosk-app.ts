@@ -423,8 +423,8 @@ export class KioskApp extends EventEmitter {
 
   private wireDevices(): void {
     const d = this.devices;
-    d.buttons.on('press', (name) => this.send({ type: 'BUTTON', name: name as never }));
-    d.buttons.on('longpress', (name) => this.send({ type: 'BUTTON_LONG', name: name as never }));
+    d.buttons.on('press', (name) => this.send({ type: 'BUTTON', name }));
+    d.buttons.on('longpress', (name) => this.send({ type: 'BUTTON_LONG', name }));
     d.reader.on('read', (text) => this.send({ type: 'SCAN', data: text }));
     d.reader.on('status', (s) => {
       this.device('reader', s === 'online' ? 'ok' : 'offline');

@@ -85,6 +85,29 @@ describe('config: one validated JSON file', () => {
     );
   });
 
+  it('a misspelt button name is refused at load, not a button that silently does nothing', () => {
+    const doc = minimal();
+    doc.hardware.buttons = {
+      driver: 'gpio',
+      pins: { ok: 17, cancle: 27 },
+      longPressButtons: ['servcie'],
+    } as never;
+    const p = problems(() => loadConfig(write(doc)));
+    assert.ok(
+      p.some((m) => /^hardware\.buttons\.pins.*cancle/.test(m)),
+      p.join('\n'),
+    );
+    assert.ok(
+      p.some((m) => m.startsWith('hardware.buttons.longPressButtons.0:')),
+      p.join('\n'),
+    );
+    doc.hardware.buttons = { driver: 'gpio', pins: { ok: 17, cancel: 27 } } as never;
+    assert.deepEqual(
+      Object.keys(loadConfig(write(doc)).hardware.buttons?.driver === 'gpio' ? { ok: 1 } : {}),
+      ['ok'],
+    );
+  });
+
   it('a device left out is named', () => {
     const doc = minimal();
     delete (doc.hardware as Record<string, unknown>).printer;
