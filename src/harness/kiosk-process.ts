@@ -284,12 +284,19 @@ export class KioskProcess {
     return c.cash_balance + c.bonus_balance;
   }
 
-  /** The requests the external stand-in has finished with, dropped ones included (`GET /__sim/requests`). */
-  async handledRequests(): Promise<HandledRequest[]> {
+  /** The external stand-in's request log (`GET /__sim/requests`): what arrived and what it is done with. */
+  async apiRequests(): Promise<{ received: { method: string; path: string }[]; handled: HandledRequest[] }> {
     if (!this.apiUrl)
       throw new Error('the request log needs the stand-in as its own process (externalApi: true)');
     const res = await fetch(`${this.apiUrl}/__sim/requests`);
-    return ((await res.json()) as { handled: HandledRequest[] }).handled;
+    return (await res.json()) as { received: { method: string; path: string }[]; handled: HandledRequest[] };
+  }
+
+  /** Waits until the external stand-in has the request (body included) whose path ends in `pathSuffix`. */
+  async waitForApiReceived(pathSuffix: string, timeoutMs = 20_000): Promise<void> {
+    await this.pollApiLog(`received ${pathSuffix}`, timeoutMs, (log) =>
+      log.received.some((r) => r.path.endsWith(pathSuffix)) ? true : undefined,
+    );
   }
 
   /**
@@ -297,12 +304,21 @@ export class KioskProcess {
    * kill the server still finishes (or drops) the call nobody waits for. Works with the kiosk dead.
    */
   async waitForApiDone(pathSuffix: string, timeoutMs = 20_000): Promise<HandledRequest> {
+    return this.pollApiLog(`finished ${pathSuffix}`, timeoutMs, (log) =>
+      log.handled.find((r) => r.path.endsWith(pathSuffix)),
+    );
+  }
+
+  private async pollApiLog<T>(
+    what: string,
+    timeoutMs: number,
+    pick: (log: Awaited<ReturnType<KioskProcess['apiRequests']>>) => T | undefined,
+  ): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const hit = (await this.handledRequests()).find((r) => r.path.endsWith(pathSuffix));
-      if (hit) return hit;
-      if (Date.now() > deadline)
-        throw new Error(`the stand-in never finished ${pathSuffix} in ${timeoutMs} ms`);
+      const hit = pick(await this.apiRequests());
+      if (hit !== undefined) return hit;
+      if (Date.now() > deadline) throw new Error(`the stand-in never ${what} in ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 25));
     }
   }

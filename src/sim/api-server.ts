@@ -100,6 +100,8 @@ export async function startApiStandIn(opts: StandInOptions = {}): Promise<StandI
   const sockets = new Set<Socket>();
   /** The last requests the stand-in finished with, dropped ones included: tests wait on this, not on a guessed time. */
   const handled: HandledRequest[] = [];
+  /** The requests whose body arrived, in order: a test kills the kiosk once its call is in flight. */
+  const received: { method: string; path: string }[] = [];
   const noteHandled = (method: string, path: string, outcome: HandledRequest['outcome'], status?: number) => {
     handled.push(status === undefined ? { method, path, outcome } : { method, path, outcome, status });
     if (handled.length > HANDLED_KEPT) handled.shift();
@@ -256,7 +258,7 @@ export async function startApiStandIn(opts: StandInOptions = {}): Promise<StandI
       }
       return { pending: faults.pending };
     }
-    if (path === '/__sim/requests' && method === 'GET') return { handled };
+    if (path === '/__sim/requests' && method === 'GET') return { received, handled };
     if (path === '/__sim/faults' && method === 'DELETE') {
       faults.clear();
       return { pending: 0 };
@@ -313,6 +315,8 @@ export async function startApiStandIn(opts: StandInOptions = {}): Promise<StandI
       const raw = await readBody(req);
       const body = parseBody(raw, req.headers['content-type']);
       if (path.startsWith('/__sim/')) return send(200, operator(method, path, body));
+      received.push({ method, path });
+      if (received.length > HANDLED_KEPT) received.shift();
 
       const faultList = path.startsWith('/__sim/') ? [] : faults.take(method, path);
       for (const f of faultList) if (f.type === 'latency') await new Promise((r) => setTimeout(r, f.ms));

@@ -65,6 +65,8 @@ describe('power cut of the real kiosk program (SIGKILL) and restart', function (
         { path: '/start/cash', fault: { type: committed ? 'drop_after_commit' : 'drop_before_commit' } },
       ]);
       const inserted = await topUpUntilStart(k);
+      // The kiosk's state says it is starting; the cut must land while the call is at the server.
+      await k.waitForApiReceived('/start/cash');
       await k.kill();
       const done = await k.waitForApiDone('/start/cash');
       assert.equal(done.outcome, committed ? 'dropped_after_commit' : 'dropped_before_commit');
