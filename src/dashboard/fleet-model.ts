@@ -108,6 +108,11 @@ export interface KioskSummary {
   paper: string | undefined;
   printer: string | undefined;
   acceptor: string | undefined;
+  /**
+   * The acceptor's own health (`ok`/`degraded`/`offline`): an idle kiosk inhibits its acceptor on
+   * purpose (status `inhibited`), which is normal, so the tile is red only for a health that is not ok.
+   */
+  acceptorHealth: string | undefined;
   reader: string | undefined;
   /** Serving a customer right now (from health). */
   busy: boolean | undefined;
@@ -124,8 +129,12 @@ export interface KioskDetail extends KioskSummary {
   recentCommands: CommandView[];
   config: { version: number | null; status: string; errors: string[] | undefined } | undefined;
   seq: { last: number | undefined; gaps: number; duplicates: number };
-  /** Today's sales from the lifetime counters in health (since the first health seen today). */
-  counterCrossCheck: { since: number; salesCount: number; salesCents: number } | undefined;
+  /**
+   * Since the first health seen today: the odometers' rise against what events reported, like with
+   * like (counts, and cash in). `agrees` false is a real discrepancy (or an event still in flight).
+   */
+  counterCrossCheck:
+    { since: number; counters: CrossCheckFigures; events: CrossCheckFigures; agrees: boolean } | undefined;
 }
 
 export interface FleetStats {
@@ -137,10 +146,17 @@ export interface FleetStats {
   lastGarbage: string | undefined;
 }
 
-interface Counters {
+/**
+ * Like with like: the kiosk's odometers value a sale at what its payment step moved (for cash, the cash
+ * part), the events at the basket value, so cents of sales are not comparable. Counts of sales and
+ * top-ups are, and so is cash taken in (the `cashIn` odometer and `evt/cash inserted`, both the coins).
+ */
+export interface CrossCheckFigures {
   salesCount: number;
-  salesCents: number;
+  topupCount: number;
+  cashInCents: number;
 }
+const zeroFigures = (): CrossCheckFigures => ({ salesCount: 0, topupCount: 0, cashInCents: 0 });
 
 interface KioskRecord {
   id: string;
@@ -155,7 +171,9 @@ interface KioskRecord {
   busySince: number | undefined;
   alerts: Map<string, AlertView>;
   today: TodayView;
-  counterBaseline: { day: string; at: number; counters: Counters } | undefined;
+  /** Odometers at the first health of the day, and what events brought since then. */
+  counterBaseline:
+    { day: string; at: number; counters: CrossCheckFigures; events: CrossCheckFigures } | undefined;
   recent: EventView[];
   seen: Set<string>;
   seenOrder: string[];
@@ -413,8 +431,22 @@ export class FleetModel {
     const k = this.kiosks.get(id);
     if (!k) return undefined;
     const s = this.summarise(k, now);
-    const lifetime = k.health?.counters.sinceInstall.sales;
+    const life = k.health?.counters.sinceInstall;
     const base = k.counterBaseline;
+    let counterCrossCheck: KioskDetail['counterCrossCheck'];
+    if (base && base.day === this.dayOf(now) && life) {
+      const counters = {
+        salesCount: life.sales.count - base.counters.salesCount,
+        topupCount: life.topups.count - base.counters.topupCount,
+        cashInCents: life.cashIn.cents - base.counters.cashInCents,
+      };
+      const events = { ...base.events };
+      const agrees =
+        counters.salesCount === events.salesCount &&
+        counters.topupCount === events.topupCount &&
+        counters.cashInCents === events.cashInCents;
+      counterCrossCheck = { since: base.at, counters, events, agrees };
+    }
     return {
       ...s,
       birth: k.birth,
@@ -424,14 +456,7 @@ export class FleetModel {
       recentCommands: [...k.commands],
       config: k.config,
       seq: { last: k.lastSeq, gaps: k.gaps, duplicates: k.duplicates },
-      counterCrossCheck:
-        base && base.day === this.dayOf(now) && lifetime
-          ? {
-              since: base.at,
-              salesCount: lifetime.count - base.counters.salesCount,
-              salesCents: lifetime.cents - base.counters.salesCents,
-            }
-          : undefined,
+      counterCrossCheck,
     };
   }
 
@@ -477,11 +502,20 @@ export class FleetModel {
   }
 
   private crossCheckBaseline(k: KioskRecord, now: number): void {
-    const sales = k.health?.counters.sinceInstall.sales;
-    if (!sales) return;
+    const life = k.health?.counters.sinceInstall;
+    if (!life) return;
     const day = this.dayOf(now);
     if (k.counterBaseline?.day === day) return;
-    k.counterBaseline = { day, at: now, counters: { salesCount: sales.count, salesCents: sales.cents } };
+    k.counterBaseline = {
+      day,
+      at: now,
+      counters: {
+        salesCount: life.sales.count,
+        topupCount: life.topups.count,
+        cashInCents: life.cashIn.cents,
+      },
+      events: zeroFigures(),
+    };
   }
 
   /** Applies an event unless its eventId was seen; returns whether it was new. */
@@ -507,6 +541,14 @@ export class FleetModel {
     const at = k.recent.findIndex((e) => e.seq < body.seq);
     k.recent.splice(at === -1 ? k.recent.length : at, 0, view);
     if (k.recent.length > this.opts.recentEvents) k.recent.length = this.opts.recentEvents;
+
+    const since = k.counterBaseline?.events;
+    if (since && msg.type === 'transaction' && msg.body.outcome === 'completed') {
+      if (msg.body.kind === 'topup') since.topupCount++;
+      else since.salesCount++;
+    }
+    if (since && msg.type === 'cash' && msg.body.action === 'inserted')
+      since.cashInCents += msg.body.amountCents;
 
     if (msg.type === 'transaction') {
       const tx = msg.body;
@@ -569,6 +611,7 @@ export class FleetModel {
       paper: devices?.printer?.paper,
       printer: devices?.printer?.status,
       acceptor: deviceStatus(devices, 'acceptor'),
+      acceptorHealth: deviceOf(devices, 'acceptor')?.health,
       reader: deviceStatus(devices, 'reader'),
       busy: k.health?.busy,
       alerts: [...k.alerts.keys()].sort(),
@@ -589,13 +632,21 @@ export class FleetModel {
   }
 }
 
-/** A device's short status, found by the role in its name (`acceptor`, `coin-acceptor`, `coinAcceptor`). */
-function deviceStatus(devices: HealthMessage['devices'] | undefined, role: string): string | undefined {
+/** A device found by the role in its name (`acceptor`, `coin-acceptor`, `coinAcceptor`). */
+function deviceOf(
+  devices: HealthMessage['devices'] | undefined,
+  role: string,
+): HealthMessage['devices'][string] | undefined {
   if (!devices) return undefined;
   const exact = devices[role];
-  if (exact) return exact.status;
+  if (exact) return exact;
   const key = Object.keys(devices).find((d) => d.toLowerCase().includes(role));
-  return key === undefined ? undefined : devices[key]?.status;
+  return key === undefined ? undefined : devices[key];
+}
+
+/** A device's short status. */
+function deviceStatus(devices: HealthMessage['devices'] | undefined, role: string): string | undefined {
+  return deviceOf(devices, role)?.status;
 }
 
 function eventView(msg: EventMsg, receivedAt: number): EventView {

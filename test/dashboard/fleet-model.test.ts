@@ -17,6 +17,22 @@ import {
 const T0 = Date.UTC(2025, 5, 10, 9, 0, 0); // 11:00 in Berlin
 const enc = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
 
+/** `evt/cash inserted`, as a kiosk reports coins taken. */
+function cashInserted(c: SimCondition, ts: number, amountCents: number) {
+  c.seq++;
+  return {
+    v: 1,
+    id: c.id,
+    sid: c.sid,
+    seq: c.seq,
+    ts,
+    eventId: randomUUID(),
+    action: 'inserted',
+    amountCents,
+    currency: 'EUR',
+  };
+}
+
 /** A small kiosk speaking the contract into a model, with the dashboard clock under the test's control. */
 function kiosk(model: FleetModel, id = 'k-0001') {
   const c = newCondition(id, { bootTs: T0 - 3600_000 });
@@ -222,18 +238,53 @@ describe('dashboard fleet model', () => {
       );
     });
 
-    it('cross-checks today with the lifetime counters in health', () => {
+    it('cross-checks like with like: counts and cash in, not the basket value against the cash part', () => {
       const m = new FleetModel();
       const k = kiosk(m);
       k.c.lifetime.sales = { count: 100, cents: 50_000 };
       k.health(1, T0);
-      k.sale(1, T0 + 1, 300); // the builder moves the odometer too, as a kiosk does
-      k.health(1, T0 + 2);
-      assert.deepEqual(m.detail('k-0001', T0 + 3)?.counterCrossCheck, {
+      // A cash sale of a 9,06 EUR basket of which 4,00 EUR were paid in coins (the rest card balance):
+      // the odometer rises by the cash part, the event carries the basket value.
+      k.raw('evt/cash', { ...cashInserted(k.c, T0 + 1, 400) }, T0 + 1);
+      k.sale(1, T0 + 2, 906);
+      k.c.lifetime.sales.cents += 400 - 906;
+      k.c.lifetime.cashIn = { count: k.c.lifetime.cashIn.count + 1, cents: k.c.lifetime.cashIn.cents + 400 };
+      k.health(1, T0 + 3);
+      const check = m.detail('k-0001', T0 + 4)?.counterCrossCheck;
+      assert.deepEqual(check, {
         since: T0,
-        salesCount: 1,
-        salesCents: 300,
+        counters: { salesCount: 1, topupCount: 0, cashInCents: 400 },
+        events: { salesCount: 1, topupCount: 0, cashInCents: 400 },
+        agrees: true,
       });
+      // Coins the odometer counted but no event reported: a real discrepancy.
+      k.c.lifetime.cashIn.cents += 200;
+      k.health(1, T0 + 5);
+      assert.equal(m.detail('k-0001', T0 + 6)?.counterCrossCheck?.agrees, false);
+    });
+
+    it('takes an inhibited acceptor on an idle kiosk for normal: only its health says trouble', () => {
+      const m = new FleetModel();
+      const k = kiosk(m);
+      k.state('online', 1, T0);
+      const devices = (acceptor: object) => ({
+        ...healthMessage(k.c, T0).devices,
+        acceptor,
+      });
+      k.raw(
+        'health',
+        { ...healthMessage(k.c, T0), devices: devices({ health: 'ok', status: 'inhibited' }) },
+        T0,
+      );
+      let s = m.summary('k-0001', T0 + 1);
+      assert.deepEqual([s?.status, s?.acceptor, s?.acceptorHealth], ['online', 'inhibited', 'ok']);
+      k.raw(
+        'health',
+        { ...healthMessage(k.c, T0), devices: devices({ health: 'offline', status: 'ENOENT' }) },
+        T0,
+      );
+      s = m.summary('k-0001', T0 + 1);
+      assert.deepEqual([s?.acceptor, s?.acceptorHealth], ['ENOENT', 'offline']);
     });
   });
 

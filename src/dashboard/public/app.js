@@ -156,7 +156,15 @@ function tileBody(k) {
       'div',
       { class: 'devices' },
       h('span', { class: paperClass(k.paper), 'data-paper': paper }, `paper ${paper}`),
-      h('span', { class: acceptor === 'ok' ? 'dev' : 'dev bad' }, `coins ${acceptor}`),
+      // An idle kiosk inhibits its acceptor on purpose: only the device's health makes it red.
+      h(
+        'span',
+        {
+          class: !k.acceptorHealth || k.acceptorHealth === 'ok' ? 'dev' : 'dev bad',
+          'data-acceptor': acceptor,
+        },
+        `coins ${acceptor}`,
+      ),
       k.busy ? h('span', { class: 'dev' }, 'serving') : null,
     ),
     h(
@@ -450,12 +458,15 @@ function renderDetail() {
     );
   }
   if (d.counterCrossCheck) {
+    // Like with like: counts, and cash taken in (the odometers value a cash sale at its cash part).
     const c = d.counterCrossCheck;
-    const same = c.salesCount === d.today.salesCount && c.salesCents === d.today.salesCents;
+    const f = (x) => `${x.salesCount} sales, ${x.topupCount} top-ups, cash in ${money(x.cashInCents)}`;
     fact(
       'Counters check',
-      `${c.salesCount} sales ${money(c.salesCents)} since ${clock(c.since)}${same ? ' ✓' : ' ≠ events'}`,
-      same ? '' : 'mismatch',
+      c.agrees
+        ? `${f(c.counters)} since ${clock(c.since)} ✓`
+        : `counters ${f(c.counters)} ≠ events ${f(c.events)} since ${clock(c.since)}`,
+      c.agrees ? '' : 'mismatch',
     );
   }
   fact(
