@@ -1,13 +1,33 @@
 /**
  * One reader reads both loyalty cards and product barcodes: this tells them apart by pattern.
  * Card numbers in the merchant's examples are 16 digits starting 9276 (no check digit), so the card
- * pattern is configuration; EAN-8/EAN-13 are products only when their check digit is right.
+ * rule is configuration; EAN-8/EAN-13 are products only when their check digit is right.
+ *
+ * The rule is digits and length, not a regular expression: a configured RegExp (the old `cardPattern`)
+ * could backtrack catastrophically on a crafted scan and freeze the kiosk mid-session, and was compiled
+ * on every scan. Checking a rule is linear in the scan's length and needs no compiling at all; the
+ * config loader turns the old regex form into a rule once (src/config/card-rule.ts).
  */
 
 export type ScanKind =
   { kind: 'card'; cardNumber: string } | { kind: 'ean'; ean: string } | { kind: 'unreadable' };
 
-export const DEFAULT_CARD_PATTERN = '^9276\\d{12}$';
+import type { CardRule } from '../src/contracts/card-rule.js';
+
+export type { CardRule };
+
+export const DEFAULT_CARD_RULE: CardRule = { prefix: '9276', minLength: 16, maxLength: 16 };
+
+/** Whether `data` is a card number under `rule`: one pass over the characters, no RegExp. */
+export function matchesCardRule(data: string, rule: CardRule): boolean {
+  if (data.length < rule.minLength || data.length > rule.maxLength) return false;
+  if (!data.startsWith(rule.prefix)) return false;
+  for (let i = 0; i < data.length; i++) {
+    const c = data.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
 
 /** True when the last digit of an EAN-8 or EAN-13 is its GS1 check digit. */
 export function isValidEan(code: string): boolean {
@@ -23,13 +43,13 @@ export function isValidEan(code: string): boolean {
   return (10 - (sum % 10)) % 10 === check;
 }
 
-export function classifyScan(raw: string, cardPattern: string = DEFAULT_CARD_PATTERN): ScanKind {
+export function classifyScan(raw: string, cardRule: CardRule = DEFAULT_CARD_RULE): ScanKind {
   // Readers add CR/LF, spaces or a leading ';' (magstripe track 2) around the number.
   const data = raw
     .trim()
     .replace(/^;|\?$/g, '')
     .replace(/\s+/g, '');
-  if (new RegExp(cardPattern).test(data)) return { kind: 'card', cardNumber: data };
+  if (matchesCardRule(data, cardRule)) return { kind: 'card', cardNumber: data };
   if (isValidEan(data)) return { kind: 'ean', ean: data };
   return { kind: 'unreadable' };
 }

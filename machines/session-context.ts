@@ -11,7 +11,7 @@ import type { StartMethod } from '../src/api/types.js';
 import type { CardProblem } from './card-check.js';
 import type { HardwareEvent } from './events.js';
 import type { BasketLine, CardInfo, UnclaimedReason } from './ports.js';
-import { DEFAULT_CARD_PATTERN } from './scan.js';
+import { DEFAULT_CARD_RULE, type CardRule } from './scan.js';
 
 export interface CatalogueItem {
   id: number;
@@ -22,8 +22,8 @@ export interface CatalogueItem {
 }
 
 export interface SessionConfig {
-  /** RegExp source that a scanned card number matches (default: 16 digits starting 9276). */
-  cardPattern: string;
+  /** What a scanned card number looks like (default: 16 digits starting 9276); digits and length, no RegExp. */
+  cardPattern: CardRule;
   /** Products of the vending counter; `amount1..4` add the first four, up/down browse all. */
   catalogue: CatalogueItem[];
   /** Preset top-up amounts on `amount1..4`. */
@@ -55,7 +55,7 @@ export interface SessionConfig {
 }
 
 export const DEFAULT_SESSION_CONFIG: SessionConfig = {
-  cardPattern: DEFAULT_CARD_PATTERN,
+  cardPattern: DEFAULT_CARD_RULE,
   catalogue: [],
   topupAmounts: [500, 1000, 2000, 5000],
   maxTopup: 10000,

@@ -29,7 +29,7 @@ import type {
   TransactionRef,
   UpdateTransactionInput,
 } from './ports.js';
-import { classifyScan } from './scan.js';
+import { classifyScan, type CardRule } from './scan.js';
 import {
   basketSum,
   held,
@@ -66,7 +66,7 @@ function outputOf<T>(event: unknown): T {
 function errorOf(event: unknown): unknown {
   return (event as ErrorEvent).error;
 }
-function scanOf(event: unknown, pattern: string) {
+function scanOf(event: unknown, pattern: CardRule) {
   const e = event as { type: string; data?: string };
   return e.type === 'SCAN' ? classifyScan(e.data ?? '', pattern) : null;
 }

@@ -1,14 +1,15 @@
 /**
- * A configuration the fleet sent (`config/desired`): the parts that are safe to change while the
- * kiosk runs (receipt texts, language) take effect at once; the document is kept on local storage
- * (not /etc, which is read-only for the service) and used at the next start when its version is
- * newer than the file's. Secrets never travel in it: the environment still overrides them.
+ * A configuration the fleet sent (`config/desired`), after the allow-list (fleet-config-policy.ts):
+ * the parts that are safe to change while the kiosk runs (receipt texts, language) take effect at
+ * once; the document is kept on local storage (not /etc, which is read-only for the service) and used
+ * at the next start when its version is newer than the file's, checked against the allow-list again
+ * (a file written by an older firmware, or by anyone else, gets no further than the fleet itself).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { checkConfig } from '../config/config.js';
 import type { KioskConfig } from '../config/config-schema.js';
+import { checkDesiredConfig } from './fleet-config-policy.js';
 
 export const DESIRED_FILE = 'desired-config.json';
 
@@ -47,8 +48,8 @@ export function applyLive(
 }
 
 /**
- * The config to start with: the file's, or a newer desired one the fleet sent earlier. Paths and
- * secrets stay those of the file (the fleet cannot move the journal or learn a secret).
+ * The config to start with: the file's, or the file's with a newer desired document the fleet sent
+ * earlier. Everything outside the allow-list stays the file's.
  */
 export function withStoredDesired(fromFile: KioskConfig, log: (msg: string) => void = () => {}): KioskConfig {
   const path = desiredConfigPath(fromFile);
@@ -60,27 +61,11 @@ export function withStoredDesired(fromFile: KioskConfig, log: (msg: string) => v
     log(`ignoring ${path}: not valid JSON`);
     return fromFile;
   }
-  const checked = checkConfig(doc);
+  const checked = checkDesiredConfig(doc, fromFile);
   if (!checked.ok) {
     log(`ignoring ${path}: ${checked.errors.join('; ')}`);
     return fromFile;
   }
-  const desired = checked.config;
-  if (desired.version <= fromFile.version) return fromFile;
-  return keepLocal(desired, fromFile);
-}
-
-/** The fleet may not move local storage, learn or change secrets, or re-point the fleet connection. */
-export function keepLocal(desired: KioskConfig, local: KioskConfig): KioskConfig {
-  return {
-    ...desired,
-    api: {
-      ...desired.api,
-      clientSecret: local.api.clientSecret,
-      refreshTokenFile: local.api.refreshTokenFile,
-      standIn: local.api.standIn,
-    },
-    journal: local.journal,
-    ...(local.fleet ? { fleet: { ...local.fleet } } : {}),
-  };
+  if (checked.desired.version <= fromFile.version) return fromFile;
+  return checked.config;
 }

@@ -9,15 +9,18 @@ import type { ConfigDocument, DeviceStatus, LifetimeCounters } from '../fleet/en
 import type { Journal } from '../journal/journal.js';
 import type { Counters } from '../journal/state.js';
 import type { Logger } from '../util/logger.js';
-import { checkConfig } from '../config/config.js';
-import { applyLive, desiredConfigPath, keepLocal, storeDesiredConfig } from './desired-config.js';
+import { applyLive, desiredConfigPath, storeDesiredConfig } from './desired-config.js';
+import { checkDesiredConfig } from './fleet-config-policy.js';
 import type { KioskConfig } from '../config/config-schema.js';
 import type { Devices } from './devices.js';
 import type { KioskApp } from './kiosk-app.js';
 import { FIRMWARE_VERSION } from './version.js';
 
 export interface FleetBridgeDeps {
+  /** The running configuration (live changes are applied onto it). */
   config: KioskConfig;
+  /** The kiosk's own configuration from its file: what a desired document is applied over. */
+  fileConfig: KioskConfig;
   logger: Logger;
   journal: Journal;
   devices: Devices;
@@ -83,10 +86,11 @@ export function kioskPortFor(app: KioskApp, deps: FleetBridgeDeps): KioskPort {
     },
     appliedConfigVersion: () => deps.config.version,
     async applyConfig(doc: ConfigDocument) {
-      const checked = checkConfig(doc);
+      // checked again here: this is the one way in, whoever calls it
+      const checked = checkDesiredConfig(doc, deps.fileConfig);
       if (!checked.ok) throw new Error(checked.errors.join('; ').slice(0, 200));
-      await storeDesiredConfig(desiredConfigPath(deps.config), doc);
-      const { restartRequired, changed } = applyLive(deps.config, keepLocal(checked.config, deps.config));
+      await storeDesiredConfig(desiredConfigPath(deps.config), checked.desired);
+      const { restartRequired, changed } = applyLive(deps.config, checked.config);
       deps.logger.info(
         { version: checked.config.version, changed, restartRequired },
         'desired config applied',
@@ -144,8 +148,8 @@ export async function startFleetBridge(app: KioskApp, deps: FleetBridgeDeps): Pr
     }),
     health,
     validateConfig: (doc) => {
-      const r = checkConfig(doc);
-      return r.ok ? { ok: true } : { ok: false, errors: r.errors };
+      const r = checkDesiredConfig(doc, deps.fileConfig);
+      return r.ok ? { ok: true } : { ok: false, errors: r.errors, fields: r.fields };
     },
     ...(f.username ? { username: f.username } : {}),
     ...(f.password ? { password: f.password } : {}),

@@ -49,6 +49,11 @@ type FlowContextView = Pick<SessionContext, 'basket' | 'due' | 'method' | 'cardN
 
 export interface KioskAppOptions {
   config: KioskConfig;
+  /**
+   * The configuration from the kiosk's own file, before any desired document of the fleet: what the
+   * fleet's documents are applied over. Default: `config` as it is at construction.
+   */
+  fileConfig?: KioskConfig;
   logger: Logger;
   /** Called when the fleet asks for a restart (the service manager brings the process back). */
   onRestart?: (reason: string) => void;
@@ -93,9 +98,13 @@ export class KioskApp extends EventEmitter {
   private printerStatus: PrinterStatus = 'ok';
   private stopPrinterWatch: (() => void) | undefined;
 
+  /** A copy: live changes to the running config must not leak into what the fleet's documents start from. */
+  private readonly fileConfig: KioskConfig;
+
   constructor(private readonly opts: KioskAppOptions) {
     super();
     this.config = opts.config;
+    this.fileConfig = structuredClone(opts.fileConfig ?? opts.config);
     this.logger = opts.logger;
   }
 
@@ -651,6 +660,7 @@ export class KioskApp extends EventEmitter {
     const { startFleetBridge } = await import('./fleet-bridge.js');
     this.fleet = await startFleetBridge(this, {
       config: this.config,
+      fileConfig: this.fileConfig,
       logger: this.logger,
       journal: this.journal,
       devices: this.devices,

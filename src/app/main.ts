@@ -58,7 +58,10 @@ class LogRing extends Writable {
   }
 }
 
-export async function runKiosk(config: KioskConfig, opts: { tui?: boolean } = {}): Promise<RunResult> {
+export async function runKiosk(
+  config: KioskConfig,
+  opts: { tui?: boolean; fileConfig?: KioskConfig } = {},
+): Promise<RunResult> {
   const useTui =
     opts.tui ?? (config.sim.tui && process.stdout.isTTY === true && process.stdin.isTTY === true);
   let repaint = () => {};
@@ -89,6 +92,7 @@ export async function runKiosk(config: KioskConfig, opts: { tui?: boolean } = {}
   let stopping: Promise<void> | undefined;
   const app = new KioskApp({
     config,
+    ...(opts.fileConfig ? { fileConfig: opts.fileConfig } : {}),
     logger,
     clockSynced: () => clock.synced,
     onRestart: (reason) => void stop(`restart: ${reason}`).then(() => process.exit(0)),
@@ -203,11 +207,12 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  // A newer configuration the fleet sent earlier wins over the file (paths and secrets stay the file's).
+  // A newer desired document the fleet sent earlier is applied over the file (its allow-list only).
+  const fileConfig = structuredClone(config);
   config = withStoredDesired(config, (msg) => console.error(`kiosk: ${msg}`));
   let run: RunResult;
   try {
-    run = await runKiosk(config, args['no-tui'] ? { tui: false } : {});
+    run = await runKiosk(config, { ...(args['no-tui'] ? { tui: false } : {}), fileConfig });
   } catch (err) {
     if (err instanceof DeviceSetupError) {
       console.error(`kiosk: ${err.message}\n  run "kiosk doctor --config ${file}" to check the hardware`);

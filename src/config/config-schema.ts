@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { hardwareConfigSchema } from '../../hal/hardware-config.js';
+import { CardRuleSchema } from './card-rule.js';
 
 const cents = z.int().min(0).max(1_000_000);
 const ms = (def: number) => z.int().min(0).max(3_600_000).default(def);
@@ -169,8 +170,12 @@ export const KioskConfigSchema = z.strictObject({
       idleMs: ms(300_000),
     })
     .default({ pinLength: 4, maxTries: 3, lockoutMs: 300_000, idleMs: 300_000 }),
-  /** What a loyalty card number looks like on the reader; anything else is tried as an EAN. */
-  cardPattern: z.string().default('^9276\\d{12}$'),
+  /**
+   * What a loyalty card number looks like on the reader (anything else is tried as an EAN): a
+   * digits-and-length rule, never a free RegExp (src/config/card-rule.ts); the old `^9276\\d{12}$` form is
+   * still read. Local only: the fleet cannot change it (fleet-config-policy.ts).
+   */
+  cardPattern: CardRuleSchema,
 });
 
 export type KioskConfig = z.infer<typeof KioskConfigSchema>;

@@ -1,8 +1,9 @@
 /**
- * Handles the retained `config/desired` document: the whole config the operator wants, with a rising
- * `version`. It is validated with the app's own config schema (injected, the same one the config file
- * goes through) and applied through the KioskPort once no customer is being served; the outcome goes to
- * `config/reported` (retained): `applied`, or `rejected` with the reasons and the version still in effect.
+ * Handles the retained `config/desired` document: the fleet-settable values the operator wants, with a
+ * rising `version`. It is validated by the app's injected validator (the allow-list of
+ * src/app/fleet-config-policy.ts: a forbidden or unknown field rejects it whole) and applied through
+ * the KioskPort once no customer is being served; the outcome goes to `config/reported` (retained):
+ * `applied`, or `rejected` with the reasons, the offending field names and the version still in effect.
  *
  * A broken document (not JSON, no version, fails the schema, the validator throws) is reported and
  * ignored, never a crash: it stays retained on the broker and arrives again at every connect, where it is
@@ -13,7 +14,7 @@
  */
 import { silentLogger, type Logger } from '../util/logger.js';
 import { ConfigDesiredSchema, type ConfigReportedBody } from './envelope.js';
-import type { KioskPort, ValidateConfig } from './kiosk-port.js';
+import type { ConfigValidation, KioskPort, ValidateConfig } from './kiosk-port.js';
 
 export interface DesiredConfigOptions {
   port: KioskPort;
@@ -66,14 +67,9 @@ export class DesiredConfigHandler {
     }
     const doc = head.data;
     const port = this.opts.port;
-    const applied = port.appliedConfigVersion();
-    if (applied !== null && doc.version < applied) {
-      return this.rejected(doc.version, [`older than the applied version ${applied}`]);
-    }
-    if (applied !== null && doc.version === applied) {
-      return this.opts.report({ version: doc.version, status: 'applied', appliedVersion: applied });
-    }
-    let check;
+    // Validated before anything else, even a version already applied: a document with a forbidden
+    // field is reported rejected, never confirmed "applied" because its version number matched.
+    let check: ConfigValidation;
     try {
       check = this.opts.validateConfig(json);
     } catch (err) {
@@ -82,7 +78,14 @@ export class DesiredConfigHandler {
         errors: [`validator failed: ${err instanceof Error ? err.message : String(err)}`],
       };
     }
-    if (!check.ok) return this.rejected(doc.version, check.errors.slice(0, 20));
+    if (!check.ok) return this.rejected(doc.version, check.errors.slice(0, 20), check.fields);
+    const applied = port.appliedConfigVersion();
+    if (applied !== null && doc.version < applied) {
+      return this.rejected(doc.version, [`older than the applied version ${applied}`]);
+    }
+    if (applied !== null && doc.version === applied) {
+      return this.opts.report({ version: doc.version, status: 'applied', appliedVersion: applied });
+    }
 
     // never change the config under a paying customer: wait for idle (a newer document supersedes this one)
     while (port.isServingCustomer()) {
@@ -107,12 +110,13 @@ export class DesiredConfigHandler {
     }
   }
 
-  private async rejected(version: number | null, errors: string[]): Promise<void> {
+  private async rejected(version: number | null, errors: string[], fields?: string[]): Promise<void> {
     this.logger.warn({ version, errors }, 'config/desired: rejected');
     await this.opts.report({
       version,
       status: 'rejected',
       errors,
+      ...(fields && fields.length > 0 ? { fields: fields.slice(0, 50) } : {}),
       appliedVersion: this.opts.port.appliedConfigVersion(),
     });
   }

@@ -305,7 +305,7 @@ export type CmdresBody = z.infer<typeof CmdresBodySchema>;
 export const CmdresMessageSchema = EnvelopeSchema.extend(CmdresBodySchema.shape);
 export type CmdresMessage = z.infer<typeof CmdresMessageSchema>;
 
-/** `config/desired` (retained, down): the whole config document, with a rising `version`. */
+/** `config/desired` (retained, down): the fleet-settable values the operator wants, with a rising `version`. */
 export const ConfigDesiredSchema = z.looseObject({ version: z.int().min(0) });
 export type ConfigDocument = z.infer<typeof ConfigDesiredSchema>;
 
@@ -315,6 +315,8 @@ export const ConfigReportedBodySchema = z.object({
   version: int.nullable(),
   status: z.enum(['applied', 'rejected']),
   errors: z.array(z.string()).optional(),
+  /** The fields that made a rejected document fail (forbidden, unknown or out of bounds). */
+  fields: z.array(z.string()).optional(),
   /** The version in effect after this report. */
   appliedVersion: int.nullable(),
   /** Applied but only takes effect after a restart. */

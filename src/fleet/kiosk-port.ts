@@ -74,5 +74,6 @@ export interface HealthFacts {
 }
 
 /** The result of the app's config schema check (the same one the config file goes through). */
-export type ConfigValidation = { ok: true } | { ok: false; errors: string[] };
+/** `fields`: the names of the fields that made a document fail (reported in `config/reported`). */
+export type ConfigValidation = { ok: true } | { ok: false; errors: string[]; fields?: string[] };
 export type ValidateConfig = (doc: unknown) => ConfigValidation;

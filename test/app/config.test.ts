@@ -128,7 +128,8 @@ describe('config: one validated JSON file', () => {
   it('checkConfig serves the fleet\u2019s desired config: errors, not exceptions', () => {
     assert.equal(checkConfig(minimal()).ok, true);
     const r = checkConfig({ ...minimal(), cardPattern: '([' });
-    assert.deepEqual(r, { ok: false, errors: ['cardPattern: not a valid regular expression'] });
+    assert.equal(r.ok, false);
+    assert.match(r.ok ? '' : r.errors.join(), /^cardPattern: give a digits-and-length rule/);
     const r2 = checkConfig('nonsense');
     assert.equal(r2.ok, false);
   });
