@@ -13,7 +13,12 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { findMosquitto, freePort, startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
+import {
+  findMosquitto,
+  freePort,
+  startMosquitto,
+  type MosquittoBroker,
+} from '../../src/harness/mosquitto.js';
 import { startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
 import { forbiddenDesiredFields } from '../support/hostile-config.js';
 
