@@ -10,8 +10,14 @@
  *   - burst: every kiosk publishes --burst sales back to back; ingest rate, lost and duplicates;
  *   - the dashboard's memory (RSS, heap) after the steady phase and after the burst;
  *   - outbox replay after a broker outage (src/fleet/outbox.ts + outbox-pump.ts): the in-flight window
- *     vs one message per round trip vs MQTT.js's own offline store, over a link with --rtt ms.
- * Loopback only; stops by itself (about a minute and a half with the defaults).
+ *     with `evt/batch` vs the window alone vs one message per round trip vs MQTT.js's own offline store,
+ *     over a link with --rtt ms, to a broker whose Receive Maximum is --receive-max (Mosquitto's
+ *     `max_inflight_messages`; its default is 20, deploy/mosquitto says 32). A subscriber on the broker
+ *     unpacks what arrives (unpackEvents) and checks that every seq came, in order.
+ * Loopback only; stops by itself (about a minute and a half with the defaults; `--outbox-only` skips
+ * the fleet part and takes about 20 s).
+ *
+ *   npx tsx bench/fleet.ts --outbox-only --rtt 50
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -26,6 +32,9 @@ import type { IngestResult } from '../src/dashboard/fleet-model.js';
 import { startDashboard, type Dashboard } from '../src/dashboard/server.js';
 import { Outbox } from '../src/fleet/outbox.js';
 import { OutboxPump } from '../src/fleet/outbox-pump.js';
+import { envelope } from '../src/fleet/envelope.js';
+import { unpackEvents } from '../src/fleet/event-batch.js';
+import { InflightBudget } from '../src/fleet/inflight-budget.js';
 import { kioskTopics } from '../src/fleet/topics.js';
 import { newCondition, transactionEvent } from '../src/fleet-sim/payloads.js';
 import { startMosquitto, type MosquittoBroker } from '../src/harness/mosquitto.js';
@@ -42,6 +51,8 @@ const { values } = parseArgs({
     outbox: { type: 'string', default: '2000' },
     rtt: { type: 'string', default: '20' },
     window: { type: 'string', default: '32' },
+    'receive-max': { type: 'string', default: '20' },
+    'outbox-only': { type: 'boolean', default: false },
   },
 });
 const N = Number(values.kiosks);
@@ -52,6 +63,7 @@ const BURST = Number(values.burst);
 const OUTBOX_N = Number(values.outbox);
 const RTT = Number(values.rtt);
 const WINDOW = Number(values.window);
+const RECEIVE_MAX = Number(values['receive-max']);
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -156,6 +168,33 @@ interface ReplayResult {
   sent: number;
   acked: number;
   ms: number;
+  /** MQTT messages the pump published (a batch counts once). */
+  messages?: number;
+  /** What the subscriber saw: distinct seqs, and whether they came in order. */
+  received?: { distinct: number; inOrder: boolean };
+}
+
+/** Subscribes to a kiosk's events directly on the broker and unpacks batches, as the dashboard does. */
+async function eventWatcher(broker: MosquittoBroker, id: string) {
+  const seen = new Set<number>();
+  let last = 0;
+  let inOrder = true;
+  const sub = mqtt.connect(broker.url, { protocolVersion: 5, clientId: `${id}-watch` });
+  await new Promise<void>((r) => sub.once('connect', () => r()));
+  await sub.subscribeAsync(`${kioskTopics(id).base}/evt/+`, { qos: 1 });
+  sub.on('message', (topic, payload) => {
+    for (const m of unpackEvents(topic, payload)) {
+      const seq = (JSON.parse(Buffer.from(m.payload).toString('utf8')) as { seq: number }).seq;
+      // a replay after a reconnect may repeat seqs (de-duplicated), never go back behind a new one
+      if (!seen.has(seq) && seq < last) inOrder = false;
+      seen.add(seq);
+      last = Math.max(last, seq);
+    }
+  });
+  return {
+    result: () => ({ distinct: seen.size, inOrder }),
+    close: () => sub.endAsync(true),
+  };
 }
 
 /** Outbox with the pump (window W) after an outage: enqueue while the broker is down, then drain. */
@@ -164,6 +203,7 @@ async function replayOutbox(
   id: string,
   window: number,
   capMs: number,
+  batch: boolean,
 ): Promise<ReplayResult> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-outbox-'));
   const outbox = await Outbox.open({ dir, fsync: false, maxMessages: OUTBOX_N * 2 });
@@ -179,20 +219,43 @@ async function replayOutbox(
   }
   await last;
   await broker.start();
+  const watcher = await eventWatcher(broker, id);
   const proxy = await startDelayProxy(broker.port, RTT);
-  const pump = new OutboxPump({ outbox, window });
+  const topics = kioskTopics(id);
+  const pump = new OutboxPump({
+    outbox,
+    window,
+    ...(batch
+      ? { batch: { topic: topics.evt('batch'), header: (seq: number) => envelope(id, 1, seq, Date.now()) } }
+      : {}),
+  });
   const client = mqtt.connect(proxy.url, { protocolVersion: 5, clientId: id, reconnectPeriod: 200 });
   const t0 = performance.now();
-  client.on('connect', () => pump.attach(client));
+  let receiveMaximum: number | undefined;
+  client.on('connect', (connack) => {
+    receiveMaximum = connack.properties?.receiveMaximum;
+    pump.attach(client, { budget: new InflightBudget(receiveMaximum) });
+  });
   client.on('close', () => pump.detach());
   await until(`outbox ${id} drained`, () => outbox.size === 0, capMs);
   const ms = performance.now() - t0;
   const acked = pump.ackedCount;
+  await until(`${id} events seen by the subscriber`, () => watcher.result().distinct >= acked, 5000);
+  const received = watcher.result();
+  await watcher.close();
   await client.endAsync(true);
   await proxy.close();
   await outbox.close();
   await rm(dir, { recursive: true, force: true });
-  return { mode: `outbox pump, window ${window}`, sent: OUTBOX_N, acked, ms };
+  const limit = `window ${window}, Receive Maximum ${receiveMaximum ?? 'none'}`;
+  return {
+    mode: `outbox pump${batch ? ' + evt/batch' : ''}, ${limit}`,
+    sent: OUTBOX_N,
+    acked,
+    ms,
+    messages: pump.messageCount,
+    received,
+  };
 }
 
 /** MQTT.js's own store: QoS 1 publishes made while offline, replayed by the client on reconnect. */
@@ -227,6 +290,14 @@ async function replayMqttJsStore(broker: MosquittoBroker, id: string, capMs: num
 
 async function main(): Promise<void> {
   const started = performance.now();
+  if (!values['outbox-only']) await fleetPhases();
+  await outboxReplay();
+  console.log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  process.exit(0);
+}
+
+/** Ramp, steady, burst: N simulated kiosks and the dashboard on one broker. */
+async function fleetPhases(): Promise<void> {
   console.log(
     `fleet bench: ${N} kiosks in ${PROCS} processes, heartbeat ${HEARTBEAT_S} s, sale every ${values['sale-every']} s`,
   );
@@ -296,33 +367,49 @@ async function main(): Promise<void> {
     console.log(`ingest totals: ${dash.model.stats.messages} messages, ${dash.model.stats.garbage} garbage`);
     stopChildren();
     await wait(500);
-
-    const cap = 12_000;
-    console.log(
-      `outbox replay after a broker outage: ${OUTBOX_N} money events, link RTT ${RTT} ms (capped at ${cap / 1000} s per mode)`,
-    );
-    const results = [
-      await replayOutbox(broker, 'k-bench-w', WINDOW, cap),
-      await replayOutbox(broker, 'k-bench-1', 1, cap),
-      await replayMqttJsStore(broker, 'k-bench-m', cap),
-    ];
-    for (const r of results) {
-      console.log(
-        `  ${r.mode.padEnd(26)} ${String(r.acked).padStart(5)}/${r.sent} acked in ${(r.ms / 1000).toFixed(2)} s = ${(r.acked / (r.ms / 1000)).toFixed(0)} msg/s`,
-      );
-    }
-    const [w, one] = results;
-    if (w && one)
-      console.log(
-        `  window ${WINDOW} vs one per round trip: ${(w.acked / w.ms / (one.acked / one.ms)).toFixed(1)}x`,
-      );
   } finally {
     stopChildren();
     await dash.stop();
     await broker.stop();
   }
-  console.log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
-  process.exit(0);
+}
+
+/** Outbox replay after a broker outage, each mode on a broker with Receive Maximum --receive-max. */
+async function outboxReplay(): Promise<void> {
+  const broker = await startMosquitto({ extraConfig: [`max_inflight_messages ${RECEIVE_MAX}`] });
+  try {
+    const cap = 12_000;
+    console.log(
+      `outbox replay after a broker outage: ${OUTBOX_N} money events, link RTT ${RTT} ms (capped at ${cap / 1000} s per mode)`,
+    );
+    const results = [
+      await replayOutbox(broker, 'k-bench-b', WINDOW, cap, true),
+      await replayOutbox(broker, 'k-bench-w', WINDOW, cap, false),
+      await replayOutbox(broker, 'k-bench-1', 1, cap, false),
+      await replayMqttJsStore(broker, 'k-bench-m', cap),
+    ];
+    for (const r of results) {
+      const rate = r.acked / (r.ms / 1000);
+      const extra = [
+        r.messages !== undefined ? `${r.messages} MQTT messages` : '',
+        r.received
+          ? `subscriber got ${r.received.distinct} distinct seqs${r.received.inOrder ? ', in order' : ', OUT OF ORDER'}`
+          : '',
+      ]
+        .filter(Boolean)
+        .join('; ');
+      console.log(
+        `  ${r.mode.padEnd(52)} ${String(r.acked).padStart(5)}/${r.sent} acked in ${(r.ms / 1000).toFixed(2)} s = ${rate.toFixed(0).padStart(5)} msg/s${extra ? ` (${extra})` : ''}`,
+      );
+    }
+    const [batched, windowed, one] = results;
+    if (batched && windowed && one)
+      console.log(
+        `  evt/batch vs window alone: ${(batched.acked / batched.ms / (windowed.acked / windowed.ms)).toFixed(1)}x; window vs one per round trip: ${(windowed.acked / windowed.ms / (one.acked / one.ms)).toFixed(1)}x`,
+      );
+  } finally {
+    await broker.stop();
+  }
 }
 
 main().catch((err: unknown) => {

@@ -24,6 +24,7 @@ import { randomUUID } from 'node:crypto';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 
 import { COMMAND_ARGS, COMMAND_NAMES, type CommandName } from '../fleet/envelope.js';
+import { unpackEvents } from '../fleet/event-batch.js';
 import { fleetSubscriptions, kioskTopics, TOPIC_ROOT } from '../fleet/topics.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import type { IngestResult } from './fleet-model.js';
@@ -158,10 +159,15 @@ export class BrokerLink {
     const receivedAt = this.now();
     try {
       const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-      const { result, stored } = o.ingest.raw(packet.topic, payload, { receivedAt, retained: packet.retain });
-      if (!result.ok) this.log.debug({ topic: packet.topic, reason: result.reason }, 'ignored message');
-      o.onIngest?.(result, receivedAt);
-      return stored;
+      // an outbox replay may pack several events in one evt/batch message: each is ingested on its own
+      const stored: Promise<void>[] = [];
+      for (const m of unpackEvents(packet.topic, payload)) {
+        const r = o.ingest.raw(m.topic, m.payload, { receivedAt, retained: packet.retain });
+        if (!r.result.ok) this.log.debug({ topic: m.topic, reason: r.result.reason }, 'ignored message');
+        o.onIngest?.(r.result, receivedAt);
+        stored.push(r.stored);
+      }
+      return Promise.all(stored).then(() => undefined);
     } catch (err) {
       this.log.error({ err: (err as Error).message, topic: packet.topic }, 'ingest failed');
       return Promise.resolve();

@@ -43,6 +43,8 @@ import {
 import type { BirthFacts, HealthFacts, KioskPort, ValidateConfig } from './kiosk-port.js';
 import { Outbox } from './outbox.js';
 import { OutboxPump } from './outbox-pump.js';
+import { BATCH_EVENT_TYPE } from './event-batch.js';
+import { InflightBudget } from './inflight-budget.js';
 import { scrub } from './scrub.js';
 import { kioskTopics, parseKioskTopic, type KioskTopics } from './topics.js';
 
@@ -82,6 +84,11 @@ export interface FleetReporterOptions {
   outboxWindow?: number;
   outboxMaxMessages?: number;
   outboxMaxBytes?: number;
+  /**
+   * Pack outbox events into `evt/batch` messages when the in-flight window is the limit (a replay after
+   * an outage). Default true; false sends every event on its own `evt/{type}` topic.
+   */
+  outboxBatch?: boolean;
   /** fsync the outbox (default true; a benchmark on tmpfs may turn it off). */
   fsync?: boolean;
   /** How long a disturbing command waits for the customer to finish (default 60 s). */
@@ -145,6 +152,10 @@ export class FleetReporter {
   private readonly random: () => number;
   private readonly heartbeatMs: number;
   private client: MqttClient | undefined;
+  /** The broker's Receive Maximum for this connection, shared with the pump. */
+  private budget: InflightBudget | undefined;
+  /** QoS 1 messages waiting for a slot of the budget (sent in order as PUBACKs come). */
+  private blocked: DueMessage[] = [];
   private connected = false;
   private running = false;
   private attempts = 0;
@@ -205,7 +216,20 @@ export class FleetReporter {
       fsync: this.opts.fsync,
       logger: this.logger,
     });
-    this.pump = new OutboxPump({ outbox: this.outbox, window: this.opts.outboxWindow, logger: this.logger });
+    const outbox = this.outbox;
+    this.pump = new OutboxPump({
+      outbox,
+      window: this.opts.outboxWindow,
+      logger: this.logger,
+      ...(this.opts.outboxBatch === false
+        ? {}
+        : {
+            batch: {
+              topic: this.topics.evt(BATCH_EVENT_TYPE),
+              header: (lastSeq: number) => envelope(this.opts.kioskId, outbox.sid, lastSeq, this.now()),
+            },
+          }),
+    });
     await this.commands.load();
     await this.loadStaleAlerts();
     this.alertsLoaded = true;
@@ -439,7 +463,7 @@ export class FleetReporter {
     this.client = client;
     client.on('connect', (connack) => {
       if (this.client !== client) return;
-      void this.onConnected(client, sid, connack.sessionPresent);
+      void this.onConnected(client, sid, connack.sessionPresent, connack.properties);
     });
     client.on('message', (topic, payload) => {
       if (this.client !== client) return;
@@ -460,7 +484,18 @@ export class FleetReporter {
     });
   }
 
-  private async onConnected(client: MqttClient, sid: number, sessionPresent: boolean): Promise<void> {
+  private async onConnected(
+    client: MqttClient,
+    sid: number,
+    sessionPresent: boolean,
+    connack: { receiveMaximum?: number; maximumPacketSize?: number } = {},
+  ): Promise<void> {
+    const budget = new InflightBudget(connack.receiveMaximum);
+    budget.onRelease(() => {
+      if (this.budget === budget && this.client === client) this.sendBlocked(client, budget);
+    });
+    this.budget = budget;
+    this.blocked = [];
     this.connected = true;
     this.attempts = 0;
     this.connects++;
@@ -488,7 +523,10 @@ export class FleetReporter {
       if (this.client === client) this.logger.error({ err }, 'fleet: subscribe failed');
     }
     if (this.client !== client || !this.connected) return;
-    this.pump.attach(client);
+    this.pump.attach(client, {
+      budget,
+      ...(connack.maximumPacketSize !== undefined ? { maximumPacketSize: connack.maximumPacketSize } : {}),
+    });
     this.publishHealth();
   }
 
@@ -515,6 +553,8 @@ export class FleetReporter {
   private dropConnection(): void {
     this.connected = false;
     this.pump?.detach();
+    this.budget = undefined;
+    this.blocked = [];
     // QoS 1 callbacks of a dead connection may never come: whoever waits is told "not sent"
     for (const m of this.due.values()) {
       const waiters = m.waiters;
@@ -568,9 +608,28 @@ export class FleetReporter {
   }
 
   private send(client: MqttClient, m: DueMessage): void {
+    const budget = this.budget;
+    if (!budget) return;
+    // never more unacknowledged than the broker's Receive Maximum: wait for a PUBACK instead
+    if (this.blocked.length > 0 || !budget.take()) {
+      if (!this.blocked.includes(m)) this.blocked.push(m);
+      return;
+    }
+    this.transmit(client, m, budget);
+  }
+
+  /** Publishes `m` on a slot already taken from `budget`; the PUBACK (or refusal) gives it back. */
+  private transmit(client: MqttClient, m: DueMessage, budget: InflightBudget): void {
     const opts: IClientPublishOptions = { qos: 1, retain: m.retain };
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      budget.release();
+    };
     try {
       client.publish(m.topic, m.body, opts, (err) => {
+        release();
         if (this.client !== client) return;
         if (err) {
           this.logger.warn({ topic: m.topic, err: err.message }, 'fleet: publish refused');
@@ -582,7 +641,21 @@ export class FleetReporter {
         for (const w of waiters) w(true);
       });
     } catch (err) {
+      release();
       this.logger.warn({ err, topic: m.topic }, 'fleet: publish threw');
+    }
+  }
+
+  /** Sends what waited for a slot, oldest first, while the budget has room (skipping superseded ones). */
+  private sendBlocked(client: MqttClient, budget: InflightBudget): void {
+    for (let m = this.blocked[0]; m; m = this.blocked[0]) {
+      if (this.due.get(m.key) === m) {
+        if (!budget.take()) return;
+        this.blocked.shift();
+        this.transmit(client, m, budget);
+      } else {
+        this.blocked.shift(); // replaced by a newer body, or acknowledged meanwhile
+      }
     }
   }
 

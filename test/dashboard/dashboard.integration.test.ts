@@ -12,6 +12,7 @@ import { startDashboard, type Dashboard } from '../../src/dashboard/server.js';
 import type { KioskDetail, KioskSummary } from '../../src/dashboard/fleet-model.js';
 import { stateMessage, newCondition, transactionEvent } from '../../src/fleet-sim/payloads.js';
 import { SimKiosk } from '../../src/fleet-sim/sim-kiosk.js';
+import { encodeEventBatch } from '../../src/fleet/event-batch.js';
 import { findMosquitto, startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
 import { eventually } from './eventually.js';
 
@@ -174,6 +175,25 @@ describe('dashboard with a real Mosquitto', function () {
       assert.ok(count(dash) > 0 && count(second) > 0, `split ${count(dash)} / ${count(second)}`);
     } finally {
       await second.stop();
+    }
+  });
+
+  it('unpacks an evt/batch (an outbox replay): every event inside counted once, duplicates as duplicates', async () => {
+    const pub = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+    try {
+      const c = newCondition('k-0106');
+      const sales = Array.from({ length: 5 }, () =>
+        JSON.stringify(transactionEvent(c, Date.now(), 'sale', 100)),
+      );
+      const topic = 'kiosk/v1/k-0106/evt/transaction';
+      const header = { v: 1, id: 'k-0106', sid: c.sid, seq: c.seq, ts: Date.now() };
+      const parts = [...sales, sales[4]!].map((body) => ({ topic, body }));
+      const dupBefore = dash.model.stats.duplicates;
+      await pub.publishAsync('kiosk/v1/k-0106/evt/batch', encodeEventBatch(header, parts), { qos: 1 });
+      const count = () => dash.model.summary('k-0106', Date.now())?.today.salesCount ?? 0;
+      await eventually('five sales', () => count() === 5 && dash.model.stats.duplicates === dupBefore + 1);
+    } finally {
+      await pub.endAsync();
     }
   });
 

@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Outbox } from '../../src/fleet/outbox.js';
 import { OutboxPump, type PumpClient } from '../../src/fleet/outbox-pump.js';
+import { unpackEvents } from '../../src/fleet/event-batch.js';
+import { InflightBudget } from '../../src/fleet/inflight-budget.js';
 
 describe('fleet outbox (durable, bounded)', () => {
   let dir: string;
@@ -189,5 +191,100 @@ describe('fleet outbox (durable, bounded)', () => {
     await c.close();
     // the "crashed" instance still holds its file handle
     await (a as unknown as { fh: { close(): Promise<void> } }).fh.close();
+  });
+
+  describe('pump: Receive Maximum and evt/batch', () => {
+    interface Sent {
+      topic: string;
+      body: string;
+      cb: (err?: Error) => void;
+    }
+    function fakeClient(): { client: PumpClient; sent: Sent[] } {
+      const sent: Sent[] = [];
+      const client = {
+        connected: true,
+        publish: (topic: string, b: string, _o: object, cb: (err?: Error) => void) => {
+          sent.push({ topic, body: b, cb });
+        },
+      } as unknown as PumpClient;
+      return { client, sent };
+    }
+    const kioskBody = (seq: number) =>
+      JSON.stringify({ v: 1, id: 'k-1', sid: 1, seq, ts: seq, eventId: `e${seq}` });
+    const batchOpts = {
+      topic: 'kiosk/v1/k-1/evt/batch',
+      header: (seq: number) => ({ v: 1, id: 'k-1', sid: 2, seq, ts: 0 }),
+    };
+
+    it('never has more in flight than the Receive Maximum, leaving room for the reporter', async () => {
+      const box = await Outbox.open({ dir, fsync: false });
+      for (let i = 0; i < 40; i++) box.enqueue('kiosk/v1/k-1/evt/cash', true, i, kioskBody);
+      const { client, sent } = fakeClient();
+      const budget = new InflightBudget(5);
+      const pump = new OutboxPump({ outbox: box, window: 32 });
+      pump.attach(client, { budget });
+      assert.equal(sent.length, 3, 'Receive Maximum 5, two slots kept for birth/state/answers');
+      assert.equal(budget.take(), true, 'the reporter still finds a slot');
+      sent.shift()!.cb();
+      assert.equal(sent.length, 3, 'a PUBACK frees one slot: the pump takes it, not more');
+      assert.ok(budget.inUse <= budget.max);
+      budget.release(); // the reporter's PUBACK
+      assert.equal(sent.length, 3, 'still only Receive Maximum - 2 for the pump');
+      assert.equal(box.size, 39);
+      await box.close();
+    });
+
+    it('batches when the window is the limit; each event leaves the outbox only with its batch PUBACK', async () => {
+      const box = await Outbox.open({ dir, fsync: false });
+      for (let i = 0; i < 100; i++) box.enqueue('kiosk/v1/k-1/evt/transaction', true, i, kioskBody);
+      const { client, sent } = fakeClient();
+      const pump = new OutboxPump({ outbox: box, window: 32, batch: { ...batchOpts, maxEvents: 10 } });
+      pump.attach(client, { budget: new InflightBudget(4) });
+      assert.equal(sent.length, 2, 'Receive Maximum 4 - 2 kept');
+      assert.deepEqual(
+        sent.map((m) => m.topic),
+        ['kiosk/v1/k-1/evt/batch', 'kiosk/v1/k-1/evt/batch'],
+      );
+      const seqsOf = (m: Sent) =>
+        unpackEvents(m.topic, Buffer.from(m.body)).map(
+          (x) => (JSON.parse(Buffer.from(x.payload).toString('utf8')) as { seq: number }).seq,
+        );
+      assert.deepEqual(seqsOf(sent[0]!), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      assert.deepEqual(seqsOf(sent[1]!), [11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+      assert.equal(box.size, 100, 'nothing removed before the broker acknowledged');
+      sent[1]!.cb(new Error('Publish error: Quota exceeded'));
+      assert.equal(box.size, 100, 'a refused batch keeps all its events');
+      sent[0]!.cb();
+      assert.equal(box.size, 90, 'the acknowledged batch removes exactly its ten');
+      assert.ok(!box.has(10) && box.has(11));
+      await box.close();
+    });
+
+    it('a live event with a free slot goes alone on its own topic; a batch respects the byte limit', async () => {
+      const box = await Outbox.open({ dir, fsync: false });
+      const { client, sent } = fakeClient();
+      const pump = new OutboxPump({ outbox: box, window: 32, batch: { ...batchOpts, maxBytes: 1000 } });
+      pump.attach(client, { budget: new InflightBudget(20) });
+      box.enqueue('kiosk/v1/k-1/evt/cash', true, 1, kioskBody);
+      pump.pump();
+      assert.deepEqual(
+        sent.map((m) => m.topic),
+        ['kiosk/v1/k-1/evt/cash'],
+      );
+      sent.shift()!.cb();
+      pump.detach();
+      for (let i = 0; i < 200; i++) box.enqueue('kiosk/v1/k-1/evt/cash', true, i, kioskBody);
+      pump.attach(client, { budget: new InflightBudget(4) });
+      assert.equal(sent.length, 2);
+      for (const m of sent) assert.ok(m.body.length <= 1000, `batch of ${m.body.length} bytes`);
+      assert.ok(
+        unpackEvents(sent[0]!.topic, Buffer.from(sent[0]!.body)).length > 5,
+        'still several per batch',
+      );
+      while (sent.length) sent.shift()!.cb();
+      assert.equal(box.size, 0);
+      assert.equal(pump.ackedCount, 201);
+      await box.close();
+    });
   });
 });

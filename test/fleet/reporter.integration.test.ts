@@ -16,6 +16,9 @@ import {
   TransactionEventMessageSchema,
 } from '../../src/fleet/envelope.js';
 import { FleetReporter, type FleetReporterOptions } from '../../src/fleet/reporter.js';
+import { unpackEvents } from '../../src/fleet/event-batch.js';
+import { MqttClient, type IClientPublishOptions, type PacketCallback } from 'mqtt';
+import sinon from 'sinon';
 import { recordingLogger } from '../../src/util/logger.js';
 import { findMosquitto, startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
 import { FakeKiosk, birthFacts, healthFacts } from './support/fake-kiosk.js';
@@ -256,13 +259,19 @@ describe('fleet reporter against a real Mosquitto', function () {
     r.event('fault', { device: 'printer', code: 'paper_low' });
     assert.ok(r.metrics().outbox.size > 0, 'events wait in the outbox');
     await broker.start();
-    const distinct = () => new Set(backend.messages.map((m) => m.json?.eventId as string));
+    // a replay may come packed in evt/batch messages: the back end unpacks them (unpackEvents)
+    const events = () =>
+      backend.messages.flatMap((m) =>
+        unpackEvents(m.topic, Buffer.from(m.payload)).map(
+          (e) => JSON.parse(Buffer.from(e.payload).toString('utf8')) as { eventId: string; seq: number },
+        ),
+      );
+    const distinct = () => new Set(events().map((e) => e.eventId));
     await backend.waitFor('all events', () => distinct().size === 61, 15_000);
     // de-duplicate by eventId and check the order
     const seen = new Set<string>();
     const seqs: number[] = [];
-    for (const m of backend.messages) {
-      const evt = m.json as { eventId: string; seq: number };
+    for (const evt of events()) {
       if (seen.has(evt.eventId)) continue;
       seen.add(evt.eventId);
       seqs.push(evt.seq);
@@ -274,10 +283,82 @@ describe('fleet reporter against a real Mosquitto', function () {
     );
     assert.equal(seqs[seqs.length - 1]! - seqs[0]! + 1, seqs.length, 'no gaps');
     for (const id2 of ids) assert.ok(seen.has(id2), `event ${id2} arrived`);
-    const first = TransactionEventMessageSchema.parse(backend.messages[0]?.json);
+    const first = TransactionEventMessageSchema.parse(events()[0]);
     assert.equal(first.card, '9276********2845');
     await observer.waitFor('outbox empty', () => r.metrics().outbox.size === 0 || undefined);
     await backend.close();
+  });
+
+  it("honours the broker's Receive Maximum; a backlog travels in evt/batch, each event once when unpacked", async () => {
+    // Mosquitto advertises max_inflight_messages as Receive Maximum in the CONNACK (but does not enforce
+    // it; other brokers disconnect with 0x93), so the test counts the QoS 1 publishes awaiting a PUBACK
+    // at the MQTT.js client itself.
+    const small = await startMosquitto({ extraConfig: ['max_inflight_messages 6'] });
+    let outstanding = 0;
+    let peak = 0;
+    const publish = MqttClient.prototype.publish;
+    const spy = sinon.stub(MqttClient.prototype, 'publish').callsFake(function (
+      this: MqttClient,
+      ...args: unknown[]
+    ) {
+      const [topic, message, opts, cb] = args as [string, string, IClientPublishOptions, PacketCallback];
+      if (this.options.clientId !== id || opts?.qos !== 1)
+        return publish.call(this, topic, message, opts, cb);
+      outstanding++;
+      peak = Math.max(peak, outstanding);
+      return publish.call(this, topic, message, opts, (err, packet) => {
+        outstanding--;
+        cb?.(err, packet);
+      });
+    });
+    const backend = await Observer.connect(small.url, [`kiosk/v1/${id}/evt/#`]);
+    try {
+      const r = reporter({ url: small.url, fsync: false });
+      await small.halt();
+      await r.start();
+      const ids: string[] = [];
+      for (let i = 0; i < 1000; i++) {
+        ids.push(r.event('cash', { action: 'inserted', amountCents: 10 * (i + 1), currency: 'EUR' }).eventId);
+      }
+      r.setAlert('printer', { severity: 'warning', message: 'paper low' });
+      assert.equal(r.metrics().outbox.size, 1000);
+      await small.start();
+      await backend.client.reconnect();
+      const events = () =>
+        backend.messages.flatMap((m) =>
+          unpackEvents(m.topic, Buffer.from(m.payload)).map(
+            (e) => JSON.parse(Buffer.from(e.payload).toString('utf8')) as { eventId: string; seq: number },
+          ),
+        );
+      await backend.waitFor(
+        '1000 events',
+        () => new Set(events().map((e) => e.eventId)).size === 1000,
+        15_000,
+      );
+      await backend.waitFor('outbox empty', () => r.metrics().outbox.size === 0 || undefined);
+      assert.ok(peak <= 6, `at most Receive Maximum (6) unacknowledged, saw ${peak}`);
+      assert.ok(peak >= 2, `the window was used (${peak})`);
+      assert.ok(backend.on('/evt/batch').length > 0, 'the backlog went in batches');
+      assert.ok(backend.messages.length < 100, `${backend.messages.length} messages for 1000 events`);
+      const seqs = events().map((e) => e.seq);
+      assert.deepEqual(
+        seqs,
+        [...seqs].sort((a, b) => a - b),
+        'in seq order',
+      );
+      assert.deepEqual(new Set(events().map((e) => e.eventId)), new Set(ids));
+      await observer.close();
+      observer = await Observer.connect(small.url, [`kiosk/v1/${id}/alert/#`]);
+      await observer.waitFor(
+        'the alert got through the budget too',
+        () => observer.on('/alert/printer').length > 0,
+      );
+    } finally {
+      spy.restore();
+      await backend.close();
+      for (const r of reporters.splice(0)) await r.kill().catch(() => undefined);
+      await small.stop();
+    }
   });
 
   describe('commands', () => {
