@@ -181,16 +181,16 @@ describe('dashboard with a real Mosquitto', function () {
   it('unpacks an evt/batch (an outbox replay): every event inside counted once, duplicates as duplicates', async () => {
     const pub = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
     try {
-      const c = newCondition('k-0106');
+      const c = newCondition('k-0107');
       const sales = Array.from({ length: 5 }, () =>
         JSON.stringify(transactionEvent(c, Date.now(), 'sale', 100)),
       );
-      const topic = 'kiosk/v1/k-0106/evt/transaction';
-      const header = { v: 1, id: 'k-0106', sid: c.sid, seq: c.seq, ts: Date.now() };
+      const topic = 'kiosk/v1/k-0107/evt/transaction';
+      const header = { v: 1, id: 'k-0107', sid: c.sid, seq: c.seq, ts: Date.now() };
       const parts = [...sales, sales[4]!].map((body) => ({ topic, body }));
       const dupBefore = dash.model.stats.duplicates;
-      await pub.publishAsync('kiosk/v1/k-0106/evt/batch', encodeEventBatch(header, parts), { qos: 1 });
-      const count = () => dash.model.summary('k-0106', Date.now())?.today.salesCount ?? 0;
+      await pub.publishAsync('kiosk/v1/k-0107/evt/batch', encodeEventBatch(header, parts), { qos: 1 });
+      const count = () => dash.model.summary('k-0107', Date.now())?.today.salesCount ?? 0;
       await eventually('five sales', () => count() === 5 && dash.model.stats.duplicates === dupBefore + 1);
     } finally {
       await pub.endAsync();
