@@ -9,7 +9,7 @@
  * finish (done -> serve, error -> out of service `recovery_failed`) or, if it is a callback actor,
  * answer with `RECOVERY_DONE` / `RECOVERY_FAILED`.
  */
-import { and, assign, enqueueActions, fromPromise, not, sendTo, setup } from 'xstate';
+import { and, assign, enqueueActions, fromPromise, not, sendTo, setup, type SnapshotFrom } from 'xstate';
 import type { KioskInputEvent, ServiceStatusEvent } from './events.js';
 import { blockingReason, type OutOfServiceReason } from './kiosk-health.js';
 import type { DeviceHealth } from '../src/contracts/device.js';
@@ -390,3 +390,15 @@ function healthView(context: KioskContext) {
 }
 
 export type KioskMachine = typeof kioskMachine;
+
+/** What the kiosk is doing, for the fleet and the status file. */
+export type KioskPhase = 'starting' | 'idle' | 'serving' | 'maintenance' | 'outOfService';
+
+/** The phase read with the machine's own typed states, so that no caller matches state names as strings. */
+export function kioskPhaseOf(snapshot: SnapshotFrom<KioskMachine>): KioskPhase {
+  if (snapshot.matches('maintenance')) return 'maintenance';
+  if (snapshot.matches('outOfService')) return 'outOfService';
+  if (snapshot.matches('serving') || snapshot.matches('afterSession')) return 'serving';
+  if (snapshot.matches('idle')) return 'idle';
+  return 'starting';
+}

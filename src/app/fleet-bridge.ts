@@ -13,8 +13,16 @@ import { applyLive, desiredConfigPath, storeDesiredConfig } from './desired-conf
 import { checkDesiredConfig } from './fleet-config-policy.js';
 import type { KioskConfig } from '../config/config-schema.js';
 import type { Devices } from './devices.js';
-import type { KioskApp } from './kiosk-app.js';
+import type { KioskPhase } from '../../machines/kiosk.machine.js';
+import type { PrinterStatus } from '../../hal/printer/printer.js';
 import { FIRMWARE_VERSION } from './version.js';
+
+/** What the fleet reads of the running kiosk (the app implements it; no import of the app here). */
+export interface KioskView {
+  phase(): KioskPhase;
+  reason(): string | null;
+  readonly printerState: PrinterStatus;
+}
 
 export interface FleetBridgeDeps {
   /** The running configuration (live changes are applied onto it). */
@@ -38,14 +46,14 @@ function counterSet(c: Counters) {
   };
 }
 
-export function kioskPortFor(app: KioskApp, deps: FleetBridgeDeps): KioskPort {
+export function kioskPortFor(app: KioskView, deps: FleetBridgeDeps): KioskPort {
+  const serving = () => app.phase() === 'serving';
   return {
     status(): KioskStatus {
-      const s = app.summary();
-      if (s.state.startsWith('maintenance')) return { state: 'maintenance' };
-      if (s.state.startsWith('outOfService'))
-        return { state: 'out_of_service', reason: s.reason ?? 'unknown' };
-      if (s.state === 'idle' || s.state.startsWith('serving')) {
+      const phase = app.phase();
+      if (phase === 'maintenance') return { state: 'maintenance' };
+      if (phase === 'outOfService') return { state: 'out_of_service', reason: app.reason() ?? 'unknown' };
+      if (phase === 'idle' || phase === 'serving') {
         const degraded = app.printerState !== 'ok' || deps.devices.reader.status !== 'online';
         return degraded
           ? { state: 'degraded', reason: `printer ${app.printerState}, reader ${deps.devices.reader.status}` }
@@ -53,13 +61,13 @@ export function kioskPortFor(app: KioskApp, deps: FleetBridgeDeps): KioskPort {
       }
       return { state: 'out_of_service', reason: 'starting' };
     },
-    isServingCustomer: () => app.summary().state.startsWith('serving'),
+    isServingCustomer: serving,
     async setMaintenance(on) {
-      if (on && app.summary().state.startsWith('serving')) throw new KioskBusyError();
+      if (on && serving()) throw new KioskBusyError();
       deps.maintenance(on);
     },
     async lock() {
-      if (app.summary().state.startsWith('serving')) throw new KioskBusyError();
+      if (serving()) throw new KioskBusyError();
       deps.lock(true);
     },
     async unlock() {
@@ -100,7 +108,7 @@ export function kioskPortFor(app: KioskApp, deps: FleetBridgeDeps): KioskPort {
   };
 }
 
-export async function startFleetBridge(app: KioskApp, deps: FleetBridgeDeps): Promise<FleetReporter> {
+export async function startFleetBridge(app: KioskView, deps: FleetBridgeDeps): Promise<FleetReporter> {
   const f = deps.config.fleet!;
   const deviceStatus = (): Record<string, DeviceStatus> => {
     const d = deps.devices;

@@ -15,7 +15,7 @@ import { Journal } from '../journal/journal.js';
 import { startApiStandIn, type StandIn } from '../sim/api-server.js';
 import { DEMO_CARDS } from '../sim/demo-cards.js';
 import type { Logger } from '../util/logger.js';
-import { kioskMachine, sessionIdOf } from '../../machines/kiosk.machine.js';
+import { kioskMachine, kioskPhaseOf, sessionIdOf, type KioskPhase } from '../../machines/kiosk.machine.js';
 import { checkoutMachine } from '../../machines/checkout.machine.js';
 import { topupMachine } from '../../machines/topup.machine.js';
 import { TICK_MS, type KioskInputEvent } from '../../machines/events.js';
@@ -577,6 +577,16 @@ export class KioskApp extends EventEmitter {
   }
 
   /** State for the control port, the simulator and the fleet. */
+  /** What the kiosk is doing now (the fleet reads this, see fleet-bridge.ts `KioskView`). */
+  phase(): KioskPhase {
+    return kioskPhaseOf(this.actor.getSnapshot());
+  }
+
+  /** Why the kiosk is out of service, when it is. */
+  reason(): string | null {
+    return (this.actor.getSnapshot().context as { reason: string | null }).reason;
+  }
+
   summary(): KioskSummary {
     const snap = this.actor.getSnapshot();
     const ctx = snap.context as { reason: string | null };
