@@ -98,6 +98,26 @@ export function handleControlLine(line: string, controls: SimControls): object {
   }
 }
 
+/**
+ * Whether the control port may open with this configuration: never beside a real (non-simulated) coin
+ * acceptor, unless the local file says `sim.controlPortWithRealAcceptor: true`. Anyone on the machine
+ * who can reach 127.0.0.1 could otherwise drive a kiosk that takes real money.
+ */
+export function controlPortDecision(config: {
+  sim: { controlPort?: number | undefined; controlPortWithRealAcceptor: boolean };
+  hardware: { coin?: { driver: string } | undefined };
+}): { open: true; port: number } | { open: false; reason: string | null } {
+  const port = config.sim.controlPort;
+  if (port === undefined) return { open: false, reason: null };
+  const driver = config.hardware.coin?.driver ?? 'simulated';
+  if (driver !== 'simulated' && !config.sim.controlPortWithRealAcceptor)
+    return {
+      open: false,
+      reason: `control port not opened: the coin acceptor is real (driver "${driver}"); set sim.controlPortWithRealAcceptor in the local config to allow it`,
+    };
+  return { open: true, port };
+}
+
 export interface ControlPort {
   port: number;
   close(): Promise<void>;

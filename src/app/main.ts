@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/config.js';
 import type { KioskConfig } from '../config/config-schema.js';
-import { startControlPort, type ControlPort } from './control-port.js';
+import { controlPortDecision, startControlPort, type ControlPort } from './control-port.js';
 import { DeviceSetupError } from './devices.js';
 import { withStoredDesired } from './desired-config.js';
 import { KioskApp } from './kiosk-app.js';
@@ -98,10 +98,9 @@ export async function runKiosk(
     onRestart: (reason) => void stop(`restart: ${reason}`).then(() => process.exit(0)),
   });
   await app.start();
-  const control =
-    config.sim.controlPort !== undefined
-      ? await startControlPort(config.sim.controlPort, app.controls(), logger)
-      : undefined;
+  const gate = controlPortDecision(config);
+  if (!gate.open && gate.reason) logger.warn({ coinDriver: config.hardware.coin?.driver }, gate.reason);
+  const control = gate.open ? await startControlPort(gate.port, app.controls(), logger) : undefined;
 
   let ops: { stop(): Promise<void> } | undefined;
   if (process.env.NOTIFY_SOCKET) {

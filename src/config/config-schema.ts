@@ -86,6 +86,12 @@ export const KioskConfigSchema = z.strictObject({
     .strictObject({
       /** NDJSON control port on 127.0.0.1 (tests, demos); absent: off. */
       controlPort: z.int().min(0).max(65535).optional(),
+      /**
+       * The control port can insert coins and press buttons: it never opens beside a real coin
+       * acceptor unless this local setting says so (a bench with a real acceptor). The fleet can never
+       * set anything under `sim` (src/app/fleet-config-policy.ts).
+       */
+      controlPortWithRealAcceptor: z.boolean().default(false),
       /** The terminal face of the simulator; off for headless runs. */
       tui: z.boolean().default(true),
       /** Coins the simulator's keys insert (cents). */
@@ -96,6 +102,7 @@ export const KioskConfigSchema = z.strictObject({
       printerColumns: z.union([z.literal(32), z.literal(48)]).default(32),
     })
     .default({
+      controlPortWithRealAcceptor: false,
       tui: true,
       coins: [10, 20, 50, 100, 200, 500, 1000],
       displayCols: 20,

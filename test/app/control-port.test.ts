@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import sinon from 'sinon';
-import { startControlPort, type SimControls } from '../../src/app/control-port.js';
+import { readFileSync } from 'node:fs';
+import { controlPortDecision, startControlPort, type SimControls } from '../../src/app/control-port.js';
+import { checkDesiredConfig } from '../../src/app/fleet-config-policy.js';
+import { loadConfig } from '../../src/config/config.js';
 
 type Stubbed = { [K in keyof SimControls]: sinon.SinonStub };
 
@@ -94,5 +97,44 @@ describe('control port: NDJSON on 127.0.0.1, one answer per line', () => {
     } finally {
       await cp.close();
     }
+  });
+});
+
+describe('control port: never beside a real coin acceptor unless the local config says so', () => {
+  const cfg = (coin: string, port: number | undefined, allow = false) => ({
+    sim: { ...(port === undefined ? {} : { controlPort: port }), controlPortWithRealAcceptor: allow },
+    hardware: { coin: { driver: coin } },
+  });
+
+  it('opens beside the simulated acceptor', () => {
+    assert.deepEqual(controlPortDecision(cfg('simulated', 7070)), { open: true, port: 7070 });
+  });
+
+  it('stays closed beside a real acceptor, with a reason naming the local setting', () => {
+    const d = controlPortDecision(cfg('pulse', 7070));
+    assert.equal(d.open, false);
+    assert.match(d.open ? '' : (d.reason ?? ''), /coin acceptor is real.*sim\.controlPortWithRealAcceptor/);
+  });
+
+  it('opens beside a real acceptor only with sim.controlPortWithRealAcceptor in the local file', () => {
+    assert.deepEqual(controlPortDecision(cfg('pulse', 7070, true)), { open: true, port: 7070 });
+    const r = checkDesiredConfig(
+      { version: 99, sim: { controlPortWithRealAcceptor: true } },
+      loadConfig('config/simulator.json'),
+    );
+    assert.equal(r.ok, false, 'the fleet cannot set it');
+  });
+
+  it('no port configured: closed, nothing to say', () => {
+    assert.deepEqual(controlPortDecision(cfg('pulse', undefined)), { open: false, reason: null });
+  });
+
+  it('the shipped Raspberry Pi config has a real acceptor and no control port', () => {
+    const pi = JSON.parse(readFileSync('config/example.pi.json', 'utf8')) as {
+      sim?: { controlPort?: number };
+      hardware: { coin: { driver: string } };
+    };
+    assert.notEqual(pi.hardware.coin.driver, 'simulated');
+    assert.equal(pi.sim?.controlPort, undefined);
   });
 });
