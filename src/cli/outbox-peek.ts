@@ -1,13 +1,12 @@
 /**
  * How much the fleet outbox holds, read without opening it: `Outbox.open` creates the directory,
  * cuts a torn tail and rewrites meta.json, which a status tool must never do to a running kiosk.
- * This replays `outbox.log` the same way (records `[type u8][length u32 LE][crc32 u32 LE][JSON]`,
- * see src/fleet/outbox.ts) and stops at the first torn or damaged record, as open() would.
- * Keep the two in step if the format changes.
+ * This replays `outbox.log` with the outbox's own decoder (src/fleet/outbox-log.ts) and stops at
+ * the first torn or damaged record, as open() would.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { replayLog } from '../fleet/outbox-log.js';
 
 export type OutboxPeek =
   | {
@@ -23,11 +22,6 @@ export type OutboxPeek =
     }
   | { known: false; reason: string };
 
-const HEADER = 9;
-const ADD = 1;
-const ACK = 2;
-const DROP = 3;
-
 export async function peekOutbox(dir: string): Promise<OutboxPeek> {
   let data: Buffer;
   try {
@@ -38,40 +32,13 @@ export async function peekOutbox(dir: string): Promise<OutboxPeek> {
       return { known: true, messages: 0, money: 0, bodyBytes: 0, fileBytes: 0, oldestTs: null };
     return { known: false, reason: `cannot read ${dir}/outbox.log (${code ?? String(err)})` };
   }
-  const live = new Map<number, { money: boolean; bytes: number; ts: number }>();
-  let off = 0;
-  while (off + HEADER <= data.length) {
-    const type = data.readUInt8(off);
-    const len = data.readUInt32LE(off + 1);
-    const crc = data.readUInt32LE(off + 5);
-    if (off + HEADER + len > data.length) break;
-    const body = data.subarray(off + HEADER, off + HEADER + len);
-    if (crc32(body) !== crc) break;
-    let parsed: { seq?: number; money?: boolean; body?: string; ts?: number; seqs?: number[] };
-    try {
-      parsed = JSON.parse(body.toString('utf8')) as typeof parsed;
-    } catch {
-      break;
-    }
-    if (type === ADD && typeof parsed.seq === 'number') {
-      live.set(parsed.seq, {
-        money: parsed.money === true,
-        bytes: Buffer.byteLength(parsed.body ?? ''),
-        ts: parsed.ts ?? 0,
-      });
-    } else if ((type === ACK || type === DROP) && Array.isArray(parsed.seqs)) {
-      for (const seq of parsed.seqs) live.delete(seq);
-    } else {
-      break;
-    }
-    off += HEADER + len;
-  }
+  const { live } = replayLog(data);
   let money = 0;
   let bodyBytes = 0;
   let oldestTs: number | null = null;
   for (const r of live.values()) {
     if (r.money) money++;
-    bodyBytes += r.bytes;
+    bodyBytes += Buffer.byteLength(r.body ?? '');
     oldestTs = oldestTs === null ? r.ts : Math.min(oldestTs, r.ts);
   }
   return { known: true, messages: live.size, money, bodyBytes, fileBytes: data.length, oldestTs };

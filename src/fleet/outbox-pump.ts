@@ -19,7 +19,8 @@ import type { MqttClient } from 'mqtt';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { batchOverhead, encodeEventBatch } from './event-batch.js';
 import { InflightBudget } from './inflight-budget.js';
-import type { Outbox, OutboxRecord } from './outbox.js';
+import type { Outbox } from './outbox.js';
+import type { OutboxRecord } from './outbox-log.js';
 
 export interface OutboxBatchOptions {
   /** `kiosk/v1/{id}/evt/batch`. */

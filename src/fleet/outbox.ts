@@ -23,7 +23,7 @@
  */
 import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { crc32 } from 'node:zlib';
+import { encodeRecord, RecordType, replayLog, type OutboxRecord } from './outbox-log.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import type { OutboxStats } from './envelope.js';
 
@@ -38,17 +38,6 @@ export interface OutboxOptions {
   /** Compact when the log is larger than this and less than half of it is live. Default 1 MiB. */
   compactBytes?: number;
   logger?: Logger;
-}
-
-export interface OutboxRecord {
-  seq: number;
-  topic: string;
-  /** Money events are never dropped under pressure. */
-  money: boolean;
-  /** When it entered the outbox (device time, ms). */
-  ts: number;
-  /** The serialized message (JSON of envelope + payload). */
-  body: string;
 }
 
 export interface EnqueueReceipt {
@@ -72,23 +61,8 @@ interface Meta {
 /** How many seqs are reserved on disk ahead of use (the gap a crash may leave). */
 const SEQ_RESERVE = 1000;
 
-const enum RecordType {
-  Add = 1,
-  Ack = 2,
-  Drop = 3,
-}
-const HEADER = 9;
 const LOG = 'outbox.log';
 const META = 'meta.json';
-
-function encode(type: RecordType, payload: object): Buffer {
-  const body = Buffer.from(JSON.stringify(payload));
-  const head = Buffer.alloc(HEADER);
-  head.writeUInt8(type, 0);
-  head.writeUInt32LE(body.length, 1);
-  head.writeUInt32LE(crc32(body), 5);
-  return Buffer.concat([head, body]);
-}
 
 interface PendingWrite {
   buf: Buffer;
@@ -143,36 +117,13 @@ export class Outbox {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       data = Buffer.alloc(0);
     }
-    const live = new Map<number, OutboxRecord>();
-    let dropped = 0;
-    let maxSeq = meta.clean ? meta.lastSeq : Math.max(meta.lastSeq, meta.reserved);
-    let off = 0;
-    while (off + HEADER <= data.length) {
-      const type = data.readUInt8(off);
-      const len = data.readUInt32LE(off + 1);
-      const crc = data.readUInt32LE(off + 5);
-      if (off + HEADER + len > data.length) break;
-      const body = data.subarray(off + HEADER, off + HEADER + len);
-      if (crc32(body) !== crc) break;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(body.toString('utf8'));
-      } catch {
-        break;
-      }
-      if (type === RecordType.Add) {
-        const r = parsed as OutboxRecord;
-        live.set(r.seq, r);
-        if (r.seq > maxSeq) maxSeq = r.seq;
-      } else if (type === RecordType.Ack || type === RecordType.Drop) {
-        for (const seq of (parsed as { seqs: number[] }).seqs) {
-          if (live.delete(seq) && type === RecordType.Drop) dropped++;
-        }
-      } else {
-        break;
-      }
-      off += HEADER + len;
-    }
+    const replayed = replayLog(data);
+    const { live, dropped } = replayed;
+    const off = replayed.validBytes;
+    const maxSeq = Math.max(
+      meta.clean ? meta.lastSeq : Math.max(meta.lastSeq, meta.reserved),
+      replayed.maxSeq,
+    );
     const fh = await open(logPath, 'a+');
     if (off < data.length) {
       logger.warn(
@@ -228,7 +179,7 @@ export class Outbox {
     const record: OutboxRecord = { seq, topic, money, ts, body: build(seq) };
     this.addLive(record);
     const stored = new Promise<boolean>((resolve) => {
-      this.write({ buf: encode(RecordType.Add, record), durable: true, done: resolve });
+      this.write({ buf: encodeRecord(RecordType.Add, record), durable: true, done: resolve });
     });
     this.enforceBound();
     return { seq, stored };
@@ -323,9 +274,9 @@ export class Outbox {
     const emit = (): void => {
       this.batchScheduled = false;
       if (this.ackBatch.length)
-        this.write({ buf: encode(RecordType.Ack, { seqs: this.ackBatch }), durable: false });
+        this.write({ buf: encodeRecord(RecordType.Ack, { seqs: this.ackBatch }), durable: false });
       if (this.dropBatch.length)
-        this.write({ buf: encode(RecordType.Drop, { seqs: this.dropBatch }), durable: false });
+        this.write({ buf: encodeRecord(RecordType.Drop, { seqs: this.dropBatch }), durable: false });
       this.ackBatch = [];
       this.dropBatch = [];
     };
@@ -377,7 +328,7 @@ export class Outbox {
     await this.persistMeta();
     const tmp = path.join(this.dir, `${LOG}.new`);
     const chunks: Buffer[] = [];
-    for (const r of this.live.values()) chunks.push(encode(RecordType.Add, r));
+    for (const r of this.live.values()) chunks.push(encodeRecord(RecordType.Add, r));
     const buf = Buffer.concat(chunks);
     const out = await open(tmp, 'w');
     try {

@@ -92,6 +92,7 @@ export const LAYERS: Record<string, LayerRule> = {
       'src/bookkeeping',
       'src/config',
       'src/contracts',
+      'src/fleet',
       'src/journal',
       'src/ops',
       'src/util',
