@@ -8,7 +8,7 @@
  * wrong (a Pi has no RTC), so ages are measured with the dashboard's clock and device times are only
  * compared with other device times of the same kiosk.
  */
-import type { AlertMessage, BirthMessage, HealthMessage } from '../fleet/envelope.js';
+import { KNOWN_ALERTS, type AlertMessage, type BirthMessage, type HealthMessage } from '../fleet/envelope.js';
 import { decode, type CmdStatus, type EventMsg, type FleetMessage, type KioskState } from './messages.js';
 import {
   computeStatus,
@@ -302,6 +302,9 @@ export class FleetModel {
       }
       case 'alert': {
         const body = msg.body;
+        // only the contract's names: a kiosk (or a broker without the ACL) cannot flood the board with its own
+        if (!(KNOWN_ALERTS as readonly string[]).includes(msg.name))
+          return done(false, 'unknown alert ignored');
         if (body === null) return done(k.alerts.delete(msg.name));
         const seen = k.alerts.get(msg.name);
         k.alerts.set(msg.name, {

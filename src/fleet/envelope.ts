@@ -150,6 +150,11 @@ export type HealthBody = z.infer<typeof HealthBodySchema>;
 export const HealthMessageSchema = EnvelopeSchema.extend(HealthBodySchema.shape);
 export type HealthMessage = z.infer<typeof HealthMessageSchema>;
 
+/**
+ * The alert names of the contract (docs/fleet-mqtt.md): the broker's ACL lets a kiosk publish only these
+ * (one `pattern` line each in deploy/mosquitto/acl, checked by test/fleet/broker-acl.test.ts), and the
+ * dashboard ignores any other name.
+ */
 export const KNOWN_ALERTS = [
   'paper_low',
   'paper_out',
@@ -162,6 +167,12 @@ export const KNOWN_ALERTS = [
   'clock_unsynced',
   'disk_low',
   'stuck',
+  'journal_unwritable',
+  'journal_damaged',
+  'repair_needed',
+  'slot_jammed',
+  'stock_low',
+  'hopper_empty',
 ] as const;
 export const AlertNameSchema = z.string().regex(TOPIC_NAME_PATTERN);
 

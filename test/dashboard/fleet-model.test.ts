@@ -154,6 +154,17 @@ describe('dashboard fleet model', () => {
       assert.equal(m.statusOf('k-0001', T0 + 3), 'online');
     });
 
+    it('ignores alert names the contract does not list', () => {
+      const m = new FleetModel();
+      const k = kiosk(m);
+      k.birth(1, T0);
+      k.state('online', 1, T0);
+      k.health(1, T0);
+      for (let i = 0; i < 50; i++) k.alert(`flood_${i}`, T0);
+      k.alert('paper_out', T0);
+      assert.deepEqual(m.summary('k-0001', T0 + 1)?.alerts, ['paper_out']);
+    });
+
     it('computeStatus: unknown without a state, degraded kept when fresh', () => {
       const base = {
         heartbeatMs: 1000,

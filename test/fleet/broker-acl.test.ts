@@ -11,6 +11,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
+import { readFileSync } from 'node:fs';
+import { EVENT_MESSAGE_SCHEMAS, KNOWN_ALERTS } from '../../src/fleet/envelope.js';
 import { FleetReporter } from '../../src/fleet/reporter.js';
 import {
   findMosquitto,
@@ -106,6 +108,34 @@ describe('broker ACL (deploy/mosquitto/acl) on a real Mosquitto', function () {
         (t) => `ok-${t}`,
       ),
     );
+  });
+
+  it('alerts and events by name: the ACL lists exactly the contract’s names, no wildcard', () => {
+    const acl = readFileSync(ACL, 'utf8');
+    const written = (kind: string) =>
+      [...acl.matchAll(new RegExp(`^pattern write kiosk/v1/%u/${kind}/(\\S+)$`, 'gm'))].map((m) => m[1]);
+    assert.deepEqual(written('alert').sort(), [...KNOWN_ALERTS].sort());
+    assert.deepEqual(written('evt').sort(), Object.keys(EVENT_MESSAGE_SCHEMAS).sort());
+    assert.ok(!/#|\+/.test(written('alert').join() + written('evt').join()), 'no wildcard');
+    // every name of the shared contract's alert row is among them
+    const doc = readFileSync(path.resolve(import.meta.dirname, '../../docs/fleet-mqtt.md'), 'utf8');
+    for (const name of KNOWN_ALERTS) assert.ok(doc.includes(`\`${name}\``), `${name} documented`);
+  });
+
+  it('a kiosk cannot create retained alert or event topics of its own; every contract alert passes', async () => {
+    const a = await as('k-a');
+    for (const name of ['made_up', 'paper_out2', 'x'.repeat(40)])
+      await a
+        .publishAsync(`kiosk/v1/k-a/alert/${name}`, 'forged-retained', { qos: 1, retain: true })
+        .catch(() => undefined);
+    await a.publishAsync('kiosk/v1/k-a/evt/made_up', 'x', { qos: 1, retain: true }).catch(() => undefined);
+    for (const name of KNOWN_ALERTS)
+      await a.publishAsync(`kiosk/v1/k-a/alert/${name}`, `ok-${name}`, { qos: 1, retain: true });
+    const dash = await watch('dashboard', ['kiosk/v1/k-a/alert/+', 'kiosk/v1/k-a/evt/+']);
+    await dash.waitFor('every known alert', () => dash.messages.length >= KNOWN_ALERTS.length);
+    assert.deepEqual(dash.messages.map((m) => m.topic.split('/').pop()).sort(), [...KNOWN_ALERTS].sort());
+    for (const name of KNOWN_ALERTS)
+      await a.publishAsync(`kiosk/v1/k-a/alert/${name}`, '', { qos: 1, retain: true });
   });
 
   it('kiosk A cannot publish as kiosk B', async () => {

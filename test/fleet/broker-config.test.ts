@@ -115,18 +115,24 @@ describe('broker config (deploy/mosquitto/mosquitto.conf) with TLS client certif
     await leaf('server', 'localhost', true);
     await leaf('k-a', 'k-a', false);
     await leaf('k-b', 'k-b', false);
-    await writePasswordFile(path.join(dir, 'passwd'), { dashboard: 'pw-dash', operator: 'pw-op' });
+    await writePasswordFile(path.join(dir, 'passwd-backend'), { dashboard: 'pw-dash', operator: 'pw-op' });
+    await writePasswordFile(path.join(dir, 'passwd-kiosks'), { 'k-c': 'pw-c', 'k-d': 'pw-d' });
     ports = { cert: await freePort(), password: await freePort(), backend: await freePort() };
     let conf = await readFile(path.join(DEPLOY, 'mosquitto.conf'), 'utf8');
     conf = conf
       .replaceAll('/etc/mosquitto/certs/', `${dir}/`)
-      .replace(/^password_file .*$/m, `password_file ${path.join(dir, 'passwd')}`)
-      .replace(/^acl_file .*$/m, `acl_file ${path.join(DEPLOY, 'acl')}`)
+      .replaceAll('/etc/mosquitto/passwd-kiosks', path.join(dir, 'passwd-kiosks'))
+      .replaceAll('/etc/mosquitto/passwd-backend', path.join(dir, 'passwd-backend'))
+      .replaceAll('/etc/mosquitto/acl', path.join(DEPLOY, 'acl'))
       .replace(/^persistence_location .*$/m, `persistence_location ${dir}/`)
       .replace(/^listener 8883$/m, `listener ${ports.cert} 127.0.0.1`)
       .replace(/^listener 8884$/m, `listener ${ports.password} 127.0.0.1`)
       .replace(/^listener 8885 127\.0\.0\.1$/m, `listener ${ports.backend} 127.0.0.1`);
     assert.ok(conf.includes(`listener ${ports.backend} `), 'the back-end listener line was found');
+    assert.ok(
+      conf.split('\n').every((l) => l.startsWith('#') || !l.includes('/etc/mosquitto')),
+      'every production path was replaced',
+    );
     if (process.getuid?.() === 0) conf = `user root\n${conf}`;
     conf += '\nlog_dest stderr\n';
     await writeFile(path.join(dir, 'mosquitto.conf'), conf);
@@ -204,5 +210,90 @@ describe('broker config (deploy/mosquitto/mosquitto.conf) with TLS client certif
         servername: 'localhost',
       }),
     );
+  });
+
+  const byPassword = async (port: number, user: string, password: string, clientId = user, tls = true) => {
+    const ca = await readFile(path.join(dir, 'ca.crt'));
+    const c = await mqtt.connectAsync(`${tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`, {
+      protocolVersion: 5,
+      reconnectPeriod: 0,
+      connectTimeout: 3000,
+      clientId,
+      username: user,
+      password,
+      ...(tls ? { ca, servername: 'localhost' } : {}),
+    });
+    clients.push(c);
+    return c;
+  };
+
+  it('the production file: per-listener settings, back end on loopback, every listener binds client id to user', async () => {
+    const conf = await readFile(path.join(DEPLOY, 'mosquitto.conf'), 'utf8');
+    const lines = conf.split('\n').filter((l) => l.trim() && !l.startsWith('#'));
+    assert.ok(lines.includes('per_listener_settings true'));
+    const listeners = conf.split(/^listener /m).slice(1);
+    assert.equal(listeners.length, 3);
+    for (const l of listeners) {
+      assert.match(l, /^use_username_as_clientid true$/m, `listener ${l.split('\n')[0]}`);
+      assert.match(l, /^allow_anonymous false$/m);
+      assert.match(l, /^acl_file \/etc\/mosquitto\/acl$/m);
+    }
+    assert.match(listeners[2]!, /^8885 127\.0\.0\.1\n/, 'the back end listens on loopback');
+    assert.match(listeners[1]!, /^password_file \/etc\/mosquitto\/passwd-kiosks$/m);
+    assert.match(listeners[2]!, /^password_file \/etc\/mosquitto\/passwd-backend$/m);
+  });
+
+  it('kiosk and back-end accounts each open only their own listener', async () => {
+    await byPassword(ports.password, 'k-c', 'pw-c'); // control: the kiosk's own listener
+    await byPassword(ports.backend, 'dashboard', 'pw-dash', 'dashboard', false); // control: the back end's
+    await assert.rejects(byPassword(ports.backend, 'k-c', 'pw-c', 'k-c', false), 'kiosk on the back end');
+    await assert.rejects(
+      byPassword(ports.password, 'dashboard', 'pw-dash'),
+      'back end on the kiosk listener',
+    );
+    await assert.rejects(byPassword(ports.password, 'operator', 'pw-op'), 'operator on the kiosk listener');
+  });
+
+  it('on the password and back-end listeners nobody can kick another client off by its client id', async () => {
+    const d = await byPassword(ports.password, 'k-d', 'pw-d');
+    const dash = await byPassword(ports.backend, 'dashboard', 'pw-dash', 'dashboard', false);
+    let dClosed = false;
+    let dashClosed = false;
+    d.on('close', () => (dClosed = true));
+    dash.on('close', () => (dashClosed = true));
+    const c = await byPassword(ports.password, 'k-c', 'pw-c', 'k-d'); // kiosk C asking for D's client id
+    const op = await byPassword(ports.backend, 'operator', 'pw-op', 'dashboard', false); // operator asking for the dashboard's
+    // a round trip on each connection after the attempts: a takeover would have closed D or the dashboard by now
+    await Promise.all(
+      [c, op, d, dash].map((x) => x.subscribeAsync('kiosk/v1/none/cmd/+', { qos: 1 }).catch(() => undefined)),
+    );
+    await d.publishAsync('kiosk/v1/k-d/state', 'd-alive', { qos: 1 });
+    await dash.subscribeAsync('kiosk/v1/+/state', { qos: 1 });
+    assert.equal(dClosed, false, 'kiosk D kept its session');
+    assert.equal(dashClosed, false, 'the dashboard kept its session');
+    assert.equal(d.connected && dash.connected, true);
+  });
+
+  it('a kiosk cannot create retained alert topics of its own; the contract’s names pass', async () => {
+    const a = await kiosk('k-a', 'k-a');
+    for (let i = 0; i < 20; i++)
+      await a
+        .publishAsync(`kiosk/v1/k-a/alert/made_up_${i}`, 'x', { qos: 1, retain: true })
+        .catch(() => undefined);
+    await a.publishAsync('kiosk/v1/k-a/evt/made_up', 'x', { qos: 1, retain: true }).catch(() => undefined);
+    await a.publishAsync('kiosk/v1/k-a/alert/paper_out', 'real', { qos: 1, retain: true });
+    // a new subscriber gets the retained topics: only the contract's alert
+    const late = await Observer.connect(`mqtt://127.0.0.1:${ports.backend}`, ['kiosk/v1/k-a/#'], {
+      username: 'dashboard',
+      password: 'pw-dash',
+      reconnectPeriod: 0,
+    });
+    clients.push(late);
+    await late.waitFor('paper_out', () => late.messages.find((m) => m.topic.endsWith('/alert/paper_out')));
+    assert.deepEqual(
+      late.messages.filter((m) => /\/(alert|evt)\//.test(m.topic)).map((m) => m.topic),
+      ['kiosk/v1/k-a/alert/paper_out'],
+    );
+    await a.publishAsync('kiosk/v1/k-a/alert/paper_out', '', { qos: 1, retain: true });
   });
 });
