@@ -11,7 +11,7 @@
 import type { Cents } from '../src/api/money.js';
 import type { DeviceHealth } from '../src/contracts/device.js';
 import type { ReceiptLine } from '../src/api/schemas.js';
-import type { ReadBack, StartMethod } from '../src/api/types.js';
+import type { ReadBack, StartMethod, Took } from '../src/api/types.js';
 
 /** One basket line as the kiosk sends it (a product of the configured catalogue, or the top-up product). */
 export interface BasketLine {
@@ -86,8 +86,15 @@ export interface StartPaymentInput {
 }
 export interface PaymentResult {
   id: string;
+  /** The transaction's `status` as the API sent it (journaled and logged: the status acted on). */
+  status: string | null;
+  /** What that status says (src/api/transaction-status.ts): only `effect` is paid. */
+  took: Took;
   receipt: ReceiptLine[];
-  /** Card balance after the payment, when the answer carried it. */
+  /**
+   * Card balance after the payment, from the receipt's "Aktuelles Guthaben" of the operation's
+   * section (src/api/receipt-balance.ts), never from `idents[]` (read before the operation).
+   */
   balance: Cents | null;
 }
 
@@ -101,6 +108,11 @@ export interface ReadBackOutput {
 
 export interface TransactionIdInput {
   id: string;
+}
+/** The answer to `cancel`: its status decides whether the authorisation is void. */
+export interface CancelOutput {
+  status: string | null;
+  took: Took;
 }
 
 export interface CreditCardInput {
@@ -137,7 +149,13 @@ export type FlowEvent =
   | { type: 'coin_accepted'; cents: Cents }
   | { type: 'transaction_created'; id: string }
   | { type: 'transaction_started'; id: string; method: StartMethod; jobId: string }
-  | { type: 'transaction_finished'; id: string; outcome: 'paid' | 'failed' | 'unresolved' | 'aborted' }
+  | {
+      type: 'transaction_finished';
+      id: string;
+      outcome: 'paid' | 'failed' | 'unresolved' | 'aborted';
+      /** The transaction status this outcome was decided on, when the API gave one. */
+      status?: string | null;
+    }
   | { type: 'credited'; cents: Cents; transactionId: string; cardMasked: string }
   | { type: 'unclaimed'; cents: Cents; voucherCode: string; reason: UnclaimedReason }
   | { type: 'debt'; transactionId: string | null; cents: Cents; detail: string }

@@ -196,6 +196,7 @@ const SHARED: Record<string, SessionScreen> = {
   'pay.retryWait': (_c, r) => busy([r.m('retrying')]),
   'pay.readingBack': readingBack,
   'pay.readBackWait': readingBack,
+  'pay.voiding': (_c, r) => busy([r.m('checkingPayment'), r.m('cancelling')], 'checkingWhy', 'slowServer2'),
   paid: (_c, r) => busy([r.m('paid'), r.m('printing'), r.m('printing2')]),
   payFailed: (_c, r) => ({ lines: [r.m('payFailed'), r.m('payFailedHint')] }),
   payUnresolved: (_c, r) => ({ lines: [r.m('payUnresolved'), r.m('payUnresolvedHint')] }),

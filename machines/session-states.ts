@@ -6,8 +6,12 @@
  * The rules for `start` (never repeated blind):
  *  - rejected, certainly not applied, retryable -> wait and send again (bounded);
  *  - outcome unknown (or the terminal's time is up) -> read the transaction back;
- *    `effect` -> paid; `no_effect` -> start again exactly once; `pending` -> read again (bounded);
- *    `failed`/`cancelled` -> not paid; anything else -> unresolved: money recorded, debt reported.
+ *    `effect` -> paid; `no_effect` -> start again exactly once; `pending`, `approved` or a status
+ *    we do not know -> read again (bounded, backing off); `failed`/`cancelled` -> not paid;
+ *    still `approved` after that -> cancel the authorisation, then not paid; anything else ->
+ *    unresolved: money recorded, debt reported.
+ *  - an answer to `start` (HTTP 2xx) is judged by its `status` the same way (never "paid" by the
+ *    HTTP status): `effect` -> paid; `failed`/`cancelled` -> not paid; anything else -> read back.
  */
 import type { SessionContext } from './session-context.js';
 import { jobId, startJobId } from './session.setup.js';
@@ -88,7 +92,12 @@ export const payStates = {
             jobId: startJobId(context),
             ...(context.method === 'cashless' ? { timeoutMs: context.cfg.cashlessLimitMs } : {}),
           }),
-          onDone: { target: '#paid', actions: 'recordPaid' },
+          onDone: [
+            { guard: 'answerPaid', target: '#paid', actions: 'recordPaid' },
+            { guard: 'answerNotPaid', target: '#payFailed', actions: 'recordPayFailed' },
+            // `pending`, `approved`, still `created`, or a status we do not know: read it back.
+            { target: 'readingBack' },
+          ],
           onError: [
             { guard: 'mayRetryStart', target: 'retryWait', actions: 'countAttempt' },
             { guard: 'outcomeUnknown', target: 'readingBack' },
@@ -107,6 +116,7 @@ export const payStates = {
             { guard: 'noEffectFirstTime', target: 'starting', actions: 'repeatStartOnce' },
             { guard: 'stillPending', target: 'readBackWait' },
             { guard: 'definitelyNotPaid', target: '#payFailed', actions: 'recordPayFailed' },
+            { guard: 'stillApproved', target: 'voiding' },
             { target: '#payUnresolved', actions: 'recordUnresolved' },
           ],
           onError: [
@@ -115,7 +125,24 @@ export const payStates = {
           ],
         },
       },
-      readBackWait: { entry: 'countReadBack', after: { retry: 'readingBack' } },
+      readBackWait: { entry: 'countReadBack', after: { readBackPause: 'readingBack' } },
+      // Authorised but never captured: cancel the authorisation so it can never be captured later,
+      // then the money is settled as for a failed payment. A cancel in doubt stays unresolved.
+      voiding: {
+        invoke: {
+          id: 'cancelTransaction',
+          src: 'cancelTransaction',
+          input: ({ context }: Ctx) => ({ id: context.txId ?? '' }),
+          onDone: [
+            { guard: 'cancelConfirmed', target: '#payFailed', actions: 'recordPayFailed' },
+            { target: '#payUnresolved', actions: 'recordUnresolved' },
+          ],
+          onError: {
+            target: '#payUnresolved',
+            actions: ['recordUnresolved', { type: 'reportFault', params: { what: 'cancel' } }],
+          },
+        },
+      },
     },
   },
   paid: {

@@ -5,10 +5,12 @@
  */
 import { assign, enqueueActions, fromPromise, setup } from 'xstate';
 import type { StartMethod } from '../src/api/types.js';
+import { isInDoubt, isNotPaid } from '../src/api/transaction-status.js';
 import { CARD_VALIDATION_FAILED, errorCode, isOutcomeUnknown, isRetryable } from './api-failure.js';
 import { cardProblem } from './card-check.js';
 import type { HardwareEvent } from './events.js';
 import type {
+  CancelOutput,
   CreateTransactionInput,
   CreditCardInput,
   CreditCardOutput,
@@ -63,6 +65,29 @@ function notProvided<I, O>(name: string) {
 function outputOf<T>(event: unknown): T {
   return (event as DoneEvent).output as T;
 }
+/**
+ * The transaction status a done event of `startPayment`, `readBack` or `cancelTransaction` carries
+ * (undefined for any other event): the status the machine acted on, for the journal and the fleet.
+ */
+function statusOf(event: unknown): string | null | undefined {
+  if (!(event as { type: string }).type.startsWith('xstate.done.actor.')) return undefined;
+  const out = (event as DoneEvent).output as
+    | { status?: string | null; result?: { status?: string | null } }
+    | null
+    | undefined;
+  if (!out || typeof out !== 'object') return undefined;
+  if (out.result && typeof out.result === 'object') return out.result.status ?? null;
+  return 'status' in out ? (out.status ?? null) : undefined;
+}
+function withStatus(event: unknown): { status?: string | null } {
+  const status = statusOf(event);
+  return status === undefined ? {} : { status };
+}
+/** What the answer to `start` or a read-back says about the money. */
+function tookOf(event: unknown): PaymentResult['took'] | undefined {
+  const out = (event as DoneEvent).output as { took?: PaymentResult['took'] } | undefined;
+  return out?.took;
+}
 function errorOf(event: unknown): unknown {
   return (event as ErrorEvent).error;
 }
@@ -97,6 +122,7 @@ export const sessionSetup = setup({
     startPayment: notProvided<StartPaymentInput, PaymentResult>('startPayment'),
     readBack: notProvided<ReadBackInput, ReadBackOutput>('readBack'),
     abortTransaction: notProvided<TransactionIdInput, unknown>('abortTransaction'),
+    cancelTransaction: notProvided<TransactionIdInput, CancelOutput>('cancelTransaction'),
     creditCard: notProvided<CreditCardInput, CreditCardOutput>('creditCard'),
     recordUnclaimed: notProvided<RecordUnclaimedInput, RecordUnclaimedOutput>('recordUnclaimed'),
     print: notProvided<PrintInput, unknown>('print'),
@@ -107,6 +133,9 @@ export const sessionSetup = setup({
     message: ({ context }) => context.cfg.messageMs,
     cashlessLimit: ({ context }) => context.cfg.cashlessLimitMs,
     retry: ({ context }) => context.cfg.retryMs,
+    /** Read-backs back off: 1x, 2x, 4x, 8x the retry pause (then 8x), counted by `readBacks`. */
+    readBackPause: ({ context }) =>
+      context.cfg.retryMs * 2 ** Math.min(3, Math.max(0, context.readBacks - 1)),
     voucher: ({ context }) => context.cfg.messageMs * 3,
   },
   actions: {
@@ -227,27 +256,45 @@ export const sessionSetup = setup({
         payDeadline: null,
       });
       if (context.txId) {
-        enqueue(emitting({ type: 'transaction_finished', id: context.txId, outcome: 'paid' }));
+        enqueue(
+          emitting({ type: 'transaction_finished', id: context.txId, outcome: 'paid', ...withStatus(event) }),
+        );
       }
     }),
-    recordPayFailed: enqueueActions(({ context, enqueue }) => {
+    recordPayFailed: enqueueActions(({ context, event, enqueue }) => {
       enqueue.assign({ outcome: 'failed', unclaimedReason: 'failed', payDeadline: null });
       if (context.txId) {
-        enqueue(emitting({ type: 'transaction_finished', id: context.txId, outcome: 'failed' }));
+        enqueue(
+          emitting({
+            type: 'transaction_finished',
+            id: context.txId,
+            outcome: 'failed',
+            ...withStatus(event),
+          }),
+        );
       }
     }),
-    recordUnresolved: enqueueActions(({ context, enqueue }) => {
+    recordUnresolved: enqueueActions(({ context, event, enqueue }) => {
       enqueue.assign({ outcome: 'unresolved', unclaimedReason: 'unresolved', payDeadline: null });
       enqueue(
         emitting({
           type: 'debt',
           transactionId: context.txId,
           cents: held(context),
-          detail: `start/${context.method ?? '?'} outcome unknown after read-back`,
+          detail: `start/${context.method ?? '?'} outcome unknown after read-back${
+            statusOf(event) ? ` (status ${statusOf(event)})` : ''
+          }`,
         }),
       );
       if (context.txId) {
-        enqueue(emitting({ type: 'transaction_finished', id: context.txId, outcome: 'unresolved' }));
+        enqueue(
+          emitting({
+            type: 'transaction_finished',
+            id: context.txId,
+            outcome: 'unresolved',
+            ...withStatus(event),
+          }),
+        );
       }
     }),
     markOutcome: assign(({ context }, params: { outcome: SessionOutcome }) => ({
@@ -333,15 +380,22 @@ export const sessionSetup = setup({
     isCashless: ({ context }) => context.method === 'cashless',
     pastDeadline: ({ context, event }) =>
       event.type === 'TICK' && context.payDeadline !== null && event.now >= context.payDeadline,
+    /** The answer to `start`: its status decides, not the HTTP status (src/api/transaction-status.ts). */
+    answerPaid: ({ event }) => tookOf(event) === 'effect',
+    answerNotPaid: ({ event }) => {
+      const took = tookOf(event);
+      return took !== undefined && isNotPaid(took);
+    },
     tookEffect: ({ event }) => outputOf<ReadBackOutput>(event).took === 'effect',
     noEffectFirstTime: ({ context, event }) =>
       outputOf<ReadBackOutput>(event).took === 'no_effect' && !context.repeatedStart,
+    /** `pending`, `approved` or a status we do not know: the API may still move on; read again (bounded). */
     stillPending: ({ context, event }) =>
-      outputOf<ReadBackOutput>(event).took === 'pending' && context.readBacks < context.cfg.maxReadBacks,
-    definitelyNotPaid: ({ event }) => {
-      const took = outputOf<ReadBackOutput>(event).took;
-      return took === 'failed' || took === 'cancelled';
-    },
+      isInDoubt(outputOf<ReadBackOutput>(event).took) && context.readBacks < context.cfg.maxReadBacks,
+    definitelyNotPaid: ({ event }) => isNotPaid(outputOf<ReadBackOutput>(event).took),
+    /** Authorised and never captured after every read-back: the authorisation is cancelled. */
+    stillApproved: ({ event }) => outputOf<ReadBackOutput>(event).took === 'approved',
+    cancelConfirmed: ({ event }) => isNotPaid(outputOf<CancelOutput>(event).took),
     mayReadBackAgain: ({ context }) => context.readBacks < context.cfg.maxReadBacks,
     /** Leftover goes to the card only when one was accepted and the payment is not in doubt. */
     mayCredit: ({ context }) =>

@@ -15,6 +15,7 @@ export type ApiErrorKind =
   | 'auth' // authentication failed even after one fresh token
   | 'redirect' // a 3xx: never followed (it would carry secrets and tokens to another host)
   | 'bad_response' // 2xx whose body is not JSON or breaks the schema
+  | 'declined' // 2xx whose transaction `status` says the money did not move (`failed`, ...)
   | 'invalid_request'; // refused before sending: the request itself is wrong
 
 export type Outcome = 'not_applied' | 'unknown';
@@ -30,6 +31,8 @@ export interface ApiErrorInit {
   oauth?: OAuthErrorInfo;
   /** The `Location` of a redirect that was not followed. */
   location?: string;
+  /** For `declined`: the transaction status the answer carried. */
+  status?: string;
   cause?: unknown;
 }
 
@@ -49,6 +52,8 @@ export class ApiError extends Error {
   readonly body: ApiErrorBody | undefined;
   readonly oauth: OAuthErrorInfo | undefined;
   readonly location: string | undefined;
+  /** The transaction status a `declined` answer carried. */
+  readonly status: string | undefined;
 
   constructor(init: ApiErrorInit) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -57,6 +62,7 @@ export class ApiError extends Error {
     this.operation = init.operation;
     this.httpStatus = init.httpStatus;
     this.body = init.body;
+    this.status = init.status;
     this.oauth = init.oauth;
     this.location = init.location;
   }

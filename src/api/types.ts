@@ -2,7 +2,10 @@
  * The contract between the kiosk's flows and the Smart Transactions API. Machines and the app
  * depend on this interface only; `SmartTransactionsClient` implements it over HTTP, tests fake it.
  */
-import type { CreateTransaction, PreTransactionResult, Transaction, TransactionStatus } from './schemas.js';
+import type { CreateTransaction, PreTransactionResult, Transaction } from './schemas.js';
+import type { Took } from './transaction-status.js';
+
+export { classifyStatus, type Took } from './transaction-status.js';
 
 export interface CallOptions {
   /** Cancels the call; the error then has kind `aborted`. */
@@ -16,8 +19,8 @@ export type StartMethod = 'loyalty' | 'cash' | 'cashless';
 /** What a GET after an unknown outcome tells about a `start`. */
 export interface ReadBack {
   transaction: Transaction;
-  /** `ok`: the start took effect, do not repeat it. */
-  took: 'effect' | 'no_effect' | 'failed' | 'cancelled' | 'pending';
+  /** What the status says (src/api/transaction-status.ts); `effect`: the start took effect, do not repeat it. */
+  took: Took;
 }
 
 export interface SmartTransactionsApi {
@@ -30,25 +33,4 @@ export interface SmartTransactionsApi {
   abort(id: string, opts?: CallOptions): Promise<Transaction>;
   /** Reads a transaction back to resolve an `unknown` outcome of `start`. */
   readBack(id: string, opts?: CallOptions): Promise<ReadBack>;
-}
-
-export function classifyStatus(status: TransactionStatus): ReadBack['took'] {
-  switch (status) {
-    case 'ok':
-    case 'approved':
-    case 'received':
-    case 'shipped':
-    case 'collection':
-    case 'collected':
-      return 'effect';
-    case 'created':
-    case 'processing':
-      return 'no_effect';
-    case 'pending':
-      return 'pending';
-    case 'failed':
-      return 'failed';
-    case 'cancelled':
-      return 'cancelled';
-  }
 }

@@ -8,6 +8,9 @@
  *    unclaimed with a voucher code for the operator;
  *  - a voucher the flow printed while a payment was in doubt is voided when the payment turns out
  *    to have taken effect (the money is on the card: it must not be paid out twice);
+ *  - every answer is judged by the transaction's `status` (src/api/transaction-status.ts), never by
+ *    the HTTP status: `approved` (authorised, not captured) is cancelled, then settled as not paid;
+ *    `pending` or a status we do not know leaves the session open (read again later);
  *  - when the API cannot be reached the session stays open and counts as unresolved.
  *
  * Recovery journals its own steps (intent, outcome) and must be given the raw API client, not the
@@ -20,13 +23,14 @@
 import { isApiError } from '../api/errors.js';
 import { TOPUP_EAN, type Transaction } from '../api/schemas.js';
 import type { SmartTransactionsApi } from '../api/types.js';
+import { classifyStatus, isNotPaid } from '../api/transaction-status.js';
 import { PAYMENT_STEPS, type ApiStep } from '../journal/entries.js';
 import { interruptionOf, type Interruption } from '../journal/interruption.js';
 import type { Journal } from '../journal/journal.js';
 import type { OpenSession } from '../journal/state.js';
 import type { Logger } from '../util/logger.js';
 import { maskCard } from '../util/privacy.js';
-import { newVoucherCode } from './session-journal.js';
+import { newVoucherCode, resultOfStatus } from './session-journal.js';
 
 export interface RecoveryOptions {
   journal: Journal;
@@ -219,15 +223,18 @@ async function recoverOne(
     });
     try {
       const tx = await fn();
+      // A payment's or credit's answer counts by its status: a 2xx `failed` moved no money.
+      const result =
+        PAYMENT_STEPS.includes(step) || step === 'credit' ? resultOfStatus(classifyStatus(tx.status)) : 'ok';
       const outcome = journal.append({
         type: 'api_outcome',
         jobId,
-        result: 'ok',
+        result,
         status: tx.status,
         apiId: tx.id,
       });
       // The credit's amount in the same group commit as its outcome: never one without the other.
-      if (step === 'credit' && cents)
+      if (step === 'credit' && cents && result === 'ok')
         await Promise.all([
           outcome,
           journal.append({ type: 'credited', sessionId: id, cents, apiId: tx.id }),
@@ -276,8 +283,22 @@ async function recoverOne(
         paidApiId = rb.transaction.id;
         await keepReceipt(rb.transaction);
       }
-    } else if (rb.took === 'pending') {
-      throw new Error('payment still pending on the server');
+    } else if (rb.took === 'pending' || rb.took === 'unknown') {
+      // The API may still move on (or says something we do not know): never settle money on a guess.
+      throw new Error(`payment ${rb.took} on the server (status ${String(rb.transaction.status)})`);
+    } else if (rb.took === 'approved') {
+      // Authorised, never captured: cancel it so it can never be captured later, then read it back.
+      await journaledStep(at.apiId, 'cancel', undefined, () => api.cancel(at.apiId));
+      const again = await call(() => api.readBack(at.apiId));
+      logger.info({ sessionId: id, step: at.step, took: again.took }, 'recovery: authorisation cancelled');
+      if (!isNotPaid(again.took))
+        throw new Error(`authorisation not void after cancel (status ${String(again.transaction.status)})`);
+      await journal.append({
+        type: 'api_outcome',
+        jobId: at.jobId,
+        result: 'failed',
+        status: again.transaction.status,
+      });
     } else if (rb.took === 'no_effect') {
       await journal.append({
         type: 'api_outcome',
@@ -293,10 +314,15 @@ async function recoverOne(
       if (at.step !== 'credit' && method !== 'cashless' && leftover() >= due) {
         try {
           const tx = await journaledStep(at.apiId, at.step, cents, () => api.start(at.apiId, method));
-          if (method === 'cash') paidCash += due;
-          paidApiId = tx.id;
-          await keepReceipt(tx);
-          settled = true;
+          const took = classifyStatus(tx.status);
+          if (took === 'effect') {
+            if (method === 'cash') paidCash += due;
+            paidApiId = tx.id;
+            await keepReceipt(tx);
+            settled = true;
+          } else if (!isNotPaid(took)) {
+            throw new Unreachable(`repeated start answered ${String(tx.status)}: left open`);
+          }
         } catch (err) {
           if (err instanceof Unreachable) throw err;
           logger.warn({ sessionId: id, err: (err as Error).message }, 'recovery: repeated start refused');
@@ -393,6 +419,10 @@ async function recoverOne(
         }),
       );
       const paid = await journaledStep(created.id, 'credit', cents, () => api.start(created.id, 'cash'));
+      const took = classifyStatus(paid.status);
+      if (took !== 'effect' && !isNotPaid(took))
+        throw new Unreachable(`credit answered ${String(paid.status)}: left open, read back later`);
+      if (took !== 'effect') throw new Error(`credit answered ${String(paid.status)}: not loaded`);
       await keepReceipt(paid);
       report.credited += cents;
       credited = true;

@@ -19,6 +19,7 @@ import { isApiError } from '../api/errors.js';
 import { basketTotal } from '../api/money.js';
 import type { CreateTransaction, Transaction } from '../api/schemas.js';
 import type { CallOptions, ReadBack, SmartTransactionsApi, StartMethod } from '../api/types.js';
+import { classifyStatus, isNotPaid, type Took } from '../api/transaction-status.js';
 import type { StartLedger } from '../flows/api-actors.js';
 import { PAYMENT_STEPS } from '../journal/entries.js';
 import type { Journal } from '../journal/journal.js';
@@ -31,6 +32,18 @@ import type {
 import type { SessionOutcome } from '../../machines/session-context.js';
 import type { Logger } from '../util/logger.js';
 import { maskCard } from '../util/privacy.js';
+
+/**
+ * The journal result of an answered payment or credit, from the transaction's status (not the HTTP
+ * status): paid -> `ok`; `failed`/`cancelled` -> `failed`; `start` never ran -> `not_applied`;
+ * `pending`, `approved` or a status we do not know -> `unknown` (in doubt until read back).
+ */
+export function resultOfStatus(took: Took): ApiResult {
+  if (took === 'effect') return 'ok';
+  if (isNotPaid(took)) return 'failed';
+  if (took === 'no_effect') return 'not_applied';
+  return 'unknown';
+}
 
 const OUTCOMES: Record<SessionOutcome, JournalOutcome | null> = {
   paid: 'completed',
@@ -278,7 +291,7 @@ export class SessionJournal {
     step: ApiStep,
     jobId: string,
     call: () => Promise<T>,
-    describe: (r: T) => { status?: string; apiId?: string },
+    describe: (r: T) => { status?: string; apiId?: string; result?: ApiResult },
     cents?: number,
   ): Promise<T> {
     if (sessionId) {
@@ -308,8 +321,15 @@ export class SessionJournal {
       throw err;
     }
     if (sessionId) {
-      const described = describe(result);
-      const outcome = this.journal.append({ type: 'api_outcome', jobId, result: 'ok', ...described });
+      const { result: judged = 'ok', ...described } = describe(result);
+      const outcome = this.journal.append({ type: 'api_outcome', jobId, result: judged, ...described });
+      if (judged !== 'ok') {
+        // The answer came, but its status says the money did not move (or not yet): nothing is
+        // counted as paid or credited; an `unknown` stays in doubt until a read-back resolves it.
+        await outcome;
+        this.logger.warn({ sessionId, step, status: described.status, result: judged }, 'answer not paid');
+        return result;
+      }
       if (step === 'credit' && cents !== undefined && cents > 0) {
         // In the same group commit as the outcome: a credit never stands without its amount.
         this.creditedTx.add(apiId);
@@ -352,7 +372,7 @@ export class SessionJournal {
       await Promise.all(writes);
       if (step.step === 'start/cash' && step.cents !== undefined)
         this.paidCash.set(sessionId, (this.paidCash.get(sessionId) ?? 0) + step.cents);
-    } else if (rb.took === 'no_effect' || rb.took === 'failed' || rb.took === 'cancelled') {
+    } else if (rb.took === 'no_effect' || isNotPaid(rb.took)) {
       await this.journal.append({
         type: 'api_outcome',
         jobId: step.jobId,
@@ -367,6 +387,8 @@ export class SessionJournal {
     const job = (sessionId: string | null, what: string) =>
       `${sessionId ?? this.current ?? 'none'}:${what}:k${++this.jobSeq}`;
     const tx = (t: Transaction) => ({ status: t.status, apiId: t.id });
+    // A payment's or credit's answer is judged by its status: a 2xx `failed` is not paid.
+    const judged = (t: Transaction) => ({ ...tx(t), result: resultOfStatus(classifyStatus(t.status)) });
     const sessionOfTx = (id: string) => this.txSession.get(id) ?? this.current;
     const passThrough = (id: string) => this.recoveryTx.has(id);
     return {
@@ -457,7 +479,7 @@ export class SessionJournal {
             throw err;
           }
         };
-        return this.step(sessionId, id, step, jobId, startOrReadBack, tx, cents);
+        return this.step(sessionId, id, step, jobId, startOrReadBack, judged, cents);
       },
       cancel: (id, opts) => {
         if (passThrough(id)) return api.cancel(id, opts);

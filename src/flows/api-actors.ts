@@ -4,6 +4,10 @@
  * client's `ApiError` (the machines decide by `kind`/`outcome`), except where the API's answer
  * is a business result: an unknown card (code 1016) is `{kind: 'unknown'}`, not a failure.
  *
+ * The status decides, not HTTP: the answer to `start` (and every read-back) carries the
+ * transaction's `status` and what it says (src/api/transaction-status.ts); the machines act on
+ * that. The balance shown afterwards comes from the answer's receipt (src/api/receipt-balance.ts).
+ *
  * Idempotence of `start`: every start carries a job id. The `StartLedger` remembers which job ids
  * were sent, for which transaction (the journal persists it); an actor restarted with the same job
  * id (a restored snapshot) reads the transaction back instead of starting it again blind.
@@ -12,8 +16,11 @@ import { fromPromise } from 'xstate';
 import { ApiError, isApiError } from '../api/errors.js';
 import { TOPUP_EAN, cardOf, type CreateTransaction, type Transaction } from '../api/schemas.js';
 import type { SmartTransactionsApi, StartMethod } from '../api/types.js';
+import { balanceFromReceipt, type BalanceOperation } from '../api/receipt-balance.js';
+import { classifyStatus, isInDoubt, isNotPaid } from '../api/transaction-status.js';
 import type {
   BasketLine,
+  CancelOutput,
   CardInfo,
   CreateTransactionInput,
   CreditCardInput,
@@ -88,12 +95,28 @@ export function cardInfoOf(tx: Pick<Transaction, 'idents'>): CardInfo | null {
   };
 }
 
-function balanceOf(tx: Transaction): number | null {
-  return cardOf(tx)?.merchantcard?.balance ?? null;
+/** A transaction that loads the top-up product is a top-up; anything else is a payment. */
+function operationOf(tx: Transaction): BalanceOperation {
+  return (tx.basket?.products ?? []).some((p) => p.ean === TOPUP_EAN) ? 'topup' : 'payment';
 }
 
-function paymentResult(tx: Transaction): PaymentResult {
-  return { id: tx.id, receipt: tx.receipt ?? [], balance: balanceOf(tx) };
+/**
+ * The balance after the operation: the receipt's, never `idents[].merchantcard.balance` (read before
+ * the operation). Null when the receipt does not say: the kiosk shows none rather than a stale one.
+ */
+export function balanceAfter(tx: Transaction, operation: BalanceOperation = operationOf(tx)): number | null {
+  return balanceFromReceipt(tx.receipt, operation);
+}
+
+export function paymentResult(tx: Transaction): PaymentResult {
+  const status = typeof tx.status === 'string' ? tx.status : null;
+  return {
+    id: tx.id,
+    status,
+    took: classifyStatus(status),
+    receipt: tx.receipt ?? [],
+    balance: balanceAfter(tx),
+  };
 }
 
 export function createApiActors(api: SmartTransactionsApi, opts: ApiActorOptions = {}) {
@@ -123,8 +146,8 @@ export function createApiActors(api: SmartTransactionsApi, opts: ApiActorOptions
   });
 
   /**
-   * Start once per job id. A job already sent is read back: `effect` -> its result; `no_effect` ->
-   * the single permitted repeat; anything else -> an `unknown` ApiError so the machine reads back.
+   * Start once per job id. A job already sent is read back: `no_effect` -> the single permitted
+   * repeat; anything else -> that transaction, whose status the caller judges.
    */
   async function startOnce(
     id: string,
@@ -137,15 +160,7 @@ export function createApiActors(api: SmartTransactionsApi, opts: ApiActorOptions
     if (sentFor !== undefined) {
       const rb = await api.readBack(sentFor, { signal });
       log.info({ jobId, transactionId: sentFor, took: rb.took }, 'start already sent: read back');
-      if (rb.took === 'effect') return rb.transaction;
-      if (rb.took !== 'no_effect') {
-        throw new ApiError({
-          kind: 'bad_response',
-          outcome: 'unknown',
-          message: `start ${jobId} already sent, transaction is ${rb.transaction.status}`,
-          operation: 'start',
-        });
-      }
+      if (rb.took !== 'no_effect') return rb.transaction;
     } else {
       await ledger.markSent(jobId, id);
     }
@@ -188,18 +203,28 @@ export function createApiActors(api: SmartTransactionsApi, opts: ApiActorOptions
       return { missingSum: r.missing_sum };
     }),
 
-    startPayment: fromPromise<PaymentResult, StartPaymentInput>(async ({ input, signal }) =>
-      paymentResult(await startOnce(input.id, input.method, input.jobId, signal, input.timeoutMs)),
-    ),
+    startPayment: fromPromise<PaymentResult, StartPaymentInput>(async ({ input, signal }) => {
+      const result = paymentResult(
+        await startOnce(input.id, input.method, input.jobId, signal, input.timeoutMs),
+      );
+      if (result.took !== 'effect')
+        log.warn(
+          { transactionId: result.id, method: input.method, status: result.status, took: result.took },
+          'start answered without a paid status',
+        );
+      return result;
+    }),
 
     readBack: fromPromise<ReadBackOutput, ReadBackInput>(async ({ input, signal }) => {
       const rb = await api.readBack(input.id, { signal });
       return { took: rb.took, result: paymentResult(rb.transaction) };
     }),
 
-    cancelTransaction: fromPromise<unknown, TransactionIdInput>(async ({ input, signal }) =>
-      api.cancel(input.id, { signal }),
-    ),
+    cancelTransaction: fromPromise<CancelOutput, TransactionIdInput>(async ({ input, signal }) => {
+      const tx = await api.cancel(input.id, { signal });
+      const status = typeof tx.status === 'string' ? tx.status : null;
+      return { status, took: classifyStatus(status) };
+    }),
 
     abortTransaction: fromPromise<unknown, TransactionIdInput>(async ({ input, signal }) =>
       api.abort(input.id, { signal }),
@@ -217,12 +242,24 @@ export function createApiActors(api: SmartTransactionsApi, opts: ApiActorOptions
       } catch (e) {
         if (!isApiError(e) || e.outcome !== 'unknown') throw e;
         const rb = await api.readBack(id, { signal });
-        if (rb.took === 'effect') tx = rb.transaction;
-        else if (rb.took === 'no_effect') tx = await api.start(id, 'cash', { signal });
+        if (rb.took === 'no_effect') tx = await api.start(id, 'cash', { signal });
+        else if (rb.took === 'effect' || isNotPaid(rb.took)) tx = rb.transaction;
         else throw e;
       }
+      // The status decides whether the money is on the card: a 2xx saying `failed` loaded nothing.
+      const took = classifyStatus(tx.status);
+      if (took !== 'effect') {
+        log.warn({ transactionId: tx.id, status: tx.status, took }, 'credit answered without a paid status');
+        throw new ApiError({
+          kind: 'declined',
+          outcome: isInDoubt(took) ? 'unknown' : 'not_applied',
+          operation: 'credit',
+          status: tx.status,
+          message: `credit: transaction ${tx.id} is ${String(tx.status)}, not loaded`,
+        });
+      }
       log.info({ card: maskCard(input.cardNumber), cents: input.cents, transactionId: tx.id }, 'credited');
-      return { transactionId: tx.id, receipt: tx.receipt ?? [], balance: balanceOf(tx) };
+      return { transactionId: tx.id, receipt: tx.receipt ?? [], balance: balanceAfter(tx, 'topup') };
     }),
   };
 }

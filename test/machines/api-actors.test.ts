@@ -52,6 +52,26 @@ async function call<T>(logic: AnyActorLogic, input: unknown): Promise<T> {
   return (await toPromise(actor)) as T;
 }
 
+const line = (text: string) => ({ type: 'textline' as const, value: { text, decoration: [] } });
+/** As seed 000 words it: a payment section with the balance after it. */
+const BALANCE_RECEIPT = [
+  { type: 'separator' as const, value: { caption: 'Kundenkarte' } },
+  line('Zahlung über:'),
+  line('7,96 EUR'),
+  { type: 'space' as const },
+  line('Aktuelles Guthaben'),
+  line('2,51 EUR'),
+];
+/** As seed 004 words it: the sale section (balance before the load), then the load section. */
+const TOPUP_RECEIPT = [
+  { type: 'separator' as const, value: { caption: 'Kundenkarte' } },
+  line('Aktuelles Guthaben'),
+  line('0,00 EUR'),
+  { type: 'separator' as const, value: { caption: 'Kundenkarte Aufladung' } },
+  line('Aktuelles Guthaben:'),
+  line('15,00 EUR'),
+];
+
 describe('API actors over SmartTransactionsApi', () => {
   it('lookupCard opens a zero-priced transaction with the card ident and reads the merchant card', async () => {
     const api = fakeApi();
@@ -125,19 +145,61 @@ describe('API actors over SmartTransactionsApi', () => {
     assert.equal(out.missingSum, 300);
   });
 
-  it('startPayment passes the terminal time limit and returns receipt and balance', async () => {
+  it('startPayment passes the terminal time limit and returns status, receipt and the receipt balance', async () => {
     const api = fakeApi();
-    const out = await call<{ balance: number; receipt: unknown[] }>(createApiActors(api).startPayment, {
-      id: 'STX_1',
-      method: 'cashless',
-      jobId: 'S:start:STX_1:1',
-      timeoutMs: 60_000,
-    });
+    api.start.resolves(tx({ status: 'ok', receipt: BALANCE_RECEIPT }));
+    const out = await call<{ balance: number; receipt: unknown[]; status: string; took: string }>(
+      createApiActors(api).startPayment,
+      {
+        id: 'STX_1',
+        method: 'cashless',
+        jobId: 'S:start:STX_1:1',
+        timeoutMs: 60_000,
+      },
+    );
     assert.equal(api.start.firstCall.args[1], 'cashless');
     assert.equal(api.start.firstCall.args[2].timeoutMs, 60_000);
-    assert.equal(out.balance, 1250);
-    assert.equal(out.receipt.length, 1);
+    // The receipt's "Aktuelles Guthaben", not idents[].merchantcard.balance (1250, read before).
+    assert.equal(out.balance, 251);
+    assert.equal(out.receipt.length, BALANCE_RECEIPT.length);
+    assert.deepEqual([out.status, out.took], ['ok', 'effect']);
   });
+
+  it("startPayment: a receipt without a balance gives no balance, never the ident's stale one", async () => {
+    const api = fakeApi();
+    const out = await call<{ balance: number | null }>(createApiActors(api).startPayment, {
+      id: 'STX_1',
+      method: 'cash',
+      jobId: 'j',
+    });
+    assert.equal(out.balance, null);
+  });
+
+  for (const [status, took] of [
+    ['ok', 'effect'],
+    ['received', 'effect'],
+    ['shipped', 'effect'],
+    ['collection', 'effect'],
+    ['collected', 'effect'],
+    ['created', 'no_effect'],
+    ['processing', 'no_effect'],
+    ['pending', 'pending'],
+    ['approved', 'approved'],
+    ['failed', 'failed'],
+    ['cancelled', 'cancelled'],
+    ['refunded_somehow', 'unknown'],
+  ] as const) {
+    it(`startPayment answered 200 with status ${status}: took ${took}, for the machine to judge`, async () => {
+      const api = fakeApi();
+      api.start.resolves(tx({ status: status as Transaction['status'] }));
+      const out = await call<{ status: string; took: string }>(createApiActors(api).startPayment, {
+        id: 'STX_1',
+        method: 'cash',
+        jobId: 'j',
+      });
+      assert.deepEqual([out.status, out.took], [status, took]);
+    });
+  }
 
   it('startPayment restarted with the same job id reads back instead of starting again', async () => {
     const api = fakeApi();
@@ -163,15 +225,17 @@ describe('API actors over SmartTransactionsApi', () => {
     assert.equal(api.start.callCount, 1);
   });
 
-  it('startPayment restarted, read back pending: unknown outcome for the machine, no start', async () => {
+  it('startPayment restarted, read back pending: the pending status goes to the machine, no start', async () => {
     const api = fakeApi();
     api.readBack.resolves({ transaction: tx({ status: 'pending' }), took: 'pending' });
     const ledger = memoryStartLedger();
     ledger.entries.set('j', 'STX_1');
-    await assert.rejects(
-      call(createApiActors(api, { ledger }).startPayment, { id: 'STX_1', method: 'cash', jobId: 'j' }),
-      (e: { outcome: string }) => e.outcome === 'unknown',
-    );
+    const out = await call<{ took: string }>(createApiActors(api, { ledger }).startPayment, {
+      id: 'STX_1',
+      method: 'cash',
+      jobId: 'j',
+    });
+    assert.equal(out.took, 'pending');
     assert.equal(api.start.callCount, 0);
   });
 
@@ -183,13 +247,14 @@ describe('API actors over SmartTransactionsApi', () => {
     assert.equal(out.result.id, 'STX_1');
   });
 
-  it('abort and cancel call their endpoints', async () => {
+  it('abort and cancel call their endpoints; cancel reports the status it got', async () => {
     const api = fakeApi();
     const actors = createApiActors(api);
     await call(actors.abortTransaction, { id: 'STX_1' });
-    await call(actors.cancelTransaction, { id: 'STX_2' });
+    const cancelled = await call(actors.cancelTransaction, { id: 'STX_2' });
     assert.equal(api.abort.firstCall.args[0], 'STX_1');
     assert.equal(api.cancel.firstCall.args[0], 'STX_2');
+    assert.deepEqual(cancelled, { status: 'cancelled', took: 'cancelled' });
   });
 
   it('creditCard: top-up transaction with the top-up product, start/cash', async () => {
@@ -232,6 +297,41 @@ describe('API actors over SmartTransactionsApi', () => {
       relatedTransactionId: null,
     });
     assert.equal(api.start.callCount, 2);
+  });
+
+  for (const [status, outcome] of [
+    ['failed', 'not_applied'],
+    ['cancelled', 'not_applied'],
+    ['pending', 'unknown'],
+    ['approved', 'unknown'],
+    ['mystery', 'unknown'],
+  ] as const) {
+    it(`creditCard answered 200 with status ${status}: not credited (${outcome})`, async () => {
+      const api = fakeApi();
+      api.start.resolves(tx({ status: status as Transaction['status'] }));
+      await assert.rejects(
+        call(createApiActors(api).creditCard, {
+          cardNumber: CARD,
+          cents: 100,
+          jobId: 'c',
+          relatedTransactionId: null,
+        }),
+        (e: { kind: string; outcome: string; status: string }) =>
+          e.kind === 'declined' && e.outcome === outcome && e.status === status,
+      );
+    });
+  }
+
+  it('creditCard: the balance is the load section\'s "Aktuelles Guthaben"', async () => {
+    const api = fakeApi();
+    api.start.resolves(tx({ status: 'ok', receipt: TOPUP_RECEIPT }));
+    const out = await call<{ balance: number | null }>(createApiActors(api).creditCard, {
+      cardNumber: CARD,
+      cents: 1500,
+      jobId: 'c',
+      relatedTransactionId: null,
+    });
+    assert.equal(out.balance, 1500);
   });
 
   it('passes the AbortSignal so a stopped actor cancels its call', async () => {

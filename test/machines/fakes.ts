@@ -8,6 +8,7 @@ import type { CheckoutMachine } from '../../machines/checkout.machine.js';
 import type { TopupMachine } from '../../machines/topup.machine.js';
 import { ApiError, type ApiErrorKind, type Outcome } from '../../src/api/errors.js';
 import type {
+  CancelOutput,
   CardInfo,
   CreditCardOutput,
   FlowEvent,
@@ -92,12 +93,15 @@ export function stubs() {
     preTransaction: sinon.stub<[unknown], Promise<PreTransactionOutput>>().resolves({ missingSum: 0 }),
     startPayment: sinon
       .stub<[unknown], Promise<PaymentResult>>()
-      .resolves({ id: 'STX', receipt: RECEIPT, balance: 2250 }),
+      .resolves({ id: 'STX', status: 'ok', took: 'effect', receipt: RECEIPT, balance: 2250 }),
     readBack: sinon.stub<[unknown], Promise<ReadBackOutput>>().resolves({
       took: 'effect',
-      result: { id: 'STX', receipt: RECEIPT, balance: 2250 },
+      result: { id: 'STX', status: 'ok', took: 'effect', receipt: RECEIPT, balance: 2250 },
     }),
     abortTransaction: sinon.stub<[unknown], Promise<unknown>>().resolves({}),
+    cancelTransaction: sinon
+      .stub<[unknown], Promise<CancelOutput>>()
+      .resolves({ status: 'cancelled', took: 'cancelled' }),
     creditCard: sinon.stub<[unknown], Promise<CreditCardOutput>>().resolves({
       transactionId: 'STX_CREDIT',
       receipt: RECEIPT,

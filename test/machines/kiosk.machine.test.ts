@@ -251,7 +251,7 @@ describe('kiosk machine', () => {
       { type: 'COIN', cents: 200 },
     );
     await h.advance(1000);
-    await h.advance(1000);
+    await h.advance(2000); // the second read-back backs off
     await h.advance(3000); // payUnresolved message
     await h.advance(9000); // voucher on screen
     await h.advance(3000); // farewell

@@ -23,7 +23,9 @@ const ok = (output: unknown) => ({ kind: 'done' as const, output });
 const fail = (error: unknown) => ({ kind: 'error' as const, error });
 type Outcome = ReturnType<typeof ok> | ReturnType<typeof fail>;
 
-const RESULT = { id: 'STX_NEW', receipt: RECEIPT, balance: 2000 };
+const RESULT = { id: 'STX_NEW', status: 'ok', took: 'effect', receipt: RECEIPT, balance: 2000 };
+/** A 2xx answer whose status says otherwise: the status decides. */
+const answered = (status: string, took: string) => ({ ...RESULT, status, took, balance: null });
 
 /** What each API/printer/journal actor may answer; the first is the success used to finish a session. */
 export const ACTOR_OUTCOMES: Record<string, Outcome[]> = {
@@ -56,15 +58,23 @@ export const ACTOR_OUTCOMES: Record<string, Outcome[]> = {
     fail(apiError('network', 'not_applied')),
     fail(apiError('http', 'not_applied', { httpStatus: 400 })),
     fail(apiError('timeout', 'unknown')),
+    ok(answered('failed', 'failed')),
+    ok(answered('pending', 'pending')),
   ],
   readBack: [
     ok({ took: 'effect', result: RESULT }),
     ok({ took: 'no_effect', result: RESULT }),
     ok({ took: 'pending', result: RESULT }),
     ok({ took: 'failed', result: RESULT }),
+    ok({ took: 'approved', result: answered('approved', 'approved') }),
     fail(apiError('network', 'not_applied')),
   ],
   abortTransaction: [ok({}), fail(apiError('network', 'not_applied'))],
+  cancelTransaction: [
+    ok({ status: 'cancelled', took: 'cancelled' }),
+    ok({ status: 'approved', took: 'approved' }),
+    fail(apiError('network', 'not_applied')),
+  ],
   creditCard: [
     ok({ transactionId: 'STX_CREDIT', receipt: RECEIPT, balance: 3000 }),
     fail(apiError('network', 'not_applied')),

@@ -6,10 +6,22 @@ import assert from 'node:assert/strict';
 import { checkoutMachine } from '../../machines/checkout.machine.js';
 import { apiError, money, run, RECEIPT } from './fakes.js';
 
-const EFFECT = { took: 'effect' as const, result: { id: 'STX_NEW', receipt: RECEIPT, balance: null } };
-const NO_EFFECT = { took: 'no_effect' as const, result: { id: 'STX_NEW', receipt: [], balance: null } };
-const PENDING = { took: 'pending' as const, result: { id: 'STX_NEW', receipt: [], balance: null } };
-const FAILED = { took: 'failed' as const, result: { id: 'STX_NEW', receipt: [], balance: null } };
+const EFFECT = {
+  took: 'effect' as const,
+  result: { id: 'STX_NEW', status: 'ok', took: 'effect' as const, receipt: RECEIPT, balance: null },
+};
+const NO_EFFECT = {
+  took: 'no_effect' as const,
+  result: { id: 'STX_NEW', status: 'created', took: 'no_effect' as const, receipt: [], balance: null },
+};
+const PENDING = {
+  took: 'pending' as const,
+  result: { id: 'STX_NEW', status: 'pending', took: 'pending' as const, receipt: [], balance: null },
+};
+const FAILED = {
+  took: 'failed' as const,
+  result: { id: 'STX_NEW', status: 'failed', took: 'failed' as const, receipt: [], balance: null },
+};
 
 async function payWith200(h: ReturnType<typeof run>) {
   await h.press('amount1', 'ok', 'ok');
@@ -119,7 +131,10 @@ describe('payment errors, by kind and outcome', () => {
     h.stubs.readBack.rejects(apiError('network', 'not_applied'));
     await payWith200(h);
     await h.advance(1000);
-    await h.advance(1000);
+    // Read-backs back off: 1x, then 2x the retry pause.
+    await h.advance(1999);
+    assert.equal(h.stubs.readBack.callCount, 2);
+    await h.advance(1);
     assert.equal(h.stubs.readBack.callCount, 3);
     assert.equal(h.value(), 'payUnresolved');
     assert.equal(h.context.outcome, 'unresolved');

@@ -115,7 +115,8 @@ describe('top-up machine', () => {
     h.stubs.startPayment.callsFake(
       () =>
         new Promise((resolve) => {
-          release = () => resolve({ id: 'STX_LOOKUP', receipt: [], balance: 1500 });
+          release = () =>
+            resolve({ id: 'STX_LOOKUP', status: 'ok', took: 'effect', receipt: [], balance: 1500 });
         }),
     );
     await h.send({ type: 'SCAN', data: CARD });
