@@ -72,9 +72,7 @@ function outputOf<T>(event: unknown): T {
 function statusOf(event: unknown): string | null | undefined {
   if (!(event as { type: string }).type.startsWith('xstate.done.actor.')) return undefined;
   const out = (event as DoneEvent).output as
-    | { status?: string | null; result?: { status?: string | null } }
-    | null
-    | undefined;
+    { status?: string | null; result?: { status?: string | null } } | null | undefined;
   if (!out || typeof out !== 'object') return undefined;
   if (out.result && typeof out.result === 'object') return out.result.status ?? null;
   return 'status' in out ? (out.status ?? null) : undefined;

@@ -40,7 +40,8 @@ function sectionsOf(lines: readonly ReceiptLineLike[]): Section[] {
   const out: Section[] = [{ caption: null, lines: [] }];
   for (const line of lines) {
     const caption = line?.type === 'separator' ? line.value?.caption : null;
-    if (typeof caption === 'string' && caption.trim() !== '') out.push({ caption: caption.trim(), lines: [] });
+    if (typeof caption === 'string' && caption.trim() !== '')
+      out.push({ caption: caption.trim(), lines: [] });
     else out[out.length - 1]!.lines.push(line);
   }
   return out;
