@@ -67,7 +67,9 @@ describe('payment status: the answer to start', () => {
       assert.deepEqual(finished(h), [
         { type: 'transaction_finished', id: 'STX_NEW', outcome: 'paid', status },
       ]);
-      assert.deepEqual((await farewellScreen(h)).slice(0, 2), ['Vielen Dank!', 'Guthaben 12,34 EUR']);
+      const bye = await farewellScreen(h);
+      assert.equal(bye[0], 'Vielen Dank!');
+      assert.ok(bye.includes('Guthaben 12,34 EUR'), bye.join('|'));
       assert.deepEqual(money(h.context), { inserted: 200, paid: 150, credited: 0, unclaimed: 50 });
       assert.equal(h.stubs.readBack.callCount, 0);
     });
@@ -90,7 +92,9 @@ describe('payment status: the answer to start', () => {
       assert.equal(h.stubs.startPayment.callCount, 1);
       assert.deepEqual(money(h.context), { inserted: 200, paid: 0, credited: 0, unclaimed: 200 });
       assert.equal(h.context.outcome, 'failed');
-      assert.deepEqual((await farewellScreen(h)).slice(0, 2), ['Nicht bezahlt', 'Auf Wiedersehen']);
+      const bye = await farewellScreen(h);
+      assert.equal(bye[0], 'Nicht bezahlt');
+      assert.ok(!bye.some((l) => l.startsWith('Guthaben')), bye.join('|'));
     });
   }
 
