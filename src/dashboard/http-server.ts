@@ -21,10 +21,26 @@
 import { readFile } from 'node:fs/promises';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 
 import { silentLogger, type Logger } from '../util/logger.js';
+import {
+  allows,
+  DEFAULT_ALLOWED_HOSTS,
+  hostName,
+  isRole,
+  LoginLimiter,
+  parseCookies,
+  SESSION_COOKIE,
+  sessionCookie,
+  UserError,
+  type Accounts,
+  type Role,
+  type Session,
+} from './auth.js';
 import { CommandError, type SentCommand } from './broker-link.js';
+import { auditOp } from './store/ops.js';
 import type { FleetModel, IngestResult } from './fleet-model.js';
 import type { KioskStatus } from './kiosk-status.js';
 import type { FleetStore } from './store/fleet-store.js';
@@ -32,7 +48,13 @@ import type { WriteBuffer, WriteBufferHealth } from './store/write-buffer.js';
 
 export interface CommandSender {
   readonly connected: boolean;
-  sendCommand(kioskId: string, name: string, args?: unknown, ttlS?: number): Promise<SentCommand>;
+  sendCommand(
+    kioskId: string,
+    name: string,
+    args?: unknown,
+    ttlS?: number,
+    operator?: string | null,
+  ): Promise<SentCommand>;
 }
 
 export interface DashboardServerOptions {
@@ -42,6 +64,14 @@ export interface DashboardServerOptions {
   /** History, accounts and audit; absent: memory only. */
   store?: FleetStore;
   buffer?: WriteBuffer;
+  /** Operator accounts (needs the store). Absent: no login (memory-only mode, loopback use only). */
+  accounts?: Accounts;
+  /** Host names the server answers to (DNS rebinding). Default 127.0.0.1, localhost, [::1]. */
+  allowedHosts?: readonly string[];
+  /** Session cookies with `Secure` (default true; browsers accept it on http://localhost too). */
+  secureCookies?: boolean;
+  /** Take the client address from X-Forwarded-For (behind a reverse proxy). */
+  trustProxy?: boolean;
   now?: () => number;
   /** How often live updates are pushed. Default 1000 ms. */
   tickMs?: number;
@@ -54,6 +84,18 @@ const STATIC: Record<string, { file: string; type: string }> = {
   '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
   '/app.css': { file: 'app.css', type: 'text/css; charset=utf-8' },
   '/favicon.svg': { file: 'favicon.svg', type: 'image/svg+xml' },
+  '/login': { file: 'login.html', type: 'text/html; charset=utf-8' },
+  '/login.js': { file: 'login.js', type: 'text/javascript; charset=utf-8' },
+};
+
+/** The chart library, served from node_modules (no CDN). */
+const UPLOT_DIR = path.join(path.dirname(createRequire(import.meta.url).resolve('uplot')), '..', 'dist');
+const VENDOR: Record<string, { file: string; type: string }> = {
+  '/vendor/uPlot.iife.min.js': {
+    file: path.join(UPLOT_DIR, 'uPlot.iife.min.js'),
+    type: 'text/javascript; charset=utf-8',
+  },
+  '/vendor/uPlot.min.css': { file: path.join(UPLOT_DIR, 'uPlot.min.css'), type: 'text/css; charset=utf-8' },
 };
 
 const SECURITY_HEADERS = {
@@ -77,11 +119,18 @@ export class DashboardServer {
   private timer: NodeJS.Timeout | undefined;
   private keepAlive: NodeJS.Timeout | undefined;
   private brokerWasConnected = false;
+  private readonly limiter = new LoginLimiter();
+  /** The accounts, for the CLI and tests (absent in memory-only mode). */
+  get accounts(): Accounts | undefined {
+    return this.opts.accounts;
+  }
+  private readonly allowedHosts: Set<string>;
 
   constructor(private readonly opts: DashboardServerOptions) {
     this.model = opts.model;
     this.now = opts.now ?? Date.now;
     this.log = opts.logger ?? silentLogger;
+    this.allowedHosts = new Set((opts.allowedHosts ?? DEFAULT_ALLOWED_HOSTS).map((h) => hostName(h)));
     this.server = http.createServer((req, res) => {
       this.route(req, res).catch((err: unknown) => {
         this.log.error({ err: (err as Error).message, url: req.url }, 'request failed');
@@ -177,21 +226,43 @@ export class DashboardServer {
     for (const res of this.streams) res.write(chunk);
   }
 
+  private clientAddress(req: IncomingMessage): string {
+    const fwd = req.headers['x-forwarded-for'];
+    if (this.opts.trustProxy && typeof fwd === 'string') return fwd.split(',')[0]!.trim();
+    return req.socket.remoteAddress ?? '?';
+  }
+
+  /** A browser's `Origin` on a state-changing request must name one of our hosts (absent: not a browser form). */
+  private originAllowed(req: IncomingMessage): boolean {
+    const origin = req.headers.origin;
+    if (origin === undefined) return true;
+    try {
+      return this.allowedHosts.has(hostName(new URL(origin).host));
+    } catch {
+      return false;
+    }
+  }
+
+  private audit(a: Parameters<typeof auditOp>[0]): void {
+    // Best effort through the buffer: an audit row waits for the store like money does.
+    this.opts.buffer?.add([auditOp(a)]).catch(() => undefined);
+  }
+
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://dashboard');
     const p = url.pathname;
     const method = req.method ?? 'GET';
     const now = this.now();
 
-    if (method === 'GET' && STATIC[p]) return this.static(res, STATIC[p]);
-    if (method === 'GET' && p === '/api/kiosks') {
-      return this.json(res, 200, {
-        now,
-        kiosks: this.model.summaries(now),
-        stats: this.model.stats,
-        broker: { connected: this.opts.commands.connected },
-      });
+    // DNS rebinding: a page on another name that resolves to us carries that name in Host.
+    if (!this.allowedHosts.has(hostName(req.headers.host ?? ''))) {
+      return this.json(res, 421, { error: 'unknown Host: add it with --allowed-host' });
     }
+    if (method === 'GET' && STATIC[p]) return this.static(res, STATIC[p]);
+    if (method === 'GET' && VENDOR[p]) return this.static(res, VENDOR[p], true);
+    if (method === 'GET' && /^\/kiosk\/[^/]+$/.test(p)) return this.static(res, STATIC['/']!);
+
+    // For monitoring without a login: connection states and counters, nothing about any kiosk.
     if (method === 'GET' && p === '/api/health') {
       const store = this.storeHealth();
       return this.json(res, store.enabled && !store.ok ? 503 : 200, {
@@ -201,19 +272,224 @@ export class DashboardServer {
         stats: this.model.stats,
       });
     }
+    const accounts = this.opts.accounts;
+    let session: Session | undefined;
+    if (accounts) {
+      if (p === '/api/login') {
+        if (method !== 'POST') return this.json(res, 405, { error: 'POST only' });
+        return this.login(req, res, accounts, now);
+      }
+      const token = parseCookies(req.headers.cookie).get(SESSION_COOKIE);
+      session = await accounts.session(token, now);
+      if (!session) return this.json(res, 401, { error: 'log in first' });
+      if (method !== 'GET' && method !== 'HEAD') {
+        if (!this.originAllowed(req)) return this.json(res, 403, { error: 'cross-site request refused' });
+        if (req.headers['x-csrf-token'] !== session.csrf)
+          return this.json(res, 403, { error: 'CSRF token missing or wrong' });
+      }
+      if (p === '/api/me' && method === 'GET')
+        return this.json(res, 200, { username: session.username, role: session.role, csrf: session.csrf });
+      if (p === '/api/logout' && method === 'POST') {
+        if (token) await accounts.closeSession(token);
+        this.audit({ at: now, username: session.username, action: 'logout', ip: this.clientAddress(req) });
+        res.setHeader('Set-Cookie', sessionCookie('', 0, this.opts.secureCookies ?? true));
+        return this.json(res, 200, { ok: true });
+      }
+      if (p === '/api/users') {
+        if (!allows(session.role, 'admin')) return this.json(res, 403, { error: 'admins only' });
+        if (method === 'GET') return this.json(res, 200, { users: await accounts.users() });
+        if (method === 'POST') return this.addUser(req, res, accounts, session, now);
+      }
+      if (p === '/api/audit' && method === 'GET') {
+        if (!allows(session.role, 'admin')) return this.json(res, 403, { error: 'admins only' });
+        return this.json(res, 200, { audit: await this.opts.store!.audit(200) });
+      }
+    } else if (p === '/api/me' && method === 'GET') {
+      return this.json(res, 200, { username: null, role: 'admin', csrf: '' });
+    }
+
+    if (method === 'GET' && p === '/api/kiosks') {
+      return this.json(res, 200, {
+        now,
+        kiosks: this.model.summaries(now),
+        stats: this.model.stats,
+        broker: { connected: this.opts.commands.connected },
+      });
+    }
     if (method === 'GET' && p === '/api/stream') return this.stream(req, res, now);
+    if (method === 'GET' && p.startsWith('/api/history')) return this.history(res, url, now);
+    const csv = /^\/api\/export\/(\d{4}-\d{2}-\d{2})\.csv$/.exec(p);
+    if (method === 'GET' && csv)
+      return this.exportCsv(res, csv[1]!, url.searchParams.get('kiosk') ?? undefined);
 
     const detail = /^\/api\/kiosks\/([^/]+)$/.exec(p);
     if (method === 'GET' && detail) {
-      const d = this.model.detail(decodeURIComponent(detail[1] ?? ''), now);
-      return d ? this.json(res, 200, { now, kiosk: d }) : this.json(res, 404, { error: 'no such kiosk' });
+      const id = decodeURIComponent(detail[1] ?? '');
+      const d = this.model.detail(id, now);
+      if (!d) return this.json(res, 404, { error: 'no such kiosk' });
+      const store = this.opts.store;
+      const [alerts, commands] = store
+        ? await Promise.all([store.alerts(id, 50), store.commands(id, 20)])
+        : [[], []];
+      return this.json(res, 200, { now, kiosk: d, alertHistory: alerts, commandHistory: commands });
     }
     const cmd = /^\/api\/kiosks\/([^/]+)\/cmd\/([^/]+)$/.exec(p);
     if (cmd) {
       if (method !== 'POST') return this.json(res, 405, { error: 'POST only' });
-      return this.command(req, res, decodeURIComponent(cmd[1] ?? ''), decodeURIComponent(cmd[2] ?? ''));
+      if (session && !allows(session.role, 'operator'))
+        return this.json(res, 403, { error: 'operators only: viewers can look, not command' });
+      return this.command(
+        req,
+        res,
+        decodeURIComponent(cmd[1] ?? ''),
+        decodeURIComponent(cmd[2] ?? ''),
+        session?.username ?? null,
+      );
     }
     return this.json(res, 404, { error: 'not found' });
+  }
+
+  /** `/api/history?days=30&kiosk=k-0042`: sales, top-ups and cash per day, every day present (zeros too). */
+  private async history(res: ServerResponse, url: URL, now: number): Promise<void> {
+    const store = this.opts.store;
+    // Memory-only mode keeps no history: an empty answer, and the page hides its charts.
+    if (!store) return this.json(res, 200, { kiosk: null, days: [], stored: false });
+    const days = Math.min(Math.max(Number(url.searchParams.get('days') ?? 30) || 30, 1), 366);
+    const kiosk = url.searchParams.get('kiosk') ?? undefined;
+    const list: string[] = [];
+    // Noon steps: DST changes cannot skip or repeat a day.
+    const today = this.model.dayOf(now);
+    const noon = Date.parse(`${today}T12:00:00Z`);
+    for (let i = days - 1; i >= 0; i--) list.push(this.model.dayOf(noon - i * 86_400_000));
+    const rows = await store.dailyTotals(list[0]!, today, kiosk);
+    const byDay = new Map(rows.map((r) => [r.day, r]));
+    const zero = {
+      salesCount: 0,
+      salesCents: 0,
+      topupCount: 0,
+      topupCents: 0,
+      failedCount: 0,
+      cashInCents: 0,
+      unclaimedCents: 0,
+    };
+    return this.json(res, 200, {
+      kiosk: kiosk ?? null,
+      days: list.map((day) => byDay.get(day) ?? { day, ...zero }),
+    });
+  }
+
+  /** One day's money events as CSV for accounting (integer cents, so it adds up to the cent). */
+  private async exportCsv(res: ServerResponse, day: string, kiosk: string | undefined): Promise<void> {
+    const store = this.opts.store;
+    if (!store) return this.json(res, 404, { error: 'no store: the export needs --store' });
+    const rows = await store.ledgerOfDay(day, kiosk);
+    const cell = (v: unknown): string => {
+      const t = v === null || v === undefined ? '' : String(v);
+      return /[",\n\r]/.test(t) ? `"${t.replaceAll('"', '""')}"` : t;
+    };
+    const lines = [
+      'day,kiosk,time_utc,event_id,type,kind,outcome,amount_cents,currency,payment_method,transaction_id,card,seq',
+      ...rows.map((r) =>
+        [
+          r.day,
+          r.kioskId,
+          new Date(r.happenedAt).toISOString(),
+          r.eventId,
+          r.type,
+          r.kind,
+          r.outcome,
+          r.amountCents,
+          r.currency,
+          r.paymentMethod,
+          r.transactionId,
+          r.card,
+          r.seq,
+        ]
+          .map(cell)
+          .join(','),
+      ),
+    ];
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'Content-Type': 'text/csv; charset=utf-8',
+      'Content-Disposition': `attachment; filename="fleet-${day}${kiosk ? `-${kiosk.replace(/[^\w.-]/g, '_')}` : ''}.csv"`,
+      'Cache-Control': 'no-store',
+    });
+    res.end(`${lines.join('\r\n')}\r\n`);
+  }
+
+  private async login(
+    req: IncomingMessage,
+    res: ServerResponse,
+    accounts: Accounts,
+    now: number,
+  ): Promise<void> {
+    if (!(req.headers['content-type'] ?? '').startsWith('application/json'))
+      return this.json(res, 415, { error: 'Content-Type must be application/json' });
+    if (!this.originAllowed(req)) return this.json(res, 403, { error: 'cross-site request refused' });
+    let body: { username?: unknown; password?: unknown };
+    try {
+      body = JSON.parse(await readBody(req, MAX_BODY)) as typeof body;
+    } catch {
+      return this.json(res, 400, { error: 'bad body' });
+    }
+    const username = typeof body?.username === 'string' ? body.username.trim().toLowerCase() : '';
+    const password = typeof body?.password === 'string' ? body.password : '';
+    const ip = this.clientAddress(req);
+    const keys = [`ip:${ip}`, `user:${username}`];
+    const wait = this.limiter.retryAfterMs(keys, now);
+    if (wait > 0) {
+      res.setHeader('Retry-After', String(Math.ceil(wait / 1000)));
+      this.audit({ at: now, username: username || null, action: 'login refused (rate limit)', ip });
+      return this.json(res, 429, { error: 'too many failed logins; try again later' });
+    }
+    const role = username ? await accounts.check(username, password) : undefined;
+    if (!role) {
+      this.limiter.failed(keys, now);
+      this.audit({ at: now, username: username || null, action: 'login failed', ip });
+      this.log.warn({ username, ip }, 'login failed');
+      return this.json(res, 401, { error: 'wrong user name or password' });
+    }
+    this.limiter.succeeded([`user:${username}`]);
+    const { token, session } = await accounts.openSession(username, now);
+    this.audit({ at: now, username, action: 'login', ip });
+    res.setHeader(
+      'Set-Cookie',
+      sessionCookie(token, Math.floor((session.expiresAt - now) / 1000), this.opts.secureCookies ?? true),
+    );
+    return this.json(res, 200, { username, role: session.role, csrf: session.csrf });
+  }
+
+  private async addUser(
+    req: IncomingMessage,
+    res: ServerResponse,
+    accounts: Accounts,
+    session: Session,
+    now: number,
+  ): Promise<void> {
+    let body: { username?: unknown; password?: unknown; role?: unknown };
+    try {
+      body = JSON.parse(await readBody(req, MAX_BODY)) as typeof body;
+    } catch {
+      return this.json(res, 400, { error: 'bad body' });
+    }
+    const role: Role | undefined = isRole(body.role) ? body.role : undefined;
+    if (!role || typeof body.username !== 'string' || typeof body.password !== 'string')
+      return this.json(res, 400, { error: 'username, password and role (viewer, operator, admin) wanted' });
+    try {
+      await accounts.addUser(body.username, body.password, role, now);
+    } catch (err) {
+      if (err instanceof UserError) return this.json(res, 400, { error: err.message });
+      throw err;
+    }
+    this.audit({
+      at: now,
+      username: session.username,
+      action: 'user add',
+      detail: { user: body.username, role },
+      ip: this.clientAddress(req),
+    });
+    return this.json(res, 201, { username: body.username, role });
   }
 
   private async command(
@@ -221,6 +497,7 @@ export class DashboardServer {
     res: ServerResponse,
     kioskId: string,
     name: string,
+    operator: string | null,
   ): Promise<void> {
     if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
       return this.json(res, 415, { error: 'Content-Type must be application/json' });
@@ -236,7 +513,7 @@ export class DashboardServer {
     }
     const ttlS = body.ttlS === undefined ? undefined : Number(body.ttlS);
     try {
-      const sent = await this.opts.commands.sendCommand(kioskId, name, body.args ?? {}, ttlS);
+      const sent = await this.opts.commands.sendCommand(kioskId, name, body.args ?? {}, ttlS, operator);
       this.pushCommands(kioskId);
       return this.json(res, 202, sent);
     } catch (err) {
@@ -274,9 +551,13 @@ export class DashboardServer {
     req.on('close', () => this.streams.delete(res));
   }
 
-  private async static(res: ServerResponse, entry: { file: string; type: string }): Promise<void> {
+  private async static(
+    res: ServerResponse,
+    entry: { file: string; type: string },
+    absolute = false,
+  ): Promise<void> {
     try {
-      const body = await readFile(path.join(this.opts.publicDir, entry.file));
+      const body = await readFile(absolute ? entry.file : path.join(this.opts.publicDir, entry.file));
       res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': entry.type, 'Cache-Control': 'no-cache' });
       res.end(body);
     } catch {

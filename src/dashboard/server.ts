@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 
 import type { Logger } from '../util/logger.js';
+import { Accounts, isRole, UserError } from './auth.js';
 import { BrokerLink, type SentCommand } from './broker-link.js';
 import { FleetModel, type IngestResult } from './fleet-model.js';
 import { DashboardServer } from './http-server.js';
@@ -56,6 +57,12 @@ export interface DashboardOptions {
   clientId?: string;
   /** Health samples kept per kiosk: one per this long. Default 5 min. */
   sampleEveryMs?: number;
+  /** Operator accounts and login (default: on whenever there is a store). */
+  auth?: boolean;
+  /** Host names the server answers to (default 127.0.0.1, localhost, [::1]). */
+  allowedHosts?: string[];
+  secureCookies?: boolean;
+  trustProxy?: boolean;
 }
 
 export const PUBLIC_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public');
@@ -132,11 +139,16 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
       o.onIngest?.(result, receivedAt);
     },
   });
+  const accounts = store && o.auth !== false ? new Accounts(store) : undefined;
   const server = new DashboardServer({
     model,
     commands: link,
     publicDir: PUBLIC_DIR,
     ...(store ? { store } : {}),
+    ...(accounts ? { accounts } : {}),
+    ...(o.allowedHosts ? { allowedHosts: o.allowedHosts } : {}),
+    ...(o.secureCookies !== undefined ? { secureCookies: o.secureCookies } : {}),
+    ...(o.trustProxy !== undefined ? { trustProxy: o.trustProxy } : {}),
     ...(buffer ? { buffer } : {}),
     ...(o.tickMs !== undefined ? { tickMs: o.tickMs } : {}),
     ...(log ? { logger: log } : {}),
@@ -170,7 +182,48 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
   };
 }
 
+/** `dashboard user add <name> --role admin --store <spec>`: the password from $DASHBOARD_PASSWORD or stdin. */
+async function userCommand(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      role: { type: 'string', default: 'viewer' },
+      store: { type: 'string', default: DEFAULT_STORE },
+    },
+  });
+  const [verb, name] = positionals;
+  const store = await FleetStore.open(values.store);
+  try {
+    const accounts = new Accounts(store);
+    if (verb === 'list') {
+      for (const u of await accounts.users())
+        console.log(`${u.username}\t${u.role}${u.disabled ? '\tdisabled' : ''}`);
+      return;
+    }
+    if (verb !== 'add' || !name)
+      throw new UserError('usage: dashboard user add <name> --role viewer|operator|admin [--store <spec>]');
+    if (!isRole(values.role)) throw new UserError('role: viewer, operator or admin');
+    const password = process.env.DASHBOARD_PASSWORD ?? (await readStdin()).replace(/\r?\n$/, '');
+    await accounts.addUser(name, password, values.role);
+    console.log(`user ${name} (${values.role}) added to ${store.db.where}`);
+  } finally {
+    await store.close();
+  }
+}
+
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write('password (at least 10 characters, then Enter): ');
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) {
+    chunks.push(c as Buffer);
+    if (process.stdin.isTTY && Buffer.concat(chunks).includes(10)) break;
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 async function main(): Promise<void> {
+  if (process.argv[2] === 'user') return userCommand(process.argv.slice(3));
   const { values } = parseArgs({
     options: {
       mqtt: { type: 'string', default: 'mqtt://127.0.0.1:1883' },
@@ -182,6 +235,8 @@ async function main(): Promise<void> {
       tz: { type: 'string', default: 'Europe/Berlin' },
       store: { type: 'string', default: DEFAULT_STORE },
       'client-id': { type: 'string' },
+      'allowed-host': { type: 'string', multiple: true },
+      'trust-proxy': { type: 'boolean', default: false },
     },
   });
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
@@ -197,6 +252,10 @@ async function main(): Promise<void> {
     timeZone: values.tz,
     store: values.store,
     clientId: values['client-id'] ?? `dashboard-${os.hostname()}-${values.port}`,
+    ...(values['allowed-host']
+      ? { allowedHosts: ['127.0.0.1', 'localhost', '[::1]', ...values['allowed-host']] }
+      : {}),
+    trustProxy: values['trust-proxy'],
     logger,
   });
   logger.info(
@@ -215,7 +274,7 @@ async function main(): Promise<void> {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   main().catch((err: unknown) => {
-    console.error(err);
+    console.error(err instanceof UserError ? err.message : err);
     process.exit(1);
   });
 }

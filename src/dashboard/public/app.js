@@ -1,4 +1,4 @@
-/* global document, window, EventSource, fetch, confirm */
+/* global document, window, EventSource, fetch, confirm, uPlot, history, location */
 /**
  * The fleet page: tiles from /api/stream (Server-Sent Events), a detail panel from /api/kiosks/:id,
  * commands through POST /api/kiosks/:id/cmd/:name. No framework, no build step. Everything a kiosk
@@ -332,6 +332,90 @@ function tick() {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// the server: session, CSRF, history
+
+/** fetch with the session's CSRF token on state-changing requests; a lost session goes to the login. */
+async function api(path, opts = {}) {
+  const method = opts.method || 'GET';
+  const headers = { ...(opts.headers || {}) };
+  if (method !== 'GET' && ui.me && ui.me.csrf) headers['X-CSRF-Token'] = ui.me.csrf;
+  const res = await fetch(path, { ...opts, headers });
+  if (res.status === 401) {
+    window.location.href = `/login?next=${encodeURIComponent(location.pathname)}`;
+    // The page is going away: settle never, so no caller reports an error meanwhile.
+    return new Promise(() => {});
+  }
+  return res;
+}
+
+const euros = (cents) => cents / 100;
+
+/** Sales and top-ups per day as a bar-like uPlot chart; `data-drawn` says how many days it shows. */
+function drawChart(el, days) {
+  el.replaceChildren();
+  if (typeof uPlot === 'undefined') return;
+  const xs = days.map((d) => Date.parse(`${d.day}T12:00:00Z`) / 1000);
+  const width = Math.max(280, el.clientWidth || 600);
+  new uPlot(
+    {
+      width,
+      height: 180,
+      series: [
+        {},
+        {
+          label: 'Sales €',
+          stroke: '#2f7d32',
+          fill: 'rgba(47,125,50,0.15)',
+          value: (u, v) => money(Math.round((v ?? 0) * 100)),
+        },
+        {
+          label: 'Top-ups €',
+          stroke: '#1565c0',
+          fill: 'rgba(21,101,192,0.12)',
+          value: (u, v) => money(Math.round((v ?? 0) * 100)),
+        },
+      ],
+      axes: [{}, { values: (u, vals) => vals.map((v) => `${v} €`) }],
+    },
+    [xs, days.map((d) => euros(d.salesCents)), days.map((d) => euros(d.topupCents))],
+    el,
+  );
+  el.dataset.drawn = String(days.length);
+  el.dataset.salesCents = String(days.reduce((n, d) => n + d.salesCents, 0));
+}
+
+async function loadHistory(el, kiosk) {
+  const q = kiosk ? `&kiosk=${encodeURIComponent(kiosk)}` : '';
+  const res = await api(`/api/history?days=30${q}`).catch(() => null);
+  if (!res || !res.ok) return;
+  const body = await res.json();
+  if (body.days.length === 0) {
+    // No store, no history: nothing to draw.
+    $('history').hidden = true;
+    el.closest('section').hidden = true;
+    return;
+  }
+  drawChart(el, body.days);
+  const today = body.days[body.days.length - 1].day;
+  const link = kiosk ? $('kiosk-csv') : $('fleet-csv');
+  link.href = `/api/export/${today}.csv${kiosk ? `?kiosk=${encodeURIComponent(kiosk)}` : ''}`;
+}
+
+function renderAlertHistory(list) {
+  $('alert-history').replaceChildren(
+    ...(list.length
+      ? list.map((a) =>
+          h(
+            'li',
+            { class: `sev-${a.severity}`, 'data-alert': a.name },
+            `${a.name}: ${clock(a.openedAt)} → ${a.closedAt ? clock(a.closedAt) : 'open'}`,
+          ),
+        )
+      : [h('li', { class: 'none' }, 'no alerts recorded')]),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------
 // detail
 
 async function openDetail(id) {
@@ -343,10 +427,15 @@ async function openDetail(id) {
   const k = ui.kiosks.get(id);
   if (k) $('detail').dataset.status = k.status;
   $('detail-title').replaceChildren(id);
+  // Each kiosk has its own address: /kiosk/<id> can be bookmarked and sent to a colleague.
+  const path = `/kiosk/${encodeURIComponent(id)}`;
+  if (location.pathname !== path) history.pushState({ kiosk: id }, '', path);
+  void loadHistory($('kiosk-chart'), id);
   await refreshDetail();
 }
 
 function closeDetail() {
+  if (location.pathname !== '/') history.pushState({}, '', '/');
   ui.selected = null;
   ui.detail = null;
   $('detail').hidden = true;
@@ -366,13 +455,14 @@ function refreshDetailSoon() {
 async function refreshDetail() {
   const id = ui.selected;
   if (!id) return;
-  const res = await fetch(`/api/kiosks/${encodeURIComponent(id)}`).catch(() => null);
+  const res = await api(`/api/kiosks/${encodeURIComponent(id)}`).catch(() => null);
   if (!res || !res.ok || ui.selected !== id) return;
   const body = await res.json();
   ui.skew = body.now - Date.now();
   ui.detail = body.kiosk;
   ui.commands.set(id, body.kiosk.recentCommands);
   renderDetail();
+  renderAlertHistory(body.alertHistory || []);
 }
 
 function renderDetailSub() {
@@ -560,7 +650,7 @@ async function sendCommand(button) {
   button.disabled = true;
   setTimeout(() => (button.disabled = false), 800);
   try {
-    const res = await fetch(`/api/kiosks/${encodeURIComponent(id)}/cmd/${encodeURIComponent(name)}`, {
+    const res = await api(`/api/kiosks/${encodeURIComponent(id)}/cmd/${encodeURIComponent(name)}`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ args }),
@@ -634,6 +724,13 @@ function connect() {
     const d = JSON.parse(e.data);
     applyKiosks(d.kiosks, d.now, false);
   });
+  es.addEventListener('store', (e) => {
+    const st = JSON.parse(e.data);
+    $('store-down').hidden = !st.enabled || st.ok;
+    $('store-down').textContent = st.ok
+      ? ''
+      : `Store unreachable: ${st.error || ''} (${st.pending} writes waiting)`;
+  });
   es.addEventListener('broker', (e) => {
     ui.broker = JSON.parse(e.data).connected;
     renderLive();
@@ -645,7 +742,30 @@ function connect() {
   });
 }
 
-function init() {
+async function whoAmI() {
+  const res = await api('/api/me');
+  ui.me = await res.json();
+  $('user-name').textContent = ui.me.username ? `${ui.me.username} (${ui.me.role})` : '';
+  $('user').hidden = !ui.me.username;
+  document.body.dataset.role = ui.me.role;
+}
+
+async function logout() {
+  await api('/api/logout', { method: 'POST' }).catch(() => null);
+  window.location.href = '/login';
+}
+
+async function init() {
+  await whoAmI();
+  $('logout').addEventListener('click', () => void logout());
+  void loadHistory($('fleet-chart'));
+  window.addEventListener('popstate', () => {
+    const m = /^\/kiosk\/([^/]+)$/.exec(location.pathname);
+    if (m) void openDetail(decodeURIComponent(m[1]));
+    else if (ui.selected) closeDetail();
+  });
+  const direct = /^\/kiosk\/([^/]+)$/.exec(location.pathname);
+  if (direct) void openDetail(decodeURIComponent(direct[1]));
   $('detail-close').addEventListener('click', closeDetail);
   $('scrim').addEventListener('click', closeDetail);
   document.addEventListener('keydown', (e) => {
@@ -670,4 +790,4 @@ function init() {
   setInterval(tick, 1000);
 }
 
-init();
+void init();
