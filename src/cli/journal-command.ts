@@ -9,8 +9,9 @@ import { rename, unlink, writeFile } from 'node:fs/promises';
 import { formatCents } from '../api/money.js';
 import { Journal } from '../journal/journal.js';
 import { parseCommandLine, UsageError } from './args.js';
+import { runSubcommand } from './run-subcommand.js';
 import type { CliIo } from './cli-io.js';
-import { CliConfigError, loadCliConfig } from './config-file.js';
+import { loadCliConfig } from './config-file.js';
 import { csvRecord } from './csv.js';
 import { EXIT, EXPORT_EXIT } from './exit-codes.js';
 import { EXPORT_COLUMNS, exportJournal, rowValues } from './journal-export.js';
@@ -47,7 +48,11 @@ function checkDate(name: string, value: string | undefined): void {
     throw new UsageError(`kiosk journal export: --${name} ${value} is not a date YYYY-MM-DD`);
 }
 
-export async function journalCommand(argv: readonly string[], io: CliIo): Promise<number> {
+export function journalCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  return runSubcommand(io, () => journalExport(argv, io));
+}
+
+async function journalExport(argv: readonly string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
     (sub === undefined ? io.err : io.out)(JOURNAL_HELP);
@@ -57,51 +62,33 @@ export async function journalCommand(argv: readonly string[], io: CliIo): Promis
     io.err(`kiosk journal: unknown subcommand '${sub}' (only 'export'; see kiosk journal --help)`);
     return EXIT.usage;
   }
-  let values;
-  try {
-    values = parseCommandLine('journal export', rest, {
-      config: { type: 'string' },
-      from: { type: 'string' },
-      to: { type: 'string' },
-      out: { type: 'string' },
-      separator: { type: 'string', default: ';' },
-      bom: { type: 'boolean' },
-      tz: { type: 'string' },
-    }).values;
-    checkDate('from', values.from);
-    checkDate('to', values.to);
-    if (values.from && values.to && values.from > values.to)
-      throw new UsageError(`kiosk journal export: --from ${values.from} is after --to ${values.to}`);
-    if (values.separator !== ';' && values.separator !== ',')
-      throw new UsageError(`kiosk journal export: --separator must be ';' or ','`);
-    if (values.tz) {
-      try {
-        localFormatter(values.tz);
-      } catch {
-        throw new UsageError(`kiosk journal export: unknown time zone '${values.tz}' (e.g. Europe/Berlin)`);
-      }
+  const values = parseCommandLine('journal export', rest, {
+    config: { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    out: { type: 'string' },
+    separator: { type: 'string', default: ';' },
+    bom: { type: 'boolean' },
+    tz: { type: 'string' },
+  }).values;
+  checkDate('from', values.from);
+  checkDate('to', values.to);
+  if (values.from && values.to && values.from > values.to)
+    throw new UsageError(`kiosk journal export: --from ${values.from} is after --to ${values.to}`);
+  if (values.separator !== ';' && values.separator !== ',')
+    throw new UsageError(`kiosk journal export: --separator must be ';' or ','`);
+  if (values.tz) {
+    try {
+      localFormatter(values.tz);
+    } catch {
+      throw new UsageError(`kiosk journal export: unknown time zone '${values.tz}' (e.g. Europe/Berlin)`);
     }
-  } catch (err) {
-    if (err instanceof UsageError) {
-      io.err(err.message);
-      return EXIT.usage;
-    }
-    throw err;
   }
   if (values.help) {
     io.out(JOURNAL_HELP);
     return EXIT.ok;
   }
-  let config;
-  try {
-    config = loadCliConfig('journal export', values.config, io.env).config;
-  } catch (err) {
-    if (err instanceof CliConfigError) {
-      io.err(err.message);
-      return EXPORT_EXIT.config;
-    }
-    throw err;
-  }
+  const config = loadCliConfig('journal export', values.config, io.env).config;
   const dir = config.journal.dir;
   let read;
   try {

@@ -10,9 +10,10 @@ import type { DisplayDeviceConfig } from '../../hal/hardware-config.js';
 import type { KioskConfig } from '../config/config-schema.js';
 import { isFresh, readHealthReport } from '../ops/health-file.js';
 import { pairFailure, pairKiosk } from '../ops/pair.js';
-import { parseCommandLine, UsageError } from './args.js';
+import { parseCommandLine } from './args.js';
+import { runSubcommand } from './run-subcommand.js';
 import type { CliIo } from './cli-io.js';
-import { CliConfigError, loadCliConfig } from './config-file.js';
+import { loadCliConfig } from './config-file.js';
 import { EXIT } from './exit-codes.js';
 import { stateDirFor } from './state-dir.js';
 
@@ -66,35 +67,21 @@ function pairingProblems(config: KioskConfig): string[] {
   return problems;
 }
 
-export async function pairCommand(argv: readonly string[], io: CliIo, deps: PairDeps = {}): Promise<number> {
-  let values;
-  try {
-    values = parseCommandLine('pair', argv, {
-      config: { type: 'string' },
-      'no-display': { type: 'boolean' },
-      'state-dir': { type: 'string' },
-    }).values;
-  } catch (err) {
-    if (err instanceof UsageError) {
-      io.err(err.message);
-      return EXIT.usage;
-    }
-    throw err;
-  }
+export function pairCommand(argv: readonly string[], io: CliIo, deps: PairDeps = {}): Promise<number> {
+  return runSubcommand(io, () => pair(argv, io, deps));
+}
+
+async function pair(argv: readonly string[], io: CliIo, deps: PairDeps): Promise<number> {
+  const values = parseCommandLine('pair', argv, {
+    config: { type: 'string' },
+    'no-display': { type: 'boolean' },
+    'state-dir': { type: 'string' },
+  }).values;
   if (values.help) {
     io.out(PAIR_HELP);
     return EXIT.ok;
   }
-  let config: KioskConfig;
-  try {
-    config = loadCliConfig('pair', values.config, io.env).config;
-  } catch (err) {
-    if (err instanceof CliConfigError) {
-      io.err(err.message);
-      return EXIT.config;
-    }
-    throw err;
-  }
+  const config: KioskConfig = loadCliConfig('pair', values.config, io.env).config;
   const problems = pairingProblems(config);
   if (problems.length) {
     io.err(`kiosk pair: this configuration cannot pair:\n${problems.map((p) => `  - ${p}`).join('\n')}`);

@@ -6,9 +6,10 @@
  */
 import { formatCents } from '../api/money.js';
 import type { Counters } from '../journal/state.js';
-import { parseCommandLine, UsageError } from './args.js';
+import { parseCommandLine } from './args.js';
+import { runSubcommand } from './run-subcommand.js';
 import type { CliIo } from './cli-io.js';
-import { CliConfigError, loadCliConfig } from './config-file.js';
+import { loadCliConfig } from './config-file.js';
 import { EXIT, STATUS_EXIT } from './exit-codes.js';
 import { gatherStatus, type KioskStatus, type StatusDeps } from './kiosk-status.js';
 import { localFormatter, systemTimeZone } from './local-time.js';
@@ -164,40 +165,35 @@ export function formatStatus(s: KioskStatus, now: number, timeZone = systemTimeZ
   return out;
 }
 
-export async function statusCommand(
-  argv: readonly string[],
+export function statusCommand(argv: readonly string[], io: CliIo, deps: StatusDeps = {}): Promise<number> {
+  let json = false;
+  return runSubcommand(
+    io,
+    async () => {
+      const values = parseCommandLine('status', argv, {
+        config: { type: 'string' },
+        json: { type: 'boolean' },
+        'state-dir': { type: 'string' },
+      }).values;
+      json = values.json === true;
+      if (values.help) {
+        io.out(STATUS_HELP);
+        return EXIT.ok;
+      }
+      return status(loadCliConfig('status', values.config, io.env), values, io, deps);
+    },
+    (err) => {
+      if (json) io.out(JSON.stringify({ error: 'config', message: err.message }));
+    },
+  );
+}
+
+async function status(
+  loaded: ReturnType<typeof loadCliConfig>,
+  values: { json?: boolean; 'state-dir'?: string },
   io: CliIo,
-  deps: StatusDeps = {},
+  deps: StatusDeps,
 ): Promise<number> {
-  let values;
-  try {
-    values = parseCommandLine('status', argv, {
-      config: { type: 'string' },
-      json: { type: 'boolean' },
-      'state-dir': { type: 'string' },
-    }).values;
-  } catch (err) {
-    if (err instanceof UsageError) {
-      io.err(err.message);
-      return EXIT.usage;
-    }
-    throw err;
-  }
-  if (values.help) {
-    io.out(STATUS_HELP);
-    return EXIT.ok;
-  }
-  let loaded;
-  try {
-    loaded = loadCliConfig('status', values.config, io.env);
-  } catch (err) {
-    if (err instanceof CliConfigError) {
-      if (values.json) io.out(JSON.stringify({ error: 'config', message: err.message }));
-      io.err(err.message);
-      return STATUS_EXIT.config;
-    }
-    throw err;
-  }
   const stateDir = stateDirFor(loaded.config, values['state-dir'], io.env);
   const status = await gatherStatus(loaded.config, { configFile: loaded.file, stateDir }, deps);
   const code = statusExitCode(status);
