@@ -291,8 +291,19 @@ async function recoverOne(
       await journaledStep(at.apiId, 'cancel', undefined, () => api.cancel(at.apiId));
       const again = await call(() => api.readBack(at.apiId));
       logger.info({ sessionId: id, step: at.step, took: again.took }, 'recovery: authorisation cancelled');
-      if (!isNotPaid(again.took))
+      if (!isNotPaid(again.took)) {
+        // Still not void: the payment stays the step in doubt (a fresh intent for it, no outcome), so
+        // the next round reads it back again instead of settling money that may still be captured.
+        await journal.append({
+          type: 'api_intent',
+          sessionId: id,
+          apiId: at.apiId,
+          step: at.step,
+          jobId: job('still-in-doubt'),
+          ...(cents !== undefined ? { cents } : {}),
+        });
         throw new Error(`authorisation not void after cancel (status ${String(again.transaction.status)})`);
+      }
       await journal.append({
         type: 'api_outcome',
         jobId: at.jobId,

@@ -200,6 +200,19 @@ describe('status in the books: recovery reads back', () => {
     const report = await recover(w);
     assert.deepEqual([report.resolved, report.unresolved, report.unclaimed], [0, 1, 0]);
     assert.notEqual(w.journal.state.sessions[SID], undefined);
+    // The next round reads the payment back again (and cancels again), never settling on a guess.
+    const again = await recover(w);
+    assert.deepEqual([again.resolved, again.unresolved, again.unclaimed], [0, 1, 0]);
+    assert.equal(w.stub.api.readBack.callCount, 4);
+    assert.equal(w.stub.api.cancel.callCount, 2);
+    // Once it is void, the money is settled.
+    w.stub.api.cancel.callsFake(async () => {
+      w.stub.serverSays('cancelled');
+      return tx('cancelled');
+    });
+    const last = await recover(w);
+    assert.deepEqual([last.resolved, last.unclaimed], [1, 200]);
+    assert.equal(w.journal.state.lifetime.sales.count, 0);
     await w.journal.close();
   });
 
