@@ -11,7 +11,7 @@ import { TokenManager, type AuthConfig } from '../api/auth.js';
 import { SmartTransactionsClient } from '../api/client.js';
 import type { SmartTransactionsApi } from '../api/types.js';
 import { createApiActors } from '../flows/api-actors.js';
-import { Journal } from '../journal/journal.js';
+import { Journal, type JournalAlert } from '../journal/journal.js';
 import { startApiStandIn, type StandIn } from '../sim/api-server.js';
 import { DEMO_CARDS } from '../sim/demo-cards.js';
 import type { Logger } from '../util/logger.js';
@@ -97,6 +97,8 @@ export class KioskApp extends EventEmitter {
   private fleet: FleetReporter | undefined;
   private printerStatus: PrinterStatus = 'ok';
   private stopPrinterWatch: (() => void) | undefined;
+  /** What the journal found damaged at open, for the fleet alert once the fleet is up. */
+  private journalDamage: string | undefined;
 
   /** A copy: live changes to the running config must not leak into what the fleet's documents start from. */
   private readonly fileConfig: KioskConfig;
@@ -115,7 +117,7 @@ export class KioskApp extends EventEmitter {
       logger: this.logger,
       maxAgeDays: c.journal.maxAgeDays,
       maxBytes: c.journal.maxBytes,
-      onAlert: (alert) => this.logger.error({ alert: alert.kind }, 'journal alert'),
+      onAlert: (alert) => this.onJournalAlert(alert),
     });
     // A session left open with a payment or credit in doubt is resolved soon, not only at the next boot.
     this.sessions = new SessionJournal(this.journal, c.kiosk.mode, this.logger, () =>
@@ -140,6 +142,8 @@ export class KioskApp extends EventEmitter {
     this.tickTimer = setInterval(() => this.send({ type: 'TICK', now: Date.now() }), TICK_MS);
     this.tickTimer.unref?.();
     if (c.fleet) await this.startFleet();
+    if (this.journalDamage)
+      this.fleet?.setAlert('journal_damaged', { severity: 'critical', message: this.journalDamage });
     this.logger.info(
       { kiosk: c.kiosk.id, mode: c.kiosk.mode, api: this.standIn ? this.standIn.baseUrl : c.api.baseUrl },
       'kiosk started',
@@ -280,6 +284,22 @@ export class KioskApp extends EventEmitter {
       return { unresolved: report.unresolved };
     this.scheduleRecoveryRetry();
     return { unresolved: 0 };
+  }
+
+  /**
+   * The journal's alerts. Damage found at open (valid records kept, damaged bytes quarantined) goes
+   * to the fleet as the critical alert `journal_damaged` with what the operator must look at.
+   */
+  private onJournalAlert(alert: JournalAlert): void {
+    this.logger.error({ alert: alert.kind }, 'journal alert');
+    if (alert.kind === 'damaged') {
+      this.journalDamage = damageMessage(alert);
+      this.logger.error({ detail: this.journalDamage }, 'journal damaged: operator must check');
+      this.fleet?.setAlert('journal_damaged', { severity: 'critical', message: this.journalDamage });
+    } else if (alert.kind === 'corrupt_segment') {
+      this.journalDamage = `${alert.file} unreadable (${alert.damage.kind}), moved to ${alert.movedTo}`;
+      this.fleet?.setAlert('journal_damaged', { severity: 'critical', message: this.journalDamage });
+    }
   }
 
   private scheduleRecoveryRetry(delayMs = 60_000): void {
@@ -711,4 +731,16 @@ export class KioskApp extends EventEmitter {
     await this.journal?.close().catch(() => undefined);
     await this.standIn?.close();
   }
+}
+
+/** `journal_damaged`'s message: byte ranges, sessions affected and the money known (max 500 chars). */
+function damageMessage(alert: Extract<JournalAlert, { kind: 'damaged' }>): string {
+  const ranges = alert.files
+    .map((f) => `${f.file} bytes ${f.ranges.map((r) => `${r.start}-${r.end}`).join(',')}`)
+    .join('; ');
+  const sessions = alert.sessions.map((id) => `${id} ${alert.sessionCents[id] ?? 0} ct`).join(', ');
+  const text =
+    `damaged: ${ranges || 'none'}; sessions: ${sessions || 'none'}; cash box ${alert.cashBoxCents} ct` +
+    (alert.mismatches.length > 0 ? `; money cross-check corrected ${alert.mismatches.length}x` : '');
+  return text.slice(0, 500);
 }

@@ -400,11 +400,23 @@ async function recoverOne(
     logger.warn({ sessionId: id, cents, voucher }, 'recovery: voucher voided, the payment took effect');
   }
 
-  // 4. Money not accounted for: onto the card, or recorded as unclaimed.
+  // 4. Money not accounted for: onto the card, or recorded as unclaimed. A session touched by
+  // journal damage may have lost the record of its payment: when the server says the transaction
+  // took effect, the money is recorded as unclaimed for the operator (never credited a second time).
+  let paidOnServer = false;
+  if (s.damaged && !live().paid && saleApiId && !saleApiId.includes(':') && leftover() > 0) {
+    const rb = await call(() => api.readBack(saleApiId));
+    paidOnServer = rb.took === 'effect';
+    if (paidOnServer)
+      logger.warn(
+        { sessionId: id },
+        'recovery: damaged session is paid on the server: unclaimed for the operator',
+      );
+  }
   const cents = leftover();
   const card = live().card;
   let credited = false;
-  if (cents > 0 && card) {
+  if (cents > 0 && card && !paidOnServer) {
     try {
       const created = await journaledStep(`${id}:recovery-credit`, 'create', undefined, () =>
         api.create({
@@ -451,7 +463,10 @@ async function recoverOne(
     const voucher = newVoucherCode();
     await journal.append({ type: 'unclaimed', sessionId: id, cents, voucher });
     report.unclaimed += cents;
-    logger.warn({ sessionId: id, cents, voucher }, 'recovery: money recorded as unclaimed');
+    logger.warn(
+      { sessionId: id, cents, voucher, damaged: s.damaged },
+      'recovery: money recorded as unclaimed',
+    );
   }
 
   // 5. An unpaid transaction left on the server is abandoned (best effort: it never charges anyone).

@@ -81,6 +81,29 @@ export function decodeFrameAt(buf: Uint8Array, pos: number): DecodedFrame | unde
   }
 }
 
+/**
+ * Decodes the bytes [pos, nl) as a frame whose newline at `nl` was damaged (a flipped byte where
+ * the line ended): the record itself is intact when its checksum matches up to there.
+ */
+export function decodeFrameEndingAt(buf: Uint8Array, pos: number, nl: number): DecodedFrame | undefined {
+  if (nl <= pos + 10 || nl > buf.length || buf[pos + 9] !== OPEN_BRACE) return undefined;
+  const mark = buf[pos + 8];
+  if (mark !== MARK_COMMIT && mark !== MARK_MORE) return undefined;
+  let expected = 0;
+  for (let i = 0; i < 8; i++) {
+    const h = hexValue(buf[pos + i] as number);
+    if (h < 0) return undefined;
+    expected = expected * 16 + h;
+  }
+  if (crc32(buf, pos + 8, nl) !== expected) return undefined;
+  try {
+    const text = Buffer.from(buf.buffer, buf.byteOffset + pos + 9, nl - pos - 9).toString('utf8');
+    return { value: JSON.parse(text) as unknown, commit: mark === MARK_COMMIT, end: nl + 1 };
+  } catch {
+    return undefined;
+  }
+}
+
 function indexOfNewline(buf: Uint8Array, from: number): number {
   return buf.indexOf(NL, from);
 }

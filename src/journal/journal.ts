@@ -25,11 +25,12 @@ import { silentLogger } from '../util/logger.js';
 import { EntryInputSchema, type EntryInput, type JournalEntry } from './entries.js';
 import { fileIo } from './file-io.js';
 import { encodeFrame, encodeHeader } from './frame.js';
-import { scanSegment, type Damage } from './segment-scan.js';
+import { moneyCheck, type CheckMismatch } from './money-check.js';
+import { rebuildState } from './rebuild.js';
+import { scanSegment, type Damage, type DamagedRange, type SegmentScan } from './segment-scan.js';
 import {
   applyRecords,
   emptyState,
-  foldRecords,
   type JournalRecord,
   type LedgerState,
   type SnapshotRecord,
@@ -62,6 +63,21 @@ export type JournalAlert =
       stateLost: boolean;
       /** The state folded from the records before the damage (what the operator may have to settle by hand). */
       salvaged: LedgerState | undefined;
+    }
+  | {
+      /**
+       * Damaged records were found and resynchronised past (every valid record before and after is
+       * kept): the damaged bytes are in `quarantined` files, the state was rebuilt from what is left.
+       */
+      kind: 'damaged';
+      files: Array<{ file: string; ranges: Array<Omit<DamagedRange, 'afterSeq'>>; quarantined: string[] }>;
+      /** Sessions the damage may have touched (flagged `damaged` while open). */
+      sessions: string[];
+      /** The money the rebuilt state knows: cash box, and what each affected open session holds. */
+      cashBoxCents: number;
+      sessionCents: Record<string, number>;
+      /** Where the money cross-check disagreed with the intact records (its figures were adopted). */
+      mismatches: CheckMismatch[];
     }
   | { kind: 'unknown_records'; file: string; count: number }
   | { kind: 'over_budget'; bytes: number; maxBytes: number };
@@ -192,20 +208,20 @@ export class Journal {
    * Reads a journal directory without changing anything (for tools and the chaos harness's
    * reconciliation of a journal whose kiosk is dead): the trusted records and their state.
    */
-  static async read(
-    dir: string,
-  ): Promise<{ records: JournalRecord[]; state: LedgerState; damage: Damage[] }> {
-    const names = (await listDir(dir)).filter((n) => SEGMENT_RE.test(n)).sort();
-    const records: JournalRecord[] = [];
-    const damage: Damage[] = [];
-    let lastSeq = -1;
-    for (const name of names) {
-      const scan = scanSegment(await fs.promises.readFile(path.join(dir, name)), lastSeq);
-      records.push(...scan.records);
-      lastSeq = scan.maxSeq;
-      if (scan.damage) damage.push(scan.damage);
+  static async read(dir: string): Promise<{
+    records: JournalRecord[];
+    state: LedgerState;
+    damage: Array<(DamagedRange | Damage) & { file: string }>;
+  }> {
+    const scanned = await scanDir(dir);
+    const damage: Array<(DamagedRange | Damage) & { file: string }> = [];
+    for (const s of scanned) {
+      if (s.scan.damage) damage.push({ ...s.scan.damage, file: s.file });
+      for (const d of s.scan.damaged) damage.push({ ...d, file: s.file });
     }
-    return { records, state: foldRecords(records), damage };
+    const usable = scanned.filter((s) => !s.scan.damage);
+    const rebuilt = rebuildState(usable.slice(stateBase(usable)).map((s) => s.scan));
+    return { records: usable.flatMap((s) => s.scan.records), state: rebuilt.state, damage };
   }
 
   /** The state folded from every durable entry (a live view: do not mutate it). */
@@ -322,9 +338,11 @@ export class Journal {
     if (this.failure) throw this.failure;
     if (this.ageRotationDue()) await this.guard(() => this.rotate());
     const entries = batch.map((p) => ({ ...p.data, seq: this.seq++ }) as JournalEntry);
-    const buf = Buffer.concat(
-      entries.map((e, i) => encodeFrame(JSON.stringify(e), i === entries.length - 1)),
-    );
+    // The batch's last frame is the money cross-check (money-check.ts): it carries the commit mark.
+    const buf = Buffer.concat([
+      ...entries.map((e) => encodeFrame(JSON.stringify(e), false)),
+      encodeFrame(JSON.stringify(moneyCheck(this.current, entries)), true),
+    ]);
     const active = this.segments[this.segments.length - 1];
     try {
       await fileIo.writeAll(this.fd, buf);
@@ -508,95 +526,88 @@ export class Journal {
   }
 
   /**
-   * Scans every segment. The state is folded from the last segment that starts with a snapshot
-   * (normally the active one) onward; earlier segments are history only. Damage in history moves
-   * that file aside; damage in the state-bearing part moves those files aside and restarts from
-   * an empty state (the alert carries what could be salvaged).
+   * Scans every segment. The state is folded from the last segment that starts with an intact
+   * snapshot (normally the active one) onward, with the money cross-checks compared on the way;
+   * earlier segments are history only. Damaged byte ranges cost only themselves: they are copied
+   * to quarantine files for the operator, the segment is rewritten with every valid frame, and
+   * when the state was touched a fresh segment starts with the rebuilt state as its snapshot.
+   * A file of an unknown format version is moved aside whole.
    */
   private async replay(): Promise<Resolved & { activeCreatedTs: number; freshSegment: number | undefined }> {
-    const names = (await listDir(this.dir))
-      .map((name) => ({ name, m: SEGMENT_RE.exec(name) }))
-      .filter((x): x is { name: string; m: RegExpExecArray } => x.m !== null)
-      .map(({ name, m }) => ({ name, n: Number(m[1]) }))
-      .sort((a, b) => a.n - b.n);
-
-    interface Scanned {
-      n: number;
-      file: string;
-      scan: ReturnType<typeof scanSegment>;
-      bytes: number;
+    const scanned = await scanDir(this.dir);
+    const lastN = scanned.at(-1)?.n ?? 0;
+    for (const s of scanned) {
+      if (s.scan.unknownRecords > 0)
+        this.onAlert({ kind: 'unknown_records', file: s.file, count: s.scan.unknownRecords });
     }
-    const scanned: Scanned[] = [];
-    let lastSeq = -1;
-    let maxSeq = -1;
-    for (const { name, n } of names) {
-      const buf = await fs.promises.readFile(path.join(this.dir, name));
-      let scan = scanSegment(buf, lastSeq);
-      const isLast = n === names[names.length - 1]?.n;
-      if (!scan.damage && scan.tornBytes > 0 && !isLast) {
-        // A sealed segment was fully synced before the next one was created: a tail there is damage.
-        scan = {
-          ...scan,
-          damage: { kind: 'bad_record', offset: scan.goodBytes, detail: 'torn tail in a sealed segment' },
-        };
-      }
-      maxSeq = Math.max(maxSeq, scan.maxSeq);
-      if (!scan.damage) lastSeq = scan.maxSeq;
-      if (scan.unknownRecords > 0)
-        this.onAlert({ kind: 'unknown_records', file: name, count: scan.unknownRecords });
-      scanned.push({ n, file: name, scan, bytes: buf.length });
-    }
-
-    let base = -1;
-    scanned.forEach((s, i) => {
-      if (!s.scan.damage && s.scan.records[0]?.type === 'snapshot') base = i;
-    });
-    // Without any snapshot (a journal older than its first rotation cannot exist: every segment
-    // starts with one) the first segment is the base.
-    if (base < 0) base = 0;
-    const firstDamaged = scanned.findIndex((s) => s.scan.damage !== undefined);
-    const stateLost = firstDamaged >= 0 && firstDamaged >= base;
-
-    const keep: Scanned[] = [];
-    for (let i = 0; i < scanned.length; i++) {
-      const s = scanned[i] as Scanned;
-      const moveThis = s.scan.damage !== undefined || (stateLost && i >= base);
-      if (!moveThis) {
-        keep.push(s);
-        continue;
-      }
+    const maxSeq = scanned.reduce((m, s) => Math.max(m, s.scan.maxSeq), -1);
+    const usable = scanned.filter((s) => !s.scan.damage);
+    const base = stateBase(usable);
+    const baseN = usable[base]?.n ?? 0;
+    let movedNewest = false;
+    for (const s of scanned.filter((x) => x.scan.damage)) {
       const movedTo = await this.moveAside(s.file);
-      if (s.scan.damage) {
-        const salvaged =
-          i >= base ? foldRecords(scanned.slice(base, i + 1).flatMap((x) => x.scan.records)) : undefined;
-        this.logger.error(
-          { file: s.file, movedTo, damage: s.scan.damage, stateLost: i >= base },
-          'journal segment damaged; moved aside',
-        );
-        this.onAlert({
-          kind: 'corrupt_segment',
-          file: s.file,
-          movedTo,
-          damage: s.scan.damage,
-          stateLost: i >= base,
-          salvaged,
-        });
-      } else {
-        this.logger.warn(
-          { file: s.file, movedTo },
-          'journal segment moved aside with a damaged one it depends on',
-        );
-      }
+      const stateLost = s.n >= baseN;
+      movedNewest ||= s.n === lastN;
+      this.logger.error(
+        { file: s.file, movedTo, damage: s.scan.damage },
+        'journal segment unreadable; moved aside',
+      );
+      this.onAlert({
+        kind: 'corrupt_segment',
+        file: s.file,
+        movedTo,
+        damage: s.scan.damage as Damage,
+        stateLost,
+        salvaged: undefined,
+      });
     }
-    if (keep.length !== scanned.length) await fileIo.syncDir(this.dir);
 
-    const stateRecords = stateLost
-      ? []
-      : keep.filter((s) => s.n >= (scanned[base]?.n ?? 0)).flatMap((s) => s.scan.records);
-    const state = foldRecords(stateRecords);
-    const active = stateLost ? undefined : keep[keep.length - 1];
+    const rebuilt = rebuildState(usable.slice(base).map((s) => s.scan));
+    const state = rebuilt.state;
+    const damagedSegs = usable.filter((s) => s.scan.damaged.length > 0);
+    const stateTouched = rebuilt.mismatches.length > 0 || damagedSegs.some((s) => s.n >= baseN);
+    const files: Extract<JournalAlert, { kind: 'damaged' }>['files'] = [];
+    const removed = new Set<string>();
+    for (const s of damagedSegs) {
+      const { quarantined, empty } = await this.repairSegment(s);
+      if (empty) removed.add(s.file);
+      files.push({
+        file: s.file,
+        ranges: s.scan.damaged.map(({ afterSeq: _afterSeq, ...r }) => r),
+        quarantined,
+      });
+    }
+    if (files.length > 0 || rebuilt.mismatches.length > 0) {
+      await fileIo.syncDir(this.dir);
+      const sessionCents: Record<string, number> = {};
+      for (const id of rebuilt.affected) {
+        const o = state.sessions[id];
+        if (o) sessionCents[id] = o.insertedCents - o.creditedCents - o.unclaimedCents;
+      }
+      this.logger.error(
+        {
+          files: files.map((f) => f.file),
+          sessions: rebuilt.affected,
+          mismatches: rebuilt.mismatches.length,
+        },
+        'journal damaged; valid records kept, damaged bytes quarantined',
+      );
+      this.onAlert({
+        kind: 'damaged',
+        files,
+        sessions: rebuilt.affected,
+        cashBoxCents: state.cashBox.cents,
+        sessionCents,
+        mismatches: rebuilt.mismatches,
+      });
+    }
+
+    const keep = usable.filter((s) => !removed.has(s.file));
+    const active = keep.at(-1);
+    const repaired = new Set(damagedSegs.map((s) => s.file));
     let tornBytes = 0;
-    if (active && active.scan.tornBytes > 0) {
+    if (active && !repaired.has(active.file) && active.scan.tornBytes > 0) {
       tornBytes = active.scan.tornBytes;
       const fd = await fileIo.open(path.join(this.dir, active.file), 'r+');
       try {
@@ -607,24 +618,116 @@ export class Journal {
       }
       this.logger.warn({ file: active.file, tornBytes }, 'journal: cut a torn last write');
     }
-    const segments: SegmentInfo[] = keep.map((s) => ({
-      n: s.n,
-      file: s.file,
-      bytes: s === active ? s.scan.goodBytes : s.bytes,
-      lastTs: s.scan.records[s.scan.records.length - 1]?.ts ?? s.scan.header?.createdTs ?? 0,
-    }));
+    const segments: SegmentInfo[] = [];
+    for (const s of keep) {
+      const bytes = repaired.has(s.file)
+        ? (await fs.promises.stat(path.join(this.dir, s.file))).size
+        : s === active
+          ? s.scan.goodBytes
+          : s.bytes;
+      segments.push({
+        n: s.n,
+        file: s.file,
+        bytes,
+        lastTs: s.scan.records[s.scan.records.length - 1]?.ts ?? s.scan.header?.createdTs ?? 0,
+      });
+    }
     return {
       nextSeq: Math.max(maxSeq, state.lastSeq) + 1,
       state,
       segments,
-      records: stateRecords.length,
+      records: rebuilt.records,
       tornBytes,
-      activeCreatedTs: active?.scan.header?.createdTs ?? this.now(),
-      // After lost state, or when the last file was moved aside, appending goes to a fresh segment.
-      freshSegment:
-        active === undefined || active.n !== scanned[scanned.length - 1]?.n
-          ? (scanned.at(-1)?.n ?? 0) + 1
-          : undefined,
+      activeCreatedTs: active?.scan.header?.createdTs ?? active?.scan.records[0]?.ts ?? this.now(),
+      // After damage in the state, or when the newest file was moved aside, appending goes to a fresh
+      // segment whose snapshot is the rebuilt state (so the next boot finds a clean journal).
+      freshSegment: active === undefined || movedNewest || stateTouched ? lastN + 1 : undefined,
     };
+  }
+
+  /**
+   * Copies each damaged byte range of `s` to a quarantine file (`<segment>.corrupt-<time>-bytes-<start>-<end>`)
+   * and rewrites the segment with its valid frames only (a fresh header if the header was the
+   * damage). A segment left with no record is removed (its bytes are all quarantined).
+   */
+  private async repairSegment(s: ScannedSegment): Promise<{ quarantined: string[]; empty: boolean }> {
+    const full = path.join(this.dir, s.file);
+    const buf = await fs.promises.readFile(full);
+    const quarantined: string[] = [];
+    const stamp = compactTs(this.now());
+    for (const d of s.scan.damaged) {
+      const name = `${s.file}.corrupt-${stamp}-bytes-${d.start}-${d.end}`;
+      await writeDurably(path.join(this.dir, name), buf.subarray(d.start, d.end), this.sync);
+      quarantined.push(name);
+    }
+    if (s.scan.records.length === 0 && s.scan.checks.length === 0) {
+      await fs.promises.rm(full, { force: true });
+      return { quarantined, empty: true };
+    }
+    const parts: Buffer[] = [];
+    if (!s.scan.header) parts.push(encodeHeader(s.n, s.scan.records[0]?.ts ?? this.now()));
+    for (const f of s.scan.frames) {
+      if (!f.healNewline) parts.push(buf.subarray(f.start, f.end));
+      else parts.push(buf.subarray(f.start, f.end - 1), Buffer.from('\n'));
+    }
+    const tmp = `${full}.tmp`;
+    await writeDurably(tmp, Buffer.concat(parts), this.sync);
+    await fs.promises.rename(tmp, full);
+    return { quarantined, empty: false };
+  }
+}
+
+interface ScannedSegment {
+  n: number;
+  file: string;
+  scan: SegmentScan;
+  bytes: number;
+}
+
+/** Scans every segment file of `dir`, oldest first; a sealed segment's torn tail counts as damage. */
+async function scanDir(dir: string): Promise<ScannedSegment[]> {
+  const names = (await listDir(dir))
+    .map((name) => ({ name, m: SEGMENT_RE.exec(name) }))
+    .filter((x): x is { name: string; m: RegExpExecArray } => x.m !== null)
+    .map(({ name, m }) => ({ name, n: Number(m[1]) }))
+    .sort((a, b) => a.n - b.n);
+  const out: ScannedSegment[] = [];
+  let lastSeq = -1;
+  for (const [i, { name, n }] of names.entries()) {
+    const buf = await fs.promises.readFile(path.join(dir, name));
+    const scan = scanSegment(buf, lastSeq);
+    if (!scan.damage && scan.tornBytes > 0 && i < names.length - 1) {
+      // A sealed segment was fully synced before the next one was created: a tail there is damage.
+      scan.damaged.push({
+        start: scan.goodBytes,
+        end: buf.length,
+        kind: 'torn_sealed',
+        detail: 'torn tail in a sealed segment',
+        afterSeq: scan.records.at(-1)?.seq ?? lastSeq,
+      });
+      scan.tornBytes = 0;
+    }
+    lastSeq = Math.max(lastSeq, scan.maxSeq);
+    out.push({ n, file: name, scan, bytes: buf.length });
+  }
+  return out;
+}
+
+/** The index of the last segment that starts with an intact snapshot (where the state is folded from). */
+function stateBase(segments: readonly ScannedSegment[]): number {
+  let base = 0;
+  segments.forEach((s, i) => {
+    if (s.scan.records[0]?.type === 'snapshot') base = i;
+  });
+  return base;
+}
+
+async function writeDurably(file: string, data: Uint8Array, sync: boolean): Promise<void> {
+  const fd = await fileIo.open(file, 'w', 0o600);
+  try {
+    await fileIo.writeAll(fd, Buffer.from(data));
+    if (sync) await fileIo.fdatasync(fd);
+  } finally {
+    await fileIo.close(fd);
   }
 }

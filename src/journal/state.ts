@@ -98,6 +98,12 @@ const OpenSessionSchema = z.object({
   creditedCents: z.int(),
   unclaimedCents: z.int(),
   receipt: ReceiptStateSchema.optional(),
+  /**
+   * Damaged journal records may have belonged to this session (it was open where the damage sits,
+   * or the money cross-check corrected it): recovery settles it with what is known and the operator
+   * is told (alert `journal_damaged`).
+   */
+  damaged: z.boolean().optional(),
 });
 export type OpenSession = z.infer<typeof OpenSessionSchema>;
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Journal, type JournalAlert } from '../../src/journal/journal.js';
 import type { JournalRecord } from '../../src/journal/state.js';
-import { segmentFiles, tempDirs, topUpSession } from './helpers.js';
+import { CARD, segmentFiles, tempDirs, topUpSession } from './helpers.js';
 
 const NOW = 1_800_000_000_000;
 const now = () => NOW;
@@ -46,27 +46,31 @@ describe('journal: torn writes and damage', () => {
     const whole = fs.readFileSync(file);
     const start = ends[7] as number;
     const end = ends[8] as number;
-    assert.ok(end - start > 150, 'the last record is a realistic size');
+    // The append is the record's frame and the batch's money check (the commit frame) after it.
+    const recordEnd = whole.indexOf(0x0a, start) + 1;
+    assert.ok(recordEnd - start > 150, 'the last record is a realistic size');
     for (let cut = start; cut < end; cut++) {
       const dir = dirs.make();
       fs.writeFileSync(path.join(dir, path.basename(file)), whole.subarray(0, cut));
       const alerts: JournalAlert[] = [];
       const j = await Journal.open(dir, { now, onAlert: (a) => alerts.push(a) });
       const got = await userEntries(j);
+      // A record whose whole line reached the disk is kept even though its batch's check did not.
+      const kept = cut >= recordEnd ? 8 : 7;
       assert.deepEqual(
         got.map((r) => r.seq),
-        seqs.slice(0, 7),
+        seqs.slice(0, kept),
         `cut at ${cut}`,
       );
-      assert.equal(j.openReport.tornBytes, cut - start, `torn bytes at ${cut}`);
+      assert.equal(j.openReport.tornBytes, cut - (kept === 8 ? recordEnd : start), `torn bytes at ${cut}`);
       assert.deepEqual(alerts, [], `a torn tail is no alert (cut ${cut})`);
-      assert.equal(j.state.sessions.s1?.receipt, undefined);
+      assert.equal(j.state.sessions.s1?.receipt !== undefined, kept === 8);
       const next = await j.append({ type: 'printed', jobId: 's1:start' });
-      assert.ok(next.seq > (seqs[6] as number));
+      assert.ok(next.seq > (seqs[kept - 1] as number));
       await j.close();
       const reread = await Journal.read(dir);
       assert.deepEqual(reread.damage, [], `clean after append (cut ${cut})`);
-      assert.equal(reread.records.filter((r) => r.type !== 'snapshot').length, 8);
+      assert.equal(reread.records.filter((r) => r.type !== 'snapshot').length, kept + 1);
       dirs.cleanup();
     }
   });
@@ -113,8 +117,8 @@ describe('journal: torn writes and damage', () => {
     );
     await j.close();
     const lines = fs.readFileSync(file, 'utf8').split('\n');
-    const firstOfBatch = lines.length - 4; // last 3 lines + '' after the final newline
-    // The first record of the batch never reached the disk, the second did, the third (which
+    const firstOfBatch = lines.length - 5; // last 3 records + their check + '' after the final newline
+    // The first record of the batch never reached the disk, the others did, the check (which
     // carries the commit mark) was cut: the batch's fsync cannot have returned.
     lines[firstOfBatch] = 'x'.repeat((lines[firstOfBatch] as string).length);
     const cutLast = lines.slice(0, -2).join('\n') + '\n' + (lines.at(-2) as string).slice(0, 40);
@@ -135,11 +139,12 @@ describe('journal: torn writes and damage', () => {
     await reopened.close();
   });
 
-  it('a corrupted record in the middle: file moved aside, alert raised, empty journal, seq continues', async () => {
+  it('a corrupted coin record costs only that record: the rest kept, bytes quarantined, money kept by the check, alert', async () => {
     const dir = dirs.make();
     const { file, seqs, ends } = await writeRecords(dir, 6);
-    const bytes = fs.readFileSync(file);
-    const at = (ends[2] as number) + 30;
+    const before = fs.readFileSync(file);
+    const bytes = Buffer.from(before);
+    const at = (ends[1] as number) + 30; // inside the coin record (2,000 ct)
     bytes[at] = (bytes[at] as number) ^ 0x04;
     fs.writeFileSync(file, bytes);
 
@@ -147,53 +152,84 @@ describe('journal: torn writes and damage', () => {
     const j = await Journal.open(dir, { now, onAlert: (a) => alerts.push(a) });
     assert.equal(alerts.length, 1);
     const alert = alerts[0];
-    assert.ok(alert?.kind === 'corrupt_segment');
-    assert.equal(alert.damage.kind, 'bad_record');
-    assert.equal(alert.stateLost, true);
-    assert.equal(alert.salvaged?.sessions.s1?.insertedCents, 2000, 'what came before the damage is reported');
-    assert.ok(fs.existsSync(path.join(dir, alert.movedTo)), 'the damaged file is kept for the operator');
-    assert.deepEqual(fs.readFileSync(path.join(dir, alert.movedTo)), bytes);
-    assert.deepEqual(await userEntries(j), []);
-    assert.deepEqual(j.state.sessions, {});
+    assert.ok(alert?.kind === 'damaged');
+    assert.deepEqual(alert.sessions, ['s1']);
+    assert.equal(alert.sessionCents.s1, 2000, 'the money the check proves is reported');
+    assert.equal(alert.cashBoxCents, 2000);
+    assert.equal(alert.mismatches.length, 1, 'the cross-check found the missing coin');
+    const range = alert.files[0]?.ranges[0];
+    assert.ok(range && range.start <= at && at < range.end);
+    const quarantine = alert.files[0]?.quarantined[0] as string;
+    assert.deepEqual(fs.readFileSync(path.join(dir, quarantine)), bytes.subarray(range.start, range.end));
+    assert.deepEqual(
+      (await userEntries(j)).map((r) => r.seq),
+      seqs.filter((_, i) => i !== 1),
+      'every valid record before and after is kept',
+    );
+    assert.equal(j.state.sessions.s1?.insertedCents, 2000);
+    assert.equal(j.state.sessions.s1?.card, CARD, 'the card of the intact session_started is kept');
+    assert.equal(j.state.sessions.s1?.damaged, true, 'flagged for the operator');
+    assert.equal(j.state.cashBox.cents, 2000);
     const next = await j.append({ type: 'coin_accepted', sessionId: 's9', cents: 100, source: 'coin' });
-    assert.ok(next.seq > Math.max(...seqs), 'seq never reused, even from a damaged file');
+    assert.ok(next.seq > Math.max(...seqs), 'seq never reused');
     await j.close();
 
-    // Never a loop: the next boot is clean and keeps what was written since.
+    // Never a loop: the next boot is clean and keeps everything.
     const again = await Journal.open(dir, { now, onAlert: (a) => alerts.push(a) });
     assert.equal(alerts.length, 1);
     assert.equal(again.state.sessions.s9?.insertedCents, 100);
+    assert.equal(again.state.sessions.s1?.insertedCents, 2000);
+    assert.equal(again.state.cashBox.cents, 2100);
     await again.close();
+    assert.deepEqual((await Journal.read(dir)).damage, []);
   });
 
   for (const [name, damage] of [
     ['magic', (b: Buffer) => b.write('kiosk-jXurnal', b.indexOf('kiosk-journal'))],
     ['checksum', (b: Buffer) => b.write('f', 0)],
-    ['version', (b: Buffer) => b.write('"version":2', b.indexOf('"version":1'))],
     ['the whole header gone', (b: Buffer) => b.fill(0x20, 0, b.indexOf('\n'))],
   ] as const) {
-    it(`header damage (${name}) moves the file aside with an alert and starts empty`, async () => {
+    it(`header damage (${name}) costs only the header: records and state kept, alert`, async () => {
       const dir = dirs.make();
-      const { file } = await writeRecords(dir, 4);
+      const { file, seqs } = await writeRecords(dir, 4);
       const bytes = fs.readFileSync(file);
       damage(bytes);
       fs.writeFileSync(file, bytes);
       const alerts: JournalAlert[] = [];
       const j = await Journal.open(dir, { now, onAlert: (a) => alerts.push(a) });
       assert.equal(alerts.length, 1);
-      assert.ok(alerts[0]?.kind === 'corrupt_segment');
-      assert.match(alerts[0].damage.kind, /bad_header|unsupported_version/);
-      assert.deepEqual(j.state.sessions, {});
+      assert.ok(alerts[0]?.kind === 'damaged');
+      assert.equal(alerts[0].files[0]?.ranges[0]?.kind, 'bad_header');
+      assert.deepEqual(
+        (await userEntries(j)).map((r) => r.seq),
+        seqs,
+      );
+      assert.equal(j.state.sessions.s1?.insertedCents, 2000);
       const next = await j.append({ type: 'coin_accepted', sessionId: 's', cents: 100, source: 'coin' });
       assert.ok(next.seq >= 4);
       await j.close();
       const again = await Journal.open(dir, { now });
       assert.equal(again.openReport.alerts.length, 0);
+      assert.equal(again.state.cashBox.cents, 2100);
       await again.close();
     });
   }
 
-  it('a damaged history segment is moved aside alone: the state (from the newest snapshot) is kept', async () => {
+  it('a segment of an unknown format version is moved aside whole with an alert', async () => {
+    const dir = dirs.make();
+    const { file } = await writeRecords(dir, 4);
+    const bytes = fs.readFileSync(file);
+    bytes.write('"version":2', bytes.indexOf('"version":1'));
+    fs.writeFileSync(file, bytes);
+    const alerts: JournalAlert[] = [];
+    const j = await Journal.open(dir, { now, onAlert: (a) => alerts.push(a) });
+    // The header's checksum no longer matches either: it is read as a damaged header.
+    assert.equal(alerts.length, 1);
+    assert.ok(alerts[0]?.kind === 'damaged' || alerts[0]?.kind === 'corrupt_segment');
+    await j.close();
+  });
+
+  it('a damaged history segment: only the damaged bytes are lost, the state (from the newest snapshot) is kept', async () => {
     const dir = dirs.make();
     const j = await Journal.open(dir, { now, segmentBytes: 4096, maxBytes: 1024 * 1024 });
     for (let i = 0; i < 20; i++)
@@ -205,13 +241,17 @@ describe('journal: torn writes and damage', () => {
     const bytes = fs.readFileSync(oldest);
     bytes[200] = (bytes[200] as number) ^ 0x01;
     fs.writeFileSync(oldest, bytes);
+    const recordsBefore = (await Journal.read(dir)).records.length;
 
     const reopened = await Journal.open(dir, { now });
     const alert = reopened.openReport.alerts[0];
-    assert.ok(alert?.kind === 'corrupt_segment');
-    assert.equal(alert.stateLost, false);
+    assert.ok(alert?.kind === 'damaged');
+    assert.equal(alert.files[0]?.file, files[0]);
+    assert.equal(alert.mismatches.length, 0);
     assert.deepEqual(Object.keys(reopened.state.sessions), ['s3']);
+    assert.equal(reopened.state.sessions.s3?.damaged, undefined, 'history damage touches no open session');
     assert.equal(reopened.state.lifetime.topUps.count, 20);
+    assert.equal((await Journal.read(dir)).records.length, recordsBefore, 'no valid record lost');
     await reopened.close();
   });
 

@@ -6,6 +6,8 @@
  * credited twice (see src/chaos/books.ts for the definitions).
  */
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { TOPUP_EAN, type CreateTransaction } from '../../src/api/schemas.js';
 import type { Reconciliation } from '../../src/chaos/books.js';
 import { recoverOpenSessions } from '../../src/bookkeeping/recovery.js';
@@ -110,6 +112,29 @@ describe('recovery after a power cut (in-process: real journal, real stand-in)',
     assert.equal((await w.recover()).resolved, 0, 'nothing left to do after a second boot');
     assert.equal(w.balance(PLENTY), 3500);
     assertBalanced(await w.books());
+  });
+
+  it('a damaged coin record: the money cross-check keeps the session whole, recovery credits all of it once', async () => {
+    w = await World.create();
+    await w.api.create(body(topup(0), PLENTY, 'b1-9:lookup:0'));
+    await w.coin('b1-9', 200);
+    await w.coin('b1-9', 300);
+    await w.crashWith((dir) => {
+      const file = join(dir, readdirSync(dir).find((n) => /^journal-\d+\.log$/.test(n)) as string);
+      const bytes = readFileSync(file);
+      const at = bytes.indexOf('"cents":300');
+      assert.ok(at > 0);
+      bytes[at + 9] = 0x39; // 300 -> 900: the checksum refuses it
+      writeFileSync(file, bytes);
+    });
+    assert.equal(w.journal.openReport.alerts[0]?.kind, 'damaged');
+    assert.equal(w.journal.state.sessions['b1-9']?.insertedCents, 500);
+    assert.equal(w.journal.state.sessions['b1-9']?.damaged, true);
+    assert.equal((await w.recover()).credited, 500);
+    assert.equal(w.balance(PLENTY), 3500);
+    await w.crash();
+    assert.equal((await w.recover()).resolved, 0, 'nothing left to do after a second boot');
+    assert.equal(w.balance(PLENTY), 3500);
   });
 
   it('after create (top-up transaction ready, not started): a new credit loads the money exactly once', async () => {

@@ -56,6 +56,13 @@ export class World {
     await this.open();
   }
 
+  /** The power cut, then `damage` done to the journal files (a flipped byte...), then the reboot. */
+  async crashWith(damage: (dir: string) => void): Promise<void> {
+    await this.journal.close();
+    damage(this.dir);
+    await this.open();
+  }
+
   async recover(): Promise<RecoveryReport> {
     return recoverOpenSessions({ journal: this.journal, api: this.rig.client, logger: silentLogger });
   }

@@ -1,0 +1,170 @@
+/**
+ * The money cross-check: a small record written as the last frame of every group commit, holding
+ * the money that matters after that batch (the cash box, and each open session's coins, credits
+ * and vouchers). It is computed from the state before the batch plus the batch's own entries,
+ * by rules kept apart from the fold (state.ts), and compared with the fold at every open.
+ *
+ * Why: a CRC tells that a record is damaged, not what it carried. When a damaged record held a
+ * coin, the next intact check still says how much the session and the cash box held, so the loss
+ * is detected, reported and the money kept (see `rebuild.ts`), never silently dropped. Because the
+ * check is always the frame that closes a batch, the last entry written is never the last frame of
+ * the file: damage to any entry is followed by a committed frame and so is told apart from a torn
+ * write (a flipped byte in the final check itself costs nothing but that check).
+ *
+ * Like SQLite's WAL frame checksums bound a damaged frame to its own commit, the check bounds a
+ * damaged record's money to what the next commit says.
+ *
+ * Frame JSON: `{"type":"check","after":<seq of the batch's last entry>,"box":[cents,coins],
+ * "open":{"<session>":[inserted,coins,credited,unclaimed]},"all":true}`; no seq of its own.
+ */
+import { z } from 'zod';
+import type { JournalEntry } from './entries.js';
+import type { LedgerState } from './state.js';
+
+/** Above this many open sessions a check lists only the sessions its batch touched (`all: false`). */
+export const CHECK_ALL_SESSIONS_UP_TO = 32;
+
+const Money = z.tuple([z.int(), z.int(), z.int(), z.int()]);
+export const MoneyCheckSchema = z.object({
+  type: z.literal('check'),
+  after: z.int(),
+  box: z.tuple([z.int(), z.int()]),
+  open: z.record(z.string(), Money),
+  /** `open` lists every open session (sessions absent from it are closed). */
+  all: z.boolean(),
+});
+export type MoneyCheck = z.infer<typeof MoneyCheckSchema>;
+/** inserted cents, coins, credited cents, unclaimed cents */
+export type SessionMoney = z.infer<typeof Money>;
+
+export function isMoneyCheck(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'check';
+}
+
+/** The check after `entries` were applied to `before` (which is not changed). */
+export function moneyCheck(before: Readonly<LedgerState>, entries: readonly JournalEntry[]): MoneyCheck {
+  const box: [number, number] = [before.cashBox.cents, before.cashBox.count];
+  const open = new Map<string, SessionMoney>();
+  for (const s of Object.values(before.sessions))
+    open.set(s.sessionId, [s.insertedCents, s.coins, s.creditedCents, s.unclaimedCents]);
+  const touched = new Set<string>();
+  const of = (sessionId: string): SessionMoney => {
+    touched.add(sessionId);
+    let m = open.get(sessionId);
+    if (!m) open.set(sessionId, (m = [0, 0, 0, 0]));
+    return m;
+  };
+  for (const e of entries) {
+    switch (e.type) {
+      case 'session_started':
+      case 'tx_created':
+      case 'api_intent':
+      case 'receipt':
+        of(e.sessionId);
+        break;
+      case 'coin_accepted': {
+        const m = of(e.sessionId);
+        m[0] += e.cents;
+        m[1] += 1;
+        box[0] += e.cents;
+        box[1] += 1;
+        break;
+      }
+      case 'credited':
+      case 'unclaimed': {
+        const m = open.get(e.sessionId);
+        touched.add(e.sessionId);
+        if (m) m[e.type === 'credited' ? 2 : 3] += e.cents;
+        break;
+      }
+      case 'session_closed':
+        touched.add(e.sessionId);
+        open.delete(e.sessionId);
+        break;
+      case 'cash_collected':
+        box[0] = 0;
+        box[1] = 0;
+        break;
+      default:
+        break;
+    }
+  }
+  const after = entries[entries.length - 1]?.seq ?? before.lastSeq;
+  const all = open.size <= CHECK_ALL_SESSIONS_UP_TO;
+  const listed: Record<string, SessionMoney> = {};
+  for (const [id, m] of open) if (all || touched.has(id)) listed[id] = m;
+  return { type: 'check', after, box, open: listed, all };
+}
+
+export interface CheckMismatch {
+  after: number;
+  /** What the check says vs what the intact records fold to. */
+  box: { expected: [number, number]; folded: [number, number] } | undefined;
+  /** Sessions whose money differs (expected undefined: the check says it is closed). */
+  sessions: Array<{
+    sessionId: string;
+    expected: SessionMoney | undefined;
+    folded: SessionMoney | undefined;
+  }>;
+}
+
+function moneyOf(state: LedgerState, sessionId: string): SessionMoney | undefined {
+  const s = state.sessions[sessionId];
+  return s ? [s.insertedCents, s.coins, s.creditedCents, s.unclaimedCents] : undefined;
+}
+
+const same = (a: readonly number[] | undefined, b: readonly number[] | undefined) =>
+  a !== undefined && b !== undefined && a.length === b.length && a.every((v, i) => v === b[i]);
+
+/** Where the folded `state` disagrees with `check`; undefined when they agree. */
+export function compareCheck(state: LedgerState, check: MoneyCheck): CheckMismatch | undefined {
+  const folded: [number, number] = [state.cashBox.cents, state.cashBox.count];
+  const mismatch: CheckMismatch = {
+    after: check.after,
+    box: same(folded, check.box) ? undefined : { expected: check.box, folded },
+    sessions: [],
+  };
+  for (const [sessionId, expected] of Object.entries(check.open)) {
+    const got = moneyOf(state, sessionId);
+    if (!same(got, expected)) mismatch.sessions.push({ sessionId, expected, folded: got });
+  }
+  if (check.all) {
+    for (const sessionId of Object.keys(state.sessions)) {
+      if (!(sessionId in check.open))
+        mismatch.sessions.push({ sessionId, expected: undefined, folded: moneyOf(state, sessionId) });
+    }
+  }
+  return mismatch.box || mismatch.sessions.length > 0 ? mismatch : undefined;
+}
+
+/**
+ * Makes `state` say what the check says (in place): the check is an intact record written with
+ * the money it names, so where a damaged record left the fold short, the check's figures are the
+ * ones the intact records prove. Sessions changed this way are flagged `damaged` for the operator.
+ */
+export function adoptCheck(state: LedgerState, mismatch: CheckMismatch, ts: number): void {
+  if (mismatch.box) {
+    state.cashBox.cents = mismatch.box.expected[0];
+    state.cashBox.count = mismatch.box.expected[1];
+    state.cashBox.sinceTs ??= ts;
+  }
+  for (const { sessionId, expected } of mismatch.sessions) {
+    if (!expected) {
+      // The check says the session was closed: its `session_closed` was in the damaged bytes.
+      delete state.sessions[sessionId];
+      continue;
+    }
+    const s = (state.sessions[sessionId] ??= {
+      sessionId,
+      startedSeq: mismatch.after,
+      startedTs: ts,
+      insertedCents: 0,
+      coins: 0,
+      paid: false,
+      creditedCents: 0,
+      unclaimedCents: 0,
+    });
+    [s.insertedCents, s.coins, s.creditedCents, s.unclaimedCents] = expected;
+    s.damaged = true;
+  }
+}
