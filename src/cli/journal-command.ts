@@ -153,7 +153,9 @@ async function journalExport(argv: readonly string[], io: CliIo): Promise<number
         ` top-ups ${eur(c.openingLifetime.topUps.cents)})`,
     );
   if (read.damage.length)
-    io.err(`  WARNING: ${read.damage.length} damaged segment(s): records after the damage are missing`);
+    io.err(
+      `  WARNING: ${read.damage.length} damaged byte range(s): those records are missing (the kiosk quarantines them at its next boot)`,
+    );
   io.err(
     `  totals: sales ${eur(t.sale.cents)} (${t.sale.count}), top-ups ${eur(t.topup.cents)} (${t.topup.count}),` +
       ` cash in ${eur(t.coin_in.cents)} (${t.coin_in.count}), cancellations ${eur(t.cancellation.cents)},` +
