@@ -25,7 +25,8 @@ describe('journal: segments, compaction, retention', () => {
   const dirs = tempDirs();
   afterEach(() => dirs.cleanup());
 
-  it('rotation keeps open sessions and counters: state after reopen equals the fold of everything ever written', async () => {
+  it('rotation keeps open sessions and counters: state after reopen equals the fold of everything ever written', async function () {
+    this.timeout(60_000); // 3,000 appends and two opens: ~4 s alone, more on a loaded machine
     const dir = dirs.make();
     const opts = { now: () => T0, segmentBytes: 4096, maxBytes: 16 * 1024, fsync: false };
     let j = await Journal.open(dir, opts);
