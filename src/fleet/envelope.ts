@@ -166,8 +166,6 @@ export const KNOWN_ALERTS = [
   'api_unreachable',
   'clock_unsynced',
   'disk_low',
-  'journal_unwritable',
-  'journal_damaged',
   'stuck',
   'journal_unwritable',
   'journal_damaged',
