@@ -1,17 +1,19 @@
 /**
  * Start-up time of the kiosk program: from spawning the process to (a) the control port answering
  * `ping` and (b) the idle screen ("Karte aufladen") on the simulated display, beside a bare
- * `node -e 0` on the same machine (ratio). Three ways to start it: tsx on the sources (what
- * `npm start` does), `bin/kiosk.mjs` (tsx registered by the bin script), and an esbuild bundle
- * (code splitting, so the real drivers, the fleet client and the terminal face stay lazy).
- * Also counts the modules that go through the ESM loader in each case.
+ * `node -e 0` on the same machine (ratio). The ways to start it: tsx on the sources (what
+ * `npm start` does), `bin/kiosk.mjs` (tsx registered by the bin script), and the bundle of
+ * `npm run build` (src/harness/build-bundle.mjs), once with the API stand-in in the kiosk's process (the
+ * simulator) and once with it in its own process (a Pi talks to the real API elsewhere). Also counts the
+ * modules that go through the ESM loader, prints the phases the kiosk logs (`start-up timing`: load,
+ * config, journal, self-test, first screen) and the idle RSS of the kiosk process.
  *
  *   npx tsx bench/app-startup.ts [--runs 7]
  *
  * The bundle is written to node_modules/.cache/kiosk-bench/ (not dist/: bin/kiosk.mjs would pick it up).
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -22,6 +24,7 @@ import {
   type StartKioskOptions,
 } from '../src/harness/kiosk-process.js';
 import { percentile } from './app-rig.js';
+import { buildBundle } from '../src/harness/build-bundle.mjs';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' } } });
 const RUNS = Number(values.runs);
@@ -57,11 +60,35 @@ async function bareNode(): Promise<number> {
   return performance.now() - t0;
 }
 
-async function kioskOnce(entry: StartKioskOptions['entry'], env: Record<string, string> = {}) {
-  const t0 = performance.now();
-  const kiosk: KioskProcess = await startKiosk({ entry, env, waitReady: false });
+interface Variant {
+  name: string;
+  entry: StartKioskOptions['entry'];
+  /** The stand-in in its own process, as the real API is for a Pi: the kiosk process is the kiosk alone. */
+  externalApi?: boolean;
+}
+
+/** RSS of a process from /proc (Linux), in MB. */
+function rssMb(pid: number | undefined): number | undefined {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function kioskOnce(v: Variant, env: Record<string, string> = {}, measureRss = false) {
+  const kiosk: KioskProcess = await startKiosk({
+    entry: v.entry,
+    env,
+    waitReady: false,
+    ...(v.externalApi ? { externalApi: true } : {}),
+  });
+  // from the spawn (an external stand-in is started before it, and not counted)
+  const t0 = kiosk.spawnedAt;
   let ping: number;
   let idle: number;
+  let rss: number | undefined;
   try {
     for (;;) {
       if (kiosk.hasExited) throw new Error(`kiosk exited: ${kiosk.stderr}`);
@@ -79,34 +106,18 @@ async function kioskOnce(entry: StartKioskOptions['entry'], env: Record<string, 
       await sleep(2);
     }
     idle = performance.now() - t0;
+    if (measureRss) {
+      await sleep(3000); // idle for a while: timers ran, lazy work done
+      rss = rssMb(kiosk.pid);
+    }
   } finally {
     await kiosk.stop();
   }
-  return { ping, idle, stderr: kiosk.stderr };
-}
-
-function buildBundle(): boolean {
-  rmSync(BUNDLE_DIR, { recursive: true, force: true });
-  try {
-    execFileSync(
-      join(REPO_ROOT, 'node_modules/.bin/esbuild'),
-      [
-        'src/app/main.ts',
-        '--bundle',
-        '--platform=node',
-        '--format=esm',
-        '--splitting',
-        `--outdir=${BUNDLE_DIR}`,
-        '--packages=external',
-        '--log-level=warning',
-      ],
-      { cwd: REPO_ROOT, stdio: 'inherit' },
-    );
-    return existsSync(join(BUNDLE_DIR, 'main.js'));
-  } catch (err) {
-    console.log(`esbuild failed, no bundle figures: ${(err as Error).message}`);
-    return false;
-  }
+  const timingLine = kiosk.stdout.split('\n').find((l) => l.includes('"start-up timing"'));
+  const phases = timingLine
+    ? ((JSON.parse(timingLine) as { phases?: Record<string, number> }).phases ?? {})
+    : {};
+  return { ping, idle, rss, phases, stderr: kiosk.stderr };
 }
 
 console.log(
@@ -117,29 +128,44 @@ for (let i = 0; i < RUNS; i++) bare.push(await bareNode());
 const bareMs = median(bare);
 console.log(`${'node -e 0'.padEnd(26)} median ${bareMs.toFixed(0).padStart(5)} ms`);
 
-const variants: Array<{ name: string; entry: StartKioskOptions['entry'] }> = [
+const variants: Variant[] = [
   { name: 'tsx src/app/main.ts', entry: { kind: 'tsx' } },
   { name: 'bin/kiosk.mjs (tsx)', entry: { kind: 'bin' } },
 ];
-if (buildBundle())
-  variants.push({ name: 'esbuild bundle', entry: { kind: 'bundle', file: join(BUNDLE_DIR, 'main.js') } });
+const bundle = join(BUNDLE_DIR, 'kiosk.mjs');
+rmSync(BUNDLE_DIR, { recursive: true, force: true });
+await buildBundle(BUNDLE_DIR);
+variants.push(
+  { name: 'bundle (npm run build)', entry: { kind: 'bundle', file: bundle } },
+  { name: 'bundle, API elsewhere (Pi)', entry: { kind: 'bundle', file: bundle }, externalApi: true },
+);
 
 for (const v of variants) {
-  await kioskOnce(v.entry); // warm the OS file cache (and tsx's transform cache)
+  await kioskOnce(v); // warm the OS file cache (and tsx's transform cache)
   const ping: number[] = [];
   const idle: number[] = [];
+  const phaseRuns: Array<Record<string, number>> = [];
   for (let i = 0; i < RUNS; i++) {
-    const r = await kioskOnce(v.entry);
+    const r = await kioskOnce(v);
     ping.push(r.ping);
     idle.push(r.idle);
+    phaseRuns.push(r.phases);
   }
-  const counted = await kioskOnce(v.entry, {
-    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${COUNT_HOOK}`.trim(),
-  });
+  const counted = await kioskOnce(
+    v,
+    { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${COUNT_HOOK}`.trim() },
+    true,
+  );
   const urls = counted.stderr.split('\n').filter((l) => l.startsWith('MODLOAD '));
   const own = urls.filter((l) => !l.includes('/node_modules/') || l.includes('/.cache/kiosk-bench/')).length;
   const idleMs = median(idle);
+  const phases = Object.keys(phaseRuns[0] ?? {})
+    .map((k) => `${k} ${median(phaseRuns.map((p) => p[k] ?? NaN)).toFixed(0)}`)
+    .join(', ');
   console.log(
-    `${v.name.padEnd(26)} ping ${median(ping).toFixed(0).padStart(5)} ms  idle screen ${idleMs.toFixed(0).padStart(5)} ms  (${(idleMs / bareMs).toFixed(1)}x node -e 0; p100 ${Math.max(...idle).toFixed(0)} ms)  ESM modules ${urls.length} (own ${own}, node_modules ${urls.length - own})`,
+    `${v.name.padEnd(28)} ping ${median(ping).toFixed(0).padStart(5)} ms  idle screen ${idleMs.toFixed(0).padStart(5)} ms  (${(idleMs / bareMs).toFixed(2)}x node -e 0; p100 ${Math.max(...idle).toFixed(0)} ms)  ESM modules ${urls.length} (own ${own}, node_modules ${urls.length - own})`,
+  );
+  console.log(
+    `${''.padEnd(28)} phases (ms since process start, median): ${phases || 'not logged'}; idle RSS ${counted.rss?.toFixed(1) ?? '?'} MB (with the module-count hook)`,
   );
 }

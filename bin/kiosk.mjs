@@ -1,7 +1,13 @@
 #!/usr/bin/env node
 // The `kiosk` command. A release ships the bundled dist/kiosk.mjs; a checkout runs the TypeScript through tsx.
 import { existsSync } from 'node:fs';
+import module from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+
+// Node >= 22.1 keeps V8's compiled code on disk (NODE_COMPILE_CACHE names the directory, else the OS
+// temp dir): later starts skip compiling the bundle. Node 20, what the Pi runs today, has no such cache.
+if (typeof module.enableCompileCache === 'function')
+  module.enableCompileCache(process.env.NODE_COMPILE_CACHE);
 
 const bundled = fileURLToPath(new URL('../dist/kiosk.mjs', import.meta.url));
 if (existsSync(bundled)) {

@@ -12,7 +12,7 @@ import { SmartTransactionsClient } from '../api/client.js';
 import type { SmartTransactionsApi } from '../api/types.js';
 import { createApiActors } from '../flows/api-actors.js';
 import { Journal, type JournalAlert } from '../journal/journal.js';
-import { startApiStandIn, type StandIn } from '../sim/api-server.js';
+import type { StandIn } from '../sim/api-server.js';
 import { DEMO_CARDS } from '../sim/demo-cards.js';
 import type { Logger } from '../util/logger.js';
 import { kioskMachine, kioskPhaseOf, sessionIdOf, type KioskPhase } from '../../machines/kiosk.machine.js';
@@ -59,6 +59,8 @@ export interface KioskAppOptions {
   onRestart?: (reason: string) => void;
   /** Whether the device clock is synchronised (the fleet marks its messages otherwise). */
   clockSynced?: () => boolean;
+  /** Start-up phases as they finish (`journal`, `self-test`), for the start-up timing line. */
+  onPhase?: (phase: 'journal' | 'self-test') => void;
 }
 
 type KioskActor = Actor<typeof kioskMachine>;
@@ -119,6 +121,7 @@ export class KioskApp extends EventEmitter {
       maxBytes: c.journal.maxBytes,
       onAlert: (alert) => this.onJournalAlert(alert),
     });
+    this.opts.onPhase?.('journal');
     // A session left open with a payment or credit in doubt is resolved soon, not only at the next boot.
     this.sessions = new SessionJournal(this.journal, c.kiosk.mode, this.logger, () =>
       this.scheduleRecoveryRetry(5_000),
@@ -155,6 +158,8 @@ export class KioskApp extends EventEmitter {
     let baseUrl = c.api.baseUrl;
     let tokenUrl = c.api.tokenUrl;
     if (baseUrl === 'standin') {
+      // the stand-in (an HTTP server and its ledger) is for the simulator only: loaded when configured
+      const { startApiStandIn } = await import('../sim/api-server.js');
       this.standIn = await startApiStandIn({
         port: c.api.standIn.port,
         ledgerPath: c.api.standIn.ledger,
@@ -329,6 +334,7 @@ export class KioskApp extends EventEmitter {
       reader: this.devices.reader.status === 'online' ? 'ok' : 'offline',
       display: this.devices.display.health() === 'offline' ? 'offline' : 'ok',
     };
+    this.opts.onPhase?.('self-test');
     if (this.fleet) {
       if (apiReachable) this.fleet.clearAlert('api_unreachable');
       else this.fleet.setAlert('api_unreachable', { severity: 'critical' });

@@ -15,6 +15,11 @@ import { withStoredDesired } from './desired-config.js';
 import { KioskApp } from './kiosk-app.js';
 import { createLogger } from './log.js';
 import { FIRMWARE_VERSION } from './version.js';
+import { StartupTiming } from './startup-timing.js';
+
+/** Every static import above is evaluated by now: the load phase ends here. */
+const timing = new StartupTiming();
+timing.mark('load');
 
 const USAGE = `usage: kiosk [run] --config <file>      run the kiosk (default config: $KIOSK_CONFIG)
        kiosk doctor --config <file>     hardware self-test
@@ -96,7 +101,15 @@ export async function runKiosk(
     logger,
     clockSynced: () => clock.synced,
     onRestart: (reason) => void stop(`restart: ${reason}`).then(() => process.exit(0)),
+    onPhase: (phase) => timing.mark(phase),
   });
+  const onFirstScreen = (): void => {
+    if (timing.has('first screen') || !app.summary().state.startsWith('idle')) return;
+    timing.mark('first screen');
+    app.off('change', onFirstScreen);
+    logger.info({ phases: timing.toJSON(), node: process.version }, 'start-up timing');
+  };
+  app.on('change', onFirstScreen);
   await app.start();
   const gate = controlPortDecision(config);
   if (!gate.open && gate.reason) logger.warn({ coinDriver: config.hardware.coin?.driver }, gate.reason);
@@ -209,6 +222,7 @@ async function main(argv: string[]): Promise<number> {
   // A newer desired document the fleet sent earlier is applied over the file (its allow-list only).
   const fileConfig = structuredClone(config);
   config = withStoredDesired(config, (msg) => console.error(`kiosk: ${msg}`));
+  timing.mark('config');
   let run: RunResult;
   try {
     run = await runKiosk(config, { ...(args['no-tui'] ? { tui: false } : {}), fileConfig });

@@ -7,6 +7,7 @@
  * stand-in runs as its own process).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -147,6 +148,8 @@ export interface ExitInfo {
 }
 
 export class KioskProcess {
+  /** performance.now() when the process was spawned (start-up benchmarks measure from here). */
+  readonly spawnedAt = performance.now();
   stdout = '';
   stderr = '';
   /** Resolves when the process has exited. */
