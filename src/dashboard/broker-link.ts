@@ -52,6 +52,8 @@ export interface BrokerLinkOptions {
   /** Called after every message the model accepted or refused (the server's change feed, the bench's probe). */
   onIngest?: (result: IngestResult, receivedAt: number) => void;
   onConnection?: (connected: boolean) => void;
+  /** Called when a message's durable part is committed (the benchmark's publish-to-stored probe). */
+  onStored?: (result: IngestResult, storedAt: number) => void;
   /** More MQTT.js options (tests: short reconnect periods). */
   mqtt?: Partial<IClientOptions>;
 }
@@ -165,7 +167,8 @@ export class BrokerLink {
         const r = o.ingest.raw(m.topic, m.payload, { receivedAt, retained: packet.retain });
         if (!r.result.ok) this.log.debug({ topic: m.topic, reason: r.result.reason }, 'ignored message');
         o.onIngest?.(r.result, receivedAt);
-        stored.push(r.stored);
+        const onStored = o.onStored;
+        stored.push(onStored ? r.stored.then(() => onStored(r.result, this.now())) : r.stored);
       }
       return Promise.all(stored).then(() => undefined);
     } catch (err) {

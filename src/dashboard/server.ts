@@ -47,6 +47,8 @@ export interface DashboardOptions {
   logger?: Logger;
   /** Also told about every ingested message (the benchmark measures latency here). */
   onIngest?: (result: IngestResult, receivedAt: number) => void;
+  /** Told when a message's durable part is committed (the ingest benchmark). */
+  onStored?: (result: IngestResult, storedAt: number) => void;
   /** Wait for the broker before resolving (tests); by default the page is served while it connects. */
   waitForBroker?: boolean;
   /** A store already opened, or a spec to open (a SQLite path or a postgres:// URL); absent: memory only (the CLI opens var/dashboard.sqlite). */
@@ -130,6 +132,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
       : {}),
     ...(o.group !== undefined ? { group: o.group } : {}),
     ...(o.clientId !== undefined ? { clientId: o.clientId } : {}),
+    ...(o.onStored ? { onStored: o.onStored } : {}),
     ...(o.username !== undefined ? { username: o.username } : {}),
     ...(o.password !== undefined ? { password: o.password } : {}),
     ...(log ? { logger: log } : {}),
