@@ -72,7 +72,14 @@ export interface KioskSummary {
   acceptor: 'accepting' | 'inhibited';
   sessionId: string | null;
   inserted: number | null;
-  journal: { openSessions: number; cashBoxCents: number; unclaimedVouchers: number };
+  journal: {
+    openSessions: number;
+    cashBoxCents: number;
+    unclaimedVouchers: number;
+    /** Set once an append failed: why, and the coins taken that the journal does not hold. */
+    unwritable?: string;
+    unjournaledCents?: number;
+  };
 }
 
 export class KioskApp extends EventEmitter {
@@ -101,6 +108,14 @@ export class KioskApp extends EventEmitter {
   private stopPrinterWatch: (() => void) | undefined;
   /** What the journal found damaged at open, for the fleet alert once the fleet is up. */
   private journalDamage: string | undefined;
+  /**
+   * Set by the first coin the journal could not write (disk full, I/O error, read-only remount):
+   * from then on the acceptor stays inhibited whatever the flows ask, so that no further coin is
+   * taken that is neither durable nor held.
+   */
+  private journalFailure: string | null = null;
+  /** Coins physically taken whose journal write failed: held here, logged and reported to the fleet. */
+  private readonly unjournaledCoins: { cents: number; source: string; at: number }[] = [];
 
   /** A copy: live changes to the running config must not leak into what the fleet's documents start from. */
   private readonly fileConfig: KioskConfig;
@@ -147,6 +162,7 @@ export class KioskApp extends EventEmitter {
     if (c.fleet) await this.startFleet();
     if (this.journalDamage)
       this.fleet?.setAlert('journal_damaged', { severity: 'critical', message: this.journalDamage });
+    if (this.journalFailure) this.raiseJournalUnwritable();
     this.logger.info(
       { kiosk: c.kiosk.id, mode: c.kiosk.mode, api: this.standIn ? this.standIn.baseUrl : c.api.baseUrl },
       'kiosk started',
@@ -368,8 +384,9 @@ export class KioskApp extends EventEmitter {
   }
 
   private setAcceptor(enabled: boolean): void {
+    const open = enabled && this.journalFailure === null;
     this.devices.acceptor
-      .setAccepting(enabled)
+      .setAccepting(open)
       .catch((err: Error) =>
         this.logger.error({ err: err.message, enabled }, 'acceptor inhibit line failed'),
       );
@@ -469,9 +486,7 @@ export class KioskApp extends EventEmitter {
       // One coin at a time, in order: journaled (fsync) before the machine counts it.
       this.coinChain = this.coinChain
         .then(() => this.acceptCoin(coin.cents, coin.source))
-        .catch((err: Error) =>
-          this.logger.error({ err: err.message, cents: coin.cents }, 'coin not journaled'),
-        );
+        .catch((err: Error) => this.coinNotJournaled(coin.cents, coin.source, err));
     });
     d.acceptor.on('fault', (message) => {
       this.logger.error({ message }, 'acceptor fault');
@@ -508,6 +523,42 @@ export class KioskApp extends EventEmitter {
         'coin landed after its session: settled by the journal',
       );
     }
+  }
+
+  /**
+   * The journal refused a coin's record. The coin is in the cash box: it is held in memory and named
+   * in the log and in the fleet alert (the operator settles it from there), and the acceptor is
+   * inhibited at once and kept so, so that the failure costs at most the coins already in the chute.
+   */
+  private coinNotJournaled(cents: number, source: string, err: Error): void {
+    const first = this.journalFailure === null;
+    this.journalFailure = err.message;
+    this.unjournaledCoins.push({ cents, source, at: Date.now() });
+    if (first) this.setAcceptor(false);
+    this.logger.error(
+      {
+        err: err.message,
+        cents,
+        heldCents: this.unjournaledCents(),
+        heldCoins: this.unjournaledCoins.length,
+      },
+      'coin not journaled: acceptor inhibited, coin held for the operator',
+    );
+    this.raiseJournalUnwritable();
+  }
+
+  private unjournaledCents(): number {
+    return this.unjournaledCoins.reduce((sum, c) => sum + c.cents, 0);
+  }
+
+  private raiseJournalUnwritable(): void {
+    this.fleet?.setAlert('journal_unwritable', {
+      severity: 'critical',
+      message: `journal write failed (${this.journalFailure}); acceptor inhibited; coins not journaled: ${
+        this.unjournaledCoins.length
+      } = ${this.unjournaledCents()} ct`,
+    });
+    this.emit('change');
   }
 
   /** The session a coin arriving now belongs to (idle: the one it starts); null: nobody is served. */
@@ -630,6 +681,9 @@ export class KioskApp extends EventEmitter {
         openSessions: Object.keys(st.sessions).length,
         cashBoxCents: st.cashBox.cents,
         unclaimedVouchers: st.unclaimedVouchers.length,
+        ...(this.journalFailure === null
+          ? {}
+          : { unwritable: this.journalFailure, unjournaledCents: this.unjournaledCents() }),
       },
     };
   }

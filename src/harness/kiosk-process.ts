@@ -55,7 +55,13 @@ export interface KioskStateView {
   acceptor: 'accepting' | 'inhibited';
   sessionId: string | null;
   inserted: number | null;
-  journal: { openSessions: number; cashBoxCents: number; unclaimedVouchers: number };
+  journal: {
+    openSessions: number;
+    cashBoxCents: number;
+    unclaimedVouchers: number;
+    unwritable?: string;
+    unjournaledCents?: number;
+  };
   [k: string]: unknown;
 }
 
