@@ -74,6 +74,8 @@ export interface PreTransactionInput {
 }
 export interface PreTransactionOutput {
   missingSum: Cents;
+  /** The API's bonus lines (negative `priceOne`, one per VAT rate), for the receipt's VAT after discounts. */
+  bonusProducts?: BasketLine[];
 }
 
 export interface StartPaymentInput {
@@ -139,10 +141,37 @@ export interface RecordUnclaimedOutput {
   voucherCode: string;
 }
 
-/** What to print: an API receipt as given, or a voucher for unclaimed money. */
+/**
+ * A paid sale or top-up as the one customer receipt shows it: what was bought, how each part was
+ * paid, and where a coin too many went. The machine knows all of it when the session is settled.
+ */
+export interface ReceiptSale {
+  kind: 'sale' | 'topup';
+  /** The basket as sent (a top-up: the one top-up line). */
+  basket: BasketLine[];
+  /** The API's bonus lines from preTransaction (empty without a card or bonus). */
+  bonusProducts: BasketLine[];
+  /** What the loyalty card paid (cash balance and bonus together), the cash applied, the terminal's charge. */
+  parts: { card: Cents; cash: Cents; terminal: Cents };
+  /** The card's cash and bonus balance before paying (to tell bonus, a discount, from prepaid cash). */
+  cardBalance: { cash: Cents; bonus: Cents } | null;
+  /** Cash inserted in the session; of it, what went onto the card and what became a voucher. */
+  cashIn: Cents;
+  credited: Cents;
+  voucher: { code: string; cents: Cents } | null;
+  /** The card, masked (`...2845`), when one was used. */
+  cardMasked: string | null;
+  balanceAfter: Cents | null;
+}
+
+/** What to print: an API receipt as given (with the sale it belongs to), or a voucher for unclaimed money. */
 export type PrintInput =
-  | { jobId: string; kind: 'receipt'; lines: ReceiptLine[] }
+  | { jobId: string; kind: 'receipt'; lines: ReceiptLine[]; sale?: ReceiptSale }
   | { jobId: string; kind: 'voucher'; voucherCode: string; cents: Cents; transactionId: string | null };
+/** The kiosk's receipt number of what was printed (shown on screen so staff can reprint it). */
+export interface PrintOutput {
+  receiptNo?: string;
+}
 
 /** For the journal and the fleet. Card numbers never appear here (only the masked form). */
 export type FlowEvent =

@@ -171,7 +171,10 @@ const farewell: SessionScreen = (c, r) => {
   switch (c.outcome) {
     case 'paid': {
       const balance = c.balanceAfter !== null ? r.money('newBalance', c.balanceAfter) : null;
-      return { lines: [r.m('thanks'), ...went, balance, receipt] };
+      // The receipt number stays on screen (staff reprint by it); on 2 rows it takes turns.
+      const told = [...went, balance].filter((l): l is string => typeof l === 'string' && l.length > 0);
+      if (r.rows === 2) return { lines: [r.m('thanks'), pick(r, told[0] ?? null, receipt)] };
+      return { lines: [r.m('thanks'), ...told.slice(0, receipt ? 2 : 3), receipt] };
     }
     case 'card_refused':
     case 'walked_away':
@@ -207,6 +210,7 @@ const SHARED: Record<string, SessionScreen> = {
   'settling.decide': waitApi,
   'settling.crediting.call': (c, r) => busy([r.m('crediting'), r.money('creditingAmount', c.settling)]),
   'settling.crediting.wait': (c, r) => busy([r.m('crediting'), r.money('creditingAmount', c.settling)]),
+  'settling.printingReceipt': (_c, r) => busy([r.m('paid'), r.m('printing'), r.m('printing2')]),
   'settling.printingCredit': (_c, r) => busy([r.m('printing'), r.m('printing2')]),
   'settling.recording': (_c, r) => busy([r.m('recording')]),
   'settling.recordWait': (_c, r) => busy([r.m('recording')]),

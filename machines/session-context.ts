@@ -125,6 +125,12 @@ export interface SessionContext {
   jobSeq: number;
 
   receipt: ReceiptLine[] | null;
+  /** The API's bonus lines (preTransaction), for the receipt. */
+  bonusProducts: BasketLine[];
+  /** A paid sale's or top-up's receipt is still to be printed (after settling, so it shows everything). */
+  receiptDue: boolean;
+  /** A voucher was recorded and its code not yet shown on its own screen. */
+  voucherToShow: boolean;
   balanceAfter: Cents | null;
   voucherCode: string | null;
   /** The kiosk's receipt number of the last receipt printed (shown so staff can reprint it). */
@@ -183,6 +189,9 @@ export function initialSessionContext(flow: 'checkout' | 'topup', input: Session
     repeatedStart: false,
     jobSeq: 0,
     receipt: null,
+    bonusProducts: [],
+    receiptDue: false,
+    voucherToShow: false,
     balanceAfter: null,
     voucherCode: null,
     receiptNo: null,

@@ -13,8 +13,9 @@
  *  - an answer to `start` (HTTP 2xx) is judged by its `status` the same way (never "paid" by the
  *    HTTP status): `effect` -> paid; `failed`/`cancelled` -> not paid; anything else -> read back.
  */
+import { and } from 'xstate';
 import type { SessionContext } from './session-context.js';
-import { jobId, startJobId } from './session.setup.js';
+import { jobId, receiptSale, startJobId } from './session.setup.js';
 
 type Ctx = { context: SessionContext };
 
@@ -145,23 +146,10 @@ export const payStates = {
       },
     },
   },
+  // Paid: the money left over is settled first, then the one receipt says it all (settling.printingReceipt).
   paid: {
     id: 'paid',
-    invoke: {
-      id: 'print',
-      src: 'print',
-      input: ({ context }: Ctx) => ({
-        jobId: jobId(context, 'receipt'),
-        kind: 'receipt' as const,
-        lines: context.receipt ?? [],
-      }),
-      onDone: { target: 'settling', actions: 'nextJob' },
-      // The receipt stays in the journal for a reprint; the customer is not kept waiting.
-      onError: {
-        target: 'settling',
-        actions: ['nextJob', { type: 'reportFault', params: { what: 'print' } }],
-      },
-    },
+    always: 'settling',
   },
   payFailed: {
     id: 'payFailed',
@@ -232,6 +220,8 @@ export const endStates = {
     states: {
       decide: {
         always: [
+          { guard: and(['heldZero', 'receiptDue']), target: 'printingReceipt' },
+          { guard: and(['heldZero', 'voucherToShow']), target: 'showVoucher' },
           { guard: 'heldZero', target: '#farewell' },
           { guard: 'mayCredit', target: 'crediting' },
           { target: 'recording' },
@@ -251,7 +241,11 @@ export const endStates = {
                 jobId: jobId(context, 'credit'),
                 relatedTransactionId: context.txId,
               }),
-              onDone: { target: '#settling.printingCredit', actions: 'recordCredited' },
+              onDone: [
+                // A sale's coin too many: its receipt (still to come) says where it went, no second slip.
+                { guard: 'receiptDue', target: '#settling.decide', actions: 'recordCredited' },
+                { target: '#settling.printingCredit', actions: 'recordCredited' },
+              ],
               onError: [
                 { guard: 'mayRetryStart', target: 'wait', actions: 'countAttempt' },
                 // Not loaded (or in doubt): the voucher keeps the money visible to customer and operator.
@@ -309,15 +303,35 @@ export const endStates = {
             cents: context.settling,
             transactionId: context.txId,
           }),
-          onDone: { target: 'showVoucher', actions: 'nextJob' },
+          onDone: { target: 'decide', actions: 'nextJob' },
           onError: {
-            target: 'showVoucher',
+            target: 'decide',
             actions: ['nextJob', { type: 'reportFault', params: { what: 'print' } }],
+          },
+        },
+      },
+      // One receipt for a paid sale or top-up: items, VAT, every payment part, a credit or voucher.
+      printingReceipt: {
+        invoke: {
+          id: 'print',
+          src: 'print',
+          input: ({ context }: Ctx) => ({
+            jobId: jobId(context, 'receipt'),
+            kind: 'receipt' as const,
+            lines: context.receipt ?? [],
+            sale: receiptSale(context),
+          }),
+          onDone: { target: 'decide', actions: ['receiptPrinted', 'nextJob'] },
+          // The receipt stays in the journal for a reprint; the customer is not kept waiting.
+          onError: {
+            target: 'decide',
+            actions: ['receiptPrinted', 'nextJob', { type: 'reportFault', params: { what: 'print' } }],
           },
         },
       },
       // The code also stays on screen, in case the printer failed.
       showVoucher: {
+        entry: 'voucherShown',
         after: { voucher: 'decide' },
         on: { BUTTON: 'decide' },
       },

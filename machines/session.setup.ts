@@ -21,7 +21,9 @@ import type {
   PreTransactionInput,
   PreTransactionOutput,
   PrintInput,
+  PrintOutput,
   ReadBackInput,
+  ReceiptSale,
   ReadBackOutput,
   RecordUnclaimedInput,
   RecordUnclaimedOutput,
@@ -41,6 +43,9 @@ import {
   type SessionOutput,
 } from './session-context.js';
 import { maskCard } from '../src/util/privacy.js';
+import type { Cents } from '../src/api/money.js';
+import { TOPUP_EAN } from '../src/api/schemas.js';
+import type { BasketLine } from './ports.js';
 
 /** Actor done/error events as the machine sees them (output/error only where the state expects one). */
 type DoneEvent = { type: `xstate.done.actor.${string}`; output: unknown };
@@ -211,7 +216,10 @@ export const sessionSetup = setup({
       enqueue(emitting({ type: 'transaction_created', id: ref.id }));
     }),
     dueFromBasket: assign(({ context }) => ({ due: basketSum(context.basket) })),
-    dueFromPreTransaction: assign(({ event }) => ({ due: outputOf<PreTransactionOutput>(event).missingSum })),
+    dueFromPreTransaction: assign(({ event }) => {
+      const out = outputOf<PreTransactionOutput>(event);
+      return { due: out.missingSum, bonusProducts: out.bonusProducts ?? [] };
+    }),
     dueFromHeld: assign(({ context }) => ({ due: held(context) })),
     /** The customer settles for what is in: that becomes the amount (open amount or less than chosen). */
     settleForHeld: assign(({ context }) => ({ target: held(context) > 0 ? held(context) : context.target })),
@@ -252,6 +260,8 @@ export const sessionSetup = setup({
         balanceAfter: out.balance,
         outcome: 'paid',
         payDeadline: null,
+        // Printed once the money is settled: one receipt that also says where a coin too many went.
+        receiptDue: true,
       });
       if (context.txId) {
         enqueue(
@@ -310,7 +320,9 @@ export const sessionSetup = setup({
     recordCredited: enqueueActions(({ context, event, enqueue }) => {
       const out = outputOf<CreditCardOutput>(event);
       const cents = context.settling;
-      enqueue.assign({ credited: context.credited + cents, receipt: out.receipt, balanceAfter: out.balance });
+      // A sale's change: its receipt (still to print) keeps the sale's API lines and adds the credit's.
+      const receipt = context.receiptDue ? [...(context.receipt ?? []), ...out.receipt] : out.receipt;
+      enqueue.assign({ credited: context.credited + cents, receipt, balanceAfter: out.balance });
       enqueue(
         emitting({
           type: 'credited',
@@ -323,7 +335,11 @@ export const sessionSetup = setup({
     recordUnclaimed: enqueueActions(({ context, event, enqueue }) => {
       const out = outputOf<RecordUnclaimedOutput>(event);
       const cents = context.settling;
-      enqueue.assign({ unclaimed: context.unclaimed + cents, voucherCode: out.voucherCode });
+      enqueue.assign({
+        unclaimed: context.unclaimed + cents,
+        voucherCode: out.voucherCode,
+        voucherToShow: true,
+      });
       enqueue(
         emitting({
           type: 'unclaimed',
@@ -332,6 +348,12 @@ export const sessionSetup = setup({
           reason: unclaimedReasonOf(context),
         }),
       );
+    }),
+    voucherShown: assign({ voucherToShow: false }),
+    receiptPrinted: assign(({ context, event }) => {
+      const out = (event as unknown as Partial<DoneEvent>).output as PrintOutput | undefined;
+      const no = typeof out?.receiptNo === 'string' ? out.receiptNo : context.receiptNo;
+      return { receiptDue: false, receiptNo: no };
     }),
     reportFault: enqueueActions(({ event, enqueue }, params: { what: string }) => {
       const e = errorOf(event) as { message?: string } | undefined;
@@ -372,6 +394,8 @@ export const sessionSetup = setup({
     heldCoversDue: ({ context }) => held(context) >= context.due,
     heldPositive: ({ context }) => held(context) > 0,
     heldZero: ({ context }) => held(context) === 0,
+    receiptDue: ({ context }) => context.receiptDue,
+    voucherToShow: ({ context }) => context.voucherToShow,
     nothingToSay: ({ context }) =>
       context.outcome === 'card_refused' && context.credited === 0 && context.unclaimed === 0,
     terminalOffered: ({ context }) => context.cfg.terminal && held(context) === 0,
@@ -416,6 +440,36 @@ function addItem(context: SessionContext, id: number) {
     ...context.basket,
     { id: item.id, desc: item.desc, ean: item.ean, quantity: 1, priceOne: item.priceOne, tax: item.tax },
   ];
+}
+
+/** The one customer receipt of a paid session, from what the machine knows once the money is settled. */
+export function receiptSale(context: SessionContext): ReceiptSale {
+  const topup = context.flow === 'topup';
+  const basket = topup ? topupBasket(context.due) : context.basket;
+  const cash = context.method === 'cash' ? context.due : 0;
+  const terminal = context.method === 'cashless' ? context.due : 0;
+  const card = !topup && context.card ? Math.max(0, basketSum(context.basket) - context.due) : 0;
+  const voucher =
+    context.unclaimed > 0 && context.voucherCode
+      ? { code: context.voucherCode, cents: context.unclaimed }
+      : null;
+  return {
+    kind: topup ? 'topup' : 'sale',
+    basket,
+    bonusProducts: context.bonusProducts,
+    parts: { card, cash, terminal },
+    cardBalance: context.card ? { cash: context.card.cashBalance, bonus: context.card.bonusBalance } : null,
+    cashIn: context.inserted,
+    credited: context.credited,
+    voucher,
+    cardMasked: context.cardNumber ? `...${context.cardNumber.slice(-4)}` : null,
+    balanceAfter: context.balanceAfter,
+  };
+}
+
+/** The basket of a top-up: one line of the top-up product, priced at the amount loaded (no VAT on a prepayment). */
+export function topupBasket(cents: Cents): BasketLine[] {
+  return [{ id: 1, desc: 'Kartenaufladung', ean: TOPUP_EAN, quantity: 1, priceOne: cents, tax: 0 }];
 }
 
 export function startJobId(context: SessionContext): string {

@@ -5,12 +5,9 @@
  * change): the top-up product with `priceOne` = money held, then start/cash, then the receipt.
  * Money inserted before the card, or after a cancel or walk-away, is settled like everywhere else.
  */
-import { TOPUP_EAN } from '../src/api/schemas.js';
-import type { Cents } from '../src/api/money.js';
-import type { BasketLine } from './ports.js';
 import { cardStates, endStates, payStates } from './session-states.js';
 import { initialSessionContext, type SessionContext } from './session-context.js';
-import { jobId, sessionOutput, sessionSetup } from './session.setup.js';
+import { jobId, sessionOutput, sessionSetup, topupBasket } from './session.setup.js';
 
 type Ctx = { context: SessionContext };
 type Ev = { event: { type: string; name?: string } };
@@ -21,10 +18,7 @@ const isButton = (name: string) =>
     value: `button ${name}`,
   });
 
-/** The basket of a top-up: one line of the top-up product, priced at the amount loaded (no VAT on a prepayment). */
-export function topupBasket(cents: Cents): BasketLine[] {
-  return [{ id: 1, desc: 'Kartenaufladung', ean: TOPUP_EAN, quantity: 1, priceOne: cents, tax: 0 }];
-}
+export { topupBasket };
 
 export const topupMachine = sessionSetup.createMachine({
   id: 'topup',

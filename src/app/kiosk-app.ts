@@ -33,7 +33,12 @@ import { screenFor, statePath } from '../../machines/screens.js';
 import type { KioskConfig } from '../config/config-schema.js';
 import type { ControlDevice, SimControls } from './control-port.js';
 import { buildDevices, type Devices, type SimHandles } from './devices.js';
-import { maskReceiptCards, saleLines, voucherLines } from '../bookkeeping/receipt-jobs.js';
+import {
+  customerReceiptLines,
+  maskReceiptCards,
+  saleLines,
+  voucherLines,
+} from '../bookkeeping/receipt-jobs.js';
 import type { ReceiptLine } from '../api/schemas.js';
 import { SessionRecovery } from '../bookkeeping/recovery.js';
 import { SessionJournal, newVoucherCode } from '../bookkeeping/session-journal.js';
@@ -358,10 +363,22 @@ export class KioskApp extends EventEmitter {
     return { apiReachable, devices };
   }
 
-  private async print(input: PrintInput): Promise<void> {
+  private async print(input: PrintInput): Promise<{ receiptNo?: string }> {
     const lang = this.config.kiosk.language;
     let lines: ReceiptLine[];
-    if (input.kind === 'receipt') {
+    let receiptNo: string | undefined;
+    if (input.kind === 'receipt' && input.sale) {
+      const api = this.config.receipts.maskCardNumber ? maskReceiptCards(input.lines) : [...input.lines];
+      // Numbered by the journal's paid count (sales + top-ups): durable, consecutive, already written.
+      const life = this.journal.state.lifetime;
+      receiptNo = `${this.config.kiosk.id}-${String(life.sales.count + life.topUps.count).padStart(5, '0')}`;
+      lines = customerReceiptLines(input.sale, api, {
+        lang,
+        receiptNo,
+        when: receiptTime(new Date()),
+        merchant: this.config.receipts.merchant,
+      });
+    } else if (input.kind === 'receipt') {
       const api = this.config.receipts.maskCardNumber ? maskReceiptCards(input.lines) : [...input.lines];
       // A sale's receipt lists what was bought; the API's lines only cover the loyalty card (none without one).
       const flow = this.actor.getSnapshot().children.flow?.getSnapshot() as
@@ -381,6 +398,7 @@ export class KioskApp extends EventEmitter {
       footer: this.config.receipts.footer,
     });
     await this.sessions.printed(input.jobId);
+    return receiptNo ? { receiptNo } : {};
   }
 
   private setAcceptor(enabled: boolean): void {
@@ -803,4 +821,10 @@ function damageMessage(alert: Extract<JournalAlert, { kind: 'damaged' }>): strin
     `damaged: ${ranges || 'none'}; sessions: ${sessions || 'none'}; cash box ${alert.cashBoxCents} ct` +
     (alert.mismatches.length > 0 ? `; money cross-check corrected ${alert.mismatches.length}x` : '');
   return text.slice(0, 500);
+}
+
+/** Device-local date and time as a German receipt shows it: `01.12.2026 14:05`. */
+function receiptTime(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${p(d.getDate())}.${p(d.getMonth() + 1)}.${d.getFullYear()} ${p(d.getHours())}:${p(d.getMinutes())}`;
 }

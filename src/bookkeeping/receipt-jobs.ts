@@ -5,6 +5,7 @@
 import { basketTotal, formatCents, sumsPerVatRate } from '../api/money.js';
 import type { ReceiptLine } from '../api/schemas.js';
 import { maskCard } from '../util/privacy.js';
+import type { ReceiptSale } from '../../machines/ports.js';
 
 export function maskReceiptCards(lines: readonly ReceiptLine[]): ReceiptLine[] {
   return lines.map((l) =>
@@ -92,5 +93,130 @@ export function saleLines(
     ...vat,
     nv(de ? 'Bezahlt mit' : 'Paid by', paid),
     { type: 'space' },
+  ];
+}
+
+/** Who sold it (§33 UStDV: name and address of the seller on every small-amount invoice). */
+export interface Merchant {
+  name: string;
+  address: string[];
+  vatId?: string | undefined;
+}
+
+export interface CustomerReceiptOptions {
+  lang: 'de' | 'en';
+  receiptNo: string;
+  /** Local date and time as printed (`01.12.2026 14:05`). */
+  when: string;
+  merchant?: Merchant | undefined;
+}
+
+/**
+ * The card's bonus used, per VAT rate: a discount, so VAT is computed on the price after it. The card's
+ * prepaid cash is a payment, not a discount. The API takes the card's cash first, then its bonus; its
+ * `bonus_products` give the split per rate (scaled to the bonus actually used, so a stand-in that lists
+ * the whole card part still gives the right discount).
+ */
+export function bonusDiscounts(sale: ReceiptSale): SaleLine[] {
+  const cardPart = sale.parts.card;
+  if (cardPart <= 0 || !sale.cardBalance) return [];
+  const bonusUsed = Math.max(0, cardPart - Math.min(sale.cardBalance.cash, cardPart));
+  if (bonusUsed === 0) return [];
+  const weights = new Map<number, number>();
+  const source = sale.bonusProducts.length > 0 ? sale.bonusProducts : sale.basket;
+  for (const l of source) weights.set(l.tax, (weights.get(l.tax) ?? 0) + Math.abs(l.priceOne * l.quantity));
+  const total = [...weights.values()].reduce((a, b) => a + b, 0);
+  const rates = [...weights.entries()].sort(([a], [b]) => a - b);
+  let given = 0;
+  return rates.map(([rate, w], i) => {
+    // The last rate takes the rounding rest: the discounts add up to the bonus used, to the cent.
+    const cents = i === rates.length - 1 ? bonusUsed - given : Math.floor((bonusUsed * w) / total);
+    given += cents;
+    return { desc: `Bonus ${rate} %`, quantity: 1, priceOne: -cents, tax: rate };
+  });
+}
+
+/**
+ * The one customer receipt of a paid sale or top-up (a small-amount invoice, §33 UStDV): seller,
+ * date and time, receipt number, items with quantity, total, VAT per rate after discounts, every
+ * payment part, where a coin too many went; then the API's own lines (TA code, card) as given.
+ */
+export function customerReceiptLines(
+  sale: ReceiptSale,
+  apiLines: readonly ReceiptLine[],
+  o: CustomerReceiptOptions,
+): ReceiptLine[] {
+  const de = o.lang === 'de';
+  const nv = (name: string, value: string, important = false): ReceiptLine => ({
+    type: 'name-value',
+    value: { name, value, decoration: important ? ['important'] : [] },
+  });
+  const text = (t: string, center = false): ReceiptLine => ({
+    type: 'textline',
+    value: { text: t, decoration: center ? ['align-center'] : [] },
+  });
+  const head: ReceiptLine[] = [
+    ...(o.merchant ? [text(o.merchant.name, true), ...o.merchant.address.map((a) => text(a, true))] : []),
+    ...(o.merchant?.vatId ? [text(`${de ? 'USt-IdNr.' : 'VAT ID'} ${o.merchant.vatId}`, true)] : []),
+    nv(de ? 'Datum' : 'Date', o.when),
+    nv(de ? 'Beleg-Nr.' : 'Receipt no.', o.receiptNo),
+  ];
+  const paid: ReceiptLine[] = [];
+  if (sale.parts.card > 0)
+    paid.push(
+      nv(
+        `${de ? 'Kundenkarte' : 'Loyalty card'} ${sale.cardMasked ?? ''}`.trim(),
+        formatCents(sale.parts.card),
+      ),
+    );
+  if (sale.parts.terminal > 0)
+    paid.push(nv(de ? 'Kartenzahlung' : 'Card payment', formatCents(sale.parts.terminal)));
+  if (sale.cashIn > 0) paid.push(nv(de ? 'Bar gegeben' : 'Cash given', formatCents(sale.cashIn)));
+  if (sale.credited > 0) paid.push(nv(de ? 'Rest auf Karte' : 'Rest to card', formatCents(sale.credited)));
+  if (sale.voucher) {
+    paid.push(nv(de ? 'Rest als Gutschein' : 'Rest as voucher', formatCents(sale.voucher.cents)));
+    paid.push(nv(de ? 'Gutschein-Code' : 'Voucher code', sale.voucher.code));
+  }
+  if (sale.balanceAfter !== null)
+    paid.push(nv(de ? 'Neues Guthaben' : 'New balance', formatCents(sale.balanceAfter)));
+
+  if (sale.kind === 'topup') {
+    const loaded = basketTotal(sale.basket);
+    return [
+      { type: 'separator', value: { caption: de ? 'Kartenaufladung' : 'Card top-up' } },
+      ...head,
+      { type: 'space' },
+      ...(sale.cardMasked ? [nv(de ? 'Karte' : 'Card', sale.cardMasked)] : []),
+      nv(de ? 'Aufgeladen' : 'Loaded', formatCents(loaded), true),
+      ...paid,
+      text(de ? 'Guthaben ist keine Lieferung: ohne MwSt.' : 'Prepaid credit: no VAT.'),
+      { type: 'space' },
+      ...apiLines,
+    ];
+  }
+  const discounts = bonusDiscounts(sale);
+  const lines = [...sale.basket, ...discounts];
+  const items = sale.basket.map((l) =>
+    nv(l.quantity > 1 ? `${l.quantity} x ${l.desc}` : l.desc, formatCents(l.priceOne * l.quantity)),
+  );
+  const vat = sumsPerVatRate(lines).map((v) =>
+    nv(
+      de ? `MwSt ${v.rate} % auf ${formatCents(v.gross)}` : `VAT ${v.rate} % of ${formatCents(v.gross)}`,
+      formatCents(v.vat),
+    ),
+  );
+  return [
+    { type: 'separator', value: { caption: de ? 'Beleg' : 'Receipt' } },
+    ...head,
+    { type: 'space' },
+    ...items,
+    ...discounts.map((d) => nv(d.desc, formatCents(d.priceOne))),
+    { type: 'separator', value: {} } as ReceiptLine,
+    nv(de ? 'Summe' : 'Total', formatCents(basketTotal(lines)), true),
+    ...vat,
+    { type: 'space' },
+    ...paid,
+    { type: 'space' },
+    ...apiLines,
   ];
 }

@@ -140,6 +140,14 @@ export const KioskConfigSchema = z.strictObject({
       header: z.array(z.string().max(48)).max(6).default([]),
       footer: z.array(z.string().max(48)).max(6).default([]),
       maskCardNumber: z.boolean().default(true),
+      /** The seller on every customer receipt (§33 UStDV: name and address). */
+      merchant: z
+        .strictObject({
+          name: z.string().min(1).max(48),
+          address: z.array(z.string().max(48)).max(4).default([]),
+          vatId: z.string().max(20).optional(),
+        })
+        .optional(),
     })
     .default({ mandatory: false, header: [], footer: [], maskCardNumber: true }),
   journal: z

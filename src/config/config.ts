@@ -32,7 +32,52 @@ export function describeIssue(issue: z.core.$ZodIssue): string {
 export function checkConfig(doc: unknown): ConfigCheck {
   const parsed = KioskConfigSchema.safeParse(doc);
   if (parsed.success) return { ok: true, config: parsed.data };
-  return { ok: false, errors: parsed.error.issues.slice(0, 10).map(describeIssue) };
+  return {
+    ok: false,
+    errors: parsed.error.issues.slice(0, 10).map((i) => describeIssue(i) + misspeltHint(doc, i)),
+  };
+}
+
+/**
+ * A required section reported missing next to a key that is almost its name (`printr` for
+ * `printer`): name the misspelt key, which is what the operator has to fix.
+ */
+function misspeltHint(doc: unknown, issue: z.core.$ZodIssue): string {
+  const wanted = issue.path.at(-1);
+  if (typeof wanted !== 'string') return '';
+  let parent: unknown = doc;
+  for (const key of issue.path.slice(0, -1)) parent = (parent as Record<PropertyKey, unknown> | null)?.[key];
+  if (!parent || typeof parent !== 'object') return '';
+  const near = Object.keys(parent).filter((k) => k !== wanted && editDistance(k, wanted) <= 2);
+  const at = issue.path.slice(0, -1).join('.');
+  return near.length
+    ? ` (found ${near.map((k) => `"${at ? `${at}.` : ''}${k}"`).join(', ')}: misspelt?)`
+    : '';
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const keep = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = keep;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** `JSON.parse` names a character offset; an operator editing the file needs line and column. */
+export function jsonErrorWhere(text: string, message: string): string {
+  const m = /position (\d+)/.exec(message);
+  if (!m) return message;
+  const offset = Number(m[1]);
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  const column = offset - before.lastIndexOf('\n');
+  return `${message.replace(/\s*\(line \d+ column \d+\)/, '')} (line ${line}, column ${column})`;
 }
 
 const ENV_OVERRIDES: Array<[string, (doc: Record<string, Record<string, unknown>>, value: string) => void]> =
@@ -58,7 +103,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(file, [`not valid JSON: ${(err as Error).message}`]);
+    throw new ConfigError(file, [`not valid JSON: ${jsonErrorWhere(text, (err as Error).message)}`]);
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc))
     throw new ConfigError(file, ['the document must be a JSON object']);

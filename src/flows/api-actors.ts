@@ -200,7 +200,15 @@ export function createApiActors(api: SmartTransactionsApi, opts: ApiActorOptions
 
     preTransaction: fromPromise<PreTransactionOutput, PreTransactionInput>(async ({ input, signal }) => {
       const r = await api.preTransaction(input.id, { signal });
-      return { missingSum: r.missing_sum };
+      const bonusProducts = r.bonus_products.map((p) => ({
+        id: p.id,
+        desc: p.desc,
+        ean: p.ean ?? null,
+        quantity: p.quantity,
+        priceOne: p.priceOne,
+        tax: p.tax,
+      }));
+      return { missingSum: r.missing_sum, bonusProducts };
     }),
 
     startPayment: fromPromise<PaymentResult, StartPaymentInput>(async ({ input, signal }) => {

@@ -117,6 +117,26 @@ describe('config: one validated JSON file', () => {
     );
   });
 
+  it('a misspelt section is named where the real one is missing', () => {
+    const doc = minimal();
+    const hw = doc.hardware as Record<string, unknown>;
+    hw.printr = hw.printer;
+    delete hw.printer;
+    assert.deepEqual(
+      problems(() => loadConfig(write(doc))),
+      [
+        'hardware.printer: missing: give its settings or {"driver":"simulated"} (found "hardware.printr": misspelt?)',
+      ],
+    );
+  });
+
+  it('broken JSON is reported with line and column', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiosk-config-'));
+    const file = join(dir, 'kiosk.json');
+    writeFileSync(file, '{\n  "kiosk": {},\n  api: 1\n}\n');
+    assert.match(problems(() => loadConfig(file))[0]!, /not valid JSON: .*\(line 3, column 3\)$/);
+  });
+
   it('secrets come from the environment; a missing secret is named', () => {
     const doc = minimal();
     delete (doc.api as { clientSecret?: string }).clientSecret;

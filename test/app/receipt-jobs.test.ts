@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import type { ReceiptLine } from '../../src/api/schemas.js';
-import { maskReceiptCards, saleLines, voucherLines } from '../../src/bookkeeping/receipt-jobs.js';
+import {
+  bonusDiscounts,
+  customerReceiptLines,
+  maskReceiptCards,
+  saleLines,
+  voucherLines,
+} from '../../src/bookkeeping/receipt-jobs.js';
+import type { ReceiptSale } from '../../machines/ports.js';
 import { layoutReceipt } from '../../hal/printer/receipt-layout.js';
 
 const text = (lines: ReceiptLine[]) =>
@@ -52,5 +59,102 @@ describe('receipt jobs: what the kiosk adds to the API\u2019s lines', () => {
     assert.ok(t.includes('2,50 EUR'));
     const laid = layoutReceipt({ lines }, { width: 32 });
     assert.ok(laid.every((l) => l.text.length <= 32));
+  });
+});
+
+describe('customer receipt (one per paid sale, §33 UStDV)', () => {
+  const text = (lines: ReceiptLine[]) =>
+    lines
+      .map((l) =>
+        l.type === 'name-value'
+          ? `${l.value.name} | ${l.value.value}`
+          : l.type === 'textline'
+            ? l.value.text
+            : l.type === 'separator'
+              ? `-- ${l.value?.caption ?? ''}`
+              : '',
+      )
+      .join('\n');
+  const sale = (over: Partial<ReceiptSale> = {}): ReceiptSale => ({
+    kind: 'sale',
+    basket: [
+      { id: 1, desc: 'Kaffee', ean: null, quantity: 2, priceOne: 150, tax: 19 },
+      { id: 2, desc: 'Brezel', ean: null, quantity: 1, priceOne: 229, tax: 7 },
+    ],
+    bonusProducts: [],
+    parts: { card: 251, cash: 278, terminal: 0 },
+    cardBalance: { cash: 251, bonus: 0 },
+    cashIn: 300,
+    credited: 22,
+    voucher: null,
+    cardMasked: '...2845',
+    balanceAfter: 22,
+    ...over,
+  });
+  const opts = {
+    lang: 'de' as const,
+    receiptNo: 'K1-00042',
+    when: '01.12.2026 14:05',
+    merchant: { name: 'Bäckerei Muster', address: ['Hauptstr. 1', '01067 Dresden'] },
+  };
+  const API: ReceiptLine[] = [
+    { type: 'name-value', value: { name: 'TA Code: ', value: '29187330', decoration: [] } },
+  ];
+
+  it('seller, date, number, items, total, VAT per rate, every payment part and the change on one receipt', () => {
+    const out = text(customerReceiptLines(sale(), API, opts));
+    for (const want of [
+      'Bäckerei Muster',
+      '01067 Dresden',
+      'Datum | 01.12.2026 14:05',
+      'Beleg-Nr. | K1-00042',
+      '2 x Kaffee | 3,00 EUR',
+      'Brezel | 2,29 EUR',
+      'Summe | 5,29 EUR',
+      'MwSt 7 % auf 2,29 EUR | 0,15 EUR',
+      'MwSt 19 % auf 3,00 EUR | 0,48 EUR',
+      'Kundenkarte ...2845 | 2,51 EUR',
+      'Bar gegeben | 3,00 EUR',
+      'Rest auf Karte | 0,22 EUR',
+      'TA Code:  | 29187330',
+    ])
+      assert.ok(out.includes(want), `missing "${want}" in\n${out}`);
+    assert.equal(out.match(/Summe/g)?.length, 1, 'one total: one receipt');
+  });
+
+  it('bonus used is a discount: VAT after it; prepaid card cash is not', () => {
+    // 5,29 basket, the card has 1,00 cash + 0,50 bonus: 1,50 from the card, 0,50 of it a discount.
+    const s = sale({ parts: { card: 150, cash: 379, terminal: 0 }, cardBalance: { cash: 100, bonus: 50 } });
+    const discounts = bonusDiscounts(s);
+    assert.equal(
+      discounts.reduce((a, d) => a + d.priceOne, 0),
+      -50,
+      'the discounts add up to the bonus used',
+    );
+    const out = text(customerReceiptLines(s, [], opts));
+    assert.match(out, /Summe \| 4,79 EUR/);
+    // The bonus split by gross per rate: 7 %: floor(50 * 229 / 529) = 21, 19 % the rest 29; VAT on
+    // 2,29 - 0,21 = 2,08 and 3,00 - 0,29 = 2,71.
+    assert.match(out, /Bonus 7 % \| -0,21 EUR/);
+    assert.match(out, /MwSt 19 % auf 2,71 EUR \| 0,43 EUR/);
+    assert.match(out, /MwSt 7 % auf 2,08 EUR \| 0,14 EUR/);
+    assert.equal(bonusDiscounts(sale()).length, 0, 'card cash only: no discount');
+  });
+
+  it('a clean top-up receipt: what was loaded, how paid, the new balance, then the API lines', () => {
+    const s = sale({
+      kind: 'topup',
+      basket: [{ id: 1, desc: 'Kartenaufladung', ean: null, quantity: 1, priceOne: 500, tax: 0 }],
+      parts: { card: 0, cash: 500, terminal: 0 },
+      cashIn: 500,
+      credited: 0,
+      balanceAfter: 751,
+    });
+    const lines = customerReceiptLines(s, API, opts);
+    const out = text(lines);
+    assert.match(out, /^-- Kartenaufladung/);
+    assert.match(out, /Aufgeladen \| 5,00 EUR/);
+    assert.match(out, /Neues Guthaben \| 7,51 EUR/);
+    assert.ok(out.indexOf('Aufgeladen') < out.indexOf('TA Code'), 'the kiosk’s own part first');
   });
 });

@@ -90,11 +90,13 @@ describe('e2e: checkout kiosk', function () {
     // 1,00 inserted for 0,98 due: the 2 ct are loaded onto the card rather than kept.
     assert.equal(ledger.cards[SEED_CARD]!.cash_balance, 2);
     const receipts = (await k.receipts()).map((r) => r.join('\n'));
+    // One receipt, every part on it: card, cash given, the change put onto the card; then the API's lines.
+    assert.equal(receipts.length, 1, 'one receipt for a mixed payment');
     assert.match(receipts[0]!, /Zahlung über:\n2,51 EUR\n\nUmsatz erfasst:\n3,49 EUR/);
-    assert.ok(
-      receipts.some((r) => /wurde aufgeladen:\n0,02 EUR/.test(r)),
-      'credit receipt for the change',
-    );
+    assert.match(receipts[0]!, /Kundenkarte \.\.\.\d{4}\s+2,51 EUR/);
+    assert.match(receipts[0]!, /Bar gegeben\s+1,00 EUR/);
+    assert.match(receipts[0]!, /Rest auf Karte\s+0,02 EUR/);
+    assert.match(receipts[0]!, /Beleg-Nr\.\s+\S+-\d{5}/);
 
     const idle = await k.waitForSettled();
     assert.equal(idle.journal.cashBoxCents, 100);
@@ -128,13 +130,15 @@ describe('e2e: checkout kiosk', function () {
       { method: 'cash', collected: 279, redeemed: 0 },
     );
     const printed = (await k.receipts()).map((r) => r.join('\n'));
-    const saleReceipt = printed.find((r) => r.includes('Beleg'));
+    const saleReceipt = printed.find((r) => r.includes('Summe'));
     assert.ok(
       saleReceipt,
       'the sale is printed with its items, though the API sends no lines without a card',
     );
     assert.match(saleReceipt, /Summe\s+2,79 EUR/);
-    assert.match(saleReceipt, /Bezahlt mit\s+Bar/);
+    assert.match(saleReceipt, /Bar gegeben\s+3,00 EUR/);
+    assert.match(saleReceipt, /Rest als Gutschein\s+0,21 EUR/);
+    assert.ok(saleReceipt.includes(code), 'the receipt names the voucher code too');
     const voucherReceipt = printed.find((r) => r.includes(code));
     assert.ok(voucherReceipt, 'the voucher is printed with the code shown');
     assert.match(voucherReceipt, /0,21 EUR/);

@@ -45,6 +45,38 @@ describe('checkout machine', () => {
     assert.equal(h.value(), 'farewell');
   });
 
+  it('card pays part, coins the rest, a coin too many onto the card: ONE receipt with every part', async () => {
+    const h = run(checkoutMachine);
+    h.stubs.preTransaction.resolves({ missingSum: 150 });
+    await h.press('amount1', 'amount2');
+    await h.send({ type: 'SCAN', data: CARD });
+    await h.press('ok', 'amount1');
+    await h.coins(200);
+    await h.flushAll();
+    assert.equal(h.value(), 'farewell');
+    assert.equal(h.stubs.print.callCount, 1, 'no second receipt for the credited change');
+    const printed = h.stubs.print.firstCall.args[0] as { kind: string; sale: Record<string, unknown> };
+    assert.equal(printed.kind, 'receipt');
+    assert.deepEqual(
+      {
+        kind: printed.sale.kind,
+        parts: printed.sale.parts,
+        cashIn: printed.sale.cashIn,
+        credited: printed.sale.credited,
+        voucher: printed.sale.voucher,
+        card: printed.sale.cardMasked,
+      },
+      {
+        kind: 'sale',
+        parts: { card: 250, cash: 150, terminal: 0 },
+        cashIn: 200,
+        credited: 50,
+        voucher: null,
+        card: '...2845',
+      },
+    );
+  });
+
   it('card balance covers all: PUT the lookup transaction, preTransaction, confirm, start/loyalty', async () => {
     const h = run(checkoutMachine);
     await h.press('amount1');
@@ -205,7 +237,7 @@ describe('checkout machine: coins during settling', () => {
     const h = run(checkoutMachine);
     await h.press('amount1', 'ok');
     await h.coins(200);
-    const voucher = h.stubs.print.secondCall.args[0] as { kind: string; cents: number };
+    const voucher = h.stubs.print.firstCall.args[0] as { kind: string; cents: number };
     assert.equal(voucher.kind, 'voucher');
     assert.equal(voucher.cents, 50);
   });
