@@ -139,7 +139,11 @@ export async function startControlPort(
       while ((nl = buffer.indexOf('\n')) >= 0) {
         const line = buffer.slice(0, nl).trim();
         buffer = buffer.slice(nl + 1);
-        if (line) socket.write(`${JSON.stringify(handleControlLine(line, controls))}\n`);
+        // Every line gets an answer, a blank one too: a client waiting for it must not hang.
+        const answer = line
+          ? handleControlLine(line, controls)
+          : { error: 'empty line: send one JSON command per line, e.g. {"cmd":"state"}' };
+        socket.write(`${JSON.stringify(answer)}\n`);
       }
       if (buffer.length > MAX_LINE) {
         buffer = '';

@@ -89,6 +89,16 @@ describe('control port: NDJSON on 127.0.0.1, one answer per line', () => {
     }
   });
 
+  it('a blank line gets an answer too (a waiting client does not hang)', async () => {
+    const cp = await startControlPort(0, fakeControls() as unknown as SimControls);
+    try {
+      const [answer] = await exchange(cp.port, '\n', 1);
+      assert.match(String(answer!.error), /empty line/);
+    } finally {
+      await cp.close();
+    }
+  });
+
   it('an over-long line is refused without buffering it forever', async () => {
     const cp = await startControlPort(0, fakeControls() as unknown as SimControls);
     try {
