@@ -180,6 +180,11 @@ async function main(argv: string[]): Promise<number> {
   }
   const cli = await import('../cli/commands.js');
   if (cli.isCliCommand(command)) return cli.runCliCommand(command, rest);
+  // `kiosk help` is what an operator types first: the same text as `--help`.
+  if (command === 'help') {
+    console.log(`${USAGE}\n${cli.CLI_USAGE}`);
+    return 0;
+  }
   if (command !== 'run') {
     console.error(`unknown command "${command}"\n${USAGE}\n${cli.CLI_USAGE}`);
     return 64;

@@ -37,5 +37,8 @@ describe('cli through bin/kiosk.mjs (the dispatch in src/app/main.ts)', function
     const help = run('--help');
     assert.equal(help.status, 0);
     assert.match(help.stdout, /kiosk journal export --config <file>/);
+    const word = run('help');
+    assert.equal(word.status, 0, '`kiosk help` is a command, not an unknown one');
+    assert.equal(word.stdout, help.stdout);
   });
 });
