@@ -10,6 +10,7 @@ import { httpExchange, type FetchLike } from './http.js';
 import {
   CreateTransactionSchema,
   PreTransactionResultSchema,
+  TransactionListSchema,
   TransactionSchema,
   describeZodError,
   type CreateTransaction,
@@ -20,6 +21,7 @@ import type { TokenManager } from './auth.js';
 import {
   classifyStatus,
   type CallOptions,
+  type ListQuery,
   type ReadBack,
   type SmartTransactionsApi,
   type StartMethod,
@@ -131,6 +133,25 @@ export class SmartTransactionsClient implements SmartTransactionsApi {
       {},
       opts,
     );
+  }
+
+  async list(query: ListQuery, opts?: CallOptions): Promise<Transaction[]> {
+    const params = new URLSearchParams();
+    if (query.count !== undefined) params.set('count', String(query.count));
+    if (query.offset !== undefined) params.set('offset', String(query.offset));
+    if (query.fields) params.set('fields', query.fields);
+    if (query.q) params.set('q', query.q);
+    if (query.sort) params.set('sort', query.sort);
+    const qs = params.toString();
+    const list = await this.call(
+      'list',
+      'GET',
+      `/Smart/Transactions${qs ? `?${qs}` : ''}`,
+      TransactionListSchema,
+      undefined,
+      opts,
+    );
+    return list.data;
   }
 
   async readBack(id: string, opts?: CallOptions): Promise<ReadBack> {

@@ -1,13 +1,26 @@
 /**
- * Schemas for what the Smart Transactions API sends back. Tolerant where the real API varies
- * (articleNumber string or number, ean "" or null, unknown fields kept: loose objects), strict
- * where the kiosk acts on a field (status, missing_sum, receipt lines, card balance and lock state).
+ * Schemas for what the Smart Transactions API sends back. As tolerant as the official SDKs' models
+ * (every field optional, `status` a free string, error `code` a number or a numeric string, unknown
+ * fields kept, receipt lines of any shape), and strict only where the kiosk acts on a value: an
+ * amount it charges or collects must be integer cents, a transaction must have an id. A breach of
+ * those is a `bad_response` with outcome `unknown` (src/api/client.ts), never a crash.
  */
 import { z } from 'zod';
 
 const cents = z.int().refine(Number.isSafeInteger, 'not a safe integer');
 const nonNegativeCents = cents.refine((v) => v >= 0, 'must not be negative');
+/** A field the kiosk does not act on: kept when readable, dropped (undefined) when it is not. */
+const lenient = <T extends z.ZodType>(schema: T) => schema.optional().catch(undefined);
+/** A list the kiosk reads but does not need: missing or null is empty, an unreadable one too. */
+const listOf = <T extends z.ZodType>(item: T) =>
+  z
+    .array(item)
+    .nullable()
+    .optional()
+    .transform((v) => v ?? [])
+    .catch([]);
 
+/** The statuses the docs list; the API may send others, so `Transaction.status` is a free string. */
 export const TRANSACTION_STATUSES = [
   'created',
   'processing',
@@ -22,43 +35,64 @@ export const TRANSACTION_STATUSES = [
   'collected',
 ] as const;
 export const TransactionStatusSchema = z.enum(TRANSACTION_STATUSES);
+/** A documented status; what the API sends is `string` (see `isKnownStatus`). */
 export type TransactionStatus = z.infer<typeof TransactionStatusSchema>;
+export function isKnownStatus(status: string): status is TransactionStatus {
+  return (TRANSACTION_STATUSES as readonly string[]).includes(status);
+}
 
 export const TOPUP_EAN = '4260447149502';
 
+/**
+ * A Smart Device id as the API gives them (`SDV_2YJDXYESB2YBHECVB5GQGSYPNM8UA6`): the only thing
+ * `device_source.id` may carry. The kiosk's own name (`k-0042`) is not one and is never sent there.
+ */
+export const SMART_DEVICE_ID = /^SDV_[A-Z0-9]{1,60}$/;
+
+const idLike = z.union([z.string(), z.number()]).nullable();
+
+/** A basket line as the API echoes it. The kiosk never acts on the echo, so nothing in it is required. */
 export const ProductSchema = z.looseObject({
-  id: z.int(),
-  parent: z.int().nullable().optional(),
-  item_type: z.string().default('article'),
-  desc: z.string(),
-  articleNumber: z.union([z.string(), z.number()]).nullable().optional(),
-  ean: z.string().nullable().optional(),
-  quantity: z.int().positive(),
-  priceOne: cents,
-  tax: z.number().min(0).max(100),
-  group: z.array(z.unknown()).optional(),
-  serialNumber: z.string().nullable().optional(),
-  reference_id: z.union([z.string(), z.number()]).nullable().optional(),
-  contract_id: z.union([z.string(), z.number()]).nullable().optional(),
-  sum: cents.nullable().optional(),
+  id: lenient(idLike),
+  parent: lenient(idLike),
+  item_type: lenient(z.string().nullable()),
+  desc: lenient(z.string().nullable()),
+  articleNumber: lenient(idLike),
+  ean: lenient(z.string().nullable()),
+  quantity: lenient(z.number().nullable()),
+  priceOne: lenient(cents.nullable()),
+  tax: lenient(z.number().nullable()),
+  group: lenient(z.array(z.unknown()).nullable()),
+  serialNumber: lenient(idLike),
+  reference_id: lenient(idLike),
+  contract_id: lenient(idLike),
+  sum: lenient(cents.nullable()),
 });
 export type Product = z.infer<typeof ProductSchema>;
 
 export const BasketSchema = z.looseObject({
-  products: z.array(ProductSchema),
-  texts: z.array(z.unknown()).optional(),
-  type: z.string().optional(),
+  products: listOf(ProductSchema),
+  texts: lenient(z.array(z.unknown()).nullable()),
+  type: lenient(z.string().nullable()),
 });
 
+/**
+ * The kiosk keeps its own basket total and acts on preTransaction's `missing_sum`, not on these:
+ * an amount here that is not integer cents is dropped (never used), not fatal for a paid answer.
+ */
 export const BasketInfoSchema = z.looseObject({
-  sum: cents,
-  currency: z.string().length(3),
-  gratuity: cents.nullable().optional(),
-  missing_sum: nonNegativeCents.optional(),
+  sum: lenient(cents.nullable()),
+  currency: lenient(z.string().nullable()),
+  gratuity: lenient(cents.nullable()),
+  missing_sum: lenient(nonNegativeCents.nullable()),
 });
 
 const Decorations = z.array(z.string()).default([]);
 
+/**
+ * A receipt line as the kiosk keeps, journals and prints it: one of the four documented kinds,
+ * every text present. `ApiReceiptLineSchema` turns whatever the API sent into one of these.
+ */
 export const ReceiptLineSchema = z.discriminatedUnion('type', [
   z.looseObject({
     type: z.literal('separator'),
@@ -76,80 +110,169 @@ export const ReceiptLineSchema = z.discriminatedUnion('type', [
 ]);
 export type ReceiptLine = z.infer<typeof ReceiptLineSchema>;
 
+const textOf = (v: unknown): string | undefined =>
+  typeof v === 'string' ? v : typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined;
+
+/**
+ * Any receipt line the API may send (the SDK's `SmartTransactionsReceipt {type, value}` with every
+ * field optional) as a printable `ReceiptLine`: missing or null texts become empty, decorations
+ * that are not strings are dropped, and a line of a type we do not know is kept as the closest
+ * printable kind (name-value, textline or separator by the fields it has; `apiType` keeps its name).
+ * Only a line with nothing printable at all (null, a bare unknown type) is left out.
+ */
+export function normaliseReceiptLine(raw: unknown): ReceiptLine | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const r = raw as { type?: unknown; value?: unknown };
+  const type = typeof r.type === 'string' ? r.type : '';
+  const v = (typeof r.value === 'object' && r.value !== null ? r.value : {}) as Record<string, unknown>;
+  const decoration = Array.isArray(v.decoration)
+    ? v.decoration.filter((d): d is string => typeof d === 'string')
+    : [];
+  const caption = textOf(v.caption);
+  switch (type) {
+    case 'separator':
+      return { type: 'separator', value: caption !== undefined ? { caption } : {} };
+    case 'space':
+      return { type: 'space' };
+    case 'textline':
+      return { type: 'textline', value: { text: textOf(v.text) ?? '', decoration } };
+    case 'name-value':
+      return {
+        type: 'name-value',
+        value: { name: textOf(v.name) ?? '', value: textOf(v.value) ?? '', decoration },
+      };
+  }
+  const apiType = type || undefined;
+  const name = textOf(v.name);
+  const value = textOf(v.value);
+  const text = textOf(v.text);
+  if (name !== undefined || value !== undefined)
+    return { type: 'name-value', value: { name: name ?? '', value: value ?? '', decoration }, apiType };
+  if (text !== undefined) return { type: 'textline', value: { text, decoration }, apiType };
+  if (caption !== undefined) return { type: 'separator', value: { caption }, apiType };
+  return undefined;
+}
+
+export const ApiReceiptSchema = z
+  .unknown()
+  .transform((raw): ReceiptLine[] =>
+    Array.isArray(raw) ? raw.flatMap((l) => normaliseReceiptLine(l) ?? []) : [],
+  );
+
+/** Values the API documents; others are possible and are not trusted (see src/flows/api-actors.ts). */
 export const LOCK_STATUSES = ['locked', 'unlocked'] as const;
 export const STOCK_STATUSES = ['active', 'inactive', 'stored'] as const;
 
-export const MerchantCardSchema = z
-  .looseObject({
-    id: z.string(),
-    card: z.looseObject({ cardnumber: z.string() }).optional(),
-    cardgroup: z.looseObject({ display_name: z.string().nullable().optional() }).nullable().optional(),
-    points: z.number().optional(),
-    cash_balance: cents,
-    bonus_balance: cents,
-    balance: cents,
-    lock_status: z.enum(LOCK_STATUSES),
-    stock_status: z.enum(STOCK_STATUSES),
-    passcode: z.int().min(0).max(6),
-    expiry_date: z.string().nullable().optional(),
-  })
-  .refine((c) => c.balance === c.cash_balance + c.bonus_balance, {
-    message: 'balance must equal cash_balance + bonus_balance',
-    path: ['balance'],
-  });
+/**
+ * The card behind an ident. No `balance === cash_balance + bonus_balance` rule: cards can be
+ * overdrawn where `limit_allowed`, and the balances are read before the operation anyway.
+ */
+export const MerchantCardSchema = z.looseObject({
+  id: lenient(z.string().nullable()),
+  card: lenient(z.looseObject({ cardnumber: lenient(z.string().nullable()) }).nullable()),
+  cardgroup: lenient(z.looseObject({ display_name: lenient(z.string().nullable()) }).nullable()),
+  points: lenient(z.number().nullable()),
+  cash_balance: lenient(cents.nullable()),
+  bonus_balance: lenient(cents.nullable()),
+  balance: lenient(cents.nullable()),
+  limit_allowed: lenient(z.boolean().nullable()),
+  limit: lenient(cents.nullable()),
+  lock_status: lenient(z.string().nullable()),
+  stock_status: lenient(z.string().nullable()),
+  passcode: lenient(z.int().nullable()),
+  expiry_date: lenient(z.string().nullable()),
+});
 export type MerchantCard = z.infer<typeof MerchantCardSchema>;
 
 export const IdentSchema = z.looseObject({
-  object: z.string().optional(),
-  id: z.string().optional(),
-  prefix: z.string().nullable().optional(),
-  name: z.string().nullable().optional(),
-  type: z.string(),
-  value: z.string(),
-  valid: z.boolean(),
-  merchantcard: MerchantCardSchema.nullable().optional(),
+  object: lenient(z.string().nullable()),
+  id: lenient(z.string().nullable()),
+  prefix: lenient(z.string().nullable()),
+  name: lenient(z.string().nullable()),
+  type: lenient(z.string().nullable()),
+  value: lenient(z.string().nullable()),
+  valid: lenient(z.boolean().nullable()),
+  merchantcard: lenient(MerchantCardSchema.nullable()),
 });
 export type Ident = z.infer<typeof IdentSchema>;
 
 export const TransactionSchema = z.looseObject({
-  object: z.literal('smart.transactions').optional(),
+  object: lenient(z.string().nullable()),
   id: z.string().min(1),
-  status: TransactionStatusSchema,
-  created: z.string().optional(),
-  updated: z.string().nullable().optional(),
-  merchantRef: z.string().nullable().optional(),
-  transactionRef: z.string().nullable().optional(),
-  intent: z.string().nullable().optional(),
-  basket: BasketSchema.optional(),
-  basket_info: BasketInfoSchema,
-  receipt: z.array(ReceiptLineSchema).optional(),
-  idents: z.array(IdentSchema).optional(),
-  transactions: z.array(z.looseObject({ object: z.string(), id: z.string() })).optional(),
-  payment_method: z.string().nullable().optional(),
-  trans_id: z.union([z.string(), z.number()]).nullable().optional(),
-  is_demo: z.boolean().optional(),
+  status: z.string(),
+  created: lenient(z.string().nullable()),
+  updated: lenient(z.string().nullable()),
+  merchantRef: lenient(z.string().nullable()),
+  transactionRef: lenient(z.string().nullable()),
+  intent: lenient(z.string().nullable()),
+  device_source: lenient(z.looseObject({ id: lenient(z.string().nullable()) }).nullable()),
+  basket: lenient(BasketSchema.nullable()),
+  basket_info: lenient(BasketInfoSchema.nullable()),
+  receipt: ApiReceiptSchema,
+  receipt_merchant: lenient(z.unknown()),
+  idents: lenient(z.array(IdentSchema).nullable()),
+  transactions: lenient(z.array(z.looseObject({ object: lenient(z.string()), id: lenient(z.string()) }))),
+  payment_method: lenient(z.string().nullable()),
+  trans_id: lenient(idLike),
+  is_demo: lenient(z.boolean().nullable()),
 });
 export type Transaction = z.infer<typeof TransactionSchema>;
 
+/**
+ * `GET /Smart/Transactions?q=...` (the SDK's `getAll`): `{count, data[]}`. A list entry that breaks
+ * the transaction schema is dropped rather than failing the whole search.
+ */
+export const TransactionListSchema = z.looseObject({
+  count: lenient(z.number()),
+  data: z
+    .array(z.unknown())
+    .nullable()
+    .default([])
+    .transform((items) =>
+      (items ?? []).flatMap((i) => {
+        const t = TransactionSchema.safeParse(i);
+        return t.success ? [t.data] : [];
+      }),
+    ),
+});
+export type TransactionList = z.infer<typeof TransactionListSchema>;
+
+/**
+ * The answer to preTransaction (`SmartTransactionsPreTransactionModel {missing_sum, bonus_products}`).
+ * `missing_sum` is money the kiosk will collect: integer, not negative. That it is not above the
+ * basket is checked where the basket is known (src/flows/api-actors.ts).
+ */
 export const PreTransactionResultSchema = z.looseObject({
   missing_sum: nonNegativeCents,
-  bonus_products: z.array(ProductSchema).default([]),
+  bonus_products: listOf(ProductSchema),
 });
 export type PreTransactionResult = z.infer<typeof PreTransactionResultSchema>;
+
+/** The SDK types `code` as a string, the guides show a number: both become a number here. */
+const errorCodeSchema = z
+  .union([
+    z.int(),
+    z
+      .string()
+      .regex(/^\s*\d+\s*$/)
+      .transform((c) => Number(c.trim())),
+  ])
+  .optional()
+  .catch(undefined);
 
 export const ApiErrorBodySchema = z.looseObject({
   status: z.literal('error'),
   error: z.string(),
-  error_details: z.string().optional(),
-  error_user: z.string().nullable().optional(),
-  code: z.number().optional(),
-  supportId: z.string().nullable().optional(),
+  error_details: lenient(z.string().nullable()),
+  error_user: lenient(z.string().nullable()),
+  code: errorCodeSchema,
+  supportId: lenient(z.string().nullable()),
 });
 export type ApiErrorBody = z.infer<typeof ApiErrorBodySchema>;
 
 export const OAuthErrorSchema = z.looseObject({
   error: z.string(),
-  error_description: z.string().optional(),
+  error_description: lenient(z.string().nullable()).transform((d) => d ?? undefined),
 });
 
 export const TokenResponseSchema = z.looseObject({

@@ -23,6 +23,16 @@ export interface ReadBack {
   took: Took;
 }
 
+/** `GET /Smart/Transactions` as the SDK's `getAll(count, offset, fields, q, sort)`. */
+export interface ListQuery {
+  count?: number;
+  offset?: number;
+  fields?: string;
+  /** Search expression, e.g. `merchantRef:"k-0042:s1:create:0"`. */
+  q?: string;
+  sort?: string;
+}
+
 export interface SmartTransactionsApi {
   create(body: CreateTransaction, opts?: CallOptions): Promise<Transaction>;
   get(id: string, opts?: CallOptions): Promise<Transaction>;
@@ -31,6 +41,8 @@ export interface SmartTransactionsApi {
   start(id: string, method: StartMethod, opts?: CallOptions): Promise<Transaction>;
   cancel(id: string, opts?: CallOptions): Promise<Transaction>;
   abort(id: string, opts?: CallOptions): Promise<Transaction>;
+  /** Searches transactions (used to find a `create` whose answer was lost, by `merchantRef`). */
+  list?(query: ListQuery, opts?: CallOptions): Promise<Transaction[]>;
   /** Reads a transaction back to resolve an `unknown` outcome of `start`. */
   readBack(id: string, opts?: CallOptions): Promise<ReadBack>;
 }

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createActor, fromPromise, type Actor, type AnyActorRef, type Subscription } from 'xstate';
 import { TokenManager, type AuthConfig } from '../api/auth.js';
 import { SmartTransactionsClient } from '../api/client.js';
+import { findingLostCreates } from '../api/lost-create.js';
 import type { SmartTransactionsApi } from '../api/types.js';
 import { createApiActors } from '../flows/api-actors.js';
 import { Journal, type JournalAlert } from '../journal/journal.js';
@@ -211,13 +212,15 @@ export class KioskApp extends EventEmitter {
       cashlessTimeoutMs: c.api.cashlessTimeoutMs,
       logger: this.logger,
     });
-    this.api = this.sessions.wrapApi(client);
-    // Recovery journals its own steps: it gets the raw client, and runs one at a time.
+    // Under the journal: a create found again after a lost answer is journaled like any create.
+    const creating = findingLostCreates(client, this.logger);
+    this.api = this.sessions.wrapApi(creating);
+    // Recovery journals its own steps: it gets the client without the session journal, one at a time.
     this.recovery = new SessionRecovery({
       journal: this.journal,
-      api: client,
+      api: creating,
       logger: this.logger,
-      deviceId: this.config.kiosk.id,
+      deviceId: c.api.smartDeviceId,
     });
   }
 
@@ -255,7 +258,7 @@ export class KioskApp extends EventEmitter {
 
   private provideMachines() {
     const apiActors = createApiActors(this.api, {
-      deviceId: this.config.kiosk.id,
+      deviceId: this.config.api.smartDeviceId,
       isDemo: this.config.api.isDemo,
       ledger: this.sessions.startLedger(),
       logger: this.logger,

@@ -21,7 +21,7 @@
  * journal's records because the folded state keeps only the last step.
  */
 import { isApiError } from '../api/errors.js';
-import { TOPUP_EAN, type Transaction } from '../api/schemas.js';
+import { SMART_DEVICE_ID, TOPUP_EAN, type Transaction } from '../api/schemas.js';
 import type { SmartTransactionsApi } from '../api/types.js';
 import { classifyStatus, isNotPaid } from '../api/transaction-status.js';
 import { PAYMENT_STEPS, type ApiStep } from '../journal/entries.js';
@@ -39,7 +39,7 @@ export interface RecoveryOptions {
   logger: Logger;
   /** The session being served right now (never touched). */
   exclude?: string | null;
-  /** `device_source.id` for credit transactions. */
+  /** A Smart Device id (`SDV_...`) for `device_source` of credit transactions; anything else is not sent. */
   deviceId?: string;
 }
 
@@ -437,8 +437,10 @@ async function recoverOne(
           basket_info: { sum: cents, currency: 'EUR' },
           idents: [{ type: 'card', value: card }],
           intent: 'sale',
-          transactionRef: job('credit').slice(0, 64),
-          ...(opts.deviceId ? { device_source: { id: opts.deviceId } } : {}),
+          merchantRef: job('credit').slice(0, 64),
+          ...(opts.deviceId && SMART_DEVICE_ID.test(opts.deviceId)
+            ? { device_source: { id: opts.deviceId } }
+            : {}),
         }),
       );
       const paid = await journaledStep(created.id, 'credit', cents, () => api.start(created.id, 'cash'));
@@ -487,5 +489,5 @@ async function recoverOne(
 function topupAmount(tx: Transaction): number {
   return (tx.basket?.products ?? [])
     .filter((p) => p.ean === TOPUP_EAN)
-    .reduce((sum, p) => sum + p.priceOne * p.quantity, 0);
+    .reduce((sum, p) => sum + (p.priceOne ?? 0) * (p.quantity ?? 0), 0);
 }

@@ -10,7 +10,7 @@
  * already saying goodbye) is recorded as unclaimed before `session_closed` is written.
  *
  * Which session an API call belongs to is read from the call itself (the machines prefix every
- * job id and `transactionRef` with the session id, and later calls name a transaction created in
+ * job id and `merchantRef` with the session id, and later calls name a transaction created in
  * that session), not from "the current session": the first call of a session is made before the
  * app has noticed that a session began.
  */
@@ -393,19 +393,23 @@ export class SessionJournal {
     const passThrough = (id: string) => this.recoveryTx.has(id);
     return {
       get: (id, opts) => api.get(id, opts),
+      // A search changes nothing; the transaction it finds is journaled by the create that used it.
+      ...(api.list ? { list: api.list.bind(api) } : {}),
       readBack: async (id, opts) => {
         const rb = await api.readBack(id, opts);
         await this.serial(() => this.resolvedByReadBack(id, rb));
         return rb;
       },
       create: async (body: CreateTransaction, opts?: CallOptions) => {
-        if (isRecoveryRef(body.transactionRef)) {
+        // The kiosk's reference travels in `merchantRef` (older journals' calls used `transactionRef`).
+        const ref = body.merchantRef ?? body.transactionRef;
+        if (isRecoveryRef(ref)) {
           const created = await api.create(body, opts);
           this.recoveryTx.add(created.id);
           return created;
         }
-        const sessionId = sessionOfRef(body.transactionRef) ?? this.current;
-        const localId = body.transactionRef ?? job(sessionId, 'create');
+        const sessionId = sessionOfRef(ref) ?? this.current;
+        const localId = ref ?? job(sessionId, 'create');
         const jobId = job(sessionId, 'create');
         if (sessionId) {
           await this.ensureStarted(sessionId);
@@ -433,7 +437,7 @@ export class SessionJournal {
       },
       update: async (id, body, opts) => {
         if (passThrough(id)) return api.update(id, body, opts);
-        const sessionId = sessionOfRef(body.transactionRef) ?? sessionOfTx(id);
+        const sessionId = sessionOfRef(body.merchantRef ?? body.transactionRef) ?? sessionOfTx(id);
         const updated = await this.step(
           sessionId,
           id,

@@ -7,7 +7,7 @@
  *
  * Definitions (docs/reliability.md):
  *  - a session's money is ACCOUNTED when it is the cash part of a completed payment or a credit
- *    (both are sales in the API's ledger, `collected`, on transactions whose `transactionRef`
+ *    (both are sales in the API's ledger, `collected`, on transactions whose `merchantRef`
  *    names the session), or an unclaimed voucher in the journal that was not voided;
  *  - LOST cents: accepted by the acceptor and neither accounted for nor held by a session the
  *    journal still keeps open for recovery. Coins the acceptor took in the last moment before a
@@ -25,7 +25,13 @@ export interface LedgerFileView {
   cards: Record<string, { cardnumber: string; cash_balance: number; bonus_balance: number }>;
   transactions: Record<
     string,
-    { id: string; status: string; transactionRef: string | null; card: string | null }
+    {
+      id: string;
+      status: string;
+      merchantRef?: string | null;
+      transactionRef: string | null;
+      card: string | null;
+    }
   >;
   sales: Array<{
     txId: string;
@@ -146,7 +152,9 @@ export function reconcile(input: {
   for (const sale of ledger.sales) {
     seenTx.set(sale.txId, (seenTx.get(sale.txId) ?? 0) + 1);
     if (sale.cancelled) continue;
-    const ref = ledger.transactions[sale.txId]?.transactionRef ?? '';
+    // The kiosk's reference is `merchantRef`; `transactionRef` is read for ledgers of older versions.
+    const t = ledger.transactions[sale.txId];
+    const ref = t?.merchantRef ?? t?.transactionRef ?? '';
     const sessionId = sessionOfRef(ref);
     if (!sessionId || !books.has(sessionId)) {
       if (sale.collected > 0 || sale.loaded > 0)

@@ -46,6 +46,11 @@ export const KioskConfigSchema = z.strictObject({
     /** File with the refresh token from `kiosk pair` (device grant); used when present. */
     refreshTokenFile: z.string().optional(),
     deviceUuid: z.string().optional(),
+    /** The Smart Device (`SDV_...`) this kiosk is registered as, for `device_source`; omitted when absent. */
+    smartDeviceId: z
+      .string()
+      .regex(/^SDV_[A-Z0-9]{1,60}$/, 'a Smart Device id, e.g. SDV_2YJDXYESB2YBHECVB5GQGSYPNM8UA6')
+      .optional(),
     timeoutMs: ms(15_000),
     cashlessTimeoutMs: ms(180_000),
     isDemo: z.boolean().default(false),

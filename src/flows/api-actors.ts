@@ -14,7 +14,13 @@
  */
 import { fromPromise } from 'xstate';
 import { ApiError, isApiError } from '../api/errors.js';
-import { TOPUP_EAN, cardOf, type CreateTransaction, type Transaction } from '../api/schemas.js';
+import {
+  SMART_DEVICE_ID,
+  TOPUP_EAN,
+  cardOf,
+  type CreateTransaction,
+  type Transaction,
+} from '../api/schemas.js';
 import type { SmartTransactionsApi, StartMethod } from '../api/types.js';
 import { balanceFromReceipt, type BalanceOperation } from '../api/receipt-balance.js';
 import { classifyStatus, isInDoubt, isNotPaid } from '../api/transaction-status.js';
@@ -61,7 +67,10 @@ export function memoryStartLedger(): StartLedger & { entries: Map<string, string
 }
 
 export interface ApiActorOptions {
-  /** `device_source.id` sent with each transaction. */
+  /**
+   * A Smart Device id (`SDV_...`) configured for this kiosk, sent as `device_source.id`. Anything else
+   * (the kiosk's own name) is not sent: the field references a Smart Device in the API.
+   */
   deviceId?: string;
   isDemo?: boolean;
   currency?: string;
@@ -79,14 +88,28 @@ const LOOKUP_LINE: BasketLine = {
   tax: 0,
 };
 
+/**
+ * The kiosk's reference for one create, in `merchantRef`: the job id `<session>:<what>:<n>` (the
+ * session journal reads the session from it), unique per create and stable across its retries.
+ */
+export function merchantRefOf(jobId: string): string {
+  return jobId.slice(0, 64);
+}
+
+/**
+ * The card as the kiosk may act on it. Values the docs do not list are read the safe way: a lock
+ * status other than `unlocked` is locked, a stock status other than the documented ones inactive,
+ * a missing `valid` not valid. Missing balances are 0 (the card is then offered nothing to spend).
+ */
 export function cardInfoOf(tx: Pick<Transaction, 'idents'>): CardInfo | null {
   const ident = cardOf(tx);
   if (!ident) return null;
   const mc = ident.merchantcard;
+  const stock = mc?.stock_status ?? 'active';
   return {
-    valid: ident.valid,
-    lockStatus: mc?.lock_status ?? 'unlocked',
-    stockStatus: mc?.stock_status ?? 'active',
+    valid: ident.valid === true,
+    lockStatus: (mc?.lock_status ?? 'unlocked') === 'unlocked' ? 'unlocked' : 'locked',
+    stockStatus: stock === 'active' || stock === 'stored' ? stock : 'inactive',
     passcode: mc?.passcode ?? 0,
     balance: mc?.balance ?? 0,
     cashBalance: mc?.cash_balance ?? 0,
@@ -119,10 +142,34 @@ export function paymentResult(tx: Transaction): PaymentResult {
   };
 }
 
+const basketSum = (basket: BasketLine[]) => basket.reduce((s, l) => s + l.priceOne * l.quantity, 0);
+
 export function createApiActors(api: SmartTransactionsApi, opts: ApiActorOptions = {}) {
   const ledger = opts.ledger ?? memoryStartLedger();
   const log = opts.logger ?? silentLogger;
   const currency = opts.currency ?? 'EUR';
+  const smartDevice = opts.deviceId && SMART_DEVICE_ID.test(opts.deviceId) ? opts.deviceId : undefined;
+  /** The basket total of each transaction this process created or replaced: the bound of `missing_sum`. */
+  const sums = new Map<string, number>();
+  const rememberSum = (id: string, sum: number) => {
+    sums.delete(id);
+    sums.set(id, sum);
+    // A handful of sessions' worth is plenty; older ones fall back to a read (below).
+    if (sums.size > 64) sums.delete(sums.keys().next().value!);
+  };
+
+  /** `missing_sum` is money the kiosk will collect: never more than the basket (issue 12). */
+  async function basketSumOf(id: string, signal: AbortSignal): Promise<number | undefined> {
+    const known = sums.get(id);
+    if (known !== undefined) return known;
+    const tx = await api.get(id, { signal });
+    const sum = tx.basket_info?.sum;
+    if (typeof sum === 'number') return sum;
+    const products = tx.basket?.products ?? [];
+    return products.every((p) => typeof p.priceOne === 'number' && typeof p.quantity === 'number')
+      ? products.reduce((s, p) => s + (p.priceOne ?? 0) * (p.quantity ?? 0), 0)
+      : undefined;
+  }
 
   const body = (basket: BasketLine[], cardNumber: string | null, ref: string): CreateTransaction => ({
     basket: {
@@ -137,11 +184,12 @@ export function createApiActors(api: SmartTransactionsApi, opts: ApiActorOptions
       })),
       type: 'default',
     },
-    basket_info: { sum: basket.reduce((s, l) => s + l.priceOne * l.quantity, 0), currency },
+    basket_info: { sum: basketSum(basket), currency },
     ...(cardNumber ? { idents: [{ type: 'card' as const, value: cardNumber }] } : {}),
     intent: 'sale',
-    transactionRef: ref.slice(0, 64),
-    ...(opts.deviceId ? { device_source: { id: opts.deviceId } } : {}),
+    // The merchant's order reference; `transactionRef` is bank-statement text and stays unset.
+    merchantRef: merchantRefOf(ref),
+    ...(smartDevice ? { device_source: { id: smartDevice } } : {}),
     ...(opts.isDemo !== undefined ? { is_demo: opts.isDemo } : {}),
   });
 
@@ -173,6 +221,7 @@ export function createApiActors(api: SmartTransactionsApi, opts: ApiActorOptions
       let tx: Transaction;
       try {
         tx = await api.create(body(basket, input.cardNumber, input.jobId), { signal });
+        rememberSum(tx.id, basketSum(basket));
       } catch (e) {
         if (isApiError(e) && e.kind === 'http' && errorCode(e) === CARD_VALIDATION_FAILED) {
           log.info({ card: maskCard(input.cardNumber) }, 'card unknown');
@@ -190,24 +239,44 @@ export function createApiActors(api: SmartTransactionsApi, opts: ApiActorOptions
 
     createTransaction: fromPromise<TransactionRef, CreateTransactionInput>(async ({ input, signal }) => {
       const tx = await api.create(body(input.basket, input.cardNumber, input.jobId), { signal });
-      return { id: tx.id, sum: tx.basket_info.sum };
+      rememberSum(tx.id, basketSum(input.basket));
+      return { id: tx.id, sum: tx.basket_info?.sum ?? basketSum(input.basket) };
     }),
 
     updateTransaction: fromPromise<TransactionRef, UpdateTransactionInput>(async ({ input, signal }) => {
       const tx = await api.update(input.id, body(input.basket, input.cardNumber, input.jobId), { signal });
-      return { id: tx.id, sum: tx.basket_info.sum };
+      rememberSum(input.id, basketSum(input.basket));
+      return { id: tx.id, sum: tx.basket_info?.sum ?? basketSum(input.basket) };
     }),
 
     preTransaction: fromPromise<PreTransactionOutput, PreTransactionInput>(async ({ input, signal }) => {
       const r = await api.preTransaction(input.id, { signal });
-      const bonusProducts = r.bonus_products.map((p) => ({
-        id: p.id,
-        desc: p.desc,
-        ean: p.ean ?? null,
-        quantity: p.quantity,
-        priceOne: p.priceOne,
-        tax: p.tax,
-      }));
+      // Integer and not negative is the schema's part; not above the basket is checked here, where
+      // the basket is known. Either breach: the kiosk must not ask for (or take) that money.
+      const max = await basketSumOf(input.id, signal);
+      if (max === undefined || r.missing_sum > max) {
+        throw new ApiError({
+          kind: 'bad_response',
+          outcome: 'unknown',
+          operation: 'preTransaction',
+          message: `preTransaction: missing_sum ${r.missing_sum} ${max === undefined ? 'cannot be checked (basket unknown)' : `is above the basket sum ${max}`}`,
+        });
+      }
+      // Shown on the receipt only: a bonus line without an amount in cents is left out, not guessed.
+      const bonusProducts = r.bonus_products.flatMap((p, i) =>
+        typeof p.priceOne === 'number'
+          ? [
+              {
+                id: typeof p.id === 'number' ? p.id : 1000 + i,
+                desc: p.desc ?? 'Bonus',
+                ean: p.ean ?? null,
+                quantity: typeof p.quantity === 'number' && Number.isSafeInteger(p.quantity) ? p.quantity : 1,
+                priceOne: p.priceOne,
+                tax: p.tax ?? 0,
+              },
+            ]
+          : [],
+      );
       return { missingSum: r.missing_sum, bonusProducts };
     }),
 

@@ -200,7 +200,13 @@ export async function startApiStandIn(opts: StandInOptions = {}): Promise<StandI
     if (!info || Date.now() > info.expiresAt) throw refuse('401');
   };
 
-  const route = async (method: string, path: string, body: unknown, faultList: Fault[]): Promise<object> => {
+  const route = async (
+    method: string,
+    path: string,
+    body: unknown,
+    faultList: Fault[],
+    query: URLSearchParams,
+  ): Promise<object> => {
     const m =
       /^\/api\/v2\/Smart\/Transactions(?:\/([^/]+))?(?:\/(preTransaction|start\/(?:loyalty|cash|cashless)|cancel|abort))?\/?$/.exec(
         path,
@@ -210,6 +216,13 @@ export async function startApiStandIn(opts: StandInOptions = {}): Promise<StandI
     const render = (tx: { card: string | null } & Parameters<typeof renderTransaction>[0]) =>
       renderTransaction(tx, tx.card ? ledger.card(tx.card) : undefined);
     if (!id) {
+      if (method === 'GET') {
+        // getAll(count, offset, fields, q, sort): only the `merchantRef:<value>` search is modelled.
+        const found = ledger.search(query.get('q') ?? '');
+        const offset = Number(query.get('offset') ?? 0) || 0;
+        const count = Math.min(Number(query.get('count') ?? 20) || 20, 100);
+        return { count: found.length, data: found.slice(offset, offset + count).map(render) };
+      }
       if (method !== 'POST') throw notAllowed(method);
       return render(ledger.create(body));
     }
@@ -301,7 +314,8 @@ export async function startApiStandIn(opts: StandInOptions = {}): Promise<StandI
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method ?? 'GET';
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const reqUrl = new URL(req.url ?? '/', 'http://x');
+    const path = reqUrl.pathname;
     const send = (status: number, payload: object | string, reason?: string) => {
       const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
       res.writeHead(status, reason, {
@@ -349,7 +363,7 @@ export async function startApiStandIn(opts: StandInOptions = {}): Promise<StandI
           req,
           faultList.find((f) => f.type === 'expire_token'),
         );
-        result = await route(method, path, body, faultList);
+        result = await route(method, path, body, faultList, reqUrl.searchParams);
       }
       // The change is committed to the ledger by now: the nastiest faults strike after this line.
       if (faultList.some((f) => f.type === 'drop_after_commit')) {

@@ -443,6 +443,16 @@ export class Ledger {
     });
   }
 
+  /** `q=merchantRef:<value>` (the value optionally in double quotes); oldest first. Other queries find nothing. */
+  search(q: string): StoredTransaction[] {
+    const m = /^\s*merchantRef:(?:"((?:[^"\\]|\\.)*)"|(\S+))\s*$/.exec(q);
+    if (!m) return [];
+    const ref = m[1] !== undefined ? (JSON.parse(`"${m[1]}"`) as string) : (m[2] ?? '');
+    return Object.values(this.data.transactions)
+      .filter((t) => t.merchantRef === ref)
+      .sort((a, b) => a.created.localeCompare(b.created));
+  }
+
   mustGet(id: string): StoredTransaction {
     const tx = this.data.transactions[id];
     if (!tx) throw notFound(`transaction ${id} not found`);

@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import { ApiError } from '../../src/api/errors.js';
 import { SmartTransactionsClient } from '../../src/api/client.js';
+import { classifyStatus } from '../../src/api/types.js';
+import { cardInfoOf } from '../../src/flows/api-actors.js';
 import type { CreateTransaction } from '../../src/api/schemas.js';
 import { SEED_CARD, seedBasket, startRig, type ApiRig } from '../support/api.js';
 
@@ -88,59 +90,24 @@ describe('bad input: clear errors, no crash, ledger unchanged', () => {
     );
   });
 
-  it('client: an answer that breaks the schema is a clear error, never a wrong amount', async () => {
+  const clientAnswering = (body: unknown) =>
+    new SmartTransactionsClient({
+      baseUrl: 'http://stand-in.invalid/api/v2',
+      tokens: { token: async () => 't', invalidate: () => {} },
+      fetch: async () =>
+        new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } }),
+    });
+
+  it('client: an answer without what the kiosk acts on (id, status, integer missing_sum) is a typed error, outcome unknown', async () => {
     const responses: Array<[string, unknown]> = [
-      ['status unknown', { id: 'STX_1', status: 'paid-ish', basket_info: { sum: 796, currency: 'EUR' } }],
-      [
-        'negative missing sum',
-        { id: 'STX_1', status: 'processing', basket_info: { sum: 796, currency: 'EUR', missing_sum: -1 } },
-      ],
-      ['fractional sum', { id: 'STX_1', status: 'ok', basket_info: { sum: 7.96, currency: 'EUR' } }],
-      [
-        'receipt line without text',
-        {
-          id: 'STX_1',
-          status: 'ok',
-          basket_info: { sum: 796, currency: 'EUR' },
-          receipt: [{ type: 'textline', value: {} }],
-        },
-      ],
-      [
-        'balance != cash + bonus',
-        {
-          id: 'STX_1',
-          status: 'ok',
-          basket_info: { sum: 1, currency: 'EUR' },
-          idents: [
-            {
-              type: 'card',
-              value: SEED_CARD,
-              valid: true,
-              merchantcard: {
-                id: 'M',
-                cash_balance: 1,
-                bonus_balance: 1,
-                balance: 5,
-                lock_status: 'unlocked',
-                stock_status: 'active',
-                passcode: 0,
-              },
-            },
-          ],
-        },
-      ],
       ['an array', []],
+      ['no id', { status: 'ok', basket_info: { sum: 796, currency: 'EUR' } }],
+      ['empty id', { id: '', status: 'ok' }],
+      ['status not a string', { id: 'STX_1', status: 7 }],
+      ['no status', { id: 'STX_1' }],
     ];
     for (const [what, body] of responses) {
-      const client = new SmartTransactionsClient({
-        baseUrl: 'http://stand-in.invalid/api/v2',
-        tokens: { token: async () => 't', invalidate: () => {} },
-        fetch: async () =>
-          new Response(JSON.stringify(body), {
-            status: 200,
-            headers: { 'content-type': 'application/json' },
-          }),
-      });
+      const client = clientAnswering(body);
       await assert.rejects(
         client.start('STX_1', 'cash'),
         (e: unknown) =>
@@ -154,6 +121,91 @@ describe('bad input: clear errors, no crash, ledger unchanged', () => {
         client.get('STX_1'),
         (e: unknown) => e instanceof ApiError && e.kind === 'bad_response' && e.outcome === 'not_applied',
         what,
+      );
+    }
+    for (const [what, missing] of [
+      ['negative', -1],
+      ['fractional', 1.5],
+      ['a string', '180'],
+      ['absent', undefined],
+    ] as const) {
+      await assert.rejects(
+        clientAnswering({ missing_sum: missing, bonus_products: [] }).preTransaction('STX_1'),
+        (e: unknown) => e instanceof ApiError && e.kind === 'bad_response' && e.outcome === 'unknown',
+        `missing_sum ${what}`,
+      );
+    }
+  });
+
+  it('client: odd fields the kiosk does not act on are tolerated (as the SDK models), never a wrong amount', async () => {
+    const odd = {
+      id: 'STX_1',
+      status: 'paid-ish',
+      basket_info: { sum: 7.96, currency: 'EUR', missing_sum: -1 },
+      basket: { products: [{ id: 'a', desc: null, quantity: 1, priceOne: 1.5, tax: null }] },
+      receipt: [
+        { type: 'textline', value: {} },
+        { type: 'name-value', value: { name: null, value: 251 } },
+        { type: 'qr-code', value: { text: 'https://example.invalid/r/1' } },
+        null,
+        { type: 'space' },
+      ],
+      idents: [
+        {
+          type: 'card',
+          value: SEED_CARD,
+          valid: true,
+          merchantcard: {
+            id: 'M',
+            cash_balance: -500,
+            bonus_balance: 0,
+            balance: -500,
+            limit_allowed: true,
+            limit: 1000,
+            lock_status: 'frozen',
+            stock_status: 'somewhere',
+            passcode: 0,
+          },
+        },
+      ],
+    };
+    const tx = await clientAnswering(odd).start('STX_1', 'cash');
+    assert.equal(tx.status, 'paid-ish', 'a status we do not know is kept as it came');
+    assert.equal(classifyStatus(tx.status) === 'effect', false, 'and never read as paid');
+    assert.equal(tx.basket_info?.sum, undefined, 'a fractional amount is dropped, never used');
+    assert.equal(tx.basket_info?.missing_sum, undefined);
+    assert.equal(tx.basket?.products[0]?.priceOne, undefined);
+    assert.deepEqual(tx.receipt, [
+      { type: 'textline', value: { text: '', decoration: [] } },
+      { type: 'name-value', value: { name: '', value: '251', decoration: [] } },
+      {
+        type: 'textline',
+        value: { text: 'https://example.invalid/r/1', decoration: [] },
+        apiType: 'qr-code',
+      },
+      { type: 'space' },
+    ]);
+    const card = cardInfoOf(tx)!;
+    assert.equal(card.balance, -500, 'an overdrawn card (limit_allowed) is read, not refused');
+    assert.equal(card.lockStatus, 'locked', 'an undocumented lock status is read as locked');
+    assert.equal(card.stockStatus, 'inactive');
+  });
+
+  it('client: error code as a number or a numeric string', async () => {
+    for (const code of [1016, '1016', ' 2003 '.trim()]) {
+      const client = new SmartTransactionsClient({
+        baseUrl: 'http://stand-in.invalid/api/v2',
+        tokens: { token: async () => 't', invalidate: () => {} },
+        fetch: async () =>
+          new Response(
+            JSON.stringify({ status: 'error', error: 'ProductInternalException', code, supportId: 'x' }),
+            { status: 400, headers: { 'content-type': 'application/json' } },
+          ),
+      });
+      await assert.rejects(
+        client.get('STX_1'),
+        (e: unknown) => e instanceof ApiError && e.kind === 'http' && e.code === Number(code),
+        String(code),
       );
     }
   });

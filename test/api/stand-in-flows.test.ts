@@ -133,7 +133,7 @@ describe('stand-in: the four flows of the seeds through the client', () => {
     await rig.client.preTransaction(created.id);
     const updated = await rig.client.update(created.id, topUpBasket(SEED_CARD, 500));
     assert.equal(updated.status, 'created');
-    assert.equal(updated.basket_info.sum, 500);
+    assert.equal(updated.basket_info?.sum, 500);
     const aborted = await rig.client.abort(created.id);
     assert.equal(aborted.status, 'cancelled');
     await assert.rejects(rig.client.start(created.id, 'cash'), /cancelled/);

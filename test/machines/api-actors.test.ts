@@ -43,6 +43,7 @@ function fakeApi() {
     cancel: sinon.stub().resolves(tx({ status: 'cancelled' })),
     abort: sinon.stub().resolves(tx({ status: 'cancelled' })),
     readBack: sinon.stub().resolves({ transaction: tx({ status: 'ok' }), took: 'effect' }),
+    list: sinon.stub().resolves([]),
   } satisfies Record<keyof SmartTransactionsApi, sinon.SinonStub>;
 }
 
@@ -90,6 +91,8 @@ describe('API actors over SmartTransactionsApi', () => {
     assert.equal(body.basket_info.sum, 0);
     assert.equal(body.basket.products[0].priceOne, 0);
     assert.deepEqual(body.device_source, { id: 'SDV_1' });
+    assert.equal(body.merchantRef, 'S:lookup:0', "the kiosk's reference is the merchant's order reference");
+    assert.equal(body.transactionRef, undefined, 'transactionRef is bank-statement text: not ours');
   });
 
   it('lookupCard: ApiError http 4xx with code 1016 is an unknown card, not a failure', async () => {
@@ -138,11 +141,25 @@ describe('API actors over SmartTransactionsApi', () => {
     assert.equal(api.update.firstCall.args[0], 'STX_9');
   });
 
-  it('preTransaction maps missing_sum', async () => {
-    const out = await call<{ missingSum: number }>(createApiActors(fakeApi()).preTransaction, {
-      id: 'STX_1',
-    });
-    assert.equal(out.missingSum, 300);
+  it('preTransaction maps missing_sum, bounded by the basket the kiosk sent', async () => {
+    const api = fakeApi();
+    const actors = createApiActors(api);
+    const basket = [{ id: 11, desc: 'Kaffee', ean: null, quantity: 2, priceOne: 150, tax: 19 }];
+    await call(actors.createTransaction, { basket, cardNumber: CARD, jobId: 'S:create:0' });
+    const out = await call<{ missingSum: number }>(actors.preTransaction, { id: 'STX_1' });
+    assert.equal(out.missingSum, 300, 'the whole basket (300) may be missing');
+    assert.equal(api.get.callCount, 0, 'the basket was known, no read needed');
+  });
+
+  it('preTransaction: missing_sum above the basket is bad_response, outcome unknown (no coin is asked for it)', async () => {
+    const api = fakeApi();
+    api.preTransaction.resolves({ missing_sum: 99999, bonus_products: [] });
+    api.get.resolves(tx({ basket_info: { sum: 180, currency: 'EUR' } }));
+    await assert.rejects(
+      call(createApiActors(api).preTransaction, { id: 'STX_1' }),
+      (e: { kind: string; outcome: string; message: string }) =>
+        e.kind === 'bad_response' && e.outcome === 'unknown' && /above the basket sum 180/.test(e.message),
+    );
   });
 
   it('startPayment passes the terminal time limit and returns status, receipt and the receipt balance', async () => {
