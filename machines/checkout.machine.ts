@@ -9,6 +9,7 @@ import { and, not } from 'xstate';
 import { cardStates, endStates, payStates, terminalLimit } from './session-states.js';
 import { initialSessionContext, type SessionContext } from './session-context.js';
 import { jobId, sessionOutput, sessionSetup } from './session.setup.js';
+import { changeState, releasePaidState } from './release-states.js';
 
 type Ctx = { context: SessionContext };
 type Ev = { event: { type: string; name?: string } };
@@ -253,7 +254,25 @@ export const checkoutMachine = sessionSetup.createMachine({
       ...payStates.pay,
       states: { ...payStates.pay.states, starting: { ...payStates.pay.states.starting, ...terminalLimit } },
     },
+    // Payment confirmed, then the goods, item by item; what was not released goes back.
+    paid: releasePaidState,
     ...endStates,
+    // Change from the hopper before a voucher (checkout only: a top-up's leftover goes on the card).
+    settling: {
+      ...endStates.settling,
+      states: {
+        ...endStates.settling.states,
+        // The shared order, with the hopper just before the last resort (the voucher).
+        decide: {
+          always: [
+            ...endStates.settling.states.decide.always.slice(0, -1),
+            { guard: 'mayPayChange', target: 'changing' },
+            ...endStates.settling.states.decide.always.slice(-1),
+          ],
+        },
+        changing: changeState,
+      },
+    },
   },
 });
 

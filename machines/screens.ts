@@ -201,6 +201,11 @@ const SHARED: Record<string, SessionScreen> = {
   'pay.readBackWait': readingBack,
   'pay.voiding': (_c, r) => busy([r.m('checkingPayment'), r.m('cancelling')], 'checkingWhy', 'slowServer2'),
   paid: (_c, r) => busy([r.m('paid'), r.m('printing'), r.m('printing2')]),
+  'paid.releasing': (c, r) =>
+    busy([r.m('releasing'), r.m('releasingItem', { n: c.releaseAt + 1, of: c.releases.length })]),
+  'paid.next': (c, r) =>
+    busy([r.m('releasing'), r.m('releasingItem', { n: c.releaseAt, of: c.releases.length })]),
+  'settling.changing': (c, r) => busy([r.m('changePaying'), r.money('changeAmount', c.settling)]),
   payFailed: (_c, r) => ({ lines: [r.m('payFailed'), r.m('payFailedHint')] }),
   payUnresolved: (_c, r) => ({ lines: [r.m('payUnresolved'), r.m('payUnresolvedHint')] }),
   apiFailed: (_c, r) => ({ lines: [r.m('apiFailed'), r.m('apiFailedHint')] }),

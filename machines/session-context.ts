@@ -1,9 +1,10 @@
 /**
- * What a customer session (checkout or top-up) remembers. Money is four counters that only grow:
+ * What a customer session (checkout or top-up) remembers. Money is counters that only grow:
  * `inserted` (taken by the acceptor), `paid` (cash applied to a completed payment), `credited`
- * (left-over loaded onto the customer's card), `unclaimed` (recorded with a voucher code). What
- * the kiosk still holds for the customer is always `inserted - paid - credited - unclaimed`; a
- * session only ends when that is 0.
+ * (left-over loaded onto the customer's card), `unclaimed` (recorded with a voucher code), `changed`
+ * (coins paid out by the hopper) and `returned` (paid for goods that were not released, so owed back).
+ * What the kiosk still holds for the customer is always
+ * `inserted - paid - credited - unclaimed - changed + returned`; a session only ends when that is 0.
  */
 import type { Cents } from '../src/api/money.js';
 import type { ReceiptLine } from '../src/api/schemas.js';
@@ -19,6 +20,8 @@ export interface CatalogueItem {
   ean: string | null;
   priceOne: Cents;
   tax: number;
+  /** The vend slot that releases this product (vending counters); none: handed over by staff. */
+  slot?: string;
 }
 
 export interface SessionConfig {
@@ -52,6 +55,13 @@ export interface SessionConfig {
   givesChange: boolean;
   /** The printer can print now (paper not low or out): otherwise the customer is told before paying. */
   receiptPossible: boolean;
+  /**
+   * Products each slot can still release (stock minus blocked slots), as the app knew at session
+   * start; a product whose slot has none left is refused before any money is taken.
+   */
+  slotStock: Record<string, number>;
+  /** Value of the change hopper's coin; null without a hopper (change then goes on a voucher). */
+  changeCoin: Cents | null;
 }
 
 export const DEFAULT_SESSION_CONFIG: SessionConfig = {
@@ -70,6 +80,8 @@ export const DEFAULT_SESSION_CONFIG: SessionConfig = {
   maxReadBacks: 3,
   givesChange: false,
   receiptPossible: true,
+  slotStock: {},
+  changeCoin: null,
 };
 
 export interface SessionInput {
@@ -84,7 +96,17 @@ export interface SessionInput {
 export type SessionOutcome =
   'paid' | 'cancelled' | 'walked_away' | 'card_refused' | 'failed' | 'unresolved' | 'device_fault';
 
-export type Notice = 'unreadable' | 'unknown_product' | 'card_already' | 'terminal_needs_no_cash' | null;
+export type Notice =
+  'unreadable' | 'unknown_product' | 'card_already' | 'terminal_needs_no_cash' | 'sold_out' | null;
+
+/** One unit to release after the payment: the basket expanded item by item. */
+export interface ReleaseUnit {
+  productId: number;
+  slot: string;
+  cents: Cents;
+  /** Absent until released; `unknown` when the release actor itself failed (operator settles it). */
+  outcome?: 'delivered' | 'failed' | 'unknown';
+}
 
 export interface SessionContext {
   flow: 'checkout' | 'topup';
@@ -117,6 +139,15 @@ export interface SessionContext {
   unclaimed: Cents;
   /** What the current credit or unclaimed record is for (fixed when the call starts). */
   settling: Cents;
+  /** Paid out as coins by the change hopper. */
+  changed: Cents;
+  /** Paid for goods that were not released: owed back to the customer (settled like held money). */
+  returned: Cents;
+  /** The current settling round already tried the hopper (a short payout is not tried again). */
+  changeTried: boolean;
+  /** Units to release after the payment, in order, and which one is next. */
+  releases: ReleaseUnit[];
+  releaseAt: number;
 
   attempts: number;
   readBacks: number;
@@ -150,8 +181,11 @@ export interface SessionOutput {
   voucherCode: string | null;
 }
 
-export function held(c: Pick<SessionContext, 'inserted' | 'paid' | 'credited' | 'unclaimed'>): Cents {
-  return c.inserted - c.paid - c.credited - c.unclaimed;
+export function held(
+  c: Pick<SessionContext, 'inserted' | 'paid' | 'credited' | 'unclaimed'> &
+    Partial<Pick<SessionContext, 'changed' | 'returned'>>,
+): Cents {
+  return c.inserted - c.paid - c.credited - c.unclaimed - (c.changed ?? 0) + (c.returned ?? 0);
 }
 
 export function basketSum(basket: readonly BasketLine[]): Cents {
@@ -183,6 +217,11 @@ export function initialSessionContext(flow: 'checkout' | 'topup', input: Session
     credited: 0,
     unclaimed: 0,
     settling: 0,
+    changed: 0,
+    returned: 0,
+    changeTried: false,
+    releases: [],
+    releaseAt: 0,
     attempts: 0,
     readBacks: 0,
     startSeq: 0,

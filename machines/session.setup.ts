@@ -34,6 +34,7 @@ import type {
   UpdateTransactionInput,
 } from './ports.js';
 import { classifyScan, type CardRule } from './scan.js';
+import type { PayChangeInput, PayChangeOutput, ReleaseItemInput, ReleaseItemOutput } from './vend-ports.js';
 import {
   basketSum,
   held,
@@ -129,6 +130,8 @@ export const sessionSetup = setup({
     creditCard: notProvided<CreditCardInput, CreditCardOutput>('creditCard'),
     recordUnclaimed: notProvided<RecordUnclaimedInput, RecordUnclaimedOutput>('recordUnclaimed'),
     print: notProvided<PrintInput, unknown>('print'),
+    releaseItem: notProvided<ReleaseItemInput, ReleaseItemOutput>('releaseItem'),
+    payChange: notProvided<PayChangeInput, PayChangeOutput>('payChange'),
   },
   delays: {
     inactivity: ({ context }) => context.cfg.inactivityMs,
@@ -175,14 +178,17 @@ export const sessionSetup = setup({
     addScannedProduct: assign(({ context, event }) => {
       const s = scanOf(event, context.cfg.cardPattern);
       const item = s?.kind === 'ean' ? context.cfg.catalogue.find((p) => p.ean === s.ean) : undefined;
+      if (item && soldOut(context, item.id)) return { notice: 'sold_out' as const };
       return item ? { basket: addItem(context, item.id), notice: null } : {};
     }),
     addButtonProduct: assign(({ context, event }) => {
       const item = context.cfg.catalogue[amountIndex(buttonOf(event))];
+      if (item && soldOut(context, item.id)) return { notice: 'sold_out' as const };
       return item ? { basket: addItem(context, item.id), notice: null } : {};
     }),
     addCursorProduct: assign(({ context }) => {
       const item = context.cfg.catalogue[context.cursor];
+      if (item && soldOut(context, item.id)) return { notice: 'sold_out' as const };
       return item ? { basket: addItem(context, item.id) } : {};
     }),
     cursorUp: assign(({ context }) => ({
@@ -355,6 +361,38 @@ export const sessionSetup = setup({
       const no = typeof out?.receiptNo === 'string' ? out.receiptNo : context.receiptNo;
       return { receiptDue: false, receiptNo: no };
     }),
+    planReleases: assign(({ context }) => ({ releases: releaseUnits(context), releaseAt: 0 })),
+    recordRelease: assign(({ context, event }) => {
+      const out = outputOf<ReleaseItemOutput>(event);
+      const unit = context.releases[context.releaseAt];
+      const outcome = out.outcome === 'delivered' ? ('delivered' as const) : ('failed' as const);
+      return {
+        releases: context.releases.map((u, i) => (i === context.releaseAt ? { ...u, outcome } : u)),
+        returned: context.returned + (outcome === 'failed' ? (unit?.cents ?? 0) : 0),
+        releaseAt: context.releaseAt + 1,
+      };
+    }),
+    /** Outcome unknown: never repeated, not refunded (the operator settles it); the rest is not fired. */
+    recordReleaseUnknown: assign(({ context }) => {
+      const at = context.releaseAt;
+      const rest = context.releases.slice(at + 1).reduce((sum, u) => sum + u.cents, 0);
+      return {
+        releases: context.releases.map((u, i) =>
+          i === at
+            ? { ...u, outcome: 'unknown' as const }
+            : i > at
+              ? { ...u, outcome: 'failed' as const }
+              : u,
+        ),
+        returned: context.returned + rest,
+        releaseAt: context.releases.length,
+      };
+    }),
+    recordChange: assign(({ context, event }) => ({
+      changed: context.changed + Math.max(0, outputOf<PayChangeOutput>(event).paidCents),
+      changeTried: true,
+    })),
+    changeFailed: assign({ changeTried: true }),
     reportFault: enqueueActions(({ event, enqueue }, params: { what: string }) => {
       const e = errorOf(event) as { message?: string } | undefined;
       enqueue(emitting({ type: 'fault', what: params.what, detail: e?.message ?? '' }));
@@ -426,6 +464,13 @@ export const sessionSetup = setup({
       held(context) > 0 &&
       ((context.target !== null && held(context) >= context.target) || held(context) >= context.cfg.maxTopup),
     openAmountWithMoney: ({ context }) => context.target === null && held(context) > 0,
+    moreReleases: ({ context }) => context.releaseAt < context.releases.length,
+    /** Checkout only (a top-up's leftover goes on the card): coins first, a voucher for the rest. */
+    mayPayChange: ({ context }) =>
+      context.flow === 'checkout' &&
+      context.cfg.changeCoin !== null &&
+      !context.changeTried &&
+      held(context) >= context.cfg.changeCoin,
     acceptorDown: ({ event }) =>
       event.type === 'DEVICE' && event.device === 'acceptor' && event.health === 'offline',
   },
@@ -470,6 +515,28 @@ export function receiptSale(context: SessionContext): ReceiptSale {
 /** The basket of a top-up: one line of the top-up product, priced at the amount loaded (no VAT on a prepayment). */
 export function topupBasket(cents: Cents): BasketLine[] {
   return [{ id: 1, desc: 'Kartenaufladung', ean: TOPUP_EAN, quantity: 1, priceOne: cents, tax: 0 }];
+}
+
+/** A product in a slot that has nothing left to release (sold out or blocked) cannot go in the basket. */
+function soldOut(context: SessionContext, id: number): boolean {
+  const slot = context.cfg.catalogue.find((p) => p.id === id)?.slot;
+  if (slot === undefined) return false;
+  const inBasket = context.basket.find((l) => l.id === id)?.quantity ?? 0;
+  const sameSlot = context.basket
+    .filter((l) => l.id !== id && context.cfg.catalogue.find((p) => p.id === l.id)?.slot === slot)
+    .reduce((n, l) => n + l.quantity, 0);
+  return inBasket + sameSlot >= (context.cfg.slotStock[slot] ?? 0);
+}
+
+/** The basket item by item, for the products that have a slot. */
+export function releaseUnits(context: SessionContext): SessionContext['releases'] {
+  const units: SessionContext['releases'] = [];
+  for (const line of context.basket) {
+    const slot = context.cfg.catalogue.find((p) => p.id === line.id)?.slot;
+    if (slot === undefined) continue;
+    for (let i = 0; i < line.quantity; i++) units.push({ productId: line.id, slot, cents: line.priceOne });
+  }
+  return units;
 }
 
 export function startJobId(context: SessionContext): string {

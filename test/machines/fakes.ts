@@ -2,6 +2,7 @@
  * Test doubles for the flow machines: every actor a sinon stub behind `fromPromise`, every provided
  * action recorded, time on xstate's SimulatedClock. A test reads like a customer's story.
  */
+import type { PayChangeOutput, ReleaseItemOutput } from '../../machines/vend-ports.js';
 import sinon from 'sinon';
 import { createActor, fromPromise, SimulatedClock } from 'xstate';
 import type { CheckoutMachine } from '../../machines/checkout.machine.js';
@@ -111,6 +112,10 @@ export function stubs() {
       .stub<[unknown], Promise<RecordUnclaimedOutput>>()
       .resolves({ voucherCode: 'V-0001' }),
     print: sinon.stub<[unknown], Promise<unknown>>().resolves(undefined),
+    releaseItem: sinon.stub<[unknown], Promise<ReleaseItemOutput>>().resolves({ outcome: 'delivered' }),
+    payChange: sinon
+      .stub<[{ cents: number }], Promise<PayChangeOutput>>()
+      .callsFake(async (input) => ({ paidCents: input.cents, outcome: 'complete' })),
   };
 }
 export type Stubs = ReturnType<typeof stubs>;

@@ -4,8 +4,9 @@
  * actors' done/error events and the `after` events), and every generated path is replayed against
  * a live actor of the same machine whose actors are controllable fakes and whose time is a
  * SimulatedClock. Each replay checks the state after every step, the money rule
- * (inserted >= paid + credited + unclaimed at every step, equality when the session is over) and
- * the acceptor rule (enabled exactly while collecting), then drives the session to its end.
+ * (inserted + returned >= paid + credited + unclaimed + changed at every step, equality when the
+ * session is over), the goods rule (a release only after a confirmed payment; every unit not delivered
+ * paid back) and the acceptor rule (enabled exactly while collecting), then drives the session to its end.
  */
 import { createActor, fromPromise, SimulatedClock, type AnyStateMachine } from 'xstate';
 import { getShortestPaths, getAdjacencyMap } from 'xstate/graph';
@@ -82,6 +83,17 @@ export const ACTOR_OUTCOMES: Record<string, Outcome[]> = {
   ],
   recordUnclaimed: [ok({ voucherCode: 'V-1' }), fail(new Error('journal busy'))],
   print: [ok(undefined), fail(new Error('paper out'))],
+  releaseItem: [
+    ok({ outcome: 'delivered' }),
+    ok({ outcome: 'failed', reason: 'no_confirmation' }),
+    fail(new Error('journal unavailable')),
+  ],
+  // The model's change is 50 or 200 cents (coins of 200, a product of 150, coin value 50).
+  payChange: [
+    ok({ paidCents: 50, outcome: 'complete' }),
+    ok({ paidCents: 0, outcome: 'short' }),
+    fail(new Error('hopper offline')),
+  ],
 };
 
 const COINS = [200];
@@ -164,6 +176,11 @@ export function serialize(s: Snap): string {
     c.unclaimedReason,
     c.now,
     c.payDeadline !== null,
+    c.changed,
+    c.returned,
+    c.changeTried,
+    c.releaseAt,
+    c.releases.map((u) => u.outcome ?? '-').join(','),
   ]);
 }
 
@@ -202,7 +219,10 @@ export interface ModelSpec {
 /** Small configurations: two products, one preset, one retry and one read-back keep the graph finite and small. */
 const MODEL_CONFIG = {
   ...TEST_CONFIG,
-  catalogue: (TEST_CONFIG.catalogue ?? []).slice(0, 1),
+  // The one product sits in a slot with one unit left, and the counter has a change hopper.
+  catalogue: (TEST_CONFIG.catalogue ?? []).slice(0, 1).map((p) => ({ ...p, slot: 'A1' })),
+  slotStock: { A1: 1 },
+  changeCoin: 50,
   topupAmounts: [300],
   maxTopup: 400,
   maxRetries: 1,
@@ -306,7 +326,14 @@ function toModelPath(
 export interface ReplayResult {
   statesReached: Set<string>;
   transitionsTaken: Set<string>;
-  finalMoney: { inserted: number; paid: number; credited: number; unclaimed: number };
+  finalMoney: {
+    inserted: number;
+    paid: number;
+    credited: number;
+    unclaimed: number;
+    changed: number;
+    returned: number;
+  };
   finishedBy: 'path' | 'drain';
 }
 
@@ -356,7 +383,7 @@ export async function replay(spec: ModelSpec, path: ModelPath): Promise<ReplayRe
   live.current = { pending, acceptor };
   const statesReached = new Set<string>();
   const transitionsTaken = new Set<string>();
-  const told = { credited: 0, unclaimed: 0 };
+  const told = { credited: 0, unclaimed: 0, changed: 0 };
   const actor = createActor(machine, {
     input: spec.input,
     clock,
@@ -380,6 +407,9 @@ export async function replay(spec: ModelSpec, path: ModelPath): Promise<ReplayRe
   const checkRules = (s: Snap) => {
     const c = s.context as SessionContext;
     if (held(c) < 0) throw new Error(`money created: ${JSON.stringify(moneyOf(c))}`);
+    // Goods only after a confirmed payment.
+    if (activeInvokes(s).some((i) => i.src === 'releaseItem') && c.outcome !== 'paid')
+      throw new Error(`release without payment in ${JSON.stringify(s.value)}`);
     // Money is wanted while collecting, and on the top-up balance screen (open amount).
     const collecting =
       s.matches({ session: { collecting: 'waiting' } } as never) ||
@@ -401,6 +431,7 @@ export async function replay(spec: ModelSpec, path: ModelPath): Promise<ReplayRe
         const cents = (p.input as { cents?: number }).cents ?? 0;
         if (inv.src === 'creditCard') told.credited += cents;
         if (inv.src === 'recordUnclaimed') told.unclaimed += cents;
+        if (inv.src === 'payChange') told.changed += (e.output as { paidCents: number }).paidCents;
         p.resolve(e.output);
       } else p.reject(e.error);
     } else if (e.type.startsWith('xstate.after.')) {
@@ -457,17 +488,34 @@ export async function replay(spec: ModelSpec, path: ModelPath): Promise<ReplayRe
   actor.stop();
   if (end.status !== 'done') throw new Error(`session did not end: ${JSON.stringify(end.value)}`);
   const money = moneyOf(end.context);
-  if (money.inserted !== money.paid + money.credited + money.unclaimed) {
+  if (money.inserted + money.returned !== money.paid + money.credited + money.unclaimed + money.changed) {
     throw new Error(`money lost: ${JSON.stringify(money)}`);
   }
-  if (money.credited !== told.credited || money.unclaimed !== told.unclaimed) {
+  // Every unit not delivered is paid back, except one whose release outcome is unknown (operator).
+  const units = (end.context as SessionContext).releases;
+  const owed = units.filter((u) => u.outcome === 'failed').reduce((sum, u) => sum + u.cents, 0);
+  if (units.some((u) => u.outcome === undefined) || owed !== money.returned) {
+    throw new Error(`goods and refunds differ: ${JSON.stringify({ units, returned: money.returned })}`);
+  }
+  if (
+    money.credited !== told.credited ||
+    money.unclaimed !== told.unclaimed ||
+    money.changed !== told.changed
+  ) {
     throw new Error(`books differ from the calls: ${JSON.stringify({ money, told })}`);
   }
   return { statesReached, transitionsTaken, finalMoney: money, finishedBy };
 }
 
 function moneyOf(c: SessionContext) {
-  return { inserted: c.inserted, paid: c.paid, credited: c.credited, unclaimed: c.unclaimed };
+  return {
+    inserted: c.inserted,
+    paid: c.paid,
+    credited: c.credited,
+    unclaimed: c.unclaimed,
+    changed: c.changed,
+    returned: c.returned,
+  };
 }
 
 export function delayMs(

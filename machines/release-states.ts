@@ -1,0 +1,67 @@
+/**
+ * The vending counter's release step: after the payment is confirmed (`#paid`), every unit of the
+ * basket whose product has a slot is released one by one through the provided `releaseItem` actor.
+ * A unit not delivered adds its price to `returned`: the money goes back through `#settling` like held
+ * money (card credit, change from the hopper, voucher). A release whose outcome is unknown (the actor
+ * failed) is never repeated and not refunded automatically; the units after it are not fired and are
+ * refunded. Then the money is settled (and the receipt printed there, as for every sale).
+ *
+ * `changeState` is the hopper step of `#settling`: change first, a voucher only for the rest.
+ */
+import type { SessionContext } from './session-context.js';
+import { jobId } from './session.setup.js';
+
+type Ctx = { context: SessionContext };
+
+export const releasePaidState = {
+  id: 'paid',
+  // A basket without slotted products plans nothing and goes straight to the receipt.
+  entry: 'planReleases',
+  initial: 'next',
+  states: {
+    releasing: {
+      invoke: {
+        id: 'releaseItem',
+        src: 'releaseItem',
+        input: ({ context }: Ctx) => {
+          const unit = context.releases[context.releaseAt];
+          return {
+            sessionId: context.sessionId,
+            jobId: jobId(context, `release-${context.releaseAt}`),
+            productId: unit?.productId ?? 0,
+            slot: unit?.slot ?? '',
+            cents: unit?.cents ?? 0,
+            transactionId: context.txId,
+          };
+        },
+        onDone: { target: 'next', actions: 'recordRelease' },
+        onError: {
+          target: 'next',
+          actions: ['recordReleaseUnknown', { type: 'reportFault', params: { what: 'release' } }],
+        },
+      },
+    },
+    next: { always: [{ guard: 'moreReleases', target: 'releasing' }, { target: '#settling' }] },
+  },
+} as const;
+
+export const changeState = {
+  entry: ['startWait', 'fixSettleAmount'],
+  invoke: {
+    id: 'payChange',
+    src: 'payChange',
+    input: ({ context }: Ctx) => {
+      const coin = context.cfg.changeCoin ?? 1;
+      return {
+        sessionId: context.sessionId,
+        jobId: jobId(context, 'change'),
+        cents: Math.floor(context.settling / coin) * coin,
+      };
+    },
+    onDone: { target: 'decide', actions: ['recordChange', 'nextJob'] },
+    onError: {
+      target: 'decide',
+      actions: ['changeFailed', 'nextJob', { type: 'reportFault', params: { what: 'change' } }],
+    },
+  },
+} as const;
