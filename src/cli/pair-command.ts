@@ -21,7 +21,7 @@ export const PAIR_HELP = `usage: kiosk pair [--config <file>] [--no-display] [--
 
 Pairs this kiosk with the merchant's account (OAuth device grant for api.deviceUuid): shows a
 code on the terminal and the kiosk's display, waits until an operator confirms it in the back
-office (about 10 minutes at most), and stores the refresh token in api.refreshTokenFile (mode 0600).
+office (20 minutes at most: the API's expires_in of 1200 s), and stores the refresh token in api.refreshTokenFile (mode 0600).
 Restart the kiosk afterwards (sudo systemctl restart kiosk).
 
 options:

@@ -41,6 +41,8 @@ export interface StandIn {
 
 export const DEMO_CLIENT = { clientId: 'kiosk-demo', clientSecret: 'demo-secret' };
 const MAX_BODY = 64 * 1024;
+/** Device codes live 1200 s, as in the docs' device-grant example (`expires_in: 1200`, `interval: 5`). */
+const DEVICE_CODE_TTL_S = 1200;
 const HANDLED_KEPT = 500;
 
 /** One request the stand-in is done with: answered (with its HTTP status) or dropped by a fault. */
@@ -148,7 +150,7 @@ export async function startApiStandIn(opts: StandInOptions = {}): Promise<StandI
           userCode,
           uuid: body.uuid,
           clientId,
-          expiresAt: Date.now() + 600_000,
+          expiresAt: Date.now() + DEVICE_CODE_TTL_S * 1000,
           confirmed: false,
         };
         devices.set(device_code, session);
@@ -158,7 +160,7 @@ export async function startApiStandIn(opts: StandInOptions = {}): Promise<StandI
           device_code,
           user_code: userCode,
           verification_url: 'https://www.secuoffice.com/devices',
-          expires_in: 600,
+          expires_in: DEVICE_CODE_TTL_S,
           interval: 5,
         };
       }
@@ -182,8 +184,9 @@ export async function startApiStandIn(opts: StandInOptions = {}): Promise<StandI
       as === '403'
         ? new HttpFail(403, {
             status: 'error',
-            error: 'ProductUnauthorizedException',
-            error_details: 'valid auth token required',
+            // As documented for an expired token: 403 ProductNotAllowedException, code 2003.
+            error: 'ProductNotAllowedException',
+            error_details: 'Valid auth token required',
             error_user: 'Anmeldung erforderlich.',
             code: 2003,
             supportId: randomUUID(),

@@ -52,7 +52,7 @@ describe('ops/pair against the API stand-in', function () {
       'Kiosk pairing',
       `Code: ${code}`,
       'secuoffice.com/devic',
-      'valid 10 min',
+      'valid 20 min',
     ]);
     assert.deepEqual(displayed.at(-1), ['Kiosk paired', 'OK']);
     for (const lines of displayed) for (const l of lines) assert.ok(l.length <= 20, `fits the display: ${l}`);
