@@ -189,6 +189,8 @@ export interface PairingResult {
   accessToken: string;
   refreshToken: string;
   expiresIn: number;
+  /** "The device needs to memorize the device_code in a safe place": later device sessions use it. */
+  deviceCode: string;
 }
 
 const sleepFor = (ms: number, signal?: AbortSignal): Promise<void> =>
@@ -269,6 +271,7 @@ export async function pairDevice(opts: DevicePairingOptions): Promise<PairingRes
         accessToken: poll.token.access_token,
         refreshToken: poll.token.refresh_token,
         expiresIn: poll.token.expires_in,
+        deviceCode: code.data.device_code,
       };
     }
     if (poll.error === 'slow_down') intervalMs += 5000;

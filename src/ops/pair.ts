@@ -85,6 +85,8 @@ export async function pairKiosk(opts: PairOptions): Promise<PairOutcome> {
   await Promise.all(shown);
   try {
     await writeSecretFile(opts.tokenFile, `${result.refreshToken}\n`);
+    // Beside the refresh token, as secret (0600): the docs say to keep it for later device sessions.
+    await writeSecretFile(deviceCodeFile(opts.tokenFile), `${result.deviceCode}\n`);
   } catch (err) {
     throw new PairingStoreError(opts.tokenFile, err);
   }
@@ -92,6 +94,11 @@ export async function pairKiosk(opts: PairOptions): Promise<PairOutcome> {
   show(['Kiosk paired', 'OK']);
   await Promise.all(shown);
   return { tokenFile: opts.tokenFile };
+}
+
+/** Where the pairing's `device_code` is kept: next to the refresh token file. */
+export function deviceCodeFile(tokenFile: string): string {
+  return `${tokenFile}.device-code`;
 }
 
 export class PairingStoreError extends Error {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TokenManager, OAuthError } from '../../src/api/auth.js';
 import { ApiError } from '../../src/api/errors.js';
-import { pairFailure, pairKiosk, PairingStoreError } from '../../src/ops/pair.js';
+import { deviceCodeFile, pairFailure, pairKiosk, PairingStoreError } from '../../src/ops/pair.js';
 import { DEMO_CLIENT, startApiStandIn, type StandIn } from '../../src/sim/api-server.js';
 import { recordingLogger } from '../../src/util/logger.js';
 
@@ -44,6 +44,9 @@ describe('ops/pair against the API stand-in', function () {
     assert.match(token, /^[0-9a-f]{32}$/);
     assert.equal(statSync(tokenFile).mode & 0o777, 0o600);
     assert.equal(statSync(join(dir, 'creds')).mode & 0o777, 0o700);
+    // The device_code is kept beside it, secret as well, for later device sessions.
+    assert.match(readFileSync(deviceCodeFile(tokenFile), 'utf8').trim(), /^[0-9a-f]{24}$/);
+    assert.equal(statSync(deviceCodeFile(tokenFile)).mode & 0o777, 0o600);
 
     const code = /enter the code:\s+(\S+)/.exec(printed.join('\n'))?.[1];
     assert.ok(code, printed.join('\n'));
