@@ -46,6 +46,8 @@ import { SessionJournal, newVoucherCode } from '../bookkeeping/session-journal.j
 import { createServiceMenu, httpReachable } from './service-menu-actors.js';
 import { printerHealthOf, type PrinterStatus } from '../../hal/printer/printer.js';
 import type { DeviceHealth } from '../contracts/device.js';
+import type { KioskSummary } from '../contracts/kiosk-summary.js';
+
 import type { FleetReporter } from '../fleet/reporter.js';
 import { basketTotal } from '../api/money.js';
 import { maskCard } from '../util/privacy.js';
@@ -70,23 +72,6 @@ export interface KioskAppOptions {
 }
 
 type KioskActor = Actor<typeof kioskMachine>;
-
-export interface KioskSummary {
-  state: string;
-  flow: string | null;
-  reason: string | null;
-  acceptor: 'accepting' | 'inhibited';
-  sessionId: string | null;
-  inserted: number | null;
-  journal: {
-    openSessions: number;
-    cashBoxCents: number;
-    unclaimedVouchers: number;
-    /** Set once an append failed: why, and the coins taken that the journal does not hold. */
-    unwritable?: string;
-    unjournaledCents?: number;
-  };
-}
 
 export class KioskApp extends EventEmitter {
   readonly config: KioskConfig;

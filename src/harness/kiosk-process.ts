@@ -13,6 +13,7 @@ import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { KioskSummary } from '../contracts/kiosk-summary.js';
 import type { HandledRequest } from '../sim/api-server.js';
 
 /** The repository root (two levels above test/support). */
@@ -47,23 +48,8 @@ export interface LedgerView {
   sales: SaleView[];
 }
 
-/** What the `state` command answers (KioskApp.summary()). */
-export interface KioskStateView {
-  state: string;
-  flow: string | null;
-  reason: string | null;
-  acceptor: 'accepting' | 'inhibited';
-  sessionId: string | null;
-  inserted: number | null;
-  journal: {
-    openSessions: number;
-    cashBoxCents: number;
-    unclaimedVouchers: number;
-    unwritable?: string;
-    unjournaledCents?: number;
-  };
-  [k: string]: unknown;
-}
+/** What the `state` command answers (KioskApp.summary()), plus whatever a newer kiosk adds. */
+export type KioskStateView = KioskSummary & { [k: string]: unknown };
 
 /** The base temp config: top-up mode, simulated everything, in-process stand-in answering the terminal fast. */
 export function baseConfig(): ConfigDoc {

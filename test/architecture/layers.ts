@@ -121,7 +121,7 @@ export const LAYERS: Record<string, LayerRule> = {
     why: 'simulated kiosks that speak the fleet contract, for the dashboard and its benchmark',
   },
   'src/harness': {
-    may: ['src/api', 'src/journal', 'src/sim', 'src/util'],
+    may: ['src/api', 'src/contracts', 'src/journal', 'src/sim', 'src/util'],
     packages: '*',
     why: 'drives real processes (kiosk, broker) for tests, benchmarks and the chaos harness',
   },
