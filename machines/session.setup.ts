@@ -8,6 +8,7 @@ import type { StartMethod } from '../src/api/types.js';
 import { isInDoubt, isNotPaid } from '../src/api/transaction-status.js';
 import { CARD_VALIDATION_FAILED, errorCode, isOutcomeUnknown, isRetryable } from './api-failure.js';
 import { cardProblem } from './card-check.js';
+import { jobRef, type FlowStep } from './job-ref.js';
 import type { HardwareEvent } from './events.js';
 import type {
   CancelOutput,
@@ -107,8 +108,9 @@ function amountIndex(name: string | null): number {
   return name?.startsWith('amount') ? Number(name.slice(6)) - 1 : -1;
 }
 
-export function jobId(context: SessionContext, what: string): string {
-  return `${context.sessionId}:${what}:${context.jobSeq}`;
+/** The job reference of a flow effect (machines/job-ref.ts): unique per session, step and job seq. */
+export function jobId(context: SessionContext, what: FlowStep): string {
+  return jobRef(context.sessionId, what, context.jobSeq);
 }
 
 export const sessionSetup = setup({
@@ -540,7 +542,7 @@ export function releaseUnits(context: SessionContext): SessionContext['releases'
 }
 
 export function startJobId(context: SessionContext): string {
-  return `${context.sessionId}:start:${context.txId ?? '-'}:${context.startSeq}`;
+  return jobRef(context.sessionId, 'start', `${context.txId ?? '-'}:${context.startSeq}`);
 }
 
 function unclaimedReasonOf(context: SessionContext) {

@@ -31,6 +31,7 @@ import type { OpenSession } from '../journal/state.js';
 import type { Logger } from '../util/logger.js';
 import { maskCard } from '../util/privacy.js';
 import { newVoucherCode, resultOfStatus } from './session-journal.js';
+import { isJobRef, jobRef } from '../../machines/job-ref.js';
 
 export interface RecoveryOptions {
   journal: Journal;
@@ -198,7 +199,7 @@ async function recoverOne(
   let paidCash = history.paidCash;
   let paidApiId = history.paidApiId;
   let jobSeq = 0;
-  const job = (what: string) => `${id}:recovery-${what}:${Date.now().toString(36)}${++jobSeq}`;
+  const job = (what: string) => jobRef(id, `recovery-${what}`, `${Date.now().toString(36)}${++jobSeq}`);
   const live = () => journal.state.sessions[id] ?? s;
   const vouchered = () => [...history.vouchers.values()].reduce((a, b) => a + b, 0);
   const leftover = () => live().insertedCents - paidCash - live().creditedCents - vouchered();
@@ -404,7 +405,7 @@ async function recoverOne(
   // journal damage may have lost the record of its payment: when the server says the transaction
   // took effect, the money is recorded as unclaimed for the operator (never credited a second time).
   let paidOnServer = false;
-  if (s.damaged && !live().paid && saleApiId && !saleApiId.includes(':') && leftover() > 0) {
+  if (s.damaged && !live().paid && saleApiId && !isJobRef(saleApiId) && leftover() > 0) {
     const rb = await call(() => api.readBack(saleApiId));
     paidOnServer = rb.took === 'effect';
     if (paidOnServer)
@@ -418,7 +419,7 @@ async function recoverOne(
   let credited = false;
   if (cents > 0 && card && !paidOnServer) {
     try {
-      const created = await journaledStep(`${id}:recovery-credit`, 'create', undefined, () =>
+      const created = await journaledStep(jobRef(id, 'recovery-credit'), 'create', undefined, () =>
         api.create({
           basket: {
             products: [
@@ -473,7 +474,7 @@ async function recoverOne(
 
   // 5. An unpaid transaction left on the server is abandoned (best effort: it never charges anyone).
   const after = live();
-  if (!after.paid && saleApiId && !saleApiId.includes(':')) {
+  if (!after.paid && saleApiId && !isJobRef(saleApiId)) {
     await api.abort(saleApiId).catch(() => undefined);
   }
   const outcome = after.paid

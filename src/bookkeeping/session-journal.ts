@@ -9,9 +9,9 @@
  * unclaimed. Whatever a session still holds when it ends (a coin that landed while the flow was
  * already saying goodbye) is recorded as unclaimed before `session_closed` is written.
  *
- * Which session an API call belongs to is read from the call itself (the machines prefix every
- * job id and `merchantRef` with the session id, and later calls name a transaction created in
- * that session), not from "the current session": the first call of a session is made before the
+ * Which session an API call belongs to is read from the call itself (every job id and
+ * `merchantRef` is a job reference naming its session, machines/job-ref.ts; later calls name a
+ * transaction created in that session), not from "the current session": the first call of a session is made before the
  * app has noticed that a session began.
  */
 import { randomBytes } from 'node:crypto';
@@ -32,6 +32,13 @@ import type {
 import type { SessionOutcome } from '../../machines/session-context.js';
 import type { Logger } from '../util/logger.js';
 import { maskCard } from '../util/privacy.js';
+import {
+  isRecoveryRef,
+  jobRef,
+  parseJobRef,
+  sessionOfRef,
+  type JournalStep,
+} from '../../machines/job-ref.js';
 
 /**
  * The journal result of an answered payment or credit, from the transaction's status (not the HTTP
@@ -63,18 +70,6 @@ export function newVoucherCode(): string {
   let code = '';
   for (let i = 0; i < 10; i++) code += alphabet[bytes[i]! % alphabet.length];
   return `${code.slice(0, 5)}-${code.slice(5)}`;
-}
-
-/** The session a job id or `transactionRef` belongs to: the machines write `<sessionId>:<what>:<n>`. */
-export function sessionOfRef(ref: string | null | undefined): string | null {
-  if (!ref) return null;
-  const colon = ref.indexOf(':');
-  return colon > 0 ? ref.slice(0, colon) : null;
-}
-
-/** Recovery journals its own steps; its calls must not be journaled a second time by the wrapper. */
-export function isRecoveryRef(ref: string | null | undefined): boolean {
-  return !!ref && ref.includes(':recovery-');
 }
 
 export class SessionJournal {
@@ -175,8 +170,8 @@ export class SessionJournal {
   /** A closed session's bookkeeping leaves memory (a kiosk runs for months: nothing may grow per sale). */
   private forget(sessionId: string): void {
     this.paidCash.delete(sessionId);
-    const prefix = `${sessionId}:`;
-    for (const jobId of this.sentStarts.keys()) if (jobId.startsWith(prefix)) this.sentStarts.delete(jobId);
+    for (const jobId of this.sentStarts.keys())
+      if (sessionOfRef(jobId) === sessionId) this.sentStarts.delete(jobId);
     for (const [tx, sid] of this.txSession) {
       if (sid !== sessionId) continue;
       this.txSession.delete(tx);
@@ -384,8 +379,8 @@ export class SessionJournal {
 
   /** The API client with every mutating call journaled: intent first, outcome after. */
   wrapApi(api: SmartTransactionsApi): SmartTransactionsApi {
-    const job = (sessionId: string | null, what: string) =>
-      `${sessionId ?? this.current ?? 'none'}:${what}:k${++this.jobSeq}`;
+    const job = (sessionId: string | null, step: JournalStep) =>
+      jobRef(sessionId ?? this.current ?? 'none', step, `k${++this.jobSeq}`);
     const tx = (t: Transaction) => ({ status: t.status, apiId: t.id });
     // A payment's or credit's answer is judged by its status: a 2xx `failed` is not paid.
     const judged = (t: Transaction) => ({ ...tx(t), result: resultOfStatus(classifyStatus(t.status)) });
@@ -469,7 +464,7 @@ export class SessionJournal {
         const jobId = this.pendingStart.get(id) ?? job(sessionId, `start/${method}`);
         this.pendingStart.delete(id);
         // Leftover money loaded onto the card is a credit, not the session's payment.
-        const step: ApiStep = jobId.includes(':credit:') ? 'credit' : `start/${method}`;
+        const step: ApiStep = parseJobRef(jobId)?.step === 'credit' ? 'credit' : `start/${method}`;
         const cents = method === 'cash' ? this.dueCash.get(id) : undefined;
         const startOrReadBack = async () => {
           try {

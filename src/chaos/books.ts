@@ -19,7 +19,7 @@
  */
 import type { JournalRecord, LedgerState } from '../journal/state.js';
 import { VOID_BY } from '../bookkeeping/recovery.js';
-import { sessionOfRef } from '../bookkeeping/session-journal.js';
+import { isCreditRef, sessionOfRef } from '../../machines/job-ref.js';
 
 export interface LedgerFileView {
   cards: Record<string, { cardnumber: string; cash_balance: number; bonus_balance: number }>;
@@ -86,8 +86,6 @@ export interface Reconciliation {
   /** Human-readable findings, one per discrepancy. */
   findings: string[];
 }
-
-const isCreditRef = (ref: string) => ref.includes(':credit:') || ref.includes(':recovery-credit');
 
 export function reconcile(input: {
   acceptor?: AcceptorBook;

@@ -126,7 +126,7 @@ export const LAYERS: Record<string, LayerRule> = {
     why: 'drives real processes (kiosk, broker) for tests, benchmarks and the chaos harness',
   },
   'src/chaos': {
-    may: ['src/api', 'src/bookkeeping', 'src/harness', 'src/journal', 'src/sim', 'src/util'],
+    may: ['machines', 'src/api', 'src/bookkeeping', 'src/harness', 'src/journal', 'src/sim', 'src/util'],
     packages: '*',
     why: 'the chaos harness: kills the real program and reconciles the books; no app internals',
   },
