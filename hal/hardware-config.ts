@@ -115,6 +115,116 @@ export const printerConfigSchema = z.discriminatedUnion('driver', [
   }),
 ]);
 
+/**
+ * One vend slot: which catalogue product it releases, its stock settings and (for GPIO) its output and
+ * confirmation input (hal/vend-slot/gpio-vend-slots.ts has what each setting does).
+ */
+const slotCommon = {
+  /** As printed on the counter, e.g. `A1`. */
+  id: z.string().regex(/^[A-Z0-9]{1,4}$/, 'an upper-case slot name such as "A1"'),
+  /** The catalogue product (`catalogue[].id`) this slot releases. */
+  product: z.number().int().positive(),
+  /** Units the slot holds when full (the service menu refills up to it). */
+  capacity: z.number().int().min(1).max(999).default(10),
+  /** Stock assumed before the first refill is journaled (a new kiosk, the simulator). Default 0. */
+  initialStock: z.number().int().min(0).max(999).default(0),
+  /** `stock_low` is raised at or below this count. Default 2. */
+  lowAt: z.number().int().min(0).max(999).default(2),
+};
+
+export const gpioSlotSchema = z.object({
+  ...slotCommon,
+  output: z.object({
+    bcm,
+    activeLow: z.boolean().optional(),
+    mode: z.enum(['pulse', 'hold']),
+    pulseMs: ms.max(10_000).optional(),
+  }),
+  sensor: z.object({
+    bcm,
+    activeLow: z.boolean().optional(),
+    kind: z.enum(['drop', 'door', 'home']),
+    debounceMs: ms.max(1000).optional(),
+    stuckMs: ms.max(60_000).optional(),
+  }),
+  timeoutMs: ms.max(60_000).optional(),
+});
+
+const slotIdsUnique = (slots: { id: string; product: number }[], ctx: z.RefinementCtx) => {
+  const seen = new Set<string>();
+  const products = new Set<number>();
+  slots.forEach((s, i) => {
+    if (seen.has(s.id))
+      ctx.addIssue({ code: 'custom', path: ['slots', i, 'id'], message: `slot ${s.id} configured twice` });
+    if (products.has(s.product))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['slots', i, 'product'],
+        message: `product ${s.product} already has a slot (one slot per product)`,
+      });
+    seen.add(s.id);
+    products.add(s.product);
+  });
+};
+
+export const slotsConfigSchema = z
+  .discriminatedUnion('driver', [
+    z.object({
+      driver: z.literal('simulated'),
+      slots: z.array(z.object(slotCommon)).min(1).max(64),
+    }),
+    z.object({
+      driver: z.literal('gpio'),
+      slots: z.array(gpioSlotSchema).min(1).max(64),
+      required,
+    }),
+  ])
+  .superRefine((cfg, ctx) => {
+    slotIdsUnique(cfg.slots, ctx);
+    if (cfg.driver !== 'gpio') return;
+    const pins = new Map<number, string>();
+    cfg.slots.forEach((s, i) => {
+      for (const [what, pin] of [
+        ['output', s.output.bcm],
+        ['sensor', s.sensor.bcm],
+      ] as const) {
+        const other = pins.get(pin);
+        if (other)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['slots', i, what, 'bcm'],
+            message: `BCM ${pin} is already ${other}`,
+          });
+        pins.set(pin, `slot ${s.id} ${what}`);
+      }
+    });
+  });
+
+const coinCents = z.number().int().positive().max(50_000);
+
+export const hopperConfigSchema = z.discriminatedUnion('driver', [
+  z.object({
+    driver: z.literal('simulated'),
+    /** Value of the one coin the hopper holds. */
+    coinCents,
+    /** Coins in the simulated hopper at start. Default 50. */
+    coins: z.number().int().min(0).max(10_000).default(50),
+  }),
+  z.object({
+    driver: z.literal('cctalk'),
+    path: serialPath,
+    /** The hopper's ccTalk address (3 by default; 3-10 for several hoppers). */
+    address: z.number().int().min(2).max(255).optional(),
+    coinCents,
+    baudRate: z.number().int().positive().optional(),
+    timeoutMs: ms.max(10_000).optional(),
+    pollMs: ms.max(5_000).optional(),
+    stallMs: ms.max(60_000).optional(),
+    silentMs: ms.max(60_000).optional(),
+    required,
+  }),
+]);
+
 export const hardwareConfigSchema = z.object({
   /** For tests and unusual systems; default /sys/class/gpio. */
   gpioSysfsRoot: z.string().optional(),
@@ -123,6 +233,10 @@ export const hardwareConfigSchema = z.object({
   reader: readerConfigSchema.optional(),
   display: displayConfigSchema.optional(),
   printer: printerConfigSchema.optional(),
+  /** A vending counter's product slots; absent: goods are handed over by staff. */
+  slots: slotsConfigSchema.optional(),
+  /** The change hopper; absent: change goes on the card or a voucher. */
+  hopper: hopperConfigSchema.optional(),
 });
 
 /** The config file: other sections (api, fleet...) belong to other modules and pass through. */
@@ -134,3 +248,5 @@ export type CoinDeviceConfig = z.infer<typeof coinConfigSchema>;
 export type ReaderDeviceConfig = z.infer<typeof readerConfigSchema>;
 export type DisplayDeviceConfig = z.infer<typeof displayConfigSchema>;
 export type PrinterDeviceConfig = z.infer<typeof printerConfigSchema>;
+export type SlotsDeviceConfig = z.infer<typeof slotsConfigSchema>;
+export type HopperDeviceConfig = z.infer<typeof hopperConfigSchema>;

@@ -27,7 +27,13 @@ export type FleetEvent = { type: 'MAINTENANCE'; on: boolean } | { type: 'LOCK' }
 /** The journal's answer while the kiosk is `recovering` (alternative to the `recover` actor finishing). */
 export type RecoveryEvent = { type: 'RECOVERY_DONE' } | { type: 'RECOVERY_FAILED'; reason: string };
 
-export type KioskInputEvent = HardwareEvent | FleetEvent | RecoveryEvent;
+/**
+ * What each vend slot can still release (stock, 0 while blocked), sent by the app whenever it changes;
+ * a session takes the figures of its start (a sold-out product is refused before money is taken).
+ */
+export type StockEvent = { type: 'STOCK'; slotStock: Record<string, number> };
+
+export type KioskInputEvent = HardwareEvent | FleetEvent | RecoveryEvent | StockEvent;
 
 /**
  * The service menu (the kiosk's child `menu`) tells the kiosk its PIN gate after every change: the

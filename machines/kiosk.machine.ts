@@ -151,6 +151,11 @@ export const kioskMachine = setup({
     recordDevice: assign(({ context, event }) =>
       event.type === 'DEVICE' ? { devices: { ...context.devices, [event.device]: event.health } } : {},
     ),
+    recordStock: assign(({ context, event }) =>
+      event.type === 'STOCK'
+        ? { cfg: { ...context.cfg, session: { ...context.cfg.session, slotStock: { ...event.slotStock } } } }
+        : {},
+    ),
     recordSelfTest: assign(({ context, event }) => {
       const out = (event as unknown as DoneFlow & { output: SelfTestOutput }).output;
       return { apiReachable: out.apiReachable, devices: { ...context.devices, ...out.devices } };
@@ -244,6 +249,7 @@ export const kioskMachine = setup({
     LOCK: { actions: 'lock' },
     UNLOCK: { actions: 'unlock' },
     COIN: { actions: 'reportStrayCoin' },
+    STOCK: { actions: 'recordStock' },
   },
   entry: { type: 'setAcceptor', params: { enabled: false } },
   initial: 'booting',

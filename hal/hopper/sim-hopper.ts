@@ -58,6 +58,7 @@ export class SimulatedHopper extends EventEmitter<HopperEvents> implements Hoppe
   empty(): number {
     const taken = this.coins;
     this.coins = 0;
+    if (this.current !== 'offline') this.setStatus('empty');
     return taken;
   }
 

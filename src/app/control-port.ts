@@ -24,6 +24,18 @@ export const ControlRequestSchema = z.discriminatedUnion('cmd', [
   z.object({ cmd: z.literal('receipts') }),
   z.object({ cmd: z.literal('cards') }),
   z.object({ cmd: z.literal('ping') }),
+  /** Vending counter: `jam` (next releases give nothing), `break` (sensor always active), `fix`. */
+  z.object({
+    cmd: z.literal('slot'),
+    slot: z.string().min(1).max(8),
+    action: z.enum(['jam', 'break', 'fix']),
+  }),
+  /** Change hopper: `empty`, `refill` (coins), `jam` (next payout stops after `coins`), `offline`, `online`. */
+  z.object({
+    cmd: z.literal('hopper'),
+    action: z.enum(['empty', 'refill', 'jam', 'offline', 'online']),
+    coins: z.int().min(0).max(10_000).optional(),
+  }),
 ]);
 export type ControlRequest = z.infer<typeof ControlRequestSchema>;
 
@@ -41,6 +53,8 @@ export interface SimControls {
   state(): Record<string, unknown>;
   receipts(): string[][];
   cards(): Array<{ cardnumber: string; note: string }>;
+  slot(slot: string, action: 'jam' | 'break' | 'fix'): void;
+  hopper(action: 'empty' | 'refill' | 'jam' | 'offline' | 'online', coins?: number): { coins: number };
 }
 
 const MAX_LINE = 16 * 1024;
@@ -92,6 +106,11 @@ export function handleControlLine(line: string, controls: SimControls): object {
         return { cards: controls.cards() };
       case 'ping':
         return { pong: true };
+      case 'slot':
+        controls.slot(r.slot, r.action);
+        return { ok: true };
+      case 'hopper':
+        return { ok: true, ...controls.hopper(r.action, r.coins) };
     }
   } catch (err) {
     return { error: (err as Error).message };

@@ -1,5 +1,5 @@
 /**
- * Builds the five devices from the `hardware` section: the real driver or its simulated twin.
+ * Builds the devices (five, and a vending counter's slots and hopper) from the `hardware` section: the real driver or its simulated twin.
  * Real drivers are imported only when configured, so a simulated kiosk never loads native modules
  * and the Pi loads only what it uses (start-up time on a Pi Zero counts every module).
  */
@@ -10,6 +10,10 @@ import type { CoinAcceptor } from '../../hal/coin-acceptor/coin-acceptor.js';
 import type { Display } from '../../hal/display/display.js';
 import type { Printer } from '../../hal/printer/printer.js';
 import type { GpioPinFactory } from '../../hal/io/gpio.js';
+import type { Hopper } from '../../hal/hopper/hopper.js';
+import { SimulatedHopper } from '../../hal/hopper/sim-hopper.js';
+import type { VendSlots } from '../../hal/vend-slot/vend-slot.js';
+import { SimulatedVendSlots } from '../../hal/vend-slot/sim-vend-slots.js';
 import { SimulatedButtons } from '../../hal/buttons/sim-buttons.js';
 import { SimulatedCardReader } from '../../hal/card-reader/sim-card-reader.js';
 import { SimulatedCoinAcceptor } from '../../hal/coin-acceptor/sim-coin-acceptor.js';
@@ -23,6 +27,10 @@ export interface Devices {
   buttons: Buttons;
   acceptor: CoinAcceptor;
   printer: Printer;
+  /** A vending counter's slots (`hardware.slots`), when configured. */
+  slots?: VendSlots;
+  /** The change hopper (`hardware.hopper`), when configured. */
+  hopper?: Hopper;
 }
 
 /** The simulated twins, where a device is simulated: the simulator and the control port drive them. */
@@ -32,6 +40,8 @@ export interface SimHandles {
   buttons?: SimulatedButtons;
   acceptor?: SimulatedCoinAcceptor;
   printer?: SimulatedPrinter;
+  slots?: SimulatedVendSlots;
+  hopper?: SimulatedHopper;
 }
 
 export class DeviceSetupError extends Error {
@@ -151,5 +161,20 @@ export async function buildDevices(
     });
   }
 
-  return { devices: { display, reader, buttons, acceptor, printer }, sim };
+  const devices: Devices = { display, reader, buttons, acceptor, printer };
+  const v = hw.slots;
+  if (v?.driver === 'simulated') {
+    devices.slots = sim.slots = new SimulatedVendSlots(v.slots.map((s) => s.id));
+  } else if (v?.driver === 'gpio') {
+    const { GpioVendSlots } = await import('../../hal/vend-slot/gpio-vend-slots.js');
+    devices.slots = new GpioVendSlots(await gpioFactory('slots'), v, logger);
+  }
+  const h = hw.hopper;
+  if (h?.driver === 'simulated') {
+    devices.hopper = sim.hopper = new SimulatedHopper(h.coinCents, h.coins);
+  } else if (h?.driver === 'cctalk') {
+    const { CctalkHopper } = await import('../../hal/hopper/cctalk-hopper.js');
+    devices.hopper = new CctalkHopper(h, await serial(), logger);
+  }
+  return { devices, sim };
 }

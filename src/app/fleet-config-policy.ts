@@ -17,7 +17,7 @@
  */
 import { z } from 'zod';
 import { describeIssue } from '../config/config.js';
-import { ProductConfigSchema, type KioskConfig } from '../config/config-schema.js';
+import { ProductConfigSchema, vendingConfigErrors, type KioskConfig } from '../config/config-schema.js';
 
 /** Printable text only: a control character in a receipt line would reach the ESC/POS printer as a command. */
 const text = (max: number) =>
@@ -192,6 +192,10 @@ export function checkDesiredConfig(doc: unknown, local: KioskConfig): DesiredChe
   const twice = ids.filter((id, i) => ids.indexOf(id) !== i);
   if (twice.length > 0) {
     errors.push(`catalogue: product id(s) ${[...new Set(twice)].join(', ')} given more than once`);
+    fields.push('catalogue');
+  }
+  for (const e of vendingConfigErrors(config)) {
+    errors.push(e.message);
     fields.push('catalogue');
   }
   if (errors.length > 0) return { ok: false, errors, fields };

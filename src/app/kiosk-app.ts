@@ -43,10 +43,13 @@ import {
 import type { ReceiptLine } from '../api/schemas.js';
 import { SessionRecovery } from '../bookkeeping/recovery.js';
 import { SessionJournal, newVoucherCode } from '../bookkeeping/session-journal.js';
+import { VendJournal } from '../bookkeeping/vend-journal.js';
+import { createVendActors } from './vend-actors.js';
+import { settleFromCounters } from '../../hal/hopper/hopper.js';
 import { createServiceMenu, httpReachable } from './service-menu-actors.js';
 import { printerHealthOf, type PrinterStatus } from '../../hal/printer/printer.js';
 import type { DeviceHealth } from '../contracts/device.js';
-import type { KioskSummary } from '../contracts/kiosk-summary.js';
+import type { KioskSummary, VendSummary } from '../contracts/kiosk-summary.js';
 
 import type { FleetReporter } from '../fleet/reporter.js';
 import { basketTotal } from '../api/money.js';
@@ -84,6 +87,8 @@ export class KioskApp extends EventEmitter {
   private journal!: Journal;
   private sessions!: SessionJournal;
   private recovery!: SessionRecovery;
+  /** The vending counter's stock, releases and payouts (empty without `hardware.slots`). */
+  private vend!: VendJournal;
   private actor!: KioskActor;
   private readonly bootId = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
   private tickTimer: NodeJS.Timeout | undefined;
@@ -128,6 +133,7 @@ export class KioskApp extends EventEmitter {
       onAlert: (alert) => this.onJournalAlert(alert),
     });
     this.opts.onPhase?.('journal');
+    this.vend = new VendJournal(this.journal, c.hardware.slots?.slots ?? [], this.logger);
     // A session left open with a payment or credit in doubt is resolved soon, not only at the next boot.
     this.sessions = new SessionJournal(this.journal, c.kiosk.mode, this.logger, () =>
       this.scheduleRecoveryRetry(5_000),
@@ -135,8 +141,13 @@ export class KioskApp extends EventEmitter {
     await this.buildApi();
     ({ devices: this.devices, sim: this.sim } = await buildDevices(c, this.logger));
     this.wireDevices();
-    await Promise.all([this.devices.buttons.start(), this.devices.acceptor.start()]);
+    await Promise.all([
+      this.devices.buttons.start(),
+      this.devices.acceptor.start(),
+      this.devices.slots?.start(),
+    ]);
     this.devices.reader.start();
+    this.devices.hopper?.start();
     this.actor = createActor(this.provideMachines(), {
       input: { bootId: this.bootId, config: this.kioskInput() },
     });
@@ -154,6 +165,7 @@ export class KioskApp extends EventEmitter {
     if (this.journalDamage)
       this.fleet?.setAlert('journal_damaged', { severity: 'critical', message: this.journalDamage });
     if (this.journalFailure) this.raiseJournalUnwritable();
+    this.vendChanged();
     this.logger.info(
       { kiosk: c.kiosk.id, mode: c.kiosk.mode, api: this.standIn ? this.standIn.baseUrl : c.api.baseUrl },
       'kiosk started',
@@ -217,13 +229,20 @@ export class KioskApp extends EventEmitter {
       recheckMs: c.timeouts.recheckMs,
       session: {
         cardPattern: c.cardPattern,
-        catalogue: c.catalogue.map((p) => ({
-          id: p.id,
-          desc: p.desc,
-          ean: p.ean,
-          priceOne: p.priceOne,
-          tax: p.tax,
-        })),
+        catalogue: c.catalogue.map((p) => {
+          const slot = this.vend.slotFor(p.id)?.id;
+          return {
+            id: p.id,
+            desc: p.desc,
+            ean: p.ean,
+            priceOne: p.priceOne,
+            tax: p.tax,
+            ...(slot ? { slot } : {}),
+          };
+        }),
+        slotStock: this.vend.available(),
+        changeCoin: this.devices.hopper?.coinCents ?? null,
+        givesChange: this.devices.hopper !== undefined,
         topupAmounts: c.topup.amounts,
         maxTopup: c.topup.maxCents,
         terminal: c.kiosk.cardTerminal,
@@ -263,7 +282,15 @@ export class KioskApp extends EventEmitter {
       );
       return { voucherCode };
     });
-    const flowActors = { ...apiActors, print, recordUnclaimed };
+    const vendActors = createVendActors({
+      book: this.vend,
+      slots: this.devices.slots,
+      hopper: this.devices.hopper,
+      logger: this.logger,
+      onSlotChange: () => this.vendChanged(),
+      onPayout: () => this.vendChanged(),
+    });
+    const flowActors = { ...apiActors, print, recordUnclaimed, ...vendActors };
     return kioskMachine.provide({
       actions,
       actors: {
@@ -293,6 +320,11 @@ export class KioskApp extends EventEmitter {
    * journal holds the debt, and retries in the background; otherwise it stays out of service.
    */
   private async recover(): Promise<RecoverOutput> {
+    // Releases and payouts cut off by the restart first: what the hopper paid and which units were
+    // never released decide what recovery owes each session.
+    await this.vend.afterRestart();
+    await this.settlePayouts();
+    this.vendChanged();
     const report = await this.recovery.run(this.sessions.sessionId);
     if (report.unresolved === 0 || this.config.journal.onApiDown === 'out_of_service')
       return { unresolved: report.unresolved };
@@ -314,6 +346,82 @@ export class KioskApp extends EventEmitter {
       this.journalDamage = `${alert.file} unreadable (${alert.damage.kind}), moved to ${alert.movedTo}`;
       this.fleet?.setAlert('journal_damaged', { severity: 'critical', message: this.journalDamage });
     }
+  }
+
+  /**
+   * Payouts journaled without an outcome (a power cut during the dispense): the hopper's own counters
+   * say what was paid (`settle`); never dispensed again. A hopper that cannot tell leaves the payout
+   * `unknown` with 0 paid (the customer's money goes back the usual way; the operator counts).
+   */
+  private async settlePayouts(): Promise<void> {
+    const hopper = this.devices.hopper;
+    for (const p of this.vend.payoutsInDoubt()) {
+      if (p.outcome === 'unknown') continue;
+      const intent = { coins: p.coins, coinCents: p.coinCents, before: p.before };
+      let result;
+      try {
+        result = hopper
+          ? await hopper.settle(intent)
+          : settleFromCounters(intent, { event: -1, remaining: 0, paid: 0, unpaid: 0 });
+      } catch (err) {
+        this.logger.error(
+          { err: (err as Error).message, jobId: p.jobId },
+          'payout in doubt: hopper not readable',
+        );
+        result = settleFromCounters(intent, { event: -1, remaining: 0, paid: 0, unpaid: 0 });
+      }
+      await this.vend.payoutOutcome(p.jobId, result.outcome, result.paidCents, {
+        ...(result.after && result.after.event >= 0 ? { after: result.after } : {}),
+      });
+      this.logger.warn(
+        { jobId: p.jobId, outcome: result.outcome, paidCents: result.paidCents, coins: p.coins },
+        'payout cut off by a restart: settled from the hopper counters',
+      );
+    }
+  }
+
+  /**
+   * Stock, blocked slots or the hopper changed: the machine learns what can still be sold, the fleet
+   * gets `slot_jammed`, `stock_low` and `hopper_empty`.
+   */
+  private vendChanged(): void {
+    // Devices report before the machine runs; start() calls this again once it does.
+    if (!this.actor) return;
+    const view = this.vend.view();
+    if (view.length > 0) this.send({ type: 'STOCK', slotStock: this.vend.available() });
+    const blocked = view.filter((s) => s.blocked);
+    const low = view.filter((s) => !s.blocked && s.stock <= s.lowAt);
+    const doubt = this.vend.releasesInDoubt().filter((r) => r.outcome === 'unknown');
+    if (this.fleet) {
+      if (blocked.length > 0 || doubt.length > 0)
+        this.fleet.setAlert('slot_jammed', {
+          severity: 'critical',
+          message: [
+            ...blocked.map((s) => `${s.id}: ${s.blocked}`),
+            ...doubt.map((r) => `${r.slot}: release ${r.jobId} unknown (${r.cents} ct), settle it`),
+          ]
+            .join('; ')
+            .slice(0, 500),
+        });
+      else this.fleet.clearAlert('slot_jammed');
+      if (low.length > 0)
+        this.fleet.setAlert('stock_low', {
+          severity: 'warning',
+          message: low
+            .map((s) => `${s.id}: ${s.stock}`)
+            .join(', ')
+            .slice(0, 500),
+        });
+      else this.fleet.clearAlert('stock_low');
+      const hopper = this.devices.hopper;
+      if (hopper && hopper.status === 'empty')
+        this.fleet.setAlert('hopper_empty', {
+          severity: 'warning',
+          message: `${hopper.coinCents} ct hopper`,
+        });
+      else if (hopper) this.fleet.clearAlert('hopper_empty');
+    }
+    this.emit('change');
   }
 
   private scheduleRecoveryRetry(delayMs = 60_000): void {
@@ -506,6 +614,14 @@ export class KioskApp extends EventEmitter {
       this.alert('printer_offline', ev.status === 'offline');
     });
     this.stopPrinterWatch = d.printer.watch(5000);
+    d.slots?.on('fault', (slot, reason) => {
+      this.logger.error({ slot, reason }, 'vend slot fault');
+      this.fleet?.event('fault', { device: 'slots', code: reason.slice(0, 100), message: `slot ${slot}` });
+    });
+    d.hopper?.on('status', (status) => {
+      this.logger.info({ status }, 'hopper status');
+      this.vendChanged();
+    });
     d.display.on('status', (ev) =>
       this.device('display', ev.health === 'offline' ? 'offline' : 'ok', ev.cause),
     );
@@ -691,6 +807,28 @@ export class KioskApp extends EventEmitter {
           ? {}
           : { unwritable: this.journalFailure, unjournaledCents: this.unjournaledCents() }),
       },
+      ...(this.devices.slots || this.devices.hopper ? { vend: this.vendSummary() } : {}),
+    };
+  }
+
+  /** Stock, blocks, releases in doubt and the hopper (control port, status file, fleet health). */
+  vendSummary(): VendSummary {
+    const hopper = this.devices.hopper;
+    return {
+      slots: this.vend
+        .view()
+        .map((s) => ({ id: s.id, product: s.product, stock: s.stock, blocked: s.blocked })),
+      releasesInDoubt: this.vend
+        .releasesInDoubt()
+        .filter((r) => r.outcome === 'unknown')
+        .map((r) => ({ jobId: r.jobId, slot: r.slot, cents: r.cents })),
+      hopper: hopper
+        ? {
+            coinCents: hopper.coinCents,
+            status: hopper.status,
+            ...(this.sim.hopper ? { coins: this.sim.hopper.coins } : {}),
+          }
+        : null,
     };
   }
 
@@ -749,6 +887,22 @@ export class KioskApp extends EventEmitter {
       state: () => ({ ...this.summary() }),
       receipts: () => (this.sim.printer ? this.sim.printer.receipts.map((r) => [...r.text]) : []),
       cards: () => DEMO_CARDS.map((c) => ({ cardnumber: c.cardnumber, note: c.note })),
+      slot: (slot, action) => {
+        const slots = need(this.sim.slots, 'slots');
+        if (action === 'jam') slots.jam(slot);
+        else if (action === 'break') slots.breakSensor(slot);
+        else slots.fix(slot);
+        this.emit('change');
+      },
+      hopper: (action, coins) => {
+        const hopper = need(this.sim.hopper, 'hopper');
+        if (action === 'empty') hopper.empty();
+        else if (action === 'refill') hopper.refill(coins ?? 50);
+        else if (action === 'jam') hopper.jam(coins ?? 0);
+        else hopper.setOnline(action === 'online');
+        this.vendChanged();
+        return { coins: hopper.coins };
+      },
     };
   }
 
@@ -792,6 +946,8 @@ export class KioskApp extends EventEmitter {
         this.devices.reader.close(),
         this.devices.printer.close(),
         this.devices.display.close(),
+        this.devices.slots?.close(),
+        this.devices.hopper?.close(),
       ]);
     }
     await this.journal?.close().catch(() => undefined);

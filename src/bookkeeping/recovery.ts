@@ -202,7 +202,14 @@ async function recoverOne(
   const job = (what: string) => jobRef(id, `recovery-${what}`, `${Date.now().toString(36)}${++jobSeq}`);
   const live = () => journal.state.sessions[id] ?? s;
   const vouchered = () => [...history.vouchers.values()].reduce((a, b) => a + b, 0);
-  const leftover = () => live().insertedCents - paidCash - live().creditedCents - vouchered();
+  // Change the hopper paid left the kiosk; the price of goods not released is owed back (issue 15).
+  const leftover = () =>
+    live().insertedCents -
+    paidCash -
+    live().creditedCents -
+    vouchered() -
+    (live().changedCents ?? 0) +
+    (live().returnedCents ?? 0);
 
   const keepReceipt = async (tx: Transaction) => {
     await journal.append({ type: 'receipt', sessionId: id, jobId: job('receipt'), lines: tx.receipt ?? [] });

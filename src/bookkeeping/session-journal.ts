@@ -185,7 +185,14 @@ export class SessionJournal {
   leftover(sessionId: string): number {
     const s = this.journal.state.sessions[sessionId];
     if (!s) return 0;
-    return s.insertedCents - (this.paidCash.get(sessionId) ?? 0) - s.creditedCents - s.unclaimedCents;
+    return (
+      s.insertedCents -
+      (this.paidCash.get(sessionId) ?? 0) -
+      s.creditedCents -
+      s.unclaimedCents -
+      (s.changedCents ?? 0) +
+      (s.returnedCents ?? 0)
+    );
   }
 
   /** The card is personal data: stored for crediting after a crash, logged only masked. */

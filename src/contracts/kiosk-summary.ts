@@ -17,4 +17,13 @@ export interface KioskSummary {
     unwritable?: string;
     unjournaledCents?: number;
   };
+  /** A vending counter: each slot's stock and block, the releases in doubt, the hopper. */
+  vend?: VendSummary;
+}
+
+export interface VendSummary {
+  slots: { id: string; product: number; stock: number; blocked: string | null }[];
+  /** Releases whose outcome is unknown: never repeated, the operator settles them. */
+  releasesInDoubt: { jobId: string; slot: string; cents: number }[];
+  hopper: { coinCents: number; status: string; coins?: number } | null;
 }

@@ -164,7 +164,101 @@ export const ServiceActionSchema = z.object({
   detail: z.string().max(300).optional(),
 });
 
+/**
+ * Vending counter (issue 15). A release is a money step like a payment: `release_intent` is durable
+ * before the slot's output fires, `release_outcome` after. An intent without an outcome after a
+ * restart becomes `unknown`: never released again automatically, settled by the operator
+ * (`release_settled`).
+ */
+export const ReleaseIntentSchema = z.object({
+  type: z.literal('release_intent'),
+  sessionId: id,
+  jobId: id,
+  slot: id,
+  productId: z.int().positive(),
+  /** The unit's price: owed back when it is not delivered. */
+  cents,
+  transactionId: z.string().optional(),
+});
+
+export const RELEASE_RESULTS = ['delivered', 'failed', 'unknown'] as const;
+export type ReleaseResultKind = (typeof RELEASE_RESULTS)[number];
+
+export const ReleaseOutcomeSchema = z.object({
+  type: z.literal('release_outcome'),
+  jobId: id,
+  /** `failed`: not handed out as far as the kiosk can tell: its price goes back to the customer. */
+  result: z.enum(RELEASE_RESULTS),
+  /** Why it failed (`no_confirmation`, `sensor_stuck`, `blocked`, `power_cut`...). */
+  reason: z.string().max(60).optional(),
+  /** The output fired (a failed release that fired may have given something: the operator checks). */
+  fired: z.boolean().optional(),
+});
+
+/** The operator settled a release whose outcome was unknown. */
+export const ReleaseSettledSchema = z.object({
+  type: z.literal('release_settled'),
+  jobId: id,
+  /** `delivered`: the customer got it; `refunded`: they did not and got the money back (`voucher`). */
+  how: z.enum(['delivered', 'refunded']),
+  voucher: z.string().optional(),
+  by: z.string().optional(),
+});
+
+const HopperCountersSchema = z.object({
+  event: z.int().min(0).max(255),
+  remaining: z.int().min(0),
+  paid: z.int().min(0),
+  unpaid: z.int().min(0),
+  lifetime: z.int().min(0).optional(),
+});
+
+/** Change from the hopper: durable (with the hopper's own counters) before the dispense goes out. */
+export const PayoutIntentSchema = z.object({
+  type: z.literal('payout_intent'),
+  sessionId: id,
+  jobId: id,
+  coins: z.int().min(1).max(255),
+  coinCents: positiveCents,
+  before: HopperCountersSchema,
+});
+
+export const PAYOUT_RESULTS = ['complete', 'short', 'not_sent', 'unknown'] as const;
+
+/** What the hopper's counters say was paid; `unknown`: `paidCents` is the least that was paid. */
+export const PayoutOutcomeSchema = z.object({
+  type: z.literal('payout_outcome'),
+  jobId: id,
+  result: z.enum(PAYOUT_RESULTS),
+  paidCents: cents.refine((v) => v >= 0, 'must not be negative'),
+  fault: z.string().max(40).optional(),
+  after: HopperCountersSchema.optional(),
+});
+
+/** A technician counted a slot (refill, correction): its stock is `count` from here; a block is lifted. */
+export const StockSetSchema = z.object({
+  type: z.literal('stock_set'),
+  slot: id,
+  count: z.int().min(0).max(999),
+  by: z.string().min(1).max(40),
+});
+
+/** Coins put into or taken out of the hopper by a technician (`count` now in it, when known). */
+export const HopperFilledSchema = z.object({
+  type: z.literal('hopper_filled'),
+  coins: z.int(),
+  coinCents: positiveCents,
+  by: z.string().min(1).max(40),
+});
+
 export const EntryInputSchema = z.discriminatedUnion('type', [
+  ReleaseIntentSchema,
+  ReleaseOutcomeSchema,
+  ReleaseSettledSchema,
+  PayoutIntentSchema,
+  PayoutOutcomeSchema,
+  StockSetSchema,
+  HopperFilledSchema,
   CoinAcceptedSchema,
   SessionStartedSchema,
   TxCreatedSchema,

@@ -104,6 +104,12 @@ const OpenSessionSchema = z.object({
    * is told (alert `journal_damaged`).
    */
   damaged: z.boolean().optional(),
+  /** Paid out as coins by the change hopper (the hopper's own counters). */
+  changedCents: z.int().optional(),
+  /** Paid for goods that were not released: owed back to the customer. */
+  returnedCents: z.int().optional(),
+  /** Releases journaled for this session (the basket's slotted units after these were never tried). */
+  releaseIntents: z.int().optional(),
 });
 export type OpenSession = z.infer<typeof OpenSessionSchema>;
 
@@ -114,6 +120,77 @@ const VoucherSchema = z.object({
   ts: z.number(),
 });
 export type Voucher = z.infer<typeof VoucherSchema>;
+
+const SlotStateSchema = z.object({
+  /** The count of the last `stock_set`; null: none journaled yet (the config's `initialStock` applies). */
+  base: z.int().nullable(),
+  /** Units released since (delivered, or in doubt: a unit that may be gone is not sold again). */
+  taken: z.int(),
+  /** Why the slot is blocked (a failed or unknown release) until a technician counts it again. */
+  blocked: z.string().nullable(),
+});
+export type SlotState = z.infer<typeof SlotStateSchema>;
+
+const ReleaseStateSchema = z.object({
+  jobId: z.string(),
+  sessionId: z.string(),
+  slot: z.string(),
+  productId: z.int(),
+  cents: z.int(),
+  intentSeq: z.int(),
+  ts: z.number(),
+  /** Absent: intent only (a restart finds it so: it becomes `unknown`). */
+  outcome: z.literal('unknown').optional(),
+  fired: z.boolean().optional(),
+});
+export type ReleaseState = z.infer<typeof ReleaseStateSchema>;
+
+const CountersStateSchema = z.object({
+  event: z.int(),
+  remaining: z.int(),
+  paid: z.int(),
+  unpaid: z.int(),
+  lifetime: z.int().optional(),
+});
+
+const PayoutStateSchema = z.object({
+  jobId: z.string(),
+  sessionId: z.string(),
+  coins: z.int(),
+  coinCents: z.int(),
+  before: CountersStateSchema,
+  intentSeq: z.int(),
+  ts: z.number(),
+  /** Absent: intent only (settle it from the hopper's counters); `unknown`: the operator counts. */
+  outcome: z.literal('unknown').optional(),
+  /** The least that was paid, for an `unknown` payout. */
+  paidCents: z.int().optional(),
+});
+export type PayoutState = z.infer<typeof PayoutStateSchema>;
+
+const VendStateSchema = z.object({
+  slots: z.record(z.string(), SlotStateSchema),
+  /** Releases whose outcome is not known: never repeated, settled by the operator. */
+  releasesInDoubt: z.record(z.string(), ReleaseStateSchema),
+  /** Payouts journaled without an outcome (settle from the counters) or with outcome `unknown`. */
+  payoutsInDoubt: z.record(z.string(), PayoutStateSchema),
+  /** Odometers: units delivered, units not delivered (their price owed back), change paid. */
+  delivered: TallySchema,
+  notDelivered: TallySchema,
+  change: TallySchema,
+});
+export type VendState = z.infer<typeof VendStateSchema>;
+
+export function emptyVend(): VendState {
+  return {
+    slots: {},
+    releasesInDoubt: {},
+    payoutsInDoubt: {},
+    delivered: { count: 0, cents: 0 },
+    notDelivered: { count: 0, cents: 0 },
+    change: { count: 0, cents: 0 },
+  };
+}
 
 export const LedgerStateSchema = z.object({
   /** The seq of the last record folded in (-1: none). */
@@ -131,6 +208,8 @@ export const LedgerStateSchema = z.object({
   recentReceipts: z.array(ReceiptStateSchema),
   /** Records that made no sense for the state (an outcome for an unknown job...): kept count, for health. */
   anomalies: z.int(),
+  /** The vending counter: stock per slot, releases and payouts in doubt (snapshots before it have none). */
+  vend: VendStateSchema.default(emptyVend),
 });
 export type LedgerState = z.infer<typeof LedgerStateSchema>;
 
@@ -168,6 +247,7 @@ export function emptyState(): LedgerState {
     unclaimedVouchers: [],
     recentReceipts: [],
     anomalies: 0,
+    vend: emptyVend(),
   };
 }
 
@@ -351,6 +431,15 @@ function applyInPlace(state: LedgerState, e: JournalEntry): void {
     case 'service_action':
       // Audit only: no money moves.
       return;
+    case 'release_intent':
+    case 'release_outcome':
+    case 'release_settled':
+    case 'payout_intent':
+    case 'payout_outcome':
+    case 'stock_set':
+    case 'hopper_filled':
+      applyVend(state, e);
+      return;
     case 'cash_collected': {
       state.lastCollection = { ts: e.ts, cents: e.cents, expectedCents: state.cashBox.cents, by: e.by };
       state.cashBox = { cents: 0, count: 0, sinceTs: null };
@@ -359,4 +448,124 @@ function applyInPlace(state: LedgerState, e: JournalEntry): void {
       return;
     }
   }
+}
+
+function slotOf(vend: VendState, slot: string): SlotState {
+  return (vend.slots[slot] ??= { base: null, taken: 0, blocked: null });
+}
+
+function addTally(t: Tally, cents: number): void {
+  t.count += 1;
+  t.cents += cents;
+}
+
+/** The vending counter's records: stock, releases and payouts, and each session's change and returns. */
+function applyVend(state: LedgerState, e: JournalEntry): void {
+  const vend = state.vend;
+  switch (e.type) {
+    case 'release_intent': {
+      vend.releasesInDoubt[e.jobId] = {
+        jobId: e.jobId,
+        sessionId: e.sessionId,
+        slot: e.slot,
+        productId: e.productId,
+        cents: e.cents,
+        intentSeq: e.seq,
+        ts: e.ts,
+      };
+      const s = state.sessions[e.sessionId];
+      if (s) s.releaseIntents = (s.releaseIntents ?? 0) + 1;
+      return;
+    }
+    case 'release_outcome': {
+      const r = vend.releasesInDoubt[e.jobId];
+      if (!r) {
+        state.anomalies += 1;
+        return;
+      }
+      const slot = slotOf(vend, r.slot);
+      if (e.result === 'unknown') {
+        // It may be gone: not sold again, and the slot waits for a technician.
+        if (r.outcome !== 'unknown') slot.taken += 1;
+        r.outcome = 'unknown';
+        if (e.fired !== undefined) r.fired = e.fired;
+        slot.blocked = `release ${e.reason ?? 'unknown'}`;
+        return;
+      }
+      delete vend.releasesInDoubt[e.jobId];
+      if (e.result === 'delivered') {
+        slot.taken += 1;
+        addTally(vend.delivered, r.cents);
+        return;
+      }
+      addTally(vend.notDelivered, r.cents);
+      const s = state.sessions[r.sessionId];
+      if (s) s.returnedCents = (s.returnedCents ?? 0) + r.cents;
+      // Refused before firing for a reason that is not the slot's (busy, sold out, already blocked).
+      if (!['busy', 'sold_out', 'blocked', 'not_tried'].includes(e.reason ?? ''))
+        slot.blocked = e.reason ?? 'failed';
+      return;
+    }
+    case 'release_settled': {
+      const r = vend.releasesInDoubt[e.jobId];
+      if (!r || r.outcome !== 'unknown') {
+        state.anomalies += 1;
+        return;
+      }
+      delete vend.releasesInDoubt[e.jobId];
+      if (e.how === 'delivered') addTally(vend.delivered, r.cents);
+      else addTally(vend.notDelivered, r.cents);
+      return;
+    }
+    case 'payout_intent': {
+      vend.payoutsInDoubt[e.jobId] = {
+        jobId: e.jobId,
+        sessionId: e.sessionId,
+        coins: e.coins,
+        coinCents: e.coinCents,
+        before: e.before,
+        intentSeq: e.seq,
+        ts: e.ts,
+      };
+      return;
+    }
+    case 'payout_outcome': {
+      const p = vend.payoutsInDoubt[e.jobId];
+      if (!p) {
+        state.anomalies += 1;
+        return;
+      }
+      // What was counted already (an `unknown` payout settled later counts only the difference).
+      const before = p.paidCents ?? 0;
+      const paid = Math.max(before, e.paidCents);
+      const s = state.sessions[p.sessionId];
+      if (s && paid > before) s.changedCents = (s.changedCents ?? 0) + paid - before;
+      if (paid > before) {
+        vend.change.count += before === 0 ? 1 : 0;
+        vend.change.cents += paid - before;
+      }
+      if (e.result === 'unknown') {
+        p.outcome = 'unknown';
+        p.paidCents = paid;
+      } else delete vend.payoutsInDoubt[e.jobId];
+      return;
+    }
+    case 'stock_set': {
+      const slot = slotOf(vend, e.slot);
+      slot.base = e.count;
+      slot.taken = 0;
+      slot.blocked = null;
+      return;
+    }
+    case 'hopper_filled':
+      return;
+    default:
+      return;
+  }
+}
+
+/** A slot's stock as the journal knows it (`initialStock` until the first count is journaled). */
+export function slotStock(vend: VendState, slot: string, initialStock: number): number {
+  const s = vend.slots[slot];
+  return Math.max(0, (s?.base ?? initialStock) - (s?.taken ?? 0));
 }

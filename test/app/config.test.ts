@@ -43,6 +43,48 @@ describe('config: one validated JSON file', () => {
     assert.ok(pi.journal.dir.startsWith('/var/lib/kiosk'));
   });
 
+  it('the vending demo config: four simulated slots on catalogue products and a simulated hopper', () => {
+    const v = loadConfig('config/vending.json');
+    assert.equal(v.kiosk.mode, 'checkout');
+    assert.deepEqual(
+      v.hardware.slots?.slots.map((s) => [s.id, s.product]),
+      [
+        ['A1', 1],
+        ['A2', 2],
+        ['B1', 3],
+        ['B2', 4],
+      ],
+    );
+    assert.equal(v.hardware.hopper?.driver, 'simulated');
+  });
+
+  it('vend slots: each names a catalogue product once, pins used once, only in checkout mode', () => {
+    const product = { id: 1, desc: 'Kaffee', priceOne: 180, tax: 19 };
+    const gpioSlot = (id: string, productId: number, out: number, sensor: number) => ({
+      id,
+      product: productId,
+      output: { bcm: out, mode: 'pulse' },
+      sensor: { bcm: sensor, kind: 'drop' },
+    });
+    const doc = (slots: unknown, mode = 'checkout') => ({
+      ...minimal(),
+      kiosk: { id: 'k-0001', mode },
+      catalogue: [product],
+      hardware: { ...simHardware(), slots },
+    });
+    const ok = loadConfig(write(doc({ driver: 'gpio', slots: [gpioSlot('A1', 1, 5, 6)] })));
+    assert.equal(ok.hardware.slots?.slots[0]?.initialStock, 0);
+    const bad = problems(() =>
+      loadConfig(
+        write(doc({ driver: 'gpio', slots: [gpioSlot('A1', 1, 5, 6), gpioSlot('A1', 7, 6, 12)] }, 'topup')),
+      ),
+    ).join('\n');
+    assert.match(bad, /slot A1 configured twice/);
+    assert.match(bad, /BCM 6 is already slot A1 sensor/);
+    assert.match(bad, /product 7 is not in the catalogue/);
+    assert.match(bad, /kiosk\.mode "checkout"/);
+  });
+
   it('fills defaults for what is left out', () => {
     const c = loadConfig(write(minimal()));
     assert.deepEqual(c.topup.amounts, [500, 1000, 2000, 5000]);

@@ -21,6 +21,8 @@ function fakeControls(): Stubbed {
     state: sinon.stub().returns({ state: 'idle' }),
     receipts: sinon.stub().returns([['a', 'b']]),
     cards: sinon.stub().returns([]),
+    slot: sinon.stub(),
+    hopper: sinon.stub().returns({ coins: 0 }),
   };
 }
 

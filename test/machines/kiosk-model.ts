@@ -90,6 +90,7 @@ function kioskEvents(snap: Snap): AnyEvent[] {
     { type: 'RECOVERY_DONE' },
     { type: 'RECOVERY_FAILED', reason: 'journal' },
     { type: 'TICK', now: c.now },
+    { type: 'STOCK', slotStock: { A1: 1 } },
   ];
   // What the service menu tells the kiosk (it runs only in maintenance): logged in or out. The PIN gate
   // it carries is only kept and handed to the next menu (test/machines/service-menu.test.ts).

@@ -1,0 +1,245 @@
+/**
+ * The vending counter's money trail (issue 15): releases and hopper payouts are money steps, written
+ * to the same journal as payments (intent durable before the output fires or the hopper is asked,
+ * outcome after), and the stock of each slot follows from it (`stock_set` by a technician, minus what
+ * was released since). No hardware here: the app's actors (src/app/vend-actors.ts) call these around
+ * the drivers.
+ *
+ * After a restart (`afterRestart`): a release whose intent has no outcome becomes `unknown` (never
+ * released again automatically, the slot blocked, the operator settles it), and the basket's slotted
+ * units a paid session never got to are recorded `failed` (`not_tried`) so that recovery pays their
+ * price back. Payouts without an outcome are settled by the app from the hopper's counters.
+ */
+import type { Journal } from '../journal/journal.js';
+import type { ReleaseResultKind } from '../journal/entries.js';
+import { slotStock, type PayoutState, type ReleaseState } from '../journal/state.js';
+import type { Logger } from '../util/logger.js';
+import { newVoucherCode } from './session-journal.js';
+
+export interface VendSlotSettings {
+  id: string;
+  product: number;
+  capacity: number;
+  initialStock: number;
+  lowAt: number;
+}
+
+export interface SlotView {
+  id: string;
+  product: number;
+  stock: number;
+  capacity: number;
+  lowAt: number;
+  blocked: string | null;
+}
+
+export interface ReleaseIntentInput {
+  sessionId: string;
+  jobId: string;
+  slot: string;
+  productId: number;
+  cents: number;
+  transactionId: string | null;
+}
+
+export interface PayoutCounters {
+  event: number;
+  remaining: number;
+  paid: number;
+  unpaid: number;
+  lifetime?: number;
+}
+
+export class VendJournal {
+  private readonly byId: Map<string, VendSlotSettings>;
+
+  constructor(
+    private readonly journal: Journal,
+    readonly slots: readonly VendSlotSettings[],
+    private readonly logger: Logger,
+  ) {
+    this.byId = new Map(slots.map((s) => [s.id, s]));
+  }
+
+  slotFor(productId: number): VendSlotSettings | undefined {
+    return this.slots.find((s) => s.product === productId);
+  }
+
+  stockOf(slot: string): number {
+    return slotStock(this.journal.state.vend, slot, this.byId.get(slot)?.initialStock ?? 0);
+  }
+
+  blockedWhy(slot: string): string | null {
+    return this.journal.state.vend.slots[slot]?.blocked ?? null;
+  }
+
+  view(): SlotView[] {
+    return this.slots.map((s) => ({
+      id: s.id,
+      product: s.product,
+      stock: this.stockOf(s.id),
+      capacity: s.capacity,
+      lowAt: s.lowAt,
+      blocked: this.blockedWhy(s.id),
+    }));
+  }
+
+  /** What each slot can still release: blocked slots count 0 (the machine refuses sold-out products). */
+  available(): Record<string, number> {
+    return Object.fromEntries(this.view().map((s) => [s.id, s.blocked ? 0 : s.stock]));
+  }
+
+  releasesInDoubt(): ReleaseState[] {
+    return Object.values(this.journal.state.vend.releasesInDoubt);
+  }
+
+  payoutsInDoubt(): PayoutState[] {
+    return Object.values(this.journal.state.vend.payoutsInDoubt);
+  }
+
+  async releaseIntent(input: ReleaseIntentInput): Promise<void> {
+    await this.journal.append({
+      type: 'release_intent',
+      sessionId: input.sessionId,
+      jobId: input.jobId,
+      slot: input.slot,
+      productId: input.productId,
+      cents: input.cents,
+      ...(input.transactionId ? { transactionId: input.transactionId } : {}),
+    });
+  }
+
+  async releaseOutcome(
+    jobId: string,
+    result: ReleaseResultKind,
+    reason?: string,
+    fired?: boolean,
+  ): Promise<void> {
+    await this.journal.append({
+      type: 'release_outcome',
+      jobId,
+      result,
+      ...(reason ? { reason: reason.slice(0, 60) } : {}),
+      ...(fired === undefined ? {} : { fired }),
+    });
+  }
+
+  async payoutIntent(
+    sessionId: string,
+    jobId: string,
+    coins: number,
+    coinCents: number,
+    before: PayoutCounters,
+  ): Promise<void> {
+    await this.journal.append({ type: 'payout_intent', sessionId, jobId, coins, coinCents, before });
+  }
+
+  async payoutOutcome(
+    jobId: string,
+    result: 'complete' | 'short' | 'not_sent' | 'unknown',
+    paidCents: number,
+    extra: { fault?: string; after?: PayoutCounters } = {},
+  ): Promise<void> {
+    await this.journal.append({
+      type: 'payout_outcome',
+      jobId,
+      result,
+      paidCents,
+      ...(extra.fault ? { fault: extra.fault } : {}),
+      ...(extra.after ? { after: extra.after } : {}),
+    });
+  }
+
+  /** A technician counted the slot (refill): its stock from now on, and its block lifted. */
+  async setStock(slot: string, count: number, by: string): Promise<void> {
+    const s = this.byId.get(slot);
+    if (!s) throw new Error(`no slot ${slot}`);
+    if (!Number.isInteger(count) || count < 0 || count > s.capacity)
+      throw new Error(`slot ${slot}: count must be 0..${s.capacity}, got ${count}`);
+    await this.journal.append({ type: 'stock_set', slot, count, by });
+  }
+
+  async hopperFilled(coins: number, coinCents: number, by: string): Promise<void> {
+    await this.journal.append({ type: 'hopper_filled', coins, coinCents, by });
+  }
+
+  /**
+   * The operator settles a release whose outcome was unknown: the customer got it, or did not (a
+   * voucher for its price is recorded, durable before it is shown).
+   */
+  async settleRelease(jobId: string, how: 'delivered' | 'refunded', by: string): Promise<string | null> {
+    const r = this.journal.state.vend.releasesInDoubt[jobId];
+    if (!r || r.outcome !== 'unknown') throw new Error(`no release in doubt ${jobId}`);
+    let voucher: string | null = null;
+    if (how === 'refunded' && r.cents > 0) {
+      voucher = newVoucherCode();
+      await this.journal.append({ type: 'unclaimed', sessionId: r.sessionId, cents: r.cents, voucher });
+    }
+    await this.journal.append({
+      type: 'release_settled',
+      jobId,
+      how,
+      by,
+      ...(voucher ? { voucher } : {}),
+    });
+    return voucher;
+  }
+
+  /**
+   * After a restart, before recovery: releases cut off mid-way become `unknown`; the slotted units of
+   * a paid checkout session that were never tried are recorded not delivered, so recovery pays their
+   * price back with the session's other money.
+   */
+  async afterRestart(): Promise<{ unknown: number; notTried: number }> {
+    let unknown = 0;
+    let notTried = 0;
+    for (const r of this.releasesInDoubt()) {
+      if (r.outcome === 'unknown') continue;
+      await this.releaseOutcome(r.jobId, 'unknown', 'power_cut');
+      unknown += 1;
+      this.logger.error(
+        { jobId: r.jobId, slot: r.slot, cents: r.cents },
+        'release cut off: outcome unknown, slot blocked, operator must settle it',
+      );
+    }
+    for (const s of Object.values(this.journal.state.sessions)) {
+      if (s.mode !== 'checkout' || !s.paid || !s.tx) continue;
+      const units = this.unitsOf(s.tx.basket.products);
+      for (let i = s.releaseIntents ?? 0; i < units.length; i++) {
+        const u = units[i]!;
+        const jobId = `${s.sessionId}:release-${i}:boot`;
+        await this.releaseIntent({
+          sessionId: s.sessionId,
+          jobId,
+          slot: u.slot,
+          productId: u.productId,
+          cents: u.cents,
+          transactionId: s.apiId ?? null,
+        });
+        await this.releaseOutcome(jobId, 'failed', 'not_tried', false);
+        notTried += 1;
+        this.logger.warn(
+          { sessionId: s.sessionId, slot: u.slot, cents: u.cents },
+          'paid unit never released before the restart: its price goes back to the customer',
+        );
+      }
+    }
+    return { unknown, notTried };
+  }
+
+  /** The basket as the machine expands it (machines/session.setup.ts `releaseUnits`): slotted units in order. */
+  private unitsOf(
+    products: readonly Record<string, unknown>[],
+  ): { slot: string; productId: number; cents: number }[] {
+    const units: { slot: string; productId: number; cents: number }[] = [];
+    for (const p of products) {
+      const id = typeof p.id === 'number' ? p.id : Number.NaN;
+      const slot = this.slotFor(id);
+      const quantity = typeof p.quantity === 'number' ? p.quantity : 0;
+      const cents = typeof p.priceOne === 'number' ? p.priceOne : 0;
+      if (!slot) continue;
+      for (let i = 0; i < quantity; i++) units.push({ slot: slot.id, productId: id, cents });
+    }
+    return units;
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * The vending counter's money trail on a real journal (issue 15): stock from counts and releases,
+ * releases and payouts cut off by a restart, units a paid session never got to, the operator's
+ * settlement, and old snapshots without the vending state.
+ */
+import assert from 'node:assert/strict';
+import { VendJournal } from '../../src/bookkeeping/vend-journal.js';
+import { Journal } from '../../src/journal/journal.js';
+import { emptyState, LedgerStateSchema } from '../../src/journal/state.js';
+import { silentLogger } from '../../src/util/logger.js';
+import { tempDirs } from './helpers.js';
+
+const SLOTS = [
+  { id: 'A1', product: 1, capacity: 10, initialStock: 3, lowAt: 1 },
+  { id: 'A2', product: 2, capacity: 10, initialStock: 0, lowAt: 1 },
+];
+const COUNTERS = { event: 4, remaining: 0, paid: 2, unpaid: 0 };
+
+describe('vend journal (stock, releases and payouts in the journal)', () => {
+  const dirs = tempDirs();
+  after(() => dirs.cleanup());
+
+  async function open(dir = dirs.make()) {
+    const journal = await Journal.open(dir, { logger: silentLogger });
+    return { dir, journal, vend: new VendJournal(journal, SLOTS, silentLogger) };
+  }
+
+  it('stock: initial stock until a count is journaled, minus what was delivered; a failure blocks the slot', async () => {
+    const { journal, vend } = await open();
+    assert.deepEqual(vend.available(), { A1: 3, A2: 0 });
+    const release = { sessionId: 's1', slot: 'A1', productId: 1, cents: 180, transactionId: 'STX1' };
+    await vend.releaseIntent({ ...release, jobId: 's1:release-0:1' });
+    await vend.releaseOutcome('s1:release-0:1', 'delivered');
+    assert.equal(vend.stockOf('A1'), 2);
+    await vend.releaseIntent({ ...release, jobId: 's1:release-1:1' });
+    await vend.releaseOutcome('s1:release-1:1', 'failed', 'no_confirmation', true);
+    assert.equal(vend.stockOf('A1'), 2, 'a unit not delivered is still in the slot as far as the books go');
+    assert.equal(vend.blockedWhy('A1'), 'no_confirmation');
+    assert.deepEqual(vend.available(), { A1: 0, A2: 0 }, 'a blocked slot sells nothing');
+    await vend.setStock('A1', 10, 'service');
+    assert.deepEqual(vend.available(), { A1: 10, A2: 0 }, 'a count lifts the block');
+    await assert.rejects(vend.setStock('A1', 11, 'service'), /0\.\.10/);
+    assert.equal(journal.state.vend.delivered.count, 1);
+    assert.equal(journal.state.vend.notDelivered.cents, 180);
+    await journal.close();
+  });
+
+  it('a release cut off by a restart is unknown: slot blocked, stock taken, settled by the operator with a voucher', async () => {
+    const first = await open();
+    await first.vend.releaseIntent({
+      sessionId: 's2',
+      jobId: 's2:release-0:1',
+      slot: 'A1',
+      productId: 1,
+      cents: 180,
+      transactionId: null,
+    });
+    await first.journal.close();
+
+    const { journal, vend } = await open(first.dir);
+    assert.deepEqual(await vend.afterRestart(), { unknown: 1, notTried: 0 });
+    assert.equal(vend.blockedWhy('A1'), 'release power_cut');
+    assert.equal(vend.stockOf('A1'), 2, 'a unit that may be gone is not sold again');
+    assert.deepEqual(
+      vend.releasesInDoubt().map((r) => [r.jobId, r.outcome]),
+      [['s2:release-0:1', 'unknown']],
+    );
+    assert.deepEqual(await vend.afterRestart(), { unknown: 0, notTried: 0 }, 'never marked twice');
+    const voucher = await vend.settleRelease('s2:release-0:1', 'refunded', 'technician');
+    assert.match(voucher ?? '', /^[A-Z0-9]{5}-[A-Z0-9]{5}$/);
+    assert.equal(vend.releasesInDoubt().length, 0);
+    assert.equal(journal.state.unclaimedVouchers.at(-1)?.cents, 180);
+    await assert.rejects(
+      vend.settleRelease('s2:release-0:1', 'delivered', 'technician'),
+      /no release in doubt/,
+    );
+    await journal.close();
+  });
+
+  it('a paid session cut off before all its units were released: the rest is recorded not delivered and owed back', async () => {
+    const first = await open();
+    const j = first.journal;
+    await j.append({ type: 'session_started', sessionId: 's3', mode: 'checkout' });
+    await j.append({ type: 'coin_accepted', sessionId: 's3', cents: 500, source: 'coin' });
+    await j.append({
+      type: 'tx_created',
+      sessionId: 's3',
+      localId: 's3:create:1',
+      apiId: 'STX3',
+      basket: {
+        products: [
+          { id: 1, quantity: 2, priceOne: 180 },
+          { id: 9, quantity: 1, priceOne: 100 },
+        ],
+      },
+      amount: 460,
+    });
+    await j.append({
+      type: 'api_intent',
+      sessionId: 's3',
+      apiId: 'STX3',
+      step: 'start/cash',
+      jobId: 's3:start:1',
+      cents: 460,
+    });
+    await j.append({ type: 'api_outcome', jobId: 's3:start:1', result: 'ok', status: 'ok' });
+    await first.vend.releaseIntent({
+      sessionId: 's3',
+      jobId: 's3:release-0:2',
+      slot: 'A1',
+      productId: 1,
+      cents: 180,
+      transactionId: 'STX3',
+    });
+    await first.vend.releaseOutcome('s3:release-0:2', 'delivered');
+    await j.close();
+
+    const { journal, vend } = await open(first.dir);
+    assert.deepEqual(
+      await vend.afterRestart(),
+      { unknown: 0, notTried: 1 },
+      'product 9 has no slot: handed over',
+    );
+    const s = journal.state.sessions.s3!;
+    assert.equal(s.returnedCents, 180);
+    assert.equal(vend.blockedWhy('A1'), null, 'a unit never tried does not block the slot');
+    await journal.close();
+  });
+
+  it('change: the hopper counters are journaled with the intent; the paid cents count against the session', async () => {
+    const { journal, vend } = await open();
+    await journal.append({ type: 'session_started', sessionId: 's4', mode: 'checkout' });
+    await journal.append({ type: 'coin_accepted', sessionId: 's4', cents: 200, source: 'coin' });
+    await vend.payoutIntent('s4', 's4:change:3', 5, 10, COUNTERS);
+    assert.equal(vend.payoutsInDoubt().length, 1, 'an intent alone is in doubt');
+    await vend.payoutOutcome('s4', 'unknown', 0);
+    assert.equal(journal.state.anomalies, 1, 'an outcome for a job never journaled is an anomaly');
+    await vend.payoutOutcome('s4:change:3', 'unknown', 20);
+    assert.equal(journal.state.sessions.s4!.changedCents, 20);
+    assert.equal(vend.payoutsInDoubt()[0]?.outcome, 'unknown');
+    // Settled later from the counters: only the difference counts.
+    await vend.payoutOutcome('s4:change:3', 'short', 30, { fault: 'empty' });
+    assert.equal(journal.state.sessions.s4!.changedCents, 30);
+    assert.equal(vend.payoutsInDoubt().length, 0);
+    assert.equal(journal.state.vend.change.cents, 30);
+    await journal.close();
+  });
+
+  it('a snapshot written before the vending state reads with an empty one', () => {
+    const old = emptyState() as Partial<ReturnType<typeof emptyState>>;
+    delete old.vend;
+    const parsed = LedgerStateSchema.parse(old);
+    assert.deepEqual(parsed.vend.slots, {});
+    assert.equal(parsed.vend.delivered.count, 0);
+  });
+});
