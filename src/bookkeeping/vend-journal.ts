@@ -15,6 +15,7 @@ import type { ReleaseResultKind } from '../journal/entries.js';
 import { slotStock, type PayoutState, type ReleaseState } from '../journal/state.js';
 import type { Logger } from '../util/logger.js';
 import { newVoucherCode } from './session-journal.js';
+import { jobRef } from '../../machines/job-ref.js';
 
 export interface VendSlotSettings {
   id: string;
@@ -207,7 +208,8 @@ export class VendJournal {
       const units = this.unitsOf(s.tx.basket.products);
       for (let i = s.releaseIntents ?? 0; i < units.length; i++) {
         const u = units[i]!;
-        const jobId = `${s.sessionId}:release-${i}:boot`;
+        // The machine's own job for this unit would be `release-<i>` too: `boot` keeps it apart.
+        const jobId = jobRef(s.sessionId, `release-${i}`, 'boot');
         await this.releaseIntent({
           sessionId: s.sessionId,
           jobId,
