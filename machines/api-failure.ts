@@ -31,13 +31,23 @@ export function isRetryable(error: unknown): boolean {
   return e.kind === 'http' && e.httpStatus !== undefined && (e.httpStatus === 429 || e.httpStatus >= 500);
 }
 
-/** API error code (1016 card validation failed, ...), wherever it was carried. */
+/** API error code (1016, 2003, ...), wherever it was carried. */
 export function errorCode(error: unknown): number | undefined {
   const e = shape(error);
   return e.code ?? e.body?.code;
 }
 
-export const CARD_VALIDATION_FAILED = 1016;
+/**
+ * 1xxx codes are internal/backend errors (`ProductInternalException`, `ProductBackendproviderException`;
+ * 1016 "Card validation failed: Unknown value was returned by procedure call" among them): the backend
+ * stumbled, not the request. Worth another try where a repeat cannot charge (not `start`); 1001 is
+ * "invalid params" and would only fail again.
+ */
+export function isBackendFault(error: unknown): boolean {
+  const e = shape(error);
+  const code = errorCode(error);
+  return e.outcome === 'not_applied' && code !== undefined && code >= 1002 && code <= 1999;
+}
 
 /** A short, loggable description without card numbers. */
 export function describeFailure(error: unknown): string {

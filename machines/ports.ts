@@ -49,7 +49,8 @@ export interface LookupCardInput {
 /**
  * `found`: the card exists (it may still be unusable: check `card`); `transactionId` is the
  * transaction the lookup created, which the flow keeps for the payment (PUT) or aborts.
- * `unknown`: the API does not know this card (code 1016); `transactionId` absent.
+ * `unknown`: neither the create answer nor this merchant's loyalty cards know the card; `transactionId`
+ * is the look-up's transaction (to abort). A failed look-up (1016 and other backend codes) is an error.
  */
 export type LookupCardOutput =
   | { kind: 'found'; card: CardInfo; transactionId: string | null }

@@ -60,7 +60,6 @@ export function cardStates(flow: 'checkout' | 'topup', foundTarget: string) {
               { target: foundTarget, actions: ['acceptLookup', 'emitLookupCreated', 'nextJob'] },
             ],
             onError: [
-              { guard: 'unknownCardError', target: `#${flow}.cardRefused`, actions: 'unknownCard' },
               { guard: 'mayRetryCall', target: 'wait', actions: 'countAttempt' },
               { target: '#apiFailed', actions: { type: 'reportFault', params: { what: 'lookup' } } },
             ],

@@ -6,7 +6,7 @@
 import { assign, enqueueActions, fromPromise, setup } from 'xstate';
 import type { StartMethod } from '../src/api/types.js';
 import { isInDoubt, isNotPaid } from '../src/api/transaction-status.js';
-import { CARD_VALIDATION_FAILED, errorCode, isOutcomeUnknown, isRetryable } from './api-failure.js';
+import { isBackendFault, isOutcomeUnknown, isRetryable } from './api-failure.js';
 import { cardProblem } from './card-check.js';
 import { jobRef, type FlowStep } from './job-ref.js';
 import type { HardwareEvent } from './events.js';
@@ -213,7 +213,6 @@ export const sessionSetup = setup({
         txId: out.transactionId ?? context.txId,
       };
     }),
-    unknownCard: assign({ problem: 'unknown' }),
     emitLookupCreated: enqueueActions(({ event, enqueue }) => {
       const out = outputOf<LookupCardOutput>(event);
       if (out.transactionId) enqueue(emitting({ type: 'transaction_created', id: out.transactionId }));
@@ -420,11 +419,13 @@ export const sessionSetup = setup({
       const out = outputOf<LookupCardOutput>(event);
       return out.kind === 'unknown' || cardProblem(out.card, context.flow) !== null;
     },
-    unknownCardError: ({ event }) => errorCode(errorOf(event)) === CARD_VALIDATION_FAILED,
     /** Create/update/preTransaction/lookup: a second try cannot charge anyone. */
     mayRetryCall: ({ context, event }) => {
       const e = errorOf(event);
-      return context.attempts < context.cfg.maxRetries && (isRetryable(e) || isOutcomeUnknown(e));
+      return (
+        context.attempts < context.cfg.maxRetries &&
+        (isRetryable(e) || isOutcomeUnknown(e) || isBackendFault(e))
+      );
     },
     /** `start`: only where it certainly did not take effect. */
     mayRetryStart: ({ context, event }) =>

@@ -9,11 +9,13 @@ import { ApiError } from './errors.js';
 import { httpExchange, type FetchLike } from './http.js';
 import {
   CreateTransactionSchema,
+  MerchantCardListSchema,
   PreTransactionResultSchema,
   TransactionListSchema,
   TransactionSchema,
   describeZodError,
   type CreateTransaction,
+  type MerchantCard,
   type PreTransactionResult,
   type Transaction,
 } from './schemas.js';
@@ -136,18 +138,23 @@ export class SmartTransactionsClient implements SmartTransactionsApi {
   }
 
   async list(query: ListQuery, opts?: CallOptions): Promise<Transaction[]> {
-    const params = new URLSearchParams();
-    if (query.count !== undefined) params.set('count', String(query.count));
-    if (query.offset !== undefined) params.set('offset', String(query.offset));
-    if (query.fields) params.set('fields', query.fields);
-    if (query.q) params.set('q', query.q);
-    if (query.sort) params.set('sort', query.sort);
-    const qs = params.toString();
     const list = await this.call(
       'list',
       'GET',
-      `/Smart/Transactions${qs ? `?${qs}` : ''}`,
+      `/Smart/Transactions${queryString(query)}`,
       TransactionListSchema,
+      undefined,
+      opts,
+    );
+    return list.data;
+  }
+
+  async merchantCards(query: ListQuery, opts?: CallOptions): Promise<MerchantCard[]> {
+    const list = await this.call(
+      'merchantCards',
+      'GET',
+      `/Loyalty/MerchantCards${queryString(query)}`,
+      MerchantCardListSchema,
       undefined,
       opts,
     );
@@ -231,6 +238,18 @@ export class SmartTransactionsClient implements SmartTransactionsApi {
       }
     }
   }
+}
+
+/** `getAll(count, offset, fields, q, sort)` as query parameters, as the SDKs send them. */
+function queryString(query: ListQuery): string {
+  const params = new URLSearchParams();
+  if (query.count !== undefined) params.set('count', String(query.count));
+  if (query.offset !== undefined) params.set('offset', String(query.offset));
+  if (query.fields) params.set('fields', query.fields);
+  if (query.q) params.set('q', query.q);
+  if (query.sort) params.set('sort', query.sort);
+  const qs = params.toString();
+  return qs ? `?${qs}` : '';
 }
 
 function isExpiredToken(err: ApiError): boolean {

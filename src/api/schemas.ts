@@ -218,24 +218,35 @@ export const TransactionSchema = z.looseObject({
 });
 export type Transaction = z.infer<typeof TransactionSchema>;
 
+/** A search answer `{count, data[]}`: an entry that breaks the item schema is dropped, not fatal. */
+function searchAnswer<T extends z.ZodType>(item: T) {
+  return z.looseObject({
+    count: lenient(z.number()),
+    data: z
+      .array(z.unknown())
+      .nullable()
+      .default([])
+      .transform((items) =>
+        (items ?? []).flatMap((i) => {
+          const parsed = item.safeParse(i);
+          return parsed.success ? [parsed.data as z.infer<T>] : [];
+        }),
+      ),
+  });
+}
+
 /**
  * `GET /Smart/Transactions?q=...` (the SDK's `getAll`): `{count, data[]}`. A list entry that breaks
  * the transaction schema is dropped rather than failing the whole search.
  */
-export const TransactionListSchema = z.looseObject({
-  count: lenient(z.number()),
-  data: z
-    .array(z.unknown())
-    .nullable()
-    .default([])
-    .transform((items) =>
-      (items ?? []).flatMap((i) => {
-        const t = TransactionSchema.safeParse(i);
-        return t.success ? [t.data] : [];
-      }),
-    ),
-});
+export const TransactionListSchema = searchAnswer(TransactionSchema);
 export type TransactionList = z.infer<typeof TransactionListSchema>;
+
+/**
+ * `GET /Loyalty/MerchantCards?q=...` (the SDK's `LoyaltyMerchantCardsApi.getAll`): `{count, data[]}`
+ * of merchant cards. An entry that breaks the merchant-card schema is dropped, not fatal.
+ */
+export const MerchantCardListSchema = searchAnswer(MerchantCardSchema);
 
 /**
  * The answer to preTransaction (`SmartTransactionsPreTransactionModel {missing_sum, bonus_products}`).
@@ -308,7 +319,9 @@ export const NewProductSchema = z.object({
 });
 export const CreateTransactionSchema = z
   .object({
-    basket: z.object({ products: z.array(NewProductSchema).min(1), type: z.string().default('default') }),
+    // An empty basket with `basket_info.sum: 0` is a valid create ("Create and Update a Smart
+    // Transaction"): the card look-up opens its transaction that way.
+    basket: z.object({ products: z.array(NewProductSchema), type: z.string().default('default') }),
     basket_info: z.object({ sum: nonNegativeCents, currency: z.string().length(3) }),
     idents: z.array(z.object({ type: z.literal('card'), value: z.string().regex(/^\d{8,20}$/) })).optional(),
     intent: z.string().optional(),

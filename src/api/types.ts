@@ -2,7 +2,7 @@
  * The contract between the kiosk's flows and the Smart Transactions API. Machines and the app
  * depend on this interface only; `SmartTransactionsClient` implements it over HTTP, tests fake it.
  */
-import type { CreateTransaction, PreTransactionResult, Transaction } from './schemas.js';
+import type { CreateTransaction, MerchantCard, PreTransactionResult, Transaction } from './schemas.js';
 import type { Took } from './transaction-status.js';
 
 export { classifyStatus, type Took } from './transaction-status.js';
@@ -43,6 +43,11 @@ export interface SmartTransactionsApi {
   abort(id: string, opts?: CallOptions): Promise<Transaction>;
   /** Searches transactions (used to find a `create` whose answer was lost, by `merchantRef`). */
   list?(query: ListQuery, opts?: CallOptions): Promise<Transaction[]>;
+  /**
+   * Searches this merchant's loyalty cards (`GET /Loyalty/MerchantCards?q=card.cardnumber:...`, the
+   * SDK's `LoyaltyMerchantCardsApi.getAll`): the card look-up when a create answer carries no card.
+   */
+  merchantCards?(query: ListQuery, opts?: CallOptions): Promise<MerchantCard[]>;
   /** Reads a transaction back to resolve an `unknown` outcome of `start`. */
   readBack(id: string, opts?: CallOptions): Promise<ReadBack>;
 }

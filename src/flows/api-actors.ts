@@ -1,8 +1,10 @@
 /**
  * The flow machines' API actors (machines/ports.ts) implemented over the `SmartTransactionsApi`
  * interface, so the app plugs in the real client and tests a fake. Errors pass through as the
- * client's `ApiError` (the machines decide by `kind`/`outcome`), except where the API's answer
- * is a business result: an unknown card (code 1016) is `{kind: 'unknown'}`, not a failure.
+ * client's `ApiError` (the machines decide by `kind`/`outcome`). Error code 1016 ("Card validation
+ * failed: Unknown value was returned by procedure call") is a backend fault like every 1xxx code,
+ * never "card unknown": the card look-up reads the card from the create answer's `idents[]` and,
+ * when the answer carries none, from this merchant's loyalty cards (docs: smart-transactions-api.md).
  *
  * The status decides, not HTTP: the answer to `start` (and every read-back) carries the
  * transaction's `status` and what it says (src/api/transaction-status.ts); the machines act on
@@ -19,6 +21,7 @@ import {
   TOPUP_EAN,
   cardOf,
   type CreateTransaction,
+  type MerchantCard,
   type Transaction,
 } from '../api/schemas.js';
 import type { SmartTransactionsApi, StartMethod } from '../api/types.js';
@@ -43,7 +46,6 @@ import type {
   TransactionRef,
   UpdateTransactionInput,
 } from '../../machines/ports.js';
-import { CARD_VALIDATION_FAILED, errorCode } from '../../machines/api-failure.js';
 import { topupBasket } from '../../machines/topup.machine.js';
 import { maskCard } from '../util/privacy.js';
 import { silentLogger, type Logger } from '../util/logger.js';
@@ -78,16 +80,6 @@ export interface ApiActorOptions {
   logger?: Logger;
 }
 
-/** A zero-priced line: the API needs a basket to open a transaction that carries the card ident. */
-const LOOKUP_LINE: BasketLine = {
-  id: 1,
-  desc: 'Kartenprüfung',
-  ean: TOPUP_EAN,
-  quantity: 1,
-  priceOne: 0,
-  tax: 0,
-};
-
 /**
  * The kiosk's reference for one create, in `merchantRef`: the job id `<session>:<what>:<n>` (the
  * session journal reads the session from it), unique per create and stable across its retries.
@@ -104,10 +96,14 @@ export function merchantRefOf(jobId: string): string {
 export function cardInfoOf(tx: Pick<Transaction, 'idents'>): CardInfo | null {
   const ident = cardOf(tx);
   if (!ident) return null;
-  const mc = ident.merchantcard;
+  return cardInfoFrom(ident.merchantcard ?? undefined, ident.valid === true);
+}
+
+/** The same reading for a merchant card on its own (`GET /Loyalty/MerchantCards`), or an ident's. */
+export function cardInfoFrom(mc: MerchantCard | undefined, valid: boolean): CardInfo {
   const stock = mc?.stock_status ?? 'active';
   return {
-    valid: ident.valid === true,
+    valid,
     lockStatus: (mc?.lock_status ?? 'unlocked') === 'unlocked' ? 'unlocked' : 'locked',
     stockStatus: stock === 'active' || stock === 'stored' ? stock : 'inactive',
     passcode: mc?.passcode ?? 0,
@@ -117,6 +113,9 @@ export function cardInfoOf(tx: Pick<Transaction, 'idents'>): CardInfo | null {
     groupName: mc?.cardgroup?.display_name ?? null,
   };
 }
+
+/** A search value in the SDKs' query syntax, quoted so that nothing in it is read as an operator. */
+const quoted = (v: string) => `"${v.replace(/["\\]/g, (c) => `\\${c}`)}"`;
 
 /** A transaction that loads the top-up product is a top-up; anything else is a payment. */
 function operationOf(tx: Transaction): BalanceOperation {
@@ -216,25 +215,35 @@ export function createApiActors(api: SmartTransactionsApi, opts: ApiActorOptions
   }
 
   return {
+    /**
+     * The card look-up as documented: a create with the card ident (the checkout's basket, or no
+     * basket and `basket_info.sum: 0` for a top-up), whose answer's `idents[]` says `valid` and carries
+     * the merchant card. An answer with `valid: false` is a card not accepted here. An answer without
+     * the merchant card asks this merchant's loyalty cards by number; none found: unknown. Errors
+     * (1016 and the other backend codes among them) pass through: the machine retries, then reports a
+     * service fault; a customer is never told "unknown card" because the backend stumbled.
+     */
     lookupCard: fromPromise<LookupCardOutput, LookupCardInput>(async ({ input, signal }) => {
-      const basket = input.basket.length > 0 ? input.basket : [LOOKUP_LINE];
-      let tx: Transaction;
-      try {
-        tx = await api.create(body(basket, input.cardNumber, input.jobId), { signal });
-        rememberSum(tx.id, basketSum(basket));
-      } catch (e) {
-        if (isApiError(e) && e.kind === 'http' && errorCode(e) === CARD_VALIDATION_FAILED) {
-          log.info({ card: maskCard(input.cardNumber) }, 'card unknown');
-          return { kind: 'unknown', transactionId: null };
-        }
-        throw e;
-      }
-      const card = cardInfoOf(tx);
-      if (!card || (card.valid && !cardOf(tx)?.merchantcard)) {
-        // An ident without its merchant card: the API does not know the card here.
+      const tx = await api.create(body(input.basket, input.cardNumber, input.jobId), { signal });
+      rememberSum(tx.id, basketSum(input.basket));
+      const ident = cardOf(tx);
+      if (ident?.merchantcard) return { kind: 'found', card: cardInfoOf(tx)!, transactionId: tx.id };
+      if (ident?.valid === false)
+        return { kind: 'found', card: cardInfoFrom(undefined, false), transactionId: tx.id };
+      const found = api.merchantCards
+        ? (
+            await api.merchantCards(
+              { q: `card.cardnumber:${quoted(input.cardNumber)}`, count: 2 },
+              { signal },
+            )
+          ).filter((c) => c.card?.cardnumber === input.cardNumber)
+        : [];
+      if (found.length !== 1) {
+        log.info({ card: maskCard(input.cardNumber), matches: found.length }, 'card not found');
         return { kind: 'unknown', transactionId: tx.id };
       }
-      return { kind: 'found', card, transactionId: tx.id };
+      // A card among this merchant's own cards is accepted here.
+      return { kind: 'found', card: cardInfoFrom(found[0], true), transactionId: tx.id };
     }),
 
     createTransaction: fromPromise<TransactionRef, CreateTransactionInput>(async ({ input, signal }) => {

@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { FaultPlan, FaultRuleSchema, type Fault } from './faults.js';
 import { Ledger, SimApiError } from './ledger.js';
-import { renderCard, renderTransaction } from './render.js';
+import { renderCard, renderMerchantCard, renderTransaction } from './render.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { describeZodError } from '../api/schemas.js';
 
@@ -210,6 +210,14 @@ export async function startApiStandIn(opts: StandInOptions = {}): Promise<StandI
     faultList: Fault[],
     query: URLSearchParams,
   ): Promise<object> => {
+    const cards = /^\/api\/v2\/Loyalty\/MerchantCards(?:\/([^/]+))?\/?$/.exec(path);
+    if (cards) {
+      if (method !== 'GET') throw notAllowed(method);
+      // LoyaltyMerchantCardsApi.getAll(count, offset, fields, q, ...) and getOne(id): read-only here.
+      if (cards[1]) return renderMerchantCard(ledger.merchantCardById(decodeURIComponent(cards[1])));
+      const found = ledger.merchantCards(query.get('q') ?? '');
+      return { count: found.length, data: found.map(renderMerchantCard) };
+    }
     const m =
       /^\/api\/v2\/Smart\/Transactions(?:\/([^/]+))?(?:\/(preTransaction|start\/(?:loyalty|cash|cashless)|cancel|abort))?\/?$/.exec(
         path,
@@ -349,9 +357,12 @@ export async function startApiStandIn(opts: StandInOptions = {}): Promise<StandI
           {
             status: 'error',
             error: 'ProductInternalException',
-            error_details: 'injected failure',
+            error_details:
+              statusFault.code === 1016
+                ? 'Card validation failed: Unknown value was returned by procedure call'
+                : 'injected failure',
             error_user: 'Ein Fehler ist aufgetreten.',
-            code: 1009,
+            code: statusFault.code ?? 1009,
             supportId: randomUUID(),
           },
           'ProductInternalException',

@@ -7,8 +7,15 @@ import { z } from 'zod';
 
 export const FaultSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('latency'), ms: z.int().min(0).max(600_000) }),
-  /** Answer with this status and the documented error body, without doing anything. */
-  z.object({ type: z.literal('status'), status: z.int().min(400).max(599) }),
+  /**
+   * Answer with this status and the documented error body, without doing anything. `code` (default
+   * 1009) e.g. 1016 for the backend's "Card validation failed: Unknown value was returned by procedure call".
+   */
+  z.object({
+    type: z.literal('status'),
+    status: z.int().min(400).max(599),
+    code: z.int().min(1).max(9999).optional(),
+  }),
   /** Do the work, commit it, then cut the connection without an answer. */
   z.object({ type: z.literal('drop_after_commit') }),
   /** Cut the connection before doing anything. */

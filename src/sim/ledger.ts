@@ -43,8 +43,13 @@ const invalid = (details: string, user = 'Ungültige Anfrage.') =>
   new SimApiError(400, 'ProductBadRequestException', 1001, details, user);
 const notFound = (details: string) =>
   new SimApiError(404, 'ProductNotFoundException', 1001, details, 'Vorgang nicht gefunden.');
+/**
+ * A card the operation cannot use. Not 1016: the docs list that as a backend failure ("Card validation
+ * failed: Unknown value was returned by procedure call"); what the real API answers here is not
+ * documented, so the stand-in refuses it as a bad request (see docs/api-stand-in.md).
+ */
 const cardFailed = (details: string, user: string) =>
-  new SimApiError(400, 'CardValidationException', 1016, details, user);
+  new SimApiError(400, 'ProductBadRequestException', 1001, details, user);
 const wrongState = (details: string) =>
   new SimApiError(409, 'ProductStatusException', 1001, details, 'Der Vorgang ist bereits abgeschlossen.');
 
@@ -218,9 +223,9 @@ export class Ledger {
       );
     }
     const b = parsed.data;
+    // A card the stand-in does not know is accepted into the transaction and echoed as an ident with
+    // `valid: false` (src/sim/render.ts): create validates nothing about the card.
     const card = b.idents?.[0]?.value ?? null;
-    if (card !== null && !this.data.cards[card])
-      throw cardFailed(`card ${card.slice(0, 4)}... is unknown`, 'Karte unbekannt.');
     const ts = this.now().toISOString();
     const tx: StoredTransaction = {
       id: newId('STX'),
@@ -451,6 +456,26 @@ export class Ledger {
     return Object.values(this.data.transactions)
       .filter((t) => t.merchantRef === ref)
       .sort((a, b) => a.created.localeCompare(b.created));
+  }
+
+  /**
+   * `GET /Loyalty/MerchantCards?q=card.cardnumber:<number>` (quoted or not): this merchant's own cards
+   * with that number. Other queries find nothing.
+   */
+  merchantCards(q: string): LedgerCard[] {
+    const m = /^\s*card\.cardnumber:(?:"(\d{1,20})"|(\d{1,20}))\s*$/.exec(q);
+    const number = m?.[1] ?? m?.[2];
+    const card = number ? this.data.cards[number] : undefined;
+    return card && card.owner === 'own' ? [{ ...card }] : [];
+  }
+
+  /** `GET /Loyalty/MerchantCards/{id}` by the rendered id `MCD_<last 12 digits>`. */
+  merchantCardById(id: string): LedgerCard {
+    const card = Object.values(this.data.cards).find(
+      (c) => c.owner === 'own' && `MCD_${c.cardnumber.slice(-12)}` === id,
+    );
+    if (!card) throw notFound(`merchant card ${id} not found`);
+    return { ...card };
   }
 
   mustGet(id: string): StoredTransaction {

@@ -150,18 +150,22 @@ describe('stand-in: the four flows of the seeds through the client', () => {
     assert.deepEqual([c.cash_balance, c.bonus_balance], [0, 1250 - 796]);
   });
 
-  it('card problems: unknown card, other merchant, locked, inactive', async () => {
-    await assert.rejects(
-      rig.client.create(seedBasket('9276999999999999')),
-      (e: Error & { code?: number }) => e.code === 1016,
-    );
+  it('card problems: unknown card, other merchant, locked, inactive (never code 1016: a backend fault)', async () => {
+    const unknown = await rig.client.create(seedBasket('9276999999999999'));
+    assert.equal(cardOf(unknown)?.valid, false);
+    assert.equal(cardOf(unknown)?.merchantcard ?? null, null);
+    assert.deepEqual(await rig.client.merchantCards({ q: 'card.cardnumber:"9276999999999999"' }), []);
     const other = await rig.client.create(seedBasket('9276000000000034'));
     assert.equal(cardOf(other)?.valid, false);
+    assert.deepEqual(await rig.client.merchantCards({ q: 'card.cardnumber:9276000000000034' }), []);
     await assert.rejects(
       rig.client.preTransaction(other.id),
       (e: Error & { code?: number; userMessage?: string }) =>
-        e.code === 1016 && e.userMessage === 'Diese Karte gilt hier nicht.',
+        e.code === 1001 && e.userMessage === 'Diese Karte gilt hier nicht.',
     );
+    const [own] = await rig.client.merchantCards({ q: `card.cardnumber:"${SEED_CARD}"` });
+    assert.equal(own?.card?.cardnumber, SEED_CARD);
+    assert.equal(own?.balance, 251);
     const locked = await rig.client.create(seedBasket('9276000000000026'));
     assert.equal(cardOf(locked)?.merchantcard?.lock_status, 'locked');
     await assert.rejects(rig.client.preTransaction(locked.id), /locked/);

@@ -130,16 +130,41 @@ describe('e2e: top-up kiosk', function () {
     assert.match((await k.state()).flow ?? '', /chooseAmount/);
   });
 
-  it('an unknown card: a clear message, nothing booked, back to idle', async () => {
+  it('an unknown card: the API echoes it not valid here; a clear message, nothing booked, back to idle', async () => {
     const k = await start();
     await k.scan(UNKNOWN_CARD);
-    const refused = await k.waitForScreen(/Karte unbekannt/);
-    assert.equal(refused[1], 'Bitte Service');
+    const refused = await k.waitForScreen(/Karte hier\nnicht gültig/);
+    assert.equal(refused[2], 'Bitte Service');
     const idle = await k.waitForSettled();
     assert.deepEqual(idle.journal, { openSessions: 0, cashBoxCents: 0, unclaimedVouchers: 0 });
     assert.deepEqual((await k.display()).slice(0, 2), ['Karte aufladen', 'Karte scannen']);
     assert.equal((await k.ledger()).sales.length, 0);
     assert.deepEqual(await k.receipts(), []);
+  });
+
+  it('code 1016 on the look-up is a backend fault: retried, then "Dienst gestört", never "Karte unbekannt"', async () => {
+    kiosk = await startKiosk({ config: { timeouts: { resultMs: 1500 } }, externalApi: true });
+    const k = kiosk;
+    await k.waitForIdle();
+    await k.faults([
+      {
+        method: 'POST',
+        path: '/Smart/Transactions',
+        fault: { type: 'status', status: 400, code: 1016 },
+        times: 10,
+      },
+    ]);
+    await k.scan(SEED_CARD);
+    const failed = await k.waitForScreen(/Dienst gestört/, 15_000);
+    assert.doesNotMatch(failed.join('\n'), /unbekannt/);
+    const creates = (await k.apiRequests()).handled.filter(
+      (h) => h.method === 'POST' && h.path.endsWith('/Smart/Transactions'),
+    );
+    assert.ok(creates.length > 1, `the look-up was tried again (${creates.length} creates)`);
+    assert.ok(creates.every((h) => h.status === 400));
+    const idle = await k.waitForSettled();
+    assert.deepEqual(idle.journal, { openSessions: 0, cashBoxCents: 0, unclaimedVouchers: 0 });
+    assert.equal((await k.ledger()).sales.length, 0);
   });
 
   it('a locked card: "Karte gesperrt", its balance untouched, back to idle', async () => {

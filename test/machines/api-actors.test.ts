@@ -44,6 +44,7 @@ function fakeApi() {
     abort: sinon.stub().resolves(tx({ status: 'cancelled' })),
     readBack: sinon.stub().resolves({ transaction: tx({ status: 'ok' }), took: 'effect' }),
     list: sinon.stub().resolves([]),
+    merchantCards: sinon.stub().resolves([]),
   } satisfies Record<keyof SmartTransactionsApi, sinon.SinonStub>;
 }
 
@@ -74,7 +75,7 @@ const TOPUP_RECEIPT = [
 ];
 
 describe('API actors over SmartTransactionsApi', () => {
-  it('lookupCard opens a zero-priced transaction with the card ident and reads the merchant card', async () => {
+  it('lookupCard opens a transaction without basket (sum 0) with the card ident and reads the merchant card', async () => {
     const api = fakeApi();
     const actors = createApiActors(api, { deviceId: 'SDV_1' });
     const out = await call<{
@@ -89,22 +90,74 @@ describe('API actors over SmartTransactionsApi', () => {
     const body = api.create.firstCall.args[0];
     assert.deepEqual(body.idents, [{ type: 'card', value: CARD }]);
     assert.equal(body.basket_info.sum, 0);
-    assert.equal(body.basket.products[0].priceOne, 0);
+    assert.deepEqual(body.basket.products, [], 'no invented product: an empty basket, as documented');
+    assert.equal(api.merchantCards.callCount, 0, 'the answer carried the card: nothing more to ask');
     assert.deepEqual(body.device_source, { id: 'SDV_1' });
     assert.equal(body.merchantRef, 'S:lookup:0', "the kiosk's reference is the merchant's order reference");
     assert.equal(body.transactionRef, undefined, 'transactionRef is bank-statement text: not ours');
   });
 
-  it('lookupCard: ApiError http 4xx with code 1016 is an unknown card, not a failure', async () => {
+  it('lookupCard: code 1016 is a backend fault, passed through as the error (never "card unknown")', async () => {
     const api = fakeApi();
     api.create.rejects(apiError('http', 'not_applied', { httpStatus: 400, code: 1016 }));
-    const out = await call<{ kind: string }>(createApiActors(api).lookupCard, {
+    await assert.rejects(
+      call(createApiActors(api).lookupCard, { cardNumber: CARD, basket: [], flow: 'checkout', jobId: 'j' }),
+      (e: { code?: number }) => e.code === 1016,
+    );
+  });
+
+  it('lookupCard: an answer without the merchant card asks the loyalty cards by number', async () => {
+    const api = fakeApi();
+    api.create.resolves(tx({ idents: [] }));
+    const mc = tx().idents![0]!.merchantcard!;
+    api.merchantCards.resolves([
+      { ...mc, card: { cardnumber: '9276000000000000' } },
+      { ...mc, card: { cardnumber: CARD }, balance: 700 },
+    ]);
+    const out = await call<{ kind: string; card: { valid: boolean; balance: number } }>(
+      createApiActors(api).lookupCard,
+      { cardNumber: CARD, basket: [], flow: 'topup', jobId: 'j' },
+    );
+    assert.equal(api.merchantCards.firstCall.args[0].q, `card.cardnumber:"${CARD}"`);
+    assert.equal(out.kind, 'found');
+    assert.equal(out.card.valid, true);
+    assert.equal(out.card.balance, 700, 'the card whose number matches, not the first answer');
+  });
+
+  it('lookupCard: no ident and no merchant card by that number is unknown, with the look-up transaction', async () => {
+    const api = fakeApi();
+    api.create.resolves(tx({ idents: [{ type: 'card', value: CARD, valid: true, merchantcard: null }] }));
+    const out = await call(createApiActors(api).lookupCard, {
       cardNumber: CARD,
       basket: [],
-      flow: 'checkout',
+      flow: 'topup',
       jobId: 'j',
     });
-    assert.deepEqual(out, { kind: 'unknown', transactionId: null });
+    assert.deepEqual(out, { kind: 'unknown', transactionId: 'STX_1' });
+  });
+
+  it('lookupCard: an ident with valid:false and no merchant card is a card not accepted here', async () => {
+    const api = fakeApi();
+    api.create.resolves(tx({ idents: [{ type: 'card', value: CARD, valid: false, merchantcard: null }] }));
+    const out = await call<{ kind: string; card: { valid: boolean } }>(createApiActors(api).lookupCard, {
+      cardNumber: CARD,
+      basket: [],
+      flow: 'topup',
+      jobId: 'j',
+    });
+    assert.equal(out.kind, 'found');
+    assert.equal(out.card.valid, false);
+    assert.equal(api.merchantCards.callCount, 0);
+  });
+
+  it('lookupCard: a failing merchant-card search is an error, not an unknown card', async () => {
+    const api = fakeApi();
+    api.create.resolves(tx({ idents: [] }));
+    api.merchantCards.rejects(apiError('http', 'not_applied', { httpStatus: 500, code: 1016 }));
+    await assert.rejects(
+      call(createApiActors(api).lookupCard, { cardNumber: CARD, basket: [], flow: 'topup', jobId: 'j' }),
+      (e: { httpStatus?: number }) => e.httpStatus === 500,
+    );
   });
 
   it('lookupCard: other errors pass through for the machine to classify', async () => {

@@ -165,11 +165,16 @@ describe('top-up machine', () => {
       });
     }
 
-    it('unknown card as ApiError 1016; money inserted before goes to an unclaimed voucher', async () => {
+    it('code 1016 on the look-up is a backend fault: retried, then "Dienst gestört"; money in goes to a voucher', async () => {
       const h = run(topupMachine, { firstEvent: { type: 'COIN', cents: 200 } });
       h.stubs.lookupCard.rejects(apiError('http', 'not_applied', { httpStatus: 400, code: 1016 }));
       await h.send({ type: 'SCAN', data: CARD });
-      assert.equal(h.context.problem, 'unknown');
+      assert.equal(h.value(), 'lookingUp.wait', 'a backend fault is worth another try');
+      await h.advance(1000);
+      await h.advance(1000);
+      assert.equal(h.stubs.lookupCard.callCount, 3);
+      assert.equal(h.value(), 'apiFailed');
+      assert.equal(h.context.problem, null, 'never "Karte unbekannt" for a backend fault');
       await h.press('ok');
       assert.equal(h.stubs.creditCard.callCount, 0);
       assert.deepEqual(h.stubs.recordUnclaimed.firstCall.args[0], {
@@ -180,9 +185,14 @@ describe('top-up machine', () => {
       });
       assert.equal(h.value(), 'settling.showVoucher');
       assert.deepEqual(money(h.context), { inserted: 200, paid: 0, credited: 0, unclaimed: 200 });
-      const voucher = h.stubs.print.firstCall.args[0] as { kind: string; voucherCode: string };
-      assert.equal(voucher.kind, 'voucher');
-      assert.equal(voucher.voucherCode, 'V-0001');
+    });
+
+    it('code 1001 (invalid params) on the look-up is not retried', async () => {
+      const h = run(topupMachine);
+      h.stubs.lookupCard.rejects(apiError('http', 'not_applied', { httpStatus: 400, code: 1001 }));
+      await h.send({ type: 'SCAN', data: CARD });
+      assert.equal(h.value(), 'apiFailed');
+      assert.equal(h.stubs.lookupCard.callCount, 1);
     });
 
     it('a card that needs a passcode before discharge is fine for a top-up', async () => {
