@@ -30,7 +30,8 @@ import type { Journal } from '../journal/journal.js';
 import type { OpenSession } from '../journal/state.js';
 import type { Logger } from '../util/logger.js';
 import { maskCard } from '../util/privacy.js';
-import { newVoucherCode, resultOfStatus } from './session-journal.js';
+import { newVoucherCode } from './session-journal.js';
+import { journaledCall, judgeTransaction } from './journaled-call.js';
 import { isJobRef, jobRef } from '../../machines/job-ref.js';
 
 export interface RecoveryOptions {
@@ -220,46 +221,26 @@ async function recoverOne(
     cents: number | undefined,
     fn: () => Promise<T>,
   ): Promise<T> => {
-    const jobId = job(step.replace('/', '-'));
-    await journal.append({
-      type: 'api_intent',
-      sessionId: id,
-      apiId,
-      step,
-      jobId,
-      ...(cents !== undefined ? { cents } : {}),
-    });
     try {
-      const tx = await fn();
-      // A payment's or credit's answer counts by its status: a 2xx `failed` moved no money.
-      const result =
-        PAYMENT_STEPS.includes(step) || step === 'credit' ? resultOfStatus(classifyStatus(tx.status)) : 'ok';
-      const outcome = journal.append({
-        type: 'api_outcome',
-        jobId,
-        result,
-        status: tx.status,
-        apiId: tx.id,
-      });
-      // The credit's amount in the same group commit as its outcome: never one without the other.
-      if (step === 'credit' && cents && result === 'ok')
-        await Promise.all([
-          outcome,
-          journal.append({ type: 'credited', sessionId: id, cents, apiId: tx.id }),
-        ]);
-      else await outcome;
-      return tx;
-    } catch (err) {
-      await journal.append({
-        type: 'api_outcome',
-        jobId,
-        result:
+      const { answer } = await journaledCall(journal, {
+        intent: {
+          sessionId: id,
+          apiId,
+          step,
+          jobId: job(step.replace('/', '-')),
+          ...(cents !== undefined ? { cents } : {}),
+        },
+        call: fn,
+        judge: (tx) => judgeTransaction(step, tx),
+        failed: (err) =>
           isApiError(err) && err.outcome === 'unknown'
             ? 'unknown'
             : unreachable(err)
               ? 'not_applied'
               : 'failed',
       });
+      return answer;
+    } catch (err) {
       if (unreachable(err)) throw new Unreachable((err as Error).message);
       throw err;
     }

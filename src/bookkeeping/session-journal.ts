@@ -19,9 +19,8 @@ import { isApiError } from '../api/errors.js';
 import { basketTotal } from '../api/money.js';
 import type { CreateTransaction, Transaction } from '../api/schemas.js';
 import type { CallOptions, ReadBack, SmartTransactionsApi, StartMethod } from '../api/types.js';
-import { classifyStatus, isNotPaid, type Took } from '../api/transaction-status.js';
+import { classifyStatus, isNotPaid } from '../api/transaction-status.js';
 import type { StartLedger } from '../flows/api-actors.js';
-import { PAYMENT_STEPS } from '../journal/entries.js';
 import type { Journal } from '../journal/journal.js';
 import type {
   ApiResult,
@@ -33,24 +32,19 @@ import type { SessionOutcome } from '../../machines/session-context.js';
 import type { Logger } from '../util/logger.js';
 import { maskCard } from '../util/privacy.js';
 import {
+  failedCallResult,
+  journaledCall,
+  movesMoney,
+  resultOfStatus,
+  writeOutcome,
+} from './journaled-call.js';
+import {
   isRecoveryRef,
   jobRef,
   parseJobRef,
   sessionOfRef,
   type JournalStep,
 } from '../../machines/job-ref.js';
-
-/**
- * The journal result of an answered payment or credit, from the transaction's status (not the HTTP
- * status): paid -> `ok`; `failed`/`cancelled` -> `failed`; `start` never ran -> `not_applied`;
- * `pending`, `approved` or a status we do not know -> `unknown` (in doubt until read back).
- */
-export function resultOfStatus(took: Took): ApiResult {
-  if (took === 'effect') return 'ok';
-  if (isNotPaid(took)) return 'failed';
-  if (took === 'no_effect') return 'not_applied';
-  return 'unknown';
-}
 
 const OUTCOMES: Record<SessionOutcome, JournalOutcome | null> = {
   paid: 'completed',
@@ -143,7 +137,7 @@ export class SessionJournal {
       const inDoubt =
         step !== undefined &&
         (step.outcome === undefined || step.outcome === 'unknown') &&
-        (PAYMENT_STEPS.includes(step.step) || step.step === 'credit');
+        movesMoney(step.step);
       if (mapped === null || inDoubt) {
         // Closing now would settle money a payment or credit may already have moved: recovery reads it back.
         this.logger.warn(
@@ -296,54 +290,29 @@ export class SessionJournal {
     describe: (r: T) => { status?: string; apiId?: string; result?: ApiResult },
     cents?: number,
   ): Promise<T> {
-    if (sessionId) {
-      await this.ensureStarted(sessionId);
-      await this.journal.append({
-        type: 'api_intent',
-        sessionId,
-        apiId,
-        step,
-        jobId,
-        ...(cents !== undefined ? { cents } : {}),
-      });
+    if (!sessionId) return call();
+    await this.ensureStarted(sessionId);
+    const { answer, judged } = await journaledCall(this.journal, {
+      intent: { sessionId, apiId, step, jobId, ...(cents !== undefined ? { cents } : {}) },
+      call,
+      judge: (r) => {
+        const { result = 'ok', ...described } = describe(r);
+        return { result, ...described };
+      },
+      failed: failedCallResult,
+      keepCallError: true,
+    });
+    if (judged.result !== 'ok') {
+      // The answer came, but its status says the money did not move (or not yet): nothing is
+      // counted as paid or credited; an `unknown` stays in doubt until a read-back resolves it.
+      this.logger.warn({ sessionId, step, status: judged.status, result: judged.result }, 'answer not paid');
+      return answer;
     }
-    let result: T;
-    try {
-      result = await call();
-    } catch (err) {
-      const outcome: ApiResult = !isApiError(err)
-        ? 'not_applied'
-        : err.outcome === 'unknown'
-          ? 'unknown'
-          : err.kind === 'http'
-            ? 'failed'
-            : 'not_applied';
-      if (sessionId)
-        await this.journal.append({ type: 'api_outcome', jobId, result: outcome }).catch(() => undefined);
-      throw err;
-    }
-    if (sessionId) {
-      const { result: judged = 'ok', ...described } = describe(result);
-      const outcome = this.journal.append({ type: 'api_outcome', jobId, result: judged, ...described });
-      if (judged !== 'ok') {
-        // The answer came, but its status says the money did not move (or not yet): nothing is
-        // counted as paid or credited; an `unknown` stays in doubt until a read-back resolves it.
-        await outcome;
-        this.logger.warn({ sessionId, step, status: described.status, result: judged }, 'answer not paid');
-        return result;
-      }
-      if (step === 'credit' && cents !== undefined && cents > 0) {
-        // In the same group commit as the outcome: a credit never stands without its amount.
-        this.creditedTx.add(apiId);
-        const credited = this.journal.append({ type: 'credited', sessionId, cents, apiId });
-        await Promise.all([outcome, credited]);
-      } else {
-        await outcome;
-      }
-      if (step === 'start/cash' && cents !== undefined)
-        this.paidCash.set(sessionId, (this.paidCash.get(sessionId) ?? 0) + cents);
-    }
-    return result;
+    // journaledCall wrote the credited amount with the outcome; the flow's `credited` report is then a no-op.
+    if (step === 'credit' && cents !== undefined && cents > 0) this.creditedTx.add(apiId);
+    if (step === 'start/cash' && cents !== undefined)
+      this.paidCash.set(sessionId, (this.paidCash.get(sessionId) ?? 0) + cents);
+    return answer;
   }
 
   /**
@@ -356,28 +325,21 @@ export class SessionJournal {
     const step = s?.lastStep;
     if (!sessionId || !step || step.apiId !== id) return;
     if (step.outcome !== undefined && step.outcome !== 'unknown') return;
-    if (!PAYMENT_STEPS.includes(step.step) && step.step !== 'credit') return;
+    if (!movesMoney(step.step)) return;
     if (rb.took === 'effect') {
-      const writes = [
-        this.journal.append({
-          type: 'api_outcome',
-          jobId: step.jobId,
-          result: 'ok',
-          status: rb.transaction.status,
-          apiId: rb.transaction.id,
-        }),
-      ];
-      if (step.step === 'credit' && step.cents && !this.creditedTx.has(id)) {
-        this.creditedTx.add(id);
-        writes.push(this.journal.append({ type: 'credited', sessionId, cents: step.cents, apiId: id }));
-      }
-      await Promise.all(writes);
+      // The credit's amount, unless the flow's report of it is journaled already.
+      const cents = step.step === 'credit' && !this.creditedTx.has(id) ? step.cents : undefined;
+      await writeOutcome(
+        this.journal,
+        step.jobId,
+        { result: 'ok', status: rb.transaction.status, apiId: rb.transaction.id },
+        cents ? { sessionId, cents, apiId: id } : undefined,
+      );
+      if (cents) this.creditedTx.add(id);
       if (step.step === 'start/cash' && step.cents !== undefined)
         this.paidCash.set(sessionId, (this.paidCash.get(sessionId) ?? 0) + step.cents);
     } else if (rb.took === 'no_effect' || isNotPaid(rb.took)) {
-      await this.journal.append({
-        type: 'api_outcome',
-        jobId: step.jobId,
+      await writeOutcome(this.journal, step.jobId, {
         result: rb.took === 'no_effect' ? 'not_applied' : 'failed',
         status: rb.transaction.status,
       });
