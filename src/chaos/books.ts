@@ -18,7 +18,7 @@
  *    and a credit for the same coins): the kiosk's owner loses them.
  */
 import type { JournalRecord, LedgerState } from '../journal/state.js';
-import { VOID_BY } from '../bookkeeping/recovery.js';
+import { VOID_BY } from '../bookkeeping/recover-session.js';
 import { isCreditRef, sessionOfRef } from '../../machines/job-ref.js';
 
 export interface LedgerFileView {
