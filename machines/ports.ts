@@ -163,6 +163,13 @@ export interface ReceiptSale {
   /** The card, masked (`...2845`), when one was used. */
   cardMasked: string | null;
   balanceAfter: Cents | null;
+  /** Coins the change hopper paid out. */
+  changed?: Cents;
+  /**
+   * Vending counter: units paid for but not handed out. `failed`: their price went back with the rest
+   * of the money (card, change, voucher); `unknown`: the operator settles it (not refunded here).
+   */
+  undelivered?: { desc: string; slot: string; cents: Cents; outcome: 'failed' | 'unknown' }[];
 }
 
 /** What to print: an API receipt as given (with the sale it belongs to), or a voucher for unclaimed money. */
@@ -256,6 +263,24 @@ export interface CollectCashOutput {
   printed: boolean;
 }
 
+/** A vend slot as the technician counts it (service menu, `stock`). */
+export interface StockSlot {
+  id: string;
+  desc: string;
+  stock: number;
+  capacity: number;
+  /** Why the slot is blocked (a failed or unknown release); a count lifts it. */
+  blocked: string | null;
+}
+export interface StockStatusOutput {
+  slots: StockSlot[];
+}
+/** Journals `stock_set` (the slot's stock from now on; lifts its block). Rejects when not recorded. */
+export interface SetStockInput {
+  slot: string;
+  count: number;
+}
+
 /** `reprinted: false`: there is no receipt to reprint. A printer failure rejects. */
 export interface ReprintOutput {
   reprinted: boolean;
@@ -274,6 +299,7 @@ export type ServiceAction =
   | 'device_test'
   | 'cash_collected'
   | 'reprint'
+  | 'stock_set'
   | 'leave';
 export interface ServiceReport {
   action: ServiceAction;

@@ -456,6 +456,30 @@ export const SERVICE_SCREENS: Record<string, ServiceScreen> = {
   }),
   'menu.cash.collecting': (_c, r) => busy([r.m('svcCollecting')]),
   'menu.reprint': (_c, r) => busy([r.m('svcReprinting')]),
+  'menu.stock.loading': (_c, r) => busy([r.m('svcLoading')]),
+  'menu.stock.choose': (c, r) => {
+    const s = c.slots[c.slotAt];
+    return {
+      lines: [
+        r.m('svcSlot', { slot: s?.id ?? '', n: s?.stock ?? 0, cap: s?.capacity ?? 0 }),
+        s?.desc ?? '',
+        s?.blocked ? r.m('svcSlotBlocked') : null,
+        r.m('svcSlotHint'),
+      ],
+    };
+  },
+  'menu.stock.count': (c, r) => {
+    const s = c.slots[c.slotAt];
+    return {
+      lines: [
+        r.m('svcSlotCount', { slot: s?.id ?? '' }),
+        r.m('svcSlotNew', { n: c.stockCount, cap: s?.capacity ?? 0 }),
+        r.m('svcSlotKeys'),
+        r.m('svcCountHint'),
+      ],
+    };
+  },
+  'menu.stock.saving': (_c, r) => busy([r.m('svcCollecting')]),
   'menu.result': serviceResult,
   left: (_c, r) => ({ lines: [r.m('pleaseWait')] }),
 };

@@ -26,6 +26,9 @@ import type {
   ReprintOutput,
   ServiceInfo,
   ServiceReport,
+  SetStockInput,
+  StockSlot,
+  StockStatusOutput,
 } from './ports.js';
 
 export interface ServiceMenuConfig {
@@ -59,7 +62,15 @@ export interface ServiceMenuInput {
 }
 
 /** The menu entries, in display order. */
-export const SERVICE_ENTRIES = ['info', 'testPrint', 'deviceTest', 'cash', 'reprint', 'leave'] as const;
+export const SERVICE_ENTRIES = [
+  'info',
+  'testPrint',
+  'deviceTest',
+  'cash',
+  'reprint',
+  'stock',
+  'leave',
+] as const;
 export type ServiceEntry = (typeof SERVICE_ENTRIES)[number];
 
 /** The counting steps the amount keys choose: 10 ct, 1 EUR, 10 EUR, 100 EUR. */
@@ -85,6 +96,9 @@ export type ServiceResult =
   | 'collected'
   | 'collected_no_print'
   | 'collect_failed'
+  | 'stock_set'
+  | 'stock_failed'
+  | 'no_slots'
   | 'load_failed';
 
 export type ServiceNotice = 'pin_wrong' | 'pin_not_configured' | 'pin_error';
@@ -111,6 +125,10 @@ export interface ServiceMenuContext {
   counted: Cents;
   step: Cents;
   result: ServiceResult | null;
+  /** Vend slots as loaded for counting, the one chosen, and the count being entered. */
+  slots: StockSlot[];
+  slotAt: number;
+  stockCount: number;
   /** For the screen of a failed action (short error text). */
   resultDetail: string | null;
 }
@@ -177,6 +195,8 @@ export const serviceMenuMachine = setup({
     cashStatus: notProvided<CashStatusOutput>('cashStatus'),
     collectCash: notProvided<CollectCashOutput, CollectCashInput>('collectCash'),
     reprint: notProvided<ReprintOutput>('reprint'),
+    stockStatus: notProvided<StockStatusOutput>('stockStatus'),
+    setStock: notProvided<void, SetStockInput>('setStock'),
   },
   actions: {
     report: (_, _params: ServiceReport) => {},
@@ -264,6 +284,20 @@ export const serviceMenuMachine = setup({
         }),
       ),
     ),
+    showStock: assign(({ event }) => ({ slots: outputOf<StockStatusOutput>(event).slots, slotAt: 0 })),
+    slotUp: assign(({ context }) => ({
+      slotAt: (context.slotAt + context.slots.length - 1) % Math.max(1, context.slots.length),
+    })),
+    slotDown: assign(({ context }) => ({
+      slotAt: (context.slotAt + 1) % Math.max(1, context.slots.length),
+    })),
+    // The journal's figure is the likely count: the technician corrects it, or fills up (`amount1`).
+    startStockCount: assign(({ context }) => ({ stockCount: context.slots[context.slotAt]?.stock ?? 0 })),
+    stockUp: assign(({ context }) => ({
+      stockCount: Math.min(context.slots[context.slotAt]?.capacity ?? 0, context.stockCount + 1),
+    })),
+    stockDown: assign(({ context }) => ({ stockCount: Math.max(0, context.stockCount - 1) })),
+    stockFull: assign(({ context }) => ({ stockCount: context.slots[context.slotAt]?.capacity ?? 0 })),
     failResult: assign(({ event }, params: { result: ServiceResult }) => ({
       result: params.result,
       resultDetail: errorText(event),
@@ -284,6 +318,7 @@ export const serviceMenuMachine = setup({
       SERVICE_ENTRIES[context.cursor] === params.entry,
     reprinted: ({ event }) => outputOf<ReprintOutput>(event).reprinted,
     reportPrinted: ({ event }) => outputOf<CollectCashOutput>(event).printed,
+    hasSlots: ({ event }) => outputOf<StockStatusOutput>(event).slots.length > 0,
     isButton: ({ event }, params: { names: string[] }) => params.names.includes(button(event) ?? ''),
   },
 }).createMachine({
@@ -306,6 +341,9 @@ export const serviceMenuMachine = setup({
     counted: 0,
     step: 100,
     result: null,
+    slots: [],
+    slotAt: 0,
+    stockCount: 0,
     resultDetail: null,
   }),
   on: { TICK: { actions: 'tick' } },
@@ -427,6 +465,7 @@ export const serviceMenuMachine = setup({
             { guard: { type: 'isEntry', params: { entry: 'deviceTest' } }, target: 'deviceTest' },
             { guard: { type: 'isEntry', params: { entry: 'cash' } }, target: 'cash' },
             { guard: { type: 'isEntry', params: { entry: 'reprint' } }, target: 'reprint' },
+            { guard: { type: 'isEntry', params: { entry: 'stock' } }, target: 'stock' },
             {
               target: '#serviceMenu.left',
               actions: ['logout', 'tellParent', reporting({ action: 'leave', ok: true })],
@@ -674,6 +713,112 @@ export const serviceMenuMachine = setup({
                   enqueue(reporting({ action: 'reprint', ok: false, detail: errorText(event) })),
                 ),
               ],
+            },
+          },
+        },
+        stock: {
+          initial: 'loading',
+          states: {
+            loading: {
+              on: { TICK: { actions: 'tick' } },
+              invoke: {
+                id: 'stockStatus',
+                src: 'stockStatus',
+                onDone: [
+                  { guard: 'hasSlots', target: 'choose', actions: 'showStock' },
+                  {
+                    target: '#serviceMenu.menu.result',
+                    actions: { type: 'setResult', params: { result: 'no_slots' } },
+                  },
+                ],
+                onError: {
+                  target: '#serviceMenu.menu.result',
+                  actions: { type: 'failResult', params: { result: 'load_failed' } },
+                },
+              },
+            },
+            choose: {
+              on: {
+                BUTTON: [
+                  { guard: { type: 'isButton', params: { names: ['up'] } }, actions: ['touch', 'slotUp'] },
+                  {
+                    guard: { type: 'isButton', params: { names: ['down'] } },
+                    actions: ['touch', 'slotDown'],
+                  },
+                  {
+                    guard: { type: 'isButton', params: { names: ['ok'] } },
+                    target: 'count',
+                    actions: ['touch', 'startStockCount'],
+                  },
+                  {
+                    guard: { type: 'isButton', params: { names: ['cancel'] } },
+                    target: '#serviceMenu.menu.main',
+                    actions: 'touch',
+                  },
+                  { actions: 'touch' },
+                ],
+              },
+            },
+            count: {
+              on: {
+                BUTTON: [
+                  { guard: { type: 'isButton', params: { names: ['up'] } }, actions: ['touch', 'stockUp'] },
+                  {
+                    guard: { type: 'isButton', params: { names: ['down'] } },
+                    actions: ['touch', 'stockDown'],
+                  },
+                  {
+                    guard: { type: 'isButton', params: { names: ['amount1'] } },
+                    actions: ['touch', 'stockFull'],
+                  },
+                  {
+                    guard: { type: 'isButton', params: { names: ['ok'] } },
+                    target: 'saving',
+                    actions: 'touch',
+                  },
+                  {
+                    guard: { type: 'isButton', params: { names: ['cancel'] } },
+                    target: 'choose',
+                    actions: 'touch',
+                  },
+                  { actions: 'touch' },
+                ],
+              },
+            },
+            saving: {
+              on: { TICK: { actions: 'tick' } },
+              invoke: {
+                id: 'setStock',
+                src: 'setStock',
+                input: ({ context }) => ({
+                  slot: context.slots[context.slotAt]?.id ?? '',
+                  count: context.stockCount,
+                }),
+                onDone: {
+                  target: '#serviceMenu.menu.result',
+                  actions: [
+                    { type: 'setResult', params: { result: 'stock_set' } },
+                    enqueueActions(({ context, enqueue }) =>
+                      enqueue(
+                        reporting({
+                          action: 'stock_set',
+                          ok: true,
+                          detail: `${context.slots[context.slotAt]?.id ?? ''}=${context.stockCount}`,
+                        }),
+                      ),
+                    ),
+                  ],
+                },
+                onError: {
+                  target: '#serviceMenu.menu.result',
+                  actions: [
+                    { type: 'failResult', params: { result: 'stock_failed' } },
+                    enqueueActions(({ event, enqueue }) =>
+                      enqueue(reporting({ action: 'stock_set', ok: false, detail: errorText(event) })),
+                    ),
+                  ],
+                },
+              },
             },
           },
         },

@@ -501,6 +501,18 @@ export function receiptSale(context: SessionContext): ReceiptSale {
     context.unclaimed > 0 && context.voucherCode
       ? { code: context.voucherCode, cents: context.unclaimed }
       : null;
+  const undelivered = context.releases.flatMap((u) =>
+    u.outcome === 'failed' || u.outcome === 'unknown'
+      ? [
+          {
+            desc: context.cfg.catalogue.find((p) => p.id === u.productId)?.desc ?? `#${u.productId}`,
+            slot: u.slot,
+            cents: u.cents,
+            outcome: u.outcome,
+          },
+        ]
+      : [],
+  );
   return {
     kind: topup ? 'topup' : 'sale',
     basket,
@@ -512,6 +524,8 @@ export function receiptSale(context: SessionContext): ReceiptSale {
     voucher,
     cardMasked: context.cardNumber ? `...${context.cardNumber.slice(-4)}` : null,
     balanceAfter: context.balanceAfter,
+    ...(context.changed > 0 ? { changed: context.changed } : {}),
+    ...(undelivered.length > 0 ? { undelivered } : {}),
   };
 }
 

@@ -310,6 +310,20 @@ export class KioskApp extends EventEmitter {
           fleet: () => this.fleet,
           fleetConfigured: this.config.fleet !== undefined,
           apiReachable: () => httpReachable(this.standIn?.baseUrl ?? this.config.api.baseUrl),
+          stock: {
+            slots: () =>
+              this.vend.view().map((v) => ({
+                id: v.id,
+                desc: this.config.catalogue.find((p) => p.id === v.product)?.desc ?? `#${v.product}`,
+                stock: v.stock,
+                capacity: v.capacity,
+                blocked: v.blocked,
+              })),
+            set: async (slot, count) => {
+              await this.vend.setStock(slot, count, 'technician');
+              this.vendChanged();
+            },
+          },
         }),
       },
     });

@@ -29,6 +29,9 @@ import type {
   ReprintOutput,
   ServiceInfo,
   ServiceReport,
+  SetStockInput,
+  StockSlot,
+  StockStatusOutput,
 } from '../../machines/ports.js';
 import { serviceMenuMachine } from '../../machines/service-menu.machine.js';
 import type { KioskConfig } from '../config/config-schema.js';
@@ -51,6 +54,8 @@ export interface ServiceMenuDeps {
   /** Addresses of this machine (default: os.networkInterfaces, non-internal, IPv4 first). */
   addresses?: () => string[];
   now?: () => Date;
+  /** A vending counter's slots: their stock, and a count to journal (`stock_set`). */
+  stock?: { slots: () => StockSlot[]; set: (slot: string, count: number) => Promise<void> };
 }
 
 export function localAddresses(): string[] {
@@ -150,6 +155,13 @@ export function createServiceMenuActors(deps: ServiceMenuDeps) {
     return { reprinted: true };
   });
 
+  const stockStatus = fromPromise<StockStatusOutput>(async () => ({ slots: deps.stock?.slots() ?? [] }));
+  const setStock = fromPromise<void, SetStockInput>(async ({ input }) => {
+    if (!deps.stock) throw new Error('no vend slots');
+    await deps.stock.set(input.slot, input.count);
+    deps.logger.info({ slot: input.slot, count: input.count }, 'slot stock counted');
+  });
+
   const report = (_: unknown, r: ServiceReport) => {
     const money =
       r.counted !== undefined
@@ -184,7 +196,17 @@ export function createServiceMenuActors(deps: ServiceMenuDeps) {
   };
 
   return {
-    actors: { checkPin, info, testPrint, deviceTest, cashStatus, collectCash, reprint },
+    actors: {
+      checkPin,
+      info,
+      testPrint,
+      deviceTest,
+      cashStatus,
+      collectCash,
+      reprint,
+      stockStatus,
+      setStock,
+    },
     actions: { report },
   };
 }

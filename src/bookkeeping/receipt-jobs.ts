@@ -172,6 +172,7 @@ export function customerReceiptLines(
   if (sale.parts.terminal > 0)
     paid.push(nv(de ? 'Kartenzahlung' : 'Card payment', formatCents(sale.parts.terminal)));
   if (sale.cashIn > 0) paid.push(nv(de ? 'Bar gegeben' : 'Cash given', formatCents(sale.cashIn)));
+  if (sale.changed) paid.push(nv(de ? 'Wechselgeld (Münzen)' : 'Change (coins)', formatCents(sale.changed)));
   if (sale.credited > 0) paid.push(nv(de ? 'Rest auf Karte' : 'Rest to card', formatCents(sale.credited)));
   if (sale.voucher) {
     paid.push(nv(de ? 'Rest als Gutschein' : 'Rest as voucher', formatCents(sale.voucher.cents)));
@@ -211,6 +212,7 @@ export function customerReceiptLines(
     { type: 'space' },
     ...items,
     ...discounts.map((d) => nv(d.desc, formatCents(d.priceOne))),
+    ...undeliveredLines(sale, de, nv, text),
     { type: 'separator', value: {} } as ReceiptLine,
     nv(de ? 'Summe' : 'Total', formatCents(basketTotal(lines)), true),
     ...vat,
@@ -219,4 +221,33 @@ export function customerReceiptLines(
     { type: 'space' },
     ...apiLines,
   ];
+}
+
+/**
+ * Units paid for but not handed out, each with its slot: given back (its price is in the payment
+ * parts below: card, change or voucher), or in doubt (the operator settles it; the customer keeps the
+ * receipt as proof).
+ */
+function undeliveredLines(
+  sale: ReceiptSale,
+  de: boolean,
+  nv: (name: string, value: string, important?: boolean) => ReceiptLine,
+  text: (t: string, center?: boolean) => ReceiptLine,
+): ReceiptLine[] {
+  const units = sale.undelivered ?? [];
+  if (units.length === 0) return [];
+  const out: ReceiptLine[] = [{ type: 'space' }, text(de ? 'Nicht ausgegeben:' : 'Not handed out:')];
+  for (const u of units) {
+    const what = u.outcome === 'failed' ? (de ? 'zurück' : 'refunded') : de ? 'ungeklärt' : 'in doubt';
+    out.push(nv(`${u.slot} ${u.desc} (${what})`, formatCents(u.cents)));
+  }
+  if (units.some((u) => u.outcome === 'unknown'))
+    out.push(
+      text(
+        de
+          ? 'Ungeklärt: Betreiber prüft, Beleg aufheben'
+          : 'In doubt: the operator checks; keep this receipt',
+      ),
+    );
+  return out;
 }

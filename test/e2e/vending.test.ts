@@ -62,6 +62,9 @@ describe('e2e: vending counter (slots and hopper)', function () {
     const ledger = await k.ledger();
     assert.equal(ledger.sales.length, 1);
     assert.equal(ledger.sales[0]!.collected, 180);
+    const receipt = (await k.receipts()).map((r) => r.join('\n')).at(-1) ?? '';
+    assert.match(receipt, /Wechselgeld \(M.nzen\)\s+0,20 EUR/);
+    assert.doesNotMatch(receipt, /Nicht ausgegeben/);
   });
 
   it('a jammed slot: nothing delivered, the whole 2,00 EUR back from the hopper, the slot blocked and refused', async () => {
@@ -77,6 +80,9 @@ describe('e2e: vending counter (slots and hopper)', function () {
     assert.equal(v.slots.find((s) => s.id === 'A1')!.stock, 2, 'a unit not delivered is still counted');
     assert.equal(v.hopper?.coins, 10, 'the price (18 coins) and the change (2 coins) paid back');
     assert.equal((await k.state()).journal.unclaimedVouchers, 0);
+    const receipt = (await k.receipts()).map((r) => r.join('\n')).at(-1) ?? '';
+    assert.match(receipt, /Nicht ausgegeben:\nA1 Kaffee \(zur/, 'the receipt lists the unit not handed out');
+    assert.match(receipt, /Wechselgeld \(M.nzen\)\s+2,00 EUR/);
     // The next customer cannot buy from the blocked slot: refused before any money.
     await k.press('amount1');
     await k.waitForScreen(/Ausverkauft/);

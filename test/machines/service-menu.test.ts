@@ -10,6 +10,8 @@ import type {
   CollectCashOutput,
   DeviceTestResult,
   ReprintOutput,
+  SetStockInput,
+  StockStatusOutput,
   SelfTestOutput,
   ServiceInfo,
   ServiceReport,
@@ -51,6 +53,13 @@ function serviceStubs() {
     cashStatus: sinon.stub<[], Promise<CashStatusOutput>>().resolves({ expected: 1250 }),
     collectCash: sinon.stub<[CollectCashInput], Promise<CollectCashOutput>>().resolves({ printed: true }),
     reprint: sinon.stub<[], Promise<ReprintOutput>>().resolves({ reprinted: true }),
+    stockStatus: sinon.stub<[], Promise<StockStatusOutput>>().resolves({
+      slots: [
+        { id: 'A1', desc: 'Kaffee', stock: 3, capacity: 12, blocked: null },
+        { id: 'B2', desc: 'Obstsalat', stock: 0, capacity: 6, blocked: 'no_confirmation' },
+      ],
+    }),
+    setStock: sinon.stub<[SetStockInput], Promise<void>>().resolves(),
   };
 }
 type ServiceStubs = ReturnType<typeof serviceStubs>;
@@ -65,6 +74,8 @@ function provideMenu(s: ServiceStubs, reports: ServiceReport[]) {
       cashStatus: fromPromise(() => s.cashStatus()),
       collectCash: fromPromise<CollectCashOutput, CollectCashInput>(({ input }) => s.collectCash(input)),
       reprint: fromPromise(() => s.reprint()),
+      stockStatus: fromPromise(() => s.stockStatus()),
+      setStock: fromPromise<void, SetStockInput>(({ input }) => s.setStock(input)),
     },
     actions: {
       report: (_, p) => {
@@ -123,7 +134,7 @@ function menu(opts: { config?: Partial<ServiceMenuConfig>; gate?: PinGate } = {}
     },
     /** Moves the cursor to an entry (from the top of the menu) and selects it. */
     async choose(entry: string) {
-      const order = ['info', 'testPrint', 'deviceTest', 'cash', 'reprint', 'leave'];
+      const order = ['info', 'testPrint', 'deviceTest', 'cash', 'reprint', 'stock', 'leave'];
       // The cursor stays where it was after an action: move from there.
       while (order[h.context.cursor] !== entry) await h.press('down');
       await h.press('ok');
@@ -150,7 +161,7 @@ describe('service menu: PIN', () => {
     assert.deepEqual(h.context.digits, [], 'the PIN does not stay in the context');
     assert.equal(h.context.loggedIn, true);
     assert.deepEqual(h.reports, [{ action: 'login', ok: true }]);
-    assert.deepEqual(h.screen(), ['Service 1/6', '>Info', ' Testdruck', ' Gerätetest']);
+    assert.deepEqual(h.screen(), ['Service 1/7', '>Info', ' Testdruck', ' Gerätetest']);
   });
 
   it('up/down wrap 0-9; cancel takes the last digit back', async () => {
@@ -246,8 +257,8 @@ describe('service menu: navigation and actions', () => {
     const h = menu();
     await h.login();
     await h.press('up');
-    assert.equal(h.context.cursor, 5);
-    assert.deepEqual(h.screen(2), ['Service 6/6', '>Wartung beenden']);
+    assert.equal(h.context.cursor, 6);
+    assert.deepEqual(h.screen(2), ['Service 7/7', '>Wartung beenden']);
     await h.press('down', 'down');
     assert.equal(h.context.cursor, 1);
     await h.press('cancel');
@@ -320,6 +331,33 @@ describe('service menu: navigation and actions', () => {
     await h.choose('reprint');
     assert.equal(h.screen()[0], 'Kein Beleg da');
     assert.deepEqual(h.reports.at(-1), { action: 'reprint', ok: false, detail: 'no receipt' });
+  });
+
+  it('Slot stock: choose a slot, count it (key 1 = full), journaled; a blocked slot says so', async () => {
+    const h = menu();
+    await h.login();
+    await h.choose('stock');
+    assert.deepEqual(h.screen(), ['Fach A1 3/12', 'Kaffee', 'OK=Zählen C=Zurück', '']);
+    await h.press('down');
+    assert.deepEqual(h.screen(), ['Fach B2 0/6', 'Obstsalat', 'Fach gesperrt', 'OK=Zählen C=Zurück']);
+    await h.press('ok');
+    assert.equal(h.screen()[1], 'Bestand 0/6');
+    await h.press('amount1');
+    await h.press('up');
+    assert.equal(h.screen()[1], 'Bestand 6/6', 'never above the capacity');
+    await h.press('down', 'ok');
+    assert.deepEqual(h.stubs.setStock.firstCall.args[0], { slot: 'B2', count: 5 });
+    assert.equal(h.screen()[0], 'Bestand gebucht');
+    assert.deepEqual(h.reports.at(-1), { action: 'stock_set', ok: true, detail: 'B2=5' });
+    await h.press('ok');
+    h.stubs.setStock.rejects(new Error('disk full'));
+    await h.choose('stock');
+    await h.press('ok', 'ok');
+    assert.deepEqual(h.screen().slice(0, 2), ['Nicht gebucht!', 'disk full']);
+    await h.press('ok');
+    h.stubs.stockStatus.resolves({ slots: [] });
+    await h.choose('stock');
+    assert.equal(h.screen()[0], 'Keine Fächer');
   });
 
   it('Leave maintenance finishes the menu', async () => {
@@ -457,7 +495,7 @@ describe('service menu in the kiosk', () => {
     assert.equal(h.value(), 'maintenance');
     assert.deepEqual(h.screen(), ['Service-PIN', 'PIN 0___']);
     await h.press('amount1', 'amount2', 'amount3', 'amount4');
-    assert.deepEqual(h.screen(), ['Service 1/6', '>Info']);
+    assert.deepEqual(h.screen(), ['Service 1/7', '>Info']);
     assert.equal(h.actor.getSnapshot().context.serviceLoggedIn, true);
     await h.press('up', 'ok');
     assert.equal(h.value(), 'idle');
@@ -552,6 +590,9 @@ describe('service menu: screens', () => {
     notice: null,
     cursor: 3,
     lastInput: T0,
+    slots: [{ id: 'A1', desc: 'Kaffee', stock: 3, capacity: 12, blocked: 'no_confirmation' }],
+    slotAt: 0,
+    stockCount: 12,
     list: [
       { kind: 'id', text: 'k-0042' },
       { kind: 'ip', text: '10.0.0.12' },
