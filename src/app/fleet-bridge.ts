@@ -13,6 +13,7 @@ import { applyLive, desiredConfigPath, storeDesiredConfig } from './desired-conf
 import { checkDesiredConfig } from './fleet-config-policy.js';
 import type { KioskConfig } from '../config/config-schema.js';
 import type { Devices } from './devices.js';
+import type { VendSummary } from '../contracts/kiosk-summary.js';
 import type { KioskPhase } from '../../machines/kiosk.machine.js';
 import type { PrinterStatus } from '../../hal/printer/printer.js';
 import { FIRMWARE_VERSION } from './version.js';
@@ -36,6 +37,8 @@ export interface FleetBridgeDeps {
   maintenance(on: boolean): void;
   onRestart(reason: string): void;
   clockSynced(): boolean;
+  /** A vending counter's slots and hopper (stock in `health` and `birth`); undefined without them. */
+  vend?: () => VendSummary | undefined;
 }
 
 function counterSet(c: Counters) {
@@ -122,6 +125,7 @@ export async function startFleetBridge(app: KioskView, deps: FleetBridgeDeps): P
       reader: { health: d.reader.status === 'online' ? 'ok' : 'offline', status: d.reader.status },
       display: { health: d.display.health(), status: d.display.health() },
       acceptor: { health: 'ok', status: d.acceptor.accepting ? 'accepting' : 'inhibited' },
+      ...vendStatus(deps.vend?.()),
     };
   };
   const health = (): HealthFacts => {
@@ -152,7 +156,12 @@ export async function startFleetBridge(app: KioskView, deps: FleetBridgeDeps): P
         found: s.health !== 'offline',
         status: s.status,
       })),
-      capabilities: [deps.config.kiosk.mode, ...(deps.config.kiosk.cardTerminal ? ['card_terminal'] : [])],
+      capabilities: [
+        deps.config.kiosk.mode,
+        ...(deps.config.kiosk.cardTerminal ? ['card_terminal'] : []),
+        ...(deps.devices.slots ? ['vend_slots'] : []),
+        ...(deps.devices.hopper ? ['change_hopper'] : []),
+      ],
     }),
     health,
     validateConfig: (doc) => {
@@ -168,4 +177,35 @@ export async function startFleetBridge(app: KioskView, deps: FleetBridgeDeps): P
   });
   await reporter.start();
   return reporter;
+}
+
+/**
+ * The vending counter as devices of `health` (loose objects: the contract allows more fields):
+ * `slots` with the stock and blocks per slot and the releases in doubt, `hopper` with its state.
+ */
+export function vendStatus(v: VendSummary | undefined): Record<string, DeviceStatus> {
+  if (!v) return {};
+  const out: Record<string, DeviceStatus> = {};
+  if (v.slots.length > 0) {
+    const blocked = v.slots.filter((s) => s.blocked);
+    out.slots = {
+      health: blocked.length > 0 || v.releasesInDoubt.length > 0 ? 'degraded' : 'ok',
+      status: v.slots
+        .map((s) => `${s.id} ${s.stock}${s.blocked ? ' blocked' : ''}`)
+        .join(', ')
+        .slice(0, 100),
+      stock: Object.fromEntries(v.slots.map((s) => [s.id, s.stock])),
+      blocked: Object.fromEntries(blocked.map((s) => [s.id, s.blocked])),
+      releasesInDoubt: v.releasesInDoubt.length,
+    };
+  }
+  if (v.hopper) {
+    out.hopper = {
+      health: v.hopper.status === 'ok' ? 'ok' : v.hopper.status === 'offline' ? 'offline' : 'degraded',
+      status: v.hopper.status,
+      coinCents: v.hopper.coinCents,
+      ...(v.hopper.coins !== undefined ? { coins: v.hopper.coins } : {}),
+    };
+  }
+  return out;
 }

@@ -932,6 +932,7 @@ export class KioskApp extends EventEmitter {
       maintenance: (on) => this.send({ type: 'MAINTENANCE', on }),
       onRestart: (reason) => this.opts.onRestart?.(reason),
       clockSynced: () => this.opts.clockSynced?.() ?? true,
+      vend: () => (this.devices.slots || this.devices.hopper ? this.vendSummary() : undefined),
     });
   }
 

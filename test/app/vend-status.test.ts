@@ -1,0 +1,44 @@
+/** The vending counter in the fleet's `health`/`birth` device list (src/app/fleet-bridge.ts). */
+import assert from 'node:assert/strict';
+import { vendStatus } from '../../src/app/fleet-bridge.js';
+import { DeviceStatusSchema } from '../../src/fleet/envelope.js';
+
+describe('fleet health: slots and hopper', () => {
+  it('stock per slot, blocks and releases in doubt degrade the slots; an empty hopper is degraded', () => {
+    const out = vendStatus({
+      slots: [
+        { id: 'A1', product: 1, stock: 4, blocked: null },
+        { id: 'A2', product: 2, stock: 0, blocked: 'no_confirmation' },
+      ],
+      releasesInDoubt: [],
+      hopper: { coinCents: 10, status: 'empty', coins: 0 },
+    });
+    assert.deepEqual(out.slots, {
+      health: 'degraded',
+      status: 'A1 4, A2 0 blocked',
+      stock: { A1: 4, A2: 0 },
+      blocked: { A2: 'no_confirmation' },
+      releasesInDoubt: 0,
+    });
+    assert.deepEqual(out.hopper, { health: 'degraded', status: 'empty', coinCents: 10, coins: 0 });
+    for (const d of Object.values(out)) assert.ok(DeviceStatusSchema.safeParse(d).success);
+  });
+
+  it('all fine: ok; a kiosk without a vending counter adds nothing', () => {
+    const out = vendStatus({
+      slots: [{ id: 'A1', product: 1, stock: 4, blocked: null }],
+      releasesInDoubt: [],
+      hopper: { coinCents: 50, status: 'ok' },
+    });
+    assert.equal(out.slots?.health, 'ok');
+    assert.equal(out.hopper?.health, 'ok');
+    assert.deepEqual(vendStatus(undefined), {});
+    const doubt = vendStatus({
+      slots: [{ id: 'A1', product: 1, stock: 4, blocked: 'release power_cut' }],
+      releasesInDoubt: [{ jobId: 's:release-0:1', slot: 'A1', cents: 180 }],
+      hopper: null,
+    });
+    assert.equal(doubt.slots?.releasesInDoubt, 1);
+    assert.equal(doubt.hopper, undefined);
+  });
+});
