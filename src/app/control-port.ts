@@ -24,11 +24,14 @@ export const ControlRequestSchema = z.discriminatedUnion('cmd', [
   z.object({ cmd: z.literal('receipts') }),
   z.object({ cmd: z.literal('cards') }),
   z.object({ cmd: z.literal('ping') }),
-  /** Vending counter: `jam` (next releases give nothing), `break` (sensor always active), `fix`. */
+  /**
+   * Vending counter: `jam` (next releases give nothing), `break` (sensor always active), `hold` (a
+   * release waits mid-way, e.g. for a power cut in a test), `fix` (all back to normal).
+   */
   z.object({
     cmd: z.literal('slot'),
     slot: z.string().min(1).max(8),
-    action: z.enum(['jam', 'break', 'fix']),
+    action: z.enum(['jam', 'break', 'fix', 'hold']),
   }),
   /** Change hopper: `empty`, `refill` (coins), `jam` (next payout stops after `coins`), `offline`, `online`. */
   z.object({
@@ -53,7 +56,7 @@ export interface SimControls {
   state(): Record<string, unknown>;
   receipts(): string[][];
   cards(): Array<{ cardnumber: string; note: string }>;
-  slot(slot: string, action: 'jam' | 'break' | 'fix'): void;
+  slot(slot: string, action: 'jam' | 'break' | 'fix' | 'hold'): void;
   hopper(action: 'empty' | 'refill' | 'jam' | 'offline' | 'online', coins?: number): { coins: number };
 }
 

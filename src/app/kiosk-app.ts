@@ -110,6 +110,8 @@ export class KioskApp extends EventEmitter {
    * taken that is neither durable nor held.
    */
   private journalFailure: string | null = null;
+  /** Lets a release held by the control port (`slot hold`) go on. */
+  private releaseHold: (() => void) | undefined;
   /** Coins physically taken whose journal write failed: held here, logged and reported to the fleet. */
   private readonly unjournaledCoins: { cents: number; source: string; at: number }[] = [];
 
@@ -905,7 +907,14 @@ export class KioskApp extends EventEmitter {
         const slots = need(this.sim.slots, 'slots');
         if (action === 'jam') slots.jam(slot);
         else if (action === 'break') slots.breakSensor(slot);
-        else slots.fix(slot);
+        else if (action === 'hold') {
+          // Every release (any slot) waits mid-way until `fix`: a test cuts the power meanwhile.
+          slots.gate = new Promise<void>((resolve) => (this.releaseHold = resolve));
+        } else {
+          slots.fix(slot);
+          slots.gate = undefined;
+          this.releaseHold?.();
+        }
         this.emit('change');
       },
       hopper: (action, coins) => {

@@ -5,6 +5,9 @@
  * money is taken.
  */
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Journal } from '../../src/journal/journal.js';
 import { simulatorCatalogue, startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
 import type { VendSummary } from '../../src/contracts/kiosk-summary.js';
 
@@ -17,8 +20,16 @@ describe('e2e: vending counter (slots and hopper)', function () {
     kiosk = undefined;
   });
 
-  async function start(): Promise<KioskProcess> {
+  const running: KioskProcess[] = [];
+  afterEach(async () => {
+    for (const k of running.splice(0).reverse()) await k.stop().catch(() => undefined);
+  });
+
+  /** `keep`: the directory outlives stop() (a restart on it, the journal read afterwards). */
+  async function start(dir?: string, keep = false): Promise<KioskProcess> {
     kiosk = await startKiosk({
+      ...(dir ? { dir } : {}),
+      keepDir: keep,
       config: {
         kiosk: { mode: 'checkout' },
         catalogue: simulatorCatalogue(),
@@ -35,7 +46,8 @@ describe('e2e: vending counter (slots and hopper)', function () {
         },
       },
     });
-    await kiosk.waitForIdle();
+    await kiosk.waitForIdle(15_000);
+    running.push(kiosk);
     return kiosk;
   }
 
@@ -95,5 +107,52 @@ describe('e2e: vending counter (slots and hopper)', function () {
     const state = await k.state();
     assert.equal(state.acceptor, 'inhibited');
     assert.equal(state.inserted ?? 0, 0);
+  });
+
+  it('power cut during a release: after the restart that unit is unknown (never released again, slot blocked), the unit never tried and the change are owed back', async () => {
+    const k = await start(undefined, true);
+    await k.request({ cmd: 'slot', slot: 'A1', action: 'hold' });
+    await k.press('amount1');
+    await k.press('amount1');
+    await k.waitForScreen(/Summe 3,60 EUR/);
+    await k.press('ok');
+    await k.waitForScreen(/Noch 3,60 EUR/);
+    await k.coin(200);
+    await k.coin(200);
+    await k.waitForState(/serving/, /paid\.releasing/);
+    await k.kill();
+    kiosk = undefined;
+
+    const k2 = await start(k.dir, true);
+    await k2.waitFor(
+      () => k2.state(),
+      (s) => s.state === 'idle' && s.journal.openSessions === 0,
+      20_000,
+    );
+    const v = await vend(k2);
+    assert.deepEqual(
+      v.slots.find((s) => s.id === 'A1'),
+      {
+        id: 'A1',
+        product: 1,
+        stock: 1,
+        blocked: 'release power_cut',
+      },
+    );
+    assert.equal(v.releasesInDoubt.length, 1);
+    assert.equal(v.releasesInDoubt[0]!.cents, 180);
+    await k2.stop();
+    const { records, state } = await Journal.read(join(k.dir, 'journal'));
+    const outcomes = records.flatMap((r) =>
+      r.type === 'release_outcome' ? [`${r.result}:${r.reason ?? ''}`] : [],
+    );
+    assert.deepEqual(outcomes.sort(), ['failed:not_tried', 'unknown:power_cut'], 'nothing released twice');
+    // 4,00 in, 3,60 paid; the unit never tried (1,80) and the 0,40 change: 2,20 on a voucher by recovery.
+    assert.deepEqual(
+      state.unclaimedVouchers.map((u) => u.cents),
+      [220],
+    );
+    assert.equal(Object.keys(state.sessions).length, 0);
+    rmSync(k.dir, { recursive: true, force: true });
   });
 });
