@@ -174,7 +174,15 @@ export interface ReceiptSale {
 
 /** What to print: an API receipt as given (with the sale it belongs to), or a voucher for unclaimed money. */
 export type PrintInput =
-  | { jobId: string; kind: 'receipt'; lines: ReceiptLine[]; sale?: ReceiptSale }
+  | {
+      jobId: string;
+      kind: 'receipt';
+      lines: ReceiptLine[];
+      sale?: ReceiptSale;
+      /** What was bought (empty for a top-up) and how it was paid: the printer lists it without a `sale`. */
+      basket: BasketLine[];
+      method: StartMethod | null;
+    }
   | { jobId: string; kind: 'voucher'; voucherCode: string; cents: Cents; transactionId: string | null };
 /** The kiosk's receipt number of what was printed (shown on screen so staff can reprint it). */
 export interface PrintOutput {
@@ -190,6 +198,12 @@ export type FlowEvent =
       type: 'transaction_finished';
       id: string;
       outcome: 'paid' | 'failed' | 'unresolved' | 'aborted';
+      /** The basket's total, or the amount due for a top-up. */
+      amount: Cents;
+      method: StartMethod | null;
+      cardMasked: string | null;
+      /** Units in the basket (0 for a top-up). */
+      itemCount: number;
       /** The transaction status this outcome was decided on, when the API gave one. */
       status?: string | null;
     }

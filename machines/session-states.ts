@@ -266,6 +266,8 @@ export const endStates = {
             jobId: jobId(context, 'credit-receipt'),
             kind: 'receipt' as const,
             lines: context.receipt ?? [],
+            basket: context.basket,
+            method: context.method,
           }),
           onDone: { target: 'decide', actions: 'nextJob' },
           onError: {
@@ -318,6 +320,8 @@ export const endStates = {
             jobId: jobId(context, 'receipt'),
             kind: 'receipt' as const,
             lines: context.receipt ?? [],
+            basket: context.basket,
+            method: context.method,
             sale: receiptSale(context),
           }),
           onDone: { target: 'decide', actions: ['receiptPrinted', 'nextJob'] },

@@ -45,7 +45,7 @@ import {
   type SessionOutput,
 } from './session-context.js';
 import { maskCard } from '../src/util/privacy.js';
-import type { Cents } from '../src/api/money.js';
+import { basketTotal, type Cents } from '../src/api/money.js';
 import { TOPUP_EAN } from '../src/api/schemas.js';
 import type { BasketLine } from './ports.js';
 
@@ -109,6 +109,25 @@ function amountIndex(name: string | null): number {
 }
 
 /** The job reference of a flow effect (machines/job-ref.ts): unique per session, step and job seq. */
+/** The session's `transaction_finished` event: everything the fleet reports about it (no card number). */
+function finished(
+  context: SessionContext,
+  id: string,
+  outcome: 'paid' | 'failed' | 'unresolved' | 'aborted',
+  event?: unknown,
+): FlowEvent {
+  return {
+    type: 'transaction_finished',
+    id,
+    outcome,
+    ...(event !== undefined ? withStatus(event) : {}),
+    amount: context.basket.length > 0 ? basketTotal(context.basket) : context.due,
+    method: context.method,
+    cardMasked: context.cardNumber ? maskCard(context.cardNumber) : null,
+    itemCount: context.basket.reduce((n, l) => n + l.quantity, 0),
+  };
+}
+
 export function jobId(context: SessionContext, what: FlowStep): string {
   return jobRef(context.sessionId, what, context.jobSeq);
 }
@@ -271,22 +290,13 @@ export const sessionSetup = setup({
         receiptDue: true,
       });
       if (context.txId) {
-        enqueue(
-          emitting({ type: 'transaction_finished', id: context.txId, outcome: 'paid', ...withStatus(event) }),
-        );
+        enqueue(emitting(finished(context, context.txId, 'paid', event)));
       }
     }),
     recordPayFailed: enqueueActions(({ context, event, enqueue }) => {
       enqueue.assign({ outcome: 'failed', unclaimedReason: 'failed', payDeadline: null });
       if (context.txId) {
-        enqueue(
-          emitting({
-            type: 'transaction_finished',
-            id: context.txId,
-            outcome: 'failed',
-            ...withStatus(event),
-          }),
-        );
+        enqueue(emitting(finished(context, context.txId, 'failed', event)));
       }
     }),
     recordUnresolved: enqueueActions(({ context, event, enqueue }) => {
@@ -302,14 +312,7 @@ export const sessionSetup = setup({
         }),
       );
       if (context.txId) {
-        enqueue(
-          emitting({
-            type: 'transaction_finished',
-            id: context.txId,
-            outcome: 'unresolved',
-            ...withStatus(event),
-          }),
-        );
+        enqueue(emitting(finished(context, context.txId, 'unresolved', event)));
       }
     }),
     markOutcome: assign(({ context }, params: { outcome: SessionOutcome }) => ({
@@ -318,7 +321,7 @@ export const sessionSetup = setup({
     })),
     markAborted: enqueueActions(({ context, enqueue }) => {
       if (context.txId) {
-        enqueue(emitting({ type: 'transaction_finished', id: context.txId, outcome: 'aborted' }));
+        enqueue(emitting(finished(context, context.txId, 'aborted')));
       }
       enqueue.assign({ txId: null });
     }),

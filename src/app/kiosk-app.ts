@@ -52,11 +52,6 @@ import type { DeviceHealth } from '../contracts/device.js';
 import type { KioskSummary, VendSummary } from '../contracts/kiosk-summary.js';
 
 import type { FleetReporter } from '../fleet/reporter.js';
-import { basketTotal } from '../api/money.js';
-import { maskCard } from '../util/privacy.js';
-import type { SessionContext } from '../../machines/session-context.js';
-
-type FlowContextView = Pick<SessionContext, 'basket' | 'due' | 'method' | 'cardNumber'>;
 
 export interface KioskAppOptions {
   config: KioskConfig;
@@ -493,12 +488,9 @@ export class KioskApp extends EventEmitter {
     } else if (input.kind === 'receipt') {
       const api = this.config.receipts.maskCardNumber ? maskReceiptCards(input.lines) : [...input.lines];
       // A sale's receipt lists what was bought; the API's lines only cover the loyalty card (none without one).
-      const flow = this.actor.getSnapshot().children.flow?.getSnapshot() as
-        { context?: FlowContextView } | undefined;
-      const basket = flow?.context?.basket ?? [];
       lines =
-        this.config.kiosk.mode === 'checkout' && basket.length > 0
-          ? [...saleLines(basket, flow?.context?.method ?? null, lang), ...api]
+        this.config.kiosk.mode === 'checkout' && input.basket.length > 0
+          ? [...saleLines(input.basket, input.method, lang), ...api]
           : api;
     } else {
       lines = voucherLines(input.voucherCode, input.cents, input.transactionId, lang);
@@ -558,27 +550,23 @@ export class KioskApp extends EventEmitter {
         });
         break;
       case 'transaction_finished': {
-        const flow = this.actor.getSnapshot().children.flow?.getSnapshot() as
-          { context?: FlowContextView } | undefined;
-        const ctx = flow?.context;
-        const amount = ctx && ctx.basket.length > 0 ? basketTotal(ctx.basket) : (ctx?.due ?? 0);
         const method =
-          ctx?.method === 'loyalty'
+          e.method === 'loyalty'
             ? 'card_balance'
-            : ctx?.method === 'cashless'
+            : e.method === 'cashless'
               ? 'card_terminal'
-              : ctx?.method === 'cash'
+              : e.method === 'cash'
                 ? 'cash'
                 : undefined;
         fleet?.event('transaction', {
           kind: this.config.kiosk.mode === 'topup' ? 'topup' : 'sale',
           outcome: e.outcome === 'paid' ? 'completed' : e.outcome === 'aborted' ? 'cancelled' : 'failed',
-          amountCents: amount,
+          amountCents: e.amount,
           currency: 'EUR',
           transactionId: e.id,
           ...(method ? { paymentMethod: method } : {}),
-          ...(ctx?.cardNumber ? { card: maskCard(ctx.cardNumber) } : {}),
-          ...(ctx ? { itemCount: ctx.basket.reduce((n, l) => n + l.quantity, 0) } : {}),
+          ...(e.cardMasked ? { card: e.cardMasked } : {}),
+          itemCount: e.itemCount,
         });
         break;
       }

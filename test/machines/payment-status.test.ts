@@ -47,8 +47,16 @@ async function farewellScreen(h: Harness): Promise<string[]> {
   return screen(h);
 }
 
+/** The outcome part of `transaction_finished` (the amount and the rest: one test below). */
 function finished(h: Harness) {
-  return h.events.filter((e) => e.type === 'transaction_finished');
+  return h.events
+    .filter((e) => e.type === 'transaction_finished')
+    .map((e) => ({
+      type: e.type,
+      id: e.id,
+      outcome: e.outcome,
+      ...(e.status !== undefined ? { status: e.status } : {}),
+    }));
 }
 
 const PAID = ['ok', 'received', 'shipped', 'collection', 'collected'];
@@ -72,6 +80,13 @@ describe('payment status: the answer to start', () => {
       assert.deepEqual(finished(h), [
         { type: 'transaction_finished', id: 'STX_NEW', outcome: 'paid', status },
       ]);
+      // Everything the fleet's transaction event needs comes with it: nothing read from the machine.
+      const event = h.events.find((e) => e.type === 'transaction_finished');
+      assert.ok(event?.type === 'transaction_finished');
+      assert.deepEqual(
+        { amount: event.amount, method: event.method, itemCount: event.itemCount },
+        { amount: 150, method: 'cash', itemCount: 1 },
+      );
       const bye = await farewellScreen(h);
       assert.equal(bye[0], 'Vielen Dank!');
       assert.ok(bye.includes('Guthaben 12,34 EUR'), bye.join('|'));
