@@ -16,6 +16,7 @@ import { KioskApp } from './kiosk-app.js';
 import { createLogger } from './log.js';
 import { FIRMWARE_VERSION } from './version.js';
 import { StartupTiming } from './startup-timing.js';
+import type { VendSummary } from '../contracts/kiosk-summary.js';
 
 /** Every static import above is evaluated by now: the load phase ends here. */
 const timing = new StartupTiming();
@@ -143,6 +144,7 @@ export async function runKiosk(
           lastReceipt: app.controls().receipts().at(-1) ?? [],
           logLines: logRing.lines,
           coins: config.sim.coins,
+          ...(s.vend ? vendLines(s.vend) : {}),
         };
       },
       onChange: (listener) => {
@@ -267,4 +269,14 @@ if (process.argv[1] && /main\.(ts|js|mjs)$|kiosk(\.mjs)?$/.test(process.argv[1])
       process.exit(1);
     },
   );
+}
+
+/** The vending counter on the simulator's face: stock per slot (`!` blocked, `?` a release in doubt), the hopper. */
+function vendLines(v: VendSummary): { slots?: string; hopper?: string } {
+  const doubt = new Set(v.releasesInDoubt.map((r) => r.slot));
+  const slots = v.slots.map((s) => `${s.id} ${s.stock}${s.blocked ? '!' : ''}${doubt.has(s.id) ? '?' : ''}`);
+  return {
+    ...(slots.length ? { slots: slots.join('  ') } : {}),
+    ...(v.hopper ? { hopper: `${v.hopper.coinCents} ct x ${v.hopper.coins ?? '?'} ${v.hopper.status}` } : {}),
+  };
 }

@@ -20,6 +20,9 @@ export interface TuiModel {
   coins: number[];
   notice: string | null;
   showCards: Array<{ cardnumber: string; note: string }> | null;
+  /** A vending counter: `A1 8  A2 0!` (stock, `!` blocked) and the hopper (`10 ct x 98 ok`). */
+  slots?: string;
+  hopper?: string;
 }
 
 export const COIN_KEYS = ['q', 'w', 'e', 'r', 't', 'y', 'u', 'i'];
@@ -54,6 +57,8 @@ export function renderTui(m: TuiModel, width = 100, height = 40): string[] {
     `Fleet:    ${m.fleet}`,
     `Coins:    ${coinHelp}`,
     `Typed:    ${m.typed ? `${m.typed}_` : '(type a card number, Enter scans)'}`,
+    ...(m.slots ? [`Slots:    ${m.slots}`] : []),
+    ...(m.hopper ? [`Hopper:   ${m.hopper}`] : []),
   ];
   const lines: string[] = [];
   const leftWidth = m.cols + 4;
