@@ -9,7 +9,9 @@
  *
  * Acknowledgements: a QoS 1 message is acknowledged (PUBACK) only when what it carries that must not be
  * lost (money, alerts, command answers) is committed to the store, and the link stops taking messages
- * while the write buffer is full; until then the broker keeps them. With `clientId` set the session is
+ * while the write buffer is full; until then the broker keeps them. Messages are taken in without
+ * waiting for the previous one's commit (`DeferredAcks`): up to the Receive Maximum are in flight, so
+ * the write buffer commits them together, one transaction per batch. With `clientId` set the session is
  * persistent (`clean: false`, one hour expiry), so the broker also keeps what arrives while the
  * dashboard restarts.
  *
@@ -27,6 +29,7 @@ import { COMMAND_ARGS, COMMAND_NAMES, type CommandName } from '../fleet/envelope
 import { unpackEvents } from '../fleet/event-batch.js';
 import { fleetSubscriptions, kioskTopics, TOPIC_ROOT } from '../fleet/topics.js';
 import { silentLogger, type Logger } from '../util/logger.js';
+import { DeferredAcks } from './deferred-acks.js';
 import type { IngestResult } from './fleet-model.js';
 import type { Ingest } from './ingest.js';
 import type { WriteBuffer } from './store/write-buffer.js';
@@ -54,6 +57,8 @@ export interface BrokerLinkOptions {
   onConnection?: (connected: boolean) => void;
   /** Called when a message's durable part is committed (the benchmark's publish-to-stored probe). */
   onStored?: (result: IngestResult, storedAt: number) => void;
+  /** QoS 1 messages in flight (stored, not yet acknowledged) at most: our MQTT 5 Receive Maximum. Default 1000. */
+  receiveMaximum?: number;
   /** More MQTT.js options (tests: short reconnect periods). */
   mqtt?: Partial<IClientOptions>;
 }
@@ -82,8 +87,33 @@ export function isCommandName(name: string): name is CommandName {
   return (COMMAND_NAMES as string[]).includes(name);
 }
 
+/** Passed to MQTT.js's callback so it goes on to the next message without sending the PUBACK itself. */
+const ACK_HELD = new Error('PUBACK held until stored');
+
+/** The one MQTT.js internal the link needs: writing a PUBACK packet on the current connection. */
+interface PacketWriter {
+  _sendPacket(
+    packet: { cmd: 'puback'; messageId: number; reasonCode: number },
+    cb?: () => void,
+    cbStorePut?: () => void,
+    noStore?: boolean,
+  ): void;
+}
+
 export class BrokerLink {
   private client: MqttClient | undefined;
+  /** PUBACKs owed for messages not yet stored, in arrival order. */
+  readonly acks = new DeferredAcks((messageId) => {
+    const c = this.client;
+    // Never stored offline for a later connection: that one gets the messages again.
+    if (c?.connected)
+      (c as unknown as PacketWriter)._sendPacket(
+        { cmd: 'puback', messageId, reasonCode: 0 },
+        undefined,
+        undefined,
+        true,
+      );
+  });
   private readonly now: () => number;
   private readonly log: Logger;
 
@@ -103,7 +133,10 @@ export class BrokerLink {
       protocolVersion: 5,
       clientId: o.clientId ?? `dashboard-${randomUUID().slice(0, 8)}`,
       clean: o.clientId === undefined,
-      ...(o.clientId !== undefined ? { properties: { sessionExpiryInterval: 3600 } } : {}),
+      properties: {
+        receiveMaximum: o.receiveMaximum ?? 1000,
+        ...(o.clientId !== undefined ? { sessionExpiryInterval: 3600 } : {}),
+      },
       keepalive: 30,
       // MQTT.js has no jitter of its own: many dashboards restarting together should not reconnect in step.
       reconnectPeriod: 1000 + Math.floor(Math.random() * 1000),
@@ -116,20 +149,34 @@ export class BrokerLink {
     });
     this.client = client;
     // Instead of the 'message' event: MQTT.js sends the PUBACK when this calls back.
-    client.handleMessage = (packet: IPublishPacket, callback: () => void): void => {
+    client.handleMessage = (packet: IPublishPacket, callback: (err?: Error) => void): void => {
       const stored = this.take(packet);
+      // The buffer at its bound: take nothing more until there is room (the broker keeps the rest).
       const room = o.buffer?.full ? o.buffer.whenRoom() : undefined;
-      if (packet.qos === 0 && !room) return callback();
+      if (packet.qos === 1 && packet.messageId !== undefined) {
+        const stored1 = this.acks.hold(packet.messageId);
+        stored.then(stored1, stored1);
+        // An error makes MQTT.js skip its own PUBACK and go on to the next message.
+        const next = (): void => callback(ACK_HELD);
+        if (room) room.then(next, next);
+        else next();
+        return;
+      }
+      if (!room && packet.qos === 0) return callback();
       Promise.all([stored, room]).then(
         () => callback(),
         () => callback(),
       );
     };
     client.on('connect', () => {
+      this.acks.reset();
       this.log.info({ url: o.url }, 'connected to broker');
       o.onConnection?.(true);
     });
-    client.on('close', () => o.onConnection?.(false));
+    client.on('close', () => {
+      this.acks.reset();
+      o.onConnection?.(false);
+    });
     client.on('error', (err) => this.log.warn({ err: err.message }, 'broker connection error'));
 
     await new Promise<void>((resolve, reject) => {

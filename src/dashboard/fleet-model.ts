@@ -238,8 +238,18 @@ export class FleetModel {
   }
 
   dayOf(ms: number): string {
-    return this.dayFormat.format(ms);
+    // Formatting with a time zone is the costliest step of an event (a burst asks thousands of times a
+    // second); every zone's offset changes on a whole minute, so the minute decides the day.
+    const minute = Math.floor(ms / 60_000);
+    let day = this.dayCache.get(minute);
+    if (day === undefined) {
+      if (this.dayCache.size >= 256) this.dayCache.clear();
+      day = this.dayFormat.format(ms);
+      this.dayCache.set(minute, day);
+    }
+    return day;
   }
+  private readonly dayCache = new Map<number, string>();
 
   /** Decodes and applies one raw MQTT message. Garbage is counted and ignored. */
   ingestRaw(topic: string, payload: Uint8Array, meta: IngestMeta): IngestResult {

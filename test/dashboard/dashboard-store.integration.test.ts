@@ -2,7 +2,9 @@
  * The dashboard with its store against a real Mosquitto, on SQLite and on PostgreSQL: sales go into
  * the ledger once even when the broker delivers an event twice, the dashboard restarts without losing
  * the day's figures, and events published while it was down arrive after it comes back (its MQTT
- * session is persistent, so the broker kept them).
+ * session is persistent, so the broker kept them). A burst is taken in without waiting for each
+ * commit (many events in one transaction), yet nothing is acknowledged before it is stored: a
+ * dashboard that dies with a burst uncommitted gets all of it again from the broker.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -10,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import mqtt from 'mqtt';
 
 import { startDashboard, type Dashboard } from '../../src/dashboard/server.js';
+import type { Statement } from '../../src/dashboard/store/database.js';
 import { newCondition, transactionEvent } from '../../src/fleet-sim/payloads.js';
 import { findMosquitto, startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
 import { eventually } from './eventually.js';
@@ -87,6 +90,72 @@ for (const makeTarget of STORE_TARGETS) {
         assert.deepEqual([health.store.ok, health.store.dialect], [true, target.name]);
       } finally {
         await pub.endAsync();
+      }
+    });
+
+    it('takes a burst in at once, acknowledges nothing before it is stored, and gets it all again after a crash', async () => {
+      const store = await target.open();
+      // The store hangs: every transaction waits, as on a slow database, until the "crash" below.
+      const hung: ((err: Error) => void)[] = [];
+      const realBatch = store.db.batch.bind(store.db);
+      let transactions = 0;
+      store.db.batch = (_statements: readonly Statement[]) => {
+        transactions++;
+        return new Promise<void>((_resolve, reject) => hung.push(reject));
+      };
+      const burstId = `dash-burst-${randomUUID().slice(0, 8)}`;
+      const startBurst = (s: typeof store) =>
+        startDashboard({
+          mqttUrl: broker.url,
+          port: 0,
+          waitForBroker: true,
+          store: s,
+          clientId: burstId,
+          group: burstId, // not shared with the dashboard of the test above
+          auth: false,
+        });
+      const first = await startBurst(store);
+      const pub = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+      const c = newCondition('k-0302');
+      const ids: string[] = [];
+      try {
+        for (let i = 0; i < 40; i++) {
+          const e = transactionEvent(c, Date.now(), 'sale', 100 + i);
+          ids.push(e.eventId);
+          await pub.publishAsync('kiosk/v1/k-0302/evt/transaction', JSON.stringify(e), { qos: 1 });
+        }
+        // All 40 are in the dashboard while its first transaction has not committed.
+        await eventually('the whole burst taken in', async () => first.link.acks.waiting === 40);
+        assert.equal(transactions, 1, 'the rest waits for one transaction, not one each');
+        // The dashboard dies before anything is committed: no PUBACK went out.
+        await first.link.stop();
+        for (const reject of hung) reject(new Error('Connection terminated'));
+        first.buffer!.close();
+        await first.server.close();
+        store.db.batch = realBatch;
+
+        const second = await startBurst(store);
+        try {
+          await eventually('the burst redelivered and stored', async () => {
+            const [r] = await store.all<{ n: number }>(
+              `SELECT COUNT(*) AS n FROM ledger WHERE kiosk_id = 'k-0302'`,
+            );
+            return Number(r?.n) === 40;
+          });
+          const rows = await store.all<{ event_id: string }>(
+            `SELECT event_id FROM ledger WHERE kiosk_id = 'k-0302'`,
+          );
+          assert.deepEqual(rows.map((r) => r.event_id).sort(), [...ids].sort());
+          assert.ok(
+            second.buffer!.health.batches <= 10,
+            `40 events in ${second.buffer!.health.batches} transactions`,
+          );
+        } finally {
+          await second.stop();
+        }
+      } finally {
+        await pub.endAsync();
+        await store.close();
       }
     });
   });

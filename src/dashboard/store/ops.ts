@@ -53,6 +53,20 @@ function touchKiosk(id: string, at: number): Statement {
   );
 }
 
+/**
+ * Makes sure the kiosk has a row, and nothing else: money events come in bursts, and this form is a
+ * plain `DO NOTHING` insert that a batch merges into one statement (`merge-inserts.ts`); `last_seen`
+ * moves with the kiosk's state, birth and health, which it sends every heartbeat.
+ */
+function ensureKiosk(id: string, at: number): Statement {
+  return st(
+    `INSERT INTO kiosks (id, first_seen, last_seen) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+    id,
+    at,
+    at,
+  );
+}
+
 export function storeOpsFor(msg: FleetMessage, ctx: OpContext): StoreOp[] {
   const at = ctx.receivedAt;
   const id = msg.id;
@@ -196,6 +210,7 @@ export function storeOpsFor(msg: FleetMessage, ctx: OpContext): StoreOp[] {
           {
             durable: true,
             statements: [
+              ensureKiosk(id, at),
               st(
                 `INSERT INTO faults (kiosk_id, event_id, device, code, severity, message, seq, ts, received_at)
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
@@ -222,7 +237,7 @@ export function storeOpsFor(msg: FleetMessage, ctx: OpContext): StoreOp[] {
         {
           durable: true,
           statements: [
-            touchKiosk(id, at),
+            ensureKiosk(id, at),
             st(
               `INSERT INTO ledger (kiosk_id, event_id, type, kind, outcome, amount_cents, currency, payment_method,
                  transaction_id, card, reason, seq, sid, ts, happened_at, day, received_at)
