@@ -9,8 +9,8 @@
  *
  * - PUBACKs go out in the order the messages arrived (MQTT 5 [MQTT-4.6.0-2]), each only once it and
  *   every message before it on this connection are stored;
- * - how many are outstanding is bounded by the broker: it sends no more unacknowledged QoS 1 messages
- *   than the client's Receive Maximum (and its own `max_inflight_messages`);
+ * - how many are outstanding is bounded by the write buffer: when it is full the link stops reading
+ *   (the client's Receive Maximum should bound it too, but Mosquitto 2.0.11 was seen to exceed it);
  * - a new connection voids what the old one was owed: the broker redelivers those messages (same
  *   session) and the ledger's key makes the second copy harmless. A PUBACK of the old connection sent
  *   on the new one could acknowledge a different message with the same packet id.

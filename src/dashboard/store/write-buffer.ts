@@ -240,7 +240,9 @@ export class WriteBuffer {
 export function isTransient(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string') {
-    if (/^(08|53|57P|58)/.test(code)) return true; // PostgreSQL: connection, resources, shutdown, system
+    // PostgreSQL: connection, resources, shutdown, system; and deadlock/serialization (40P01, 40001): two
+    // workers writing the same kiosks' rows, where the whole batch simply goes again.
+    if (/^(08|53|57P|58|40)/.test(code)) return true;
     if (/^E[A-Z]+$/.test(code)) return true; // node: ECONNREFUSED, ECONNRESET, ETIMEDOUT, EPIPE, ...
     if (/^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|NOMEM|PROTOCOL)/.test(code)) return true;
     return false;
