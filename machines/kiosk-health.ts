@@ -14,6 +14,7 @@ export type OutOfServiceReason =
   | 'acceptor' // no way to take money
   | 'reader' // the top-up kiosk cannot read cards
   | 'display'
+  | 'storage' // the journal cannot write (disk full, I/O error) or its space reserve is in use
   | 'self_test'
   | 'internal';
 
@@ -28,6 +29,8 @@ export interface HealthView {
 
 export function blockingReason(v: HealthView): OutOfServiceReason | null {
   if (v.locked) return 'locked';
+  // Before the API: without a journal no cent may be taken, whatever else works.
+  if (v.devices.storage === 'offline') return 'storage';
   if (!v.apiReachable) return 'api_unreachable';
   if (v.devices.display === 'offline') return 'display';
   if (v.devices.acceptor === 'offline' && (v.mode === 'topup' || !v.terminal)) return 'acceptor';

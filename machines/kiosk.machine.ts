@@ -229,7 +229,7 @@ export const kioskMachine = setup({
     sessionSeq: 0,
     now: 0,
     ticks: 0,
-    devices: { printer: 'ok', reader: 'ok', acceptor: 'ok', display: 'ok' },
+    devices: { printer: 'ok', reader: 'ok', acceptor: 'ok', display: 'ok', storage: 'ok' },
     apiReachable: true,
     locked: false,
     maintenanceRequested: false,

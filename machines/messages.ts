@@ -28,6 +28,7 @@ const de = {
   reason_acceptor: 'Münzprüfer',
   reason_reader: 'Kartenleser',
   reason_display: 'Anzeige',
+  reason_storage: 'Speicher voll',
   reason_self_test: 'Selbsttest',
   reason_internal: 'Interner Fehler',
 
@@ -220,6 +221,7 @@ const en: Record<MessageKey, string> = {
   reason_acceptor: 'Coin acceptor',
   reason_reader: 'Card reader',
   reason_display: 'Display',
+  reason_storage: 'Storage full',
   reason_self_test: 'Self-test',
   reason_internal: 'Internal error',
 

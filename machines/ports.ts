@@ -227,7 +227,8 @@ export interface RecoverOutput {
   unresolved: number;
 }
 
-export type DeviceName = 'printer' | 'reader' | 'acceptor' | 'display';
+/** `storage`: the journal's disk (full, failing or read-only: no money may be taken). */
+export type DeviceName = 'printer' | 'reader' | 'acceptor' | 'display' | 'storage';
 
 // ---------------------------------------------------------------------------------------------------
 // The service menu (machines/service-menu.machine.ts): a technician at the kiosk, in maintenance only.

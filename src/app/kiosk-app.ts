@@ -47,6 +47,7 @@ import { VendJournal } from '../bookkeeping/vend-journal.js';
 import { createVendActors } from './vend-actors.js';
 import { settleFromCounters } from '../../hal/hopper/hopper.js';
 import { createServiceMenu, httpReachable } from './service-menu-actors.js';
+import { StorageWatch } from './storage-watch.js';
 import { printerHealthOf, type PrinterStatus } from '../../hal/printer/printer.js';
 import type { DeviceHealth } from '../contracts/device.js';
 import type { KioskSummary, VendSummary } from '../contracts/kiosk-summary.js';
@@ -100,15 +101,22 @@ export class KioskApp extends EventEmitter {
   /** What the journal found damaged at open, for the fleet alert once the fleet is up. */
   private journalDamage: string | undefined;
   /**
-   * Set by the first coin the journal could not write (disk full, I/O error, read-only remount):
-   * from then on the acceptor stays inhibited whatever the flows ask, so that no further coin is
-   * taken that is neither durable nor held.
+   * Whether the journal's storage lets the kiosk take money (storage-watch.ts). Off from the first
+   * failed write (disk full, I/O error, read-only remount) or below the free-space floor: the
+   * acceptor stays inhibited whatever the flows ask, so that no coin is taken that is neither
+   * durable nor held.
    */
-  private journalFailure: string | null = null;
+  private storage!: StorageWatch;
+  private storageOk = true;
+  /** What the flows last asked of the acceptor (applied again when the storage is fine again). */
+  private acceptorWanted = false;
+  /**
+   * Coins physically taken whose journal write failed, in order, with the session they were for:
+   * held here, shown in the state, named to the fleet, and written the moment the disk allows.
+   */
+  private readonly heldCoins: { cents: number; source: string; target: string | null; at: number }[] = [];
   /** Lets a release held by the control port (`slot hold`) go on. */
   private releaseHold: (() => void) | undefined;
-  /** Coins physically taken whose journal write failed: held here, logged and reported to the fleet. */
-  private readonly unjournaledCoins: { cents: number; source: string; at: number }[] = [];
 
   /** A copy: live changes to the running config must not leak into what the fleet's documents start from. */
   private readonly fileConfig: KioskConfig;
@@ -127,8 +135,29 @@ export class KioskApp extends EventEmitter {
       logger: this.logger,
       maxAgeDays: c.journal.maxAgeDays,
       maxBytes: c.journal.maxBytes,
+      reserveBytes: c.journal.reserveBytes,
       onAlert: (alert) => this.onJournalAlert(alert),
     });
+    this.storage = new StorageWatch({
+      journal: this.journal,
+      logger: this.logger,
+      limits: {
+        reserveBytes: c.journal.reserveBytes,
+        lowFreeBytes: c.journal.lowFreeBytes,
+        minFreeBytes: c.journal.minFreeBytes,
+        intervalMs: c.journal.spaceCheckMs,
+      },
+      held: () => this.heldCents(),
+      writeHeld: () => this.writeHeldCoinsInOrder(),
+      onHealth: (status) => this.onStorageHealth(status.ok),
+      alert: (name, alert) => {
+        if (alert) this.fleet?.setAlert(name, alert);
+        else this.fleet?.clearAlert(name);
+      },
+    });
+    // Before the self-test: a full disk at boot puts the kiosk out of service, not in service refusing coins.
+    await this.storage.check();
+    this.storage.start();
     this.opts.onPhase?.('journal');
     this.vend = new VendJournal(this.journal, c.hardware.slots?.slots ?? [], this.logger);
     // A session left open with a payment or credit in doubt is resolved soon, not only at the next boot.
@@ -161,7 +190,7 @@ export class KioskApp extends EventEmitter {
     if (c.fleet) await this.startFleet();
     if (this.journalDamage)
       this.fleet?.setAlert('journal_damaged', { severity: 'critical', message: this.journalDamage });
-    if (this.journalFailure) this.raiseJournalUnwritable();
+    this.storage.republish();
     this.vendChanged();
     this.logger.info(
       { kiosk: c.kiosk.id, mode: c.kiosk.mode, api: this.standIn ? this.standIn.baseUrl : c.api.baseUrl },
@@ -348,8 +377,17 @@ export class KioskApp extends EventEmitter {
    * to the fleet as the critical alert `journal_damaged` with what the operator must look at.
    */
   private onJournalAlert(alert: JournalAlert): void {
+    if (alert.kind === 'writable') {
+      this.logger.warn({ alert: alert.kind }, 'journal alert');
+      void this.storage?.check();
+      return;
+    }
     this.logger.error({ alert: alert.kind }, 'journal alert');
-    if (alert.kind === 'damaged') {
+    if (alert.kind === 'unwritable' || alert.kind === 'reserve_released') {
+      // Before the write is retried: no more money from this instant (the storage watch is built after open).
+      this.onStorageHealth(false);
+      this.storage?.degraded(alert.kind === 'unwritable' ? alert.error : 'journal space reserve in use');
+    } else if (alert.kind === 'damaged') {
       this.journalDamage = damageMessage(alert);
       this.logger.error({ detail: this.journalDamage }, 'journal damaged: operator must check');
       this.fleet?.setAlert('journal_damaged', { severity: 'critical', message: this.journalDamage });
@@ -461,6 +499,7 @@ export class KioskApp extends EventEmitter {
       printer: printerHealthOf(this.printerStatus),
       reader: this.devices.reader.status === 'online' ? 'ok' : 'offline',
       display: this.devices.display.health() === 'offline' ? 'offline' : 'ok',
+      storage: this.storageOk ? 'ok' : 'offline',
     };
     this.opts.onPhase?.('self-test');
     if (this.fleet) {
@@ -506,7 +545,8 @@ export class KioskApp extends EventEmitter {
   }
 
   private setAcceptor(enabled: boolean): void {
-    const open = enabled && this.journalFailure === null;
+    this.acceptorWanted = enabled;
+    const open = enabled && this.storageOk;
     this.devices.acceptor
       .setAccepting(open)
       .catch((err: Error) =>
@@ -603,8 +643,8 @@ export class KioskApp extends EventEmitter {
     d.acceptor.on('coin', (coin) => {
       // One coin at a time, in order: journaled (fsync) before the machine counts it.
       this.coinChain = this.coinChain
-        .then(() => this.acceptCoin(coin.cents, coin.source))
-        .catch((err: Error) => this.coinNotJournaled(coin.cents, coin.source, err));
+        .then(() => this.takeCoin(coin.cents, coin.source))
+        .catch((err: Error) => this.logger.error({ err: err.message }, 'coin handling failed'));
     });
     d.acceptor.on('fault', (message) => {
       this.logger.error({ message }, 'acceptor fault');
@@ -631,59 +671,115 @@ export class KioskApp extends EventEmitter {
     );
   }
 
-  private async acceptCoin(cents: number, source: string): Promise<void> {
+  private async takeCoin(cents: number, source: string): Promise<void> {
     // The machine may move on while the coin is being written (the session ends, the kiosk goes
     // out of service): the coin is counted by the machine only if it still goes where it was journaled.
     const target = this.coinTarget();
-    if (target) await this.sessions.coin(target, cents, source);
-    else {
-      const voucher = await this.sessions.strayCoin(cents, source);
-      this.logger.warn({ cents, voucher }, 'coin while not serving: recorded as unclaimed');
+    const coin = { cents, source, target, at: Date.now() };
+    if (this.heldCoins.length > 0) {
+      // Behind the coins already held: the journal gets them in the order they came.
+      this.heldCoins.push(coin);
+      await this.writeHeldCoins();
+      return;
     }
-    if (this.coinTarget() === target) {
-      this.send({ type: 'COIN', cents });
-    } else if (target) {
-      const voucher = await this.sessions.coinNotCounted(target);
-      this.logger.warn(
-        { cents, sessionId: target, voucher },
-        'coin landed after its session: settled by the journal',
+    try {
+      await this.journalCoin(coin);
+    } catch (err) {
+      this.coinNotJournaled(coin, err as Error);
+      return;
+    }
+    await this.coinJournaled(coin);
+  }
+
+  private async journalCoin(coin: { cents: number; source: string; target: string | null }): Promise<void> {
+    if (coin.target) await this.sessions.coin(coin.target, coin.cents, coin.source);
+    else {
+      const voucher = await this.sessions.strayCoin(coin.cents, coin.source);
+      this.logger.warn({ cents: coin.cents, voucher }, 'coin while not serving: recorded as unclaimed');
+    }
+  }
+
+  /** The coin is durable: counted by its session if that is still served, else settled by the journal. */
+  private async coinJournaled(coin: { cents: number; target: string | null }): Promise<void> {
+    const { cents, target } = coin;
+    try {
+      if (this.coinTarget() === target) {
+        // (null: nobody is served; the machine reports the stray coin as debt.)
+        this.send({ type: 'COIN', cents });
+      } else if (target) {
+        const voucher = await this.sessions.coinNotCounted(target);
+        this.logger.warn(
+          { cents, sessionId: target, voucher },
+          'coin landed after its session: settled by the journal',
+        );
+      }
+    } catch (err) {
+      // The coin is in the journal: recovery settles its session whatever failed here.
+      this.logger.error(
+        { err: (err as Error).message, cents, sessionId: target },
+        'coin journaled, not settled',
       );
+    }
+  }
+
+  /** Writes the held coins, oldest first, in the coin chain (so no new coin overtakes them). */
+  private writeHeldCoinsInOrder(): Promise<void> {
+    const run = this.coinChain.then(() => this.writeHeldCoins());
+    this.coinChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async writeHeldCoins(): Promise<void> {
+    while (this.heldCoins.length > 0) {
+      const coin = this.heldCoins[0]!;
+      try {
+        await this.journalCoin(coin);
+      } catch {
+        return; // still refused: the storage watch tries again
+      }
+      this.heldCoins.shift();
+      this.logger.warn(
+        { cents: coin.cents, sessionId: coin.target, heldCents: this.heldCents() },
+        'held coin journaled',
+      );
+      await this.coinJournaled(coin);
+      this.emit('change');
     }
   }
 
   /**
    * The journal refused a coin's record. The coin is in the cash box: it is held in memory and named
-   * in the log and in the fleet alert (the operator settles it from there), and the acceptor is
-   * inhibited at once and kept so, so that the failure costs at most the coins already in the chute.
+   * in the log and in the fleet alert, and the acceptor is inhibited at once and kept so, so that the
+   * failure costs at most the coins already in the chute. The storage watch writes it when it can.
    */
-  private coinNotJournaled(cents: number, source: string, err: Error): void {
-    const first = this.journalFailure === null;
-    this.journalFailure = err.message;
-    this.unjournaledCoins.push({ cents, source, at: Date.now() });
-    if (first) this.setAcceptor(false);
+  private coinNotJournaled(coin: (typeof this.heldCoins)[number], err: Error): void {
+    this.heldCoins.push(coin);
+    this.onStorageHealth(false);
     this.logger.error(
-      {
-        err: err.message,
-        cents,
-        heldCents: this.unjournaledCents(),
-        heldCoins: this.unjournaledCoins.length,
-      },
+      { err: err.message, cents: coin.cents, heldCents: this.heldCents(), heldCoins: this.heldCoins.length },
       'coin not journaled: acceptor inhibited, coin held for the operator',
     );
-    this.raiseJournalUnwritable();
+    this.storage.degraded(err.message);
+    this.emit('change');
   }
 
-  private unjournaledCents(): number {
-    return this.unjournaledCoins.reduce((sum, c) => sum + c.cents, 0);
+  private heldCents(): number {
+    return this.heldCoins.reduce((sum, c) => sum + c.cents, 0);
   }
 
-  private raiseJournalUnwritable(): void {
-    this.fleet?.setAlert('journal_unwritable', {
-      severity: 'critical',
-      message: `journal write failed (${this.journalFailure}); acceptor inhibited; coins not journaled: ${
-        this.unjournaledCoins.length
-      } = ${this.unjournaledCents()} ct`,
-    });
+  /**
+   * The storage may (not) take money: the acceptor follows at once; the machine hears it as the
+   * `storage` device (out of service once no customer is paying, back in service when fine).
+   */
+  private onStorageHealth(ok: boolean): void {
+    if (this.storageOk === ok) return;
+    this.storageOk = ok;
+    if (!this.devices) return;
+    if (!ok) this.setAcceptor(this.acceptorWanted);
+    else if (this.acceptorWanted) this.setAcceptor(true);
+    this.send({ type: 'DEVICE', device: 'storage', health: ok ? 'ok' : 'offline' });
+    if (ok && Object.keys(this.journal.state.sessions).some((id) => id !== this.servingSession))
+      this.scheduleRecoveryRetry(1000); // sessions the failure left open are settled now
     this.emit('change');
   }
 
@@ -807,9 +903,12 @@ export class KioskApp extends EventEmitter {
         openSessions: Object.keys(st.sessions).length,
         cashBoxCents: st.cashBox.cents,
         unclaimedVouchers: st.unclaimedVouchers.length,
-        ...(this.journalFailure === null
+        ...(this.storageOk
           ? {}
-          : { unwritable: this.journalFailure, unjournaledCents: this.unjournaledCents() }),
+          : {
+              unwritable: this.storage.status.why ?? this.journal.failureMessage ?? 'journal unwritable',
+              unjournaledCents: this.heldCents(),
+            }),
       },
       ...(this.devices.slots || this.devices.hopper ? { vend: this.vendSummary() } : {}),
     };
@@ -944,6 +1043,7 @@ export class KioskApp extends EventEmitter {
     this.logger.info({ reason }, 'kiosk stopping');
     if (this.tickTimer) clearInterval(this.tickTimer);
     if (this.recoveryTimer) clearTimeout(this.recoveryTimer);
+    this.storage?.stop();
     // The status poll re-arms itself: left running it polls a closed printer and keeps the process alive.
     this.stopPrinterWatch?.();
     await this.devices?.acceptor.setAccepting(false).catch(() => undefined);

@@ -166,8 +166,34 @@ export const KioskConfigSchema = z
           .default(64 * 1024 * 1024),
         /** When the API is unreachable at boot with unfinished transactions: stay out of service, or serve and keep the debt in the journal. */
         onApiDown: z.enum(['out_of_service', 'serve']).default('serve'),
+        /** Space kept in a reserve file, released only to finish the open sessions when the disk is full. */
+        reserveBytes: z
+          .int()
+          .min(0)
+          .default(1024 * 1024),
+        /** Free space below which the fleet gets `disk_low` (warning). */
+        lowFreeBytes: z
+          .int()
+          .min(0)
+          .default(32 * 1024 * 1024),
+        /** Free space below which the kiosk takes no money (out of service `storage`, `disk_low` critical). */
+        minFreeBytes: z
+          .int()
+          .min(0)
+          .default(8 * 1024 * 1024),
+        /** How often free space is checked (and a failed journal retried). */
+        spaceCheckMs: z.int().min(50).max(3_600_000).default(30_000),
       })
-      .default({ dir: 'var/journal', maxAgeDays: 90, maxBytes: 64 * 1024 * 1024, onApiDown: 'serve' }),
+      .default({
+        dir: 'var/journal',
+        maxAgeDays: 90,
+        maxBytes: 64 * 1024 * 1024,
+        onApiDown: 'serve',
+        reserveBytes: 1024 * 1024,
+        lowFreeBytes: 32 * 1024 * 1024,
+        minFreeBytes: 8 * 1024 * 1024,
+        spaceCheckMs: 30_000,
+      }),
     /**
      * The technician's service menu (long press of `service`, then the PIN). Without `pinHash` the menu
      * cannot be opened. Make the hash with `npx tsx src/app/service-pin-hash.ts <PIN>`.

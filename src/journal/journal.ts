@@ -9,9 +9,13 @@
  * Errors:
  *  - `append` rejects with `JournalError` kind `invalid_entry` when the entry breaks its schema
  *    (nothing written, the journal stays usable);
- *  - kind `io` when writing or syncing failed: the entry may or may not be on disk, and the
- *    journal refuses every later append (after a failed fsync the kernel may have dropped the
- *    data, retrying proves nothing). The kiosk must stop taking money and restart;
+ *  - kind `io` when writing or syncing failed even after the space reserve (reserve.ts) was
+ *    released and a fresh segment started. A failed batch is never retried in the file whose
+ *    write or fsync failed (the kernel may have dropped its pages): the journal cuts the partial
+ *    write off and starts a new segment whose snapshot restates the durable state, then writes the
+ *    batch there. While that is impossible (disk full, read-only remount) every append rejects
+ *    with the failure; each later append, and `recover()`, tries again, so the journal works
+ *    again the moment the disk allows. The kiosk must stop taking money meanwhile;
  *  - kind `closed` after `close()`.
  *
  * Alerts (`onAlert`, also kept in `openReport.alerts`): a damaged segment was moved aside, records
@@ -26,6 +30,7 @@ import { EntryInputSchema, type EntryInput, type JournalEntry } from './entries.
 import { fileIo } from './file-io.js';
 import { encodeFrame, encodeHeader } from './frame.js';
 import { moneyCheck, type CheckMismatch } from './money-check.js';
+import { freeBytes, SpaceReserve } from './reserve.js';
 import { rebuildState } from './rebuild.js';
 import { scanSegment, type Damage, type DamagedRange, type SegmentScan } from './segment-scan.js';
 import {
@@ -51,6 +56,11 @@ export interface JournalOptions {
   onAlert?: (alert: JournalAlert) => void;
   /** How many moved-aside damaged files to keep for the operator (older ones are deleted). */
   keepCorruptFiles?: number;
+  /**
+   * Bytes kept in a reserve file in `dir`, released when an append fails so that the open
+   * sessions can be finished (default 0: none). `restoreReserve()` takes the space back.
+   */
+  reserveBytes?: number;
 }
 
 export type JournalAlert =
@@ -80,6 +90,12 @@ export type JournalAlert =
       mismatches: CheckMismatch[];
     }
   | { kind: 'unknown_records'; file: string; count: number }
+  /** An append (or opening) could not write: appends reject until `recover()` or a later append succeeds. */
+  | { kind: 'unwritable'; error: string }
+  /** The reserve file was deleted to let a failed append through: the kiosk should take no new customer. */
+  | { kind: 'reserve_released'; bytes: number }
+  /** The journal writes again after `unwritable`. */
+  | { kind: 'writable' }
   | { kind: 'over_budget'; bytes: number; maxBytes: number };
 
 export interface OpenReport {
@@ -156,6 +172,7 @@ export class Journal {
   private readonly now: () => number;
   private readonly onAlert: (alert: JournalAlert) => void;
   private readonly keepCorruptFiles: number;
+  private readonly reserve: SpaceReserve;
 
   private fd = -1;
   private seq = 0;
@@ -182,6 +199,7 @@ export class Journal {
     this.sync = opts.fsync ?? true;
     this.now = opts.now ?? Date.now;
     this.keepCorruptFiles = opts.keepCorruptFiles ?? 5;
+    this.reserve = new SpaceReserve(dir, opts.reserveBytes ?? 0);
     const alerts: JournalAlert[] = [];
     this.openReport = { segments: 0, records: 0, tornBytes: 0, alerts };
     this.onAlert = (alert) => {
@@ -243,13 +261,50 @@ export class Journal {
     return this.segments.length;
   }
 
+  /** Whether appends are being written (false after a failed write until one succeeds again). */
+  get writable(): boolean {
+    return this.failure === undefined && !this.closed;
+  }
+
+  /** Why appends fail now, if they do. */
+  get failureMessage(): string | undefined {
+    return this.failure?.message;
+  }
+
+  /** Whether the space reserve is on disk (always true without one). */
+  get reserveHeld(): boolean {
+    return this.reserve.bytes <= 0 || this.reserve.isHeld;
+  }
+
+  /** Free bytes on the journal's filesystem (the reserve not counted: it is in use). */
+  freeBytes(): Promise<number> {
+    return freeBytes(this.dir);
+  }
+
+  /**
+   * After a failed write: starts a fresh segment (releasing the reserve first) so that appends work
+   * again. Resolves true when the journal writes; false while the disk still refuses.
+   */
+  async recover(): Promise<boolean> {
+    if (this.closed) return false;
+    if (!this.failure) return true;
+    await this.whenIdle();
+    if (!this.failure) return true;
+    return this.tryFreshSegment();
+  }
+
+  /** Writes the reserve file again (after space was freed); false when there is no room for it yet. */
+  async restoreReserve(): Promise<boolean> {
+    if (this.closed) return false;
+    return this.reserve.restore();
+  }
+
   /**
    * Appends one entry; resolves with it (seq and ts added) once it is durable. Entries appended
    * in the same tick, or while a write is in flight, are written and synced together.
    */
   append(input: EntryInput): Promise<JournalEntry> {
     if (this.closed) return Promise.reject(new JournalError('closed', 'journal is closed'));
-    if (this.failure) return Promise.reject(this.failure);
     const parsed = EntryInputSchema.safeParse(input);
     if (!parsed.success) {
       return Promise.reject(
@@ -335,8 +390,26 @@ export class Journal {
   }
 
   private async flushBatch(batch: Pending[]): Promise<void> {
-    if (this.failure) throw this.failure;
+    // A failed journal tries again at each append: the disk may have room now.
+    if (this.failure && !(await this.tryFreshSegment())) throw this.failure;
     if (this.ageRotationDue()) await this.guard(() => this.rotate());
+    let entries: JournalEntry[];
+    try {
+      entries = await this.writeBatch(batch);
+    } catch {
+      // Never again in the file whose write failed: a fresh segment (the reserve released for it).
+      if (!(await this.tryFreshSegment())) throw this.failure;
+      entries = await this.writeBatch(batch);
+    }
+    this.current = applyRecords(this.current, entries);
+    batch.forEach((p, i) => p.resolve(entries[i] as JournalEntry));
+    // The batch is durable and resolved; a failed rotation only fails the appends after it.
+    if (this.sizeRotationDue()) await this.guard(() => this.rotate()).catch(() => undefined);
+    else if (this.retentionDue()) await this.guard(() => this.applyRetention()).catch(() => undefined);
+  }
+
+  /** Writes and syncs one batch in the active segment; on failure the journal is marked failed. */
+  private async writeBatch(batch: Pending[]): Promise<JournalEntry[]> {
     const entries = batch.map((p) => ({ ...p.data, seq: this.seq++ }) as JournalEntry);
     // The batch's last frame is the money cross-check (money-check.ts): it carries the commit mark.
     const buf = Buffer.concat([
@@ -355,20 +428,50 @@ export class Journal {
       active.bytes += buf.length;
       active.lastTs = entries[entries.length - 1]?.ts ?? active.lastTs;
     }
-    this.current = applyRecords(this.current, entries);
-    batch.forEach((p, i) => p.resolve(entries[i] as JournalEntry));
-    // The batch is durable and resolved; a failed rotation only fails the appends after it.
-    if (this.sizeRotationDue()) await this.guard(() => this.rotate()).catch(() => undefined);
-    else if (this.retentionDue()) await this.guard(() => this.applyRetention()).catch(() => undefined);
+    return entries;
   }
 
   /** Marks the journal failed; tries to cut a partial write off so the file stays readable. */
   private async fail(err: unknown, active: SegmentInfo | undefined): Promise<void> {
+    const first = this.failure === undefined;
     this.failure = new JournalError('io', `journal write failed: ${(err as Error).message}`, err);
-    this.logger.error({ err, dir: this.dir }, 'journal write failed; refusing further appends');
+    if (first) {
+      this.logger.error(
+        { err, dir: this.dir },
+        'journal write failed; appends refused until the disk allows',
+      );
+      this.onAlert({ kind: 'unwritable', error: this.failure.message });
+    }
     if (active && this.fd >= 0) {
       await fileIo.ftruncate(this.fd, active.bytes).catch(() => undefined);
     }
+  }
+
+  /**
+   * Leaves the segment whose write failed: releases the reserve, then writes a new segment whose
+   * snapshot is the durable state (what the failed file may or may not hold is history from then
+   * on). True when the journal writes again.
+   */
+  private async tryFreshSegment(): Promise<boolean> {
+    if (this.closed) return false;
+    const bytes = this.reserve.bytes;
+    if (await this.reserve.release().catch(() => false)) {
+      this.logger.warn({ bytes }, 'journal: space reserve released to finish the open sessions');
+      this.onAlert({ kind: 'reserve_released', bytes });
+    }
+    const oldFd = this.fd;
+    this.fd = -1;
+    if (oldFd >= 0) await fileIo.close(oldFd).catch(() => undefined);
+    try {
+      await this.startSegment((this.segments.at(-1)?.n ?? 0) + 1);
+    } catch (err) {
+      await this.fail(err, undefined);
+      return false;
+    }
+    this.failure = undefined;
+    this.logger.warn({ dir: this.dir, segments: this.segments.length }, 'journal writes again');
+    this.onAlert({ kind: 'writable' });
+    return true;
   }
 
   private async guard(op: () => Promise<void>): Promise<void> {
@@ -431,12 +534,18 @@ export class Journal {
     const head = Buffer.concat([encodeHeader(n, createdTs), encodeFrame(JSON.stringify(snapshot), true)]);
     const file = segmentName(n);
     const tmp = path.join(this.dir, `${file}.tmp`);
-    const tmpFd = await fileIo.open(tmp, 'w', 0o600);
     try {
-      await fileIo.writeAll(tmpFd, head);
-      await fileIo.fdatasync(tmpFd);
-    } finally {
-      await fileIo.close(tmpFd);
+      const tmpFd = await fileIo.open(tmp, 'w', 0o600);
+      try {
+        await fileIo.writeAll(tmpFd, head);
+        await fileIo.fdatasync(tmpFd);
+      } finally {
+        await fileIo.close(tmpFd);
+      }
+    } catch (err) {
+      // A partial head would only take space a later attempt needs.
+      await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
+      throw err;
     }
     await fs.promises.rename(tmp, path.join(this.dir, file));
     await fileIo.syncDir(this.dir);
@@ -501,17 +610,26 @@ export class Journal {
     this.openReport.tornBytes = resolved.tornBytes;
 
     const active = this.segments[this.segments.length - 1];
-    if (resolved.freshSegment !== undefined) {
-      await this.startSegment(resolved.freshSegment);
-      await this.applyRetention();
-    } else if (active) {
-      this.fd = await fileIo.open(path.join(this.dir, active.file), 'a', 0o600);
-      this.activeBaseBytes = 0;
-      this.activeCreatedTs = resolved.activeCreatedTs;
-      if (this.sizeRotationDue() || this.ageRotationDue()) await this.rotate();
-      else await this.applyRetention();
+    try {
+      if (resolved.freshSegment !== undefined) {
+        await this.startSegment(resolved.freshSegment);
+        await this.applyRetention();
+      } else if (active) {
+        this.fd = await fileIo.open(path.join(this.dir, active.file), 'a', 0o600);
+        this.activeBaseBytes = 0;
+        this.activeCreatedTs = resolved.activeCreatedTs;
+        if (this.sizeRotationDue() || this.ageRotationDue()) await this.rotate();
+        else await this.applyRetention();
+      }
+    } catch (err) {
+      // A full disk at boot does not stop the kiosk from starting (out of service, state known):
+      // the reserve makes room for a fresh segment, or appends wait until the disk allows.
+      await this.fail(err, undefined);
+      await this.tryFreshSegment();
     }
-    await this.pruneCorruptFiles();
+    if (this.failure === undefined && !(await this.reserve.restore()))
+      this.logger.warn({ bytes: this.reserve.bytes }, 'journal: no room for the space reserve');
+    await this.pruneCorruptFiles().catch(() => undefined);
     this.logger.info(
       {
         dir: this.dir,

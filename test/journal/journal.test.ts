@@ -128,9 +128,10 @@ describe('journal: append and replay', () => {
     await j.close();
   });
 
-  it('after a failed fdatasync, rejects that batch and every later append (kind io)', async () => {
+  it('after a failed fdatasync, rejects that batch (kind io) while syncs fail, and writes again in a fresh segment once they work', async () => {
     const dir = dirs.make();
-    const j = await Journal.open(dir);
+    const alerts: string[] = [];
+    const j = await Journal.open(dir, { onAlert: (a) => alerts.push(a.kind) });
     sinon.stub(fs, 'fdatasync').callsFake(((_fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
       cb(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
     }) as typeof fs.fdatasync);
@@ -139,12 +140,55 @@ describe('journal: append and replay', () => {
       j.append({ type: 'coin_accepted', sessionId: 's', cents: 100, source: 'coin' }),
       isIo,
     );
-    sinon.restore();
+    assert.equal(j.writable, false);
+    // Still failing: the next append tries a fresh segment, which cannot be synced either.
     await assert.rejects(
       j.append({ type: 'coin_accepted', sessionId: 's', cents: 100, source: 'coin' }),
       isIo,
     );
     assert.equal(j.state.sessions.s, undefined, 'state only holds durable entries');
+    sinon.restore();
+    const before = j.segmentCount;
+    await j.append({ type: 'coin_accepted', sessionId: 's', cents: 200, source: 'coin' });
+    assert.equal(j.writable, true);
+    assert.equal(j.segmentCount, before + 1, 'never again in the file whose sync failed');
+    assert.deepEqual(alerts, ['unwritable', 'writable']);
+    await j.close();
+    const back = await Journal.open(dir);
+    assert.equal(back.state.sessions.s?.insertedCents, 200, 'only the durable coin, once');
+    await back.close();
+  });
+
+  it('a write refused for space releases the reserve and goes through in a fresh segment', async () => {
+    const dir = dirs.make();
+    const alerts: string[] = [];
+    const j = await Journal.open(dir, { reserveBytes: 8192, onAlert: (a) => alerts.push(a.kind) });
+    assert.equal(fs.statSync(path.join(dir, 'space-reserve.bin')).size, 8192);
+    assert.equal(j.reserveHeld, true);
+    const realWrite = fs.write;
+    let failed = false;
+    sinon.stub(fs, 'write').callsFake(((...args: unknown[]) => {
+      const cb = args[args.length - 1] as (err: NodeJS.ErrnoException | null, n?: number) => void;
+      if (!failed) {
+        failed = true;
+        cb(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }));
+        return;
+      }
+      (realWrite as (...a: unknown[]) => void)(...args);
+    }) as typeof fs.write);
+    await j.append({ type: 'coin_accepted', sessionId: 's', cents: 100, source: 'coin' });
+    sinon.restore();
+    assert.ok(failed);
+    assert.equal(j.writable, true);
+    assert.equal(j.reserveHeld, false);
+    assert.deepEqual(alerts, ['unwritable', 'reserve_released', 'writable']);
+    assert.equal(fs.existsSync(path.join(dir, 'space-reserve.bin')), false);
+    assert.equal(await j.restoreReserve(), true);
+    assert.equal(j.reserveHeld, true);
+    await j.close();
+    const back = await Journal.open(dir);
+    assert.equal(back.state.sessions.s?.insertedCents, 100);
+    await back.close();
   });
 
   it('never logs the full card number', async () => {
