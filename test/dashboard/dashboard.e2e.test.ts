@@ -68,10 +68,7 @@ describe('dashboard in a real browser', function () {
     await page.waitForSelector(`${tile}[data-status="online"]`);
     // The tile turns online on the retained state; the beat comes with the first health message, which the
     // broker may deliver a moment later (seen as '♥ never' on a loaded machine), so wait for it, then check it.
-    await page.waitForFunction(
-      (sel) => !/never/.test(document.querySelector(sel)?.textContent ?? 'never'),
-      `${tile} .beat`,
-    );
+    await page.locator(`${tile} .beat`).filter({ hasNotText: 'never' }).waitFor();
     assert.match(await page.locator(`${tile} .beat`).innerText(), /♥ (just now|\d s ago)/);
 
     await k.sell(796);
