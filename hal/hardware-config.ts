@@ -6,7 +6,7 @@
  * Display and printer settings belong to their drivers (hal/display/pcf8574-lcd.ts, hal/printer/escpos-printer.ts);
  * only what the doctor needs to open them is checked here, and unknown keys pass through.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { BUTTON_NAMES } from '../src/contracts/buttons.js';
 
 const bcm = z.number().int().min(0).max(57);

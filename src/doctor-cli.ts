@@ -7,7 +7,7 @@
  * Options: --config <file> (or KIOSK_CONFIG), --timeout <ms> per probe, --json (rows as JSON on stdout).
  */
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import * as z from 'zod';
 import { runDoctor } from '../hal/doctor/doctor.js';
 import { buildDoctorProbes } from '../hal/doctor/doctor-probes.js';
 import { kioskHardwareFileSchema } from '../hal/hardware-config.js';

@@ -4,7 +4,7 @@
  * whether the call may have taken effect. On 401 (or 403 with code 2003) it authenticates once
  * more and retries; a mutating call is retried this way only because the server refused it.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ApiError } from './errors.js';
 import { httpExchange, type FetchLike } from './http.js';
 import {

@@ -5,7 +5,7 @@
  * amount it charges or collects must be integer cents, a transaction must have an id. A breach of
  * those is a `bad_response` with outcome `unknown` (src/api/client.ts), never a crash.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const cents = z.int().refine(Number.isSafeInteger, 'not a safe integer');
 const nonNegativeCents = cents.refine((v) => v >= 0, 'must not be negative');

@@ -4,7 +4,7 @@
  * keeps running; nothing here can reach real hardware.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeZodError } from '../api/schemas.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 

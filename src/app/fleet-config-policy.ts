@@ -15,7 +15,7 @@
  * configuration, whatever came before. A document with one forbidden or unknown field is rejected
  * whole, and the field names are reported; nothing of it is applied or stored.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeIssue } from '../config/config.js';
 import { ProductConfigSchema, vendingConfigErrors, type KioskConfig } from '../config/config-schema.js';
 

@@ -9,7 +9,7 @@
  * (also with `[0-9]` for `\d`), are still accepted and turned into the same rule once, at config load;
  * anything else is refused with a message that shows the rule form.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CardRule } from '../contracts/card-rule.js';
 
 /** 16 digits starting 9276, as the merchant's cards (the same default as machines/scan.ts). */

@@ -3,7 +3,7 @@
  * fleet sends. A bad file stops the kiosk with a message naming the field; a bad desired config is
  * rejected and reported, never applied.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { hardwareConfigSchema } from '../../hal/hardware-config.js';
 import { CardRuleSchema } from './card-rule.js';
 

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { KioskConfigSchema, type KioskConfig } from './config-schema.js';
 
 export class ConfigError extends Error {

@@ -5,7 +5,7 @@
  * unknown topic) comes back as `{ ok: false }` with a reason, never as an exception, so one broken
  * kiosk cannot take the dashboard down.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 import {
   AlertMessageSchema,

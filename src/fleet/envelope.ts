@@ -7,7 +7,7 @@
  * card number in some debug field) is refused on the kiosk before it can leave. Card numbers appear
  * only masked (`9276********2845`, see `maskCard`).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEVICE_HEALTH } from '../contracts/device.js';
 import { TOPIC_NAME_PATTERN } from './topics.js';
 

@@ -8,7 +8,7 @@
  * money of an interrupted session to the card needs it after a reboot; it is never logged and
  * never leaves the kiosk (use `cardMasked` for anything shown or sent). Journal files are 0600.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ReceiptLineSchema } from '../api/schemas.js';
 
 const cents = z.int().refine(Number.isSafeInteger, 'not a safe integer');

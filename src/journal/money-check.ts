@@ -17,7 +17,7 @@
  * Frame JSON: `{"type":"check","after":<seq of the batch's last entry>,"box":[cents,coins],
  * "open":{"<session>":[inserted,coins,credited,unclaimed]},"all":true}`; no seq of its own.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { JournalEntry } from './entries.js';
 import type { LedgerState } from './state.js';
 

@@ -14,7 +14,7 @@
  *
  * The whole state is also what a compaction snapshot stores, hence the schema.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ReceiptLineSchema } from '../api/schemas.js';
 import {
   API_RESULTS,

@@ -17,7 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const HEALTH_FILE = 'health.json';
 export const MAINTENANCE_REQUEST_FILE = 'maintenance-request.json';

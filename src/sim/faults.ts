@@ -3,7 +3,7 @@
  * a kiosk meets in the field: slow answers, 5xx, a connection dropped after the change was
  * committed, a body that is not JSON, an expired token.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const FaultSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('latency'), ms: z.int().min(0).max(600_000) }),
