@@ -160,10 +160,13 @@ describe('service menu in the kiosk program', function () {
     await k.waitForScreen(/>Wartung beenden/);
     await k.press('ok');
     await k.waitForIdle();
-    const logged = k
-      .logs()
-      .filter((l) => l.msg === 'service menu')
-      .map((l) => l.service);
+    // The log comes over the child's stdout, which may arrive after its state answer says idle: wait for the line.
+    const serviceLog = async () =>
+      k
+        .logs()
+        .filter((l) => l.msg === 'service menu')
+        .map((l) => l.service);
+    const logged = await k.waitFor(serviceLog, (l) => l.includes('leave'), 5000, "the 'leave' log line");
     assert.deepEqual(logged, ['login', 'cash_collected', 'leave']);
     const collected = k.logs().find((l) => l.msg === 'cash collected');
     assert.equal(collected?.counted, 490);
