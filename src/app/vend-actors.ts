@@ -43,6 +43,18 @@ export async function releaseOne(deps: VendActorDeps, input: ReleaseItemInput): 
       : !slots || !slots.slots.includes(input.slot)
         ? 'unknown_slot'
         : null;
+  if (refused !== null || !slots) {
+    const reason = refused ?? 'unknown_slot';
+    try {
+      await book.releaseRefused(input, reason);
+    } catch (err) {
+      // Nothing fired, whatever the journal says: `failed` gives the customer the money back, where a
+      // rejection would be read as `unknown` and keep it.
+      logger.error({ err: (err as Error).message, slot: input.slot }, 'refused release not journaled');
+    }
+    if (reason === 'unknown_slot') deps.onSlotChange(input.slot, reason);
+    return { outcome: 'failed', reason };
+  }
   try {
     await book.releaseIntent(input);
   } catch (err) {
@@ -52,11 +64,6 @@ export async function releaseOne(deps: VendActorDeps, input: ReleaseItemInput): 
       'release intent not journaled: not fired',
     );
     return { outcome: 'failed', reason: 'journal' };
-  }
-  if (refused !== null || !slots) {
-    await book.releaseOutcome(input.jobId, 'failed', refused ?? 'unknown_slot', false);
-    if (refused === 'unknown_slot') deps.onSlotChange(input.slot, refused);
-    return { outcome: 'failed', reason: refused ?? 'unknown_slot' };
   }
   let result;
   try {
@@ -97,7 +104,9 @@ export async function payOut(deps: VendActorDeps, input: PayChangeInput): Promis
   } catch (err) {
     // Nothing was sent (the hopper could not be asked, or the intent could not be written).
     logger.warn({ err: (err as Error).message, cents: input.cents }, 'change not paid: hopper not asked');
-    if (intentWritten) await book.payoutOutcome(input.jobId, 'not_sent', 0, { fault: 'offline' });
+    // The driver rejects only before it sends; a rejection after the intent breaks that promise, so the
+    // payout is journaled in doubt for the operator to count, not as surely unpaid.
+    if (intentWritten) await book.payoutOutcome(input.jobId, 'unknown', 0, { fault: 'offline' });
     const out = { paidCents: 0, outcome: 'not_sent' as const, fault: 'offline' };
     deps.onPayout(out);
     return { paidCents: 0, outcome: 'not_sent' };

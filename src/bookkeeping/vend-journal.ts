@@ -110,6 +110,15 @@ export class VendJournal {
     });
   }
 
+  /**
+   * A unit refused before anything fired (sold out, blocked, no such slot): intent and `failed` outcome
+   * in one group commit, so a crash between them cannot leave a never-fired unit `unknown` (kept from
+   * the customer) at the next boot.
+   */
+  async releaseRefused(input: ReleaseIntentInput, reason: string): Promise<void> {
+    await Promise.all([this.releaseIntent(input), this.releaseOutcome(input.jobId, 'failed', reason, false)]);
+  }
+
   async releaseOutcome(
     jobId: string,
     result: ReleaseResultKind,
