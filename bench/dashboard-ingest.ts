@@ -10,7 +10,8 @@
  * Each worker is a process of its own (as in production), the publisher too (so its work does not
  * slow the dashboards' event loops); this process only starts them, waits and counts in PostgreSQL.
  * `--health <s>`: besides the events, every kiosk publishes its retained health every <s> seconds
- * (every worker reads all of it, as in production). Needs PostgreSQL (default
+ * (every worker reads all of it, as in production; `--snapshots hash`, the default, lets one worker per
+ * kiosk write it, `--snapshots all` every worker, as before). Needs PostgreSQL (default
  * postgres://postgres@127.0.0.1:5432/test, or --store); uses a schema of its own and drops it.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -39,6 +40,9 @@ const { values } = parseArgs({
     replay: { type: 'string', default: '0.02' },
     health: { type: 'string', default: '0' },
     store: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test' },
+    // 'hash': each worker writes the snapshots of its partition of the kiosks; 'all': every worker
+    // writes every kiosk's snapshots (as before partitioning, for comparison)
+    snapshots: { type: 'string', default: 'hash' },
     // internal: the child processes
     role: { type: 'string', default: 'main' },
     mqtt: { type: 'string' },
@@ -77,6 +81,7 @@ async function worker(): Promise<void> {
     storeSchema: values.schema!,
     auth: false,
     group: 'bench',
+    ...(values.snapshots === 'hash' ? { partition: { index: Number(values.index), count: workers } } : {}),
     clientId: `bench-worker-${values.index}-${randomUUID().slice(0, 6)}`,
     onStored: (r, storedAt) => {
       if (r.ok && r.channel === 'event' && r.changed && r.ts !== undefined) latencies.push(storedAt - r.ts);
@@ -156,7 +161,7 @@ async function publisher(): Promise<void> {
 
 function child(role: string, url: string, schema: string, index: number): ChildProcess {
   const args = ['--role', role, '--mqtt', url, '--schema', schema, '--index', String(index)];
-  for (const k of ['kiosks', 'events', 'rate', 'replay', 'health', 'store'] as const)
+  for (const k of ['kiosks', 'workers', 'events', 'rate', 'replay', 'health', 'store', 'snapshots'] as const)
     args.push(`--${k}`, String(values[k]));
   return fork(fileURLToPath(import.meta.url), args, {
     execArgv: [
@@ -223,7 +228,7 @@ async function main(): Promise<void> {
   const rows = Number(r?.n ?? 0);
   const distinct = Number(r?.d ?? 0);
   console.log(
-    `kiosks ${kiosks}, workers ${workers} (processes, shared subscription, one PostgreSQL), target ${rate} events/s${healthS > 0 ? `, health every ${healthS} s` : ''}`,
+    `kiosks ${kiosks}, workers ${workers} (processes, shared subscription, one PostgreSQL, snapshots written by ${values.snapshots === 'hash' ? 'one worker per kiosk' : 'every worker'}), target ${rate} events/s${healthS > 0 ? `, health every ${healthS} s` : ''}`,
   );
   console.log(
     `published ${p.published} events (+${p.replays} replayed duplicates) in ${(p.ms / 1000).toFixed(1)} s`,

@@ -59,6 +59,12 @@ export interface BrokerLinkOptions {
   onStored?: (result: IngestResult, storedAt: number) => void;
   /** QoS 1 messages in flight (stored, not yet acknowledged) at most: our MQTT 5 Receive Maximum. Default 1000. */
   receiveMaximum?: number;
+  /**
+   * Called once after `start()` when every retained message the subscription brought has been taken in
+   * (the model holds the broker's retained alerts): what is open in the store but not among them was
+   * cleared while the dashboard was away. See `syncTopic`.
+   */
+  onRetainedSynced?: () => void;
   /** More MQTT.js options (tests: short reconnect periods). */
   mqtt?: Partial<IClientOptions>;
 }
@@ -100,8 +106,20 @@ interface PacketWriter {
   ): void;
 }
 
+/**
+ * The retained messages of a subscription are queued to the subscriber when the broker handles the
+ * SUBSCRIBE; a QoS 1 message this client publishes after the SUBACK to a topic it subscribes is queued
+ * behind them (Mosquitto keeps one ordered queue per client; MQTT 5 orders QoS 1 per topic anyway for
+ * the alerts, and the marker only has to come after the burst), so its arrival says the retained burst
+ * is in. MQTT has no other end-of-retained signal. The ACL gives each back-end account this one topic.
+ */
+export function syncTopic(clientId: string): string {
+  return `dashboard/v1/${clientId.replace(/[^A-Za-z0-9_-]/g, '_')}/sync`;
+}
+
 export class BrokerLink {
   private client: MqttClient | undefined;
+  private sync: { topic: string; token: string } | undefined;
   /** PUBACKs owed for messages not yet stored, in arrival order. */
   readonly acks = new DeferredAcks((messageId) => {
     const c = this.client;
@@ -129,9 +147,12 @@ export class BrokerLink {
   /** Connects and subscribes; resolves on the first successful subscription, keeps reconnecting after. */
   async start(): Promise<void> {
     const o = this.opts;
+    const clientId = o.clientId ?? `dashboard-${randomUUID().slice(0, 8)}`;
+    const sync = { topic: syncTopic(clientId), token: randomUUID() };
+    this.sync = sync;
     const client = mqtt.connect(o.url, {
       protocolVersion: 5,
-      clientId: o.clientId ?? `dashboard-${randomUUID().slice(0, 8)}`,
+      clientId,
       clean: o.clientId === undefined,
       properties: {
         receiveMaximum: o.receiveMaximum ?? 1000,
@@ -150,6 +171,13 @@ export class BrokerLink {
     this.client = client;
     // Instead of the 'message' event: MQTT.js sends the PUBACK when this calls back.
     client.handleMessage = (packet: IPublishPacket, callback: (err?: Error) => void): void => {
+      if (packet.topic === sync.topic) {
+        if (this.sync === sync && String(packet.payload) === sync.token) {
+          this.sync = undefined;
+          o.onRetainedSynced?.();
+        }
+        return callback();
+      }
       const stored = this.take(packet);
       // The buffer at its bound: take nothing more until there is room (the broker keeps the rest).
       const room = o.buffer?.full ? o.buffer.whenRoom() : undefined;
@@ -199,7 +227,17 @@ export class BrokerLink {
       [`${root}/+/config/reported`]: { qos: 1 },
       [`${root}/+/cmdres`]: { qos: 1 },
       [fleetSubscriptions.sharedEvents(o.group ?? 'dashboard')]: { qos: 1 },
+      [sync.topic]: { qos: 1 },
     });
+    if (o.onRetainedSynced)
+      client
+        .publishAsync(sync.topic, sync.token, { qos: 1 })
+        .catch((err: unknown) =>
+          this.log.warn(
+            { err: (err as Error).message, topic: sync.topic },
+            'retained sync refused by the broker: alerts cleared while the dashboard was away stay open in the store',
+          ),
+        );
   }
 
   /** One message in: never throws (one broken message must not take the dashboard down). */

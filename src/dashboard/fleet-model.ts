@@ -420,6 +420,10 @@ export class FleetModel {
     return this.kiosks.has(id);
   }
 
+  alertOpen(id: string, name: string): boolean {
+    return this.kiosks.get(id)?.alerts.has(name) ?? false;
+  }
+
   ids(): string[] {
     return [...this.kiosks.keys()];
   }

@@ -10,6 +10,7 @@
  */
 import type { FleetModel, IngestMeta, IngestResult } from './fleet-model.js';
 import { decode, type FleetMessage } from './messages.js';
+import { owns, type Partition } from './partition.js';
 import { storeOpsFor } from './store/ops.js';
 import type { WriteBuffer } from './store/write-buffer.js';
 
@@ -19,6 +20,8 @@ export interface IngestOptions {
   buffer?: WriteBuffer;
   /** One health sample per kiosk per this long goes into the history. Default 5 min. */
   sampleEveryMs?: number;
+  /** This worker's share of the kiosks' snapshot writes (`partition.ts`); absent: all of them. */
+  partition?: Partition;
 }
 
 export interface Ingested {
@@ -53,6 +56,8 @@ export class Ingest {
     // nothing new to store (a cleared alert is stored even when the model did not know it).
     const ignored = (msg.channel === 'event' || msg.channel === 'state') && result.ok && !result.changed;
     if (!buffer || !result.ok || ignored) return { result, stored: NOTHING };
+    // Another worker writes this kiosk's rows; events come to one worker only, so they are stored here.
+    if (msg.channel !== 'event' && !owns(this.opts.partition, msg.id)) return { result, stored: NOTHING };
     const ops = storeOpsFor(msg, {
       receivedAt: meta.receivedAt,
       dayOf: (ms) => this.opts.model.dayOf(ms),

@@ -5,7 +5,8 @@
  * Options: --mqtt <url>, --port <n> (8090), --host <addr> (127.0.0.1), --group <shared-sub group>
  * (dashboard), --username <u> (password from $DASHBOARD_MQTT_PASSWORD), --stuck-minutes <n> (10),
  * --tz <IANA zone for "today"> (Europe/Berlin), --store <file | postgres://...> (var/dashboard.sqlite),
- * --client-id <id> (dashboard-<host>-<port>: a persistent MQTT session).
+ * --client-id <id> (dashboard-<host>-<port>: a persistent MQTT session), --partition <n>/<count> (several
+ * workers into one PostgreSQL: this one writes the snapshots of its share of the kiosks).
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -20,8 +21,9 @@ import { BrokerLink, type SentCommand } from './broker-link.js';
 import { FleetModel, type IngestResult } from './fleet-model.js';
 import { DashboardServer } from './http-server.js';
 import { Ingest } from './ingest.js';
+import { owns, parsePartition, type Partition } from './partition.js';
 import { DEFAULT_STORE, FleetStore } from './store/fleet-store.js';
-import { auditOp, commandSentOp } from './store/ops.js';
+import { alertClosedOp, auditOp, commandSentOp } from './store/ops.js';
 import { WriteBuffer } from './store/write-buffer.js';
 
 export interface Dashboard {
@@ -65,6 +67,8 @@ export interface DashboardOptions {
   allowedHosts?: string[];
   secureCookies?: boolean;
   trustProxy?: boolean;
+  /** Several workers into one store: this one writes only its partition's kiosk snapshots. */
+  partition?: Partition;
 }
 
 export const PUBLIC_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public');
@@ -110,6 +114,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     model,
     ...(buffer ? { buffer } : {}),
     ...(o.sampleEveryMs !== undefined ? { sampleEveryMs: o.sampleEveryMs } : {}),
+    ...(o.partition ? { partition: o.partition } : {}),
   });
   const link = new BrokerLink({
     url: o.mqttUrl,
@@ -136,6 +141,17 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     ...(o.username !== undefined ? { username: o.username } : {}),
     ...(o.password !== undefined ? { password: o.password } : {}),
     ...(log ? { logger: log } : {}),
+    ...(store && buffer
+      ? {
+          onRetainedSynced: () => {
+            closeStaleAlerts(store, buffer, model, o.partition).then(
+              (n) => log?.info({ closed: n }, 'alerts cleared while away closed'),
+              (err: unknown) =>
+                log?.warn({ err: (err as Error).message }, 'could not close alerts cleared while away'),
+            );
+          },
+        }
+      : {}),
     // Runs only after link.start(), when `server` exists.
     onIngest: (result, receivedAt) => {
       late.server?.onIngest(result);
@@ -183,6 +199,25 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
       if (store && ownStore) await store.close();
     },
   };
+}
+
+/**
+ * The store's open alerts that the broker no longer holds (the model has every retained alert once the
+ * link's retained sync arrived): cleared while this dashboard was down or disconnected past its
+ * session, so their clearing never reached it. Closed now, at the moment it was learned.
+ */
+export async function closeStaleAlerts(
+  store: FleetStore,
+  buffer: WriteBuffer,
+  model: FleetModel,
+  partition: Partition | undefined,
+  now: number = Date.now(),
+): Promise<number> {
+  const stale = (await store.openAlerts()).filter(
+    (a) => owns(partition, a.kioskId) && !model.alertOpen(a.kioskId, a.name),
+  );
+  if (stale.length > 0) await buffer.add(stale.map((a) => alertClosedOp(a.kioskId, a.name, now)));
+  return stale.length;
 }
 
 /** `dashboard user add <name> --role admin --store <spec>`: the password from $DASHBOARD_PASSWORD or stdin. */
@@ -240,6 +275,7 @@ async function main(): Promise<void> {
       'client-id': { type: 'string' },
       'allowed-host': { type: 'string', multiple: true },
       'trust-proxy': { type: 'boolean', default: false },
+      partition: { type: 'string' },
     },
   });
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
@@ -259,6 +295,7 @@ async function main(): Promise<void> {
       ? { allowedHosts: ['127.0.0.1', 'localhost', '[::1]', ...values['allowed-host']] }
       : {}),
     trustProxy: values['trust-proxy'],
+    ...(values.partition !== undefined ? { partition: parsePartition(values.partition) } : {}),
     logger,
   });
   logger.info(

@@ -4,7 +4,9 @@
  * the day's figures, and events published while it was down arrive after it comes back (its MQTT
  * session is persistent, so the broker kept them). A burst is taken in without waiting for each
  * commit (many events in one transaction), yet nothing is acknowledged before it is stored: a
- * dashboard that dies with a burst uncommitted gets all of it again from the broker.
+ * dashboard that dies with a burst uncommitted gets all of it again from the broker. An alert cleared
+ * while the dashboard was away (its session gone, so the clearing never reached it) is closed in the
+ * store when it comes back, and none that is still raised is.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -13,7 +15,7 @@ import mqtt from 'mqtt';
 
 import { startDashboard, type Dashboard } from '../../src/dashboard/server.js';
 import type { Statement } from '../../src/dashboard/store/database.js';
-import { newCondition, transactionEvent } from '../../src/fleet-sim/payloads.js';
+import { alertMessage, newCondition, transactionEvent } from '../../src/fleet-sim/payloads.js';
 import { findMosquitto, startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
 import { eventually } from './eventually.js';
 import { STORE_TARGETS } from './store-targets.js';
@@ -90,6 +92,79 @@ for (const makeTarget of STORE_TARGETS) {
         assert.deepEqual([health.store.ok, health.store.dialect], [true, target.name]);
       } finally {
         await pub.endAsync();
+      }
+    });
+
+    it('closes the alerts cleared while it was away, and only those, once the retained ones are in', async () => {
+      const alertsId = `dash-alerts-${randomUUID().slice(0, 8)}`;
+      const startAlerts = (id: string) =>
+        startDashboard({
+          mqttUrl: broker.url,
+          port: 0,
+          waitForBroker: true,
+          store: target.spec,
+          ...(target.schema ? { storeSchema: target.schema } : {}),
+          clientId: id,
+          group: alertsId,
+          auth: false,
+        });
+      const pub = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+      // Many retained alerts, far more than the broker's in-flight window (20): the sync marker has to
+      // come after all of them, or a still-raised alert would be closed here and reopened after.
+      const raised = Array.from({ length: 300 }, (_, i) => `k-05${String(i).padStart(2, '0')}`);
+      const alert = (id: string, name: string, body: unknown) =>
+        pub.publishAsync(`kiosk/v1/${id}/alert/${name}`, body === null ? '' : JSON.stringify(body), {
+          qos: 1,
+          retain: true,
+        });
+      const rows = async (name: string) =>
+        (await dash!.store!.alerts(undefined, 10_000)).filter(
+          (a) => a.name === name && a.kioskId.startsWith('k-05'),
+        );
+      try {
+        // The first test's dashboard shares this store and would see the clearing live.
+        await dash?.stop();
+        dash = await startAlerts(alertsId);
+        const c = newCondition('k-0500');
+        await alert('k-0500', 'paper_out', alertMessage(c, Date.now(), 'paper_out', 'critical'));
+        for (const id of raised)
+          await alert(id, 'paper_low', alertMessage(newCondition(id), Date.now(), 'paper_low', 'warning'));
+        await eventually(
+          'every alert stored open',
+          async () => (await rows('paper_low')).length === 300,
+          20_000,
+        );
+        await eventually('paper_out stored open', async () => (await rows('paper_out')).length === 1);
+        await dash.stop();
+
+        // Cleared while the dashboard is down; it comes back with a new session (the old one expired),
+        // so the clearing is never delivered to it: only the broker's retained set tells.
+        await alert('k-0500', 'paper_out', null);
+        dash = await startAlerts(`${alertsId}-b`);
+        const [closed] = await eventually(
+          'paper_out closed',
+          async () => {
+            const r = await rows('paper_out');
+            return r.length === 1 && r[0]!.closedAt !== null ? r : undefined;
+          },
+          20_000,
+        );
+        assert.ok(closed!.closedAt! >= closed!.openedAt);
+        // Decided in the same pass as paper_out: any retained alert that came after the marker would be closed.
+        const low = await rows('paper_low');
+        assert.equal(low.length, 300, 'no alert reopened as a new episode');
+        assert.deepEqual(
+          low.filter((a) => a.closedAt !== null).map((a) => a.kioskId),
+          [],
+          'still raised: open',
+        );
+        assert.equal(dash.model.alertOpen('k-0500', 'paper_out'), false);
+        assert.equal(dash.model.alertOpen('k-0501', 'paper_low'), true);
+      } finally {
+        for (const id of raised) await alert(id, 'paper_low', null);
+        await pub.endAsync();
+        await dash?.stop();
+        dash = undefined;
       }
     });
 

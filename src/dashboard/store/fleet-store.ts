@@ -224,6 +224,12 @@ export class FleetStore {
     }));
   }
 
+  /** Every alert the store has open (kiosk and name). */
+  async openAlerts(): Promise<{ kioskId: string; name: string }[]> {
+    const rows = await this.db.all('SELECT kiosk_id, name FROM alerts WHERE closed_at IS NULL');
+    return rows.map((r) => ({ kioskId: String(r.kiosk_id), name: String(r.name) }));
+  }
+
   /** A kiosk's commands, newest first, each with every answer that came back. */
   async commands(kioskId: string, limit = 50): Promise<CommandRow[]> {
     const rows = await this.db.all(

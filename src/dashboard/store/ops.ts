@@ -168,20 +168,7 @@ export function storeOpsFor(msg: FleetMessage, ctx: OpContext): StoreOp[] {
       return ops;
     }
     case 'alert': {
-      if (msg.body === null)
-        return [
-          {
-            durable: true,
-            statements: [
-              st(
-                `UPDATE alerts SET closed_at = ? WHERE kiosk_id = ? AND name = ? AND closed_at IS NULL`,
-                at,
-                id,
-                msg.name,
-              ),
-            ],
-          },
-        ];
+      if (msg.body === null) return [alertClosedOp(id, msg.name, at)];
       const b = msg.body;
       return [
         {
@@ -301,6 +288,21 @@ export function storeOpsFor(msg: FleetMessage, ctx: OpContext): StoreOp[] {
     case 'config':
       return [];
   }
+}
+
+/** Closes a kiosk's open alert of that name (its clearing, or found cleared after a restart). */
+export function alertClosedOp(kioskId: string, name: string, at: number): StoreOp {
+  return {
+    durable: true,
+    statements: [
+      st(
+        `UPDATE alerts SET closed_at = ? WHERE kiosk_id = ? AND name = ? AND closed_at IS NULL`,
+        at,
+        kioskId,
+        name,
+      ),
+    ],
+  };
 }
 
 /** A command as sent by an operator (written before it is published, so its answers find it). */
