@@ -153,8 +153,10 @@ export function normaliseReceiptLine(raw: unknown): ReceiptLine | undefined {
   return undefined;
 }
 
+// Optional: an answer before `start` (a create, a PUT) may carry no receipt at all.
 export const ApiReceiptSchema = z
   .unknown()
+  .optional()
   .transform((raw): ReceiptLine[] =>
     Array.isArray(raw) ? raw.flatMap((l) => normaliseReceiptLine(l) ?? []) : [],
   );

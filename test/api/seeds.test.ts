@@ -94,6 +94,16 @@ describe('seeds: the merchant\u2019s real API answers parse with the client\u201
     assert.ok(bad.error!.issues.some((i) => i.path.join('.') === 'id'));
   });
 
+  it('an answer before start without a receipt (a create, a PUT) parses with an empty receipt', () => {
+    const created = structuredClone(seeds[4]!.json) as Record<string, unknown>;
+    delete created.receipt;
+    created.status = 'created';
+    const r = TransactionSchema.safeParse(created);
+    assert.equal(r.success, true, JSON.stringify(r.error?.issues));
+    assert.deepEqual(r.data!.receipt, []);
+    assert.equal(cardOf(r.data!)!.merchantcard!.balance, 0);
+  });
+
   it('keeps unknown fields (loose objects) for forward compatibility', () => {
     const tx = parsed.get('000')! as Record<string, unknown>;
     assert.deepEqual(tx.application_context, {
