@@ -11,12 +11,14 @@ import {
   CreateTransactionSchema,
   MerchantCardListSchema,
   PreTransactionResultSchema,
+  TerminalAnswerSchema,
   TransactionListSchema,
   TransactionSchema,
   describeZodError,
   type CreateTransaction,
   type MerchantCard,
   type PreTransactionResult,
+  type TerminalAnswer,
   type Transaction,
 } from './schemas.js';
 import type { TokenManager } from './auth.js';
@@ -134,6 +136,46 @@ export class SmartTransactionsClient implements SmartTransactionsApi {
       TransactionSchema,
       {},
       opts,
+    );
+  }
+
+  async cancelTrx(receiptNumber: string, opts?: CallOptions): Promise<Transaction> {
+    return this.call(
+      'cancelTrx',
+      'POST',
+      `/Smart/Transactions/${txId(receiptNumber, 'cancelTrx')}/cancelTrx`,
+      TransactionSchema,
+      {},
+      { ...opts, timeoutMs: opts?.timeoutMs ?? this.cashlessTimeoutMs },
+    );
+  }
+
+  /** Blocks while the terminal transmits its batch: the terminal's deadline, not an API call's. */
+  async endOfDay(opts?: CallOptions): Promise<TerminalAnswer> {
+    return this.call(
+      'endOfDay',
+      'POST',
+      '/Smart/Transactions/me/EndOfDay',
+      TerminalAnswerSchema,
+      {},
+      {
+        ...opts,
+        timeoutMs: opts?.timeoutMs ?? this.cashlessTimeoutMs,
+      },
+    );
+  }
+
+  async diagnosis(opts?: CallOptions): Promise<TerminalAnswer> {
+    return this.call(
+      'diagnosis',
+      'POST',
+      '/Smart/Transactions/me/diagnosis',
+      TerminalAnswerSchema,
+      {},
+      {
+        ...opts,
+        timeoutMs: opts?.timeoutMs ?? this.cashlessTimeoutMs,
+      },
     );
   }
 

@@ -211,7 +211,11 @@ export const TransactionSchema = z.looseObject({
   basket: lenient(BasketSchema.nullable()),
   basket_info: lenient(BasketInfoSchema.nullable()),
   receipt: ApiReceiptSchema,
+  /** Terminal payments (SmartZVT): the merchant's copy, whether to print it, the terminal's receipt number. */
   receipt_merchant: lenient(z.unknown()),
+  receipt_merchant_print: lenient(z.boolean().nullable()),
+  /** What `cancelTrx` needs to reverse the payment (before end-of-day). */
+  receipt_number: lenient(idLike),
   idents: lenient(z.array(IdentSchema).nullable()),
   transactions: lenient(z.array(z.looseObject({ object: lenient(z.string()), id: lenient(z.string()) }))),
   payment_method: lenient(z.string().nullable()),
@@ -219,6 +223,44 @@ export const TransactionSchema = z.looseObject({
   is_demo: lenient(z.boolean().nullable()),
 });
 export type Transaction = z.infer<typeof TransactionSchema>;
+
+/**
+ * The answer of a terminal duty (`me/EndOfDay`, `me/diagnosis`): not documented beyond "terminal
+ * answers carry `receipt_merchant`, `receipt_merchant_print`, `receipt_number`", so nothing is required.
+ */
+export const TerminalAnswerSchema = z.looseObject({
+  status: lenient(z.string().nullable()),
+  receipt: ApiReceiptSchema.optional(),
+  receipt_merchant: lenient(z.unknown()),
+  receipt_merchant_print: lenient(z.boolean().nullable()),
+  receipt_number: lenient(idLike),
+});
+export type TerminalAnswer = z.infer<typeof TerminalAnswerSchema>;
+
+/**
+ * The merchant's receipt of a terminal answer as printable lines: receipt lines as the customer's,
+ * or a text with one line per row (terminals print fixed-width text); anything else is none.
+ */
+export function merchantReceiptOf(answer: { receipt_merchant?: unknown }): ReceiptLine[] {
+  const raw = answer.receipt_merchant;
+  if (typeof raw === 'string')
+    return raw
+      .split(/\r?\n/)
+      .map((text): ReceiptLine => ({ type: 'textline', value: { text, decoration: [] } }));
+  if (Array.isArray(raw))
+    return raw.flatMap((l) =>
+      typeof l === 'string'
+        ? [{ type: 'textline', value: { text: l, decoration: [] } } as ReceiptLine]
+        : (normaliseReceiptLine(l) ?? []),
+    );
+  return [];
+}
+
+/** The terminal's receipt number of an answer, as a string (the API may send a number). */
+export function receiptNumberOf(answer: { receipt_number?: string | number | null }): string | undefined {
+  const n = answer.receipt_number;
+  return n === null || n === undefined || String(n).trim() === '' ? undefined : String(n).trim();
+}
 
 /** A search answer `{count, data[]}`: an entry that breaks the item schema is dropped, not fatal. */
 function searchAnswer<T extends z.ZodType>(item: T) {

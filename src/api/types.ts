@@ -2,7 +2,13 @@
  * The contract between the kiosk's flows and the Smart Transactions API. Machines and the app
  * depend on this interface only; `SmartTransactionsClient` implements it over HTTP, tests fake it.
  */
-import type { CreateTransaction, MerchantCard, PreTransactionResult, Transaction } from './schemas.js';
+import type {
+  CreateTransaction,
+  MerchantCard,
+  PreTransactionResult,
+  TerminalAnswer,
+  Transaction,
+} from './schemas.js';
 import type { Took } from './transaction-status.js';
 
 export { classifyStatus, type Took } from './transaction-status.js';
@@ -48,6 +54,14 @@ export interface SmartTransactionsApi {
    * SDK's `LoyaltyMerchantCardsApi.getAll`): the card look-up when a create answer carries no card.
    */
   merchantCards?(query: ListQuery, opts?: CallOptions): Promise<MerchantCard[]>;
+  /**
+   * Terminal (SmartZVT) duties, only with a card terminal: `cancelTrx` reverses a terminal payment by
+   * its receipt number before end-of-day (status `cancelled`); `endOfDay` clears the terminal's batch
+   * (girocard is only paid out after it); `diagnosis` is the terminal's extended self-test.
+   */
+  cancelTrx?(receiptNumber: string, opts?: CallOptions): Promise<Transaction>;
+  endOfDay?(opts?: CallOptions): Promise<TerminalAnswer>;
+  diagnosis?(opts?: CallOptions): Promise<TerminalAnswer>;
   /** Reads a transaction back to resolve an `unknown` outcome of `start`. */
   readBack(id: string, opts?: CallOptions): Promise<ReadBack>;
 }

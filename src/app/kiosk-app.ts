@@ -42,6 +42,8 @@ import {
 } from '../bookkeeping/receipt-jobs.js';
 import type { ReceiptLine } from '../api/schemas.js';
 import { SessionRecovery } from '../bookkeeping/recovery.js';
+import type { RecoveredReceipt } from '../bookkeeping/recover-session.js';
+import { TerminalDuties } from '../bookkeeping/terminal-duties.js';
 import { SessionJournal, newVoucherCode } from '../bookkeeping/session-journal.js';
 import { VendJournal } from '../bookkeeping/vend-journal.js';
 import { createVendActors } from './vend-actors.js';
@@ -83,6 +85,8 @@ export class KioskApp extends EventEmitter {
   private journal!: Journal;
   private sessions!: SessionJournal;
   private recovery!: SessionRecovery;
+  /** The card terminal's reversal, end-of-day and diagnosis (refused without `kiosk.cardTerminal`). */
+  private terminal!: TerminalDuties;
   /** The vending counter's stock, releases and payouts (empty without `hardware.slots`). */
   private vend!: VendJournal;
   private actor!: KioskActor;
@@ -238,12 +242,23 @@ export class KioskApp extends EventEmitter {
     // Under the journal: a create found again after a lost answer is journaled like any create.
     const creating = findingLostCreates(client, this.logger);
     this.api = this.sessions.wrapApi(creating);
+    this.terminal = new TerminalDuties({
+      journal: this.journal,
+      api: creating,
+      logger: this.logger,
+      enabled: c.kiosk.cardTerminal,
+    });
     // Recovery journals its own steps: it gets the client without the session journal, one at a time.
     this.recovery = new SessionRecovery({
       journal: this.journal,
       api: creating,
       logger: this.logger,
       deviceId: c.api.smartDeviceId,
+      terminal: this.terminal,
+      servePaid: async (sessionId) => {
+        if ((await this.vend.notServed(sessionId)) > 0) this.vendChanged();
+      },
+      printReceipt: (r) => this.printRecovered(r),
     });
   }
 
@@ -542,6 +557,45 @@ export class KioskApp extends EventEmitter {
     });
     await this.sessions.printed(input.jobId);
     return receiptNo ? { receiptNo } : {};
+  }
+
+  /**
+   * The receipt of a sale recovery found paid (a cut during the payment): numbered and laid out like
+   * any receipt, the API's lines as read back; journaled before it prints (kept for a reprint).
+   */
+  private async printRecovered(r: RecoveredReceipt): Promise<void> {
+    const api = this.config.receipts.maskCardNumber ? maskReceiptCards(r.apiLines) : [...r.apiLines];
+    const life = this.journal.state.lifetime;
+    const receiptNo = `${this.config.kiosk.id}-${String(life.sales.count + life.topUps.count).padStart(5, '0')}`;
+    const lines = customerReceiptLines(
+      {
+        kind: r.kind,
+        basket: r.basket,
+        bonusProducts: [],
+        parts: { card: 0, cash: 0, terminal: r.terminal },
+        cardBalance: null,
+        cashIn: r.cashIn,
+        credited: 0,
+        voucher: null,
+        cardMasked: r.cardMasked,
+        balanceAfter: null,
+      },
+      api,
+      {
+        lang: this.config.kiosk.language,
+        receiptNo,
+        when: receiptTime(new Date()),
+        merchant: this.config.receipts.merchant,
+      },
+    );
+    await this.journal.append({ type: 'receipt', sessionId: r.sessionId, jobId: r.jobId, lines });
+    await this.devices.printer.print({
+      lines,
+      header: this.config.receipts.header,
+      footer: this.config.receipts.footer,
+    });
+    await this.journal.append({ type: 'printed', jobId: r.jobId });
+    this.logger.info({ sessionId: r.sessionId, receiptNo, lines: lines.length }, 'recovery: receipt printed');
   }
 
   private setAcceptor(enabled: boolean): void {

@@ -2,25 +2,36 @@
  * The recovery of one open session, step by step (recovery.ts runs it for every session the
  * journal holds open; its file comment gives the rules):
  *  1. a payment or credit in doubt is read back and settled by what the server says;
- *  2. a paid session without a journaled receipt gets its receipt fetched;
- *  3. vouchers printed for a payment that took effect after all are voided;
- *  4. money still not accounted for goes onto the card, or is recorded as unclaimed;
- *  5. an unpaid transaction is abandoned on the server and the session closed.
+ *  2. a paid session's goods never released are recorded not served (vending); a terminal payment
+ *     whose goods were not served at all is reversed (`cancelTrx`, before end-of-day);
+ *  3. a paid session without a journaled receipt gets its receipt, printed for the customer;
+ *  4. vouchers printed for a payment that took effect after all are voided;
+ *  5. money still not accounted for goes onto the card, or is recorded as unclaimed;
+ *  6. an unpaid transaction is abandoned on the server and the session closed.
  * Any step may throw: the session then stays open and is tried again later. `Unreachable` means
  * "the API could not say": nothing was settled on a guess.
  */
 import { isApiError } from '../api/errors.js';
-import { SMART_DEVICE_ID, TOPUP_EAN, type Transaction } from '../api/schemas.js';
+import {
+  SMART_DEVICE_ID,
+  TOPUP_EAN,
+  receiptNumberOf,
+  type ReceiptLine,
+  type Transaction,
+} from '../api/schemas.js';
 import type { SmartTransactionsApi } from '../api/types.js';
 import { classifyStatus, isNotPaid } from '../api/transaction-status.js';
 import type { ApiStep } from '../journal/entries.js';
 import type { Journal } from '../journal/journal.js';
-import type { OpenSession } from '../journal/state.js';
+import { notServed, type OpenSession } from '../journal/state.js';
 import type { Logger } from '../util/logger.js';
 import { maskCard } from '../util/privacy.js';
 import { isJobRef, jobRef } from '../../machines/job-ref.js';
+import type { BasketLine } from '../../machines/ports.js';
 import { journaledCall, judgeTransaction, movesMoney, writeOutcome } from './journaled-call.js';
 import { newVoucherCode } from './session-journal.js';
+import { saleLines } from './receipt-jobs.js';
+import { journalTerminalPayment, type TerminalDuties } from './terminal-duties.js';
 
 /** Who voids a voucher whose payment took effect: the harness and the operator read it. */
 export const VOID_BY = 'recovery:payment-took-effect';
@@ -56,6 +67,35 @@ export interface RecoverSessionDeps {
   logger: Logger;
   /** A Smart Device id (`SDV_...`) for `device_source` of credit transactions; anything else is not sent. */
   deviceId?: string;
+  /** The card terminal's duties (only with `kiosk.cardTerminal`): reverses a payment not served. */
+  terminal?: TerminalDuties;
+  /**
+   * A session found paid: the goods it never got (vending units never released) are recorded as
+   * not served (`returnedCents`), so they are paid back. Absent: nothing to hand out.
+   */
+  servePaid?: (sessionId: string) => Promise<void>;
+  /**
+   * Prints the customer's receipt of a session found paid (journals it first, then `printed`); the
+   * app formats it like any receipt. Absent: the receipt is only journaled, for a reprint.
+   */
+  printReceipt?: (r: RecoveredReceipt) => Promise<void>;
+}
+
+/** The receipt of a sale recovery found paid: the kiosk's part from the journal, the API's lines as read back. */
+export interface RecoveredReceipt {
+  sessionId: string;
+  jobId: string;
+  kind: 'sale' | 'topup';
+  basket: BasketLine[];
+  method: 'cash' | 'loyalty' | 'cashless' | null;
+  /** The transaction total; of it, the terminal's charge. */
+  total: number;
+  terminal: number;
+  cashIn: number;
+  cardMasked: string | null;
+  apiLines: ReceiptLine[];
+  /** What a printer without the app's formatting prints: never empty. */
+  lines: ReceiptLine[];
 }
 
 /** Transport trouble means "try later"; everything else the API says is an answer we act on. */
@@ -100,6 +140,9 @@ export class RecoverSession {
   private readonly saleApiId: string | undefined;
   private paidCash: number;
   private paidApiId: string | undefined;
+  /** The paid transaction as read back (its receipt lines), and the step that paid it. */
+  private paidTx: Transaction | undefined;
+  private paidStep: ApiStep | undefined;
   private jobSeq = 0;
 
   constructor(
@@ -118,6 +161,8 @@ export class RecoverSession {
   async run(): Promise<void> {
     const doubt = this.doubt();
     if (doubt) await this.resolveDoubt(doubt);
+    if (this.live().paid) await this.deps.servePaid?.(this.id);
+    await this.reverseIfNotServed();
     await this.keepMissingReceipt();
     await this.voidVouchersOfTakenPayment();
     await this.settleLeftover();
@@ -147,7 +192,7 @@ export class RecoverSession {
       live.creditedCents -
       this.vouchered() -
       (live.changedCents ?? 0) +
-      (live.returnedCents ?? 0)
+      notServed(live)
     );
   }
 
@@ -221,6 +266,7 @@ export class RecoverSession {
     if (rb.took === 'effect') {
       await this.tookEffect(d, d.jobId, rb.transaction);
     } else if (rb.took === 'pending' || rb.took === 'unknown') {
+      if (d.step === 'start/cashless' && (await this.reverseInDoubt(d, rb.transaction))) return;
       // The API may still move on (or says something we do not know): never settle money on a guess.
       throw new Error(`payment ${rb.took} on the server (status ${String(rb.transaction.status)})`);
     } else if (rb.took === 'approved') {
@@ -251,8 +297,14 @@ export class RecoverSession {
     }
     await writeOutcome(this.deps.journal, jobId, judged);
     this.paidCash += this.dueOf(d);
+    this.paid(tx, d.step);
+  }
+
+  /** Paid by `step`: a terminal payment is journaled with its receipt number (reversible, reprintable). */
+  private paid(tx: Transaction, step: ApiStep): void {
     this.paidApiId = tx.id;
-    await this.keepReceipt(tx);
+    this.paidTx = tx;
+    this.paidStep = step;
   }
 
   /** Authorised, never captured: cancel it so it can never be captured later, then read it back. */
@@ -293,8 +345,7 @@ export class RecoverSession {
       const took = classifyStatus(tx.status);
       if (took === 'effect') {
         if (method === 'cash') this.paidCash += due;
-        this.paidApiId = tx.id;
-        await this.keepReceipt(tx);
+        this.paid(tx, d.step);
         return true;
       }
       if (!isNotPaid(took)) throw new Unreachable(`repeated start answered ${String(tx.status)}: left open`);
@@ -324,16 +375,124 @@ export class RecoverSession {
     await this.tookEffect(d, this.live().lastStep?.jobId ?? d.jobId, again.transaction);
   }
 
-  // --- 2. the receipt of a paid session --------------------------------------------------------
-
-  /** Paid, but the receipt was never journaled: fetch it, for a reprint. */
-  private async keepMissingReceipt(): Promise<void> {
-    if (!this.live().paid || this.live().receipt) return;
-    const txId = this.paidApiId ?? this.saleApiId;
-    if (txId) await this.keepReceipt(await read(() => this.deps.api.get(txId)));
+  /**
+   * A terminal payment whose outcome stays unknown (`pending`, a status we do not know) while the
+   * customer is long gone: reversed by its receipt number, then read back. True when it is void now.
+   */
+  private async reverseInDoubt(d: Doubt, tx: Transaction): Promise<boolean> {
+    const terminal = this.deps.terminal;
+    if (!terminal?.enabled || !receiptNumberOf(tx)) return false;
+    // Journaled with nothing: a payment in doubt was never counted, so its reversal gives nothing back twice.
+    await journalTerminalPayment(this.deps.journal, this.id, tx, 0);
+    const r = await terminal.cancelTrx({ apiId: tx.id }, 'recovery');
+    if (r.result !== 'ok') return false;
+    const again = await read(() => this.deps.api.readBack(d.apiId));
+    if (!isNotPaid(again.took)) return false;
+    await writeOutcome(this.deps.journal, d.jobId, { result: 'failed', status: again.transaction.status });
+    return true;
   }
 
-  // --- 3. vouchers of a payment that took effect -----------------------------------------------
+  // --- 2. goods not served ---------------------------------------------------------------------
+
+  /**
+   * A terminal payment of a session that got none of its goods (a cut during `start/cashless`
+   * before any release, every release failed) is reversed through the API (issue 15), as long as
+   * the batch is open. Part served: the rest goes back the usual way (a reversal takes it all).
+   */
+  private async reverseIfNotServed(): Promise<void> {
+    const terminal = this.deps.terminal;
+    const live = this.live();
+    if (!terminal?.enabled || !live.paid || !live.apiId) return;
+    const owed = live.returnedCents ?? 0;
+    const total = live.tx?.amount ?? 0;
+    if (owed <= 0 || owed < total) return;
+    const paidTx = this.paidTx;
+    if (paidTx && this.paidStep === 'start/cashless')
+      await journalTerminalPayment(this.deps.journal, this.id, paidTx, total);
+    if (!this.deps.journal.state.terminal.batch[live.apiId]) return;
+    const r = await terminal.cancelTrx({ apiId: live.apiId }, 'recovery');
+    if (r.result === 'unknown') throw new Unreachable(`terminal reversal in doubt: ${r.detail ?? ''}`);
+    if (r.result === 'ok')
+      this.deps.logger.warn(
+        { sessionId: this.id, cents: total },
+        'recovery: terminal payment reversed, goods not served',
+      );
+  }
+
+  // --- 3. the receipt of a paid session --------------------------------------------------------
+
+  /** Paid, but the receipt was never journaled: made from the read-back transaction and printed. */
+  private async keepMissingReceipt(): Promise<void> {
+    const live = this.live();
+    if (!live.paid || live.receipt) return;
+    const txId = this.paidApiId ?? this.saleApiId;
+    if (!txId) return;
+    const tx = this.paidTx?.id === txId ? this.paidTx : await read(() => this.deps.api.get(txId));
+    if (this.paidStep === 'start/cashless')
+      await journalTerminalPayment(this.deps.journal, this.id, tx, live.tx?.amount ?? 0);
+    const r = this.recoveredReceipt(tx);
+    if (!this.deps.printReceipt) {
+      await this.deps.journal.append({ type: 'receipt', sessionId: this.id, jobId: r.jobId, lines: r.lines });
+      return;
+    }
+    try {
+      await this.deps.printReceipt(r);
+    } catch (err) {
+      // Journaled before printing: the receipt stays for a reprint.
+      this.deps.logger.warn(
+        { sessionId: this.id, err: (err as Error).message },
+        'recovery: receipt not printed',
+      );
+    }
+  }
+
+  private recoveredReceipt(tx: Transaction): RecoveredReceipt {
+    const live = this.live();
+    const basket = (live.tx?.basket.products ?? []).map((p) => {
+      const l = p as {
+        id?: unknown;
+        ean?: unknown;
+        desc?: unknown;
+        quantity?: unknown;
+        priceOne?: unknown;
+        tax?: unknown;
+      };
+      return {
+        id: typeof l.id === 'number' ? l.id : 0,
+        ean: typeof l.ean === 'string' ? l.ean : null,
+        desc: typeof l.desc === 'string' ? l.desc : '?',
+        quantity: typeof l.quantity === 'number' ? l.quantity : 1,
+        priceOne: typeof l.priceOne === 'number' ? l.priceOne : 0,
+        tax: typeof l.tax === 'number' ? l.tax : 0,
+      };
+    });
+    const step = this.paidStep ?? (tx.payment_method ? (`start/${tx.payment_method}` as ApiStep) : undefined);
+    const method =
+      step === 'start/cash'
+        ? 'cash'
+        : step === 'start/loyalty'
+          ? 'loyalty'
+          : step === 'start/cashless'
+            ? 'cashless'
+            : null;
+    const total = live.tx?.amount ?? 0;
+    const apiLines = tx.receipt ?? [];
+    return {
+      sessionId: this.id,
+      jobId: this.job('receipt'),
+      kind: live.mode === 'topup' ? 'topup' : 'sale',
+      basket,
+      method,
+      total,
+      terminal: method === 'cashless' ? total : 0,
+      cashIn: live.insertedCents,
+      cardMasked: live.cardMasked ?? null,
+      apiLines,
+      lines: [...saleLines(basket, method, 'de'), ...apiLines],
+    };
+  }
+
+  // --- 4. vouchers of a payment that took effect -----------------------------------------------
 
   /** A voucher printed while the payment was in doubt is void if the payment took effect. */
   private async voidVouchersOfTakenPayment(): Promise<void> {
@@ -352,7 +511,7 @@ export class RecoverSession {
     }
   }
 
-  // --- 4. money not accounted for --------------------------------------------------------------
+  // --- 5. money not accounted for --------------------------------------------------------------
 
   /** Onto the card when one was scanned and the API takes it, else recorded as unclaimed. */
   private async settleLeftover(): Promise<void> {
@@ -439,7 +598,7 @@ export class RecoverSession {
     }
   }
 
-  // --- 5. close --------------------------------------------------------------------------------
+  // --- 6. close --------------------------------------------------------------------------------
 
   /** An unpaid transaction left on the server is abandoned (best effort: it never charges anyone). */
   private async close(): Promise<void> {

@@ -22,6 +22,7 @@ import type { CallOptions, ReadBack, SmartTransactionsApi, StartMethod } from '.
 import { classifyStatus, isNotPaid } from '../api/transaction-status.js';
 import type { StartLedger } from '../flows/api-actors.js';
 import type { Journal } from '../journal/journal.js';
+import { notServed } from '../journal/state.js';
 import type {
   ApiResult,
   ApiStep,
@@ -38,6 +39,7 @@ import {
   resultOfStatus,
   writeOutcome,
 } from './journaled-call.js';
+import { journalTerminalPayment } from './terminal-duties.js';
 import {
   isRecoveryRef,
   jobRef,
@@ -185,7 +187,7 @@ export class SessionJournal {
       s.creditedCents -
       s.unclaimedCents -
       (s.changedCents ?? 0) +
-      (s.returnedCents ?? 0)
+      notServed(s)
     );
   }
 
@@ -338,12 +340,25 @@ export class SessionJournal {
       if (cents) this.creditedTx.add(id);
       if (step.step === 'start/cash' && step.cents !== undefined)
         this.paidCash.set(sessionId, (this.paidCash.get(sessionId) ?? 0) + step.cents);
+      if (step.step === 'start/cashless') await this.terminalPaid(sessionId, rb.transaction);
     } else if (rb.took === 'no_effect' || isNotPaid(rb.took)) {
       await writeOutcome(this.journal, step.jobId, {
         result: rb.took === 'no_effect' ? 'not_applied' : 'failed',
         status: rb.transaction.status,
       });
     }
+  }
+
+  /** A terminal payment that took effect: its receipt number and merchant copy, for a reversal and a reprint. */
+  private async terminalPaid(sessionId: string | null, t: Transaction): Promise<Transaction> {
+    if (sessionId && classifyStatus(t.status) === 'effect')
+      await journalTerminalPayment(
+        this.journal,
+        sessionId,
+        t,
+        this.journal.state.sessions[sessionId]?.tx?.amount ?? 0,
+      );
+    return t;
   }
 
   /** The API client with every mutating call journaled: intent first, outcome after. */
@@ -447,7 +462,8 @@ export class SessionJournal {
             throw err;
           }
         };
-        return this.step(sessionId, id, step, jobId, startOrReadBack, judged, cents);
+        const started = this.step(sessionId, id, step, jobId, startOrReadBack, judged, cents);
+        return method === 'cashless' ? started.then((t) => this.terminalPaid(sessionId, t)) : started;
       },
       cancel: (id, opts) => {
         if (passThrough(id)) return api.cancel(id, opts);

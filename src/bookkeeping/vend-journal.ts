@@ -212,30 +212,40 @@ export class VendJournal {
         'release cut off: outcome unknown, slot blocked, operator must settle it',
       );
     }
-    for (const s of Object.values(this.journal.state.sessions)) {
-      if (s.mode !== 'checkout' || !s.paid || !s.tx) continue;
-      const units = this.unitsOf(s.tx.basket.products);
-      for (let i = s.releaseIntents ?? 0; i < units.length; i++) {
-        const u = units[i]!;
-        // The machine's own job for this unit would be `release-<i>` too: `boot` keeps it apart.
-        const jobId = jobRef(s.sessionId, `release-${i}`, 'boot');
-        await this.releaseIntent({
-          sessionId: s.sessionId,
-          jobId,
-          slot: u.slot,
-          productId: u.productId,
-          cents: u.cents,
-          transactionId: s.apiId ?? null,
-        });
-        await this.releaseOutcome(jobId, 'failed', 'not_tried', false);
-        notTried += 1;
-        this.logger.warn(
-          { sessionId: s.sessionId, slot: u.slot, cents: u.cents },
-          'paid unit never released before the restart: its price goes back to the customer',
-        );
-      }
-    }
+    for (const s of Object.values(this.journal.state.sessions)) notTried += await this.notServed(s.sessionId);
     return { unknown, notTried };
+  }
+
+  /**
+   * The slotted units of a paid checkout session that were never tried are recorded not delivered
+   * (`not_tried`), so that recovery pays their price back. Also for a session that recovery finds
+   * paid only now (a cut during `start/...`): it never got to a release. Returns how many.
+   */
+  async notServed(sessionId: string): Promise<number> {
+    const s = this.journal.state.sessions[sessionId];
+    if (!s || s.mode !== 'checkout' || !s.paid || !s.tx) return 0;
+    const units = this.unitsOf(s.tx.basket.products);
+    let notTried = 0;
+    for (let i = s.releaseIntents ?? 0; i < units.length; i++) {
+      const u = units[i]!;
+      // The machine's own job for this unit would be `release-<i>` too: `boot` keeps it apart.
+      const jobId = jobRef(s.sessionId, `release-${i}`, 'boot');
+      await this.releaseIntent({
+        sessionId: s.sessionId,
+        jobId,
+        slot: u.slot,
+        productId: u.productId,
+        cents: u.cents,
+        transactionId: s.apiId ?? null,
+      });
+      await this.releaseOutcome(jobId, 'failed', 'not_tried', false);
+      notTried += 1;
+      this.logger.warn(
+        { sessionId: s.sessionId, slot: u.slot, cents: u.cents },
+        'paid unit never released before the restart: its price goes back to the customer',
+      );
+    }
+    return notTried;
   }
 
   /** The basket as the machine expands it (machines/session.setup.ts `releaseUnits`): slotted units in order. */

@@ -251,7 +251,55 @@ export const HopperFilledSchema = z.object({
   by: z.string().min(1).max(40),
 });
 
+/**
+ * The card terminal (issue 12 item 8). A terminal payment that took effect is recorded with its
+ * receipt number (what `cancelTrx` needs) and the merchant's copy of its receipt; it stays
+ * reversible until an end-of-day clears the batch.
+ */
+export const TerminalPaymentSchema = z.object({
+  type: z.literal('terminal_payment'),
+  sessionId: id,
+  apiId: id,
+  receiptNumber: z.string().min(1).max(40).optional(),
+  /** What the transaction took (terminal and card part): what a reversal gives back. */
+  cents,
+  merchantLines: z.array(ReceiptLineSchema).default([]),
+});
+
+export const TERMINAL_ACTIONS = ['cancel_trx', 'end_of_day'] as const;
+export type TerminalAction = (typeof TERMINAL_ACTIONS)[number];
+
+/** A terminal duty that moves money or clears it: durable before the call goes out. */
+export const TerminalIntentSchema = z.object({
+  type: z.literal('terminal_intent'),
+  jobId: id,
+  action: z.enum(TERMINAL_ACTIONS),
+  /** Who asked: `recovery`, `vending`, `service`, `fleet`, `schedule`. */
+  by: z.string().min(1).max(40),
+  receiptNumber: z.string().max(40).optional(),
+  apiId: z.string().optional(),
+  /** The session whose payment is reversed (not `sessionId`: the duty need not belong to one). */
+  ofSession: z.string().optional(),
+  cents: cents.optional(),
+});
+
+/** `refused`: not sent (after end-of-day, already reversed, no receipt number); nothing moved. */
+export const TERMINAL_RESULTS = ['ok', 'failed', 'unknown', 'refused'] as const;
+export type TerminalResult = (typeof TERMINAL_RESULTS)[number];
+
+export const TerminalOutcomeSchema = z.object({
+  type: z.literal('terminal_outcome'),
+  jobId: id,
+  result: z.enum(TERMINAL_RESULTS),
+  status: z.string().max(40).optional(),
+  detail: z.string().max(300).optional(),
+  merchantLines: z.array(ReceiptLineSchema).optional(),
+});
+
 export const EntryInputSchema = z.discriminatedUnion('type', [
+  TerminalPaymentSchema,
+  TerminalIntentSchema,
+  TerminalOutcomeSchema,
   ReleaseIntentSchema,
   ReleaseOutcomeSchema,
   ReleaseSettledSchema,

@@ -21,6 +21,8 @@ import {
   API_STEPS,
   PAYMENT_STEPS,
   SESSION_MODES,
+  TERMINAL_ACTIONS,
+  TERMINAL_RESULTS,
   type ApiStep,
   type JournalEntry,
   type SessionMode,
@@ -110,6 +112,8 @@ const OpenSessionSchema = z.object({
   returnedCents: z.int().optional(),
   /** Releases journaled for this session (the basket's slotted units after these were never tried). */
   releaseIntents: z.int().optional(),
+  /** Given back by a terminal reversal (`cancelTrx`): no longer owed to the customer. */
+  reversedCents: z.int().optional(),
 });
 export type OpenSession = z.infer<typeof OpenSessionSchema>;
 
@@ -192,6 +196,66 @@ export function emptyVend(): VendState {
   };
 }
 
+const TerminalPaymentStateSchema = z.object({
+  apiId: z.string(),
+  sessionId: z.string(),
+  receiptNumber: z.string().optional(),
+  cents: z.int(),
+  seq: z.int(),
+  ts: z.number(),
+  reversed: z.boolean(),
+});
+export type TerminalPaymentState = z.infer<typeof TerminalPaymentStateSchema>;
+
+const TerminalIntentStateSchema = z.object({
+  jobId: z.string(),
+  action: z.enum(TERMINAL_ACTIONS),
+  by: z.string(),
+  receiptNumber: z.string().optional(),
+  apiId: z.string().optional(),
+  ofSession: z.string().optional(),
+  cents: z.int().optional(),
+  seq: z.int(),
+  ts: z.number(),
+});
+
+/** How many merchant receipts stay available for a reprint. */
+export const RECENT_MERCHANT_RECEIPTS = 20;
+
+const MerchantReceiptSchema = z.object({
+  kind: z.enum(['payment', 'cancel_trx', 'end_of_day']),
+  /** The receipt number, or the job of an end-of-day. */
+  ref: z.string(),
+  lines: z.array(ReceiptLineSchema),
+  ts: z.number(),
+});
+export type MerchantReceipt = z.infer<typeof MerchantReceiptSchema>;
+
+const TerminalStateSchema = z.object({
+  /** Terminal payments since the last end-of-day, by transaction id: the only ones `cancelTrx` may reverse. */
+  batch: z.record(z.string(), TerminalPaymentStateSchema),
+  /** Duties journaled without an outcome (a power cut during the call). */
+  inDoubt: z.record(z.string(), TerminalIntentStateSchema),
+  lastEndOfDay: z
+    .object({ seq: z.int(), ts: z.number(), result: z.enum(TERMINAL_RESULTS), detail: z.string().optional() })
+    .nullable(),
+  merchantReceipts: z.array(MerchantReceiptSchema),
+  reversals: TallySchema,
+  endOfDays: TallySchema,
+});
+export type TerminalState = z.infer<typeof TerminalStateSchema>;
+
+export function emptyTerminal(): TerminalState {
+  return {
+    batch: {},
+    inDoubt: {},
+    lastEndOfDay: null,
+    merchantReceipts: [],
+    reversals: { count: 0, cents: 0 },
+    endOfDays: { count: 0, cents: 0 },
+  };
+}
+
 export const LedgerStateSchema = z.object({
   /** The seq of the last record folded in (-1: none). */
   lastSeq: z.int(),
@@ -210,6 +274,8 @@ export const LedgerStateSchema = z.object({
   anomalies: z.int(),
   /** The vending counter: stock per slot, releases and payouts in doubt (snapshots before it have none). */
   vend: VendStateSchema.default(emptyVend),
+  /** The card terminal: the open batch, duties in doubt, merchant receipts (snapshots before it have none). */
+  terminal: TerminalStateSchema.default(emptyTerminal),
 });
 export type LedgerState = z.infer<typeof LedgerStateSchema>;
 
@@ -248,6 +314,7 @@ export function emptyState(): LedgerState {
     recentReceipts: [],
     anomalies: 0,
     vend: emptyVend(),
+    terminal: emptyTerminal(),
   };
 }
 
@@ -440,6 +507,11 @@ function applyInPlace(state: LedgerState, e: JournalEntry): void {
     case 'hopper_filled':
       applyVend(state, e);
       return;
+    case 'terminal_payment':
+    case 'terminal_intent':
+    case 'terminal_outcome':
+      applyTerminal(state, e);
+      return;
     case 'cash_collected': {
       state.lastCollection = { ts: e.ts, cents: e.cents, expectedCents: state.cashBox.cents, by: e.by };
       state.cashBox = { cents: 0, count: 0, sinceTs: null };
@@ -562,6 +634,102 @@ function applyVend(state: LedgerState, e: JournalEntry): void {
     default:
       return;
   }
+}
+
+function keepMerchantReceipt(t: TerminalState, r: MerchantReceipt): void {
+  if (r.lines.length === 0) return;
+  t.merchantReceipts.push(r);
+  if (t.merchantReceipts.length > RECENT_MERCHANT_RECEIPTS) t.merchantReceipts.shift();
+}
+
+/**
+ * The card terminal's records. A reversal that took effect gives the session's money back (its
+ * `reversedCents`, no longer paid); an end-of-day clears the batch, also when its outcome is unknown
+ * (the terminal may have cleared it: a reversal is then refused, and the money goes back another way).
+ */
+function applyTerminal(state: LedgerState, e: JournalEntry): void {
+  const t = (state.terminal ??= emptyTerminal());
+  switch (e.type) {
+    case 'terminal_payment': {
+      t.batch[e.apiId] = {
+        apiId: e.apiId,
+        sessionId: e.sessionId,
+        ...(e.receiptNumber !== undefined ? { receiptNumber: e.receiptNumber } : {}),
+        cents: e.cents,
+        seq: e.seq,
+        ts: e.ts,
+        reversed: false,
+      };
+      keepMerchantReceipt(t, {
+        kind: 'payment',
+        ref: e.receiptNumber ?? e.apiId,
+        lines: e.merchantLines ?? [],
+        ts: e.ts,
+      });
+      return;
+    }
+    case 'terminal_intent': {
+      const { type: _t, seq, ts, ...rest } = e;
+      t.inDoubt[e.jobId] = { ...rest, seq, ts };
+      return;
+    }
+    case 'terminal_outcome': {
+      const i = t.inDoubt[e.jobId];
+      if (!i) {
+        state.anomalies += 1;
+        return;
+      }
+      delete t.inDoubt[e.jobId];
+      if (i.action === 'end_of_day') {
+        t.lastEndOfDay = {
+          seq: e.seq,
+          ts: e.ts,
+          result: e.result,
+          ...(e.detail !== undefined ? { detail: e.detail } : {}),
+        };
+        if (e.result === 'ok' || e.result === 'unknown') {
+          if (e.result === 'ok')
+            addTally(
+              t.endOfDays,
+              Object.values(t.batch)
+                .filter((p) => !p.reversed)
+                .reduce((sum, p) => sum + p.cents, 0),
+            );
+          t.batch = {};
+        }
+        keepMerchantReceipt(t, { kind: 'end_of_day', ref: e.jobId, lines: e.merchantLines ?? [], ts: e.ts });
+        return;
+      }
+      if (e.result !== 'ok') return;
+      const cents = i.cents ?? 0;
+      const p = i.apiId ? t.batch[i.apiId] : undefined;
+      if (p) p.reversed = true;
+      addTally(t.reversals, cents);
+      tally(state, 'cancellations', cents);
+      const s = i.ofSession ? state.sessions[i.ofSession] : undefined;
+      if (s) {
+        s.reversedCents = (s.reversedCents ?? 0) + cents;
+        s.paid = false;
+      }
+      keepMerchantReceipt(t, {
+        kind: 'cancel_trx',
+        ref: i.receiptNumber ?? e.jobId,
+        lines: e.merchantLines ?? [],
+        ts: e.ts,
+      });
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+/**
+ * The price of goods paid for and not served that is still owed: what a terminal reversal gave
+ * back is not (a reversal of a payment never counted gives nothing back twice).
+ */
+export function notServed(s: Pick<OpenSession, 'returnedCents' | 'reversedCents'>): number {
+  return Math.max(0, (s.returnedCents ?? 0) - (s.reversedCents ?? 0));
 }
 
 /** A slot's stock as the journal knows it (`initialStock` until the first count is journaled). */

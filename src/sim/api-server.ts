@@ -219,7 +219,7 @@ export async function startApiStandIn(opts: StandInOptions = {}): Promise<StandI
       return { count: found.length, data: found.map(renderMerchantCard) };
     }
     const m =
-      /^\/api\/v2\/Smart\/Transactions(?:\/([^/]+))?(?:\/(preTransaction|start\/(?:loyalty|cash|cashless)|cancel|abort))?\/?$/.exec(
+      /^\/api\/v2\/Smart\/Transactions(?:\/([^/]+))?(?:\/(preTransaction|start\/(?:loyalty|cash|cashless)|cancelTrx|cancel|abort|EndOfDay|diagnosis))?\/?$/.exec(
         path,
       );
     if (!m) throw apiError(404, 'NotFoundException', `no route ${method} ${path}`);
@@ -244,6 +244,12 @@ export async function startApiStandIn(opts: StandInOptions = {}): Promise<StandI
       throw notAllowed(method);
     }
     if (method !== 'POST') throw notAllowed(method);
+    if (action === 'EndOfDay' || action === 'diagnosis') {
+      if (decodedId !== 'me') throw apiError(404, 'NotFoundException', `no route ${method} ${path}`);
+      // Blocking like the terminal (documented for end-of-day): it transmits its batch first.
+      if (opts.terminalDelayMs) await new Promise((r) => setTimeout(r, opts.terminalDelayMs));
+      return { status: 'ok', ...(action === 'EndOfDay' ? ledger.endOfDay() : ledger.diagnosis()) };
+    }
     switch (action) {
       case 'preTransaction': {
         const r = ledger.preTransaction(decodedId);
@@ -262,6 +268,10 @@ export async function startApiStandIn(opts: StandInOptions = {}): Promise<StandI
       }
       case 'cancel':
         return render(ledger.cancel(decodedId));
+      case 'cancelTrx': {
+        const tx = ledger.cancelTrx(decodedId);
+        return render(tx);
+      }
       default:
         return render(ledger.abort(decodedId));
     }

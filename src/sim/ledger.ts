@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { basketTotal } from '../api/money.js';
+import { basketTotal, formatCents } from '../api/money.js';
 import {
   CreateTransactionSchema,
   TOPUP_EAN,
@@ -93,6 +93,10 @@ export interface StoredTransaction {
   trans_id: string | null;
   ltx: string[];
   receipt: unknown[];
+  /** Terminal payments: the terminal's receipt number (what `cancelTrx` takes), its batch, the merchant copy. */
+  receipt_number?: string | null;
+  terminalBatch?: number;
+  receipt_merchant?: unknown[];
 }
 
 export interface SaleRecord {
@@ -112,7 +116,20 @@ interface LedgerFile {
   transactions: Record<string, StoredTransaction>;
   nextTransId: number;
   sales: SaleRecord[];
+  /** The card terminal: the open batch (cleared by end-of-day) and the next receipt number. Older files have none. */
+  terminal?: { batch: number; nextReceiptNo: number; endOfDays: number };
 }
+
+/** What end-of-day cleared: the batch's terminal payments and their total. */
+export interface EndOfDayResult {
+  batch: number;
+  count: number;
+  cents: number;
+  reversed: number;
+  receipt_merchant: unknown[];
+}
+
+const TERMINAL_ID = 'SIM00001';
 
 const TOPUP = (p: Product) => p.ean === TOPUP_EAN;
 const ID_CHARS = 'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789';
@@ -138,7 +155,14 @@ export class Ledger {
   private static fresh(): LedgerFile {
     const cards: Record<string, LedgerCard> = {};
     for (const c of DEMO_CARDS) cards[c.cardnumber] = { ...c };
-    return { version: 1, cards, transactions: {}, nextTransId: 29_300_000, sales: [] };
+    return {
+      version: 1,
+      cards,
+      transactions: {},
+      nextTransId: 29_300_000,
+      sales: [],
+      terminal: { batch: 1, nextReceiptNo: 1, endOfDays: 0 },
+    };
   }
 
   private static load(path: string): LedgerFile | undefined {
@@ -368,6 +392,13 @@ export class Ledger {
       } else {
         tx.receipt = [];
       }
+      if (method === 'cashless') {
+        const t = this.terminalBook();
+        tx.receipt_number = String(t.nextReceiptNo++).padStart(4, '0');
+        tx.terminalBatch = t.batch;
+        tx.receipt = [...terminalReceipt('Kundenbeleg', tx.receipt_number, collected), ...tx.receipt];
+        tx.receipt_merchant = terminalReceipt('Händlerbeleg', tx.receipt_number, collected);
+      }
       tx.redeemed = { ...applied };
       tx.loaded = card ? topup : 0;
       tx.status = 'ok';
@@ -434,6 +465,94 @@ export class Ledger {
     });
   }
 
+  private terminalBook(): NonNullable<LedgerFile['terminal']> {
+    return (this.data.terminal ??= { batch: 1, nextReceiptNo: 1, endOfDays: 0 });
+  }
+
+  /**
+   * `POST /Smart/Transactions/{receipt_number}/cancelTrx`: reverses a terminal payment of the open
+   * batch (documented: before end-of-day; receipts kept unchanged; status `cancelled`). The card part
+   * of the transaction goes back on the card as with `cancel`.
+   */
+  cancelTrx(receiptNumber: string): StoredTransaction {
+    const tx = Object.values(this.data.transactions).find((t) => t.receipt_number === receiptNumber);
+    if (!tx) throw notFound(`no terminal payment with receipt number ${receiptNumber}`);
+    if (tx.status !== 'ok') throw wrongState(`transaction ${tx.id} is ${tx.status}; it cannot be reversed`);
+    if (tx.terminalBatch !== this.terminalBook().batch)
+      throw new SimApiError(
+        400,
+        'ProductBadRequestException',
+        1001,
+        'the terminal payment was cleared by end-of-day; it can no longer be reversed',
+        'Storno nicht mehr möglich.',
+      );
+    return this.commit(() => {
+      const card = tx.card ? this.data.cards[tx.card] : undefined;
+      if (card) {
+        card.cash_balance += (tx.redeemed?.cash ?? 0) - tx.loaded;
+        card.bonus_balance += tx.redeemed?.bonus ?? 0;
+        card.points = Math.max(0, card.points - tx.points);
+      }
+      tx.status = 'cancelled';
+      tx.updated = this.now().toISOString();
+      const sale = this.data.sales.find((s) => s.txId === tx.id);
+      if (sale) sale.cancelled = true;
+      return tx;
+    });
+  }
+
+  /** `POST /Smart/Transactions/me/EndOfDay`: the open batch is cleared; its payments can no longer be reversed. */
+  endOfDay(): EndOfDayResult {
+    return this.commit(() => {
+      const t = this.terminalBook();
+      const inBatch = Object.values(this.data.transactions).filter((x) => x.terminalBatch === t.batch);
+      const paid = inBatch.filter((x) => x.status === 'ok');
+      const cents = paid.reduce(
+        (sum, x) => sum + (this.data.sales.find((s) => s.txId === x.id)?.collected ?? 0),
+        0,
+      );
+      const result: EndOfDayResult = {
+        batch: t.batch,
+        count: paid.length,
+        cents,
+        reversed: inBatch.length - paid.length,
+        receipt_merchant: [
+          { type: 'separator', value: { caption: 'Kassenschnitt' } },
+          { type: 'name-value', value: { name: 'Terminal-ID:', value: TERMINAL_ID, decoration: [] } },
+          { type: 'name-value', value: { name: 'Batch:', value: String(t.batch), decoration: [] } },
+          { type: 'name-value', value: { name: 'Umsätze:', value: String(paid.length), decoration: [] } },
+          { type: 'name-value', value: { name: 'Summe:', value: formatCents(cents), decoration: [] } },
+          {
+            type: 'name-value',
+            value: { name: 'Storniert:', value: String(inBatch.length - paid.length), decoration: [] },
+          },
+          { type: 'textline', value: { text: 'Kassenschnitt erfolgreich', decoration: ['important'] } },
+        ],
+      };
+      t.batch += 1;
+      t.endOfDays += 1;
+      return result;
+    });
+  }
+
+  /** `POST /Smart/Transactions/me/diagnosis`: the stand-in's terminal is always ready. */
+  diagnosis(): { terminal_id: string; batch: number; open: number; receipt_merchant: unknown[] } {
+    const t = this.terminalBook();
+    const open = Object.values(this.data.transactions).filter(
+      (x) => x.terminalBatch === t.batch && x.status === 'ok',
+    ).length;
+    return {
+      terminal_id: TERMINAL_ID,
+      batch: t.batch,
+      open,
+      receipt_merchant: [
+        { type: 'separator', value: { caption: 'Diagnose' } },
+        { type: 'name-value', value: { name: 'Terminal-ID:', value: TERMINAL_ID, decoration: [] } },
+        { type: 'textline', value: { text: 'Diagnose erfolgreich', decoration: ['important'] } },
+      ],
+    };
+  }
+
   abort(id: string): StoredTransaction {
     const tx = this.mustGet(id);
     if (tx.status === 'ok') throw wrongState(`transaction ${id} is paid; cancel it instead`);
@@ -493,6 +612,18 @@ export class Ledger {
     if (card.stock_status !== 'active') throw cardFailed('card is not active', 'Karte nicht aktiv.');
     return card;
   }
+}
+
+/** A terminal's slip (customer or merchant copy) for a payment of `cents`. */
+function terminalReceipt(copy: string, receiptNumber: string, cents: number): unknown[] {
+  return [
+    { type: 'separator', value: { caption: `Kartenzahlung ${copy}` } },
+    { type: 'name-value', value: { name: 'Terminal-ID:', value: TERMINAL_ID, decoration: [] } },
+    { type: 'name-value', value: { name: 'Beleg-Nr.:', value: receiptNumber, decoration: [] } },
+    { type: 'name-value', value: { name: 'Betrag:', value: formatCents(cents), decoration: ['important'] } },
+    { type: 'textline', value: { text: 'Zahlung erfolgt', decoration: ['align-center'] } },
+    { type: 'space' },
+  ];
 }
 
 /** Bonus products: the applied amount split over the VAT rates in proportion to their gross, one negative line per rate. */

@@ -111,6 +111,13 @@ export function renderTransaction(tx: StoredTransaction, card: LedgerCard | unde
       type: 'default',
     },
     receipt: tx.receipt,
+    ...(tx.receipt_number
+      ? {
+          receipt_number: tx.receipt_number,
+          receipt_merchant: tx.receipt_merchant ?? [],
+          receipt_merchant_print: true,
+        }
+      : {}),
     basket_info: {
       sum: tx.sum,
       currency: tx.currency,

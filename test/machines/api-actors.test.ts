@@ -45,6 +45,9 @@ function fakeApi() {
     readBack: sinon.stub().resolves({ transaction: tx({ status: 'ok' }), took: 'effect' }),
     list: sinon.stub().resolves([]),
     merchantCards: sinon.stub().resolves([]),
+    cancelTrx: sinon.stub().resolves(tx({ status: 'cancelled' })),
+    endOfDay: sinon.stub().resolves({ status: 'ok', receipt: [] }),
+    diagnosis: sinon.stub().resolves({ status: 'ok', receipt: [] }),
   } satisfies Record<keyof SmartTransactionsApi, sinon.SinonStub>;
 }
 

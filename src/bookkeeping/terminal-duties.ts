@@ -1,0 +1,261 @@
+/**
+ * The card terminal's duties (SmartZVT, only with `kiosk.cardTerminal`; issue 12 item 8):
+ *  - `cancelTrx` reverses a terminal payment by its receipt number, for a customer charged but not
+ *    served. Only a payment of the open batch can be reversed: after an end-of-day the terminal has
+ *    cleared it, so the kiosk refuses (journaled) and the money goes back another way (voucher).
+ *  - `endOfDay` clears the terminal's batch (girocard is paid out only after it).
+ *  - `diagnosis` is the terminal's extended self-test; it moves no money and is not journaled.
+ *
+ * Reversal and end-of-day are money steps: the intent is durable before the call, the outcome after
+ * (`terminal_intent` / `terminal_outcome`), with the merchant's copy of the terminal's receipt.
+ * A reversal whose answer was lost is read back (`GET` the transaction: `cancelled` means it took
+ * effect); it is never sent twice blind, and the API refuses a second one anyway (not `ok` any more).
+ */
+import { isApiError } from '../api/errors.js';
+import {
+  merchantReceiptOf,
+  receiptNumberOf,
+  type ReceiptLine,
+  type TerminalAnswer,
+  type Transaction,
+} from '../api/schemas.js';
+import type { SmartTransactionsApi } from '../api/types.js';
+import { classifyStatus } from '../api/transaction-status.js';
+import type { TerminalResult } from '../journal/entries.js';
+import type { Journal } from '../journal/journal.js';
+import type { MerchantReceipt, TerminalPaymentState } from '../journal/state.js';
+import type { Logger } from '../util/logger.js';
+
+/** What a duty came to: `refused` was never sent. */
+export interface DutyResult {
+  result: TerminalResult;
+  detail?: string;
+  status?: string;
+  /** The merchant's receipt the terminal gave (also journaled). */
+  merchantLines: ReceiptLine[];
+}
+
+export interface EndOfDayResult extends DutyResult {
+  /** Terminal payments of the batch it cleared (not reversed), from the journal. */
+  count: number;
+  cents: number;
+}
+
+export interface DiagnosisResult {
+  ok: boolean;
+  detail: string;
+  status?: string;
+  merchantLines: ReceiptLine[];
+}
+
+/** Which payment to reverse: the transaction (recovery, vending) or the receipt number (the operator). */
+export type ReversalTarget = { apiId: string } | { receiptNumber: string };
+
+/**
+ * A terminal payment that took effect, journaled with its receipt number and merchant copy, so it
+ * can be reversed and reprinted. Written by the session journal and by recovery.
+ */
+export async function journalTerminalPayment(
+  journal: Journal,
+  sessionId: string,
+  tx: Transaction,
+  cents: number,
+): Promise<void> {
+  if (journal.state.terminal.batch[tx.id]) return;
+  const receiptNumber = receiptNumberOf(tx);
+  await journal.append({
+    type: 'terminal_payment',
+    sessionId,
+    apiId: tx.id,
+    ...(receiptNumber ? { receiptNumber: receiptNumber.slice(0, 40) } : {}),
+    cents,
+    merchantLines: merchantReceiptOf(tx),
+  });
+}
+
+export interface TerminalDutiesDeps {
+  journal: Journal;
+  /** The raw client (the duties journal themselves). */
+  api: SmartTransactionsApi;
+  logger: Logger;
+  /** `kiosk.cardTerminal`: without a terminal every duty is refused. */
+  enabled: boolean;
+}
+
+export class TerminalDuties {
+  private seq = 0;
+
+  constructor(private readonly deps: TerminalDutiesDeps) {}
+
+  get enabled(): boolean {
+    return this.deps.enabled;
+  }
+
+  private job(action: string): string {
+    return `terminal:${action}:${Date.now().toString(36)}${++this.seq}`;
+  }
+
+  /** The payment of the open batch, or why it cannot be reversed. */
+  reversible(target: ReversalTarget): { payment: TerminalPaymentState } | { refused: string } {
+    if (!this.deps.enabled) return { refused: 'no card terminal configured' };
+    const batch = Object.values(this.deps.journal.state.terminal.batch);
+    const payment =
+      'apiId' in target
+        ? batch.find((p) => p.apiId === target.apiId)
+        : batch.find((p) => p.receiptNumber === target.receiptNumber);
+    if (!payment) return { refused: 'not in the open terminal batch (cleared by end-of-day, or unknown)' };
+    if (payment.reversed) return { refused: 'already reversed' };
+    if (!payment.receiptNumber) return { refused: 'the terminal gave no receipt number' };
+    if (Object.values(this.deps.journal.state.terminal.inDoubt).some((i) => i.apiId === payment.apiId))
+      return { refused: 'a reversal of it is in doubt: the operator checks' };
+    return { payment };
+  }
+
+  /** Reverses a terminal payment of the open batch; a refusal is journaled too (the operator's audit). */
+  async cancelTrx(target: ReversalTarget, by: string): Promise<DutyResult> {
+    const { journal, api, logger } = this.deps;
+    const jobId = this.job('cancel_trx');
+    const check = this.reversible(target);
+    if ('refused' in check) {
+      await journal.append({
+        type: 'terminal_intent',
+        jobId,
+        action: 'cancel_trx',
+        by,
+        ...('apiId' in target
+          ? { apiId: target.apiId }
+          : { receiptNumber: target.receiptNumber.slice(0, 40) }),
+      });
+      await journal.append({ type: 'terminal_outcome', jobId, result: 'refused', detail: check.refused });
+      logger.warn({ by, reason: check.refused }, 'terminal reversal refused');
+      return { result: 'refused', detail: check.refused, merchantLines: [] };
+    }
+    const p = check.payment;
+    const receiptNumber = p.receiptNumber!;
+    await journal.append({
+      type: 'terminal_intent',
+      jobId,
+      action: 'cancel_trx',
+      by,
+      receiptNumber,
+      apiId: p.apiId,
+      ofSession: p.sessionId,
+      cents: p.cents,
+    });
+    let outcome: DutyResult;
+    try {
+      if (!api.cancelTrx) throw new Error('the API client has no cancelTrx');
+      const tx = await api.cancelTrx(receiptNumber);
+      outcome = reversalJudged(tx);
+    } catch (err) {
+      outcome = await this.afterFailedReversal(p.apiId, err);
+    }
+    await writeDutyOutcome(journal, jobId, outcome);
+    logger.info(
+      { by, result: outcome.result, cents: p.cents, receiptNumber, sessionId: p.sessionId },
+      'terminal reversal',
+    );
+    return outcome;
+  }
+
+  /** The answer was lost or refused: what the transaction says now decides. */
+  private async afterFailedReversal(apiId: string, err: unknown): Promise<DutyResult> {
+    const message = (err as Error).message;
+    if (isApiError(err) && err.outcome === 'not_applied')
+      return { result: 'failed', detail: message, merchantLines: [] };
+    try {
+      const rb = await this.deps.api.readBack(apiId);
+      if (rb.took === 'cancelled')
+        return { result: 'ok', status: rb.transaction.status, detail: 'read back', merchantLines: [] };
+      if (rb.took === 'effect')
+        return { result: 'failed', status: rb.transaction.status, detail: message, merchantLines: [] };
+    } catch {
+      // Still not readable: in doubt.
+    }
+    return { result: 'unknown', detail: message, merchantLines: [] };
+  }
+
+  /** Clears the terminal's batch. Refused without a terminal; the result goes to the journal. */
+  async endOfDay(by: string): Promise<EndOfDayResult> {
+    const { journal, api, logger } = this.deps;
+    const open = Object.values(journal.state.terminal.batch).filter((p) => !p.reversed);
+    const tally = { count: open.length, cents: open.reduce((sum, p) => sum + p.cents, 0) };
+    if (!this.deps.enabled)
+      return { result: 'refused', detail: 'no card terminal configured', merchantLines: [], ...tally };
+    const jobId = this.job('end_of_day');
+    await journal.append({ type: 'terminal_intent', jobId, action: 'end_of_day', by, cents: tally.cents });
+    let outcome: DutyResult;
+    try {
+      if (!api.endOfDay) throw new Error('the API client has no endOfDay');
+      outcome = dutyJudged(await api.endOfDay());
+    } catch (err) {
+      const message = (err as Error).message;
+      outcome = {
+        result: isApiError(err) && err.outcome === 'not_applied' ? 'failed' : 'unknown',
+        detail: message,
+        merchantLines: [],
+      };
+    }
+    await writeDutyOutcome(journal, jobId, outcome);
+    logger.info({ by, result: outcome.result, ...tally }, 'terminal end-of-day');
+    return { ...outcome, ...tally };
+  }
+
+  /** The terminal's extended diagnosis (no money moves: not journaled). */
+  async diagnosis(): Promise<DiagnosisResult> {
+    if (!this.deps.enabled) return { ok: false, detail: 'no card terminal configured', merchantLines: [] };
+    try {
+      if (!this.deps.api.diagnosis) throw new Error('the API client has no diagnosis');
+      const answer = await this.deps.api.diagnosis();
+      const judged = dutyJudged(answer);
+      return {
+        ok: judged.result === 'ok',
+        detail:
+          judged.result === 'ok' ? 'terminal ready' : `terminal answered ${judged.status ?? 'no status'}`,
+        ...(judged.status ? { status: judged.status } : {}),
+        merchantLines: judged.merchantLines,
+      };
+    } catch (err) {
+      return { ok: false, detail: (err as Error).message, merchantLines: [] };
+    }
+  }
+
+  /** The merchant receipts the journal keeps, newest last (for a reprint). */
+  merchantReceipts(): MerchantReceipt[] {
+    return [...this.deps.journal.state.terminal.merchantReceipts];
+  }
+}
+
+function writeDutyOutcome(journal: Journal, jobId: string, outcome: DutyResult): Promise<unknown> {
+  return journal.append({
+    type: 'terminal_outcome',
+    jobId,
+    result: outcome.result,
+    ...(outcome.status ? { status: outcome.status.slice(0, 40) } : {}),
+    ...(outcome.detail ? { detail: outcome.detail.slice(0, 300) } : {}),
+    ...(outcome.merchantLines.length ? { merchantLines: outcome.merchantLines } : {}),
+  });
+}
+
+/** A reversal's answer: `cancelled` (or `failed`: nothing left charged) took effect; paid still is a refusal. */
+function reversalJudged(tx: Transaction): DutyResult {
+  const took = classifyStatus(tx.status);
+  const merchantLines = merchantReceiptOf(tx);
+  if (took === 'cancelled') return { result: 'ok', status: tx.status, merchantLines };
+  if (took === 'effect')
+    return { result: 'failed', status: tx.status, detail: 'still paid after cancelTrx', merchantLines };
+  return { result: 'unknown', status: tx.status, merchantLines };
+}
+
+/** An end-of-day's or diagnosis's answer: `ok` (or no status: the call was taken) is done. */
+function dutyJudged(answer: TerminalAnswer): DutyResult {
+  const status = answer.status ?? undefined;
+  const merchantLines = merchantReceiptOf(answer);
+  const result: TerminalResult =
+    status === undefined || status === 'ok'
+      ? 'ok'
+      : status === 'failed' || status === 'error'
+        ? 'failed'
+        : 'unknown';
+  return { result, ...(status ? { status } : {}), merchantLines };
+}
