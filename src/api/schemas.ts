@@ -230,7 +230,7 @@ export type Transaction = z.infer<typeof TransactionSchema>;
  */
 export const TerminalAnswerSchema = z.looseObject({
   status: lenient(z.string().nullable()),
-  receipt: ApiReceiptSchema.optional(),
+  receipt: ApiReceiptSchema,
   receipt_merchant: lenient(z.unknown()),
   receipt_merchant_print: lenient(z.boolean().nullable()),
   receipt_number: lenient(idLike),
