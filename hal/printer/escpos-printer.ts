@@ -7,7 +7,7 @@
  */
 import type { ThermalPrinter } from 'node-thermal-printer';
 import { DLE_EOT, decodeStatus, isStatusByte, PRINTER_OFFLINE } from './escpos-status.js';
-import { thermalPrinter } from './escpos-receipt.js';
+import { receiptBytes, thermalPrinter } from './escpos-receipt.js';
 import type { PrinterDataInterface } from './escpos-receipt.js';
 import type { PrinterStatusEvent } from './printer.js';
 import { QueuedPrinter } from './printer-queue.js';
@@ -79,5 +79,5 @@ export function createEscPosPrinter(options: EscPosPrinterOptions): QueuedPrinte
     options.statusChannel,
     options.statusTimeoutMs ?? 1000,
   );
-  return new QueuedPrinter(device, options);
+  return new QueuedPrinter(device, { ...options, encoder: receiptBytes });
 }

@@ -6,7 +6,6 @@
  */
 import { EventEmitter } from 'node:events';
 import type { DeviceHealth, ProbeResult } from '../../src/contracts/device.js';
-import { receiptBytes } from './escpos-receipt.js';
 import type {
   KeptReceipt,
   PrintJob,
@@ -17,7 +16,7 @@ import type {
 } from './printer.js';
 import { PrinterError, printerHealthOf } from './printer.js';
 import { layoutReceipt, receiptText } from './receipt-layout.js';
-import type { ReceiptLayoutOptions } from './receipt-layout.js';
+import type { ReceiptLayoutOptions, ReceiptRow } from './receipt-layout.js';
 import type { Logger } from '../../src/util/logger.js';
 import { silentLogger } from '../../src/util/logger.js';
 
@@ -47,6 +46,20 @@ export interface QueuedPrinterOptions {
   required?: boolean;
   logger?: Logger;
   now?: () => number;
+  /** How rows become bytes; default: the ESC/POS encoder, loaded when first needed. */
+  encoder?: ReceiptEncoder;
+}
+
+/** Receipt rows -> the bytes sent to the printer (`receiptBytes` of escpos-receipt.ts). */
+export type ReceiptEncoder = (rows: readonly ReceiptRow[], width: number) => Buffer;
+
+/**
+ * Without an encoder given, the ESC/POS one (node-thermal-printer with iconv-lite and pngjs, 28
+ * files) is loaded with the first receipt, not at start-up: a simulated kiosk takes coins before it
+ * ever prints. The real driver has loaded it already and passes it.
+ */
+async function loadEncoder(): Promise<ReceiptEncoder> {
+  return (await import('./escpos-receipt.js')).receiptBytes;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -63,6 +76,7 @@ export class QueuedPrinter extends EventEmitter implements Printer {
   private queue: Promise<unknown> = Promise.resolve();
   private last: { job: PrintJob; kept: KeptReceipt } | undefined;
   private current: PrinterStatusEvent | undefined;
+  private encoder: ReceiptEncoder | undefined;
 
   constructor(
     protected readonly device: PrinterDevice,
@@ -77,6 +91,12 @@ export class QueuedPrinter extends EventEmitter implements Printer {
     this.required = options.required ?? false;
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
+    this.encoder = options.encoder;
+  }
+
+  private async encode(rows: readonly ReceiptRow[]): Promise<Buffer> {
+    this.encoder ??= await loadEncoder();
+    return this.encoder(rows, this.columns);
   }
 
   override on<K extends keyof PrinterEvents>(event: K, listener: (...args: PrinterEvents[K]) => void): this {
@@ -88,17 +108,19 @@ export class QueuedPrinter extends EventEmitter implements Printer {
   }
 
   /** Lays a job out as this printer would print it, without printing. */
-  render(job: PrintJob): RenderedReceipt {
+  async render(job: PrintJob): Promise<RenderedReceipt> {
     const rows = layoutReceipt(job, { ...this.layout, width: this.columns });
-    return { bytes: receiptBytes(rows, this.columns), text: receiptText(rows) };
+    return { bytes: await this.encode(rows), text: receiptText(rows) };
   }
 
   print(job: PrintJob): Promise<void> {
     const deadline = job.deadline ?? this.now() + this.jobTtlMs;
-    const receipt = this.render(job);
-    const kept: KeptReceipt = { text: receipt.text, at: this.now(), printed: false };
+    const rows = layoutReceipt(job, { ...this.layout, width: this.columns });
+    const text = receiptText(rows);
+    // kept at once (the control port's `receipts`, a reprint), printed in turn
+    const kept: KeptReceipt = { text, at: this.now(), printed: false };
     this.last = { job, kept };
-    const run = this.queue.then(() => this.printNow(receipt, kept, deadline));
+    const run = this.queue.then(() => this.printNow(rows, kept, deadline));
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -175,7 +197,7 @@ export class QueuedPrinter extends EventEmitter implements Printer {
     this.emit('status', { ...next });
   }
 
-  private async printNow(receipt: RenderedReceipt, kept: KeptReceipt, deadline: number): Promise<void> {
+  private async printNow(rows: readonly ReceiptRow[], kept: KeptReceipt, deadline: number): Promise<void> {
     for (;;) {
       if (this.now() > deadline) {
         const offline = this.current?.status === 'offline';
@@ -190,6 +212,8 @@ export class QueuedPrinter extends EventEmitter implements Printer {
       if (s.status !== 'offline') break;
       await sleep(Math.max(0, Math.min(this.offlineRetryMs, deadline - this.now() + 1)));
     }
+    // encoded once the printer is ready: loading the encoder never eats into the job's deadline
+    const receipt: RenderedReceipt = { bytes: await this.encode(rows), text: kept.text };
     try {
       await this.device.send(receipt);
     } catch (err) {

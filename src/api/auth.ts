@@ -5,6 +5,7 @@
  */
 import { ApiError } from './errors.js';
 import { httpExchange, type FetchLike } from './http.js';
+import { nodeHttpFetch } from './node-http.js';
 import {
   DeviceCodeResponseSchema,
   OAuthErrorSchema,
@@ -77,7 +78,7 @@ export class TokenManager {
 
   constructor(private readonly opts: TokenManagerOptions) {
     this.auth = opts.auth;
-    this.fetchImpl = opts.fetch ?? ((url, init) => fetch(url, init));
+    this.fetchImpl = opts.fetch ?? nodeHttpFetch;
     this.logger = opts.logger ?? silentLogger;
     this.now = opts.now ?? Date.now;
     this.timeoutMs = opts.timeoutMs ?? 15_000;
@@ -211,7 +212,7 @@ const sleepFor = (ms: number, signal?: AbortSignal): Promise<void> =>
  * `authorization_pending` (slower on `slow_down`), until confirmed or the code expires.
  */
 export async function pairDevice(opts: DevicePairingOptions): Promise<PairingResult> {
-  const fetchImpl = opts.fetch ?? ((url, init) => fetch(url, init));
+  const fetchImpl = opts.fetch ?? nodeHttpFetch;
   const timeoutMs = opts.timeoutMs ?? 15_000;
   const sleep = opts.sleep ?? sleepFor;
   const logger = opts.logger ?? silentLogger;

@@ -7,6 +7,7 @@
 import type * as z from 'zod';
 import { ApiError } from './errors.js';
 import { httpExchange, type FetchLike } from './http.js';
+import { nodeHttpFetch } from './node-http.js';
 import {
   CreateTransactionSchema,
   MerchantCardListSchema,
@@ -55,7 +56,7 @@ export class SmartTransactionsClient implements SmartTransactionsApi {
 
   constructor(private readonly opts: ClientOptions) {
     this.base = opts.baseUrl.replace(/\/+$/, '');
-    this.fetchImpl = opts.fetch ?? ((url, init) => fetch(url, init));
+    this.fetchImpl = opts.fetch ?? nodeHttpFetch;
     this.timeoutMs = opts.timeoutMs ?? 15_000;
     this.cashlessTimeoutMs = opts.cashlessTimeoutMs ?? 180_000;
     this.logger = opts.logger ?? silentLogger;

@@ -5,7 +5,23 @@
 import { ApiError, type Outcome } from './errors.js';
 import { ApiErrorBodySchema, OAuthErrorSchema } from './schemas.js';
 
-export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+/**
+ * What `httpExchange` reads of an answer: a fetch `Response` has it, and so has the `node:http`
+ * transport (`node-http.ts`), which the kiosk uses so that it never loads undici.
+ */
+export interface ResponseLike {
+  status: number;
+  headers: { get(name: string): string | null };
+  body: {
+    cancel(): Promise<void>;
+    getReader(): {
+      read(): Promise<{ done: true; value?: undefined } | { done: false; value: Uint8Array }>;
+      cancel(): Promise<void>;
+    };
+  } | null;
+}
+
+export type FetchLike = (input: string, init: RequestInit) => Promise<ResponseLike>;
 
 export interface HttpRequest {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -31,7 +47,7 @@ export interface HttpResult {
   text: string;
 }
 
-/** Error codes of Node's fetch (undici) meaning the request never reached the server. */
+/** Error codes (node:http, and undici for a fetch given instead) meaning the request never reached the server. */
 const NOT_SENT_CODES = new Set([
   'ECONNREFUSED',
   'ENOTFOUND',
@@ -65,7 +81,7 @@ export async function httpExchange(fetchImpl: FetchLike, req: HttpRequest): Prom
         message: `${req.operation}: aborted before sending`,
       });
     }
-    let response: Response;
+    let response: ResponseLike;
     try {
       response = await fetchImpl(req.url, {
         method: req.method,
@@ -206,7 +222,7 @@ class BodyTooLarge extends Error {
  * Reads the body as a stream and stops at `maxBytes`: a runaway answer (a proxy's log dump, an
  * endless stream) costs at most `maxBytes` of memory, never the kiosk.
  */
-async function readCapped(response: Response, maxBytes: number): Promise<string> {
+async function readCapped(response: ResponseLike, maxBytes: number): Promise<string> {
   const declared = Number(response.headers.get('content-length'));
   if (Number.isFinite(declared) && declared > maxBytes) {
     await response.body?.cancel().catch(() => undefined);

@@ -10,6 +10,7 @@
  *   node src/harness/build-bundle.mjs [--outdir dist]
  */
 import { build } from 'esbuild';
+import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -28,9 +29,13 @@ export const EXTERNAL_PACKAGES = [
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** Builds the bundle into `outdir`; resolves to the entry file's path. */
-export async function buildBundle(outdir = 'dist') {
-  await build({
+/**
+ * Builds the bundle into `outdir`; resolves to the entry file's path. With `metafile`, esbuild's
+ * metafile (every output chunk, its inputs and imports) is written beside it as `metafile.json`, for
+ * the start-up bench and the test of what the start-up loads (src/harness/bundle-graph.ts).
+ */
+export async function buildBundle(outdir = 'dist', { metafile = false } = {}) {
+  const result = await build({
     absWorkingDir: REPO_ROOT,
     entryPoints: { kiosk: 'src/app/main.ts' },
     bundle: true,
@@ -47,8 +52,11 @@ export async function buildBundle(outdir = 'dist') {
     },
     logLevel: 'warning',
     legalComments: 'none',
+    metafile,
   });
-  return `${outdir.replace(/\/$/, '')}/kiosk.mjs`;
+  const dir = outdir.replace(/\/$/, '');
+  if (result.metafile) writeFileSync(`${dir}/metafile.json`, JSON.stringify(result.metafile));
+  return `${dir}/kiosk.mjs`;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

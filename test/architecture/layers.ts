@@ -41,7 +41,7 @@ export const LAYERS: Record<string, LayerRule> = {
   },
   'src/api': {
     may: ['src/util'],
-    packages: ['zod', 'node:crypto'],
+    packages: ['zod', 'node:crypto', 'node:http', 'node:https'],
     why: 'the only code that speaks HTTP to secuconnect; validates at the edge',
   },
   machines: {

@@ -17,7 +17,7 @@ describe('hal/printer/sim-printer (simulated twin)', () => {
     const [receipt] = printer.receipts;
     assert.equal(receipt?.text[0], '               Kiosk Hauptbahnhof');
     assert.ok(receipt?.text.includes('------------ Kundenkarte Aufladung -------------'));
-    assert.deepEqual(receipt?.bytes, printer.render({ lines, header: ['Kiosk Hauptbahnhof'] }).bytes);
+    assert.deepEqual(receipt?.bytes, (await printer.render({ lines, header: ['Kiosk Hauptbahnhof'] })).bytes);
     assert.deepEqual([...(receipt?.bytes.subarray(0, 5) ?? [])], [0x1b, 0x40, 0x1b, 0x74, 19]);
   });
 
