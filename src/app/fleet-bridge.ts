@@ -162,6 +162,7 @@ export async function startFleetBridge(app: KioskView, deps: FleetBridgeDeps): P
         ...(deps.devices.slots ? ['vend_slots'] : []),
         ...(deps.devices.hopper ? ['change_hopper'] : []),
       ],
+      kioskName: deps.config.kiosk.name,
     }),
     health,
     validateConfig: (doc) => {

@@ -97,6 +97,9 @@ export interface TodayView {
 
 export interface KioskSummary {
   id: string;
+  /** The kiosk's own name and site from its birth, for people (the id stays the key). */
+  name: string | undefined;
+  site: string | undefined;
   status: KioskStatus;
   state: KioskState | undefined;
   stateReason: string | undefined;
@@ -618,6 +621,8 @@ export class FleetModel {
     const today = k.today.day === this.dayOf(now) ? { ...k.today } : emptyToday(this.dayOf(now));
     return {
       id: k.id,
+      name: k.birth?.kioskName ?? undefined,
+      site: [k.birth?.site, k.birth?.location].filter(Boolean).join(', ') || undefined,
       status: this.status(k, now),
       state: k.state,
       stateReason: k.stateReason,

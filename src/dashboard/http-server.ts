@@ -25,6 +25,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 
 import { silentLogger, type Logger } from '../util/logger.js';
+import { cashBoxEstimate, RATE_WINDOW_MS, uptimeOf } from './office-figures.js';
 import {
   allows,
   DEFAULT_ALLOWED_HOSTS,
@@ -43,7 +44,7 @@ import { CommandError, type SentCommand } from './broker-link.js';
 import { auditOp } from './store/ops.js';
 import type { FleetModel, IngestResult } from './fleet-model.js';
 import type { KioskStatus } from './kiosk-status.js';
-import type { FleetStore } from './store/fleet-store.js';
+import type { DayTotals, FleetStore } from './store/fleet-store.js';
 import type { WriteBuffer, WriteBufferHealth } from './store/write-buffer.js';
 
 export interface CommandSender {
@@ -76,7 +77,14 @@ export interface DashboardServerOptions {
   /** How often live updates are pushed. Default 1000 ms. */
   tickMs?: number;
   logger?: Logger;
+  /** What a cash box holds before it is full (the estimate's target). Default 500 EUR. */
+  cashBoxCapacityCents?: number;
+  /** The health sampling interval of the store (the uptime figure's unit). Default 5 min. */
+  sampleEveryMs?: number;
 }
+
+export const DEFAULT_CASHBOX_CAPACITY_CENTS = 50_000;
+const UPTIME_WINDOW_MS = 7 * 86_400_000;
 
 const STATIC: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
@@ -328,10 +336,33 @@ export class DashboardServer {
       const d = this.model.detail(id, now);
       if (!d) return this.json(res, 404, { error: 'no such kiosk' });
       const store = this.opts.store;
-      const [alerts, commands] = store
-        ? await Promise.all([store.alerts(id, 50), store.commands(id, 20)])
-        : [[], []];
-      return this.json(res, 200, { now, kiosk: d, alertHistory: alerts, commandHistory: commands });
+      const [alerts, commands, samples] = store
+        ? await Promise.all([
+            store.alerts(id, 50),
+            store.commands(id, 20),
+            store.healthSamples(id, now - Math.max(UPTIME_WINDOW_MS, RATE_WINDOW_MS)),
+          ])
+        : [[], [], []];
+      const counters = d.health?.counters;
+      const office = store
+        ? {
+            cashBox:
+              cashBoxEstimate(
+                samples,
+                now,
+                this.opts.cashBoxCapacityCents ?? DEFAULT_CASHBOX_CAPACITY_CENTS,
+                counters
+                  ? {
+                      cents: counters.sinceCollection.cashIn.cents,
+                      lastCollectionTs: counters.lastCollectionTs,
+                    }
+                  : undefined,
+              ) ?? null,
+            uptime:
+              uptimeOf(samples, now - UPTIME_WINDOW_MS, now, this.opts.sampleEveryMs ?? 5 * 60_000) ?? null,
+          }
+        : null;
+      return this.json(res, 200, { now, kiosk: d, alertHistory: alerts, commandHistory: commands, office });
     }
     const cmd = /^\/api\/kiosks\/([^/]+)\/cmd\/([^/]+)$/.exec(p);
     if (cmd) {
@@ -349,12 +380,20 @@ export class DashboardServer {
     return this.json(res, 404, { error: 'not found' });
   }
 
-  /** `/api/history?days=30&kiosk=k-0042`: sales, top-ups and cash per day, every day present (zeros too). */
+  /**
+   * `/api/history?days=30&kiosk=k-0042`: sales, top-ups and cash per day, every day present (zeros too).
+   * `?weeks=12`: the same per week (Monday to Sunday in the dashboard's zone), `days` then holds weeks,
+   * each keyed by its Monday, the current week last (so far).
+   */
   private async history(res: ServerResponse, url: URL, now: number): Promise<void> {
     const store = this.opts.store;
     // Memory-only mode keeps no history: an empty answer, and the page hides its charts.
     if (!store) return this.json(res, 200, { kiosk: null, days: [], stored: false });
-    const days = Math.min(Math.max(Number(url.searchParams.get('days') ?? 30) || 30, 1), 366);
+    const weeks = url.searchParams.get('weeks');
+    const weekCount = weeks === null ? 0 : Math.min(Math.max(Number(weeks) || 12, 1), 104);
+    const days = weekCount
+      ? weekCount * 7
+      : Math.min(Math.max(Number(url.searchParams.get('days') ?? 30) || 30, 1), 366);
     const kiosk = url.searchParams.get('kiosk') ?? undefined;
     const list: string[] = [];
     // Noon steps: DST changes cannot skip or repeat a day.
@@ -372,10 +411,18 @@ export class DashboardServer {
       cashInCents: 0,
       unclaimedCents: 0,
     };
-    return this.json(res, 200, {
-      kiosk: kiosk ?? null,
-      days: list.map((day) => byDay.get(day) ?? { day, ...zero }),
-    });
+    const perDay = list.map((day) => byDay.get(day) ?? { day, ...zero });
+    if (!weekCount) return this.json(res, 200, { kiosk: kiosk ?? null, unit: 'day', days: perDay });
+    const byWeek = new Map<string, DayTotals>();
+    for (const d of perDay) {
+      const week = mondayOf(d.day);
+      const w = byWeek.get(week) ?? { ...zero, day: week };
+      for (const k of Object.keys(zero) as (keyof typeof zero)[]) w[k] += d[k];
+      byWeek.set(week, w);
+    }
+    // The oldest week is cut by the window: whole weeks only.
+    const whole = [...byWeek.values()].slice(-weekCount);
+    return this.json(res, 200, { kiosk: kiosk ?? null, unit: 'week', days: whole });
   }
 
   /** One day's money events as CSV for accounting (integer cents, so it adds up to the cent). */
@@ -591,4 +638,11 @@ function readBody(req: IncomingMessage, max: number): Promise<string> {
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
+}
+
+/** The Monday of a YYYY-MM-DD day's week (calendar arithmetic on the date itself, no zone involved). */
+export function mondayOf(day: string): string {
+  const t = Date.parse(`${day}T12:00:00Z`);
+  const back = (new Date(t).getUTCDay() + 6) % 7;
+  return new Date(t - back * 86_400_000).toISOString().slice(0, 10);
 }

@@ -6,7 +6,8 @@
  * (dashboard), --username <u> (password from $DASHBOARD_MQTT_PASSWORD), --stuck-minutes <n> (10),
  * --tz <IANA zone for "today"> (Europe/Berlin), --store <file | postgres://...> (var/dashboard.sqlite),
  * --client-id <id> (dashboard-<host>-<port>: a persistent MQTT session), --partition <n>/<count> (several
- * workers into one PostgreSQL: this one writes the snapshots of its share of the kiosks).
+ * workers into one PostgreSQL: this one writes the snapshots of its share of the kiosks),
+ * --cashbox-capacity <EUR> (500: when a cash box counts as full, for the fill estimate).
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -69,6 +70,8 @@ export interface DashboardOptions {
   trustProxy?: boolean;
   /** Several workers into one store: this one writes only its partition's kiosk snapshots. */
   partition?: Partition;
+  /** What a cash box holds when full (the fill estimate). Default 500 EUR. */
+  cashBoxCapacityCents?: number;
 }
 
 export const PUBLIC_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public');
@@ -170,6 +173,8 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     ...(o.trustProxy !== undefined ? { trustProxy: o.trustProxy } : {}),
     ...(buffer ? { buffer } : {}),
     ...(o.tickMs !== undefined ? { tickMs: o.tickMs } : {}),
+    ...(o.sampleEveryMs !== undefined ? { sampleEveryMs: o.sampleEveryMs } : {}),
+    ...(o.cashBoxCapacityCents !== undefined ? { cashBoxCapacityCents: o.cashBoxCapacityCents } : {}),
     ...(log ? { logger: log } : {}),
   });
   late.server = server;
@@ -276,6 +281,7 @@ async function main(): Promise<void> {
       'allowed-host': { type: 'string', multiple: true },
       'trust-proxy': { type: 'boolean', default: false },
       partition: { type: 'string' },
+      'cashbox-capacity': { type: 'string' },
     },
   });
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
@@ -296,6 +302,9 @@ async function main(): Promise<void> {
       : {}),
     trustProxy: values['trust-proxy'],
     ...(values.partition !== undefined ? { partition: parsePartition(values.partition) } : {}),
+    ...(values['cashbox-capacity'] !== undefined
+      ? { cashBoxCapacityCents: Math.round(Number(values['cashbox-capacity']) * 100) }
+      : {}),
     logger,
   });
   logger.info(

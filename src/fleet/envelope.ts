@@ -84,6 +84,8 @@ export const BirthBodySchema = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
   clockSynced: z.boolean(),
   bootTs: ms,
+  /** The kiosk's display name (config `kiosk.name`), for operators; optional, so older kiosks still validate. Not `name`: the reporter's scrub drops that key everywhere (it names people). */
+  kioskName: z.string().max(40).nullable().optional(),
   site: z.string().nullable().optional(),
   tenant: z.string().nullable().optional(),
   location: z.string().nullable().optional(),

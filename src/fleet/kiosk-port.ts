@@ -60,6 +60,7 @@ export interface BirthFacts {
   hardware: { model: string; serial?: string | null };
   devices: { device: string; driver: string; found: boolean; status: string }[];
   capabilities: string[];
+  kioskName?: string | null;
   site?: string | null;
   tenant?: string | null;
   location?: string | null;

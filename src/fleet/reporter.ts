@@ -701,6 +701,7 @@ export class FleetReporter {
       schemaVersion: SCHEMA_VERSION,
       clockSynced: this.clockSynced(),
       bootTs: this.bootTs,
+      ...(facts.kioskName !== undefined ? { kioskName: facts.kioskName } : {}),
       ...(facts.site !== undefined ? { site: facts.site } : {}),
       ...(facts.tenant !== undefined ? { tenant: facts.tenant } : {}),
       ...(facts.location !== undefined ? { location: facts.location } : {}),

@@ -4,6 +4,8 @@
  */
 import { existsSync } from 'node:fs';
 
+import { findMosquitto } from '../../src/harness/mosquitto.js';
+
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
 export const CHROMIUM_ARGS = [
@@ -19,4 +21,16 @@ export const CHROMIUM_ARGS = [
 
 export function chromiumAvailable(): boolean {
   return existsSync(CHROMIUM_PATH);
+}
+
+/** In a `before` hook: skips the suite (saying why) when chromium or Mosquitto is missing. */
+export function skipWithoutBrowserAndBroker(ctx: Mocha.Context): void {
+  if (!chromiumAvailable()) {
+    console.log(`skipped: ${CHROMIUM_PATH} is missing (apt-get install chromium)`);
+    ctx.skip();
+  }
+  if (!findMosquitto()) {
+    console.log('skipped: mosquitto is not installed (apt-get install mosquitto)');
+    ctx.skip();
+  }
 }

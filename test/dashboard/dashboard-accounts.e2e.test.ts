@@ -10,8 +10,8 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 
 import { startDashboard, type Dashboard } from '../../src/dashboard/server.js';
 import { SimKiosk } from '../../src/fleet-sim/sim-kiosk.js';
-import { findMosquitto, startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumAvailable } from './browser.js';
+import { startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, skipWithoutBrowserAndBroker } from './browser.js';
 import { sqliteTarget } from './store-targets.js';
 
 describe('dashboard accounts in a real browser', function () {
@@ -39,14 +39,7 @@ describe('dashboard accounts in a real browser', function () {
   }
 
   before(async function () {
-    if (!chromiumAvailable()) {
-      console.log(`skipped: ${CHROMIUM_PATH} is missing (apt-get install chromium)`);
-      this.skip();
-    }
-    if (!findMosquitto()) {
-      console.log('skipped: mosquitto is not installed (apt-get install mosquitto)');
-      this.skip();
-    }
+    skipWithoutBrowserAndBroker(this);
     broker = await startMosquitto();
     dash = await startDashboard({
       mqttUrl: broker.url,

@@ -11,8 +11,8 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 
 import { startDashboard, type Dashboard } from '../../src/dashboard/server.js';
 import { SimKiosk } from '../../src/fleet-sim/sim-kiosk.js';
-import { findMosquitto, startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumAvailable } from './browser.js';
+import { startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, skipWithoutBrowserAndBroker } from './browser.js';
 
 describe('dashboard in a real browser', function () {
   this.timeout(60_000);
@@ -24,14 +24,7 @@ describe('dashboard in a real browser', function () {
   const pageErrors: string[] = [];
 
   before(async function () {
-    if (!chromiumAvailable()) {
-      console.log(`skipped: ${CHROMIUM_PATH} is missing (apt-get install chromium)`);
-      this.skip();
-    }
-    if (!findMosquitto()) {
-      console.log('skipped: mosquitto is not installed (apt-get install mosquitto)');
-      this.skip();
-    }
+    skipWithoutBrowserAndBroker(this);
     broker = await startMosquitto();
     dash = await startDashboard({ mqttUrl: broker.url, port: 0, waitForBroker: true, tickMs: 200 });
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
@@ -80,6 +73,8 @@ describe('dashboard in a real browser', function () {
 
     await k.setPaper('out');
     await page.waitForSelector(`${tile} .badge[data-alert="paper_out"]`);
+    // The paper level comes with the health after the alert (a separate message, later on a loaded machine).
+    await page.waitForSelector(`${tile} [data-paper="out"]`);
     assert.equal(await page.locator(`${tile} [data-paper]`).innerText(), 'paper out');
 
     await page.click(tile);

@@ -94,6 +94,8 @@ describe('fleet reporter against a real Mosquitto', function () {
     assert.equal(birth.id, id);
     assert.equal(birth.sid, 1);
     assert.equal(birth.firmware, '0.1.0-test');
+    // The kiosk's display name survives the privacy scrub (which drops any key called `name`).
+    assert.deepEqual([birth.kioskName, birth.site], ['Bahnhof Süd', 'test-site']);
     const state = StateMessageSchema.parse(observer.on('/state')[0]?.json);
     assert.equal(state.state, 'online');
     const health = HealthMessageSchema.parse(observer.on('/health')[0]?.json);

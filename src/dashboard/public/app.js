@@ -53,6 +53,8 @@ const ui = {
   sort: 'attention',
   selected: null,
   detail: null,
+  /** The selected kiosk's back-office figures from the store (cash box, uptime). */
+  office: null,
   commands: new Map(),
   localCmdErrors: new Map(),
   broker: true,
@@ -104,6 +106,15 @@ function clock(ms) {
   return new Date(ms).toLocaleTimeString('de-DE', { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 }
 
+function date(ms) {
+  return new Date(ms).toLocaleString('de-DE', {
+    day: '2-digit',
+    month: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+  });
+}
+
 function duration(s) {
   if (s < 120) return `${Math.round(s)} s`;
   if (s < 7200) return `${Math.round(s / 60)} min`;
@@ -135,7 +146,7 @@ function tileBody(k) {
     h(
       'div',
       { class: 'tile-head' },
-      h('span', { class: 'tile-id' }, k.id),
+      h('span', { class: 'tile-id' }, k.id, k.name ? h('span', { class: 'tile-name' }, k.name) : null),
       h('span', { class: 'pill', title: STATUS_HELP[k.status] }, STATUS_LABEL[k.status] || k.status),
     ),
     h(
@@ -350,8 +361,8 @@ async function api(path, opts = {}) {
 
 const euros = (cents) => cents / 100;
 
-/** Sales and top-ups per day as a bar-like uPlot chart; `data-drawn` says how many days it shows. */
-function drawChart(el, days) {
+/** Sales and top-ups per day (or week) as a uPlot chart; `data-drawn` says how many points it shows, `data-unit` of what. */
+function drawChart(el, days, unit) {
   el.replaceChildren();
   if (typeof uPlot === 'undefined') return;
   const xs = days.map((d) => Date.parse(`${d.day}T12:00:00Z`) / 1000);
@@ -381,12 +392,18 @@ function drawChart(el, days) {
     el,
   );
   el.dataset.drawn = String(days.length);
+  el.dataset.unit = unit;
   el.dataset.salesCents = String(days.reduce((n, d) => n + d.salesCents, 0));
 }
 
+/** Which span each chart shows: 30 days or 12 weeks (the buttons above it). */
+const chartSpan = { 'fleet-chart': 'day', 'kiosk-chart': 'day' };
+
 async function loadHistory(el, kiosk) {
   const q = kiosk ? `&kiosk=${encodeURIComponent(kiosk)}` : '';
-  const res = await api(`/api/history?days=30${q}`).catch(() => null);
+  const unit = chartSpan[el.id] || 'day';
+  const span = unit === 'week' ? 'weeks=12' : 'days=30';
+  const res = await api(`/api/history?${span}${q}`).catch(() => null);
   if (!res || !res.ok) return;
   const body = await res.json();
   if (body.days.length === 0) {
@@ -395,7 +412,8 @@ async function loadHistory(el, kiosk) {
     el.closest('section').hidden = true;
     return;
   }
-  drawChart(el, body.days);
+  drawChart(el, body.days, body.unit || 'day');
+  if (body.unit === 'week') return;
   const today = body.days[body.days.length - 1].day;
   const link = kiosk ? $('kiosk-csv') : $('fleet-csv');
   link.href = `/api/export/${today}.csv${kiosk ? `?kiosk=${encodeURIComponent(kiosk)}` : ''}`;
@@ -461,6 +479,7 @@ async function refreshDetail() {
   ui.skew = body.now - Date.now();
   ui.detail = body.kiosk;
   ui.commands.set(id, body.kiosk.recentCommands);
+  ui.office = body.office || null;
   renderDetail();
   renderAlertHistory(body.alertHistory || []);
 }
@@ -480,6 +499,7 @@ function renderDetailHead() {
   $('detail').dataset.status = k.status;
   $('detail-title').replaceChildren(
     d.id,
+    d.name ? h('span', { class: 'detail-name', id: 'detail-name' }, d.name) : '',
     h(
       'span',
       { class: 'pill', 'data-status': k.status, id: 'detail-status' },
@@ -516,6 +536,7 @@ function renderDetail() {
     if (value === undefined || value === null || value === '') return;
     facts.push(h('dt', {}, label), h('dd', { class: cls || '' }, value));
   };
+  fact('Name', d.name);
   fact('Firmware', d.firmware);
   fact('Hardware', b && b.hardware ? b.hardware.model : undefined);
   fact('Site', b ? [b.site, b.location].filter(Boolean).join(', ') : undefined);
@@ -547,6 +568,40 @@ function renderDetail() {
       `${life.sales.count} sales ${money(life.sales.cents)}, ${life.topups.count} top-ups ${money(life.topups.cents)}`,
     );
   }
+  const office = ui.office;
+  if (office && office.cashBox) {
+    const c = office.cashBox;
+    const pct = Math.round((c.cents / c.capacityCents) * 100);
+    const when =
+      c.fullAt === null
+        ? c.centsPerDay === null
+          ? 'too little history for an estimate'
+          : 'not filling'
+        : c.fullAt <= Date.now() + ui.skew
+          ? 'full now'
+          : `full in about ${duration(Math.round((c.fullAt - Date.now() - ui.skew) / 1000))} (${date(c.fullAt)})`;
+    fact(
+      'Cash box',
+      `${money(c.cents)} of ${money(c.capacityCents)} (${pct} %)` +
+        (c.centsPerDay !== null ? `, ${money(c.centsPerDay)}/day` : '') +
+        `, ${when}` +
+        (c.lastCollectionTs ? `, collected ${date(c.lastCollectionTs)}` : ''),
+      pct >= 90 ? 'mismatch' : '',
+    );
+  }
+  if (office && office.uptime)
+    fact(
+      'In service',
+      `${(office.uptime.ratio * 100).toFixed(1)} % since ${date(office.uptime.from)} (7 days at most)`,
+    );
+  const vouchers = hl && hl.counters ? hl.counters.openVouchers : undefined;
+  if (vouchers !== undefined && vouchers !== null)
+    fact(
+      'Open vouchers',
+      typeof vouchers === 'number'
+        ? String(vouchers)
+        : `${vouchers.count ?? '?'}${vouchers.cents !== undefined ? ` (${money(vouchers.cents)})` : ''}`,
+    );
   if (d.counterCrossCheck) {
     // Like with like: counts, and cash taken in (the odometers value a cash sale at its cash part).
     const c = d.counterCrossCheck;
@@ -572,6 +627,7 @@ function renderDetail() {
     );
   }
   $('facts').replaceChildren(...facts);
+  renderVend(hl);
 
   $('events').replaceChildren(
     ...(d.recentEvents.length
@@ -594,6 +650,36 @@ function renderDetail() {
         )
       : [h('tr', {}, h('td', { colspan: 4, class: 'seq' }, 'no events yet'))]),
   );
+}
+
+/** Stock per slot and the hopper, from health (`devices.slots`, `devices.hopper`); hidden without them. */
+function renderVend(hl) {
+  const slots = hl && hl.devices ? hl.devices.slots : undefined;
+  const hopper = hl && hl.devices ? hl.devices.hopper : undefined;
+  $('vend').hidden = !slots && !hopper;
+  const stock = (slots && slots.stock) || {};
+  const blocked = (slots && slots.blocked) || {};
+  $('vend-slots').replaceChildren(
+    ...Object.keys(stock).map((id) =>
+      h(
+        'tr',
+        { 'data-slot': id, class: blocked[id] ? 'failed' : stock[id] === 0 ? 'fault' : '' },
+        h('td', {}, id),
+        h('td', { class: 'num', 'data-stock': stock[id] }, String(stock[id])),
+        h('td', {}, blocked[id] ? `blocked (${blocked[id]})` : stock[id] === 0 ? 'sold out' : 'ok'),
+      ),
+    ),
+  );
+  const doubt =
+    slots && slots.releasesInDoubt ? ` · ${slots.releasesInDoubt} release(s) in doubt: settle on site` : '';
+  $('vend-hopper').textContent =
+    (hopper
+      ? `Hopper ${hopper.status}` +
+        (hopper.coins !== undefined
+          ? `, ${hopper.coins} × ${money(hopper.coinCents)} = ${money(hopper.coins * hopper.coinCents)}`
+          : `, coin ${money(hopper.coinCents)}, level unknown`)
+      : '') + doubt;
+  $('vend-hopper').dataset.coins = hopper && hopper.coins !== undefined ? String(hopper.coins) : '';
 }
 
 function resultText(c) {
@@ -759,6 +845,13 @@ async function init() {
   await whoAmI();
   $('logout').addEventListener('click', () => void logout());
   void loadHistory($('fleet-chart'));
+  for (const b of document.querySelectorAll('button[data-span]'))
+    b.addEventListener('click', () => {
+      chartSpan[b.dataset.chart] = b.dataset.span;
+      for (const o of document.querySelectorAll(`button[data-chart="${b.dataset.chart}"]`))
+        o.setAttribute('aria-pressed', String(o === b));
+      void loadHistory($(b.dataset.chart), b.dataset.chart === 'kiosk-chart' ? ui.selected : undefined);
+    });
   window.addEventListener('popstate', () => {
     const m = /^\/kiosk\/([^/]+)$/.exec(location.pathname);
     if (m) void openDetail(decodeURIComponent(m[1]));

@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 
+import type { HealthSample } from '../office-figures.js';
 import { openDatabase, PostgresDatabase, type Database, type Param, type Row } from './database.js';
 import type { StoreOp } from './ops.js';
 import { migrate } from './schema.js';
@@ -221,6 +222,20 @@ export class FleetStore {
       since: num(r.since),
       openedAt: num(r.opened_at),
       closedAt: r.closed_at === null ? null : num(r.closed_at),
+    }));
+  }
+
+  /** A kiosk's downsampled health since a moment, oldest first (cash box and uptime figures). */
+  async healthSamples(kioskId: string, since: number): Promise<HealthSample[]> {
+    const rows = await this.db.all(
+      'SELECT at, state, box_cash_in_cents, last_collection_ts FROM health_samples WHERE kiosk_id = ? AND at >= ? ORDER BY at',
+      [kioskId, since],
+    );
+    return rows.map((r) => ({
+      at: num(r.at),
+      state: String(r.state),
+      boxCashInCents: num(r.box_cash_in_cents),
+      lastCollectionTs: r.last_collection_ts === null ? null : num(r.last_collection_ts),
     }));
   }
 

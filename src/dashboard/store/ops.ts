@@ -102,8 +102,9 @@ export function storeOpsFor(msg: FleetMessage, ctx: OpContext): StoreOp[] {
           statements: [
             touchKiosk(id, at),
             st(
-              `UPDATE kiosks SET firmware = ?, site = ?, tenant = ?, location = ?, heartbeat_s = ?, birth = ? WHERE id = ?`,
+              `UPDATE kiosks SET firmware = ?, name = ?, site = ?, tenant = ?, location = ?, heartbeat_s = ?, birth = ? WHERE id = ?`,
               b.firmware,
+              opt(b.kioskName),
               opt(b.site),
               opt(b.tenant),
               opt(b.location),

@@ -64,6 +64,7 @@ export const birthFacts = (): BirthFacts => ({
   hardware: { model: 'Raspberry Pi 4 Model B', serial: '10000000abcdef' },
   devices: [{ device: 'printer', driver: 'simulated', found: true, status: 'ok' }],
   capabilities: ['topup', 'sale', 'cash'],
+  kioskName: 'Bahnhof Süd',
   site: 'test-site',
 });
 

@@ -1,0 +1,166 @@
+/**
+ * The back-office views in a real browser (Debian's chromium via playwright-core) against a real
+ * Mosquitto and the SQLite store: the kiosk's name from its birth on the tile and the page, the weekly
+ * chart, the cash box with its fill estimate, the share of time in service, stock per slot and the
+ * hopper from health, and open vouchers when the kiosk reports them. History (samples and sales of the
+ * past weeks) is written into the store as the ingest would have; today's kiosk talks over the broker.
+ */
+import assert from 'node:assert/strict';
+
+import mqtt, { type MqttClient } from 'mqtt';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+import { decode } from '../../src/dashboard/messages.js';
+import { startDashboard, type Dashboard } from '../../src/dashboard/server.js';
+import { storeOpsFor } from '../../src/dashboard/store/ops.js';
+import {
+  birthMessage,
+  emptyCounters,
+  healthMessage,
+  newCondition,
+  transactionEvent,
+} from '../../src/fleet-sim/payloads.js';
+import { startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, skipWithoutBrowserAndBroker } from './browser.js';
+import { eventually } from './eventually.js';
+import { sqliteTarget } from './store-targets.js';
+
+const DAY = 86_400_000;
+const ID = 'k-0601';
+
+describe('dashboard back-office views in a real browser', function () {
+  this.timeout(60_000);
+  const target = sqliteTarget();
+  let broker: MosquittoBroker;
+  let dash: Dashboard;
+  let browser: Browser;
+  let pub: MqttClient;
+  const pageErrors: string[] = [];
+
+  /** Stores a message as if it had arrived at `at` (the history before this test's dashboard ran). */
+  async function storedAt(topic: string, body: unknown, at: number, sample = false): Promise<void> {
+    const d = decode(topic, Buffer.from(JSON.stringify(body)));
+    assert.ok(d.ok, d.ok ? '' : d.reason);
+    await dash.store!.writeNow(
+      storeOpsFor(d.msg, { receivedAt: at, dayOf: (ms) => dash.model.dayOf(ms), sampleHealth: sample }),
+    );
+  }
+
+  before(async function () {
+    skipWithoutBrowserAndBroker(this);
+    broker = await startMosquitto();
+    dash = await startDashboard({
+      mqttUrl: broker.url,
+      port: 0,
+      waitForBroker: true,
+      tickMs: 200,
+      store: target.spec,
+      auth: false,
+      cashBoxCapacityCents: 50_000,
+    });
+    const now = Date.now();
+    const c = newCondition(ID, { heartbeatS: 5 });
+    const collected = now - 3 * DAY;
+    const withBox = (ts: number, cents: number) => {
+      const m = healthMessage(c, ts);
+      m.counters = {
+        sinceInstall: c.lifetime,
+        sinceCollection: { ...emptyCounters(), cashIn: { count: 1, cents } },
+        lastCollectionTs: collected,
+      };
+      return m;
+    };
+    // Two days ago 40 €, yesterday 80 € in the box: 40 € a day.
+    for (const [ago, cents] of [
+      [2, 4000],
+      [1, 8000],
+    ] as const) {
+      await storedAt(`kiosk/v1/${ID}/health`, withBox(now - ago * DAY, cents), now - ago * DAY, true);
+    }
+    // Sales of past weeks: only the weekly chart shows all of them.
+    for (const [ago, cents] of [
+      [45, 700],
+      [20, 500],
+      [10, 1000],
+    ] as const)
+      await storedAt(
+        `kiosk/v1/${ID}/evt/transaction`,
+        transactionEvent(c, now - ago * DAY, 'sale', cents),
+        now - ago * DAY,
+      );
+
+    // Today, live over the broker: its name in the birth, slots, hopper and vouchers in the health.
+    pub = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+    const health = withBox(Date.now(), 12_000);
+    health.devices = {
+      ...health.devices,
+      slots: {
+        health: 'degraded',
+        status: 'A1 3, A2 0 blocked',
+        stock: { A1: 3, A2: 0 },
+        blocked: { A2: 'jammed' },
+        releasesInDoubt: 1,
+      },
+      hopper: { health: 'ok', status: 'ok', coinCents: 50, coins: 40 },
+    };
+    Object.assign(health.counters, { openVouchers: { count: 2, cents: 350 } });
+    await pub.publishAsync(
+      `kiosk/v1/${ID}/birth`,
+      JSON.stringify({ ...birthMessage(c, Date.now()), kioskName: 'Bahnhof Süd' }),
+      { qos: 1, retain: true },
+    );
+    await pub.publishAsync(`kiosk/v1/${ID}/health`, JSON.stringify(health), { qos: 0, retain: true });
+    await eventually('the live health', () => dash.model.detail(ID, Date.now())?.health?.devices.hopper);
+    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+  });
+
+  after(async () => {
+    await pub?.endAsync();
+    await browser?.close();
+    await dash?.stop();
+    await broker?.stop();
+    await target.cleanup();
+  });
+
+  const fact = (page: Page, label: string) =>
+    page.locator('#facts dt', { hasText: label }).locator('xpath=following-sibling::dd[1]');
+
+  it('shows name, weekly chart, cash box estimate, time in service, stock, hopper and open vouchers', async () => {
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    page.setDefaultTimeout(10_000);
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    await page.goto(`http://127.0.0.1:${dash.port}/`);
+    await page.waitForSelector(`.tile[data-kiosk="${ID}"] .tile-name:text-is("Bahnhof Süd")`);
+
+    // Fleet chart: 30 days hold two of the three past sales; 12 weeks hold all three.
+    await page.waitForSelector('#fleet-chart[data-drawn="30"][data-unit="day"] canvas');
+    assert.equal(await page.locator('#fleet-chart').getAttribute('data-sales-cents'), '1500');
+    await page.click('button[data-chart="fleet-chart"][data-span="week"]');
+    await page.waitForSelector('#fleet-chart[data-drawn="12"][data-unit="week"] canvas');
+    assert.equal(await page.locator('#fleet-chart').getAttribute('data-sales-cents'), '2200');
+
+    await page.goto(`http://127.0.0.1:${dash.port}/kiosk/${ID}`);
+    await page.waitForSelector('#detail-name:text-is("Bahnhof Süd")');
+    await page.click('button[data-chart="kiosk-chart"][data-span="week"]');
+    await page.waitForSelector('#kiosk-chart[data-drawn="12"][data-unit="week"] canvas');
+    assert.equal(await page.locator('#kiosk-chart').getAttribute('data-sales-cents'), '2200');
+
+    await fact(page, 'Cash box').waitFor();
+    const box = await fact(page, 'Cash box').innerText();
+    // 120 € of 500 €, 40 € a day: full in about 9.5 days.
+    assert.match(box, /^120,00 € of 500,00 € \(24 %\), 40,00 €\/day, full in about (9|10) d/);
+    assert.match(await fact(page, 'In service').innerText(), /^\d+\.\d % since /);
+    assert.equal(await fact(page, 'Open vouchers').innerText(), '2 (3,50 €)');
+
+    await page.waitForSelector('#vend:not([hidden])');
+    assert.equal(await page.locator('#vend tr[data-slot="A1"] td[data-stock]').innerText(), '3');
+    assert.match(await page.locator('#vend tr[data-slot="A2"]').innerText(), /blocked \(jammed\)/);
+    await page.waitForSelector('#vend-hopper[data-coins="40"]');
+    assert.match(
+      await page.locator('#vend-hopper').innerText(),
+      /40 × 0,50 € = 20,00 €.*1 release\(s\) in doubt/,
+    );
+    assert.deepEqual(pageErrors, []);
+    await page.context().close();
+  });
+});
