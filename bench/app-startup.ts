@@ -11,20 +11,34 @@
  *   npx tsx bench/app-startup.ts [--runs 7]
  *
  * The bundle is written to node_modules/.cache/kiosk-bench/ (not dist/: bin/kiosk.mjs would pick it up).
+ *
+ * Then, for the bundle with the API elsewhere, the whole process as the operating system counts it
+ * (what a Pi pays after a power cut, Node's own start-up and exit included): `/usr/bin/time` around
+ * `KIOSK_EXIT_AT_IDLE=1 node <bundle>/kiosk.mjs run --config <cfg> --no-tui`, started in turn with
+ * `node -e 0`, the CPU (user + sys) and wall ratios taken pair by pair (a shared machine's speed
+ * drifts; a pair's ratio does not), and the peak RSS. Last, what the bundle's start-up path holds,
+ * from esbuild's metafile (src/harness/bundle-graph.ts): the chunks parsed before `main` runs and the
+ * largest sources in them.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import {
   REPO_ROOT,
+  baseConfig,
+  freePort,
+  mergeConfig,
+  startApiProcess,
   startKiosk,
   type KioskProcess,
   type StartKioskOptions,
 } from '../src/harness/kiosk-process.js';
 import { percentile } from './app-rig.js';
 import { buildBundle } from '../src/harness/build-bundle.mjs';
+import { startupGraph } from '../src/harness/bundle-graph.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' } } });
 const RUNS = Number(values.runs);
@@ -134,7 +148,7 @@ const variants: Variant[] = [
 ];
 const bundle = join(BUNDLE_DIR, 'kiosk.mjs');
 rmSync(BUNDLE_DIR, { recursive: true, force: true });
-await buildBundle(BUNDLE_DIR);
+await buildBundle(BUNDLE_DIR, { metafile: true });
 variants.push(
   { name: 'bundle (npm run build)', entry: { kind: 'bundle', file: bundle } },
   { name: 'bundle, API elsewhere (Pi)', entry: { kind: 'bundle', file: bundle }, externalApi: true },
@@ -169,3 +183,70 @@ for (const v of variants) {
     `${''.padEnd(28)} phases (ms since process start, median): ${phases || 'not logged'}; idle RSS ${counted.rss?.toFixed(1) ?? '?'} MB (with the module-count hook)`,
   );
 }
+
+/** One run under /usr/bin/time: wall and CPU seconds, peak RSS in MB. */
+async function timed(argv: string[], env: Record<string, string> = {}) {
+  const out = join(tmpdir(), `kiosk-bench-time-${process.pid}`);
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn('/usr/bin/time', ['-f', '%e %U %S %M', '-o', out, ...argv], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+      stdio: 'ignore',
+    });
+    child.once('exit', resolve);
+    child.once('error', reject);
+  });
+  if (code !== 0) throw new Error(`${argv.join(' ')} exited ${code}`);
+  const [wall, user, sys, maxKb] = readFileSync(out, 'utf8')
+    .trim()
+    .split('\n')
+    .at(-1)!
+    .split(' ')
+    .map(Number);
+  rmSync(out, { force: true });
+  return { wall: wall!, cpu: user! + sys!, peakMb: maxKb! / 1024 };
+}
+
+if (existsSync('/usr/bin/time')) {
+  const dir = mkdtempSync(join(tmpdir(), 'kiosk-bench-whole-'));
+  const api = await startApiProcess(join(dir, 'api-ledger.json'));
+  try {
+    const config = mergeConfig(baseConfig(), {
+      api: { baseUrl: api.baseUrl, standIn: undefined },
+      sim: { controlPort: await freePort(), tui: false },
+    });
+    const configPath = join(dir, 'config.json');
+    writeFileSync(configPath, JSON.stringify(config));
+    const kiosk = [process.execPath, bundle, 'run', '--config', configPath, '--no-tui'];
+    const exitAtIdle = { KIOSK_EXIT_AT_IDLE: '1' };
+    await timed(kiosk, exitAtIdle); // warm-up (file cache, journal created)
+    const cpuRatio: number[] = [];
+    const wallRatio: number[] = [];
+    const peak: number[] = [];
+    const barePeak: number[] = [];
+    for (let i = 0; i < Math.max(RUNS, 10); i++) {
+      const a = await timed(kiosk, exitAtIdle);
+      const b = await timed([process.execPath, '-e', '0']);
+      cpuRatio.push(a.cpu / b.cpu);
+      wallRatio.push(a.wall / b.wall);
+      peak.push(a.peakMb);
+      barePeak.push(b.peakMb);
+    }
+    console.log(
+      `whole process, bundle with the API elsewhere, start to the idle screen and exit (KIOSK_EXIT_AT_IDLE=1, /usr/bin/time, ${cpuRatio.length} pairs with node -e 0): CPU ${median(cpuRatio).toFixed(2)}x, wall ${median(wallRatio).toFixed(2)}x node -e 0 (median of the pairs' ratios); peak RSS ${median(peak).toFixed(1)} MB (node -e 0: ${median(barePeak).toFixed(1)} MB)`,
+    );
+  } finally {
+    api.child.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+} else console.log('whole process: skipped (no /usr/bin/time)');
+
+const graph = startupGraph(join(BUNDLE_DIR, 'metafile.json'));
+const largest = [...graph.bytesBySource]
+  .sort((a, b) => b[1] - a[1])
+  .slice(0, 10)
+  .map(([source, bytes]) => `${source} ${(bytes / 1024).toFixed(0)}`)
+  .join(', ');
+console.log(
+  `bundle start-up path: ${graph.chunks.length} chunks, ${(graph.bytes / 1024).toFixed(0)} KB; largest sources (KB): ${largest}; imported from node_modules at start-up: ${graph.externals.filter((e) => !e.startsWith('node:')).join(', ') || 'none'}`,
+);

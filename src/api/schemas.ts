@@ -7,6 +7,12 @@
  */
 import * as z from 'zod';
 
+/*
+ * The answers' schemas are built when first parsed (z.lazy), not when the kiosk starts: a kiosk
+ * takes coins and shows the idle screen before it sees a transaction; building them was part of
+ * the start-up's module load (docs/performance.md). The token and error answers stay eager, the
+ * self-test parses them anyway; so does ReceiptLineSchema, which the journal's schemas embed.
+ */
 const cents = z.int().refine(Number.isSafeInteger, 'not a safe integer');
 const nonNegativeCents = cents.refine((v) => v >= 0, 'must not be negative');
 /** A field the kiosk does not act on: kept when readable, dropped (undefined) when it is not. */
@@ -52,40 +58,46 @@ export const SMART_DEVICE_ID = /^SDV_[A-Z0-9]{1,60}$/;
 const idLike = z.union([z.string(), z.number()]).nullable();
 
 /** A basket line as the API echoes it. The kiosk never acts on the echo, so nothing in it is required. */
-export const ProductSchema = z.looseObject({
-  id: lenient(idLike),
-  parent: lenient(idLike),
-  item_type: lenient(z.string().nullable()),
-  desc: lenient(z.string().nullable()),
-  articleNumber: lenient(idLike),
-  ean: lenient(z.string().nullable()),
-  quantity: lenient(z.number().nullable()),
-  priceOne: lenient(cents.nullable()),
-  tax: lenient(z.number().nullable()),
-  group: lenient(z.array(z.unknown()).nullable()),
-  serialNumber: lenient(idLike),
-  reference_id: lenient(idLike),
-  contract_id: lenient(idLike),
-  sum: lenient(cents.nullable()),
-});
+export const ProductSchema = z.lazy(() =>
+  z.looseObject({
+    id: lenient(idLike),
+    parent: lenient(idLike),
+    item_type: lenient(z.string().nullable()),
+    desc: lenient(z.string().nullable()),
+    articleNumber: lenient(idLike),
+    ean: lenient(z.string().nullable()),
+    quantity: lenient(z.number().nullable()),
+    priceOne: lenient(cents.nullable()),
+    tax: lenient(z.number().nullable()),
+    group: lenient(z.array(z.unknown()).nullable()),
+    serialNumber: lenient(idLike),
+    reference_id: lenient(idLike),
+    contract_id: lenient(idLike),
+    sum: lenient(cents.nullable()),
+  }),
+);
 export type Product = z.infer<typeof ProductSchema>;
 
-export const BasketSchema = z.looseObject({
-  products: listOf(ProductSchema),
-  texts: lenient(z.array(z.unknown()).nullable()),
-  type: lenient(z.string().nullable()),
-});
+export const BasketSchema = z.lazy(() =>
+  z.looseObject({
+    products: listOf(ProductSchema),
+    texts: lenient(z.array(z.unknown()).nullable()),
+    type: lenient(z.string().nullable()),
+  }),
+);
 
 /**
  * The kiosk keeps its own basket total and acts on preTransaction's `missing_sum`, not on these:
  * an amount here that is not integer cents is dropped (never used), not fatal for a paid answer.
  */
-export const BasketInfoSchema = z.looseObject({
-  sum: lenient(cents.nullable()),
-  currency: lenient(z.string().nullable()),
-  gratuity: lenient(cents.nullable()),
-  missing_sum: lenient(nonNegativeCents.nullable()),
-});
+export const BasketInfoSchema = z.lazy(() =>
+  z.looseObject({
+    sum: lenient(cents.nullable()),
+    currency: lenient(z.string().nullable()),
+    gratuity: lenient(cents.nullable()),
+    missing_sum: lenient(nonNegativeCents.nullable()),
+  }),
+);
 
 const Decorations = z.array(z.string()).default([]);
 
@@ -169,72 +181,80 @@ export const STOCK_STATUSES = ['active', 'inactive', 'stored'] as const;
  * The card behind an ident. No `balance === cash_balance + bonus_balance` rule: cards can be
  * overdrawn where `limit_allowed`, and the balances are read before the operation anyway.
  */
-export const MerchantCardSchema = z.looseObject({
-  id: lenient(z.string().nullable()),
-  card: lenient(z.looseObject({ cardnumber: lenient(z.string().nullable()) }).nullable()),
-  cardgroup: lenient(z.looseObject({ display_name: lenient(z.string().nullable()) }).nullable()),
-  points: lenient(z.number().nullable()),
-  cash_balance: lenient(cents.nullable()),
-  bonus_balance: lenient(cents.nullable()),
-  balance: lenient(cents.nullable()),
-  limit_allowed: lenient(z.boolean().nullable()),
-  limit: lenient(cents.nullable()),
-  lock_status: lenient(z.string().nullable()),
-  stock_status: lenient(z.string().nullable()),
-  passcode: lenient(z.int().nullable()),
-  expiry_date: lenient(z.string().nullable()),
-});
+export const MerchantCardSchema = z.lazy(() =>
+  z.looseObject({
+    id: lenient(z.string().nullable()),
+    card: lenient(z.looseObject({ cardnumber: lenient(z.string().nullable()) }).nullable()),
+    cardgroup: lenient(z.looseObject({ display_name: lenient(z.string().nullable()) }).nullable()),
+    points: lenient(z.number().nullable()),
+    cash_balance: lenient(cents.nullable()),
+    bonus_balance: lenient(cents.nullable()),
+    balance: lenient(cents.nullable()),
+    limit_allowed: lenient(z.boolean().nullable()),
+    limit: lenient(cents.nullable()),
+    lock_status: lenient(z.string().nullable()),
+    stock_status: lenient(z.string().nullable()),
+    passcode: lenient(z.int().nullable()),
+    expiry_date: lenient(z.string().nullable()),
+  }),
+);
 export type MerchantCard = z.infer<typeof MerchantCardSchema>;
 
-export const IdentSchema = z.looseObject({
-  object: lenient(z.string().nullable()),
-  id: lenient(z.string().nullable()),
-  prefix: lenient(z.string().nullable()),
-  name: lenient(z.string().nullable()),
-  type: lenient(z.string().nullable()),
-  value: lenient(z.string().nullable()),
-  valid: lenient(z.boolean().nullable()),
-  merchantcard: lenient(MerchantCardSchema.nullable()),
-});
+export const IdentSchema = z.lazy(() =>
+  z.looseObject({
+    object: lenient(z.string().nullable()),
+    id: lenient(z.string().nullable()),
+    prefix: lenient(z.string().nullable()),
+    name: lenient(z.string().nullable()),
+    type: lenient(z.string().nullable()),
+    value: lenient(z.string().nullable()),
+    valid: lenient(z.boolean().nullable()),
+    merchantcard: lenient(MerchantCardSchema.nullable()),
+  }),
+);
 export type Ident = z.infer<typeof IdentSchema>;
 
-export const TransactionSchema = z.looseObject({
-  object: lenient(z.string().nullable()),
-  id: z.string().min(1),
-  status: z.string(),
-  created: lenient(z.string().nullable()),
-  updated: lenient(z.string().nullable()),
-  merchantRef: lenient(z.string().nullable()),
-  transactionRef: lenient(z.string().nullable()),
-  intent: lenient(z.string().nullable()),
-  device_source: lenient(z.looseObject({ id: lenient(z.string().nullable()) }).nullable()),
-  basket: lenient(BasketSchema.nullable()),
-  basket_info: lenient(BasketInfoSchema.nullable()),
-  receipt: ApiReceiptSchema,
-  /** Terminal payments (SmartZVT): the merchant's copy, whether to print it, the terminal's receipt number. */
-  receipt_merchant: lenient(z.unknown()),
-  receipt_merchant_print: lenient(z.boolean().nullable()),
-  /** What `cancelTrx` needs to reverse the payment (before end-of-day). */
-  receipt_number: lenient(idLike),
-  idents: lenient(z.array(IdentSchema).nullable()),
-  transactions: lenient(z.array(z.looseObject({ object: lenient(z.string()), id: lenient(z.string()) }))),
-  payment_method: lenient(z.string().nullable()),
-  trans_id: lenient(idLike),
-  is_demo: lenient(z.boolean().nullable()),
-});
+export const TransactionSchema = z.lazy(() =>
+  z.looseObject({
+    object: lenient(z.string().nullable()),
+    id: z.string().min(1),
+    status: z.string(),
+    created: lenient(z.string().nullable()),
+    updated: lenient(z.string().nullable()),
+    merchantRef: lenient(z.string().nullable()),
+    transactionRef: lenient(z.string().nullable()),
+    intent: lenient(z.string().nullable()),
+    device_source: lenient(z.looseObject({ id: lenient(z.string().nullable()) }).nullable()),
+    basket: lenient(BasketSchema.nullable()),
+    basket_info: lenient(BasketInfoSchema.nullable()),
+    receipt: ApiReceiptSchema,
+    /** Terminal payments (SmartZVT): the merchant's copy, whether to print it, the terminal's receipt number. */
+    receipt_merchant: lenient(z.unknown()),
+    receipt_merchant_print: lenient(z.boolean().nullable()),
+    /** What `cancelTrx` needs to reverse the payment (before end-of-day). */
+    receipt_number: lenient(idLike),
+    idents: lenient(z.array(IdentSchema).nullable()),
+    transactions: lenient(z.array(z.looseObject({ object: lenient(z.string()), id: lenient(z.string()) }))),
+    payment_method: lenient(z.string().nullable()),
+    trans_id: lenient(idLike),
+    is_demo: lenient(z.boolean().nullable()),
+  }),
+);
 export type Transaction = z.infer<typeof TransactionSchema>;
 
 /**
  * The answer of a terminal duty (`me/EndOfDay`, `me/diagnosis`): not documented beyond "terminal
  * answers carry `receipt_merchant`, `receipt_merchant_print`, `receipt_number`", so nothing is required.
  */
-export const TerminalAnswerSchema = z.looseObject({
-  status: lenient(z.string().nullable()),
-  receipt: ApiReceiptSchema,
-  receipt_merchant: lenient(z.unknown()),
-  receipt_merchant_print: lenient(z.boolean().nullable()),
-  receipt_number: lenient(idLike),
-});
+export const TerminalAnswerSchema = z.lazy(() =>
+  z.looseObject({
+    status: lenient(z.string().nullable()),
+    receipt: ApiReceiptSchema,
+    receipt_merchant: lenient(z.unknown()),
+    receipt_merchant_print: lenient(z.boolean().nullable()),
+    receipt_number: lenient(idLike),
+  }),
+);
 export type TerminalAnswer = z.infer<typeof TerminalAnswerSchema>;
 
 /**
@@ -283,24 +303,26 @@ function searchAnswer<T extends z.ZodType>(item: T) {
  * `GET /Smart/Transactions?q=...` (the SDK's `getAll`): `{count, data[]}`. A list entry that breaks
  * the transaction schema is dropped rather than failing the whole search.
  */
-export const TransactionListSchema = searchAnswer(TransactionSchema);
+export const TransactionListSchema = z.lazy(() => searchAnswer(TransactionSchema));
 export type TransactionList = z.infer<typeof TransactionListSchema>;
 
 /**
  * `GET /Loyalty/MerchantCards?q=...` (the SDK's `LoyaltyMerchantCardsApi.getAll`): `{count, data[]}`
  * of merchant cards. An entry that breaks the merchant-card schema is dropped, not fatal.
  */
-export const MerchantCardListSchema = searchAnswer(MerchantCardSchema);
+export const MerchantCardListSchema = z.lazy(() => searchAnswer(MerchantCardSchema));
 
 /**
  * The answer to preTransaction (`SmartTransactionsPreTransactionModel {missing_sum, bonus_products}`).
  * `missing_sum` is money the kiosk will collect: integer, not negative. That it is not above the
  * basket is checked where the basket is known (src/flows/api-actors.ts).
  */
-export const PreTransactionResultSchema = z.looseObject({
-  missing_sum: nonNegativeCents,
-  bonus_products: listOf(ProductSchema),
-});
+export const PreTransactionResultSchema = z.lazy(() =>
+  z.looseObject({
+    missing_sum: nonNegativeCents,
+    bonus_products: listOf(ProductSchema),
+  }),
+);
 export type PreTransactionResult = z.infer<typeof PreTransactionResultSchema>;
 
 /** The SDK types `code` as a string, the guides show a number: both become a number here. */
@@ -339,45 +361,53 @@ export const TokenResponseSchema = z.looseObject({
 });
 export type TokenResponse = z.infer<typeof TokenResponseSchema>;
 
-export const DeviceCodeResponseSchema = z.looseObject({
-  device_code: z.string().min(1),
-  user_code: z.string().min(1),
-  verification_url: z.string(),
-  expires_in: z.number().positive(),
-  interval: z.number().positive(),
-});
+export const DeviceCodeResponseSchema = z.lazy(() =>
+  z.looseObject({
+    device_code: z.string().min(1),
+    user_code: z.string().min(1),
+    verification_url: z.string(),
+    expires_in: z.number().positive(),
+    interval: z.number().positive(),
+  }),
+);
 export type DeviceCodeResponse = z.infer<typeof DeviceCodeResponseSchema>;
 
 /** What the kiosk sends to create a transaction: validated before it leaves, so a bad basket never reaches the API. */
-export const NewProductSchema = z.object({
-  id: z.int().positive(),
-  parent: z.int().nullable().optional(),
-  item_type: z.string().default('article'),
-  desc: z.string().min(1),
-  articleNumber: z.union([z.string(), z.number()]).nullable().optional(),
-  ean: z.string().nullable().optional(),
-  quantity: z.int().positive(),
-  priceOne: cents,
-  tax: z.number().min(0).max(100),
-  group: z.array(z.unknown()).optional(),
-});
-export const CreateTransactionSchema = z
-  .object({
-    // An empty basket with `basket_info.sum: 0` is a valid create ("Create and Update a Smart
-    // Transaction"): the card look-up opens its transaction that way.
-    basket: z.object({ products: z.array(NewProductSchema), type: z.string().default('default') }),
-    basket_info: z.object({ sum: nonNegativeCents, currency: z.string().length(3) }),
-    idents: z.array(z.object({ type: z.literal('card'), value: z.string().regex(/^\d{8,20}$/) })).optional(),
-    intent: z.string().optional(),
-    merchantRef: z.string().max(64).optional(),
-    transactionRef: z.string().max(64).optional(),
-    device_source: z.object({ id: z.string() }).optional(),
-    is_demo: z.boolean().optional(),
-  })
-  .refine((t) => t.basket.products.reduce((s, p) => s + p.priceOne * p.quantity, 0) === t.basket_info.sum, {
-    message: 'basket_info.sum must equal the basket total',
-    path: ['basket_info', 'sum'],
-  });
+export const NewProductSchema = z.lazy(() =>
+  z.object({
+    id: z.int().positive(),
+    parent: z.int().nullable().optional(),
+    item_type: z.string().default('article'),
+    desc: z.string().min(1),
+    articleNumber: z.union([z.string(), z.number()]).nullable().optional(),
+    ean: z.string().nullable().optional(),
+    quantity: z.int().positive(),
+    priceOne: cents,
+    tax: z.number().min(0).max(100),
+    group: z.array(z.unknown()).optional(),
+  }),
+);
+export const CreateTransactionSchema = z.lazy(() =>
+  z
+    .object({
+      // An empty basket with `basket_info.sum: 0` is a valid create ("Create and Update a Smart
+      // Transaction"): the card look-up opens its transaction that way.
+      basket: z.object({ products: z.array(NewProductSchema), type: z.string().default('default') }),
+      basket_info: z.object({ sum: nonNegativeCents, currency: z.string().length(3) }),
+      idents: z
+        .array(z.object({ type: z.literal('card'), value: z.string().regex(/^\d{8,20}$/) }))
+        .optional(),
+      intent: z.string().optional(),
+      merchantRef: z.string().max(64).optional(),
+      transactionRef: z.string().max(64).optional(),
+      device_source: z.object({ id: z.string() }).optional(),
+      is_demo: z.boolean().optional(),
+    })
+    .refine((t) => t.basket.products.reduce((s, p) => s + p.priceOne * p.quantity, 0) === t.basket_info.sum, {
+      message: 'basket_info.sum must equal the basket total',
+      path: ['basket_info', 'sum'],
+    }),
+);
 export type CreateTransaction = z.input<typeof CreateTransactionSchema>;
 
 /** One-line summary of a zod error: names the field and what is wrong. */
