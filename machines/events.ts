@@ -1,6 +1,7 @@
 /**
  * The one event vocabulary the hardware, the fleet and the app speak to every machine.
- * `TICK` is the app's heartbeat (every `TICK_MS`): it carries the wall clock so that machines keep
+ * `TICK` is the app's heartbeat (every `TICK_MS`): it carries a monotonic clock (never the wall clock,
+ * which jumps by hours on a Pi without RTC; `src/app/machine-clock.ts`) so that machines keep
  * deadlines in their context (a restored snapshot has no pending `after` timers) and so that the
  * screen can animate its "working" indicator without the machine reading a clock itself.
  */

@@ -35,7 +35,8 @@ export class LineSplitter {
     this.staleMs = options.staleMs ?? 1000;
   }
 
-  push(chunk: Buffer, now: number = Date.now()): SplitResult[] {
+  /** `now`: monotonic ms (a wall-clock jump must not make a half-read card stale or fresh). */
+  push(chunk: Buffer, now: number = performance.now()): SplitResult[] {
     const out: SplitResult[] = [];
     if (this.buf.length + this.overflow > 0 && now - this.lastByteAt > this.staleMs) {
       out.push(this.dropped('stale'));

@@ -226,9 +226,12 @@ export class CctalkHopper extends EventEmitter<HopperEvents> implements Hopper {
     const stallMs = this.config.stallMs ?? 5000;
     const silentMs = this.config.silentMs ?? 3000;
     const expected = nextEvent(before.event);
+    // Monotonic: the wall clock of a Pi without RTC jumps by hours when time sync arrives, which would
+    // stop a healthy payout at once (forward) or never call a silent hopper silent (back).
+    const clock = () => performance.now();
     let lastPaid = -1;
-    let progressAt = Date.now();
-    let answeredAt = Date.now();
+    let progressAt = clock();
+    let answeredAt = clock();
     let stoppedAt: number | undefined;
     let seenPaid = 0;
     for (;;) {
@@ -236,9 +239,9 @@ export class CctalkHopper extends EventEmitter<HopperEvents> implements Hopper {
       try {
         const s = await this.read(HEADER.REQUEST_HOPPER_STATUS);
         now = { event: s[0] ?? 0, remaining: s[1] ?? 0, paid: s[2] ?? 0, unpaid: s[3] ?? 0 };
-        answeredAt = Date.now();
+        answeredAt = clock();
       } catch (err) {
-        if (Date.now() - answeredAt >= silentMs || this.closed) {
+        if (clock() - answeredAt >= silentMs || this.closed) {
           this.logger.error({ coins, paidSoFar: seenPaid, err: (err as Error).message }, 'hopper silent');
           this.setStatus('offline');
           return payoutResult('unknown', coins, seenPaid, this.coinCents, { fault: 'offline' });
@@ -258,14 +261,14 @@ export class CctalkHopper extends EventEmitter<HopperEvents> implements Hopper {
       if (now.remaining === 0) return this.finish(intent, now);
       if (now.paid !== lastPaid) {
         lastPaid = now.paid;
-        progressAt = Date.now();
-      } else if (stoppedAt !== undefined && Date.now() - stoppedAt >= stallMs) {
+        progressAt = clock();
+      } else if (stoppedAt !== undefined && clock() - stoppedAt >= stallMs) {
         // Not even the emergency stop ended it: the operator must look and count.
         this.setStatus('jammed');
         return payoutResult('unknown', coins, now.paid, this.coinCents, { fault: 'jammed', after: now });
-      } else if (stoppedAt === undefined && Date.now() - progressAt >= stallMs) {
+      } else if (stoppedAt === undefined && clock() - progressAt >= stallMs) {
         this.logger.warn({ coins, paid: now.paid }, 'hopper payout stalled: emergency stop');
-        stoppedAt = Date.now();
+        stoppedAt = clock();
         await this.bus
           .request(this.address, HEADER.EMERGENCY_STOP, [], { retries: this.retries })
           .catch(() => undefined);

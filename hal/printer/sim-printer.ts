@@ -18,6 +18,8 @@ class SimulatedPrinterDevice implements PrinterDevice {
   readonly where = 'memory';
   paper: SimulatedPaper = 'ok';
   unplugged = false;
+  /** Jobs still to fail mid-print (the control port's `printer fail`). */
+  failNext = 0;
   readonly receipts: SimulatedReceipt[] = [];
 
   constructor(private readonly now: () => number) {}
@@ -32,6 +34,17 @@ class SimulatedPrinterDevice implements PrinterDevice {
   async send(receipt: RenderedReceipt): Promise<void> {
     if (this.unplugged)
       throw Object.assign(new Error('simulated printer unplugged'), { code: 'ECONNREFUSED' });
+    if (this.failNext > 0) {
+      // The head stops half-way: the customer holds a torn receipt and the transport reports an error.
+      this.failNext -= 1;
+      const half = Math.ceil(receipt.text.length / 2);
+      this.receipts.push({
+        text: [...receipt.text.slice(0, half), '~~ torn ~~'],
+        bytes: receipt.bytes.subarray(0, Math.ceil(receipt.bytes.length / 2)),
+        at: this.now(),
+      });
+      throw Object.assign(new Error('simulated printer failed mid-print'), { code: 'EIO' });
+    }
     this.receipts.push({ ...receipt, at: this.now() });
   }
 
@@ -58,6 +71,11 @@ export class SimulatedPrinter extends QueuedPrinter {
 
   unplug(): void {
     this.sim.unplugged = true;
+  }
+
+  /** The next `jobs` receipts stop half-way with a transport error (0: back to normal). */
+  failMidPrint(jobs: number): void {
+    this.sim.failNext = jobs;
   }
 
   replug(): void {

@@ -17,6 +17,12 @@ export const ControlRequestSchema = z.discriminatedUnion('cmd', [
   z.object({ cmd: z.literal('scan'), data: z.string().min(1).max(256) }),
   z.object({ cmd: z.literal('coin'), cents: z.int().positive().max(100_000) }),
   z.object({ cmd: z.literal('paper'), state: z.enum(['ok', 'low', 'out']) }),
+  /** Printer: `fail` (the next `jobs` receipts, default 1, stop half-way with an I/O error), `ok`. */
+  z.object({
+    cmd: z.literal('printer'),
+    action: z.enum(['fail', 'ok']),
+    jobs: z.int().min(1).max(100).optional(),
+  }),
   z.object({ cmd: z.literal('unplug'), device: Device }),
   z.object({ cmd: z.literal('replug'), device: Device }),
   z.object({ cmd: z.literal('display') }),
@@ -50,6 +56,7 @@ export interface SimControls {
   /** Whether the acceptor took the coin (an inhibited acceptor returns it). */
   coin(cents: number): { accepted: boolean };
   paper(state: 'ok' | 'low' | 'out'): void;
+  printer(action: 'fail' | 'ok', jobs?: number): void;
   unplug(device: ControlDevice): void;
   replug(device: ControlDevice): void;
   display(): string[];
@@ -92,6 +99,9 @@ export function handleControlLine(line: string, controls: SimControls): object {
         return { ok: true, ...controls.coin(r.cents) };
       case 'paper':
         controls.paper(r.state);
+        return { ok: true };
+      case 'printer':
+        controls.printer(r.action, r.jobs);
         return { ok: true };
       case 'unplug':
         controls.unplug(r.device);

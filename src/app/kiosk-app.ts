@@ -20,6 +20,7 @@ import { kioskMachine, kioskPhaseOf, sessionIdOf, type KioskPhase } from '../../
 import { checkoutMachine } from '../../machines/checkout.machine.js';
 import { topupMachine } from '../../machines/topup.machine.js';
 import { TICK_MS, type KioskInputEvent } from '../../machines/events.js';
+import { machineClock } from './machine-clock.js';
 import type {
   FlowEvent,
   PrintInput,
@@ -188,8 +189,8 @@ export class KioskApp extends EventEmitter {
     this.actor.start();
     // The machines' clock starts at 0: without a TICK now, a session begun before the first interval
     // would date its waits from 1970 and show "Server langsam" at once.
-    this.send({ type: 'TICK', now: Date.now() });
-    this.tickTimer = setInterval(() => this.send({ type: 'TICK', now: Date.now() }), TICK_MS);
+    this.send({ type: 'TICK', now: machineClock() });
+    this.tickTimer = setInterval(() => this.send({ type: 'TICK', now: machineClock() }), TICK_MS);
     this.tickTimer.unref?.();
     if (c.fleet) await this.startFleet();
     if (this.journalDamage)
@@ -920,7 +921,7 @@ export class KioskApp extends EventEmitter {
       cols: d.cols as 16 | 20,
       rows: d.rows as 2 | 4,
       lang: this.config.kiosk.language,
-      now: Date.now(),
+      now: machineClock(),
     });
     if (lines.join('\n') !== this.lastScreen.join('\n')) {
       this.lastScreen = lines;
@@ -1038,6 +1039,8 @@ export class KioskApp extends EventEmitter {
         need(this.sim.printer, 'printer').setPaper(state);
         void this.devices.printer.status();
       },
+      printer: (action, jobs) =>
+        need(this.sim.printer, 'printer').failMidPrint(action === 'fail' ? (jobs ?? 1) : 0),
       unplug: (device) => plug(device, false),
       replug: (device) => plug(device, true),
       display: () => (this.sim.display ? this.sim.display.text() : this.lastScreen),

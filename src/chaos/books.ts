@@ -16,8 +16,20 @@
  *  - DOUBLE CHARGE: one session paid by two payment sales, or one transaction recorded twice;
  *  - OVER-BOOKED cents: a session accounts for more than was put in (a double credit, a voucher
  *    and a credit for the same coins): the kiosk's owner loses them.
+ *  - A card-terminal (`cashless`) sale is a payment like the others (a second one for a session is a
+ *    double charge), but its money is not in the cash box: coins of a terminal session are settled
+ *    like any other (credit, voucher, change).
+ *  - Vending counter (issue 15): a unit not delivered owes its price back (`returned`), change the
+ *    hopper paid left the kiosk (`changed`), so a session balances as
+ *    `inserted + returned = cash collected + credited + unclaimed + changed`. The fourth column,
+ *    GOODS: a unit delivered in a session that paid nothing is goods without payment; a paid unit
+ *    neither delivered, nor failed (its price back), nor in doubt for the operator (a release cut by
+ *    a power cut: never repeated, slot blocked) is a payment without goods or money back.
+ *  - FLEET (when a broker ran): every distinct money event (by `eventId`) the fleet received names a
+ *    journaled fact, none twice; every coin the kiosk counted outside a power cut reached the fleet.
  */
 import type { JournalRecord, LedgerState } from '../journal/state.js';
+import type { Product } from '../api/schemas.js';
 import { VOID_BY } from '../bookkeeping/recover-session.js';
 import { isCreditRef, sessionOfRef } from '../../machines/job-ref.js';
 
@@ -31,6 +43,7 @@ export interface LedgerFileView {
       merchantRef?: string | null;
       transactionRef: string | null;
       card: string | null;
+      products?: Product[];
     }
   >;
   sales: Array<{
@@ -65,7 +78,56 @@ export interface SessionBook {
   /** Cash the ledger's credit sales of this session collected. */
   creditCollected: number;
   paymentSales: number;
+  /** Card-terminal payments: charged by the terminal, not from the cash box. */
+  terminalSales: number;
+  terminalCents: number;
+  /** Vending: price of units not delivered (owed back) and change the hopper paid. */
+  returned: number;
+  changed: number;
+  /** Vending: units the payments bought, and what became of the releases. */
+  unitsPaid: number;
+  delivered: number;
+  failed: number;
+  inDoubt: number;
   open: boolean;
+}
+
+/** A money event as the fleet received it (`evt/cash`, `evt/transaction`, unpacked from batches). */
+export interface FleetEventView {
+  eventId: string;
+  type: string;
+  action?: string;
+  outcome?: string;
+  amountCents?: number;
+  transactionId?: string;
+}
+
+export interface FleetBook {
+  /** Every message received, redeliveries of one `eventId` included. */
+  events: FleetEventView[];
+  /** Coins the harness saw counted in sessions without a power cut or a full disk: each must reach the fleet. */
+  mustArrive: number[];
+}
+
+export interface FleetReconciliation {
+  distinct: number;
+  /** Messages that repeated an `eventId` already received (QoS 1 redelivery; de-duplicated). */
+  redelivered: number;
+  /** Counted coins whose `inserted` event never arrived. */
+  missing: number;
+  /** Distinct money events the journal cannot account for, or a fact reported twice. */
+  extra: number;
+}
+
+export interface GoodsReconciliation {
+  unitsPaid: number;
+  delivered: number;
+  /** Not delivered, price owed back (in the money books as `returned`). */
+  failed: number;
+  /** Cut by a power cut mid-release: never released again, the slot blocked, the operator settles. */
+  inDoubt: number;
+  releasedWithoutPayment: number;
+  paidWithoutGoods: number;
 }
 
 export interface Reconciliation {
@@ -83,6 +145,16 @@ export interface Reconciliation {
   doubleCharges: number;
   overBookedCents: number;
   sessions: number;
+  /** Sessions paid at the card terminal, and those of them that also took coins. */
+  terminalSessions: number;
+  terminalWithCoins: number;
+  terminalCents: number;
+  returned: number;
+  changed: number;
+  goods?: GoodsReconciliation;
+  fleet?: FleetReconciliation;
+  /** Journal records the harness damaged (byte flips) and gave back to the books. */
+  restoredRecords: number;
   /** Human-readable findings, one per discrepancy. */
   findings: string[];
 }
@@ -93,9 +165,23 @@ export function reconcile(input: {
   ledger: LedgerFileView;
   /** Card balances (cash + bonus) before the run, to check the ledger's own consistency. */
   initialBalances?: Record<string, number>;
+  /**
+   * Records as they were before the harness flipped a byte in them: the journal lost them (that is
+   * the fault), the money they carried is what the kiosk must still account for.
+   */
+  damaged?: readonly JournalRecord[];
+  /** A vending counter ran: check the goods column. */
+  goods?: boolean;
+  fleet?: FleetBook;
 }): Reconciliation {
-  const { journal, ledger } = input;
+  const { ledger } = input;
   const findings: string[] = [];
+  const known = new Set(input.journal.records.map((r) => r.seq));
+  const restored = (input.damaged ?? []).filter((r) => !known.has(r.seq));
+  const journal = {
+    state: input.journal.state,
+    records: [...input.journal.records, ...restored].sort((a, b) => a.seq - b.seq),
+  };
   const books = new Map<string, SessionBook>();
   const book = (sessionId: string) => {
     let b = books.get(sessionId);
@@ -108,6 +194,14 @@ export function reconcile(input: {
         credited: 0,
         creditCollected: 0,
         paymentSales: 0,
+        terminalSales: 0,
+        terminalCents: 0,
+        returned: 0,
+        changed: 0,
+        unitsPaid: 0,
+        delivered: 0,
+        failed: 0,
+        inDoubt: 0,
         open: false,
       };
       books.set(sessionId, b);
@@ -115,13 +209,45 @@ export function reconcile(input: {
     return b;
   };
   const voucherOf = new Map<string, { sessionId: string; cents: number }>();
+  const releases = new Map<string, { sessionId: string; cents: number; result?: string }>();
+  const payouts = new Map<string, { sessionId: string; paid: number }>();
+  const coinAmounts: number[] = [];
   let cashIn = 0;
   let voided = 0;
   for (const r of journal.records) {
     switch (r.type) {
+      case 'session_started':
+        book(r.sessionId);
+        break;
+      case 'release_intent':
+        releases.set(r.jobId, { sessionId: r.sessionId, cents: r.cents });
+        break;
+      case 'release_outcome': {
+        const rel = releases.get(r.jobId);
+        if (!rel) break;
+        // An `unknown` outcome may be followed by the operator's settlement; a final one ends it.
+        if (rel.result === undefined || rel.result === 'unknown') rel.result = r.result;
+        if (r.result === 'failed') book(rel.sessionId).returned += rel.cents;
+        break;
+      }
+      case 'release_settled': {
+        const rel = releases.get(r.jobId);
+        if (rel?.result === 'unknown') rel.result = r.how === 'delivered' ? 'delivered' : 'settled';
+        break;
+      }
+      case 'payout_intent':
+        payouts.set(r.jobId, { sessionId: r.sessionId, paid: 0 });
+        break;
+      case 'payout_outcome': {
+        // The hopper's counters say what left it; a payout settled later counts only once (the most).
+        const p = payouts.get(r.jobId);
+        if (p) p.paid = Math.max(p.paid, r.paidCents);
+        break;
+      }
       case 'coin_accepted':
         book(r.sessionId).inserted += r.cents;
         cashIn += r.cents;
+        coinAmounts.push(r.cents);
         break;
       case 'unclaimed':
         book(r.sessionId).unclaimed += r.cents;
@@ -143,6 +269,13 @@ export function reconcile(input: {
     }
   }
   for (const id of Object.keys(journal.state.sessions)) book(id).open = true;
+  for (const rel of releases.values()) {
+    const b = book(rel.sessionId);
+    if (rel.result === 'delivered') b.delivered += 1;
+    else if (rel.result === 'failed' || rel.result === 'settled') b.failed += 1;
+    else b.inDoubt += 1;
+  }
+  for (const p of payouts.values()) book(p.sessionId).changed += p.paid;
 
   const seenTx = new Map<string, number>();
   let paidCash = 0;
@@ -160,13 +293,22 @@ export function reconcile(input: {
       continue;
     }
     const b = book(sessionId);
-    b.collected += sale.collected;
     if (isCreditRef(ref)) {
+      b.collected += sale.collected;
       creditedCash += sale.collected;
       b.creditCollected += sale.collected;
+      continue;
+    }
+    b.paymentSales += 1;
+    b.unitsPaid += (t?.products ?? [])
+      .filter((p) => p.item_type !== 'topup')
+      .reduce((n, p) => n + (p.quantity ?? 1), 0);
+    if (sale.method === 'cashless') {
+      b.terminalSales += 1;
+      b.terminalCents += sale.collected;
     } else {
+      b.collected += sale.collected;
       paidCash += sale.collected;
-      b.paymentSales += 1;
     }
   }
   let doubleCharges = 0;
@@ -182,13 +324,55 @@ export function reconcile(input: {
   let openCents = 0;
   let openSessions = 0;
   let unclaimed = 0;
+  let terminalSessions = 0;
+  let terminalWithCoins = 0;
+  let terminalCents = 0;
+  let returned = 0;
+  let changed = 0;
+  const goods: GoodsReconciliation = {
+    unitsPaid: 0,
+    delivered: 0,
+    failed: 0,
+    inDoubt: 0,
+    releasedWithoutPayment: 0,
+    paidWithoutGoods: 0,
+  };
   for (const b of books.values()) {
     unclaimed += b.unclaimed;
+    returned += b.returned;
+    changed += b.changed;
+    if (b.terminalSales > 0) {
+      terminalSessions += 1;
+      terminalCents += b.terminalCents;
+      if (b.inserted > 0) terminalWithCoins += 1;
+    }
     if (b.paymentSales > 1) {
       doubleCharges += b.paymentSales - 1;
-      findings.push(`session ${b.sessionId} paid ${b.paymentSales} times`);
+      findings.push(
+        `session ${b.sessionId} paid ${b.paymentSales} times (${b.terminalSales} at the card terminal)`,
+      );
     }
-    const accounted = b.collected + b.unclaimed;
+    if (input.goods) {
+      goods.unitsPaid += b.unitsPaid;
+      goods.delivered += b.delivered;
+      goods.failed += b.failed;
+      goods.inDoubt += b.inDoubt;
+      const released = b.delivered + b.inDoubt;
+      const free = b.paymentSales === 0 ? released : Math.max(0, released - b.unitsPaid);
+      if (free > 0) {
+        goods.releasedWithoutPayment += free;
+        findings.push(`session ${b.sessionId}: ${free} unit(s) released without payment`);
+      }
+      const missingGoods = b.unitsPaid - (b.delivered + b.failed + b.inDoubt);
+      if (b.paymentSales > 0 && missingGoods > 0 && !b.open) {
+        goods.paidWithoutGoods += missingGoods;
+        findings.push(
+          `session ${b.sessionId}: ${missingGoods} unit(s) paid, neither released nor given back (${b.unitsPaid} paid, ${b.delivered} delivered, ${b.failed} failed, ${b.inDoubt} in doubt)`,
+        );
+      }
+    }
+    // Change paid out and the price of units not delivered are money too (issue 15).
+    const accounted = b.collected + b.unclaimed + b.changed - b.returned;
     if (b.open) {
       openSessions += 1;
       openCents += Math.max(0, b.inserted - accounted);
@@ -200,12 +384,12 @@ export function reconcile(input: {
     if (accounted < b.inserted) {
       lostCents += b.inserted - accounted;
       findings.push(
-        `session ${b.sessionId}: ${b.inserted - accounted} ct lost (inserted ${b.inserted}, collected ${b.collected}, unclaimed ${b.unclaimed})`,
+        `session ${b.sessionId}: ${b.inserted - accounted} ct lost (inserted ${b.inserted}, collected ${b.collected}, unclaimed ${b.unclaimed}, changed ${b.changed}, returned ${b.returned})`,
       );
     } else if (accounted > b.inserted) {
       overBookedCents += accounted - b.inserted;
       findings.push(
-        `session ${b.sessionId}: ${accounted - b.inserted} ct over-booked (inserted ${b.inserted}, collected ${b.collected}, unclaimed ${b.unclaimed})`,
+        `session ${b.sessionId}: ${accounted - b.inserted} ct over-booked (inserted ${b.inserted}, collected ${b.collected}, unclaimed ${b.unclaimed}, changed ${b.changed}, returned ${b.returned})`,
       );
     }
     if (b.credited !== b.creditCollected) {
@@ -247,6 +431,8 @@ export function reconcile(input: {
     }
   }
 
+  const fleet = input.fleet && reconcileFleet(input.fleet, journal.records, coinAmounts, findings);
+
   return {
     acceptorCents,
     journalCashIn: cashIn,
@@ -261,6 +447,83 @@ export function reconcile(input: {
     doubleCharges,
     overBookedCents,
     sessions: books.size,
+    terminalSessions,
+    terminalWithCoins,
+    terminalCents,
+    returned,
+    changed,
+    ...(input.goods ? { goods } : {}),
+    ...(fleet ? { fleet } : {}),
+    restoredRecords: restored.length,
     findings,
   };
+}
+
+/** Takes one of `value` out of `bag` (a multiset as a count map); false when there is none left. */
+function take(bag: Map<number, number>, value: number): boolean {
+  const n = bag.get(value) ?? 0;
+  if (n === 0) return false;
+  bag.set(value, n - 1);
+  return true;
+}
+
+function reconcileFleet(
+  fleet: FleetBook,
+  records: readonly JournalRecord[],
+  coinAmounts: readonly number[],
+  findings: string[],
+): FleetReconciliation {
+  const byId = new Map<string, FleetEventView>();
+  let redelivered = 0;
+  for (const e of fleet.events) {
+    if (byId.has(e.eventId)) redelivered += 1;
+    else byId.set(e.eventId, e);
+  }
+  const inserted = [...byId.values()].filter((e) => e.type === 'cash' && e.action === 'inserted');
+  // Every distinct `inserted` event is a journaled coin: more of an amount than the journal has is a
+  // coin reported twice (under two event ids) or one never taken.
+  const journaled = new Map<number, number>();
+  for (const c of coinAmounts) journaled.set(c, (journaled.get(c) ?? 0) + 1);
+  let extra = 0;
+  for (const e of inserted) {
+    if (!take(journaled, e.amountCents ?? -1)) {
+      extra += 1;
+      findings.push(`fleet: an 'inserted' event of ${e.amountCents} ct the journal has no coin for`);
+    }
+  }
+  const arrived = new Map<number, number>();
+  for (const e of inserted) arrived.set(e.amountCents ?? -1, (arrived.get(e.amountCents ?? -1) ?? 0) + 1);
+  let missing = 0;
+  for (const c of fleet.mustArrive) {
+    if (!take(arrived, c)) {
+      missing += 1;
+      findings.push(`fleet: a coin of ${c} ct counted outside any power cut never reached the fleet`);
+    }
+  }
+  // A payment or a credit is reported once: two distinct events for one transaction are a double report.
+  const perTx = new Map<string, number>();
+  for (const e of byId.values()) {
+    const fact =
+      e.type === 'transaction' && e.outcome === 'completed'
+        ? 'paid'
+        : e.type === 'cash' && e.action === 'credited'
+          ? 'credited'
+          : null;
+    if (!fact || !e.transactionId) continue;
+    const key = `${fact} ${e.transactionId}`;
+    perTx.set(key, (perTx.get(key) ?? 0) + 1);
+  }
+  const credits = new Set(records.flatMap((r) => (r.type === 'credited' ? [r.apiId] : [])));
+  for (const [key, n] of perTx) {
+    if (n > 1) {
+      extra += n - 1;
+      findings.push(`fleet: ${key} reported ${n} times`);
+    }
+    const [fact, tx] = key.split(' ');
+    if (fact === 'credited' && tx && !credits.has(tx)) {
+      extra += 1;
+      findings.push(`fleet: a credit on ${tx} the journal does not record`);
+    }
+  }
+  return { distinct: byId.size, redelivered, missing, extra };
 }

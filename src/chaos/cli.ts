@@ -1,5 +1,5 @@
 /**
- * `npx tsx src/chaos/cli.ts --runs <n> --seed <s> [--sessions 8] [--kill-rate 0.6] [--keep] [--json <file>]`
+ * `npx tsx src/chaos/cli.ts --runs <n> --seed <s> [--sessions 8] [--kill-rate 0.6] [--kind-rate 0.25] [--goods-rate 0.15] [--keep] [--json <file>]`
  *
  * Runs the chaos harness (run.ts) and prints, per run and in total: kills, faults injected, and
  * the reconciliation of the three books. Exit code 0 when no cent was lost, nothing was charged
@@ -23,6 +23,9 @@ const { values } = parseArgs({
     'keep-bad': { type: 'boolean', default: true },
     json: { type: 'string' },
     quiet: { type: 'boolean', default: false },
+    /** Per-session probability of each new fault kind (0: power cuts and API faults only). */
+    'kind-rate': { type: 'string', default: '0.25' },
+    'goods-rate': { type: 'string', default: '0.15' },
   },
 });
 const runs = Number(values.runs);
@@ -45,6 +48,8 @@ for (let run = first; run < first + runs; run++) {
     killRate,
     keep: values.keep,
     keepBad: values['keep-bad'],
+    kindRate: Number(values['kind-rate']),
+    goodsRate: Number(values['goods-rate']),
     log: (line) => console.error(line),
   });
   results.push(r);
@@ -53,7 +58,11 @@ for (let run = first; run < first + runs; run++) {
     console.log(
       `run ${run} (${r.mode}, ${(r.ms / 1000).toFixed(1)} s): ${r.sessions} sessions, ${r.kioskKills} kiosk kills, ` +
         `${r.standInKills} API kills, ${r.standInPauses} API pauses, ${Object.values(r.faults).reduce((a, c) => a + c, 0)} faults, ` +
-        `${r.deviceFaults} device faults; in ${formatCents(b.acceptorCents)} = paid ${formatCents(b.paidCash)} + credited ${formatCents(b.creditedCash)} + unclaimed ${formatCents(b.unclaimed)}` +
+        `${r.deviceFaults} device faults, kinds {${Object.entries(r.kinds)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(
+            ', ',
+          )}}; in ${formatCents(b.acceptorCents)} = paid ${formatCents(b.paidCash)} + credited ${formatCents(b.creditedCash)} + unclaimed ${formatCents(b.unclaimed)}` +
         `${b.inFlightAtKill ? ` + ${formatCents(b.inFlightAtKill)} in flight at a power cut` : ''}; ` +
         `lost ${b.lostCents} ct, double charges ${b.doubleCharges}, over-booked ${b.overBookedCents} ct, open ${b.openSessions}` +
         `${r.idleAtEnd ? '' : ', NOT IDLE AT END'}${r.dir ? ` [${r.dir}]` : ''}`,

@@ -24,10 +24,28 @@ export async function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function spawnTsx(script: string, args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, script), ...args], {
+function spawnTsx(
+  script: string,
+  args: string[],
+  opts: { preload?: string[]; env?: Record<string, string> } = {},
+): ChildProcess {
+  const preload = (opts.preload ?? []).flatMap((p) => ['--import', join(REPO_ROOT, p)]);
+  return spawn(process.execPath, ['--import', 'tsx', ...preload, join(REPO_ROOT, script), ...args], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...opts.env },
+  });
+}
+
+/** Counts the child's output lines that match each pattern (e.g. a journal alert in the log). */
+function countLines(child: ChildProcess, patterns: Record<string, RegExp>, counts: Record<string, number>) {
+  let partial = '';
+  child.stdout?.on('data', (b: Buffer) => {
+    const lines = (partial + b.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines)
+      for (const [name, re] of Object.entries(patterns))
+        if (re.test(line)) counts[name] = (counts[name] ?? 0) + 1;
   });
 }
 
@@ -153,9 +171,17 @@ export class KioskProcess {
   private buffer = '';
   private output: () => string = () => '';
 
+  /** Output lines matching `opts.watch`, by name, over every start. */
+  readonly counts: Record<string, number> = {};
+
   constructor(
     readonly configPath: string,
     readonly controlPort: number,
+    private readonly opts: {
+      preload?: string[];
+      env?: Record<string, string>;
+      watch?: Record<string, RegExp>;
+    } = {},
   ) {}
 
   get running(): boolean {
@@ -166,11 +192,17 @@ export class KioskProcess {
     return this.output();
   }
 
+  /** Sends a signal to the running program (e.g. SIGUSR2 for the clock shift's preload). */
+  signal(sig: NodeJS.Signals): void {
+    if (this.running) this.child!.kill(sig);
+  }
+
   /** Starts the program and resolves once the control port answers. */
   async start(): Promise<void> {
-    const child = spawnTsx('src/app/main.ts', ['run', '--config', this.configPath, '--no-tui']);
+    const child = spawnTsx('src/app/main.ts', ['run', '--config', this.configPath, '--no-tui'], this.opts);
     this.child = child;
     this.output = tail(child);
+    if (this.opts.watch) countLines(child, this.opts.watch, this.counts);
     child.once('exit', () => this.drop(new KioskDown('kiosk exited')));
     const deadline = Date.now() + 30_000;
     for (;;) {

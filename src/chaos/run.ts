@@ -2,21 +2,52 @@
  * One chaos run: the real kiosk program (simulated hardware) against the API stand-in in its own
  * process (ledger on disk), random customer sessions through the control port, and at random
  * moments: SIGKILL of the kiosk (a power cut) and restart, SIGKILL or SIGSTOP of the stand-in,
- * injected API faults, an unplugged reader, a printer out of paper. At the end the kiosk is
- * restarted with the API up so that recovery settles what is open, and the three books are
- * reconciled (books.ts).
+ * injected API faults, an unplugged reader, a printer out of paper; and the fault kinds of issue 13
+ * item 7 and issue 15 item 6 (`FAULT_KINDS`): card-terminal payments, the journal's disk filled, a
+ * byte flipped in the journal between a kill and the restart, the wall clock jumped by hours, a
+ * broker outage, the printer failing mid-print; on a vending counter jams, stuck sensors, an empty or
+ * jamming hopper and power cuts during a release or a payout. At the end the kiosk is restarted with
+ * the API up so that recovery settles what is open, and the books are reconciled (books.ts).
  *
  * Every choice comes from the run's seeded PRNG; what is not deterministic is timing: where
  * exactly a kill lands depends on how fast the processes run.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Journal } from '../journal/journal.js';
+import type { JournalRecord } from '../journal/state.js';
 import { DEMO_CARDS } from '../sim/demo-cards.js';
+import { startMosquitto, type MosquittoBroker } from '../harness/mosquitto.js';
 import { reconcile, type LedgerFileView, type Reconciliation } from './books.js';
+import { FleetObserver } from './fleet-observer.js';
 import { freePort, KioskDown, KioskProcess, StandInProcess } from './processes.js';
 import { Rng } from './prng.js';
+
+/** The fault kinds beyond power cuts and API faults, each counted in the summary. */
+export const FAULT_KINDS = [
+  'terminal',
+  'clock_jump',
+  'terminal_coins',
+  'printer_fail',
+  'disk_full',
+  'broker_outage',
+  'byte_flip',
+] as const;
+/** On a vending counter only (issue 15). */
+export const GOODS_KINDS = [
+  'slot_jam',
+  'sensor_stuck',
+  'hopper_empty',
+  'hopper_jam',
+  'cut_in_release',
+  'cut_in_payout',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number] | (typeof GOODS_KINDS)[number];
+
+/** Whether this process may mount a tmpfs (the disk-full kind needs one). */
+export const canMount = process.getuid?.() === 0;
 
 export interface RunOptions {
   /** Customer sessions per run. */
@@ -28,13 +59,28 @@ export interface RunOptions {
   /** Keep the directory of a run with findings or an error (for inspection). */
   keepBad?: boolean;
   log?: (line: string) => void;
+  /** Each session's faults and story, for debugging a run. */
+  trace?: (line: string) => void;
+  /** Probability per session of each fault kind of `FAULT_KINDS` (default 0.25); 0 turns them off. */
+  kindRate?: number;
+  /** Probability per session of each goods kind on a vending counter (default 0.15). */
+  goodsRate?: number;
+  /** Force the run's mode (default: by the PRNG, 45 % top-up, 30 % vending counter, 25 % checkout). */
+  mode?: 'topup' | 'checkout' | 'vending';
+  /** The first sessions of the run take every kind that applies, two per session (the short test). */
+  cover?: boolean;
 }
 
 export interface RunResult {
   run: number;
   seed: number;
-  mode: 'topup' | 'checkout';
+  mode: 'topup' | 'checkout' | 'vending';
   dir: string | null;
+  /** Fault kinds injected (`FAULT_KINDS`, `GOODS_KINDS`), and what the harness saw them do. */
+  kinds: Partial<Record<FaultKind, number>>;
+  observed: Record<string, number>;
+  /** Kinds this run could not try, with why (e.g. disk_full without root). */
+  skipped: string[];
   sessions: number;
   kioskKills: number;
   standInKills: number;
@@ -69,6 +115,21 @@ const CATALOGUE = [
   { id: 4, desc: 'Obstsalat', ean: '4000000000048', priceOne: 249, tax: 7, button: 'amount4' },
 ];
 
+/** The vending counter of `config/vending.json`: a slot per product and a change hopper of 10 ct coins. */
+const VENDING_HARDWARE = {
+  slots: {
+    driver: 'simulated',
+    slots: [
+      { id: 'A1', product: 1, capacity: 40, initialStock: 30, lowAt: 2 },
+      { id: 'A2', product: 2, capacity: 40, initialStock: 30, lowAt: 2 },
+      { id: 'B1', product: 3, capacity: 40, initialStock: 30, lowAt: 1 },
+      { id: 'B2', product: 4, capacity: 40, initialStock: 30, lowAt: 1 },
+    ],
+  },
+  hopper: { driver: 'simulated', coinCents: 10, coins: 100 },
+};
+const SLOT_OF_BUTTON: Record<string, string> = { amount1: 'A1', amount2: 'A2', amount3: 'B1', amount4: 'B2' };
+
 type Fault = { name: string; rule: object };
 const FAULTS: ReadonlyArray<readonly [Fault, number]> = [
   [{ name: 'drop_after_commit start', rule: { path: '/start/', fault: { type: 'drop_after_commit' } } }, 4],
@@ -91,15 +152,44 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
   const started = Date.now();
   const log = opts.log ?? (() => {});
   const rng = new Rng(seed * 7919 + run);
-  const mode = rng.chance(0.6) ? 'topup' : 'checkout';
+  const kindRate = opts.kindRate ?? 0.25;
+  const goodsRate = opts.goodsRate ?? 0.15;
+  const mode =
+    opts.mode ??
+    rng.weighted([
+      ['topup', 45],
+      ['vending', 30],
+      ['checkout', 25],
+    ] as const);
+  const checkout = mode !== 'topup';
   const dir = mkdtempSync(join(tmpdir(), 'kiosk-chaos-'));
   const api = new StandInProcess(await freePort(), join(dir, 'ledger.json'));
   const controlPort = await freePort();
   const configPath = join(dir, 'config.json');
+  const journalDir = join(dir, 'journal');
+  mkdirSync(journalDir);
+  const skipped: string[] = [];
+  // The disk-full kind fills a small filesystem of the journal's own: a tmpfs, which needs root.
+  let mounted = false;
+  if (kindRate > 0 && canMount) {
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', journalDir]);
+      mounted = true;
+    } catch (err) {
+      skipped.push(`disk_full: mount of a tmpfs failed (${(err as Error).message.split('\n')[0]})`);
+    }
+  } else if (kindRate > 0) skipped.push('disk_full: not root, cannot mount a tmpfs for the journal');
+  const kioskId = `k-chaos-${seed}-${run}`;
+  const broker: MosquittoBroker | undefined = kindRate > 0 ? await startMosquitto() : undefined;
+  const observer = broker ? await FleetObserver.connect(broker.url, kioskId) : undefined;
+  const clockFile = join(dir, 'clock-offset');
+  let clockOffset = 0;
+  writeFileSync(clockFile, '0');
+  const vending = mode === 'vending';
   writeFileSync(
     configPath,
     JSON.stringify({
-      kiosk: { id: 'k-chaos-0001', mode, cardTerminal: false },
+      kiosk: { id: kioskId, mode: checkout ? 'checkout' : 'topup', cardTerminal: checkout && kindRate > 0 },
       api: {
         baseUrl: api.baseUrl,
         clientId: 'kiosk-demo',
@@ -107,20 +197,39 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
         timeoutMs: 1500,
         isDemo: true,
       },
-      hardware: Object.fromEntries(
-        ['display', 'reader', 'buttons', 'coin', 'printer'].map((d) => [d, { driver: 'simulated' }]),
-      ),
+      hardware: {
+        ...Object.fromEntries(
+          ['display', 'reader', 'buttons', 'coin', 'printer'].map((d) => [d, { driver: 'simulated' }]),
+        ),
+        ...(vending ? VENDING_HARDWARE : {}),
+      },
       sim: { controlPort, tui: false },
       catalogue: CATALOGUE,
       timeouts: { inactivityMs: 2000, warningMs: 800, terminalMs: 5000, resultMs: 300 },
-      journal: { dir: join(dir, 'journal'), onApiDown: 'serve' },
+      journal: {
+        dir: journalDir,
+        onApiDown: 'serve',
+        ...(mounted
+          ? { reserveBytes: 64 * 1024, lowFreeBytes: 384 * 1024, minFreeBytes: 256 * 1024, spaceCheckMs: 200 }
+          : {}),
+      },
+      ...(broker
+        ? { fleet: { url: broker.url, heartbeatS: 5, willDelayS: 1, outboxDir: join(dir, 'outbox') } }
+        : {}),
     }),
   );
-  const kiosk = new KioskProcess(configPath, controlPort);
+  const kiosk = new KioskProcess(configPath, controlPort, {
+    preload: ['src/chaos/wall-clock-shift.ts'],
+    env: { CHAOS_CLOCK_FILE: clockFile },
+    watch: { journalDamaged: /(?=.*"journal alert")(?=.*"damaged")/ },
+  });
   const result: RunResult = {
     run,
     seed,
     mode,
+    kinds: {},
+    observed: {},
+    skipped,
     dir: opts.keep ? dir : null,
     sessions: 0,
     kioskKills: 0,
@@ -140,11 +249,18 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
   const acceptor = { cents: 0, coins: 0, unconfirmedAtKill: 0, uncertainAtKill: 0 };
   let unconfirmed = 0;
 
+  /** Coins accepted in the current session; they must reach the fleet unless a power cut or a full disk hit it. */
+  let sessionCoins: number[] = [];
+  const mustArrive: number[] = [];
+  const count = (kind: FaultKind) => (result.kinds[kind] = (result.kinds[kind] ?? 0) + 1);
+  const saw = (what: string) => (result.observed[what] = (result.observed[what] ?? 0) + 1);
+
   const state = async () =>
     (await kiosk.request({ cmd: 'state' })) as {
       state: string;
       flow: string | null;
-      journal: { openSessions: number; cashBoxCents: number };
+      reason: string | null;
+      journal: { openSessions: number; cashBoxCents: number; unwritable?: string };
     };
   const waitFor = async (pred: (s: Awaited<ReturnType<typeof state>>) => boolean, ms: number) => {
     const deadline = Date.now() + ms;
@@ -173,6 +289,7 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
     acceptor.coins += 1;
     result.coinsAccepted += 1;
     unconfirmed += cents;
+    sessionCoins.push(cents);
     // Confirmed once the journal's cash box shows it (the journal's fsync returned).
     const target = acceptor.cents - acceptor.unconfirmedAtKill;
     if (await waitFor((s) => s.journal.cashBoxCents >= target, 2000)) unconfirmed = 0;
@@ -216,14 +333,16 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
     return kind;
   };
 
-  const checkoutCustomer = async () => {
+  /** `terminal`: pays at the card terminal when offered (`coins`: and drops coins meanwhile). */
+  const checkoutCustomer = async (first: string, terminal: false | 'plain' | 'coins') => {
     const kind = rng.weighted([
       ['normal', 5],
       ['card', 3],
       ['walk', 2],
       ['cancel', 2],
     ] as const);
-    for (let i = rng.int(1, 3); i > 0; i--)
+    await press(first);
+    for (let i = rng.int(0, 2); i > 0; i--)
       await press(rng.pick(['amount1', 'amount2', 'amount3', 'amount4']));
     if (kind === 'card' || rng.chance(0.2)) {
       await scan(rng.pick([PLENTY, SEED, EMPTY, BONUS, LOCKED]));
@@ -238,6 +357,21 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
       if (kind !== 'walk') await press(kind === 'cancel' ? 'cancel' : 'ok');
       return `${kind}/loyalty`;
     }
+    if (s && /choosePayment/.test(s.flow ?? '')) {
+      if (terminal) {
+        await press('amount2');
+        if (terminal === 'coins') {
+          // Coins dropped while the terminal runs: the acceptor may refuse them; those it takes are
+          // the session's and must be settled like any other.
+          await sleep(rng.int(0, 80));
+          for (let i = rng.int(1, 2); i > 0; i--)
+            saw((await coin(rng.pick([50, 100, 200]))) ? 'terminal_coins:taken' : 'terminal_coins:refused');
+        }
+        return `${kind}/terminal`;
+      }
+      if (kind === 'walk' && rng.chance(0.5)) return kind;
+      await press('amount1');
+    }
     for (let i = rng.int(1, 8); i > 0; i--) {
       if (!(await coin(rng.pick([50, 100, 200, 200, 500, 1000])))) break;
       await sleep(rng.int(0, 150));
@@ -246,10 +380,56 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
     return kind;
   };
 
-  const restartKiosk = async () => {
+  /**
+   * Flips one byte of a frame in the newest journal segment that is not its last frame (a flip
+   * there is a torn write by definition, docs/journal.md) and returns the record it carried, so
+   * that the books know what the journal lost.
+   */
+  const flipByte = (): JournalRecord[] => {
+    const seg = readdirSync(journalDir)
+      .filter((n) => /^journal-\d+\.log$/.test(n))
+      .sort()
+      .at(-1);
+    if (!seg) return [];
+    const file = join(journalDir, seg);
+    const bytes = readFileSync(file);
+    const starts: number[] = [0];
+    for (let i = 0; i < bytes.length - 1; i++) if (bytes[i] === 0x0a) starts.push(i + 1);
+    if (starts.length < 3) return [];
+    const line = rng.int(0, starts.length - 2 - 1);
+    const from = starts[line]!;
+    const to = starts[line + 1]! - 1;
+    const at = rng.int(from, to);
+    const original = bytes.subarray(from, to).toString('utf8');
+    let flipped = bytes[at]! ^ rng.int(1, 255);
+    if (flipped === 0x0a) flipped ^= 0x01;
+    bytes[at] = flipped;
+    writeFileSync(file, bytes);
+    saw('byte_flip:flipped');
+    try {
+      const rec = JSON.parse(original.slice(9)) as { seq?: unknown; type?: unknown };
+      if (
+        typeof rec.seq === 'number' &&
+        typeof rec.type === 'string' &&
+        !['snapshot', 'check'].includes(rec.type)
+      )
+        return [rec as JournalRecord];
+    } catch {
+      // the header line: no record
+    }
+    return [];
+  };
+  const damaged: JournalRecord[] = [];
+
+  const restartKiosk = async (flip = false) => {
+    if (flip) {
+      damaged.push(...flipByte());
+    }
+    const damagedBefore = kiosk.counts.journalDamaged ?? 0;
     await kiosk.start();
     const s = await waitFor((x) => x.state === 'idle', 8000);
     if (!s) result.notIdleAfterRestart += 1;
+    if (flip && (kiosk.counts.journalDamaged ?? 0) > damagedBefore) saw('byte_flip:journal_damaged');
     const now = await state();
     // Coins taken but not journaled before the power cut are gone from the kiosk's view.
     const missing = acceptor.cents - now.journal.cashBoxCents;
@@ -259,18 +439,49 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
       );
   };
 
+  /** The kinds that apply to this run, and for `cover` which ones each early session takes. */
+  const applicable: FaultKind[] =
+    kindRate > 0
+      ? [
+          ...FAULT_KINDS.filter(
+            (k) => (checkout || !k.startsWith('terminal')) && (mounted || k !== 'disk_full'),
+          ),
+          ...(vending ? GOODS_KINDS : []),
+        ]
+      : [];
+  const coverSession = (n: number) => !!opts.cover && 2 * n < applicable.length;
+  const chooseKinds = (n: number): Set<FaultKind> => {
+    const chosen = new Set<FaultKind>();
+    for (const k of applicable)
+      if (rng.chance((GOODS_KINDS as readonly string[]).includes(k) ? goodsRate : kindRate)) chosen.add(k);
+    // Covering: the first sessions take exactly two kinds each (and no random power cut), so that
+    // each kind is seen doing its work alone at least once.
+    if (coverSession(n)) return new Set(applicable.slice(2 * n, 2 * n + 2));
+    // One terminal choice per customer.
+    if (chosen.has('terminal') && chosen.has('terminal_coins')) chosen.delete('terminal');
+    // A held release is for the cut; the jam/stuck sensor would end it before.
+    if (chosen.has('cut_in_release')) {
+      chosen.delete('slot_jam');
+      chosen.delete('sensor_stuck');
+    }
+    return chosen;
+  };
+
   try {
     await api.start();
     await kiosk.start();
     await waitFor((x) => x.state === 'idle', 10_000);
     for (let n = 0; n < opts.sessions; n++) {
       result.sessions += 1;
+      sessionCoins = [];
       // Faults for this session, decided before it starts.
       if (rng.chance(0.35)) {
         const f = rng.weighted(FAULTS);
         await api.operator('POST', '/__sim/faults', f.rule);
         result.faults[f.name] = (result.faults[f.name] ?? 0) + 1;
       }
+      const kinds = chooseKinds(n);
+      for (const k of kinds) count(k);
       const timers: Array<Promise<void>> = [];
       const at = (ms: number, fn: () => Promise<void>) =>
         timers.push(
@@ -279,15 +490,22 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
             .catch((e: Error) => log(`run ${run}: chaos action failed: ${e.message}`)),
         );
       let killed = false;
-      if (rng.chance(opts.killRate)) {
-        at(rng.int(0, 3500), async () => {
-          killed = true;
-          acceptor.unconfirmedAtKill += unconfirmed;
-          unconfirmed = 0;
-          await kiosk.kill();
-          result.kioskKills += 1;
-        });
-      }
+      let diskFilled = false;
+      const powerCut = async () => {
+        if (!kiosk.running) return;
+        killed = true;
+        acceptor.unconfirmedAtKill += unconfirmed;
+        unconfirmed = 0;
+        await kiosk.kill();
+        result.kioskKills += 1;
+      };
+      if (
+        rng.chance(opts.killRate) &&
+        !coverSession(n) &&
+        !kinds.has('cut_in_release') &&
+        !kinds.has('cut_in_payout')
+      )
+        at(rng.int(0, 3500), powerCut);
       const apiChaos = rng.weighted([
         ['kill', 10],
         ['pause', 10],
@@ -321,20 +539,110 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
           result.deviceFaults += 1;
         });
       }
-      const customer = mode === 'topup' ? topupCustomer() : checkoutCustomer();
+
+      // The new kinds (issue 13 item 7, issue 15 item 6).
+      if (kinds.has('clock_jump')) {
+        const when = rng.int(0, 3000);
+        // Back or forward by 1 to 6 hours; sometimes back to the true time (time sync arriving).
+        const to = rng.chance(0.2) ? 0 : clockOffset + rng.pick([-1, 1]) * rng.int(1, 6) * 3_600_000;
+        at(when, async () => {
+          clockOffset = to;
+          writeFileSync(clockFile, String(to));
+          kiosk.signal('SIGUSR2');
+          saw('clock_jump:jumped');
+        });
+      }
+      if (kinds.has('broker_outage') && broker) {
+        const when = rng.int(0, 3000);
+        const down = rng.int(500, 4000);
+        at(when, async () => {
+          await broker.halt({ signal: rng.chance(0.5) ? 'SIGKILL' : 'SIGTERM' });
+          await sleep(down);
+          await broker.start();
+          saw('broker_outage:restarted');
+        });
+      }
+      if (kinds.has('printer_fail')) await kiosk.request({ cmd: 'printer', action: 'fail' });
+      const receiptsBefore = kinds.has('printer_fail')
+        ? ((await kiosk.request({ cmd: 'receipts' })).receipts as string[][]).length
+        : 0;
+      if (kinds.has('disk_full')) {
+        at(rng.int(0, 3000), async () => {
+          fillDisk(journalDir);
+          diskFilled = true;
+          if (
+            kiosk.running &&
+            (await waitFor((x) => x.reason === 'storage' || x.journal.unwritable !== undefined, 6000).catch(
+              () => null,
+            ))
+          )
+            saw('disk_full:out_of_service');
+        });
+      }
+      const first = rng.pick(['amount1', 'amount2', 'amount3', 'amount4']);
+      if (vending) {
+        const slot = SLOT_OF_BUTTON[first]!;
+        if (kinds.has('slot_jam')) await kiosk.request({ cmd: 'slot', slot, action: 'jam' });
+        if (kinds.has('sensor_stuck')) await kiosk.request({ cmd: 'slot', slot, action: 'break' });
+        if (kinds.has('hopper_empty')) await kiosk.request({ cmd: 'hopper', action: 'empty' });
+        if (kinds.has('hopper_jam'))
+          await kiosk.request({ cmd: 'hopper', action: 'jam', coins: rng.int(0, 3) });
+        if (kinds.has('cut_in_release')) {
+          await kiosk.request({ cmd: 'slot', slot, action: 'hold' });
+          at(0, async () => {
+            if (await waitFor((x) => /paid\.releasing/.test(x.flow ?? ''), 12_000).catch(() => null)) {
+              await sleep(rng.int(0, 300));
+              saw('cut_in_release:cut');
+              await powerCut();
+            } else if (kiosk.running) await kiosk.request({ cmd: 'slot', slot, action: 'fix' });
+          });
+        }
+        if (kinds.has('cut_in_payout')) {
+          at(0, async () => {
+            if (await waitFor((x) => /changing/.test(x.flow ?? ''), 12_000).catch(() => null)) {
+              saw('cut_in_payout:cut');
+              await powerCut();
+            }
+          });
+        }
+      }
+      const terminal = kinds.has('terminal_coins') ? 'coins' : kinds.has('terminal') ? 'plain' : false;
+      const customer = checkout ? checkoutCustomer(first, terminal) : topupCustomer();
       try {
-        await customer;
+        const story = await customer;
+        opts.trace?.(
+          `run ${run} session ${n}: [${[...kinds].join(' ')}] ${story}, ${sessionCoins.length} coins`,
+        );
         await waitFor((s) => s.state !== 'serving.topup' && s.state !== 'serving.checkout', 12_000);
       } catch (err) {
         if (!(err instanceof KioskDown)) throw err;
+        opts.trace?.(`run ${run} session ${n}: [${[...kinds].join(' ')}] cut: ${(err as Error).message}`);
       }
       await Promise.all(timers);
+      if (kinds.has('printer_fail') && kiosk.running) {
+        const receipts = (await kiosk.request({ cmd: 'receipts' })).receipts as string[][];
+        if (receipts.slice(receiptsBefore).some((r) => r.at(-1) === '~~ torn ~~')) saw('printer_fail:torn');
+        await kiosk.request({ cmd: 'printer', action: 'ok' });
+      }
+      if (diskFilled) unfillDisk(journalDir);
+      // A byte flip happens between a kill and the restart: the session's own power cut, or one now.
+      if (kinds.has('byte_flip') && kiosk.running) await powerCut();
       if (killed || !kiosk.running) {
         await sleep(rng.int(0, 400));
-        await restartKiosk();
-      } else if (device) {
-        await kiosk.request({ cmd: 'replug', device: 'reader' }).catch(() => undefined);
-        await kiosk.request({ cmd: 'paper', state: 'ok' }).catch(() => undefined);
+        await restartKiosk(kinds.has('byte_flip'));
+      } else {
+        if (device) {
+          await kiosk.request({ cmd: 'replug', device: 'reader' }).catch(() => undefined);
+          await kiosk.request({ cmd: 'paper', state: 'ok' }).catch(() => undefined);
+        }
+        if (diskFilled) await waitFor((s) => s.state === 'idle', 10_000);
+      }
+      if (!killed && !diskFilled) mustArrive.push(...sessionCoins);
+      if (vending && kiosk.running) {
+        // The devices come back (a technician's visit); a block stays until the slot is counted.
+        for (const slot of Object.values(SLOT_OF_BUTTON))
+          await kiosk.request({ cmd: 'slot', slot, action: 'fix' }).catch(() => undefined);
+        await kiosk.request({ cmd: 'hopper', action: 'refill', coins: 100 }).catch(() => undefined);
       }
       await api.ensureUp();
       await api.operator('DELETE', '/__sim/faults');
@@ -343,9 +651,10 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
         await kiosk.request({ cmd: 'paper', state: 'ok' }).catch(() => undefined);
       }
     }
-    // The end: API up, faults gone; a clean restart so that recovery settles what is open.
+    // The end: API and broker up, faults gone; a clean restart so that recovery settles what is open.
     await api.ensureUp();
     await api.operator('DELETE', '/__sim/faults');
+    if (broker && !broker.running) await broker.start();
     if (kiosk.running) {
       await waitFor((s) => s.state !== 'serving.topup' && s.state !== 'serving.checkout', 12_000).catch(
         () => null,
@@ -356,14 +665,25 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
     const settled = await waitFor((s) => s.state === 'idle' && s.journal.openSessions === 0, 20_000);
     result.idleAtEnd = settled !== null;
     result.endScreen = ((await kiosk.request({ cmd: 'display' })).lines as string[]) ?? [];
+    // Whatever the outbox still holds goes out now that the broker is up.
+    await observer?.quiet(1500, 15_000);
   } catch (err) {
     result.error = `${(err as Error).message}\n${kiosk.log.slice(-1500)}`;
   } finally {
     await kiosk.stop().catch(() => undefined);
     await api.stop().catch(() => undefined);
+    await observer?.close().catch(() => undefined);
+    await broker?.stop().catch(() => undefined);
   }
-  const { records, state: folded } = await Journal.read(join(dir, 'journal'));
+  const { records, state: folded } = await Journal.read(journalDir);
   const ledger = JSON.parse(readFileSync(join(dir, 'ledger.json'), 'utf8')) as LedgerFileView;
+  if (mounted) {
+    try {
+      execFileSync('umount', [journalDir]);
+    } catch (err) {
+      log(`run ${run}: umount ${journalDir} failed: ${(err as Error).message}`);
+    }
+  }
   result.books = reconcile({
     acceptor,
     journal: { records, state: folded },
@@ -371,10 +691,26 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
     initialBalances: Object.fromEntries(
       DEMO_CARDS.map((c) => [c.cardnumber, c.cash_balance + c.bonus_balance]),
     ),
+    damaged,
+    goods: vending,
+    ...(observer ? { fleet: { events: observer.events, mustArrive } } : {}),
   });
   const bad = result.books.findings.length > 0 || result.error !== undefined;
   if (opts.keep || (opts.keepBad && bad)) result.dir = dir;
   else rmSync(dir, { recursive: true, force: true });
   result.ms = Date.now() - started;
   return result;
+}
+
+/** Fills the filesystem at `dir` until the kernel says ENOSPC. */
+function fillDisk(dir: string): void {
+  try {
+    writeFileSync(join(dir, 'filler'), Buffer.alloc(8 * 1024 * 1024));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  }
+}
+
+function unfillDisk(dir: string): void {
+  rmSync(join(dir, 'filler'), { force: true });
 }

@@ -24,6 +24,25 @@ export interface ChaosSummary {
   notIdleAtEnd: number;
   errors: number;
   findings: number;
+  /** Fault kinds of issue 13 item 7 / issue 15 item 6: tried per kind, and what the harness saw them do. */
+  kinds: Record<string, number>;
+  newFaults: number;
+  observed: Record<string, number>;
+  skipped: string[];
+  terminalSessions: number;
+  terminalWithCoins: number;
+  terminalCents: number;
+  changed: number;
+  returned: number;
+  goods: {
+    unitsPaid: number;
+    delivered: number;
+    failed: number;
+    inDoubt: number;
+    releasedWithoutPayment: number;
+    paidWithoutGoods: number;
+  };
+  fleet: { distinct: number; redelivered: number; missing: number; extra: number };
   ms: number;
   ok: boolean;
   text: string;
@@ -33,6 +52,14 @@ export function summarize(results: readonly RunResult[], ms: number): ChaosSumma
   const sum = (f: (r: RunResult) => number) => results.reduce((a, r) => a + f(r), 0);
   const faults: Record<string, number> = {};
   for (const r of results) for (const [k, v] of Object.entries(r.faults)) faults[k] = (faults[k] ?? 0) + v;
+  const kinds: Record<string, number> = {};
+  const observed: Record<string, number> = {};
+  for (const r of results) {
+    for (const [k, v] of Object.entries(r.kinds ?? {})) kinds[k] = (kinds[k] ?? 0) + (v ?? 0);
+    for (const [k, v] of Object.entries(r.observed ?? {})) observed[k] = (observed[k] ?? 0) + v;
+  }
+  const goodsOf = (r: RunResult) => r.books.goods;
+  const fleetOf = (r: RunResult) => r.books.fleet;
   const s = {
     runs: results.length,
     sessions: sum((r) => r.sessions),
@@ -55,6 +82,29 @@ export function summarize(results: readonly RunResult[], ms: number): ChaosSumma
     notIdleAtEnd: results.filter((r) => !r.idleAtEnd).length,
     errors: results.filter((r) => r.error).length,
     findings: sum((r) => r.books.findings.length),
+    kinds,
+    newFaults: Object.values(kinds).reduce((a, b) => a + b, 0),
+    observed,
+    skipped: [...new Set(results.flatMap((r) => r.skipped ?? []))],
+    terminalSessions: sum((r) => r.books.terminalSessions ?? 0),
+    terminalWithCoins: sum((r) => r.books.terminalWithCoins ?? 0),
+    terminalCents: sum((r) => r.books.terminalCents ?? 0),
+    changed: sum((r) => r.books.changed ?? 0),
+    returned: sum((r) => r.books.returned ?? 0),
+    goods: {
+      unitsPaid: sum((r) => goodsOf(r)?.unitsPaid ?? 0),
+      delivered: sum((r) => goodsOf(r)?.delivered ?? 0),
+      failed: sum((r) => goodsOf(r)?.failed ?? 0),
+      inDoubt: sum((r) => goodsOf(r)?.inDoubt ?? 0),
+      releasedWithoutPayment: sum((r) => goodsOf(r)?.releasedWithoutPayment ?? 0),
+      paidWithoutGoods: sum((r) => goodsOf(r)?.paidWithoutGoods ?? 0),
+    },
+    fleet: {
+      distinct: sum((r) => fleetOf(r)?.distinct ?? 0),
+      redelivered: sum((r) => fleetOf(r)?.redelivered ?? 0),
+      missing: sum((r) => fleetOf(r)?.missing ?? 0),
+      extra: sum((r) => fleetOf(r)?.extra ?? 0),
+    },
     ms,
   };
   const ok =
@@ -62,7 +112,16 @@ export function summarize(results: readonly RunResult[], ms: number): ChaosSumma
     s.doubleCharges === 0 &&
     s.overBookedCents === 0 &&
     s.openAtEnd === 0 &&
-    s.errors === 0;
+    s.errors === 0 &&
+    s.goods.releasedWithoutPayment === 0 &&
+    s.goods.paidWithoutGoods === 0 &&
+    s.fleet.missing === 0 &&
+    s.fleet.extra === 0;
+  const list = (o: Record<string, number>) =>
+    Object.entries(o)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || 'none';
   const faultList = Object.entries(faults)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([k, v]) => `${k} ${v}`)
@@ -73,6 +132,11 @@ export function summarize(results: readonly RunResult[], ms: number): ChaosSumma
     `  API faults: ${Object.values(faults).reduce((a, b) => a + b, 0)} (${faultList || 'none'}); device faults: ${s.deviceFaults}`,
     `  coins accepted: ${s.coins}, ${formatCents(s.cashIn)} = paid ${formatCents(s.paid)} + credited ${formatCents(s.credited)} + unclaimed ${formatCents(s.unclaimed)}` +
       ` (+ ${formatCents(s.inFlightAtKill)} in flight at a power cut; ${formatCents(s.voided)} of vouchers voided)`,
+    `  new fault kinds: ${s.newFaults} (${list(kinds)})`,
+    `  seen: ${list(observed)}${s.skipped.length ? `; skipped: ${s.skipped.join('; ')}` : ''}`,
+    `  card terminal: ${s.terminalSessions} sessions paid (${s.terminalWithCoins} with coins), ${formatCents(s.terminalCents)}; hopper change ${formatCents(s.changed)}, price of goods not delivered ${formatCents(s.returned)}`,
+    `  goods: ${s.goods.unitsPaid} units paid = ${s.goods.delivered} delivered + ${s.goods.failed} failed (money back) + ${s.goods.inDoubt} in doubt (operator); released without payment: ${s.goods.releasedWithoutPayment}; paid without goods or money back: ${s.goods.paidWithoutGoods}`,
+    `  fleet: ${s.fleet.distinct} money events (${s.fleet.redelivered} redelivered, de-duplicated); missing: ${s.fleet.missing}; extra or twice: ${s.fleet.extra}`,
     `  lost: ${s.lostCents} ct; double charges: ${s.doubleCharges}; over-booked: ${s.overBookedCents} ct; open at end: ${s.openAtEnd}; not idle at end: ${s.notIdleAtEnd}; run errors: ${s.errors}; findings: ${s.findings}`,
     ok ? 'OK' : 'DISCREPANCIES',
   ].join('\n');

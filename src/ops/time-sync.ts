@@ -59,12 +59,13 @@ export interface WaitForSyncOptions {
 export async function waitForClockSync(opts: WaitForSyncOptions): Promise<boolean> {
   const probe = opts.probe ?? defaultClockProbe();
   const interval = opts.intervalMs ?? 1000;
-  const deadline = Date.now() + opts.timeoutMs;
+  // Monotonic: the wall clock is what jumps while we wait (time sync landing, or set back by hours).
+  const deadline = performance.now() + opts.timeoutMs;
   for (;;) {
     if (await probe().catch(() => false)) return true;
-    if (opts.signal?.aborted || Date.now() >= deadline) return false;
+    if (opts.signal?.aborted || performance.now() >= deadline) return false;
     await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, Math.min(interval, Math.max(0, deadline - Date.now())));
+      const t = setTimeout(resolve, Math.min(interval, Math.max(0, deadline - performance.now())));
       opts.signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
     });
   }

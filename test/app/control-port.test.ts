@@ -15,6 +15,7 @@ function fakeControls(): Stubbed {
     scan: sinon.stub(),
     coin: sinon.stub().returns({ accepted: true }),
     paper: sinon.stub(),
+    printer: sinon.stub(),
     unplug: sinon.stub(),
     replug: sinon.stub(),
     display: sinon.stub().returns(['Hallo', '']),
@@ -67,9 +68,10 @@ describe('control port: NDJSON on 127.0.0.1, one answer per line', () => {
           '{"cmd":"display"}',
           '{"cmd":"state"}',
           '{"cmd":"receipts"}',
+          '{"cmd":"printer","action":"fail","jobs":2}',
           '',
         ].join('\n'),
-        11,
+        12,
       );
       assert.deepEqual(answers[0], { ok: true });
       assert.equal(controls.press.firstCall.args[0], 'ok');
@@ -83,6 +85,8 @@ describe('control port: NDJSON on 127.0.0.1, one answer per line', () => {
       assert.deepEqual(answers[8], { lines: ['Hallo', ''] });
       assert.deepEqual(answers[9], { state: 'idle' });
       assert.deepEqual(answers[10], { receipts: [['a', 'b']] });
+      assert.deepEqual(answers[11], { ok: true });
+      assert.deepEqual(controls.printer.firstCall.args, ['fail', 2]);
       assert.equal(controls.coin.callCount, 1, 'the negative coin never reached the acceptor');
       // Still serving after the garbage.
       assert.deepEqual(await exchange(cp.port, '{"cmd":"ping"}\n', 1), [{ pong: true }]);

@@ -126,9 +126,18 @@ export const LAYERS: Record<string, LayerRule> = {
     why: 'drives real processes (kiosk, broker) for tests, benchmarks and the chaos harness',
   },
   'src/chaos': {
-    may: ['machines', 'src/api', 'src/bookkeeping', 'src/harness', 'src/journal', 'src/sim', 'src/util'],
+    may: [
+      'machines',
+      'src/api',
+      'src/bookkeeping',
+      'src/fleet',
+      'src/harness',
+      'src/journal',
+      'src/sim',
+      'src/util',
+    ],
     packages: '*',
-    why: 'the chaos harness: kills the real program and reconciles the books; no app internals',
+    why: 'the chaos harness: kills the real program and reconciles the books (the fleet’s too, through the fleet contract); no app internals',
   },
   bench: {
     may: [...KIOSK_BELOW_APP, 'src/app', 'src/dashboard', 'src/fleet-sim', 'src/harness', 'src/cli'],

@@ -104,6 +104,130 @@ describe('chaos books: reconciliation', () => {
   });
 });
 
+describe('chaos books: card terminal, goods, fleet, damaged records', () => {
+  const tx = (id: string, ref: string, method: string, collected: number, units = 0) => ({
+    id,
+    ref,
+    method,
+    collected,
+    units,
+  });
+  const ledgerOf = (
+    sales: Array<{ id: string; ref: string; method: string; collected: number; units: number }>,
+  ): LedgerFileView => ({
+    cards: {},
+    transactions: Object.fromEntries(
+      sales.map((s) => [
+        s.id,
+        {
+          id: s.id,
+          status: 'ok',
+          merchantRef: s.ref,
+          transactionRef: null,
+          card: null,
+          products: s.units ? [{ id: 1, quantity: s.units, priceOne: 100, item_type: 'article' }] : [],
+        },
+      ]),
+    ),
+    sales: sales.map((s) => ({
+      txId: s.id,
+      method: s.method,
+      collected: s.collected,
+      redeemed: 0,
+      loaded: 0,
+      cancelled: false,
+    })),
+  });
+  const started = (sessionId: string): EntryInput => ({
+    type: 'session_started',
+    sessionId,
+    mode: 'checkout',
+  });
+
+  it('a cashless session without coins is in the books; a second terminal charge is a double charge', () => {
+    const r = reconcile({
+      journal: journal([started('t1'), closed('t1'), started('t2'), closed('t2')]),
+      ledger: ledgerOf([
+        tx('A', 't1:create:0', 'cashless', 349),
+        tx('B', 't2:create:0', 'cashless', 180),
+        tx('C', 't2:create:1', 'cashless', 180),
+      ]),
+    });
+    assert.equal(r.terminalSessions, 2);
+    assert.equal(r.terminalCents, 709);
+    assert.equal(r.paidCash, 0, 'terminal money is not cash');
+    assert.equal(r.doubleCharges, 1);
+    assert.deepEqual(r.findings, ['session t2 paid 2 times (2 at the card terminal)']);
+  });
+
+  it('goods: a unit released without payment and a paid unit neither released nor refunded are found; change and returns balance', () => {
+    const r = reconcile({
+      goods: true,
+      journal: journal([
+        // Paid 2 units with 500 ct: one delivered, one failed (180 back), 320 change + 180 = 500 paid out.
+        ...coins('ok', 500),
+        { type: 'release_intent', sessionId: 'ok', jobId: 'ok:r:1', slot: 'A1', productId: 1, cents: 100 },
+        { type: 'release_outcome', jobId: 'ok:r:1', result: 'delivered' },
+        { type: 'release_intent', sessionId: 'ok', jobId: 'ok:r:2', slot: 'A1', productId: 1, cents: 100 },
+        { type: 'release_outcome', jobId: 'ok:r:2', result: 'failed', reason: 'no_confirmation' },
+        {
+          type: 'payout_intent',
+          sessionId: 'ok',
+          jobId: 'ok:p:1',
+          coins: 40,
+          coinCents: 10,
+          before: { event: 1, remaining: 0, paid: 0, unpaid: 0 },
+        },
+        { type: 'payout_outcome', jobId: 'ok:p:1', result: 'complete', paidCents: 400 },
+        closed('ok'),
+        // Nothing paid, one released.
+        started('free'),
+        { type: 'release_intent', sessionId: 'free', jobId: 'free:r:1', slot: 'A2', productId: 2, cents: 99 },
+        { type: 'release_outcome', jobId: 'free:r:1', result: 'delivered' },
+        closed('free'),
+        // Paid at the terminal, never released, nothing given back.
+        started('none'),
+        closed('none'),
+      ]),
+      ledger: ledgerOf([
+        tx('P', 'ok:create:0', 'cash', 200, 2),
+        tx('Q', 'none:create:0', 'cashless', 100, 1),
+      ]),
+    });
+    assert.deepEqual(r.goods, {
+      unitsPaid: 3,
+      delivered: 2,
+      failed: 1,
+      inDoubt: 0,
+      releasedWithoutPayment: 1,
+      paidWithoutGoods: 1,
+    });
+    assert.deepEqual([r.lostCents, r.overBookedCents, r.changed, r.returned], [0, 0, 400, 100]);
+  });
+
+  it('a record the harness damaged is given back to the books; the fleet book finds a missing and a doubled event', () => {
+    const j = journal([...coins('s', 200, 500), closed('s')]);
+    const lostCoin = j.records[2]!;
+    const r = reconcile({
+      acceptor: { cents: 700, coins: 2, unconfirmedAtKill: 0 },
+      journal: { records: j.records.filter((x) => x !== lostCoin), state: j.state },
+      damaged: [lostCoin],
+      ledger: ledger([{ tx: 'T', ref: 's:credit:0', collected: 700 }]),
+      fleet: {
+        events: [
+          { eventId: 'e1', type: 'cash', action: 'inserted', amountCents: 200 },
+          { eventId: 'e1', type: 'cash', action: 'inserted', amountCents: 200 },
+          { eventId: 'e2', type: 'cash', action: 'inserted', amountCents: 200 },
+        ],
+        mustArrive: [200, 500],
+      },
+    });
+    assert.equal(r.restoredRecords, 1);
+    assert.equal(r.lostCents, 0);
+    assert.deepEqual(r.fleet, { distinct: 2, redelivered: 1, missing: 1, extra: 1 });
+  });
+});
+
 describe('chaos PRNG', () => {
   it('repeats its choices for the same seed and differs for another', () => {
     const draw = (seed: number) => {

@@ -52,7 +52,7 @@ describe('CctalkHopper on the serialport mock binding', () => {
 
   beforeEach(async () => {
     clock = sinon.useFakeTimers({
-      toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
+      toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'],
     });
     ports = new FakeSerialPorts();
     device = playDevice({ coins: 20, echo: true });

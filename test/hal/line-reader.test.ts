@@ -81,7 +81,7 @@ describe('LineCardReader on the serialport mock binding', () => {
 
   beforeEach(() => {
     clock = sinon.useFakeTimers({
-      toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
+      toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'],
     });
     ports = new FakeSerialPorts();
     log = recordingLogger();

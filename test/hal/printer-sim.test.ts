@@ -57,6 +57,21 @@ describe('hal/printer/sim-printer (simulated twin)', () => {
     assert.equal(printer.receipts.length, 1);
   });
 
+  it('failing mid-print: half a receipt comes out, the job fails as write_failed with printed unknown; the next prints', async () => {
+    const printer = new SimulatedPrinter();
+    printer.failMidPrint(1);
+    await assert.rejects(
+      printer.print({ lines }),
+      (e: unknown) => e instanceof PrinterError && e.kind === 'write_failed' && e.printed === 'unknown',
+    );
+    const torn = printer.receipts[0]!;
+    assert.equal(torn.text.at(-1), '~~ torn ~~');
+    assert.ok(torn.text.length < printer.render({ lines }).text.length);
+    assert.equal(printer.lastReceipt()?.printed, false, 'kept for a reprint');
+    await printer.reprint();
+    assert.deepEqual(printer.receipts[1]?.text, printer.render({ lines }).text);
+  });
+
   it('an expired deadline is never printed', async () => {
     const printer = new SimulatedPrinter();
     await assert.rejects(

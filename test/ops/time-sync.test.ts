@@ -47,7 +47,9 @@ describe('ops/time-sync', () => {
 
   describe('waiting', () => {
     let clock: sinon.SinonFakeTimers;
-    beforeEach(() => (clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })));
+    beforeEach(
+      () => (clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] })),
+    );
     afterEach(() => clock.restore());
 
     it('resolves true as soon as the clock is synchronised', async () => {
