@@ -84,6 +84,10 @@ export interface SessionBook {
   /** Vending: price of units not delivered (owed back) and change the hopper paid. */
   returned: number;
   changed: number;
+  /** Terminal payments reversed (`cancelTrx`): their price went back through the terminal. */
+  reversedSales: number;
+  reversed: number;
+  unitsReversed: number;
   /** Vending: units the payments bought, and what became of the releases. */
   unitsPaid: number;
   delivered: number;
@@ -151,6 +155,8 @@ export interface Reconciliation {
   terminalCents: number;
   returned: number;
   changed: number;
+  /** Terminal payments reversed by the kiosk (goods not served), cents. */
+  reversed: number;
   goods?: GoodsReconciliation;
   fleet?: FleetReconciliation;
   /** Journal records the harness damaged (byte flips) and gave back to the books. */
@@ -198,6 +204,9 @@ export function reconcile(input: {
         terminalCents: 0,
         returned: 0,
         changed: 0,
+        reversedSales: 0,
+        reversed: 0,
+        unitsReversed: 0,
         unitsPaid: 0,
         delivered: 0,
         failed: 0,
@@ -211,6 +220,7 @@ export function reconcile(input: {
   const voucherOf = new Map<string, { sessionId: string; cents: number }>();
   const releases = new Map<string, { sessionId: string; cents: number; result?: string }>();
   const payouts = new Map<string, { sessionId: string; paid: number }>();
+  const reversals = new Map<string, { sessionId: string; cents: number }>();
   const coinAmounts: number[] = [];
   let cashIn = 0;
   let voided = 0;
@@ -238,6 +248,16 @@ export function reconcile(input: {
       case 'payout_intent':
         payouts.set(r.jobId, { sessionId: r.sessionId, paid: 0 });
         break;
+      case 'terminal_intent':
+        if (r.action === 'cancel_trx' && r.ofSession)
+          reversals.set(r.jobId, { sessionId: r.ofSession, cents: r.cents ?? 0 });
+        break;
+      case 'terminal_outcome': {
+        // A reversal gives the price of goods not served back through the terminal, not as cash.
+        const rev = reversals.get(r.jobId);
+        if (rev && r.result === 'ok') book(rev.sessionId).reversed += rev.cents;
+        break;
+      }
       case 'payout_outcome': {
         // The hopper's counters say what left it; a payout settled later counts only once (the most).
         const p = payouts.get(r.jobId);
@@ -280,12 +300,24 @@ export function reconcile(input: {
   const seenTx = new Map<string, number>();
   let paidCash = 0;
   let creditedCash = 0;
+  const unitsOf = (t: LedgerFileView['transactions'][string] | undefined) =>
+    (t?.products ?? []).filter((p) => p.item_type !== 'topup').reduce((n, p) => n + (p.quantity ?? 1), 0);
   for (const sale of ledger.sales) {
     seenTx.set(sale.txId, (seenTx.get(sale.txId) ?? 0) + 1);
-    if (sale.cancelled) continue;
     // The kiosk's reference is `merchantRef`; `transactionRef` is read for ledgers of older versions.
     const t = ledger.transactions[sale.txId];
     const ref = t?.merchantRef ?? t?.transactionRef ?? '';
+    if (sale.cancelled) {
+      // A terminal payment reversed: its goods were paid for and given back through the terminal.
+      const sid = sessionOfRef(ref);
+      if (sale.method === 'cashless' && sid && books.has(sid)) {
+        const b = book(sid);
+        b.reversedSales += 1;
+        b.unitsPaid += unitsOf(t);
+        b.unitsReversed += unitsOf(t);
+      }
+      continue;
+    }
     const sessionId = sessionOfRef(ref);
     if (!sessionId || !books.has(sessionId)) {
       if (sale.collected > 0 || sale.loaded > 0)
@@ -300,9 +332,7 @@ export function reconcile(input: {
       continue;
     }
     b.paymentSales += 1;
-    b.unitsPaid += (t?.products ?? [])
-      .filter((p) => p.item_type !== 'topup')
-      .reduce((n, p) => n + (p.quantity ?? 1), 0);
+    b.unitsPaid += unitsOf(t);
     if (sale.method === 'cashless') {
       b.terminalSales += 1;
       b.terminalCents += sale.collected;
@@ -357,14 +387,15 @@ export function reconcile(input: {
       goods.delivered += b.delivered;
       goods.failed += b.failed;
       goods.inDoubt += b.inDoubt;
+      // Units of a reversed payment count as paid and given back; one released with it is free.
       const released = b.delivered + b.inDoubt;
-      const free = b.paymentSales === 0 ? released : Math.max(0, released - b.unitsPaid);
+      const free = b.paymentSales === 0 ? released : Math.max(0, released - (b.unitsPaid - b.unitsReversed));
       if (free > 0) {
         goods.releasedWithoutPayment += free;
         findings.push(`session ${b.sessionId}: ${free} unit(s) released without payment`);
       }
       const missingGoods = b.unitsPaid - (b.delivered + b.failed + b.inDoubt);
-      if (b.paymentSales > 0 && missingGoods > 0 && !b.open) {
+      if (b.paymentSales + b.reversedSales > 0 && missingGoods > 0 && !b.open) {
         goods.paidWithoutGoods += missingGoods;
         findings.push(
           `session ${b.sessionId}: ${missingGoods} unit(s) paid, neither released nor given back (${b.unitsPaid} paid, ${b.delivered} delivered, ${b.failed} failed, ${b.inDoubt} in doubt)`,
@@ -372,7 +403,7 @@ export function reconcile(input: {
       }
     }
     // Change paid out and the price of units not delivered are money too (issue 15).
-    const accounted = b.collected + b.unclaimed + b.changed - b.returned;
+    const accounted = b.collected + b.unclaimed + b.changed - Math.max(0, b.returned - b.reversed);
     if (b.open) {
       openSessions += 1;
       openCents += Math.max(0, b.inserted - accounted);
@@ -431,6 +462,7 @@ export function reconcile(input: {
     }
   }
 
+  const reversed = [...books.values()].reduce((n, b) => n + b.reversed, 0);
   const fleet = input.fleet && reconcileFleet(input.fleet, journal.records, coinAmounts, findings);
 
   return {
@@ -452,6 +484,7 @@ export function reconcile(input: {
     terminalCents,
     returned,
     changed,
+    reversed,
     ...(input.goods ? { goods } : {}),
     ...(fleet ? { fleet } : {}),
     restoredRecords: restored.length,

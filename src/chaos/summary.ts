@@ -34,6 +34,7 @@ export interface ChaosSummary {
   terminalCents: number;
   changed: number;
   returned: number;
+  reversed: number;
   goods: {
     unitsPaid: number;
     delivered: number;
@@ -91,6 +92,7 @@ export function summarize(results: readonly RunResult[], ms: number): ChaosSumma
     terminalCents: sum((r) => r.books.terminalCents ?? 0),
     changed: sum((r) => r.books.changed ?? 0),
     returned: sum((r) => r.books.returned ?? 0),
+    reversed: sum((r) => r.books.reversed ?? 0),
     goods: {
       unitsPaid: sum((r) => goodsOf(r)?.unitsPaid ?? 0),
       delivered: sum((r) => goodsOf(r)?.delivered ?? 0),
@@ -134,7 +136,7 @@ export function summarize(results: readonly RunResult[], ms: number): ChaosSumma
       ` (+ ${formatCents(s.inFlightAtKill)} in flight at a power cut; ${formatCents(s.voided)} of vouchers voided)`,
     `  new fault kinds: ${s.newFaults} (${list(kinds)})`,
     `  seen: ${list(observed)}${s.skipped.length ? `; skipped: ${s.skipped.join('; ')}` : ''}`,
-    `  card terminal: ${s.terminalSessions} sessions paid (${s.terminalWithCoins} with coins), ${formatCents(s.terminalCents)}; hopper change ${formatCents(s.changed)}, price of goods not delivered ${formatCents(s.returned)}`,
+    `  card terminal: ${s.terminalSessions} sessions paid (${s.terminalWithCoins} with coins), ${formatCents(s.terminalCents)}, ${formatCents(s.reversed)} reversed (goods not served); hopper change ${formatCents(s.changed)}, price of goods not delivered ${formatCents(s.returned)}`,
     `  goods: ${s.goods.unitsPaid} units paid = ${s.goods.delivered} delivered + ${s.goods.failed} failed (money back) + ${s.goods.inDoubt} in doubt (operator); released without payment: ${s.goods.releasedWithoutPayment}; paid without goods or money back: ${s.goods.paidWithoutGoods}`,
     `  fleet: ${s.fleet.distinct} money events (${s.fleet.redelivered} redelivered, de-duplicated); missing: ${s.fleet.missing}; extra or twice: ${s.fleet.extra}`,
     `  lost: ${s.lostCents} ct; double charges: ${s.doubleCharges}; over-booked: ${s.overBookedCents} ct; open at end: ${s.openAtEnd}; not idle at end: ${s.notIdleAtEnd}; run errors: ${s.errors}; findings: ${s.findings}`,

@@ -205,6 +205,32 @@ describe('chaos books: card terminal, goods, fleet, damaged records', () => {
     assert.deepEqual([r.lostCents, r.overBookedCents, r.changed, r.returned], [0, 0, 400, 100]);
   });
 
+  it('a terminal payment reversed because its goods were not served: no money owed, no goods missing', () => {
+    const l = ledgerOf([tx('R', 'rv:create:0', 'cashless', 180, 1)]);
+    l.sales[0]!.cancelled = true;
+    const r = reconcile({
+      goods: true,
+      journal: journal([
+        started('rv'),
+        { type: 'release_intent', sessionId: 'rv', jobId: 'rv:r:1', slot: 'A1', productId: 1, cents: 180 },
+        { type: 'release_outcome', jobId: 'rv:r:1', result: 'failed', reason: 'no_confirmation' },
+        {
+          type: 'terminal_intent',
+          jobId: 'rv:t:1',
+          action: 'cancel_trx',
+          by: 'recovery',
+          ofSession: 'rv',
+          cents: 180,
+        },
+        { type: 'terminal_outcome', jobId: 'rv:t:1', result: 'ok' },
+        closed('rv'),
+      ]),
+      ledger: l,
+    });
+    assert.deepEqual([r.lostCents, r.overBookedCents, r.reversed, r.findings], [0, 0, 180, []]);
+    assert.deepEqual([r.goods?.unitsPaid, r.goods?.failed, r.goods?.paidWithoutGoods], [1, 1, 0]);
+  });
+
   it('a record the harness damaged is given back to the books; the fleet book finds a missing and a doubled event', () => {
     const j = journal([...coins('s', 200, 500), closed('s')]);
     const lostCoin = j.records[2]!;
