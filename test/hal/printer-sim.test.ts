@@ -66,10 +66,10 @@ describe('hal/printer/sim-printer (simulated twin)', () => {
     );
     const torn = printer.receipts[0]!;
     assert.equal(torn.text.at(-1), '~~ torn ~~');
-    assert.ok(torn.text.length < printer.render({ lines }).text.length);
+    assert.ok(torn.text.length < (await printer.render({ lines })).text.length);
     assert.equal(printer.lastReceipt()?.printed, false, 'kept for a reprint');
     await printer.reprint();
-    assert.deepEqual(printer.receipts[1]?.text, printer.render({ lines }).text);
+    assert.deepEqual(printer.receipts[1]?.text, (await printer.render({ lines })).text);
   });
 
   it('an expired deadline is never printed', async () => {
