@@ -13,9 +13,12 @@ import type {
   CoinDeviceConfig,
   DisplayDeviceConfig,
   HardwareConfig,
+  HopperDeviceConfig,
   PrinterDeviceConfig,
   ReaderDeviceConfig,
+  SlotsDeviceConfig,
 } from '../hardware-config.js';
+
 import { GpioButtons } from '../buttons/gpio-buttons.js';
 import { PulseCoinAcceptor } from '../coin-acceptor/pulse-coin-acceptor.js';
 import { LineCardReader } from '../card-reader/line-reader.js';
@@ -31,7 +34,7 @@ export interface DoctorDeps {
   openGpio: (sysfsRoot?: string) => Promise<{ factory: GpioPinFactory; numbering: GpioNumbering }>;
   serial: SerialPortFactory;
   logger?: Logger;
-  /** How long a PN532 gets to wake up and answer before it is probed. Default 3000 ms. */
+  /** How long a PN532 (or a ccTalk hopper) gets to wake up and answer before it is probed. Default 3000 ms. */
   readerSettleMs?: number;
 }
 
@@ -89,6 +92,8 @@ export function buildDoctorProbes(hw: HardwareConfig, deps: DoctorDeps): NamedPr
   if (hw.reader) probes.push(readerProbe(hw.reader, deps, logger));
   if (hw.display) probes.push(displayProbe(hw.display, logger));
   if (hw.printer) probes.push(printerProbe(hw.printer, logger));
+  if (hw.slots) probes.push(slotsProbe(hw.slots, openGpio, logger));
+  if (hw.hopper) probes.push(hopperProbe(hw.hopper, deps, logger));
   return probes;
 }
 
@@ -139,6 +144,65 @@ function coinProbe(
         { device: 'coin', driver: 'pulse-gpio', where, required },
         async () => new PulseCoinAcceptor((await openGpio()).factory, cfg, logger),
         explainGpioError,
+      ),
+  };
+}
+
+function slotsProbe(
+  cfg: SlotsDeviceConfig,
+  openGpio: () => ReturnType<DoctorDeps['openGpio']>,
+  logger: Logger,
+): NamedProbeable {
+  if (cfg.driver === 'simulated') return simulatedRow('slots');
+  const required = cfg.required ?? false;
+  const where = cfg.slots.map((s) => `${s.id}=BCM ${s.output.bcm}/${s.sensor.bcm}`).join(', ');
+  return {
+    device: 'slots',
+    driver: 'gpio',
+    required,
+    // Outputs are opened inactive and never fired: the doctor releases no product; a sensor already
+    // active (product in the beam, broken sensor) is the row's status.
+    probe: () =>
+      probeAndClose(
+        { device: 'slots', driver: 'gpio', where, required },
+        async () => {
+          // Loaded only for a vending counter, as the app does.
+          const { GpioVendSlots } = await import('../vend-slot/gpio-vend-slots.js');
+          const slots = new GpioVendSlots((await openGpio()).factory, cfg, logger);
+          await slots.start();
+          return slots;
+        },
+        explainGpioError,
+      ),
+  };
+}
+
+function hopperProbe(cfg: HopperDeviceConfig, deps: DoctorDeps, logger: Logger): NamedProbeable {
+  if (cfg.driver === 'simulated') return simulatedRow('hopper');
+  const required = cfg.required ?? false;
+  const settleMs = deps.readerSettleMs ?? 3000;
+  return {
+    device: 'hopper',
+    driver: 'cctalk',
+    required,
+    // Asked only for its poll and status: the doctor never dispenses a coin.
+    probe: () =>
+      probeAndClose(
+        { device: 'hopper', driver: 'cctalk', where: cfg.path, required },
+        async () => {
+          const { CctalkHopper } = await import('../hopper/cctalk-hopper.js');
+          const hopper = new CctalkHopper(cfg, deps.serial, logger);
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, settleMs);
+            hopper.once('status', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            hopper.start();
+          });
+          return hopper;
+        },
+        describeError,
       ),
   };
 }

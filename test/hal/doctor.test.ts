@@ -10,6 +10,8 @@ import type { DoctorDeps } from '../../hal/doctor/doctor-probes.js';
 import { FakeGpio } from '../../hal/io/fake-gpio-pin.js';
 import { FakeSerialPorts } from '../../hal/io/fake-serial-port.js';
 import { FakePn532Chip } from '../../hal/card-reader/fake-pn532-chip.js';
+import { FakeCctalkHopper } from '../../hal/hopper/fake-cctalk-hopper.js';
+import type { FakeGpioPin } from '../../hal/io/fake-gpio-pin.js';
 import { hardwareConfigSchema } from '../../hal/hardware-config.js';
 import { GpioNumbering, readGpioNumbering } from '../../hal/io/sysfs-gpio-base.js';
 
@@ -181,6 +183,68 @@ describe('buildDoctorProbes', () => {
     });
     assert.equal(noPerm.rows[0]?.status, 'EACCES');
     assert.match(noPerm.rows[0]?.hint ?? '', /add the kiosk user to group gpio/);
+  });
+
+  it('vending counter: slots and hopper rows; a sensor already active and a silent hopper are named; nothing fired or paid', async () => {
+    const HOPPER = '/dev/serial/by-id/usb-FTDI_ccTalk-if00-port0';
+    const vending = hardwareConfigSchema.parse({
+      slots: {
+        driver: 'gpio',
+        slots: [
+          { id: 'A1', product: 1, output: { bcm: 5, mode: 'pulse' }, sensor: { bcm: 6, kind: 'drop' } },
+          { id: 'A2', product: 2, output: { bcm: 13, mode: 'pulse' }, sensor: { bcm: 19, kind: 'drop' } },
+        ],
+      },
+      hopper: { driver: 'cctalk', path: HOPPER, coinCents: 50, timeoutMs: 200 },
+    });
+    ports.plug(HOPPER);
+    const hopper = new FakeCctalkHopper((b) =>
+      process.nextTick(() => ports.isOpen(HOPPER) && ports.emit(HOPPER, b)),
+    );
+    ports.onWrite(HOPPER, (d) => hopper.receive(d));
+    const gpio = new FakeGpio(571);
+    const input = gpio.input.bind(gpio);
+    // A2's drop sensor is blocked (a product stuck in the beam) before the doctor opens it.
+    gpio.input = (bcm, o) => {
+      const pin = input(bcm, o) as FakeGpioPin;
+      if (bcm === 19) pin.drive(0, 0); // active low: the beam is broken
+      return pin;
+    };
+    const report = await runDoctor(buildDoctorProbes(vending, deps(gpio)), { print: () => {} });
+    assert.deepEqual(
+      report.rows.map((r) => [r.device, r.driver, r.found, r.status]),
+      [
+        ['slots', 'gpio', true, 'sensor active: A2'],
+        ['hopper', 'cctalk', true, 'ok'],
+      ],
+    );
+    assert.match(report.rows[0]?.where ?? '', /A1=BCM 5\/6, A2=BCM 13\/19/);
+    assert.match(report.rows[0]?.hint ?? '', /product in the beam/);
+    for (const bcm of [5, 13]) assert.equal(gpio.pin(bcm).level, 0, `output BCM ${bcm} never fired`);
+    for (const pin of gpio.pins.values()) assert.equal(pin.unexported, true, `BCM ${pin.bcm} released`);
+    assert.deepEqual(hopper.dispenses, [], 'the doctor pays no coin');
+    assert.equal(ports.isOpen(HOPPER), false, 'serial port closed again');
+
+    hopper.silent = true;
+    const silent = await runDoctor(
+      buildDoctorProbes(hardwareConfigSchema.parse({ hopper: vending.hopper }), deps(new FakeGpio())),
+      { print: () => {} },
+    );
+    assert.deepEqual([silent.rows[0]?.found, silent.rows[0]?.status], [false, 'timeout']);
+    assert.match(silent.rows[0]?.hint ?? '', /hopper's supply/);
+    assert.deepEqual(
+      buildDoctorProbes(
+        hardwareConfigSchema.parse({
+          slots: { driver: 'simulated', slots: [{ id: 'A1', product: 1 }] },
+          hopper: { driver: 'simulated', coinCents: 50 },
+        }),
+        deps(new FakeGpio()),
+      ).map((p) => [p.device, p.driver]),
+      [
+        ['slots', 'simulated'],
+        ['hopper', 'simulated'],
+      ],
+    );
   });
 
   it('a port that opens but a silent PN532: found no, with the wiring hint', async () => {
