@@ -34,7 +34,13 @@ export type RecoveryEvent = { type: 'RECOVERY_DONE' } | { type: 'RECOVERY_FAILED
  */
 export type StockEvent = { type: 'STOCK'; slotStock: Record<string, number> };
 
-export type KioskInputEvent = HardwareEvent | FleetEvent | RecoveryEvent | StockEvent;
+/**
+ * The app found the device pairing dead during any API call (a session's, too): the kiosk goes out
+ * of service `pairing_lost` as soon as no customer is served.
+ */
+export type ApiAuthEvent = { type: 'PAIRING_LOST' };
+
+export type KioskInputEvent = HardwareEvent | FleetEvent | RecoveryEvent | StockEvent | ApiAuthEvent;
 
 /**
  * The service menu (the kiosk's child `menu`) tells the kiosk its PIN gate after every change: the

@@ -44,6 +44,8 @@ export interface KioskContext {
   ticks: number;
   devices: Record<DeviceName, DeviceHealth>;
   apiReachable: boolean;
+  /** The device pairing is dead: out of service until an operator pairs again and restarts. */
+  pairingLost: boolean;
   locked: boolean;
   /** Maintenance asked for while a customer was paying: entered when the session ends. */
   maintenanceRequested: boolean;
@@ -158,7 +160,11 @@ export const kioskMachine = setup({
     ),
     recordSelfTest: assign(({ context, event }) => {
       const out = (event as unknown as DoneFlow & { output: SelfTestOutput }).output;
-      return { apiReachable: out.apiReachable, devices: { ...context.devices, ...out.devices } };
+      return {
+        apiReachable: out.apiReachable,
+        pairingLost: out.pairingLost ?? false,
+        devices: { ...context.devices, ...out.devices },
+      };
     }),
     recordSession: enqueueActions(({ event, enqueue }) => {
       const out = (event as unknown as DoneFlow).output;
@@ -167,6 +173,7 @@ export const kioskMachine = setup({
     }),
     setReason: assign((_, params: { reason: OutOfServiceReason }) => ({ reason: params.reason })),
     reasonFromHealth: assign(({ context }) => ({ reason: blockingReason(healthView(context)) })),
+    recordPairingLost: assign({ pairingLost: true }),
     lock: assign({ locked: true }),
     unlock: assign({ locked: false }),
     requestMaintenance: assign(({ event }) => ({
@@ -231,6 +238,7 @@ export const kioskMachine = setup({
     ticks: 0,
     devices: { printer: 'ok', reader: 'ok', acceptor: 'ok', display: 'ok', storage: 'ok' },
     apiReachable: true,
+    pairingLost: false,
     locked: false,
     maintenanceRequested: false,
     reason: null,
@@ -250,6 +258,8 @@ export const kioskMachine = setup({
     UNLOCK: { actions: 'unlock' },
     COIN: { actions: 'reportStrayCoin' },
     STOCK: { actions: 'recordStock' },
+    // While serving only noted: the session ends as its calls fail, then `evaluating` blocks.
+    PAIRING_LOST: { actions: 'recordPairingLost' },
   },
   entry: { type: 'setAcceptor', params: { enabled: false } },
   initial: 'booting',
@@ -315,6 +325,7 @@ export const kioskMachine = setup({
         MAINTENANCE: { guard: 'maintenanceOn', target: 'maintenance', actions: 'noteMaintenanceSource' },
         LOCK: { target: 'evaluating', actions: 'lock' },
         DEVICE: { target: 'evaluating', actions: 'recordDevice' },
+        PAIRING_LOST: { target: 'evaluating', actions: 'recordPairingLost' },
       },
     },
     serving: {
@@ -389,6 +400,7 @@ function healthView(context: KioskContext) {
     mode: context.cfg.mode,
     locked: context.locked,
     apiReachable: context.apiReachable,
+    pairingLost: context.pairingLost,
     receiptsRequired: context.cfg.receiptsRequired,
     terminal: context.cfg.session.terminal ?? true,
     devices: context.devices,

@@ -219,6 +219,8 @@ export interface SetAcceptorParams {
 /** What the kiosk's self-test found; `blocking` reasons keep it out of service. */
 export interface SelfTestOutput {
   apiReachable: boolean;
+  /** OAuth refused the device session and its renewal: only a new pairing helps (not an outage). */
+  pairingLost?: boolean;
   devices: Partial<Record<DeviceName, DeviceHealth>>;
 }
 

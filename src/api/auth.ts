@@ -2,8 +2,15 @@
  * OAuth for the Smart Transactions API: `client_credentials`, the `device` grant a kiosk pairs
  * with, and `refresh_token`. Hands out a valid access token, renews it shortly before it expires,
  * and shares one renewal between concurrent callers. Secrets are never logged.
+ *
+ * A paired kiosk's session lifecycle: the refresh token renews access "as long as the session is
+ * valid". When OAuth says it is not (`invalid_grant`, `invalid_device`), the device grant is asked
+ * again with the `device_code` kept from pairing (the docs: "memorize the device_code ... it is used
+ * in subsequent calls"); its new refresh token is handed to `onRenewedPairing` to be stored. If that
+ * is refused too, the error says `pairingLost`: an operator must pair again; retrying will not help.
+ * A token call that got no answer stays a network error (an outage), never `pairingLost`.
  */
-import { ApiError } from './errors.js';
+import { ApiError, DEAD_SESSION_ERRORS } from './errors.js';
 import { httpExchange, type FetchLike } from './http.js';
 import { nodeHttpFetch } from './node-http.js';
 import {
@@ -18,7 +25,14 @@ import { silentLogger, type Logger } from '../util/logger.js';
 
 export type AuthConfig =
   | { grant: 'client_credentials'; clientId: string; clientSecret: string }
-  | { grant: 'refresh_token'; clientId: string; clientSecret: string; refreshToken: string };
+  | {
+      grant: 'refresh_token';
+      clientId: string;
+      clientSecret: string;
+      refreshToken: string;
+      /** From pairing: renews the device session when the refresh token is refused. */
+      deviceCode?: string;
+    };
 
 export interface TokenManagerOptions {
   tokenUrl: string;
@@ -29,6 +43,15 @@ export interface TokenManagerOptions {
   now?: () => number;
   /** Renew this long before `expires_in` runs out (ms). */
   renewBeforeMs?: number;
+  /**
+   * The device session was renewed with the stored device code: store this refresh token (it
+   * replaces the refused one). A failure to store is logged; the new token is used all the same.
+   */
+  onRenewedPairing?: (refreshToken: string) => Promise<void> | void;
+  /** The pairing is dead (see the module comment); called once, the first time it is found. */
+  onPairingLost?: (err: ApiError) => void;
+  /** Start with the pairing known to be unusable (e.g. its files could not be read safely): why. */
+  unusablePairing?: string;
 }
 
 interface HeldToken {
@@ -69,6 +92,8 @@ async function tokenRequest(
 export class TokenManager {
   private held: HeldToken | undefined;
   private inflight: Promise<HeldToken> | undefined;
+  /** Once the pairing is found dead, every call fails with it: no more calls with dead credentials. */
+  private lost: ApiError | undefined;
   private auth: AuthConfig;
   private readonly fetchImpl: FetchLike;
   private readonly logger: Logger;
@@ -83,10 +108,19 @@ export class TokenManager {
     this.now = opts.now ?? Date.now;
     this.timeoutMs = opts.timeoutMs ?? 15_000;
     this.renewBeforeMs = opts.renewBeforeMs ?? 60_000;
+    if (opts.unusablePairing !== undefined)
+      this.lost = new ApiError({
+        kind: 'auth',
+        outcome: 'not_applied',
+        operation: 'oauth refresh_token',
+        pairingLost: true,
+        message: `${opts.unusablePairing}: pair the kiosk again`,
+      });
   }
 
   /** A token valid for at least `renewBeforeMs` more, fetching a new one when needed. */
   async token(signal?: AbortSignal): Promise<string> {
+    if (this.lost) throw this.lost;
     if (this.held && this.now() < this.held.expiresAt - this.renewBeforeMs) return this.held.accessToken;
     return (await this.renew(signal)).accessToken;
   }
@@ -120,16 +154,103 @@ export class TokenManager {
     try {
       json = await tokenRequest(this.fetchImpl, this.opts.tokenUrl, params, this.timeoutMs, signal);
     } catch (err) {
-      throw toAuthError(err, params.grant_type);
+      const refused = toAuthError(err, params.grant_type);
+      if (this.auth.grant === 'refresh_token' && isDeadSession(refused))
+        return this.renewDeviceSession(refused, signal);
+      throw refused;
     }
     const token = parseToken(json, params.grant_type);
     if (token.refresh_token && this.auth.grant === 'refresh_token') {
       this.auth = { ...this.auth, refreshToken: token.refresh_token };
     }
+    return this.hold(token, params.grant_type);
+  }
+
+  private hold(token: TokenResponse, grant: string): HeldToken {
     this.held = { accessToken: token.access_token, expiresAt: this.now() + token.expires_in * 1000 };
-    this.logger.info({ grant: params.grant_type, expiresIn: token.expires_in }, 'api token obtained');
+    this.logger.info({ grant, expiresIn: token.expires_in }, 'api token obtained');
     return this.held;
   }
+
+  /** The refresh token was refused as dead: one device grant with the stored code, else pairing lost. */
+  private async renewDeviceSession(refused: ApiError, signal?: AbortSignal): Promise<HeldToken> {
+    if (this.auth.grant !== 'refresh_token') throw refused;
+    const deviceCode = this.auth.deviceCode;
+    this.logger.warn(
+      { oauthError: refused.oauthError, deviceCode: deviceCode !== undefined },
+      'refresh token refused: renewing the device session',
+    );
+    if (!deviceCode)
+      throw this.pairingLost(
+        lostPairing(refused, 'refresh token refused and no device code kept from pairing'),
+      );
+    let json: unknown;
+    try {
+      json = await tokenRequest(
+        this.fetchImpl,
+        this.opts.tokenUrl,
+        {
+          grant_type: 'device',
+          client_id: this.auth.clientId,
+          client_secret: this.auth.clientSecret,
+          code: deviceCode,
+        },
+        this.timeoutMs,
+        signal,
+      );
+    } catch (err) {
+      const failed = toAuthError(err, 'device');
+      // Refused by OAuth: the session is gone. No answer: an outage, the next call tries again.
+      if (failed.kind === 'auth' && (failed.httpStatus ?? 0) < 500)
+        throw this.pairingLost(lostPairing(failed, 'device session renewal refused'));
+      throw failed;
+    }
+    const token = parseToken(json, 'device');
+    if (token.refresh_token) {
+      this.auth = { ...this.auth, refreshToken: token.refresh_token };
+      try {
+        await this.opts.onRenewedPairing?.(token.refresh_token);
+      } catch (err) {
+        this.logger.error({ err: String(err) }, 'renewed refresh token could not be stored');
+      }
+    }
+    this.logger.info({ withRefreshToken: token.refresh_token !== undefined }, 'device session renewed');
+    return this.hold(token, 'device');
+  }
+
+  private pairingLost(err: ApiError): ApiError {
+    if (!this.lost) {
+      this.lost = err;
+      this.held = undefined;
+      this.logger.error({ oauthError: err.oauthError, httpStatus: err.httpStatus }, 'device pairing lost');
+      this.opts.onPairingLost?.(err);
+    }
+    return this.lost;
+  }
+}
+
+function isDeadSession(err: ApiError): boolean {
+  return err.kind === 'auth' && err.oauthError !== undefined && DEAD_SESSION_ERRORS.has(err.oauthError);
+}
+
+function lostPairing(err: ApiError, why: string): ApiError {
+  const name = err.oauthError ?? `HTTP ${err.httpStatus ?? '?'}`;
+  return authRefusal(err, `${why} (${name}): pair the kiosk again`, true);
+}
+
+/** An `auth` error carrying what the refused token call said (status, OAuth name, error body). */
+function authRefusal(err: ApiError, message: string, pairingLost = false): ApiError {
+  return new ApiError({
+    kind: 'auth',
+    outcome: 'not_applied',
+    operation: err.operation,
+    httpStatus: err.httpStatus,
+    oauth: err.oauth,
+    body: err.body,
+    pairingLost,
+    message,
+    cause: err,
+  });
 }
 
 function parseToken(json: unknown, grant: string): TokenResponse {
@@ -158,16 +279,7 @@ function toAuthError(err: unknown, grant: string): ApiError {
   }
   if (err.kind !== 'http') return err;
   const name = err.oauthError ?? err.body?.error;
-  return new ApiError({
-    kind: 'auth',
-    outcome: 'not_applied',
-    operation: err.operation,
-    httpStatus: err.httpStatus,
-    oauth: err.oauth,
-    body: err.body,
-    message: `oauth ${grant} refused (HTTP ${err.httpStatus ?? '?'}${name ? ` ${name}` : ''})`,
-    cause: err,
-  });
+  return authRefusal(err, `oauth ${grant} refused (HTTP ${err.httpStatus ?? '?'}${name ? ` ${name}` : ''})`);
 }
 
 export interface DevicePairingOptions {

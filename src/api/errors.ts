@@ -33,6 +33,11 @@ export interface ApiErrorInit {
   location?: string;
   /** For `declined`: the transaction status the answer carried. */
   status?: string;
+  /**
+   * For `auth`: the device session is dead (refresh token refused, and no renewal with the stored
+   * device code): only a new pairing helps, waiting does not.
+   */
+  pairingLost?: boolean;
   cause?: unknown;
 }
 
@@ -54,6 +59,8 @@ export class ApiError extends Error {
   readonly location: string | undefined;
   /** The transaction status a `declined` answer carried. */
   readonly status: string | undefined;
+  /** The device pairing must be renewed by an operator (`kiosk pair`): not an outage. */
+  readonly pairingLost: boolean;
 
   constructor(init: ApiErrorInit) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -65,6 +72,7 @@ export class ApiError extends Error {
     this.status = init.status;
     this.oauth = init.oauth;
     this.location = init.location;
+    this.pairingLost = init.pairingLost ?? false;
   }
 
   /** The OAuth error name (`invalid_grant`, ...) when a token call was refused with one. */
@@ -96,4 +104,15 @@ export class ApiError extends Error {
 
 export function isApiError(e: unknown): e is ApiError {
   return e instanceof ApiError;
+}
+
+/**
+ * OAuth's answers that a refresh token (or device session) is no longer valid (RFC 6749 5.2
+ * `invalid_grant`; secuconnect's 401 `invalid_device`): a refresh will never work again.
+ */
+export const DEAD_SESSION_ERRORS: ReadonlySet<string> = new Set(['invalid_grant', 'invalid_device']);
+
+/** The device pairing is gone: an operator must pair the kiosk again (see `ApiError.pairingLost`). */
+export function isPairingLost(e: unknown): boolean {
+  return isApiError(e) && e.pairingLost;
 }

@@ -5,9 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
 import { createActor, fromPromise, type Actor, type AnyActorRef, type Subscription } from 'xstate';
 import { TokenManager, type AuthConfig } from '../api/auth.js';
+import { isPairingLost, type ApiError } from '../api/errors.js';
+import { readPairing, storeRenewedRefreshToken, type StoredPairing } from '../ops/pair.js';
 import { SmartTransactionsClient } from '../api/client.js';
 import { findingLostCreates } from '../api/lost-create.js';
 import type { SmartTransactionsApi } from '../api/types.js';
@@ -83,6 +84,8 @@ export class KioskApp extends EventEmitter {
   private standIn: StandIn | undefined;
   private api!: SmartTransactionsApi;
   private tokens!: TokenManager;
+  /** Why the device pairing is dead, once it is (the `repair_needed` alert's message). */
+  private pairingLost: string | undefined;
   private journal!: Journal;
   private sessions!: SessionJournal;
   private recovery!: SessionRecovery;
@@ -195,6 +198,9 @@ export class KioskApp extends EventEmitter {
     if (c.fleet) await this.startFleet();
     if (this.journalDamage)
       this.fleet?.setAlert('journal_damaged', { severity: 'critical', message: this.journalDamage });
+    // The first self-test may have found it before the reporter existed.
+    if (this.pairingLost)
+      this.fleet?.setAlert('repair_needed', { severity: 'critical', message: this.pairingLost });
     this.storage.republish();
     this.vendChanged();
     this.logger.info(
@@ -220,19 +226,37 @@ export class KioskApp extends EventEmitter {
       tokenUrl = this.standIn.tokenUrl;
     }
     tokenUrl ??= new URL('/oauth/token', baseUrl).toString();
-    const refresh =
-      c.api.refreshTokenFile && existsSync(c.api.refreshTokenFile)
-        ? readFileSync(c.api.refreshTokenFile, 'utf8').trim()
-        : undefined;
-    const auth: AuthConfig = refresh
-      ? {
-          grant: 'refresh_token',
-          clientId: c.api.clientId,
-          clientSecret: c.api.clientSecret ?? '',
-          refreshToken: refresh,
-        }
-      : { grant: 'client_credentials', clientId: c.api.clientId, clientSecret: c.api.clientSecret ?? '' };
-    this.tokens = new TokenManager({ tokenUrl, auth, logger: this.logger, timeoutMs: c.api.timeoutMs });
+    const tokenFile = c.api.refreshTokenFile;
+    let pairing: StoredPairing | undefined;
+    try {
+      pairing = tokenFile ? await readPairing(tokenFile) : undefined;
+    } catch (err) {
+      // A loosened or unreadable token file: out of service "pair again", not a crash loop.
+      this.pairingLost = `pairing unusable: ${(err as Error).message}`;
+      this.logger.error({ err: (err as Error).message }, 'device pairing unusable');
+    }
+    const auth: AuthConfig = this.pairingLost
+      ? { grant: 'refresh_token', clientId: c.api.clientId, clientSecret: '', refreshToken: '' }
+      : pairing
+        ? {
+            grant: 'refresh_token',
+            clientId: c.api.clientId,
+            clientSecret: c.api.clientSecret ?? '',
+            refreshToken: pairing.refreshToken,
+            ...(pairing.deviceCode ? { deviceCode: pairing.deviceCode } : {}),
+          }
+        : { grant: 'client_credentials', clientId: c.api.clientId, clientSecret: c.api.clientSecret ?? '' };
+    this.tokens = new TokenManager({
+      tokenUrl,
+      auth,
+      logger: this.logger,
+      timeoutMs: c.api.timeoutMs,
+      ...(tokenFile
+        ? { onRenewedPairing: (token: string) => storeRenewedRefreshToken(tokenFile, token) }
+        : {}),
+      onPairingLost: (err) => this.onPairingLost(err),
+      ...(this.pairingLost ? { unusablePairing: this.pairingLost } : {}),
+    });
     const client = new SmartTransactionsClient({
       baseUrl,
       tokens: this.tokens,
@@ -502,13 +526,26 @@ export class KioskApp extends EventEmitter {
     this.recoveryTimer.unref?.();
   }
 
+  /**
+   * The API refused the device session and its renewal: not an outage. Out of service (as soon as no
+   * customer is served) with the fleet told why; a new `kiosk pair` and a restart bring it back.
+   */
+  private onPairingLost(err: ApiError): void {
+    this.pairingLost = `device pairing refused (${err.oauthError ?? `HTTP ${err.httpStatus ?? '?'}`}): run kiosk pair`;
+    this.fleet?.setAlert('repair_needed', { severity: 'critical', message: this.pairingLost });
+    this.send({ type: 'PAIRING_LOST' });
+  }
+
   private async selfTest(): Promise<SelfTestOutput> {
     let apiReachable = true;
+    let pairingLost = false;
     try {
       await this.tokens.token();
     } catch (err) {
-      apiReachable = false;
-      this.logger.warn({ err: (err as Error).message }, 'self-test: API not reachable');
+      // A dead pairing is an answer from the API, not the API out of reach.
+      pairingLost = isPairingLost(err);
+      apiReachable = pairingLost;
+      this.logger.warn({ err: (err as Error).message, pairingLost }, 'self-test: no API token');
     }
     this.printerStatus = await this.devices.printer.status();
     const devices: SelfTestOutput['devices'] = {
@@ -521,8 +558,10 @@ export class KioskApp extends EventEmitter {
     if (this.fleet) {
       if (apiReachable) this.fleet.clearAlert('api_unreachable');
       else this.fleet.setAlert('api_unreachable', { severity: 'critical' });
+      // Set by onPairingLost; a token obtained means the pairing is alive.
+      if (apiReachable && !pairingLost) this.fleet.clearAlert('repair_needed');
     }
-    return { apiReachable, devices };
+    return { apiReachable, pairingLost, devices };
   }
 
   private async print(input: PrintInput): Promise<{ receiptNo?: string }> {

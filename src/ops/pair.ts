@@ -11,7 +11,8 @@ import { ApiError } from '../api/errors.js';
 import type { FetchLike } from '../api/http.js';
 import type { DeviceCodeResponse } from '../api/schemas.js';
 import { silentLogger, type Logger } from '../util/logger.js';
-import { SecretFileError, writeSecretFile } from './secret-file.js';
+import { existsSync } from 'node:fs';
+import { SecretFileError, readSecretFile, writeSecretFile } from './secret-file.js';
 
 export interface PairOptions {
   tokenUrl: string;
@@ -99,6 +100,30 @@ export async function pairKiosk(opts: PairOptions): Promise<PairOutcome> {
 /** Where the pairing's `device_code` is kept: next to the refresh token file. */
 export function deviceCodeFile(tokenFile: string): string {
   return `${tokenFile}.device-code`;
+}
+
+/** What `kiosk pair` stored, for the running kiosk. */
+export interface StoredPairing {
+  refreshToken: string;
+  /** Absent for a kiosk paired before the code was kept: a refused refresh token then needs a new pairing. */
+  deviceCode?: string;
+}
+
+/**
+ * Reads the pairing beside `tokenFile`; undefined when the kiosk was never paired. Secret files that
+ * others can read are refused (see secret-file.ts): a leaked refresh token must be revoked, not used.
+ */
+export async function readPairing(tokenFile: string): Promise<StoredPairing | undefined> {
+  if (!existsSync(tokenFile)) return undefined;
+  const refreshToken = await readSecretFile(tokenFile);
+  const codeFile = deviceCodeFile(tokenFile);
+  const deviceCode = existsSync(codeFile) ? await readSecretFile(codeFile) : '';
+  return { refreshToken, ...(deviceCode ? { deviceCode } : {}) };
+}
+
+/** Stores the refresh token a renewed device session answered with (0600, atomically). */
+export async function storeRenewedRefreshToken(tokenFile: string, refreshToken: string): Promise<void> {
+  await writeSecretFile(tokenFile, `${refreshToken}\n`);
 }
 
 export class PairingStoreError extends Error {

@@ -37,6 +37,7 @@ const OUTCOMES: Record<string, ({ kind: 'done'; output: unknown } | { kind: 'err
     { kind: 'done', output: { apiReachable: true, devices: {} } },
     { kind: 'done', output: { apiReachable: false, devices: {} } },
     { kind: 'done', output: { apiReachable: true, devices: { printer: 'offline' } } },
+    { kind: 'done', output: { apiReachable: true, pairingLost: true, devices: {} } },
     { kind: 'error', error: new Error('self-test crashed') },
   ],
   recover: [
@@ -101,6 +102,8 @@ function kioskEvents(snap: Snap): AnyEvent[] {
     events.push({ type: 'DEVICE', device, health: c.devices[device] === 'ok' ? 'offline' : 'ok' });
   }
   if (c.strayCents === 0) events.push({ type: 'COIN', cents: 200 });
+  // The app tells it once (the token manager stays lost); later ones change nothing.
+  if (!c.pairingLost) events.push({ type: 'PAIRING_LOST' });
   for (const a of activeAfters(snap)) events.push({ type: a.eventType });
   for (const inv of activeInvokes(snap)) {
     for (const o of OUTCOMES[inv.src] ?? []) {
@@ -124,6 +127,7 @@ function kioskSerialize(snap: Snap): string {
     c.reason,
     c.devices,
     c.apiReachable,
+    c.pairingLost,
     c.lastSession?.outcome ?? null,
     c.strayCents,
     c.serviceLoggedIn,

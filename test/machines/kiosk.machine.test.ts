@@ -130,6 +130,36 @@ describe('kiosk machine', () => {
     assert.equal(h.value(), 'idle');
   });
 
+  it('device pairing lost at self-test: out of service pairing_lost, not "no connection", and no recheck', async () => {
+    const h = kiosk({ selfTest: { apiReachable: true, pairingLost: true, devices: {} } });
+    await h.start();
+    assert.equal(h.value(), 'outOfService');
+    assert.equal(h.context.reason, 'pairing_lost');
+    assert.ok(h.kioskEvents.some((e) => e.type === 'fault' && e.detail === 'pairing_lost'));
+    await h.advance(120_000);
+    assert.equal(h.selfTest.callCount, 1, 'waiting does not bring a pairing back');
+    assert.equal(h.value(), 'outOfService');
+  });
+
+  it('PAIRING_LOST in idle: out of service at once; while serving: after the session ends', async () => {
+    const idle = kiosk();
+    await idle.start();
+    await idle.send({ type: 'PAIRING_LOST' });
+    assert.equal(idle.value(), 'outOfService');
+    assert.equal(idle.context.reason, 'pairing_lost');
+
+    const h = kiosk();
+    await h.start();
+    await h.send({ type: 'SCAN', data: CARD });
+    await h.send({ type: 'PAIRING_LOST' });
+    assert.equal(h.value(), 'serving.topup', 'the customer is not thrown out');
+    await h.send({ type: 'BUTTON', name: 'amount1' }, { type: 'COIN', cents: 500 });
+    await h.advance(3000);
+    assert.equal(h.value(), 'outOfService');
+    assert.equal(h.context.reason, 'pairing_lost');
+    assert.equal(h.context.lastSession?.paid, 500);
+  });
+
   it('self-test crashing: out of service (self_test)', async () => {
     const h = kiosk();
     h.selfTest.rejects(new Error('boom'));

@@ -92,6 +92,7 @@ const machines: [
       return [
         { context: k, strict: true },
         { context: { ...k, cfg: { ...k.cfg, mode: 'checkout' }, reason: 'recovery_failed' }, strict: true },
+        { context: { ...k, reason: 'pairing_lost' }, strict: true },
       ];
     },
   ],
@@ -140,6 +141,29 @@ describe('screens', () => {
     await h.press('amount2');
     await h.coins(200);
     assert.deepEqual(screenFor(h.snapshot, { cols: 16, rows: 2 }), ['Bitte einwerfen', 'Noch 8,00 EUR']);
+  });
+
+  it('a lost device pairing says so, not "no connection" (de/en, 16x2 and 20x4)', () => {
+    const context = {
+      cfg: { mode: 'topup', receiptsRequired: false, recheckMs: 1, session: {} },
+      devices: { printer: 'ok', reader: 'ok', acceptor: 'ok', display: 'ok' },
+      apiReachable: true,
+      pairingLost: true,
+      reason: 'pairing_lost',
+      now: 0,
+      ticks: 0,
+    };
+    const show = (size: { cols: 16 | 20; rows: 2 | 4 }, lang: 'de' | 'en') =>
+      screenFor({ value: 'outOfService', context, machine: { id: 'kiosk' } }, { ...size, lang });
+    assert.deepEqual(show({ cols: 16, rows: 2 }, 'de'), ['Außer Betrieb', 'Neu koppeln']);
+    assert.deepEqual(show({ cols: 20, rows: 4 }, 'de'), [
+      'Außer Betrieb',
+      'Neu koppeln',
+      'Bitte entschuldigen',
+      '',
+    ]);
+    assert.deepEqual(show({ cols: 16, rows: 2 }, 'en'), ['Out of service', 'Pair again']);
+    assert.deepEqual(show({ cols: 20, rows: 4 }, 'en'), ['Out of service', 'Pair again', 'Sorry', '']);
   });
 
   it('waiting shows a moving indicator, and past slowMs why it takes long', async () => {

@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TokenManager, OAuthError } from '../../src/api/auth.js';
 import { ApiError } from '../../src/api/errors.js';
-import { deviceCodeFile, pairFailure, pairKiosk, PairingStoreError } from '../../src/ops/pair.js';
+import {
+  deviceCodeFile,
+  pairFailure,
+  pairKiosk,
+  PairingStoreError,
+  readPairing,
+  storeRenewedRefreshToken,
+} from '../../src/ops/pair.js';
 import { DEMO_CLIENT, startApiStandIn, type StandIn } from '../../src/sim/api-server.js';
 import { recordingLogger } from '../../src/util/logger.js';
 
@@ -107,5 +114,35 @@ describe('ops/pair against the API stand-in', function () {
   it('maps an expired code to exit code 2', () => {
     assert.equal(pairFailure(new OAuthError('expired_token', 'too late')).code, 2);
     assert.equal(pairFailure(new OAuthError('access_denied', undefined)).code, 2);
+  });
+
+  it('the running kiosk reads what pairing stored, refuses a loosened file, stores a renewed token 0600', async () => {
+    const tokenFile = join(dir, 'state/refresh-token');
+    assert.equal(await readPairing(tokenFile), undefined, 'never paired');
+    await pairKiosk({
+      tokenUrl: standIn.tokenUrl,
+      ...DEMO_CLIENT,
+      uuid: '/vendor/muster/kiosk/k-0042',
+      tokenFile,
+      print: () => {},
+      sleep: quickSleep,
+    });
+    const stored = await readPairing(tokenFile);
+    assert.equal(stored?.refreshToken, readFileSync(tokenFile, 'utf8').trim());
+    assert.equal(stored?.deviceCode, readFileSync(deviceCodeFile(tokenFile), 'utf8').trim());
+
+    await storeRenewedRefreshToken(tokenFile, 'renewed-token');
+    assert.equal(readFileSync(tokenFile, 'utf8'), 'renewed-token\n');
+    assert.equal(statSync(tokenFile).mode & 0o777, 0o600);
+    assert.equal((await readPairing(tokenFile))?.deviceCode, stored?.deviceCode, 'the device code stays');
+
+    rmSync(deviceCodeFile(tokenFile));
+    assert.deepEqual(
+      await readPairing(tokenFile),
+      { refreshToken: 'renewed-token' },
+      'paired before codes were kept',
+    );
+    chmodSync(tokenFile, 0o644);
+    await assert.rejects(readPairing(tokenFile), /readable by others/);
   });
 });
