@@ -65,6 +65,9 @@ export async function releaseOne(deps: VendActorDeps, input: ReleaseItemInput): 
     );
     return { outcome: 'failed', reason: 'journal' };
   }
+  // The intent is durable from here on: a cut after this line leaves the unit in doubt, never refunded
+  // and never fired again (tests and the operator's log tell the two sides of the line apart by it).
+  logger.info({ slot: input.slot, jobId: input.jobId }, 'release intent journaled: firing');
   let result;
   try {
     result = await slots.release(input.slot);

@@ -119,7 +119,13 @@ describe('e2e: vending counter (slots and hopper)', function () {
     await k.waitForScreen(/Noch 3,60 EUR/);
     await k.coin(200);
     await k.coin(200);
-    await k.waitForState(/serving/, /paid\.releasing/);
+    // The state says the machine asked for the release; the log line says its intent is durable
+    // (under load the cut could otherwise land before the intent, a different case).
+    await k.waitFor(
+      () => Promise.resolve(k.logs()),
+      (logs) => logs.some((l) => l.msg === 'release intent journaled: firing'),
+      20_000,
+    );
     await k.kill();
     kiosk = undefined;
 
