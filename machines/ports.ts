@@ -317,7 +317,25 @@ export type ServiceAction =
   | 'cash_collected'
   | 'reprint'
   | 'stock_set'
+  | 'terminal_end_of_day'
+  | 'terminal_diagnosis'
+  | 'terminal_merchant_receipt'
+  | 'terminal_cancel_last'
   | 'leave';
+
+/**
+ * The card terminal's duties in the service menu: end-of-day, diagnosis, reprint of the last
+ * merchant receipt, reversal of the last terminal payment of the open batch.
+ */
+export type TerminalDuty = 'end_of_day' | 'diagnosis' | 'merchant_receipt' | 'cancel_last';
+export interface TerminalDutyInput {
+  duty: TerminalDuty;
+}
+/** `detail`: one short line for the technician (what came of it, or why not). */
+export interface TerminalDutyOutput {
+  ok: boolean;
+  detail: string;
+}
 export interface ServiceReport {
   action: ServiceAction;
   /** Whether it worked (a test print that failed is still reported). */

@@ -480,6 +480,14 @@ export const SERVICE_SCREENS: Record<string, ServiceScreen> = {
     };
   },
   'menu.stock.saving': (_c, r) => busy([r.m('svcCollecting')]),
+  'menu.terminal.choose': (_c, r) => ({
+    lines: [r.m('svcTerminal1'), r.m('svcTerminal2'), r.m('svcTerminal3'), r.m('svcTerminal4')],
+  }),
+  'menu.terminal.chosen': (_c, r) => ({ lines: [r.m('pleaseWait')] }),
+  'menu.terminal.confirm': (_c, r) => ({
+    lines: [r.m('svcCancelConfirm'), r.m('svcCancelConfirm2'), r.m('svcConfirmHint')],
+  }),
+  'menu.terminal.running': (_c, r) => busy([r.m('svcTerminalRunning')]),
   'menu.result': serviceResult,
   left: (_c, r) => ({ lines: [r.m('pleaseWait')] }),
 };

@@ -29,6 +29,9 @@ import type {
   SetStockInput,
   StockSlot,
   StockStatusOutput,
+  TerminalDuty,
+  TerminalDutyInput,
+  TerminalDutyOutput,
 } from './ports.js';
 
 export interface ServiceMenuConfig {
@@ -69,9 +72,18 @@ export const SERVICE_ENTRIES = [
   'cash',
   'reprint',
   'stock',
+  'terminal',
   'leave',
 ] as const;
 export type ServiceEntry = (typeof SERVICE_ENTRIES)[number];
+
+/** The terminal page: amount1..4 choose these. */
+export const TERMINAL_DUTIES: readonly TerminalDuty[] = [
+  'end_of_day',
+  'diagnosis',
+  'merchant_receipt',
+  'cancel_last',
+];
 
 /** The counting steps the amount keys choose: 10 ct, 1 EUR, 10 EUR, 100 EUR. */
 export const CASH_STEPS: readonly Cents[] = [10, 100, 1_000, 10_000];
@@ -99,7 +111,9 @@ export type ServiceResult =
   | 'stock_set'
   | 'stock_failed'
   | 'no_slots'
-  | 'load_failed';
+  | 'load_failed'
+  | 'terminal_done'
+  | 'terminal_failed';
 
 export type ServiceNotice = 'pin_wrong' | 'pin_not_configured' | 'pin_error';
 
@@ -131,6 +145,8 @@ export interface ServiceMenuContext {
   stockCount: number;
   /** For the screen of a failed action (short error text). */
   resultDetail: string | null;
+  /** The terminal duty chosen (amount1..4 on the terminal page). */
+  duty: TerminalDuty | null;
 }
 
 export interface ServiceMenuOutput {
@@ -197,6 +213,7 @@ export const serviceMenuMachine = setup({
     reprint: notProvided<ReprintOutput>('reprint'),
     stockStatus: notProvided<StockStatusOutput>('stockStatus'),
     setStock: notProvided<void, SetStockInput>('setStock'),
+    terminalDuty: notProvided<TerminalDutyOutput, TerminalDutyInput>('terminalDuty'),
   },
   actions: {
     report: (_, _params: ServiceReport) => {},
@@ -298,6 +315,19 @@ export const serviceMenuMachine = setup({
     })),
     stockDown: assign(({ context }) => ({ stockCount: Math.max(0, context.stockCount - 1) })),
     stockFull: assign(({ context }) => ({ stockCount: context.slots[context.slotAt]?.capacity ?? 0 })),
+    chooseDuty: assign(({ event }) => ({
+      duty: TERMINAL_DUTIES[Number((button(event) ?? '').slice(6)) - 1] ?? null,
+    })),
+    dutyResult: assign(({ event }) => {
+      const out = outputOf<TerminalDutyOutput>(event);
+      return { result: out.ok ? 'terminal_done' : 'terminal_failed', resultDetail: out.detail } as const;
+    }),
+    reportDuty: enqueueActions(({ context, event, enqueue }) => {
+      const out = outputOf<TerminalDutyOutput>(event);
+      enqueue(
+        reporting({ action: `terminal_${context.duty ?? 'diagnosis'}`, ok: out.ok, detail: out.detail }),
+      );
+    }),
     failResult: assign(({ event }, params: { result: ServiceResult }) => ({
       result: params.result,
       resultDetail: errorText(event),
@@ -319,6 +349,8 @@ export const serviceMenuMachine = setup({
     reprinted: ({ event }) => outputOf<ReprintOutput>(event).reprinted,
     reportPrinted: ({ event }) => outputOf<CollectCashOutput>(event).printed,
     hasSlots: ({ event }) => outputOf<StockStatusOutput>(event).slots.length > 0,
+    dutyChosen: ({ context }) => context.duty !== null,
+    isCancelDuty: ({ context }) => context.duty === 'cancel_last',
     isButton: ({ event }, params: { names: string[] }) => params.names.includes(button(event) ?? ''),
   },
 }).createMachine({
@@ -345,6 +377,7 @@ export const serviceMenuMachine = setup({
     slotAt: 0,
     stockCount: 0,
     resultDetail: null,
+    duty: null,
   }),
   on: { TICK: { actions: 'tick' } },
   initial: 'start',
@@ -466,6 +499,7 @@ export const serviceMenuMachine = setup({
             { guard: { type: 'isEntry', params: { entry: 'cash' } }, target: 'cash' },
             { guard: { type: 'isEntry', params: { entry: 'reprint' } }, target: 'reprint' },
             { guard: { type: 'isEntry', params: { entry: 'stock' } }, target: 'stock' },
+            { guard: { type: 'isEntry', params: { entry: 'terminal' } }, target: 'terminal' },
             {
               target: '#serviceMenu.left',
               actions: ['logout', 'tellParent', reporting({ action: 'leave', ok: true })],
@@ -815,6 +849,80 @@ export const serviceMenuMachine = setup({
                     { type: 'failResult', params: { result: 'stock_failed' } },
                     enqueueActions(({ event, enqueue }) =>
                       enqueue(reporting({ action: 'stock_set', ok: false, detail: errorText(event) })),
+                    ),
+                  ],
+                },
+              },
+            },
+          },
+        },
+        terminal: {
+          initial: 'choose',
+          states: {
+            choose: {
+              on: {
+                BUTTON: [
+                  {
+                    guard: { type: 'isButton', params: { names: ['cancel'] } },
+                    target: '#serviceMenu.menu.main',
+                    actions: 'touch',
+                  },
+                  {
+                    guard: {
+                      type: 'isButton',
+                      params: { names: ['amount1', 'amount2', 'amount3', 'amount4'] },
+                    },
+                    actions: ['touch', 'chooseDuty'],
+                    target: 'chosen',
+                  },
+                  { actions: 'touch' },
+                ],
+              },
+            },
+            chosen: {
+              always: [
+                // A reversal gives money back: asked once more.
+                { guard: 'isCancelDuty', target: 'confirm' },
+                { guard: 'dutyChosen', target: 'running' },
+                { target: 'choose' },
+              ],
+            },
+            confirm: {
+              on: {
+                BUTTON: [
+                  {
+                    guard: { type: 'isButton', params: { names: ['ok'] } },
+                    actions: 'touch',
+                    target: 'running',
+                  },
+                  {
+                    guard: { type: 'isButton', params: { names: ['cancel'] } },
+                    actions: 'touch',
+                    target: 'choose',
+                  },
+                  { actions: 'touch' },
+                ],
+              },
+            },
+            running: {
+              on: { TICK: { actions: 'tick' } },
+              invoke: {
+                id: 'terminalDuty',
+                src: 'terminalDuty',
+                input: ({ context }) => ({ duty: context.duty ?? 'diagnosis' }),
+                onDone: { target: '#serviceMenu.menu.result', actions: ['dutyResult', 'reportDuty'] },
+                onError: {
+                  target: '#serviceMenu.menu.result',
+                  actions: [
+                    { type: 'failResult', params: { result: 'terminal_failed' } },
+                    enqueueActions(({ context, event, enqueue }) =>
+                      enqueue(
+                        reporting({
+                          action: `terminal_${context.duty ?? 'diagnosis'}`,
+                          ok: false,
+                          detail: errorText(event),
+                        }),
+                      ),
                     ),
                   ],
                 },

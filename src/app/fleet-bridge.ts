@@ -17,6 +17,7 @@ import type { VendSummary } from '../contracts/kiosk-summary.js';
 import type { KioskPhase } from '../../machines/kiosk.machine.js';
 import type { PrinterStatus } from '../../hal/printer/printer.js';
 import { FIRMWARE_VERSION } from './version.js';
+import { dutyReport, type TerminalService } from './terminal-service.js';
 
 /** What the fleet reads of the running kiosk (the app implements it; no import of the app here). */
 export interface KioskView {
@@ -39,6 +40,8 @@ export interface FleetBridgeDeps {
   clockSynced(): boolean;
   /** A vending counter's slots and hopper (stock in `health` and `birth`); undefined without them. */
   vend?: () => VendSummary | undefined;
+  /** The card terminal's duties (its diagnosis joins `diagnostics`). */
+  terminal?: TerminalService;
 }
 
 function counterSet(c: Counters) {
@@ -84,13 +87,27 @@ export function kioskPortFor(app: KioskView, deps: FleetBridgeDeps): KioskPort {
     },
     async diagnostics() {
       const d = deps.devices;
+      const terminal = deps.terminal?.enabled ? [deps.terminal.probe()] : [];
       return Promise.all([
         d.display.probe(),
         d.reader.probe(),
         d.buttons.probe(),
         d.acceptor.probe(),
         d.printer.probe(),
+        ...terminal,
       ]);
+    },
+    async endOfDay() {
+      if (serving()) throw new KioskBusyError();
+      if (!deps.terminal?.enabled) throw new Error('no card terminal configured');
+      return dutyReport(await deps.terminal.endOfDay('fleet'));
+    },
+    async terminalCancel(receiptNumber) {
+      if (serving()) throw new KioskBusyError();
+      if (!deps.terminal?.enabled) throw new Error('no card terminal configured');
+      const payment = deps.journal.state.terminal.batch;
+      const cents = Object.values(payment).find((p) => p.receiptNumber === receiptNumber)?.cents ?? 0;
+      return dutyReport(await deps.terminal.cancel({ receiptNumber }, 'fleet'), cents);
     },
     async restart(reason) {
       deps.onRestart(reason);

@@ -46,6 +46,7 @@ import type { ReceiptLine } from '../api/schemas.js';
 import { SessionRecovery } from '../bookkeeping/recovery.js';
 import type { RecoveredReceipt } from '../bookkeeping/recover-session.js';
 import { TerminalDuties } from '../bookkeeping/terminal-duties.js';
+import { TerminalService } from './terminal-service.js';
 import { SessionJournal, newVoucherCode } from '../bookkeeping/session-journal.js';
 import { VendJournal } from '../bookkeeping/vend-journal.js';
 import { createVendActors } from './vend-actors.js';
@@ -91,6 +92,8 @@ export class KioskApp extends EventEmitter {
   private recovery!: SessionRecovery;
   /** The card terminal's reversal, end-of-day and diagnosis (refused without `kiosk.cardTerminal`). */
   private terminal!: TerminalDuties;
+  /** The terminal's duties as the kiosk offers them: the end-of-day schedule, the service menu, the fleet. */
+  private terminalService!: TerminalService;
   /** The vending counter's stock, releases and payouts (empty without `hardware.slots`). */
   private vend!: VendJournal;
   private actor!: KioskActor;
@@ -196,6 +199,7 @@ export class KioskApp extends EventEmitter {
     this.tickTimer = setInterval(() => this.send({ type: 'TICK', now: machineClock() }), TICK_MS);
     this.tickTimer.unref?.();
     if (c.fleet) await this.startFleet();
+    this.terminalService.start();
     if (this.journalDamage)
       this.fleet?.setAlert('journal_damaged', { severity: 'critical', message: this.journalDamage });
     // The first self-test may have found it before the reporter existed.
@@ -272,6 +276,14 @@ export class KioskApp extends EventEmitter {
       api: creating,
       logger: this.logger,
       enabled: c.kiosk.cardTerminal,
+    });
+    this.terminalService = new TerminalService({
+      duties: this.terminal,
+      fleet: () => this.fleet,
+      logger: this.logger,
+      idle: () => this.actor !== undefined && kioskPhaseOf(this.actor.getSnapshot()) === 'idle',
+      endOfDayAt: c.kiosk.endOfDayAt,
+      lastEndOfDay: () => this.journal.state.terminal.lastEndOfDay,
     });
     // Recovery journals its own steps: it gets the client without the session journal, one at a time.
     this.recovery = new SessionRecovery({
@@ -371,8 +383,12 @@ export class KioskApp extends EventEmitter {
           printer: this.devices.printer,
           probe: () => {
             const d = this.devices;
-            return Promise.all([d.display, d.reader, d.buttons, d.acceptor, d.printer].map((x) => x.probe()));
+            const terminal = this.terminalService.enabled ? [this.terminalService] : [];
+            return Promise.all(
+              [d.display, d.reader, d.buttons, d.acceptor, d.printer, ...terminal].map((x) => x.probe()),
+            );
           },
+          terminal: this.terminalService,
           fleet: () => this.fleet,
           fleetConfigured: this.config.fleet !== undefined,
           apiReachable: () => httpReachable(this.standIn?.baseUrl ?? this.config.api.baseUrl),
@@ -916,6 +932,7 @@ export class KioskApp extends EventEmitter {
     const top = statePath(snap.value).split('.')[0] ?? '';
     if (top !== this.lastTopState) {
       this.lastTopState = top;
+      if (top === 'idle') this.terminalService.idleNow();
       // The fleet sees online / maintenance / out of service as soon as it changes, not at the next heartbeat.
       this.fleet?.publishState();
     }
@@ -1125,6 +1142,7 @@ export class KioskApp extends EventEmitter {
       onRestart: (reason) => this.opts.onRestart?.(reason),
       clockSynced: () => this.opts.clockSynced?.() ?? true,
       vend: () => (this.devices.slots || this.devices.hopper ? this.vendSummary() : undefined),
+      terminal: this.terminalService,
     });
   }
 
@@ -1139,6 +1157,7 @@ export class KioskApp extends EventEmitter {
     this.logger.info({ reason }, 'kiosk stopping');
     if (this.tickTimer) clearInterval(this.tickTimer);
     if (this.recoveryTimer) clearTimeout(this.recoveryTimer);
+    this.terminalService?.stop();
     this.storage?.stop();
     // The status poll re-arms itself: left running it polls a closed printer and keeps the process alive.
     this.stopPrinterWatch?.();

@@ -32,12 +32,15 @@ import type {
   SetStockInput,
   StockSlot,
   StockStatusOutput,
+  TerminalDutyInput,
+  TerminalDutyOutput,
 } from '../../machines/ports.js';
 import { serviceMenuMachine } from '../../machines/service-menu.machine.js';
 import type { KioskConfig } from '../config/config-schema.js';
 import { verifyPin } from './service-pin.js';
 import { collectionReportLines, reprintLines, testPageLines } from './service-report.js';
 import { FIRMWARE_VERSION } from './version.js';
+import type { TerminalService } from './terminal-service.js';
 
 export interface ServiceMenuDeps {
   config: Pick<KioskConfig, 'kiosk' | 'receipts' | 'service'>;
@@ -56,6 +59,11 @@ export interface ServiceMenuDeps {
   now?: () => Date;
   /** A vending counter's slots: their stock, and a count to journal (`stock_set`). */
   stock?: { slots: () => StockSlot[]; set: (slot: string, count: number) => Promise<void> };
+  /** The card terminal's duties (end-of-day, diagnosis, merchant receipts, reversal of the last payment). */
+  terminal?: Pick<
+    TerminalService,
+    'enabled' | 'endOfDay' | 'diagnosis' | 'cancel' | 'lastReversible' | 'merchantReceipts'
+  >;
 }
 
 export function localAddresses(): string[] {
@@ -162,6 +170,48 @@ export function createServiceMenuActors(deps: ServiceMenuDeps) {
     deps.logger.info({ slot: input.slot, count: input.count }, 'slot stock counted');
   });
 
+  /** The terminal's slip (merchant copy) when it gave one; a printer fault must not hide the duty's result. */
+  const printSlip = async (lines: ReceiptLine[], title?: string) => {
+    if (lines.length === 0) return;
+    await print(title ? [{ type: 'separator', value: { caption: title } }, ...lines] : lines).catch(
+      (err: Error) => deps.logger.warn({ err: err.message }, 'terminal slip not printed'),
+    );
+  };
+  const de = lang === 'de';
+  const terminalDuty = fromPromise<TerminalDutyOutput, TerminalDutyInput>(async ({ input }) => {
+    const t = deps.terminal;
+    if (!t?.enabled) return { ok: false, detail: de ? 'Kein Terminal' : 'No terminal' };
+    switch (input.duty) {
+      case 'end_of_day': {
+        const r = await t.endOfDay('service');
+        await printSlip(r.merchantLines);
+        return r.result === 'ok'
+          ? { ok: true, detail: `${r.count} ${de ? 'Zahl.' : 'paym.'} ${formatCents(r.cents)}` }
+          : { ok: false, detail: `${r.result}: ${r.detail ?? ''}`.slice(0, 60) };
+      }
+      case 'diagnosis': {
+        const d = await t.diagnosis();
+        await printSlip(d.merchantLines);
+        return { ok: d.ok, detail: d.detail.slice(0, 60) };
+      }
+      case 'merchant_receipt': {
+        const last = t.merchantReceipts().at(-1);
+        if (!last) return { ok: false, detail: de ? 'Kein Händlerbeleg' : 'No merchant copy' };
+        await print([{ type: 'separator', value: { caption: de ? 'Kopie' : 'Copy' } }, ...last.lines]);
+        return { ok: true, detail: last.ref.slice(0, 20) };
+      }
+      case 'cancel_last': {
+        const last = t.lastReversible();
+        if (!last) return { ok: false, detail: de ? 'Nichts offen' : 'Nothing open' };
+        const r = await t.cancel({ receiptNumber: last.receiptNumber }, 'service');
+        await printSlip(r.merchantLines, de ? 'Storno' : 'Reversal');
+        return r.result === 'ok'
+          ? { ok: true, detail: `${last.receiptNumber} ${formatCents(last.cents)}` }
+          : { ok: false, detail: `${r.result}: ${r.detail ?? ''}`.slice(0, 60) };
+      }
+    }
+  });
+
   const report = (_: unknown, r: ServiceReport) => {
     const money =
       r.counted !== undefined
@@ -206,6 +256,7 @@ export function createServiceMenuActors(deps: ServiceMenuDeps) {
       reprint,
       stockStatus,
       setStock,
+      terminalDuty,
     },
     actions: { report },
   };

@@ -220,6 +220,15 @@ export class TerminalDuties {
     }
   }
 
+  /** The newest payment of the open batch that can still be reversed. */
+  lastReversible(): { receiptNumber: string; cents: number } | null {
+    const open = Object.values(this.deps.journal.state.terminal.batch)
+      .filter((p) => !p.reversed && p.receiptNumber)
+      .sort((a, b) => b.seq - a.seq);
+    const p = open[0];
+    return p ? { receiptNumber: p.receiptNumber!, cents: p.cents } : null;
+  }
+
   /** The merchant receipts the journal keeps, newest last (for a reprint). */
   merchantReceipts(): MerchantReceipt[] {
     return [...this.deps.journal.state.terminal.merchantReceipts];

@@ -36,6 +36,14 @@ export const KioskConfigSchema = z
       name: z.string().max(40).default('Kiosk'),
       /** A card terminal for `start/cashless` is attached (checkout only). */
       cardTerminal: z.boolean().default(false),
+      /**
+       * Local time (`HH:MM`) of the terminal's daily end-of-day, run once the kiosk is idle after it
+       * (girocard is paid out only after one). Absent: only from the service menu or the fleet.
+       */
+      endOfDayAt: z
+        .string()
+        .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'local time HH:MM, e.g. 23:30')
+        .optional(),
     }),
     api: z.strictObject({
       /** e.g. `https://connect-testing.secuconnect.com/api/v2`; `standin` starts the local stand-in in-process. */

@@ -707,5 +707,16 @@ function eventView(msg: EventMsg, receivedAt: number): EventView {
         reason: b.message,
       };
     }
+    case 'terminal': {
+      const b = msg.body;
+      return {
+        ...base,
+        title: `terminal ${b.action === 'end_of_day' ? 'end-of-day' : 'reversal'} ${b.result}`,
+        amountCents: b.amountCents,
+        outcome: b.result,
+        card: undefined,
+        reason: b.reason,
+      };
+    }
   }
 }

@@ -16,11 +16,13 @@ import {
   FaultEventMessageSchema,
   HealthMessageSchema,
   StateMessageSchema,
+  TerminalEventMessageSchema,
   TransactionEventMessageSchema,
   type AlertMessage,
   type CashEvent,
   type Envelope,
   type FaultEvent,
+  type TerminalEvent,
   type TransactionEvent,
   type BirthMessage,
   type CmdresMessage,
@@ -38,6 +40,7 @@ export type CmdStatus = CmdresMessage['status'];
 export type TransactionEventMessage = Envelope & TransactionEvent;
 export type CashEventMessage = Envelope & CashEvent;
 export type FaultEventMessage = Envelope & FaultEvent;
+export type TerminalEventMessage = Envelope & TerminalEvent;
 
 /** Payloads larger than this are refused before JSON.parse: no kiosk has a reason to send them. */
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
@@ -45,7 +48,8 @@ export const MAX_PAYLOAD_BYTES = 64 * 1024;
 export type EventMsg =
   | { channel: 'event'; id: string; type: 'transaction'; body: TransactionEventMessage }
   | { channel: 'event'; id: string; type: 'cash'; body: CashEventMessage }
-  | { channel: 'event'; id: string; type: 'fault'; body: FaultEventMessage };
+  | { channel: 'event'; id: string; type: 'fault'; body: FaultEventMessage }
+  | { channel: 'event'; id: string; type: 'terminal'; body: TerminalEventMessage };
 
 export type FleetMessage =
   | { channel: 'state'; id: string; body: StateMessage }
@@ -126,6 +130,10 @@ export function decode(topic: string, payload: Uint8Array): Decoded {
         case 'fault': {
           const schema = FaultEventMessageSchema as unknown as z.ZodType<FaultEventMessage>;
           return as(schema, (body) => ({ channel: 'event', id, type: 'fault', body }));
+        }
+        case 'terminal': {
+          const schema = TerminalEventMessageSchema as unknown as z.ZodType<TerminalEventMessage>;
+          return as(schema, (body) => ({ channel: 'event', id, type: 'terminal', body }));
         }
         default:
           return { ok: false, reason: `unknown event type ${String(name)}` };

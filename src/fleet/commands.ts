@@ -9,7 +9,8 @@
  * - Expired (`expiresAt` passed): `rejected` / `expired`. Judged only while the clock is synchronised;
  *   otherwise the broker's message expiry is the only guard (a Pi without RTC may think it is 1970).
  * - Unknown name or bad args: `rejected` / `unknown_command` or `bad_args` with the schema's errors.
- * - Commands that would disturb a customer (maintenance on, lock, restart, reprint, diagnostics) wait for
+ * - Commands that would disturb a customer (maintenance on, lock, restart, reprint, diagnostics, the card
+ *   terminal's `end-of-day` and `terminal-cancel`: the terminal is busy while they run) wait for
  *   the idle state up to `idleWaitMs`, then are `rejected` / `busy`. They run one at a time.
  *
  * `handle()` never rejects: every failure becomes an answer or a log line.
@@ -54,7 +55,15 @@ export interface CommandHandlerOptions {
   logger?: Logger;
 }
 
-const DISTURBING = new Set<CommandName>(['maintenance', 'lock', 'restart', 'reprint', 'diagnostics']);
+const DISTURBING = new Set<CommandName>([
+  'maintenance',
+  'lock',
+  'restart',
+  'reprint',
+  'diagnostics',
+  'end-of-day',
+  'terminal-cancel',
+]);
 
 export class CommandHandler {
   private readonly seen = new Map<string, CommandAnswer>();
@@ -190,6 +199,10 @@ export class CommandHandler {
         return port.reprintLast();
       case 'diagnostics':
         return { probes: await port.diagnostics() };
+      case 'end-of-day':
+        return port.endOfDay();
+      case 'terminal-cancel':
+        return port.terminalCancel(args.receiptNumber as string, args.reason as string | undefined);
       case 'restart':
         return { restarting: true };
     }

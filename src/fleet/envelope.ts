@@ -234,15 +234,36 @@ export const FaultEventSchema = z.strictObject({
 });
 export type FaultEvent = z.infer<typeof FaultEventSchema>;
 
+/**
+ * The card terminal's money duties: `end_of_day` (the batch cleared: its count and total) and
+ * `reversal` (`cancelTrx` of a payment not served), with who asked and what came of it.
+ */
+export const TerminalEventSchema = z.strictObject({
+  ...eventBase,
+  action: z.enum(['end_of_day', 'reversal']),
+  result: z.enum(['ok', 'failed', 'unknown', 'refused']),
+  amountCents: int,
+  currency,
+  /** Terminal payments the end-of-day cleared. */
+  count: nonNegInt.optional(),
+  receiptNumber: z.string().max(40).optional(),
+  transactionId: z.string().max(100).optional(),
+  /** `recovery`, `service`, `fleet`, `schedule`. */
+  by: z.string().max(40),
+  reason: z.string().max(200).optional(),
+});
+export type TerminalEvent = z.infer<typeof TerminalEventSchema>;
+
 export const EVENT_SCHEMAS = {
   transaction: TransactionEventSchema,
   cash: CashEventSchema,
   fault: FaultEventSchema,
+  terminal: TerminalEventSchema,
 } as const;
 export type EventType = keyof typeof EVENT_SCHEMAS;
 export const EVENT_TYPES = Object.keys(EVENT_SCHEMAS) as EventType[];
 /** Money events are never dropped from the outbox; the others may be, oldest first, under pressure. */
-export const MONEY_EVENT_TYPES: readonly EventType[] = ['transaction', 'cash'];
+export const MONEY_EVENT_TYPES: readonly EventType[] = ['transaction', 'cash', 'terminal'];
 export type EventPayload<T extends EventType> = z.infer<(typeof EVENT_SCHEMAS)[T]>;
 /** What the caller gives: the payload without `eventId` (the reporter assigns one unless given). */
 export type EventInput<T extends EventType> = Omit<z.input<(typeof EVENT_SCHEMAS)[T]>, 'eventId'> & {
@@ -253,14 +274,17 @@ export type EventInput<T extends EventType> = Omit<z.input<(typeof EVENT_SCHEMAS
 export const TransactionEventMessageSchema = EnvelopeSchema.extend(TransactionEventSchema.shape).strict();
 export const CashEventMessageSchema = EnvelopeSchema.extend(CashEventSchema.shape).strict();
 export const FaultEventMessageSchema = EnvelopeSchema.extend(FaultEventSchema.shape).strict();
+export const TerminalEventMessageSchema = EnvelopeSchema.extend(TerminalEventSchema.shape).strict();
 export const EVENT_MESSAGE_SCHEMAS = {
   transaction: TransactionEventMessageSchema,
   cash: CashEventMessageSchema,
   fault: FaultEventMessageSchema,
+  terminal: TerminalEventMessageSchema,
 } as const satisfies Record<EventType, unknown>;
 export type TransactionEventMessage = z.infer<typeof TransactionEventMessageSchema>;
 export type CashEventMessage = z.infer<typeof CashEventMessageSchema>;
 export type FaultEventMessage = z.infer<typeof FaultEventMessageSchema>;
+export type TerminalEventMessage = z.infer<typeof TerminalEventMessageSchema>;
 
 // ---------------------------------------------------------------------------------------------------
 // commands (down) and their answers (up)
@@ -283,6 +307,13 @@ export const COMMAND_ARGS = {
   restart: z.strictObject({ reason: reason.optional() }),
   reprint: z.strictObject({}),
   diagnostics: z.strictObject({}),
+  /** Card terminal: clear the batch now (refused without a terminal). */
+  'end-of-day': z.strictObject({}),
+  /** Card terminal: reverse a payment of the open batch by its receipt number (a customer charged, not served). */
+  'terminal-cancel': z.strictObject({
+    receiptNumber: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/),
+    reason: reason.optional(),
+  }),
   lock: z.strictObject({ reason: reason.optional() }),
   unlock: z.strictObject({}),
 } as const;

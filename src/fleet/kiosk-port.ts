@@ -41,8 +41,15 @@ export interface KioskPort {
   unlock(): Promise<void>;
   /** Prints the last receipt again; `reprinted: false` when there is none. */
   reprintLast(): Promise<{ reprinted: boolean; receiptId?: string }>;
-  /** Device self-test results (the same probes as `npm run doctor`). */
+  /** Device self-test results (the same probes as `npm run doctor`; the card terminal's diagnosis with one). */
   diagnostics(): Promise<ProbeResult[]>;
+  /**
+   * Card terminal: end-of-day now (journaled, sent as `evt/terminal`). Rejects when there is no
+   * terminal or the terminal did not clear its batch (the message says why).
+   */
+  endOfDay(): Promise<TerminalDutyReport>;
+  /** Card terminal: reverses a payment of the open batch by its receipt number; rejects when refused or failed. */
+  terminalCancel(receiptNumber: string, reason?: string): Promise<TerminalDutyReport>;
   /**
    * Restarts the app (a clean shutdown, the service manager brings it back). Resolves when the
    * shutdown has begun; the caller has already answered the operator.
@@ -52,6 +59,15 @@ export interface KioskPort {
   appliedConfigVersion(): number | null;
   /** Applies an already validated config document (takes effect without restart where safe). */
   applyConfig(doc: ConfigDocument): Promise<ConfigApplyResult>;
+}
+
+/** What a terminal duty came to (no customer data). */
+export interface TerminalDutyReport {
+  result: 'ok' | 'failed' | 'unknown' | 'refused';
+  amountCents: number;
+  /** Terminal payments an end-of-day cleared. */
+  count?: number;
+  detail?: string;
 }
 
 /** What the reporter reads for `birth` (static facts, read again on every connect). */

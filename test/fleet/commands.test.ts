@@ -71,6 +71,35 @@ describe('fleet commands (unit)', () => {
     assert.deepEqual(kiosk.calls, []);
   });
 
+  it('end-of-day and terminal-cancel wait for the customer (the terminal is in use), check their args, answer the result', async () => {
+    kiosk.serving = true;
+    const eod = handler.handle('end-of-day', cmd());
+    await clock.tickAsync(2_000);
+    assert.equal(answers.length, 0, 'not while a customer may be at the terminal');
+    kiosk.serving = false;
+    await clock.tickAsync(500);
+    await eod;
+    assert.deepEqual(answers.at(-1), {
+      cmdId: answers.at(-1)!.cmdId,
+      cmd: 'end-of-day',
+      status: 'succeeded',
+      result: { result: 'ok', amountCents: 180, count: 1 },
+    });
+    await handler.handle('terminal-cancel', cmd({ receiptNumber: '0007' }));
+    assert.equal(answers.at(-1)?.status, 'succeeded');
+    for (const bad of [{}, { receiptNumber: '../../x' }, { receiptNumber: '7', extra: 1 }]) {
+      await handler.handle('terminal-cancel', cmd(bad));
+      assert.deepEqual([answers.at(-1)?.status, answers.at(-1)?.reason], ['rejected', 'bad_args']);
+    }
+    assert.deepEqual(kiosk.calls, ['end-of-day', 'terminal-cancel:0007']);
+    kiosk.failNext = new Error('refused: already reversed');
+    await handler.handle('terminal-cancel', cmd({ receiptNumber: '0007' }));
+    assert.deepEqual(
+      [answers.at(-1)?.status, answers.at(-1)?.reason],
+      ['failed', 'refused: already reversed'],
+    );
+  });
+
   it('ping and unlock do not wait for idle', async () => {
     kiosk.serving = true;
     await handler.handle('ping', cmd());

@@ -9,6 +9,11 @@ import { createActor, toPromise, type AnyActorLogic } from 'xstate';
 import { FaultEventSchema } from '../../src/fleet/envelope.js';
 import { KioskConfigSchema } from '../../src/config/config-schema.js';
 import { createServiceMenuActors, type ServiceMenuDeps } from '../../src/app/service-menu-actors.js';
+import { TerminalService } from '../../src/app/terminal-service.js';
+import { TerminalDuties } from '../../src/bookkeeping/terminal-duties.js';
+import type { TerminalDutyOutput } from '../../machines/ports.js';
+import { silentLogger } from '../../src/util/logger.js';
+import { World } from '../recovery/world.js';
 import { hashPin } from '../../src/app/service-pin.js';
 import { emptyState, foldRecords, type LedgerState } from '../../src/journal/state.js';
 import type { EntryInput, JournalEntry } from '../../src/journal/entries.js';
@@ -209,5 +214,67 @@ describe('service menu effects', () => {
         ['service_action', 'cash_collected', true],
       ],
     );
+  });
+});
+
+describe('service menu actors: the card terminal page over the real stand-in', function () {
+  this.timeout(20_000);
+  let w: World;
+  afterEach(async () => w?.close());
+
+  it('end-of-day, diagnosis, merchant copy and reversal of the last payment: journaled, printed, told', async () => {
+    w = await World.create('checkout');
+    const duties = new TerminalDuties({
+      journal: w.journal,
+      api: w.rig.client,
+      logger: silentLogger,
+      enabled: true,
+    });
+    const events: { type: string; payload: Record<string, unknown> }[] = [];
+    const terminal = new TerminalService({
+      duties,
+      fleet: () =>
+        ({
+          event: (type: string, payload: object) => void events.push({ type, payload: payload as never }),
+        }) as never,
+      logger: silentLogger,
+      idle: () => true,
+      lastEndOfDay: () => w.journal.state.terminal.lastEndOfDay,
+    });
+    const f = fakes();
+    const impl = createServiceMenuActors({ ...f.deps, terminal });
+    const duty = (d: string) => run<TerminalDutyOutput>(impl.actors.terminalDuty, { duty: d });
+
+    assert.deepEqual(await duty('cancel_last'), { ok: false, detail: 'Nichts offen' });
+    await w.sj.beginSession('s1');
+    const tx = await w.api.create({
+      basket: { type: 'default', products: [{ id: 1, desc: 'Kaffee', quantity: 1, priceOne: 180, tax: 7 }] },
+      basket_info: { sum: 180, currency: 'EUR' },
+      merchantRef: 's1:create:1',
+    });
+    await w.api.start(tx.id, 'cashless');
+    await w.sj.closeSession('s1', 'paid');
+
+    assert.deepEqual(await duty('merchant_receipt'), { ok: true, detail: '0001' });
+    assert.match(JSON.stringify(f.jobs.at(-1)?.lines), /Kopie.*Händlerbeleg/);
+    assert.deepEqual(await duty('cancel_last'), { ok: true, detail: '0001 1,80 EUR' });
+    assert.equal(w.ledger().sales[0]!.cancelled, true);
+    assert.deepEqual(await duty('cancel_last'), { ok: false, detail: 'Nichts offen' }, 'once');
+    const eod = await duty('end_of_day');
+    assert.deepEqual(eod, { ok: true, detail: '0 Zahl. 0,00 EUR' });
+    assert.match(JSON.stringify(f.jobs.at(-1)?.lines), /Kassenschnitt/, 'the end-of-day slip printed');
+    assert.equal((await duty('diagnosis')).ok, true);
+    assert.deepEqual(
+      events.map((e) => [e.type, e.payload.action, e.payload.result, e.payload.by]),
+      [
+        ['terminal', 'reversal', 'ok', 'service'],
+        ['terminal', 'end_of_day', 'ok', 'service'],
+      ],
+    );
+    const off = createServiceMenuActors({ ...f.deps });
+    assert.deepEqual(await run(off.actors.terminalDuty, { duty: 'end_of_day' }), {
+      ok: false,
+      detail: 'Kein Terminal',
+    });
   });
 });

@@ -13,6 +13,8 @@ import type {
   SetStockInput,
   StockStatusOutput,
   SelfTestOutput,
+  TerminalDutyInput,
+  TerminalDutyOutput,
   ServiceInfo,
   ServiceReport,
 } from '../../machines/ports.js';
@@ -60,6 +62,9 @@ function serviceStubs() {
       ],
     }),
     setStock: sinon.stub<[SetStockInput], Promise<void>>().resolves(),
+    terminalDuty: sinon
+      .stub<[TerminalDutyInput], Promise<TerminalDutyOutput>>()
+      .callsFake(async ({ duty }) => ({ ok: duty !== 'merchant_receipt', detail: `${duty} detail` })),
   };
 }
 type ServiceStubs = ReturnType<typeof serviceStubs>;
@@ -76,6 +81,7 @@ function provideMenu(s: ServiceStubs, reports: ServiceReport[]) {
       reprint: fromPromise(() => s.reprint()),
       stockStatus: fromPromise(() => s.stockStatus()),
       setStock: fromPromise<void, SetStockInput>(({ input }) => s.setStock(input)),
+      terminalDuty: fromPromise<TerminalDutyOutput, TerminalDutyInput>(({ input }) => s.terminalDuty(input)),
     },
     actions: {
       report: (_, p) => {
@@ -134,7 +140,7 @@ function menu(opts: { config?: Partial<ServiceMenuConfig>; gate?: PinGate } = {}
     },
     /** Moves the cursor to an entry (from the top of the menu) and selects it. */
     async choose(entry: string) {
-      const order = ['info', 'testPrint', 'deviceTest', 'cash', 'reprint', 'stock', 'leave'];
+      const order = ['info', 'testPrint', 'deviceTest', 'cash', 'reprint', 'stock', 'terminal', 'leave'];
       // The cursor stays where it was after an action: move from there.
       while (order[h.context.cursor] !== entry) await h.press('down');
       await h.press('ok');
@@ -161,7 +167,7 @@ describe('service menu: PIN', () => {
     assert.deepEqual(h.context.digits, [], 'the PIN does not stay in the context');
     assert.equal(h.context.loggedIn, true);
     assert.deepEqual(h.reports, [{ action: 'login', ok: true }]);
-    assert.deepEqual(h.screen(), ['Service 1/7', '>Info', ' Testdruck', ' Gerätetest']);
+    assert.deepEqual(h.screen(), ['Service 1/8', '>Info', ' Testdruck', ' Gerätetest']);
   });
 
   it('up/down wrap 0-9; cancel takes the last digit back', async () => {
@@ -252,13 +258,61 @@ describe('service menu: PIN', () => {
   });
 });
 
+describe('service menu: card terminal page', () => {
+  it('1-3 run end-of-day, diagnosis, merchant copy; 4 asks before it reverses; each is reported; C goes back', async () => {
+    const h = menu();
+    await h.login();
+    await h.choose('terminal');
+    assert.equal(h.value(), 'menu.terminal.choose');
+    assert.deepEqual(h.screen(), ['1 Kassenschnitt', '2 Diagnose', '3 Händlerbeleg', '4 Storno letzte']);
+    await h.press('amount1');
+    assert.equal(h.value(), 'menu.result');
+    assert.deepEqual(h.stubs.terminalDuty.lastCall.args[0], { duty: 'end_of_day' });
+    assert.deepEqual(h.screen(), ['Terminal ok', 'end_of_day detail', 'OK = weiter', '']);
+    assert.deepEqual(h.reports.at(-1), {
+      action: 'terminal_end_of_day',
+      ok: true,
+      detail: 'end_of_day detail',
+    });
+    await h.press('ok');
+    await h.choose('terminal');
+    await h.press('amount3');
+    assert.equal(h.screen()[0], 'Terminal: Fehler', 'a duty that did not work says so');
+    assert.deepEqual(h.reports.at(-1)?.ok, false);
+    await h.press('ok');
+    await h.choose('terminal');
+    await h.press('amount4');
+    assert.equal(h.value(), 'menu.terminal.confirm');
+    assert.equal(h.stubs.terminalDuty.callCount, 2, 'nothing reversed before OK');
+    await h.press('cancel');
+    assert.equal(h.value(), 'menu.terminal.choose');
+    await h.press('amount4', 'ok');
+    assert.deepEqual(h.stubs.terminalDuty.lastCall.args[0], { duty: 'cancel_last' });
+    assert.deepEqual(h.reports.at(-1)?.action, 'terminal_cancel_last');
+    await h.press('ok');
+    await h.choose('terminal');
+    await h.press('cancel');
+    assert.equal(h.value(), 'menu.main');
+  });
+
+  it('an actor that throws: the failure is shown and reported', async () => {
+    const h = menu();
+    h.stubs.terminalDuty.rejects(new Error('terminal gone'));
+    await h.login();
+    await h.choose('terminal');
+    await h.press('amount2');
+    assert.equal(h.screen()[0], 'Terminal: Fehler');
+    assert.deepEqual(h.reports.at(-1), { action: 'terminal_diagnosis', ok: false, detail: 'terminal gone' });
+  });
+});
+
 describe('service menu: navigation and actions', () => {
   it('up/down move with wrap-around, cancel logs out', async () => {
     const h = menu();
     await h.login();
     await h.press('up');
-    assert.equal(h.context.cursor, 6);
-    assert.deepEqual(h.screen(2), ['Service 7/7', '>Wartung beenden']);
+    assert.equal(h.context.cursor, 7);
+    assert.deepEqual(h.screen(2), ['Service 8/8', '>Wartung beenden']);
     await h.press('down', 'down');
     assert.equal(h.context.cursor, 1);
     await h.press('cancel');
@@ -495,7 +549,7 @@ describe('service menu in the kiosk', () => {
     assert.equal(h.value(), 'maintenance');
     assert.deepEqual(h.screen(), ['Service-PIN', 'PIN 0___']);
     await h.press('amount1', 'amount2', 'amount3', 'amount4');
-    assert.deepEqual(h.screen(), ['Service 1/7', '>Info']);
+    assert.deepEqual(h.screen(), ['Service 1/8', '>Info']);
     assert.equal(h.actor.getSnapshot().context.serviceLoggedIn, true);
     await h.press('up', 'ok');
     assert.equal(h.value(), 'idle');
@@ -593,6 +647,7 @@ describe('service menu: screens', () => {
     slots: [{ id: 'A1', desc: 'Kaffee', stock: 3, capacity: 12, blocked: 'no_confirmation' }],
     slotAt: 0,
     stockCount: 12,
+    duty: null,
     list: [
       { kind: 'id', text: 'k-0042' },
       { kind: 'ip', text: '10.0.0.12' },

@@ -218,9 +218,21 @@ export function storeOpsFor(msg: FleetMessage, ctx: OpContext): StoreOp[] {
       }
       const b = msg.body;
       const when = happenedAt(b.ts, at);
+      // A terminal duty is a ledger row of its own kind (`end_of_day`, `reversal`), its result the outcome.
       const kind = msg.type === 'transaction' ? msg.body.kind : msg.body.action;
-      const outcome = msg.type === 'transaction' ? msg.body.outcome : msg.body.action;
-      const method = msg.type === 'transaction' ? opt(msg.body.paymentMethod) : 'cash';
+      const outcome =
+        msg.type === 'transaction'
+          ? msg.body.outcome
+          : msg.type === 'terminal'
+            ? msg.body.result
+            : msg.body.action;
+      const method =
+        msg.type === 'transaction'
+          ? opt(msg.body.paymentMethod)
+          : msg.type === 'terminal'
+            ? 'card_terminal'
+            : 'cash';
+      const card = msg.type === 'terminal' ? null : opt(msg.body.card);
       return [
         {
           durable: true,
@@ -240,7 +252,7 @@ export function storeOpsFor(msg: FleetMessage, ctx: OpContext): StoreOp[] {
               b.currency,
               method,
               opt(b.transactionId),
-              opt(b.card),
+              card,
               opt(b.reason),
               b.seq,
               b.sid,

@@ -1,7 +1,13 @@
 /** A KioskPort for tests: records what commands did, and lets a test say whether a customer is being served. */
 import type { ProbeResult } from '../../../src/contracts/device.js';
 import type { ConfigDocument, LifetimeCounters } from '../../../src/fleet/envelope.js';
-import type { BirthFacts, HealthFacts, KioskPort, KioskStatus } from '../../../src/fleet/kiosk-port.js';
+import type {
+  BirthFacts,
+  HealthFacts,
+  KioskPort,
+  KioskStatus,
+  TerminalDutyReport,
+} from '../../../src/fleet/kiosk-port.js';
 
 export class FakeKiosk implements KioskPort {
   state: KioskStatus = { state: 'online' };
@@ -44,6 +50,14 @@ export class FakeKiosk implements KioskPort {
     return [
       { device: 'printer', driver: 'simulated', found: true, where: 'sim', status: 'ok', required: true },
     ];
+  }
+  async endOfDay(): Promise<TerminalDutyReport> {
+    this.call('end-of-day');
+    return { result: 'ok', amountCents: 180, count: 1 };
+  }
+  async terminalCancel(receiptNumber: string): Promise<TerminalDutyReport> {
+    this.call(`terminal-cancel:${receiptNumber}`);
+    return { result: 'ok', amountCents: 180 };
   }
   async restart(reason: string): Promise<void> {
     this.call(`restart:${reason}`);

@@ -1,0 +1,181 @@
+/**
+ * The card terminal's duties in the real kiosk program over a real Mosquitto (issue 12 item 8):
+ * the scheduled end-of-day runs once the kiosk is idle after `kiosk.endOfDayAt`; the fleet's
+ * `diagnostics` includes the terminal's diagnosis; `terminal-cancel` reverses a terminal payment by
+ * its receipt number; `end-of-day` clears the batch; a reversal after it is refused. Every duty's
+ * result arrives as `evt/terminal` (and `cmdres`), and the journal holds intent and outcome.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { Journal } from '../../src/journal/journal.js';
+import { startMosquitto, findMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
+import { simulatorCatalogue, startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
+
+interface Seen {
+  topic: string;
+  body: Record<string, unknown> | null;
+}
+
+describe('e2e: card terminal duties (schedule, fleet commands, evt/terminal)', function () {
+  this.timeout(60_000);
+  let broker: MosquittoBroker;
+  let observer: MqttClient;
+  let kiosk: KioskProcess | undefined;
+  const seen: Seen[] = [];
+  const id = 'k-terminal-e2e-01';
+  const topic = (t: string) => `kiosk/v1/${id}/${t}`;
+  const waitFor = async (pred: (m: Seen) => boolean, what: string, timeoutMs = 20_000): Promise<Seen> => {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = seen.find(pred);
+      if (hit) return hit;
+      if (Date.now() > end)
+        assert.fail(`timed out waiting for ${what}; saw ${seen.map((s) => s.topic).join(', ')}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const command = async (name: string, args: Record<string, unknown> = {}): Promise<Seen> => {
+    const cmdId = randomUUID();
+    const now = Date.now();
+    await observer.publishAsync(
+      topic(`cmd/${name}`),
+      JSON.stringify({ cmdId, issuedAt: now, expiresAt: now + 60_000, args }),
+      { qos: 1 },
+    );
+    return waitFor(
+      (m) =>
+        m.topic === topic('cmdres') &&
+        m.body?.cmdId === cmdId &&
+        (m.body?.status === 'succeeded' || m.body?.status === 'failed' || m.body?.status === 'rejected'),
+      `cmdres of ${name}`,
+    );
+  };
+  const terminalEvents = () => seen.filter((m) => m.topic === topic('evt/terminal')).map((m) => m.body!);
+
+  before(async function () {
+    if (!findMosquitto()) {
+      console.log('      mosquitto is not installed: skipping (CI installs it)');
+      this.skip();
+    }
+    broker = await startMosquitto();
+    observer = mqtt.connect(broker.url, { protocolVersion: 5, clientId: `observer-${randomUUID()}` });
+    await new Promise<void>((resolve, reject) => {
+      observer.once('connect', () => resolve());
+      observer.once('error', reject);
+    });
+    observer.on('message', (t, payload) => {
+      const raw = payload.toString('utf8');
+      let body: Record<string, unknown> | null = null;
+      try {
+        body = raw ? (JSON.parse(raw) as Record<string, unknown>) : null;
+      } catch {
+        body = null;
+      }
+      seen.push({ topic: t, body });
+    });
+    await observer.subscribeAsync(`kiosk/v1/${id}/#`, { qos: 1 });
+  });
+
+  after(async () => {
+    await kiosk?.stop().catch(() => undefined);
+    await observer?.endAsync().catch(() => undefined);
+    await broker?.stop();
+  });
+
+  it('scheduled end-of-day when idle; diagnostics with the terminal; terminal-cancel by receipt number; end-of-day; refused after it', async () => {
+    kiosk = await startKiosk({
+      keepDir: true,
+      config: {
+        kiosk: { id, mode: 'checkout', cardTerminal: true, endOfDayAt: '00:00' },
+        catalogue: simulatorCatalogue(),
+        fleet: { url: broker.url, heartbeatS: 5, willDelayS: 1, outboxDir: 'outbox' },
+        timeouts: { resultMs: 500 },
+      },
+    });
+    const k = kiosk;
+    // 00:00 has always passed today: the first idle runs it, once.
+    const scheduled = await waitFor(
+      (m) => m.topic === topic('evt/terminal') && m.body?.action === 'end_of_day',
+      'scheduled end-of-day',
+    );
+    assert.deepEqual(
+      { result: scheduled.body?.result, by: scheduled.body?.by, count: scheduled.body?.count },
+      { result: 'ok', by: 'schedule', count: 0 },
+    );
+
+    const diag = await command('diagnostics');
+    assert.equal(diag.body?.status, 'succeeded');
+    const probes = (diag.body?.result as { probes: { device: string; status: string }[] }).probes;
+    assert.deepEqual(
+      probes.find((p) => p.device === 'terminal'),
+      {
+        device: 'terminal',
+        driver: 'smartzvt',
+        found: true,
+        where: 'API /Smart/Transactions/me/diagnosis',
+        status: 'ok',
+        required: false,
+      },
+    );
+
+    // A customer pays a coffee at the terminal.
+    await k.waitForIdle();
+    await k.press('amount1');
+    await k.waitForScreen(/Summe 1,80 EUR/);
+    await k.press('ok');
+    await k.waitForState(/serving/, /choosePayment\.choosing/);
+    await k.press('amount2');
+    await k.waitForScreen(/Vielen Dank!/);
+    await k.waitForSettled();
+    const receipt = (await k.receipts()).at(-1)!.join('\n');
+    const receiptNumber = /Beleg-Nr\.:\s+(\d{4})/.exec(receipt)?.[1];
+    assert.ok(receiptNumber, 'the terminal slip names its receipt number');
+
+    const bad = await command('terminal-cancel', { receiptNumber: '../x' });
+    assert.deepEqual([bad.body?.status, bad.body?.reason], ['rejected', 'bad_args']);
+
+    const cancelled = await command('terminal-cancel', { receiptNumber });
+    assert.equal(cancelled.body?.status, 'succeeded', JSON.stringify(cancelled.body));
+    assert.deepEqual(cancelled.body?.result, { result: 'ok', amountCents: 180 });
+    assert.equal((await k.ledger()).sales.at(-1)?.cancelled, true, 'reversed at the API');
+    await waitFor(
+      (m) => m.topic === topic('evt/terminal') && m.body?.action === 'reversal' && m.body?.result === 'ok',
+      'evt/terminal reversal',
+    );
+
+    const eod = await command('end-of-day');
+    assert.equal(eod.body?.status, 'succeeded');
+    assert.deepEqual(
+      eod.body?.result,
+      { result: 'ok', amountCents: 0, count: 0 },
+      'the reversed payment is not in it',
+    );
+
+    const late = await command('terminal-cancel', { receiptNumber });
+    assert.equal(late.body?.status, 'failed');
+    assert.match(
+      String(late.body?.reason),
+      /refused: already reversed|refused: not in the open terminal batch/,
+    );
+
+    assert.deepEqual(
+      terminalEvents().map((e) => [e.action, e.result, e.by]),
+      [
+        ['end_of_day', 'ok', 'schedule'],
+        ['reversal', 'ok', 'fleet'],
+        ['end_of_day', 'ok', 'fleet'],
+        ['reversal', 'refused', 'fleet'],
+      ],
+    );
+    await k.stop();
+    const { records, state } = await Journal.read(join(k.dir, 'journal'));
+    const intents = records.filter((r) => r.type === 'terminal_intent');
+    const outcomes = records.filter((r) => r.type === 'terminal_outcome');
+    assert.equal(intents.length, 4);
+    assert.equal(outcomes.length, 4, 'every intent has its outcome');
+    assert.deepEqual(state.terminal.reversals, { count: 1, cents: 180 });
+    assert.equal(state.terminal.endOfDays.count, 2);
+  });
+});
