@@ -67,7 +67,7 @@ describe('e2e: card terminal duties (schedule, fleet commands, evt/terminal)', f
     });
     observer.on('message', (t, payload) => {
       const raw = payload.toString('utf8');
-      let body: Record<string, unknown> | null = null;
+      let body: Record<string, unknown> | null;
       try {
         body = raw ? (JSON.parse(raw) as Record<string, unknown>) : null;
       } catch {
