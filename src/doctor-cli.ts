@@ -5,6 +5,10 @@
  * without GPIO is a row in the table.
  *
  * Options: --config <file> (or KIOSK_CONFIG), --timeout <ms> per probe, --json (rows as JSON on stdout).
+ *
+ * With `kiosk.cardTerminal` the card terminal is a row too: its extended diagnosis through the API
+ * (the terminal hangs off the merchant's back end, not off the Pi; not required: the kiosk still sells
+ * for cash without it).
  */
 import { readFile } from 'node:fs/promises';
 import * as z from 'zod';
@@ -13,6 +17,8 @@ import { buildDoctorProbes } from '../hal/doctor/doctor-probes.js';
 import { kioskHardwareFileSchema } from '../hal/hardware-config.js';
 import { openOnoffPinFactory } from '../hal/io/gpio-onoff.js';
 import { nodeSerialPortFactory } from '../hal/io/serial-port-node.js';
+import { probeTerminal } from './api/terminal-probe.js';
+import type { AuthConfig } from './api/auth.js';
 
 const USAGE = 'usage: doctor --config <kiosk.json> [--timeout <ms>] [--json]';
 
@@ -72,12 +78,60 @@ async function main(): Promise<number> {
     console.error(`${args.config}: the hardware section lists no devices`);
     return 2;
   }
-  const report = await runDoctor(probes, {
+  const terminal = terminalProbe(raw);
+  const report = await runDoctor(terminal ? [...probes, terminal] : probes, {
     ...(args.timeoutMs ? { timeoutMs: args.timeoutMs } : {}),
     print: args.json ? () => {} : (t) => console.log(t),
   });
   if (args.json) console.log(JSON.stringify(report.rows, null, 2));
   return report.exitCode;
+}
+
+const TerminalConfigSchema = z.looseObject({
+  kiosk: z.looseObject({ cardTerminal: z.literal(true) }),
+  api: z.looseObject({
+    baseUrl: z.string(),
+    tokenUrl: z.string().optional(),
+    clientId: z.string(),
+    clientSecret: z.string().optional(),
+    refreshTokenFile: z.string().optional(),
+  }),
+});
+
+/** The terminal's row, when the config has one; none without `kiosk.cardTerminal`. */
+function terminalProbe(raw: unknown) {
+  const c = TerminalConfigSchema.safeParse(raw);
+  if (!c.success) return undefined;
+  const api = c.data.api;
+  const row = { device: 'terminal', driver: 'smartzvt', required: false };
+  if (api.baseUrl === 'standin')
+    return {
+      ...row,
+      probe: async () => ({
+        ...row,
+        found: false,
+        where: 'stand-in',
+        status: 'not_checked',
+        hint: 'api.baseUrl is the in-process stand-in: the service menu asks it',
+      }),
+    };
+  const secret = process.env.KIOSK_API_CLIENT_SECRET ?? api.clientSecret ?? '';
+  const refresh = api.refreshTokenFile
+    ? readFile(api.refreshTokenFile, 'utf8').then(
+        (t) => t.trim(),
+        () => undefined,
+      )
+    : Promise.resolve(undefined);
+  return {
+    ...row,
+    probe: async () => {
+      const refreshToken = await refresh;
+      const auth: AuthConfig = refreshToken
+        ? { grant: 'refresh_token', clientId: api.clientId, clientSecret: secret, refreshToken }
+        : { grant: 'client_credentials', clientId: api.clientId, clientSecret: secret };
+      return probeTerminal({ baseUrl: api.baseUrl, tokenUrl: api.tokenUrl, auth });
+    },
+  };
 }
 
 main().then(

@@ -14,6 +14,8 @@ import { FakeCctalkHopper } from '../../hal/hopper/fake-cctalk-hopper.js';
 import type { FakeGpioPin } from '../../hal/io/fake-gpio-pin.js';
 import { hardwareConfigSchema } from '../../hal/hardware-config.js';
 import { GpioNumbering, readGpioNumbering } from '../../hal/io/sysfs-gpio-base.js';
+import { DEMO_CLIENT } from '../../src/sim/api-server.js';
+import { startRig } from '../support/api.js';
 
 const row = (over: Partial<ProbeResult>): ProbeResult => ({
   device: 'x',
@@ -312,6 +314,40 @@ describe('doctor CLI', function () {
       /reader\s+line-serial\s+NO \(required\)\s+\/dev\/serial\/by-id\/usb-does-not-exist\s+ENOENT/,
     );
     assert.doesNotMatch(stdout + stderr, /\n\s+at /);
+  });
+
+  it('with kiosk.cardTerminal the terminal is a row: its diagnosis through the API (not required)', async () => {
+    const rig = await startRig();
+    try {
+      const file = join(dir, 'terminal.json');
+      const config = (baseUrl: string) =>
+        JSON.stringify({
+          kiosk: { cardTerminal: true },
+          api: { baseUrl, clientId: DEMO_CLIENT.clientId, clientSecret: DEMO_CLIENT.clientSecret },
+          hardware: { buttons: { driver: 'simulated' } },
+        });
+      await writeFile(file, config(rig.standIn.baseUrl));
+      const ok = await run(['--config', file, '--json']);
+      assert.equal(ok.code, 0, ok.stderr);
+      const rows = JSON.parse(ok.stdout) as ProbeResult[];
+      assert.deepEqual(
+        rows.find((r) => r.device === 'terminal'),
+        {
+          device: 'terminal',
+          driver: 'smartzvt',
+          where: 'API me/diagnosis',
+          required: false,
+          found: true,
+          status: 'ok',
+        },
+      );
+      rig.standIn.faults.add({ path: '/diagnosis', fault: { type: 'status', status: 503 } });
+      const down = await run(['--config', file]);
+      assert.equal(down.code, 0, 'not required: the kiosk still sells for cash');
+      assert.match(down.stdout, /terminal\s+smartzvt\s+no\s+API me\/diagnosis\s+http/);
+    } finally {
+      await rig.close();
+    }
   });
 
   it('an invalid config exits 2 with the problem named', async () => {
