@@ -359,13 +359,20 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
     }
     if (s && /choosePayment/.test(s.flow ?? '')) {
       if (terminal) {
+        const drop = async () =>
+          saw((await coin(rng.pick([50, 100, 200]))) ? 'terminal_coins:taken' : 'terminal_coins:refused');
+        if (terminal === 'coins' && rng.chance(0.5)) {
+          // A coin and the terminal button at the same moment: whichever the kiosk sees first wins,
+          // and the coin must be settled either way.
+          await Promise.all([drop(), press('amount2')]);
+          return `${kind}/terminal+coin race`;
+        }
         await press('amount2');
         if (terminal === 'coins') {
           // Coins dropped while the terminal runs: the acceptor may refuse them; those it takes are
           // the session's and must be settled like any other.
           await sleep(rng.int(0, 80));
-          for (let i = rng.int(1, 2); i > 0; i--)
-            saw((await coin(rng.pick([50, 100, 200]))) ? 'terminal_coins:taken' : 'terminal_coins:refused');
+          for (let i = rng.int(1, 2); i > 0; i--) await drop();
         }
         return `${kind}/terminal`;
       }
