@@ -98,7 +98,8 @@ export class StandInProcess {
     this.child = child;
     this.paused = false;
     const output = tail(child);
-    const deadline = Date.now() + 20_000;
+    // A budget for a loaded machine (several harnesses on 2 shared cores), not a guess at the time.
+    const deadline = Date.now() + 60_000;
     for (;;) {
       if (!this.running) throw new Error(`stand-in exited: ${output()}`);
       try {
@@ -204,7 +205,8 @@ export class KioskProcess {
     this.output = tail(child);
     if (this.opts.watch) countLines(child, this.opts.watch, this.counts);
     child.once('exit', () => this.drop(new KioskDown('kiosk exited')));
-    const deadline = Date.now() + 30_000;
+    // A budget: a boot after a journal repair on a loaded 2-core machine took over 30 s.
+    const deadline = Date.now() + 120_000;
     for (;;) {
       if (!this.running) throw new Error(`kiosk exited at start: ${this.output()}`);
       try {

@@ -13,7 +13,15 @@
  * exactly a kill lands depends on how fast the processes run.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Journal } from '../journal/journal.js';
@@ -683,7 +691,11 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
     await broker?.stop().catch(() => undefined);
   }
   const { records, state: folded } = await Journal.read(journalDir);
-  const ledger = JSON.parse(readFileSync(join(dir, 'ledger.json'), 'utf8')) as LedgerFileView;
+  // A run that failed before the stand-in wrote its ledger has sold nothing (its error is reported).
+  const ledgerFile = join(dir, 'ledger.json');
+  const ledger: LedgerFileView = existsSync(ledgerFile)
+    ? (JSON.parse(readFileSync(ledgerFile, 'utf8')) as LedgerFileView)
+    : { cards: {}, transactions: {}, sales: [] };
   if (mounted) {
     try {
       execFileSync('umount', [journalDir]);
