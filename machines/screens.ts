@@ -199,6 +199,7 @@ const SHARED: Record<string, SessionScreen> = {
   'pay.retryWait': (_c, r) => busy([r.m('retrying')]),
   'pay.readingBack': readingBack,
   'pay.readBackWait': readingBack,
+  'pay.confirmingNoEffect': readingBack,
   'pay.voiding': (_c, r) => busy([r.m('checkingPayment'), r.m('cancelling')], 'checkingWhy', 'slowServer2'),
   paid: (_c, r) => busy([r.m('paid'), r.m('printing'), r.m('printing2')]),
   'paid.releasing': (c, r) =>

@@ -51,6 +51,11 @@ export interface SessionConfig {
   maxRetries: number;
   /** Read-backs of a `start` whose outcome is unknown before giving up. */
   maxReadBacks: number;
+  /**
+   * Further reads that must all still say "not started" before a start in doubt is repeated: reads
+   * may lag a start that took effect (src/api/read-back.ts). Spaced 1x, 2x, 4x, 8x `retryMs`.
+   */
+  noEffectReads: number;
   /** The kiosk pays out change (a hopper); without, the screens say so before the first coin. */
   givesChange: boolean;
   /** The printer can print now (paper not low or out): otherwise the customer is told before paying. */
@@ -78,6 +83,7 @@ export const DEFAULT_SESSION_CONFIG: SessionConfig = {
   slowMs: 3_000,
   maxRetries: 2,
   maxReadBacks: 3,
+  noEffectReads: 3,
   givesChange: false,
   receiptPossible: true,
   slotStock: {},
@@ -151,6 +157,8 @@ export interface SessionContext {
 
   attempts: number;
   readBacks: number;
+  /** Read-backs of the current start that said "not started" (absent in older snapshots). */
+  noEffectSeen?: number;
   startSeq: number;
   repeatedStart: boolean;
   jobSeq: number;
@@ -224,6 +232,7 @@ export function initialSessionContext(flow: 'checkout' | 'topup', input: Session
     releaseAt: 0,
     attempts: 0,
     readBacks: 0,
+    noEffectSeen: 0,
     startSeq: 0,
     repeatedStart: false,
     jobSeq: 0,

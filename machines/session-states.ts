@@ -6,7 +6,9 @@
  * The rules for `start` (never repeated blind):
  *  - rejected, certainly not applied, retryable -> wait and send again (bounded);
  *  - outcome unknown (or the terminal's time is up) -> read the transaction back;
- *    `effect` -> paid; `no_effect` -> start again exactly once; `pending`, `approved` or a status
+ *    `effect` -> paid; `no_effect` -> read again `noEffectReads` times (backing off), and only if
+ *    every read says so, start again exactly once; a refusal of that repeat (a 4xx, which may
+ *    mean "already paid") is read back, never "not paid"; `pending`, `approved` or a status
  *    we do not know -> read again (bounded, backing off); `failed`/`cancelled` -> not paid;
  *    still `approved` after that -> cancel the authorisation, then not paid; anything else ->
  *    unresolved: money recorded, debt reported.
@@ -99,6 +101,7 @@ export const payStates = {
             { target: 'readingBack' },
           ],
           onError: [
+            { guard: 'repeatRefused', target: 'readingBack' },
             { guard: 'mayRetryStart', target: 'retryWait', actions: 'countAttempt' },
             { guard: 'outcomeUnknown', target: 'readingBack' },
             { target: '#payFailed', actions: 'recordPayFailed' },
@@ -113,6 +116,7 @@ export const payStates = {
           input: ({ context }: Ctx) => ({ id: context.txId ?? '' }),
           onDone: [
             { guard: 'tookEffect', target: '#paid', actions: 'recordPaid' },
+            { guard: 'noEffectUnconfirmed', target: 'confirmingNoEffect', actions: 'countNoEffect' },
             { guard: 'noEffectFirstTime', target: 'starting', actions: 'repeatStartOnce' },
             { guard: 'stillPending', target: 'readBackWait' },
             { guard: 'definitelyNotPaid', target: '#payFailed', actions: 'recordPayFailed' },
@@ -126,6 +130,8 @@ export const payStates = {
         },
       },
       readBackWait: { entry: 'countReadBack', after: { readBackPause: 'readingBack' } },
+      // One read saying "not started" is not believed (reads may lag a start that took effect).
+      confirmingNoEffect: { after: { noEffectPause: 'readingBack' } },
       // Authorised but never captured: cancel the authorisation so it can never be captured later,
       // then the money is settled as for a failed payment. A cancel in doubt stays unresolved.
       voiding: {

@@ -163,6 +163,9 @@ export const sessionSetup = setup({
     /** Read-backs back off: 1x, 2x, 4x, 8x the retry pause (then 8x), counted by `readBacks`. */
     readBackPause: ({ context }) =>
       context.cfg.retryMs * 2 ** Math.min(3, Math.max(0, context.readBacks - 1)),
+    /** Reads confirming "not started" back off the same way, counted by `noEffectSeen`. */
+    noEffectPause: ({ context }) =>
+      context.cfg.retryMs * 2 ** Math.min(3, Math.max(0, (context.noEffectSeen ?? 0) - 1)),
     voucher: ({ context }) => context.cfg.messageMs * 3,
   },
   actions: {
@@ -184,7 +187,7 @@ export const sessionSetup = setup({
       enqueue(emitting({ type: 'coin_accepted', cents: event.cents }));
     }),
     startWait: assign(({ context }) => ({ waitSince: context.now, attempts: 0 })),
-    resetPay: assign({ attempts: 0, readBacks: 0, repeatedStart: false }),
+    resetPay: assign({ attempts: 0, readBacks: 0, noEffectSeen: 0, repeatedStart: false }),
     countAttempt: assign(({ context }) => ({ attempts: context.attempts + 1 })),
     nextJob: assign(({ context }) => ({ jobSeq: context.jobSeq + 1 })),
     clearNotice: assign({ notice: null }),
@@ -274,6 +277,7 @@ export const sessionSetup = setup({
     }),
     repeatStartOnce: assign({ repeatedStart: true }),
     countReadBack: assign(({ context }) => ({ readBacks: context.readBacks + 1 })),
+    countNoEffect: assign(({ context }) => ({ noEffectSeen: (context.noEffectSeen ?? 0) + 1 })),
     recordPaid: enqueueActions(({ context, event, enqueue }) => {
       const out = event.type.startsWith('xstate.done.actor.readBack')
         ? outputOf<ReadBackOutput>(event).result
@@ -453,8 +457,21 @@ export const sessionSetup = setup({
       return took !== undefined && isNotPaid(took);
     },
     tookEffect: ({ event }) => outputOf<ReadBackOutput>(event).took === 'effect',
+    /** "Not started", but fewer reads than `noEffectReads` confirm it yet: read again before any repeat. */
+    noEffectUnconfirmed: ({ context, event }) =>
+      outputOf<ReadBackOutput>(event).took === 'no_effect' &&
+      !context.repeatedStart &&
+      (context.noEffectSeen ?? 0) < context.cfg.noEffectReads,
     noEffectFirstTime: ({ context, event }) =>
       outputOf<ReadBackOutput>(event).took === 'no_effect' && !context.repeatedStart,
+    /**
+     * The repeated start refused by the server (any HTTP error, or an outcome unknown): a 409 may say
+     * "already paid" by the first call. Read back, never taken as "not charged".
+     */
+    repeatRefused: ({ context, event }) => {
+      const e = errorOf(event) as { kind?: string } | undefined;
+      return context.repeatedStart && (e?.kind === 'http' || isOutcomeUnknown(e));
+    },
     /** `pending`, `approved` or a status we do not know: the API may still move on; read again (bounded). */
     stillPending: ({ context, event }) =>
       isInDoubt(outputOf<ReadBackOutput>(event).took) && context.readBacks < context.cfg.maxReadBacks,

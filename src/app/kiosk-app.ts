@@ -15,6 +15,7 @@ import type { SmartTransactionsApi } from '../api/types.js';
 import { createApiActors } from '../flows/api-actors.js';
 import { Journal, type JournalAlert } from '../journal/journal.js';
 import type { StandIn } from '../sim/api-server.js';
+import type { ProfileSelection } from '../sim/profiles.js';
 import { DEMO_CARDS } from '../sim/demo-cards.js';
 import type { Logger } from '../util/logger.js';
 import { kioskMachine, kioskPhaseOf, sessionIdOf, type KioskPhase } from '../../machines/kiosk.machine.js';
@@ -224,6 +225,7 @@ export class KioskApp extends EventEmitter {
         port: c.api.standIn.port,
         ledgerPath: c.api.standIn.ledger,
         terminalDelayMs: c.api.standIn.terminalDelayMs,
+        profile: c.api.standIn.profile as ProfileSelection,
         logger: this.logger,
       });
       baseUrl = this.standIn.baseUrl;
@@ -328,6 +330,7 @@ export class KioskApp extends EventEmitter {
         warningMs: c.timeouts.warningMs,
         messageMs: c.timeouts.resultMs,
         cashlessLimitMs: c.timeouts.terminalMs,
+        noEffectReads: c.api.noEffectReads,
       },
       service: {
         pinLength: c.service.pinLength,
@@ -344,6 +347,7 @@ export class KioskApp extends EventEmitter {
       isDemo: this.config.api.isDemo,
       ledger: this.sessions.startLedger(),
       logger: this.logger,
+      noEffect: { reads: this.config.api.noEffectReads, pauseMs: this.config.api.noEffectPauseMs },
     });
     const actions = {
       setAcceptor: (_: unknown, params: SetAcceptorParams) => this.setAcceptor(params.enabled),

@@ -272,11 +272,7 @@ export class RecoverSession {
     } else if (rb.took === 'approved') {
       await this.cancelAuthorisation(d);
     } else if (rb.took === 'no_effect') {
-      await writeOutcome(this.deps.journal, d.jobId, {
-        result: 'not_applied',
-        status: rb.transaction.status,
-      });
-      if (!(await this.repeatStartOnce(d))) await this.abortThenReadBack(d);
+      await this.abortToFindOut(d);
     } else {
       await writeOutcome(this.deps.journal, d.jobId, { result: 'failed', status: rb.transaction.status });
     }
@@ -330,49 +326,46 @@ export class RecoverSession {
   }
 
   /**
-   * Not started on the server: exactly one repeat, and only for money still in the session (a voucher
-   * already printed for it, the flow having given up, stays the customer's claim); never a credit,
-   * never the terminal (it needs the customer). True when the repeat paid.
+   * One read saying "not started" is not believed: reads may lag a start that took effect, and a
+   * repeated start may be executed a second time (nothing public says otherwise). The transaction is
+   * aborted instead, a write the server judges on its own books, and the money is settled below
+   * (onto the card, or unclaimed). Abort accepted (`cancelled`): the start never ran and never can
+   * now, journaled `not_applied` with that status. Abort refused: read back; paid -> it did take
+   * effect; failed or cancelled -> not paid; anything else -> left open, the step still in doubt.
    */
-  private async repeatStartOnce(d: Doubt): Promise<boolean> {
-    const method = d.step.slice('start/'.length) as 'cash' | 'loyalty' | 'cashless';
-    const due = this.dueOf(d);
-    if (d.step === 'credit' || method === 'cashless' || this.leftover() < due) return false;
+  private async abortToFindOut(d: Doubt): Promise<void> {
+    const { journal, api, logger } = this.deps;
+    let aborted: Transaction | undefined;
+    let refusal: string | undefined;
     try {
-      const tx = await this.journaledStep(d.apiId, d.step, d.cents, () =>
-        this.deps.api.start(d.apiId, method),
-      );
-      const took = classifyStatus(tx.status);
-      if (took === 'effect') {
-        if (method === 'cash') this.paidCash += due;
-        this.paid(tx, d.step);
-        return true;
-      }
-      if (!isNotPaid(took)) throw new Unreachable(`repeated start answered ${String(tx.status)}: left open`);
+      // Not journaled as a step: an abort never moves money, and the step in doubt must stay the last.
+      aborted = await api.abort(d.apiId);
     } catch (err) {
-      if (err instanceof Unreachable) throw err;
-      this.deps.logger.warn(
-        { sessionId: this.id, err: (err as Error).message },
-        'recovery: repeated start refused',
-      );
-    }
-    return false;
-  }
-
-  /**
-   * The first call may still be on its way through a slow server (the harness caught one that
-   * committed after the read-back): abort the transaction so that it can never take effect now,
-   * then read it back once more before the money is settled elsewhere.
-   */
-  private async abortThenReadBack(d: Doubt): Promise<void> {
-    const { api, logger } = this.deps;
-    await api.abort(d.apiId).catch((err: unknown) => {
       if (unreachable(err)) throw new Unreachable((err as Error).message);
-    });
+      refusal = (err as Error).message;
+    }
+    const took = aborted ? classifyStatus(aborted.status) : undefined;
+    logger.info(
+      { sessionId: this.id, step: d.step, abort: aborted ? aborted.status : 'refused', err: refusal },
+      'recovery: "not started" read back, aborted to find out',
+    );
+    if (aborted && took && isNotPaid(took)) {
+      await writeOutcome(journal, d.jobId, { result: 'not_applied', status: aborted.status });
+      return;
+    }
+    if (aborted && took === 'effect') return this.tookEffect(d, d.jobId, aborted);
     const again = await read(() => api.readBack(d.apiId));
-    if (again.took !== 'effect') return;
-    logger.warn({ sessionId: this.id, step: d.step }, 'recovery: the first call took effect after all');
-    await this.tookEffect(d, this.live().lastStep?.jobId ?? d.jobId, again.transaction);
+    if (again.took === 'effect') {
+      logger.warn({ sessionId: this.id, step: d.step }, 'recovery: abort refused, the call took effect');
+      return this.tookEffect(d, d.jobId, again.transaction);
+    }
+    if (isNotPaid(again.took)) {
+      await writeOutcome(journal, d.jobId, { result: 'failed', status: again.transaction.status });
+      return;
+    }
+    throw new Error(
+      `abort ${aborted ? `answered ${String(aborted.status)}` : 'refused'}, read back ${again.took}: left open`,
+    );
   }
 
   /**

@@ -2,8 +2,9 @@
  * Recovery: before the kiosk serves anyone, every session the journal still holds open (a crash,
  * a power cut, a payment whose outcome stayed unknown) is resolved against the API:
  *  - a payment or credit in doubt is read back: done -> finished locally (receipt kept for
- *    reprint); not done -> a payment is repeated exactly once, if the customer's money is still
- *    unsettled (not already handed out as a voucher);
+ *    reprint); "not started" -> never repeated on the word of one read (reads may lag): the
+ *    transaction is aborted to find out (accepted: it never ran, the money is settled as below;
+ *    refused: read back, paid -> done; anything else -> left open);
  *  - money not used by a payment goes onto the card when one was scanned, else it is recorded as
  *    unclaimed with a voucher code for the operator;
  *  - a voucher the flow printed while a payment was in doubt is voided when the payment turns out

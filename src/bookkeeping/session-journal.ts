@@ -20,6 +20,7 @@ import { basketTotal } from '../api/money.js';
 import type { CreateTransaction, Transaction } from '../api/schemas.js';
 import type { CallOptions, ReadBack, SmartTransactionsApi, StartMethod } from '../api/types.js';
 import { classifyStatus, isNotPaid } from '../api/transaction-status.js';
+import { repeatStart } from '../api/read-back.js';
 import type { StartLedger } from '../flows/api-actors.js';
 import type { Journal } from '../journal/journal.js';
 import { notServed } from '../journal/state.js';
@@ -82,6 +83,8 @@ export class SessionJournal {
   private readonly paidCash = new Map<string, number>();
   /** Transactions whose credit is already journaled (the flow's `credited` event comes later). */
   private readonly creditedTx = new Set<string>();
+  /** Transactions a start (or credit) was sent for: a refusal of a second one is not "not charged". */
+  private readonly startsSent = new Set<string>();
   /** Transactions created by recovery: passed through unjournaled. */
   private readonly recoveryTx = new Set<string>();
   /** Money operations in order, each seeing the durable effect of the one before. */
@@ -98,6 +101,8 @@ export class SessionJournal {
       const s = journal.state.sessions[sessionId];
       if (s?.lastStep?.jobId === jobId && s.lastStep.step.startsWith('start/'))
         this.sentStarts.set(jobId, s.lastStep.apiId);
+      if (s?.lastStep && (s.lastStep.step.startsWith('start/') || s.lastStep.step === 'credit'))
+        this.startsSent.add(s.lastStep.apiId);
     }
     for (const s of Object.values(journal.state.sessions)) {
       if (s.apiId) this.txSession.set(s.apiId, s.sessionId);
@@ -174,6 +179,7 @@ export class SessionJournal {
       this.dueCash.delete(tx);
       this.creditedTx.delete(tx);
       this.pendingStart.delete(tx);
+      this.startsSent.delete(tx);
     }
   }
 
@@ -341,12 +347,11 @@ export class SessionJournal {
       if (step.step === 'start/cash' && step.cents !== undefined)
         this.paidCash.set(sessionId, (this.paidCash.get(sessionId) ?? 0) + step.cents);
       if (step.step === 'start/cashless') await this.terminalPaid(sessionId, rb.transaction);
-    } else if (rb.took === 'no_effect' || isNotPaid(rb.took)) {
-      await writeOutcome(this.journal, step.jobId, {
-        result: rb.took === 'no_effect' ? 'not_applied' : 'failed',
-        status: rb.transaction.status,
-      });
+    } else if (isNotPaid(rb.took)) {
+      await writeOutcome(this.journal, step.jobId, { result: 'failed', status: rb.transaction.status });
     }
+    // "Not started" closes nothing: reads may lag a start that took effect (src/api/read-back.ts).
+    // The step stays in doubt until a repeat's answer or recovery's abort settles it.
   }
 
   /** A terminal payment that took effect: its receipt number and merchant copy, for a reversal and a reprint. */
@@ -450,7 +455,12 @@ export class SessionJournal {
         // Leftover money loaded onto the card is a credit, not the session's payment.
         const step: ApiStep = parseJobRef(jobId)?.step === 'credit' ? 'credit' : `start/${method}`;
         const cents = method === 'cash' ? this.dueCash.get(id) : undefined;
+        // A second start on this transaction: its refusal is read back and, unless paid, is an
+        // unknown outcome (a 409 may mean "the first one took effect", src/api/read-back.ts).
+        const again = this.startsSent.has(id);
+        this.startsSent.add(id);
         const startOrReadBack = async () => {
+          if (again) return repeatStart(api, id, method, opts);
           try {
             return await api.start(id, method, opts);
           } catch (err) {
@@ -462,7 +472,13 @@ export class SessionJournal {
             throw err;
           }
         };
-        const started = this.step(sessionId, id, step, jobId, startOrReadBack, judged, cents);
+        const started = this.step(sessionId, id, step, jobId, startOrReadBack, judged, cents).catch(
+          (err: unknown) => {
+            // A first start the server certainly never ran leaves nothing to be careful about.
+            if (!again && isApiError(err) && err.outcome === 'not_applied') this.startsSent.delete(id);
+            throw err;
+          },
+        );
         return method === 'cashless' ? started.then((t) => this.terminalPaid(sessionId, t)) : started;
       },
       cancel: (id, opts) => {

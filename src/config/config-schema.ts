@@ -62,14 +62,29 @@ export const KioskConfigSchema = z
         .optional(),
       timeoutMs: ms(15_000),
       cashlessTimeoutMs: ms(180_000),
+      /**
+       * A start in doubt is repeated only when this many further reads, after the first, still say
+       * "not started" (reads may lag a start that took effect); recovery aborts instead of repeating.
+       */
+      noEffectReads: z.int().min(0).max(10).default(3),
+      /** Pause before the first confirming read of the credit actor; doubled each read (at most 8x). */
+      noEffectPauseMs: ms(1000),
       isDemo: z.boolean().default(false),
       standIn: z
         .strictObject({
           port: z.int().min(0).max(65535).default(0),
           ledger: z.string().default('var/sim-ledger.json'),
           terminalDelayMs: ms(1500),
+          /**
+           * Where the API's docs are silent, which behaviour the stand-in plays: a profile name of
+           * src/sim/profiles.ts (checked when the stand-in starts; config may not import the stand-in).
+           */
+          profile: z
+            .string()
+            .regex(/^[a-z0-9-]{1,40}$/)
+            .default('default'),
         })
-        .default({ port: 0, ledger: 'var/sim-ledger.json', terminalDelayMs: 1500 }),
+        .default({ port: 0, ledger: 'var/sim-ledger.json', terminalDelayMs: 1500, profile: 'default' }),
     }),
     fleet: z
       .strictObject({

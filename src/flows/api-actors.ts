@@ -27,6 +27,7 @@ import {
 import type { SmartTransactionsApi, StartMethod } from '../api/types.js';
 import { balanceFromReceipt, type BalanceOperation } from '../api/receipt-balance.js';
 import { classifyStatus, isInDoubt, isNotPaid } from '../api/transaction-status.js';
+import { DEFAULT_NO_EFFECT, confirmNoEffect, repeatStart, type NoEffectPolicy } from '../api/read-back.js';
 import type {
   BasketLine,
   CancelOutput,
@@ -78,6 +79,8 @@ export interface ApiActorOptions {
   currency?: string;
   ledger?: StartLedger;
   logger?: Logger;
+  /** How many further reads must confirm "not started" before a start is repeated (src/api/read-back.ts). */
+  noEffect?: NoEffectPolicy;
 }
 
 /**
@@ -147,6 +150,7 @@ export function createApiActors(api: SmartTransactionsApi, opts: ApiActorOptions
   const ledger = opts.ledger ?? memoryStartLedger();
   const log = opts.logger ?? silentLogger;
   const currency = opts.currency ?? 'EUR';
+  const noEffect = opts.noEffect ?? DEFAULT_NO_EFFECT;
   const smartDevice = opts.deviceId && SMART_DEVICE_ID.test(opts.deviceId) ? opts.deviceId : undefined;
   /** The basket total of each transaction this process created or replaced: the bound of `missing_sum`. */
   const sums = new Map<string, number>();
@@ -193,8 +197,19 @@ export function createApiActors(api: SmartTransactionsApi, opts: ApiActorOptions
   });
 
   /**
-   * Start once per job id. A job already sent is read back: `no_effect` -> the single permitted
-   * repeat; anything else -> that transaction, whose status the caller judges.
+   * A start in doubt read back: "not started" is believed only once `noEffect.reads` further reads,
+   * spaced with back-off, all say so (reads may lag a start that took effect).
+   */
+  async function readBackConfirmed(id: string, signal: AbortSignal) {
+    const rb = await confirmNoEffect(api, id, await api.readBack(id, { signal }), noEffect, { signal });
+    log.info({ transactionId: id, took: rb.took, reads: rb.reads }, 'start in doubt: read back');
+    return rb;
+  }
+
+  /**
+   * Start once per job id. A job already sent is read back: confirmed `no_effect` -> the single
+   * permitted repeat (a refusal of it is read back, never "not charged"); anything else -> that
+   * transaction, whose status the caller judges.
    */
   async function startOnce(
     id: string,
@@ -203,15 +218,17 @@ export function createApiActors(api: SmartTransactionsApi, opts: ApiActorOptions
     signal: AbortSignal,
     timeoutMs?: number,
   ) {
+    const call = { signal, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
     const sentFor = await ledger.sentFor(jobId);
-    if (sentFor !== undefined) {
-      const rb = await api.readBack(sentFor, { signal });
-      log.info({ jobId, transactionId: sentFor, took: rb.took }, 'start already sent: read back');
-      if (rb.took !== 'no_effect') return rb.transaction;
-    } else {
+    if (sentFor === undefined) {
       await ledger.markSent(jobId, id);
+      return api.start(id, method, call);
     }
-    return api.start(id, method, { signal, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+    const rb = await readBackConfirmed(sentFor, signal);
+    if (rb.took !== 'no_effect') return rb.transaction;
+    // Journaled under this job's step (a credit stays a credit).
+    await ledger.markSent(`${jobId}:again`, id);
+    return repeatStart(api, id, method, call);
   }
 
   return {
@@ -327,9 +344,12 @@ export function createApiActors(api: SmartTransactionsApi, opts: ApiActorOptions
         tx = await startOnce(id, 'cash', input.jobId, signal);
       } catch (e) {
         if (!isApiError(e) || e.outcome !== 'unknown') throw e;
-        const rb = await api.readBack(id, { signal });
-        if (rb.took === 'no_effect') tx = await api.start(id, 'cash', { signal });
-        else if (rb.took === 'effect' || isNotPaid(rb.took)) tx = rb.transaction;
+        const rb = await readBackConfirmed(id, signal);
+        if (rb.took === 'no_effect') {
+          // The repeat is this credit's too (journaled as a credit, never as the session's payment).
+          await ledger.markSent(`${input.jobId}:again`, id);
+          tx = await repeatStart(api, id, 'cash', { signal });
+        } else if (rb.took === 'effect' || isNotPaid(rb.took)) tx = rb.transaction;
         else throw e;
       }
       // The status decides whether the money is on the card: a 2xx saying `failed` loaded nothing.

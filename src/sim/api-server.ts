@@ -8,6 +8,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { FaultPlan, FaultRuleSchema, type Fault } from './faults.js';
 import { Ledger, SimApiError } from './ledger.js';
+import {
+  ProfileRequestSchema,
+  SimBehaviourSchema,
+  behaviourOf,
+  isProfileName,
+  type ProfileSelection,
+  type SimBehaviour,
+} from './profiles.js';
 import { renderCard, renderMerchantCard, renderTransaction } from './render.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { describeZodError } from '../api/schemas.js';
@@ -23,6 +31,8 @@ export interface StandInOptions {
   autoConfirmDeviceMs?: number;
   /** How long `start/cashless` blocks, as a customer at the terminal would. */
   terminalDelayMs?: number;
+  /** Where the docs are silent: a profile by name, or switches (src/sim/profiles.ts). Default: `default`. */
+  profile?: ProfileSelection;
   logger?: Logger;
 }
 
@@ -36,13 +46,15 @@ export interface StandIn {
   confirmDevice(userCode: string): boolean;
   /** Makes every token issued so far expire now. */
   expireAllTokens(): void;
+  /** The switches in force. */
+  behaviour(): SimBehaviour;
+  /** Switches to a profile (by name or switches over the defaults); the ledger is kept. */
+  setProfile(sel: ProfileSelection): SimBehaviour;
   close(): Promise<void>;
 }
 
 export const DEMO_CLIENT = { clientId: 'kiosk-demo', clientSecret: 'demo-secret' };
 const MAX_BODY = 64 * 1024;
-/** Device codes live 1200 s, as in the docs' device-grant example (`expires_in: 1200`, `interval: 5`). */
-const DEVICE_CODE_TTL_S = 1200;
 const HANDLED_KEPT = 500;
 
 /** One request the stand-in is done with: answered (with its HTTP status) or dropped by a fault. */
@@ -93,7 +105,13 @@ const oauthError = (status: number, error: string, description: string) =>
 export async function startApiStandIn(opts: StandInOptions = {}): Promise<StandIn> {
   const logger = opts.logger ?? silentLogger;
   const ledger = new Ledger(opts.ledgerPath);
+  ledger.behaviour = behaviourOf(opts.profile);
   const faults = new FaultPlan();
+  /**
+   * Profile `read-lag`: after a change, reads of the transaction show it as it was before, for
+   * `readLag` reads (a replica behind the primary). Writes always see the truth.
+   */
+  const lagged = new Map<string, { view: object; left: number }>();
   const clients = new Map((opts.clients ?? [DEMO_CLIENT]).map((c) => [c.clientId, c.clientSecret]));
   const tokenTtlS = opts.tokenTtlS ?? 1200;
   const tokens = new Map<string, TokenInfo>();
@@ -150,7 +168,7 @@ export async function startApiStandIn(opts: StandInOptions = {}): Promise<StandI
           userCode,
           uuid: body.uuid,
           clientId,
-          expiresAt: Date.now() + DEVICE_CODE_TTL_S * 1000,
+          expiresAt: Date.now() + ledger.behaviour.deviceCodeTtlS * 1000,
           confirmed: false,
         };
         devices.set(device_code, session);
@@ -160,7 +178,8 @@ export async function startApiStandIn(opts: StandInOptions = {}): Promise<StandI
           device_code,
           user_code: userCode,
           verification_url: 'https://www.secuoffice.com/devices',
-          expires_in: DEVICE_CODE_TTL_S,
+          // Documented (device-grant example): 1200 s, interval 5.
+          expires_in: ledger.behaviour.deviceCodeTtlS,
           interval: 5,
         };
       }
@@ -200,7 +219,7 @@ export async function startApiStandIn(opts: StandInOptions = {}): Promise<StandI
             supportId: randomUUID(),
           });
     if (expired?.type === 'expire_token') throw refuse(expired.as);
-    if (!info || Date.now() > info.expiresAt) throw refuse('401');
+    if (!info || Date.now() > info.expiresAt) throw refuse(ledger.behaviour.expiredToken);
   };
 
   const route = async (
@@ -238,21 +257,51 @@ export async function startApiStandIn(opts: StandInOptions = {}): Promise<StandI
       return render(ledger.create(body));
     }
     const decodedId = decodeURIComponent(id);
-    if (!action) {
-      if (method === 'GET') return render(ledger.mustGet(decodedId));
-      if (method === 'PUT') return render(ledger.update(decodedId, body));
-      throw notAllowed(method);
+    if (method === 'GET' && !action) {
+      const lag = lagged.get(decodedId);
+      if (lag && lag.left > 0) {
+        lag.left -= 1;
+        if (lag.left === 0) lagged.delete(decodedId);
+        return lag.view;
+      }
+      return render(ledger.mustGet(decodedId));
     }
-    if (method !== 'POST') throw notAllowed(method);
-    if (action === 'EndOfDay' || action === 'diagnosis') {
+    if (method === 'POST' && (action === 'EndOfDay' || action === 'diagnosis')) {
       if (decodedId !== 'me') throw apiError(404, 'NotFoundException', `no route ${method} ${path}`);
       // Blocking like the terminal (documented for end-of-day): it transmits its batch first.
       if (opts.terminalDelayMs) await new Promise((r) => setTimeout(r, opts.terminalDelayMs));
       return { status: 'ok', ...(action === 'EndOfDay' ? ledger.endOfDay() : ledger.diagnosis()) };
     }
+    // What a lagging read shows after this change: the transaction as it is now.
+    const known = ledger.transaction(decodedId);
+    const stamp = known ? JSON.stringify(known) : undefined;
+    const before = ledger.behaviour.readLag > 0 && known ? render(structuredClone(known)) : undefined;
+    try {
+      if (!action) {
+        if (method === 'PUT') return render(ledger.update(decodedId, body));
+        throw notAllowed(method);
+      }
+      if (method !== 'POST') throw notAllowed(method);
+      return await act(action, decodedId, faultList, render);
+    } finally {
+      // A change committed (an answer, or a refusal that still moved the status, as a decline does).
+      if (before && JSON.stringify(ledger.transaction(decodedId)) !== stamp && !lagged.has(decodedId))
+        lagged.set(decodedId, { view: before, left: ledger.behaviour.readLag });
+    }
+  };
+
+  const act = async (
+    action: string,
+    decodedId: string,
+    faultList: Fault[],
+    render: (tx: { card: string | null } & Parameters<typeof renderTransaction>[0]) => object,
+  ): Promise<object> => {
     switch (action) {
       case 'preTransaction': {
         const r = ledger.preTransaction(decodedId);
+        // Profile `pretransaction-minimal`: the SDK's SmartTransactionsPreTransactionModel, nothing more.
+        if (ledger.behaviour.preTransaction === 'minimal')
+          return { missing_sum: r.missing_sum, bonus_products: r.bonus_products };
         return { ...render(r.tx), missing_sum: r.missing_sum, bonus_products: r.bonus_products };
       }
       case 'start/loyalty':
@@ -293,6 +342,16 @@ export async function startApiStandIn(opts: StandInOptions = {}): Promise<StandI
       return { pending: faults.pending };
     }
     if (path === '/__sim/requests' && method === 'GET') return { received, handled };
+    if (path === '/__sim/profile' && method === 'GET') return { behaviour: ledger.behaviour };
+    if (path === '/__sim/profile' && method === 'POST') {
+      const parsed = ProfileRequestSchema.safeParse(body);
+      if (!parsed.success) throw new HttpFail(400, { error: describeZodError(parsed.error) });
+      const req = parsed.data;
+      if ('name' in req && !isProfileName(req.name))
+        throw new HttpFail(400, { error: `unknown profile ${req.name}` });
+      const sel = 'name' in req ? (req.name as ProfileSelection) : { ...ledger.behaviour, ...req.set };
+      return { behaviour: setProfile(sel) };
+    }
     if (path === '/__sim/faults' && method === 'DELETE') {
       faults.clear();
       return { pending: 0 };
@@ -320,6 +379,12 @@ export async function startApiStandIn(opts: StandInOptions = {}): Promise<StandI
       }
     }
     return false;
+  };
+  const setProfile = (sel: ProfileSelection): SimBehaviour => {
+    ledger.behaviour = behaviourOf(sel);
+    lagged.clear();
+    logger.info({ behaviour: ledger.behaviour }, 'stand-in profile');
+    return { ...ledger.behaviour };
   };
   const expireAllTokens = (): void => {
     for (const info of tokens.values()) info.expiresAt = 0;
@@ -437,6 +502,8 @@ export async function startApiStandIn(opts: StandInOptions = {}): Promise<StandI
     faults,
     confirmDevice,
     expireAllTokens,
+    behaviour: () => SimBehaviourSchema.parse(ledger.behaviour),
+    setProfile,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

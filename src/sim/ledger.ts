@@ -15,6 +15,7 @@ import {
 } from '../api/schemas.js';
 import { DEMO_CARDS, type LedgerCard } from './demo-cards.js';
 import { cardReceipt } from './receipts.js';
+import { DEFAULT_BEHAVIOUR, type SimBehaviour } from './profiles.js';
 
 export class SimApiError extends Error {
   constructor(
@@ -143,6 +144,8 @@ export function newId(prefix: string): string {
 
 export class Ledger {
   private data: LedgerFile;
+  /** The switches where the docs are silent (src/sim/profiles.ts); the stand-in sets them. */
+  behaviour: SimBehaviour = { ...DEFAULT_BEHAVIOUR };
 
   constructor(
     private readonly path?: string,
@@ -306,7 +309,7 @@ export class Ledger {
     const bonus = Math.min(card.bonus_balance, Math.max(payable - cash, 0));
     const bonusProducts = splitPerVat(
       tx.products.filter((p) => !TOPUP(p)),
-      cash + bonus,
+      this.behaviour.bonusLines === 'bonus' ? bonus : cash + bonus,
       tx.products.length,
     );
     const missing = basketTotal(tx.products) - cash - bonus;
@@ -326,10 +329,13 @@ export class Ledger {
     opts: { declined?: boolean } = {},
   ): StoredTransaction {
     const tx = this.mustGet(id);
-    if (tx.status === 'ok') throw wrongState(`transaction ${id} is already paid; it is not charged again`);
-    if (tx.status !== 'created' && tx.status !== 'processing')
+    // Profile `second-start-charges`: nothing stops a second start, it is executed (and charged) again.
+    const again = tx.status === 'ok' && this.behaviour.secondStart === 'charges';
+    if (tx.status === 'ok' && !again)
+      throw wrongState(`transaction ${id} is already paid; it is not charged again`);
+    if (tx.status !== 'created' && tx.status !== 'processing' && !again)
       throw wrongState(`transaction ${id} is ${tx.status}`);
-    if (method === 'loyalty' && (tx.status !== 'processing' || tx.missing_sum !== 0)) {
+    if (method === 'loyalty' && ((tx.status !== 'processing' && !again) || tx.missing_sum !== 0)) {
       throw invalid(
         'start/loyalty needs a preTransaction with missing_sum 0',
         'Das Guthaben reicht nicht aus.',
@@ -340,6 +346,8 @@ export class Ledger {
         tx.status = 'failed';
         tx.updated = this.now().toISOString();
       });
+      // Profile `decline-200-failed`: the call was taken, its status says no money moved.
+      if (this.behaviour.decline === 'status') return tx;
       throw new SimApiError(
         400,
         'PaymentDeclinedException',
@@ -438,23 +446,25 @@ export class Ledger {
         card.bonus_balance += tx.redeemed?.bonus ?? 0;
         card.points = Math.max(0, card.points - tx.points);
         this.data.nextTransId += 1;
-        tx.receipt = cardReceipt({
-          cardnumber: card.cardnumber,
-          transId: String(this.data.nextTransId),
-          redeemed: 0,
-          turnover: basketTotal(tx.products.filter((p) => !TOPUP(p))),
-          balanceAfterSale: card.cash_balance + card.bonus_balance,
-          topUp:
-            tx.loaded > 0
-              ? {
-                  transId: String(this.data.nextTransId),
-                  amount: tx.loaded,
-                  balanceAfter: card.cash_balance + card.bonus_balance,
-                }
-              : undefined,
-          storno: true,
-        });
-      } else {
+        // Profile `cancel-keeps-receipts`: as cancelTrx is documented, the receipts stay unchanged.
+        if (this.behaviour.cancelReceipt === 'storno')
+          tx.receipt = cardReceipt({
+            cardnumber: card.cardnumber,
+            transId: String(this.data.nextTransId),
+            redeemed: 0,
+            turnover: basketTotal(tx.products.filter((p) => !TOPUP(p))),
+            balanceAfterSale: card.cash_balance + card.bonus_balance,
+            topUp:
+              tx.loaded > 0
+                ? {
+                    transId: String(this.data.nextTransId),
+                    amount: tx.loaded,
+                    balanceAfter: card.cash_balance + card.bonus_balance,
+                  }
+                : undefined,
+            storno: true,
+          });
+      } else if (this.behaviour.cancelReceipt === 'storno') {
         tx.receipt = [{ type: 'textline', value: { text: 'STORNO', decoration: ['important'] } }];
       }
       tx.status = 'cancelled';

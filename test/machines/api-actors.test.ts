@@ -5,6 +5,24 @@ import type { SmartTransactionsApi } from '../../src/api/types.js';
 import type { Transaction } from '../../src/api/schemas.js';
 import { createApiActors, memoryStartLedger } from '../../src/flows/api-actors.js';
 import { apiError, CARD } from './fakes.js';
+import type { ApiError } from '../../src/api/errors.js';
+
+/** Two confirming reads, 1 ms apart: the rule, without the field's pauses. */
+const FAST = { reads: 2, pauseMs: 1 };
+
+/** The actors of a process restarted after `jobId`'s start was sent for STX_1. */
+function restarted(api: ReturnType<typeof fakeApi>, jobId: string) {
+  const ledger = memoryStartLedger();
+  ledger.entries.set(jobId, 'STX_1');
+  return { ledger, actors: createApiActors(api, { ledger, noEffect: FAST }) };
+}
+
+/** The error an actor rejects with. */
+async function failure(logic: AnyActorLogic, input: unknown): Promise<ApiError> {
+  const actor = createActor(logic, { input });
+  actor.start();
+  return (await toPromise(actor).catch((e: unknown) => e)) as ApiError;
+}
 
 function tx(over: Partial<Transaction> = {}): Transaction {
   return {
@@ -285,17 +303,45 @@ describe('API actors over SmartTransactionsApi', () => {
     assert.equal(api.readBack.callCount, 1);
   });
 
-  it('startPayment restarted, read back no_effect: the single repeat is sent', async () => {
+  it('startPayment restarted, read back no_effect (confirmed by two more reads): the single repeat is sent', async () => {
     const api = fakeApi();
     api.readBack.resolves({ transaction: tx({ status: 'created' }), took: 'no_effect' });
-    const ledger = memoryStartLedger();
-    ledger.entries.set('S:start:STX_1:1', 'STX_1');
-    await call(createApiActors(api, { ledger }).startPayment, {
+    const { ledger, actors } = restarted(api, 'S:start:STX_1:1');
+    await call(actors.startPayment, {
       id: 'STX_1',
       method: 'cash',
       jobId: 'S:start:STX_1:1',
     });
+    assert.equal(api.readBack.callCount, 3);
     assert.equal(api.start.callCount, 1);
+    assert.equal(ledger.entries.get('S:start:STX_1:1:again'), 'STX_1', 'the repeat is journaled as this job');
+  });
+
+  it('startPayment restarted, read back lags ("created", then ok): never started again', async () => {
+    const api = fakeApi();
+    api.readBack.onFirstCall().resolves({ transaction: tx({ status: 'created' }), took: 'no_effect' });
+    api.readBack.onSecondCall().resolves({ transaction: tx({ status: 'ok' }), took: 'effect' });
+    const out = await call<{ took: string }>(restarted(api, 'j').actors.startPayment, {
+      id: 'STX_1',
+      method: 'cash',
+      jobId: 'j',
+    });
+    assert.equal(out.took, 'effect');
+    assert.equal(api.start.callCount, 0);
+  });
+
+  it('startPayment restarted, the repeat refused with 409: read back; still "created" -> outcome unknown, not "not paid"', async () => {
+    const api = fakeApi();
+    api.readBack.resolves({ transaction: tx({ status: 'created' }), took: 'no_effect' });
+    api.start.rejects(apiError('http', 'not_applied', { httpStatus: 409, code: 1001 }));
+    const err = await failure(restarted(api, 'j').actors.startPayment, {
+      id: 'STX_1',
+      method: 'cash',
+      jobId: 'j',
+    });
+    assert.equal(err.outcome, 'unknown');
+    assert.equal(err.httpStatus, 409);
+    assert.equal(api.readBack.callCount, 4, 'three reads before the repeat, one after its refusal');
   });
 
   it('startPayment restarted, read back pending: the pending status goes to the machine, no start', async () => {
@@ -359,17 +405,52 @@ describe('API actors over SmartTransactionsApi', () => {
     assert.equal(api.readBack.callCount, 1);
   });
 
-  it('creditCard: unknown, then no_effect: started exactly once more', async () => {
+  const CREDIT = { cardNumber: CARD, cents: 100, jobId: 'S:credit:1', relatedTransactionId: null };
+  const CREATED = { transaction: tx({ status: 'created' }), took: 'no_effect' };
+  const PAID = { transaction: tx({ status: 'ok' }), took: 'effect' };
+  /** A credit whose first start timed out: reads "created" except where `paidAt` says; the repeat may be refused. */
+  function creditInDoubt(opts: { paidAt?: number; repeat?: ApiError } = {}) {
     const api = fakeApi();
     api.start.onFirstCall().rejects(apiError('timeout', 'unknown'));
-    api.readBack.resolves({ transaction: tx({ status: 'created' }), took: 'no_effect' });
-    await call(createApiActors(api).creditCard, {
-      cardNumber: CARD,
-      cents: 100,
-      jobId: 'c',
-      relatedTransactionId: null,
-    });
+    if (opts.repeat) api.start.onSecondCall().rejects(opts.repeat);
+    api.readBack.resolves(CREATED);
+    if (opts.paidAt !== undefined) api.readBack.onCall(opts.paidAt).resolves(PAID);
+    return api;
+  }
+
+  it('creditCard: unknown, then no_effect confirmed by two more reads: started exactly once more, as the credit', async () => {
+    const api = creditInDoubt();
+    const ledger = memoryStartLedger();
+    await call(createApiActors(api, { ledger, noEffect: FAST }).creditCard, CREDIT);
+    assert.equal(api.readBack.callCount, 3);
     assert.equal(api.start.callCount, 2);
+    assert.equal(ledger.entries.get('S:credit:1:again'), 'STX_1');
+  });
+
+  it('creditCard: unknown, read back lags ("created" once, then ok): credited once, never started again', async () => {
+    const api = creditInDoubt({ paidAt: 1 });
+    const out = await call<{ transactionId: string }>(
+      createApiActors(api, { noEffect: FAST }).creditCard,
+      CREDIT,
+    );
+    assert.equal(out.transactionId, 'STX_1');
+    assert.equal(api.start.callCount, 1);
+  });
+
+  it('creditCard: the repeat refused with 409 and read back "ok": credited (the first start took effect)', async () => {
+    const api = creditInDoubt({ paidAt: 3, repeat: apiError('http', 'not_applied', { httpStatus: 409 }) });
+    const out = await call<{ transactionId: string }>(
+      createApiActors(api, { noEffect: FAST }).creditCard,
+      CREDIT,
+    );
+    assert.equal(out.transactionId, 'STX_1');
+    assert.equal(api.start.callCount, 2);
+  });
+
+  it('creditCard: the repeat refused with 400 and still "created": outcome unknown (a voucher, left for recovery)', async () => {
+    const api = creditInDoubt({ repeat: apiError('http', 'not_applied', { httpStatus: 400 }) });
+    const err = await failure(createApiActors(api, { noEffect: FAST }).creditCard, CREDIT);
+    assert.equal(err.outcome, 'unknown');
   });
 
   for (const [status, outcome] of [

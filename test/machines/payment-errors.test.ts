@@ -78,11 +78,22 @@ describe('payment errors, by kind and outcome', () => {
     });
   }
 
+  /** The reads that must confirm "not started" (noEffectReads 3, spaced 1x, 2x, 4x retryMs). */
+  async function confirmingReads(h: ReturnType<typeof run>) {
+    for (const ms of [1000, 2000, 4000]) {
+      assert.equal(h.value(), 'pay.confirmingNoEffect');
+      assert.equal(h.stubs.startPayment.callCount, 1, 'never repeated before the reads confirm it');
+      await h.advance(ms);
+    }
+  }
+
   it('outcome unknown then no_effect: start repeated exactly once, with a new job id', async () => {
     const h = run(checkoutMachine);
     h.stubs.startPayment.onFirstCall().rejects(apiError('timeout', 'unknown'));
     h.stubs.readBack.resolves(NO_EFFECT);
     await payWith200(h);
+    await confirmingReads(h);
+    assert.equal(h.stubs.readBack.callCount, 4, 'the first read and three confirming ones');
     assert.equal(h.stubs.startPayment.callCount, 2);
     const jobs = h.stubs.startPayment.getCalls().map((c) => (c.args[0] as { jobId: string }).jobId);
     assert.deepEqual(jobs, ['S1:start:STX_NEW:1', 'S1:start:STX_NEW:2']);
@@ -94,6 +105,7 @@ describe('payment errors, by kind and outcome', () => {
     h.stubs.startPayment.rejects(apiError('timeout', 'unknown'));
     h.stubs.readBack.resolves(NO_EFFECT);
     await payWith200(h);
+    await confirmingReads(h);
     assert.equal(h.stubs.startPayment.callCount, 2);
     assert.equal(h.value(), 'payUnresolved');
     assert.ok(h.events.some((e) => e.type === 'debt' && e.cents === 200 && e.transactionId === 'STX_NEW'));
@@ -102,6 +114,59 @@ describe('payment errors, by kind and outcome', () => {
     assert.deepEqual(money(h.context), { inserted: 200, paid: 0, credited: 0, unclaimed: 200 });
     assert.equal((h.stubs.recordUnclaimed.firstCall.args[0] as { reason: string }).reason, 'unresolved');
     assert.equal(h.stubs.abortTransaction.callCount, 0, 'an unresolved start is not aborted blind');
+  });
+
+  it('read-back lag: "not started" for two reads, then paid: the start is never repeated (no second charge)', async () => {
+    const h = run(checkoutMachine);
+    h.stubs.startPayment.rejects(apiError('timeout', 'unknown'));
+    h.stubs.readBack.onFirstCall().resolves(NO_EFFECT);
+    h.stubs.readBack.onSecondCall().resolves(NO_EFFECT);
+    h.stubs.readBack.onThirdCall().resolves(EFFECT);
+    await payWith200(h);
+    await h.advance(1000);
+    await h.advance(2000);
+    assert.equal(h.stubs.startPayment.callCount, 1);
+    assert.equal(h.context.outcome, 'paid');
+    assert.deepEqual(money(h.context), { inserted: 200, paid: 150, credited: 0, unclaimed: 50 });
+  });
+
+  it('noEffectReads 0: the first "not started" read is believed (the old behaviour, opt-in only)', async () => {
+    const h = run(checkoutMachine, { config: { noEffectReads: 0 } });
+    h.stubs.startPayment.onFirstCall().rejects(apiError('timeout', 'unknown'));
+    h.stubs.readBack.resolves(NO_EFFECT);
+    await payWith200(h);
+    assert.equal(h.stubs.startPayment.callCount, 2);
+    assert.equal(h.context.outcome, 'paid');
+  });
+
+  for (const status of [409, 400] as const) {
+    it(`the repeated start refused with ${status} (the first may have taken effect): read back, never "not paid"`, async () => {
+      const h = run(checkoutMachine);
+      h.stubs.startPayment.onFirstCall().rejects(apiError('timeout', 'unknown'));
+      h.stubs.startPayment
+        .onSecondCall()
+        .rejects(apiError('http', 'not_applied', { httpStatus: status, code: 1001 }));
+      h.stubs.readBack.resolves(NO_EFFECT);
+      for (let i = 4; i < 8; i++) h.stubs.readBack.onCall(i).resolves(EFFECT);
+      await payWith200(h);
+      await confirmingReads(h);
+      assert.equal(h.stubs.startPayment.callCount, 2);
+      assert.equal(h.stubs.readBack.callCount, 5, 'the refusal was read back');
+      assert.equal(h.context.outcome, 'paid', 'the first start took effect: paid, no money handed back');
+      assert.deepEqual(money(h.context), { inserted: 200, paid: 150, credited: 0, unclaimed: 50 });
+    });
+  }
+
+  it('the repeated start refused and still read "not started": unresolved (debt, left for recovery), not failed', async () => {
+    const h = run(checkoutMachine);
+    h.stubs.startPayment.onFirstCall().rejects(apiError('timeout', 'unknown'));
+    h.stubs.startPayment.onSecondCall().rejects(apiError('http', 'not_applied', { httpStatus: 409 }));
+    h.stubs.readBack.resolves(NO_EFFECT);
+    await payWith200(h);
+    await confirmingReads(h);
+    assert.equal(h.value(), 'payUnresolved');
+    assert.ok(h.events.some((e) => e.type === 'debt' && e.cents === 200));
+    assert.ok(!h.events.some((e) => e.type === 'transaction_finished' && e.outcome === 'failed'));
   });
 
   it('unknown then pending: reads back again after a pause, then effect', async () => {

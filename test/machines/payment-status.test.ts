@@ -232,6 +232,11 @@ describe('payment status: the answer to start', () => {
     h.stubs.startPayment.onFirstCall().resolves(answer('created'));
     h.stubs.readBack.resolves(readBackOf('created'));
     await payWith200(h);
+    // "Not started" is believed only after three more reads, spaced with back-off.
+    await h.advance(1000);
+    await h.advance(2000);
+    assert.equal(h.stubs.startPayment.callCount, 1);
+    await h.advance(4000);
     assert.equal(h.stubs.startPayment.callCount, 2);
     assert.equal(h.context.outcome, 'paid');
   });

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { TOPUP_EAN, type CreateTransaction } from '../../src/api/schemas.js';
 import type { Reconciliation } from '../../src/chaos/books.js';
 import { recoverOpenSessions } from '../../src/bookkeeping/recovery.js';
+import { Journal } from '../../src/journal/journal.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { EMPTY, PLENTY, World } from './world.js';
 
@@ -179,20 +180,80 @@ describe('recovery after a power cut (in-process: real journal, real stand-in)',
     assertBalanced(await w.books());
   });
 
-  it('start sent, dropped before commit: read back as not done, repeated exactly once', async () => {
+  it('start sent, dropped before commit: read back as not started, aborted to find out (never repeated), credited once', async () => {
     w = await World.create();
     const id = await topUpReady('b1-6', PLENTY, 500);
     w.rig.standIn.faults.add({ path: '/start/cash', fault: { type: 'drop_before_commit' } });
     await assert.rejects(start('b1-6', id));
     assert.equal(w.ledger().sales.length, 0);
     await w.crash();
-    await w.recover();
+    const report = await w.recover();
+    assert.equal(report.credited, 500);
     assert.equal(w.balance(PLENTY), 3500);
-    assert.equal(w.ledger().sales.filter((s) => s.txId === id).length, 1);
+    assert.equal(
+      w.ledger().transactions[id]?.status,
+      'cancelled',
+      'the first transaction can never be charged now',
+    );
+    assert.equal(w.ledger().sales.filter((s) => s.txId === id).length, 0, 'never started again');
+    assert.equal(w.ledger().sales.length, 1, 'one credit');
+    const { records } = await Journal.read(w.dir);
+    const acted = records.find(
+      (r) => r.type === 'api_outcome' && r.jobId === 'b1-6:start:' + id + ':1' && r.status === 'cancelled',
+    );
+    assert.ok(acted, 'the journal says what recovery acted on: not_applied, status cancelled (the abort)');
+    assert.equal((acted as { result?: string }).result, 'not_applied');
     assertBalanced(await w.books());
   });
 
-  it('power cut between the start intent and the call (no outcome at all): repeated exactly once', async () => {
+  it('read-back lag and a second start that charges again (profile hostile): never repeated, paid once', async () => {
+    // The old recovery repeated the start on one "created" read: under this profile, a second charge.
+    w = await World.create('topup', { profile: 'hostile' });
+    const id = await topUpReady('b1-19', PLENTY, 500);
+    w.rig.standIn.faults.add({ path: '/start/cash', fault: { type: 'drop_after_commit' } });
+    await assert.rejects(start('b1-19', id));
+    await w.crash();
+    const first = await w.recover();
+    // Abort refused (paid), the read after it still lags: nothing settled on a guess.
+    assert.deepEqual(
+      { unresolved: first.unresolved, credited: first.credited },
+      { unresolved: 1, credited: 0 },
+    );
+    const second = await w.recover();
+    assert.deepEqual({ resolved: second.resolved, credited: second.credited }, { resolved: 1, credited: 0 });
+    assert.equal(w.balance(PLENTY), 3500, 'loaded once');
+    assert.equal(w.ledger().sales.filter((s) => s.txId === id).length, 1, 'charged once');
+    assert.equal(w.journal.state.sessions['b1-19'], undefined, 'closed');
+    assertBalanced(await w.books());
+  });
+
+  it("the flow's repeated start refused with 409 while reads lag: journaled unknown (not failed), the voucher voided by recovery", async () => {
+    // The old journal wrote `failed` for the refusal: the voucher stayed valid while the card was loaded.
+    w = await World.create('topup', { profile: 'read-lag' });
+    await w.sj.beginSession('b1-20');
+    const id = await topUpReady('b1-20', PLENTY, 500);
+    w.rig.standIn.faults.add({ path: '/start/cash', fault: { type: 'drop_after_commit' } });
+    await assert.rejects(start('b1-20', id));
+    assert.equal((await w.api.readBack(id)).took, 'no_effect', 'the read lags the committed start');
+    assert.equal(
+      w.journal.state.sessions['b1-20']?.lastStep?.outcome,
+      'unknown',
+      'one "not started" read leaves the start in doubt',
+    );
+    await w.sj.startLedger().markSent(`b1-20:start:${id}:2`, id);
+    await assert.rejects(w.api.start(id, 'cash'), (e: { outcome?: string }) => e.outcome === 'unknown');
+    assert.equal(w.journal.state.sessions['b1-20']?.lastStep?.outcome, 'unknown');
+    await w.sj.unclaimed(500, 'CCCCC-DDDDD');
+    await w.sj.closeSession('b1-20', 'unresolved');
+    await w.crash();
+    const report = await w.recover();
+    assert.deepEqual({ resolved: report.resolved, voided: report.voided }, { resolved: 1, voided: 500 });
+    assert.equal(w.balance(PLENTY), 3500);
+    assert.equal(w.ledger().sales.length, 1);
+    assertBalanced(await w.books());
+  });
+
+  it('power cut between the start intent and the call (no outcome at all): aborted, the money credited once', async () => {
     w = await World.create();
     const id = await topUpReady('b1-7', PLENTY, 500);
     await w.journal.append({
@@ -280,7 +341,7 @@ describe('recovery after a power cut (in-process: real journal, real stand-in)',
     assertBalanced(await w.books());
   });
 
-  it('the first start commits late, after the read-back said "not done": the refused repeat is read back, not credited', async () => {
+  it('the first start still on its way when recovery reads "not done": the abort beats it, credited once, never charged twice', async () => {
     // Found by the chaos harness: a paused stand-in answered the read-back before the kiosk's first call.
     w = await World.create();
     const id = await topUpReady('b1-17', PLENTY, 500);
@@ -314,7 +375,11 @@ describe('recovery after a power cut (in-process: real journal, real stand-in)',
         },
       },
     });
-    assert.deepEqual({ resolved: report.resolved, credited: report.credited }, { resolved: 1, credited: 0 });
+    assert.deepEqual(
+      { resolved: report.resolved, credited: report.credited },
+      { resolved: 1, credited: 500 },
+    );
+    await assert.rejects(first, 'the first call, arriving after the abort, is refused');
     assert.equal(w.balance(PLENTY), 3500, 'loaded once');
     assert.equal(w.ledger().sales.length, 1);
     assertBalanced(await w.books());

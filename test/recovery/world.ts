@@ -14,6 +14,7 @@ import type { SmartTransactionsApi } from '../../src/api/types.js';
 import type { SessionMode } from '../../src/journal/entries.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { startRig, type ApiRig } from '../support/api.js';
+import type { StandInOptions } from '../../src/sim/api-server.js';
 import { tempDirs } from '../journal/helpers.js';
 
 export const PLENTY = '9276000000000059'; // 30,00 EUR
@@ -32,9 +33,12 @@ export class World {
     readonly mode: SessionMode,
   ) {}
 
-  static async create(mode: SessionMode = 'topup'): Promise<World> {
+  static async create(
+    mode: SessionMode = 'topup',
+    opts: Pick<StandInOptions, 'profile'> = {},
+  ): Promise<World> {
     const dirs = tempDirs();
-    const w = new World(await startRig({ terminalDelayMs: 10 }), dirs.make(), dirs, mode);
+    const w = new World(await startRig({ terminalDelayMs: 10, ...opts }), dirs.make(), dirs, mode);
     await w.open();
     return w;
   }
