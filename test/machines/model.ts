@@ -166,6 +166,7 @@ export function serialize(s: Snap): string {
     c.target,
     c.attempts,
     c.readBacks,
+    c.noEffectSeen,
     c.repeatedStart,
     c.problem,
     c.outcome,
@@ -224,6 +225,7 @@ const MODEL_CONFIG = {
   maxTopup: 400,
   maxRetries: 1,
   maxReadBacks: 1,
+  noEffectReads: 1,
 };
 
 export const MODELS: ModelSpec[] = [

@@ -228,14 +228,53 @@ describe('status in the books: recovery reads back', () => {
     });
   }
 
-  it('not started, the one repeat answered 200 failed: not paid, the money recorded as unclaimed', async () => {
+  it('read back "created": never started again; aborted to find out, accepted: the money recorded as unclaimed', async () => {
     const w = await interrupted();
     w.stub.serverSays('created');
-    w.stub.api.start.callsFake(async () => tx('failed'));
     const report = await recover(w);
-    assert.equal(w.stub.api.start.callCount, 1);
+    assert.equal(w.stub.api.start.callCount, 0, 'one read is not believed enough to repeat a start');
+    assert.ok(w.stub.api.abort.called, 'aborted to find out');
     assert.deepEqual([report.resolved, report.unclaimed], [1, 200]);
     assert.equal(w.journal.state.lifetime.sales.count, 0);
+    await w.journal.close();
+  });
+
+  it('read back "created", the abort refused (it took effect), read back ok: paid once, never started again', async () => {
+    const w = await interrupted();
+    w.stub.serverSays('created');
+    w.stub.api.abort.callsFake(async () => {
+      w.stub.serverSays('ok');
+      throw new ApiError({
+        kind: 'http',
+        outcome: 'not_applied',
+        httpStatus: 409,
+        operation: 'abort',
+        message: 'abort: ProductStatusException',
+      });
+    });
+    const report = await recover(w);
+    assert.equal(w.stub.api.start.callCount, 0);
+    assert.deepEqual([report.resolved, report.unclaimed], [1, 50]);
+    assert.equal(w.journal.state.lifetime.sales.count, 1);
+    await w.journal.close();
+  });
+
+  it('read back "created", the abort refused and the read still "created": left open, nothing settled', async () => {
+    const w = await interrupted();
+    w.stub.serverSays('created');
+    w.stub.api.abort.rejects(
+      new ApiError({
+        kind: 'http',
+        outcome: 'not_applied',
+        httpStatus: 409,
+        operation: 'abort',
+        message: '409',
+      }),
+    );
+    const report = await recover(w);
+    assert.deepEqual([report.resolved, report.unresolved, report.unclaimed], [0, 1, 0]);
+    assert.equal(w.stub.api.start.callCount, 0);
+    assert.notEqual(w.journal.state.sessions[SID], undefined, 'the session stays open, its start in doubt');
     await w.journal.close();
   });
 

@@ -4,6 +4,7 @@
  * step before the crash writes exactly what the running kiosk writes. `crash()` closes the journal
  * (every append was already fsynced: nothing more survives a power cut) and opens it again.
  */
+import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SessionJournal } from '../../src/bookkeeping/session-journal.js';
@@ -94,4 +95,19 @@ export class World {
     await this.rig.close();
     this.dirs.cleanup();
   }
+}
+
+/** No cent lost, nothing charged twice or booked twice, nothing left open (src/chaos/books.ts). */
+export function assertNothingLost(b: Reconciliation, what?: string): void {
+  assert.deepEqual(
+    {
+      lost: b.lostCents,
+      double: b.doubleCharges,
+      over: b.overBookedCents,
+      open: b.openSessions,
+      findings: b.findings,
+    },
+    { lost: 0, double: 0, over: 0, open: 0, findings: [] },
+    what,
+  );
 }
