@@ -166,7 +166,8 @@ export function serialize(s: Snap): string {
     c.target,
     c.attempts,
     c.readBacks,
-    c.noEffectSeen,
+    // Only read while paying (reset on entry): elsewhere it would split equal states apart.
+    s.matches('pay') ? c.noEffectSeen : 0,
     c.repeatedStart,
     c.problem,
     c.outcome,
