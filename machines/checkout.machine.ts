@@ -6,7 +6,14 @@
  * whatever is left over is settled (card credit or unclaimed voucher) before the session ends.
  */
 import { and, not } from 'xstate';
-import { cardStates, endStates, payStates, terminalLimit } from './session-states.js';
+import {
+  cardStates,
+  endStates,
+  payStates,
+  terminalLimit,
+  voucherScan,
+  voucherStates,
+} from './session-states.js';
 import { initialSessionContext, type SessionContext } from './session-context.js';
 import { jobId, sessionOutput, sessionSetup } from './session.setup.js';
 import { changeState, releasePaidState } from './release-states.js';
@@ -32,11 +39,14 @@ export const checkoutMachine = sessionSetup.createMachine({
   states: {
     session: {
       initial: 'basket',
+      // A voucher counts wherever money is taken (states with SCAN transitions of their own put it first).
+      on: { SCAN: voucherScan('checkout') },
       states: {
         basket: {
           initial: 'browsing',
           on: {
             SCAN: [
+              voucherScan('checkout'),
               { guard: 'scannedCard', target: '.browsing', reenter: true, actions: 'noticeCardAlready' },
               {
                 guard: 'scannedKnownProduct',
@@ -176,6 +186,7 @@ export const checkoutMachine = sessionSetup.createMachine({
       },
     },
     ...cardStates('checkout', '#checkout.session.basket'),
+    ...voucherStates('checkout'),
     preparing: {
       entry: ['startWait', 'dueFromBasket'],
       initial: 'decide',

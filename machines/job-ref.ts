@@ -22,6 +22,8 @@ export type FlowStep =
   | 'credit-receipt'
   | 'unclaimed'
   | 'voucher'
+  /** A scanned voucher's redemption. */
+  | 'redeem'
   | 'receipt'
   | 'change'
   | `release-${number}`;

@@ -142,6 +142,17 @@ export interface RecordUnclaimedOutput {
   voucherCode: string;
 }
 
+/** A scanned voucher: the app checks its signature, day and use, and journals the redemption first. */
+export interface RedeemVoucherInput {
+  code: string;
+  sessionId: string;
+  jobId: string;
+}
+/** Why a voucher is refused: altered or made up, a key nobody here knows, past its day, used already. */
+export type VoucherRefusal = 'malformed' | 'unknown_key' | 'forged' | 'expired' | 'used' | 'error';
+export type RedeemVoucherOutput =
+  { ok: true; cents: Cents; ref: string } | { ok: false; reason: VoucherRefusal };
+
 /**
  * A paid sale or top-up as the one customer receipt shows it: what was bought, how each part was
  * paid, and where a coin too many went. The machine knows all of it when the session is settled.
@@ -158,6 +169,8 @@ export interface ReceiptSale {
   cardBalance: { cash: Cents; bonus: Cents } | null;
   /** Cash inserted in the session; of it, what went onto the card and what became a voucher. */
   cashIn: Cents;
+  /** Value of the vouchers scanned into the session (counted like cash given). */
+  voucherIn?: Cents;
   credited: Cents;
   voucher: { code: string; cents: Cents } | null;
   /** The card, masked (`...2845`), when one was used. */
@@ -209,6 +222,8 @@ export type FlowEvent =
     }
   | { type: 'credited'; cents: Cents; transactionId: string; cardMasked: string }
   | { type: 'unclaimed'; cents: Cents; voucherCode: string; reason: UnclaimedReason }
+  /** Journaled already (the fleet hears of it from the journal); for the log. */
+  | { type: 'voucher_redeemed'; cents: Cents; ref: string }
   | { type: 'debt'; transactionId: string | null; cents: Cents; detail: string }
   | { type: 'fault'; what: string; detail?: string };
 

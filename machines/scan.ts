@@ -10,7 +10,19 @@
  */
 
 export type ScanKind =
-  { kind: 'card'; cardNumber: string } | { kind: 'ean'; ean: string } | { kind: 'unreadable' };
+  | { kind: 'card'; cardNumber: string }
+  | { kind: 'ean'; ean: string }
+  | { kind: 'voucher'; code: string }
+  | { kind: 'unreadable' };
+
+/** Signed voucher codes (src/bookkeeping/voucher-code.ts) start so; whether one is genuine the app decides. */
+export const VOUCHER_SCAN_PREFIX = 'KV1.';
+
+/** What a customer and staff are told of a voucher code: its id (a signed code is too long for 20 columns). */
+export function voucherShortCode(code: string): string {
+  const parts = code.split('.');
+  return parts.length === 7 && parts[0] === 'KV1' ? `${parts[3]!.slice(0, 4)}-${parts[3]!.slice(4)}` : code;
+}
 
 import type { CardRule } from '../src/contracts/card-rule.js';
 
@@ -49,6 +61,7 @@ export function classifyScan(raw: string, cardRule: CardRule = DEFAULT_CARD_RULE
     .trim()
     .replace(/^;|\?$/g, '')
     .replace(/\s+/g, '');
+  if (data.startsWith(VOUCHER_SCAN_PREFIX)) return { kind: 'voucher', code: data };
   if (matchesCardRule(data, cardRule)) return { kind: 'card', cardNumber: data };
   if (isValidEan(data)) return { kind: 'ean', ean: data };
   return { kind: 'unreadable' };

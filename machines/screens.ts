@@ -10,6 +10,7 @@ import { formatCents, type Cents } from '../src/api/money.js';
 import type { KioskContext } from './kiosk.machine.js';
 import { t, type Lang, type MessageKey } from './messages.js';
 import { basketSum, held, type SessionContext } from './session-context.js';
+import { voucherShortCode } from './scan.js';
 import { SERVICE_ENTRIES, type ServiceListItem, type ServiceMenuContext } from './service-menu.machine.js';
 
 export interface ScreenOptions {
@@ -161,7 +162,7 @@ function moneyWent(c: SessionContext, r: Render): Lines {
   }
   if (c.unclaimed > 0) {
     lines.push(r.money('voucherValue', c.unclaimed));
-    if (c.voucherCode && r.rows > 2) lines.push(c.voucherCode);
+    if (c.voucherCode && r.rows > 2) lines.push(voucherShortCode(c.voucherCode));
   }
   return lines;
 }
@@ -224,9 +225,18 @@ const SHARED: Record<string, SessionScreen> = {
   'settling.showVoucher': (c, r) => ({
     lines: [
       r.m('voucher'),
-      r.m('voucherCode', { code: c.voucherCode ?? '' }),
+      r.m('voucherCode', { code: voucherShortCode(c.voucherCode ?? '') }),
       r.money('voucherAmount', c.settling),
       r.m('voucherHint'),
+    ],
+  }),
+  redeemingVoucher: (_c, r) => busy([r.m('voucherChecking')]),
+  voucherRefused: (c, r) => ({
+    lines: [
+      r.m('voucherRefused'),
+      r.m(`voucherRefused_${c.voucherRefused ?? 'error'}`),
+      r.m('voucherRefusedHint'),
+      held(c) > 0 ? r.money('inserted', held(c)) : null,
     ],
   }),
   farewell,

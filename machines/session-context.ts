@@ -4,14 +4,15 @@
  * (left-over loaded onto the customer's card), `unclaimed` (recorded with a voucher code), `changed`
  * (coins paid out by the hopper) and `returned` (paid for goods that were not released, so owed back).
  * What the kiosk still holds for the customer is always
- * `inserted - paid - credited - unclaimed - changed + returned`; a session only ends when that is 0.
+ * `inserted + redeemed - paid - credited - unclaimed - changed + returned`; a session only ends when
+ * that is 0 (`redeemed`: the value of vouchers scanned into the session, money it holds like coins).
  */
 import type { Cents } from '../src/api/money.js';
 import type { ReceiptLine } from '../src/api/schemas.js';
 import type { StartMethod } from '../src/api/types.js';
 import type { CardProblem } from './card-check.js';
 import type { HardwareEvent } from './events.js';
-import type { BasketLine, CardInfo, UnclaimedReason } from './ports.js';
+import type { BasketLine, CardInfo, UnclaimedReason, VoucherRefusal } from './ports.js';
 import { DEFAULT_CARD_RULE, type CardRule } from './scan.js';
 
 export interface CatalogueItem {
@@ -140,6 +141,11 @@ export interface SessionContext {
   target: Cents | null;
 
   inserted: Cents;
+  /** Value of the vouchers redeemed into this session (journaled before counted). */
+  redeemed: Cents;
+  /** The voucher code being checked, and why the last one was refused. */
+  scannedVoucher: string | null;
+  voucherRefused: VoucherRefusal | null;
   paid: Cents;
   credited: Cents;
   unclaimed: Cents;
@@ -182,6 +188,7 @@ export interface SessionContext {
 export interface SessionOutput {
   outcome: SessionOutcome;
   inserted: Cents;
+  redeemed: Cents;
   paid: Cents;
   credited: Cents;
   unclaimed: Cents;
@@ -191,9 +198,11 @@ export interface SessionOutput {
 
 export function held(
   c: Pick<SessionContext, 'inserted' | 'paid' | 'credited' | 'unclaimed'> &
-    Partial<Pick<SessionContext, 'changed' | 'returned'>>,
+    Partial<Pick<SessionContext, 'changed' | 'returned' | 'redeemed'>>,
 ): Cents {
-  return c.inserted - c.paid - c.credited - c.unclaimed - (c.changed ?? 0) + (c.returned ?? 0);
+  return (
+    c.inserted + (c.redeemed ?? 0) - c.paid - c.credited - c.unclaimed - (c.changed ?? 0) + (c.returned ?? 0)
+  );
 }
 
 export function basketSum(basket: readonly BasketLine[]): Cents {
@@ -221,6 +230,9 @@ export function initialSessionContext(flow: 'checkout' | 'topup', input: Session
     method: null,
     target: null,
     inserted: 0,
+    redeemed: 0,
+    scannedVoucher: null,
+    voucherRefused: null,
     paid: 0,
     credited: 0,
     unclaimed: 0,

@@ -78,6 +78,54 @@ export function cardStates(flow: 'checkout' | 'topup', foundTarget: string) {
   } as const;
 }
 
+/**
+ * A voucher scanned while the session takes money (before the card, in the basket, while paying
+ * cash): the app checks it and journals the redemption, then the session goes back where it was
+ * (shallow history) and its checks run again with the value held. A refusal is said on its own
+ * screen (forged, expired, used) and nothing is counted.
+ */
+export function voucherStates(flow: 'checkout' | 'topup') {
+  return {
+    redeemingVoucher: {
+      entry: 'startWait',
+      invoke: {
+        id: 'redeemVoucher',
+        src: 'redeemVoucher',
+        input: ({ context }: Ctx) => ({
+          code: context.scannedVoucher ?? '',
+          sessionId: context.sessionId,
+          jobId: jobId(context, 'redeem'),
+        }),
+        onDone: [
+          {
+            guard: 'voucherAccepted',
+            target: `#${flow}.session.hist`,
+            actions: ['acceptVoucher', 'nextJob'],
+          },
+          { target: 'voucherRefused', actions: ['refuseVoucher', 'nextJob'] },
+        ],
+        onError: {
+          target: 'voucherRefused',
+          actions: ['refuseVoucher', 'nextJob', { type: 'reportFault', params: { what: 'voucher' } }],
+        },
+      },
+    },
+    voucherRefused: {
+      after: { message: `#${flow}.session.hist` },
+      on: { BUTTON: `#${flow}.session.hist` },
+    },
+  } as const;
+}
+
+/** The transition a money-taking state puts first on SCAN: a voucher code is redeemed, never looked up. */
+export function voucherScan(flow: 'checkout' | 'topup') {
+  return {
+    guard: 'scannedVoucher',
+    target: `#${flow}.redeemingVoucher`,
+    actions: 'rememberVoucher',
+  } as const;
+}
+
 export const payStates = {
   pay: {
     initial: 'starting',

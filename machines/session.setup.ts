@@ -28,6 +28,8 @@ import type {
   ReadBackOutput,
   RecordUnclaimedInput,
   RecordUnclaimedOutput,
+  RedeemVoucherInput,
+  RedeemVoucherOutput,
   SetAcceptorParams,
   StartPaymentInput,
   TransactionIdInput,
@@ -150,6 +152,7 @@ export const sessionSetup = setup({
     cancelTransaction: notProvided<TransactionIdInput, CancelOutput>('cancelTransaction'),
     creditCard: notProvided<CreditCardInput, CreditCardOutput>('creditCard'),
     recordUnclaimed: notProvided<RecordUnclaimedInput, RecordUnclaimedOutput>('recordUnclaimed'),
+    redeemVoucher: notProvided<RedeemVoucherInput, RedeemVoucherOutput>('redeemVoucher'),
     print: notProvided<PrintInput, unknown>('print'),
     releaseItem: notProvided<ReleaseItemInput, ReleaseItemOutput>('releaseItem'),
     payChange: notProvided<PayChangeInput, PayChangeOutput>('payChange'),
@@ -195,6 +198,21 @@ export const sessionSetup = setup({
     noticeUnknownProduct: assign({ notice: 'unknown_product' }),
     noticeCardAlready: assign({ notice: 'card_already' }),
 
+    rememberVoucher: assign(({ context, event }) => {
+      const s = scanOf(event, context.cfg.cardPattern);
+      return s?.kind === 'voucher' ? { scannedVoucher: s.code, voucherRefused: null, notice: null } : {};
+    }),
+    /** The app journaled the redemption before answering: the value is the session's money now. */
+    acceptVoucher: enqueueActions(({ context, event, enqueue }) => {
+      const out = outputOf<RedeemVoucherOutput>(event);
+      if (!out.ok || !Number.isSafeInteger(out.cents) || out.cents <= 0) return;
+      enqueue.assign({ redeemed: context.redeemed + out.cents, scannedVoucher: null, voucherRefused: null });
+      enqueue(emitting({ type: 'voucher_redeemed', cents: out.cents, ref: out.ref }));
+    }),
+    refuseVoucher: assign(({ event }) => {
+      const out = (event as unknown as Partial<DoneEvent>).output as RedeemVoucherOutput | undefined;
+      return { scannedVoucher: null, voucherRefused: out && !out.ok ? out.reason : ('error' as const) };
+    }),
     rememberScan: assign(({ context, event }) => {
       const s = scanOf(event, context.cfg.cardPattern);
       return s?.kind === 'card' ? { scanned: s.cardNumber, notice: null } : {};
@@ -408,6 +426,8 @@ export const sessionSetup = setup({
   },
   guards: {
     scannedCard: ({ context, event }) => scanOf(event, context.cfg.cardPattern)?.kind === 'card',
+    scannedVoucher: ({ context, event }) => scanOf(event, context.cfg.cardPattern)?.kind === 'voucher',
+    voucherAccepted: ({ event }) => outputOf<RedeemVoucherOutput>(event).ok,
     scannedKnownProduct: ({ context, event }) => {
       const s = scanOf(event, context.cfg.cardPattern);
       return s?.kind === 'ean' && context.cfg.catalogue.some((p) => p.ean === s.ean);
@@ -540,6 +560,7 @@ export function receiptSale(context: SessionContext): ReceiptSale {
     parts: { card, cash, terminal },
     cardBalance: context.card ? { cash: context.card.cashBalance, bonus: context.card.bonusBalance } : null,
     cashIn: context.inserted,
+    ...(context.redeemed > 0 ? { voucherIn: context.redeemed } : {}),
     credited: context.credited,
     voucher,
     cardMasked: context.cardNumber ? `...${context.cardNumber.slice(-4)}` : null,
@@ -589,6 +610,7 @@ export function sessionOutput(context: SessionContext): SessionOutput {
   return {
     outcome: context.outcome ?? 'cancelled',
     inserted: context.inserted,
+    redeemed: context.redeemed,
     paid: context.paid,
     credited: context.credited,
     unclaimed: context.unclaimed,

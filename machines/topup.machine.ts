@@ -5,7 +5,7 @@
  * change): the top-up product with `priceOne` = money held, then start/cash, then the receipt.
  * Money inserted before the card, or after a cancel or walk-away, is settled like everywhere else.
  */
-import { cardStates, endStates, payStates } from './session-states.js';
+import { cardStates, endStates, payStates, voucherScan, voucherStates } from './session-states.js';
 import { initialSessionContext, type SessionContext } from './session-context.js';
 import { jobId, sessionOutput, sessionSetup, topupBasket } from './session.setup.js';
 
@@ -30,11 +30,14 @@ export const topupMachine = sessionSetup.createMachine({
   states: {
     session: {
       initial: 'scanCard',
+      // A voucher counts wherever money is taken (before the card too: it is loaded once the card is known).
+      on: { SCAN: voucherScan('topup') },
       states: {
         scanCard: {
           after: { inactivity: '#stillThere' },
           on: {
             SCAN: [
+              voucherScan('topup'),
               { guard: 'scannedCard', target: '#topup.lookingUp', actions: 'rememberScan' },
               { target: 'scanCard', reenter: true, actions: 'noticeUnreadable' },
             ],
@@ -91,6 +94,7 @@ export const topupMachine = sessionSetup.createMachine({
       },
     },
     ...cardStates('topup', '#topup.session.chooseAmount'),
+    ...voucherStates('topup'),
     loading: {
       entry: ['startWait', 'dueFromHeld'],
       initial: 'decide',

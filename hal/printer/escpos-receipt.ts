@@ -42,6 +42,13 @@ export function receiptBytes(rows: readonly ReceiptRow[], width: number): Buffer
   p.add(Buffer.from(ESC_POS.init));
   p.setCharacterSet(CharacterSet.PC858_EURO);
   for (const row of rows) {
+    if (row.code) {
+      p.alignCenter();
+      if (row.code.symbology === 'qr') p.printQR(row.code.data, { cellSize: 4, correction: 'M', model: 2 });
+      else p.code128(row.code.data, { width: 'SMALL', height: 60, text: 2 });
+      p.alignLeft();
+      continue;
+    }
     if (row.bold) p.bold(true);
     if (row.doubleHeight) p.setTextDoubleHeight();
     p.println(row.text);

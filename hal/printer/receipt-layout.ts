@@ -8,6 +8,8 @@
  * - `textline`: wrapped at word boundaries; decorations `important` (bold and/or double height)
  *   and `align-left` / `align-center` / `align-right`; unknown decorations are ignored.
  * - `space`: an empty line.
+ * - `barcode`: a QR code or Code128 of `data`; on paper the symbol, as text `[qr: <data>]` /
+ *   `[barcode: <data>]` (what the simulator's receipts show, so a test can scan what was printed).
  */
 import { toCp858Printable } from './escpos-charset.js';
 import type { ReceiptLine } from '../../src/api/schemas.js';
@@ -17,6 +19,8 @@ export interface ReceiptRow {
   text: string;
   bold: boolean;
   doubleHeight: boolean;
+  /** A symbol printed instead of the text (the text says what it holds). */
+  code?: { symbology: 'qr' | 'code128'; data: string };
 }
 
 export interface ReceiptLayoutOptions {
@@ -128,6 +132,15 @@ export function layoutReceipt(content: ReceiptContent, options: ReceiptLayoutOpt
       case 'space':
         rows.push(plain(''));
         break;
+      case 'barcode': {
+        const { data, symbology } = line.value;
+        // Never wrapped: the text row stands for the symbol and must hold the whole code.
+        rows.push({
+          ...plain(symbology === 'qr' ? `[qr: ${data}]` : `[barcode: ${data}]`),
+          code: { symbology, data },
+        });
+        break;
+      }
     }
   }
 

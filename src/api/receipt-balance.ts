@@ -21,6 +21,8 @@ export interface ReceiptLineLike {
     text?: string | null;
     name?: string | null;
     value?: string | null;
+    /** Kiosk barcode lines carry their code here (not a balance text). */
+    data?: string;
   } | null;
 }
 

@@ -119,6 +119,11 @@ export const ReceiptLineSchema = z.discriminatedUnion('type', [
     value: z.looseObject({ name: z.string(), value: z.string(), decoration: Decorations }),
   }),
   z.looseObject({ type: z.literal('space') }),
+  // The kiosk's own (never from the API): a voucher's code as QR or Code128, so a reader can take it.
+  z.looseObject({
+    type: z.literal('barcode'),
+    value: z.looseObject({ data: z.string().min(1).max(200), symbology: z.enum(['qr', 'code128']) }),
+  }),
 ]);
 export type ReceiptLine = z.infer<typeof ReceiptLineSchema>;
 

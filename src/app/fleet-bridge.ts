@@ -151,6 +151,10 @@ export async function startFleetBridge(app: KioskView, deps: FleetBridgeDeps): P
       sinceInstall: counterSet(st.lifetime),
       sinceCollection: counterSet(st.sinceCollection),
       lastCollectionTs: st.lastCollection?.ts ?? null,
+      openVouchers: {
+        count: st.unclaimedVouchers.length,
+        cents: st.unclaimedVouchers.reduce((sum, v) => sum + v.cents, 0),
+      },
     };
     return { devices: deviceStatus(), counters };
   };

@@ -29,6 +29,8 @@ import type {
   RecordUnclaimedInput,
   RecordUnclaimedOutput,
   RecoverOutput,
+  RedeemVoucherInput,
+  RedeemVoucherOutput,
   SelfTestOutput,
   SetAcceptorParams,
 } from '../../machines/ports.js';
@@ -48,7 +50,12 @@ import { SessionRecovery } from '../bookkeeping/recovery.js';
 import type { RecoveredReceipt } from '../bookkeeping/recover-session.js';
 import { TerminalDuties } from '../bookkeeping/terminal-duties.js';
 import { TerminalService } from './terminal-service.js';
-import { SessionJournal, newVoucherCode } from '../bookkeeping/session-journal.js';
+import { SessionJournal } from '../bookkeeping/session-journal.js';
+import { VoucherIssuer } from '../bookkeeping/voucher-code.js';
+import { VoucherBook } from '../bookkeeping/voucher-book.js';
+import { loadVoucherKeys, voucherKeyFile } from './voucher-keys.js';
+import { voucherEventsOf } from './voucher-events.js';
+import type { JournalEntry } from '../journal/entries.js';
 import { VendJournal } from '../bookkeeping/vend-journal.js';
 import { createVendActors } from './vend-actors.js';
 import { settleFromCounters } from '../../hal/hopper/hopper.js';
@@ -97,6 +104,10 @@ export class KioskApp extends EventEmitter {
   private terminalService!: TerminalService;
   /** The vending counter's stock, releases and payouts (empty without `hardware.slots`). */
   private vend!: VendJournal;
+  /** Signs the codes of the vouchers this kiosk records; the book checks scanned ones and keeps payouts. */
+  private vouchers!: VoucherIssuer;
+  private voucherBook!: VoucherBook;
+  private expiryTimer: NodeJS.Timeout | undefined;
   private actor!: KioskActor;
   private readonly bootId = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
   private tickTimer: NodeJS.Timeout | undefined;
@@ -171,10 +182,19 @@ export class KioskApp extends EventEmitter {
     await this.storage.check();
     this.storage.start();
     this.opts.onPhase?.('journal');
-    this.vend = new VendJournal(this.journal, c.hardware.slots?.slots ?? [], this.logger);
+    const keys = loadVoucherKeys(voucherKeyFile(c.vouchers.keyFile, c.journal.dir), this.logger);
+    this.vouchers = new VoucherIssuer(keys, c.kiosk.id, c.vouchers.validDays);
+    this.voucherBook = new VoucherBook(this.journal, keys, c.kiosk.id);
+    // Told from the records, whichever path wrote them (flow, session close, recovery, staff, expiry).
+    this.journal.onDurable((entries) => this.reportVouchers(entries));
+    this.vend = new VendJournal(this.journal, c.hardware.slots?.slots ?? [], this.logger, this.vouchers);
     // A session left open with a payment or credit in doubt is resolved soon, not only at the next boot.
-    this.sessions = new SessionJournal(this.journal, c.kiosk.mode, this.logger, () =>
-      this.scheduleRecoveryRetry(5_000),
+    this.sessions = new SessionJournal(
+      this.journal,
+      c.kiosk.mode,
+      this.logger,
+      () => this.scheduleRecoveryRetry(5_000),
+      this.vouchers,
     );
     await this.buildApi();
     ({ devices: this.devices, sim: this.sim } = await buildDevices(c, this.logger));
@@ -208,6 +228,9 @@ export class KioskApp extends EventEmitter {
       this.fleet?.setAlert('repair_needed', { severity: 'critical', message: this.pairingLost });
     this.storage.republish();
     this.vendChanged();
+    await this.expireVouchers();
+    this.expiryTimer = setInterval(() => void this.expireVouchers(), 3_600_000);
+    this.expiryTimer.unref?.();
     this.logger.info(
       { kiosk: c.kiosk.id, mode: c.kiosk.mode, api: this.standIn ? this.standIn.baseUrl : c.api.baseUrl },
       'kiosk started',
@@ -298,7 +321,38 @@ export class KioskApp extends EventEmitter {
         if ((await this.vend.notServed(sessionId)) > 0) this.vendChanged();
       },
       printReceipt: (r) => this.printRecovered(r),
+      vouchers: this.vouchers,
     });
+  }
+
+  /** Own vouchers past their last day leave the open list (journaled, so reported and exported). */
+  private async expireVouchers(): Promise<void> {
+    try {
+      const gone = await this.voucherBook.expire();
+      if (gone.length > 0) this.logger.info({ count: gone.length }, 'vouchers expired');
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message }, 'voucher expiry not written');
+    }
+  }
+
+  /** The fleet hears of every voucher issued, redeemed, paid out or expired, from the journal's records. */
+  private reportVouchers(entries: readonly JournalEntry[]): void {
+    for (const e of voucherEventsOf(entries)) this.fleet?.event('voucher', e);
+    if (
+      entries.some(
+        (e) => e.type === 'unclaimed' || e.type === 'unclaimed_settled' || e.type === 'voucher_redeemed',
+      )
+    )
+      this.emit('change');
+  }
+
+  /** The open vouchers and a staff payout (service menu, control port). */
+  vouchersOpen() {
+    return this.voucherBook.open();
+  }
+
+  payOutVoucher(ref: string, by: string) {
+    return this.voucherBook.payout(ref, by);
   }
 
   private kioskInput() {
@@ -355,14 +409,23 @@ export class KioskApp extends EventEmitter {
     };
     const print = fromPromise<unknown, PrintInput>(async ({ input }) => this.print(input));
     const recordUnclaimed = fromPromise<RecordUnclaimedOutput, RecordUnclaimedInput>(async ({ input }) => {
-      const voucherCode = newVoucherCode();
+      const voucherCode = this.vouchers.issue(input.cents);
       // Durable before the code is shown or printed: the operator's books must know it first.
-      await this.sessions.unclaimed(input.cents, voucherCode);
+      await this.sessions.unclaimed(input.cents, voucherCode, input.jobId);
       this.logger.warn(
         { cents: input.cents, reason: input.reason, voucher: voucherCode },
         'money recorded as unclaimed',
       );
       return { voucherCode };
+    });
+    const redeemVoucher = fromPromise<RedeemVoucherOutput, RedeemVoucherInput>(async ({ input }) => {
+      // Checked and journaled in the money chain before the machine counts the value.
+      const r = await this.sessions.redeem(input.sessionId, () => this.voucherBook.check(input.code));
+      this.logger.info(
+        r.ok ? { voucher: r.ref, cents: r.cents } : { refused: r.reason },
+        r.ok ? 'voucher redeemed' : 'voucher refused',
+      );
+      return r;
     });
     const vendActors = createVendActors({
       book: this.vend,
@@ -372,7 +435,7 @@ export class KioskApp extends EventEmitter {
       onSlotChange: () => this.vendChanged(),
       onPayout: () => this.vendChanged(),
     });
-    const flowActors = { ...apiActors, print, recordUnclaimed, ...vendActors };
+    const flowActors = { ...apiActors, print, recordUnclaimed, redeemVoucher, ...vendActors };
     return kioskMachine.provide({
       actions,
       actors: {
@@ -1162,6 +1225,7 @@ export class KioskApp extends EventEmitter {
     if (this.tickTimer) clearInterval(this.tickTimer);
     if (this.recoveryTimer) clearTimeout(this.recoveryTimer);
     this.terminalService?.stop();
+    if (this.expiryTimer) clearInterval(this.expiryTimer);
     this.storage?.stop();
     // The status poll re-arms itself: left running it polls a closed printer and keeps the process alive.
     this.stopPrinterWatch?.();

@@ -6,6 +6,15 @@ import { basketTotal, formatCents, sumsPerVatRate } from '../api/money.js';
 import type { ReceiptLine } from '../api/schemas.js';
 import { maskCard } from '../util/privacy.js';
 import type { ReceiptSale } from '../../machines/ports.js';
+import { voucherShortCode } from '../../machines/scan.js';
+
+/** A voucher's code as the reader takes it back: a QR of the whole code, with its short id beneath. */
+export function voucherCodeLines(code: string): ReceiptLine[] {
+  return [
+    { type: 'barcode', value: { data: code, symbology: 'qr' } },
+    { type: 'textline', value: { text: voucherShortCode(code), decoration: ['align-center'] } },
+  ];
+}
 
 export function maskReceiptCards(lines: readonly ReceiptLine[]): ReceiptLine[] {
   return lines.map((l) =>
@@ -31,10 +40,13 @@ export function voucherLines(
     text(de ? 'Nicht verbuchter Betrag:' : 'Amount not booked:'),
     text(formatCents(cents), true),
     { type: 'space' },
-    text(de ? 'Code:' : 'Code:'),
-    text(code, true),
+    ...voucherCodeLines(code),
     { type: 'space' },
-    text(de ? 'Bitte beim Betreiber vorlegen.' : 'Please show it to the operator.'),
+    text(
+      de
+        ? 'Am Kiosk scannen (zählt beim nächsten Einkauf) oder beim Betreiber vorlegen.'
+        : 'Scan it at the kiosk (counts towards your next purchase) or show it to the operator.',
+    ),
     ...(transactionId
       ? [
           {
@@ -172,11 +184,13 @@ export function customerReceiptLines(
   if (sale.parts.terminal > 0)
     paid.push(nv(de ? 'Kartenzahlung' : 'Card payment', formatCents(sale.parts.terminal)));
   if (sale.cashIn > 0) paid.push(nv(de ? 'Bar gegeben' : 'Cash given', formatCents(sale.cashIn)));
+  if (sale.voucherIn)
+    paid.push(nv(de ? 'Gutschein eingelöst' : 'Voucher redeemed', formatCents(sale.voucherIn)));
   if (sale.changed) paid.push(nv(de ? 'Wechselgeld (Münzen)' : 'Change (coins)', formatCents(sale.changed)));
   if (sale.credited > 0) paid.push(nv(de ? 'Rest auf Karte' : 'Rest to card', formatCents(sale.credited)));
   if (sale.voucher) {
     paid.push(nv(de ? 'Rest als Gutschein' : 'Rest as voucher', formatCents(sale.voucher.cents)));
-    paid.push(nv(de ? 'Gutschein-Code' : 'Voucher code', sale.voucher.code));
+    paid.push(...voucherCodeLines(sale.voucher.code));
   }
   if (sale.balanceAfter !== null)
     paid.push(nv(de ? 'Neues Guthaben' : 'New balance', formatCents(sale.balanceAfter)));

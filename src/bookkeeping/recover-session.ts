@@ -29,9 +29,10 @@ import { maskCard } from '../util/privacy.js';
 import { isJobRef, jobRef } from '../../machines/job-ref.js';
 import type { BasketLine } from '../../machines/ports.js';
 import { journaledCall, judgeTransaction, movesMoney, writeOutcome } from './journaled-call.js';
-import { newVoucherCode } from './session-journal.js';
 import { saleLines } from './receipt-jobs.js';
 import { journalTerminalPayment, type TerminalDuties } from './terminal-duties.js';
+import { plainVouchers } from './session-journal.js';
+import type { IssuesVouchers } from './voucher-code.js';
 
 /** Who voids a voucher whose payment took effect: the harness and the operator read it. */
 export const VOID_BY = 'recovery:payment-took-effect';
@@ -79,6 +80,8 @@ export interface RecoverSessionDeps {
    * app formats it like any receipt. Absent: the receipt is only journaled, for a reprint.
    */
   printReceipt?: (r: RecoveredReceipt) => Promise<void>;
+  /** Makes the codes of the vouchers recovery records (signed in the kiosk; plain by default). */
+  vouchers?: IssuesVouchers;
 }
 
 /** The receipt of a sale recovery found paid: the kiosk's part from the journal, the API's lines as read back. */
@@ -187,7 +190,8 @@ export class RecoverSession {
   private leftover(): number {
     const live = this.live();
     return (
-      live.insertedCents -
+      live.insertedCents +
+      (live.redeemedCents ?? 0) -
       this.paidCash -
       live.creditedCents -
       this.vouchered() -
@@ -493,7 +497,13 @@ export class RecoverSession {
     for (const [voucher, cents] of [...this.history.vouchers]) {
       if (over <= 0) break;
       if (cents > over) continue;
-      await this.deps.journal.append({ type: 'unclaimed_settled', voucher, how: 'credited', by: VOID_BY });
+      await this.deps.journal.append({
+        type: 'unclaimed_settled',
+        voucher,
+        how: 'credited',
+        by: VOID_BY,
+        cents,
+      });
       this.history.vouchers.delete(voucher);
       over -= cents;
       this.report.voided += cents;
@@ -513,7 +523,7 @@ export class RecoverSession {
     if (cents <= 0) return;
     const card = this.live().card;
     if (card && !paidOnServer && (await this.creditToCard(cents, card))) return;
-    const voucher = newVoucherCode();
+    const voucher = (this.deps.vouchers ?? plainVouchers).issue(cents);
     await this.deps.journal.append({ type: 'unclaimed', sessionId: this.id, cents, voucher });
     this.report.unclaimed += cents;
     this.deps.logger.warn(

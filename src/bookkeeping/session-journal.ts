@@ -32,6 +32,7 @@ import type {
 } from '../journal/entries.js';
 import type { SessionOutcome } from '../../machines/session-context.js';
 import type { Logger } from '../util/logger.js';
+import type { IssuesVouchers } from './voucher-code.js';
 import { maskCard } from '../util/privacy.js';
 import {
   failedCallResult,
@@ -60,7 +61,10 @@ const OUTCOMES: Record<SessionOutcome, JournalOutcome | null> = {
   unresolved: null,
 };
 
-/** Voucher codes a customer can read out: no 0/O or 1/I. */
+/**
+ * Plain voucher codes a customer can read out (no 0/O or 1/I), unsigned: what tests and tools get
+ * by default. The kiosk issues signed codes (voucher-code.ts) that its reader can redeem.
+ */
 export function newVoucherCode(): string {
   const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
   const bytes = randomBytes(10);
@@ -68,6 +72,8 @@ export function newVoucherCode(): string {
   for (let i = 0; i < 10; i++) code += alphabet[bytes[i]! % alphabet.length];
   return `${code.slice(0, 5)}-${code.slice(5)}`;
 }
+
+export const plainVouchers: IssuesVouchers = { issue: () => newVoucherCode() };
 
 export class SessionJournal {
   private current: string | null = null;
@@ -96,6 +102,8 @@ export class SessionJournal {
     private readonly logger: Logger,
     /** A session was left open for recovery (its payment or credit is in doubt): run recovery soon. */
     private readonly onLeftOpen: (sessionId: string) => void = () => {},
+    /** Makes the code of every voucher this journal records (signed in the kiosk). */
+    private readonly vouchers: IssuesVouchers = plainVouchers,
   ) {
     for (const [jobId, sessionId] of Object.entries(journal.state.jobs)) {
       const s = journal.state.sessions[sessionId];
@@ -156,7 +164,7 @@ export class SessionJournal {
       }
       const left = this.leftover(sessionId);
       if (left > 0) {
-        const voucher = newVoucherCode();
+        const voucher = this.vouchers.issue(left);
         this.logger.warn(
           { sessionId, cents: left, voucher },
           'session ended holding money the flow did not settle: recorded as unclaimed',
@@ -188,7 +196,8 @@ export class SessionJournal {
     const s = this.journal.state.sessions[sessionId];
     if (!s) return 0;
     return (
-      s.insertedCents -
+      s.insertedCents +
+      (s.redeemedCents ?? 0) -
       (this.paidCash.get(sessionId) ?? 0) -
       s.creditedCents -
       s.unclaimedCents -
@@ -229,7 +238,7 @@ export class SessionJournal {
       const left = this.leftover(sessionId);
       let voucher: string | null = null;
       if (left > 0) {
-        voucher = newVoucherCode();
+        voucher = this.vouchers.issue(left);
         await this.journal.append({ type: 'unclaimed', sessionId, cents: left, voucher });
       }
       await this.journal.append({ type: 'session_closed', sessionId, outcome: 'unclaimed' });
@@ -241,12 +250,30 @@ export class SessionJournal {
   strayCoin(cents: number, source: string): Promise<string> {
     return this.serial(async () => {
       const sessionId = `stray-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
-      const voucher = newVoucherCode();
+      const voucher = this.vouchers.issue(cents);
       await this.journal.append({ type: 'session_started', sessionId, mode: this.mode });
       await this.journal.append({ type: 'coin_accepted', sessionId, cents, source });
       await this.journal.append({ type: 'unclaimed', sessionId, cents, voucher });
       await this.journal.append({ type: 'session_closed', sessionId, outcome: 'unclaimed' });
       return voucher;
+    });
+  }
+
+  /**
+   * A scanned voucher's value joins the session: `decide` (the voucher book's check) runs in the
+   * money chain, so two scans of one code cannot both pass, and `voucher_redeemed` is durable before
+   * the machine counts the value.
+   */
+  redeem<R extends { ok: boolean; ref?: string; cents?: number }>(
+    sessionId: string,
+    decide: () => R,
+  ): Promise<R> {
+    return this.serial(async () => {
+      const r = decide();
+      if (!r.ok || !r.ref || !r.cents) return r;
+      await this.ensureStarted(sessionId);
+      await this.journal.append({ type: 'voucher_redeemed', sessionId, ref: r.ref, cents: r.cents });
+      return r;
     });
   }
 
@@ -260,10 +287,16 @@ export class SessionJournal {
     });
   }
 
-  unclaimed(cents: number, voucher: string): Promise<void> {
-    const sessionId = this.current;
+  /**
+   * The flow recorded money as unclaimed: durable before its code is shown. The session is the one
+   * the job names (the app may not have noticed the session yet, or already its end); a record that
+   * cannot be written rejects, so the flow tries again and never shows a code the books do not have.
+   */
+  unclaimed(cents: number, voucher: string, jobId?: string): Promise<void> {
+    const sessionId = (jobId ? sessionOfRef(jobId) : undefined) ?? this.current;
     return this.serial(async () => {
-      if (!sessionId || cents <= 0) return;
+      if (cents <= 0) return;
+      if (!sessionId) throw new Error('unclaimed money without a session: not recorded');
       await this.journal.append({ type: 'unclaimed', sessionId, cents, voucher });
     });
   }

@@ -14,7 +14,8 @@ import type { Journal } from '../journal/journal.js';
 import type { ReleaseResultKind } from '../journal/entries.js';
 import { slotStock, type PayoutState, type ReleaseState } from '../journal/state.js';
 import type { Logger } from '../util/logger.js';
-import { newVoucherCode } from './session-journal.js';
+import { plainVouchers } from './session-journal.js';
+import type { IssuesVouchers } from './voucher-code.js';
 import { jobRef } from '../../machines/job-ref.js';
 
 export interface VendSlotSettings {
@@ -58,6 +59,7 @@ export class VendJournal {
     private readonly journal: Journal,
     readonly slots: readonly VendSlotSettings[],
     private readonly logger: Logger,
+    private readonly vouchers: IssuesVouchers = plainVouchers,
   ) {
     this.byId = new Map(slots.map((s) => [s.id, s]));
   }
@@ -182,7 +184,7 @@ export class VendJournal {
     if (!r || r.outcome !== 'unknown') throw new Error(`no release in doubt ${jobId}`);
     let voucher: string | null = null;
     if (how === 'refunded' && r.cents > 0) {
-      voucher = newVoucherCode();
+      voucher = this.vouchers.issue(r.cents);
       await this.journal.append({ type: 'unclaimed', sessionId: r.sessionId, cents: r.cents, voucher });
     }
     await this.journal.append({

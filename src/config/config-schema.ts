@@ -218,6 +218,20 @@ export const KioskConfigSchema = z
         spaceCheckMs: 30_000,
       }),
     /**
+     * Signed vouchers (src/bookkeeping/voucher-code.ts) for money the kiosk owes. The key file is the
+     * secret store (mode 0600, made on first start when missing): `{"signing":"<kid>","keys":{"<kid>":
+     * "<base64 secret>"}}`; keys besides the signing one are accepted for redeeming (a fleet-wide key,
+     * an old key after a rotation). Local only: the fleet can change neither.
+     */
+    vouchers: z
+      .strictObject({
+        /** Default: `voucher-keys.json` beside the journal directory. */
+        keyFile: z.string().optional(),
+        /** Days a voucher can be redeemed after the day it is issued; 0: no expiry. */
+        validDays: z.int().min(0).max(3650).default(1095),
+      })
+      .default({ validDays: 1095 }),
+    /**
      * The technician's service menu (long press of `service`, then the PIN). Without `pinHash` the menu
      * cannot be opened. Make the hash with `npx tsx src/app/service-pin-hash.ts <PIN>`.
      */

@@ -127,5 +127,6 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   config.api.standIn.ledger = abs(config.api.standIn.ledger);
   if (config.api.refreshTokenFile) config.api.refreshTokenFile = abs(config.api.refreshTokenFile);
   if (config.fleet) config.fleet.outboxDir = abs(config.fleet.outboxDir);
+  if (config.vouchers.keyFile) config.vouchers.keyFile = abs(config.vouchers.keyFile);
   return config;
 }

@@ -117,6 +117,8 @@ export const LifetimeCountersSchema = z.looseObject({
   sinceInstall: CounterSetSchema,
   sinceCollection: CounterSetSchema,
   lastCollectionTs: ms.nullable(),
+  /** Vouchers this kiosk owes now (issued, not redeemed, paid out or expired): not an odometer. */
+  openVouchers: z.looseObject({ count: nonNegInt, cents: int }).optional(),
 });
 export type LifetimeCounters = z.infer<typeof LifetimeCountersSchema>;
 
@@ -225,6 +227,25 @@ export const CashEventSchema = z.strictObject({
 });
 export type CashEvent = z.infer<typeof CashEventSchema>;
 
+/**
+ * A voucher's life: `issued` (money the kiosk owes, printed or shown), `redeemed` (scanned into a
+ * session), `paid_out` (staff paid it in cash), `expired`, `voided` (recovery: the payment it stood
+ * for took effect after all), `written_off`. `voucher` is its reference `<issuer>.<id>`, never the
+ * code (the code is what pays).
+ */
+export const VoucherEventSchema = z.strictObject({
+  ...eventBase,
+  action: z.enum(['issued', 'redeemed', 'paid_out', 'expired', 'voided', 'written_off']),
+  amountCents: int,
+  currency,
+  voucher: z.string().max(100).optional(),
+  /** Why it was issued (`overpaid`, `cancelled`, ...), when known. */
+  reason: z.string().max(200).optional(),
+  /** Who paid it out (staff name or role as entered), for `paid_out`. */
+  by: z.string().max(40).optional(),
+});
+export type VoucherEvent = z.infer<typeof VoucherEventSchema>;
+
 export const FaultEventSchema = z.strictObject({
   ...eventBase,
   device: z.string().max(50),
@@ -257,13 +278,14 @@ export type TerminalEvent = z.infer<typeof TerminalEventSchema>;
 export const EVENT_SCHEMAS = {
   transaction: TransactionEventSchema,
   cash: CashEventSchema,
+  voucher: VoucherEventSchema,
   fault: FaultEventSchema,
   terminal: TerminalEventSchema,
 } as const;
 export type EventType = keyof typeof EVENT_SCHEMAS;
 export const EVENT_TYPES = Object.keys(EVENT_SCHEMAS) as EventType[];
 /** Money events are never dropped from the outbox; the others may be, oldest first, under pressure. */
-export const MONEY_EVENT_TYPES: readonly EventType[] = ['transaction', 'cash', 'terminal'];
+export const MONEY_EVENT_TYPES: readonly EventType[] = ['transaction', 'cash', 'voucher', 'terminal'];
 export type EventPayload<T extends EventType> = z.infer<(typeof EVENT_SCHEMAS)[T]>;
 /** What the caller gives: the payload without `eventId` (the reporter assigns one unless given). */
 export type EventInput<T extends EventType> = Omit<z.input<(typeof EVENT_SCHEMAS)[T]>, 'eventId'> & {
@@ -275,9 +297,11 @@ export const TransactionEventMessageSchema = EnvelopeSchema.extend(TransactionEv
 export const CashEventMessageSchema = EnvelopeSchema.extend(CashEventSchema.shape).strict();
 export const FaultEventMessageSchema = EnvelopeSchema.extend(FaultEventSchema.shape).strict();
 export const TerminalEventMessageSchema = EnvelopeSchema.extend(TerminalEventSchema.shape).strict();
+export const VoucherEventMessageSchema = EnvelopeSchema.extend(VoucherEventSchema.shape).strict();
 export const EVENT_MESSAGE_SCHEMAS = {
   transaction: TransactionEventMessageSchema,
   cash: CashEventMessageSchema,
+  voucher: VoucherEventMessageSchema,
   fault: FaultEventMessageSchema,
   terminal: TerminalEventMessageSchema,
 } as const satisfies Record<EventType, unknown>;

@@ -135,12 +135,30 @@ export const UnclaimedSchema = z.object({
   voucher: id,
 });
 
-/** An unclaimed voucher was paid out or credited later; it leaves the open-vouchers list. */
+/**
+ * An unclaimed voucher was paid out by staff (`cash_refund`), credited or voided by recovery, written
+ * off, or passed its last day (`expired`); it leaves the open-vouchers list. `voucher` is its code
+ * or its reference (`<issuer>.<id>` of a signed code).
+ */
 export const UnclaimedSettledSchema = z.object({
   type: z.literal('unclaimed_settled'),
   voucher: id,
-  how: z.enum(['credited', 'cash_refund', 'written_off']),
+  how: z.enum(['credited', 'cash_refund', 'written_off', 'expired']),
   by: z.string().optional(),
+  /** Its value (older records have none: the open list had it). */
+  cents: positiveCents.optional(),
+});
+
+/**
+ * A scanned voucher's value joins a session: durable BEFORE the session counts it, so a second scan
+ * (also after a restart) finds it used. `ref` is `<issuer>.<id>`; a voucher of another kiosk (a
+ * fleet-wide key) is not in this journal's open list, and its `ref` alone keeps it from a second use.
+ */
+export const VoucherRedeemedSchema = z.object({
+  type: z.literal('voucher_redeemed'),
+  sessionId: id,
+  ref: id,
+  cents: positiveCents,
 });
 
 export const SessionClosedSchema = z.object({
@@ -317,6 +335,7 @@ export const EntryInputSchema = z.discriminatedUnion('type', [
   CreditedSchema,
   UnclaimedSchema,
   UnclaimedSettledSchema,
+  VoucherRedeemedSchema,
   SessionClosedSchema,
   CashCollectedSchema,
   ServiceActionSchema,

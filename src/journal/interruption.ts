@@ -55,5 +55,8 @@ export function interruptionOf(session: OpenSession): Interruption {
  */
 export function unsettledCents(session: OpenSession): number {
   if (session.paid) return 0;
-  return Math.max(0, session.insertedCents - session.creditedCents - session.unclaimedCents);
+  return Math.max(
+    0,
+    session.insertedCents + (session.redeemedCents ?? 0) - session.creditedCents - session.unclaimedCents,
+  );
 }

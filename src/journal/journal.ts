@@ -177,6 +177,7 @@ export class Journal {
   private fd = -1;
   private seq = 0;
   private current: LedgerState = emptyState();
+  private readonly listeners = new Set<(entries: readonly JournalEntry[]) => void>();
   private segments: SegmentInfo[] = [];
   /** Size of the active segment right after its head (header + snapshot) was written. */
   private activeBaseBytes = 0;
@@ -318,6 +319,15 @@ export class Journal {
     });
   }
 
+  /**
+   * Calls `listener` with every batch once it is durable (the fleet's voucher events are told from
+   * the records themselves, whichever path wrote them). Returns a function that removes it.
+   */
+  onDurable(listener: (entries: readonly JournalEntry[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   /** Every record still on disk, oldest first, including compaction snapshots (fold them with `foldRecords`). */
   async *entries(): AsyncGenerator<JournalRecord> {
     await this.flushing;
@@ -403,6 +413,13 @@ export class Journal {
     }
     this.current = applyRecords(this.current, entries);
     batch.forEach((p, i) => p.resolve(entries[i] as JournalEntry));
+    for (const listener of this.listeners) {
+      try {
+        listener(entries);
+      } catch (err) {
+        this.logger.error({ err: (err as Error).message }, 'journal listener failed');
+      }
+    }
     // The batch is durable and resolved; a failed rotation only fails the appends after it.
     if (this.sizeRotationDue()) await this.guard(() => this.rotate()).catch(() => undefined);
     else if (this.retentionDue()) await this.guard(() => this.applyRetention()).catch(() => undefined);
@@ -701,7 +718,8 @@ export class Journal {
       const sessionCents: Record<string, number> = {};
       for (const id of rebuilt.affected) {
         const o = state.sessions[id];
-        if (o) sessionCents[id] = o.insertedCents - o.creditedCents - o.unclaimedCents;
+        if (o)
+          sessionCents[id] = o.insertedCents + (o.redeemedCents ?? 0) - o.creditedCents - o.unclaimedCents;
       }
       this.logger.error(
         {

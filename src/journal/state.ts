@@ -49,6 +49,8 @@ const CountersSchema = z.object({
   cancellations: TallySchema,
   /** Cash collections by the operator, valued at what they counted. */
   collections: TallySchema,
+  /** Vouchers scanned and counted towards a session (snapshots before vouchers could be redeemed have none). */
+  redeemed: TallySchema.default({ count: 0, cents: 0 }),
 });
 export type Counters = z.infer<typeof CountersSchema>;
 
@@ -114,14 +116,21 @@ const OpenSessionSchema = z.object({
   releaseIntents: z.int().optional(),
   /** Given back by a terminal reversal (`cancelTrx`): no longer owed to the customer. */
   reversedCents: z.int().optional(),
+  /** Value of vouchers redeemed into this session: money it holds like inserted coins. */
+  redeemedCents: z.int().optional(),
 });
 export type OpenSession = z.infer<typeof OpenSessionSchema>;
 
 const VoucherSchema = z.object({
+  /** The code as issued (a signed `KV1.` code, or an old plain one). */
   voucher: z.string(),
   sessionId: z.string(),
   cents: z.int(),
   ts: z.number(),
+  /** `<issuer>.<id>` of a signed code (absent for old plain codes, whose code is their name). */
+  ref: z.string().optional(),
+  /** Last valid day `YYYYMMDD` (UTC) of a signed code; absent: never expires. */
+  expires: z.string().optional(),
 });
 export type Voucher = z.infer<typeof VoucherSchema>;
 
@@ -269,6 +278,8 @@ export const LedgerStateSchema = z.object({
   lifetime: CountersSchema,
   sinceCollection: CountersSchema,
   unclaimedVouchers: z.array(VoucherSchema),
+  /** References of every voucher redeemed here (own and other kiosks'): a second scan is refused. */
+  redeemedVouchers: z.array(z.string()).default([]),
   recentReceipts: z.array(ReceiptStateSchema),
   /** Records that made no sense for the state (an outcome for an unknown job...): kept count, for health. */
   anomalies: z.int(),
@@ -298,6 +309,7 @@ function zeroCounters(): Counters {
     unclaimed: t(),
     cancellations: t(),
     collections: t(),
+    redeemed: t(),
   };
 }
 
@@ -311,6 +323,7 @@ export function emptyState(): LedgerState {
     lifetime: zeroCounters(),
     sinceCollection: zeroCounters(),
     unclaimedVouchers: [],
+    redeemedVouchers: [],
     recentReceipts: [],
     anomalies: 0,
     vend: emptyVend(),
@@ -469,14 +482,31 @@ function applyInPlace(state: LedgerState, e: JournalEntry): void {
     case 'unclaimed': {
       const s = state.sessions[e.sessionId];
       if (s) s.unclaimedCents += e.cents;
-      state.unclaimedVouchers.push({ voucher: e.voucher, sessionId: e.sessionId, cents: e.cents, ts: e.ts });
+      state.unclaimedVouchers.push({
+        voucher: e.voucher,
+        sessionId: e.sessionId,
+        cents: e.cents,
+        ts: e.ts,
+        ...signedVoucherParts(e.voucher),
+      });
       tally(state, 'unclaimed', e.cents);
       return;
     }
     case 'unclaimed_settled': {
       const before = state.unclaimedVouchers.length;
-      state.unclaimedVouchers = state.unclaimedVouchers.filter((v) => v.voucher !== e.voucher);
+      state.unclaimedVouchers = state.unclaimedVouchers.filter(
+        (v) => v.voucher !== e.voucher && v.ref !== e.voucher,
+      );
       if (state.unclaimedVouchers.length === before) state.anomalies += 1;
+      return;
+    }
+    case 'voucher_redeemed': {
+      const s = sessionFor(state, e.sessionId, e);
+      s.redeemedCents = (s.redeemedCents ?? 0) + e.cents;
+      // An own voucher leaves the open list; another kiosk's is only remembered as used.
+      state.unclaimedVouchers = state.unclaimedVouchers.filter((v) => v.ref !== e.ref);
+      if (!state.redeemedVouchers.includes(e.ref)) state.redeemedVouchers.push(e.ref);
+      tally(state, 'redeemed', e.cents);
       return;
     }
     case 'session_closed': {
@@ -736,4 +766,14 @@ export function notServed(s: Pick<OpenSession, 'returnedCents' | 'reversedCents'
 export function slotStock(vend: VendState, slot: string, initialStock: number): number {
   const s = vend.slots[slot];
   return Math.max(0, (s?.base ?? initialStock) - (s?.taken ?? 0));
+}
+
+/**
+ * The reference and last day of a signed code `KV1.<kid>.<issuer>.<id>.<cents>.<YYYYMMDD|0>.<mac>`
+ * (src/bookkeeping/voucher-code.ts makes and checks them; the journal only needs to name them).
+ */
+export function signedVoucherParts(code: string): { ref?: string; expires?: string } {
+  const p = code.split('.');
+  if (p.length !== 7 || p[0] !== 'KV1') return {};
+  return { ref: `${p[2]}.${p[3]}`, ...(p[5] && p[5] !== '0' ? { expires: p[5] } : {}) };
 }

@@ -18,6 +18,7 @@ import type {
   PreTransactionOutput,
   ReadBackOutput,
   RecordUnclaimedOutput,
+  RedeemVoucherOutput,
   TransactionRef,
 } from '../../machines/ports.js';
 import type { SessionConfig, SessionInput } from '../../machines/session-context.js';
@@ -112,6 +113,9 @@ export function stubs() {
       .stub<[unknown], Promise<RecordUnclaimedOutput>>()
       .resolves({ voucherCode: 'V-0001' }),
     print: sinon.stub<[unknown], Promise<unknown>>().resolves(undefined),
+    redeemVoucher: sinon
+      .stub<[{ code: string }], Promise<RedeemVoucherOutput>>()
+      .resolves({ ok: true, cents: 500, ref: 'k-0042.AAAAAAAA' }),
     releaseItem: sinon.stub<[unknown], Promise<ReleaseItemOutput>>().resolves({ outcome: 'delivered' }),
     payChange: sinon
       .stub<[{ cents: number }], Promise<PayChangeOutput>>()

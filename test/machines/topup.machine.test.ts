@@ -39,6 +39,7 @@ describe('top-up machine', () => {
     assert.deepEqual(h.snapshot.output, {
       outcome: 'paid',
       inserted: 1000,
+      redeemed: 0,
       paid: 1000,
       credited: 0,
       unclaimed: 0,
