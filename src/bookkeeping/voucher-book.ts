@@ -44,6 +44,39 @@ export function openVouchers(state: Journal['state']): OpenVoucherView[] {
   return state.unclaimedVouchers.map(viewOf);
 }
 
+/**
+ * Staff paid an open voucher out in cash (service menu, `kiosk vouchers payout`): journaled as
+ * `unclaimed_settled` `cash_refund` with who did it and the value. Named by its reference
+ * (`<issuer>.<id>`), its short id as printed (`ABCD-EFGH`) or the whole code; an unknown or already
+ * settled voucher is refused.
+ */
+export async function payOutVoucher(
+  journal: Pick<Journal, 'state' | 'append'>,
+  refOrCode: string,
+  by: string,
+): Promise<OpenVoucherView> {
+  const name = refOrCode.trim();
+  const ref = readVoucher(name)?.ref ?? name;
+  const short = name.replace('-', '').toUpperCase();
+  const open = journal.state.unclaimedVouchers.filter(
+    (o) =>
+      (o.ref ?? o.voucher) === ref ||
+      o.voucher === name ||
+      (o.ref !== undefined && o.ref.endsWith(`.${short}`)),
+  );
+  if (open.length === 0) throw new Error(`no open voucher ${name}`);
+  if (open.length > 1) throw new Error(`${name} names ${open.length} vouchers: give the whole reference`);
+  const v = open[0]!;
+  await journal.append({
+    type: 'unclaimed_settled',
+    voucher: v.voucher,
+    how: 'cash_refund',
+    by,
+    cents: v.cents,
+  });
+  return viewOf(v);
+}
+
 export class VoucherBook {
   constructor(
     private readonly journal: Journal,
@@ -72,19 +105,9 @@ export class VoucherBook {
     return { ok: true, ref, cents };
   }
 
-  /** Staff paid an open voucher out in cash (service menu, `kiosk vouchers payout`). */
-  async payout(refOrCode: string, by: string): Promise<OpenVoucherView> {
-    const ref = readVoucher(refOrCode)?.ref ?? refOrCode.trim();
-    const open = this.journal.state.unclaimedVouchers.find((o) => (o.ref ?? o.voucher) === ref);
-    if (!open) throw new Error(`no open voucher ${ref}`);
-    await this.journal.append({
-      type: 'unclaimed_settled',
-      voucher: open.voucher,
-      how: 'cash_refund',
-      by,
-      cents: open.cents,
-    });
-    return viewOf(open);
+  /** Staff paid an open voucher out in cash (service menu). */
+  payout(refOrCode: string, by: string): Promise<OpenVoucherView> {
+    return payOutVoucher(this.journal, refOrCode, by);
   }
 
   /** Own open vouchers past their last day leave the open list (journaled, so reported and exported). */

@@ -28,6 +28,16 @@ export const EXPORT_EXIT = {
   config: 2,
 } as const;
 
+/** `kiosk vouchers`. */
+export const VOUCHERS_EXIT = {
+  ok: 0,
+  /** The journal could not be read or opened. */
+  io: 1,
+  config: 2,
+  /** A payout was refused: no such open voucher, or the kiosk runs (it writes the journal). */
+  refused: 3,
+} as const;
+
 /** `kiosk upgrade`: the upgrader's own codes pass through; these are for when it cannot be started. */
 export const UPGRADE_EXIT = {
   /** The upgrade script exists but cannot be executed (as a shell would say). */

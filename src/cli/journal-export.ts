@@ -11,7 +11,10 @@
  *   cancellation     a paid transaction reversed by a successful cancel
  *   credited         an interrupted session's money booked onto the customer's card
  *   unclaimed        money owed to a customer, with the voucher code printed for them
- *   voucher_settled  a voucher paid out or credited later (how in note)
+ *   voucher_redeemed a voucher scanned into a session: its value paid part of that sale or top-up
+ *   voucher_settled  a voucher paid out, voided, expired or written off (how in note)
+ *
+ * A signed voucher appears by its reference (`<kiosk>.<id>`), never by its code (the code pays).
  *   cash_collection  the technician emptied the cash box (counted amount; expected and difference in note)
  *
  * Card numbers appear only masked (`9276********2845`). Timestamps are device time: see local-time.ts.
@@ -25,6 +28,7 @@ import {
   type JournalRecord,
   type LedgerState,
   type OpenSession,
+  signedVoucherParts,
 } from '../journal/state.js';
 import { maskCard } from '../util/privacy.js';
 import { localFormatter } from './local-time.js';
@@ -57,6 +61,7 @@ export type ExportKind =
   | 'cancellation'
   | 'credited'
   | 'unclaimed'
+  | 'voucher_redeemed'
   | 'voucher_settled'
   | 'cash_collection';
 
@@ -110,7 +115,11 @@ const COUNTER_KIND: Array<[keyof Counters, ExportKind]> = [
   ['unclaimed', 'unclaimed'],
   ['cancellations', 'cancellation'],
   ['collections', 'cash_collection'],
+  ['redeemed', 'voucher_redeemed'],
 ];
+
+/** The name a voucher has in the books: the reference of a signed code, an old plain code as it is. */
+const voucherName = (code: string): string => signedVoucherParts(code).ref ?? code;
 
 function cardOf(s: OpenSession | undefined): string {
   if (!s) return '';
@@ -159,7 +168,8 @@ export function exportJournal(records: readonly JournalRecord[], opts: ExportOpt
     const expected = state.cashBox.cents;
     const voucherCents =
       e.type === 'unclaimed_settled'
-        ? state.unclaimedVouchers.find((v) => v.voucher === e.voucher)?.cents
+        ? (e.cents ??
+          state.unclaimedVouchers.find((v) => v.voucher === e.voucher || v.ref === e.voucher)?.cents)
         : undefined;
     state = applyRecords(state, [e]);
     const after = state.lifetime;
@@ -187,7 +197,8 @@ export function exportJournal(records: readonly JournalRecord[], opts: ExportOpt
       if (after[key].count === before[key].count) continue;
       if (e.type === 'coin_accepted') push(kind, delta, { note: e.source });
       else if (e.type === 'credited') push(kind, delta, { apiTransactionId: e.apiId });
-      else if (e.type === 'unclaimed') push(kind, delta, { voucher: e.voucher });
+      else if (e.type === 'unclaimed') push(kind, delta, { voucher: voucherName(e.voucher) });
+      else if (e.type === 'voucher_redeemed') push(kind, delta, { voucher: e.ref });
       else if (e.type === 'cash_collected')
         push(kind, delta, {
           session: '',
@@ -232,7 +243,7 @@ export function exportJournal(records: readonly JournalRecord[], opts: ExportOpt
       push('voucher_settled', voucherCents, {
         session: '',
         mode: '',
-        voucher: e.voucher,
+        voucher: voucherName(e.voucher),
         by: e.by ?? '',
         note: e.how,
         card: '',
@@ -252,6 +263,7 @@ export function exportJournal(records: readonly JournalRecord[], opts: ExportOpt
         'cancellation',
         'credited',
         'unclaimed',
+        'voucher_redeemed',
         'voucher_settled',
         'cash_collection',
       ] as const

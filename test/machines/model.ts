@@ -82,6 +82,12 @@ export const ACTOR_OUTCOMES: Record<string, Outcome[]> = {
     fail(apiError('http', 'not_applied', { httpStatus: 400 })),
   ],
   recordUnclaimed: [ok({ voucherCode: 'V-1' }), fail(new Error('journal busy'))],
+  // A voucher worth one coin; a forged one; the journal refusing the redemption record.
+  redeemVoucher: [
+    ok({ ok: true, cents: 200, ref: 'k-0042.AAAAAAAA' }),
+    ok({ ok: false, reason: 'forged' }),
+    fail(new Error('journal busy')),
+  ],
   print: [ok(undefined), fail(new Error('paper out'))],
   releaseItem: [
     ok({ outcome: 'delivered' }),
@@ -94,6 +100,7 @@ export const ACTOR_OUTCOMES: Record<string, Outcome[]> = {
 };
 
 const COINS = [200];
+const VOUCHER = 'KV1.K1.k-0042.AAAAAAAA.200.0.AAAAAAAAAAAAAAAA';
 const LATE = 1e12;
 
 export function activeInvokes(s: Snap): { id: string; src: string }[] {
@@ -122,6 +129,16 @@ export function eventsFor(s: Snap): AnyEvent[] {
   if (s.matches({ session: 'basket' } as never)) events.push({ type: 'SCAN', data: '4006381333924' });
   if (inSession && !c.card && !c.scanned) events.push({ type: 'SCAN', data: CARD });
   if (inSession || s.matches('stillThere' as never)) events.push({ type: 'SCAN', data: 'junk' });
+  // One voucher per path, before any coin, where a customer starts (empty basket, card scan) and where
+  // money is wanted (bounded: each of the voucher transitions is still taken).
+  const voucherHere =
+    s.matches({ session: { basket: 'browsing' } } as never) && c.basket.length === 0
+      ? true
+      : s.matches({ session: { collecting: 'waiting' } } as never) ||
+        s.matches({ session: 'scanCard' } as never) ||
+        s.matches({ session: 'chooseAmount' } as never);
+  if (voucherHere && c.inserted === 0 && c.redeemed === 0 && c.voucherRefused === null)
+    events.push({ type: 'SCAN', data: VOUCHER });
   // The heartbeat; and once a terminal deadline is set, a clock far past it (as after a restart).
   events.push({ type: 'TICK', now: c.now });
   if (c.payDeadline !== null && c.now < LATE) events.push({ type: 'TICK', now: LATE });
@@ -383,7 +400,7 @@ export async function replay(spec: ModelSpec, path: ModelPath): Promise<ReplayRe
   live.current = { pending, acceptor };
   const statesReached = new Set<string>();
   const transitionsTaken = new Set<string>();
-  const told = { credited: 0, unclaimed: 0, changed: 0 };
+  const told = { credited: 0, unclaimed: 0, changed: 0, redeemed: 0 };
   const actor = createActor(machine, {
     input: spec.input,
     clock,
@@ -432,6 +449,8 @@ export async function replay(spec: ModelSpec, path: ModelPath): Promise<ReplayRe
         if (inv.src === 'creditCard') told.credited += cents;
         if (inv.src === 'recordUnclaimed') told.unclaimed += cents;
         if (inv.src === 'payChange') told.changed += (e.output as { paidCents: number }).paidCents;
+        const r = e.output as { ok?: boolean; cents?: number };
+        if (inv.src === 'redeemVoucher' && r.ok) told.redeemed += r.cents ?? 0;
         p.resolve(e.output);
       } else p.reject(e.error);
     } else if (e.type.startsWith('xstate.after.')) {
@@ -500,16 +519,18 @@ export async function replay(spec: ModelSpec, path: ModelPath): Promise<ReplayRe
   if (
     money.credited !== told.credited ||
     money.unclaimed !== told.unclaimed ||
-    money.changed !== told.changed
+    money.changed !== told.changed ||
+    (end.context as SessionContext).redeemed !== told.redeemed
   ) {
     throw new Error(`books differ from the calls: ${JSON.stringify({ money, told })}`);
   }
   return { statesReached, transitionsTaken, finalMoney: money, finishedBy };
 }
 
+/** A redeemed voucher is money the session holds like a coin: counted with what was inserted. */
 function moneyOf(c: SessionContext) {
   return {
-    inserted: c.inserted,
+    inserted: c.inserted + c.redeemed,
     paid: c.paid,
     credited: c.credited,
     unclaimed: c.unclaimed,
