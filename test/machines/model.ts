@@ -142,7 +142,7 @@ export function eventsFor(s: Snap): AnyEvent[] {
   // The heartbeat; and once a terminal deadline is set, a clock far past it (as after a restart).
   events.push({ type: 'TICK', now: c.now });
   if (c.payDeadline !== null && c.now < LATE) events.push({ type: 'TICK', now: LATE });
-  if (c.inserted < maxInserted) for (const cents of COINS) events.push({ type: 'COIN', cents });
+  if (c.inserted + c.redeemed < maxInserted) for (const cents of COINS) events.push({ type: 'COIN', cents });
   if (s.matches({ session: 'collecting' } as never))
     events.push({ type: 'DEVICE', device: 'acceptor', health: 'offline' });
   for (const a of activeAfters(s)) events.push({ type: a.eventType });
@@ -170,7 +170,8 @@ export function serialize(s: Snap): string {
   return JSON.stringify([
     s.value,
     s.status,
-    c.inserted,
+    // A redeemed voucher is held like a coin: the same state for the flows (keeps the graph small).
+    c.inserted + c.redeemed,
     c.paid,
     c.credited,
     c.unclaimed,
