@@ -141,37 +141,37 @@ export class SmartTransactionsClient implements SmartTransactionsApi {
   }
 
   async cancelTrx(receiptNumber: string, opts?: CallOptions): Promise<Transaction> {
-    return this.call(
+    return this.terminalCall(
       'cancelTrx',
-      'POST',
       `/Smart/Transactions/${txId(receiptNumber, 'cancelTrx')}/cancelTrx`,
       TransactionSchema,
-      {},
-      { ...opts, timeoutMs: opts?.timeoutMs ?? this.cashlessTimeoutMs },
+      opts,
     );
   }
 
-  /** Blocks while the terminal transmits its batch: the terminal's deadline, not an API call's. */
   async endOfDay(opts?: CallOptions): Promise<TerminalAnswer> {
-    return this.call(
-      'endOfDay',
-      'POST',
-      '/Smart/Transactions/me/EndOfDay',
-      TerminalAnswerSchema,
-      {},
-      {
-        ...opts,
-        timeoutMs: opts?.timeoutMs ?? this.cashlessTimeoutMs,
-      },
-    );
+    return this.terminalCall('endOfDay', '/Smart/Transactions/me/EndOfDay', TerminalAnswerSchema, opts);
   }
 
   async diagnosis(opts?: CallOptions): Promise<TerminalAnswer> {
+    return this.terminalCall('diagnosis', '/Smart/Transactions/me/diagnosis', TerminalAnswerSchema, opts);
+  }
+
+  /**
+   * A terminal duty: the call blocks while the terminal works (end-of-day transmits its batch), so
+   * its deadline is the terminal's (`cashlessTimeoutMs`), not an API call's.
+   */
+  private terminalCall<S extends z.ZodType>(
+    operation: string,
+    path: string,
+    schema: S,
+    opts: CallOptions | undefined,
+  ): Promise<z.infer<S>> {
     return this.call(
-      'diagnosis',
+      operation,
       'POST',
-      '/Smart/Transactions/me/diagnosis',
-      TerminalAnswerSchema,
+      path,
+      schema,
       {},
       {
         ...opts,
