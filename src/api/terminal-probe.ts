@@ -1,12 +1,13 @@
 /**
  * The card terminal as a row of the hardware doctor: its extended diagnosis through the API
  * (`POST /Smart/Transactions/me/diagnosis`, the SDK's `diagnose`). The terminal hangs off the
- * merchant's back end, not off the Pi, so this is the only way to ask it. The row has the shape of
- * the doctor's `ProbeResult` (src/contracts/device.ts); never a throw: a failure is a row.
+ * merchant's back end, not off the Pi, so this is the only way to ask it. The row is the doctor's
+ * `ProbeResult`; never a throw: a failure is a row.
  */
 import { TokenManager, type AuthConfig } from './auth.js';
 import { SmartTransactionsClient } from './client.js';
 import { isApiError } from './errors.js';
+import type { ProbeResult } from '../contracts/device.js';
 
 export interface TerminalProbeOptions {
   baseUrl: string;
@@ -15,17 +16,7 @@ export interface TerminalProbeOptions {
   timeoutMs?: number;
 }
 
-export interface TerminalProbeRow {
-  device: string;
-  driver: string;
-  found: boolean;
-  where: string;
-  status: string;
-  hint?: string;
-  required: boolean;
-}
-
-export async function probeTerminal(o: TerminalProbeOptions): Promise<TerminalProbeRow> {
+export async function probeTerminal(o: TerminalProbeOptions): Promise<ProbeResult> {
   const where = 'API me/diagnosis';
   const row = { device: 'terminal', driver: 'smartzvt', where, required: false };
   try {

@@ -40,7 +40,8 @@ export const LAYERS: Record<string, LayerRule> = {
     why: 'types shared by several layers (device health, probe results): no code, no dependencies',
   },
   'src/api': {
-    may: ['src/util'],
+    // src/contracts: the doctor's probe row (types only) for the card terminal's row.
+    may: ['src/util', 'src/contracts'],
     packages: ['zod', 'node:crypto', 'node:http', 'node:https'],
     why: 'the only code that speaks HTTP to secuconnect; validates at the edge',
   },
