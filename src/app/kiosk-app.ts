@@ -647,15 +647,24 @@ export class KioskApp extends EventEmitter {
     return { apiReachable, pairingLost, devices };
   }
 
+  /** Numbered by the journal's paid count (sales + top-ups): durable, consecutive, already written. */
+  private receiptNumber(): string {
+    const life = this.journal.state.lifetime;
+    return `${this.config.kiosk.id}-${String(life.sales.count + life.topUps.count).padStart(5, '0')}`;
+  }
+
+  /** The API's receipt lines as the customer's receipt shows them (card numbers masked if configured). */
+  private apiReceiptLines(lines: readonly ReceiptLine[]): ReceiptLine[] {
+    return this.config.receipts.maskCardNumber ? maskReceiptCards(lines) : [...lines];
+  }
+
   private async print(input: PrintInput): Promise<{ receiptNo?: string }> {
     const lang = this.config.kiosk.language;
     let lines: ReceiptLine[];
     let receiptNo: string | undefined;
     if (input.kind === 'receipt' && input.sale) {
-      const api = this.config.receipts.maskCardNumber ? maskReceiptCards(input.lines) : [...input.lines];
-      // Numbered by the journal's paid count (sales + top-ups): durable, consecutive, already written.
-      const life = this.journal.state.lifetime;
-      receiptNo = `${this.config.kiosk.id}-${String(life.sales.count + life.topUps.count).padStart(5, '0')}`;
+      const api = this.apiReceiptLines(input.lines);
+      receiptNo = this.receiptNumber();
       lines = customerReceiptLines(input.sale, api, {
         lang,
         receiptNo,
@@ -663,7 +672,7 @@ export class KioskApp extends EventEmitter {
         merchant: this.config.receipts.merchant,
       });
     } else if (input.kind === 'receipt') {
-      const api = this.config.receipts.maskCardNumber ? maskReceiptCards(input.lines) : [...input.lines];
+      const api = this.apiReceiptLines(input.lines);
       // A sale's receipt lists what was bought; the API's lines only cover the loyalty card (none without one).
       lines =
         this.config.kiosk.mode === 'checkout' && input.basket.length > 0
@@ -687,9 +696,8 @@ export class KioskApp extends EventEmitter {
    * any receipt, the API's lines as read back; journaled before it prints (kept for a reprint).
    */
   private async printRecovered(r: RecoveredReceipt): Promise<void> {
-    const api = this.config.receipts.maskCardNumber ? maskReceiptCards(r.apiLines) : [...r.apiLines];
-    const life = this.journal.state.lifetime;
-    const receiptNo = `${this.config.kiosk.id}-${String(life.sales.count + life.topUps.count).padStart(5, '0')}`;
+    const api = this.apiReceiptLines(r.apiLines);
+    const receiptNo = this.receiptNumber();
     const lines = customerReceiptLines(
       {
         kind: r.kind,

@@ -34,6 +34,13 @@ import { journalTerminalPayment, type TerminalDuties } from './terminal-duties.j
 import { plainVouchers } from './session-journal.js';
 import type { IssuesVouchers } from './voucher-code.js';
 
+/** How a sale was paid, by the start step that paid it (the receipt says it). */
+const METHOD_OF_STEP: Partial<Record<ApiStep, 'cash' | 'loyalty' | 'cashless'>> = {
+  'start/cash': 'cash',
+  'start/loyalty': 'loyalty',
+  'start/cashless': 'cashless',
+};
+
 /** Who voids a voucher whose payment took effect: the harness and the operator read it. */
 export const VOID_BY = 'recovery:payment-took-effect';
 
@@ -464,14 +471,7 @@ export class RecoverSession {
       };
     });
     const step = this.paidStep ?? (tx.payment_method ? (`start/${tx.payment_method}` as ApiStep) : undefined);
-    const method =
-      step === 'start/cash'
-        ? 'cash'
-        : step === 'start/loyalty'
-          ? 'loyalty'
-          : step === 'start/cashless'
-            ? 'cashless'
-            : null;
+    const method = (step && METHOD_OF_STEP[step]) ?? null;
     const total = live.tx?.amount ?? 0;
     const apiLines = tx.receipt ?? [];
     return {

@@ -246,7 +246,7 @@ function writeDutyOutcome(journal: Journal, jobId: string, outcome: DutyResult):
   });
 }
 
-/** A reversal's answer: `cancelled` (or `failed`: nothing left charged) took effect; paid still is a refusal. */
+/** A reversal's answer: `cancelled` took effect; still paid is a refusal; anything else is in doubt (read back later). */
 function reversalJudged(tx: Transaction): DutyResult {
   const took = classifyStatus(tx.status);
   const merchantLines = merchantReceiptOf(tx);
