@@ -407,7 +407,9 @@ export class RecoverSession {
     const terminal = this.deps.terminal;
     const live = this.live();
     if (!terminal?.enabled || !live.paid || !live.apiId) return;
-    const owed = live.returnedCents ?? 0;
+    // What is still owed, not what was returned: the live flow may have paid some of it back already
+    // (hopper change, a voucher, a credit) before the cut; reversing the whole payment then pays twice.
+    const owed = this.leftover();
     const total = live.tx?.amount ?? 0;
     if (owed <= 0 || owed < total) return;
     const paidTx = this.paidTx;

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { ApiError } from '../../src/api/errors.js';
+import { recoverOpenSessions } from '../../src/bookkeeping/recovery.js';
 import { TerminalDuties } from '../../src/bookkeeping/terminal-duties.js';
 import { Journal } from '../../src/journal/journal.js';
 import type { JournalRecord } from '../../src/journal/state.js';
@@ -87,6 +88,66 @@ describe('terminal duties: cancelTrx, end-of-day, diagnosis, merchant receipts',
       (await records()).filter((x) => x.type === 'terminal_outcome').length,
       2,
       'the refusal is journaled',
+    );
+  });
+
+  it('recovery: goods not served but the price already paid back by the hopper and a voucher: never reversed as well', async () => {
+    // Found by chaos seed 77031 (vending run): the flow paid 3,40 of a failed 3,49 release from the
+    // hopper, the cut came before the session closed, and recovery reversed the whole terminal payment.
+    const sessionId = `s${++n}`;
+    await w.sj.beginSession(sessionId);
+    const tx = await w.api.create({ ...COFFEE, merchantRef: `${sessionId}:create:1` });
+    assert.equal((await w.api.start(tx.id, 'cashless')).status, 'ok');
+    const counters = { event: 1, remaining: 10, paid: 0, unpaid: 0 };
+    await w.journal.append({
+      type: 'release_intent',
+      sessionId,
+      jobId: `${sessionId}:release:1`,
+      slot: 'A1',
+      productId: 1,
+      cents: 180,
+    });
+    await w.journal.append({
+      type: 'release_outcome',
+      jobId: `${sessionId}:release:1`,
+      result: 'failed',
+      reason: 'no_confirmation',
+    });
+    await w.journal.append({
+      type: 'payout_intent',
+      sessionId,
+      jobId: `${sessionId}:payout:1`,
+      coins: 17,
+      coinCents: 10,
+      before: counters,
+    });
+    await w.journal.append({
+      type: 'payout_outcome',
+      jobId: `${sessionId}:payout:1`,
+      result: 'complete',
+      paidCents: 170,
+      after: { ...counters, event: 2, paid: 17 },
+    });
+    await w.journal.append({ type: 'unclaimed', sessionId, cents: 10, voucher: 'ABCDE-FGHJK' });
+    await w.crash();
+
+    await recoverOpenSessions({
+      journal: w.journal,
+      api: w.rig.client,
+      logger: silentLogger,
+      terminal: new TerminalDuties({
+        journal: w.journal,
+        api: w.rig.client,
+        logger: silentLogger,
+        enabled: true,
+      }),
+    });
+    assert.equal(w.journal.state.sessions[sessionId], undefined, 'settled and closed');
+    assert.equal(w.ledger().sales[0]!.cancelled ?? false, false, 'the terminal payment stands');
+    assert.equal(
+      (await records()).filter((x) => x.type === 'terminal_intent').length,
+      0,
+      'no reversal tried',
     );
   });
 
