@@ -105,9 +105,7 @@ export function kioskPortFor(app: KioskView, deps: FleetBridgeDeps): KioskPort {
     async terminalCancel(receiptNumber) {
       if (serving()) throw new KioskBusyError();
       if (!deps.terminal?.enabled) throw new Error('no card terminal configured');
-      const payment = deps.journal.state.terminal.batch;
-      const cents = Object.values(payment).find((p) => p.receiptNumber === receiptNumber)?.cents ?? 0;
-      return dutyReport(await deps.terminal.cancel({ receiptNumber }, 'fleet'), cents);
+      return dutyReport(await deps.terminal.cancel({ receiptNumber }, 'fleet'));
     },
     async restart(reason) {
       deps.onRestart(reason);

@@ -112,7 +112,8 @@ export class TerminalService {
     });
   }
 
-  cancel(target: ReversalTarget, by: string): Promise<DutyResult> {
+  /** `cents`: the payment's value as the open batch knew it before the reversal (0: not in it). */
+  cancel(target: ReversalTarget, by: string): Promise<DutyResult & { cents: number }> {
     return this.serial(async () => {
       const check = this.deps.duties.reversible(target);
       const payment = 'payment' in check ? check.payment : undefined;
@@ -127,7 +128,7 @@ export class TerminalService {
         ...(payment ? { transactionId: payment.apiId } : {}),
         ...(r.detail ? { reason: r.detail.slice(0, 200) } : {}),
       });
-      return r;
+      return { ...r, cents: payment?.cents ?? 0 };
     });
   }
 
@@ -160,15 +161,12 @@ export class TerminalService {
 }
 
 /** A duty's result for the fleet's command answer: refused or failed rejects (the operator reads why). */
-export function dutyReport(
-  r: DutyResult & { cents?: number; count?: number },
-  cents = 0,
-): TerminalDutyReport {
+export function dutyReport(r: DutyResult & { cents: number; count?: number }): TerminalDutyReport {
   if (r.result === 'refused' || r.result === 'failed')
     throw new Error(`${r.result}: ${r.detail ?? 'no detail'}`.slice(0, 200));
   return {
     result: r.result,
-    amountCents: r.cents ?? cents,
+    amountCents: r.cents,
     ...(r.count !== undefined ? { count: r.count } : {}),
     ...(r.detail ? { detail: r.detail.slice(0, 200) } : {}),
   };
