@@ -40,7 +40,6 @@ export class TerminalService {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | null = null;
   private lastTry = 0;
-  private started = false;
 
   constructor(private readonly deps: TerminalServiceDeps) {}
 
@@ -52,7 +51,6 @@ export class TerminalService {
   start(): void {
     if (!this.enabled || !this.deps.endOfDayAt) return;
     // Only from here: the fleet reporter exists, so the result is not lost on its way out.
-    this.started = true;
     this.timer = setInterval(() => this.idleNow(), this.deps.checkMs ?? 30_000);
     this.timer.unref?.();
     this.idleNow();
@@ -60,10 +58,15 @@ export class TerminalService {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
   }
 
   /** The scheduled end-of-day is due: today's time has passed and no end-of-day ran since it. */
-  due(now = (this.deps.now ?? (() => new Date()))()): boolean {
+  due(now = this.now()): boolean {
     const at = this.deps.endOfDayAt;
     if (!this.enabled || !at) return false;
     const [h, m] = at.split(':').map(Number) as [number, number];
@@ -78,8 +81,11 @@ export class TerminalService {
 
   /** Runs the scheduled end-of-day if it is due and the kiosk is idle. */
   idleNow(): void {
-    if (!this.started || this.running || !this.deps.idle() || !this.due()) return;
-    this.lastTry = Date.now();
+    if (!this.timer || this.running || !this.deps.idle()) return;
+    // The retry pause is measured on the same clock as the schedule (an injected one in tests).
+    const now = this.now();
+    if (!this.due(now)) return;
+    this.lastTry = now.getTime();
     void this.endOfDay('schedule').catch((err: Error) =>
       this.deps.logger.error({ err: err.message }, 'scheduled end-of-day failed'),
     );
@@ -87,11 +93,13 @@ export class TerminalService {
 
   /** One duty at a time: the terminal does one thing at once. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = (this.running ?? Promise.resolve()).then(fn, fn);
-    const tracked = run.finally(() => {
-      if (this.running === tracked) this.running = null;
-    });
-    this.running = tracked.catch(() => undefined);
+    // `running` never rejects, so the next duty waits for this one whatever came of it.
+    const run = (this.running ?? Promise.resolve()).then(fn);
+    const clear = () => {
+      if (this.running === settled) this.running = null;
+    };
+    const settled: Promise<unknown> = run.then(clear, clear);
+    this.running = settled;
     return run;
   }
 
