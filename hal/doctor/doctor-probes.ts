@@ -185,26 +185,38 @@ function hopperProbe(cfg: HopperDeviceConfig, deps: DoctorDeps, logger: Logger):
     device: 'hopper',
     driver: 'cctalk',
     required,
-    // Asked only for its poll and status: the doctor never dispenses a coin.
+    // Started as the app starts it (poll, serial number, enable) and then polled: the doctor never
+    // sends a dispense, so no coin leaves the hopper.
     probe: () =>
       probeAndClose(
         { device: 'hopper', driver: 'cctalk', where: cfg.path, required },
         async () => {
           const { CctalkHopper } = await import('../hopper/cctalk-hopper.js');
           const hopper = new CctalkHopper(cfg, deps.serial, logger);
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, settleMs);
-            hopper.once('status', () => {
-              clearTimeout(timer);
-              resolve();
-            });
-            hopper.start();
-          });
+          await startAndSettle(hopper, settleMs);
           return hopper;
         },
         describeError,
       ),
   };
+}
+
+/**
+ * Starts a serial driver and waits for its first status, at most `settleMs`: that status says whether
+ * the port opened and the device answered (a silent one never changes from offline, hence the limit).
+ */
+function startAndSettle(
+  driver: { once(event: 'status', listener: () => void): unknown; start(): void },
+  settleMs: number,
+): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, settleMs);
+    driver.once('status', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    driver.start();
+  });
 }
 
 function readerProbe(cfg: ReaderDeviceConfig, deps: DoctorDeps, logger: Logger): NamedProbeable {
@@ -233,15 +245,7 @@ function readerProbe(cfg: ReaderDeviceConfig, deps: DoctorDeps, logger: Logger):
         { device: 'reader', driver: 'pn532-uart', where: cfg.path, required },
         async () => {
           const reader = new Pn532Reader(cfg, deps.serial, logger);
-          // The first status says whether the port opened and the chip answered.
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, settleMs);
-            reader.once('status', () => {
-              clearTimeout(timer);
-              resolve();
-            });
-            reader.start();
-          });
+          await startAndSettle(reader, settleMs);
           return reader;
         },
         describeError,
