@@ -1,5 +1,6 @@
 /** Totals over chaos runs, as figures and as the text the CLI prints. */
 import { formatCents } from '../api/money.js';
+import type { FleetReconciliation, GoodsReconciliation } from './books.js';
 import type { RunResult } from './run.js';
 
 export interface ChaosSummary {
@@ -35,15 +36,8 @@ export interface ChaosSummary {
   changed: number;
   returned: number;
   reversed: number;
-  goods: {
-    unitsPaid: number;
-    delivered: number;
-    failed: number;
-    inDoubt: number;
-    releasedWithoutPayment: number;
-    paidWithoutGoods: number;
-  };
-  fleet: { distinct: number; redelivered: number; missing: number; extra: number };
+  goods: GoodsReconciliation;
+  fleet: FleetReconciliation;
   ms: number;
   ok: boolean;
   text: string;
