@@ -35,6 +35,16 @@ export function thermalPrinter(iface: string | PrinterDataInterface, width: numb
   });
 }
 
+/**
+ * node-thermal-printer's typings give code128 the STAR options (`width: 'SMALL'`, `text`); its EPSON
+ * type reads `hriPos`, `hriFont`, `width` (module dots, 2..6) and `height`, and wrote `'SMALL'` as GS w 0,
+ * out of range, with the human-readable text off. Module 2: a 20-character code (255 modules) is 510
+ * dots, inside 80 mm paper (576).
+ */
+const CODE128_EPSON = { hriPos: 2, hriFont: 0, width: 2, height: 60 } as unknown as Parameters<
+  ThermalPrinter['code128']
+>[1];
+
 const nullInterface: PrinterDataInterface = { execute: async () => undefined };
 
 export function receiptBytes(rows: readonly ReceiptRow[], width: number): Buffer {
@@ -45,7 +55,7 @@ export function receiptBytes(rows: readonly ReceiptRow[], width: number): Buffer
     if (row.code) {
       p.alignCenter();
       if (row.code.symbology === 'qr') p.printQR(row.code.data, { cellSize: 4, correction: 'M', model: 2 });
-      else p.code128(row.code.data, { width: 'SMALL', height: 60, text: 2 });
+      else p.code128(row.code.data, CODE128_EPSON);
       p.alignLeft();
       continue;
     }

@@ -82,6 +82,48 @@ describe('hal/printer/escpos-printer (node-thermal-printer + DLE EOT)', () => {
     assert.equal(printer.lastReceipt()?.text.at(-1), '          Preise in €');
   });
 
+  it('prints barcode lines as ESC/POS symbols: QR model 2 with its data stored, Code128 set B with HRI below', async () => {
+    const { iface, printer } = rig();
+    const voucher = 'KV1.AB12.CD34';
+    await printer.print({
+      lines: [
+        { type: 'barcode', value: { symbology: 'qr', data: voucher } },
+        { type: 'barcode', value: { symbology: 'code128', data: '4006381333931' } },
+      ],
+    });
+    const bytes = iface.bytes();
+    const model2 = indexOfBytes(bytes, [0x1d, 0x28, 0x6b, 0x04, 0x00, 0x31, 0x41, 0x32, 0x00]);
+    assert.ok(model2 > 0, 'GS ( k: QR model 2');
+    // GS ( k pL pH 1 P 0 <data>: pL counts the data plus 3, then the symbol is printed (GS ( k ... 1 Q 0).
+    const store = [0x1d, 0x28, 0x6b, voucher.length + 3, 0x00, 0x31, 0x50, 0x30, ...Buffer.from(voucher)];
+    const stored = indexOfBytes(bytes, store);
+    assert.ok(stored > model2, 'the voucher code stored whole in the symbol');
+    assert.ok(
+      indexOfBytes(bytes, [0x1d, 0x28, 0x6b, 0x03, 0x00, 0x31, 0x51, 0x30], stored) > stored,
+      'and printed',
+    );
+    assert.equal(indexOfBytes(bytes, [...Buffer.from(`[qr: ${voucher}]`)]), -1, 'the symbol, not its text');
+
+    const code = '4006381333931';
+    const barcode = indexOfBytes(bytes, [
+      0x1d,
+      0x6b,
+      0x49,
+      code.length + 2,
+      0x7b,
+      0x42,
+      ...Buffer.from(code),
+    ]);
+    assert.ok(barcode > stored, 'GS k 73: Code128, code set B, the data whole');
+    const settings = bytes.subarray(barcode - 12, barcode);
+    assert.deepEqual(
+      [...settings],
+      [0x1d, 0x48, 2, 0x1d, 0x66, 0, 0x1d, 0x77, 2, 0x1d, 0x68, 60],
+      'HRI below (GS H 2), font A, module width 2 (GS w: 2..6), 60 dots high',
+    );
+    assert.ok(indexOfBytes(bytes, FULL_CUT) > barcode, 'cut after the symbols');
+  });
+
   it('refuses to print without paper: typed error, nothing sent, receipt kept for display', async () => {
     const { iface, port, printer, events } = rig();
     port.state = { status: 'paper_out', silent: false };
