@@ -9,10 +9,13 @@
  *   and `align-left` / `align-center` / `align-right`; unknown decorations are ignored.
  * - `space`: an empty line.
  * - `barcode`: a QR code or Code128 of `data`; on paper the symbol, as text `[qr: <data>]` /
- *   `[barcode: <data>]` (what the simulator's receipts show, so a test can scan what was printed).
+ *   `[barcode: <data>]` (what the simulator's receipts show, so a test can scan what was printed); data
+ *   beyond printable ASCII is printed as that text only.
  */
 import { toCp858Printable } from './escpos-charset.js';
 import type { ReceiptLine } from '../../src/api/schemas.js';
+
+const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
 
 export interface ReceiptRow {
   /** Exactly what goes on paper, without trailing blanks; never longer than the width. */
@@ -134,11 +137,16 @@ export function layoutReceipt(content: ReceiptContent, options: ReceiptLayoutOpt
         break;
       case 'barcode': {
         const { data, symbology } = line.value;
+        const text = symbology === 'qr' ? `[qr: ${data}]` : `[barcode: ${data}]`;
+        // The ESC/POS symbol commands frame the data by its character count but send its bytes: beyond
+        // printable ASCII (Code128 set B's range too) the bytes past the count would reach the printer
+        // as commands. Such a code is printed as the text it stands for, never as a symbol.
+        if (!PRINTABLE_ASCII.test(data)) {
+          rows.push(...wrap(clean(text), width).map((l) => plain(l)));
+          break;
+        }
         // Never wrapped: the text row stands for the symbol and must hold the whole code.
-        rows.push({
-          ...plain(symbology === 'qr' ? `[qr: ${data}]` : `[barcode: ${data}]`),
-          code: { symbology, data },
-        });
+        rows.push({ ...plain(text), code: { symbology, data } });
         break;
       }
     }

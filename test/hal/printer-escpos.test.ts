@@ -124,6 +124,25 @@ describe('hal/printer/escpos-printer (node-thermal-printer + DLE EOT)', () => {
     assert.ok(indexOfBytes(bytes, FULL_CUT) > barcode, 'cut after the symbols');
   });
 
+  it('a barcode line beyond printable ASCII is printed as text: no symbol whose byte count could run into the commands', async () => {
+    const { iface, printer } = rig();
+    // 'é' is two bytes in UTF-8: a symbol framed by the character count would leave ESC p (drawer kick) outside it.
+    const data = 'KV1-é\x1bp\x00\x19\xfa';
+    await printer.print({
+      lines: [
+        { type: 'barcode', value: { symbology: 'qr', data } },
+        { type: 'barcode', value: { symbology: 'code128', data } },
+      ],
+    });
+    const bytes = iface.bytes();
+    assert.equal(indexOfBytes(bytes, [0x1d, 0x28, 0x6b]), -1, 'no QR command');
+    assert.equal(indexOfBytes(bytes, [0x1d, 0x6b]), -1, 'no barcode command');
+    assert.equal(indexOfBytes(bytes, [0x1b, 0x70]), -1, 'no ESC p reaches the printer');
+    // é is 0x82 in CP858
+    assert.ok(indexOfBytes(bytes, [...Buffer.from('[qr: KV1-'), 0x82]) > 0, 'the code printed as text');
+    assert.ok(indexOfBytes(bytes, [...Buffer.from('[barcode: KV1-'), 0x82]) > 0);
+  });
+
   it('refuses to print without paper: typed error, nothing sent, receipt kept for display', async () => {
     const { iface, port, printer, events } = rig();
     port.state = { status: 'paper_out', silent: false };
