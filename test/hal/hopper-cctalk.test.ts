@@ -166,6 +166,39 @@ describe('CctalkHopper on the serialport mock binding', () => {
     assert.deepEqual(device.dispenses, [5]);
   });
 
+  it('a wall clock set forward by hours mid-payout (time sync on a Pi without RTC) stops nothing', async () => {
+    device.coinsPerPoll = 1;
+    const pending = hopper.dispense(6);
+    await tick(250);
+    // Between two coins (the poll sees the same count) the wall clock leaps ahead.
+    device.coinsPerPoll = 0;
+    await tick(150);
+    clock.setSystemTime(Date.now() + 3 * 3_600_000);
+    await tick(150);
+    device.coinsPerPoll = 1;
+    const result = await run(pending);
+    assert.equal(result.outcome, 'complete');
+    assert.equal(result.paid, 6);
+    assert.equal(
+      device.headers.includes(HEADER.EMERGENCY_STOP),
+      false,
+      'no emergency stop of a healthy payout',
+    );
+    assert.deepEqual(device.dispenses, [6]);
+  });
+
+  it('a wall clock set back by hours mid-payout still finds a silent hopper silent', async () => {
+    device.coinsPerPoll = 1;
+    const pending = hopper.dispense(5);
+    await tick(250);
+    clock.setSystemTime(Date.now() - 3 * 3_600_000);
+    device.silent = true;
+    const result = await run(pending, 10_000);
+    assert.equal(result.outcome, 'unknown');
+    assert.equal(result.fault, 'offline');
+    assert.deepEqual(device.dispenses, [5]);
+  });
+
   it('after a power cut mid-payout, settle knows the paid coins from the lifetime counter', async () => {
     device.coinsPerPoll = 1;
     device.powerCutAfter = 2;
