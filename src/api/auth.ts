@@ -44,8 +44,9 @@ export interface TokenManagerOptions {
   /** Renew this long before `expires_in` runs out (ms). */
   renewBeforeMs?: number;
   /**
-   * The device session was renewed with the stored device code: store this refresh token (it
-   * replaces the refused one). A failure to store is logged; the new token is used all the same.
+   * A new refresh token replaced the held one (the device session renewed with the stored device
+   * code, or a refresh answer that rotated it): store it. A failure to store is logged; the new
+   * token is used all the same.
    */
   onRenewedPairing?: (refreshToken: string) => Promise<void> | void;
   /** The pairing is dead (see the module comment); called once, the first time it is found. */
@@ -160,9 +161,7 @@ export class TokenManager {
       throw refused;
     }
     const token = parseToken(json, params.grant_type);
-    if (token.refresh_token && this.auth.grant === 'refresh_token') {
-      this.auth = { ...this.auth, refreshToken: token.refresh_token };
-    }
+    if (token.refresh_token) await this.adoptRefreshToken(token.refresh_token);
     return this.hold(token, params.grant_type);
   }
 
@@ -206,16 +205,24 @@ export class TokenManager {
       throw failed;
     }
     const token = parseToken(json, 'device');
-    if (token.refresh_token) {
-      this.auth = { ...this.auth, refreshToken: token.refresh_token };
-      try {
-        await this.opts.onRenewedPairing?.(token.refresh_token);
-      } catch (err) {
-        this.logger.error({ err: String(err) }, 'renewed refresh token could not be stored');
-      }
-    }
+    if (token.refresh_token) await this.adoptRefreshToken(token.refresh_token);
     this.logger.info({ withRefreshToken: token.refresh_token !== undefined }, 'device session renewed');
     return this.hold(token, 'device');
+  }
+
+  /**
+   * A token answer carried a refresh token: it replaces the held one and is stored, whether it came
+   * with a renewed device session or with a plain refresh (a server that rotates them). Kept only in
+   * memory, the next start would present the replaced one, which such a server has revoked.
+   */
+  private async adoptRefreshToken(refreshToken: string): Promise<void> {
+    if (this.auth.grant !== 'refresh_token' || this.auth.refreshToken === refreshToken) return;
+    this.auth = { ...this.auth, refreshToken };
+    try {
+      await this.opts.onRenewedPairing?.(refreshToken);
+    } catch (err) {
+      this.logger.error({ err: String(err) }, 'renewed refresh token could not be stored');
+    }
   }
 
   private pairingLost(err: ApiError): ApiError {

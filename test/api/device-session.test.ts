@@ -152,6 +152,30 @@ describe('device session: refresh, renewal with the device code, pairing lost', 
     assert.deepEqual(m.stored, ['rt_new']);
   });
 
+  it('a refresh answer that rotates the refresh token: the new one is stored and presented next, an unchanged one is not stored again', async () => {
+    const presented: string[] = [];
+    const answers = [
+      { access_token: 'at_1', token_type: 'bearer', expires_in: 1200, refresh_token: 'rt_rotated' },
+      { access_token: 'at_2', token_type: 'bearer', expires_in: 1200, refresh_token: 'rt_rotated' },
+    ];
+    const rotating: FetchLike = async (_url, init) => {
+      presented.push(String((JSON.parse(String(init.body)) as { refresh_token?: string }).refresh_token));
+      return new Response(JSON.stringify(answers.shift()), {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+      });
+    };
+    const m = manager({ refreshToken: 'rt_alive', deviceCode: 'dc_alive' }, { fetch: rotating });
+    assert.equal(await m.tokens.token(), 'at_1');
+    assert.deepEqual(m.stored, ['rt_rotated'], 'stored, or the next start presents the revoked one');
+    assert.equal(m.tokens.refreshToken, 'rt_rotated');
+    m.tokens.invalidate();
+    assert.equal(await m.tokens.token(), 'at_2');
+    assert.deepEqual(presented, ['rt_alive', 'rt_rotated']);
+    assert.deepEqual(m.stored, ['rt_rotated'], 'the same token again is not written again');
+    assert.ok(!JSON.stringify(m.logger.records).includes('rt_rotated'), 'no secrets in the log');
+  });
+
   it('a refresh token that cannot be stored is logged, and the renewed session is used all the same', async () => {
     const logger = recordingLogger();
     const tokens = new TokenManager({
