@@ -430,6 +430,15 @@ export class Ledger {
     const tx = this.mustGet(id);
     if (tx.status !== 'ok')
       throw wrongState(`transaction ${id} is ${tx.status}; only paid ones can be cancelled`);
+    // Profile `cancel-keeps-receipts`: as cancelTrx is documented, the receipts stay unchanged.
+    return this.reversePaid(tx, this.behaviour.cancelReceipt === 'storno');
+  }
+
+  /**
+   * A paid transaction undone (`cancel`, `cancelTrx`): its card part goes back on the card, refused
+   * when the loaded amount was spent since; with `storno`, the receipt becomes the reversal's.
+   */
+  private reversePaid(tx: StoredTransaction, storno: boolean): StoredTransaction {
     return this.commit(() => {
       const card = tx.card ? this.data.cards[tx.card] : undefined;
       if (card) {
@@ -445,9 +454,9 @@ export class Ledger {
         card.cash_balance += (tx.redeemed?.cash ?? 0) - tx.loaded;
         card.bonus_balance += tx.redeemed?.bonus ?? 0;
         card.points = Math.max(0, card.points - tx.points);
+        // The reversal's own booking on the card (with or without a storno receipt).
         this.data.nextTransId += 1;
-        // Profile `cancel-keeps-receipts`: as cancelTrx is documented, the receipts stay unchanged.
-        if (this.behaviour.cancelReceipt === 'storno')
+        if (storno) {
           tx.receipt = cardReceipt({
             cardnumber: card.cardnumber,
             transId: String(this.data.nextTransId),
@@ -464,12 +473,13 @@ export class Ledger {
                 : undefined,
             storno: true,
           });
-      } else if (this.behaviour.cancelReceipt === 'storno') {
+        }
+      } else if (storno) {
         tx.receipt = [{ type: 'textline', value: { text: 'STORNO', decoration: ['important'] } }];
       }
       tx.status = 'cancelled';
       tx.updated = this.now().toISOString();
-      const sale = this.data.sales.find((s) => s.txId === id);
+      const sale = this.data.sales.find((s) => s.txId === tx.id);
       if (sale) sale.cancelled = true;
       return tx;
     });
@@ -496,19 +506,8 @@ export class Ledger {
         'the terminal payment was cleared by end-of-day; it can no longer be reversed',
         'Storno nicht mehr möglich.',
       );
-    return this.commit(() => {
-      const card = tx.card ? this.data.cards[tx.card] : undefined;
-      if (card) {
-        card.cash_balance += (tx.redeemed?.cash ?? 0) - tx.loaded;
-        card.bonus_balance += tx.redeemed?.bonus ?? 0;
-        card.points = Math.max(0, card.points - tx.points);
-      }
-      tx.status = 'cancelled';
-      tx.updated = this.now().toISOString();
-      const sale = this.data.sales.find((s) => s.txId === tx.id);
-      if (sale) sale.cancelled = true;
-      return tx;
-    });
+    // Documented for cancelTrx: the receipts stay unchanged.
+    return this.reversePaid(tx, false);
   }
 
   /** `POST /Smart/Transactions/me/EndOfDay`: the open batch is cleared; its payments can no longer be reversed. */
