@@ -24,7 +24,7 @@ import {
   type MerchantCard,
   type Transaction,
 } from '../api/schemas.js';
-import type { SmartTransactionsApi, StartMethod } from '../api/types.js';
+import type { CallOptions, SmartTransactionsApi, StartMethod } from '../api/types.js';
 import { balanceFromReceipt, type BalanceOperation } from '../api/receipt-balance.js';
 import { classifyStatus, isInDoubt, isNotPaid } from '../api/transaction-status.js';
 import { DEFAULT_NO_EFFECT, confirmNoEffect, repeatStart, type NoEffectPolicy } from '../api/read-back.js';
@@ -226,8 +226,32 @@ export function createApiActors(api: SmartTransactionsApi, opts: ApiActorOptions
     }
     const rb = await readBackConfirmed(sentFor, signal);
     if (rb.took !== 'no_effect') return rb.transaction;
+    return repeatOnce(id, method, jobId, rb.transaction, call);
+  }
+
+  /**
+   * The one repeat a job may make, after reads confirmed "not started". A job that already repeated
+   * (an actor re-invoked after the repeat's own outcome was lost) never sends a third start: reads
+   * can lag longer than the confirming reads, and each start the API executes charges again.
+   */
+  async function repeatOnce(
+    id: string,
+    method: StartMethod,
+    jobId: string,
+    read: Transaction,
+    call: CallOptions,
+  ): Promise<Transaction> {
+    const again = `${jobId}:again`;
+    if ((await ledger.sentFor(again)) !== undefined)
+      throw new ApiError({
+        kind: 'declined',
+        outcome: 'unknown',
+        operation: `start/${method}`,
+        status: read.status,
+        message: `start ${id}: already repeated once and still reads ${String(read.status)}; left for recovery`,
+      });
     // Journaled under this job's step (a credit stays a credit).
-    await ledger.markSent(`${jobId}:again`, id);
+    await ledger.markSent(again, id);
     return repeatStart(api, id, method, call);
   }
 
@@ -345,11 +369,10 @@ export function createApiActors(api: SmartTransactionsApi, opts: ApiActorOptions
       } catch (e) {
         if (!isApiError(e) || e.outcome !== 'unknown') throw e;
         const rb = await readBackConfirmed(id, signal);
-        if (rb.took === 'no_effect') {
-          // The repeat is this credit's too (journaled as a credit, never as the session's payment).
-          await ledger.markSent(`${input.jobId}:again`, id);
-          tx = await repeatStart(api, id, 'cash', { signal });
-        } else if (rb.took === 'effect' || isNotPaid(rb.took)) tx = rb.transaction;
+        // The repeat is this credit's too (journaled as a credit, never as the session's payment).
+        if (rb.took === 'no_effect')
+          tx = await repeatOnce(id, 'cash', input.jobId, rb.transaction, { signal });
+        else if (rb.took === 'effect' || isNotPaid(rb.took)) tx = rb.transaction;
         else throw e;
       }
       // The status decides whether the money is on the card: a 2xx saying `failed` loaded nothing.

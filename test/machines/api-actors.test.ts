@@ -427,6 +427,18 @@ describe('API actors over SmartTransactionsApi', () => {
     assert.equal(ledger.entries.get('S:credit:1:again'), 'STX_1');
   });
 
+  it("creditCard: the repeat's own outcome lost too, the actor invoked again: never a third start (outcome unknown)", async () => {
+    const api = creditInDoubt({ repeat: apiError('timeout', 'unknown') });
+    const ledger = memoryStartLedger();
+    const actors = createApiActors(api, { ledger, noEffect: FAST });
+    const first = await failure(actors.creditCard, CREDIT);
+    assert.equal(first.outcome, 'unknown');
+    assert.equal(api.start.callCount, 2, 'the first start and its one repeat');
+    const second = await failure(actors.creditCard, CREDIT);
+    assert.equal(second.outcome, 'unknown', 'left for recovery, never "not credited"');
+    assert.equal(api.start.callCount, 2, 'no third start on reads that may lag');
+  });
+
   it('creditCard: unknown, read back lags ("created" once, then ok): credited once, never started again', async () => {
     const api = creditInDoubt({ paidAt: 1 });
     const out = await call<{ transactionId: string }>(
