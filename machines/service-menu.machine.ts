@@ -192,6 +192,15 @@ export function deviceItems(results: DeviceTestResult[]): ServiceListItem[] {
   return results.map((r) => ({ kind: 'device', device: r.device, ok: r.ok, status: r.status }));
 }
 
+/** A yes/no question: OK goes on, Cancel goes back, any other key only counts as activity. */
+function okOrCancel<O extends string, C extends string>(ok: O, cancel: C) {
+  return [
+    { guard: { type: 'isButton', params: { names: ['ok'] } }, target: ok, actions: 'touch' },
+    { guard: { type: 'isButton', params: { names: ['cancel'] } }, target: cancel, actions: 'touch' },
+    { actions: 'touch' },
+  ] as const;
+}
+
 function reporting(params: ServiceReport): never {
   return { type: 'report', params } as never;
 }
@@ -322,8 +331,12 @@ export const serviceMenuMachine = setup({
       const out = outputOf<TerminalDutyOutput>(event);
       return { result: out.ok ? 'terminal_done' : 'terminal_failed', resultDetail: out.detail } as const;
     }),
+    /** After the duty's answer, or its error (then reported failed with the error's text). */
     reportDuty: enqueueActions(({ context, event, enqueue }) => {
-      const out = outputOf<TerminalDutyOutput>(event);
+      const out = (event as { output?: TerminalDutyOutput }).output ?? {
+        ok: false,
+        detail: errorText(event),
+      };
       enqueue(
         reporting({ action: `terminal_${context.duty ?? 'diagnosis'}`, ok: out.ok, detail: out.detail }),
       );
@@ -349,9 +362,8 @@ export const serviceMenuMachine = setup({
     reprinted: ({ event }) => outputOf<ReprintOutput>(event).reprinted,
     reportPrinted: ({ event }) => outputOf<CollectCashOutput>(event).printed,
     hasSlots: ({ event }) => outputOf<StockStatusOutput>(event).slots.length > 0,
-    dutyChosen: ({ context }) => context.duty !== null,
     isCancelDuty: ({ context }) => context.duty === 'cancel_last',
-    isButton: ({ event }, params: { names: string[] }) => params.names.includes(button(event) ?? ''),
+    isButton: ({ event }, params: { names: readonly string[] }) => params.names.includes(button(event) ?? ''),
   },
 }).createMachine({
   id: 'serviceMenu',
@@ -659,23 +671,7 @@ export const serviceMenuMachine = setup({
                 ],
               },
             },
-            confirm: {
-              on: {
-                BUTTON: [
-                  {
-                    guard: { type: 'isButton', params: { names: ['ok'] } },
-                    target: 'collecting',
-                    actions: 'touch',
-                  },
-                  {
-                    guard: { type: 'isButton', params: { names: ['cancel'] } },
-                    target: 'counting',
-                    actions: 'touch',
-                  },
-                  { actions: 'touch' },
-                ],
-              },
-            },
+            confirm: { on: { BUTTON: okOrCancel('collecting', 'counting') } },
             collecting: {
               on: { TICK: { actions: 'tick' } },
               invoke: {
@@ -881,29 +877,12 @@ export const serviceMenuMachine = setup({
             },
             chosen: {
               always: [
-                // A reversal gives money back: asked once more.
+                // A reversal gives money back: asked once more (amount1..4 always name a duty).
                 { guard: 'isCancelDuty', target: 'confirm' },
-                { guard: 'dutyChosen', target: 'running' },
-                { target: 'choose' },
+                { target: 'running' },
               ],
             },
-            confirm: {
-              on: {
-                BUTTON: [
-                  {
-                    guard: { type: 'isButton', params: { names: ['ok'] } },
-                    actions: 'touch',
-                    target: 'running',
-                  },
-                  {
-                    guard: { type: 'isButton', params: { names: ['cancel'] } },
-                    actions: 'touch',
-                    target: 'choose',
-                  },
-                  { actions: 'touch' },
-                ],
-              },
-            },
+            confirm: { on: { BUTTON: okOrCancel('running', 'choose') } },
             running: {
               on: { TICK: { actions: 'tick' } },
               invoke: {
@@ -913,18 +892,7 @@ export const serviceMenuMachine = setup({
                 onDone: { target: '#serviceMenu.menu.result', actions: ['dutyResult', 'reportDuty'] },
                 onError: {
                   target: '#serviceMenu.menu.result',
-                  actions: [
-                    { type: 'failResult', params: { result: 'terminal_failed' } },
-                    enqueueActions(({ context, event, enqueue }) =>
-                      enqueue(
-                        reporting({
-                          action: `terminal_${context.duty ?? 'diagnosis'}`,
-                          ok: false,
-                          detail: errorText(event),
-                        }),
-                      ),
-                    ),
-                  ],
+                  actions: [{ type: 'failResult', params: { result: 'terminal_failed' } }, 'reportDuty'],
                 },
               },
             },
