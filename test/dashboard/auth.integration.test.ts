@@ -8,11 +8,12 @@ import http from 'node:http';
 
 import { hashPassword, verifyPassword } from '../../src/dashboard/auth.js';
 import { startDashboard, type Dashboard } from '../../src/dashboard/server.js';
-import { findMosquitto, startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
+import { startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
 import { SimKiosk } from '../../src/fleet-sim/sim-kiosk.js';
 import { eventually } from './eventually.js';
 import { authed, logIn } from './session.js';
 import { STORE_TARGETS } from './store-targets.js';
+import { needs, MOSQUITTO } from '../support/real-parts.js';
 
 describe('dashboard passwords', () => {
   it('stores scrypt hashes that verify the right password only', async () => {
@@ -34,10 +35,7 @@ for (const makeTarget of STORE_TARGETS) {
     const base = () => `http://127.0.0.1:${dash.port}`;
 
     before(async function () {
-      if (!findMosquitto()) {
-        console.log('skipped: mosquitto is not installed (apt-get install mosquitto)');
-        this.skip();
-      }
+      await needs(this, MOSQUITTO);
       broker = await startMosquitto();
       dash = await startDashboard({
         mqttUrl: broker.url,

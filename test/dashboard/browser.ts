@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 
-import { findMosquitto } from '../../src/harness/mosquitto.js';
+import { needs, CHROMIUM, MOSQUITTO } from '../support/real-parts.js';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
@@ -23,14 +23,7 @@ export function chromiumAvailable(): boolean {
   return existsSync(CHROMIUM_PATH);
 }
 
-/** In a `before` hook: skips the suite (saying why) when chromium or Mosquitto is missing. */
-export function skipWithoutBrowserAndBroker(ctx: Mocha.Context): void {
-  if (!chromiumAvailable()) {
-    console.log(`skipped: ${CHROMIUM_PATH} is missing (apt-get install chromium)`);
-    ctx.skip();
-  }
-  if (!findMosquitto()) {
-    console.log('skipped: mosquitto is not installed (apt-get install mosquitto)');
-    ctx.skip();
-  }
+/** In a `before` hook: skips the suite (saying why) when chromium or Mosquitto is missing; fails under CI. */
+export async function skipWithoutBrowserAndBroker(ctx: Mocha.Context): Promise<void> {
+  await needs(ctx, CHROMIUM, MOSQUITTO);
 }

@@ -39,7 +39,7 @@ describe('dashboard accounts in a real browser', function () {
   }
 
   before(async function () {
-    skipWithoutBrowserAndBroker(this);
+    await skipWithoutBrowserAndBroker(this);
     broker = await startMosquitto();
     dash = await startDashboard({
       mqttUrl: broker.url,

@@ -47,7 +47,7 @@ describe('dashboard back-office views in a real browser', function () {
   }
 
   before(async function () {
-    skipWithoutBrowserAndBroker(this);
+    await skipWithoutBrowserAndBroker(this);
     broker = await startMosquitto();
     dash = await startDashboard({
       mqttUrl: broker.url,

@@ -16,9 +16,10 @@ import mqtt from 'mqtt';
 import { startDashboard, type Dashboard } from '../../src/dashboard/server.js';
 import type { Statement } from '../../src/dashboard/store/database.js';
 import { alertMessage, newCondition, transactionEvent } from '../../src/fleet-sim/payloads.js';
-import { findMosquitto, startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
+import { startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
 import { eventually } from './eventually.js';
 import { STORE_TARGETS } from './store-targets.js';
+import { needs, MOSQUITTO } from '../support/real-parts.js';
 
 for (const makeTarget of STORE_TARGETS) {
   const target = makeTarget();
@@ -39,10 +40,7 @@ for (const makeTarget of STORE_TARGETS) {
       });
 
     before(async function () {
-      if (!findMosquitto()) {
-        console.log('skipped: mosquitto is not installed (apt-get install mosquitto)');
-        this.skip();
-      }
+      await needs(this, MOSQUITTO);
       broker = await startMosquitto();
     });
     after(async () => {

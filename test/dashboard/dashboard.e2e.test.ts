@@ -24,7 +24,7 @@ describe('dashboard in a real browser', function () {
   const pageErrors: string[] = [];
 
   before(async function () {
-    skipWithoutBrowserAndBroker(this);
+    await skipWithoutBrowserAndBroker(this);
     broker = await startMosquitto();
     dash = await startDashboard({ mqttUrl: broker.url, port: 0, waitForBroker: true, tickMs: 200 });
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });

@@ -13,8 +13,9 @@ import type { KioskDetail, KioskSummary } from '../../src/dashboard/fleet-model.
 import { stateMessage, newCondition, transactionEvent } from '../../src/fleet-sim/payloads.js';
 import { SimKiosk } from '../../src/fleet-sim/sim-kiosk.js';
 import { encodeEventBatch } from '../../src/fleet/event-batch.js';
-import { findMosquitto, startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
+import { startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
 import { eventually } from './eventually.js';
+import { needs, MOSQUITTO } from '../support/real-parts.js';
 
 describe('dashboard with a real Mosquitto', function () {
   this.timeout(40_000);
@@ -36,10 +37,7 @@ describe('dashboard with a real Mosquitto', function () {
     });
 
   before(async function () {
-    if (!findMosquitto()) {
-      console.log('skipped: mosquitto is not installed (apt-get install mosquitto)');
-      this.skip();
-    }
+    await needs(this, MOSQUITTO);
     broker = await startMosquitto();
     dash = await startDashboard({ mqttUrl: broker.url, port: 0, waitForBroker: true, tickMs: 100 });
   });

@@ -19,9 +19,10 @@ import {
   stateMessage,
   transactionEvent,
 } from '../../src/fleet-sim/payloads.js';
-import { findMosquitto, startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
+import { startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
 import { eventually } from './eventually.js';
 import { postgresTarget } from './store-targets.js';
+import { needs, MOSQUITTO } from '../support/real-parts.js';
 
 describe('dashboard partitions', () => {
   it('hashes a kiosk id onto one partition, stably, and spreads a fleet over all of them', () => {
@@ -48,10 +49,7 @@ describe('dashboard partitions', () => {
     const stores: FleetStore[] = [];
 
     before(async function () {
-      if (!findMosquitto()) {
-        console.log('skipped: mosquitto is not installed (apt-get install mosquitto)');
-        this.skip();
-      }
+      await needs(this, MOSQUITTO);
       broker = await startMosquitto();
     });
     after(async () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { DEPLOY, run, tempDir, which } from './support.js';
+import { needs, SHELLCHECK } from '../support/real-parts.js';
 
 /** Every shell script under deploy/: *.sh files and executables with a shell shebang. */
 function shellScripts(dir: string): string[] {
@@ -30,11 +31,8 @@ describe('deploy scripts and units', function () {
       assert.ok(names.includes(s), `${s} among ${names.join(', ')}`);
   });
 
-  it('every script passes shellcheck', function () {
-    if (!which('shellcheck')) {
-      console.log('      skipped: shellcheck is not installed (apt-get install shellcheck)');
-      this.skip();
-    }
+  it('every script passes shellcheck', async function () {
+    await needs(this, SHELLCHECK);
     const scripts = shellScripts(DEPLOY);
     const r = run('shellcheck', ['-x', '--severity=style', ...scripts]);
     assert.equal(r.status, 0, r.stdout + r.stderr);

@@ -13,14 +13,10 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import {
-  findMosquitto,
-  freePort,
-  startMosquitto,
-  type MosquittoBroker,
-} from '../../src/harness/mosquitto.js';
+import { freePort, startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
 import { startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
 import { forbiddenDesiredFields } from '../support/hostile-config.js';
+import { needs, MOSQUITTO } from '../support/real-parts.js';
 
 interface Report {
   version: number | null;
@@ -64,10 +60,7 @@ describe('hostile config/desired against the real kiosk program', function () {
     });
 
   before(async function () {
-    if (!findMosquitto()) {
-      console.log('      mosquitto is not installed: skipping (CI installs it)');
-      this.skip();
-    }
+    await needs(this, MOSQUITTO);
     // The attacker's host: any connection at all (HTTP for the API, MQTT for the fleet) is recorded.
     attacker = createServer((s) => {
       contacts.push(`connection from ${s.remotePort}`);

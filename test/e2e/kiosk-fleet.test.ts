@@ -8,8 +8,9 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { startMosquitto, findMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
+import { startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
 import { startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
+import { needs, MOSQUITTO } from '../support/real-parts.js';
 
 interface Seen {
   topic: string;
@@ -38,10 +39,7 @@ describe('kiosk program + fleet over a real Mosquitto', function () {
   };
 
   before(async function () {
-    if (!findMosquitto()) {
-      console.log('      mosquitto is not installed: skipping (CI installs it)');
-      this.skip();
-    }
+    await needs(this, MOSQUITTO);
     broker = await startMosquitto();
     observer = mqtt.connect(broker.url, { protocolVersion: 5, clientId: `observer-${randomUUID()}` });
     await new Promise<void>((resolve, reject) => {

@@ -11,8 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
-import { findMosquitto, startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
+import { startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
 import { startSeedApi, type SeedApi } from '../support/seed-api.js';
+import { needs, MOSQUITTO } from '../support/real-parts.js';
 
 describe('e2e: a dead refresh token (device session renewal)', function () {
   this.timeout(60_000);
@@ -75,7 +76,7 @@ describe('e2e: a dead refresh token (device session renewal)', function () {
   });
 
   it('the device code refused too (invalid_device): out of service "Neu koppeln", alert repair_needed, not an outage', async function () {
-    if (!findMosquitto()) this.skip();
+    await needs(this, MOSQUITTO);
     const broker: MosquittoBroker = await startMosquitto();
     const observer: MqttClient = mqtt.connect(broker.url, {
       protocolVersion: 5,

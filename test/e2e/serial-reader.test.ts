@@ -4,8 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { findSocat, startPtyPair, type PtyPair } from '../support/socat.js';
+import { startPtyPair, type PtyPair } from '../support/socat.js';
 import { startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
+import { needs, SOCAT } from '../support/real-parts.js';
 
 describe('e2e: serial line reader on a pseudo-terminal', function () {
   this.timeout(30_000);
@@ -13,10 +14,7 @@ describe('e2e: serial line reader on a pseudo-terminal', function () {
   let pty: PtyPair | undefined;
 
   before(async function () {
-    if (!(await findSocat())) {
-      console.log('      socat is not installed: the pty reader test needs it (apt-get install socat)');
-      this.skip();
-    }
+    await needs(this, SOCAT);
   });
 
   afterEach(async () => {

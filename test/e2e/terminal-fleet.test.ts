@@ -10,8 +10,9 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Journal } from '../../src/journal/journal.js';
-import { startMosquitto, findMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
+import { startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
 import { simulatorCatalogue, startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
+import { needs, MOSQUITTO } from '../support/real-parts.js';
 
 interface Seen {
   topic: string;
@@ -55,10 +56,7 @@ describe('e2e: card terminal duties (schedule, fleet commands, evt/terminal)', f
   const terminalEvents = () => seen.filter((m) => m.topic === topic('evt/terminal')).map((m) => m.body!);
 
   before(async function () {
-    if (!findMosquitto()) {
-      console.log('      mosquitto is not installed: skipping (CI installs it)');
-      this.skip();
-    }
+    await needs(this, MOSQUITTO);
     broker = await startMosquitto();
     observer = mqtt.connect(broker.url, { protocolVersion: 5, clientId: `observer-${randomUUID()}` });
     await new Promise<void>((resolve, reject) => {

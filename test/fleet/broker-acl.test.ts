@@ -14,15 +14,10 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { readFileSync } from 'node:fs';
 import { EVENT_MESSAGE_SCHEMAS, KNOWN_ALERTS } from '../../src/fleet/envelope.js';
 import { FleetReporter } from '../../src/fleet/reporter.js';
-import {
-  findMosquitto,
-  findMosquittoPasswd,
-  startMosquitto,
-  writePasswordFile,
-  type MosquittoBroker,
-} from '../../src/harness/mosquitto.js';
+import { startMosquitto, writePasswordFile, type MosquittoBroker } from '../../src/harness/mosquitto.js';
 import { FakeKiosk, birthFacts, healthFacts } from './support/fake-kiosk.js';
 import { Observer } from './support/observer.js';
+import { needs, MOSQUITTO, MOSQUITTO_PASSWD } from '../support/real-parts.js';
 
 const ACL = path.resolve(import.meta.dirname, '../../deploy/mosquitto/acl');
 const USERS = { 'k-a': 'pw-a', 'k-b': 'pw-b', dashboard: 'pw-dash', operator: 'pw-op' } as const;
@@ -34,10 +29,7 @@ describe('broker ACL (deploy/mosquitto/acl) on a real Mosquitto', function () {
   const clients: (MqttClient | Observer)[] = [];
 
   before(async function () {
-    if (!findMosquitto() || !findMosquittoPasswd()) {
-      console.log('mosquitto or mosquitto_passwd not installed: skipping the ACL test');
-      this.skip();
-    }
+    await needs(this, MOSQUITTO, MOSQUITTO_PASSWD);
     dir = await mkdtemp(path.join(os.tmpdir(), 'acl-'));
     const passwd = path.join(dir, 'passwd');
     await writePasswordFile(passwd, USERS);

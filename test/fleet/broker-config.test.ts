@@ -11,13 +11,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import {
-  findMosquitto,
-  findMosquittoPasswd,
-  freePort,
-  writePasswordFile,
-} from '../../src/harness/mosquitto.js';
+import { findMosquitto, freePort, writePasswordFile } from '../../src/harness/mosquitto.js';
 import { Observer } from './support/observer.js';
+import { needs, MOSQUITTO, MOSQUITTO_PASSWD, OPENSSL } from '../support/real-parts.js';
 
 const DEPLOY = path.resolve(import.meta.dirname, '../../deploy/mosquitto');
 
@@ -52,11 +48,7 @@ describe('broker config (deploy/mosquitto/mosquitto.conf) with TLS client certif
   const clients: (MqttClient | Observer)[] = [];
 
   before(async function () {
-    const hasOpenssl = spawnSync('sh', ['-c', 'command -v openssl']).status === 0;
-    if (!findMosquitto() || !findMosquittoPasswd() || !hasOpenssl) {
-      console.log('mosquitto, mosquitto_passwd or openssl not installed: skipping the broker config test');
-      this.skip();
-    }
+    await needs(this, MOSQUITTO, MOSQUITTO_PASSWD, OPENSSL);
     dir = await mkdtemp(path.join(os.tmpdir(), 'mosq-tls-'));
     const subj = (cn: string) => ['-subj', `/CN=${cn}`];
     openssl(

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
-import { findMosquitto, startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
+import { startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
+import { needs, MOSQUITTO } from '../support/real-parts.js';
 
 async function connect(url: string, opts: mqtt.IClientOptions = {}): Promise<mqtt.MqttClient> {
   return mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0, ...opts });
@@ -10,11 +11,8 @@ describe('test harness: real Mosquitto', function () {
   this.timeout(20_000);
   let broker: MosquittoBroker | undefined;
 
-  before(function () {
-    if (!findMosquitto()) {
-      console.log('mosquitto not installed: skipping broker tests');
-      this.skip();
-    }
+  before(async function () {
+    await needs(this, MOSQUITTO);
   });
 
   afterEach(async () => {

@@ -20,9 +20,10 @@ import { unpackEvents } from '../../src/fleet/event-batch.js';
 import { MqttClient, type IClientPublishOptions, type PacketCallback } from 'mqtt';
 import sinon from 'sinon';
 import { recordingLogger } from '../../src/util/logger.js';
-import { findMosquitto, startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
+import { startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
 import { FakeKiosk, birthFacts, healthFacts } from './support/fake-kiosk.js';
 import { Observer, sleep } from './support/observer.js';
+import { needs, MOSQUITTO } from '../support/real-parts.js';
 
 describe('fleet reporter against a real Mosquitto', function () {
   this.timeout(30_000);
@@ -35,10 +36,7 @@ describe('fleet reporter against a real Mosquitto', function () {
   let id: string;
 
   before(async function () {
-    if (!findMosquitto()) {
-      console.log('mosquitto not installed: skipping fleet integration tests');
-      this.skip();
-    }
+    await needs(this, MOSQUITTO);
     broker = await startMosquitto();
   });
   after(async () => {

@@ -11,8 +11,9 @@ import { FakeCctalkHopper } from '../../hal/hopper/fake-cctalk-hopper.js';
 import type { DispenseIntent, HopperStatus } from '../../hal/hopper/hopper.js';
 import { nodeSerialPortFactory } from '../../hal/io/serial-port-node.js';
 import type { SerialPortLike } from '../../hal/io/serial-port.js';
-import { findSocat, startPtyPair } from '../support/socat.js';
+import { startPtyPair } from '../support/socat.js';
 import type { PtyPair } from '../support/socat.js';
+import { needs, SOCAT } from '../support/real-parts.js';
 
 async function playHopper(path: string): Promise<{ device: FakeCctalkHopper; port: SerialPortLike }> {
   const port = nodeSerialPortFactory.create({ path, baudRate: 9600 });
@@ -49,10 +50,7 @@ describe('CctalkHopper end to end over a socat pty pair', function () {
   let hopper: CctalkHopper | undefined;
 
   before(async function () {
-    if (!(await findSocat())) {
-      console.log('    skipped: socat is not installed (apt-get install socat)');
-      this.skip();
-    }
+    await needs(this, SOCAT);
   });
 
   beforeEach(async () => {

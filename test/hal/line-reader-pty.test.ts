@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { LineCardReader } from '../../hal/card-reader/line-reader.js';
 import { nodeSerialPortFactory } from '../../hal/io/serial-port-node.js';
 import type { SerialPortLike } from '../../hal/io/serial-port.js';
-import { findSocat, startPtyPair } from '../support/socat.js';
+import { startPtyPair } from '../support/socat.js';
 import type { PtyPair } from '../support/socat.js';
+import { needs, SOCAT } from '../support/real-parts.js';
 
 function openDeviceEnd(path: string): Promise<SerialPortLike> {
   const port = nodeSerialPortFactory.create({ path, baudRate: 9600 });
@@ -61,10 +62,7 @@ describe('LineCardReader end to end over a socat pty pair', function () {
   let reader: LineCardReader | undefined;
 
   before(async function () {
-    if (!(await findSocat())) {
-      console.log('    skipped: socat is not installed (apt-get install socat)');
-      this.skip();
-    }
+    await needs(this, SOCAT);
   });
 
   beforeEach(async () => {

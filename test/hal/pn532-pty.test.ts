@@ -10,8 +10,9 @@ import { Pn532Reader } from '../../hal/card-reader/pn532-reader.js';
 import { FakePn532Chip } from '../../hal/card-reader/fake-pn532-chip.js';
 import { nodeSerialPortFactory } from '../../hal/io/serial-port-node.js';
 import type { SerialPortLike } from '../../hal/io/serial-port.js';
-import { findSocat, startPtyPair } from '../support/socat.js';
+import { startPtyPair } from '../support/socat.js';
 import type { PtyPair } from '../support/socat.js';
+import { needs, SOCAT } from '../support/real-parts.js';
 
 function nextEvent<T>(
   emitter: { once(e: string, l: (v: T) => void): unknown; off(e: string, l: (v: T) => void): unknown },
@@ -49,10 +50,7 @@ describe('Pn532Reader end to end over a socat pty pair', function () {
   let reader: Pn532Reader | undefined;
 
   before(async function () {
-    if (!(await findSocat())) {
-      console.log('    skipped: socat is not installed (apt-get install socat)');
-      this.skip();
-    }
+    await needs(this, SOCAT);
   });
 
   beforeEach(async () => {
