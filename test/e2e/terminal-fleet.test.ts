@@ -8,77 +8,37 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
 import { Journal } from '../../src/journal/journal.js';
 import { startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
 import { simulatorCatalogue, startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
 import { needs, MOSQUITTO } from '../support/real-parts.js';
-
-interface Seen {
-  topic: string;
-  body: Record<string, unknown> | null;
-}
+import { Observer, type Seen } from '../fleet/support/observer.js';
 
 describe('e2e: card terminal duties (schedule, fleet commands, evt/terminal)', function () {
   this.timeout(60_000);
   let broker: MosquittoBroker;
-  let observer: MqttClient;
+  let observer: Observer;
   let kiosk: KioskProcess | undefined;
-  const seen: Seen[] = [];
   const id = 'k-terminal-e2e-01';
   const topic = (t: string) => `kiosk/v1/${id}/${t}`;
-  const waitFor = async (pred: (m: Seen) => boolean, what: string, timeoutMs = 20_000): Promise<Seen> => {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const hit = seen.find(pred);
-      if (hit) return hit;
-      if (Date.now() > end)
-        assert.fail(`timed out waiting for ${what}; saw ${seen.map((s) => s.topic).join(', ')}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
-  const command = async (name: string, args: Record<string, unknown> = {}): Promise<Seen> => {
-    const cmdId = randomUUID();
-    const now = Date.now();
-    await observer.publishAsync(
-      topic(`cmd/${name}`),
-      JSON.stringify({ cmdId, issuedAt: now, expiresAt: now + 60_000, args }),
-      { qos: 1 },
-    );
-    return waitFor(
-      (m) =>
-        m.topic === topic('cmdres') &&
-        m.body?.cmdId === cmdId &&
-        (m.body?.status === 'succeeded' || m.body?.status === 'failed' || m.body?.status === 'rejected'),
-      `cmdres of ${name}`,
-    );
-  };
-  const terminalEvents = () => seen.filter((m) => m.topic === topic('evt/terminal')).map((m) => m.body!);
+  const waitFor = (pred: (m: Seen) => boolean, what: string, timeoutMs = 20_000): Promise<Seen> =>
+    observer.message(pred, what, timeoutMs);
+  const command = (name: string, args: Record<string, unknown> = {}): Promise<Seen> =>
+    observer.command(topic(''), name, args, 20_000);
+  const terminalEvents = () =>
+    observer.messages.filter((m) => m.topic === topic('evt/terminal')).map((m) => m.json!);
 
   before(async function () {
     await needs(this, MOSQUITTO);
     broker = await startMosquitto();
-    observer = mqtt.connect(broker.url, { protocolVersion: 5, clientId: `observer-${randomUUID()}` });
-    await new Promise<void>((resolve, reject) => {
-      observer.once('connect', () => resolve());
-      observer.once('error', reject);
+    observer = await Observer.connect(broker.url, [`kiosk/v1/${id}/#`], {
+      clientId: `observer-${randomUUID()}`,
     });
-    observer.on('message', (t, payload) => {
-      const raw = payload.toString('utf8');
-      let body: Record<string, unknown> | null;
-      try {
-        body = raw ? (JSON.parse(raw) as Record<string, unknown>) : null;
-      } catch {
-        body = null;
-      }
-      seen.push({ topic: t, body });
-    });
-    await observer.subscribeAsync(`kiosk/v1/${id}/#`, { qos: 1 });
   });
 
   after(async () => {
     await kiosk?.stop().catch(() => undefined);
-    await observer?.endAsync().catch(() => undefined);
+    await observer?.close().catch(() => undefined);
     await broker?.stop();
   });
 
@@ -95,17 +55,17 @@ describe('e2e: card terminal duties (schedule, fleet commands, evt/terminal)', f
     const k = kiosk;
     // 00:00 has always passed today: the first idle runs it, once.
     const scheduled = await waitFor(
-      (m) => m.topic === topic('evt/terminal') && m.body?.action === 'end_of_day',
+      (m) => m.topic === topic('evt/terminal') && m.json?.action === 'end_of_day',
       'scheduled end-of-day',
     );
     assert.deepEqual(
-      { result: scheduled.body?.result, by: scheduled.body?.by, count: scheduled.body?.count },
+      { result: scheduled.json?.result, by: scheduled.json?.by, count: scheduled.json?.count },
       { result: 'ok', by: 'schedule', count: 0 },
     );
 
     const diag = await command('diagnostics');
-    assert.equal(diag.body?.status, 'succeeded');
-    const probes = (diag.body?.result as { probes: { device: string; status: string }[] }).probes;
+    assert.equal(diag.json?.status, 'succeeded');
+    const probes = (diag.json?.result as { probes: { device: string; status: string }[] }).probes;
     assert.deepEqual(
       probes.find((p) => p.device === 'terminal'),
       {
@@ -132,29 +92,29 @@ describe('e2e: card terminal duties (schedule, fleet commands, evt/terminal)', f
     assert.ok(receiptNumber, 'the terminal slip names its receipt number');
 
     const bad = await command('terminal-cancel', { receiptNumber: '../x' });
-    assert.deepEqual([bad.body?.status, bad.body?.reason], ['rejected', 'bad_args']);
+    assert.deepEqual([bad.json?.status, bad.json?.reason], ['rejected', 'bad_args']);
 
     const cancelled = await command('terminal-cancel', { receiptNumber });
-    assert.equal(cancelled.body?.status, 'succeeded', JSON.stringify(cancelled.body));
-    assert.deepEqual(cancelled.body?.result, { result: 'ok', amountCents: 180 });
+    assert.equal(cancelled.json?.status, 'succeeded', JSON.stringify(cancelled.json));
+    assert.deepEqual(cancelled.json?.result, { result: 'ok', amountCents: 180 });
     assert.equal((await k.ledger()).sales.at(-1)?.cancelled, true, 'reversed at the API');
     await waitFor(
-      (m) => m.topic === topic('evt/terminal') && m.body?.action === 'reversal' && m.body?.result === 'ok',
+      (m) => m.topic === topic('evt/terminal') && m.json?.action === 'reversal' && m.json?.result === 'ok',
       'evt/terminal reversal',
     );
 
     const eod = await command('end-of-day');
-    assert.equal(eod.body?.status, 'succeeded');
+    assert.equal(eod.json?.status, 'succeeded');
     assert.deepEqual(
-      eod.body?.result,
+      eod.json?.result,
       { result: 'ok', amountCents: 0, count: 0 },
       'the reversed payment is not in it',
     );
 
     const late = await command('terminal-cancel', { receiptNumber });
-    assert.equal(late.body?.status, 'failed');
+    assert.equal(late.json?.status, 'failed');
     assert.match(
-      String(late.body?.reason),
+      String(late.json?.reason),
       /refused: already reversed|refused: not in the open terminal batch/,
     );
 

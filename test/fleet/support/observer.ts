@@ -2,7 +2,8 @@
  * A back-end stand-in for tests: subscribes to one kiosk's topics (or anything), keeps every message,
  * and lets a test wait for a condition with a deadline (polling on real time: the broker is real).
  */
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { randomUUID } from 'node:crypto';
+import mqtt, { type IClientOptions, type IClientSubscribeOptions, type MqttClient } from 'mqtt';
 
 export interface Seen {
   topic: string;
@@ -26,10 +27,16 @@ export class Observer {
     });
   }
 
-  static async connect(url: string, topics: string[], opts: IClientOptions = {}): Promise<Observer> {
+  /** `subscribe` options: e.g. `rap: true` keeps live messages' retain flag, as a late subscriber sees them. */
+  static async connect(
+    url: string,
+    topics: string[],
+    opts: IClientOptions = {},
+    subscribe: Partial<IClientSubscribeOptions> = {},
+  ): Promise<Observer> {
     const client = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 500, ...opts });
     const o = new Observer(client);
-    if (topics.length) await client.subscribeAsync(topics, { qos: 1 });
+    if (topics.length) await client.subscribeAsync(topics, { qos: 1, ...subscribe });
     return o;
   }
 
@@ -48,6 +55,37 @@ export class Observer {
       }
       await new Promise((r) => setTimeout(r, 20));
     }
+  }
+
+  /** The first message (kept or still to come) that `pred` accepts. */
+  message(pred: (m: Seen) => boolean, what: string, timeoutMs = 8000): Promise<Seen> {
+    return this.waitFor(what, () => this.messages.find(pred), timeoutMs);
+  }
+
+  /**
+   * Sends a fleet command to the kiosk whose topics start with `prefix` (`kiosk/v1/<id>/`) as the
+   * contract says (cmdId, issuedAt, expiresAt, args) and waits for its final `cmdres`.
+   */
+  async command(
+    prefix: string,
+    name: string,
+    args: Record<string, unknown> = {},
+    timeoutMs = 15_000,
+  ): Promise<Seen> {
+    const cmdId = randomUUID();
+    const now = Date.now();
+    await this.publish(
+      `${prefix}cmd/${name}`,
+      JSON.stringify({ cmdId, issuedAt: now, expiresAt: now + 60_000, args }),
+    );
+    return this.message(
+      (m) =>
+        m.topic === `${prefix}cmdres` &&
+        m.json?.cmdId === cmdId &&
+        ['succeeded', 'failed', 'rejected'].includes(String(m.json?.status)),
+      `cmdres of ${name}`,
+      timeoutMs,
+    );
   }
 
   async publish(
