@@ -12,6 +12,7 @@ import type { SimHandles } from '../src/app/devices.js';
 import { KioskApp } from '../src/app/kiosk-app.js';
 import { silentLogger } from '../src/util/logger.js';
 import type { SimulatedDisplay } from '../hal/display/sim-display.js';
+import { simulatedHardware } from '../src/harness/kiosk-process.js';
 
 export interface AppRig {
   app: KioskApp;
@@ -38,13 +39,7 @@ export async function startAppRig(patch: Record<string, unknown> = {}): Promise<
       clientSecret: 'demo-secret',
       standIn: { ledger: 'ledger.json', terminalDelayMs: 0 },
     },
-    hardware: {
-      display: { driver: 'simulated' },
-      reader: { driver: 'simulated' },
-      buttons: { driver: 'simulated' },
-      coin: { driver: 'simulated' },
-      printer: { driver: 'simulated' },
-    },
+    hardware: simulatedHardware(),
     sim: { tui: false },
     journal: { dir: 'journal' },
     timeouts: { inactivityMs: 600_000, warningMs: 60_000, resultMs: 60_000 },

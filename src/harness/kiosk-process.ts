@@ -51,6 +51,17 @@ export interface LedgerView {
 /** What the `state` command answers (KioskApp.summary()), plus whatever a newer kiosk adds. */
 export type KioskStateView = KioskSummary & { [k: string]: unknown };
 
+/** Every device of the kiosk on its simulated twin: the simulator's, the tests' and the benchmarks' hardware. */
+export function simulatedHardware() {
+  return {
+    display: { driver: 'simulated' },
+    reader: { driver: 'simulated' },
+    buttons: { driver: 'simulated' },
+    coin: { driver: 'simulated' },
+    printer: { driver: 'simulated' },
+  };
+}
+
 /** The base temp config: top-up mode, simulated everything, in-process stand-in answering the terminal fast. */
 export function baseConfig(): ConfigDoc {
   return {
@@ -61,13 +72,7 @@ export function baseConfig(): ConfigDoc {
       clientSecret: 'demo-secret',
       standIn: { ledger: 'ledger.json', terminalDelayMs: 100 },
     },
-    hardware: {
-      display: { driver: 'simulated' },
-      reader: { driver: 'simulated' },
-      buttons: { driver: 'simulated' },
-      coin: { driver: 'simulated' },
-      printer: { driver: 'simulated' },
-    },
+    hardware: simulatedHardware(),
     sim: { controlPort: 0, tui: false },
     journal: { dir: 'journal' },
   };

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, checkConfig, loadConfig } from '../../src/config/config.js';
+import { simulatedHardware } from '../../src/harness/kiosk-process.js';
 
 const write = (doc: unknown): string => {
   const dir = mkdtempSync(join(tmpdir(), 'kiosk-config-'));
@@ -10,13 +11,7 @@ const write = (doc: unknown): string => {
   writeFileSync(file, typeof doc === 'string' ? doc : JSON.stringify(doc));
   return file;
 };
-const simHardware = () => ({
-  display: { driver: 'simulated' },
-  reader: { driver: 'simulated' },
-  buttons: { driver: 'simulated' },
-  coin: { driver: 'simulated' },
-  printer: { driver: 'simulated' },
-});
+const simHardware = simulatedHardware;
 const minimal = () => ({
   kiosk: { id: 'k-0001', mode: 'topup' },
   api: { baseUrl: 'https://connect-testing.secuconnect.com/api/v2', clientId: 'c', clientSecret: 's' },

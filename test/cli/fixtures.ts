@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Journal } from '../../src/journal/journal.js';
+import { simulatedHardware } from '../../src/harness/kiosk-process.js';
 
 export const FULL_CARD = '9276004429942845';
 export const OTHER_CARD = '9276001234567890';
@@ -23,13 +24,7 @@ export function tempKiosk(configPatch: Record<string, unknown> = {}): TempKiosk 
   const config = {
     kiosk: { id: 'k-test-0007', mode: 'topup' },
     api: { baseUrl: 'standin', clientId: 'kiosk-demo', clientSecret: 'demo-secret' },
-    hardware: {
-      display: { driver: 'simulated' },
-      reader: { driver: 'simulated' },
-      buttons: { driver: 'simulated' },
-      coin: { driver: 'simulated' },
-      printer: { driver: 'simulated' },
-    },
+    hardware: simulatedHardware(),
     sim: { tui: false },
     journal: { dir: 'journal' },
     fleet: { url: 'mqtt://127.0.0.1:1883', outboxDir: 'outbox' },

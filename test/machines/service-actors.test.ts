@@ -19,18 +19,13 @@ import { emptyState, foldRecords, type LedgerState } from '../../src/journal/sta
 import type { EntryInput, JournalEntry } from '../../src/journal/entries.js';
 import type { PrintJob } from '../../hal/printer/printer.js';
 import { recordingLogger } from '../../src/util/logger.js';
+import { simulatedHardware } from '../../src/harness/kiosk-process.js';
 
 function config(pinHash?: string) {
   return KioskConfigSchema.parse({
     kiosk: { id: 'k-0042', mode: 'topup' },
     api: { baseUrl: 'standin', clientId: 'x' },
-    hardware: {
-      display: { driver: 'simulated' },
-      reader: { driver: 'simulated' },
-      buttons: { driver: 'simulated' },
-      coin: { driver: 'simulated' },
-      printer: { driver: 'simulated' },
-    },
+    hardware: simulatedHardware(),
     receipts: { header: ['Shop'], footer: ['Danke'] },
     service: pinHash ? { pinHash } : {},
   });
