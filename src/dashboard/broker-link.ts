@@ -60,8 +60,8 @@ export interface BrokerLinkOptions {
   /** QoS 1 messages in flight (stored, not yet acknowledged) at most: our MQTT 5 Receive Maximum. Default 1000. */
   receiveMaximum?: number;
   /**
-   * Called once after `start()` when every retained message the subscription brought has been taken in
-   * (the model holds the broker's retained alerts): what is open in the store but not among them was
+   * Called after each (re)subscription, when every retained message it brought has been taken in and
+   * the model has closed the alerts it did not bring: what is open in the store but not in the model was
    * cleared while the dashboard was away. See `syncTopic`.
    */
   onRetainedSynced?: () => void;
@@ -119,7 +119,8 @@ export function syncTopic(clientId: string): string {
 
 export class BrokerLink {
   private client: MqttClient | undefined;
-  private sync: { topic: string; token: string } | undefined;
+  /** The marker this link waits for: the token it published after its latest subscription. */
+  private sync: { token: string; mark: number } | undefined;
   /** PUBACKs owed for messages not yet stored, in arrival order. */
   readonly acks = new DeferredAcks((messageId) => {
     const c = this.client;
@@ -144,12 +145,17 @@ export class BrokerLink {
     return this.client?.connected ?? false;
   }
 
-  /** Connects and subscribes; resolves on the first successful subscription, keeps reconnecting after. */
+  /**
+   * Connects and subscribes; resolves on the first successful subscription, keeps reconnecting after.
+   * Every connection subscribes again (and syncs): a connection without its session (a clean one, an
+   * expired one, a broker restarted without persistence) missed every alert cleared while it was away,
+   * and even a kept session may have had queued messages dropped at the broker's limit; only a new
+   * retained burst tells what is still raised.
+   */
   async start(): Promise<void> {
     const o = this.opts;
     const clientId = o.clientId ?? `dashboard-${randomUUID().slice(0, 8)}`;
-    const sync = { topic: syncTopic(clientId), token: randomUUID() };
-    this.sync = sync;
+    const topic = syncTopic(clientId);
     const client = mqtt.connect(o.url, {
       protocolVersion: 5,
       clientId,
@@ -163,7 +169,8 @@ export class BrokerLink {
       reconnectPeriod: 1000 + Math.floor(Math.random() * 1000),
       connectTimeout: 10_000,
       queueQoSZero: false,
-      resubscribe: true,
+      // Ours on every connection (see above); MQTT.js's would skip a connection whose session is present.
+      resubscribe: false,
       ...(o.username !== undefined ? { username: o.username } : {}),
       ...(o.password !== undefined ? { password: o.password } : {}),
       ...o.mqtt,
@@ -171,10 +178,12 @@ export class BrokerLink {
     this.client = client;
     // Instead of the 'message' event: MQTT.js sends the PUBACK when this calls back.
     client.handleMessage = (packet: IPublishPacket, callback: (err?: Error) => void): void => {
-      if (packet.topic === sync.topic) {
-        if (this.sync === sync && String(packet.payload) === sync.token) {
+      if (packet.topic === topic) {
+        const sync = this.sync;
+        // A marker of an earlier connection's subscription says nothing about this one's burst.
+        if (sync && String(packet.payload) === sync.token) {
           this.sync = undefined;
-          o.onRetainedSynced?.();
+          this.synced(sync.mark);
         }
         return callback();
       }
@@ -196,10 +205,21 @@ export class BrokerLink {
         () => callback(),
       );
     };
+    let first: { resolve: () => void; reject: (err: Error) => void } | undefined;
+    const subscribed = new Promise<void>((resolve, reject) => (first = { resolve, reject }));
     client.on('connect', () => {
       this.acks.reset();
       this.log.info({ url: o.url }, 'connected to broker');
       o.onConnection?.(true);
+      const settle = first;
+      first = undefined;
+      this.subscribe(client, topic).then(
+        () => settle?.resolve(),
+        (err: unknown) => {
+          if (settle) settle.reject(err as Error);
+          else this.log.warn({ err: (err as Error).message }, 'subscription after reconnect failed');
+        },
+      );
     });
     client.on('close', () => {
       this.acks.reset();
@@ -218,6 +238,17 @@ export class BrokerLink {
       });
       client.on('error', onError);
     });
+    await subscribed;
+  }
+
+  /**
+   * Subscribes, then publishes the sync marker (see `syncTopic`): when it comes back, the retained
+   * burst of this subscription is in and the alerts it did not bring are closed.
+   */
+  private async subscribe(client: MqttClient, topic: string): Promise<void> {
+    const o = this.opts;
+    const sync = { token: randomUUID(), mark: o.ingest.model.beginAlertSync() };
+    this.sync = sync;
     const root = TOPIC_ROOT;
     await client.subscribeAsync({
       [`${root}/+/state`]: { qos: 1 },
@@ -227,17 +258,38 @@ export class BrokerLink {
       [`${root}/+/config/reported`]: { qos: 1 },
       [`${root}/+/cmdres`]: { qos: 1 },
       [fleetSubscriptions.sharedEvents(o.group ?? 'dashboard')]: { qos: 1 },
-      [sync.topic]: { qos: 1 },
+      [topic]: { qos: 1 },
     });
-    if (o.onRetainedSynced)
-      client
-        .publishAsync(sync.topic, sync.token, { qos: 1 })
-        .catch((err: unknown) =>
-          this.log.warn(
-            { err: (err as Error).message, topic: sync.topic },
-            'retained sync refused by the broker: alerts cleared while the dashboard was away stay open in the store',
-          ),
-        );
+    client
+      .publishAsync(topic, sync.token, { qos: 1 })
+      .catch((err: unknown) =>
+        this.log.warn(
+          { err: (err as Error).message, topic },
+          'retained sync refused by the broker: alerts cleared while the dashboard was away stay open',
+        ),
+      );
+  }
+
+  /** The retained burst is in: the model drops what it did not bring, then the store follows. */
+  private synced(mark: number): void {
+    const o = this.opts;
+    const closed = o.ingest.model.endAlertSync(mark);
+    const now = this.now();
+    for (const a of closed) {
+      this.log.info(a, 'alert cleared while away');
+      o.onIngest?.(
+        {
+          ok: true,
+          kioskId: a.kioskId,
+          channel: 'alert',
+          ts: undefined,
+          changed: true,
+          note: 'cleared while away',
+        },
+        now,
+      );
+    }
+    o.onRetainedSynced?.();
   }
 
   /** One message in: never throws (one broken message must not take the dashboard down). */

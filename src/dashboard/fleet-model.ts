@@ -173,6 +173,8 @@ interface KioskRecord {
   healthAt: number | undefined;
   busySince: number | undefined;
   alerts: Map<string, AlertView>;
+  /** The alert sync during which each open alert was last delivered (see `beginAlertSync`). */
+  alertEpoch: Map<string, number>;
   today: TodayView;
   /** Odometers at the first health of the day, and what events brought since then. */
   counterBaseline:
@@ -318,8 +320,12 @@ export class FleetModel {
         // only the contract's names: a kiosk (or a broker without the ACL) cannot flood the board with its own
         if (!(KNOWN_ALERTS as readonly string[]).includes(msg.name))
           return done(false, 'unknown alert ignored');
-        if (body === null) return done(k.alerts.delete(msg.name));
+        if (body === null) {
+          k.alertEpoch.delete(msg.name);
+          return done(k.alerts.delete(msg.name));
+        }
         const seen = k.alerts.get(msg.name);
+        k.alertEpoch.set(msg.name, this.alertEpoch);
         k.alerts.set(msg.name, {
           name: msg.name,
           severity: body.severity,
@@ -427,6 +433,33 @@ export class FleetModel {
     return this.kiosks.get(id)?.alerts.has(name) ?? false;
   }
 
+  private alertEpoch = 0;
+
+  /**
+   * A new subscription is about to bring the broker's retained alerts: every alert still raised is
+   * delivered again from here on. Returns the mark for `endAlertSync`.
+   */
+  beginAlertSync(): number {
+    return ++this.alertEpoch;
+  }
+
+  /**
+   * The retained burst since `beginAlertSync` is in: an open alert not delivered in it is no longer
+   * retained at the broker, so it was cleared while the clearing could not reach us (a connection
+   * without a session, or one that expired). Closes those and says which they were.
+   */
+  endAlertSync(mark: number): { kioskId: string; name: string }[] {
+    const closed: { kioskId: string; name: string }[] = [];
+    for (const k of this.kiosks.values())
+      for (const [name, epoch] of k.alertEpoch)
+        if (epoch < mark) {
+          k.alertEpoch.delete(name);
+          k.alerts.delete(name);
+          closed.push({ kioskId: k.id, name });
+        }
+    return closed;
+  }
+
   ids(): string[] {
     return [...this.kiosks.keys()];
   }
@@ -495,6 +528,7 @@ export class FleetModel {
       healthAt: undefined,
       busySince: undefined,
       alerts: new Map(),
+      alertEpoch: new Map(),
       today: emptyToday(this.dayOf(now)),
       counterBaseline: undefined,
       recent: [],

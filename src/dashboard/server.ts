@@ -95,7 +95,10 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     ? new WriteBuffer({
         write: (statements) => store.db.batch(statements),
         ...(log ? { logger: log } : {}),
-        onHealth: (h) => late.server?.storeHealthChanged(h),
+        onHealth: (h) => {
+          late.server?.storeHealthChanged(h);
+          if (h.ok) sweep?.retryNow();
+        },
       })
     : undefined;
   if (store) {
@@ -113,6 +116,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
       now,
     );
   }
+  const sweep = store && buffer ? new StaleAlertSweep(store, buffer, model, o.partition, log) : undefined;
   const ingest = new Ingest({
     model,
     ...(buffer ? { buffer } : {}),
@@ -144,17 +148,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     ...(o.username !== undefined ? { username: o.username } : {}),
     ...(o.password !== undefined ? { password: o.password } : {}),
     ...(log ? { logger: log } : {}),
-    ...(store && buffer
-      ? {
-          onRetainedSynced: () => {
-            closeStaleAlerts(store, buffer, model, o.partition).then(
-              (n) => log?.info({ closed: n }, 'alerts cleared while away closed'),
-              (err: unknown) =>
-                log?.warn({ err: (err as Error).message }, 'could not close alerts cleared while away'),
-            );
-          },
-        }
-      : {}),
+    ...(sweep ? { onRetainedSynced: () => sweep.run() } : {}),
     // Runs only after link.start(), when `server` exists.
     onIngest: (result, receivedAt) => {
       late.server?.onIngest(result);
@@ -193,6 +187,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     buffer,
     port,
     async stop() {
+      sweep?.stop();
       await server.close();
       await link.stop();
       if (buffer) {
@@ -223,6 +218,58 @@ export async function closeStaleAlerts(
   );
   if (stale.length > 0) await buffer.add(stale.map((a) => alertClosedOp(a.kioskId, a.name, now)));
   return stale.length;
+}
+
+/**
+ * Runs `closeStaleAlerts` after each retained sync. A sweep the store could not answer (it was away
+ * while the broker came back) is not lost: it runs again when the write buffer sees the store back,
+ * and on a growing timer meanwhile (a read can fail while no write is waiting to notice).
+ */
+export class StaleAlertSweep {
+  private timer: NodeJS.Timeout | undefined;
+  private failed = false;
+  private stopped = false;
+  /** Settles when the latest sweep is done (tests). */
+  last: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: FleetStore,
+    private readonly buffer: WriteBuffer,
+    private readonly model: FleetModel,
+    private readonly partition: Partition | undefined,
+    private readonly log: Logger | undefined,
+    private readonly retryMs: { min: number; max: number } = { min: 500, max: 30_000 },
+  ) {}
+
+  run(delayMs: number = this.retryMs.min): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.stopped) return;
+    this.failed = false;
+    this.last = closeStaleAlerts(this.store, this.buffer, this.model, this.partition).then(
+      (n) => this.log?.info({ closed: n }, 'alerts cleared while away closed'),
+      (err: unknown) => {
+        this.log?.warn(
+          { err: (err as Error).message },
+          'could not close alerts cleared while away: will retry',
+        );
+        if (this.stopped) return;
+        this.failed = true;
+        this.timer = setTimeout(() => this.run(Math.min(delayMs * 2, this.retryMs.max)), delayMs);
+        this.timer.unref();
+      },
+    );
+  }
+
+  /** The store answers again: a failed sweep goes now instead of at its timer. */
+  retryNow(): void {
+    if (this.failed) this.run();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
 }
 
 /** `dashboard user add <name> --role admin --store <spec>`: the password from $DASHBOARD_PASSWORD or stdin. */

@@ -6,10 +6,12 @@
  * commit (many events in one transaction), yet nothing is acknowledged before it is stored: a
  * dashboard that dies with a burst uncommitted gets all of it again from the broker. An alert cleared
  * while the dashboard was away (its session gone, so the clearing never reached it) is closed in the
- * store when it comes back, and none that is still raised is.
+ * store when it comes back, and none that is still raised is; so is one cleared while its connection
+ * to the broker was cut, even when the store could not answer the sweep at the reconnection.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
 
 import mqtt from 'mqtt';
 
@@ -166,6 +168,86 @@ for (const makeTarget of STORE_TARGETS) {
       }
     });
 
+    it('after a lost connection closes the alerts cleared meanwhile, also when the store misses the first sweep', async () => {
+      // The dashboard reaches the broker through a link the test can cut (a network partition of the
+      // dashboard alone): the kiosks, here `pub`, go on publishing to the broker meanwhile.
+      const link = await cuttableLink(broker.port);
+      const group = `dash-cut-${randomUUID().slice(0, 8)}`;
+      const pub = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+      const alert = (id: string, name: string, body: unknown) =>
+        pub.publishAsync(`kiosk/v1/${id}/alert/${name}`, body === null ? '' : JSON.stringify(body), {
+          qos: 1,
+          retain: true,
+        });
+      const raise = (id: string, name: string) =>
+        alert(id, name, alertMessage(newCondition(id), Date.now(), name, 'warning'));
+      const open = async (id: string, name: string) =>
+        (await dash!.store!.alerts(id, 100)).filter((a) => a.name === name && a.closedAt === null).length;
+      // Waits for the event itself: the link seen down by the dashboard, then up and synced again.
+      const partition = async (whileCut: () => Promise<unknown>) => {
+        link.cut();
+        await eventually('the dashboard sees the broker gone', () => !dash!.link.connected);
+        await whileCut();
+        link.mend();
+        await eventually('the dashboard back on the broker', () => dash!.link.connected, 15_000);
+      };
+      try {
+        await dash?.stop();
+        // No client id: a clean session, so nothing published while cut is kept for it.
+        dash = await startDashboard({
+          mqttUrl: link.url,
+          port: 0,
+          waitForBroker: true,
+          store: target.spec,
+          ...(target.schema ? { storeSchema: target.schema } : {}),
+          group,
+          auth: false,
+        });
+        await raise('k-0601', 'paper_low');
+        await raise('k-0602', 'paper_out');
+        await raise('k-0603', 'paper_low');
+        for (const [id, name] of [
+          ['k-0601', 'paper_low'],
+          ['k-0602', 'paper_out'],
+          ['k-0603', 'paper_low'],
+        ] as const)
+          await eventually(`${id} ${name} stored open`, async () => (await open(id, name)) === 1);
+
+        await partition(() => alert('k-0602', 'paper_out', null));
+        await eventually(
+          'paper_out closed in the store',
+          async () => (await open('k-0602', 'paper_out')) === 0,
+        );
+        assert.equal(dash.model.alertOpen('k-0602', 'paper_out'), false, 'and in the model (the page)');
+        assert.equal(dash.model.alertOpen('k-0601', 'paper_low'), true);
+
+        // The store does not answer the next sweep's read (it is away as the broker comes back).
+        const store = dash.store!;
+        const realOpenAlerts = store.openAlerts.bind(store);
+        let refused = 0;
+        store.openAlerts = () => {
+          store.openAlerts = realOpenAlerts;
+          refused++;
+          return Promise.reject(new Error('Connection terminated'));
+        };
+        await partition(() => alert('k-0601', 'paper_low', null));
+        await eventually(
+          'paper_low closed by the sweep again',
+          async () => (await open('k-0601', 'paper_low')) === 0,
+        );
+        assert.equal(refused, 1, 'the first sweep was the refused one');
+        assert.equal(await open('k-0603', 'paper_low'), 1, 'still raised: open');
+        const rows = await dash.store!.alerts('k-0603', 100);
+        assert.equal(rows.length, 1, 'no new episode for the alert the burst brought again');
+      } finally {
+        await alert('k-0603', 'paper_low', null);
+        await pub.endAsync();
+        await dash?.stop();
+        dash = undefined;
+        await link.close();
+      }
+    });
+
     it('takes a burst in at once, acknowledges nothing before it is stored, and gets it all again after a crash', async () => {
       const store = await target.open();
       // The store hangs: every transaction waits, as on a slow database, until the "crash" below.
@@ -232,4 +314,40 @@ for (const makeTarget of STORE_TARGETS) {
       }
     });
   });
+}
+
+/**
+ * A TCP link to the broker that can be cut and mended: cut, every connection through it is dropped and
+ * new ones are refused; mended, they go through again. The port stays the same.
+ */
+async function cuttableLink(
+  brokerPort: number,
+): Promise<{ url: string; cut(): void; mend(): void; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  let cut = false;
+  const server = net.createServer((inbound) => {
+    if (cut) return inbound.destroy();
+    const outbound = net.connect(brokerPort, '127.0.0.1');
+    for (const s of [inbound, outbound]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+    inbound.pipe(outbound).pipe(inbound);
+    inbound.on('close', () => outbound.destroy());
+    outbound.on('close', () => inbound.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    cut() {
+      cut = true;
+      for (const s of sockets) s.destroy();
+    },
+    mend() {
+      cut = false;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }

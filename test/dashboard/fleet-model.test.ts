@@ -154,6 +154,23 @@ describe('dashboard fleet model', () => {
       assert.equal(m.statusOf('k-0001', T0 + 3), 'online');
     });
 
+    it('closes at the end of an alert sync the open alerts its retained burst did not bring again', () => {
+      const m = new FleetModel();
+      const a = kiosk(m, 'k-0001');
+      const b = kiosk(m, 'k-0002');
+      a.alert('paper_low', T0);
+      b.alert('paper_out', T0);
+      const mark = m.beginAlertSync();
+      a.alert('paper_low', T0 + 1); // still retained: delivered again
+      assert.deepEqual(m.endAlertSync(mark), [{ kioskId: 'k-0002', name: 'paper_out' }]);
+      assert.equal(m.alertOpen('k-0001', 'paper_low'), true);
+      assert.equal(m.alertOpen('k-0002', 'paper_out'), false);
+      assert.deepEqual(m.summary('k-0002', T0 + 2)?.alerts, []);
+      // An earlier sync's end, arriving late, closes nothing raised since.
+      b.alert('paper_out', T0 + 3);
+      assert.deepEqual(m.endAlertSync(mark), []);
+    });
+
     it('ignores alert names the contract does not list', () => {
       const m = new FleetModel();
       const k = kiosk(m);
