@@ -741,6 +741,17 @@ function eventView(msg: EventMsg, receivedAt: number): EventView {
         reason: b.message,
       };
     }
+    case 'voucher': {
+      const b = msg.body;
+      return {
+        ...base,
+        title: `voucher ${b.action.replace('_', ' ')}`,
+        amountCents: b.amountCents,
+        outcome: b.action,
+        card: undefined,
+        reason: b.reason,
+      };
+    }
     case 'terminal': {
       const b = msg.body;
       return {

@@ -41,6 +41,7 @@ import {
   type Session,
 } from './auth.js';
 import { CommandError, type SentCommand } from './broker-link.js';
+import { ledgerCsv } from './ledger-csv.js';
 import { auditOp } from './store/ops.js';
 import type { FleetModel, IngestResult } from './fleet-model.js';
 import type { KioskStatus } from './kiosk-status.js';
@@ -430,39 +431,13 @@ export class DashboardServer {
     const store = this.opts.store;
     if (!store) return this.json(res, 404, { error: 'no store: the export needs --store' });
     const rows = await store.ledgerOfDay(day, kiosk);
-    const cell = (v: unknown): string => {
-      const t = v === null || v === undefined ? '' : String(v);
-      return /[",\n\r]/.test(t) ? `"${t.replaceAll('"', '""')}"` : t;
-    };
-    const lines = [
-      'day,kiosk,time_utc,event_id,type,kind,outcome,amount_cents,currency,payment_method,transaction_id,card,seq',
-      ...rows.map((r) =>
-        [
-          r.day,
-          r.kioskId,
-          new Date(r.happenedAt).toISOString(),
-          r.eventId,
-          r.type,
-          r.kind,
-          r.outcome,
-          r.amountCents,
-          r.currency,
-          r.paymentMethod,
-          r.transactionId,
-          r.card,
-          r.seq,
-        ]
-          .map(cell)
-          .join(','),
-      ),
-    ];
     res.writeHead(200, {
       ...SECURITY_HEADERS,
       'Content-Type': 'text/csv; charset=utf-8',
       'Content-Disposition': `attachment; filename="fleet-${day}${kiosk ? `-${kiosk.replace(/[^\w.-]/g, '_')}` : ''}.csv"`,
       'Cache-Control': 'no-store',
     });
-    res.end(`${lines.join('\r\n')}\r\n`);
+    res.end(ledgerCsv(rows));
   }
 
   private async login(

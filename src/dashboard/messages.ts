@@ -18,12 +18,14 @@ import {
   StateMessageSchema,
   TerminalEventMessageSchema,
   TransactionEventMessageSchema,
+  VoucherEventMessageSchema,
   type AlertMessage,
   type CashEvent,
   type Envelope,
   type FaultEvent,
   type TerminalEvent,
   type TransactionEvent,
+  type VoucherEvent,
   type BirthMessage,
   type CmdresMessage,
   type ConfigReportedMessage,
@@ -41,6 +43,7 @@ export type TransactionEventMessage = Envelope & TransactionEvent;
 export type CashEventMessage = Envelope & CashEvent;
 export type FaultEventMessage = Envelope & FaultEvent;
 export type TerminalEventMessage = Envelope & TerminalEvent;
+export type VoucherEventMessage = Envelope & VoucherEvent;
 
 /** Payloads larger than this are refused before JSON.parse: no kiosk has a reason to send them. */
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
@@ -49,7 +52,8 @@ export type EventMsg =
   | { channel: 'event'; id: string; type: 'transaction'; body: TransactionEventMessage }
   | { channel: 'event'; id: string; type: 'cash'; body: CashEventMessage }
   | { channel: 'event'; id: string; type: 'fault'; body: FaultEventMessage }
-  | { channel: 'event'; id: string; type: 'terminal'; body: TerminalEventMessage };
+  | { channel: 'event'; id: string; type: 'terminal'; body: TerminalEventMessage }
+  | { channel: 'event'; id: string; type: 'voucher'; body: VoucherEventMessage };
 
 export type FleetMessage =
   | { channel: 'state'; id: string; body: StateMessage }
@@ -134,6 +138,10 @@ export function decode(topic: string, payload: Uint8Array): Decoded {
         case 'terminal': {
           const schema = TerminalEventMessageSchema as unknown as z.ZodType<TerminalEventMessage>;
           return as(schema, (body) => ({ channel: 'event', id, type: 'terminal', body }));
+        }
+        case 'voucher': {
+          const schema = VoucherEventMessageSchema as unknown as z.ZodType<VoucherEventMessage>;
+          return as(schema, (body) => ({ channel: 'event', id, type: 'voucher', body }));
         }
         default:
           return { ok: false, reason: `unknown event type ${String(name)}` };

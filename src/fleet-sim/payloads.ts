@@ -17,6 +17,7 @@ import {
   type KioskStateName,
   type StateMessage,
   type TransactionEvent,
+  type VoucherEvent,
   type Envelope,
 } from '../fleet/envelope.js';
 
@@ -147,6 +148,17 @@ export function transactionEvent(
     card: '9276********2845',
     ...more,
   };
+}
+
+export function voucherEvent(
+  c: SimCondition,
+  ts: number,
+  action: VoucherEvent['action'],
+  amountCents: number,
+  voucher: string,
+): Envelope & VoucherEvent {
+  c.seq++;
+  return { ...env(c, ts), eventId: randomUUID(), action, amountCents, currency: 'EUR', voucher };
 }
 
 export function cmdresMessage(

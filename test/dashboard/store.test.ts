@@ -21,7 +21,9 @@ import {
   newCondition,
   stateMessage,
   transactionEvent,
+  voucherEvent,
 } from '../../src/fleet-sim/payloads.js';
+import { ledgerCsv } from '../../src/dashboard/ledger-csv.js';
 import { STORE_TARGETS, type StoreTarget } from './store-targets.js';
 
 const T0 = Date.UTC(2026, 5, 10, 9, 0, 0); // 11:00 in Berlin
@@ -115,6 +117,28 @@ for (const makeTarget of STORE_TARGETS) {
       assert.deepEqual(
         csv.map((r) => [r.kioskId, r.amountCents, r.card]),
         [['k-0002', 1000, '9276********2845']],
+      );
+    });
+
+    it("keeps a voucher's life in the ledger, once, and in the day's CSV (the kiosk's export has it too)", async () => {
+      const c = newCondition('k-0004');
+      const issued = voucherEvent(c, T0, 'issued', 21, 'k-0004.ABCDEFGH');
+      const redeemed = voucherEvent(c, T0 + 1000, 'redeemed', 21, 'k-0004.ABCDEFGH');
+      const paidOut = voucherEvent(c, T0 + 2000, 'paid_out', 50, 'k-0004.IJKLMNOP');
+      for (const e of [issued, redeemed, issued, paidOut])
+        await send('k-0004', 'evt/voucher', e, T0 + 5000).stored;
+      const rows = await store.ledgerOfDay('2026-06-10', 'k-0004');
+      assert.deepEqual(
+        rows.map((r) => [r.type, r.kind, r.outcome, r.amountCents, r.paymentMethod, r.card]),
+        [
+          ['voucher', 'issued', 'issued', 21, null, null],
+          ['voucher', 'redeemed', 'redeemed', 21, null, null],
+          ['voucher', 'paid_out', 'paid_out', 50, null, null],
+        ],
+      );
+      assert.match(
+        ledgerCsv(rows),
+        /^2026-06-10,k-0004,2026-06-10T09:00:00\.000Z,[\w-]+,voucher,issued,issued,21,EUR,,,,\d+\r$/m,
       );
     });
 

@@ -226,13 +226,16 @@ export function storeOpsFor(msg: FleetMessage, ctx: OpContext): StoreOp[] {
           : msg.type === 'terminal'
             ? msg.body.result
             : msg.body.action;
+      // A voucher is the kiosk's own debt, not a means of payment of its own: no method.
       const method =
         msg.type === 'transaction'
           ? opt(msg.body.paymentMethod)
           : msg.type === 'terminal'
             ? 'card_terminal'
-            : 'cash';
-      const card = msg.type === 'terminal' ? null : opt(msg.body.card);
+            : msg.type === 'voucher'
+              ? null
+              : 'cash';
+      const card = msg.type === 'cash' || msg.type === 'transaction' ? opt(msg.body.card) : null;
       return [
         {
           durable: true,
@@ -251,7 +254,7 @@ export function storeOpsFor(msg: FleetMessage, ctx: OpContext): StoreOp[] {
               b.amountCents,
               b.currency,
               method,
-              opt(b.transactionId),
+              msg.type === 'voucher' ? null : opt(msg.body.transactionId),
               card,
               opt(b.reason),
               b.seq,

@@ -1,0 +1,53 @@
+/**
+ * The dashboard's CSV for accounting: one day's money events as the store keeps them, integer cents,
+ * RFC 4180 quoting, CRLF. Pure, so the test that holds it against the kiosks' own `kiosk journal
+ * export` reads exactly what an operator downloads (docs/operations.md: the agreement rule).
+ */
+import type { LedgerRow } from './store/fleet-store.js';
+
+export const LEDGER_CSV_COLUMNS = [
+  'day',
+  'kiosk',
+  'time_utc',
+  'event_id',
+  'type',
+  'kind',
+  'outcome',
+  'amount_cents',
+  'currency',
+  'payment_method',
+  'transaction_id',
+  'card',
+  'seq',
+] as const;
+
+const cell = (v: unknown): string => {
+  const t = v === null || v === undefined ? '' : String(v);
+  return /[",\n\r]/.test(t) ? `"${t.replaceAll('"', '""')}"` : t;
+};
+
+export function ledgerCsv(rows: readonly LedgerRow[]): string {
+  const lines = [
+    LEDGER_CSV_COLUMNS.join(','),
+    ...rows.map((r) =>
+      [
+        r.day,
+        r.kioskId,
+        new Date(r.happenedAt).toISOString(),
+        r.eventId,
+        r.type,
+        r.kind,
+        r.outcome,
+        r.amountCents,
+        r.currency,
+        r.paymentMethod,
+        r.transactionId,
+        r.card,
+        r.seq,
+      ]
+        .map(cell)
+        .join(','),
+    ),
+  ];
+  return `${lines.join('\r\n')}\r\n`;
+}
