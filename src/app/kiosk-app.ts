@@ -28,6 +28,7 @@ import type {
   PrintInput,
   RecordUnclaimedInput,
   RecordUnclaimedOutput,
+  ReceiptSale,
   RecoverOutput,
   RedeemVoucherInput,
   RedeemVoucherOutput,
@@ -41,6 +42,7 @@ import type { ControlDevice, SimControls } from './control-port.js';
 import { buildDevices, type Devices, type SimHandles } from './devices.js';
 import {
   customerReceiptLines,
+  saleFigures,
   maskReceiptCards,
   saleLines,
   voucherLines,
@@ -55,7 +57,7 @@ import { VoucherIssuer } from '../bookkeeping/voucher-code.js';
 import { VoucherBook } from '../bookkeeping/voucher-book.js';
 import { loadVoucherKeys, voucherKeyFile } from './voucher-keys.js';
 import { voucherEventsOf } from './voucher-events.js';
-import type { JournalEntry } from '../journal/entries.js';
+import type { JournalEntry, SaleFigures } from '../journal/entries.js';
 import { VendJournal } from '../bookkeeping/vend-journal.js';
 import { createVendActors } from './vend-actors.js';
 import { settleFromCounters } from '../../hal/hopper/hopper.js';
@@ -662,9 +664,11 @@ export class KioskApp extends EventEmitter {
     const lang = this.config.kiosk.language;
     let lines: ReceiptLine[];
     let receiptNo: string | undefined;
+    let figures: SaleFigures | undefined;
     if (input.kind === 'receipt' && input.sale) {
       const api = this.apiReceiptLines(input.lines);
       receiptNo = this.receiptNumber();
+      figures = saleFigures(input.sale, receiptNo);
       lines = customerReceiptLines(input.sale, api, {
         lang,
         receiptNo,
@@ -681,7 +685,7 @@ export class KioskApp extends EventEmitter {
     } else {
       lines = voucherLines(input.voucherCode, input.cents, input.transactionId, lang);
     }
-    await this.sessions.receipt(input.jobId, lines);
+    await this.sessions.receipt(input.jobId, lines, figures);
     await this.devices.printer.print({
       lines,
       header: this.config.receipts.header,
@@ -698,28 +702,31 @@ export class KioskApp extends EventEmitter {
   private async printRecovered(r: RecoveredReceipt): Promise<void> {
     const api = this.apiReceiptLines(r.apiLines);
     const receiptNo = this.receiptNumber();
-    const lines = customerReceiptLines(
-      {
-        kind: r.kind,
-        basket: r.basket,
-        bonusProducts: [],
-        parts: { card: 0, cash: 0, terminal: r.terminal },
-        cardBalance: null,
-        cashIn: r.cashIn,
-        credited: 0,
-        voucher: null,
-        cardMasked: r.cardMasked,
-        balanceAfter: null,
-      },
-      api,
-      {
-        lang: this.config.kiosk.language,
-        receiptNo,
-        when: receiptTime(new Date()),
-        merchant: this.config.receipts.merchant,
-      },
-    );
-    await this.journal.append({ type: 'receipt', sessionId: r.sessionId, jobId: r.jobId, lines });
+    const sale: ReceiptSale = {
+      kind: r.kind,
+      basket: r.basket,
+      bonusProducts: [],
+      parts: { card: 0, cash: 0, terminal: r.terminal },
+      cardBalance: null,
+      cashIn: r.cashIn,
+      credited: 0,
+      voucher: null,
+      cardMasked: r.cardMasked,
+      balanceAfter: null,
+    };
+    const lines = customerReceiptLines(sale, api, {
+      lang: this.config.kiosk.language,
+      receiptNo,
+      when: receiptTime(new Date()),
+      merchant: this.config.receipts.merchant,
+    });
+    await this.journal.append({
+      type: 'receipt',
+      sessionId: r.sessionId,
+      jobId: r.jobId,
+      lines,
+      sale: saleFigures(sale, receiptNo),
+    });
     await this.devices.printer.print({
       lines,
       header: this.config.receipts.header,

@@ -2,7 +2,8 @@
  * What the kiosk prints: the API's receipt lines with the card number masked (a receipt left in the
  * tray must not give a card away), and a voucher for money that could not be booked to a card.
  */
-import { basketTotal, formatCents, sumsPerVatRate } from '../api/money.js';
+import { basketTotal, formatCents, sumsPerVatRate, type VatSum } from '../api/money.js';
+import type { SaleFigures } from '../journal/entries.js';
 import type { ReceiptLine } from '../api/schemas.js';
 import { maskCard } from '../util/privacy.js';
 import type { ReceiptSale } from '../../machines/ports.js';
@@ -79,12 +80,7 @@ export function saleLines(
   const items = basket.map((l) =>
     nv(l.quantity > 1 ? `${l.quantity} x ${l.desc}` : l.desc, formatCents(l.priceOne * l.quantity)),
   );
-  const vat = sumsPerVatRate(basket).map((v) =>
-    nv(
-      de ? `MwSt ${v.rate} % auf ${formatCents(v.gross)}` : `VAT ${v.rate} % of ${formatCents(v.gross)}`,
-      formatCents(v.vat),
-    ),
-  );
+  const vat = vatLines(sumsPerVatRate(basket), de, nv);
   const paid =
     method === 'loyalty'
       ? de
@@ -149,6 +145,30 @@ export function bonusDiscounts(sale: ReceiptSale): SaleLine[] {
 }
 
 /**
+ * What a paid sale's or top-up's receipt says in figures, journaled with it for the export: the one
+ * place VAT is computed (per rate, on the price after the bonus discounts), so the printed receipt and
+ * `kiosk journal export` cannot differ by a cent. A top-up is a prepayment: no VAT.
+ */
+export function saleFigures(sale: ReceiptSale, receiptNo: string): SaleFigures {
+  const discounts = sale.kind === 'topup' ? [] : bonusDiscounts(sale);
+  const lines = [...sale.basket, ...discounts];
+  return {
+    receiptNo,
+    kind: sale.kind,
+    total: basketTotal(lines),
+    discount: discounts.reduce((sum, d) => sum - d.priceOne * d.quantity, 0),
+    card: sale.parts.card,
+    terminal: sale.parts.terminal,
+    cashIn: sale.cashIn,
+    voucherIn: sale.voucherIn ?? 0,
+    change: sale.changed ?? 0,
+    credited: sale.credited,
+    voucherOut: sale.voucher?.cents ?? 0,
+    vat: sale.kind === 'topup' ? [] : sumsPerVatRate(lines),
+  };
+}
+
+/**
  * The one customer receipt of a paid sale or top-up (a small-amount invoice, §33 UStDV): seller,
  * date and time, receipt number, items with quantity, total, VAT per rate after discounts, every
  * payment part, where a coin too many went; then the API's own lines (TA code, card) as given.
@@ -173,36 +193,32 @@ export function customerReceiptLines(
     nv(de ? 'Datum' : 'Date', o.when),
     nv(de ? 'Beleg-Nr.' : 'Receipt no.', o.receiptNo),
   ];
+  const f = saleFigures(sale, o.receiptNo);
   const paid: ReceiptLine[] = [];
-  if (sale.parts.card > 0)
+  if (f.card > 0)
     paid.push(
-      nv(
-        `${de ? 'Kundenkarte' : 'Loyalty card'} ${sale.cardMasked ?? ''}`.trim(),
-        formatCents(sale.parts.card),
-      ),
+      nv(`${de ? 'Kundenkarte' : 'Loyalty card'} ${sale.cardMasked ?? ''}`.trim(), formatCents(f.card)),
     );
-  if (sale.parts.terminal > 0)
-    paid.push(nv(de ? 'Kartenzahlung' : 'Card payment', formatCents(sale.parts.terminal)));
-  if (sale.cashIn > 0) paid.push(nv(de ? 'Bar gegeben' : 'Cash given', formatCents(sale.cashIn)));
-  if (sale.voucherIn)
-    paid.push(nv(de ? 'Gutschein eingelöst' : 'Voucher redeemed', formatCents(sale.voucherIn)));
-  if (sale.changed) paid.push(nv(de ? 'Wechselgeld (Münzen)' : 'Change (coins)', formatCents(sale.changed)));
-  if (sale.credited > 0) paid.push(nv(de ? 'Rest auf Karte' : 'Rest to card', formatCents(sale.credited)));
+  if (f.terminal > 0) paid.push(nv(de ? 'Kartenzahlung' : 'Card payment', formatCents(f.terminal)));
+  if (f.cashIn > 0) paid.push(nv(de ? 'Bar gegeben' : 'Cash given', formatCents(f.cashIn)));
+  if (f.voucherIn > 0)
+    paid.push(nv(de ? 'Gutschein eingelöst' : 'Voucher redeemed', formatCents(f.voucherIn)));
+  if (f.change > 0) paid.push(nv(de ? 'Wechselgeld (Münzen)' : 'Change (coins)', formatCents(f.change)));
+  if (f.credited > 0) paid.push(nv(de ? 'Rest auf Karte' : 'Rest to card', formatCents(f.credited)));
   if (sale.voucher) {
-    paid.push(nv(de ? 'Rest als Gutschein' : 'Rest as voucher', formatCents(sale.voucher.cents)));
+    paid.push(nv(de ? 'Rest als Gutschein' : 'Rest as voucher', formatCents(f.voucherOut)));
     paid.push(...voucherCodeLines(sale.voucher.code));
   }
   if (sale.balanceAfter !== null)
     paid.push(nv(de ? 'Neues Guthaben' : 'New balance', formatCents(sale.balanceAfter)));
 
   if (sale.kind === 'topup') {
-    const loaded = basketTotal(sale.basket);
     return [
       { type: 'separator', value: { caption: de ? 'Kartenaufladung' : 'Card top-up' } },
       ...head,
       { type: 'space' },
       ...(sale.cardMasked ? [nv(de ? 'Karte' : 'Card', sale.cardMasked)] : []),
-      nv(de ? 'Aufgeladen' : 'Loaded', formatCents(loaded), true),
+      nv(de ? 'Aufgeladen' : 'Loaded', formatCents(f.total), true),
       ...paid,
       text(de ? 'Guthaben ist keine Lieferung: ohne MwSt.' : 'Prepaid credit: no VAT.'),
       { type: 'space' },
@@ -210,15 +226,8 @@ export function customerReceiptLines(
     ];
   }
   const discounts = bonusDiscounts(sale);
-  const lines = [...sale.basket, ...discounts];
   const items = sale.basket.map((l) =>
     nv(l.quantity > 1 ? `${l.quantity} x ${l.desc}` : l.desc, formatCents(l.priceOne * l.quantity)),
-  );
-  const vat = sumsPerVatRate(lines).map((v) =>
-    nv(
-      de ? `MwSt ${v.rate} % auf ${formatCents(v.gross)}` : `VAT ${v.rate} % of ${formatCents(v.gross)}`,
-      formatCents(v.vat),
-    ),
   );
   return [
     { type: 'separator', value: { caption: de ? 'Beleg' : 'Receipt' } },
@@ -228,8 +237,8 @@ export function customerReceiptLines(
     ...discounts.map((d) => nv(d.desc, formatCents(d.priceOne))),
     ...undeliveredLines(sale, de, nv, text),
     { type: 'separator', value: {} } as ReceiptLine,
-    nv(de ? 'Summe' : 'Total', formatCents(basketTotal(lines)), true),
-    ...vat,
+    nv(de ? 'Summe' : 'Total', formatCents(f.total), true),
+    ...vatLines(f.vat, de, nv),
     { type: 'space' },
     ...paid,
     { type: 'space' },
@@ -237,11 +246,20 @@ export function customerReceiptLines(
   ];
 }
 
-/**
- * Units paid for but not handed out, each with its slot: given back (its price is in the payment
- * parts below: card, change or voucher), or in doubt (the operator settles it; the customer keeps the
- * receipt as proof).
- */
+/** The receipt's VAT summary: per rate, the gross it is contained in and the tax. */
+function vatLines(
+  vat: readonly VatSum[],
+  de: boolean,
+  nv: (name: string, value: string) => ReceiptLine,
+): ReceiptLine[] {
+  return vat.map((v) =>
+    nv(
+      de ? `MwSt ${v.rate} % auf ${formatCents(v.gross)}` : `VAT ${v.rate} % of ${formatCents(v.gross)}`,
+      formatCents(v.vat),
+    ),
+  );
+}
+
 function undeliveredLines(
   sale: ReceiptSale,
   de: boolean,

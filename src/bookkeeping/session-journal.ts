@@ -22,6 +22,7 @@ import type { CallOptions, ReadBack, SmartTransactionsApi, StartMethod } from '.
 import { classifyStatus, isNotPaid } from '../api/transaction-status.js';
 import { repeatStart } from '../api/read-back.js';
 import type { StartLedger } from '../flows/api-actors.js';
+import type { SaleFigures } from '../journal/entries.js';
 import type { Journal } from '../journal/journal.js';
 import { notServed } from '../journal/state.js';
 import type {
@@ -301,10 +302,17 @@ export class SessionJournal {
     });
   }
 
-  async receipt(jobId: string, lines: Transaction['receipt']): Promise<void> {
+  /** `sale`: the figures of a sale's or top-up's customer receipt (what the export books). */
+  async receipt(jobId: string, lines: Transaction['receipt'], sale?: SaleFigures): Promise<void> {
     const sessionId = sessionOfRef(jobId) ?? this.current;
     if (!sessionId || !this.journal.state.sessions[sessionId]) return;
-    await this.journal.append({ type: 'receipt', sessionId, jobId, lines: lines ?? [] });
+    await this.journal.append({
+      type: 'receipt',
+      sessionId,
+      jobId,
+      lines: lines ?? [],
+      ...(sale ? { sale } : {}),
+    });
   }
 
   async printed(jobId: string): Promise<void> {

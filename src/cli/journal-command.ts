@@ -21,9 +21,11 @@ export const JOURNAL_HELP = `usage: kiosk journal export [--config <file>] [--fr
                             [--out <file.csv>] [--separator ';'|','] [--bom] [--tz <zone>]
 
 Writes the journal's money movements as CSV for the merchant's bookkeeping: sales and top-ups
-(with payment step, API transaction id, outcome, masked card), failed payment attempts, coins in,
-money credited or left unclaimed (voucher), vouchers settled, and cash collections. Amounts in
-cents and in euros with a decimal comma. Reads only; safe while the kiosk runs.
+(with payment step, API transaction id, outcome, masked card, and the receipt's figures: number,
+total, bonus discount, card, terminal, cash, voucher parts, change, rest to card or voucher), one
+row per VAT rate of a sale (net and tax as printed), failed payment attempts, coins in, money
+credited or left unclaimed (voucher), vouchers redeemed and settled, and cash collections. Amounts
+in cents and in euros with a decimal comma. Reads only; safe while the kiosk runs.
 
 The journal keeps about journal.maxAgeDays (default 90) of finished sessions: export at least
 monthly. What an export covers (and whether older records were compacted) is printed on stderr.

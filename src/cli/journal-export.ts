@@ -4,7 +4,12 @@
  * records. The fold is replayed record by record and a row is written whenever a counter moves:
  *
  *   coin_in          a coin or note accepted (`source` in note)
- *   sale, topup      a payment step (start/cash, start/loyalty, start/cashless) succeeded
+ *   sale, topup      a payment step (start/cash, start/loyalty, start/cashless) succeeded; amount is
+ *                    what that step moved (the journal's counter), the receipt's figures (total,
+ *                    discount, every payment part, change, rest to card or voucher) in the format-2
+ *                    columns
+ *   vat              one per VAT rate of a sale's receipt, after its `sale` row: gross (amount),
+ *                    net and tax, as printed
  *   sale_failed,     a payment step was declined (`declined`), certainly not applied (`not_applied`)
  *   topup_failed     or may have been applied (`unknown`: recovery reads it back; a later `sale`/`topup`
  *                    row appears if it was) - these rows are NOT money booked
@@ -20,7 +25,13 @@
  * Card numbers appear only masked (`9276********2845`). Timestamps are device time: see local-time.ts.
  */
 import { formatCents } from '../api/money.js';
-import { PAYMENT_STEPS, type ApiStep, type JournalEntry } from '../journal/entries.js';
+import {
+  PAYMENT_STEPS,
+  type ApiStep,
+  type JournalEntry,
+  type SaleFigures,
+  type VatPart,
+} from '../journal/entries.js';
 import {
   applyRecords,
   emptyState,
@@ -50,12 +61,28 @@ export const EXPORT_COLUMNS = [
   'voucher',
   'by',
   'note',
+  // Format 2 (appended, so readers of the first 16 columns keep working): a paid sale's or top-up's
+  // receipt figures on its `sale`/`topup` row, and one `vat` row per rate after it.
+  'receipt_no',
+  'total_cents',
+  'discount_cents',
+  'card_cents',
+  'terminal_cents',
+  'cash_in_cents',
+  'voucher_in_cents',
+  'change_cents',
+  'credited_cents',
+  'voucher_out_cents',
+  'vat_rate',
+  'net_cents',
+  'vat_cents',
 ] as const;
 
 export type ExportKind =
   | 'coin_in'
   | 'sale'
   | 'topup'
+  | 'vat'
   | 'sale_failed'
   | 'topup_failed'
   | 'cancellation'
@@ -82,6 +109,10 @@ export interface ExportRow {
   voucher: string;
   by: string;
   note: string;
+  /** `sale`/`topup` rows: the figures of the session's receipt (absent when none was journaled with them). */
+  figures?: SaleFigures;
+  /** `vat` rows: the rate's gross (also `amountCents`), net and tax as the receipt printed them. */
+  vat?: VatPart;
 }
 
 export interface ExportOptions {
@@ -146,7 +177,12 @@ export function exportJournal(records: readonly JournalRecord[], opts: ExportOpt
   const local = localFormatter(opts.timeZone);
   // How each session ended, known only from a later record: one pass ahead.
   const closed = new Map<string, string>();
-  for (const r of records) if (r.type === 'session_closed') closed.set(r.sessionId, r.outcome);
+  // The receipt's figures come after the payment's outcome: the first receipt with them (a reprint repeats it).
+  const figuresOf = new Map<string, SaleFigures>();
+  for (const r of records) {
+    if (r.type === 'session_closed') closed.set(r.sessionId, r.outcome);
+    if (r.type === 'receipt' && r.sale && !figuresOf.has(r.sessionId)) figuresOf.set(r.sessionId, r.sale);
+  }
 
   const rows: ExportRow[] = [];
   const first = records[0];
@@ -215,11 +251,14 @@ export function exportJournal(records: readonly JournalRecord[], opts: ExportOpt
       ['topUps', 'topup'],
     ] as const) {
       if (after[key].count === before[key].count) continue;
-      push(kind, after[key].cents - before[key].cents, {
+      const figures = figuresOf.get(base.session);
+      const paid = {
         paymentStep: lastStep?.step ?? '',
         apiTransactionId: session?.apiId ?? lastStep?.apiId ?? '',
         outcome: closed.get(base.session) ?? 'open',
-      });
+      };
+      push(kind, after[key].cents - before[key].cents, { ...paid, ...(figures ? { figures } : {}) });
+      for (const vat of figures?.vat ?? []) push('vat', vat.gross, { ...paid, vat });
     }
     if (
       e.type === 'api_outcome' &&
@@ -258,6 +297,7 @@ export function exportJournal(records: readonly JournalRecord[], opts: ExportOpt
         'coin_in',
         'sale',
         'topup',
+        'vat',
         'sale_failed',
         'topup_failed',
         'cancellation',
@@ -307,5 +347,84 @@ export function rowValues(r: ExportRow): Array<string | number> {
     r.voucher,
     r.by,
     r.note,
+    ...figureValues(r),
   ];
+}
+
+/** The format-2 columns: figures on a `sale`/`topup` row, the rate's parts on a `vat` row, else empty. */
+function figureValues(r: ExportRow): Array<string | number> {
+  const f = r.figures;
+  const figures = f
+    ? [
+        f.receiptNo,
+        f.total,
+        f.discount,
+        f.card,
+        f.terminal,
+        f.cashIn,
+        f.voucherIn,
+        f.change,
+        f.credited,
+        f.voucherOut,
+      ]
+    : Array<string>(10).fill('');
+  const vat = r.vat ? [r.vat.rate, r.vat.net, r.vat.vat] : ['', '', ''];
+  return [...figures, ...vat];
+}
+
+export interface DaySums {
+  /** Paid sales and their basket before the bonus discount (what the fleet's `evt/transaction` reports). */
+  sales: { count: number; cents: number };
+  topups: { count: number; cents: number };
+  /** Coins and notes taken. */
+  cashIn: number;
+  credited: number;
+  vouchersIssued: number;
+  vouchersRedeemed: number;
+  /** Of the sales: after the discount, and the VAT in it. */
+  salesNet: number;
+  vat: number;
+}
+
+/**
+ * An export's sums per local date in the terms the dashboard's ledger uses, for comparing the two
+ * (docs/operations.md: the agreement rule). A sale is counted by its receipt's figures.
+ */
+export function daySums(rows: readonly ExportRow[]): Map<string, DaySums> {
+  const out = new Map<string, DaySums>();
+  const day = (d: string): DaySums => {
+    let s = out.get(d);
+    if (!s) {
+      s = {
+        sales: { count: 0, cents: 0 },
+        topups: { count: 0, cents: 0 },
+        cashIn: 0,
+        credited: 0,
+        vouchersIssued: 0,
+        vouchersRedeemed: 0,
+        salesNet: 0,
+        vat: 0,
+      };
+      out.set(d, s);
+    }
+    return s;
+  };
+  for (const r of rows) {
+    const s = day(r.date);
+    const f = r.figures;
+    if (r.kind === 'sale' && f) {
+      s.sales.count += 1;
+      s.sales.cents += f.total + f.discount;
+    } else if (r.kind === 'topup' && f) {
+      s.topups.count += 1;
+      s.topups.cents += f.total;
+    } else if (r.kind === 'vat' && r.vat) {
+      s.salesNet += r.vat.net;
+      s.vat += r.vat.vat;
+    } else if (r.kind === 'coin_in') s.cashIn += r.amountCents;
+    else if (r.kind === 'credited') s.credited += r.amountCents;
+    else if (r.kind === 'unclaimed') s.vouchersIssued += r.amountCents;
+    else if (r.kind === 'voucher_redeemed') s.vouchersRedeemed += r.amountCents;
+  }
+  return out;
 }

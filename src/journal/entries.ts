@@ -108,11 +108,47 @@ export const ApiOutcomeSchema = z.object({
   apiId: z.string().min(1).optional(),
 });
 
+/** VAT contained in one rate's gross amount (integer cents; `gross = net + vat`). */
+export const VatPartSchema = z.object({
+  rate: z.number().min(0).max(100),
+  gross: cents,
+  net: cents,
+  vat: cents,
+});
+export type VatPart = z.infer<typeof VatPartSchema>;
+
+/**
+ * A paid sale's or top-up's figures as its receipt prints them (bookkeeping/receipt-jobs.ts
+ * `saleFigures`, the one place they are computed): the export reads them from here, so the books and
+ * the paper cannot disagree. `total` is after the card's bonus (`discount`, a price reduction, so VAT
+ * is on the price after it). Every amount is what the customer gave (`card`, `terminal`, `cashIn`,
+ * `voucherIn`) or got back (`change`, `credited`, `voucherOut`):
+ * `total + discount = card + terminal + cashIn + voucherIn - change - credited - voucherOut`
+ * (a vending unit not handed out is the exception: its price goes back in one of the three).
+ */
+export const SaleFiguresSchema = z.object({
+  receiptNo: z.string().min(1).max(60),
+  kind: z.enum(['sale', 'topup']),
+  total: cents,
+  discount: cents,
+  card: cents,
+  terminal: cents,
+  cashIn: cents,
+  voucherIn: cents,
+  change: cents,
+  credited: cents,
+  voucherOut: cents,
+  vat: z.array(VatPartSchema),
+});
+export type SaleFigures = z.infer<typeof SaleFiguresSchema>;
+
 export const ReceiptSchema = z.object({
   type: z.literal('receipt'),
   sessionId: id,
   jobId: id,
   lines: z.array(ReceiptLineSchema),
+  /** A sale's or top-up's customer receipt (absent on older records and on a receipt without a sale). */
+  sale: SaleFiguresSchema.optional(),
 });
 
 export const PrintedSchema = z.object({

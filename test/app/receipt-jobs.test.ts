@@ -4,11 +4,13 @@ import {
   bonusDiscounts,
   customerReceiptLines,
   maskReceiptCards,
+  saleFigures,
   saleLines,
   voucherLines,
 } from '../../src/bookkeeping/receipt-jobs.js';
 import type { ReceiptSale } from '../../machines/ports.js';
 import { layoutReceipt } from '../../hal/printer/receipt-layout.js';
+import { parseReceipt } from '../support/books-agreement.js';
 
 const text = (lines: ReceiptLine[]) =>
   lines.map((l) =>
@@ -139,6 +141,51 @@ describe('customer receipt (one per paid sale, §33 UStDV)', () => {
     assert.match(out, /MwSt 19 % auf 2,71 EUR \| 0,43 EUR/);
     assert.match(out, /MwSt 7 % auf 2,08 EUR \| 0,14 EUR/);
     assert.equal(bonusDiscounts(sale()).length, 0, 'card cash only: no discount');
+  });
+
+  it('the figures the journal keeps for the export are what the paper says, VAT after the bonus', () => {
+    const s = sale({ parts: { card: 150, cash: 379, terminal: 0 }, cardBalance: { cash: 100, bonus: 50 } });
+    const f = saleFigures(s, opts.receiptNo);
+    assert.deepEqual(
+      [f.total, f.discount, f.vat.map((v) => [v.rate, v.gross, v.net, v.vat])],
+      [
+        479,
+        50,
+        [
+          [7, 208, 194, 14],
+          [19, 271, 228, 43],
+        ],
+      ],
+    );
+    // Laid out on 32 columns as the printer prints it, and read back as an auditor reads the paper.
+    const rows = layoutReceipt({ lines: customerReceiptLines(s, API, opts) }, { width: 32 }).map(
+      (r) => r.text,
+    );
+    const paper = parseReceipt(rows);
+    assert.ok(paper, rows.join('\n'));
+    const { receiptNo: _n, ...figures } = f;
+    assert.deepEqual(paper, {
+      ...figures,
+      receiptNo: opts.receiptNo,
+      vat: f.vat.map(({ rate, gross, vat }) => ({ rate, gross, vat })),
+    });
+    // The parser reads what is printed: a receipt one cent off reads one cent off.
+    const off = parseReceipt(rows.map((r) => r.replace(/^(Summe\s+)4,79 EUR$/, '$14,80 EUR')));
+    assert.equal(off?.total, 480);
+    const topup = saleFigures(
+      sale({
+        kind: 'topup',
+        basket: [{ id: 1, desc: 'Kartenaufladung', ean: null, quantity: 1, priceOne: 500, tax: 0 }],
+        parts: { card: 0, cash: 500, terminal: 0 },
+        cardBalance: { cash: 100, bonus: 50 },
+      }),
+      'K1-00043',
+    );
+    assert.deepEqual(
+      [topup.total, topup.discount, topup.vat],
+      [500, 0, []],
+      'a prepayment: no VAT, no bonus',
+    );
   });
 
   it('a clean top-up receipt: what was loaded, how paid, the new balance, then the API lines', () => {

@@ -4,10 +4,12 @@ import { join } from 'node:path';
 import { recordingIo } from '../../src/cli/cli-io.js';
 import { csvField, csvRecord, parseCsv } from '../../src/cli/csv.js';
 import { journalCommand } from '../../src/cli/journal-command.js';
-import { EXPORT_COLUMNS } from '../../src/cli/journal-export.js';
+import { daySums, EXPORT_COLUMNS, exportJournal } from '../../src/cli/journal-export.js';
+import type { SaleFigures } from '../../src/journal/entries.js';
 import { Journal } from '../../src/journal/journal.js';
 import {
   COLLECTOR,
+  DAY2,
   FULL_CARD,
   OTHER_CARD,
   tempKiosk,
@@ -133,6 +135,99 @@ describe('cli/kiosk journal export', () => {
     assert.ok(text.endsWith('\r\n'));
     assert.equal(rowsOf(text).length, 9);
     assert.equal(statSync(out).mode & 0o777, 0o640);
+  });
+
+  it("format 2: a sale's receipt figures on its row, one vat row per rate; a receipt without figures leaves them empty", async () => {
+    let now = DAY2 + 3600_000;
+    const j = await Journal.open(k.journalDir, { fsync: false, now: () => (now += 1000) });
+    const paidSale = async (id: string, sale?: SaleFigures) => {
+      await j.append({ type: 'session_started', sessionId: id, mode: 'checkout' });
+      await j.append({ type: 'coin_accepted', sessionId: id, cents: 200, source: 'coin' });
+      await j.append({
+        type: 'tx_created',
+        sessionId: id,
+        localId: `loc-${id}`,
+        basket: { products: [] },
+        amount: 529,
+      });
+      await j.append({
+        type: 'api_intent',
+        sessionId: id,
+        apiId: `STX_${id}`,
+        step: 'start/cash',
+        jobId: `j${id}`,
+        cents: 200,
+      });
+      await j.append({ type: 'api_outcome', jobId: `j${id}`, result: 'ok' });
+      await j.append({
+        type: 'receipt',
+        sessionId: id,
+        jobId: `r${id}`,
+        lines: [],
+        ...(sale ? { sale } : {}),
+      });
+      await j.append({ type: 'session_closed', sessionId: id, outcome: 'completed' });
+    };
+    const figures: SaleFigures = {
+      receiptNo: 'k-1-00007',
+      kind: 'sale',
+      total: 479,
+      discount: 50,
+      card: 150,
+      terminal: 0,
+      cashIn: 200,
+      voucherIn: 179,
+      change: 0,
+      credited: 0,
+      voucherOut: 0,
+      vat: [
+        { rate: 7, gross: 208, net: 194, vat: 14 },
+        { rate: 19, gross: 271, net: 228, vat: 43 },
+      ],
+    };
+    await paidSale('S', figures);
+    await paidSale('T');
+    await j.close();
+    const rows = rowsOf((await exportCsv('--from', '2025-03-02')).csv);
+    assert.deepEqual(EXPORT_COLUMNS.slice(0, 16).at(-1), 'note', 'the first 16 columns as before');
+    const sale = rows.find((r) => r.session === 'S' && r.kind === 'sale');
+    assert.ok(sale);
+    assert.deepEqual(
+      [
+        sale.amount_cents,
+        sale.receipt_no,
+        sale.total_cents,
+        sale.discount_cents,
+        sale.card_cents,
+        sale.cash_in_cents,
+      ],
+      ['200', 'k-1-00007', '479', '50', '150', '200'],
+      'amount: what the payment step moved (the counter); the receipt in its own columns',
+    );
+    assert.deepEqual([sale.voucher_in_cents, sale.vat_rate], ['179', '']);
+    const vat = rows.filter((r) => r.session === 'S' && r.kind === 'vat');
+    assert.deepEqual(
+      vat.map((r) => [r.amount_cents, r.vat_rate, r.net_cents, r.vat_cents, r.receipt_no, r.date]),
+      [
+        ['208', '7', '194', '14', '', '2025-03-02'],
+        ['271', '19', '228', '43', '', '2025-03-02'],
+      ],
+    );
+    const old = rows.find((r) => r.session === 'T' && r.kind === 'sale');
+    assert.deepEqual([old?.receipt_no, old?.total_cents, old?.vat_cents], ['', '', '']);
+    assert.equal(rows.filter((r) => r.session === 'T' && r.kind === 'vat').length, 0);
+    const { state } = await Journal.read(k.journalDir);
+    assert.equal(sum(rows, 'sale'), state.lifetime.sales.cents, 'the sale rows still sum to the counter');
+    const { rows: exported } = exportJournal((await Journal.read(k.journalDir)).records, {
+      timeZone: 'Europe/Berlin',
+      from: '2025-03-02',
+    });
+    const day = daySums(exported).get('2025-03-02');
+    assert.deepEqual(
+      [day?.sales, day?.salesNet, day?.vat],
+      [{ count: 1, cents: 529 }, 422, 57],
+      'a sale counts by its receipt',
+    );
   });
 
   it('says what an export covers when older records were compacted', async () => {
