@@ -164,6 +164,8 @@ export function saleFigures(sale: ReceiptSale, receiptNo: string): SaleFigures {
     change: sale.changed ?? 0,
     credited: sale.credited,
     voucherOut: sale.voucher?.cents ?? 0,
+    // A unit in doubt is not given back here (the operator settles it): only the failed ones.
+    returned: (sale.undelivered ?? []).reduce((sum, u) => sum + (u.outcome === 'failed' ? u.cents : 0), 0),
     vat: sale.kind === 'topup' ? [] : sumsPerVatRate(lines),
   };
 }

@@ -73,6 +73,7 @@ export const EXPORT_COLUMNS = [
   'change_cents',
   'credited_cents',
   'voucher_out_cents',
+  'returned_cents',
   'vat_rate',
   'net_cents',
   'vat_cents',
@@ -366,8 +367,9 @@ function figureValues(r: ExportRow): Array<string | number> {
         f.change,
         f.credited,
         f.voucherOut,
+        f.returned,
       ]
-    : Array<string>(10).fill('');
+    : Array<string>(11).fill('');
   const vat = r.vat ? [r.vat.rate, r.vat.net, r.vat.vat] : ['', '', ''];
   return [...figures, ...vat];
 }

@@ -122,9 +122,9 @@ export type VatPart = z.infer<typeof VatPartSchema>;
  * `saleFigures`, the one place they are computed): the export reads them from here, so the books and
  * the paper cannot disagree. `total` is after the card's bonus (`discount`, a price reduction, so VAT
  * is on the price after it). Every amount is what the customer gave (`card`, `terminal`, `cashIn`,
- * `voucherIn`) or got back (`change`, `credited`, `voucherOut`):
- * `total + discount = card + terminal + cashIn + voucherIn - change - credited - voucherOut`
- * (a vending unit not handed out is the exception: its price goes back in one of the three).
+ * `voucherIn`) or got back (`change`, `credited`, `voucherOut`), and `returned`, the price of vending
+ * units not handed out that went back in one of those three:
+ * `total + discount = card + terminal + cashIn + voucherIn - change - credited - voucherOut + returned`.
  */
 export const SaleFiguresSchema = z.object({
   receiptNo: z.string().min(1).max(60),
@@ -138,6 +138,8 @@ export const SaleFiguresSchema = z.object({
   change: cents,
   credited: cents,
   voucherOut: cents,
+  // Absent on figures journaled before it was added: read as none.
+  returned: cents.default(0),
   vat: z.array(VatPartSchema),
 });
 export type SaleFigures = z.infer<typeof SaleFiguresSchema>;

@@ -1,6 +1,6 @@
 /**
- * The merchant's books agree to the cent on real sales (issue 14 item 7, issue 16): two real kiosk
- * processes (checkout with card terminal, top-up) with the simulated hardware and the API stand-in,
+ * The merchant's books agree to the cent on real sales (issue 14 item 7, issue 16): three real kiosk
+ * processes (checkout with card terminal, top-up, vending with a change hopper) with the simulated hardware and the API stand-in,
  * their fleet events taken from their outboxes (no broker: the outbox holds every money event until
  * one answers) into a real dashboard store. For every sale and top-up, `kiosk journal export`, the
  * printed receipt and the fleet's transaction agree; per day, the export's sums equal the dashboard's
@@ -75,26 +75,33 @@ describe('e2e: export, receipts and fleet agree to the cent', function () {
     await target?.cleanup();
   });
 
-  async function start(id: string, mode: 'checkout' | 'topup'): Promise<KioskProcess> {
+  /** `vending`: a checkout with a slot for the coffee and a change hopper of 10 ct coins, no terminal. */
+  async function start(id: string, mode: 'checkout' | 'topup' | 'vending'): Promise<KioskProcess> {
     // Nothing listens there: every money event stays in the outbox, as the kiosk would send it.
     const broker = `mqtt://127.0.0.1:${await freePort()}`;
+    const vending = {
+      slots: { driver: 'simulated', slots: [{ id: 'A1', product: 1, initialStock: 2, lowAt: 0 }] },
+      hopper: { driver: 'simulated', coinCents: 10, coins: 30 },
+    };
     const k = await startKiosk({
       config: {
-        kiosk: { id, mode, cardTerminal: mode === 'checkout' },
+        kiosk: { id, mode: mode === 'topup' ? 'topup' : 'checkout', cardTerminal: mode === 'checkout' },
         catalogue: simulatorCatalogue(),
         fleet: { url: broker, outboxDir: 'outbox' },
         timeouts: { resultMs: 1500 },
+        ...(mode === 'vending' ? { hardware: vending } : {}),
       },
     });
     kiosks.push(k);
-    await k.waitForIdle();
+    await k.waitForIdle(15_000);
     return k;
   }
 
   it('mixed payments, vouchers and a top-up: every sale and every day agree; one cent off anywhere is found', async () => {
-    const [checkout, topup] = await Promise.all([
+    const [checkout, topup, vend] = await Promise.all([
       start('k-books-sale', 'checkout'),
       start('k-books-topup', 'topup'),
+      start('k-books-vend', 'vending'),
     ]);
     const k = checkout;
 
@@ -156,6 +163,22 @@ describe('e2e: export, receipts and fleet agree to the cent', function () {
     await topup.waitForScreen(/Vielen Dank!/);
     await topup.waitForSettled();
 
+    // 7. A coffee from the slot for 2,00: the 0,20 change from the hopper.
+    await vend.press('amount1');
+    await vend.waitForScreen(/Summe 1,80 EUR/);
+    await vend.press('ok');
+    await vend.waitForScreen(/Noch 1,80 EUR/);
+    await vend.coin(200);
+    await paidAndSettled(vend);
+
+    // 8. The slot jams: nothing handed out, the whole 2,00 back from the hopper.
+    await vend.request({ cmd: 'slot', slot: 'A1', action: 'jam' });
+    await vend.press('amount1');
+    await vend.press('ok');
+    await vend.waitForScreen(/Noch 1,80 EUR/);
+    await vend.coin(200);
+    await vend.waitForSettled();
+
     // The dashboard takes in what the outboxes hold, through its own decode and store ops.
     target = sqliteTarget();
     store = await target.open();
@@ -177,14 +200,14 @@ describe('e2e: export, receipts and fleet agree to the cent', function () {
       input.storeTotals.push({ kiosk, totals: await store.dailyTotals(days[0]!, days.at(-1)!, kiosk) });
 
     const rowsOf = (id: string) => input.exports.find((e) => e.kiosk === id)?.rows ?? [];
-    const sales = [...rowsOf('k-books-sale'), ...rowsOf('k-books-topup')].filter(
+    const sales = [...rowsOf('k-books-sale'), ...rowsOf('k-books-topup'), ...rowsOf('k-books-vend')].filter(
       (r) => r.kind === 'sale' || r.kind === 'topup',
     );
-    assert.equal(sales.length, 6, 'five sales and a top-up exported');
+    assert.equal(sales.length, 8, 'seven sales and a top-up exported');
     assert.equal(
       input.receipts.map((r) => parseReceipt(r.rows)).filter(Boolean).length,
-      6,
-      'six customer receipts',
+      8,
+      'eight customer receipts',
     );
     assert.deepEqual(booksDisagreements(input), [], 'the books agree');
 
@@ -204,6 +227,8 @@ describe('e2e: export, receipts and fleet agree to the cent', function () {
     assert.equal(f(3).terminal, 180);
     assert.deepEqual([f(4).voucherIn, f(4).cashIn, f(4).voucherOut], [21, 100, 22]);
     assert.deepEqual([f(5).kind, f(5).total, f(5).cashIn, f(5).vat], ['topup', 500, 500, []]);
+    assert.deepEqual([f(6).total, f(6).cashIn, f(6).change], [180, 200, 20]);
+    assert.deepEqual([f(7).total, f(7).cashIn, f(7).change, f(7).returned], [180, 200, 200, 180]);
 
     // One cent off in any one source is found.
     const receiptOff = structuredClone(input);

@@ -27,6 +27,8 @@ export interface PrintedReceipt {
   change: number;
   credited: number;
   voucherOut: number;
+  /** Units not handed out whose price went back (`A1 Kaffee (zurück)`). */
+  returned: number;
 }
 
 const MONEY = String.raw`-?\d{1,3}(?:\.\d{3})*,\d\d EUR`;
@@ -68,6 +70,7 @@ export function parseReceipt(rows: readonly string[]): PrintedReceipt | undefine
     change: 0,
     credited: 0,
     voucherOut: 0,
+    returned: 0,
   };
   for (let i = start + 1; i < rows.length; i++) {
     const row = rows[i]!;
@@ -90,6 +93,10 @@ export function parseReceipt(rows: readonly string[]): PrintedReceipt | undefine
     const vat = /^MwSt (\d+(?:,\d)?) % auf (.+)$/.exec(name);
     if (vat) {
       out.vat.push({ rate: Number(vat[1]!.replace(',', '.')), gross: cents(vat[2]!), vat: cents(value) });
+      continue;
+    }
+    if (/ \(zurück\)$/.test(name)) {
+      out.returned += cents(value);
       continue;
     }
     if (/^Bonus \d/.test(name)) {
@@ -145,7 +152,16 @@ export interface BooksInput {
   storeTotals: { kiosk: string; totals: readonly DayTotals[] }[];
 }
 
-const PARTS = ['card', 'terminal', 'cashIn', 'voucherIn', 'change', 'credited', 'voucherOut'] as const;
+const PARTS = [
+  'card',
+  'terminal',
+  'cashIn',
+  'voucherIn',
+  'change',
+  'credited',
+  'voucherOut',
+  'returned',
+] as const;
 
 /** Everything that does not agree to the cent; empty when the books agree. */
 export function booksDisagreements(input: BooksInput): string[] {
@@ -176,7 +192,8 @@ export function booksDisagreements(input: BooksInput): string[] {
         continue;
       }
       // The export's own arithmetic: what was given less what was given back is the basket.
-      const given = f.card + f.terminal + f.cashIn + f.voucherIn - f.change - f.credited - f.voucherOut;
+      const given =
+        f.card + f.terminal + f.cashIn + f.voucherIn - f.change - f.credited - f.voucherOut + f.returned;
       if (given !== f.total + f.discount)
         found.push(`${what}: parts add up to ${given}, total ${f.total} + discount ${f.discount}`);
       const vatGross = f.vat.reduce((s, v) => s + v.gross, 0);
