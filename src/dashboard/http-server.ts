@@ -25,7 +25,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 
 import { silentLogger, type Logger } from '../util/logger.js';
-import { cashBoxEstimate, RATE_WINDOW_MS, uptimeOf } from './office-figures.js';
+import { cashBoxEstimate, RATE_WINDOW_MS, uptimeFrom } from './office-figures.js';
 import {
   allows,
   DEFAULT_ALLOWED_HOSTS,
@@ -337,19 +337,25 @@ export class DashboardServer {
       const d = this.model.detail(id, now);
       if (!d) return this.json(res, 404, { error: 'no such kiosk' });
       const store = this.opts.store;
-      const [alerts, commands, samples] = store
+      const counters = d.health?.counters;
+      const [alerts, commands, digest] = store
         ? await Promise.all([
             store.alerts(id, 50),
             store.commands(id, 20),
-            store.healthSamples(id, now - Math.max(UPTIME_WINDOW_MS, RATE_WINDOW_MS)),
+            store.officeDigest(id, {
+              cashSince: now - RATE_WINDOW_MS,
+              serviceFrom: now - UPTIME_WINDOW_MS,
+              now,
+              sampleEveryMs: this.opts.sampleEveryMs ?? 5 * 60_000,
+              ...(counters ? { lastCollectionTs: counters.lastCollectionTs } : {}),
+            }),
           ])
-        : [[], [], []];
-      const counters = d.health?.counters;
-      const office = store
+        : [[], [], undefined];
+      const office = digest
         ? {
             cashBox:
               cashBoxEstimate(
-                samples,
+                digest.samples,
                 now,
                 this.opts.cashBoxCapacityCents ?? DEFAULT_CASHBOX_CAPACITY_CENTS,
                 counters
@@ -359,8 +365,7 @@ export class DashboardServer {
                     }
                   : undefined,
               ) ?? null,
-            uptime:
-              uptimeOf(samples, now - UPTIME_WINDOW_MS, now, this.opts.sampleEveryMs ?? 5 * 60_000) ?? null,
+            uptime: uptimeFrom(digest.service, now - UPTIME_WINDOW_MS, now) ?? null,
           }
         : null;
       return this.json(res, 200, { now, kiosk: d, alertHistory: alerts, commandHistory: commands, office });

@@ -68,29 +68,53 @@ export interface Uptime {
   ratio: number;
 }
 
-const IN_SERVICE = new Set(['online', 'degraded']);
+/** The health states that count as in service. */
+export const IN_SERVICE_STATES: readonly string[] = ['online', 'degraded'];
+const IN_SERVICE = new Set(IN_SERVICE_STATES);
+
+/** Time in service summed over a window, and where the samples in it start: what `uptimeOf` rests on. */
+export interface ServiceTime {
+  /** The first sample in the window. */
+  firstAt: number;
+  upMs: number;
+}
 
 /**
  * Time in service over [from, now]: each sample stands for the time to the next one, but for at most two
  * sampling intervals (a kiosk that stops reporting is not in service, and a missing sample or two from
- * the downsampling is not an outage). Starts at the first sample when the kiosk is younger than `from`.
+ * the downsampling is not an outage). The store computes the same in SQL (`FleetStore.officeDigest`).
  */
-export function uptimeOf(
+export function serviceTime(
   samples: readonly HealthSample[],
   from: number,
   now: number,
   sampleEveryMs: number,
-): Uptime | undefined {
+): ServiceTime | undefined {
   const inWindow = samples.filter((s) => s.at >= from && s.at <= now);
   const first = inWindow[0];
   if (!first) return undefined;
-  const start = Math.max(from, Math.min(first.at, now));
   let up = 0;
   inWindow.forEach((s, i) => {
     if (!IN_SERVICE.has(s.state)) return;
     const next = inWindow[i + 1]?.at ?? now;
     up += Math.max(0, Math.min(next, s.at + 2 * sampleEveryMs, now) - s.at);
   });
+  return { firstAt: first.at, upMs: up };
+}
+
+/** The share of [from, now] in service; starts at the first sample when the kiosk is younger than `from`. */
+export function uptimeFrom(t: ServiceTime | undefined, from: number, now: number): Uptime | undefined {
+  if (!t) return undefined;
+  const start = Math.max(from, Math.min(t.firstAt, now));
   const span = now - start;
-  return { from: start, to: now, ratio: span > 0 ? Math.min(1, up / span) : 1 };
+  return { from: start, to: now, ratio: span > 0 ? Math.min(1, t.upMs / span) : 1 };
+}
+
+export function uptimeOf(
+  samples: readonly HealthSample[],
+  from: number,
+  now: number,
+  sampleEveryMs: number,
+): Uptime | undefined {
+  return uptimeFrom(serviceTime(samples, from, now, sampleEveryMs), from, now);
 }

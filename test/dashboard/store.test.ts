@@ -1,13 +1,15 @@
 /**
  * The store against real SQLite and real PostgreSQL, the same tests for both: one migration path, the
  * ledger counting each money event once however often it arrives, days taken from the kiosk's clock,
- * alerts with open and close times, commands with every answer, and everything still there after the
- * store is closed and opened again (a dashboard restart).
+ * alerts with open and close times, commands with every answer, the kiosk page's cash box and time in
+ * service from a digest of the week equal to those from every sample, and everything still there after
+ * the store is closed and opened again (a dashboard restart).
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 
 import { FleetModel } from '../../src/dashboard/fleet-model.js';
+import { cashBoxEstimate, uptimeFrom, uptimeOf } from '../../src/dashboard/office-figures.js';
 import { Ingest } from '../../src/dashboard/ingest.js';
 import type { FleetStore } from '../../src/dashboard/store/fleet-store.js';
 import { auditOp, commandSentOp } from '../../src/dashboard/store/ops.js';
@@ -24,9 +26,12 @@ import {
   voucherEvent,
 } from '../../src/fleet-sim/payloads.js';
 import { ledgerCsv } from '../../src/dashboard/ledger-csv.js';
+import { healthSampleInserts, simulatedHealthWeek } from '../../src/fleet-sim/health-week.js';
 import { STORE_TARGETS, type StoreTarget } from './store-targets.js';
 
 const T0 = Date.UTC(2026, 5, 10, 9, 0, 0); // 11:00 in Berlin
+const DAY = 86_400_000;
+const WEEK = 7 * DAY;
 const enc = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
 
 for (const makeTarget of STORE_TARGETS) {
@@ -157,6 +162,92 @@ for (const makeTarget of STORE_TARGETS) {
       );
       const samples = await store.all("SELECT * FROM health_samples WHERE kiosk_id = 'k-0004'");
       assert.equal(samples.length, 1);
+    });
+
+    it("gives the kiosk page's cash box and time in service from a digest, the same as from the whole week", async () => {
+      const every = 5 * 60_000;
+      const end = T0 + 8 * DAY;
+      const ids = ['k-0701', 'k-0702', 'k-0703', 'k-0704'];
+      for (const [i, id] of ids.entries())
+        await store.db.batch(
+          healthSampleInserts(simulatedHealthWeek(id, end - 9 * DAY, end, every, 7100 + i)),
+        );
+      const figures = {
+        // What the page computed before: every sample of the week through the pure functions.
+        whole: async (
+          id: string,
+          now: number,
+          level?: { cents: number; lastCollectionTs: number | null },
+        ) => {
+          const samples = await store.healthSamples(id, now - WEEK);
+          return {
+            cashBox: cashBoxEstimate(samples, now, 30_000, level),
+            uptime: uptimeOf(samples, now - WEEK, now, every),
+            read: samples.length,
+          };
+        },
+        digest: async (
+          id: string,
+          now: number,
+          level?: { cents: number; lastCollectionTs: number | null },
+        ) => {
+          const d = await store.officeDigest(id, {
+            cashSince: now - WEEK,
+            serviceFrom: now - WEEK,
+            now,
+            sampleEveryMs: every,
+            ...(level ? { lastCollectionTs: level.lastCollectionTs } : {}),
+          });
+          return {
+            cashBox: cashBoxEstimate(d.samples, now, 30_000, level),
+            uptime: uptimeFrom(d.service, now - WEEK, now),
+            read: d.samples.length,
+          };
+        },
+      };
+      let rates = 0;
+      let partial = 0;
+      for (const id of [...ids, 'k-0799']) {
+        const collections = await store.all<{ last_collection_ts: number | null }>(
+          'SELECT last_collection_ts FROM health_samples WHERE kiosk_id = ? GROUP BY last_collection_ts ORDER BY MAX(at) DESC',
+          [id],
+        );
+        const [latest, earlier] = collections;
+        const collected =
+          latest?.last_collection_ts === null || latest === undefined
+            ? null
+            : Number(latest.last_collection_ts);
+        for (const now of [end, end - 2 * DAY - 1234, end - 8 * DAY])
+          for (const level of [
+            undefined,
+            { cents: 12_345, lastCollectionTs: collected },
+            // An earlier filling than the latest sample's (the live health out of order with the samples).
+            ...(earlier
+              ? [
+                  {
+                    cents: 500,
+                    lastCollectionTs:
+                      earlier.last_collection_ts === null ? null : Number(earlier.last_collection_ts),
+                  },
+                ]
+              : []),
+            // Collected a moment ago: no sample of this filling yet.
+            { cents: 0, lastCollectionTs: now - 1000 },
+          ]) {
+            const whole = await figures.whole(id, now, level);
+            const digest = await figures.digest(id, now, level);
+            assert.deepEqual(
+              [digest.cashBox, digest.uptime],
+              [whole.cashBox, whole.uptime],
+              `${id} at ${now} with ${JSON.stringify(level)}`,
+            );
+            assert.ok(digest.read <= 3, `${digest.read} samples read, not ${whole.read}`);
+            if (whole.cashBox?.centsPerDay) rates++;
+            if (whole.uptime && whole.uptime.ratio < 1 && whole.uptime.ratio > 0) partial++;
+          }
+      }
+      // The comparison had something to compare: rates and outages, not only empty figures.
+      assert.ok(rates >= 4 && partial >= 8, `rates ${rates}, partial uptimes ${partial}`);
     });
 
     it('keeps alerts with open and close times; a redelivered retained alert stays one open alert', async () => {

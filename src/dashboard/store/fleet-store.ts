@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 
-import type { HealthSample } from '../office-figures.js';
+import { IN_SERVICE_STATES, type HealthSample, type ServiceTime } from '../office-figures.js';
 import { openDatabase, PostgresDatabase, type Database, type Param, type Row } from './database.js';
 import type { StoreOp } from './ops.js';
 import { migrate } from './schema.js';
@@ -223,6 +223,70 @@ export class FleetStore {
       openedAt: num(r.opened_at),
       closedAt: r.closed_at === null ? null : num(r.closed_at),
     }));
+  }
+
+  /**
+   * What the kiosk page's cash box and time in service need from a week of samples, without carrying the
+   * week to Node (2016 rows a kiosk at one sample per 5 min): the latest sample since `cashSince`, the
+   * first and last of the current filling (the samples with the box's `lastCollectionTs`: the live one
+   * when given, else the latest sample's), and the time in service over [serviceFrom, now] summed in SQL.
+   * `cashBoxEstimate(samples)` and `uptimeFrom(service)` give what they give over all the samples
+   * (test/dashboard/store.test.ts compares them).
+   */
+  async officeDigest(
+    kioskId: string,
+    o: {
+      cashSince: number;
+      serviceFrom: number;
+      now: number;
+      sampleEveryMs: number;
+      lastCollectionTs?: number | null;
+    },
+  ): Promise<{ samples: HealthSample[]; service: ServiceTime | undefined }> {
+    const cols = 'SELECT at, state, box_cash_in_cents, last_collection_ts FROM health_samples';
+    const toSample = (r: Row): HealthSample => ({
+      at: num(r.at),
+      state: String(r.state),
+      boxCashInCents: num(r.box_cash_in_cents),
+      lastCollectionTs: r.last_collection_ts === null ? null : num(r.last_collection_ts),
+    });
+    const one = async (where: string, order: 'ASC' | 'DESC', params: Param[]) => {
+      const [r] = await this.db.all(
+        `${cols} WHERE kiosk_id = ? AND at >= ?${where} ORDER BY at ${order} LIMIT 1`,
+        [kioskId, o.cashSince, ...params],
+      );
+      return r ? toSample(r) : undefined;
+    };
+    const least = this.db.dialect === 'sqlite' ? 'MIN' : 'LEAST';
+    const states = IN_SERVICE_STATES.map(() => '?').join(', ');
+    // The next sample by LEAD over the window's rows only, as serviceTime's filter-then-walk does.
+    const service = this.db.all(
+      `SELECT MIN(at) AS first_at,
+         SUM(CASE WHEN state IN (${states}) THEN ${least}(COALESCE(next_at, ?), at + ?, ?) - at ELSE 0 END) AS up_ms
+       FROM (SELECT at, state, LEAD(at) OVER (ORDER BY at) AS next_at
+             FROM health_samples WHERE kiosk_id = ? AND at >= ? AND at <= ?) w`,
+      [...IN_SERVICE_STATES, o.now, 2 * o.sampleEveryMs, o.now, kioskId, o.serviceFrom, o.now],
+    );
+    const cash = async (): Promise<HealthSample[]> => {
+      const latest = await one('', 'DESC', []);
+      const collection = o.lastCollectionTs !== undefined ? o.lastCollectionTs : latest?.lastCollectionTs;
+      if (collection === undefined) return [];
+      const match = ' AND last_collection_ts IS NOT DISTINCT FROM ?';
+      // The latest is the filling's last unless the live collection is another one than the latest
+      // sample's (then a lookup of its own, not an assumption about the order of collections).
+      const filling = await Promise.all([
+        one(match, 'ASC', [collection]),
+        latest?.lastCollectionTs === collection ? latest : one(match, 'DESC', [collection]),
+      ]);
+      const byAt = new Map<number, HealthSample>();
+      for (const s of [...filling, latest]) if (s) byAt.set(s.at, s);
+      return [...byAt.values()].sort((a, b) => a.at - b.at);
+    };
+    const [[r], samples] = await Promise.all([service, cash()]);
+    return {
+      samples,
+      service: r && r.first_at !== null ? { firstAt: num(r.first_at), upMs: num(r.up_ms) } : undefined,
+    };
   }
 
   /** A kiosk's downsampled health since a moment, oldest first (cash box and uptime figures). */
