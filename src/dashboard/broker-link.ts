@@ -141,6 +141,9 @@ export class BrokerLink {
     this.log = opts.logger ?? silentLogger;
   }
 
+  /** Retained syncs completed (one per connection whose marker came back): tests wait for this event. */
+  syncs = 0;
+
   get connected(): boolean {
     return this.client?.connected ?? false;
   }
@@ -289,6 +292,7 @@ export class BrokerLink {
         now,
       );
     }
+    this.syncs++;
     o.onRetainedSynced?.();
   }
 

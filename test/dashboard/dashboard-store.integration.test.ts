@@ -15,7 +15,7 @@ import net from 'node:net';
 
 import mqtt from 'mqtt';
 
-import { startDashboard, type Dashboard } from '../../src/dashboard/server.js';
+import { startDashboard, type Dashboard, type DashboardOptions } from '../../src/dashboard/server.js';
 import type { Statement } from '../../src/dashboard/store/database.js';
 import { alertMessage, newCondition, transactionEvent } from '../../src/fleet-sim/payloads.js';
 import { startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
@@ -30,16 +30,17 @@ for (const makeTarget of STORE_TARGETS) {
     let broker: MosquittoBroker;
     let dash: Dashboard | undefined;
     const clientId = `dash-test-${randomUUID().slice(0, 8)}`;
-    const start = () =>
+    // This target's store, waiting for the broker; each test adds its own identity and group.
+    const startOn = (o: Partial<DashboardOptions>) =>
       startDashboard({
         mqttUrl: broker.url,
         port: 0,
         waitForBroker: true,
-        tickMs: 100,
         store: target.spec,
         ...(target.schema ? { storeSchema: target.schema } : {}),
-        clientId,
+        ...o,
       });
+    const start = () => startOn({ tickMs: 100, clientId });
 
     before(async function () {
       await needs(this, MOSQUITTO);
@@ -97,17 +98,7 @@ for (const makeTarget of STORE_TARGETS) {
 
     it('closes the alerts cleared while it was away, and only those, once the retained ones are in', async () => {
       const alertsId = `dash-alerts-${randomUUID().slice(0, 8)}`;
-      const startAlerts = (id: string) =>
-        startDashboard({
-          mqttUrl: broker.url,
-          port: 0,
-          waitForBroker: true,
-          store: target.spec,
-          ...(target.schema ? { storeSchema: target.schema } : {}),
-          clientId: id,
-          group: alertsId,
-          auth: false,
-        });
+      const startAlerts = (id: string) => startOn({ clientId: id, group: alertsId, auth: false });
       const pub = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
       // Many retained alerts, far more than the broker's in-flight window (20): the sync marker has to
       // come after all of them, or a still-raised alert would be closed here and reopened after.
@@ -194,15 +185,7 @@ for (const makeTarget of STORE_TARGETS) {
       try {
         await dash?.stop();
         // No client id: a clean session, so nothing published while cut is kept for it.
-        dash = await startDashboard({
-          mqttUrl: link.url,
-          port: 0,
-          waitForBroker: true,
-          store: target.spec,
-          ...(target.schema ? { storeSchema: target.schema } : {}),
-          group,
-          auth: false,
-        });
+        dash = await startOn({ mqttUrl: link.url, group, auth: false });
         await raise('k-0601', 'paper_low');
         await raise('k-0602', 'paper_out');
         await raise('k-0603', 'paper_low');
@@ -245,6 +228,43 @@ for (const makeTarget of STORE_TARGETS) {
         await dash?.stop();
         dash = undefined;
         await link.close();
+      }
+    });
+
+    it('after a broker restart with its session kept, syncs again and closes nothing still raised', async () => {
+      const id = `dash-restart-${randomUUID().slice(0, 8)}`;
+      const pub = await mqtt.connectAsync(broker.url, { protocolVersion: 5, reconnectPeriod: 200 });
+      const raised = (name: string) =>
+        pub.publishAsync(
+          `kiosk/v1/k-0611/alert/${name}`,
+          name === 'cleared'
+            ? ''
+            : JSON.stringify(alertMessage(newCondition('k-0611'), Date.now(), name, 'warning')),
+          { qos: 1, retain: true },
+        );
+      try {
+        await dash?.stop();
+        dash = await startOn({ clientId: id, group: id, auth: false });
+        await raised('paper_low');
+        await eventually('stored open', async () => (await dash!.store!.alerts('k-0611', 10)).length === 1);
+        await eventually('first sync', () => dash!.link.syncs === 1);
+        // Persistence on: the retained alert and the dashboard's session survive the restart.
+        await broker.restart();
+        await eventually('synced after the restart', () => dash!.link.syncs === 2, 15_000);
+        await dash.buffer!.drain();
+        const rows = await dash.store!.alerts('k-0611', 10);
+        assert.deepEqual(
+          rows.map((r) => r.closedAt),
+          [null],
+          'one episode, still open',
+        );
+        assert.equal(dash.model.alertOpen('k-0611', 'paper_low'), true);
+      } finally {
+        await eventually('publisher back', () => pub.connected, 15_000);
+        await pub.publishAsync('kiosk/v1/k-0611/alert/paper_low', '', { qos: 1, retain: true });
+        await pub.endAsync();
+        await dash?.stop();
+        dash = undefined;
       }
     });
 
