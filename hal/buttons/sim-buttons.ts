@@ -3,7 +3,7 @@
  * `press(name)` and `longPress(name)` emit what a debounced real press would.
  */
 import { EventEmitter } from 'node:events';
-import type { ProbeResult } from '../../src/contracts/device.js';
+import { simulatedProbe, type ProbeResult } from '../../src/contracts/device.js';
 import type { ButtonEvents, ButtonName, Buttons } from './buttons.js';
 import { BUTTON_NAMES } from '../../src/contracts/buttons.js';
 
@@ -40,14 +40,7 @@ export class SimulatedButtons extends EventEmitter<ButtonEvents> implements Butt
   }
 
   async probe(): Promise<ProbeResult> {
-    return {
-      device: 'buttons',
-      driver: 'simulated',
-      found: true,
-      where: 'simulated',
-      status: 'ok',
-      required: false,
-    };
+    return simulatedProbe('buttons');
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@
  * a barcode scanned; `unplug()` / `replug()` play the cable.
  */
 import { EventEmitter } from 'node:events';
-import type { ProbeResult } from '../../src/contracts/device.js';
+import { simulatedProbe, type ProbeResult } from '../../src/contracts/device.js';
 import type { CardReader, CardReaderEvents, ReaderStatus } from './card-reader.js';
 
 export class SimulatedCardReader extends EventEmitter<CardReaderEvents> implements CardReader {
@@ -46,14 +46,7 @@ export class SimulatedCardReader extends EventEmitter<CardReaderEvents> implemen
   }
 
   async probe(): Promise<ProbeResult> {
-    return {
-      device: 'reader',
-      driver: 'simulated',
-      found: this.plugged,
-      where: 'simulated',
-      status: this.current,
-      required: false,
-    };
+    return simulatedProbe('reader', { found: this.plugged, status: this.current });
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@
  * inhibited acceptor returns the coin (the call returns false and nothing is counted).
  */
 import { EventEmitter } from 'node:events';
-import type { ProbeResult } from '../../src/contracts/device.js';
+import { simulatedProbe, type ProbeResult } from '../../src/contracts/device.js';
 import type { CoinAcceptor, CoinAcceptorEvents, CoinEvent } from './coin-acceptor.js';
 
 /** How many of the last coins `counted` keeps. */
@@ -70,14 +70,7 @@ export class SimulatedCoinAcceptor extends EventEmitter<CoinAcceptorEvents> impl
   }
 
   async probe(): Promise<ProbeResult> {
-    return {
-      device: 'coin',
-      driver: 'simulated',
-      found: true,
-      where: 'simulated',
-      status: 'ok',
-      required: false,
-    };
+    return simulatedProbe('coin');
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@
  * again, so the doctor leaves no pin exported and no port locked. Anything that goes wrong while opening
  * becomes the row's status and hint.
  */
-import type { Probeable, ProbeResult } from '../../src/contracts/device.js';
+import { simulatedProbe, type Probeable, type ProbeResult } from '../../src/contracts/device.js';
 import type { NamedProbeable } from './doctor.js';
 import { explainGpioError } from './doctor-hints.js';
 import type { GpioPinFactory } from '../io/gpio.js';
@@ -45,14 +45,7 @@ function simulatedRow(device: string): NamedProbeable {
     device,
     driver: 'simulated',
     required: false,
-    probe: async () => ({
-      device,
-      driver: 'simulated',
-      found: true,
-      where: 'simulated',
-      status: 'ok',
-      required: false,
-    }),
+    probe: async () => simulatedProbe(device),
   };
 }
 

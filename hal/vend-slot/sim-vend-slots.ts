@@ -4,7 +4,7 @@
  * control port jams slots and breaks sensors with it.
  */
 import { EventEmitter } from 'node:events';
-import type { ProbeResult } from '../../src/contracts/device.js';
+import { simulatedProbe, type ProbeResult } from '../../src/contracts/device.js';
 import type { ReleaseResult, VendSlotEvents, VendSlots } from './vend-slot.js';
 
 export class SimulatedVendSlots extends EventEmitter<VendSlotEvents> implements VendSlots {
@@ -65,14 +65,10 @@ export class SimulatedVendSlots extends EventEmitter<VendSlotEvents> implements 
 
   async probe(): Promise<ProbeResult> {
     const bad = this.slots.filter((s) => this.state(s) !== 'ok');
-    return {
-      device: 'slots',
-      driver: 'simulated',
-      found: true,
+    return simulatedProbe('slots', {
       where: this.slots.join(', '),
       status: bad.length ? bad.map((s) => `${s} ${this.state(s)}`).join(', ') : 'ok',
-      required: false,
-    };
+    });
   }
 
   async close(): Promise<void> {}

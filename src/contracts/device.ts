@@ -27,6 +27,22 @@ export interface ProbeResult {
   required: boolean;
 }
 
+/** What a simulated twin answers the self-test: there and fine unless `over` says otherwise; never required. */
+export function simulatedProbe(
+  device: string,
+  over: Partial<Omit<ProbeResult, 'device' | 'driver'>> = {},
+): ProbeResult {
+  return {
+    device,
+    driver: 'simulated',
+    found: true,
+    where: 'simulated',
+    status: 'ok',
+    required: false,
+    ...over,
+  };
+}
+
 export interface Probeable {
   probe(): Promise<ProbeResult>;
 }
