@@ -199,23 +199,30 @@ describe('dashboard with a real Mosquitto', function () {
     const ac = new AbortController();
     const res = await fetch(`${base()}/api/stream`, { signal: ac.signal });
     assert.equal(res.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+    // The stream is read in the background, so that a wait below ends at its own deadline with its own
+    // message: awaiting reader.read() inside the check could block past every deadline.
     const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
     let text = '';
+    const pump = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        text += decoder.decode(value, { stream: true });
+      }
+    })().catch(() => undefined);
     const k = new SimKiosk({ id: 'k-0106', url: broker.url, heartbeatS: 1 });
     kiosks.push(k);
     try {
-      await eventually('snapshot', async () => {
-        text += new TextDecoder().decode((await reader.read()).value);
-        return text.includes('event: snapshot');
-      });
+      await eventually('snapshot', () => text.includes('event: snapshot'));
       await k.start();
       await k.sell(333, 'sale');
-      await eventually('kiosk update', async () => {
-        text += new TextDecoder().decode((await reader.read()).value);
-        return /event: kiosks\ndata: .*"id":"k-0106".*"salesCents":333/.test(text);
-      });
+      await eventually('kiosk update', () =>
+        /event: kiosks\ndata: .*"id":"k-0106".*"salesCents":333/.test(text),
+      );
     } finally {
       ac.abort();
+      await pump;
     }
     assert.match(text, /"status":"online"/);
   });
