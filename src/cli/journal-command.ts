@@ -14,7 +14,7 @@ import type { CliIo } from './cli-io.js';
 import { loadCliConfig } from './config-file.js';
 import { csvRecord } from './csv.js';
 import { EXIT, EXPORT_EXIT } from './exit-codes.js';
-import { EXPORT_COLUMNS, exportJournal, rowValues } from './journal-export.js';
+import { EXPORT_COLUMNS, exportJournal, rowValues, type ExportRow } from './journal-export.js';
 import { localFormatter, systemTimeZone } from './local-time.js';
 
 export const JOURNAL_HELP = `usage: kiosk journal export [--config <file>] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
@@ -163,5 +163,25 @@ async function journalExport(argv: readonly string[], io: CliIo): Promise<number
       ` cash in ${eur(t.coin_in.cents)} (${t.coin_in.count}), cancellations ${eur(t.cancellation.cents)},` +
       ` credited ${eur(t.credited.cents)}, unclaimed ${eur(t.unclaimed.cents)}, collections ${eur(t.cash_collection.cents)} (${t.cash_collection.count})`,
   );
+  const receipts = result.rows.filter((r) => r.figures);
+  if (receipts.length > 0) {
+    const sales = receipts.filter((r) => r.kind === 'sale');
+    const sum = (rows: typeof receipts, pick: (f: NonNullable<ExportRow['figures']>) => number) =>
+      rows.reduce((n, r) => n + pick(r.figures!), 0);
+    const perRate = new Map<number, { net: number; vat: number }>();
+    for (const r of result.rows)
+      if (r.vat) {
+        const v = perRate.get(r.vat.rate) ?? { net: 0, vat: 0 };
+        perRate.set(r.vat.rate, { net: v.net + r.vat.net, vat: v.vat + r.vat.vat });
+      }
+    const vat = [...perRate]
+      .sort(([a], [b]) => a - b)
+      .map(([rate, v]) => `${rate} %: net ${eur(v.net)}, VAT ${eur(v.vat)}`);
+    io.err(
+      `  receipts: sales ${eur(sum(sales, (f) => f.total))} (${sales.length}) after bonus ${eur(sum(sales, (f) => f.discount))},` +
+        ` top-ups ${eur(sum(receipts, (f) => (f.kind === 'topup' ? f.total : 0)))} (${receipts.length - sales.length})` +
+        `${vat.length ? `; ${vat.join('; ')}` : ''}`,
+    );
+  }
   return EXPORT_EXIT.ok;
 }

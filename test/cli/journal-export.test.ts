@@ -189,8 +189,13 @@ describe('cli/kiosk journal export', () => {
     await paidSale('S', figures);
     await paidSale('T');
     await j.close();
-    const rows = rowsOf((await exportCsv('--from', '2025-03-02')).csv);
+    const { csv, stderr } = await exportCsv('--from', '2025-03-02');
+    const rows = rowsOf(csv);
     assert.deepEqual(EXPORT_COLUMNS.slice(0, 16).at(-1), 'note', 'the first 16 columns as before');
+    assert.match(
+      stderr,
+      /receipts: sales 4,79 EUR \(1\) after bonus 0,50 EUR, top-ups 0,00 EUR \(0\); 7 %: net 1,94 EUR, VAT 0,14 EUR; 19 %: net 2,28 EUR, VAT 0,43 EUR/,
+    );
     const sale = rows.find((r) => r.session === 'S' && r.kind === 'sale');
     assert.ok(sale);
     assert.deepEqual(
