@@ -7,6 +7,7 @@
  */
 import { and, not } from 'xstate';
 import {
+  collectingDeviceEvents,
   cardStates,
   endStates,
   payStates,
@@ -34,7 +35,12 @@ export const checkoutMachine = sessionSetup.createMachine({
   output: ({ context }) => sessionOutput(context),
   entry: [{ type: 'setAcceptor', params: { enabled: false } }, 'replayFirstEvent'],
   // A coin can land in any state (one already in the chute when the acceptor was inhibited): count it.
-  on: { COIN: { actions: 'acceptCoin' }, TICK: { actions: 'tick' } },
+  on: {
+    COIN: { actions: 'acceptCoin' },
+    TICK: { actions: 'tick' },
+    DEVICE: { actions: 'recordStorage' },
+    COINS_HELD: { actions: 'recordHeldCoins' },
+  },
   initial: 'session',
   states: {
     session: {
@@ -159,6 +165,8 @@ export const checkoutMachine = sessionSetup.createMachine({
                   target: '#checkout.pay',
                   actions: { type: 'useMethod', params: { method: 'cash' } },
                 },
+                // The journal cannot take more: the basket is not paid, what is in goes back.
+                { guard: 'storageBlocked', target: '#cancelling' },
                 { target: 'waiting' },
               ],
             },
@@ -169,14 +177,11 @@ export const checkoutMachine = sessionSetup.createMachine({
               on: {
                 COIN: { target: '#checkout.session.collecting', reenter: true, actions: 'acceptCoin' },
                 BUTTON: [
+                  { guard: 'coinsUnwritten', target: 'waiting', reenter: true },
                   { guard: isButton('cancel'), target: '#cancelling' },
                   { target: 'waiting', reenter: true },
                 ],
-                DEVICE: {
-                  guard: 'acceptorDown',
-                  target: '#cancelling',
-                  actions: { type: 'markOutcome', params: { outcome: 'device_fault' } },
-                },
+                ...collectingDeviceEvents,
               },
             },
           },

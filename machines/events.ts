@@ -21,7 +21,20 @@ export type HardwareEvent =
   /** A coin or note the acceptor took: it is in the cash box, it must be accounted for. */
   | { type: 'COIN'; cents: number }
   | { type: 'DEVICE'; device: DeviceName; health: DeviceHealth; detail?: string }
+  /**
+   * Coins the acceptor took whose journal write failed (the disk is full or failing): the app holds
+   * them and writes them the moment the disk allows; `cents` is what is held now (0: all written).
+   * The machines do not count them (they are not durable) but tell the customer.
+   */
+  | { type: 'COINS_HELD'; cents: number }
   | { type: 'TICK'; now: number };
+
+/** The cents a COINS_HELD event reports, or null for any other event (or a value that is not a count). */
+export function heldCoinsOf(event: { type: string; cents?: unknown }): number | null {
+  return event.type === 'COINS_HELD' && Number.isSafeInteger(event.cents) && (event.cents as number) >= 0
+    ? (event.cents as number)
+    : null;
+}
 
 export type FleetEvent = { type: 'MAINTENANCE'; on: boolean } | { type: 'LOCK' } | { type: 'UNLOCK' };
 

@@ -10,7 +10,7 @@
  * answer with `RECOVERY_DONE` / `RECOVERY_FAILED`.
  */
 import { and, assign, enqueueActions, fromPromise, not, sendTo, setup, type SnapshotFrom } from 'xstate';
-import type { KioskInputEvent, ServiceStatusEvent } from './events.js';
+import { heldCoinsOf, type KioskInputEvent, type ServiceStatusEvent } from './events.js';
 import { blockingReason, type OutOfServiceReason } from './kiosk-health.js';
 import type { DeviceHealth } from '../src/contracts/device.js';
 import type { DeviceName, FlowEvent, RecoverOutput, SelfTestOutput, SetAcceptorParams } from './ports.js';
@@ -54,6 +54,8 @@ export interface KioskContext {
   lastSession: SessionOutput | null;
   /** Coins that arrived while nobody could be served (acceptor should be inhibited): reported as debt. */
   strayCents: number;
+  /** Coins held unwritten by the app (COINS_HELD): shown on the out-of-service screen until written. */
+  heldCents?: number;
   /** The service menu's PIN gate, kept here so that a new menu (maintenance re-entered) starts from it. */
   serviceGate: PinGate;
   /** A technician is logged in to the service menu. */
@@ -153,6 +155,10 @@ export const kioskMachine = setup({
     recordDevice: assign(({ context, event }) =>
       event.type === 'DEVICE' ? { devices: { ...context.devices, [event.device]: event.health } } : {},
     ),
+    recordHeldCoins: assign(({ event }) => {
+      const cents = heldCoinsOf(event);
+      return cents === null ? {} : { heldCents: cents };
+    }),
     recordStock: assign(({ context, event }) =>
       event.type === 'STOCK'
         ? { cfg: { ...context.cfg, session: { ...context.cfg.session, slotStock: { ...event.slotStock } } } }
@@ -245,6 +251,7 @@ export const kioskMachine = setup({
     firstEvent: null,
     lastSession: null,
     strayCents: 0,
+    heldCents: 0,
     serviceGate: { failedTries: 0, lockedUntil: null },
     serviceLoggedIn: false,
     maintenanceOffPending: false,
@@ -254,6 +261,7 @@ export const kioskMachine = setup({
   on: {
     TICK: { actions: 'tick' },
     DEVICE: { actions: 'recordDevice' },
+    COINS_HELD: { actions: 'recordHeldCoins' },
     LOCK: { actions: 'lock' },
     UNLOCK: { actions: 'unlock' },
     COIN: { actions: 'reportStrayCoin' },
@@ -337,6 +345,7 @@ export const kioskMachine = setup({
         COIN: { actions: 'forwardToFlow' },
         TICK: { actions: ['tick', 'forwardToFlow'] },
         DEVICE: { actions: ['recordDevice', 'forwardToFlow'] },
+        COINS_HELD: { actions: ['recordHeldCoins', 'forwardToFlow'] },
         // Never while a customer pays: remembered, entered when the session ends.
         BUTTON_LONG: { guard: 'isServiceButton', actions: 'requestMaintenance' },
         MAINTENANCE: { actions: 'requestMaintenance' },

@@ -30,6 +30,9 @@ const de = {
   reason_reader: 'Kartenleser',
   reason_display: 'Anzeige',
   reason_storage: 'Speicher voll',
+  heldMoney: 'Gehalten {sum}',
+  heldBooked: 'Wird gebucht',
+  heldWhen: 'sobald möglich',
   reason_self_test: 'Selbsttest',
   reason_internal: 'Interner Fehler',
 
@@ -245,6 +248,9 @@ const en: Record<MessageKey, string> = {
   reason_reader: 'Card reader',
   reason_display: 'Display',
   reason_storage: 'Storage full',
+  heldMoney: 'Held {sum}',
+  heldBooked: 'Will be booked',
+  heldWhen: 'when possible',
   reason_self_test: 'Self-test',
   reason_internal: 'Internal error',
 

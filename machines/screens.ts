@@ -503,6 +503,17 @@ export const SERVICE_SCREENS: Record<string, ServiceScreen> = {
   left: (_c, r) => ({ lines: [r.m('pleaseWait')] }),
 };
 
+/**
+ * Coins taken whose journal write failed (the disk is full): whatever the state, the customer is told
+ * that the money is held and will be booked, with the amount (a 2-row display alternates the first line).
+ */
+function heldScreen(cents: Cents, r: Render): Screen {
+  const amount = r.money('heldMoney', cents);
+  return r.rows === 2
+    ? { lines: [pick(r, r.m('reason_storage'), r.m('heldBooked')), amount] }
+    : { lines: [r.m('reason_storage'), amount, r.m('heldBooked'), r.m('heldWhen')] };
+}
+
 export function statePath(value: unknown): string {
   if (typeof value === 'string') return value;
   const [key, sub] = Object.entries(value as Record<string, unknown>)[0] ?? ['', ''];
@@ -552,7 +563,11 @@ export function screenFor(snapshot: ScreenSnapshot, opts: ScreenOptions): string
         : id === 'topup'
           ? TOPUP_SCREENS
           : CHECKOUT_SCREENS;
-  const screen: Screen = table[path]?.(context as never, render) ?? { lines: [path] };
+  const held = id === 'kiosk' ? context.heldCents : id === 'serviceMenu' ? 0 : context.unwrittenCents;
+  const screen: Screen =
+    (held ?? 0) > 0
+      ? heldScreen(held ?? 0, render)
+      : (table[path]?.(context as never, render) ?? { lines: [path] });
 
   let lines = screen.lines.filter((l): l is string => typeof l === 'string' && l.length > 0);
   if (screen.busy) {

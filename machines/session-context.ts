@@ -183,6 +183,13 @@ export interface SessionContext {
   notice: Notice;
   outcome: SessionOutcome | null;
   unclaimedReason: UnclaimedReason;
+  /**
+   * The journal's storage is offline (DEVICE storage): no more money is taken, and the session is
+   * settled as soon as no coin is held unwritten. Optional: absent in older snapshots.
+   */
+  storageDown?: boolean;
+  /** Coins the app holds because their journal write failed (COINS_HELD): shown, not counted. */
+  unwrittenCents?: Cents;
 }
 
 export interface SessionOutput {
@@ -258,5 +265,7 @@ export function initialSessionContext(flow: 'checkout' | 'topup', input: Session
     notice: null,
     outcome: null,
     unclaimedReason: 'cancelled',
+    storageDown: false,
+    unwrittenCents: 0,
   };
 }

@@ -34,6 +34,23 @@ export const terminalLimit = {
 } as const;
 
 /**
+ * What `collecting.waiting` hears from the devices, alike in both flows: the acceptor failing ends
+ * the session; the storage (DEVICE storage) and coins held unwritten (COINS_HELD) are recorded and
+ * checked again (`collecting.check` settles once the storage is offline and no coin is held).
+ */
+export const collectingDeviceEvents = {
+  DEVICE: [
+    {
+      guard: 'acceptorDown',
+      target: '#cancelling',
+      actions: { type: 'markOutcome', params: { outcome: 'device_fault' } },
+    },
+    { target: 'check', actions: 'recordStorage' },
+  ],
+  COINS_HELD: { target: 'check', actions: 'recordHeldCoins' },
+} as const;
+
+/**
  * Looking the scanned card up and refusing a card, alike in both flows: only where a found card
  * leads differs (the basket in checkout, the amount choice in top-up).
  */

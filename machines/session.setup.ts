@@ -9,7 +9,7 @@ import { isInDoubt, isNotPaid } from '../src/api/transaction-status.js';
 import { isBackendFault, isOutcomeUnknown, isRetryable } from './api-failure.js';
 import { cardProblem } from './card-check.js';
 import { jobRef, type FlowStep } from './job-ref.js';
-import type { HardwareEvent } from './events.js';
+import { heldCoinsOf, type HardwareEvent } from './events.js';
 import type {
   CancelOutput,
   CreateTransactionInput,
@@ -188,6 +188,16 @@ export const sessionSetup = setup({
       if (event.type !== 'COIN' || !Number.isSafeInteger(event.cents) || event.cents <= 0) return;
       enqueue.assign({ inserted: context.inserted + event.cents, notice: null });
       enqueue(emitting({ type: 'coin_accepted', cents: event.cents }));
+    }),
+    /** The storage and held-coin facts the app reports, wherever the session is. */
+    recordStorage: assign(({ event }) =>
+      event.type === 'DEVICE' && event.device === 'storage'
+        ? { storageDown: event.health === 'offline' }
+        : {},
+    ),
+    recordHeldCoins: assign(({ event }) => {
+      const cents = heldCoinsOf(event);
+      return cents === null ? {} : { unwrittenCents: cents };
     }),
     startWait: assign(({ context }) => ({ waitSince: context.now, attempts: 0 })),
     resetPay: assign({ attempts: 0, readBacks: 0, noEffectSeen: 0, repeatedStart: false }),
@@ -514,6 +524,12 @@ export const sessionSetup = setup({
       context.cfg.changeCoin !== null &&
       !context.changeTried &&
       held(context) >= context.cfg.changeCoin,
+    /** Storage offline and no coin held unwritten: settle the session now (no more money is taken). */
+    storageBlocked: ({ context }) => context.storageDown === true && (context.unwrittenCents ?? 0) === 0,
+    /** A held coin is the customer's too: the session does not end (OK, cancel) before it is written. */
+    storageBlockedWithMoney: ({ context }) =>
+      context.storageDown === true && (context.unwrittenCents ?? 0) === 0 && held(context) > 0,
+    coinsUnwritten: ({ context }) => (context.unwrittenCents ?? 0) > 0,
     acceptorDown: ({ event }) =>
       event.type === 'DEVICE' && event.device === 'acceptor' && event.health === 'offline',
   },

@@ -5,7 +5,14 @@
  * change): the top-up product with `priceOne` = money held, then start/cash, then the receipt.
  * Money inserted before the card, or after a cancel or walk-away, is settled like everywhere else.
  */
-import { cardStates, endStates, payStates, voucherScan, voucherStates } from './session-states.js';
+import {
+  cardStates,
+  collectingDeviceEvents,
+  endStates,
+  payStates,
+  voucherScan,
+  voucherStates,
+} from './session-states.js';
 import { initialSessionContext, type SessionContext } from './session-context.js';
 import { jobId, sessionOutput, sessionSetup, topupBasket } from './session.setup.js';
 
@@ -25,7 +32,12 @@ export const topupMachine = sessionSetup.createMachine({
   context: ({ input }) => initialSessionContext('topup', input),
   output: ({ context }) => sessionOutput(context),
   entry: [{ type: 'setAcceptor', params: { enabled: false } }, 'replayFirstEvent'],
-  on: { COIN: { actions: 'acceptCoin' }, TICK: { actions: 'tick' } },
+  on: {
+    COIN: { actions: 'acceptCoin' },
+    TICK: { actions: 'tick' },
+    DEVICE: { actions: 'recordStorage' },
+    COINS_HELD: { actions: 'recordHeldCoins' },
+  },
   initial: 'session',
   states: {
     session: {
@@ -52,6 +64,8 @@ export const topupMachine = sessionSetup.createMachine({
         chooseAmount: {
           entry: { type: 'setAcceptor', params: { enabled: true } },
           exit: { type: 'setAcceptor', params: { enabled: false } },
+          // Storage offline (recorded at the root): settled as in collecting.
+          always: { guard: 'storageBlocked', target: 'collecting' },
           after: { inactivity: '#stillThere' },
           on: {
             BUTTON: [
@@ -67,7 +81,13 @@ export const topupMachine = sessionSetup.createMachine({
           initial: 'check',
           states: {
             check: {
-              always: [{ guard: 'topupTargetReached', target: '#topup.loading' }, { target: 'waiting' }],
+              always: [
+                { guard: 'topupTargetReached', target: '#topup.loading' },
+                // The journal cannot take more: load what is in (nothing in: end), then out of service.
+                { guard: 'storageBlockedWithMoney', target: '#topup.loading', actions: 'settleForHeld' },
+                { guard: 'storageBlocked', target: '#cancelling' },
+                { target: 'waiting' },
+              ],
             },
             waiting: {
               entry: { type: 'setAcceptor', params: { enabled: true } },
@@ -75,17 +95,14 @@ export const topupMachine = sessionSetup.createMachine({
               after: { inactivity: '#stillThere' },
               on: {
                 COIN: { target: '#topup.session.collecting', reenter: true, actions: 'acceptCoin' },
+                ...collectingDeviceEvents,
                 BUTTON: [
+                  { guard: 'coinsUnwritten', target: 'waiting', reenter: true },
                   { guard: isButton('cancel'), target: '#cancelling' },
                   // Less than the chosen amount, or an open amount: load what is in.
                   { guard: isButton('ok'), target: 'check', actions: 'settleForHeld' },
                   { target: 'waiting', reenter: true },
                 ],
-                DEVICE: {
-                  guard: 'acceptorDown',
-                  target: '#cancelling',
-                  actions: { type: 'markOutcome', params: { outcome: 'device_fault' } },
-                },
               },
             },
           },

@@ -140,6 +140,9 @@ export class KioskApp extends EventEmitter {
    * held here, shown in the state, named to the fleet, and written the moment the disk allows.
    */
   private readonly heldCoins: { cents: number; source: string; target: string | null; at: number }[] = [];
+  /** The held cents and the storage health the machine was last told (COINS_HELD, DEVICE storage). */
+  private heldTold = 0;
+  private storageTold = true;
   /** Lets a release held by the control port (`slot hold`) go on. */
   private releaseHold: (() => void) | undefined;
 
@@ -639,6 +642,7 @@ export class KioskApp extends EventEmitter {
       display: this.devices.display.health() === 'offline' ? 'offline' : 'ok',
       storage: this.storageOk ? 'ok' : 'offline',
     };
+    this.storageTold = this.storageOk;
     this.opts.onPhase?.('self-test');
     if (this.fleet) {
       if (apiReachable) this.fleet.clearAlert('api_unreachable');
@@ -964,15 +968,39 @@ export class KioskApp extends EventEmitter {
    * `storage` device (out of service once no customer is paying, back in service when fine).
    */
   private onStorageHealth(ok: boolean): void {
-    if (this.storageOk === ok) return;
-    this.storageOk = ok;
-    if (!this.devices) return;
-    if (!ok) this.setAcceptor(this.acceptorWanted);
-    else if (this.acceptorWanted) this.setAcceptor(true);
-    this.send({ type: 'DEVICE', device: 'storage', health: ok ? 'ok' : 'offline' });
-    if (ok && Object.keys(this.journal.state.sessions).some((id) => id !== this.servingSession))
-      this.scheduleRecoveryRetry(1000); // sessions the failure left open are settled now
-    this.emit('change');
+    if (this.storageOk !== ok) {
+      this.storageOk = ok;
+      if (!this.devices) return;
+      if (!ok) this.setAcceptor(this.acceptorWanted);
+      else if (this.acceptorWanted) this.setAcceptor(true);
+      if (ok) this.tellStorage();
+      // The flow settles its session on "storage offline" once no coin is held unwritten: a coin
+      // being written as the storage failed must be journaled or held (and told) before it hears that.
+      else void this.coinChain.then(() => this.tellStorage());
+      if (ok && Object.keys(this.journal.state.sessions).some((id) => id !== this.servingSession))
+        this.scheduleRecoveryRetry(1000); // sessions the failure left open are settled now
+      this.emit('change');
+    }
+    this.tellHeld();
+  }
+
+  /** The machine hears the storage as it is now (once per change); held coins before a failure, after a recovery. */
+  private tellStorage(): void {
+    const ok = this.storageOk;
+    if (!ok) this.tellHeld();
+    if (this.storageTold !== ok) {
+      this.storageTold = ok;
+      this.send({ type: 'DEVICE', device: 'storage', health: ok ? 'ok' : 'offline' });
+    }
+    if (ok) this.tellHeld();
+  }
+
+  /** The machine shows the held coins (they are not counted before they are durable). */
+  private tellHeld(): void {
+    const cents = this.heldCents();
+    if (cents === this.heldTold || !this.devices) return;
+    this.heldTold = cents;
+    this.send({ type: 'COINS_HELD', cents });
   }
 
   /** The session a coin arriving now belongs to (idle: the one it starts); null: nobody is served. */

@@ -102,6 +102,8 @@ function kioskEvents(snap: Snap): AnyEvent[] {
     events.push({ type: 'DEVICE', device, health: c.devices[device] === 'ok' ? 'offline' : 'ok' });
   }
   if (c.strayCents === 0) events.push({ type: 'COIN', cents: 200 });
+  // Coins held unwritten (the journal's disk failed): recorded for the screen, forwarded while serving.
+  events.push({ type: 'COINS_HELD', cents: (c.heldCents ?? 0) > 0 ? 0 : 50 });
   // The app tells it once (the token manager stays lost); later ones change nothing.
   if (!c.pairingLost) events.push({ type: 'PAIRING_LOST' });
   for (const a of activeAfters(snap)) events.push({ type: a.eventType });
@@ -133,6 +135,7 @@ function kioskSerialize(snap: Snap): string {
     c.serviceLoggedIn,
     c.maintenanceOffPending,
     c.menuRunning,
+    c.heldCents ?? 0,
   ]);
 }
 

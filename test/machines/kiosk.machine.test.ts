@@ -6,6 +6,7 @@ import { checkoutMachine } from '../../machines/checkout.machine.js';
 import { topupMachine } from '../../machines/topup.machine.js';
 import type { FlowEvent, RecoverOutput, SelfTestOutput } from '../../machines/ports.js';
 import type { KioskEvent } from '../../machines/kiosk.machine.js';
+import { screenFor } from '../../machines/screens.js';
 import { CARD, flush, provideSession, stateString, stubs, TEST_CONFIG } from './fakes.js';
 
 function kiosk(
@@ -296,5 +297,134 @@ describe('kiosk machine', () => {
     await h.send({ type: 'COIN', cents: 100 });
     assert.equal(h.context.strayCents, 100);
     assert.ok(h.kioskEvents.some((e) => e.type === 'debt' && e.cents === 100));
+  });
+});
+
+describe('kiosk machine: journal storage offline during a session', () => {
+  const SIZES = [
+    { cols: 16, rows: 2 },
+    { cols: 20, rows: 4 },
+  ] as const;
+  const offline = { type: 'DEVICE', device: 'storage', health: 'offline' } as const;
+  /** Every display size and language, each screen as one string. */
+  const screens = (h: ReturnType<typeof kiosk>) =>
+    SIZES.flatMap((size) =>
+      (['de', 'en'] as const).map((lang) =>
+        screenFor(h.actor.getSnapshot(), { ...size, lang, strict: true }).join('|'),
+      ),
+    );
+  /** A few turns of the 2-row display (its first line alternates). */
+  const turns = (h: ReturnType<typeof kiosk>, lang: 'de' | 'en') =>
+    [0, 3000, 6000].map((now) =>
+      screenFor(h.actor.getSnapshot(), { cols: 16, rows: 2, lang, now }).join('|'),
+    );
+
+  /** A top-up session collecting, 200 ct in (less than the chosen 20 EUR). */
+  const topupWith200 = async () => {
+    const h = kiosk();
+    await h.start();
+    await h.send(
+      { type: 'SCAN', data: CARD },
+      { type: 'BUTTON', name: 'amount3' },
+      { type: 'COIN', cents: 200 },
+    );
+    return h;
+  };
+
+  it('top-up: storage offline while collecting loads what is in, then out of service (storage), acceptor off', async () => {
+    const h = await topupWith200();
+    assert.equal(stateString(flowOf(h)!.value), 'session.collecting.waiting');
+    await h.send(offline);
+    assert.equal(h.stubs.startPayment.callCount, 1, 'the coins in are loaded at once');
+    assert.equal(h.acceptor.at(-1), false);
+    await h.advance(3000);
+    assert.equal(h.value(), 'outOfService');
+    assert.equal(h.context.reason, 'storage');
+    assert.equal(h.context.lastSession?.paid, 200);
+    assert.match(screens(h)[0]!, /Außer Betrieb\|Speicher voll/);
+  });
+
+  it('top-up: storage offline with nothing in ends the session (nothing to load), on the amount screen too', async () => {
+    for (const amount of [[], [{ type: 'BUTTON', name: 'amount2' } as const]]) {
+      const h = kiosk();
+      await h.start();
+      await h.send({ type: 'SCAN', data: CARD }, ...amount, offline);
+      assert.equal(h.stubs.startPayment.callCount, 0);
+      await h.advance(5000);
+      assert.equal(h.value(), 'outOfService');
+      assert.equal(h.context.reason, 'storage');
+    }
+  });
+
+  it('top-up: a held coin keeps the session until it is written, on screen with its amount in both languages and sizes', async () => {
+    const h = await topupWith200();
+    // As the app sends them: the held coin first, then the storage failure.
+    await h.send({ type: 'COINS_HELD', cents: 50 }, offline);
+    assert.equal(
+      stateString(flowOf(h)!.value),
+      'session.collecting.waiting',
+      'not settled without the held coin',
+    );
+    assert.equal(h.stubs.startPayment.callCount, 0);
+    const [de2, en2, de4, en4] = screens(h);
+    assert.match(de2!, /Gehalten 0,50/);
+    assert.match(en2!, /Held 0,50/);
+    assert.equal(de4, 'Speicher voll|Gehalten 0,50 EUR|Wird gebucht|sobald möglich');
+    assert.equal(en4, 'Storage full|Held 0,50 EUR|Will be booked|when possible');
+    assert.ok(
+      turns(h, 'de').some((s) => s.startsWith('Wird gebucht|')),
+      'the 2-row display says it will be booked',
+    );
+    assert.ok(turns(h, 'en').some((s) => s.startsWith('Will be booked|')));
+    await h.send({ type: 'BUTTON', name: 'ok' }, { type: 'BUTTON', name: 'cancel' });
+    assert.equal(h.stubs.startPayment.callCount, 0, 'OK and cancel wait for the held coin');
+    // The disk lets the coin be written (counted by COIN), the reserve is still in use: settle now.
+    await h.send({ type: 'COIN', cents: 50 }, { type: 'COINS_HELD', cents: 0 });
+    assert.equal(h.stubs.startPayment.callCount, 1);
+    await h.advance(3000);
+    assert.equal(h.value(), 'outOfService');
+    assert.equal(h.context.lastSession?.paid, 250, 'the held coin is loaded with the others');
+  });
+
+  it('top-up: storage fine again once the held coin is written: the session goes on taking money', async () => {
+    const h = await topupWith200();
+    await h.send(
+      { type: 'COINS_HELD', cents: 50 },
+      offline,
+      { type: 'COIN', cents: 50 },
+      { type: 'DEVICE', device: 'storage', health: 'ok' },
+      { type: 'COINS_HELD', cents: 0 },
+    );
+    assert.equal(stateString(flowOf(h)!.value), 'session.collecting.waiting');
+    assert.equal(flowOf(h)!.context.inserted, 250);
+    assert.equal(h.acceptor.at(-1), true);
+    assert.doesNotMatch(screens(h)[3]!, /Held/);
+  });
+
+  it('checkout: storage offline while collecting cancels the payment and settles the money in, then out of service', async () => {
+    const h = kiosk({ mode: 'checkout' });
+    await h.start();
+    await h.send(
+      { type: 'BUTTON', name: 'amount1' },
+      { type: 'BUTTON', name: 'ok' },
+      { type: 'COIN', cents: 50 },
+    );
+    assert.match(stateString(flowOf(h)!.value), /collecting\.waiting/);
+    await h.send(offline);
+    assert.equal(h.stubs.startPayment.callCount, 0, 'the basket is not paid');
+    for (let i = 0; i < 10 && h.value() !== 'outOfService'; i++) await h.advance(3000);
+    assert.equal(h.value(), 'outOfService');
+    assert.equal(h.context.reason, 'storage');
+    assert.equal(h.context.lastSession?.unclaimed, 50, 'the coin in is settled');
+  });
+
+  it('out of service with coins still held: the screen says they are held and will be booked', async () => {
+    const h = kiosk();
+    await h.start();
+    await h.send(offline, { type: 'COINS_HELD', cents: 120 });
+    assert.equal(h.value(), 'outOfService');
+    assert.match(screens(h)[2]!, /^Speicher voll\|Gehalten 1,20 EUR\|Wird gebucht/);
+    await h.send({ type: 'COINS_HELD', cents: 0 });
+    assert.match(screens(h)[2]!, /^Außer Betrieb/);
   });
 });

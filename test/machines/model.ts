@@ -145,8 +145,18 @@ export function eventsFor(s: Snap): AnyEvent[] {
   events.push({ type: 'TICK', now: c.now });
   if (c.payDeadline !== null && c.now < LATE) events.push({ type: 'TICK', now: LATE });
   if (c.inserted + c.redeemed < maxInserted) for (const cents of COINS) events.push({ type: 'COIN', cents });
-  if (s.matches({ session: 'collecting' } as never))
-    events.push({ type: 'DEVICE', device: 'acceptor', health: 'offline' });
+  const collecting = s.matches({ session: 'collecting' } as never);
+  if (collecting) events.push({ type: 'DEVICE', device: 'acceptor', health: 'offline' });
+  // The journal's storage: fails while money is taken; a coin held unwritten (told before the
+  // failure, as the app does), written later anywhere; the storage back anywhere.
+  const unwritten = c.unwrittenCents ?? 0;
+  // Before any money only on the top-up's amount screen (its own check); the checkout's basket would double the graph.
+  const beforeMoney = c.inserted === 0 && s.matches({ session: 'chooseAmount' } as never);
+  if (!c.storageDown && (collecting || beforeMoney))
+    events.push({ type: 'DEVICE', device: 'storage', health: 'offline' });
+  if (c.storageDown) events.push({ type: 'DEVICE', device: 'storage', health: 'ok' });
+  if (unwritten === 0 && !c.storageDown && collecting) events.push({ type: 'COINS_HELD', cents: 50 });
+  if (unwritten > 0) events.push({ type: 'COINS_HELD', cents: 0 });
   for (const a of activeAfters(s)) events.push({ type: a.eventType });
   for (const inv of activeInvokes(s)) {
     for (const o of ACTOR_OUTCOMES[inv.src] ?? []) {
@@ -200,6 +210,9 @@ export function serialize(s: Snap): string {
     c.changeTried,
     c.releaseAt,
     c.releases.map((u) => u.outcome ?? '-').join(','),
+    c.storageDown ?? false,
+    // Read only by the collecting states' guards (elsewhere it would double the graph for the screen alone).
+    s.matches({ session: 'collecting' } as never) ? (c.unwrittenCents ?? 0) : 0,
   ]);
 }
 
@@ -226,6 +239,7 @@ export function describeEvent(e: AnyEvent): string {
   if (e.type === 'SCAN') return `scan:${String(e.data).slice(-4)}`;
   if (e.type === 'COIN') return `coin:${String(e.cents)}`;
   if (e.type === 'DEVICE') return `${String(e.device)}:${String(e.health)}`;
+  if (e.type === 'COINS_HELD') return `held:${String(e.cents)}`;
   return e.type;
 }
 

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 
-import { startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
+import { simulatorCatalogue, startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
 import { startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
 import { Journal } from '../../src/journal/journal.js';
 
@@ -58,8 +58,8 @@ describe('journal disk full (real tmpfs, real Mosquitto)', function () {
       ...journal,
     },
   });
-  const start = async (journal: Record<string, number> = {}) => {
-    k = await startKiosk({ dir, keepDir: true, config: config(journal) });
+  const start = async (journal: Record<string, number> = {}, extra: Record<string, unknown> = {}) => {
+    k = await startKiosk({ dir, keepDir: true, config: { ...config(journal), ...extra } });
     return k;
   };
   const waitAlert = async (name: string, present: boolean, what: string) => {
@@ -84,14 +84,17 @@ describe('journal disk full (real tmpfs, real Mosquitto)', function () {
     const before = await k!.balance(PLENTY);
     await collecting();
     assert.equal((await k!.coin(100)).accepted, true);
-    await k!.waitFor(
-      () => k!.state(),
-      (s) => s.journal.cashBoxCents === 100,
-      5000,
-      'first coin',
-    );
+    await cashBox(100, 'first coin');
     return before;
   };
+  /** Waits until the journal's cash box holds `cents` (the coins are durable). */
+  const cashBox = (cents: number, what: string) =>
+    k!.waitFor(
+      () => k!.state(),
+      (s) => s.journal.cashBoxCents === cents,
+      5000,
+      what,
+    );
   const held = (s: Awaited<ReturnType<KioskProcess['state']>>) => s.journal.unjournaledCents ?? 0;
 
   before(async () => {
@@ -156,15 +159,10 @@ describe('journal disk full (real tmpfs, real Mosquitto)', function () {
     await waitAlert('disk_low', false, 'freed');
     await collecting();
     assert.equal((await k!.coin(200)).accepted, true, 'in service again');
-    await k!.waitFor(
-      () => k!.state(),
-      (x) => x.journal.cashBoxCents === 200,
-      5000,
-      'coin journaled',
-    );
+    await cashBox(200, 'coin journaled');
   });
 
-  it('during coin insertion: the reserve takes the session to its end, then out of service until freed', async () => {
+  it('during coin insertion: the session settles itself with the reserve, then out of service until freed', async () => {
     await start();
     const before = await sessionWithFirstCoin();
     fill(journalDir);
@@ -188,8 +186,8 @@ describe('journal disk full (real tmpfs, real Mosquitto)', function () {
     assert.equal(held(s), 0, 'the reserve made every accepted coin durable');
     assert.equal(s.journal.cashBoxCents, accepted);
 
-    // The customer loads what is in: the credit's journal entries go into the reserve.
-    await k!.press('ok');
+    // Nobody presses OK: the flow hears "storage offline" and loads what is in by itself (the
+    // credit's journal entries go into the reserve), well before the 60 s inactivity timeout.
     await k!.waitForState(/outOfService/, undefined, 20_000);
     assert.equal((await k!.state()).reason, 'storage');
     assert.equal(await k!.balance(PLENTY), before + accepted, 'every accepted coin on the card');
@@ -229,6 +227,9 @@ describe('journal disk full (real tmpfs, real Mosquitto)', function () {
     assert.match(s.journal.unwritable ?? '', /ENOSPC/);
     assert.equal(s.inserted, accepted - 50, 'a held coin is not counted before it is durable');
     assert.equal((await k!.coin(200)).accepted, false, 'refused from the failure on');
+    // The customer is told: the held coin, its amount, that it will be booked.
+    await k!.waitForScreen(/Gehalten 0,50 EUR\nWird gebucht/, 5000);
+    assert.match((await k!.state()).flow ?? '', /collecting/, 'the session waits for the held coin');
     assert.match((await waitAlert('journal_unwritable', true, 'held'))?.message ?? '', /50 ct held/);
     assert.ok(
       k!.logs().some((l) => l.msg === 'coin not journaled: acceptor inhibited, coin held for the operator'),
@@ -248,18 +249,54 @@ describe('journal disk full (real tmpfs, real Mosquitto)', function () {
     assert.equal(await k!.balance(PLENTY), before + accepted, 'every accepted coin on the card');
   });
 
+  it('checkout, during coin insertion: the payment is called off, the coins settled with the reserve, then out of service', async () => {
+    await start(
+      {},
+      {
+        kiosk: { id: KIOSK_ID, mode: 'checkout' },
+        catalogue: simulatorCatalogue(),
+        timeouts: { inactivityMs: 60_000, resultMs: 1500 },
+      },
+    );
+    await k!.waitForIdle(15_000);
+    await k!.press('amount3'); // Sandwich 3,49
+    await k!.press('ok');
+    await k!.waitForState(/serving/, /collecting/);
+    assert.equal((await k!.coin(100)).accepted, true);
+    await cashBox(100, 'first coin');
+    fill(journalDir);
+    let accepted = 100;
+    for (let i = 0; i < 200; i++) {
+      const r = await k!.coin(10);
+      if (!r.accepted) break;
+      accepted += 10;
+    }
+    assert.ok(accepted < 349, 'refused before the basket was paid');
+    // Nobody presses cancel: the flow hears "storage offline" and settles by itself.
+    const s = await k!.waitForState(/outOfService/, undefined, 20_000);
+    assert.equal(s.reason, 'storage');
+    assert.equal(held(s), 0);
+    assert.equal((await k!.ledger()).sales.length, 0, 'the basket was not paid');
+    unfill(journalDir);
+    await k!.waitForIdle(10_000);
+    await k!.kill();
+    const { state } = await Journal.read(journalDir);
+    assert.equal(state.cashBox.cents, accepted, 'no cent in no book');
+    assert.equal(Object.keys(state.sessions).length, 0, 'the session was closed');
+    assert.equal(
+      state.unclaimedVouchers.reduce((sum, v) => sum + v.cents, 0),
+      accepted,
+      "the coins in are the customer's voucher",
+    );
+  });
+
   it('during payment: the credit is journaled in the reserve, the card loaded once, then out of service', async () => {
     await start();
     await k!.waitForIdle(15_000);
     const before = await k!.balance(PLENTY);
     await collecting();
     for (const c of [200, 100]) assert.equal((await k!.coin(c)).accepted, true);
-    await k!.waitFor(
-      () => k!.state(),
-      (s) => s.journal.cashBoxCents === 300,
-      5000,
-      'coins journaled',
-    );
+    await cashBox(300, 'coins journaled');
     fill(journalDir);
     await k!.press('ok');
     await k!.waitForState(/outOfService/, undefined, 20_000);
