@@ -100,18 +100,15 @@ export const ACTOR_OUTCOMES: Record<string, Outcome[]> = {
 };
 
 const COINS = [200];
+/** A signed voucher's shape as the scanner reads it (the model's redeemVoucher outcomes decide its fate). */
+const VOUCHER_CODE = 'KV1.K1.k-0042.AAAAAAAA.200.0.AAAAAAAAAAAAAAAA';
 /**
- * Vouchers are not scanned in the model: with them the graph grew by a third and one replay of all
- * paths took past its 180 s on the shared machine. Their states and transitions are covered by
- * test/machines/voucher-redeem.test.ts (and the e2e test); the model keeps a redeemed voucher held
- * like a coin in `serialize` and the money rule, so adding the scan later is one line.
+ * States and transitions the generated paths need not reach: none. (Voucher scans used to be left
+ * to test/machines/voucher-redeem.test.ts because the whole replay ran as one test past its time
+ * limit; the replay runs in slices now, and one voucher per session keeps the graph bounded.)
  */
-export function coveredElsewhere(key: string): boolean {
-  return (
-    key.startsWith('redeemingVoucher') ||
-    key.startsWith('voucherRefused') ||
-    ['session.basket | SCAN | 0', 'session | SCAN | 0', 'session.scanCard | SCAN | 0'].includes(key)
-  );
+export function coveredElsewhere(_key: string): boolean {
+  return false;
 }
 const LATE = 1e12;
 
@@ -141,6 +138,9 @@ export function eventsFor(s: Snap): AnyEvent[] {
   if (s.matches({ session: 'basket' } as never)) events.push({ type: 'SCAN', data: '4006381333924' });
   if (inSession && !c.card && !c.scanned) events.push({ type: 'SCAN', data: CARD });
   if (inSession || s.matches('stillThere' as never)) events.push({ type: 'SCAN', data: 'junk' });
+  // One voucher per session, while money is still wanted (its value counts like a coin).
+  if (inSession && c.redeemed === 0 && c.inserted + c.redeemed < maxInserted)
+    events.push({ type: 'SCAN', data: VOUCHER_CODE });
   // The heartbeat; and once a terminal deadline is set, a clock far past it (as after a restart).
   events.push({ type: 'TICK', now: c.now });
   if (c.payDeadline !== null && c.now < LATE) events.push({ type: 'TICK', now: LATE });
