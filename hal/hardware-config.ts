@@ -209,6 +209,13 @@ export const hopperConfigSchema = z.discriminatedUnion('driver', [
     coinCents,
     /** Coins in the simulated hopper at start. Default 50. */
     coins: z.number().int().min(0).max(10_000).default(50),
+    /**
+     * Where the twin keeps its coins and counters across restarts, as a real hopper keeps them across
+     * the kiosk's power cut (the chaos harness); absent: in memory, fresh at every start.
+     */
+    stateFile: z.string().min(1).optional(),
+    /** Milliseconds per coin paid (0: at once). */
+    coinMs: z.number().int().min(0).max(2000).default(0),
   }),
   z.object({
     driver: z.literal('cctalk'),

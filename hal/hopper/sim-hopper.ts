@@ -1,9 +1,15 @@
 /**
- * The hopper's simulated twin for the simulator and the flow tests: pays at once from its own coin
- * count and keeps the same counters a ccTalk hopper keeps, so `settle` works as on the real one.
+ * The hopper's simulated twin for the simulator and the flow tests: pays from its own coin count and
+ * keeps the same counters a ccTalk hopper keeps, so `settle` works as on the real one.
  * The control port and tests can empty it, refill it, jam it (after N coins) or take it offline.
+ *
+ * With `stateFile` its coins and counters outlive the kiosk process, as a real hopper's do (it keeps
+ * them in its own memory across the kiosk's power cut): written after every coin, read at start. A
+ * payout the cut stopped halfway is found stopped (`remaining` 0, the rest `unpaid`). With `coinMs`
+ * it pays one coin every `coinMs` (a real hopper pays 5-10 coins a second), so a cut can land inside.
  */
 import { EventEmitter } from 'node:events';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { ProbeResult } from '../../src/contracts/device.js';
 import type {
   DispenseIntent,
@@ -35,9 +41,30 @@ export class SimulatedHopper extends EventEmitter<HopperEvents> implements Hoppe
   constructor(
     readonly coinCents: number,
     coins = 50,
+    private readonly opts: { stateFile?: string; coinMs?: number } = {},
   ) {
     super();
     this.coins = coins;
+    const file = opts.stateFile;
+    if (file && existsSync(file)) {
+      const saved = JSON.parse(readFileSync(file, 'utf8')) as {
+        coins: number;
+        counts: Required<HopperCounters>;
+      };
+      this.coins = saved.coins;
+      // The motor stopped with the power: what was still to pay is unpaid.
+      const { remaining } = saved.counts;
+      this.counts = { ...saved.counts, remaining: 0, unpaid: saved.counts.unpaid + remaining };
+    }
+    this.save();
+  }
+
+  /** Coins and counters to the state file (a rename: a kill never leaves half a file). */
+  private save(): void {
+    const file = this.opts.stateFile;
+    if (!file) return;
+    writeFileSync(`${file}.tmp`, JSON.stringify({ coins: this.coins, counts: this.counts }));
+    renameSync(`${file}.tmp`, file);
   }
 
   get status(): HopperStatus {
@@ -58,6 +85,7 @@ export class SimulatedHopper extends EventEmitter<HopperEvents> implements Hoppe
   empty(): number {
     const taken = this.coins;
     this.coins = 0;
+    this.save();
     if (this.current !== 'offline') this.setStatus('empty');
     return taken;
   }
@@ -65,6 +93,7 @@ export class SimulatedHopper extends EventEmitter<HopperEvents> implements Hoppe
   refill(coins: number): void {
     if (!Number.isInteger(coins) || coins < 0) throw new HopperError(`bad coin count ${coins}`, 'invalid');
     this.coins += coins;
+    this.save();
     if (this.current !== 'offline') this.setStatus('ok');
   }
 
@@ -96,14 +125,25 @@ export class SimulatedHopper extends EventEmitter<HopperEvents> implements Hoppe
     const jamAt = this.jamAt;
     this.jamAt = undefined;
     const paid = Math.min(coins, this.coins, jamAt ?? Number.POSITIVE_INFINITY);
-    this.coins -= paid;
-    this.counts = {
-      event: nextEvent(this.counts.event),
-      remaining: 0,
-      paid,
-      unpaid: coins - paid,
-      lifetime: this.counts.lifetime + paid,
-    };
+    const lifetime = this.counts.lifetime;
+    const event = nextEvent(this.counts.event);
+    // Coin by coin, the counters saved after each (what a power cut finds in the hopper's memory).
+    for (let k = 0; k <= paid; k++) {
+      if (k > 0) {
+        if (this.opts.coinMs) await new Promise((r) => setTimeout(r, this.opts.coinMs));
+        this.coins -= 1;
+      }
+      const done = k === paid;
+      this.counts = {
+        event,
+        remaining: done ? 0 : coins - k,
+        paid: k,
+        unpaid: done ? coins - paid : 0,
+        lifetime: lifetime + k,
+      };
+      if (!this.opts.coinMs && !done) continue;
+      this.save();
+    }
     if (paid === coins) {
       this.setStatus(this.coins > 0 ? 'ok' : 'empty');
       return payoutResult('complete', coins, paid, this.coinCents, { after: { ...this.counts } });

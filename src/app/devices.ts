@@ -171,7 +171,10 @@ export async function buildDevices(
   }
   const h = hw.hopper;
   if (h?.driver === 'simulated') {
-    devices.hopper = sim.hopper = new SimulatedHopper(h.coinCents, h.coins);
+    devices.hopper = sim.hopper = new SimulatedHopper(h.coinCents, h.coins, {
+      ...(h.stateFile ? { stateFile: h.stateFile } : {}),
+      coinMs: h.coinMs,
+    });
   } else if (h?.driver === 'cctalk') {
     const { CctalkHopper } = await import('../../hal/hopper/cctalk-hopper.js');
     devices.hopper = new CctalkHopper(h, await serial(), logger);

@@ -178,6 +178,11 @@ export function reconcile(input: {
   damaged?: readonly JournalRecord[];
   /** A vending counter ran: check the goods column. */
   goods?: boolean;
+  /**
+   * What the change hopper itself counted out (its own lifetime counter, read from the simulated
+   * hopper's state file): the journal's payouts must say the same, a power cut inside a payout too.
+   */
+  hopperPaidCents?: number;
   fleet?: FleetBook;
 }): Reconciliation {
   const { ledger } = input;
@@ -428,6 +433,14 @@ export function reconcile(input: {
         `session ${b.sessionId}: journal says ${b.credited} ct credited, the ledger's credits collected ${b.creditCollected} ct`,
       );
     }
+  }
+
+  if (input.hopperPaidCents !== undefined && input.hopperPaidCents !== changed) {
+    // More out of the hopper than booked: the customer had those coins twice (the owner pays);
+    // less: the books gave change that never came out (the customer's loss).
+    if (input.hopperPaidCents > changed) overBookedCents += input.hopperPaidCents - changed;
+    else lostCents += changed - input.hopperPaidCents;
+    findings.push(`hopper paid ${input.hopperPaidCents} ct, the journal's payouts say ${changed} ct`);
   }
 
   let inFlightAtKill = 0;

@@ -1,5 +1,5 @@
 /**
- * `npx tsx src/chaos/cli.ts --runs <n> --seed <s> [--sessions 8] [--kill-rate 0.6] [--kind-rate 0.25] [--goods-rate 0.15] [--keep] [--json <file>]`
+ * `npx tsx src/chaos/cli.ts --runs <n> --seed <s> [--sessions 8] [--kill-rate 0.6] [--kind-rate 0.25] [--goods-rate 0.15] [--mode topup|checkout|vending] [--keep] [--json <file>]`
  *
  * Runs the chaos harness (run.ts) and prints, per run and in total: kills, faults injected, and
  * the reconciliation of the three books. Exit code 0 when no cent was lost, nothing was charged
@@ -26,16 +26,30 @@ const { values } = parseArgs({
     /** Per-session probability of each new fault kind (0: power cuts and API faults only). */
     'kind-rate': { type: 'string', default: '0.25' },
     'goods-rate': { type: 'string', default: '0.15' },
+    /** Every run in this mode (default: the PRNG's pick per run). */
+    mode: { type: 'string' },
+    help: { type: 'boolean', default: false },
   },
 });
+const USAGE =
+  'usage: chaos --runs <n> --seed <s> [--first <run>] [--sessions <n>] [--kill-rate <0..1>] [--kind-rate <0..1>] ' +
+  '[--goods-rate <0..1>] [--mode topup|checkout|vending] [--keep] [--keep-bad] [--quiet] [--json <file>]';
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const MODES = ['topup', 'checkout', 'vending'] as const;
+const mode = MODES.find((m) => m === values.mode);
+if (values.mode !== undefined && !mode) {
+  console.error(USAGE);
+  process.exit(64);
+}
 const runs = Number(values.runs);
 const seed = Number(values.seed);
 const sessions = Number(values.sessions);
 const killRate = Number(values['kill-rate']);
 if (![runs, seed, sessions, killRate].every(Number.isFinite) || runs < 1 || sessions < 1) {
-  console.error(
-    'usage: chaos --runs <n> --seed <s> [--sessions <n>] [--kill-rate <0..1>] [--keep] [--json <file>]',
-  );
+  console.error(USAGE);
   process.exit(64);
 }
 
@@ -50,6 +64,7 @@ for (let run = first; run < first + runs; run++) {
     keepBad: values['keep-bad'],
     kindRate: Number(values['kind-rate']),
     goodsRate: Number(values['goods-rate']),
+    ...(mode ? { mode } : {}),
     log: (line) => console.error(line),
   });
   results.push(r);

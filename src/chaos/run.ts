@@ -136,6 +136,12 @@ const VENDING_HARDWARE = {
   },
   hopper: { driver: 'simulated', coinCents: 10, coins: 100 },
 };
+/** The hopper keeps its counters across the kiosk's power cuts (a file in the run's dir), pays 8 coins a second. */
+const hopperOf = (dir: string) => ({
+  ...VENDING_HARDWARE.hopper,
+  stateFile: join(dir, 'hopper.json'),
+  coinMs: 120,
+});
 const SLOT_OF_BUTTON: Record<string, string> = { amount1: 'A1', amount2: 'A2', amount3: 'B1', amount4: 'B2' };
 
 type Fault = { name: string; rule: object };
@@ -209,7 +215,7 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
         ...Object.fromEntries(
           ['display', 'reader', 'buttons', 'coin', 'printer'].map((d) => [d, { driver: 'simulated' }]),
         ),
-        ...(vending ? VENDING_HARDWARE : {}),
+        ...(vending ? { ...VENDING_HARDWARE, hopper: hopperOf(dir) } : {}),
       },
       sim: { controlPort, tui: false },
       catalogue: CATALOGUE,
@@ -620,6 +626,8 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
         if (kinds.has('cut_in_payout')) {
           at(0, async () => {
             if (await waitFor((x) => /changing/.test(x.flow ?? ''), 12_000).catch(() => null)) {
+              // Inside the payout (8 coins a second): before the first coin, or some coins out.
+              await sleep(rng.int(0, 300));
               saw('cut_in_payout:cut');
               await powerCut();
             }
@@ -717,6 +725,7 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
     ),
     damaged,
     goods: vending,
+    ...(vending ? { hopperPaidCents: hopperPaid(dir) } : {}),
     ...(observer ? { fleet: { events: observer.events, mustArrive } } : {}),
   });
   const bad = result.books.findings.length > 0 || result.error !== undefined;
@@ -724,6 +733,14 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
   else rmSync(dir, { recursive: true, force: true });
   result.ms = Date.now() - started;
   return result;
+}
+
+/** Cents the simulated hopper counted out in its life (its state file); 0 if it never started. */
+function hopperPaid(dir: string): number {
+  const file = hopperOf(dir).stateFile;
+  if (!existsSync(file)) return 0;
+  const { counts } = JSON.parse(readFileSync(file, 'utf8')) as { counts: { lifetime: number } };
+  return counts.lifetime * VENDING_HARDWARE.hopper.coinCents;
 }
 
 /** Fills the filesystem at `dir` until the kernel says ENOSPC. */

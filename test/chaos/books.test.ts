@@ -205,6 +205,39 @@ describe('chaos books: card terminal, goods, fleet, damaged records', () => {
     assert.deepEqual([r.lostCents, r.overBookedCents, r.changed, r.returned], [0, 0, 400, 100]);
   });
 
+  it("the hopper's own count against the journal's payouts: coins out but booked unknown are over-booked, booked but never out are lost", () => {
+    // A payout cut by a power cut and settled 'unknown' with 0 ct while 3 coins came out.
+    const cutPayout = (sessionId: string, paidCents: number): EntryInput[] => [
+      ...coins(sessionId, 100),
+      {
+        type: 'payout_intent',
+        sessionId,
+        jobId: `${sessionId}:p:1`,
+        coins: 5,
+        coinCents: 10,
+        before: { event: 1, remaining: 0, paid: 0, unpaid: 0 },
+      },
+      { type: 'payout_outcome', jobId: `${sessionId}:p:1`, result: 'short', paidCents },
+      { type: 'unclaimed', sessionId, cents: 100 - paidCents, voucher: `V-${sessionId}` },
+      closed(sessionId),
+    ];
+    const books = (paidCents: number, hopperPaidCents?: number) =>
+      reconcile({
+        goods: true,
+        journal: journal(cutPayout('s', paidCents)),
+        ledger: ledgerOf([]),
+        ...(hopperPaidCents === undefined ? {} : { hopperPaidCents }),
+      });
+    const right = books(30, 30);
+    assert.deepEqual([right.findings, right.changed], [[], 30]);
+    const under = books(0, 30);
+    assert.equal(under.overBookedCents, 30);
+    assert.match(under.findings.join('\n'), /hopper paid 30 ct, the journal's payouts say 0 ct/);
+    const over = books(30, 0);
+    assert.equal(over.lostCents, 30);
+    assert.equal(books(0).findings.length, 0, 'without the hopper count nothing can be seen');
+  });
+
   it('a terminal payment reversed because its goods were not served: no money owed, no goods missing', () => {
     const l = ledgerOf([tx('R', 'rv:create:0', 'cashless', 180, 1)]);
     l.sales[0]!.cancelled = true;

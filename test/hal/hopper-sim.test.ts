@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SimulatedHopper } from '../../hal/hopper/sim-hopper.js';
 import { settleFromCounters } from '../../hal/hopper/hopper.js';
 
@@ -33,5 +36,38 @@ describe('SimulatedHopper', () => {
       await hopper.counters(),
     );
     assert.equal(notRun.outcome, 'not_sent');
+  });
+
+  it('with a state file, its counters outlive the kiosk: a payout cut halfway is settled short with the coins that came out', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sim-hopper-'));
+    try {
+      const file = join(dir, 'hopper.json');
+      const hopper = new SimulatedHopper(10, 20, { stateFile: file, coinMs: 40 });
+      hopper.start();
+      await hopper.dispense(2);
+      const before = await hopper.counters();
+      const paying = hopper.dispense(5);
+      await new Promise((r) => setTimeout(r, 100));
+      // The power cut: what the hopper's memory holds at this instant is all the next boot finds.
+      const cut = join(dir, 'cut.json');
+      copyFileSync(file, cut);
+      await paying;
+      const after = new SimulatedHopper(10, 999, { stateFile: cut });
+      after.start();
+      const now = await after.counters();
+      assert.equal(now.remaining, 0, 'the motor stopped with the power');
+      assert.ok(now.paid >= 1 && now.paid < 5, `some coins out before the cut (${now.paid})`);
+      const settled = await after.settle({ coins: 5, coinCents: 10, before });
+      assert.deepEqual([settled.outcome, settled.paid], ['short', now.paid]);
+      assert.equal(after.coins, 18 - now.paid, 'the coins left are those of the file, not the config');
+      assert.equal(now.lifetime, 2 + now.paid);
+
+      // Without a state file (the old twin) the next boot met a fresh hopper: the payout was unknowable.
+      const fresh = new SimulatedHopper(10, 20);
+      const lost = await fresh.settle({ coins: 5, coinCents: 10, before });
+      assert.notEqual(lost.paid, now.paid);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
