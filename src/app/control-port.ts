@@ -15,7 +15,11 @@ export const ControlRequestSchema = z.discriminatedUnion('cmd', [
   z.object({ cmd: z.literal('press'), button: z.string().min(1).max(20) }),
   z.object({ cmd: z.literal('longpress'), button: z.string().min(1).max(20) }),
   z.object({ cmd: z.literal('scan'), data: z.string().min(1).max(256) }),
-  z.object({ cmd: z.literal('coin'), cents: z.int().positive().max(100_000) }),
+  /**
+   * `late`: a coin already in the validator when the line went to inhibit: it drops in the box
+   * whatever the acceptor is told (the chaos harness drops one while the card terminal runs).
+   */
+  z.object({ cmd: z.literal('coin'), cents: z.int().positive().max(100_000), late: z.boolean().optional() }),
   z.object({ cmd: z.literal('paper'), state: z.enum(['ok', 'low', 'out']) }),
   /** Printer: `fail` (the next `jobs` receipts, default 1, stop half-way with an I/O error), `ok`. */
   z.object({
@@ -54,7 +58,7 @@ export interface SimControls {
   longPress(button: string): void;
   scan(data: string): void;
   /** Whether the acceptor took the coin (an inhibited acceptor returns it). */
-  coin(cents: number): { accepted: boolean };
+  coin(cents: number, late?: boolean): { accepted: boolean };
   paper(state: 'ok' | 'low' | 'out'): void;
   printer(action: 'fail' | 'ok', jobs?: number): void;
   unplug(device: ControlDevice): void;
@@ -96,7 +100,7 @@ export function handleControlLine(line: string, controls: SimControls): object {
         controls.scan(r.data);
         return { ok: true };
       case 'coin':
-        return { ok: true, ...controls.coin(r.cents) };
+        return { ok: true, ...controls.coin(r.cents, r.late) };
       case 'paper':
         controls.paper(r.state);
         return { ok: true };

@@ -1200,7 +1200,12 @@ export class KioskApp extends EventEmitter {
       press: (b) => need(this.sim.buttons, 'buttons').press(b),
       longPress: (b) => need(this.sim.buttons, 'buttons').longPress(b),
       scan: (data) => void need(this.sim.reader, 'reader').scan(data),
-      coin: (cents) => ({ accepted: need(this.sim.acceptor, 'acceptor').insert(cents) }),
+      coin: (cents, late) => {
+        const acceptor = need(this.sim.acceptor, 'acceptor');
+        if (!late) return { accepted: acceptor.insert(cents) };
+        acceptor.insertLate(cents);
+        return { accepted: true };
+      },
       paper: (state) => {
         need(this.sim.printer, 'printer').setPaper(state);
         void this.devices.printer.status();

@@ -287,10 +287,11 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
   };
   const press = (button: string) => kiosk.request({ cmd: 'press', button });
   const scan = (data: string) => kiosk.request({ cmd: 'scan', data });
-  const coin = async (cents: number): Promise<boolean> => {
+  /** `late`: a coin already in the validator when the acceptor was inhibited (it drops in anyway). */
+  const coin = async (cents: number, late = false): Promise<boolean> => {
     let r: Record<string, unknown>;
     try {
-      r = await kiosk.request({ cmd: 'coin', cents });
+      r = await kiosk.request({ cmd: 'coin', cents, ...(late ? { late: true } : {}) });
     } catch (err) {
       if (err instanceof KioskDown) acceptor.uncertainAtKill += cents;
       throw err;
@@ -387,6 +388,9 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
           // the session's and must be settled like any other.
           await sleep(rng.int(0, 80));
           for (let i = rng.int(1, 2); i > 0; i--) await drop();
+          // One that was already in the validator as the terminal took over: it drops in the box while
+          // the terminal runs, so the session has a terminal payment and coins to settle.
+          if (rng.chance(0.7) && (await coin(rng.pick([50, 100, 200]), true))) saw('terminal_coins:late');
         }
         return `${kind}/terminal`;
       }

@@ -90,6 +90,11 @@ describe('control port: NDJSON on 127.0.0.1, one answer per line', () => {
       assert.equal(controls.coin.callCount, 1, 'the negative coin never reached the acceptor');
       // Still serving after the garbage.
       assert.deepEqual(await exchange(cp.port, '{"cmd":"ping"}\n', 1), [{ pong: true }]);
+      // A coin already in the validator at the inhibit ("late") reaches the acceptor as such.
+      assert.deepEqual(await exchange(cp.port, '{"cmd":"coin","cents":50,"late":true}\n', 1), [
+        { ok: true, accepted: true },
+      ]);
+      assert.deepEqual(controls.coin.secondCall.args, [50, true]);
     } finally {
       await cp.close();
     }
