@@ -31,7 +31,7 @@ import { startMosquitto, type MosquittoBroker } from '../harness/mosquitto.js';
 import { reconcile, type LedgerFileView, type Reconciliation } from './books.js';
 import { FleetObserver } from './fleet-observer.js';
 import { freePort, KioskDown, KioskProcess, StandInProcess } from './processes.js';
-import { Rng } from './prng.js';
+import { Rng } from '../util/prng.js';
 
 /** The fault kinds beyond power cuts and API faults, each counted in the summary. */
 export const FAULT_KINDS = [

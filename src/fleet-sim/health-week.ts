@@ -6,8 +6,13 @@
  * no collection known at first. Times are the dashboard's receive times, a few seconds off the grid as
  * real arrivals are. Seeded: the same arguments give the same rows.
  */
-import { Rng } from '../chaos/prng.js';
-import type { Statement } from '../dashboard/store/database.js';
+import { Rng } from '../util/prng.js';
+
+/** The shape of the dashboard store's `Statement` (kept here so that the simulator does not import the dashboard). */
+export interface SampleInsert {
+  sql: string;
+  params: readonly (string | number | null)[];
+}
 
 export interface SimSample {
   kioskId: string;
@@ -59,8 +64,8 @@ export function simulatedHealthWeek(
 }
 
 /** Multi-row INSERTs of `health_samples` (the other columns plausible constants), `perStatement` rows each. */
-export function healthSampleInserts(rows: readonly SimSample[], perStatement = 500): Statement[] {
-  const out: Statement[] = [];
+export function healthSampleInserts(rows: readonly SimSample[], perStatement = 500): SampleInsert[] {
+  const out: SampleInsert[] = [];
   for (let i = 0; i < rows.length; i += perStatement) {
     const chunk = rows.slice(i, i + perStatement);
     out.push({

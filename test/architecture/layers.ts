@@ -33,7 +33,7 @@ const KIOSK_BELOW_APP = [
 ];
 
 export const LAYERS: Record<string, LayerRule> = {
-  'src/util': { may: [], packages: '*', why: 'leaf helpers (logger, privacy masks) everything may use' },
+  'src/util': { may: [], packages: '*', why: 'leaf helpers (logger, privacy masks, seeded PRNG) everything may use' },
   'src/contracts': {
     may: [],
     packages: [],

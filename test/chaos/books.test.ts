@@ -1,7 +1,7 @@
 /** The reconciliation finds what it claims to find, and the PRNG repeats itself. */
 import assert from 'node:assert/strict';
 import { reconcile, type LedgerFileView } from '../../src/chaos/books.js';
-import { Rng } from '../../src/chaos/prng.js';
+import { Rng } from '../../src/util/prng.js';
 import type { EntryInput } from '../../src/journal/entries.js';
 import { foldRecords, type JournalRecord } from '../../src/journal/state.js';
 
