@@ -33,7 +33,11 @@ const KIOSK_BELOW_APP = [
 ];
 
 export const LAYERS: Record<string, LayerRule> = {
-  'src/util': { may: [], packages: '*', why: 'leaf helpers (logger, privacy masks, seeded PRNG) everything may use' },
+  'src/util': {
+    may: [],
+    packages: '*',
+    why: 'leaf helpers (logger, privacy masks, seeded PRNG) everything may use',
+  },
   'src/contracts': {
     may: [],
     packages: [],
