@@ -15,7 +15,13 @@
  * damaged record's money to what the next commit says.
  *
  * Frame JSON: `{"type":"check","after":<seq of the batch's last entry>,"box":[cents,coins],
- * "open":{"<session>":[inserted,coins,credited,unclaimed]},"all":true}`; no seq of its own.
+ * "open":{"<session>":[inserted,coins,credited,unclaimed,redeemed]},"all":true,"vouchers":[refs]}`;
+ * no seq of its own. `redeemed` (voucher cents the session holds) and `vouchers` (the references
+ * redeemed in this batch) came with voucher redemption: checks written before have neither, and are
+ * compared on the first four figures only.
+ *
+ * Why vouchers too: a redeemed voucher is money the session holds, like a coin; and a damaged
+ * `voucher_redeemed` would otherwise forget that the voucher was used, so it could be spent twice.
  */
 import * as z from 'zod';
 import type { JournalEntry } from './entries.js';
@@ -24,7 +30,10 @@ import type { LedgerState } from './state.js';
 /** Above this many open sessions a check lists only the sessions its batch touched (`all: false`). */
 export const CHECK_ALL_SESSIONS_UP_TO = 32;
 
-const Money = z.tuple([z.int(), z.int(), z.int(), z.int()]);
+const Money = z.union([
+  z.tuple([z.int(), z.int(), z.int(), z.int(), z.int()]),
+  z.tuple([z.int(), z.int(), z.int(), z.int()]),
+]);
 export const MoneyCheckSchema = z.object({
   type: z.literal('check'),
   after: z.int(),
@@ -32,10 +41,21 @@ export const MoneyCheckSchema = z.object({
   open: z.record(z.string(), Money),
   /** `open` lists every open session (sessions absent from it are closed). */
   all: z.boolean(),
+  /** Voucher references redeemed in this batch (absent: none, or a check from before vouchers). */
+  vouchers: z.array(z.string()).optional(),
 });
 export type MoneyCheck = z.infer<typeof MoneyCheckSchema>;
-/** inserted cents, coins, credited cents, unclaimed cents */
+/** inserted cents, coins, credited cents, unclaimed cents, redeemed voucher cents (absent in old checks) */
 export type SessionMoney = z.infer<typeof Money>;
+type Figures = [number, number, number, number, number];
+
+const figuresOf = (s: LedgerState['sessions'][string]): Figures => [
+  s.insertedCents,
+  s.coins,
+  s.creditedCents,
+  s.unclaimedCents,
+  s.redeemedCents ?? 0,
+];
 
 export function isMoneyCheck(value: unknown): boolean {
   return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'check';
@@ -44,14 +64,14 @@ export function isMoneyCheck(value: unknown): boolean {
 /** The check after `entries` were applied to `before` (which is not changed). */
 export function moneyCheck(before: Readonly<LedgerState>, entries: readonly JournalEntry[]): MoneyCheck {
   const box: [number, number] = [before.cashBox.cents, before.cashBox.count];
-  const open = new Map<string, SessionMoney>();
-  for (const s of Object.values(before.sessions))
-    open.set(s.sessionId, [s.insertedCents, s.coins, s.creditedCents, s.unclaimedCents]);
+  const open = new Map<string, Figures>();
+  for (const s of Object.values(before.sessions)) open.set(s.sessionId, figuresOf(s));
   const touched = new Set<string>();
-  const of = (sessionId: string): SessionMoney => {
+  const vouchers: string[] = [];
+  const of = (sessionId: string): Figures => {
     touched.add(sessionId);
     let m = open.get(sessionId);
-    if (!m) open.set(sessionId, (m = [0, 0, 0, 0]));
+    if (!m) open.set(sessionId, (m = [0, 0, 0, 0, 0]));
     return m;
   };
   for (const e of entries) {
@@ -77,6 +97,10 @@ export function moneyCheck(before: Readonly<LedgerState>, entries: readonly Jour
         if (m) m[e.type === 'credited' ? 2 : 3] += e.cents;
         break;
       }
+      case 'voucher_redeemed':
+        of(e.sessionId)[4] += e.cents;
+        vouchers.push(e.ref);
+        break;
       case 'session_closed':
         touched.add(e.sessionId);
         open.delete(e.sessionId);
@@ -93,7 +117,7 @@ export function moneyCheck(before: Readonly<LedgerState>, entries: readonly Jour
   const all = open.size <= CHECK_ALL_SESSIONS_UP_TO;
   const listed: Record<string, SessionMoney> = {};
   for (const [id, m] of open) if (all || touched.has(id)) listed[id] = m;
-  return { type: 'check', after, box, open: listed, all };
+  return { type: 'check', after, box, open: listed, all, ...(vouchers.length > 0 ? { vouchers } : {}) };
 }
 
 export interface CheckMismatch {
@@ -106,15 +130,22 @@ export interface CheckMismatch {
     expected: SessionMoney | undefined;
     folded: SessionMoney | undefined;
   }>;
+  /** Voucher references the check says were redeemed that the fold does not know as used. */
+  vouchers: string[];
 }
 
-function moneyOf(state: LedgerState, sessionId: string): SessionMoney | undefined {
+function moneyOf(state: LedgerState, sessionId: string): Figures | undefined {
   const s = state.sessions[sessionId];
-  return s ? [s.insertedCents, s.coins, s.creditedCents, s.unclaimedCents] : undefined;
+  return s ? figuresOf(s) : undefined;
 }
 
-const same = (a: readonly number[] | undefined, b: readonly number[] | undefined) =>
-  a !== undefined && b !== undefined && a.length === b.length && a.every((v, i) => v === b[i]);
+/** Equal on the figures the check has (a check from before vouchers has four). */
+const same = (folded: readonly number[] | undefined, expected: readonly number[] | undefined) =>
+  folded !== undefined &&
+  expected !== undefined &&
+  expected.length <= folded.length &&
+  expected.every((v, i) => v === folded[i]) &&
+  folded.slice(expected.length).every((v) => v === 0);
 
 /** Where the folded `state` disagrees with `check`; undefined when they agree. */
 export function compareCheck(state: LedgerState, check: MoneyCheck): CheckMismatch | undefined {
@@ -123,6 +154,7 @@ export function compareCheck(state: LedgerState, check: MoneyCheck): CheckMismat
     after: check.after,
     box: same(folded, check.box) ? undefined : { expected: check.box, folded },
     sessions: [],
+    vouchers: (check.vouchers ?? []).filter((ref) => !state.redeemedVouchers.includes(ref)),
   };
   for (const [sessionId, expected] of Object.entries(check.open)) {
     const got = moneyOf(state, sessionId);
@@ -134,7 +166,7 @@ export function compareCheck(state: LedgerState, check: MoneyCheck): CheckMismat
         mismatch.sessions.push({ sessionId, expected: undefined, folded: moneyOf(state, sessionId) });
     }
   }
-  return mismatch.box || mismatch.sessions.length > 0 ? mismatch : undefined;
+  return mismatch.box || mismatch.sessions.length > 0 || mismatch.vouchers.length > 0 ? mismatch : undefined;
 }
 
 /**
@@ -165,6 +197,16 @@ export function adoptCheck(state: LedgerState, mismatch: CheckMismatch, ts: numb
       unclaimedCents: 0,
     });
     [s.insertedCents, s.coins, s.creditedCents, s.unclaimedCents] = expected;
+    const redeemed = expected[4];
+    if (redeemed !== undefined) {
+      if (redeemed > 0) s.redeemedCents = redeemed;
+      else delete s.redeemedCents;
+    }
     s.damaged = true;
+  }
+  // A voucher the check proves used stays used: it leaves the open list and a second scan is refused.
+  for (const ref of mismatch.vouchers) {
+    state.redeemedVouchers.push(ref);
+    state.unclaimedVouchers = state.unclaimedVouchers.filter((v) => v.ref !== ref);
   }
 }

@@ -184,6 +184,41 @@ describe('journal: torn writes and damage', () => {
     assert.deepEqual((await Journal.read(dir)).damage, []);
   });
 
+  it("a corrupted voucher redemption: the check keeps the session's voucher money and the voucher used", async () => {
+    const dir = dirs.make();
+    const code = 'KV1.K1.KIOSK7.V42.300.0.ABCDEFGHIJKLMNOP';
+    const j = await Journal.open(dir, { now });
+    const file = path.join(dir, segmentFiles(dir)[0] as string);
+    // The voucher was issued by an earlier session (open list), then scanned into s2.
+    await j.append({ type: 'session_started', sessionId: 's1', mode: 'topup' });
+    await j.append({ type: 'unclaimed', sessionId: 's1', cents: 300, voucher: code });
+    await j.append({ type: 'session_closed', sessionId: 's1', outcome: 'unclaimed' });
+    await j.append({ type: 'session_started', sessionId: 's2', mode: 'checkout' });
+    const start = fs.statSync(file).size;
+    await j.append({ type: 'voucher_redeemed', sessionId: 's2', ref: 'KIOSK7.V42', cents: 300 });
+    await j.append({ type: 'coin_accepted', sessionId: 's2', cents: 50, source: 'coin' });
+    assert.equal(j.state.unclaimedVouchers.length, 0, 'redeemed: no longer open');
+    await j.close();
+
+    const bytes = fs.readFileSync(file);
+    const at = start + 30; // inside the voucher_redeemed record
+    bytes[at] = (bytes[at] as number) ^ 0x04;
+    fs.writeFileSync(file, bytes);
+
+    const alerts: JournalAlert[] = [];
+    const reopened = await Journal.open(dir, { now, onAlert: (a) => alerts.push(a) });
+    const alert = alerts[0];
+    assert.ok(alert?.kind === 'damaged');
+    assert.deepEqual(alert.mismatches[0]?.vouchers, ['KIOSK7.V42'], 'the check names the used voucher');
+    const s2 = reopened.state.sessions.s2;
+    assert.equal(s2?.redeemedCents, 300, 'the voucher money the session holds is kept');
+    assert.equal(s2?.insertedCents, 50);
+    assert.equal(s2?.damaged, true);
+    assert.ok(reopened.state.redeemedVouchers.includes('KIOSK7.V42'), 'a second scan is refused');
+    assert.deepEqual(reopened.state.unclaimedVouchers, [], 'not open again for a payout');
+    await reopened.close();
+  });
+
   for (const [name, damage] of [
     ['magic', (b: Buffer) => b.write('kiosk-jXurnal', b.indexOf('kiosk-journal'))],
     ['checksum', (b: Buffer) => b.write('f', 0)],
