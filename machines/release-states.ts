@@ -32,6 +32,9 @@ export const releasePaidState = {
             slot: unit?.slot ?? '',
             cents: unit?.cents ?? 0,
             transactionId: context.txId,
+            later: context.releases
+              .slice(context.releaseAt + 1)
+              .map(({ productId, slot, cents }) => ({ productId, slot, cents })),
           };
         },
         onDone: { target: 'next', actions: 'recordRelease' },

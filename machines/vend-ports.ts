@@ -12,6 +12,11 @@ export interface ReleaseItemInput {
   slot: string;
   cents: Cents;
   transactionId: string | null;
+  /**
+   * The units planned after this one. Journaled with the intent, so that the units a paid session
+   * still owes never depend on one record (the basket's `tx_created` may be the damaged one).
+   */
+  later: readonly { productId: number; slot: string; cents: Cents }[];
 }
 
 /**

@@ -42,6 +42,8 @@ export interface ReleaseIntentInput {
   productId: number;
   cents: number;
   transactionId: string | null;
+  /** The units planned after this one (the machine's plan; absent for the units recovery records). */
+  later?: readonly { slot: string; productId: number; cents: number }[];
 }
 
 export interface PayoutCounters {
@@ -109,6 +111,9 @@ export class VendJournal {
       productId: input.productId,
       cents: input.cents,
       ...(input.transactionId ? { transactionId: input.transactionId } : {}),
+      ...(input.later && input.later.length > 0
+        ? { later: input.later.map(({ slot, productId, cents }) => ({ slot, productId, cents })) }
+        : {}),
     });
   }
 
@@ -225,11 +230,18 @@ export class VendJournal {
    */
   async notServed(sessionId: string): Promise<number> {
     const s = this.journal.state.sessions[sessionId];
-    if (!s || s.mode !== 'checkout' || !s.paid || !s.tx) return 0;
-    const units = this.unitsOf(s.tx.basket.products);
+    if (!s || s.mode !== 'checkout' || !s.paid) return 0;
+    const tried = s.releaseIntents ?? 0;
+    // The basket, or where its record was damaged, the plan journaled with the last release.
+    const untried = s.tx ? this.unitsOf(s.tx.basket.products).slice(tried) : (s.releaseLater ?? []);
+    if (!s.tx && tried === 0)
+      this.logger.error(
+        { sessionId: s.sessionId },
+        'paid session whose basket was in damaged journal records and that released nothing: the operator must settle its goods',
+      );
     let notTried = 0;
-    for (let i = s.releaseIntents ?? 0; i < units.length; i++) {
-      const u = units[i]!;
+    for (const [k, u] of untried.entries()) {
+      const i = tried + k;
       // The machine's own job for this unit would be `release-<i>` too: `boot` keeps it apart.
       const jobId = jobRef(s.sessionId, `release-${i}`, 'boot');
       await this.releaseIntent({

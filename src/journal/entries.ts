@@ -235,6 +235,11 @@ export const ReleaseIntentSchema = z.object({
   /** The unit's price: owed back when it is not delivered. */
   cents,
   transactionId: z.string().optional(),
+  /** The units planned after this one (absent in records from before the plan was journaled). */
+  later: z
+    .array(z.object({ slot: id, productId: z.int().positive(), cents }))
+    .max(100)
+    .optional(),
 });
 
 export const RELEASE_RESULTS = ['delivered', 'failed', 'unknown'] as const;

@@ -114,6 +114,8 @@ const OpenSessionSchema = z.object({
   returnedCents: z.int().optional(),
   /** Releases journaled for this session (the basket's slotted units after these were never tried). */
   releaseIntents: z.int().optional(),
+  /** The units planned after the last release journaled (its intent's `later`): owed if never tried. */
+  releaseLater: z.array(z.object({ slot: z.string(), productId: z.int(), cents: z.int() })).optional(),
   /** Given back by a terminal reversal (`cancelTrx`): no longer owed to the customer. */
   reversedCents: z.int().optional(),
   /** Value of vouchers redeemed into this session: money it holds like inserted coins. */
@@ -576,7 +578,10 @@ function applyVend(state: LedgerState, e: JournalEntry): void {
         ts: e.ts,
       };
       const s = state.sessions[e.sessionId];
-      if (s) s.releaseIntents = (s.releaseIntents ?? 0) + 1;
+      if (s) {
+        s.releaseIntents = (s.releaseIntents ?? 0) + 1;
+        if (e.later) s.releaseLater = e.later.map((u) => ({ ...u }));
+      }
       return;
     }
     case 'release_outcome': {

@@ -13,6 +13,7 @@ const unit = {
   slot: 'A1',
   cents: 150,
   transactionId: null,
+  later: [],
 };
 
 function deps(

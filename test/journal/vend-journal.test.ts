@@ -4,11 +4,13 @@
  * settlement, and old snapshots without the vending state.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { VendJournal } from '../../src/bookkeeping/vend-journal.js';
 import { Journal } from '../../src/journal/journal.js';
 import { emptyState, LedgerStateSchema } from '../../src/journal/state.js';
 import { silentLogger } from '../../src/util/logger.js';
-import { tempDirs } from './helpers.js';
+import { segmentFiles, tempDirs } from './helpers.js';
 
 const SLOTS = [
   { id: 'A1', product: 1, capacity: 10, initialStock: 3, lowAt: 1 },
@@ -124,6 +126,52 @@ describe('vend journal (stock, releases and payouts in the journal)', () => {
     const s = journal.state.sessions.s3!;
     assert.equal(s.returnedCents, 180);
     assert.equal(vend.blockedWhy('A1'), null, 'a unit never tried does not block the slot');
+    await journal.close();
+  });
+
+  it('the basket record damaged, the first release cut: the units planned after it are still owed back (chaos seed 5252)', async () => {
+    const first = await open();
+    const j = first.journal;
+    await j.append({ type: 'session_started', sessionId: 's5', mode: 'checkout' });
+    await j.append({
+      type: 'tx_created',
+      sessionId: 's5',
+      localId: 's5:create:1',
+      apiId: 'STX5',
+      basket: { products: [{ id: 1, quantity: 2, priceOne: 180 }] },
+      amount: 360,
+    });
+    await j.append({
+      type: 'api_intent',
+      sessionId: 's5',
+      apiId: 'STX5',
+      step: 'start/loyalty',
+      jobId: 's5:start:1',
+    });
+    await j.append({ type: 'api_outcome', jobId: 's5:start:1', result: 'ok', status: 'ok' });
+    // The machine's plan: this unit, then one more A1. The power goes before the outcome.
+    await first.vend.releaseIntent({
+      sessionId: 's5',
+      jobId: 's5:release-0:2',
+      slot: 'A1',
+      productId: 1,
+      cents: 180,
+      transactionId: 'STX5',
+      later: [{ slot: 'A1', productId: 1, cents: 180 }],
+    });
+    await j.close();
+    const file = path.join(first.dir, segmentFiles(first.dir)[0] as string);
+    const bytes = fs.readFileSync(file);
+    const at = bytes.indexOf('"tx_created"') + 3;
+    bytes[at] = (bytes[at] as number) ^ 0x04;
+    fs.writeFileSync(file, bytes);
+
+    const { journal, vend } = await open(first.dir);
+    assert.equal(journal.state.sessions.s5?.tx, undefined, 'the basket is gone with its record');
+    assert.deepEqual(await vend.afterRestart(), { unknown: 1, notTried: 1 });
+    const s = journal.state.sessions.s5!;
+    assert.equal(s.returnedCents, 180, 'the second unit, never tried, goes back to the customer');
+    assert.equal(s.damaged, true);
     await journal.close();
   });
 

@@ -19,6 +19,9 @@ describe('checkout release step', () => {
     await h.coins(200, 200);
     const slots = h.stubs.releaseItem.getCalls().map((c) => (c.args[0] as { slot: string }).slot);
     assert.deepEqual(slots, ['A1', 'A1']);
+    const later = h.stubs.releaseItem.getCalls().map((c) => (c.args[0] as { later: unknown[] }).later);
+    // Each intent carries the rest of the plan, so a damaged basket record never loses what is owed.
+    assert.deepEqual(later, [[{ productId: 11, slot: 'A1', cents: 150 }], []]);
     assert.ok(h.stubs.startPayment.calledBefore(h.stubs.releaseItem));
     assert.ok(h.stubs.releaseItem.calledBefore(h.stubs.print));
     assert.equal((h.stubs.payChange.firstCall.args[0] as { cents: number }).cents, 100);
