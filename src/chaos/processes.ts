@@ -4,9 +4,10 @@
  * a real hang), and the kiosk's NDJSON control port.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createConnection, createServer, type Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ControlClient } from '../harness/control-client.js';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -167,9 +168,10 @@ export class KioskDown extends Error {}
 /** The real kiosk program with a control port. */
 export class KioskProcess {
   private child: ChildProcess | undefined;
-  private socket: Socket | undefined;
-  private pending: Array<{ ok: (v: Record<string, unknown>) => void; fail: (e: Error) => void }> = [];
-  private buffer = '';
+  private readonly control = new ControlClient(
+    () => this.controlPort,
+    (message) => new KioskDown(message),
+  );
   private output: () => string = () => '';
 
   /** Output lines matching `opts.watch`, by name, over every start. */
@@ -242,65 +244,10 @@ export class KioskProcess {
 
   async request(obj: object, timeoutMs = 3000): Promise<Record<string, unknown>> {
     if (!this.running) throw new KioskDown('kiosk not running');
-    const socket = await this.connect();
-    return new Promise((ok, fail) => {
-      const timer = setTimeout(() => {
-        this.drop(new KioskDown('control port timeout'));
-      }, timeoutMs);
-      this.pending.push({
-        ok: (v) => {
-          clearTimeout(timer);
-          ok(v);
-        },
-        fail: (e) => {
-          clearTimeout(timer);
-          fail(e);
-        },
-      });
-      socket.write(`${JSON.stringify(obj)}\n`);
-    });
-  }
-
-  private async connect(): Promise<Socket> {
-    if (this.socket && !this.socket.destroyed) return this.socket;
-    const socket = await new Promise<Socket>((ok, fail) => {
-      const s = createConnection({ host: '127.0.0.1', port: this.controlPort });
-      s.once('connect', () => {
-        s.off('error', fail);
-        ok(s);
-      });
-      s.once('error', (e) => fail(new KioskDown(e.message)));
-    });
-    socket.setEncoding('utf8');
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: string) => {
-      this.buffer += chunk;
-      let nl: number;
-      while ((nl = this.buffer.indexOf('\n')) >= 0) {
-        const line = this.buffer.slice(0, nl);
-        this.buffer = this.buffer.slice(nl + 1);
-        const waiter = this.pending.shift();
-        try {
-          waiter?.ok(JSON.parse(line) as Record<string, unknown>);
-        } catch {
-          waiter?.fail(new Error(`not JSON: ${line.slice(0, 100)}`));
-        }
-      }
-    });
-    socket.on('error', () => this.drop(new KioskDown('control port error')));
-    socket.on('close', () => {
-      if (this.socket === socket) this.drop(new KioskDown('control port closed'));
-    });
-    this.socket = socket;
-    return socket;
+    return this.control.request<Record<string, unknown>>(obj, timeoutMs);
   }
 
   private drop(err: Error): void {
-    this.socket?.destroy();
-    this.socket = undefined;
-    this.buffer = '';
-    const waiting = this.pending;
-    this.pending = [];
-    for (const w of waiting) w.fail(err);
+    this.control.close(err);
   }
 }

@@ -9,12 +9,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer, type Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KioskSummary } from '../contracts/kiosk-summary.js';
 import type { HandledRequest } from '../sim/api-server.js';
+import { ControlClient } from './control-client.js';
 
 /** The repository root (two levels above test/support). */
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -152,9 +153,7 @@ export class KioskProcess {
   /** Resolves when the process has exited. */
   readonly exited: Promise<ExitInfo>;
   private exitInfo: ExitInfo | undefined;
-  private socket: Socket | undefined;
-  private pending: Array<{ resolve: (v: unknown) => void; reject: (e: Error) => void }> = [];
-  private buffer = '';
+  private readonly control = new ControlClient(() => this.controlPort ?? 0);
   private apiChild: ChildProcess | undefined;
 
   constructor(
@@ -177,7 +176,7 @@ export class KioskProcess {
     this.exited = new Promise((resolveExit) => {
       child.once('exit', (code, signal) => {
         this.exitInfo = { code, signal };
-        this.failPending(new Error(`kiosk exited (${code ?? signal})`));
+        this.control.close(new Error(`kiosk exited (${code ?? signal})`));
         resolveExit(this.exitInfo);
       });
     });
@@ -215,12 +214,9 @@ export class KioskProcess {
 
   /** One NDJSON round trip on a persistent connection; answers come back in request order. */
   async request<T = Record<string, unknown>>(obj: unknown): Promise<T> {
-    const line = typeof obj === 'string' ? obj : JSON.stringify(obj);
-    const socket = await this.connect();
-    return new Promise<T>((resolveReq, reject) => {
-      this.pending.push({ resolve: resolveReq as (v: unknown) => void, reject });
-      socket.write(`${line}\n`);
-    });
+    if (this.controlPort === undefined) throw new Error('this kiosk has no control port');
+    if (this.hasExited) throw new Error(`kiosk has exited: ${this.stderr.slice(-500)}`);
+    return this.control.request<T>(obj);
   }
 
   async display(): Promise<string[]> {
@@ -429,54 +425,8 @@ export class KioskProcess {
     this.apiChild = child;
   }
 
-  private async connect(): Promise<Socket> {
-    if (this.socket && !this.socket.destroyed) return this.socket;
-    if (this.controlPort === undefined) throw new Error('this kiosk has no control port');
-    if (this.hasExited) throw new Error(`kiosk has exited: ${this.stderr.slice(-500)}`);
-    const socket = await new Promise<Socket>((resolveSock, reject) => {
-      const s = createConnection({ host: '127.0.0.1', port: this.controlPort! });
-      s.once('connect', () => {
-        s.off('error', reject);
-        resolveSock(s);
-      });
-      s.once('error', reject);
-    });
-    socket.setEncoding('utf8');
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: string) => {
-      this.buffer += chunk;
-      let nl: number;
-      while ((nl = this.buffer.indexOf('\n')) >= 0) {
-        const line = this.buffer.slice(0, nl);
-        this.buffer = this.buffer.slice(nl + 1);
-        const waiter = this.pending.shift();
-        if (!waiter) continue;
-        try {
-          waiter.resolve(JSON.parse(line));
-        } catch {
-          waiter.reject(new Error(`control port answered non-JSON: ${line.slice(0, 200)}`));
-        }
-      }
-    });
-    socket.on('error', (err) => this.failPending(err));
-    socket.on('close', () => {
-      if (this.socket === socket) this.socket = undefined;
-      this.buffer = '';
-      this.failPending(new Error('control port connection closed'));
-    });
-    this.socket = socket;
-    return socket;
-  }
-
-  private failPending(err: Error): void {
-    const waiting = this.pending;
-    this.pending = [];
-    for (const w of waiting) w.reject(err);
-  }
-
   private closeSocket(): void {
-    this.socket?.destroy();
-    this.socket = undefined;
+    this.control.close();
   }
 }
 
