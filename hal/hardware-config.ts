@@ -51,8 +51,15 @@ export const pulseInputSchema = z.object({
 
 const inhibitSchema = z.object({ bcm, activeLow: z.boolean().optional() });
 
+/** A coin or bill value in cents (up to a 500 euro note). */
+const moneyValue = z.number().int().positive().max(50_000);
+
 export const coinConfigSchema = z.discriminatedUnion('driver', [
-  simulated,
+  z.object({
+    driver: z.literal('simulated'),
+    /** The values the twin is programmed for (default: the simulator's keys, `sim.coins`). */
+    coins: z.array(moneyValue).min(1).max(16).optional(),
+  }),
   z.object({
     driver: z.literal('pulse'),
     coin: pulseInputSchema,

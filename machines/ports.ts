@@ -227,8 +227,14 @@ export type FlowEvent =
   | { type: 'debt'; transactionId: string | null; cents: Cents; detail: string }
   | { type: 'fault'; what: string; detail?: string };
 
+/**
+ * `accept`: the coin values (cents) wanted while enabled; absent: every coin. A value left out is
+ * refused by an acceptor that can (ccTalk, the simulated twin); a pulse acceptor takes it anyway and
+ * the flow counts it like any coin (machines never assume a refused value cannot arrive).
+ */
 export interface SetAcceptorParams {
   enabled: boolean;
+  accept?: readonly Cents[];
 }
 
 /** What the kiosk's self-test found; `blocking` reasons keep it out of service. */

@@ -8,6 +8,14 @@
  *   still drops into the box): the flow must credit it or hand it to the operator, never ignore it.
  * - `fault` (text): something the operator should see: the pulse line stuck active, or a pulse train
  *   that does not match a coin the acceptor is programmed for. Money is still reported as `coin`.
+ *
+ * Per-coin inhibit (`setAccepting(true, accept)`): `accept` lists the coin values the kiosk wants now
+ * (absent: every coin). How far a driver can honour it is `perCoinInhibit`:
+ * - `true` (ccTalk validator, the simulated twin): a coin of another value is refused by the
+ *   mechanism and goes back to the return cup; it never reaches the box and no `coin` is emitted.
+ * - `false` (pulse acceptor: its inhibit input is one line for all coins): the line is open while any
+ *   coin is wanted and closed only when `accept` is empty. A coin of another value still drops in; it
+ *   is reported with `notAccepted: true` and is money like any other (the flow counts it).
  */
 import type { EventEmitter } from 'node:events';
 import type { Probeable } from '../../src/contracts/device.js';
@@ -26,6 +34,11 @@ export interface CoinEvent {
    * merged. `cents` is their total, so no money is lost, but the split between coins is unknown.
    */
   combined: boolean;
+  /**
+   * Its value was not in the `accept` list in force, but the acceptor took it anyway (a pulse acceptor
+   * cannot refuse one value). Money all the same; absent or false for a coin that was wanted.
+   */
+  notAccepted?: boolean;
 }
 
 export interface CoinAcceptorEvents {
@@ -37,9 +50,24 @@ export interface CoinAcceptor
   extends Probeable, Pick<EventEmitter<CoinAcceptorEvents>, 'on' | 'off' | 'once'> {
   /** True while the acceptor takes money (inhibit line released). False at start and after close. */
   readonly accepting: boolean;
-  /** Opens (true) or blocks (false) the coin and bill paths. */
-  setAccepting(accepting: boolean): Promise<void>;
+  /** The coin values (cents) the acceptor is programmed for, smallest first; empty when unknown. */
+  readonly coinValues: readonly number[];
+  /** Whether a coin value left out of `accept` is refused by the mechanism (see the file's comment). */
+  readonly perCoinInhibit: boolean;
+  /**
+   * Opens (true) or blocks (false) the coin and bill paths. `accept`: only these values (cents) while
+   * open; absent: all. An empty list blocks like `false`.
+   */
+  setAccepting(accepting: boolean, accept?: readonly number[]): Promise<void>;
   start(): Promise<void>;
   /** Inhibits, reports a coin still being counted, and releases the pins. */
   close(): Promise<void>;
 }
+
+/** Whether `cents` is wanted under `accept` (absent: every value is). */
+export function isAccepted(accept: readonly number[] | undefined, cents: number): boolean {
+  return accept === undefined || accept.includes(cents);
+}
+
+/** The euro coins from 10 cents up: what the simulated twin and a typical 10-cent pulse acceptor take. */
+export const DEFAULT_COIN_VALUES: readonly number[] = [10, 20, 50, 100, 200];

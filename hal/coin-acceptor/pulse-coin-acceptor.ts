@@ -5,11 +5,21 @@
  * Inhibit: logical 1 = refuse money. The line is set to inhibit before anything else (at construction,
  * as the pin's initial level) and again on close, so the acceptor only takes money while the kiosk asks
  * for it. Wire a pull resistor that inhibits while the Pi boots or is off: software cannot cover that.
+ *
+ * Per-coin inhibit: a pulse acceptor has one inhibit input for all its coins (some have DIP switches
+ * per coin, which software cannot reach), so `accept` cannot refuse one value. The line is open while
+ * any wanted value is one of the input's coins (`coinPulses` x `centsPerPulse`; unknown coins: open
+ * while the list is not empty) and closed when none is. A coin of another value that drops in is
+ * counted and reported with `notAccepted: true`: it is in the box, so the flow counts it as money
+ * (an overpay then goes to the card, the hopper or a voucher like any other). The bill validator's
+ * own line (`billInhibit`) follows the bill values the same way; without one, the coin line opens for
+ * either.
  */
 import { EventEmitter } from 'node:events';
 import type { ProbeResult } from '../../src/contracts/device.js';
 import type { GpioPin, GpioPinFactory } from '../io/gpio.js';
 import type { CoinAcceptor, CoinAcceptorEvents, CoinEvent } from './coin-acceptor.js';
+import { isAccepted } from './coin-acceptor.js';
 import type { PulseInputConfig } from './coin-pulse-counter.js';
 import { PulseCounter } from './coin-pulse-counter.js';
 import type { Logger } from '../../src/util/logger.js';
@@ -38,11 +48,27 @@ interface PulseInput {
   unwatch: (() => void) | undefined;
 }
 
+/** The values (cents) an input's programmed coins are worth; undefined when `coinPulses` is not given. */
+function valuesOf(input: PulseInputConfig | undefined): number[] | undefined {
+  if (!input?.coinPulses?.length) return undefined;
+  return input.coinPulses.map((p) => p * input.centsPerPulse);
+}
+
+/** Whether an input of these values should be open for `accept` (unknown values: any wanted coin opens it). */
+function wanted(values: number[] | undefined, accept: readonly number[] | undefined): boolean {
+  if (accept === undefined) return true;
+  return values === undefined ? accept.length > 0 : values.some((v) => accept.includes(v));
+}
+
 export class PulseCoinAcceptor extends EventEmitter<CoinAcceptorEvents> implements CoinAcceptor {
   private readonly inputs: PulseInput[] = [];
-  private readonly inhibitPins: GpioPin[] = [];
+  /** The inhibit pins with the input(s) each one gates. */
+  private readonly inhibitPins: { pin: GpioPin; gates: ('coin' | 'bill')[] }[] = [];
   private accepted = false;
+  private accept: readonly number[] | undefined;
   private closed = false;
+  readonly perCoinInhibit = false;
+  readonly coinValues: readonly number[];
 
   constructor(
     gpio: GpioPinFactory,
@@ -50,13 +76,21 @@ export class PulseCoinAcceptor extends EventEmitter<CoinAcceptorEvents> implemen
     private readonly logger: Logger = silentLogger,
   ) {
     super();
+    this.coinValues = [...new Set([...(valuesOf(config.coin) ?? []), ...(valuesOf(config.bill) ?? [])])].sort(
+      (a, b) => a - b,
+    );
     const opened: GpioPin[] = [];
     try {
-      for (const line of [config.inhibit, config.billInhibit]) {
+      const lines: [InhibitLineConfig | undefined, ('coin' | 'bill')[]][] = [
+        // Without a line of its own the bill validator hangs off the coin acceptor's (or none).
+        [config.inhibit, config.billInhibit ? ['coin'] : ['coin', 'bill']],
+        [config.billInhibit, ['bill']],
+      ];
+      for (const [line, gates] of lines) {
         if (!line) continue;
         const pin = gpio.output(line.bcm, { initial: 1, activeLow: line.activeLow ?? false });
         opened.push(pin);
-        this.inhibitPins.push(pin);
+        this.inhibitPins.push({ pin, gates });
       }
       for (const [source, input] of [
         ['coin', config.coin],
@@ -91,18 +125,28 @@ export class PulseCoinAcceptor extends EventEmitter<CoinAcceptorEvents> implemen
     }
   }
 
-  async setAccepting(accepting: boolean): Promise<void> {
+  async setAccepting(accepting: boolean, accept?: readonly number[]): Promise<void> {
     if (this.closed && accepting) throw new Error('coin acceptor is closed');
+    const open = {
+      coin: accepting && wanted(valuesOf(this.config.coin), accept),
+      bill: accepting && this.config.bill !== undefined && wanted(valuesOf(this.config.bill), accept),
+    };
+    const any = open.coin || open.bill;
     // Count pulses as "while inhibited" from the moment we decide to refuse, before the line settles.
-    if (!accepting) this.accepted = false;
-    for (const pin of this.inhibitPins) await pin.write(accepting ? 0 : 1);
-    this.accepted = accepting;
-    this.logger.debug({ accepting }, 'coin acceptor inhibit line set');
+    if (!any) this.accepted = false;
+    this.accept = accepting && accept !== undefined ? [...accept] : undefined;
+    for (const { pin, gates } of this.inhibitPins) await pin.write(gates.some((g) => open[g]) ? 0 : 1);
+    this.accepted = any;
+    this.logger.debug({ accepting: any, accept }, 'coin acceptor inhibit line set');
   }
 
   private emitCoin(coin: CoinEvent): void {
-    this.logger.info({ ...coin }, 'money counted');
-    this.emit('coin', coin);
+    // The line is one for all coins: a value the kiosk did not want can drop in. It is money all the same.
+    const out = this.accepted && !isAccepted(this.accept, coin.cents) ? { ...coin, notAccepted: true } : coin;
+    if (out.notAccepted)
+      this.logger.warn({ ...out, accept: this.accept }, 'coin of a value not wanted taken');
+    else this.logger.info({ ...out }, 'money counted');
+    this.emit('coin', out);
   }
 
   async probe(): Promise<ProbeResult> {
@@ -113,7 +157,8 @@ export class PulseCoinAcceptor extends EventEmitter<CoinAcceptorEvents> implemen
     ].join(', ');
     const base = { device: 'coin', driver: 'pulse-gpio', where, required: this.config.required ?? true };
     try {
-      for (const p of [...this.inhibitPins, ...this.inputs.map((i) => i.pin)]) await p.read();
+      for (const p of [...this.inhibitPins.map((l) => l.pin), ...this.inputs.map((i) => i.pin)])
+        await p.read();
     } catch (err) {
       return {
         ...base,
@@ -158,6 +203,6 @@ export class PulseCoinAcceptor extends EventEmitter<CoinAcceptorEvents> implemen
       input.counter.stop();
       input.pin.unexport();
     }
-    for (const pin of this.inhibitPins) pin.unexport();
+    for (const { pin } of this.inhibitPins) pin.unexport();
   }
 }

@@ -1,16 +1,21 @@
 /**
  * Simulated coin acceptor with the real one's interface. `insert(cents)` behaves like the machine: an
- * inhibited acceptor returns the coin (the call returns false and nothing is counted).
+ * inhibited acceptor returns the coin (the call returns false and nothing is counted), and so does an
+ * open one for a coin value the kiosk left out of `accept` (per-coin inhibit, as a ccTalk validator).
  */
 import { EventEmitter } from 'node:events';
 import { simulatedProbe, type ProbeResult } from '../../src/contracts/device.js';
 import type { CoinAcceptor, CoinAcceptorEvents, CoinEvent } from './coin-acceptor.js';
+import { DEFAULT_COIN_VALUES, isAccepted } from './coin-acceptor.js';
 
 /** How many of the last coins `counted` keeps. */
 const COUNTED_KEPT = 100;
 
 export class SimulatedCoinAcceptor extends EventEmitter<CoinAcceptorEvents> implements CoinAcceptor {
   private accepted = false;
+  private accept: readonly number[] | undefined;
+  readonly perCoinInhibit = true;
+  readonly coinValues: readonly number[];
   /**
    * The last coins counted (newest last), for tests and the simulator's display. Bounded: the simulated
    * kiosk runs for weeks in demos and soak tests, and an unbounded list was the heap's steady growth
@@ -18,8 +23,12 @@ export class SimulatedCoinAcceptor extends EventEmitter<CoinAcceptorEvents> impl
    */
   readonly counted: CoinEvent[] = [];
 
-  constructor(private readonly centsPerPulse = 10) {
+  constructor(
+    private readonly centsPerPulse = 10,
+    coinValues: readonly number[] = DEFAULT_COIN_VALUES,
+  ) {
     super();
+    this.coinValues = [...coinValues].sort((a, b) => a - b);
   }
 
   get accepting(): boolean {
@@ -28,11 +37,20 @@ export class SimulatedCoinAcceptor extends EventEmitter<CoinAcceptorEvents> impl
 
   async start(): Promise<void> {}
 
-  async setAccepting(accepting: boolean): Promise<void> {
-    this.accepted = accepting;
+  async setAccepting(accepting: boolean, accept?: readonly number[]): Promise<void> {
+    this.accepted = accepting && (accept === undefined || accept.length > 0);
+    this.accept = accepting && accept !== undefined ? [...accept] : undefined;
   }
 
-  /** Inserts a coin. Returns false when it was refused (inhibited), as the coin return cup would show. */
+  /** The values wanted now (undefined: all, while accepting). */
+  get accepts(): readonly number[] | undefined {
+    return this.accept;
+  }
+
+  /**
+   * Inserts a coin. Returns false when it was refused (inhibited, or its value not in `accept`), as the
+   * coin return cup would show.
+   */
   insert(cents: number): boolean {
     return this.feed('coin', cents, false);
   }
@@ -54,7 +72,7 @@ export class SimulatedCoinAcceptor extends EventEmitter<CoinAcceptorEvents> impl
     if (!Number.isInteger(cents) || cents <= 0 || cents % this.centsPerPulse !== 0) {
       throw new Error(`${cents} cents is not a multiple of ${this.centsPerPulse} cents per pulse`);
     }
-    if (!this.accepted && !late) return false;
+    if (!late && (!this.accepted || !isAccepted(this.accept, cents))) return false;
     const coin: CoinEvent = {
       cents,
       pulses: cents / this.centsPerPulse,
@@ -62,6 +80,8 @@ export class SimulatedCoinAcceptor extends EventEmitter<CoinAcceptorEvents> impl
       source,
       whileInhibited: !this.accepted,
       combined: false,
+      // A late coin of a value the kiosk did not want (it was in the validator before the list changed).
+      ...(this.accepted && !isAccepted(this.accept, cents) ? { notAccepted: true } : {}),
     };
     this.counted.push(coin);
     if (this.counted.length > COUNTED_KEPT) this.counted.splice(0, this.counted.length - COUNTED_KEPT);
@@ -75,5 +95,6 @@ export class SimulatedCoinAcceptor extends EventEmitter<CoinAcceptorEvents> impl
 
   async close(): Promise<void> {
     this.accepted = false;
+    this.accept = undefined;
   }
 }

@@ -127,7 +127,7 @@ export async function buildDevices(
   const c = need(hw.coin, 'coin');
   let acceptor: CoinAcceptor;
   if (c.driver === 'simulated') {
-    acceptor = sim.acceptor = new SimulatedCoinAcceptor();
+    acceptor = sim.acceptor = new SimulatedCoinAcceptor(10, c.coins ?? config.sim.coins);
   } else {
     const { PulseCoinAcceptor } = await import('../../hal/coin-acceptor/pulse-coin-acceptor.js');
     acceptor = new PulseCoinAcceptor(await gpioFactory('coin'), c, logger);

@@ -135,6 +135,8 @@ export class KioskApp extends EventEmitter {
   private storageOk = true;
   /** What the flows last asked of the acceptor (applied again when the storage is fine again). */
   private acceptorWanted = false;
+  /** The coin values the flows last wanted (undefined: all), applied again with `acceptorWanted`. */
+  private acceptorAccept: readonly number[] | undefined;
   /**
    * Coins physically taken whose journal write failed, in order, with the session they were for:
    * held here, shown in the state, named to the fleet, and written the moment the disk allows.
@@ -409,7 +411,7 @@ export class KioskApp extends EventEmitter {
       noEffect: { reads: this.config.api.noEffectReads, pauseMs: this.config.api.noEffectPauseMs },
     });
     const actions = {
-      setAcceptor: (_: unknown, params: SetAcceptorParams) => this.setAcceptor(params.enabled),
+      setAcceptor: (_: unknown, params: SetAcceptorParams) => this.setAcceptor(params.enabled, params.accept),
       emitEvent: (_: unknown, params: FlowEvent) => this.onFlowEvent(params),
     };
     const print = fromPromise<unknown, PrintInput>(async ({ input }) => this.print(input));
@@ -740,11 +742,12 @@ export class KioskApp extends EventEmitter {
     this.logger.info({ sessionId: r.sessionId, receiptNo, lines: lines.length }, 'recovery: receipt printed');
   }
 
-  private setAcceptor(enabled: boolean): void {
+  private setAcceptor(enabled: boolean, accept?: readonly number[]): void {
     this.acceptorWanted = enabled;
+    this.acceptorAccept = accept;
     const open = enabled && this.storageOk;
     this.devices.acceptor
-      .setAccepting(open)
+      .setAccepting(open, open ? accept : undefined)
       .catch((err: Error) =>
         this.logger.error({ err: err.message, enabled }, 'acceptor inhibit line failed'),
       );
@@ -971,8 +974,8 @@ export class KioskApp extends EventEmitter {
     if (this.storageOk !== ok) {
       this.storageOk = ok;
       if (!this.devices) return;
-      if (!ok) this.setAcceptor(this.acceptorWanted);
-      else if (this.acceptorWanted) this.setAcceptor(true);
+      if (!ok) this.setAcceptor(this.acceptorWanted, this.acceptorAccept);
+      else if (this.acceptorWanted) this.setAcceptor(true, this.acceptorAccept);
       if (ok) this.tellStorage();
       // The flow settles its session on "storage offline" once no coin is held unwritten: a coin
       // being written as the storage failed must be journaled or held (and told) before it hears that.

@@ -209,6 +209,92 @@ describe('PulseCoinAcceptor', () => {
   });
 });
 
+describe('PulseCoinAcceptor per-coin inhibit (one line for all coins)', () => {
+  const BILL_INHIBIT = 26;
+  let clock: sinon.SinonFakeTimers;
+  beforeEach(() => {
+    clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+  });
+  afterEach(() => clock.restore());
+
+  function pulses(gpio: FakeGpio, bcm: number, n: number, width = 30): void {
+    for (let i = 0; i < n; i++) {
+      gpio.pin(bcm).drive(0, clock.now);
+      clock.tick(width);
+      gpio.pin(bcm).drive(1, clock.now);
+      clock.tick(100);
+    }
+  }
+
+  it('cannot refuse one value: the line stays open, a coin left out of accept is money, flagged', async () => {
+    const gpio = new FakeGpio();
+    const a = new PulseCoinAcceptor(gpio, {
+      coin: { bcm: COIN, centsPerPulse: 10, coinPulses: [1, 2, 5, 10, 20] },
+      inhibit: { bcm: INHIBIT },
+    });
+    const coins: CoinEvent[] = [];
+    a.on('coin', (c) => coins.push(c));
+    await a.start();
+    assert.equal(a.perCoinInhibit, false);
+    assert.deepEqual(a.coinValues, [10, 20, 50, 100, 200]);
+    await a.setAccepting(true, [10, 20, 50]);
+    assert.equal(gpio.pin(INHIBIT).level, 0, 'open: some wanted coins exist');
+    pulses(gpio, COIN, 20); // a 2 euro coin dropped in anyway
+    clock.tick(300);
+    pulses(gpio, COIN, 5);
+    clock.tick(300);
+    assert.deepEqual(
+      coins.map((c) => [c.cents, c.notAccepted ?? false, c.whileInhibited]),
+      [
+        [200, true, false],
+        [50, false, false],
+      ],
+    );
+    await a.close();
+  });
+
+  it('an accept list with none of its coins closes the line, as enabled false does', async () => {
+    const gpio = new FakeGpio();
+    const a = new PulseCoinAcceptor(gpio, {
+      coin: { bcm: COIN, centsPerPulse: 10, coinPulses: [5, 10, 20] },
+      inhibit: { bcm: INHIBIT },
+    });
+    await a.setAccepting(true, [10, 20]);
+    assert.equal(gpio.pin(INHIBIT).level, 1);
+    assert.equal(a.accepting, false);
+    await a.setAccepting(true, []);
+    assert.equal(gpio.pin(INHIBIT).level, 1);
+    await a.setAccepting(true);
+    assert.equal(gpio.pin(INHIBIT).level, 0, 'absent list: every coin');
+    assert.equal(a.accepting, true);
+    await a.close();
+  });
+
+  it('the bill validator line follows the bill values; without coinPulses any wanted value opens it', async () => {
+    const gpio = new FakeGpio();
+    const a = new PulseCoinAcceptor(gpio, {
+      coin: { bcm: COIN, centsPerPulse: 10, coinPulses: [5, 10, 20] },
+      bill: { bcm: BILL, centsPerPulse: 500, coinPulses: [1, 2] },
+      inhibit: { bcm: INHIBIT },
+      billInhibit: { bcm: BILL_INHIBIT },
+    });
+    await a.setAccepting(true, [50, 100]);
+    assert.deepEqual([gpio.pin(INHIBIT).level, gpio.pin(BILL_INHIBIT).level], [0, 1], 'coins only');
+    await a.setAccepting(true, [500]);
+    assert.deepEqual([gpio.pin(INHIBIT).level, gpio.pin(BILL_INHIBIT).level], [1, 0], 'a 5 euro note only');
+    await a.close();
+    const g2 = new FakeGpio();
+    const b = new PulseCoinAcceptor(g2, {
+      coin: { bcm: COIN, centsPerPulse: 10 },
+      inhibit: { bcm: INHIBIT },
+    });
+    assert.deepEqual(b.coinValues, []);
+    await b.setAccepting(true, [10]);
+    assert.equal(g2.pin(INHIBIT).level, 0, 'values unknown: open while anything is wanted');
+    await b.close();
+  });
+});
+
 describe('PulseCoinAcceptor wiring options', () => {
   it('active-low inhibit: low while inhibited', async () => {
     const gpio = new FakeGpio();
@@ -253,6 +339,31 @@ describe('SimulatedCoinAcceptor', () => {
       ],
     );
     assert.throws(() => sim.insert(5), /not a multiple/);
+  });
+
+  it('refuses (returns) a coin value left out of accept, takes the others; absent list takes all', async () => {
+    const sim = new SimulatedCoinAcceptor(10);
+    const coins: CoinEvent[] = [];
+    sim.on('coin', (c) => coins.push(c));
+    assert.equal(sim.perCoinInhibit, true);
+    await sim.setAccepting(true, [10, 20, 50]);
+    assert.equal(sim.insert(200), false, 'a 2 euro coin goes back to the cup');
+    assert.equal(sim.insertBill(500), false);
+    assert.equal(sim.insert(50), true);
+    sim.insertLate(100); // already in the validator when the list changed: in the box, flagged
+    await sim.setAccepting(true, []);
+    assert.equal(sim.accepting, false, 'an empty list is inhibit');
+    assert.equal(sim.insert(10), false);
+    await sim.setAccepting(true);
+    assert.equal(sim.insert(200), true);
+    assert.deepEqual(
+      coins.map((c) => [c.cents, c.notAccepted ?? false]),
+      [
+        [50, false],
+        [100, true],
+        [200, false],
+      ],
+    );
   });
 
   it('keeps only the last 100 coins in `counted`, newest last (a long-running simulator stays flat)', async () => {
