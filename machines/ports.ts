@@ -180,9 +180,18 @@ export interface ReceiptSale {
   changed?: Cents;
   /**
    * Vending counter: units paid for but not handed out. `failed`: their price went back with the rest
-   * of the money (card, change, voucher); `unknown`: the operator settles it (not refunded here).
+   * of the money (card, change, voucher), so it is not in the receipt's total or VAT; `unknown`: the
+   * operator settles it (not refunded here, so it stays charged). `tax` and `productId` are the unit's
+   * basket line's (its VAT rate, and which bonus line it may have been part of).
    */
-  undelivered?: { desc: string; slot: string; cents: Cents; outcome: 'failed' | 'unknown' }[];
+  undelivered?: {
+    desc: string;
+    slot: string;
+    cents: Cents;
+    outcome: 'failed' | 'unknown';
+    tax: number;
+    productId: number;
+  }[];
 }
 
 /** What to print: an API receipt as given (with the sale it belongs to), or a voucher for unclaimed money. */

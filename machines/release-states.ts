@@ -4,7 +4,8 @@
  * A unit not delivered adds its price to `returned`: the money goes back through `#settling` like held
  * money (card credit, change from the hopper, voucher). A release whose outcome is unknown (the actor
  * failed) is never repeated and not refunded automatically; the units after it are not fired and are
- * refunded. Then the money is settled (and the receipt printed there, as for every sale).
+ * refunded. Then the fleet hears of the sale (`emitPaid`: `transaction_finished` with the amount of
+ * what was delivered) and the money is settled (and the receipt printed there, as for every sale).
  *
  * `changeState` is the hopper step of `#settling`: change first, a voucher only for the rest.
  */
@@ -44,7 +45,13 @@ export const releasePaidState = {
         },
       },
     },
-    next: { always: [{ guard: 'moreReleases', target: 'releasing' }, { target: '#settling' }] },
+    // The fleet's `transaction_finished` only now: its amount leaves out the units given back.
+    next: {
+      always: [
+        { guard: 'moreReleases', target: 'releasing' },
+        { target: '#settling', actions: 'emitPaid' },
+      ],
+    },
   },
 } as const;
 

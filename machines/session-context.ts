@@ -160,6 +160,11 @@ export interface SessionContext {
   /** Units to release after the payment, in order, and which one is next. */
   releases: ReleaseUnit[];
   releaseAt: number;
+  /**
+   * The transaction status the payment was decided on (absent: the API gave none), kept for the
+   * fleet's `transaction_finished`, which is told only after the releases (what was delivered).
+   */
+  paidStatus?: string | null;
 
   attempts: number;
   readBacks: number;

@@ -219,7 +219,7 @@ export const payStates = {
   // Paid: the money left over is settled first, then the one receipt says it all (settling.printingReceipt).
   paid: {
     id: 'paid',
-    always: 'settling',
+    always: { target: 'settling', actions: 'emitPaid' },
   },
   payFailed: {
     id: 'payFailed',

@@ -123,10 +123,13 @@ function finished(
     id,
     outcome,
     ...(event !== undefined ? withStatus(event) : {}),
-    amount: context.basket.length > 0 ? basketTotal(context.basket) : context.due,
+    // A vending unit given back (`returned`) was not sold: the fleet hears of the goods delivered.
+    amount: context.basket.length > 0 ? basketTotal(context.basket) - context.returned : context.due,
     method: context.method,
     cardMasked: context.cardNumber ? maskCard(context.cardNumber) : null,
-    itemCount: context.basket.reduce((n, l) => n + l.quantity, 0),
+    itemCount:
+      context.basket.reduce((n, l) => n + l.quantity, 0) -
+      context.releases.filter((u) => u.outcome === 'failed').length,
   };
 }
 
@@ -312,6 +315,7 @@ export const sessionSetup = setup({
         : outputOf<PaymentResult>(event);
       // Only cash the kiosk holds counts as `paid`: the terminal and the card balance are not in the box.
       const cash = context.method === 'cash' ? context.due : 0;
+      const decided = withStatus(event);
       enqueue.assign({
         paid: context.paid + cash,
         receipt: out.receipt,
@@ -320,10 +324,18 @@ export const sessionSetup = setup({
         payDeadline: null,
         // Printed once the money is settled: one receipt that also says where a coin too many went.
         receiptDue: true,
+        // The fleet hears of it when the goods are out (`emitPaid`), with the status decided on.
+        ...('status' in decided ? { paidStatus: decided.status } : {}),
       });
-      if (context.txId) {
-        enqueue(emitting(finished(context, context.txId, 'paid', event)));
-      }
+    }),
+    /**
+     * A paid sale or top-up, told on leaving `#paid` (after a vending counter's releases): its amount
+     * is what was delivered, not the units whose price goes back in `#settling`.
+     */
+    emitPaid: enqueueActions(({ context, enqueue }) => {
+      if (!context.txId) return;
+      const status = context.paidStatus === undefined ? {} : { status: context.paidStatus };
+      enqueue(emitting({ ...finished(context, context.txId, 'paid'), ...status }));
     }),
     recordPayFailed: enqueueActions(({ context, event, enqueue }) => {
       enqueue.assign({ outcome: 'failed', unclaimedReason: 'failed', payDeadline: null });
@@ -565,6 +577,8 @@ export function receiptSale(context: SessionContext): ReceiptSale {
             slot: u.slot,
             cents: u.cents,
             outcome: u.outcome,
+            tax: context.basket.find((l) => l.id === u.productId)?.tax ?? 0,
+            productId: u.productId,
           },
         ]
       : [],

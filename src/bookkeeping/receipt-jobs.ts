@@ -123,18 +123,32 @@ export interface CustomerReceiptOptions {
  * The card's bonus used, per VAT rate: a discount, so VAT is computed on the price after it. The card's
  * prepaid cash is a payment, not a discount. The API takes the card's cash first, then its bonus; its
  * `bonus_products` give the split per rate (scaled to the bonus actually used, so a stand-in that lists
- * the whole card part still gives the right discount).
+ * the whole card part still gives the right discount). A vending unit given back (`returned`) was not
+ * sold: the split is over the delivered goods only, so a rate whose goods all went back gets no share
+ * (unless nothing the bonus weighs was delivered: then the split stays over the basket as paid).
  */
 export function bonusDiscounts(sale: ReceiptSale): SaleLine[] {
   const cardPart = sale.parts.card;
   if (cardPart <= 0 || !sale.cardBalance) return [];
   const bonusUsed = Math.max(0, cardPart - Math.min(sale.cardBalance.cash, cardPart));
   if (bonusUsed === 0) return [];
-  const weights = new Map<number, number>();
-  const source = sale.bonusProducts.length > 0 ? sale.bonusProducts : sale.basket;
-  for (const l of source) weights.set(l.tax, (weights.get(l.tax) ?? 0) + Math.abs(l.priceOne * l.quantity));
-  const total = [...weights.values()].reduce((a, b) => a + b, 0);
-  const rates = [...weights.entries()].sort(([a], [b]) => a - b);
+  const fromApi = sale.bonusProducts.length > 0;
+  const source = fromApi ? sale.bonusProducts : sale.basket;
+  const weighed = new Map<number, number>();
+  for (const l of source) weighed.set(l.tax, (weighed.get(l.tax) ?? 0) + Math.abs(l.priceOne * l.quantity));
+  const weights = new Map(weighed);
+  for (const u of givenBack(sale)) {
+    // A bonus line from the API counts only for its own product; the basket's for every unit.
+    if (fromApi && !sale.bonusProducts.some((l) => l.id === u.productId && l.tax === u.tax)) continue;
+    weights.set(u.tax, Math.max(0, (weights.get(u.tax) ?? 0) - u.cents));
+  }
+  const delivered = [...weights.values()].reduce((a, b) => a + b, 0);
+  const split = delivered > 0 ? weights : weighed;
+  const total = [...split.values()].reduce((a, b) => a + b, 0);
+  // A rate whose goods all went back gets no line (a rate weighing 0 from the start keeps its line, as before).
+  const rates = [...split.entries()]
+    .filter(([rate, w]) => w > 0 || weighed.get(rate) === w)
+    .sort(([a], [b]) => a - b);
   let given = 0;
   return rates.map(([rate, w], i) => {
     // The last rate takes the rounding rest: the discounts add up to the bonus used, to the cent.
@@ -144,14 +158,32 @@ export function bonusDiscounts(sale: ReceiptSale): SaleLine[] {
   });
 }
 
+/** The vending units whose price went back (a unit in doubt is not: the operator settles it). */
+function givenBack(sale: ReceiptSale): NonNullable<ReceiptSale['undelivered']> {
+  return (sale.undelivered ?? []).filter((u) => u.outcome === 'failed');
+}
+
+/** A unit given back as a negative line at its own VAT rate, so the total and VAT leave it out. */
+function givenBackLines(sale: ReceiptSale): SaleLine[] {
+  return givenBack(sale).map((u) => ({ desc: u.desc, quantity: 1, priceOne: -u.cents, tax: u.tax }));
+}
+
 /**
  * What a paid sale's or top-up's receipt says in figures, journaled with it for the export: the one
  * place VAT is computed (per rate, on the price after the bonus discounts), so the printed receipt and
- * `kiosk journal export` cannot differ by a cent. A top-up is a prepayment: no VAT.
+ * `kiosk journal export` cannot differ by a cent. A top-up is a prepayment: no VAT. A vending unit
+ * given back (`returned`) is not in the total nor in the VAT: the total is what the customer paid for
+ * the goods they got, so `total + discount = card + terminal + cashIn + voucherIn - change - credited -
+ * voucherOut` (the returned price left through change, credited or voucherOut).
  */
 export function saleFigures(sale: ReceiptSale, receiptNo: string): SaleFigures {
-  const discounts = sale.kind === 'topup' ? [] : bonusDiscounts(sale);
-  const lines = [...sale.basket, ...discounts];
+  const topup = sale.kind === 'topup';
+  const discounts = topup ? [] : bonusDiscounts(sale);
+  const back = topup ? [] : givenBackLines(sale);
+  const lines = [...sale.basket, ...back, ...discounts];
+  // A rate whose goods all went back has nothing left to show (no "VAT 19 % of 0,00" line).
+  const backRates = new Set(back.map((l) => l.tax));
+  const vat = topup ? [] : sumsPerVatRate(lines).filter((v) => v.gross !== 0 || !backRates.has(v.rate));
   return {
     receiptNo,
     kind: sale.kind,
@@ -164,9 +196,8 @@ export function saleFigures(sale: ReceiptSale, receiptNo: string): SaleFigures {
     change: sale.changed ?? 0,
     credited: sale.credited,
     voucherOut: sale.voucher?.cents ?? 0,
-    // A unit in doubt is not given back here (the operator settles it): only the failed ones.
-    returned: (sale.undelivered ?? []).reduce((sum, u) => sum + (u.outcome === 'failed' ? u.cents : 0), 0),
-    vat: sale.kind === 'topup' ? [] : sumsPerVatRate(lines),
+    returned: back.reduce((sum, l) => sum - l.priceOne, 0),
+    vat,
   };
 }
 
@@ -236,8 +267,11 @@ export function customerReceiptLines(
     ...head,
     { type: 'space' },
     ...items,
+    ...givenBack(sale).map((u) =>
+      nv(`${de ? 'Nicht ausgegeben' : 'Not handed out'} ${u.slot} ${u.desc}`, formatCents(-u.cents)),
+    ),
     ...discounts.map((d) => nv(d.desc, formatCents(d.priceOne))),
-    ...undeliveredLines(sale, de, nv, text),
+    ...inDoubtLines(sale, de, nv, text),
     { type: 'separator', value: {} } as ReceiptLine,
     nv(de ? 'Summe' : 'Total', formatCents(f.total), true),
     ...vatLines(f.vat, de, nv),
@@ -262,26 +296,24 @@ function vatLines(
   );
 }
 
-function undeliveredLines(
+/**
+ * Units whose release is in doubt: not given back here (the operator checks and settles), so they stay
+ * in the total; the receipt says which and that the customer should keep it.
+ */
+function inDoubtLines(
   sale: ReceiptSale,
   de: boolean,
   nv: (name: string, value: string, important?: boolean) => ReceiptLine,
   text: (t: string, center?: boolean) => ReceiptLine,
 ): ReceiptLine[] {
-  const units = sale.undelivered ?? [];
+  const units = (sale.undelivered ?? []).filter((u) => u.outcome === 'unknown');
   if (units.length === 0) return [];
-  const out: ReceiptLine[] = [{ type: 'space' }, text(de ? 'Nicht ausgegeben:' : 'Not handed out:')];
-  for (const u of units) {
-    const what = u.outcome === 'failed' ? (de ? 'zurück' : 'refunded') : de ? 'ungeklärt' : 'in doubt';
-    out.push(nv(`${u.slot} ${u.desc} (${what})`, formatCents(u.cents)));
-  }
-  if (units.some((u) => u.outcome === 'unknown'))
-    out.push(
-      text(
-        de
-          ? 'Ungeklärt: Betreiber prüft, Beleg aufheben'
-          : 'In doubt: the operator checks; keep this receipt',
-      ),
-    );
-  return out;
+  return [
+    { type: 'space' },
+    text(de ? 'Ausgabe ungeklärt:' : 'Hand-out in doubt:'),
+    ...units.map((u) => nv(`${u.slot} ${u.desc}`, formatCents(u.cents))),
+    text(
+      de ? 'Ungeklärt: Betreiber prüft, Beleg aufheben' : 'In doubt: the operator checks; keep this receipt',
+    ),
+  ];
 }

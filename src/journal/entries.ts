@@ -121,10 +121,11 @@ export type VatPart = z.infer<typeof VatPartSchema>;
  * A paid sale's or top-up's figures as its receipt prints them (bookkeeping/receipt-jobs.ts
  * `saleFigures`, the one place they are computed): the export reads them from here, so the books and
  * the paper cannot disagree. `total` is after the card's bonus (`discount`, a price reduction, so VAT
- * is on the price after it). Every amount is what the customer gave (`card`, `terminal`, `cashIn`,
- * `voucherIn`) or got back (`change`, `credited`, `voucherOut`), and `returned`, the price of vending
- * units not handed out that went back in one of those three:
- * `total + discount = card + terminal + cashIn + voucherIn - change - credited - voucherOut + returned`.
+ * is on the price after it) and over the goods delivered only. Every amount is what the customer gave
+ * (`card`, `terminal`, `cashIn`, `voucherIn`) or got back (`change`, `credited`, `voucherOut`), and
+ * `returned`, the price of vending units not handed out, which went back in one of those three:
+ * `total + discount = card + terminal + cashIn + voucherIn - change - credited - voucherOut`. (Figures
+ * journaled before issue 14 kept such a unit in `total` and `vat`: for them `... + returned`.)
  */
 export const SaleFiguresSchema = z.object({
   receiptNo: z.string().min(1).max(60),

@@ -188,6 +188,108 @@ describe('customer receipt (one per paid sale, §33 UStDV)', () => {
     );
   });
 
+  /** Laid out on 32 columns as printed, and read back as an auditor reads the paper. */
+  const paperOf = (s: ReceiptSale, o = opts) =>
+    parseReceipt(layoutReceipt({ lines: customerReceiptLines(s, API, o) }, { width: 32 }).map((r) => r.text));
+  const kaffee = { desc: 'Kaffee', slot: 'A1', cents: 150, tax: 19, productId: 1 };
+
+  it('a vending unit given back is a negative line, and not in the total nor in its VAT', () => {
+    // 2 x Kaffee and a Brezel for 5,29 in cash (6,00 in); one Kaffee jams: 0,71 change and its 1,50 back.
+    const s = sale({
+      parts: { card: 0, cash: 529, terminal: 0 },
+      cardBalance: null,
+      cashIn: 600,
+      credited: 0,
+      changed: 221,
+      undelivered: [{ ...kaffee, outcome: 'failed' }],
+    });
+    const f = saleFigures(s, opts.receiptNo);
+    // Before, the total was 5,29 with VAT 19 % on 3,00: the customer paid for one Kaffee only.
+    assert.equal(f.total, 379);
+    assert.equal(f.returned, 150);
+    assert.deepEqual(f.vat, [
+      { rate: 7, gross: 229, vat: 15, net: 214 },
+      { rate: 19, gross: 150, vat: 24, net: 126 },
+    ]);
+    assert.equal(f.cashIn - f.change, f.total + f.discount, 'what stayed in the kiosk is the total');
+    const out = text(customerReceiptLines(s, API, opts));
+    assert.match(out, /2 x Kaffee \| 3,00 EUR\nBrezel \| 2,29 EUR\nNicht ausgegeben A1 Kaffee \| -1,50 EUR/);
+    assert.match(out, /Summe \| 3,79 EUR/);
+    assert.doesNotMatch(out, /zurück|ungeklärt/);
+    const en = text(customerReceiptLines(s, API, { ...opts, lang: 'en' }));
+    assert.match(en, /Not handed out A1 Kaffee \| -1,50 EUR/);
+    assert.match(en, /VAT 19 % of 1,50 EUR \| 0,24 EUR/);
+    const { receiptNo: _n, ...figures } = f;
+    assert.deepEqual(paperOf(s), {
+      ...figures,
+      receiptNo: opts.receiptNo,
+      vat: f.vat.map(({ rate, gross, vat }) => ({ rate, gross, vat })),
+    });
+  });
+
+  it('the bonus is split over the delivered goods only; a rate all given back has no VAT line', () => {
+    // 1,00 card cash + 0,50 bonus on 5,29; one of the two Kaffee jams. Over the goods delivered
+    // (2,29 at 7 %, 1,50 at 19 %): 7 % floor(50 * 229 / 379) = 30, 19 % the rest 20 (before: 21 / 29).
+    const s = sale({
+      parts: { card: 150, cash: 379, terminal: 0 },
+      cardBalance: { cash: 100, bonus: 50 },
+      cashIn: 400,
+      credited: 0,
+      changed: 171,
+      undelivered: [{ ...kaffee, outcome: 'failed' }],
+    });
+    assert.deepEqual(
+      bonusDiscounts(s).map((d) => [d.tax, d.priceOne]),
+      [
+        [7, -30],
+        [19, -20],
+      ],
+    );
+    const f = saleFigures(s, opts.receiptNo);
+    assert.deepEqual(
+      [f.total, f.discount, f.vat.map((v) => [v.rate, v.gross, v.vat])],
+      [
+        329,
+        50,
+        [
+          [7, 199, 13],
+          [19, 130, 21],
+        ],
+      ],
+    );
+    assert.equal(f.card + f.cashIn - f.change, f.total + f.discount);
+    assert.deepEqual(paperOf(s)?.vat, [
+      { rate: 7, gross: 199, vat: 13 },
+      { rate: 19, gross: 130, vat: 21 },
+    ]);
+
+    // Both Kaffee back: nothing sold at 19 %, so no 19 % bonus and no 19 % VAT line at all.
+    const both = sale({
+      ...s,
+      changed: 321,
+      undelivered: [
+        { ...kaffee, outcome: 'failed' },
+        { ...kaffee, outcome: 'failed' },
+      ],
+    });
+    const g = saleFigures(both, opts.receiptNo);
+    assert.deepEqual(
+      [g.total, g.discount, g.returned, g.vat.map((v) => [v.rate, v.gross, v.vat])],
+      [179, 50, 300, [[7, 179, 12]]],
+    );
+    assert.doesNotMatch(text(customerReceiptLines(both, API, opts)), /19 %/);
+  });
+
+  it('a unit in doubt is not given back: it stays in the total, the receipt says the operator checks', () => {
+    const s = sale({ undelivered: [{ ...kaffee, outcome: 'unknown' }] });
+    const f = saleFigures(s, opts.receiptNo);
+    assert.deepEqual([f.total, f.returned], [529, 0]);
+    const out = text(customerReceiptLines(s, API, opts));
+    assert.match(out, /Ausgabe ungeklärt:\nA1 Kaffee \| 1,50 EUR\nUngeklärt: Betreiber prüft/);
+    assert.doesNotMatch(out, /Nicht ausgegeben/);
+    assert.equal(paperOf(s)?.total, 529);
+  });
+
   it('a clean top-up receipt: what was loaded, how paid, the new balance, then the API lines', () => {
     const s = sale({
       kind: 'topup',

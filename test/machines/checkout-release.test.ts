@@ -73,6 +73,40 @@ describe('checkout release step', () => {
     assert.equal(h.stubs.payChange.callCount, 0);
   });
 
+  it('the fleet hears of a paid sale after the releases, with the amount of what was delivered', async () => {
+    const h = run(checkoutMachine, { config: VENDING });
+    let finishedBeforeRelease = false;
+    h.stubs.releaseItem.callsFake(async () => {
+      finishedBeforeRelease ||= h.events.some((e) => e.type === 'transaction_finished');
+      return { outcome: 'delivered' };
+    });
+    h.stubs.releaseItem.onSecondCall().callsFake(async () => {
+      finishedBeforeRelease ||= h.events.some((e) => e.type === 'transaction_finished');
+      return { outcome: 'failed', reason: 'no_confirmation' };
+    });
+    await h.press('amount1', 'amount1', 'ok'); // 2 x 150
+    await h.coins(200, 200);
+    assert.equal(h.context.returned, 150);
+    const done = h.events.filter((e) => e.type === 'transaction_finished');
+    assert.equal(done.length, 1, 'one paid event');
+    assert.equal(finishedBeforeRelease, false, 'not told while goods were still to come out');
+    // Before, the event said 300 (the basket as paid) and 2 units, one of which never came out.
+    assert.deepEqual(
+      done.map((e) => e.type === 'transaction_finished' && [e.outcome, e.amount, e.itemCount]),
+      [['paid', 150, 1]],
+    );
+  });
+
+  it('a unit in doubt stays in the fleet amount (not given back); units never fired do not', async () => {
+    const h = run(checkoutMachine, { config: VENDING });
+    h.stubs.releaseItem.onFirstCall().rejects(new Error('journal unavailable'));
+    await h.press('amount1', 'amount1', 'ok');
+    await h.coins(200, 100);
+    const done = h.events.find((e) => e.type === 'transaction_finished');
+    assert.ok(done?.type === 'transaction_finished');
+    assert.deepEqual([done.outcome, done.amount, done.itemCount], ['paid', 150, 1]);
+  });
+
   it('refuses a sold-out product before any money is taken', async () => {
     const h = run(checkoutMachine, { config: { ...VENDING, slotStock: { A1: 1, A2: 0 } } });
     await h.press('amount2');

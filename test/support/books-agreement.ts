@@ -27,7 +27,7 @@ export interface PrintedReceipt {
   change: number;
   credited: number;
   voucherOut: number;
-  /** Units not handed out whose price went back (`A1 Kaffee (zurück)`). */
+  /** Units not handed out whose price went back (`Nicht ausgegeben A1 Kaffee  -2,00 EUR`), positive. */
   returned: number;
 }
 
@@ -95,8 +95,8 @@ export function parseReceipt(rows: readonly string[]): PrintedReceipt | undefine
       out.vat.push({ rate: Number(vat[1]!.replace(',', '.')), gross: cents(vat[2]!), vat: cents(value) });
       continue;
     }
-    if (/ \(zurück\)$/.test(name)) {
-      out.returned += cents(value);
+    if (/^Nicht ausgegeben /.test(name)) {
+      out.returned -= cents(value);
       continue;
     }
     if (/^Bonus \d/.test(name)) {
@@ -191,11 +191,13 @@ export function booksDisagreements(input: BooksInput): string[] {
         found.push(`${what}: no receipt figures in the export`);
         continue;
       }
-      // The export's own arithmetic: what was given less what was given back is the basket.
-      const given =
-        f.card + f.terminal + f.cashIn + f.voucherIn - f.change - f.credited - f.voucherOut + f.returned;
+      // The export's own arithmetic: what was given less what was given back is the goods delivered
+      // (a vending unit given back left through change, credited or voucherOut, and is not in the total).
+      const given = f.card + f.terminal + f.cashIn + f.voucherIn - f.change - f.credited - f.voucherOut;
       if (given !== f.total + f.discount)
         found.push(`${what}: parts add up to ${given}, total ${f.total} + discount ${f.discount}`);
+      if (f.returned > f.change + f.credited + f.voucherOut)
+        found.push(`${what}: returned ${f.returned} more than change, credited and voucher out`);
       const vatGross = f.vat.reduce((s, v) => s + v.gross, 0);
       if (f.kind === 'sale' && vatGross !== f.total)
         found.push(`${what}: VAT gross ${vatGross} != total ${f.total}`);
@@ -224,7 +226,7 @@ export function booksDisagreements(input: BooksInput): string[] {
       for (const e of fleet) {
         matchedFleet.add(key);
         if (e.kind !== f.kind) found.push(`${what}: the fleet reports a ${e.kind}`);
-        // The fleet reports the basket before the card's bonus (`evt/transaction` amountCents).
+        // The fleet reports the goods delivered before the card's bonus (`evt/transaction` amountCents).
         if (Number(e.amount_cents) !== f.total + f.discount)
           found.push(`${what}: fleet amount ${e.amount_cents}, export ${f.total} + ${f.discount}`);
         if (e.day !== row.date) found.push(`${what}: fleet day ${e.day}, export ${row.date}`);
