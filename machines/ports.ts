@@ -328,6 +328,38 @@ export interface SetStockInput {
   count: number;
 }
 
+/**
+ * A paid release whose outcome is unknown (power cut or driver fault mid-release): never released
+ * again, its price not given back, until a technician settles it (service menu, `releases`). No card
+ * data: the slot, the product, the price and when.
+ */
+export interface UnsettledRelease {
+  jobId: string;
+  slot: string;
+  desc: string;
+  cents: Cents;
+  /** When the release was asked for, as the kiosk's local time shows it (`03.12. 07:12`). */
+  when: string;
+}
+export interface UnsettledOutput {
+  releases: UnsettledRelease[];
+}
+/** `delivered`: the technician found the goods were given; `refunded`: a voucher for the price is printed. */
+export type SettleHow = 'delivered' | 'refunded';
+export interface SettleReleaseInput {
+  jobId: string;
+  how: SettleHow;
+}
+/**
+ * Journals `release_settled` (and, refunded, the voucher as `unclaimed`), then prints the voucher.
+ * `voucher`: its short id as printed (`ABCD-EFGH`, never the code); `printed: false`: recorded but not
+ * printed (the voucher is open in the journal, staff pay it out by its id). Rejects when not recorded.
+ */
+export interface SettleReleaseOutput {
+  voucher: string | null;
+  printed: boolean;
+}
+
 /** `reprinted: false`: there is no receipt to reprint. A printer failure rejects. */
 export interface ReprintOutput {
   reprinted: boolean;
@@ -347,6 +379,7 @@ export type ServiceAction =
   | 'cash_collected'
   | 'reprint'
   | 'stock_set'
+  | 'release_settled'
   | 'terminal_end_of_day'
   | 'terminal_diagnosis'
   | 'terminal_merchant_receipt'

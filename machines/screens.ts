@@ -410,6 +410,11 @@ const serviceResult: ServiceScreen = (c, r) => ({
     r.m('svcContinue'),
   ],
 });
+/** The release being settled: its slot and when it was asked for (no card data is ever shown). */
+function releaseLine(c: ServiceMenuContext, r: Render): string {
+  const u = c.releases[c.releaseAt];
+  return r.m('svcRelease', { slot: u?.slot ?? '', when: u?.when ?? '' });
+}
 const cashLines = (c: ServiceMenuContext, r: Render): Lines => [
   r.money('svcCounted', c.counted),
   r.money('svcExpected', c.expected),
@@ -491,6 +496,30 @@ export const SERVICE_SCREENS: Record<string, ServiceScreen> = {
     };
   },
   'menu.stock.saving': (_c, r) => busy([r.m('svcCollecting')]),
+  'menu.releases.loading': (_c, r) => busy([r.m('svcLoading')]),
+  'menu.releases.choose': (c, r) => {
+    const u = c.releases[c.releaseAt];
+    return {
+      lines: [
+        releaseLine(c, r),
+        r.money('svcReleasePrice', u?.cents ?? 0),
+        u?.desc ?? '',
+        r.m('svcReleaseHint', { n: c.releaseAt + 1, total: c.releases.length }),
+      ],
+    };
+  },
+  'menu.releases.decide': (c, r) => ({
+    lines: [r.m('svcSettle1'), r.m('svcSettle2'), releaseLine(c, r), r.m('svcSettleBack')],
+  }),
+  'menu.releases.confirm': (c, r) => ({
+    lines: [
+      r.m(c.settleHow === 'refunded' ? 'svcSettleRefund' : 'svcSettleDelivered'),
+      r.m('svcConfirmHint'),
+      releaseLine(c, r),
+      r.money('svcReleasePrice', c.releases[c.releaseAt]?.cents ?? 0),
+    ],
+  }),
+  'menu.releases.settling': (_c, r) => busy([r.m('svcCollecting')]),
   'menu.terminal.choose': (_c, r) => ({
     lines: [r.m('svcTerminal1'), r.m('svcTerminal2'), r.m('svcTerminal3'), r.m('svcTerminal4')],
   }),

@@ -10,7 +10,9 @@
  * parent as `SERVICE_STATUS`, and the next menu starts from it (`input.gate`).
  *
  * Then the menu: `up`/`down` move, `ok` selects, `cancel` logs out. Info, test print, device test,
- * cash collection, reprint of the last receipt, leave maintenance (the machine finishes). Idle for
+ * cash collection, reprint of the last receipt, slot stock, the releases whose outcome is unknown
+ * (settled `delivered` or `refunded` with a voucher, after a confirmation), the card terminal, leave
+ * maintenance (the machine finishes). Idle for
  * `idleMs` while logged in: logged out. Every action is reported through the provided `report` action.
  */
 import { assign, enqueueActions, fromPromise, setup, type AnyActorRef } from 'xstate';
@@ -27,11 +29,16 @@ import type {
   ServiceInfo,
   ServiceReport,
   SetStockInput,
+  SettleHow,
+  SettleReleaseInput,
+  SettleReleaseOutput,
   StockSlot,
   StockStatusOutput,
   TerminalDuty,
   TerminalDutyInput,
   TerminalDutyOutput,
+  UnsettledOutput,
+  UnsettledRelease,
 } from './ports.js';
 
 export interface ServiceMenuConfig {
@@ -72,6 +79,7 @@ export const SERVICE_ENTRIES = [
   'cash',
   'reprint',
   'stock',
+  'releases',
   'terminal',
   'leave',
 ] as const;
@@ -111,6 +119,11 @@ export type ServiceResult =
   | 'stock_set'
   | 'stock_failed'
   | 'no_slots'
+  | 'no_releases'
+  | 'release_delivered'
+  | 'release_refunded'
+  | 'release_not_printed'
+  | 'settle_failed'
   | 'load_failed'
   | 'terminal_done'
   | 'terminal_failed';
@@ -147,6 +160,10 @@ export interface ServiceMenuContext {
   resultDetail: string | null;
   /** The terminal duty chosen (amount1..4 on the terminal page). */
   duty: TerminalDuty | null;
+  /** Releases in doubt as loaded, the one chosen, and how the technician settles it. */
+  releases: UnsettledRelease[];
+  releaseAt: number;
+  settleHow: SettleHow | null;
 }
 
 export interface ServiceMenuOutput {
@@ -201,6 +218,61 @@ function okOrCancel<O extends string, C extends string>(ok: O, cancel: C) {
   ] as const;
 }
 
+/**
+ * Loads a page's list with the actor `src`: on to `choose` when `has` finds something in it (`show`
+ * keeps it), else the result `none`; a failure is `load_failed`.
+ */
+function loadingList<S extends string, G extends string, A extends string, R extends ServiceResult>(
+  src: S,
+  has: G,
+  show: A,
+  none: R,
+) {
+  return {
+    on: { TICK: { actions: 'tick' } },
+    invoke: {
+      id: src,
+      src,
+      onDone: [
+        { guard: has, target: 'choose', actions: show },
+        {
+          target: '#serviceMenu.menu.result',
+          actions: { type: 'setResult', params: { result: none } },
+        },
+      ],
+      onError: {
+        target: '#serviceMenu.menu.result',
+        actions: { type: 'failResult', params: { result: 'load_failed' } },
+      },
+    },
+  } as const;
+}
+
+/** A list to choose from: up/down run `up`/`down`, OK goes on to `next` (with `onOk`), C back to the menu. */
+function choosing<U extends string, D extends string, N extends string, O extends string = never>(
+  up: U,
+  down: D,
+  next: N,
+  onOk?: O,
+) {
+  const okActions = onOk ? (['touch', onOk] as const) : ('touch' as const);
+  return {
+    on: {
+      BUTTON: [
+        { guard: { type: 'isButton', params: { names: ['up'] } }, actions: ['touch', up] },
+        { guard: { type: 'isButton', params: { names: ['down'] } }, actions: ['touch', down] },
+        { guard: { type: 'isButton', params: { names: ['ok'] } }, target: next, actions: okActions },
+        {
+          guard: { type: 'isButton', params: { names: ['cancel'] } },
+          target: '#serviceMenu.menu.main',
+          actions: 'touch',
+        },
+        { actions: 'touch' },
+      ],
+    },
+  } as const;
+}
+
 function reporting(params: ServiceReport): never {
   return { type: 'report', params } as never;
 }
@@ -223,6 +295,8 @@ export const serviceMenuMachine = setup({
     stockStatus: notProvided<StockStatusOutput>('stockStatus'),
     setStock: notProvided<void, SetStockInput>('setStock'),
     terminalDuty: notProvided<TerminalDutyOutput, TerminalDutyInput>('terminalDuty'),
+    unsettled: notProvided<UnsettledOutput>('unsettled'),
+    settleRelease: notProvided<SettleReleaseOutput, SettleReleaseInput>('settleRelease'),
   },
   actions: {
     report: (_, _params: ServiceReport) => {},
@@ -341,6 +415,44 @@ export const serviceMenuMachine = setup({
         reporting({ action: `terminal_${context.duty ?? 'diagnosis'}`, ok: out.ok, detail: out.detail }),
       );
     }),
+    showReleases: assign(({ event }) => ({
+      releases: outputOf<UnsettledOutput>(event).releases,
+      releaseAt: 0,
+      settleHow: null,
+    })),
+    releaseUp: assign(({ context }) => ({
+      releaseAt: (context.releaseAt + context.releases.length - 1) % Math.max(1, context.releases.length),
+    })),
+    releaseDown: assign(({ context }) => ({
+      releaseAt: (context.releaseAt + 1) % Math.max(1, context.releases.length),
+    })),
+    chooseHow: assign((_, params: { how: SettleHow }) => ({ settleHow: params.how })),
+    settled: enqueueActions(({ context, event, enqueue }) => {
+      const out = outputOf<SettleReleaseOutput>(event);
+      const r = context.releases[context.releaseAt];
+      const result: ServiceResult =
+        context.settleHow !== 'refunded'
+          ? 'release_delivered'
+          : out.printed
+            ? 'release_refunded'
+            : 'release_not_printed';
+      enqueue.assign({ result, resultDetail: out.voucher });
+      // The voucher's short id only (what is printed under its QR): the code itself pays.
+      enqueue(
+        reporting({
+          action: 'release_settled',
+          ok: true,
+          detail: [
+            r?.jobId,
+            context.settleHow,
+            out.voucher,
+            context.settleHow === 'refunded' && !out.printed ? 'not printed' : null,
+          ]
+            .filter(Boolean)
+            .join(' '),
+        }),
+      );
+    }),
     failResult: assign(({ event }, params: { result: ServiceResult }) => ({
       result: params.result,
       resultDetail: errorText(event),
@@ -362,6 +474,7 @@ export const serviceMenuMachine = setup({
     reprinted: ({ event }) => outputOf<ReprintOutput>(event).reprinted,
     reportPrinted: ({ event }) => outputOf<CollectCashOutput>(event).printed,
     hasSlots: ({ event }) => outputOf<StockStatusOutput>(event).slots.length > 0,
+    hasReleases: ({ event }) => outputOf<UnsettledOutput>(event).releases.length > 0,
     isCancelDuty: ({ context }) => context.duty === 'cancel_last',
     isButton: ({ event }, params: { names: readonly string[] }) => params.names.includes(button(event) ?? ''),
   },
@@ -390,6 +503,9 @@ export const serviceMenuMachine = setup({
     stockCount: 0,
     resultDetail: null,
     duty: null,
+    releases: [],
+    releaseAt: 0,
+    settleHow: null,
   }),
   on: { TICK: { actions: 'tick' } },
   initial: 'start',
@@ -511,6 +627,7 @@ export const serviceMenuMachine = setup({
             { guard: { type: 'isEntry', params: { entry: 'cash' } }, target: 'cash' },
             { guard: { type: 'isEntry', params: { entry: 'reprint' } }, target: 'reprint' },
             { guard: { type: 'isEntry', params: { entry: 'stock' } }, target: 'stock' },
+            { guard: { type: 'isEntry', params: { entry: 'releases' } }, target: 'releases' },
             { guard: { type: 'isEntry', params: { entry: 'terminal' } }, target: 'terminal' },
             {
               target: '#serviceMenu.left',
@@ -749,46 +866,8 @@ export const serviceMenuMachine = setup({
         stock: {
           initial: 'loading',
           states: {
-            loading: {
-              on: { TICK: { actions: 'tick' } },
-              invoke: {
-                id: 'stockStatus',
-                src: 'stockStatus',
-                onDone: [
-                  { guard: 'hasSlots', target: 'choose', actions: 'showStock' },
-                  {
-                    target: '#serviceMenu.menu.result',
-                    actions: { type: 'setResult', params: { result: 'no_slots' } },
-                  },
-                ],
-                onError: {
-                  target: '#serviceMenu.menu.result',
-                  actions: { type: 'failResult', params: { result: 'load_failed' } },
-                },
-              },
-            },
-            choose: {
-              on: {
-                BUTTON: [
-                  { guard: { type: 'isButton', params: { names: ['up'] } }, actions: ['touch', 'slotUp'] },
-                  {
-                    guard: { type: 'isButton', params: { names: ['down'] } },
-                    actions: ['touch', 'slotDown'],
-                  },
-                  {
-                    guard: { type: 'isButton', params: { names: ['ok'] } },
-                    target: 'count',
-                    actions: ['touch', 'startStockCount'],
-                  },
-                  {
-                    guard: { type: 'isButton', params: { names: ['cancel'] } },
-                    target: '#serviceMenu.menu.main',
-                    actions: 'touch',
-                  },
-                  { actions: 'touch' },
-                ],
-              },
-            },
+            loading: loadingList('stockStatus', 'hasSlots', 'showStock', 'no_slots'),
+            choose: choosing('slotUp', 'slotDown', 'count', 'startStockCount'),
             count: {
               on: {
                 BUTTON: [
@@ -845,6 +924,65 @@ export const serviceMenuMachine = setup({
                     { type: 'failResult', params: { result: 'stock_failed' } },
                     enqueueActions(({ event, enqueue }) =>
                       enqueue(reporting({ action: 'stock_set', ok: false, detail: errorText(event) })),
+                    ),
+                  ],
+                },
+              },
+            },
+          },
+        },
+        releases: {
+          initial: 'loading',
+          states: {
+            loading: loadingList('unsettled', 'hasReleases', 'showReleases', 'no_releases'),
+            choose: choosing('releaseUp', 'releaseDown', 'decide'),
+            // 1: the goods were given (the technician found them gone); 2: not given, a voucher.
+            decide: {
+              on: {
+                BUTTON: [
+                  {
+                    guard: { type: 'isButton', params: { names: ['amount1'] } },
+                    target: 'confirm',
+                    actions: ['touch', { type: 'chooseHow', params: { how: 'delivered' } }],
+                  },
+                  {
+                    guard: { type: 'isButton', params: { names: ['amount2'] } },
+                    target: 'confirm',
+                    actions: ['touch', { type: 'chooseHow', params: { how: 'refunded' } }],
+                  },
+                  {
+                    guard: { type: 'isButton', params: { names: ['cancel'] } },
+                    target: 'choose',
+                    actions: 'touch',
+                  },
+                  { actions: 'touch' },
+                ],
+              },
+            },
+            // Money either way (a price kept or given back): asked once more.
+            confirm: { on: { BUTTON: okOrCancel('settling', 'decide') } },
+            settling: {
+              on: { TICK: { actions: 'tick' } },
+              invoke: {
+                id: 'settleRelease',
+                src: 'settleRelease',
+                input: ({ context }) => ({
+                  jobId: context.releases[context.releaseAt]?.jobId ?? '',
+                  how: context.settleHow ?? 'delivered',
+                }),
+                onDone: { target: '#serviceMenu.menu.result', actions: 'settled' },
+                onError: {
+                  target: '#serviceMenu.menu.result',
+                  actions: [
+                    { type: 'failResult', params: { result: 'settle_failed' } },
+                    enqueueActions(({ context, event, enqueue }) =>
+                      enqueue(
+                        reporting({
+                          action: 'release_settled',
+                          ok: false,
+                          detail: `${context.releases[context.releaseAt]?.jobId ?? ''} ${errorText(event)}`,
+                        }),
+                      ),
                     ),
                   ],
                 },

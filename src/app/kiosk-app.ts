@@ -62,6 +62,7 @@ import { VendJournal } from '../bookkeeping/vend-journal.js';
 import { createVendActors } from './vend-actors.js';
 import { settleFromCounters } from '../../hal/hopper/hopper.js';
 import { createServiceMenu, httpReachable } from './service-menu-actors.js';
+import { createReleaseSettler, type ReleaseSettler } from './release-settle.js';
 import { StorageWatch } from './storage-watch.js';
 import { printerHealthOf, type PrinterStatus } from '../../hal/printer/printer.js';
 import type { DeviceHealth } from '../contracts/device.js';
@@ -106,6 +107,8 @@ export class KioskApp extends EventEmitter {
   private terminalService!: TerminalService;
   /** The vending counter's stock, releases and payouts (empty without `hardware.slots`). */
   private vend!: VendJournal;
+  /** Settles the releases in doubt: service menu and fleet alike (release-settle.ts). */
+  private releases!: ReleaseSettler;
   /** Signs the codes of the vouchers this kiosk records; the book checks scanned ones and keeps payouts. */
   private vouchers!: VoucherIssuer;
   private voucherBook!: VoucherBook;
@@ -206,6 +209,19 @@ export class KioskApp extends EventEmitter {
     await this.buildApi();
     ({ devices: this.devices, sim: this.sim } = await buildDevices(c, this.logger));
     this.wireDevices();
+    this.releases = createReleaseSettler({
+      book: this.vend,
+      print: (lines) =>
+        this.devices.printer.print({
+          lines,
+          header: this.config.receipts.header,
+          footer: this.config.receipts.footer,
+        }),
+      lang: () => this.config.kiosk.language,
+      productName: (id) => this.config.catalogue.find((p) => p.id === id)?.desc,
+      logger: this.logger,
+      onSettled: () => this.vendChanged(),
+    });
     await Promise.all([
       this.devices.buttons.start(),
       this.devices.acceptor.start(),
@@ -463,6 +479,7 @@ export class KioskApp extends EventEmitter {
             );
           },
           terminal: this.terminalService,
+          releases: this.releases,
           fleet: () => this.fleet,
           fleetConfigured: this.config.fleet !== undefined,
           apiReachable: () => httpReachable(this.standIn?.baseUrl ?? this.config.api.baseUrl),

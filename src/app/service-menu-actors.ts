@@ -30,10 +30,13 @@ import type {
   ServiceInfo,
   ServiceReport,
   SetStockInput,
+  SettleReleaseInput,
+  SettleReleaseOutput,
   StockSlot,
   StockStatusOutput,
   TerminalDutyInput,
   TerminalDutyOutput,
+  UnsettledOutput,
 } from '../../machines/ports.js';
 import { serviceMenuMachine } from '../../machines/service-menu.machine.js';
 import type { KioskConfig } from '../config/config-schema.js';
@@ -41,6 +44,7 @@ import { verifyPin } from './service-pin.js';
 import { collectionReportLines, reprintLines, testPageLines } from './service-report.js';
 import { FIRMWARE_VERSION } from './version.js';
 import type { TerminalService } from './terminal-service.js';
+import type { ReleaseSettler } from './release-settle.js';
 
 export interface ServiceMenuDeps {
   config: Pick<KioskConfig, 'kiosk' | 'receipts' | 'service'>;
@@ -59,6 +63,8 @@ export interface ServiceMenuDeps {
   now?: () => Date;
   /** A vending counter's slots: their stock, and a count to journal (`stock_set`). */
   stock?: { slots: () => StockSlot[]; set: (slot: string, count: number) => Promise<void> };
+  /** A vending counter's releases whose outcome is unknown, and their settlement (release-settle.ts). */
+  releases?: Pick<ReleaseSettler, 'unsettled' | 'settle'>;
   /** The card terminal's duties (end-of-day, diagnosis, merchant receipts, reversal of the last payment). */
   terminal?: Pick<
     TerminalService,
@@ -170,6 +176,16 @@ export function createServiceMenuActors(deps: ServiceMenuDeps) {
     deps.logger.info({ slot: input.slot, count: input.count }, 'slot stock counted');
   });
 
+  const unsettled = fromPromise<UnsettledOutput>(async () => ({
+    releases: deps.releases?.unsettled() ?? [],
+  }));
+  // At the kiosk the voucher is printed at once: the technician hands it to the customer (or keeps it).
+  const settleRelease = fromPromise<SettleReleaseOutput, SettleReleaseInput>(async ({ input }) => {
+    if (!deps.releases) throw new Error('no vend slots');
+    const r = await deps.releases.settle(input.jobId, input.how, 'technician', true);
+    return { voucher: r.voucherId, printed: r.printed === true };
+  });
+
   /** The terminal's slip (merchant copy) when it gave one; a printer fault must not hide the duty's result. */
   const printSlip = async (lines: ReceiptLine[], title?: string) => {
     if (lines.length === 0) return;
@@ -257,6 +273,8 @@ export function createServiceMenuActors(deps: ServiceMenuDeps) {
       stockStatus,
       setStock,
       terminalDuty,
+      unsettled,
+      settleRelease,
     },
     actions: { report },
   };

@@ -54,6 +54,17 @@ export interface PayoutCounters {
   lifetime?: number;
 }
 
+/** Why a settle was refused; the message is short, names the job and is safe to send to the operator. */
+export class SettleRefused extends Error {
+  constructor(
+    readonly why: 'unknown' | 'settled' | 'in_progress' | 'session_open',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SettleRefused';
+  }
+}
+
 export class VendJournal {
   private readonly byId: Map<string, VendSlotSettings>;
 
@@ -180,25 +191,42 @@ export class VendJournal {
     await this.journal.append({ type: 'hopper_filled', coins, coinCents, by });
   }
 
+  /** Releases whose outcome is unknown, waiting for the operator (oldest first). */
+  unsettled(): ReleaseState[] {
+    return this.releasesInDoubt()
+      .filter((r) => r.outcome === 'unknown')
+      .sort((a, b) => a.intentSeq - b.intentSeq);
+  }
+
   /**
-   * The operator settles a release whose outcome was unknown: the customer got it, or did not (a
-   * voucher for its price is recorded, durable before it is shown).
+   * The operator settles a release whose outcome was unknown (service menu, fleet `settle-release`):
+   * the customer got it, or did not (a voucher for its price is recorded, durable before it is shown).
+   * Returns the voucher's code (`null` for `delivered` or a unit of 0 ct): the caller prints it and
+   * tells anyone else only its reference. Refused (`SettleRefused`, nothing journaled): a job that is
+   * not a release, one settled already, one still in flight, or one whose session is still open
+   * (recovery owes that session's money first; a voucher beside it would pay the price twice).
    */
   async settleRelease(jobId: string, how: 'delivered' | 'refunded', by: string): Promise<string | null> {
-    const r = this.journal.state.vend.releasesInDoubt[jobId];
-    if (!r || r.outcome !== 'unknown') throw new Error(`no release in doubt ${jobId}`);
-    let voucher: string | null = null;
-    if (how === 'refunded' && r.cents > 0) {
-      voucher = this.vouchers.issue(r.cents);
-      await this.journal.append({ type: 'unclaimed', sessionId: r.sessionId, cents: r.cents, voucher });
+    const vend = this.journal.state.vend;
+    const r = vend.releasesInDoubt[jobId];
+    if (!r) {
+      const done = vend.settled[jobId];
+      if (done) throw new SettleRefused('settled', `release ${jobId} already settled (${done.how})`);
+      throw new SettleRefused('unknown', `no release in doubt ${jobId}`);
     }
-    await this.journal.append({
-      type: 'release_settled',
-      jobId,
-      how,
-      by,
-      ...(voucher ? { voucher } : {}),
-    });
+    if (r.outcome !== 'unknown')
+      throw new SettleRefused('in_progress', `release ${jobId} is still in progress`);
+    if (this.journal.state.sessions[r.sessionId])
+      throw new SettleRefused('session_open', `release ${jobId}: its session is still open (recovery first)`);
+    const voucher = how === 'refunded' && r.cents > 0 ? this.vouchers.issue(r.cents) : null;
+    // One group commit: a cut between a voucher and its settlement would leave the release unknown
+    // beside an open voucher, and a second settle would pay its price again.
+    await Promise.all([
+      ...(voucher
+        ? [this.journal.append({ type: 'unclaimed', sessionId: r.sessionId, cents: r.cents, voucher })]
+        : []),
+      this.journal.append({ type: 'release_settled', jobId, how, by, ...(voucher ? { voucher } : {}) }),
+    ]);
     return voucher;
   }
 

@@ -183,12 +183,27 @@ const PayoutStateSchema = z.object({
 });
 export type PayoutState = z.infer<typeof PayoutStateSchema>;
 
+/** A release the operator settled: kept so that a second settle is refused as such, not as unknown. */
+const SettledReleaseSchema = z.object({
+  how: z.enum(['delivered', 'refunded']),
+  by: z.string().optional(),
+  cents: z.int(),
+  ts: z.number(),
+  /** The refund voucher's reference `<issuer>.<id>` (never its code). */
+  voucherRef: z.string().optional(),
+});
+export type SettledRelease = z.infer<typeof SettledReleaseSchema>;
+/** How many settled releases the state remembers (a settle comes long after the release, rarely). */
+export const SETTLED_RELEASES_KEPT = 200;
+
 const VendStateSchema = z.object({
   slots: z.record(z.string(), SlotStateSchema),
   /** Releases whose outcome is not known: never repeated, settled by the operator. */
   releasesInDoubt: z.record(z.string(), ReleaseStateSchema),
   /** Payouts journaled without an outcome (settle from the counters) or with outcome `unknown`. */
   payoutsInDoubt: z.record(z.string(), PayoutStateSchema),
+  /** The last settled releases by job id (snapshots before it have none). */
+  settled: z.record(z.string(), SettledReleaseSchema).default({}),
   /** Odometers: units delivered, units not delivered (their price owed back), change paid. */
   delivered: TallySchema,
   notDelivered: TallySchema,
@@ -201,6 +216,7 @@ export function emptyVend(): VendState {
     slots: {},
     releasesInDoubt: {},
     payoutsInDoubt: {},
+    settled: {},
     delivered: { count: 0, cents: 0 },
     notDelivered: { count: 0, cents: 0 },
     change: { count: 0, cents: 0 },
@@ -622,6 +638,17 @@ function applyVend(state: LedgerState, e: JournalEntry): void {
       delete vend.releasesInDoubt[e.jobId];
       if (e.how === 'delivered') addTally(vend.delivered, r.cents);
       else addTally(vend.notDelivered, r.cents);
+      const voucherRef = e.voucher ? signedVoucherParts(e.voucher).ref : undefined;
+      vend.settled[e.jobId] = {
+        how: e.how,
+        ...(e.by ? { by: e.by } : {}),
+        cents: r.cents,
+        ts: e.ts,
+        ...(voucherRef ? { voucherRef } : {}),
+      };
+      const names = Object.keys(vend.settled);
+      for (const old of names.slice(0, Math.max(0, names.length - SETTLED_RELEASES_KEPT)))
+        delete vend.settled[old];
       return;
     }
     case 'payout_intent': {

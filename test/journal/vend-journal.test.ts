@@ -74,7 +74,7 @@ describe('vend journal (stock, releases and payouts in the journal)', () => {
     assert.equal(journal.state.unclaimedVouchers.at(-1)?.cents, 180);
     await assert.rejects(
       vend.settleRelease('s2:release-0:1', 'delivered', 'technician'),
-      /no release in doubt/,
+      /already settled \(refunded\)/,
     );
     await journal.close();
   });

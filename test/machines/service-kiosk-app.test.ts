@@ -112,7 +112,7 @@ describe('service menu in the kiosk program', function () {
     assert.equal(half[1], 'PIN **0_');
     assert.ok(!half.join('\n').includes('12'), 'typed digits are never shown');
     await pin(k, '34');
-    await k.waitForScreen(/^Service 1\/8\n>Info/);
+    await k.waitForScreen(/^Service 1\/9\n>Info/);
     assert.equal((await k.state()).state, 'maintenance');
 
     for (let i = 0; i < 3; i++) await k.press('down');
@@ -154,8 +154,8 @@ describe('service menu in the kiosk program', function () {
     // Journalled (log) and reported; then leave maintenance from the menu.
     await k.press('ok');
     await k.waitForScreen(/>Kassenleerung/);
-    // Past Letzter Beleg, Fachbestand, Kartenterminal.
-    for (let i = 0; i < 4; i++) await k.press('down');
+    // Past Letzter Beleg, Fachbestand, Offene Ausgaben, Kartenterminal.
+    for (let i = 0; i < 5; i++) await k.press('down');
     await k.waitForScreen(/>Wartung beenden/);
     await k.press('ok');
     await k.waitForIdle();
@@ -186,7 +186,7 @@ describe('service menu in the kiosk program', function () {
     assert.equal((await k.display())[0], 'PIN gesperrt', 'no PIN taken while locked');
     await k.waitForScreen(/Service-PIN/, 15_000);
     await pin(k, '1234');
-    await k.waitForScreen(/^Service 1\/8/);
+    await k.waitForScreen(/^Service 1\/9/);
     const logged = k
       .logs()
       .filter((l) => l.msg === 'service menu')

@@ -11,7 +11,10 @@ import type {
   DeviceTestResult,
   ReprintOutput,
   SetStockInput,
+  SettleReleaseInput,
+  SettleReleaseOutput,
   StockStatusOutput,
+  UnsettledOutput,
   SelfTestOutput,
   TerminalDutyInput,
   TerminalDutyOutput,
@@ -22,6 +25,7 @@ import { MESSAGES } from '../../machines/messages.js';
 import { SERVICE_SCREENS, screenFor } from '../../machines/screens.js';
 import {
   DEFAULT_SERVICE_CONFIG,
+  SERVICE_ENTRIES,
   serviceMenuMachine,
   type PinGate,
   type ServiceMenuConfig,
@@ -65,6 +69,17 @@ function serviceStubs() {
     terminalDuty: sinon
       .stub<[TerminalDutyInput], Promise<TerminalDutyOutput>>()
       .callsFake(async ({ duty }) => ({ ok: duty !== 'merchant_receipt', detail: `${duty} detail` })),
+    unsettled: sinon.stub<[], Promise<UnsettledOutput>>().resolves({
+      releases: [
+        { jobId: 's1:release-0:4', slot: 'A1', desc: 'Kaffee', cents: 180, when: '03.12. 07:12' },
+        { jobId: 's2:release-1:6', slot: 'B2', desc: 'Obstsalat', cents: 350, when: '03.12. 08:40' },
+      ],
+    }),
+    settleRelease: sinon
+      .stub<[SettleReleaseInput], Promise<SettleReleaseOutput>>()
+      .callsFake(async ({ how }) =>
+        how === 'refunded' ? { voucher: 'QX7M-D2KA', printed: true } : { voucher: null, printed: false },
+      ),
   };
 }
 type ServiceStubs = ReturnType<typeof serviceStubs>;
@@ -82,6 +97,10 @@ function provideMenu(s: ServiceStubs, reports: ServiceReport[]) {
       stockStatus: fromPromise(() => s.stockStatus()),
       setStock: fromPromise<void, SetStockInput>(({ input }) => s.setStock(input)),
       terminalDuty: fromPromise<TerminalDutyOutput, TerminalDutyInput>(({ input }) => s.terminalDuty(input)),
+      unsettled: fromPromise(() => s.unsettled()),
+      settleRelease: fromPromise<SettleReleaseOutput, SettleReleaseInput>(({ input }) =>
+        s.settleRelease(input),
+      ),
     },
     actions: {
       report: (_, p) => {
@@ -140,9 +159,8 @@ function menu(opts: { config?: Partial<ServiceMenuConfig>; gate?: PinGate } = {}
     },
     /** Moves the cursor to an entry (from the top of the menu) and selects it. */
     async choose(entry: string) {
-      const order = ['info', 'testPrint', 'deviceTest', 'cash', 'reprint', 'stock', 'terminal', 'leave'];
       // The cursor stays where it was after an action: move from there.
-      while (order[h.context.cursor] !== entry) await h.press('down');
+      while (SERVICE_ENTRIES[h.context.cursor] !== entry) await h.press('down');
       await h.press('ok');
     },
   };
@@ -167,7 +185,7 @@ describe('service menu: PIN', () => {
     assert.deepEqual(h.context.digits, [], 'the PIN does not stay in the context');
     assert.equal(h.context.loggedIn, true);
     assert.deepEqual(h.reports, [{ action: 'login', ok: true }]);
-    assert.deepEqual(h.screen(), ['Service 1/8', '>Info', ' Testdruck', ' Gerätetest']);
+    assert.deepEqual(h.screen(), ['Service 1/9', '>Info', ' Testdruck', ' Gerätetest']);
   });
 
   it('up/down wrap 0-9; cancel takes the last digit back', async () => {
@@ -311,8 +329,8 @@ describe('service menu: navigation and actions', () => {
     const h = menu();
     await h.login();
     await h.press('up');
-    assert.equal(h.context.cursor, 7);
-    assert.deepEqual(h.screen(2), ['Service 8/8', '>Wartung beenden']);
+    assert.equal(h.context.cursor, 8);
+    assert.deepEqual(h.screen(2), ['Service 9/9', '>Wartung beenden']);
     await h.press('down', 'down');
     assert.equal(h.context.cursor, 1);
     await h.press('cancel');
@@ -412,6 +430,68 @@ describe('service menu: navigation and actions', () => {
     h.stubs.stockStatus.resolves({ slots: [] });
     await h.choose('stock');
     assert.equal(h.screen()[0], 'Keine Fächer');
+  });
+
+  it('Unsettled vends: lists the releases in doubt (slot, time, price), settles one delivered or refunded after a confirmation', async () => {
+    const h = menu();
+    await h.login();
+    await h.choose('releases');
+    assert.deepEqual(h.screen(), ['A1 03.12. 07:12', 'Preis 1,80 EUR', 'Kaffee', '1/2 OK=Klären']);
+    await h.press('down');
+    assert.deepEqual(h.screen(2), ['B2 03.12. 08:40', 'Preis 3,50 EUR']);
+    await h.press('ok');
+    assert.deepEqual(h.screen(), ['1=Ausgegeben', '2=Gutschein', 'B2 03.12. 08:40', 'C=Zurück']);
+    // The goods were found given: asked once more, C goes back without booking anything.
+    await h.press('amount1');
+    assert.deepEqual(h.screen(2), ['Als ausgegeben?', 'OK=Ja C=Nein']);
+    await h.press('cancel');
+    assert.equal(h.value(), 'menu.releases.decide');
+    assert.equal(h.stubs.settleRelease.callCount, 0, 'nothing settled without OK');
+    await h.press('amount1', 'ok');
+    assert.deepEqual(h.stubs.settleRelease.firstCall.args[0], { jobId: 's2:release-1:6', how: 'delivered' });
+    assert.equal(h.screen()[0], 'Ausgabe gebucht');
+    assert.deepEqual(h.reports.at(-1), {
+      action: 'release_settled',
+      ok: true,
+      detail: 's2:release-1:6 delivered',
+    });
+    await h.press('ok');
+
+    // Not given: a voucher for the price, its short id on the screen (never the code).
+    await h.choose('releases');
+    await h.press('ok', 'amount2');
+    assert.deepEqual(h.screen(), ['Gutschein geben?', 'OK=Ja C=Nein', 'A1 03.12. 07:12', 'Preis 1,80 EUR']);
+    await h.press('ok');
+    assert.deepEqual(h.stubs.settleRelease.secondCall.args[0], { jobId: 's1:release-0:4', how: 'refunded' });
+    assert.deepEqual(h.screen().slice(0, 2), ['Erstattet', 'QX7M-D2KA']);
+    assert.deepEqual(h.reports.at(-1), {
+      action: 'release_settled',
+      ok: true,
+      detail: 's1:release-0:4 refunded QX7M-D2KA',
+    });
+    await h.press('ok');
+
+    // Recorded but not printed; refused (already settled elsewhere); nothing open.
+    h.stubs.settleRelease.resolves({ voucher: 'QX7M-D2KB', printed: false });
+    await h.choose('releases');
+    await h.press('ok', 'amount2', 'ok');
+    assert.deepEqual(h.screen().slice(0, 2), ['Nicht gedruckt!', 'QX7M-D2KB']);
+    assert.equal(h.reports.at(-1)?.detail, 's1:release-0:4 refunded QX7M-D2KB not printed');
+    await h.press('ok');
+    h.stubs.settleRelease.rejects(new Error('release s1:release-0:4 already settled (refunded)'));
+    await h.choose('releases');
+    await h.press('ok', 'amount2', 'ok');
+    assert.equal(h.screen()[0], 'Nicht gebucht!');
+    assert.deepEqual(h.reports.at(-1), {
+      action: 'release_settled',
+      ok: false,
+      detail: 's1:release-0:4 release s1:release-0:4 already settled (refunded)',
+    });
+    await h.press('ok');
+    h.stubs.unsettled.resolves({ releases: [] });
+    await h.choose('releases');
+    assert.equal(h.screen()[0], 'Nichts offen');
+    assert.equal(h.stubs.settleRelease.callCount, 4);
   });
 
   it('Leave maintenance finishes the menu', async () => {
@@ -549,7 +629,7 @@ describe('service menu in the kiosk', () => {
     assert.equal(h.value(), 'maintenance');
     assert.deepEqual(h.screen(), ['Service-PIN', 'PIN 0___']);
     await h.press('amount1', 'amount2', 'amount3', 'amount4');
-    assert.deepEqual(h.screen(), ['Service 1/8', '>Info']);
+    assert.deepEqual(h.screen(), ['Service 1/9', '>Info']);
     assert.equal(h.actor.getSnapshot().context.serviceLoggedIn, true);
     await h.press('up', 'ok');
     assert.equal(h.value(), 'idle');
@@ -648,6 +728,9 @@ describe('service menu: screens', () => {
     slotAt: 0,
     stockCount: 12,
     duty: null,
+    releases: [{ jobId: 's1:release-0:4', slot: 'A1', desc: 'Kaffee', cents: 180, when: '03.12. 07:12' }],
+    releaseAt: 0,
+    settleHow: 'refunded',
     list: [
       { kind: 'id', text: 'k-0042' },
       { kind: 'ip', text: '10.0.0.12' },

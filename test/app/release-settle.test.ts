@@ -1,0 +1,234 @@
+/**
+ * Settling a release whose outcome is unknown (issue 15), through the service menu's actors over a
+ * real journal on disk: the list the technician sees, `delivered` and `refunded` (a signed voucher,
+ * journaled before it prints), a second settle refused, the refusals VendJournal makes, and that the
+ * voucher's code reaches only the printer (never the log, the report or the menu's screen).
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import sinon from 'sinon';
+import { createActor, toPromise, type AnyActorLogic } from 'xstate';
+import { createReleaseSettler, releaseTime } from '../../src/app/release-settle.js';
+import { createServiceMenuActors, type ServiceMenuDeps } from '../../src/app/service-menu-actors.js';
+import { KioskConfigSchema } from '../../src/config/config-schema.js';
+import { VendJournal } from '../../src/bookkeeping/vend-journal.js';
+import { VoucherIssuer } from '../../src/bookkeeping/voucher-code.js';
+import { Journal } from '../../src/journal/journal.js';
+import { recordingLogger } from '../../src/util/logger.js';
+import { simulatedHardware } from '../../src/harness/kiosk-process.js';
+import type { PrintJob } from '../../hal/printer/printer.js';
+import type { SettleReleaseOutput, UnsettledOutput } from '../../machines/ports.js';
+import { tempDirs } from '../journal/helpers.js';
+
+const SLOTS = [
+  { id: 'A1', product: 1, capacity: 10, initialStock: 5, lowAt: 1 },
+  { id: 'B2', product: 2, capacity: 10, initialStock: 5, lowAt: 1 },
+];
+const key = { kid: 'K1', secret: randomBytes(32) };
+const keys = { signing: key, accepted: new Map([[key.kid, key]]) };
+
+function config() {
+  return KioskConfigSchema.parse({
+    kiosk: { id: 'k-0042', mode: 'checkout' },
+    api: { baseUrl: 'standin', clientId: 'x' },
+    hardware: simulatedHardware(),
+    catalogue: [
+      { id: 1, desc: 'Kaffee', priceOne: 180, tax: 7 },
+      { id: 2, desc: 'Obstsalat', priceOne: 350, tax: 7 },
+    ],
+  });
+}
+
+async function run<T>(logic: unknown, input?: unknown): Promise<T> {
+  return toPromise(createActor(logic as AnyActorLogic, { input }).start()) as Promise<T>;
+}
+
+describe('settling a release in doubt (service menu actors, real journal)', () => {
+  const dirs = tempDirs();
+  after(() => dirs.cleanup());
+
+  /** Two paid releases cut off by a power cut: after the restart both are `unknown`. */
+  async function afterPowerCut() {
+    const dir = dirs.make();
+    const logger = recordingLogger();
+    const first = await Journal.open(dir, { logger });
+    const vend0 = new VendJournal(first, SLOTS, logger);
+    const unit = { productId: 1, transactionId: 'STX1' };
+    await vend0.releaseIntent({ ...unit, sessionId: 's1', jobId: 's1:release-0:4', slot: 'A1', cents: 180 });
+    await vend0.releaseIntent({
+      sessionId: 's2',
+      jobId: 's2:release-0:4',
+      slot: 'B2',
+      productId: 2,
+      cents: 350,
+      transactionId: null,
+    });
+    await first.close();
+    const journal = await Journal.open(dir, { logger });
+    const vend = new VendJournal(journal, SLOTS, logger, new VoucherIssuer(keys, 'k-0042', 0));
+    await vend.afterRestart();
+    const jobs: PrintJob[] = [];
+    const printer = { print: sinon.spy(async (job: PrintJob) => void jobs.push(job)) };
+    const cfg = config();
+    const settled = sinon.spy();
+    const releases = createReleaseSettler({
+      book: vend,
+      print: (lines) => printer.print({ lines, header: cfg.receipts.header, footer: cfg.receipts.footer }),
+      lang: () => cfg.kiosk.language,
+      productName: (id) => cfg.catalogue.find((p) => p.id === id)?.desc,
+      logger,
+      onSettled: settled,
+    });
+    const deps: ServiceMenuDeps = {
+      config: cfg,
+      logger,
+      journal,
+      printer,
+      probe: async () => [],
+      fleet: () => undefined,
+      fleetConfigured: false,
+      apiReachable: async () => true,
+      releases,
+    };
+    const { actors } = createServiceMenuActors(deps);
+    return { dir, journal, vend, jobs, printer, logger, actors, settled };
+  }
+
+  it('lists each release in doubt with slot, product, price and local time; no card data', async () => {
+    const w = await afterPowerCut();
+    const out = await run<UnsettledOutput>(w.actors.unsettled);
+    const ts = w.journal.state.vend.releasesInDoubt['s1:release-0:4']!.ts;
+    assert.deepEqual(out.releases, [
+      { jobId: 's1:release-0:4', slot: 'A1', desc: 'Kaffee', cents: 180, when: releaseTime(ts) },
+      { jobId: 's2:release-0:4', slot: 'B2', desc: 'Obstsalat', cents: 350, when: releaseTime(ts) },
+    ]);
+    assert.match(out.releases[0]!.when, /^\d\d\.\d\d\. \d\d:\d\d$/);
+    await w.journal.close();
+  });
+
+  it('refunded: a signed voucher journaled with the settlement, then printed; a second settle is refused', async () => {
+    const w = await afterPowerCut();
+    const out = await run<SettleReleaseOutput>(w.actors.settleRelease, {
+      jobId: 's1:release-0:4',
+      how: 'refunded',
+    });
+    assert.equal(out.printed, true);
+    assert.match(out.voucher ?? '', /^[A-Z2-7]{4}-[A-Z2-7]{4}$/, 'the short id, not the code');
+    assert.equal(w.settled.callCount, 1, 'the app hears of it (slot alert, STOCK)');
+
+    // Durable: read back from disk.
+    await w.journal.close();
+    const { records, state } = await Journal.read(w.dir);
+    const unclaimed = records.filter((r) => r.type === 'unclaimed');
+    const settledRecs = records.filter((r) => r.type === 'release_settled');
+    assert.equal(unclaimed.length, 1);
+    const code = unclaimed[0]!.type === 'unclaimed' ? unclaimed[0]!.voucher : '';
+    assert.match(code, /^KV1\./);
+    assert.deepEqual(
+      settledRecs.map((r) => (r.type === 'release_settled' ? [r.jobId, r.how, r.by, r.voucher] : [])),
+      [['s1:release-0:4', 'refunded', 'technician', code]],
+    );
+    assert.ok(
+      unclaimed[0]!.seq < settledRecs[0]!.seq && settledRecs[0]!.seq === unclaimed[0]!.seq + 1,
+      'one group commit',
+    );
+    assert.deepEqual(
+      state.unclaimedVouchers.map((v) => [v.cents, v.sessionId]),
+      [[180, 's1']],
+    );
+    assert.equal(state.vend.settled['s1:release-0:4']?.how, 'refunded');
+    assert.equal(state.vend.settled['s1:release-0:4']?.voucherRef, `k-0042.${out.voucher!.replace('-', '')}`);
+    assert.deepEqual(Object.keys(state.vend.releasesInDoubt), ['s2:release-0:4']);
+    assert.deepEqual(state.vend.notDelivered, { count: 1, cents: 180 });
+
+    // Printed: the QR carries the code (what the customer scans later), the amount is the price.
+    assert.equal(w.jobs.length, 1);
+    const printed = JSON.stringify(w.jobs[0]!.lines);
+    assert.ok(printed.includes(code));
+    assert.ok(printed.includes('1,80 EUR'));
+    // Only the printer: not one log line carries the code.
+    assert.ok(!JSON.stringify(w.logger.records).includes(code), 'code not in the log');
+    assert.ok(
+      w.logger.records.some((r) => r.msg === 'release settled'),
+      'the settlement itself is logged',
+    );
+
+    // Once more, on the reopened journal: refused, nothing journaled, nothing printed.
+    const journal = await Journal.open(w.dir, { logger: w.logger });
+    const vend = new VendJournal(journal, SLOTS, w.logger, new VoucherIssuer(keys, 'k-0042', 0));
+    const again = createReleaseSettler({
+      book: vend,
+      print: async () => assert.fail('nothing to print'),
+      lang: () => 'de',
+      productName: () => undefined,
+      logger: w.logger,
+      onSettled: () => {},
+    });
+    const seq = journal.state.lastSeq;
+    await assert.rejects(
+      again.settle('s1:release-0:4', 'delivered', 'technician', true),
+      /already settled \(refunded\)/,
+    );
+    await assert.rejects(
+      again.settle('s1:release-0:9', 'refunded', 'technician', true),
+      /no release in doubt/,
+    );
+    assert.equal(journal.state.lastSeq, seq, 'a refusal journals nothing');
+    await journal.close();
+  });
+
+  it('delivered: no voucher, nothing printed, counted delivered', async () => {
+    const w = await afterPowerCut();
+    const out = await run<SettleReleaseOutput>(w.actors.settleRelease, {
+      jobId: 's2:release-0:4',
+      how: 'delivered',
+    });
+    assert.deepEqual(out, { voucher: null, printed: false });
+    assert.equal(w.printer.print.callCount, 0);
+    assert.deepEqual(w.journal.state.vend.delivered, { count: 1, cents: 350 });
+    assert.equal(w.journal.state.unclaimedVouchers.length, 0);
+    assert.equal(w.journal.state.vend.settled['s2:release-0:4']?.by, 'technician');
+    await w.journal.close();
+  });
+
+  it('printer fails: the voucher is recorded (open, payable by its id) and the screen says not printed', async () => {
+    const w = await afterPowerCut();
+    w.printer.print = sinon.spy(async (_job: PrintJob): Promise<undefined> => {
+      throw new Error('paper_out');
+    });
+    // The settler took the printer at build time: build the actors again over the failing one.
+    const releases = createReleaseSettler({
+      book: w.vend,
+      print: (lines) => w.printer.print({ lines, header: [], footer: [] }),
+      lang: () => 'de',
+      productName: () => undefined,
+      logger: w.logger,
+      onSettled: () => {},
+    });
+    const out = await releases.settle('s1:release-0:4', 'refunded', 'technician', true);
+    assert.equal(out.printed, false);
+    assert.equal(w.journal.state.unclaimedVouchers.length, 1);
+    assert.equal(w.journal.state.unclaimedVouchers[0]!.ref, out.voucherRef);
+    const code = w.journal.state.unclaimedVouchers[0]!.voucher;
+    assert.ok(!JSON.stringify(w.logger.records).includes(code));
+    assert.ok(w.logger.records.some((r) => r.msg === 'refund voucher not printed'));
+    await w.journal.close();
+  });
+
+  it('refused: a release still in flight, or one whose session is still open', async () => {
+    const dir = dirs.make();
+    const logger = recordingLogger();
+    const journal = await Journal.open(dir, { logger });
+    const vend = new VendJournal(journal, SLOTS, logger);
+    const unit = { slot: 'A1', productId: 1, cents: 180, transactionId: null };
+    await vend.releaseIntent({ ...unit, sessionId: 's1', jobId: 's1:release-0:1' });
+    await assert.rejects(vend.settleRelease('s1:release-0:1', 'refunded', 't'), /still in progress/);
+    // A session recovery has not closed yet: its money (and this unit's price) is still to be settled.
+    await journal.append({ type: 'session_started', sessionId: 's3', mode: 'checkout' });
+    await vend.releaseIntent({ ...unit, sessionId: 's3', jobId: 's3:release-0:1' });
+    await vend.releaseOutcome('s3:release-0:1', 'unknown', 'driver_error');
+    await assert.rejects(vend.settleRelease('s3:release-0:1', 'refunded', 't'), /session is still open/);
+    assert.equal(journal.state.unclaimedVouchers.length, 0);
+    await journal.close();
+  });
+});
