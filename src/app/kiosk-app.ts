@@ -736,6 +736,7 @@ export class KioskApp extends EventEmitter {
       voucher: null,
       cardMasked: r.cardMasked,
       balanceAfter: null,
+      ...(r.undelivered ? { undelivered: r.undelivered } : {}),
     };
     const lines = customerReceiptLines(sale, api, {
       lang: this.config.kiosk.language,

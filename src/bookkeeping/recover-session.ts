@@ -4,7 +4,8 @@
  *  1. a payment or credit in doubt is read back and settled by what the server says;
  *  2. a paid session's goods never released are recorded not served (vending); a terminal payment
  *     whose goods were not served at all is reversed (`cancelTrx`, before end-of-day);
- *  3. a paid session without a journaled receipt gets its receipt, printed for the customer;
+ *  3. a paid session without a journaled receipt gets its receipt, printed for the customer (its
+ *     vending units not handed out given back on it, as on the live receipt);
  *  4. vouchers printed for a payment that took effect after all are voided;
  *  5. money still not accounted for goes onto the card, or is recorded as unclaimed;
  *  6. an unpaid transaction is abandoned on the server and the session closed.
@@ -27,7 +28,7 @@ import { notServed, type OpenSession } from '../journal/state.js';
 import type { Logger } from '../util/logger.js';
 import { maskCard } from '../util/privacy.js';
 import { isJobRef, jobRef } from '../../machines/job-ref.js';
-import type { BasketLine } from '../../machines/ports.js';
+import type { BasketLine, ReceiptSale } from '../../machines/ports.js';
 import { journaledCall, judgeTransaction, movesMoney, writeOutcome } from './journaled-call.js';
 import { saleLines } from './receipt-jobs.js';
 import { journalTerminalPayment, type TerminalDuties } from './terminal-duties.js';
@@ -103,6 +104,11 @@ export interface RecoveredReceipt {
   terminal: number;
   cashIn: number;
   cardMasked: string | null;
+  /**
+   * Vending units of the sale not handed out, from its release records (a cut during the releases):
+   * `failed` ones are given back (not in the receipt's total), `unknown` ones the operator settles.
+   */
+  undelivered?: NonNullable<ReceiptSale['undelivered']>;
   apiLines: ReceiptLine[];
   /** What a printer without the app's formatting prints: never empty. */
   lines: ReceiptLine[];
@@ -437,6 +443,11 @@ export class RecoverSession {
     if (this.paidStep === 'start/cashless')
       await journalTerminalPayment(this.deps.journal, this.id, tx, live.tx?.amount ?? 0);
     const r = this.recoveredReceipt(tx);
+    // Step 2 has journaled every unit of the basket not released (never tried, cut in the release).
+    if ((live.releaseIntents ?? 0) > 0) {
+      const units = await this.undelivered(r.basket);
+      if (units.length > 0) r.undelivered = units;
+    }
     if (!this.deps.printReceipt) {
       await this.deps.journal.append({ type: 'receipt', sessionId: this.id, jobId: r.jobId, lines: r.lines });
       return;
@@ -450,6 +461,35 @@ export class RecoverSession {
         'recovery: receipt not printed',
       );
     }
+  }
+
+  /** This session's units whose release failed or is in doubt, in release order, from the records. */
+  private async undelivered(
+    basket: readonly BasketLine[],
+  ): Promise<NonNullable<RecoveredReceipt['undelivered']>> {
+    const units = new Map<string, { slot: string; productId: number; cents: number; outcome?: string }>();
+    for await (const r of this.deps.journal.entries()) {
+      if (r.type === 'release_intent' && r.sessionId === this.id)
+        units.set(r.jobId, { slot: r.slot, productId: r.productId, cents: r.cents });
+      else if (r.type === 'release_outcome') {
+        const u = units.get(r.jobId);
+        if (u) u.outcome = r.result;
+      }
+    }
+    return [...units.values()].flatMap((u) => {
+      if (u.outcome !== 'failed' && u.outcome !== 'unknown') return [];
+      const line = basket.find((l) => l.id === u.productId);
+      return [
+        {
+          desc: line?.desc ?? `#${u.productId}`,
+          slot: u.slot,
+          cents: u.cents,
+          outcome: u.outcome,
+          tax: line?.tax ?? 0,
+          productId: u.productId,
+        },
+      ];
+    });
   }
 
   private recoveredReceipt(tx: Transaction): RecoveredReceipt {

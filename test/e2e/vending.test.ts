@@ -151,6 +151,12 @@ describe('e2e: vending counter (slots and hopper)', function () {
     );
     assert.equal(v.releasesInDoubt.length, 1);
     assert.equal(v.releasesInDoubt[0]!.cents, 180);
+    // The receipt recovery prints: the unit never tried given back, out of the total and the VAT (before:
+    // 2 x Kaffee, Summe 3,60, VAT on 3,60); the unit cut in its release stays charged, in doubt.
+    const paper = (await k2.receipts()).map((r) => r.join('\n')).at(-1) ?? '';
+    assert.match(paper, /Nicht ausgegeben A1 Kaffee\s+-1,80 EUR/);
+    assert.match(paper, /Ausgabe ungeklärt:\nA1 Kaffee\s+1,80 EUR/);
+    assert.match(paper, /Summe\s+1,80 EUR\nMwSt 19 % auf 1,80 EUR\s+0,29 EUR\n/);
     await k2.stop();
     const { records, state } = await Journal.read(join(k.dir, 'journal'));
     const outcomes = records.flatMap((r) =>
