@@ -18,6 +18,8 @@ import type { KioskPhase } from '../../machines/kiosk.machine.js';
 import type { PrinterStatus } from '../../hal/printer/printer.js';
 import { FIRMWARE_VERSION } from './version.js';
 import { dutyReport, type TerminalService } from './terminal-service.js';
+import type { ReleaseSettler } from './release-settle.js';
+import { SettleRefused } from '../bookkeeping/vend-journal.js';
 
 /** What the fleet reads of the running kiosk (the app implements it; no import of the app here). */
 export interface KioskView {
@@ -42,6 +44,8 @@ export interface FleetBridgeDeps {
   vend?: () => VendSummary | undefined;
   /** The card terminal's duties (its diagnosis joins `diagnostics`). */
   terminal?: TerminalService;
+  /** A vending counter's releases in doubt and their settlement (the service menu's path too). */
+  releases?: Pick<ReleaseSettler, 'settle'>;
 }
 
 function counterSet(c: Counters) {
@@ -106,6 +110,24 @@ export function kioskPortFor(app: KioskView, deps: FleetBridgeDeps): KioskPort {
       if (serving()) throw new KioskBusyError();
       if (!deps.terminal?.enabled) throw new Error('no card terminal configured');
       return dutyReport(await deps.terminal.cancel({ receiptNumber }, 'fleet'));
+    },
+    async settleRelease(jobId, how, print) {
+      if (serving()) throw new KioskBusyError();
+      // Refused by the journal when there is no such release (a kiosk without slots has none).
+      if (!deps.releases) throw new Error('refused: no vend slots configured');
+      try {
+        const r = await deps.releases.settle(jobId, how, 'fleet', print);
+        return {
+          jobId: r.jobId,
+          how: r.how,
+          amountCents: r.cents,
+          ...(r.voucherRef ? { voucher: r.voucherRef } : {}),
+          ...(r.printed !== null ? { printed: r.printed } : {}),
+        };
+      } catch (err) {
+        if (err instanceof SettleRefused) throw new Error(`refused: ${err.message}`, { cause: err });
+        throw err;
+      }
     },
     async restart(reason) {
       deps.onRestart(reason);

@@ -1279,6 +1279,7 @@ export class KioskApp extends EventEmitter {
       clockSynced: () => this.opts.clockSynced?.() ?? true,
       vend: () => (this.devices.slots || this.devices.hopper ? this.vendSummary() : undefined),
       terminal: this.terminalService,
+      releases: this.releases,
     });
   }
 

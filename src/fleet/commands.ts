@@ -10,7 +10,8 @@
  *   otherwise the broker's message expiry is the only guard (a Pi without RTC may think it is 1970).
  * - Unknown name or bad args: `rejected` / `unknown_command` or `bad_args` with the schema's errors.
  * - Commands that would disturb a customer (maintenance on, lock, restart, reprint, diagnostics, the card
- *   terminal's `end-of-day` and `terminal-cancel`: the terminal is busy while they run) wait for
+ *   terminal's `end-of-day` and `terminal-cancel`: the terminal is busy while they run; the vending
+ *   counter's `settle-release`, which may print) wait for
  *   the idle state up to `idleWaitMs`, then are `rejected` / `busy`. They run one at a time.
  *
  * `handle()` never rejects: every failure becomes an answer or a log line.
@@ -63,6 +64,8 @@ const DISTURBING = new Set<CommandName>([
   'diagnostics',
   'end-of-day',
   'terminal-cancel',
+  // It may print at the kiosk, and it books money: not in the middle of a customer's session.
+  'settle-release',
 ]);
 
 export class CommandHandler {
@@ -203,6 +206,12 @@ export class CommandHandler {
         return port.endOfDay();
       case 'terminal-cancel':
         return port.terminalCancel(args.receiptNumber as string, args.reason as string | undefined);
+      case 'settle-release':
+        return port.settleRelease(
+          args.jobId as string,
+          args.how as 'delivered' | 'refunded',
+          (args.print as boolean | undefined) ?? false,
+        );
       case 'restart':
         return { restarting: true };
     }

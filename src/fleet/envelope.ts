@@ -340,6 +340,17 @@ export const COMMAND_ARGS = {
   }),
   lock: z.strictObject({ reason: reason.optional() }),
   unlock: z.strictObject({}),
+  /**
+   * Vending counter: settle a paid release whose outcome is unknown, by its job id (`slot_jammed` and
+   * `health.devices.slots` name it): `delivered` (the customer got it) or `refunded` (a voucher for its
+   * price; printed at the kiosk only with `print: true`, e.g. the customer is standing there).
+   */
+  'settle-release': z.strictObject({
+    jobId: z.string().regex(/^[A-Za-z0-9_.:-]{1,120}$/),
+    how: z.enum(['delivered', 'refunded']),
+    print: z.boolean().optional(),
+    reason: reason.optional(),
+  }),
 } as const;
 export type CommandName = keyof typeof COMMAND_ARGS;
 export const COMMAND_NAMES = Object.keys(COMMAND_ARGS) as CommandName[];

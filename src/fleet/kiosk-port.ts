@@ -51,6 +51,12 @@ export interface KioskPort {
   /** Card terminal: reverses a payment of the open batch by its receipt number; rejects when refused or failed. */
   terminalCancel(receiptNumber: string, reason?: string): Promise<TerminalDutyReport>;
   /**
+   * Vending counter: settles a release whose outcome is unknown (journaled; a refund is a voucher).
+   * Rejects with `refused: ...` for an unknown job, one settled already, one still in flight or whose
+   * session is still open, and without vend slots.
+   */
+  settleRelease(jobId: string, how: 'delivered' | 'refunded', print: boolean): Promise<ReleaseSettleReport>;
+  /**
    * Restarts the app (a clean shutdown, the service manager brings it back). Resolves when the
    * shutdown has begun; the caller has already answered the operator.
    */
@@ -68,6 +74,19 @@ export interface TerminalDutyReport {
   /** Terminal payments an end-of-day cleared. */
   count?: number;
   detail?: string;
+}
+
+/**
+ * What a settle came to. `voucher` is the refund voucher's reference `<issuer>.<id>`, never its code
+ * (the code is what pays: it goes only to the kiosk's printer).
+ */
+export interface ReleaseSettleReport {
+  jobId: string;
+  how: 'delivered' | 'refunded';
+  amountCents: number;
+  voucher?: string;
+  /** Whether the voucher printed at the kiosk (only when asked to print). */
+  printed?: boolean;
 }
 
 /** What the reporter reads for `birth` (static facts, read again on every connect). */

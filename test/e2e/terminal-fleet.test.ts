@@ -6,17 +6,15 @@
  * result arrives as `evt/terminal` (and `cmdres`), and the journal holds intent and outcome.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Journal } from '../../src/journal/journal.js';
-import { startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
 import { simulatorCatalogue, startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
 import { needs, MOSQUITTO } from '../support/real-parts.js';
-import { Observer, type Seen } from '../fleet/support/observer.js';
+import { watchKiosk, type Observer, type Seen } from '../fleet/support/observer.js';
 
 describe('e2e: card terminal duties (schedule, fleet commands, evt/terminal)', function () {
   this.timeout(60_000);
-  let broker: MosquittoBroker;
+  let fleet: Awaited<ReturnType<typeof watchKiosk>> | undefined;
   let observer: Observer;
   let kiosk: KioskProcess | undefined;
   const id = 'k-terminal-e2e-01';
@@ -24,22 +22,19 @@ describe('e2e: card terminal duties (schedule, fleet commands, evt/terminal)', f
   const waitFor = (pred: (m: Seen) => boolean, what: string, timeoutMs = 20_000): Promise<Seen> =>
     observer.message(pred, what, timeoutMs);
   const command = (name: string, args: Record<string, unknown> = {}): Promise<Seen> =>
-    observer.command(topic(''), name, args, 20_000);
+    fleet!.command(name, args);
   const terminalEvents = () =>
     observer.messages.filter((m) => m.topic === topic('evt/terminal')).map((m) => m.json!);
 
   before(async function () {
     await needs(this, MOSQUITTO);
-    broker = await startMosquitto();
-    observer = await Observer.connect(broker.url, [`kiosk/v1/${id}/#`], {
-      clientId: `observer-${randomUUID()}`,
-    });
+    fleet = await watchKiosk(id);
+    observer = fleet.observer;
   });
 
   after(async () => {
     await kiosk?.stop().catch(() => undefined);
-    await observer?.close().catch(() => undefined);
-    await broker?.stop();
+    await fleet?.close();
   });
 
   it('scheduled end-of-day when idle; diagnostics with the terminal; terminal-cancel by receipt number; end-of-day; refused after it', async () => {
@@ -48,7 +43,7 @@ describe('e2e: card terminal duties (schedule, fleet commands, evt/terminal)', f
       config: {
         kiosk: { id, mode: 'checkout', cardTerminal: true, endOfDayAt: '00:00' },
         catalogue: simulatorCatalogue(),
-        fleet: { url: broker.url, heartbeatS: 5, willDelayS: 1, outboxDir: 'outbox' },
+        fleet: { url: fleet!.broker.url, heartbeatS: 5, willDelayS: 1, outboxDir: 'outbox' },
         timeouts: { resultMs: 500 },
       },
     });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Journal } from '../../src/journal/journal.js';
 import { simulatorCatalogue, startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
 import type { VendSummary } from '../../src/contracts/kiosk-summary.js';
+import { cutMidRelease } from '../support/vend.js';
 
 describe('e2e: vending counter (slots and hopper)', function () {
   this.timeout(30_000);
@@ -123,14 +124,7 @@ describe('e2e: vending counter (slots and hopper)', function () {
     await k.waitForScreen(/Noch 3,60 EUR/);
     await k.coin(200);
     await k.coin(200);
-    // The state says the machine asked for the release; the log line says its intent is durable
-    // (under load the cut could otherwise land before the intent, a different case).
-    await k.waitFor(
-      () => Promise.resolve(k.logs()),
-      (logs) => logs.some((l) => l.msg === 'release intent journaled: firing'),
-      20_000,
-    );
-    await k.kill();
+    await cutMidRelease(k);
     kiosk = undefined;
 
     const k2 = await start(k.dir, true);

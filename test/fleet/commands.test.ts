@@ -100,6 +100,46 @@ describe('fleet commands (unit)', () => {
     );
   });
 
+  it('settle-release waits for the customer, checks job id and how, answers the reference (never a code), passes a refusal on', async () => {
+    kiosk.serving = true;
+    const job = 'mfx1a2b3-4:release-0:7';
+    const settle = handler.handle('settle-release', cmd({ jobId: job, how: 'refunded' }));
+    await clock.tickAsync(2_000);
+    assert.equal(answers.length, 0, 'not in the middle of a customer session (it may print)');
+    kiosk.serving = false;
+    await clock.tickAsync(500);
+    await settle;
+    assert.deepEqual(answers.at(-1), {
+      cmdId: answers.at(-1)!.cmdId,
+      cmd: 'settle-release',
+      status: 'succeeded',
+      result: { jobId: job, how: 'refunded', amountCents: 180, voucher: 'k-0042.QX7MD2KA', printed: false },
+    });
+    await handler.handle('settle-release', cmd({ jobId: job, how: 'delivered', print: true }));
+    assert.equal(answers.at(-1)?.status, 'succeeded');
+    for (const bad of [
+      { jobId: job },
+      { jobId: job, how: 'lost' },
+      { jobId: job, how: 'Refunded' },
+      { jobId: '../../x', how: 'delivered' },
+      { jobId: job, how: 'delivered', cents: 1 },
+      { jobId: job, how: 'refunded', print: 'yes' },
+    ]) {
+      await handler.handle('settle-release', cmd(bad));
+      assert.deepEqual([answers.at(-1)?.status, answers.at(-1)?.reason], ['rejected', 'bad_args']);
+    }
+    assert.deepEqual(kiosk.calls, [
+      `settle-release:${job}:refunded:false`,
+      `settle-release:${job}:delivered:true`,
+    ]);
+    kiosk.failNext = new Error(`refused: release ${job} already settled (refunded)`);
+    await handler.handle('settle-release', cmd({ jobId: job, how: 'refunded' }));
+    assert.deepEqual(
+      [answers.at(-1)?.status, answers.at(-1)?.reason],
+      ['failed', `refused: release ${job} already settled (refunded)`],
+    );
+  });
+
   it('ping and unlock do not wait for idle', async () => {
     kiosk.serving = true;
     await handler.handle('ping', cmd());

@@ -6,6 +6,7 @@ import type {
   HealthFacts,
   KioskPort,
   KioskStatus,
+  ReleaseSettleReport,
   TerminalDutyReport,
 } from '../../../src/fleet/kiosk-port.js';
 
@@ -58,6 +59,16 @@ export class FakeKiosk implements KioskPort {
   async terminalCancel(receiptNumber: string): Promise<TerminalDutyReport> {
     this.call(`terminal-cancel:${receiptNumber}`);
     return { result: 'ok', amountCents: 180 };
+  }
+  async settleRelease(
+    jobId: string,
+    how: 'delivered' | 'refunded',
+    print: boolean,
+  ): Promise<ReleaseSettleReport> {
+    this.call(`settle-release:${jobId}:${how}:${print}`);
+    return how === 'refunded'
+      ? { jobId, how, amountCents: 180, voucher: 'k-0042.QX7MD2KA', printed: print }
+      : { jobId, how, amountCents: 180 };
   }
   async restart(reason: string): Promise<void> {
     this.call(`restart:${reason}`);

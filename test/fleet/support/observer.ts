@@ -102,3 +102,28 @@ export class Observer {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A real Mosquitto and an observer of one kiosk's topics, for tests of the kiosk program over the
+ * fleet (call after `needs(this, MOSQUITTO)`): `topic` names the kiosk's topics, `command` sends one
+ * and waits for its final answer, `close` stops both.
+ */
+export async function watchKiosk(id: string) {
+  const { startMosquitto } = await import('../../../src/harness/mosquitto.js');
+  const broker = await startMosquitto();
+  const observer = await Observer.connect(broker.url, [`kiosk/v1/${id}/#`], {
+    clientId: `observer-${randomUUID()}`,
+  });
+  const topic = (t: string) => `kiosk/v1/${id}/${t}`;
+  return {
+    broker,
+    observer,
+    topic,
+    command: (name: string, args: Record<string, unknown> = {}): Promise<Seen> =>
+      observer.command(topic(''), name, args, 20_000),
+    async close() {
+      await observer.close().catch(() => undefined);
+      await broker.stop();
+    },
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * The fleet settles a release whose outcome is unknown (issue 15), in the real kiosk program over a
+ * real Mosquitto: a power cut during a release leaves it unknown after the restart; `settle-release`
+ * checks its arguments, refuses an unknown job, settles `refunded` with a voucher whose reference (never
+ * its code) comes back in `cmdres` and `evt/voucher`, and refuses a second settle. The code is in the
+ * journal and nowhere on the broker or in the log.
+ */
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Journal } from '../../src/journal/journal.js';
+import { simulatorCatalogue, startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
+import type { VendSummary } from '../../src/contracts/kiosk-summary.js';
+import { needs, MOSQUITTO } from '../support/real-parts.js';
+import { watchKiosk, type Observer, type Seen } from '../fleet/support/observer.js';
+import { cutMidRelease } from '../support/vend.js';
+
+describe('e2e: fleet settle-release (vending counter, real Mosquitto)', function () {
+  this.timeout(90_000);
+  let fleet: Awaited<ReturnType<typeof watchKiosk>> | undefined;
+  let observer: Observer;
+  const running: KioskProcess[] = [];
+  const id = 'k-vend-settle-01';
+  const topic = (t: string) => `kiosk/v1/${id}/${t}`;
+  const command = (name: string, args: Record<string, unknown> = {}): Promise<Seen> =>
+    fleet!.command(name, args);
+
+  before(async function () {
+    await needs(this, MOSQUITTO);
+    fleet = await watchKiosk(id);
+    observer = fleet.observer;
+  });
+
+  after(async () => {
+    for (const k of running.splice(0).reverse()) await k.stop().catch(() => undefined);
+    await fleet?.close();
+  });
+
+  async function start(dir?: string): Promise<KioskProcess> {
+    const k = await startKiosk({
+      ...(dir ? { dir } : {}),
+      keepDir: true,
+      config: {
+        kiosk: { id, mode: 'checkout' },
+        catalogue: simulatorCatalogue(),
+        timeouts: { resultMs: 1500 },
+        fleet: { url: fleet!.broker.url, heartbeatS: 5, willDelayS: 1, outboxDir: 'outbox' },
+        hardware: {
+          slots: { driver: 'simulated', slots: [{ id: 'A1', product: 1, initialStock: 3, lowAt: 0 }] },
+          hopper: { driver: 'simulated', coinCents: 10, coins: 30 },
+        },
+      },
+    });
+    running.push(k);
+    await k.waitForIdle(20_000);
+    return k;
+  }
+
+  it('power cut mid-release, then settle-release: bad args and an unknown job refused, refunded with the reference only, a second settle refused', async () => {
+    const k = await start();
+    await k.request({ cmd: 'slot', slot: 'A1', action: 'hold' });
+    await k.press('amount1');
+    await k.waitForScreen(/Summe 1,80 EUR/);
+    await k.press('ok');
+    await k.waitForScreen(/Noch 1,80 EUR/);
+    await k.coin(200);
+    await cutMidRelease(k);
+    running.splice(running.indexOf(k), 1);
+
+    const k2 = await start(k.dir);
+    await k2.waitFor(
+      () => k2.state(),
+      (s) => s.state === 'idle' && s.journal.openSessions === 0,
+      20_000,
+    );
+    const doubt = ((await k2.state()).vend as VendSummary).releasesInDoubt;
+    assert.equal(doubt.length, 1);
+    const jobId = doubt[0]!.jobId;
+    const receiptsBefore = (await k2.receipts()).length;
+
+    const bad = await command('settle-release', { jobId, how: 'lost' });
+    assert.deepEqual([bad.json?.status, bad.json?.reason], ['rejected', 'bad_args']);
+    const unknown = await command('settle-release', { jobId: `${jobId}x`, how: 'refunded' });
+    assert.equal(unknown.json?.status, 'failed');
+    assert.match(String(unknown.json?.reason), /^refused: no release in doubt/);
+
+    const settled = await command('settle-release', { jobId, how: 'refunded', reason: 'customer called' });
+    assert.equal(settled.json?.status, 'succeeded', JSON.stringify(settled.json));
+    const result = settled.json?.result as Record<string, unknown>;
+    assert.deepEqual(Object.keys(result).sort(), ['amountCents', 'how', 'jobId', 'voucher']);
+    assert.deepEqual([result.jobId, result.how, result.amountCents], [jobId, 'refunded', 180]);
+    const ref = String(result.voucher);
+    assert.match(ref, new RegExp(`^${id}\\.[A-Z2-7]{8}$`), 'the reference, not the code');
+    await observer.message(
+      (m) => m.topic === topic('evt/voucher') && m.json?.voucher === ref && m.json?.action === 'issued',
+      'evt/voucher issued',
+    );
+    assert.equal(((await k2.state()).vend as VendSummary).releasesInDoubt.length, 0);
+    assert.equal((await k2.receipts()).length, receiptsBefore, 'not printed without print: true');
+
+    const again = await command('settle-release', { jobId, how: 'delivered' });
+    assert.equal(again.json?.status, 'failed');
+    assert.equal(again.json?.reason, `refused: release ${jobId} already settled (refunded)`);
+
+    const logs = JSON.stringify(k2.logs());
+    await k2.stop();
+    const { records } = await Journal.read(join(k.dir, 'journal'));
+    const settle = records.filter((r) => r.type === 'release_settled');
+    assert.equal(settle.length, 1, 'settled once');
+    const code = settle[0]!.type === 'release_settled' ? (settle[0]!.voucher ?? '') : '';
+    assert.ok(code.startsWith('KV1.') && code.includes(ref.split('.')[1]!), code);
+    assert.equal(settle[0]!.type === 'release_settled' && settle[0]!.by, 'fleet');
+    // The code pays: it is on no topic and in no log line.
+    const mac = code.split('.').at(-1)!;
+    for (const m of observer.messages) assert.ok(!m.payload.includes(mac), `${m.topic} carries the code`);
+    assert.ok(!logs.includes(mac), 'the code is not in the log');
+    rmSync(k.dir, { recursive: true, force: true });
+  });
+});
