@@ -413,11 +413,14 @@ export class RecoverSession {
     const terminal = this.deps.terminal;
     const live = this.live();
     if (!terminal?.enabled || !live.paid || !live.apiId) return;
-    // What is still owed, not what was returned: the live flow may have paid some of it back already
-    // (hopper change, a voucher, a credit) before the cut; reversing the whole payment then pays twice.
-    const owed = this.leftover();
+    // What is still owed for the goods, not what was returned: the live flow may have paid some of it
+    // back already (hopper change, a voucher, a credit) before the cut; reversing the whole payment
+    // then pays twice. Coins in the session are owed too, but are no reason to reverse: counting them
+    // here reversed a payment whose other unit was in doubt (possibly handed out; chaos seed 8181).
+    // Only when every unit's price is owed back is nothing handed out; an unknown total never reverses.
+    const owed = Math.min(notServed(live), this.leftover());
     const total = live.tx?.amount ?? 0;
-    if (owed <= 0 || owed < total) return;
+    if (total <= 0 || owed < total) return;
     const paidTx = this.paidTx;
     if (paidTx && this.paidStep === 'start/cashless')
       await journalTerminalPayment(this.deps.journal, this.id, paidTx, total);

@@ -151,6 +151,61 @@ describe('terminal duties: cancelTrx, end-of-day, diagnosis, merchant receipts',
     );
   });
 
+  it('recovery: one unit in doubt, the other not served, coins in the session: the payment is never reversed', async () => {
+    // Found by chaos seed 8181 (vending run 0): late coins in a terminal session counted towards "the
+    // whole price owed", so the payment was reversed although the first unit may have been handed out.
+    const sessionId = `s${++n}`;
+    await w.sj.beginSession(sessionId);
+    const two = {
+      ...COFFEE,
+      basket: { ...COFFEE.basket, products: [{ ...COFFEE.basket.products[0]!, quantity: 2 }] },
+    };
+    const tx = await w.api.create({
+      ...two,
+      basket_info: { sum: 360, currency: 'EUR' },
+      merchantRef: `${sessionId}:create:1`,
+    });
+    assert.equal((await w.api.start(tx.id, 'cashless')).status, 'ok');
+    await w.journal.append({ type: 'coin_accepted', sessionId, cents: 200, source: 'coin' });
+    for (const [i, result, reason] of [
+      [0, 'unknown', 'power_cut'],
+      [1, 'failed', 'not_tried'],
+    ] as const) {
+      const jobId = `${sessionId}:release-${i}:1`;
+      await w.journal.append({
+        type: 'release_intent',
+        sessionId,
+        jobId,
+        slot: 'A1',
+        productId: 1,
+        cents: 180,
+      });
+      await w.journal.append({ type: 'release_outcome', jobId, result, reason });
+    }
+    await w.crash();
+
+    await recoverOpenSessions({
+      journal: w.journal,
+      api: w.rig.client,
+      logger: silentLogger,
+      terminal: new TerminalDuties({
+        journal: w.journal,
+        api: w.rig.client,
+        logger: silentLogger,
+        enabled: true,
+      }),
+    });
+    assert.equal(w.ledger().sales[0]!.cancelled ?? false, false, 'the terminal payment stands');
+    const owedBack = (await records())
+      .filter((x) => x.type === 'unclaimed' && x.sessionId === sessionId)
+      .reduce((sum, x) => sum + (x as { cents: number }).cents, 0);
+    assert.equal(
+      owedBack,
+      380,
+      'the coins and the unit not served go back; the unit in doubt waits for the operator',
+    );
+  });
+
   it('the answer to cancelTrx is lost after the stand-in committed it: read back, ok, never sent twice', async () => {
     const { apiId } = await terminalSale();
     w.rig.standIn.faults.add({ path: '/cancelTrx', fault: { type: 'drop_after_commit' } });
