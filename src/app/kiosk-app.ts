@@ -3,7 +3,7 @@
  * journal and the fleet reporter from the configuration, gives the machines their effects, and
  * wires hardware events in and screens out. The only module that knows all the others.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createActor, fromPromise, type Actor, type AnyActorRef, type Subscription } from 'xstate';
 import { TokenManager, type AuthConfig } from '../api/auth.js';
@@ -69,6 +69,7 @@ import type { DeviceHealth } from '../contracts/device.js';
 import type { KioskSummary, VendSummary } from '../contracts/kiosk-summary.js';
 
 import type { FleetReporter } from '../fleet/reporter.js';
+import type { TransactionEvent } from '../fleet/envelope.js';
 
 export interface KioskAppOptions {
   config: KioskConfig;
@@ -124,6 +125,8 @@ export class KioskApp extends EventEmitter {
   private coinChain: Promise<void> = Promise.resolve();
   private stopped = false;
   private fleet: FleetReporter | undefined;
+  /** Money events recovery told before the reporter was up (boot recovery runs first): sent once it is. */
+  private fleetBacklog: Array<(fleet: FleetReporter) => void> = [];
   private printerStatus: PrinterStatus = 'ok';
   private stopPrinterWatch: (() => void) | undefined;
   /** What the journal found damaged at open, for the fleet alert once the fleet is up. */
@@ -718,9 +721,17 @@ export class KioskApp extends EventEmitter {
     return receiptNo ? { receiptNo } : {};
   }
 
+  /** An event for the fleet now, or once the reporter is up (with a fleet configured). */
+  private toFleet(send: (fleet: FleetReporter) => void): void {
+    if (this.fleet) send(this.fleet);
+    else if (this.config.fleet) this.fleetBacklog.push(send);
+  }
+
   /**
-   * The receipt of a sale recovery found paid (a cut during the payment): numbered and laid out like
-   * any receipt, the API's lines as read back; journaled before it prints (kept for a reprint).
+   * The receipt of a sale recovery found paid (a cut during the payment or the releases): numbered and
+   * laid out like any receipt, the API's lines as read back; journaled before it prints (kept for a
+   * reprint). The fleet hears of the sale here too, once the receipt is journaled: the flow told it
+   * only if it got past its releases, and with the same eventId the dashboard keeps one of the two.
    */
   private async printRecovered(r: RecoveredReceipt): Promise<void> {
     const api = this.apiReceiptLines(r.apiLines);
@@ -744,13 +755,30 @@ export class KioskApp extends EventEmitter {
       when: receiptTime(new Date()),
       merchant: this.config.receipts.merchant,
     });
+    const figures = saleFigures(sale, receiptNo);
     await this.journal.append({
       type: 'receipt',
       sessionId: r.sessionId,
       jobId: r.jobId,
       lines,
-      sale: saleFigures(sale, receiptNo),
+      sale: figures,
     });
+    const method = fleetMethod(r.method);
+    const given = (r.undelivered ?? []).filter((u) => u.outcome === 'failed').length;
+    this.toFleet((fleet) =>
+      fleet.event('transaction', {
+        eventId: paidEventId(this.config.kiosk.id, r.transactionId),
+        kind: r.kind,
+        outcome: 'completed',
+        // What the flow's event says too: the goods delivered, before a bonus (the agreement rule).
+        amountCents: figures.total + figures.discount,
+        currency: 'EUR',
+        transactionId: r.transactionId,
+        ...(method ? { paymentMethod: method } : {}),
+        ...(r.cardMasked ? { card: r.cardMasked } : {}),
+        itemCount: r.kind === 'topup' ? 0 : r.basket.reduce((n, l) => n + l.quantity, 0) - given,
+      }),
+    );
     await this.devices.printer.print({
       lines,
       header: this.config.receipts.header,
@@ -807,15 +835,10 @@ export class KioskApp extends EventEmitter {
         });
         break;
       case 'transaction_finished': {
-        const method =
-          e.method === 'loyalty'
-            ? 'card_balance'
-            : e.method === 'cashless'
-              ? 'card_terminal'
-              : e.method === 'cash'
-                ? 'cash'
-                : undefined;
+        const method = fleetMethod(e.method);
         fleet?.event('transaction', {
+          // One id per paid transaction: recovery may tell the same sale again (printRecovered).
+          ...(e.outcome === 'paid' ? { eventId: paidEventId(this.config.kiosk.id, e.id) } : {}),
           kind: this.config.kiosk.mode === 'topup' ? 'topup' : 'sale',
           outcome: e.outcome === 'paid' ? 'completed' : e.outcome === 'aborted' ? 'cancelled' : 'failed',
           amountCents: e.amount,
@@ -1281,6 +1304,7 @@ export class KioskApp extends EventEmitter {
       terminal: this.terminalService,
       releases: this.releases,
     });
+    for (const send of this.fleetBacklog.splice(0)) send(this.fleet);
   }
 
   get standInUrl(): string | undefined {
@@ -1336,4 +1360,29 @@ function damageMessage(alert: Extract<JournalAlert, { kind: 'damaged' }>): strin
 function receiptTime(d: Date): string {
   const p = (n: number) => String(n).padStart(2, '0');
   return `${p(d.getDate())}.${p(d.getMonth() + 1)}.${d.getFullYear()} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+/** The fleet's name of how a sale was paid. */
+function fleetMethod(method: 'cash' | 'loyalty' | 'cashless' | null): TransactionEvent['paymentMethod'] {
+  return method === 'loyalty'
+    ? 'card_balance'
+    : method === 'cashless'
+      ? 'card_terminal'
+      : method === 'cash'
+        ? 'cash'
+        : undefined;
+}
+
+/**
+ * The `eventId` of a paid transaction's `evt/transaction`, derived from the kiosk and the API
+ * transaction (a name-based UUID, version 5 layout over SHA-1): the flow's event and the one recovery
+ * sends for a session cut before its receipt are the same event to the dashboard, which de-duplicates
+ * by eventId, so a sale is counted once whichever of them got out.
+ */
+export function paidEventId(kioskId: string, transactionId: string): string {
+  const h = createHash('sha1').update(`kiosk-paid\0${kioskId}\0${transactionId}`).digest();
+  h[6] = (h[6]! & 0x0f) | 0x50;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }

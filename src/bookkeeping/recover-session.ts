@@ -96,6 +96,8 @@ export interface RecoverSessionDeps {
 export interface RecoveredReceipt {
   sessionId: string;
   jobId: string;
+  /** The paid API transaction (the fleet's `evt/transaction` names it). */
+  transactionId: string;
   kind: 'sale' | 'topup';
   basket: BasketLine[];
   method: 'cash' | 'loyalty' | 'cashless' | null;
@@ -522,6 +524,7 @@ export class RecoverSession {
     return {
       sessionId: this.id,
       jobId: this.job('receipt'),
+      transactionId: tx.id,
       kind: live.mode === 'topup' ? 'topup' : 'sale',
       basket,
       method,

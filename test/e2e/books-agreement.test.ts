@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { paidEventId } from '../../src/app/kiosk-app.js';
 import { exportJournal, type ExportRow } from '../../src/cli/journal-export.js';
 import { FleetModel } from '../../src/dashboard/fleet-model.js';
 import { Ingest } from '../../src/dashboard/ingest.js';
@@ -24,7 +25,12 @@ import {
 } from '../../src/harness/kiosk-process.js';
 import { Journal } from '../../src/journal/journal.js';
 import { sqliteTarget, type StoreTarget } from '../dashboard/store-targets.js';
-import { booksDisagreements, parseReceipt, type BooksInput } from '../support/books-agreement.js';
+import {
+  booksDisagreements,
+  parseLedgerCsv,
+  parseReceipt,
+  type BooksInput,
+} from '../support/books-agreement.js';
 
 const TZ = 'Europe/Berlin';
 const BONUS_CARD = '9276000000000042'; // 5,00 cash + 7,50 bonus
@@ -210,6 +216,13 @@ describe('e2e: export, receipts and fleet agree to the cent', function () {
       'eight customer receipts',
     );
     assert.deepEqual(booksDisagreements(input), [], 'the books agree');
+    // A paid transaction's event has the id recovery would give it too (a sale told twice counts once).
+    const paidRows = [...input.csv.values()]
+      .flatMap(parseLedgerCsv)
+      .filter((r) => r.type === 'transaction' && r.outcome === 'completed');
+    assert.equal(paidRows.length, 8);
+    for (const r of paidRows)
+      assert.equal(r.event_id, paidEventId(r.kiosk, r.transaction_id), r.transaction_id);
 
     // What the sales were, so the agreement is not an agreement of zeros.
     const f = (i: number) => sales[i]!.figures!;
