@@ -13,7 +13,7 @@
  * The bundle is written to node_modules/.cache/kiosk-bench/ (not dist/: bin/kiosk.mjs would pick it up).
  *
  * Then, for the bundle with the API elsewhere, the whole process as the operating system counts it
- * (what a Pi pays after a power cut, Node's own start-up and exit included): `/usr/bin/time` around
+ * (what a Pi pays after a power cut, Node's own start-up and exit included): bench/whole-process.ts (wait4) around
  * `KIOSK_EXIT_AT_IDLE=1 node <bundle>/kiosk.mjs run --config <cfg> --no-tui`, started in turn with
  * `node -e 0`, the CPU (user + sys) and wall ratios taken pair by pair (a shared machine's speed
  * drifts; a pair's ratio does not), and the peak RSS. Last, what the bundle's start-up path holds,
@@ -21,7 +21,7 @@
  * largest sources in them.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -37,6 +37,7 @@ import {
   type StartKioskOptions,
 } from '../src/harness/kiosk-process.js';
 import { percentile } from './app-rig.js';
+import { timed } from './whole-process.js';
 import { buildBundle } from '../src/harness/build-bundle.mjs';
 import { startupGraph } from '../src/harness/bundle-graph.js';
 
@@ -184,30 +185,7 @@ for (const v of variants) {
   );
 }
 
-/** One run under /usr/bin/time: wall and CPU seconds, peak RSS in MB. */
-async function timed(argv: string[], env: Record<string, string> = {}) {
-  const out = join(tmpdir(), `kiosk-bench-time-${process.pid}`);
-  const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-f', '%e %U %S %M', '-o', out, ...argv], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...env },
-      stdio: 'ignore',
-    });
-    child.once('exit', resolve);
-    child.once('error', reject);
-  });
-  if (code !== 0) throw new Error(`${argv.join(' ')} exited ${code}`);
-  const [wall, user, sys, maxKb] = readFileSync(out, 'utf8')
-    .trim()
-    .split('\n')
-    .at(-1)!
-    .split(' ')
-    .map(Number);
-  rmSync(out, { force: true });
-  return { wall: wall!, cpu: user! + sys!, peakMb: maxKb! / 1024 };
-}
-
-if (existsSync('/usr/bin/time')) {
+{
   const dir = mkdtempSync(join(tmpdir(), 'kiosk-bench-whole-'));
   const api = await startApiProcess(join(dir, 'api-ledger.json'));
   try {
@@ -233,13 +211,13 @@ if (existsSync('/usr/bin/time')) {
       barePeak.push(b.peakMb);
     }
     console.log(
-      `whole process, bundle with the API elsewhere, start to the idle screen and exit (KIOSK_EXIT_AT_IDLE=1, /usr/bin/time, ${cpuRatio.length} pairs with node -e 0): CPU ${median(cpuRatio).toFixed(2)}x, wall ${median(wallRatio).toFixed(2)}x node -e 0 (median of the pairs' ratios); peak RSS ${median(peak).toFixed(1)} MB (node -e 0: ${median(barePeak).toFixed(1)} MB)`,
+      `whole process, bundle with the API elsewhere, start to the idle screen and exit (KIOSK_EXIT_AT_IDLE=1, wait4, ${cpuRatio.length} pairs with node -e 0): CPU ${median(cpuRatio).toFixed(2)}x, wall ${median(wallRatio).toFixed(2)}x node -e 0 (median of the pairs' ratios); peak RSS ${median(peak).toFixed(1)} MB (node -e 0: ${median(barePeak).toFixed(1)} MB)`,
     );
   } finally {
     api.child.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   }
-} else console.log('whole process: skipped (no /usr/bin/time)');
+}
 
 const graph = startupGraph(join(BUNDLE_DIR, 'metafile.json'));
 const largest = [...graph.bytesBySource]

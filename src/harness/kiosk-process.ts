@@ -133,6 +133,8 @@ export interface StartKioskOptions {
   env?: Record<string, string>;
   /** How to start: tsx on the sources (default), `bin/kiosk.mjs`, or a bundle file. */
   entry?: { kind: 'tsx' } | { kind: 'bin' } | { kind: 'bundle'; file: string };
+  /** The Node binary (default: the one running this; the code-cache tests run a Node 22 too). */
+  node?: string;
   /** Wait until the control port answers ping (default true; false for configs meant to fail). */
   waitReady?: boolean;
   readyTimeoutMs?: number;
@@ -503,7 +505,7 @@ export async function startKiosk(opts: StartKioskOptions = {}): Promise<KioskPro
       : entry.kind === 'bin'
         ? [join(REPO_ROOT, 'bin/kiosk.mjs')]
         : [entry.file];
-  const child = spawn(process.execPath, [...args, 'run', '--config', configPath, '--no-tui'], {
+  const child = spawn(opts.node ?? process.execPath, [...args, 'run', '--config', configPath, '--no-tui'], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

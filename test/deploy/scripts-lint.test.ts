@@ -102,6 +102,8 @@ describe('deploy scripts and units', function () {
       assert.match(unit, new RegExp(`^${line.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'), line);
     assert.match(unit, /^ReadWritePaths=\/var\/lib\/kiosk\b/m);
     assert.match(unit, /^StartLimitBurst=\d+$/m);
+    // Node 22's compile cache: in the kiosk's writable state, not the private /tmp emptied at each start
+    assert.match(unit, /^Environment=NODE_COMPILE_CACHE=\/var\/lib\/kiosk\//m);
     assert.doesNotMatch(unit, /^Requires=.*time-sync/m, 'never blocks on time synchronisation');
   });
 });
