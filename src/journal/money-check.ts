@@ -15,13 +15,15 @@
  * damaged record's money to what the next commit says.
  *
  * Frame JSON: `{"type":"check","after":<seq of the batch's last entry>,"box":[cents,coins],
- * "open":{"<session>":[inserted,coins,credited,unclaimed,redeemed]},"all":true,"vouchers":[refs]}`;
- * no seq of its own. `redeemed` (voucher cents the session holds) and `vouchers` (the references
- * redeemed in this batch) came with voucher redemption: checks written before have neither, and are
- * compared on the first four figures only.
+ * "open":{"<session>":[inserted,coins,credited,unclaimed,redeemed,releases]},"all":true,"vouchers":[refs]}`;
+ * no seq of its own. `redeemed` (voucher cents the session holds), `releases` (vending releases
+ * journaled for it) and `vouchers` (the references redeemed in this batch) came later: older checks
+ * have four figures per session and no `vouchers`, and are compared on the figures they have.
  *
  * Why vouchers too: a redeemed voucher is money the session holds, like a coin; and a damaged
  * `voucher_redeemed` would otherwise forget that the voucher was used, so it could be spent twice.
+ * Why releases: a damaged `release_intent` would make a unit that was fired look never tried, and its
+ * price would be paid back (a terminal payment even reversed) although the goods may be gone.
  */
 import * as z from 'zod';
 import type { JournalEntry } from './entries.js';
@@ -30,10 +32,7 @@ import type { LedgerState } from './state.js';
 /** Above this many open sessions a check lists only the sessions its batch touched (`all: false`). */
 export const CHECK_ALL_SESSIONS_UP_TO = 32;
 
-const Money = z.union([
-  z.tuple([z.int(), z.int(), z.int(), z.int(), z.int()]),
-  z.tuple([z.int(), z.int(), z.int(), z.int()]),
-]);
+const Money = z.array(z.int()).min(4).max(6);
 export const MoneyCheckSchema = z.object({
   type: z.literal('check'),
   after: z.int(),
@@ -45,9 +44,9 @@ export const MoneyCheckSchema = z.object({
   vouchers: z.array(z.string()).optional(),
 });
 export type MoneyCheck = z.infer<typeof MoneyCheckSchema>;
-/** inserted cents, coins, credited cents, unclaimed cents, redeemed voucher cents (absent in old checks) */
+/** inserted cents, coins, credited cents, unclaimed cents, then (absent in old checks) redeemed voucher cents, releases */
 export type SessionMoney = z.infer<typeof Money>;
-type Figures = [number, number, number, number, number];
+type Figures = [number, number, number, number, number, number];
 
 const figuresOf = (s: LedgerState['sessions'][string]): Figures => [
   s.insertedCents,
@@ -55,6 +54,7 @@ const figuresOf = (s: LedgerState['sessions'][string]): Figures => [
   s.creditedCents,
   s.unclaimedCents,
   s.redeemedCents ?? 0,
+  s.releaseIntents ?? 0,
 ];
 
 export function isMoneyCheck(value: unknown): boolean {
@@ -71,7 +71,7 @@ export function moneyCheck(before: Readonly<LedgerState>, entries: readonly Jour
   const of = (sessionId: string): Figures => {
     touched.add(sessionId);
     let m = open.get(sessionId);
-    if (!m) open.set(sessionId, (m = [0, 0, 0, 0, 0]));
+    if (!m) open.set(sessionId, (m = [0, 0, 0, 0, 0, 0]));
     return m;
   };
   for (const e of entries) {
@@ -101,6 +101,13 @@ export function moneyCheck(before: Readonly<LedgerState>, entries: readonly Jour
         of(e.sessionId)[4] += e.cents;
         vouchers.push(e.ref);
         break;
+      case 'release_intent': {
+        // The fold counts it only for a session it knows (state.ts), so does the check.
+        const m = open.get(e.sessionId);
+        touched.add(e.sessionId);
+        if (m) m[5] += 1;
+        break;
+      }
       case 'session_closed':
         touched.add(e.sessionId);
         open.delete(e.sessionId);
@@ -196,11 +203,20 @@ export function adoptCheck(state: LedgerState, mismatch: CheckMismatch, ts: numb
       creditedCents: 0,
       unclaimedCents: 0,
     });
-    [s.insertedCents, s.coins, s.creditedCents, s.unclaimedCents] = expected;
-    const redeemed = expected[4];
+    [s.insertedCents, s.coins, s.creditedCents, s.unclaimedCents] = expected as [
+      number,
+      number,
+      number,
+      number,
+    ];
+    const [, , , , redeemed, releases] = expected;
     if (redeemed !== undefined) {
       if (redeemed > 0) s.redeemedCents = redeemed;
       else delete s.redeemedCents;
+    }
+    if (releases !== undefined) {
+      if (releases > 0) s.releaseIntents = releases;
+      else delete s.releaseIntents;
     }
     s.damaged = true;
   }

@@ -175,6 +175,51 @@ describe('vend journal (stock, releases and payouts in the journal)', () => {
     await journal.close();
   });
 
+  it('a damaged release intent: the cross-check keeps the release counted, so a unit that may be gone is not paid back', async () => {
+    const first = await open();
+    const j = first.journal;
+    await j.append({ type: 'session_started', sessionId: 's6', mode: 'checkout' });
+    await j.append({
+      type: 'tx_created',
+      sessionId: 's6',
+      localId: 's6:create:1',
+      apiId: 'STX6',
+      basket: { products: [{ id: 1, quantity: 2, priceOne: 180 }] },
+      amount: 360,
+    });
+    await j.append({
+      type: 'api_intent',
+      sessionId: 's6',
+      apiId: 'STX6',
+      step: 'start/loyalty',
+      jobId: 's6:start:1',
+    });
+    await j.append({ type: 'api_outcome', jobId: 's6:start:1', result: 'ok', status: 'ok' });
+    const file = path.join(first.dir, segmentFiles(first.dir)[0] as string);
+    const at = fs.statSync(file).size + 30;
+    // The first unit was fired (the power went before its outcome); the second never tried.
+    await first.vend.releaseIntent({
+      sessionId: 's6',
+      jobId: 's6:release-0:2',
+      slot: 'A1',
+      productId: 1,
+      cents: 180,
+      transactionId: 'STX6',
+      later: [{ slot: 'A1', productId: 1, cents: 180 }],
+    });
+    await j.append({ type: 'coin_accepted', sessionId: 's6', cents: 10, source: 'coin' });
+    await j.close();
+    const bytes = fs.readFileSync(file);
+    bytes[at] = (bytes[at] as number) ^ 0x04;
+    fs.writeFileSync(file, bytes);
+
+    const { journal, vend } = await open(first.dir);
+    assert.equal(journal.state.sessions.s6?.releaseIntents, 1, 'the check counts the release the damage hid');
+    assert.deepEqual(await vend.afterRestart(), { unknown: 0, notTried: 1 }, 'only the second unit');
+    assert.equal(journal.state.sessions.s6?.returnedCents, 180, 'the fired unit is not paid back on a guess');
+    await journal.close();
+  });
+
   it('change: the hopper counters are journaled with the intent; the paid cents count against the session', async () => {
     const { journal, vend } = await open();
     await journal.append({ type: 'session_started', sessionId: 's4', mode: 'checkout' });
