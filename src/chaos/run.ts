@@ -14,6 +14,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import {
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -713,13 +714,6 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
   const ledger: LedgerFileView = existsSync(ledgerFile)
     ? (JSON.parse(readFileSync(ledgerFile, 'utf8')) as LedgerFileView)
     : { cards: {}, transactions: {}, sales: [] };
-  if (mounted) {
-    try {
-      execFileSync('umount', [journalDir]);
-    } catch (err) {
-      log(`run ${run}: umount ${journalDir} failed: ${(err as Error).message}`);
-    }
-  }
   result.books = reconcile({
     acceptor,
     journal: { records, state: folded },
@@ -733,7 +727,18 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
     ...(observer ? { fleet: { events: observer.events, mustArrive } } : {}),
   });
   const bad = result.books.findings.length > 0 || result.error !== undefined;
-  if (opts.keep || (opts.keepBad && bad)) result.dir = dir;
+  const keep = opts.keep || (opts.keepBad && bad);
+  if (mounted) {
+    // The journal sits on the run's own tmpfs: a kept run keeps a copy (`journal-copy`), as the
+    // finding's cause is usually in it.
+    if (keep) cpSync(journalDir, join(dir, 'journal-copy'), { recursive: true });
+    try {
+      execFileSync('umount', [journalDir]);
+    } catch (err) {
+      log(`run ${run}: umount ${journalDir} failed: ${(err as Error).message}`);
+    }
+  }
+  if (keep) result.dir = dir;
   else rmSync(dir, { recursive: true, force: true });
   result.ms = Date.now() - started;
   return result;
