@@ -4,7 +4,7 @@
  * process as the real API would be.
  */
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { buildBundle } from '../../src/harness/build-bundle.mjs';
 import { startupGraph } from '../../src/harness/bundle-graph.js';
@@ -44,8 +44,14 @@ describe('e2e: the bundle (dist/kiosk.mjs as built for the Pi)', function () {
   let entry: string;
   let kiosk: KioskProcess | undefined;
 
+  // what bin/kiosk.mjs runs of a release: the script bundle with its V8 code cache (bin/code-cache.mjs)
+  const launcher = join(outdir, 'bin/kiosk.mjs');
+
   before(async () => {
-    entry = resolve(REPO_ROOT, await buildBundle(outdir, { metafile: true }));
+    entry = resolve(REPO_ROOT, await buildBundle(join(outdir, 'dist'), { metafile: true }));
+    mkdirSync(join(outdir, 'bin'));
+    for (const file of ['kiosk.mjs', 'code-cache.mjs'])
+      copyFileSync(join(REPO_ROOT, 'bin', file), join(outdir, 'bin', file));
   });
   after(async () => {
     await kiosk?.stop();
@@ -53,7 +59,7 @@ describe('e2e: the bundle (dist/kiosk.mjs as built for the Pi)', function () {
   });
 
   it('its start-up path (static imports from the entry) holds no real driver, printer encoder, fleet client or stand-in', () => {
-    const graph = startupGraph(join(outdir, 'metafile.json'));
+    const graph = startupGraph(join(outdir, 'dist/metafile.json'));
     const sources = [...graph.bytesBySource.keys()];
     // it sees the start-up at all: the program and what the idle screen needs
     assert.ok(sources.includes('src/app/main.ts') && sources.includes('xstate'), sources.join(' '));
@@ -72,9 +78,17 @@ describe('e2e: the bundle (dist/kiosk.mjs as built for the Pi)', function () {
       assert.ok(!sources.includes(lazy), `${lazy} is in the start-up chunks`);
   });
 
-  it('reaches the idle screen with the API elsewhere without loading undici, TLS or node-thermal-printer', async () => {
+  for (const [how, file] of [
+    ['the ES module bundle', () => entry],
+    ['the launcher', () => launcher],
+  ] as const)
+    it(`reaches the idle screen with the API elsewhere without loading undici, TLS or node-thermal-printer: ${how}`, async () => {
+      await idleWithoutExtras(file());
+    });
+
+  async function idleWithoutExtras(file: string): Promise<void> {
     const run = await startKiosk({
-      entry: { kind: 'bundle', file: entry },
+      entry: { kind: 'bundle', file },
       externalApi: true,
       waitReady: false,
       env: {
@@ -101,10 +115,18 @@ describe('e2e: the bundle (dist/kiosk.mjs as built for the Pi)', function () {
     } finally {
       await run.stop();
     }
-  });
+  }
 
-  it('tops up a card and logs its start-up phases in order', async () => {
-    kiosk = await startKiosk({ entry: { kind: 'bundle', file: entry }, externalApi: true });
+  for (const [how, file] of [
+    ['the ES module bundle', () => entry],
+    ['the launcher (script bundle, code cache written at the idle screen)', () => launcher],
+  ] as const)
+    it(`tops up a card and logs its start-up phases in order: ${how}`, async () => {
+      await topUp(file());
+    });
+
+  async function topUp(file: string): Promise<void> {
+    kiosk = await startKiosk({ entry: { kind: 'bundle', file }, externalApi: true });
     await kiosk.waitForIdle();
     assert.deepEqual((await kiosk.display()).slice(0, 2), ['Karte aufladen', 'Karte scannen']);
     await kiosk.scan(SEED_CARD);
@@ -129,5 +151,6 @@ describe('e2e: the bundle (dist/kiosk.mjs as built for the Pi)', function () {
       [...at].sort((a, b) => a - b),
       'each phase ends after the one before',
     );
-  });
+    await kiosk.stop();
+  }
 });

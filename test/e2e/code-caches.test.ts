@@ -5,7 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildBundle } from '../../src/harness/build-bundle.mjs';
@@ -26,6 +36,11 @@ function node22(): string | undefined {
   });
 }
 
+/** The `key` in a code cache file's header line (what script and runtime it was made for). */
+function headerKey(file: Buffer): string {
+  return (JSON.parse(file.subarray(0, file.indexOf(10)).toString()) as { key: string }).key;
+}
+
 /** Files below `dir`, recursively. */
 function filesBelow(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -44,7 +59,8 @@ describe('e2e: the launcher keeps its code caches across a power cut', function 
   before(async () => {
     await buildBundle(join(root, 'dist'));
     mkdirSync(join(root, 'bin'), { recursive: true });
-    copyFileSync(join(REPO_ROOT, 'bin/kiosk.mjs'), launcher);
+    for (const file of ['kiosk.mjs', 'code-cache.mjs'])
+      copyFileSync(join(REPO_ROOT, 'bin', file), join(root, 'bin', file));
   });
   after(() => {
     rmSync(root, { recursive: true, force: true });
@@ -59,7 +75,8 @@ describe('e2e: the launcher keeps its code caches across a power cut', function 
       node,
       entry: { kind: 'bundle', file: launcher },
       externalApi: true,
-      env: { NODE_COMPILE_CACHE: cacheDir },
+      // the ES module bundle: the script bundle has its own cache (below)
+      env: { NODE_COMPILE_CACHE: cacheDir, KIOSK_CODE_CACHE: 'off' },
     });
     try {
       await kiosk.waitForIdle();
@@ -68,6 +85,66 @@ describe('e2e: the launcher keeps its code caches across a power cut', function 
       assert.ok(filesBelow(cacheDir).length > 5, `compile cache: ${filesBelow(cacheDir).join(' ')}`);
     } finally {
       await kiosk.stop();
+    }
+  });
+
+  /** Starts the launcher to the idle screen and cuts the power (SIGKILL). */
+  async function startAndCut(cacheDir: string): Promise<void> {
+    const kiosk = await startKiosk({
+      entry: { kind: 'bundle', file: launcher },
+      externalApi: true,
+      env: { NODE_COMPILE_CACHE: cacheDir },
+    });
+    try {
+      await kiosk.waitForIdle();
+      assert.equal((await kiosk.display())[0], 'Karte aufladen');
+      await kiosk.kill('SIGKILL');
+      assert.doesNotMatch(kiosk.stderr, /code cache not written/);
+    } finally {
+      await kiosk.stop();
+    }
+  }
+
+  it('the V8 code cache of the script bundle is written at the idle screen and used by the next start', async () => {
+    const cacheDir = join(scratch, 'v8-used');
+    const cache = join(cacheDir, 'kiosk-script.v8cache');
+    await startAndCut(cacheDir);
+    assert.ok(existsSync(cache), `no cache: ${filesBelow(cacheDir).join(' ')}`);
+    const first = statSync(cache);
+    assert.ok(first.size > 100_000, `cache of ${first.size} bytes`);
+    await startAndCut(cacheDir);
+    // a cache that was used is not written again (a rejected or damaged one would be, by rename)
+    const second = statSync(cache);
+    assert.deepEqual([second.ino, second.mtimeMs], [first.ino, first.mtimeMs]);
+  });
+
+  it('a damaged, truncated or foreign cache file is ignored: the kiosk starts and writes a good one', async () => {
+    const cacheDir = join(scratch, 'v8-damaged');
+    const cache = join(cacheDir, 'kiosk-script.v8cache');
+    await startAndCut(cacheDir);
+    const good = readFileSync(cache);
+    const flipped = Buffer.from(good);
+    flipped[Math.floor(good.length * 0.7)]! ^= 0x40; // a byte of V8's payload, past the header
+    const damaged: Array<[string, Buffer]> = [
+      ['a flipped byte', flipped],
+      ['cut in half', good.subarray(0, good.length >> 1)],
+      ['garbage', Buffer.alloc(4096, 0xa5)],
+      ['empty', Buffer.alloc(0)],
+      // a stale cache: another build's (the header names the script by its hash)
+      [
+        'another build',
+        Buffer.from(
+          good.toString('latin1').replace(/kiosk script [0-9a-f]{8}/, 'kiosk script 00000000'),
+          'latin1',
+        ),
+      ],
+    ];
+    for (const [what, bytes] of damaged) {
+      writeFileSync(cache, bytes);
+      const before = statSync(cache).ino;
+      await startAndCut(cacheDir);
+      assert.notEqual(statSync(cache).ino, before, `${what}: not written anew`);
+      assert.equal(headerKey(readFileSync(cache)), headerKey(good), what);
     }
   });
 });
