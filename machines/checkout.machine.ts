@@ -18,6 +18,7 @@ import {
 import { initialSessionContext, type SessionContext } from './session-context.js';
 import { jobId, sessionOutput, sessionSetup } from './session.setup.js';
 import { changeState, releasePaidState } from './release-states.js';
+import { acceptorParams } from './accepted-coins.js';
 
 type Ctx = { context: SessionContext };
 type Ev = { event: { type: string; name?: string } };
@@ -171,7 +172,8 @@ export const checkoutMachine = sessionSetup.createMachine({
               ],
             },
             waiting: {
-              entry: { type: 'setAcceptor', params: { enabled: true } },
+              // Re-entered after every coin: the list follows what is still due (no change: no coin too large).
+              entry: { type: 'setAcceptor', params: acceptorParams },
               exit: { type: 'setAcceptor', params: { enabled: false } },
               after: { inactivity: '#stillThere' },
               on: {

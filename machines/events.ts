@@ -44,8 +44,10 @@ export type RecoveryEvent = { type: 'RECOVERY_DONE' } | { type: 'RECOVERY_FAILED
 /**
  * What each vend slot can still release (stock, 0 while blocked), sent by the app whenever it changes;
  * a session takes the figures of its start (a sold-out product is refused before money is taken).
+ * `givesChange`: the change hopper can pay now (present and `ok`; empty, jammed or offline cannot): a
+ * session that starts without it says "no change" and takes no coin larger than what is due.
  */
-export type StockEvent = { type: 'STOCK'; slotStock: Record<string, number> };
+export type StockEvent = { type: 'STOCK'; slotStock: Record<string, number>; givesChange?: boolean };
 
 /**
  * The app found the device pairing dead during any API call (a session's, too): the kiosk goes out

@@ -159,11 +159,12 @@ export const kioskMachine = setup({
       const cents = heldCoinsOf(event);
       return cents === null ? {} : { heldCents: cents };
     }),
-    recordStock: assign(({ context, event }) =>
-      event.type === 'STOCK'
-        ? { cfg: { ...context.cfg, session: { ...context.cfg.session, slotStock: { ...event.slotStock } } } }
-        : {},
-    ),
+    recordStock: assign(({ context, event }) => {
+      if (event.type !== 'STOCK') return {};
+      const session = { ...context.cfg.session, slotStock: { ...event.slotStock } };
+      if (typeof event.givesChange === 'boolean') session.givesChange = event.givesChange;
+      return { cfg: { ...context.cfg, session } };
+    }),
     recordSelfTest: assign(({ context, event }) => {
       const out = (event as unknown as DoneFlow & { output: SelfTestOutput }).output;
       return {

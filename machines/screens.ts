@@ -11,6 +11,7 @@ import type { KioskContext } from './kiosk.machine.js';
 import { t, type Lang, type MessageKey } from './messages.js';
 import { basketSum, held, type SessionContext } from './session-context.js';
 import { voucherShortCode } from './scan.js';
+import { largestAccepted } from './accepted-coins.js';
 import { SERVICE_ENTRIES, type ServiceListItem, type ServiceMenuContext } from './service-menu.machine.js';
 
 export interface ScreenOptions {
@@ -91,18 +92,27 @@ function receiptLine(c: SessionContext, r: Render): string | null {
 function cardPart(c: SessionContext): number {
   return c.card && c.flow === 'checkout' ? Math.max(0, basketSum(c.basket) - c.due) : 0;
 }
+/** The largest coin the acceptor takes now, when larger ones are refused (per-coin inhibit). */
+function coinLimitLine(c: SessionContext, r: Render): string | null {
+  const largest = largestAccepted(c);
+  return largest === null ? null : r.money('coinsUpTo', largest);
+}
 const collectingCheckout: SessionScreen = (c, r) => {
   const rest = Math.max(0, c.due - held(c));
   const amount = notice(c, r) ?? r.money('remaining', rest);
   if (c.cfg.givesChange)
     return { lines: [r.m('insert'), amount, r.money('inserted', held(c)), r.m('cancelHint')] };
-  if (r.rows === 2) return { lines: [pick(r, r.m('insert'), r.m('noChange'), receiptLine(c, r)), amount] };
+  const limit = coinLimitLine(c, r);
+  if (r.rows === 2)
+    return { lines: [pick(r, r.m('insert'), r.m('noChange'), limit, receiptLine(c, r)), amount] };
+  const last = receiptLine(c, r) ?? r.m('cancelHint');
   return {
     lines: [
       r.m('insert'),
       amount,
       held(c) > 0 ? r.money('inserted', held(c)) : r.m('noChange'),
-      r.phase ? (receiptLine(c, r) ?? r.m('cancelHint')) : overpayLine(c, r),
+      // A coin too large goes back: the customer reads which coins are taken, and what a coin too many becomes.
+      limit ? pick(r, overpayLine(c, r), limit, last) : r.phase ? last : overpayLine(c, r),
     ],
   };
 };
@@ -115,7 +125,8 @@ const collectingTopup: SessionScreen = (c, r) => {
       r.m('insert'),
       r.money('remaining', Math.max(0, c.target - held(c))),
       r.money('inserted', held(c)),
-      r.m('okToLoad'),
+      // Near the chosen amount larger coins are returned: say so in turn with the OK hint.
+      pick(r, r.m('okToLoad'), coinLimitLine(c, r)),
     ],
   };
 };

@@ -68,6 +68,11 @@ export interface SessionConfig {
   slotStock: Record<string, number>;
   /** Value of the change hopper's coin; null without a hopper (change then goes on a voucher). */
   changeCoin: Cents | null;
+  /**
+   * The coin (and note) values the acceptor takes, for per-coin inhibit (machines/accepted-coins.ts);
+   * empty: unknown, every coin is accepted. Optional: absent in older snapshots.
+   */
+  coinValues?: Cents[];
 }
 
 export const DEFAULT_SESSION_CONFIG: SessionConfig = {
@@ -89,6 +94,7 @@ export const DEFAULT_SESSION_CONFIG: SessionConfig = {
   receiptPossible: true,
   slotStock: {},
   changeCoin: null,
+  coinValues: [],
 };
 
 export interface SessionInput {

@@ -15,6 +15,7 @@ import {
 } from './session-states.js';
 import { initialSessionContext, type SessionContext } from './session-context.js';
 import { jobId, sessionOutput, sessionSetup, topupBasket } from './session.setup.js';
+import { acceptorParams } from './accepted-coins.js';
 
 type Ctx = { context: SessionContext };
 type Ev = { event: { type: string; name?: string } };
@@ -62,7 +63,7 @@ export const topupMachine = sessionSetup.createMachine({
         },
         // The balance screen takes money at once (open amount, as on the screen): no extra step.
         chooseAmount: {
-          entry: { type: 'setAcceptor', params: { enabled: true } },
+          entry: { type: 'setAcceptor', params: acceptorParams },
           exit: { type: 'setAcceptor', params: { enabled: false } },
           // Storage offline (recorded at the root): settled as in collecting.
           always: { guard: 'storageBlocked', target: 'collecting' },
@@ -90,7 +91,7 @@ export const topupMachine = sessionSetup.createMachine({
               ],
             },
             waiting: {
-              entry: { type: 'setAcceptor', params: { enabled: true } },
+              entry: { type: 'setAcceptor', params: acceptorParams },
               exit: { type: 'setAcceptor', params: { enabled: false } },
               after: { inactivity: '#stillThere' },
               on: {

@@ -402,7 +402,10 @@ export class KioskApp extends EventEmitter {
         }),
         slotStock: this.vend.available(),
         changeCoin: this.devices.hopper?.coinCents ?? null,
-        givesChange: this.devices.hopper !== undefined,
+        // An empty, jammed or offline hopper pays nothing: the flows hear of it with STOCK.
+        givesChange: this.devices.hopper?.status === 'ok',
+        // Per-coin inhibit: the flows ask only for coins the customer can use (machines/accepted-coins.ts).
+        coinValues: [...this.devices.acceptor.coinValues],
         topupAmounts: c.topup.amounts,
         maxTopup: c.topup.maxCents,
         terminal: c.kiosk.cardTerminal,
@@ -587,7 +590,13 @@ export class KioskApp extends EventEmitter {
     // Devices report before the machine runs; start() calls this again once it does.
     if (!this.actor) return;
     const view = this.vend.view();
-    if (view.length > 0) this.send({ type: 'STOCK', slotStock: this.vend.available() });
+    const hopper = this.devices.hopper;
+    if (view.length > 0 || hopper)
+      this.send({
+        type: 'STOCK',
+        slotStock: this.vend.available(),
+        ...(hopper ? { givesChange: hopper.status === 'ok' } : {}),
+      });
     const blocked = view.filter((s) => s.blocked);
     const low = view.filter((s) => !s.blocked && s.stock <= s.lowAt);
     const doubt = this.vend.releasesInDoubt().filter((r) => r.outcome === 'unknown');
@@ -612,7 +621,6 @@ export class KioskApp extends EventEmitter {
             .slice(0, 500),
         });
       else this.fleet.clearAlert('stock_low');
-      const hopper = this.devices.hopper;
       if (hopper && hopper.status === 'empty')
         this.fleet.setAlert('hopper_empty', {
           severity: 'warning',

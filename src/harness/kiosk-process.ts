@@ -256,6 +256,14 @@ export class KioskProcess {
     return this.ok({ cmd: 'coin', cents }) as Promise<{ ok: true; accepted: boolean }>;
   }
 
+  /**
+   * A coin the acceptor takes whatever it was asked (already in the chute, or a pulse acceptor that
+   * cannot refuse one value): how a test overpays a checkout whose per-coin inhibit refuses the coin.
+   */
+  async lateCoin(cents: number): Promise<void> {
+    await this.ok({ cmd: 'coin', cents, late: true });
+  }
+
   private async ok(req: object): Promise<Record<string, unknown>> {
     const r = await this.request(req);
     if ('error' in r) throw new Error(`control port refused ${JSON.stringify(req)}: ${String(r.error)}`);

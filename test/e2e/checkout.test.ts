@@ -73,7 +73,9 @@ describe('e2e: checkout kiosk', function () {
     const collect = await k.waitForScreen(/Bitte einwerfen\nNoch 0,98 EUR/);
     assert.equal(collect[2], 'Kein Wechselgeld', 'said before the first coin');
     assert.equal((await k.state()).acceptor, 'accepting');
-    await k.coin(100);
+    // No hopper: per-coin inhibit returns a coin larger than what is due; the smallest coin ends it.
+    assert.equal((await k.coin(100)).accepted, false, 'a 1 euro coin for 0,98 goes back to the cup');
+    for (const cents of [50, 20, 20, 10]) assert.equal((await k.coin(cents)).accepted, true);
 
     await k.waitForScreen(/Vielen Dank!/);
     const ledger = await k.ledger();
@@ -87,7 +89,7 @@ describe('e2e: checkout kiosk', function () {
         collected: 98,
       },
     );
-    // 1,00 inserted for 0,98 due: the 2 ct are loaded onto the card rather than kept.
+    // 1,00 inserted for 0,98 due (0,08 left, 0,10 the smallest coin): the 2 ct go onto the card.
     assert.equal(ledger.cards[SEED_CARD]!.cash_balance, 2);
     const receipts = (await k.receipts()).map((r) => r.join('\n'));
     // One receipt, every part on it: card, cash given, the change put onto the card; then the API's lines.
@@ -112,11 +114,13 @@ describe('e2e: checkout kiosk', function () {
     await k.waitForScreen(/Noch 2,79 EUR/);
     await k.coin(200);
     await k.waitForScreen(/Noch 0,79 EUR\nEingew\. 2,00 EUR/);
-    await k.coin(100);
+    assert.equal((await k.coin(100)).accepted, false, 'per-coin inhibit: no coin larger than 0,79');
+    for (const cents of [50, 20, 10]) assert.equal((await k.coin(cents)).accepted, true);
 
     const voucher = await k.waitForScreen(/Gutschein-Code:/);
     assert.match(voucher[1]!, /^[A-Z2-7]{4}-[A-Z2-7]{4}$/, "the signed code's id");
-    assert.equal(voucher[2], 'Wert 0,21 EUR');
+    // 0,09 left when only coins from 0,10 exist: the one cent too many becomes the voucher.
+    assert.equal(voucher[2], 'Wert 0,01 EUR');
     const code = voucher[1]!;
 
     const ledger = await k.ledger();
@@ -136,17 +140,17 @@ describe('e2e: checkout kiosk', function () {
       'the sale is printed with its items, though the API sends no lines without a card',
     );
     assert.match(saleReceipt, /Summe\s+2,79 EUR/);
-    assert.match(saleReceipt, /Bar gegeben\s+3,00 EUR/);
-    assert.match(saleReceipt, /Rest als Gutschein\s+0,21 EUR/);
+    assert.match(saleReceipt, /Bar gegeben\s+2,80 EUR/);
+    assert.match(saleReceipt, /Rest als Gutschein\s+0,01 EUR/);
     assert.ok(saleReceipt.includes(code), 'the receipt names the voucher code too');
     const voucherReceipt = printed.find((r) => r.includes(code));
     assert.ok(voucherReceipt, 'the voucher is printed with the code shown');
-    assert.match(voucherReceipt, /0,21 EUR/);
+    assert.match(voucherReceipt, /0,01 EUR/);
 
     await k.press('ok'); // leave the voucher screen
     const idle = await k.waitForSettled();
     assert.equal(idle.journal.unclaimedVouchers, 1);
-    assert.equal(idle.journal.cashBoxCents, 300);
+    assert.equal(idle.journal.cashBoxCents, 280);
   });
 
   it('cancel with coins inserted and no card: an unclaimed voucher, nothing sold', async () => {

@@ -135,6 +135,8 @@ export function provideSession(
   s: Stubs,
   acceptor: boolean[],
   events: FlowEvent[],
+  /** The `accept` list of every setAcceptor call, in step with `acceptor` (undefined: all coins). */
+  accepts: (readonly number[] | undefined)[] = [],
 ): SessionMachine {
   const actors = Object.fromEntries(
     Object.entries(s).map(([name, stub]) => [
@@ -144,8 +146,9 @@ export function provideSession(
   );
   return (machine as SessionMachine).provide({
     actions: {
-      setAcceptor: (_: unknown, p: { enabled: boolean }) => {
+      setAcceptor: (_: unknown, p: { enabled: boolean; accept?: readonly number[] }) => {
         acceptor.push(p.enabled);
+        accepts.push(p.accept);
       },
       emitEvent: (_: unknown, p: FlowEvent) => {
         events.push(p);
@@ -165,8 +168,9 @@ export function run(
   const s = opts.stubs ?? stubs();
   const clock = new SimulatedClock();
   const acceptor: boolean[] = [];
+  const accepts: (readonly number[] | undefined)[] = [];
   const events: FlowEvent[] = [];
-  const provided = provideSession(machine, s, acceptor, events);
+  const provided = provideSession(machine, s, acceptor, events, accepts);
   const input: SessionInput = {
     sessionId: 'S1',
     config: { ...TEST_CONFIG, ...opts.config },
@@ -210,6 +214,10 @@ export function run(
     },
     acceptorOn(): boolean {
       return acceptor.at(-1) === true;
+    },
+    /** The coin values the last setAcceptor asked for (undefined: all, or the acceptor is off). */
+    acceptList(): readonly number[] | undefined {
+      return accepts.at(-1);
     },
   };
   return h;
