@@ -68,6 +68,18 @@ export const coinConfigSchema = z.discriminatedUnion('driver', [
     billInhibit: inhibitSchema.optional(),
     required,
   }),
+  z.object({
+    driver: z.literal('cctalk'),
+    path: z.string().startsWith('/dev/', 'a device path such as /dev/serial/by-id/...'),
+    /** The validator's ccTalk address (2 by default). */
+    address: z.number().int().min(2).max(255).optional(),
+    /** Channel (1..16) -> cents, for channels whose coin id (184) is not of the `EU200A` form. */
+    channels: z.record(z.string().regex(/^([1-9]|1[0-6])$/, 'a channel 1..16'), moneyValue).optional(),
+    baudRate: z.number().int().positive().optional(),
+    timeoutMs: ms.max(10_000).optional(),
+    pollMs: ms.max(1_000).optional(),
+    required,
+  }),
 ]);
 
 const serialPath = z.string().startsWith('/dev/', 'a device path such as /dev/serial/by-id/...');

@@ -39,6 +39,11 @@ export interface CoinEvent {
    * cannot refuse one value). Money all the same; absent or false for a coin that was wanted.
    */
   notAccepted?: boolean;
+  /**
+   * The validator's event counter of this credit (ccTalk 229, 1..255), for acceptors that have one: the
+   * app journals it with the coin and hands the last one back with `resumeFrom` at the next start.
+   */
+  event?: number;
 }
 
 export interface CoinAcceptorEvents {
@@ -59,6 +64,11 @@ export interface CoinAcceptor
    * open; absent: all. An empty list blocks like `false`.
    */
   setAccepting(accepting: boolean, accept?: readonly number[]): Promise<void>;
+  /**
+   * Acceptors with an event counter (ccTalk): the last `event` the journal holds with a coin, given
+   * before `start`, so that credits after it are reported once and none before it again.
+   */
+  resumeFrom?(event: number | undefined): void;
   start(): Promise<void>;
   /** Inhibits, reports a coin still being counted, and releases the pins. */
   close(): Promise<void>;

@@ -81,7 +81,7 @@ export function buildDoctorProbes(hw: HardwareConfig, deps: DoctorDeps): NamedPr
   const probes: NamedProbeable[] = [];
 
   if (hw.buttons) probes.push(buttonsProbe(hw.buttons, openGpio, logger));
-  if (hw.coin) probes.push(coinProbe(hw.coin, openGpio, logger));
+  if (hw.coin) probes.push(coinProbe(hw.coin, openGpio, deps, logger));
   if (hw.reader) probes.push(readerProbe(hw.reader, deps, logger));
   if (hw.display) probes.push(displayProbe(hw.display, logger));
   if (hw.printer) probes.push(printerProbe(hw.printer, logger));
@@ -120,10 +120,31 @@ function buttonsProbe(
 function coinProbe(
   cfg: CoinDeviceConfig,
   openGpio: () => ReturnType<DoctorDeps['openGpio']>,
+  deps: DoctorDeps,
   logger: Logger,
 ): NamedProbeable {
   if (cfg.driver === 'simulated') return simulatedRow('coin');
   const required = cfg.required ?? true;
+  if (cfg.driver === 'cctalk') {
+    return {
+      device: 'coin',
+      driver: 'cctalk',
+      required,
+      // Started as the app starts it: every channel and the master stay inhibited, no coin is taken.
+      probe: () =>
+        probeAndClose(
+          { device: 'coin', driver: 'cctalk', where: cfg.path, required },
+          async () => {
+            const { CctalkCoinValidator } = await import('../coin-acceptor/cctalk-validator.js');
+            const validator = new CctalkCoinValidator(cfg, deps.serial, logger);
+            await validator.start();
+            await validator.initialised(deps.readerSettleMs ?? 3000);
+            return validator;
+          },
+          describeError,
+        ),
+    };
+  }
   const where = [`coin=BCM ${cfg.coin.bcm}`, ...(cfg.inhibit ? [`inhibit=BCM ${cfg.inhibit.bcm}`] : [])].join(
     ', ',
   );

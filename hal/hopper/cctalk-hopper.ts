@@ -28,11 +28,10 @@ import {
 } from './hopper.js';
 import { CCTALK_HOPPER, HEADER, readUint24 } from '../io/cctalk-frame.js';
 import type { CctalkError } from '../io/cctalk-link.js';
-import { CctalkLink } from '../io/cctalk-link.js';
+import { CctalkLink, probeCctalkLine } from '../io/cctalk-link.js';
 import type { ReconnectConfig } from '../io/reconnect.js';
 import { ReconnectingSerial } from '../io/reconnect.js';
 import type { SerialPortFactory } from '../io/serial-port.js';
-import { serialErrorHint } from '../io/serial-port.js';
 import type { Logger } from '../../src/util/logger.js';
 import { silentLogger } from '../../src/util/logger.js';
 
@@ -329,21 +328,15 @@ export class CctalkHopper extends EventEmitter<HopperEvents> implements Hopper {
   async probe(): Promise<ProbeResult> {
     const where = `${this.config.path} ccTalk ${this.address}`;
     const base = { device: 'hopper', driver: 'cctalk', where, required: this.config.required ?? false };
-    if (this.link.status === 'offline') {
-      const code = this.link.lastError ?? 'offline';
-      return { ...base, found: false, status: code, hint: serialErrorHint(code, this.config.path) };
-    }
-    try {
-      await this.read(HEADER.SIMPLE_POLL);
-      return { ...base, found: true, status: this.current };
-    } catch (err) {
-      return {
-        ...base,
-        found: false,
-        status: (err as CctalkError).reason ?? 'error',
-        hint: `no ccTalk answer from address ${this.address}: check the hopper's supply (12/24 V), the data line and its address`,
-      };
-    }
+    const failed = await probeCctalkLine(
+      base,
+      this.link,
+      this.config.path,
+      this.address,
+      () => this.read(HEADER.SIMPLE_POLL),
+      "hopper's supply (12/24 V)",
+    );
+    return failed ?? { ...base, found: true, status: this.current };
   }
 
   async close(): Promise<void> {

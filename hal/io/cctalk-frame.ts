@@ -11,6 +11,8 @@
 export const CCTALK_HOST = 1;
 /** Default address of a payout hopper (several hoppers use 3..10). */
 export const CCTALK_HOPPER = 3;
+/** Default address of a coin validator. */
+export const CCTALK_VALIDATOR = 2;
 
 /** The headers the kiosk uses (generic ccTalk spec; check the device's manual). */
 export const HEADER = {
@@ -25,6 +27,14 @@ export const HEADER = {
   /** Lifetime coins paid out (3 bytes, LSB first; kept in the hopper's non-volatile memory). */
   REQUEST_HOPPER_DISPENSE_COUNT: 168,
   EMERGENCY_STOP: 172,
+  /** Validator: the coin id of a channel (6 ASCII characters, e.g. `EU200A`). */
+  REQUEST_COIN_ID: 184,
+  /** Validator: master inhibit (1 byte: bit 0 set = accept, clear = refuse every coin). */
+  MODIFY_MASTER_INHIBIT: 228,
+  /** Validator: event counter and the last 5 results (channel + sorter, or 0 + error code), newest first. */
+  READ_BUFFERED_CREDIT: 229,
+  /** Validator: per-channel inhibit, 2 bytes (channels 1-8, 9-16), a set bit enables the channel. */
+  MODIFY_INHIBIT_STATUS: 231,
   REQUEST_SERIAL_NUMBER: 242,
   REQUEST_EQUIPMENT_CATEGORY: 245,
   SIMPLE_POLL: 254,

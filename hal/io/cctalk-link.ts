@@ -6,7 +6,9 @@
  * Retrying is the caller's choice per request: a read (status, counters) may be asked again, a
  * command that moves money (dispense) must never be: its outcome is read back instead.
  */
+import type { ProbeResult } from '../../src/contracts/device.js';
 import type { CctalkFrame } from './cctalk-frame.js';
+import { serialErrorHint } from './serial-port.js';
 import { buildFrame, CCTALK_HOST, CctalkFrameParser, HEADER } from './cctalk-frame.js';
 
 /** The part of a serial link the ccTalk client needs (`ReconnectingSerial` has it). */
@@ -139,5 +141,35 @@ export class CctalkLink {
       clearTimeout(p.timer);
       p.reject(new CctalkError('link closed', 'closed', p.header));
     }
+  }
+}
+
+/**
+ * The part of a ccTalk device's probe that hoppers and validators share: the port (closed: its error
+ * and a hint) and a simple poll (no answer: check supply, line, address). Null when the device
+ * answered; the caller adds what its own device reports.
+ */
+export async function probeCctalkLine(
+  base: Omit<ProbeResult, 'found' | 'status' | 'hint'>,
+  link: { status: string; lastError?: string | undefined },
+  path: string,
+  address: number,
+  poll: () => Promise<unknown>,
+  supply: string,
+): Promise<ProbeResult | null> {
+  if (link.status === 'offline') {
+    const code = link.lastError ?? 'offline';
+    return { ...base, found: false, status: code, hint: serialErrorHint(code, path) };
+  }
+  try {
+    await poll();
+    return null;
+  } catch (err) {
+    return {
+      ...base,
+      found: false,
+      status: (err as CctalkError).reason ?? 'error',
+      hint: `no ccTalk answer from address ${address}: check the ${supply}, the data line and its address`,
+    };
   }
 }

@@ -128,6 +128,9 @@ export async function buildDevices(
   let acceptor: CoinAcceptor;
   if (c.driver === 'simulated') {
     acceptor = sim.acceptor = new SimulatedCoinAcceptor(10, c.coins ?? config.sim.coins);
+  } else if (c.driver === 'cctalk') {
+    const { CctalkCoinValidator } = await import('../../hal/coin-acceptor/cctalk-validator.js');
+    acceptor = new CctalkCoinValidator(c, await serial(), logger);
   } else {
     const { PulseCoinAcceptor } = await import('../../hal/coin-acceptor/pulse-coin-acceptor.js');
     acceptor = new PulseCoinAcceptor(await gpioFactory('coin'), c, logger);

@@ -147,7 +147,13 @@ export class KioskApp extends EventEmitter {
    * Coins physically taken whose journal write failed, in order, with the session they were for:
    * held here, shown in the state, named to the fleet, and written the moment the disk allows.
    */
-  private readonly heldCoins: { cents: number; source: string; target: string | null; at: number }[] = [];
+  private readonly heldCoins: {
+    cents: number;
+    source: string;
+    target: string | null;
+    at: number;
+    ev?: number;
+  }[] = [];
   /** The held cents and the storage health the machine was last told (COINS_HELD, DEVICE storage). */
   private heldTold = 0;
   private storageTold = true;
@@ -211,6 +217,8 @@ export class KioskApp extends EventEmitter {
     );
     await this.buildApi();
     ({ devices: this.devices, sim: this.sim } = await buildDevices(c, this.logger));
+    // A ccTalk validator's credits after the last one journaled are reported once more, none before.
+    this.devices.acceptor.resumeFrom?.(this.journal.state.acceptorEvent);
     this.wireDevices();
     this.releases = createReleaseSettler({
       book: this.vend,
@@ -891,7 +899,7 @@ export class KioskApp extends EventEmitter {
     d.acceptor.on('coin', (coin) => {
       // One coin at a time, in order: journaled (fsync) before the machine counts it.
       this.coinChain = this.coinChain
-        .then(() => this.takeCoin(coin.cents, coin.source))
+        .then(() => this.takeCoin(coin.cents, coin.source, coin.event))
         .catch((err: Error) => this.logger.error({ err: err.message }, 'coin handling failed'));
     });
     d.acceptor.on('fault', (message) => {
@@ -919,11 +927,11 @@ export class KioskApp extends EventEmitter {
     );
   }
 
-  private async takeCoin(cents: number, source: string): Promise<void> {
+  private async takeCoin(cents: number, source: string, ev?: number): Promise<void> {
     // The machine may move on while the coin is being written (the session ends, the kiosk goes
     // out of service): the coin is counted by the machine only if it still goes where it was journaled.
     const target = this.coinTarget();
-    const coin = { cents, source, target, at: Date.now() };
+    const coin = { cents, source, target, at: Date.now(), ...(ev !== undefined ? { ev } : {}) };
     if (this.heldCoins.length > 0) {
       // Behind the coins already held: the journal gets them in the order they came.
       this.heldCoins.push(coin);
@@ -939,10 +947,16 @@ export class KioskApp extends EventEmitter {
     await this.coinJournaled(coin);
   }
 
-  private async journalCoin(coin: { cents: number; source: string; target: string | null }): Promise<void> {
-    if (coin.target) await this.sessions.coin(coin.target, coin.cents, coin.source);
+  private async journalCoin(coin: {
+    cents: number;
+    source: string;
+    target: string | null;
+    ev?: number;
+  }): Promise<void> {
+    // The validator's event counter goes with the coin: a restart resumes after the last one journaled.
+    if (coin.target) await this.sessions.coin(coin.target, coin.cents, coin.source, coin.ev);
     else {
-      const voucher = await this.sessions.strayCoin(coin.cents, coin.source);
+      const voucher = await this.sessions.strayCoin(coin.cents, coin.source, coin.ev);
       this.logger.warn({ cents: coin.cents, voucher }, 'coin while not serving: recorded as unclaimed');
     }
   }

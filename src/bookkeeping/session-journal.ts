@@ -221,10 +221,11 @@ export class SessionJournal {
   }
 
   /** Durable before the machine (and so the screen) counts it. */
-  coin(sessionId: string, cents: number, source: string): Promise<void> {
+  /** `ev`: the validator's event counter of this credit, where it has one (resumed from after a restart). */
+  coin(sessionId: string, cents: number, source: string, ev?: number): Promise<void> {
     return this.serial(async () => {
       await this.ensureStarted(sessionId);
-      await this.journal.append({ type: 'coin_accepted', sessionId, cents, source });
+      await this.journal.append(coinEntry(sessionId, cents, source, ev));
     });
   }
 
@@ -248,12 +249,12 @@ export class SessionJournal {
   }
 
   /** Money nobody can be served for (out of service, maintenance): recorded as unclaimed with a voucher. */
-  strayCoin(cents: number, source: string): Promise<string> {
+  strayCoin(cents: number, source: string, ev?: number): Promise<string> {
     return this.serial(async () => {
       const sessionId = `stray-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
       const voucher = this.vouchers.issue(cents);
       await this.journal.append({ type: 'session_started', sessionId, mode: this.mode });
-      await this.journal.append({ type: 'coin_accepted', sessionId, cents, source });
+      await this.journal.append(coinEntry(sessionId, cents, source, ev));
       await this.journal.append({ type: 'unclaimed', sessionId, cents, voucher });
       await this.journal.append({ type: 'session_closed', sessionId, outcome: 'unclaimed' });
       return voucher;
@@ -534,4 +535,9 @@ export class SessionJournal {
       },
     };
   }
+}
+
+/** A coin's record; `ev` only where the acceptor has an event counter (ccTalk). */
+function coinEntry(sessionId: string, cents: number, source: string, ev: number | undefined) {
+  return { type: 'coin_accepted' as const, sessionId, cents, source, ...(ev !== undefined ? { ev } : {}) };
 }

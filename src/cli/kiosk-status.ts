@@ -224,7 +224,9 @@ export function describeDevices(config: KioskConfig): DeviceView[] {
       where:
         hw.coin.driver === 'simulated'
           ? 'simulated'
-          : `pulse=BCM${hw.coin.coin.bcm}${hw.coin.inhibit ? ` inhibit=BCM${hw.coin.inhibit.bcm}` : ''}`,
+          : hw.coin.driver === 'cctalk'
+            ? `${hw.coin.path} ccTalk ${hw.coin.address ?? 2}`
+            : `pulse=BCM${hw.coin.coin.bcm}${hw.coin.inhibit ? ` inhibit=BCM${hw.coin.inhibit.bcm}` : ''}`,
     });
   if (hw.printer)
     out.push({

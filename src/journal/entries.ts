@@ -64,6 +64,11 @@ export const CoinAcceptedSchema = z.object({
   cents: positiveCents,
   /** Which device took it ("coin", "note", ...); free text, for the reconciliation. */
   source: z.string().min(1),
+  /**
+   * The coin validator's event counter of this credit (ccTalk 229), where the acceptor has one: the
+   * last one journaled is where the validator's credits resume after a restart (none twice, none lost).
+   */
+  ev: z.int().min(0).max(255).optional(),
 });
 
 export const SessionStartedSchema = z.object({

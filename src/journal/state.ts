@@ -301,6 +301,8 @@ export const LedgerStateSchema = z.object({
   recentReceipts: z.array(ReceiptStateSchema),
   /** Records that made no sense for the state (an outcome for an unknown job...): kept count, for health. */
   anomalies: z.int(),
+  /** The coin validator's event counter of the last coin journaled with one (`coin_accepted.ev`). */
+  acceptorEvent: z.int().min(0).max(255).optional(),
   /** The vending counter: stock per slot, releases and payouts in doubt (snapshots before it have none). */
   vend: VendStateSchema.default(emptyVend),
   /** The card terminal: the open batch, duties in doubt, merchant receipts (snapshots before it have none). */
@@ -431,6 +433,7 @@ function applyInPlace(state: LedgerState, e: JournalEntry): void {
       state.cashBox.count += 1;
       state.cashBox.sinceTs ??= e.ts;
       tally(state, 'cashIn', e.cents);
+      if (e.ev !== undefined) state.acceptorEvent = e.ev;
       return;
     }
     case 'tx_created': {

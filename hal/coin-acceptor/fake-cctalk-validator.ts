@@ -1,0 +1,137 @@
+/**
+ * Plays a ccTalk coin validator on the far side of a serial link, byte for byte, for tests: parses the
+ * host's frames with the real parser, answers with checksummed frames from its own address, keeps a
+ * validator's state (per-channel inhibit mask, master inhibit, the event counter and its 5-result
+ * buffer) and takes coins the way the mechanism does: `insert(cents)` credits a coin whose channel is
+ * enabled and master inhibit released, and returns any other one (an "inhibited coin" error result).
+ *
+ * Faults: `powerCut()` (counter back to 0, buffer empty, everything inhibited, as at power-up),
+ * `silent`, `echo` (the shared data line: the host's bytes come back before the answer).
+ */
+import { buildFrame, CCTALK_VALIDATOR, CctalkFrameParser, HEADER } from '../io/cctalk-frame.js';
+
+export interface FakeValidatorOptions {
+  address?: number;
+  /** Channel -> coin id, e.g. { 1: 'EU010A', 2: 'EU020A' }. Default: 10 c to 2 EUR on channels 1-5. */
+  coins?: Record<number, string>;
+  echo?: boolean;
+}
+
+const DEFAULT_COINS: Record<number, string> = {
+  1: 'EU010A',
+  2: 'EU020A',
+  3: 'EU050A',
+  4: 'EU100A',
+  5: 'EU200A',
+};
+const INHIBITED_COIN = 2;
+
+export class FakeCctalkValidator {
+  private readonly parser = new CctalkFrameParser();
+  readonly address: number;
+  readonly coins: Record<number, string>;
+  echo: boolean;
+  /** Channels 1-16, a set bit enables one. */
+  mask = 0;
+  /** Master inhibit released (accepting). */
+  master = false;
+  event = 0;
+  /** Results, newest first: [channel, sorter] or [0, error code]. */
+  results: [number, number][] = [];
+  silent = false;
+  /** Headers received, in order. */
+  readonly headers: number[] = [];
+  /** Every 231 mask and 228 byte the host sent, in order. */
+  readonly inhibitWrites: { header: number; data: number[] }[] = [];
+
+  constructor(
+    private readonly send: (bytes: Buffer) => void,
+    options: FakeValidatorOptions = {},
+  ) {
+    this.address = options.address ?? CCTALK_VALIDATOR;
+    this.coins = options.coins ?? DEFAULT_COINS;
+    this.echo = options.echo ?? false;
+  }
+
+  receive(bytes: Buffer): void {
+    if (this.echo) this.send(Buffer.from(bytes));
+    if (this.silent) return;
+    for (const frame of this.parser.push(bytes)) {
+      if (frame.destination !== this.address) continue;
+      this.headers.push(frame.header);
+      const answer = this.answer(frame.header, [...frame.data]);
+      this.send(
+        buildFrame({
+          destination: frame.source,
+          source: this.address,
+          header: answer.header,
+          data: answer.data,
+        }),
+      );
+    }
+  }
+
+  private answer(header: number, data: number[]): { header: number; data: number[] } {
+    const ack = (d: number[] = []) => ({ header: HEADER.ACK, data: d });
+    switch (header) {
+      case HEADER.SIMPLE_POLL:
+        return ack();
+      case HEADER.REQUEST_EQUIPMENT_CATEGORY:
+        return ack([...Buffer.from('Coin Acceptor', 'ascii')]);
+      case HEADER.REQUEST_COIN_ID:
+        return ack([...Buffer.from(this.coins[data[0] ?? 0] ?? '......', 'latin1')]);
+      case HEADER.MODIFY_INHIBIT_STATUS:
+        if (data.length !== 2) return { header: HEADER.NAK, data: [] };
+        this.mask = (data[0] ?? 0) | ((data[1] ?? 0) << 8);
+        this.inhibitWrites.push({ header, data });
+        return ack();
+      case HEADER.MODIFY_MASTER_INHIBIT:
+        if (data.length !== 1) return { header: HEADER.NAK, data: [] };
+        this.master = ((data[0] ?? 0) & 1) === 1;
+        this.inhibitWrites.push({ header, data });
+        return ack();
+      case HEADER.READ_BUFFERED_CREDIT: {
+        const pairs = Array.from({ length: 5 }, (_, i) => this.results[i] ?? [0, 0]).flat();
+        return ack([this.event, ...pairs]);
+      }
+      case HEADER.RESET_DEVICE:
+        this.powerCut();
+        return ack();
+      default:
+        return { header: HEADER.NAK, data: [] };
+    }
+  }
+
+  private channelOf(cents: number): number | undefined {
+    for (const [ch, id] of Object.entries(this.coins)) {
+      if (Number(/^[A-Z]{2}(\d{3})[A-Z]$/.exec(id)?.[1]) === cents) return Number(ch);
+    }
+    return undefined;
+  }
+
+  private push(result: [number, number]): void {
+    this.event = this.event >= 255 ? 1 : this.event + 1;
+    this.results.unshift(result);
+    this.results.length = Math.min(this.results.length, 5);
+  }
+
+  /** A coin at the entry: credited (true) when its channel is enabled, else returned (false). */
+  insert(cents: number): boolean {
+    const ch = this.channelOf(cents);
+    if (ch === undefined || !this.master || (this.mask & (1 << (ch - 1))) === 0) {
+      this.push([0, INHIBITED_COIN]);
+      return false;
+    }
+    this.push([ch, 1]);
+    return true;
+  }
+
+  /** Power gone and back: counter 0, nothing buffered, every channel and the master inhibited. */
+  powerCut(): void {
+    this.event = 0;
+    this.results = [];
+    this.mask = 0;
+    this.master = false;
+    this.parser.reset();
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * The coin validator's event counter goes with each coin into the journal (`coin_accepted.ev`), and
+ * the journal's state keeps the last one through reopening and compaction: the ccTalk driver resumes
+ * after it at the next start, so a credit is never counted twice nor lost (hal/coin-acceptor/cctalk-validator.ts).
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Journal } from '../../src/journal/journal.js';
+import { segmentFiles, tempDirs, topUpSession } from './helpers.js';
+
+describe('journal: the coin validator event counter', () => {
+  const dirs = tempDirs();
+  afterEach(() => dirs.cleanup());
+
+  it('keeps the last ev of a coin across reopening and compaction; a coin without one leaves it', async function () {
+    this.timeout(30_000);
+    const dir = dirs.make();
+    const opts = { now: () => 1_800_000_000_000, segmentBytes: 2048, maxBytes: 8192, fsync: false };
+    let j = await Journal.open(dir, opts);
+    assert.equal(j.state.acceptorEvent, undefined, 'a new journal: no resume point');
+    await j.append({ type: 'session_started', sessionId: 'S1', mode: 'topup' });
+    await j.append({ type: 'coin_accepted', sessionId: 'S1', cents: 100, source: 'coin', ev: 254 });
+    await j.append({ type: 'coin_accepted', sessionId: 'S1', cents: 50, source: 'coin', ev: 255 });
+    await j.append({ type: 'coin_accepted', sessionId: 'S1', cents: 20, source: 'note' });
+    assert.equal(j.state.acceptorEvent, 255);
+    await j.close();
+    j = await Journal.open(dir, opts);
+    assert.equal(j.state.acceptorEvent, 255, 'read back from the records');
+    await j.append({ type: 'coin_accepted', sessionId: 'S1', cents: 200, source: 'coin', ev: 1 });
+    // Enough sessions to roll segments and compact the one holding the coins into a snapshot.
+    for (let i = 0; i < 60; i++) for (const e of topUpSession(`t${i}`, 100)) await j.append(e);
+    await j.close();
+    const text = segmentFiles(dir)
+      .map((f) => fs.readFileSync(path.join(dir, f), 'utf8'))
+      .join('');
+    assert.ok(!text.includes('"ev":1'), 'the coin record itself was compacted away');
+    j = await Journal.open(dir, opts);
+    assert.equal(j.state.acceptorEvent, 1, 'kept by the snapshot after the wrap');
+    assert.equal(j.state.sessions.S1?.insertedCents, 370);
+    await j.close();
+  });
+
+  it('refuses an ev that is not a counter byte', async () => {
+    const j = await Journal.open(dirs.make(), { fsync: false });
+    await j.append({ type: 'session_started', sessionId: 'S1', mode: 'topup' });
+    await assert.rejects(
+      j.append({ type: 'coin_accepted', sessionId: 'S1', cents: 100, source: 'coin', ev: 256 }),
+    );
+    await j.close();
+  });
+});
