@@ -47,7 +47,13 @@ export type RecoveryEvent = { type: 'RECOVERY_DONE' } | { type: 'RECOVERY_FAILED
  * `givesChange`: the change hopper can pay now (present and `ok`; empty, jammed or offline cannot): a
  * session that starts without it says "no change" and takes no coin larger than what is due.
  */
-export type StockEvent = { type: 'STOCK'; slotStock: Record<string, number>; givesChange?: boolean };
+export type StockEvent = {
+  type: 'STOCK';
+  slotStock: Record<string, number>;
+  givesChange?: boolean;
+  /** The acceptor's coin values, once known (a ccTalk validator reads them when it answers). */
+  coinValues?: number[];
+};
 
 /**
  * The app found the device pairing dead during any API call (a session's, too): the kiosk goes out

@@ -163,6 +163,7 @@ export const kioskMachine = setup({
       if (event.type !== 'STOCK') return {};
       const session = { ...context.cfg.session, slotStock: { ...event.slotStock } };
       if (typeof event.givesChange === 'boolean') session.givesChange = event.givesChange;
+      if (Array.isArray(event.coinValues)) session.coinValues = event.coinValues.filter(Number.isSafeInteger);
       return { cfg: { ...context.cfg, session } };
     }),
     recordSelfTest: assign(({ context, event }) => {

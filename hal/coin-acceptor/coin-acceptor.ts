@@ -69,6 +69,11 @@ export interface CoinAcceptor
    * before `start`, so that credits after it are reported once and none before it again.
    */
   resumeFrom?(event: number | undefined): void;
+  /**
+   * Acceptors that learn their coins from the device (ccTalk 184): resolves true once they did (and
+   * `coinValues` is filled), false after `ms` without an answer.
+   */
+  initialised?(ms: number): Promise<boolean>;
   start(): Promise<void>;
   /** Inhibits, reports a coin still being counted, and releases the pins. */
   close(): Promise<void>;

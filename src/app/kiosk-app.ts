@@ -240,6 +240,10 @@ export class KioskApp extends EventEmitter {
     ]);
     this.devices.reader.start();
     this.devices.hopper?.start();
+    // A ccTalk validator knows its coins once it answered (184): the next session takes them (STOCK).
+    const acceptor = this.devices.acceptor;
+    if (acceptor.coinValues.length === 0 && acceptor.initialised)
+      void acceptor.initialised(60_000).then((ok) => ok && this.vendChanged());
     this.actor = createActor(this.provideMachines(), {
       input: { bootId: this.bootId, config: this.kioskInput() },
     });
@@ -599,12 +603,12 @@ export class KioskApp extends EventEmitter {
     if (!this.actor) return;
     const view = this.vend.view();
     const hopper = this.devices.hopper;
-    if (view.length > 0 || hopper)
-      this.send({
-        type: 'STOCK',
-        slotStock: this.vend.available(),
-        ...(hopper ? { givesChange: hopper.status === 'ok' } : {}),
-      });
+    this.send({
+      type: 'STOCK',
+      slotStock: this.vend.available(),
+      ...(hopper ? { givesChange: hopper.status === 'ok' } : {}),
+      coinValues: [...this.devices.acceptor.coinValues],
+    });
     const blocked = view.filter((s) => s.blocked);
     const low = view.filter((s) => !s.blocked && s.stock <= s.lowAt);
     const doubt = this.vend.releasesInDoubt().filter((r) => r.outcome === 'unknown');

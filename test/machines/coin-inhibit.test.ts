@@ -147,6 +147,9 @@ describe('per-coin inhibit: the kiosk learns whether the hopper can pay change',
     assert.equal(actor.getSnapshot().context.cfg.session.givesChange, false, 'absent: unchanged');
     actor.send({ type: 'STOCK', slotStock: {}, givesChange: true });
     assert.equal(actor.getSnapshot().context.cfg.session.givesChange, true);
+    // A ccTalk validator tells its coins once it answered: the next session asks for them.
+    actor.send({ type: 'STOCK', slotStock: {}, coinValues: [5, 10, 20] });
+    assert.deepEqual(actor.getSnapshot().context.cfg.session.coinValues, [5, 10, 20]);
     actor.stop();
   });
 });
