@@ -131,7 +131,7 @@ export interface StartKioskOptions {
   dir?: string;
   /** Extra environment for the kiosk process. */
   env?: Record<string, string>;
-  /** How to start: tsx on the sources (default), `bin/kiosk.mjs`, or a bundle file. */
+  /** How to start: tsx on the sources (default; `KIOSK_E2E_ENTRY` names a bundle or launcher instead), `bin/kiosk.mjs`, or a bundle file. */
   entry?: { kind: 'tsx' } | { kind: 'bin' } | { kind: 'bundle'; file: string };
   /** The Node binary (default: the one running this; the code-cache tests run a Node 22 too). */
   node?: string;
@@ -506,7 +506,9 @@ export async function startKiosk(opts: StartKioskOptions = {}): Promise<KioskPro
     }
     writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
   }
-  const entry = opts.entry ?? { kind: 'tsx' };
+  // KIOSK_E2E_ENTRY=<file> runs every kiosk of a test run from a build (e.g. a release's bin/kiosk.mjs)
+  const built = process.env.KIOSK_E2E_ENTRY;
+  const entry = opts.entry ?? (built ? { kind: 'bundle' as const, file: built } : { kind: 'tsx' as const });
   const args =
     entry.kind === 'tsx'
       ? ['--import', 'tsx', join(REPO_ROOT, 'src/app/main.ts')]
