@@ -39,7 +39,7 @@ export const MACHINE_PAGES = [
       machinePage(
         'service-menu',
         serviceMenuMachine,
-        "The technician's menu in maintenance: PIN with lock-out, info, test print, device test, cash collection, reprint, slot stock, unsettled vends (releases in doubt), card terminal, leave. See docs/flows.md and docs/operations.md.",
+        "The technician's menu in maintenance: PIN with lock-out, info, test print, device test, cash collection, reprint, slot stock, unsettled vends (releases in doubt), change hopper, card terminal, leave. See docs/flows.md and docs/operations.md.",
       ),
   },
 ];

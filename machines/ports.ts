@@ -360,6 +360,22 @@ export interface SettleReleaseOutput {
   printed: boolean;
 }
 
+/**
+ * The change hopper as the service menu shows it: its coin, and the coins in it by the books (null
+ * before the first fill). `hopper: null`: the kiosk has none.
+ */
+export interface HopperStatusOutput {
+  hopper: { coinCents: Cents; coins: number | null } | null;
+}
+/** Coins put in (> 0) or taken out (< 0); journals `hopper_filled`. Rejects when not recorded. */
+export interface HopperCountInput {
+  coins: number;
+}
+/** The coins in the hopper by the books afterwards. */
+export interface HopperCountOutput {
+  coins: number;
+}
+
 /** `reprinted: false`: there is no receipt to reprint. A printer failure rejects. */
 export interface ReprintOutput {
   reprinted: boolean;
@@ -380,6 +396,8 @@ export type ServiceAction =
   | 'reprint'
   | 'stock_set'
   | 'release_settled'
+  | 'hopper_filled'
+  | 'hopper_emptied'
   | 'terminal_end_of_day'
   | 'terminal_diagnosis'
   | 'terminal_merchant_receipt'

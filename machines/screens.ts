@@ -426,6 +426,16 @@ function releaseLine(c: ServiceMenuContext, r: Render): string {
   const u = c.releases[c.releaseAt];
   return r.m('svcRelease', { slot: u?.slot ?? '', when: u?.when ?? '' });
 }
+/** What the books say is in the hopper (unknown before its first fill). */
+function hopperBook(c: ServiceMenuContext, r: Render): string {
+  const n = c.hopper?.coins;
+  return n === null || n === undefined ? r.m('svcHopperNoBook') : r.m('svcHopperBook', { n });
+}
+/** The coins being put in or taken out, and their value. */
+const hopperLines = (c: ServiceMenuContext, r: Render): Lines => [
+  r.m(c.hopperMode === 'empty' ? 'svcHopperOut' : 'svcHopperIn', { n: c.hopperCount }),
+  r.money('svcHopperValue', c.hopperCount * (c.hopper?.coinCents ?? 0)),
+];
 const cashLines = (c: ServiceMenuContext, r: Render): Lines => [
   r.money('svcCounted', c.counted),
   r.money('svcExpected', c.expected),
@@ -531,6 +541,22 @@ export const SERVICE_SCREENS: Record<string, ServiceScreen> = {
     ],
   }),
   'menu.releases.settling': (_c, r) => busy([r.m('svcCollecting')]),
+  'menu.hopper.loading': (_c, r) => busy([r.m('svcLoading')]),
+  'menu.hopper.choose': (c, r) => ({
+    lines: [
+      r.m('svcHopperFill'),
+      r.m('svcHopperTake'),
+      hopperBook(c, r),
+      r.money('svcHopperCoin', c.hopper?.coinCents ?? 0),
+    ],
+  }),
+  'menu.hopper.count': (c, r) => ({
+    lines: [...hopperLines(c, r), r.m('svcHopperStep', { n: c.hopperStep }), r.m('svcCountHint')],
+  }),
+  'menu.hopper.confirm': (c, r) => ({
+    lines: [r.m('svcHopperConfirm'), r.m('svcConfirmHint'), ...hopperLines(c, r)],
+  }),
+  'menu.hopper.saving': (_c, r) => busy([r.m('svcCollecting')]),
   'menu.terminal.choose': (_c, r) => ({
     lines: [r.m('svcTerminal1'), r.m('svcTerminal2'), r.m('svcTerminal3'), r.m('svcTerminal4')],
   }),

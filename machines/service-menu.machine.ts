@@ -11,7 +11,8 @@
  *
  * Then the menu: `up`/`down` move, `ok` selects, `cancel` logs out. Info, test print, device test,
  * cash collection, reprint of the last receipt, slot stock, the releases whose outcome is unknown
- * (settled `delivered` or `refunded` with a voucher, after a confirmation), the card terminal, leave
+ * (settled `delivered` or `refunded` with a voucher, after a confirmation), the change hopper (coins
+ * put in or taken out, journaled so the books' count follows), the card terminal, leave
  * maintenance (the machine finishes). Idle for
  * `idleMs` while logged in: logged out. Every action is reported through the provided `report` action.
  */
@@ -25,6 +26,9 @@ import type {
   CollectCashInput,
   CollectCashOutput,
   DeviceTestResult,
+  HopperCountInput,
+  HopperCountOutput,
+  HopperStatusOutput,
   ReprintOutput,
   ServiceInfo,
   ServiceReport,
@@ -80,6 +84,7 @@ export const SERVICE_ENTRIES = [
   'reprint',
   'stock',
   'releases',
+  'hopper',
   'terminal',
   'leave',
 ] as const;
@@ -97,6 +102,10 @@ export const TERMINAL_DUTIES: readonly TerminalDuty[] = [
 export const CASH_STEPS: readonly Cents[] = [10, 100, 1_000, 10_000];
 /** More than any cash box holds: the counted amount cannot run away. */
 export const MAX_COUNTED: Cents = 10_000_000;
+/** The hopper page's steps (coins) the amount keys choose. */
+export const HOPPER_STEPS: readonly number[] = [1, 10, 50, 100];
+/** More coins than any hopper holds. */
+export const MAX_HOPPER_COINS = 10_000;
 
 /** One line of a scrollable page (Info, device test); `text` is shown as is (ids, addresses, codes). */
 export type ServiceListItem =
@@ -124,6 +133,9 @@ export type ServiceResult =
   | 'release_refunded'
   | 'release_not_printed'
   | 'settle_failed'
+  | 'no_hopper'
+  | 'hopper_counted'
+  | 'hopper_failed'
   | 'load_failed'
   | 'terminal_done'
   | 'terminal_failed';
@@ -164,6 +176,11 @@ export interface ServiceMenuContext {
   releases: UnsettledRelease[];
   releaseAt: number;
   settleHow: SettleHow | null;
+  /** The hopper as loaded, whether coins go in or out, how many, and the step of up/down. */
+  hopper: { coinCents: Cents; coins: number | null } | null;
+  hopperMode: 'fill' | 'empty' | null;
+  hopperCount: number;
+  hopperStep: number;
 }
 
 export interface ServiceMenuOutput {
@@ -273,6 +290,53 @@ function choosing<U extends string, D extends string, N extends string, O extend
   } as const;
 }
 
+/**
+ * Counting with the buttons: up/down run `up`/`down`, amount1..4 `step` (choose the step), OK goes
+ * to `next` when `okGuard` allows, C back to `back`.
+ */
+function countingKeys<
+  U extends string,
+  D extends string,
+  S extends string,
+  G extends string,
+  N extends string,
+  B extends string,
+>(up: U, down: D, step: S, okGuard: G, next: N, back: B) {
+  return [
+    { guard: { type: 'isButton', params: { names: ['up'] } }, actions: ['touch', up] },
+    { guard: { type: 'isButton', params: { names: ['down'] } }, actions: ['touch', down] },
+    {
+      guard: { type: 'isButton', params: { names: ['amount1', 'amount2', 'amount3', 'amount4'] } },
+      actions: ['touch', step],
+    },
+    { guard: okGuard, target: next, actions: 'touch' },
+    { guard: { type: 'isButton', params: { names: ['cancel'] } }, target: back, actions: 'touch' },
+    { actions: 'touch' },
+  ] as const;
+}
+
+/** Two choices on keys 1 and 2 (each with its target and action), C back to `back`. */
+function twoChoices<T1 extends string, A1, T2 extends string, A2, B extends string>(
+  one: { target: T1; action: A1 },
+  two: { target: T2; action: A2 },
+  back: B,
+) {
+  return [
+    {
+      guard: { type: 'isButton', params: { names: ['amount1'] } },
+      target: one.target,
+      actions: ['touch', one.action],
+    },
+    {
+      guard: { type: 'isButton', params: { names: ['amount2'] } },
+      target: two.target,
+      actions: ['touch', two.action],
+    },
+    { guard: { type: 'isButton', params: { names: ['cancel'] } }, target: back, actions: 'touch' },
+    { actions: 'touch' },
+  ] as const;
+}
+
 function reporting(params: ServiceReport): never {
   return { type: 'report', params } as never;
 }
@@ -297,6 +361,8 @@ export const serviceMenuMachine = setup({
     terminalDuty: notProvided<TerminalDutyOutput, TerminalDutyInput>('terminalDuty'),
     unsettled: notProvided<UnsettledOutput>('unsettled'),
     settleRelease: notProvided<SettleReleaseOutput, SettleReleaseInput>('settleRelease'),
+    hopperStatus: notProvided<HopperStatusOutput>('hopperStatus'),
+    hopperCount: notProvided<HopperCountOutput, HopperCountInput>('hopperCount'),
   },
   actions: {
     report: (_, _params: ServiceReport) => {},
@@ -453,6 +519,42 @@ export const serviceMenuMachine = setup({
         }),
       );
     }),
+    showHopper: assign(({ event }) => ({ hopper: outputOf<HopperStatusOutput>(event).hopper })),
+    hopperMode: assign((_, params: { mode: 'fill' | 'empty' }) => ({
+      hopperMode: params.mode,
+      hopperCount: 0,
+      hopperStep: HOPPER_STEPS[1] ?? 10,
+    })),
+    hopperUp: assign(({ context }) => ({
+      // Never more out than the books hold (when they know).
+      hopperCount: Math.min(
+        context.hopperMode === 'empty' && context.hopper?.coins != null
+          ? context.hopper.coins
+          : MAX_HOPPER_COINS,
+        context.hopperCount + context.hopperStep,
+      ),
+    })),
+    hopperDown: assign(({ context }) => ({
+      hopperCount: Math.max(0, context.hopperCount - context.hopperStep),
+    })),
+    hopperChooseStep: assign(({ context, event }) => ({
+      hopperStep: HOPPER_STEPS[Number((button(event) ?? '').slice(6)) - 1] ?? context.hopperStep,
+    })),
+    hopperCounted: enqueueActions(({ context, event, enqueue }) => {
+      const out = outputOf<HopperCountOutput>(event);
+      enqueue.assign({
+        result: 'hopper_counted',
+        resultDetail: null,
+        hopper: context.hopper ? { ...context.hopper, coins: out.coins } : null,
+      });
+      enqueue(
+        reporting({
+          action: context.hopperMode === 'empty' ? 'hopper_emptied' : 'hopper_filled',
+          ok: true,
+          detail: `${context.hopperMode === 'empty' ? '-' : '+'}${context.hopperCount} -> ${out.coins}`,
+        }),
+      );
+    }),
     failResult: assign(({ event }, params: { result: ServiceResult }) => ({
       result: params.result,
       resultDetail: errorText(event),
@@ -475,6 +577,9 @@ export const serviceMenuMachine = setup({
     reportPrinted: ({ event }) => outputOf<CollectCashOutput>(event).printed,
     hasSlots: ({ event }) => outputOf<StockStatusOutput>(event).slots.length > 0,
     hasReleases: ({ event }) => outputOf<UnsettledOutput>(event).releases.length > 0,
+    hasHopper: ({ event }) => outputOf<HopperStatusOutput>(event).hopper !== null,
+    okWithCoins: ({ context, event }) => button(event) === 'ok' && context.hopperCount > 0,
+    okPressed: ({ event }) => button(event) === 'ok',
     isCancelDuty: ({ context }) => context.duty === 'cancel_last',
     isButton: ({ event }, params: { names: readonly string[] }) => params.names.includes(button(event) ?? ''),
   },
@@ -506,6 +611,10 @@ export const serviceMenuMachine = setup({
     releases: [],
     releaseAt: 0,
     settleHow: null,
+    hopper: null,
+    hopperMode: null,
+    hopperCount: 0,
+    hopperStep: 10,
   }),
   on: { TICK: { actions: 'tick' } },
   initial: 'start',
@@ -628,6 +737,7 @@ export const serviceMenuMachine = setup({
             { guard: { type: 'isEntry', params: { entry: 'reprint' } }, target: 'reprint' },
             { guard: { type: 'isEntry', params: { entry: 'stock' } }, target: 'stock' },
             { guard: { type: 'isEntry', params: { entry: 'releases' } }, target: 'releases' },
+            { guard: { type: 'isEntry', params: { entry: 'hopper' } }, target: 'hopper' },
             { guard: { type: 'isEntry', params: { entry: 'terminal' } }, target: 'terminal' },
             {
               target: '#serviceMenu.left',
@@ -761,31 +871,14 @@ export const serviceMenuMachine = setup({
             },
             counting: {
               on: {
-                BUTTON: [
-                  { guard: { type: 'isButton', params: { names: ['up'] } }, actions: ['touch', 'countUp'] },
-                  {
-                    guard: { type: 'isButton', params: { names: ['down'] } },
-                    actions: ['touch', 'countDown'],
-                  },
-                  {
-                    guard: {
-                      type: 'isButton',
-                      params: { names: ['amount1', 'amount2', 'amount3', 'amount4'] },
-                    },
-                    actions: ['touch', 'chooseStep'],
-                  },
-                  {
-                    guard: { type: 'isButton', params: { names: ['ok'] } },
-                    target: 'confirm',
-                    actions: 'touch',
-                  },
-                  {
-                    guard: { type: 'isButton', params: { names: ['cancel'] } },
-                    target: '#serviceMenu.menu.main',
-                    actions: 'touch',
-                  },
-                  { actions: 'touch' },
-                ],
+                BUTTON: countingKeys(
+                  'countUp',
+                  'countDown',
+                  'chooseStep',
+                  'okPressed',
+                  'confirm',
+                  '#serviceMenu.menu.main',
+                ),
               },
             },
             confirm: { on: { BUTTON: okOrCancel('collecting', 'counting') } },
@@ -939,24 +1032,11 @@ export const serviceMenuMachine = setup({
             // 1: the goods were given (the technician found them gone); 2: not given, a voucher.
             decide: {
               on: {
-                BUTTON: [
-                  {
-                    guard: { type: 'isButton', params: { names: ['amount1'] } },
-                    target: 'confirm',
-                    actions: ['touch', { type: 'chooseHow', params: { how: 'delivered' } }],
-                  },
-                  {
-                    guard: { type: 'isButton', params: { names: ['amount2'] } },
-                    target: 'confirm',
-                    actions: ['touch', { type: 'chooseHow', params: { how: 'refunded' } }],
-                  },
-                  {
-                    guard: { type: 'isButton', params: { names: ['cancel'] } },
-                    target: 'choose',
-                    actions: 'touch',
-                  },
-                  { actions: 'touch' },
-                ],
+                BUTTON: twoChoices(
+                  { target: 'confirm', action: { type: 'chooseHow', params: { how: 'delivered' } } as const },
+                  { target: 'confirm', action: { type: 'chooseHow', params: { how: 'refunded' } } as const },
+                  'choose',
+                ),
               },
             },
             // Money either way (a price kept or given back): asked once more.
@@ -981,6 +1061,62 @@ export const serviceMenuMachine = setup({
                           action: 'release_settled',
                           ok: false,
                           detail: `${context.releases[context.releaseAt]?.jobId ?? ''} ${errorText(event)}`,
+                        }),
+                      ),
+                    ),
+                  ],
+                },
+              },
+            },
+          },
+        },
+        hopper: {
+          initial: 'loading',
+          states: {
+            loading: loadingList('hopperStatus', 'hasHopper', 'showHopper', 'no_hopper'),
+            // 1: coins put in; 2: coins taken out.
+            choose: {
+              on: {
+                BUTTON: twoChoices(
+                  { target: 'count', action: { type: 'hopperMode', params: { mode: 'fill' } } as const },
+                  { target: 'count', action: { type: 'hopperMode', params: { mode: 'empty' } } as const },
+                  '#serviceMenu.menu.main',
+                ),
+              },
+            },
+            // OK only once there is something to book.
+            count: {
+              on: {
+                BUTTON: countingKeys(
+                  'hopperUp',
+                  'hopperDown',
+                  'hopperChooseStep',
+                  'okWithCoins',
+                  'confirm',
+                  'choose',
+                ),
+              },
+            },
+            confirm: { on: { BUTTON: okOrCancel('saving', 'count') } },
+            saving: {
+              on: { TICK: { actions: 'tick' } },
+              invoke: {
+                id: 'hopperCount',
+                src: 'hopperCount',
+                input: ({ context }) => ({
+                  coins: context.hopperMode === 'empty' ? -context.hopperCount : context.hopperCount,
+                }),
+                onDone: { target: '#serviceMenu.menu.result', actions: 'hopperCounted' },
+                onError: {
+                  target: '#serviceMenu.menu.result',
+                  actions: [
+                    { type: 'failResult', params: { result: 'hopper_failed' } },
+                    enqueueActions(({ context, event, enqueue }) =>
+                      enqueue(
+                        reporting({
+                          action: context.hopperMode === 'empty' ? 'hopper_emptied' : 'hopper_filled',
+                          ok: false,
+                          detail: errorText(event),
                         }),
                       ),
                     ),

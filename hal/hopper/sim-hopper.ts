@@ -90,6 +90,16 @@ export class SimulatedHopper extends EventEmitter<HopperEvents> implements Hoppe
     return taken;
   }
 
+  /** A technician takes `coins` out (at most what is in it); returns how many came out. */
+  take(coins: number): number {
+    if (!Number.isInteger(coins) || coins < 0) throw new HopperError(`bad coin count ${coins}`, 'invalid');
+    const taken = Math.min(coins, this.coins);
+    this.coins -= taken;
+    this.save();
+    if (this.current !== 'offline') this.setStatus(this.coins > 0 ? 'ok' : 'empty');
+    return taken;
+  }
+
   refill(coins: number): void {
     if (!Number.isInteger(coins) || coins < 0) throw new HopperError(`bad coin count ${coins}`, 'invalid');
     this.coins += coins;

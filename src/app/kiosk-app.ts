@@ -60,7 +60,7 @@ import { voucherEventsOf } from './voucher-events.js';
 import type { JournalEntry, SaleFigures } from '../journal/entries.js';
 import { VendJournal } from '../bookkeeping/vend-journal.js';
 import { createVendActors } from './vend-actors.js';
-import { settleFromCounters } from '../../hal/hopper/hopper.js';
+import { settleFromCounters, type Hopper } from '../../hal/hopper/hopper.js';
 import { createServiceMenu, httpReachable } from './service-menu-actors.js';
 import { createReleaseSettler, type ReleaseSettler } from './release-settle.js';
 import { StorageWatch } from './storage-watch.js';
@@ -498,6 +498,7 @@ export class KioskApp extends EventEmitter {
           },
           terminal: this.terminalService,
           releases: this.releases,
+          ...(this.devices.hopper ? { hopper: this.hopperBook(this.devices.hopper) } : {}),
           fleet: () => this.fleet,
           fleetConfigured: this.config.fleet !== undefined,
           apiReachable: () => httpReachable(this.standIn?.baseUrl ?? this.config.api.baseUrl),
@@ -1202,6 +1203,25 @@ export class KioskApp extends EventEmitter {
             }),
       },
       ...(this.devices.slots || this.devices.hopper ? { vend: this.vendSummary() } : {}),
+    };
+  }
+
+  /**
+   * The service menu's hopper page: the books' count, and a technician's coins in or out, journaled
+   * first. The simulated hopper stands for the hardware the technician's hands fill: it follows.
+   */
+  private hopperBook(hopper: Hopper) {
+    return {
+      status: () => ({ coinCents: hopper.coinCents, coins: this.vend.hopperCoins() }),
+      count: async (coins: number) => {
+        await this.vend.hopperFilled(coins, hopper.coinCents, 'technician');
+        if (this.sim.hopper) {
+          if (coins > 0) this.sim.hopper.refill(coins);
+          else this.sim.hopper.take(-coins);
+        }
+        this.vendChanged();
+        return this.vend.hopperCoins() ?? 0;
+      },
     };
   }
 

@@ -26,6 +26,9 @@ import type {
   CollectCashInput,
   CollectCashOutput,
   DeviceTestResult,
+  HopperCountInput,
+  HopperCountOutput,
+  HopperStatusOutput,
   ReprintOutput,
   ServiceInfo,
   ServiceReport,
@@ -63,6 +66,14 @@ export interface ServiceMenuDeps {
   now?: () => Date;
   /** A vending counter's slots: their stock, and a count to journal (`stock_set`). */
   stock?: { slots: () => StockSlot[]; set: (slot: string, count: number) => Promise<void> };
+  /**
+   * The change hopper: its coin and the coins in it by the books, and coins put in (> 0) or taken
+   * out (< 0), journaled (`hopper_filled`); resolves with the books' count afterwards.
+   */
+  hopper?: {
+    status: () => { coinCents: number; coins: number | null };
+    count: (coins: number) => Promise<number>;
+  };
   /** A vending counter's releases whose outcome is unknown, and their settlement (release-settle.ts). */
   releases?: Pick<ReleaseSettler, 'unsettled' | 'settle'>;
   /** The card terminal's duties (end-of-day, diagnosis, merchant receipts, reversal of the last payment). */
@@ -186,6 +197,19 @@ export function createServiceMenuActors(deps: ServiceMenuDeps) {
     return { voucher: r.voucherId, printed: r.printed === true };
   });
 
+  const hopperStatus = fromPromise<HopperStatusOutput>(async () => ({
+    hopper: deps.hopper?.status() ?? null,
+  }));
+  const hopperCount = fromPromise<HopperCountOutput, HopperCountInput>(async ({ input }) => {
+    if (!deps.hopper) throw new Error('no hopper');
+    const coins = await deps.hopper.count(input.coins);
+    deps.logger.info(
+      { coins: input.coins, book: coins },
+      input.coins > 0 ? 'hopper filled' : 'hopper emptied',
+    );
+    return { coins };
+  });
+
   /** The terminal's slip (merchant copy) when it gave one; a printer fault must not hide the duty's result. */
   const printSlip = async (lines: ReceiptLine[], title?: string) => {
     if (lines.length === 0) return;
@@ -275,6 +299,8 @@ export function createServiceMenuActors(deps: ServiceMenuDeps) {
       terminalDuty,
       unsettled,
       settleRelease,
+      hopperStatus,
+      hopperCount,
     },
     actions: { report },
   };

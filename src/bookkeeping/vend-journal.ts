@@ -187,8 +187,22 @@ export class VendJournal {
     await this.journal.append({ type: 'stock_set', slot, count, by });
   }
 
+  /**
+   * A technician put `coins` into the hopper (> 0) or took them out (< 0): journaled before the books'
+   * count changes. Taking out more than the books hold is refused (count it, then fill it again).
+   */
   async hopperFilled(coins: number, coinCents: number, by: string): Promise<void> {
+    if (!Number.isInteger(coins) || coins === 0 || Math.abs(coins) > 100_000)
+      throw new Error(`hopper: coins must be a whole number, not 0, got ${coins}`);
+    const held = this.hopperCoins();
+    if (coins < 0 && held !== null && -coins > held)
+      throw new Error(`hopper: the books hold ${held} coins, not ${-coins}`);
     await this.journal.append({ type: 'hopper_filled', coins, coinCents, by });
+  }
+
+  /** The coins in the hopper by the books; null until the first fill. */
+  hopperCoins(): number | null {
+    return this.journal.state.vend.hopper.coins;
   }
 
   /** Releases whose outcome is unknown, waiting for the operator (oldest first). */

@@ -310,10 +310,17 @@ export const StockSetSchema = z.object({
   by: z.string().min(1).max(40),
 });
 
-/** Coins put into or taken out of the hopper by a technician (`count` now in it, when known). */
+/**
+ * Coins put into (`coins` > 0) or taken out of (`coins` < 0) the change hopper by a technician
+ * (service menu, `Wechselgeld`): the books' count of the hopper follows (`vend.hopper`).
+ */
 export const HopperFilledSchema = z.object({
   type: z.literal('hopper_filled'),
-  coins: z.int(),
+  coins: z
+    .int()
+    .min(-100_000)
+    .max(100_000)
+    .refine((v) => v !== 0, 'must not be 0'),
   coinCents: positiveCents,
   by: z.string().min(1).max(40),
 });

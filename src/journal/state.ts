@@ -183,6 +183,23 @@ const PayoutStateSchema = z.object({
 });
 export type PayoutState = z.infer<typeof PayoutStateSchema>;
 
+/**
+ * The change hopper as the books know it: the coins in it (null until a technician first fills it:
+ * the journal cannot know what was put in before), and what technicians put in and took out.
+ * Payouts (`payout_outcome`, from the hopper's own counters) take their coins off `coins`.
+ */
+const HopperBookSchema = z.object({
+  coins: z.int().nullable(),
+  filled: TallySchema,
+  emptied: TallySchema,
+});
+export type HopperBook = z.infer<typeof HopperBookSchema>;
+const emptyHopperBook = (): HopperBook => ({
+  coins: null,
+  filled: { count: 0, cents: 0 },
+  emptied: { count: 0, cents: 0 },
+});
+
 /** A release the operator settled: kept so that a second settle is refused as such, not as unknown. */
 const SettledReleaseSchema = z.object({
   how: z.enum(['delivered', 'refunded']),
@@ -204,6 +221,8 @@ const VendStateSchema = z.object({
   payoutsInDoubt: z.record(z.string(), PayoutStateSchema),
   /** The last settled releases by job id (snapshots before it have none). */
   settled: z.record(z.string(), SettledReleaseSchema).default({}),
+  /** The hopper's coins by the books (snapshots before it have none). */
+  hopper: HopperBookSchema.default(emptyHopperBook),
   /** Odometers: units delivered, units not delivered (their price owed back), change paid. */
   delivered: TallySchema,
   notDelivered: TallySchema,
@@ -217,6 +236,7 @@ export function emptyVend(): VendState {
     releasesInDoubt: {},
     payoutsInDoubt: {},
     settled: {},
+    hopper: emptyHopperBook(),
     delivered: { count: 0, cents: 0 },
     notDelivered: { count: 0, cents: 0 },
     change: { count: 0, cents: 0 },
@@ -680,6 +700,9 @@ function applyVend(state: LedgerState, e: JournalEntry): void {
       if (paid > before) {
         vend.change.count += before === 0 ? 1 : 0;
         vend.change.cents += paid - before;
+        const book = vend.hopper;
+        if (book.coins !== null)
+          book.coins = Math.max(0, book.coins - Math.round((paid - before) / p.coinCents));
       }
       if (e.result === 'unknown') {
         p.outcome = 'unknown';
@@ -694,8 +717,14 @@ function applyVend(state: LedgerState, e: JournalEntry): void {
       slot.blocked = null;
       return;
     }
-    case 'hopper_filled':
+    case 'hopper_filled': {
+      // Signed: coins put in (> 0) or taken out (< 0). The first fill counts from an empty hopper.
+      const book = vend.hopper;
+      if (e.coins > 0) addTally(book.filled, e.coins * e.coinCents);
+      else addTally(book.emptied, -e.coins * e.coinCents);
+      book.coins = Math.max(0, (book.coins ?? 0) + e.coins);
       return;
+    }
     default:
       return;
   }

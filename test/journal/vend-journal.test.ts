@@ -239,11 +239,37 @@ describe('vend journal (stock, releases and payouts in the journal)', () => {
     await journal.close();
   });
 
+  it("the hopper's books: unknown until a fill, then fills, payouts and take-outs; never more out than they hold", async () => {
+    const { journal, vend } = await open();
+    assert.equal(vend.hopperCoins(), null, 'what was put in before the journal is not known');
+    await vend.hopperFilled(100, 10, 'technician');
+    assert.equal(vend.hopperCoins(), 100);
+    await journal.append({ type: 'session_started', sessionId: 's5', mode: 'checkout' });
+    await vend.payoutIntent('s5', 's5:change:1', 3, 10, COUNTERS);
+    await vend.payoutOutcome('s5:change:1', 'unknown', 20);
+    assert.equal(vend.hopperCoins(), 98, 'the least paid so far');
+    await vend.payoutOutcome('s5:change:1', 'complete', 30);
+    assert.equal(vend.hopperCoins(), 97, 'only the difference when settled later');
+    await assert.rejects(vend.hopperFilled(-98, 10, 'technician'), /hold 97 coins, not 98/);
+    await assert.rejects(vend.hopperFilled(0, 10, 'technician'), /not 0/);
+    await vend.hopperFilled(-97, 10, 'technician');
+    assert.equal(vend.hopperCoins(), 0);
+    assert.deepEqual(journal.state.vend.hopper.filled, { count: 1, cents: 1000 });
+    assert.deepEqual(journal.state.vend.hopper.emptied, { count: 1, cents: 970 });
+    await journal.close();
+  });
+
   it('a snapshot written before the vending state reads with an empty one', () => {
     const old = emptyState() as Partial<ReturnType<typeof emptyState>>;
     delete old.vend;
     const parsed = LedgerStateSchema.parse(old);
     assert.deepEqual(parsed.vend.slots, {});
     assert.equal(parsed.vend.delivered.count, 0);
+    const before = emptyState();
+    delete (before.vend as Partial<typeof before.vend>).hopper;
+    delete (before.vend as Partial<typeof before.vend>).settled;
+    const older = LedgerStateSchema.parse(before);
+    assert.equal(older.vend.hopper.coins, null, 'a vending state before the hopper books');
+    assert.deepEqual(older.vend.settled, {});
   });
 });

@@ -10,7 +10,9 @@ import { collectionReportLines } from '../../src/app/service-report.js';
 import { join } from 'node:path';
 import { Journal } from '../../src/journal/journal.js';
 import { emptyState } from '../../src/journal/state.js';
-import { startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
+import { simulatorCatalogue, startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
+import type { VendSummary } from '../../src/contracts/kiosk-summary.js';
+import { rmSync } from 'node:fs';
 
 const SEED_CARD = '9276004429942845';
 
@@ -112,7 +114,7 @@ describe('service menu in the kiosk program', function () {
     assert.equal(half[1], 'PIN **0_');
     assert.ok(!half.join('\n').includes('12'), 'typed digits are never shown');
     await pin(k, '34');
-    await k.waitForScreen(/^Service 1\/9\n>Info/);
+    await k.waitForScreen(/^Service 1\/10\n>Info/);
     assert.equal((await k.state()).state, 'maintenance');
 
     for (let i = 0; i < 3; i++) await k.press('down');
@@ -154,8 +156,8 @@ describe('service menu in the kiosk program', function () {
     // Journalled (log) and reported; then leave maintenance from the menu.
     await k.press('ok');
     await k.waitForScreen(/>Kassenleerung/);
-    // Past Letzter Beleg, Fachbestand, Offene Ausgaben, Kartenterminal.
-    for (let i = 0; i < 5; i++) await k.press('down');
+    // Past Letzter Beleg, Fachbestand, Offene Ausgaben, Wechselgeld, Kartenterminal.
+    for (let i = 0; i < 6; i++) await k.press('down');
     await k.waitForScreen(/>Wartung beenden/);
     await k.press('ok');
     await k.waitForIdle();
@@ -172,6 +174,80 @@ describe('service menu in the kiosk program', function () {
     assert.equal(collected?.expected, 500);
   });
 
+  it("change hopper: a technician's coins out and in are journaled, and the books' count follows the hopper through a change payout", async () => {
+    kiosk = await startKiosk({
+      keepDir: true,
+      config: {
+        kiosk: { mode: 'checkout' },
+        catalogue: simulatorCatalogue(),
+        timeouts: { resultMs: 1500 },
+        service: { pinHash },
+        hardware: {
+          slots: { driver: 'simulated', slots: [{ id: 'A1', product: 1, initialStock: 3, lowAt: 0 }] },
+          hopper: { driver: 'simulated', coinCents: 10, coins: 30 },
+        },
+      },
+    });
+    const k = kiosk;
+    await k.waitForIdle();
+    const hopperCoins = async () => ((await k.state()).vend as VendSummary).hopper?.coins;
+    await k.longPress('service');
+    await k.waitForScreen(/Service-PIN/);
+    await pin(k, '1234');
+    await k.waitForScreen(/^Service 1\/10/);
+    for (let i = 0; i < 7; i++) await k.press('down');
+    await k.waitForScreen(/>Wechselgeld/);
+    await k.press('ok');
+    // The 30 coins it came with were never booked: the technician takes them out first.
+    await k.waitForScreen(/^1=Auffüllen\n2=Entnehmen\nBuch: unbekannt\nMünze 0,10 EUR/);
+    await k.press('amount2');
+    for (let i = 0; i < 3; i++) await k.press('up');
+    await k.waitForScreen(/^Entnehmen 30\nWert 3,00 EUR/);
+    await k.press('ok');
+    await k.waitForScreen(/Münzen buchen\?/);
+    await k.press('ok');
+    await k.waitForScreen(/^Münzen gebucht/);
+    assert.equal(await hopperCoins(), 0);
+    await k.press('ok');
+    await k.waitForScreen(/>Wechselgeld/);
+    await k.press('ok');
+    await k.waitForScreen(/Buch: 0 Münzen/);
+    await k.press('amount1');
+    await k.press('amount4');
+    await k.press('up');
+    await k.waitForScreen(/^Auffüllen 100\nWert 10,00 EUR/);
+    await k.press('ok');
+    await k.waitForScreen(/Münzen buchen\?/);
+    await k.press('ok');
+    await k.waitForScreen(/^Münzen gebucht/);
+    assert.equal(await hopperCoins(), 100);
+    await k.longPress('service');
+    await k.waitForIdle();
+
+    // A coffee (1,80) paid with 2,00: two 10 ct coins of change from the hopper.
+    await k.press('amount1');
+    await k.waitForScreen(/Summe 1,80 EUR/);
+    await k.press('ok');
+    await k.waitForScreen(/Noch 1,80 EUR/);
+    await k.coin(200);
+    await k.waitForScreen(/Vielen Dank!/, 15_000);
+    await k.waitForSettled();
+    assert.equal(await hopperCoins(), 98);
+    await k.stop();
+    const { records, state } = await Journal.read(join(k.dir, 'journal'));
+    assert.deepEqual(
+      records.flatMap((r) => (r.type === 'hopper_filled' ? [[r.coins, r.coinCents, r.by]] : [])),
+      [
+        [-30, 10, 'technician'],
+        [100, 10, 'technician'],
+      ],
+    );
+    assert.equal(state.vend.hopper.coins, 98, "the books agree with the hopper's own count");
+    assert.deepEqual(state.vend.hopper.filled, { count: 1, cents: 1000 });
+    assert.deepEqual(state.vend.hopper.emptied, { count: 1, cents: 300 });
+    rmSync(k.dir, { recursive: true, force: true });
+  });
+
   it('wrong PINs lock the menu out; the right PIN works once the lock-out is over', async () => {
     // The lock-out must outlast the steps taken during it on a loaded machine: 8 s, not 2.
     const k = await start({ maxTries: 2, lockoutMs: 8_000 });
@@ -186,7 +262,7 @@ describe('service menu in the kiosk program', function () {
     assert.equal((await k.display())[0], 'PIN gesperrt', 'no PIN taken while locked');
     await k.waitForScreen(/Service-PIN/, 15_000);
     await pin(k, '1234');
-    await k.waitForScreen(/^Service 1\/9/);
+    await k.waitForScreen(/^Service 1\/10/);
     const logged = k
       .logs()
       .filter((l) => l.msg === 'service menu')

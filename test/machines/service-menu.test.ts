@@ -9,6 +9,9 @@ import type {
   CollectCashInput,
   CollectCashOutput,
   DeviceTestResult,
+  HopperCountInput,
+  HopperCountOutput,
+  HopperStatusOutput,
   ReprintOutput,
   SetStockInput,
   SettleReleaseInput,
@@ -75,6 +78,12 @@ function serviceStubs() {
         { jobId: 's2:release-1:6', slot: 'B2', desc: 'Obstsalat', cents: 350, when: '03.12. 08:40' },
       ],
     }),
+    hopperStatus: sinon
+      .stub<[], Promise<HopperStatusOutput>>()
+      .resolves({ hopper: { coinCents: 10, coins: 37 } }),
+    hopperCount: sinon
+      .stub<[HopperCountInput], Promise<HopperCountOutput>>()
+      .callsFake(async ({ coins }) => ({ coins: 37 + coins })),
     settleRelease: sinon
       .stub<[SettleReleaseInput], Promise<SettleReleaseOutput>>()
       .callsFake(async ({ how }) =>
@@ -98,6 +107,8 @@ function provideMenu(s: ServiceStubs, reports: ServiceReport[]) {
       setStock: fromPromise<void, SetStockInput>(({ input }) => s.setStock(input)),
       terminalDuty: fromPromise<TerminalDutyOutput, TerminalDutyInput>(({ input }) => s.terminalDuty(input)),
       unsettled: fromPromise(() => s.unsettled()),
+      hopperStatus: fromPromise(() => s.hopperStatus()),
+      hopperCount: fromPromise<HopperCountOutput, HopperCountInput>(({ input }) => s.hopperCount(input)),
       settleRelease: fromPromise<SettleReleaseOutput, SettleReleaseInput>(({ input }) =>
         s.settleRelease(input),
       ),
@@ -185,7 +196,7 @@ describe('service menu: PIN', () => {
     assert.deepEqual(h.context.digits, [], 'the PIN does not stay in the context');
     assert.equal(h.context.loggedIn, true);
     assert.deepEqual(h.reports, [{ action: 'login', ok: true }]);
-    assert.deepEqual(h.screen(), ['Service 1/9', '>Info', ' Testdruck', ' Gerätetest']);
+    assert.deepEqual(h.screen(), ['Service 1/10', '>Info', ' Testdruck', ' Gerätetest']);
   });
 
   it('up/down wrap 0-9; cancel takes the last digit back', async () => {
@@ -329,8 +340,8 @@ describe('service menu: navigation and actions', () => {
     const h = menu();
     await h.login();
     await h.press('up');
-    assert.equal(h.context.cursor, 8);
-    assert.deepEqual(h.screen(2), ['Service 9/9', '>Wartung beenden']);
+    assert.equal(h.context.cursor, 9);
+    assert.deepEqual(h.screen(2), ['Service 10/10', '>Wartung beenden']);
     await h.press('down', 'down');
     assert.equal(h.context.cursor, 1);
     await h.press('cancel');
@@ -494,6 +505,47 @@ describe('service menu: navigation and actions', () => {
     assert.equal(h.stubs.settleRelease.callCount, 4);
   });
 
+  it('Change hopper: coins put in or taken out (step keys, never more out than the books hold), confirmed, journaled', async () => {
+    const h = menu();
+    await h.login();
+    await h.choose('hopper');
+    assert.deepEqual(h.screen(), ['1=Auffüllen', '2=Entnehmen', 'Buch: 37 Münzen', 'Münze 0,10 EUR']);
+    await h.press('amount1');
+    assert.deepEqual(h.screen(), ['Auffüllen 0', 'Wert 0,00 EUR', 'Schritt 10', 'OK=Weiter C=Zurück']);
+    await h.press('ok');
+    assert.equal(h.value(), 'menu.hopper.count', 'nothing to book yet');
+    await h.press('up', 'up', 'amount1', 'up', 'amount4', 'up', 'down');
+    assert.deepEqual(h.screen(2), ['Auffüllen 21', 'Wert 2,10 EUR']);
+    await h.press('ok');
+    assert.deepEqual(h.screen(2), ['Münzen buchen?', 'OK=Ja C=Nein']);
+    await h.press('cancel');
+    assert.equal(h.stubs.hopperCount.callCount, 0, 'C books nothing');
+    await h.press('ok', 'ok');
+    assert.deepEqual(h.stubs.hopperCount.firstCall.args[0], { coins: 21 });
+    assert.equal(h.screen()[0], 'Münzen gebucht');
+    assert.deepEqual(h.reports.at(-1), { action: 'hopper_filled', ok: true, detail: '+21 -> 58' });
+    await h.press('ok');
+
+    // Out: at most the 37 the books hold, booked negative.
+    await h.choose('hopper');
+    await h.press('amount2', 'amount3', 'up', 'up');
+    assert.equal(h.screen()[0], 'Entnehmen 37');
+    await h.press('ok', 'ok');
+    assert.deepEqual(h.stubs.hopperCount.secondCall.args[0], { coins: -37 });
+    assert.deepEqual(h.reports.at(-1), { action: 'hopper_emptied', ok: true, detail: '-37 -> 0' });
+    await h.press('ok');
+
+    h.stubs.hopperCount.rejects(new Error('disk full'));
+    await h.choose('hopper');
+    await h.press('amount1', 'up', 'ok', 'ok');
+    assert.deepEqual(h.screen().slice(0, 2), ['Nicht gebucht!', 'disk full']);
+    assert.deepEqual(h.reports.at(-1), { action: 'hopper_filled', ok: false, detail: 'disk full' });
+    await h.press('ok');
+    h.stubs.hopperStatus.resolves({ hopper: null });
+    await h.choose('hopper');
+    assert.equal(h.screen()[0], 'Kein Hopper');
+  });
+
   it('Leave maintenance finishes the menu', async () => {
     const h = menu();
     await h.login();
@@ -629,7 +681,7 @@ describe('service menu in the kiosk', () => {
     assert.equal(h.value(), 'maintenance');
     assert.deepEqual(h.screen(), ['Service-PIN', 'PIN 0___']);
     await h.press('amount1', 'amount2', 'amount3', 'amount4');
-    assert.deepEqual(h.screen(), ['Service 1/9', '>Info']);
+    assert.deepEqual(h.screen(), ['Service 1/10', '>Info']);
     assert.equal(h.actor.getSnapshot().context.serviceLoggedIn, true);
     await h.press('up', 'ok');
     assert.equal(h.value(), 'idle');
@@ -731,6 +783,10 @@ describe('service menu: screens', () => {
     releases: [{ jobId: 's1:release-0:4', slot: 'A1', desc: 'Kaffee', cents: 180, when: '03.12. 07:12' }],
     releaseAt: 0,
     settleHow: 'refunded',
+    hopper: { coinCents: 200, coins: 1234 },
+    hopperMode: 'empty',
+    hopperCount: 1234,
+    hopperStep: 100,
     list: [
       { kind: 'id', text: 'k-0042' },
       { kind: 'ip', text: '10.0.0.12' },
