@@ -13,7 +13,7 @@ import { simulatorCatalogue, startKiosk, type KioskProcess } from '../../src/har
 import type { VendSummary } from '../../src/contracts/kiosk-summary.js';
 import { needs, MOSQUITTO } from '../support/real-parts.js';
 import { watchKiosk, type Observer, type Seen } from '../fleet/support/observer.js';
-import { cutMidRelease } from '../support/vend.js';
+import { buyOneAndCut } from '../support/vend.js';
 
 describe('e2e: fleet settle-release (vending counter, real Mosquitto)', function () {
   this.timeout(90_000);
@@ -58,13 +58,7 @@ describe('e2e: fleet settle-release (vending counter, real Mosquitto)', function
 
   it('power cut mid-release, then settle-release: bad args and an unknown job refused, refunded with the reference only, a second settle refused', async () => {
     const k = await start();
-    await k.request({ cmd: 'slot', slot: 'A1', action: 'hold' });
-    await k.press('amount1');
-    await k.waitForScreen(/Summe 1,80 EUR/);
-    await k.press('ok');
-    await k.waitForScreen(/Noch 1,80 EUR/);
-    await k.coin(200);
-    await cutMidRelease(k);
+    await buyOneAndCut(k);
     running.splice(running.indexOf(k), 1);
 
     const k2 = await start(k.dir);

@@ -13,6 +13,7 @@ import { emptyState } from '../../src/journal/state.js';
 import { simulatorCatalogue, startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
 import type { VendSummary } from '../../src/contracts/kiosk-summary.js';
 import { rmSync } from 'node:fs';
+import { buyOneAndCut } from '../support/vend.js';
 
 const SEED_CARD = '9276004429942845';
 
@@ -87,6 +88,23 @@ describe('service menu in the kiosk program', function () {
     await kiosk.waitForIdle();
     return kiosk;
   }
+
+  /** A vending counter (one slot, a 10 ct hopper with 30 coins never booked) with the PIN; kept for reading its journal. */
+  const startVending = (dir?: string) =>
+    startKiosk({
+      ...(dir ? { dir } : {}),
+      keepDir: true,
+      config: {
+        kiosk: { mode: 'checkout' },
+        catalogue: simulatorCatalogue(),
+        timeouts: { resultMs: 1500 },
+        service: { pinHash },
+        hardware: {
+          slots: { driver: 'simulated', slots: [{ id: 'A1', product: 1, initialStock: 3, lowAt: 0 }] },
+          hopper: { driver: 'simulated', coinCents: 10, coins: 30 },
+        },
+      },
+    });
 
   async function pin(k: KioskProcess, digits: string): Promise<void> {
     for (const d of digits) await k.press(`amount${d}`);
@@ -175,19 +193,7 @@ describe('service menu in the kiosk program', function () {
   });
 
   it("change hopper: a technician's coins out and in are journaled, and the books' count follows the hopper through a change payout", async () => {
-    kiosk = await startKiosk({
-      keepDir: true,
-      config: {
-        kiosk: { mode: 'checkout' },
-        catalogue: simulatorCatalogue(),
-        timeouts: { resultMs: 1500 },
-        service: { pinHash },
-        hardware: {
-          slots: { driver: 'simulated', slots: [{ id: 'A1', product: 1, initialStock: 3, lowAt: 0 }] },
-          hopper: { driver: 'simulated', coinCents: 10, coins: 30 },
-        },
-      },
-    });
+    kiosk = await startVending();
     const k = kiosk;
     await k.waitForIdle();
     const hopperCoins = async () => ((await k.state()).vend as VendSummary).hopper?.coins;
@@ -245,6 +251,55 @@ describe('service menu in the kiosk program', function () {
     assert.equal(state.vend.hopper.coins, 98, "the books agree with the hopper's own count");
     assert.deepEqual(state.vend.hopper.filled, { count: 1, cents: 1000 });
     assert.deepEqual(state.vend.hopper.emptied, { count: 1, cents: 300 });
+    rmSync(k.dir, { recursive: true, force: true });
+  });
+
+  it('Offene Ausgaben: after a power cut mid-release the technician refunds the unit; the voucher prints, the settlement is journaled once', async () => {
+    const first = await startVending();
+    await first.waitForIdle();
+    await buyOneAndCut(first);
+
+    kiosk = await startVending(first.dir);
+    const k = kiosk;
+    await k.waitFor(
+      () => k.state(),
+      (st) => st.state === 'idle' && st.journal.openSessions === 0,
+      20_000,
+    );
+    const receiptsBefore = (await k.receipts()).length;
+    await k.longPress('service');
+    await k.waitForScreen(/Service-PIN/);
+    await pin(k, '1234');
+    await k.waitForScreen(/^Service 1\/10/);
+    for (let i = 0; i < 6; i++) await k.press('down');
+    await k.waitForScreen(/>Offene Ausgaben/);
+    await k.press('ok');
+    await k.waitForScreen(/^A1 \d\d\.\d\d\. \d\d:\d\d\nPreis 1,80 EUR\nKaffee/);
+    await k.press('ok');
+    await k.waitForScreen(/^1=Ausgegeben\n2=Gutschein/);
+    await k.press('amount2');
+    await k.waitForScreen(/^Gutschein geben\?/);
+    await k.press('ok');
+    const done = await k.waitForScreen(/^Erstattet\n[A-Z2-7]{4}-[A-Z2-7]{4}/, 10_000);
+    const receipts = await k.receipts();
+    assert.equal(receipts.length, receiptsBefore + 1, 'the voucher printed');
+    assert.match(receipts.at(-1)!.join('\n'), /1,80 EUR/);
+    assert.ok(receipts.at(-1)!.join('\n').includes(done[1]!), 'its short id under the QR');
+    await k.press('ok');
+    await k.waitForScreen(/>Offene Ausgaben/);
+    await k.press('ok');
+    await k.waitForScreen(/^Nichts offen/);
+    await k.stop();
+    const { records, state } = await Journal.read(join(k.dir, 'journal'));
+    const settled = records.filter((r) => r.type === 'release_settled');
+    assert.equal(settled.length, 1);
+    assert.deepEqual(
+      settled.map((r) => (r.type === 'release_settled' ? [r.how, r.by] : [])),
+      [['refunded', 'technician']],
+    );
+    const code = settled[0]!.type === 'release_settled' ? settled[0]!.voucher! : '';
+    assert.ok(state.unclaimedVouchers.some((v) => v.voucher === code && v.cents === 180));
+    assert.ok(!JSON.stringify(k.logs()).includes(code.split('.').at(-1)!), 'the code is not in the log');
     rmSync(k.dir, { recursive: true, force: true });
   });
 

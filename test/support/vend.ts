@@ -15,3 +15,17 @@ export async function cutMidRelease(k: KioskProcess): Promise<void> {
   );
   await k.kill();
 }
+
+/**
+ * One coffee (A1, 1,80) paid with a 2 euro coin while slot A1 is held, and the program killed once
+ * that release's intent is durable: after the restart the release is unknown, waiting to be settled.
+ */
+export async function buyOneAndCut(k: KioskProcess): Promise<void> {
+  await k.request({ cmd: 'slot', slot: 'A1', action: 'hold' });
+  await k.press('amount1');
+  await k.waitForScreen(/Summe 1,80 EUR/);
+  await k.press('ok');
+  await k.waitForScreen(/Noch 1,80 EUR/);
+  await k.coin(200);
+  await cutMidRelease(k);
+}
