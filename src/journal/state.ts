@@ -619,7 +619,9 @@ function applyVend(state: LedgerState, e: JournalEntry): void {
       const s = state.sessions[e.sessionId];
       if (s) {
         s.releaseIntents = (s.releaseIntents ?? 0) + 1;
+        // An intent without a plan (the last unit, or one recovery records) is the plan's next unit.
         if (e.later) s.releaseLater = e.later.map((u) => ({ ...u }));
+        else if (s.releaseLater) s.releaseLater = s.releaseLater.slice(1);
       }
       return;
     }

@@ -171,6 +171,8 @@ describe('vend journal (stock, releases and payouts in the journal)', () => {
     assert.deepEqual(await vend.afterRestart(), { unknown: 1, notTried: 1 });
     const s = journal.state.sessions.s5!;
     assert.equal(s.returnedCents, 180, 'the second unit, never tried, goes back to the customer');
+    assert.equal(await vend.notServed('s5'), 0, 'recovery asking again records nothing twice');
+    assert.equal(journal.state.sessions.s5!.returnedCents, 180);
     assert.equal(s.damaged, true);
     await journal.close();
   });
