@@ -450,7 +450,7 @@ export class RecoverSession {
     const r = this.recoveredReceipt(tx);
     // Step 2 has journaled every unit of the basket not released (never tried, cut in the release).
     if ((live.releaseIntents ?? 0) > 0) {
-      const units = await this.undelivered(r.basket);
+      const units = this.undelivered(r.basket);
       if (units.length > 0) r.undelivered = units;
     }
     if (!this.deps.printReceipt) {
@@ -468,32 +468,11 @@ export class RecoverSession {
     }
   }
 
-  /** This session's units whose release failed or is in doubt, in release order, from the records. */
-  private async undelivered(
-    basket: readonly BasketLine[],
-  ): Promise<NonNullable<RecoveredReceipt['undelivered']>> {
-    const units = new Map<string, { slot: string; productId: number; cents: number; outcome?: string }>();
-    for await (const r of this.deps.journal.entries()) {
-      if (r.type === 'release_intent' && r.sessionId === this.id)
-        units.set(r.jobId, { slot: r.slot, productId: r.productId, cents: r.cents });
-      else if (r.type === 'release_outcome') {
-        const u = units.get(r.jobId);
-        if (u) u.outcome = r.result;
-      }
-    }
-    return [...units.values()].flatMap((u) => {
-      if (u.outcome !== 'failed' && u.outcome !== 'unknown') return [];
+  /** This session's units whose release failed or is in doubt, in release order (the journal's fold). */
+  private undelivered(basket: readonly BasketLine[]): NonNullable<RecoveredReceipt['undelivered']> {
+    return (this.live().undelivered ?? []).map((u) => {
       const line = basket.find((l) => l.id === u.productId);
-      return [
-        {
-          desc: line?.desc ?? `#${u.productId}`,
-          slot: u.slot,
-          cents: u.cents,
-          outcome: u.outcome,
-          tax: line?.tax ?? 0,
-          productId: u.productId,
-        },
-      ];
+      return { ...u, desc: line?.desc ?? `#${u.productId}`, tax: line?.tax ?? 0 };
     });
   }
 

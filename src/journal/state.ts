@@ -116,6 +116,17 @@ const OpenSessionSchema = z.object({
   releaseIntents: z.int().optional(),
   /** The units planned after the last release journaled (its intent's `later`): owed if never tried. */
   releaseLater: z.array(z.object({ slot: z.string(), productId: z.int(), cents: z.int() })).optional(),
+  /** Its units not handed out, in release order: `failed` (price given back), `unknown` (the operator's). */
+  undelivered: z
+    .array(
+      z.object({
+        slot: z.string(),
+        productId: z.int(),
+        cents: z.int(),
+        outcome: z.enum(['failed', 'unknown']),
+      }),
+    )
+    .optional(),
   /** Given back by a terminal reversal (`cancelTrx`): no longer owed to the customer. */
   reversedCents: z.int().optional(),
   /** Value of vouchers redeemed into this session: money it holds like inserted coins. */
@@ -632,6 +643,12 @@ function applyVend(state: LedgerState, e: JournalEntry): void {
         return;
       }
       const slot = slotOf(vend, r.slot);
+      const owner = state.sessions[r.sessionId];
+      if (owner && e.result !== 'delivered' && r.outcome !== 'unknown') {
+        // The receipt recovery prints lists it (given back, or left to the operator).
+        const unit = { slot: r.slot, productId: r.productId, cents: r.cents, outcome: e.result };
+        (owner.undelivered ??= []).push(unit);
+      }
       if (e.result === 'unknown') {
         // It may be gone: not sold again, and the slot waits for a technician.
         if (r.outcome !== 'unknown') slot.taken += 1;
