@@ -8,7 +8,9 @@
  * Faults: `powerCut()` (counter back to 0, buffer empty, everything inhibited, as at power-up),
  * `silent`, `echo` (the shared data line: the host's bytes come back before the answer).
  */
-import { buildFrame, CCTALK_VALIDATOR, CctalkFrameParser, HEADER } from '../io/cctalk-frame.js';
+import { CCTALK_VALIDATOR, HEADER } from '../io/cctalk-frame.js';
+import { FakeCctalkDevice } from '../io/fake-cctalk-device.js';
+import { coinIdValue } from './cctalk-validator.js';
 
 export interface FakeValidatorOptions {
   address?: number;
@@ -26,11 +28,8 @@ const DEFAULT_COINS: Record<number, string> = {
 };
 const INHIBITED_COIN = 2;
 
-export class FakeCctalkValidator {
-  private readonly parser = new CctalkFrameParser();
-  readonly address: number;
+export class FakeCctalkValidator extends FakeCctalkDevice {
   readonly coins: Record<number, string>;
-  echo: boolean;
   /** Channels 1-16, a set bit enables one. */
   mask = 0;
   /** Master inhibit released (accepting). */
@@ -38,40 +37,16 @@ export class FakeCctalkValidator {
   event = 0;
   /** Results, newest first: [channel, sorter] or [0, error code]. */
   results: [number, number][] = [];
-  silent = false;
-  /** Headers received, in order. */
-  readonly headers: number[] = [];
   /** Every 231 mask and 228 byte the host sent, in order. */
   readonly inhibitWrites: { header: number; data: number[] }[] = [];
 
-  constructor(
-    private readonly send: (bytes: Buffer) => void,
-    options: FakeValidatorOptions = {},
-  ) {
-    this.address = options.address ?? CCTALK_VALIDATOR;
+  constructor(send: (bytes: Buffer) => void, options: FakeValidatorOptions = {}) {
+    super(send, options.address ?? CCTALK_VALIDATOR, options.echo ?? false);
     this.coins = options.coins ?? DEFAULT_COINS;
-    this.echo = options.echo ?? false;
   }
 
-  receive(bytes: Buffer): void {
-    if (this.echo) this.send(Buffer.from(bytes));
-    if (this.silent) return;
-    for (const frame of this.parser.push(bytes)) {
-      if (frame.destination !== this.address) continue;
-      this.headers.push(frame.header);
-      const answer = this.answer(frame.header, [...frame.data]);
-      this.send(
-        buildFrame({
-          destination: frame.source,
-          source: this.address,
-          header: answer.header,
-          data: answer.data,
-        }),
-      );
-    }
-  }
-
-  private answer(header: number, data: number[]): { header: number; data: number[] } {
+  protected answer(header: number, frame: Buffer): { header: number; data: number[] } {
+    const data = [...frame];
     const ack = (d: number[] = []) => ({ header: HEADER.ACK, data: d });
     switch (header) {
       case HEADER.SIMPLE_POLL:
@@ -104,7 +79,7 @@ export class FakeCctalkValidator {
 
   private channelOf(cents: number): number | undefined {
     for (const [ch, id] of Object.entries(this.coins)) {
-      if (Number(/^[A-Z]{2}(\d{3})[A-Z]$/.exec(id)?.[1]) === cents) return Number(ch);
+      if (coinIdValue(id) === cents) return Number(ch);
     }
     return undefined;
   }
@@ -132,6 +107,6 @@ export class FakeCctalkValidator {
     this.results = [];
     this.mask = 0;
     this.master = false;
-    this.parser.reset();
+    this.resetLine();
   }
 }

@@ -10,14 +10,8 @@
  * emergency stop ends the payout), `powerCut()` (volatile counters lost, lifetime kept), `silent`.
  * `echo` plays the shared data line: the host's bytes come back before the answer.
  */
-import {
-  buildFrame,
-  CCTALK_HOPPER,
-  CctalkFrameParser,
-  HEADER,
-  readUint24,
-  uint24,
-} from '../io/cctalk-frame.js';
+import { CCTALK_HOPPER, HEADER, readUint24, uint24 } from '../io/cctalk-frame.js';
+import { FakeCctalkDevice } from '../io/fake-cctalk-device.js';
 
 const FLAG_PAYOUT_TIMEOUT = 0x02;
 const FLAG_OPTO_BLOCKED_PAYOUT = 0x20;
@@ -32,13 +26,10 @@ export interface FakeHopperOptions {
   lifetime?: boolean;
 }
 
-export class FakeCctalkHopper {
-  private readonly parser = new CctalkFrameParser();
-  readonly address: number;
+export class FakeCctalkHopper extends FakeCctalkDevice {
   readonly serial: number;
   /** Coins in the hopper. */
   coins: number;
-  echo: boolean;
   lifetimeSupported: boolean;
   enabled = false;
   event = 0;
@@ -53,53 +44,26 @@ export class FakeCctalkHopper {
   jamAfter: number | undefined;
   /** The motor stalls: the payout neither ends nor pays until an emergency stop. */
   hang = false;
-  /** Answers nothing (no supply, data line broken). */
-  silent = false;
   /** Swallow the ACK of the next dispense (a lost reply: the dispense still runs). */
   dropNextDispenseAck = false;
   /** Cut the power when the current payout has paid this many coins. */
   powerCutAfter: number | undefined;
-  /** Headers received, in order. */
-  readonly headers: number[] = [];
   /** Every dispense command's coin count (a repeated dispense is a test failure). */
   readonly dispenses: number[] = [];
   private payoutPaid = 0;
 
-  constructor(
-    private readonly send: (bytes: Buffer) => void,
-    options: FakeHopperOptions = {},
-  ) {
-    this.address = options.address ?? CCTALK_HOPPER;
+  constructor(send: (bytes: Buffer) => void, options: FakeHopperOptions = {}) {
+    super(send, options.address ?? CCTALK_HOPPER, options.echo ?? false);
     this.serial = options.serial ?? 0x123456;
     this.coins = options.coins ?? 100;
-    this.echo = options.echo ?? false;
     this.lifetimeSupported = options.lifetime ?? true;
-  }
-
-  receive(bytes: Buffer): void {
-    if (this.echo) this.send(Buffer.from(bytes));
-    if (this.silent) return;
-    for (const frame of this.parser.push(bytes)) {
-      if (frame.destination !== this.address) continue;
-      this.headers.push(frame.header);
-      const answer = this.answer(frame.header, frame.data);
-      if (answer === undefined || this.silent) continue;
-      this.send(
-        buildFrame({
-          destination: frame.source,
-          source: this.address,
-          header: answer.header,
-          data: answer.data,
-        }),
-      );
-    }
   }
 
   private ack(data: number[] = []) {
     return { header: HEADER.ACK, data };
   }
 
-  private answer(header: number, data: Buffer): { header: number; data: number[] } | undefined {
+  protected answer(header: number, data: Buffer): { header: number; data: number[] } | undefined {
     switch (header) {
       case HEADER.SIMPLE_POLL:
         return this.ack();
@@ -197,6 +161,6 @@ export class FakeCctalkHopper {
     this.unpaid = 0;
     this.enabled = false;
     this.flags = FLAG_POWER_UP;
-    this.parser.reset();
+    this.resetLine();
   }
 }
