@@ -360,6 +360,31 @@ export interface SettleReleaseOutput {
   printed: boolean;
 }
 
+/** An open voucher as the service menu lists it: never its code (which is what pays). */
+export interface OpenVoucherItem {
+  /** Names it to the payout: its reference `<issuer>.<id>` (an old plain code: a hash of it). */
+  key: string;
+  /** As shown: the short id printed under its QR (`QX7M-D2KA`), or an old code masked (`...D2KA`). */
+  label: string;
+  cents: Cents;
+  /** When it was issued, as the kiosk's local time shows it (`03.12. 07:12`). */
+  when: string;
+}
+export interface OpenVouchersOutput {
+  vouchers: OpenVoucherItem[];
+}
+export interface PayOutVoucherInput {
+  key: string;
+}
+/**
+ * Journals the cash payout (`unclaimed_settled` `cash_refund`) before the technician hands the money
+ * over. Rejects, with a short text to show, when not recorded: redeemed, no longer open, journal failed.
+ */
+export interface PayOutVoucherOutput {
+  cents: Cents;
+  label: string;
+}
+
 /**
  * The change hopper as the service menu shows it: its coin, and the coins in it by the books (null
  * before the first fill). `hopper: null`: the kiosk has none.
@@ -398,6 +423,7 @@ export type ServiceAction =
   | 'release_settled'
   | 'hopper_filled'
   | 'hopper_emptied'
+  | 'voucher_paid_out'
   | 'terminal_end_of_day'
   | 'terminal_diagnosis'
   | 'terminal_merchant_receipt'

@@ -436,6 +436,11 @@ const hopperLines = (c: ServiceMenuContext, r: Render): Lines => [
   r.m(c.hopperMode === 'empty' ? 'svcHopperOut' : 'svcHopperIn', { n: c.hopperCount }),
   r.money('svcHopperValue', c.hopperCount * (c.hopper?.coinCents ?? 0)),
 ];
+/** The voucher chosen: its short id (never the code) and the day it was issued. */
+function voucherLine(c: ServiceMenuContext, r: Render): string {
+  const v = c.vouchers[c.voucherAt];
+  return r.m('svcVoucher', { label: v?.label ?? '', day: (v?.when ?? '').slice(0, 6) });
+}
 const cashLines = (c: ServiceMenuContext, r: Render): Lines => [
   r.money('svcCounted', c.counted),
   r.money('svcExpected', c.expected),
@@ -557,6 +562,25 @@ export const SERVICE_SCREENS: Record<string, ServiceScreen> = {
     lines: [r.m('svcHopperConfirm'), r.m('svcConfirmHint'), ...hopperLines(c, r)],
   }),
   'menu.hopper.saving': (_c, r) => busy([r.m('svcCollecting')]),
+  'menu.vouchers.loading': (_c, r) => busy([r.m('svcLoading')]),
+  'menu.vouchers.choose': (c, r) => ({
+    lines: [
+      voucherLine(c, r),
+      r.money('svcVoucherValue', c.vouchers[c.voucherAt]?.cents ?? 0),
+      r.m('svcVoucherHint', { n: c.voucherAt + 1, total: c.vouchers.length }),
+      r.m('svcVoucherIssued', { when: c.vouchers[c.voucherAt]?.when ?? '' }),
+    ],
+  }),
+  // The amount on the first line: a 2-row display shows it with the question.
+  'menu.vouchers.confirm': (c, r) => ({
+    lines: [
+      r.money('svcPayOutAsk', c.vouchers[c.voucherAt]?.cents ?? 0),
+      r.m('svcConfirmHint'),
+      voucherLine(c, r),
+      r.m('svcPayOutCash'),
+    ],
+  }),
+  'menu.vouchers.paying': (_c, r) => busy([r.m('svcCollecting')]),
   'menu.terminal.choose': (_c, r) => ({
     lines: [r.m('svcTerminal1'), r.m('svcTerminal2'), r.m('svcTerminal3'), r.m('svcTerminal4')],
   }),

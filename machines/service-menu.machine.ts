@@ -12,12 +12,13 @@
  * Then the menu: `up`/`down` move, `ok` selects, `cancel` logs out. Info, test print, device test,
  * cash collection, reprint of the last receipt, slot stock, the releases whose outcome is unknown
  * (settled `delivered` or `refunded` with a voucher, after a confirmation), the change hopper (coins
- * put in or taken out, journaled so the books' count follows), the card terminal, leave
+ * put in or taken out, journaled so the books' count follows), the open vouchers (one paid out in
+ * cash after a confirmation, journaled before the cash is handed over), the card terminal, leave
  * maintenance (the machine finishes). Idle for
  * `idleMs` while logged in: logged out. Every action is reported through the provided `report` action.
  */
 import { assign, enqueueActions, fromPromise, setup, type AnyActorRef } from 'xstate';
-import type { Cents } from '../src/api/money.js';
+import { formatCents, type Cents } from '../src/api/money.js';
 import type { HardwareEvent, ServiceStatusEvent } from './events.js';
 import type {
   CashStatusOutput,
@@ -29,6 +30,10 @@ import type {
   HopperCountInput,
   HopperCountOutput,
   HopperStatusOutput,
+  OpenVoucherItem,
+  OpenVouchersOutput,
+  PayOutVoucherInput,
+  PayOutVoucherOutput,
   ReprintOutput,
   ServiceInfo,
   ServiceReport,
@@ -85,6 +90,7 @@ export const SERVICE_ENTRIES = [
   'stock',
   'releases',
   'hopper',
+  'vouchers',
   'terminal',
   'leave',
 ] as const;
@@ -136,6 +142,9 @@ export type ServiceResult =
   | 'no_hopper'
   | 'hopper_counted'
   | 'hopper_failed'
+  | 'no_vouchers'
+  | 'voucher_paid_out'
+  | 'payout_refused'
   | 'load_failed'
   | 'terminal_done'
   | 'terminal_failed';
@@ -181,7 +190,14 @@ export interface ServiceMenuContext {
   hopperMode: 'fill' | 'empty' | null;
   hopperCount: number;
   hopperStep: number;
+  /** Open vouchers as loaded (never their codes) and the one chosen. */
+  vouchers: OpenVoucherItem[];
+  voucherAt: number;
 }
+
+/** The pages that choose one of a loaded list with up/down: the list and where its cursor is kept. */
+const PAGE_LISTS = { slots: 'slotAt', releases: 'releaseAt', vouchers: 'voucherAt' } as const;
+type PageList = keyof typeof PAGE_LISTS;
 
 export interface ServiceMenuOutput {
   left: true;
@@ -265,19 +281,18 @@ function loadingList<S extends string, G extends string, A extends string, R ext
   } as const;
 }
 
-/** A list to choose from: up/down run `up`/`down`, OK goes on to `next` (with `onOk`), C back to the menu. */
-function choosing<U extends string, D extends string, N extends string, O extends string = never>(
-  up: U,
-  down: D,
-  next: N,
-  onOk?: O,
-) {
+/**
+ * One of a loaded list to choose (slots, releases, vouchers): up/down move through `list` (round),
+ * OK goes on to `next` (with `onOk`), C back to the menu.
+ */
+function choosing<N extends string, O extends string = never>(list: PageList, next: N, onOk?: O) {
   const okActions = onOk ? (['touch', onOk] as const) : ('touch' as const);
+  const move = (by: 1 | -1) => ({ type: 'moveIn', params: { list, by } }) as const;
   return {
     on: {
       BUTTON: [
-        { guard: { type: 'isButton', params: { names: ['up'] } }, actions: ['touch', up] },
-        { guard: { type: 'isButton', params: { names: ['down'] } }, actions: ['touch', down] },
+        { guard: { type: 'isButton', params: { names: ['up'] } }, actions: ['touch', move(-1)] },
+        { guard: { type: 'isButton', params: { names: ['down'] } }, actions: ['touch', move(1)] },
         { guard: { type: 'isButton', params: { names: ['ok'] } }, target: next, actions: okActions },
         {
           guard: { type: 'isButton', params: { names: ['cancel'] } },
@@ -363,6 +378,8 @@ export const serviceMenuMachine = setup({
     settleRelease: notProvided<SettleReleaseOutput, SettleReleaseInput>('settleRelease'),
     hopperStatus: notProvided<HopperStatusOutput>('hopperStatus'),
     hopperCount: notProvided<HopperCountOutput, HopperCountInput>('hopperCount'),
+    openVouchers: notProvided<OpenVouchersOutput>('openVouchers'),
+    payOutVoucher: notProvided<PayOutVoucherOutput, PayOutVoucherInput>('payOutVoucher'),
   },
   actions: {
     report: (_, _params: ServiceReport) => {},
@@ -451,12 +468,12 @@ export const serviceMenuMachine = setup({
       ),
     ),
     showStock: assign(({ event }) => ({ slots: outputOf<StockStatusOutput>(event).slots, slotAt: 0 })),
-    slotUp: assign(({ context }) => ({
-      slotAt: (context.slotAt + context.slots.length - 1) % Math.max(1, context.slots.length),
-    })),
-    slotDown: assign(({ context }) => ({
-      slotAt: (context.slotAt + 1) % Math.max(1, context.slots.length),
-    })),
+    /** Up/down in a page's list, round. */
+    moveIn: assign(({ context }, params: { list: PageList; by: 1 | -1 }) => {
+      const at = PAGE_LISTS[params.list];
+      const n = Math.max(1, context[params.list].length);
+      return { [at]: (context[at] + n + params.by) % n } as Partial<ServiceMenuContext>;
+    }),
     // The journal's figure is the likely count: the technician corrects it, or fills up (`amount1`).
     startStockCount: assign(({ context }) => ({ stockCount: context.slots[context.slotAt]?.stock ?? 0 })),
     stockUp: assign(({ context }) => ({
@@ -485,12 +502,6 @@ export const serviceMenuMachine = setup({
       releases: outputOf<UnsettledOutput>(event).releases,
       releaseAt: 0,
       settleHow: null,
-    })),
-    releaseUp: assign(({ context }) => ({
-      releaseAt: (context.releaseAt + context.releases.length - 1) % Math.max(1, context.releases.length),
-    })),
-    releaseDown: assign(({ context }) => ({
-      releaseAt: (context.releaseAt + 1) % Math.max(1, context.releases.length),
     })),
     chooseHow: assign((_, params: { how: SettleHow }) => ({ settleHow: params.how })),
     settled: enqueueActions(({ context, event, enqueue }) => {
@@ -555,6 +566,18 @@ export const serviceMenuMachine = setup({
         }),
       );
     }),
+    showVouchers: assign(({ event }) => ({
+      vouchers: outputOf<OpenVouchersOutput>(event).vouchers,
+      voucherAt: 0,
+    })),
+    paidOut: enqueueActions(({ event, enqueue }) => {
+      const out = outputOf<PayOutVoucherOutput>(event);
+      enqueue.assign({ result: 'voucher_paid_out', resultDetail: formatCents(out.cents) });
+      // The label only (short id under the QR, or an old code masked): the code itself pays.
+      enqueue(
+        reporting({ action: 'voucher_paid_out', ok: true, detail: `${out.label} ${formatCents(out.cents)}` }),
+      );
+    }),
     failResult: assign(({ event }, params: { result: ServiceResult }) => ({
       result: params.result,
       resultDetail: errorText(event),
@@ -578,6 +601,7 @@ export const serviceMenuMachine = setup({
     hasSlots: ({ event }) => outputOf<StockStatusOutput>(event).slots.length > 0,
     hasReleases: ({ event }) => outputOf<UnsettledOutput>(event).releases.length > 0,
     hasHopper: ({ event }) => outputOf<HopperStatusOutput>(event).hopper !== null,
+    hasVouchers: ({ event }) => outputOf<OpenVouchersOutput>(event).vouchers.length > 0,
     okWithCoins: ({ context, event }) => button(event) === 'ok' && context.hopperCount > 0,
     okPressed: ({ event }) => button(event) === 'ok',
     isCancelDuty: ({ context }) => context.duty === 'cancel_last',
@@ -615,6 +639,8 @@ export const serviceMenuMachine = setup({
     hopperMode: null,
     hopperCount: 0,
     hopperStep: 10,
+    vouchers: [],
+    voucherAt: 0,
   }),
   on: { TICK: { actions: 'tick' } },
   initial: 'start',
@@ -738,6 +764,7 @@ export const serviceMenuMachine = setup({
             { guard: { type: 'isEntry', params: { entry: 'stock' } }, target: 'stock' },
             { guard: { type: 'isEntry', params: { entry: 'releases' } }, target: 'releases' },
             { guard: { type: 'isEntry', params: { entry: 'hopper' } }, target: 'hopper' },
+            { guard: { type: 'isEntry', params: { entry: 'vouchers' } }, target: 'vouchers' },
             { guard: { type: 'isEntry', params: { entry: 'terminal' } }, target: 'terminal' },
             {
               target: '#serviceMenu.left',
@@ -960,7 +987,7 @@ export const serviceMenuMachine = setup({
           initial: 'loading',
           states: {
             loading: loadingList('stockStatus', 'hasSlots', 'showStock', 'no_slots'),
-            choose: choosing('slotUp', 'slotDown', 'count', 'startStockCount'),
+            choose: choosing('slots', 'count', 'startStockCount'),
             count: {
               on: {
                 BUTTON: [
@@ -1028,7 +1055,7 @@ export const serviceMenuMachine = setup({
           initial: 'loading',
           states: {
             loading: loadingList('unsettled', 'hasReleases', 'showReleases', 'no_releases'),
-            choose: choosing('releaseUp', 'releaseDown', 'decide'),
+            choose: choosing('releases', 'decide'),
             // 1: the goods were given (the technician found them gone); 2: not given, a voucher.
             decide: {
               on: {
@@ -1117,6 +1144,39 @@ export const serviceMenuMachine = setup({
                           action: context.hopperMode === 'empty' ? 'hopper_emptied' : 'hopper_filled',
                           ok: false,
                           detail: errorText(event),
+                        }),
+                      ),
+                    ),
+                  ],
+                },
+              },
+            },
+          },
+        },
+        vouchers: {
+          initial: 'loading',
+          states: {
+            loading: loadingList('openVouchers', 'hasVouchers', 'showVouchers', 'no_vouchers'),
+            choose: choosing('vouchers', 'confirm'),
+            // Cash leaves the kiosk: asked once more, with the amount.
+            confirm: { on: { BUTTON: okOrCancel('paying', 'choose') } },
+            paying: {
+              on: { TICK: { actions: 'tick' } },
+              invoke: {
+                id: 'payOutVoucher',
+                src: 'payOutVoucher',
+                input: ({ context }) => ({ key: context.vouchers[context.voucherAt]?.key ?? '' }),
+                onDone: { target: '#serviceMenu.menu.result', actions: 'paidOut' },
+                onError: {
+                  target: '#serviceMenu.menu.result',
+                  actions: [
+                    { type: 'failResult', params: { result: 'payout_refused' } },
+                    enqueueActions(({ context, event, enqueue }) =>
+                      enqueue(
+                        reporting({
+                          action: 'voucher_paid_out',
+                          ok: false,
+                          detail: `${context.vouchers[context.voucherAt]?.label ?? ''} ${errorText(event)}`,
                         }),
                       ),
                     ),

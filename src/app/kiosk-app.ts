@@ -57,6 +57,8 @@ import { VoucherIssuer } from '../bookkeeping/voucher-code.js';
 import { VoucherBook } from '../bookkeeping/voucher-book.js';
 import { loadVoucherKeys, voucherKeyFile } from './voucher-keys.js';
 import { voucherEventsOf } from './voucher-events.js';
+import { createVoucherPayout } from './voucher-payout.js';
+import { signedVoucherParts } from '../journal/state.js';
 import type { JournalEntry, SaleFigures } from '../journal/entries.js';
 import { VendJournal } from '../bookkeeping/vend-journal.js';
 import { createVendActors } from './vend-actors.js';
@@ -453,8 +455,9 @@ export class KioskApp extends EventEmitter {
       const voucherCode = this.vouchers.issue(input.cents);
       // Durable before the code is shown or printed: the operator's books must know it first.
       await this.sessions.unclaimed(input.cents, voucherCode, input.jobId);
+      // The reference only: the code pays, and the log leaves the kiosk (journald, support bundles).
       this.logger.warn(
-        { cents: input.cents, reason: input.reason, voucher: voucherCode },
+        { cents: input.cents, reason: input.reason, voucher: signedVoucherParts(voucherCode).ref ?? '-' },
         'money recorded as unclaimed',
       );
       return { voucherCode };
@@ -498,6 +501,11 @@ export class KioskApp extends EventEmitter {
           },
           terminal: this.terminalService,
           releases: this.releases,
+          vouchers: createVoucherPayout({
+            journal: this.journal,
+            logger: this.logger,
+            lang: () => this.config.kiosk.language,
+          }),
           ...(this.devices.hopper ? { hopper: this.hopperBook(this.devices.hopper) } : {}),
           fleet: () => this.fleet,
           fleetConfigured: this.config.fleet !== undefined,

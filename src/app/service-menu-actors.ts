@@ -29,6 +29,9 @@ import type {
   HopperCountInput,
   HopperCountOutput,
   HopperStatusOutput,
+  OpenVouchersOutput,
+  PayOutVoucherInput,
+  PayOutVoucherOutput,
   ReprintOutput,
   ServiceInfo,
   ServiceReport,
@@ -48,6 +51,7 @@ import { collectionReportLines, reprintLines, testPageLines } from './service-re
 import { FIRMWARE_VERSION } from './version.js';
 import type { TerminalService } from './terminal-service.js';
 import type { ReleaseSettler } from './release-settle.js';
+import type { VoucherPayout } from './voucher-payout.js';
 
 export interface ServiceMenuDeps {
   config: Pick<KioskConfig, 'kiosk' | 'receipts' | 'service'>;
@@ -76,6 +80,8 @@ export interface ServiceMenuDeps {
   };
   /** A vending counter's releases whose outcome is unknown, and their settlement (release-settle.ts). */
   releases?: Pick<ReleaseSettler, 'unsettled' | 'settle'>;
+  /** The open vouchers and a cash payout by the technician (voucher-payout.ts, as `kiosk vouchers payout`). */
+  vouchers?: Pick<VoucherPayout, 'open' | 'payOut'>;
   /** The card terminal's duties (end-of-day, diagnosis, merchant receipts, reversal of the last payment). */
   terminal?: Pick<
     TerminalService,
@@ -210,6 +216,14 @@ export function createServiceMenuActors(deps: ServiceMenuDeps) {
     return { coins };
   });
 
+  const openVouchers = fromPromise<OpenVouchersOutput>(async () => ({
+    vouchers: deps.vouchers?.open() ?? [],
+  }));
+  const payOutVoucher = fromPromise<PayOutVoucherOutput, PayOutVoucherInput>(async ({ input }) => {
+    if (!deps.vouchers) throw new Error(lang === 'de' ? 'Keine Gutscheine' : 'No vouchers');
+    return deps.vouchers.payOut(input.key, 'technician');
+  });
+
   /** The terminal's slip (merchant copy) when it gave one; a printer fault must not hide the duty's result. */
   const printSlip = async (lines: ReceiptLine[], title?: string) => {
     if (lines.length === 0) return;
@@ -301,6 +315,8 @@ export function createServiceMenuActors(deps: ServiceMenuDeps) {
       settleRelease,
       hopperStatus,
       hopperCount,
+      openVouchers,
+      payOutVoucher,
     },
     actions: { report },
   };

@@ -24,7 +24,7 @@ import type { SmartTransactionsApi } from '../api/types.js';
 import { classifyStatus, isNotPaid } from '../api/transaction-status.js';
 import type { ApiStep } from '../journal/entries.js';
 import type { Journal } from '../journal/journal.js';
-import { notServed, type OpenSession } from '../journal/state.js';
+import { notServed, signedVoucherParts, type OpenSession } from '../journal/state.js';
 import type { Logger } from '../util/logger.js';
 import { maskCard } from '../util/privacy.js';
 import { isJobRef, jobRef } from '../../machines/job-ref.js';
@@ -553,8 +553,9 @@ export class RecoverSession {
     const voucher = (this.deps.vouchers ?? plainVouchers).issue(cents);
     await this.deps.journal.append({ type: 'unclaimed', sessionId: this.id, cents, voucher });
     this.report.unclaimed += cents;
+    // The reference only (the code pays; the log leaves the kiosk).
     this.deps.logger.warn(
-      { sessionId: this.id, cents, voucher, damaged: this.s.damaged },
+      { sessionId: this.id, cents, voucher: signedVoucherParts(voucher).ref ?? '-', damaged: this.s.damaged },
       'recovery: money recorded as unclaimed',
     );
   }

@@ -44,11 +44,24 @@ export function openVouchers(state: Journal['state']): OpenVoucherView[] {
   return state.unclaimedVouchers.map(viewOf);
 }
 
+/** Why a payout was refused: redeemed at this kiosk already, not open here (unknown, paid out, expired), or ambiguous. */
+export type PayoutRefusal = 'redeemed' | 'not_open' | 'ambiguous';
+
+export class PayoutRefused extends Error {
+  constructor(
+    readonly reason: PayoutRefusal,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PayoutRefused';
+  }
+}
+
 /**
  * Staff paid an open voucher out in cash (service menu, `kiosk vouchers payout`): journaled as
  * `unclaimed_settled` `cash_refund` with who did it and the value. Named by its reference
- * (`<issuer>.<id>`), its short id as printed (`ABCD-EFGH`) or the whole code; an unknown or already
- * settled voucher is refused.
+ * (`<issuer>.<id>`), its short id as printed (`ABCD-EFGH`) or the whole code; an unknown, redeemed or
+ * already settled voucher is refused (`PayoutRefused`, nothing written).
  */
 export async function payOutVoucher(
   journal: Pick<Journal, 'state' | 'append'>,
@@ -64,8 +77,12 @@ export async function payOutVoucher(
       o.voucher === name ||
       (o.ref !== undefined && o.ref.endsWith(`.${short}`)),
   );
-  if (open.length === 0) throw new Error(`no open voucher ${name}`);
-  if (open.length > 1) throw new Error(`${name} names ${open.length} vouchers: give the whole reference`);
+  if (open.length === 0)
+    throw journal.state.redeemedVouchers.includes(ref)
+      ? new PayoutRefused('redeemed', `no open voucher ${name}: it was redeemed already`)
+      : new PayoutRefused('not_open', `no open voucher ${name}`);
+  if (open.length > 1)
+    throw new PayoutRefused('ambiguous', `${name} names ${open.length} vouchers: give the whole reference`);
   const v = open[0]!;
   await journal.append({
     type: 'unclaimed_settled',

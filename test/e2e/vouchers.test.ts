@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { simulatorCatalogue, startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
+import { overpayForVoucher } from '../support/vend.js';
 
 const CONFIG = { kiosk: { mode: 'checkout' }, catalogue: simulatorCatalogue(), timeouts: { resultMs: 1500 } };
 
@@ -31,14 +32,9 @@ describe('e2e: vouchers', function () {
     kiosks.push(k);
     await k.waitForIdle();
 
-    // 1,80 paid with 3,00: 1,20 becomes a voucher, printed with its QR code.
-    await k.press('amount1');
-    await k.press('ok');
-    await k.waitForScreen(/Noch 1,80 EUR/);
-    // No hopper: per-coin inhibit would return both coins; ones that drop in anyway are money.
-    await k.lateCoin(200);
-    await k.lateCoin(100);
-    const shown = await k.waitForScreen(/Gutschein-Code:/);
+    // 1,80 paid with 3,00: 1,20 becomes a voucher, printed with its QR code. No hopper: per-coin
+    // inhibit would return both coins; ones that drop in anyway are money.
+    const shown = await overpayForVoucher(k);
     assert.equal(shown[2], 'Wert 1,20 EUR');
     const code = scannedFrom(await k.receipts());
     assert.match(code, /^KV1\.[A-Za-z0-9]+\.[a-z0-9-]+\.[A-Z2-7]{8}\.120\.(0|\d{8})\.[A-Z2-7]{16}$/);

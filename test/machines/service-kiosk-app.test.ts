@@ -132,7 +132,7 @@ describe('service menu in the kiosk program', function () {
     assert.equal(half[1], 'PIN **0_');
     assert.ok(!half.join('\n').includes('12'), 'typed digits are never shown');
     await pin(k, '34');
-    await k.waitForScreen(/^Service 1\/10\n>Info/);
+    await k.waitForScreen(/^Service 1\/11\n>Info/);
     assert.equal((await k.state()).state, 'maintenance');
 
     for (let i = 0; i < 3; i++) await k.press('down');
@@ -174,8 +174,8 @@ describe('service menu in the kiosk program', function () {
     // Journalled (log) and reported; then leave maintenance from the menu.
     await k.press('ok');
     await k.waitForScreen(/>Kassenleerung/);
-    // Past Letzter Beleg, Fachbestand, Offene Ausgaben, Wechselgeld, Kartenterminal.
-    for (let i = 0; i < 6; i++) await k.press('down');
+    // Past Letzter Beleg, Fachbestand, Offene Ausgaben, Wechselgeld, Gutscheine, Kartenterminal.
+    for (let i = 0; i < 7; i++) await k.press('down');
     await k.waitForScreen(/>Wartung beenden/);
     await k.press('ok');
     await k.waitForIdle();
@@ -200,7 +200,7 @@ describe('service menu in the kiosk program', function () {
     await k.longPress('service');
     await k.waitForScreen(/Service-PIN/);
     await pin(k, '1234');
-    await k.waitForScreen(/^Service 1\/10/);
+    await k.waitForScreen(/^Service 1\/11/);
     for (let i = 0; i < 7; i++) await k.press('down');
     await k.waitForScreen(/>Wechselgeld/);
     await k.press('ok');
@@ -270,7 +270,7 @@ describe('service menu in the kiosk program', function () {
     await k.longPress('service');
     await k.waitForScreen(/Service-PIN/);
     await pin(k, '1234');
-    await k.waitForScreen(/^Service 1\/10/);
+    await k.waitForScreen(/^Service 1\/11/);
     for (let i = 0; i < 6; i++) await k.press('down');
     await k.waitForScreen(/>Offene Ausgaben/);
     await k.press('ok');
@@ -317,7 +317,7 @@ describe('service menu in the kiosk program', function () {
     assert.equal((await k.display())[0], 'PIN gesperrt', 'no PIN taken while locked');
     await k.waitForScreen(/Service-PIN/, 15_000);
     await pin(k, '1234');
-    await k.waitForScreen(/^Service 1\/10/);
+    await k.waitForScreen(/^Service 1\/11/);
     const logged = k
       .logs()
       .filter((l) => l.msg === 'service menu')

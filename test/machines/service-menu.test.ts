@@ -12,6 +12,9 @@ import type {
   HopperCountInput,
   HopperCountOutput,
   HopperStatusOutput,
+  OpenVouchersOutput,
+  PayOutVoucherInput,
+  PayOutVoucherOutput,
   ReprintOutput,
   SetStockInput,
   SettleReleaseInput,
@@ -84,6 +87,17 @@ function serviceStubs() {
     hopperCount: sinon
       .stub<[HopperCountInput], Promise<HopperCountOutput>>()
       .callsFake(async ({ coins }) => ({ coins: 37 + coins })),
+    openVouchers: sinon.stub<[], Promise<OpenVouchersOutput>>().resolves({
+      vouchers: [
+        { key: 'k-0042.QX7MD2KA', label: 'QX7M-D2KA', cents: 180, when: '03.12. 07:12' },
+        { key: 'old:0123456789abcdef', label: '...W9XZ', cents: 1250, when: '28.11. 18:03' },
+      ],
+    }),
+    payOutVoucher: sinon
+      .stub<[PayOutVoucherInput], Promise<PayOutVoucherOutput>>()
+      .callsFake(async ({ key }) =>
+        key.startsWith('old:') ? { cents: 1250, label: '...W9XZ' } : { cents: 180, label: 'QX7M-D2KA' },
+      ),
     settleRelease: sinon
       .stub<[SettleReleaseInput], Promise<SettleReleaseOutput>>()
       .callsFake(async ({ how }) =>
@@ -111,6 +125,10 @@ function provideMenu(s: ServiceStubs, reports: ServiceReport[]) {
       hopperCount: fromPromise<HopperCountOutput, HopperCountInput>(({ input }) => s.hopperCount(input)),
       settleRelease: fromPromise<SettleReleaseOutput, SettleReleaseInput>(({ input }) =>
         s.settleRelease(input),
+      ),
+      openVouchers: fromPromise(() => s.openVouchers()),
+      payOutVoucher: fromPromise<PayOutVoucherOutput, PayOutVoucherInput>(({ input }) =>
+        s.payOutVoucher(input),
       ),
     },
     actions: {
@@ -196,7 +214,7 @@ describe('service menu: PIN', () => {
     assert.deepEqual(h.context.digits, [], 'the PIN does not stay in the context');
     assert.equal(h.context.loggedIn, true);
     assert.deepEqual(h.reports, [{ action: 'login', ok: true }]);
-    assert.deepEqual(h.screen(), ['Service 1/10', '>Info', ' Testdruck', ' Gerätetest']);
+    assert.deepEqual(h.screen(), ['Service 1/11', '>Info', ' Testdruck', ' Gerätetest']);
   });
 
   it('up/down wrap 0-9; cancel takes the last digit back', async () => {
@@ -340,8 +358,8 @@ describe('service menu: navigation and actions', () => {
     const h = menu();
     await h.login();
     await h.press('up');
-    assert.equal(h.context.cursor, 9);
-    assert.deepEqual(h.screen(2), ['Service 10/10', '>Wartung beenden']);
+    assert.equal(h.context.cursor, 10);
+    assert.deepEqual(h.screen(2), ['Service 11/11', '>Wartung beenden']);
     await h.press('down', 'down');
     assert.equal(h.context.cursor, 1);
     await h.press('cancel');
@@ -546,6 +564,53 @@ describe('service menu: navigation and actions', () => {
     assert.equal(h.screen()[0], 'Kein Hopper');
   });
 
+  it('Vouchers: lists the open ones (short id, day, value; never a code), pays one out in cash after a confirmation, refusals said', async () => {
+    const h = menu();
+    await h.login();
+    await h.choose('vouchers');
+    assert.deepEqual(h.screen(), ['QX7M-D2KA 03.12.', 'Wert 1,80 EUR', '1/2 OK=Bar', 'Vom 03.12. 07:12']);
+    await h.press('down');
+    assert.deepEqual(h.screen(2), ['...W9XZ 28.11.', 'Wert 12,50 EUR']);
+    assert.deepEqual(h.screen(2, 'en'), ['...W9XZ 28.11.', 'Value 12,50 EUR']);
+    await h.press('down');
+    assert.equal(h.context.voucherAt, 0, 'round');
+    await h.press('up');
+    assert.equal(h.context.voucherAt, 1);
+    await h.press('ok');
+    // The amount with the question, on a 2-row display too.
+    assert.deepEqual(h.screen(2), ['Zahle 12,50 EUR?', 'OK=Ja C=Nein']);
+    assert.deepEqual(h.screen(), ['Zahle 12,50 EUR?', 'OK=Ja C=Nein', '...W9XZ 28.11.', 'bar aus Kasse']);
+    await h.press('cancel');
+    assert.equal(h.value(), 'menu.vouchers.choose');
+    assert.equal(h.stubs.payOutVoucher.callCount, 0, 'nothing paid out without OK');
+    await h.press('ok', 'ok');
+    assert.deepEqual(h.stubs.payOutVoucher.firstCall.args[0], { key: 'old:0123456789abcdef' });
+    assert.deepEqual(h.screen().slice(0, 2), ['Ausgezahlt', '12,50 EUR']);
+    assert.deepEqual(h.reports.at(-1), { action: 'voucher_paid_out', ok: true, detail: '...W9XZ 12,50 EUR' });
+    await h.press('ok');
+    assert.equal(h.value(), 'menu.main');
+
+    // Redeemed (or paid out) since the list was read: refused, said, reported.
+    h.stubs.payOutVoucher.rejects(new Error('Schon eingelöst'));
+    await h.choose('vouchers');
+    await h.press('ok', 'ok');
+    assert.deepEqual(h.screen().slice(0, 2), ['Nicht ausgezahlt', 'Schon eingelöst']);
+    assert.deepEqual(h.reports.at(-1), {
+      action: 'voucher_paid_out',
+      ok: false,
+      detail: 'QX7M-D2KA Schon eingelöst',
+    });
+    await h.press('ok');
+    h.stubs.openVouchers.resolves({ vouchers: [] });
+    await h.choose('vouchers');
+    assert.equal(h.screen()[0], 'Keine Gutscheine');
+    await h.press('ok');
+    h.stubs.openVouchers.rejects(new Error('journal closed'));
+    await h.choose('vouchers');
+    assert.deepEqual(h.screen().slice(0, 2), ['Fehler', 'journal closed']);
+    assert.equal(h.stubs.payOutVoucher.callCount, 2);
+  });
+
   it('Leave maintenance finishes the menu', async () => {
     const h = menu();
     await h.login();
@@ -681,7 +746,7 @@ describe('service menu in the kiosk', () => {
     assert.equal(h.value(), 'maintenance');
     assert.deepEqual(h.screen(), ['Service-PIN', 'PIN 0___']);
     await h.press('amount1', 'amount2', 'amount3', 'amount4');
-    assert.deepEqual(h.screen(), ['Service 1/10', '>Info']);
+    assert.deepEqual(h.screen(), ['Service 1/11', '>Info']);
     assert.equal(h.actor.getSnapshot().context.serviceLoggedIn, true);
     await h.press('up', 'ok');
     assert.equal(h.value(), 'idle');
@@ -787,6 +852,8 @@ describe('service menu: screens', () => {
     hopperMode: 'empty',
     hopperCount: 1234,
     hopperStep: 100,
+    vouchers: [{ key: 'k-0042.QX7MD2KA', label: 'QX7M-D2KA', cents: 99_990, when: '03.12. 07:12' }],
+    voucherAt: 0,
     list: [
       { kind: 'id', text: 'k-0042' },
       { kind: 'ip', text: '10.0.0.12' },

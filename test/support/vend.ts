@@ -29,3 +29,17 @@ export async function buyOneAndCut(k: KioskProcess): Promise<void> {
   await k.coin(200);
   await cutMidRelease(k);
 }
+
+/**
+ * A coffee (1,80, checkout of config/simulator.json's catalogue, no hopper) paid with 3,00: the coins
+ * drop in past the per-coin inhibit (money all the same), 1,20 becomes a voucher. Resolves with the
+ * screen that shows it (`Gutschein-Code:`, its short id, `Wert 1,20 EUR`).
+ */
+export async function overpayForVoucher(k: KioskProcess): Promise<string[]> {
+  await k.press('amount1');
+  await k.press('ok');
+  await k.waitForScreen(/Noch 1,80 EUR/);
+  await k.lateCoin(200);
+  await k.lateCoin(100);
+  return k.waitForScreen(/Gutschein-Code:/);
+}
