@@ -17,7 +17,7 @@ import {
 } from './session-states.js';
 import { initialSessionContext, type SessionContext } from './session-context.js';
 import { jobId, sessionOutput, sessionSetup } from './session.setup.js';
-import { changeState, releasePaidState } from './release-states.js';
+import { changeState, releasePaidState, reverseState } from './release-states.js';
 import { acceptorParams } from './accepted-coins.js';
 
 type Ctx = { context: SessionContext };
@@ -280,15 +280,18 @@ export const checkoutMachine = sessionSetup.createMachine({
       ...endStates.settling,
       states: {
         ...endStates.settling.states,
-        // The shared order, with the hopper just before the last resort (the voucher).
+        // A terminal payment none of whose goods came out is reversed first; then the shared order,
+        // with the hopper just before the last resort (the voucher).
         decide: {
           always: [
+            { guard: 'mayReverse', target: 'reversing' },
             ...endStates.settling.states.decide.always.slice(0, -1),
             { guard: 'mayPayChange', target: 'changing' },
             ...endStates.settling.states.decide.always.slice(-1),
           ],
         },
         changing: changeState,
+        reversing: reverseState,
       },
     },
   },

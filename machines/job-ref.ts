@@ -26,6 +26,8 @@ export type FlowStep =
   | 'redeem'
   | 'receipt'
   | 'change'
+  /** The terminal reversal of a vending sale whose goods all failed. */
+  | 'reversal'
   | `release-${number}`;
 
 /** The session journal's own jobs for calls that came without a flow job (`n` is `k<seq>`). */

@@ -192,6 +192,12 @@ export interface ReceiptSale {
     tax: number;
     productId: number;
   }[];
+  /**
+   * Vending counter, none of the goods came out: the terminal payment was reversed (`ok`, the whole
+   * transaction went back through the API) or its reversal is in doubt (`unknown`: held, checked by
+   * recovery and the operator, not paid back another way). `cents`: what it was for.
+   */
+  reversal?: { outcome: 'ok' | 'unknown'; cents: Cents };
 }
 
 /** What to print: an API receipt as given (with the sale it belongs to), or a voucher for unclaimed money. */

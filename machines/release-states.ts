@@ -8,9 +8,16 @@
  * what was delivered) and the money is settled (and the receipt printed there, as for every sale).
  *
  * `changeState` is the hopper step of `#settling`: change first, a voucher only for the rest.
+ *
+ * `reverseState` is the first step of `#settling` after a card-terminal payment none of whose goods
+ * came out (every unit failed or was not fired, none in doubt): the payment is reversed through the
+ * API (`reverseTerminal`, `cancelTrx`) instead of paying its price back by credit, change or voucher.
+ * Reversed: the price is no longer owed (coins in the session still go back the usual way). Refused
+ * or failed (e.g. the batch was cleared by end-of-day): the usual way. In doubt: held, not paid back
+ * (that would refund twice if it took effect); the session stays open for recovery.
  */
 import type { SessionContext } from './session-context.js';
-import { jobId } from './session.setup.js';
+import { jobId, reversalCents } from './session.setup.js';
 
 type Ctx = { context: SessionContext };
 
@@ -72,6 +79,25 @@ export const changeState = {
     onError: {
       target: 'decide',
       actions: ['changeFailed', 'nextJob', { type: 'reportFault', params: { what: 'change' } }],
+    },
+  },
+} as const;
+
+export const reverseState = {
+  entry: 'startWait',
+  invoke: {
+    id: 'reverseTerminal',
+    src: 'reverseTerminal',
+    input: ({ context }: Ctx) => ({
+      sessionId: context.sessionId,
+      transactionId: context.txId ?? '',
+      cents: reversalCents(context),
+      jobId: jobId(context, 'reversal'),
+    }),
+    onDone: { target: 'decide', actions: ['recordReversal', 'nextJob'] },
+    onError: {
+      target: 'decide',
+      actions: ['reversalUnknown', 'nextJob', { type: 'reportFault', params: { what: 'reversal' } }],
     },
   },
 } as const;

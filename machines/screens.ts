@@ -167,6 +167,9 @@ const readingBack: SessionScreen = (_c, r) =>
  */
 function moneyWent(c: SessionContext, r: Render): Lines {
   const lines: Lines = [];
+  // The terminal payment of goods that never came out: reversed, or its refund checked (keep the receipt).
+  if (c.reversal === 'ok') lines.push(r.money('reversedAmount', c.reversed ?? 0));
+  if (c.reversal === 'unknown') lines.push(r.m('refundInReview'));
   if (c.credited > 0) {
     lines.push(r.money('creditedAmount', c.credited));
     if (c.cardNumber) lines.push(r.m('creditedTo', { card: `...${c.cardNumber.slice(-4)}` }));
@@ -219,6 +222,7 @@ const SHARED: Record<string, SessionScreen> = {
   'paid.next': (c, r) =>
     busy([r.m('releasing'), r.m('releasingItem', { n: c.releaseAt, of: c.releases.length })]),
   'settling.changing': (c, r) => busy([r.m('changePaying'), r.money('changeAmount', c.settling)]),
+  'settling.reversing': (c, r) => busy([r.m('reversing'), r.money('reversingAmount', c.returned)]),
   payFailed: (_c, r) => ({ lines: [r.m('payFailed'), r.m('payFailedHint')] }),
   payUnresolved: (_c, r) => ({ lines: [r.m('payUnresolved'), r.m('payUnresolvedHint')] }),
   apiFailed: (_c, r) => ({ lines: [r.m('apiFailed'), r.m('apiFailedHint')] }),

@@ -2,9 +2,10 @@
  * What a customer session (checkout or top-up) remembers. Money is counters that only grow:
  * `inserted` (taken by the acceptor), `paid` (cash applied to a completed payment), `credited`
  * (left-over loaded onto the customer's card), `unclaimed` (recorded with a voucher code), `changed`
- * (coins paid out by the hopper) and `returned` (paid for goods that were not released, so owed back).
+ * (coins paid out by the hopper), `returned` (paid for goods that were not released, so owed back)
+ * and `reversed` (of that, given back by a terminal reversal, or held while the reversal is in doubt).
  * What the kiosk still holds for the customer is always
- * `inserted + redeemed - paid - credited - unclaimed - changed + returned`; a session only ends when
+ * `inserted + redeemed - paid - credited - unclaimed - changed + returned - reversed`; a session only ends when
  * that is 0 (`redeemed`: the value of vouchers scanned into the session, money it holds like coins).
  */
 import type { Cents } from '../src/api/money.js';
@@ -161,6 +162,14 @@ export interface SessionContext {
   changed: Cents;
   /** Paid for goods that were not released: owed back to the customer (settled like held money). */
   returned: Cents;
+  /**
+   * Of `returned`, what no longer goes back through `#settling`: given back by reversing the terminal
+   * payment (`reversal` ok), or held while a reversal in doubt is checked (`unknown`: paying it back
+   * as well would refund twice if the reversal took effect). Absent in older snapshots.
+   */
+  reversed?: Cents;
+  /** The terminal reversal of a vending sale none of whose goods came out; null: not tried. */
+  reversal?: 'ok' | 'refused' | 'unknown' | null;
   /** The current settling round already tried the hopper (a short payout is not tried again). */
   changeTried: boolean;
   /** Units to release after the payment, in order, and which one is next. */
@@ -216,10 +225,17 @@ export interface SessionOutput {
 
 export function held(
   c: Pick<SessionContext, 'inserted' | 'paid' | 'credited' | 'unclaimed'> &
-    Partial<Pick<SessionContext, 'changed' | 'returned' | 'redeemed'>>,
+    Partial<Pick<SessionContext, 'changed' | 'returned' | 'redeemed' | 'reversed'>>,
 ): Cents {
   return (
-    c.inserted + (c.redeemed ?? 0) - c.paid - c.credited - c.unclaimed - (c.changed ?? 0) + (c.returned ?? 0)
+    c.inserted +
+    (c.redeemed ?? 0) -
+    c.paid -
+    c.credited -
+    c.unclaimed -
+    (c.changed ?? 0) +
+    (c.returned ?? 0) -
+    (c.reversed ?? 0)
   );
 }
 
@@ -257,6 +273,8 @@ export function initialSessionContext(flow: 'checkout' | 'topup', input: Session
     settling: 0,
     changed: 0,
     returned: 0,
+    reversed: 0,
+    reversal: null,
     changeTried: false,
     releases: [],
     releaseAt: 0,

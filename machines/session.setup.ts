@@ -37,7 +37,14 @@ import type {
   UpdateTransactionInput,
 } from './ports.js';
 import { classifyScan, type CardRule } from './scan.js';
-import type { PayChangeInput, PayChangeOutput, ReleaseItemInput, ReleaseItemOutput } from './vend-ports.js';
+import type {
+  PayChangeInput,
+  PayChangeOutput,
+  ReleaseItemInput,
+  ReleaseItemOutput,
+  ReverseTerminalInput,
+  ReverseTerminalOutput,
+} from './vend-ports.js';
 import {
   basketSum,
   held,
@@ -159,6 +166,7 @@ export const sessionSetup = setup({
     print: notProvided<PrintInput, unknown>('print'),
     releaseItem: notProvided<ReleaseItemInput, ReleaseItemOutput>('releaseItem'),
     payChange: notProvided<PayChangeInput, PayChangeOutput>('payChange'),
+    reverseTerminal: notProvided<ReverseTerminalInput, ReverseTerminalOutput>('reverseTerminal'),
   },
   delays: {
     inactivity: ({ context }) => context.cfg.inactivityMs,
@@ -441,6 +449,27 @@ export const sessionSetup = setup({
       changeTried: true,
     })),
     changeFailed: assign({ changeTried: true }),
+    /**
+     * The reversal's answer. `ok`: the whole transaction went back through the API (the terminal's
+     * charge and the card's part), so it leaves `#settling`; `unknown`: held, never paid back a second
+     * way (recovery reads the reversal back, the session stays open until it does); `refused`/`failed`:
+     * certainly not reversed, the price goes back the usual way.
+     */
+    recordReversal: enqueueActions(({ context, event, enqueue }) => {
+      const out = outputOf<ReverseTerminalOutput>(event);
+      const outcome = out.outcome === 'ok' || out.outcome === 'unknown' ? out.outcome : ('refused' as const);
+      enqueue.assign({
+        reversal: outcome,
+        reversed: (context.reversed ?? 0) + (outcome === 'refused' ? 0 : reversalCents(context)),
+      });
+      if (outcome === 'unknown')
+        enqueue(emitting({ type: 'fault', what: 'reversal', detail: out.detail ?? 'outcome unknown' }));
+    }),
+    /** The actor itself failed: whether the reversal was sent is not known, so it is held like `unknown`. */
+    reversalUnknown: assign(({ context }) => ({
+      reversal: 'unknown' as const,
+      reversed: (context.reversed ?? 0) + reversalCents(context),
+    })),
     reportFault: enqueueActions(({ event, enqueue }, params: { what: string }) => {
       const e = errorOf(event) as { message?: string } | undefined;
       enqueue(emitting({ type: 'fault', what: params.what, detail: e?.message ?? '' }));
@@ -530,6 +559,21 @@ export const sessionSetup = setup({
       ((context.target !== null && held(context) >= context.target) || held(context) >= context.cfg.maxTopup),
     openAmountWithMoney: ({ context }) => context.target === null && held(context) > 0,
     moreReleases: ({ context }) => context.releaseAt < context.releases.length,
+    /**
+     * A terminal payment none of whose goods came out: every slotted unit failed (none delivered, none
+     * in doubt) and their prices are the whole basket (no staff-handed product, which a reversal would
+     * take back too). Tried once; a partial failure goes back the usual way (a reversal takes it all).
+     */
+    mayReverse: ({ context }) =>
+      context.flow === 'checkout' &&
+      context.method === 'cashless' &&
+      context.outcome === 'paid' &&
+      context.txId !== null &&
+      (context.reversal ?? null) === null &&
+      context.releases.length > 0 &&
+      context.releases.every((u) => u.outcome === 'failed') &&
+      reversalCents(context) > 0 &&
+      context.returned >= reversalCents(context),
     /** Checkout only (a top-up's leftover goes on the card): coins first, a voucher for the rest. */
     mayPayChange: ({ context }) =>
       context.flow === 'checkout' &&
@@ -556,6 +600,11 @@ function addItem(context: SessionContext, id: number) {
     ...context.basket,
     { id: item.id, desc: item.desc, ean: item.ean, quantity: 1, priceOne: item.priceOne, tax: item.tax },
   ];
+}
+
+/** What a terminal reversal gives back: the whole transaction, i.e. the basket as sent. */
+export function reversalCents(context: SessionContext): Cents {
+  return basketSum(context.basket);
 }
 
 /** The one customer receipt of a paid session, from what the machine knows once the money is settled. */
@@ -597,6 +646,9 @@ export function receiptSale(context: SessionContext): ReceiptSale {
     balanceAfter: context.balanceAfter,
     ...(context.changed > 0 ? { changed: context.changed } : {}),
     ...(undelivered.length > 0 ? { undelivered } : {}),
+    ...(context.reversal === 'ok' || context.reversal === 'unknown'
+      ? { reversal: { outcome: context.reversal, cents: context.reversed ?? 0 } }
+      : {}),
   };
 }
 

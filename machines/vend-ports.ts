@@ -42,3 +42,26 @@ export interface PayChangeOutput {
   paidCents: Cents;
   outcome: 'complete' | 'short' | 'not_sent' | 'unknown';
 }
+
+/**
+ * Reverse the terminal payment of a vending sale none of whose goods came out (`cancelTrx`, issue 15):
+ * the app journals the intent before the call and the outcome after (src/bookkeeping/terminal-duties.ts).
+ */
+export interface ReverseTerminalInput {
+  sessionId: string;
+  transactionId: string;
+  /** What the reversal gives back: the whole transaction (the terminal's charge and the card's part). */
+  cents: Cents;
+  jobId: string;
+}
+
+/**
+ * `ok`: reversed, nothing of it is owed any more. `refused` (never sent: the batch was cleared by
+ * end-of-day, no receipt number, no terminal) and `failed` (certainly not reversed: still paid): the
+ * money goes back the usual way. `unknown`: it may have taken effect; the money is held for recovery
+ * and the operator (never paid back a second way). An actor that rejects counts as `unknown`.
+ */
+export interface ReverseTerminalOutput {
+  outcome: 'ok' | 'refused' | 'failed' | 'unknown';
+  detail?: string;
+}

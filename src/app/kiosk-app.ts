@@ -478,6 +478,7 @@ export class KioskApp extends EventEmitter {
       logger: this.logger,
       onSlotChange: () => this.vendChanged(),
       onPayout: () => this.vendChanged(),
+      terminal: this.terminalService,
     });
     const flowActors = { ...apiActors, print, recordUnclaimed, redeemVoucher, ...vendActors };
     return kioskMachine.provide({

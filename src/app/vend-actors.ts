@@ -9,6 +9,9 @@
  *   intent without an outcome becomes `unknown` at the next boot.
  * - change: the hopper's counters are journaled with the intent before the one dispense; the outcome
  *   is what its counters say it paid. Never dispensed again for the same job.
+ * - reversal: a terminal payment none of whose goods came out goes back through the card terminal's
+ *   duties (the one reversal path, shared with recovery and the operator: intent journaled before
+ *   `cancelTrx`, outcome after, a lost answer read back). Without a terminal it is `refused`.
  */
 import { fromPromise } from 'xstate';
 import type { Hopper } from '../../hal/hopper/hopper.js';
@@ -21,7 +24,10 @@ import type {
   PayChangeOutput,
   ReleaseItemInput,
   ReleaseItemOutput,
+  ReverseTerminalInput,
+  ReverseTerminalOutput,
 } from '../../machines/vend-ports.js';
+import type { TerminalService } from './terminal-service.js';
 
 export interface VendActorDeps {
   book: VendJournal;
@@ -32,6 +38,8 @@ export interface VendActorDeps {
   onSlotChange: (slot: string, failure: string | null) => void;
   /** The hopper paid (or failed to pay) change. */
   onPayout: (result: PayChangeOutput & { fault?: string }) => void;
+  /** The card terminal's duties (absent: no terminal, a reversal is refused and the money goes back as usual). */
+  terminal?: Pick<TerminalService, 'enabled' | 'cancel'>;
 }
 
 export async function releaseOne(deps: VendActorDeps, input: ReleaseItemInput): Promise<ReleaseItemOutput> {
@@ -133,11 +141,30 @@ export async function payOut(deps: VendActorDeps, input: PayChangeInput): Promis
   return out;
 }
 
+export async function reverseOne(
+  deps: Pick<VendActorDeps, 'terminal' | 'logger'>,
+  input: ReverseTerminalInput,
+): Promise<ReverseTerminalOutput> {
+  const { terminal, logger } = deps;
+  if (!terminal?.enabled || !input.transactionId)
+    return { outcome: 'refused', detail: 'no card terminal configured' };
+  // Rejects only when the journal cannot be written: the machine then holds the money as in doubt.
+  const r = await terminal.cancel({ apiId: input.transactionId }, 'vending');
+  logger.info(
+    { sessionId: input.sessionId, result: r.result, cents: input.cents, detail: r.detail },
+    r.result === 'ok' ? 'terminal payment reversed: no goods came out' : 'terminal payment not reversed',
+  );
+  return { outcome: r.result, ...(r.detail ? { detail: r.detail.slice(0, 200) } : {}) };
+}
+
 export function createVendActors(deps: VendActorDeps) {
   return {
     releaseItem: fromPromise<ReleaseItemOutput, ReleaseItemInput>(async ({ input }) =>
       releaseOne(deps, input),
     ),
     payChange: fromPromise<PayChangeOutput, PayChangeInput>(async ({ input }) => payOut(deps, input)),
+    reverseTerminal: fromPromise<ReverseTerminalOutput, ReverseTerminalInput>(async ({ input }) =>
+      reverseOne(deps, input),
+    ),
   };
 }

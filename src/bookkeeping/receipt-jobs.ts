@@ -174,7 +174,8 @@ function givenBackLines(sale: ReceiptSale): SaleLine[] {
  * `kiosk journal export` cannot differ by a cent. A top-up is a prepayment: no VAT. A vending unit
  * given back (`returned`) is not in the total nor in the VAT: the total is what the customer paid for
  * the goods they got, so `total + discount = card + terminal + cashIn + voucherIn - change - credited -
- * voucherOut` (the returned price left through change, credited or voucherOut).
+ * voucherOut - reversed - inReview` (the returned price left through change, credited or voucherOut, or
+ * through the terminal reversal of a sale none of whose goods came out).
  */
 export function saleFigures(sale: ReceiptSale, receiptNo: string): SaleFigures {
   const topup = sale.kind === 'topup';
@@ -197,6 +198,8 @@ export function saleFigures(sale: ReceiptSale, receiptNo: string): SaleFigures {
     credited: sale.credited,
     voucherOut: sale.voucher?.cents ?? 0,
     returned: back.reduce((sum, l) => sum - l.priceOne, 0),
+    reversed: sale.reversal?.outcome === 'ok' ? sale.reversal.cents : 0,
+    inReview: sale.reversal?.outcome === 'unknown' ? sale.reversal.cents : 0,
     vat,
   };
 }
@@ -244,6 +247,14 @@ export function customerReceiptLines(
   }
   if (sale.balanceAfter !== null)
     paid.push(nv(de ? 'Neues Guthaben' : 'New balance', formatCents(sale.balanceAfter)));
+  // The terminal payment of goods that never came out went back through the terminal, or is checked.
+  if (f.reversed > 0) paid.push(nv(de ? 'Zahlung storniert' : 'Payment reversed', formatCents(f.reversed)));
+  if (f.inReview > 0) {
+    paid.push(nv(de ? 'Erstattung wird geprüft' : 'Refund under review', formatCents(f.inReview)));
+    paid.push(
+      text(de ? 'Storno ungeklärt: Betreiber prüft, Beleg aufheben' : 'Reversal in doubt: keep this receipt'),
+    );
+  }
 
   if (sale.kind === 'topup') {
     return [

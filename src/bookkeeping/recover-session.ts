@@ -413,6 +413,12 @@ export class RecoverSession {
    */
   private async reverseIfNotServed(): Promise<void> {
     const terminal = this.deps.terminal;
+    // A reversal of it in doubt (the live flow's answered `unknown`, or cut off by a power cut) is read
+    // back first: took effect -> the money went back by it; did not -> as if never sent. Still in doubt:
+    // nothing is settled (paying back, or reversing again, could refund twice).
+    const apiId = this.live().apiId;
+    if (terminal && apiId && (await terminal.resolveReversals(apiId)) === 'in_doubt')
+      throw new Unreachable('terminal reversal in doubt: read back later');
     const live = this.live();
     if (!terminal?.enabled || !live.paid || !live.apiId) return;
     // What is still owed for the goods, not what was returned: the live flow may have paid some of it

@@ -154,7 +154,11 @@ export class SessionJournal {
         step !== undefined &&
         (step.outcome === undefined || step.outcome === 'unknown') &&
         movesMoney(step.step);
-      if (mapped === null || inDoubt) {
+      // A terminal reversal of its payment in doubt: the money it is for is held, recovery reads it back.
+      const reversalInDoubt = Object.values(this.journal.state.terminal.inDoubt).some(
+        (i) => i.action === 'cancel_trx' && i.ofSession === sessionId,
+      );
+      if (mapped === null || inDoubt || reversalInDoubt) {
         // Closing now would settle money a payment or credit may already have moved: recovery reads it back.
         this.logger.warn(
           { sessionId, step: step?.step },

@@ -158,6 +158,47 @@ export class TerminalDuties {
     return outcome;
   }
 
+  /**
+   * The reversals of a payment that are in doubt (cut off by a power cut, or answered `unknown`),
+   * settled by what the transaction says now: `cancelled` -> one of them took effect (journaled `ok`:
+   * the session's money went back by it; any other `failed`, a payment is reversed once); still paid
+   * -> none did (`failed`). Anything else, or no answer, leaves them in doubt: the money they are for
+   * must then be neither reversed again nor paid back another way. Never sends a reversal.
+   */
+  async resolveReversals(apiId: string): Promise<'none' | 'reversed' | 'not_reversed' | 'in_doubt'> {
+    const { journal, api, logger } = this.deps;
+    const open = Object.values(journal.state.terminal.inDoubt)
+      .filter((i) => i.action === 'cancel_trx' && i.apiId === apiId)
+      .sort((a, b) => a.seq - b.seq);
+    if (open.length === 0) return 'none';
+    let took: string;
+    let status: string | undefined;
+    try {
+      const rb = await api.readBack(apiId);
+      took = rb.took;
+      status = rb.transaction.status ?? undefined;
+    } catch (err) {
+      logger.warn({ apiId, err: (err as Error).message }, 'terminal reversal in doubt: not readable');
+      return 'in_doubt';
+    }
+    if (took !== 'cancelled' && took !== 'effect') return 'in_doubt';
+    for (const [n, i] of open.entries()) {
+      const reversed = took === 'cancelled' && n === 0;
+      await writeDutyOutcome(journal, i.jobId, {
+        result: reversed ? 'ok' : 'failed',
+        ...(status ? { status } : {}),
+        detail: reversed
+          ? 'read back: reversed'
+          : took === 'cancelled'
+            ? 'read back: reversed by an earlier reversal'
+            : 'read back: still paid',
+        merchantLines: [],
+      });
+    }
+    logger.info({ apiId, took, count: open.length }, 'terminal reversal in doubt settled by read-back');
+    return took === 'cancelled' ? 'reversed' : 'not_reversed';
+  }
+
   /** The answer was lost or refused: what the transaction says now decides. */
   private async afterFailedReversal(apiId: string, err: unknown): Promise<DutyResult> {
     const message = (err as Error).message;

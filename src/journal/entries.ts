@@ -129,7 +129,8 @@ export type VatPart = z.infer<typeof VatPartSchema>;
  * is on the price after it) and over the goods delivered only. Every amount is what the customer gave
  * (`card`, `terminal`, `cashIn`, `voucherIn`) or got back (`change`, `credited`, `voucherOut`), and
  * `returned`, the price of vending units not handed out, which went back in one of those three:
- * `total + discount = card + terminal + cashIn + voucherIn - change - credited - voucherOut`. (Figures
+ * `total + discount = card + terminal + cashIn + voucherIn - change - credited - voucherOut - reversed
+ * - inReview` (the last two: a terminal reversal, see below). (Figures
  * journaled before issue 14 kept such a unit in `total` and `vat`: for them `... + returned`.)
  */
 export const SaleFiguresSchema = z.object({
@@ -146,6 +147,13 @@ export const SaleFiguresSchema = z.object({
   voucherOut: cents,
   // Absent on figures journaled before it was added: read as none.
   returned: cents.default(0),
+  /**
+   * Vending, none of the goods came out after a terminal payment: given back by reversing it
+   * (`reversed`), or held while its reversal is in doubt (`inReview`, recovery and the operator settle
+   * it). Both are of `returned`, so `... - voucherOut - reversed - inReview`. Absent before: none.
+   */
+  reversed: cents.default(0),
+  inReview: cents.default(0),
   vat: z.array(VatPartSchema),
 });
 export type SaleFigures = z.infer<typeof SaleFiguresSchema>;

@@ -275,6 +275,11 @@ const TerminalIntentStateSchema = z.object({
   cents: z.int().optional(),
   seq: z.int(),
   ts: z.number(),
+  /**
+   * A reversal answered `unknown` (no answer, the read-back could not tell): kept in doubt, like one
+   * cut off by a power cut, until a read-back settles it with a second `terminal_outcome`.
+   */
+  outcome: z.literal('unknown').optional(),
 });
 
 /** How many merchant receipts stay available for a reprint. */
@@ -292,7 +297,7 @@ export type MerchantReceipt = z.infer<typeof MerchantReceiptSchema>;
 const TerminalStateSchema = z.object({
   /** Terminal payments since the last end-of-day, by transaction id: the only ones `cancelTrx` may reverse. */
   batch: z.record(z.string(), TerminalPaymentStateSchema),
-  /** Duties journaled without an outcome (a power cut during the call). */
+  /** Duties journaled without an outcome (a power cut during the call), and reversals answered `unknown`. */
   inDoubt: z.record(z.string(), TerminalIntentStateSchema),
   lastEndOfDay: z
     .object({ seq: z.int(), ts: z.number(), result: z.enum(TERMINAL_RESULTS), detail: z.string().optional() })
@@ -790,6 +795,11 @@ function applyTerminal(state: LedgerState, e: JournalEntry): void {
       const i = t.inDoubt[e.jobId];
       if (!i) {
         state.anomalies += 1;
+        return;
+      }
+      // A reversal in doubt stays so: taking it as "not reversed" would pay the money back a second way.
+      if (i.action === 'cancel_trx' && e.result === 'unknown') {
+        i.outcome = 'unknown';
         return;
       }
       delete t.inDoubt[e.jobId];

@@ -227,6 +227,51 @@ describe('customer receipt (one per paid sale, §33 UStDV)', () => {
     });
   });
 
+  it('a terminal payment reversed because no goods came out says so, and the figures still add up', () => {
+    // 2 x Kaffee for 3,00 at the terminal; both jam; the payment is reversed (or its reversal in doubt).
+    for (const outcome of ['ok', 'unknown'] as const) {
+      const s = sale({
+        basket: [{ id: 1, desc: 'Kaffee', ean: null, quantity: 2, priceOne: 150, tax: 19 }],
+        bonusProducts: [],
+        parts: { card: 0, cash: 0, terminal: 300 },
+        cardBalance: null,
+        cashIn: 0,
+        credited: 0,
+        undelivered: [
+          { ...kaffee, outcome: 'failed' },
+          { ...kaffee, outcome: 'failed' },
+        ],
+        reversal: { outcome, cents: 300 },
+      });
+      const f = saleFigures(s, opts.receiptNo);
+      assert.deepEqual(
+        [f.total, f.returned, f.reversed, f.inReview],
+        [0, 300, outcome === 'ok' ? 300 : 0, outcome === 'ok' ? 0 : 300],
+        outcome,
+      );
+      const given = f.card + f.terminal - f.change - f.credited - f.voucherOut - f.reversed - f.inReview;
+      assert.equal(given, f.total + f.discount, `${outcome}: the parts add up`);
+      const out = text(customerReceiptLines(s, API, opts));
+      const en = text(customerReceiptLines(s, API, { ...opts, lang: 'en' }));
+      if (outcome === 'ok') {
+        assert.match(out, /Zahlung storniert \| 3,00 EUR/);
+        assert.match(en, /Payment reversed \| 3,00 EUR/);
+      } else {
+        assert.match(
+          out,
+          /Erstattung wird geprüft \| 3,00 EUR\nStorno ungeklärt: Betreiber prüft, Beleg aufheben/,
+        );
+        assert.match(en, /Refund under review \| 3,00 EUR/);
+      }
+      const { receiptNo: _n, ...figures } = f;
+      assert.deepEqual(paperOf(s), {
+        ...figures,
+        receiptNo: opts.receiptNo,
+        vat: f.vat.map(({ rate, gross, vat }) => ({ rate, gross, vat })),
+      });
+    }
+  });
+
   it('the bonus is split over the delivered goods only; a rate all given back has no VAT line', () => {
     // 1,00 card cash + 0,50 bonus on 5,29; one of the two Kaffee jams. Over the goods delivered
     // (2,29 at 7 %, 1,50 at 19 %): 7 % floor(50 * 229 / 379) = 30, 19 % the rest 20 (before: 21 / 29).

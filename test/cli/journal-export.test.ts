@@ -181,6 +181,8 @@ describe('cli/kiosk journal export', () => {
       credited: 0,
       voucherOut: 0,
       returned: 0,
+      reversed: 0,
+      inReview: 0,
       vat: [
         { rate: 7, gross: 208, net: 194, vat: 14 },
         { rate: 19, gross: 271, net: 228, vat: 43 },

@@ -2,7 +2,7 @@
  * Test doubles for the flow machines: every actor a sinon stub behind `fromPromise`, every provided
  * action recorded, time on xstate's SimulatedClock. A test reads like a customer's story.
  */
-import type { PayChangeOutput, ReleaseItemOutput } from '../../machines/vend-ports.js';
+import type { PayChangeOutput, ReleaseItemOutput, ReverseTerminalOutput } from '../../machines/vend-ports.js';
 import sinon from 'sinon';
 import { createActor, fromPromise, SimulatedClock } from 'xstate';
 import type { CheckoutMachine } from '../../machines/checkout.machine.js';
@@ -120,6 +120,7 @@ export function stubs() {
     payChange: sinon
       .stub<[{ cents: number }], Promise<PayChangeOutput>>()
       .callsFake(async (input) => ({ paidCents: input.cents, outcome: 'complete' })),
+    reverseTerminal: sinon.stub<[unknown], Promise<ReverseTerminalOutput>>().resolves({ outcome: 'ok' }),
   };
 }
 export type Stubs = ReturnType<typeof stubs>;

@@ -29,6 +29,9 @@ export interface PrintedReceipt {
   voucherOut: number;
   /** Units not handed out whose price went back (`Nicht ausgegeben A1 Kaffee  -2,00 EUR`), positive. */
   returned: number;
+  /** A terminal payment reversed because no goods came out (`Zahlung storniert`), or in review. */
+  reversed: number;
+  inReview: number;
 }
 
 const MONEY = String.raw`-?\d{1,3}(?:\.\d{3})*,\d\d EUR`;
@@ -45,6 +48,8 @@ const PART: Array<[RegExp, keyof PrintedReceipt]> = [
   [/^Wechselgeld \(Münzen\)$/, 'change'],
   [/^Rest auf Karte$/, 'credited'],
   [/^Rest als Gutschein$/, 'voucherOut'],
+  [/^Zahlung storniert$/, 'reversed'],
+  [/^Erstattung wird geprüft$/, 'inReview'],
 ];
 
 const cents = (text: string): number => {
@@ -71,6 +76,8 @@ export function parseReceipt(rows: readonly string[]): PrintedReceipt | undefine
     credited: 0,
     voucherOut: 0,
     returned: 0,
+    reversed: 0,
+    inReview: 0,
   };
   for (let i = start + 1; i < rows.length; i++) {
     const row = rows[i]!;
@@ -161,6 +168,8 @@ const PARTS = [
   'credited',
   'voucherOut',
   'returned',
+  'reversed',
+  'inReview',
 ] as const;
 
 /** Everything that does not agree to the cent; empty when the books agree. */
@@ -193,10 +202,20 @@ export function booksDisagreements(input: BooksInput): string[] {
       }
       // The export's own arithmetic: what was given less what was given back is the goods delivered
       // (a vending unit given back left through change, credited or voucherOut, and is not in the total).
-      const given = f.card + f.terminal + f.cashIn + f.voucherIn - f.change - f.credited - f.voucherOut;
+      // A terminal reversal (vending, no goods came out) gave it back through the API, or holds it in review.
+      const given =
+        f.card +
+        f.terminal +
+        f.cashIn +
+        f.voucherIn -
+        f.change -
+        f.credited -
+        f.voucherOut -
+        f.reversed -
+        f.inReview;
       if (given !== f.total + f.discount)
         found.push(`${what}: parts add up to ${given}, total ${f.total} + discount ${f.discount}`);
-      if (f.returned > f.change + f.credited + f.voucherOut)
+      if (f.returned > f.change + f.credited + f.voucherOut + f.reversed + f.inReview)
         found.push(`${what}: returned ${f.returned} more than change, credited and voucher out`);
       const vatGross = f.vat.reduce((s, v) => s + v.gross, 0);
       if (f.kind === 'sale' && vatGross !== f.total)
