@@ -220,6 +220,8 @@ export const slotsConfigSchema = z
   });
 
 const coinCents = z.number().int().positive().max(50_000);
+/** `hopper_low` is raised at or below this many coins by the journal's books. Default 20. */
+const hopperLowAt = z.number().int().min(0).max(10_000).default(20);
 
 export const hopperConfigSchema = z.discriminatedUnion('driver', [
   z.object({
@@ -235,6 +237,7 @@ export const hopperConfigSchema = z.discriminatedUnion('driver', [
     stateFile: z.string().min(1).optional(),
     /** Milliseconds per coin paid (0: at once). */
     coinMs: z.number().int().min(0).max(2000).default(0),
+    lowAt: hopperLowAt,
   }),
   z.object({
     driver: z.literal('cctalk'),
@@ -247,6 +250,9 @@ export const hopperConfigSchema = z.discriminatedUnion('driver', [
     pollMs: ms.max(5_000).optional(),
     stallMs: ms.max(60_000).optional(),
     silentMs: ms.max(60_000).optional(),
+    /** Simple poll between payouts (a hopper that lost its supply mid-session is noticed); 0: off. */
+    idlePollMs: z.number().int().min(0).max(60_000).optional(),
+    lowAt: hopperLowAt,
     required,
   }),
 ]);

@@ -41,6 +41,8 @@ export const checkoutMachine = sessionSetup.createMachine({
     TICK: { actions: 'tick' },
     DEVICE: { actions: 'recordStorage' },
     COINS_HELD: { actions: 'recordHeldCoins' },
+    // The hopper dropped out (or came back) mid-session: settling and the screens follow at once.
+    STOCK: { actions: 'recordChangeHealth' },
   },
   initial: 'session',
   states: {

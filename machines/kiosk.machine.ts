@@ -348,6 +348,8 @@ export const kioskMachine = setup({
         TICK: { actions: ['tick', 'forwardToFlow'] },
         DEVICE: { actions: ['recordDevice', 'forwardToFlow'] },
         COINS_HELD: { actions: ['recordHeldCoins', 'forwardToFlow'] },
+        // The running session hears whether the hopper can still pay change (it dropped out, came back).
+        STOCK: { actions: ['recordStock', 'forwardToFlow'] },
         // Never while a customer pays: remembered, entered when the session ends.
         BUTTON_LONG: { guard: 'isServiceButton', actions: 'requestMaintenance' },
         MAINTENANCE: { actions: 'requestMaintenance' },

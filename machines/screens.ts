@@ -111,8 +111,13 @@ const collectingCheckout: SessionScreen = (c, r) => {
       r.m('insert'),
       amount,
       held(c) > 0 ? r.money('inserted', held(c)) : r.m('noChange'),
-      // A coin too large goes back: the customer reads which coins are taken, and what a coin too many becomes.
-      limit ? pick(r, overpayLine(c, r), limit, last) : r.phase ? last : overpayLine(c, r),
+      // A coin too large goes back: the customer reads which coins are taken, and what a coin too many
+      // becomes; with money in (the hopper may have dropped out since), also that there is no change.
+      limit
+        ? pick(r, ...(held(c) > 0 ? [r.m('noChange')] : []), overpayLine(c, r), limit, last)
+        : r.phase
+          ? last
+          : overpayLine(c, r),
     ],
   };
 };

@@ -36,7 +36,8 @@ export const terminalLimit = {
 /**
  * What `collecting.waiting` hears from the devices, alike in both flows: the acceptor failing ends
  * the session; the storage (DEVICE storage) and coins held unwritten (COINS_HELD) are recorded and
- * checked again (`collecting.check` settles once the storage is offline and no coin is held).
+ * checked again (`collecting.check` settles once the storage is offline and no coin is held); the
+ * hopper's change (STOCK givesChange) narrows or widens the coins taken.
  */
 export const collectingDeviceEvents = {
   DEVICE: [
@@ -48,6 +49,9 @@ export const collectingDeviceEvents = {
     { target: 'check', actions: 'recordStorage' },
   ],
   COINS_HELD: { target: 'check', actions: 'recordHeldCoins' },
+  // The hopper stopped (or started again) paying change: the coin list and the screen follow before
+  // the next coin ("Kein Wechselgeld", no coin larger than what is due).
+  STOCK: { guard: 'changeHealthChanged', target: 'check', actions: 'recordChangeHealth' },
 } as const;
 
 /**

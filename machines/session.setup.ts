@@ -9,7 +9,7 @@ import { isInDoubt, isNotPaid } from '../src/api/transaction-status.js';
 import { isBackendFault, isOutcomeUnknown, isRetryable } from './api-failure.js';
 import { cardProblem } from './card-check.js';
 import { jobRef, type FlowStep } from './job-ref.js';
-import { heldCoinsOf, type HardwareEvent } from './events.js';
+import { heldCoinsOf, type HardwareEvent, type StockEvent } from './events.js';
 import type {
   CancelOutput,
   CreateTransactionInput,
@@ -62,7 +62,8 @@ import type { BasketLine } from './ports.js';
 type DoneEvent = { type: `xstate.done.actor.${string}`; output: unknown };
 type ErrorEvent = { type: `xstate.error.actor.${string}`; error: unknown };
 
-export type SessionEvent = HardwareEvent;
+/** The devices' events, and STOCK: a running session follows whether the hopper pays change. */
+export type SessionEvent = HardwareEvent | StockEvent;
 
 /**
  * Refers to the provided `emitEvent` action from inside another named action. Inside `setup()` the
@@ -210,6 +211,12 @@ export const sessionSetup = setup({
       const cents = heldCoinsOf(event);
       return cents === null ? {} : { unwrittenCents: cents };
     }),
+    /** Whether the hopper can pay change now (STOCK, sent by the app on every hopper status change). */
+    recordChangeHealth: assign(({ context, event }) =>
+      event.type === 'STOCK' && typeof event.givesChange === 'boolean'
+        ? { cfg: { ...context.cfg, givesChange: event.givesChange } }
+        : {},
+    ),
     startWait: assign(({ context }) => ({ waitSince: context.now, attempts: 0 })),
     resetPay: assign({ attempts: 0, readBacks: 0, noEffectSeen: 0, repeatedStart: false }),
     countAttempt: assign(({ context }) => ({ attempts: context.attempts + 1 })),
@@ -578,6 +585,8 @@ export const sessionSetup = setup({
     mayPayChange: ({ context }) =>
       context.flow === 'checkout' &&
       context.cfg.changeCoin !== null &&
+      // An empty, jammed or offline hopper is not asked (it would pay nothing, or run against a jam).
+      context.cfg.givesChange &&
       !context.changeTried &&
       held(context) >= context.cfg.changeCoin,
     /** Storage offline and no coin held unwritten: settle the session now (no more money is taken). */
@@ -586,6 +595,10 @@ export const sessionSetup = setup({
     storageBlockedWithMoney: ({ context }) =>
       context.storageDown === true && (context.unwrittenCents ?? 0) === 0 && held(context) > 0,
     coinsUnwritten: ({ context }) => (context.unwrittenCents ?? 0) > 0,
+    changeHealthChanged: ({ context, event }) =>
+      event.type === 'STOCK' &&
+      typeof event.givesChange === 'boolean' &&
+      event.givesChange !== context.cfg.givesChange,
     acceptorDown: ({ event }) =>
       event.type === 'DEVICE' && event.device === 'acceptor' && event.health === 'offline',
   },

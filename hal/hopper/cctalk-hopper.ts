@@ -8,6 +8,11 @@
  * A payout that makes no progress for `stallMs` is stopped (172, emergency stop) and counted from the
  * hopper's counters. A hopper that stops answering mid-payout gives `unknown` with the coins seen so far:
  * it is never asked to dispense that payout again.
+ *
+ * Between payouts a simple poll every `idlePollMs` tells a hopper that lost its supply (the USB adapter
+ * stays, so the port does not close) while a customer is still paying: status `offline`, so the session
+ * stops taking coins that need change and settles without it. When it answers again it is initialised
+ * anew (a hopper that lost power comes back disabled) and goes `ok`.
  */
 import { EventEmitter } from 'node:events';
 import type { ProbeResult } from '../../src/contracts/device.js';
@@ -53,6 +58,8 @@ export interface CctalkHopperConfig {
   stallMs?: number;
   /** Status reads failing for this long during a payout make its outcome `unknown`. Default 3000 ms. */
   silentMs?: number;
+  /** Simple poll between payouts, to notice a hopper that stopped answering. Default 2000 ms; 0: off. */
+  idlePollMs?: number;
   backoff?: ReconnectConfig;
   required?: boolean;
 }
@@ -76,6 +83,9 @@ export class CctalkHopper extends EventEmitter<HopperEvents> implements Hopper {
   private hasLifetime = true;
   private busy = false;
   private closed = false;
+  private idleTimer: NodeJS.Timeout | undefined;
+  /** "Not answering" was logged: not again at every idle poll until it answers. */
+  private toldSilent = false;
   readonly coinCents: number;
 
   constructor(
@@ -115,6 +125,45 @@ export class CctalkHopper extends EventEmitter<HopperEvents> implements Hopper {
 
   start(): void {
     this.link.start();
+    this.scheduleIdlePoll();
+  }
+
+  private scheduleIdlePoll(): void {
+    const every = this.config.idlePollMs ?? 2000;
+    if (every <= 0 || this.closed) return;
+    this.idleTimer = setTimeout(() => {
+      void this.idlePoll().finally(() => this.scheduleIdlePoll());
+    }, every);
+    this.idleTimer.unref?.();
+  }
+
+  /**
+   * Between payouts only (a payout polls by itself, and never shares its line with this): a hopper
+   * that stopped answering goes `offline` (and is initialised anew when asked); one that answers
+   * again after that is initialised (enable again) and goes `ok`.
+   */
+  private async idlePoll(): Promise<void> {
+    if (this.closed || this.busy || !this.ready) return;
+    try {
+      await this.ready;
+    } catch {
+      if (this.closed || this.busy) return;
+      this.ready = this.initialise();
+      await this.ready.catch(() => undefined);
+      return;
+    }
+    if (this.busy) return;
+    try {
+      await this.read(HEADER.SIMPLE_POLL);
+    } catch (err) {
+      if (this.closed || this.busy) return;
+      this.logger.warn({ path: this.config.path, err: (err as Error).message }, 'hopper stopped answering');
+      this.toldSilent = true;
+      this.setStatus('offline');
+      const failed = Promise.reject(err as Error);
+      failed.catch(() => undefined);
+      this.ready = failed;
+    }
   }
 
   private setStatus(status: HopperStatus): void {
@@ -137,9 +186,13 @@ export class CctalkHopper extends EventEmitter<HopperEvents> implements Hopper {
         { path: this.config.path, address: this.address, serial: readUint24(serial) },
         'hopper ready',
       );
+      this.toldSilent = false;
       if (this.current === 'offline') this.setStatus('ok');
     } catch (err) {
-      this.logger.warn({ path: this.config.path, err: (err as Error).message }, 'hopper not answering');
+      // Once per outage: the idle poll asks again every few seconds.
+      if (!this.toldSilent)
+        this.logger.warn({ path: this.config.path, err: (err as Error).message }, 'hopper not answering');
+      this.toldSilent = true;
       this.setStatus('offline');
       throw err;
     }
@@ -319,6 +372,10 @@ export class CctalkHopper extends EventEmitter<HopperEvents> implements Hopper {
     }
   }
 
+  refilled(): void {
+    if (this.current === 'empty') this.setStatus('ok');
+  }
+
   async settle(intent: DispenseIntent): Promise<PayoutResult> {
     await this.whenReady();
     // A payout may still be running (the kiosk restarted, the hopper did not): wait for its end.
@@ -341,6 +398,7 @@ export class CctalkHopper extends EventEmitter<HopperEvents> implements Hopper {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.idleTimer);
     this.bus.close();
     await this.link.close();
     this.setStatus('offline');

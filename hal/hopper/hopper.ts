@@ -86,6 +86,11 @@ export interface Hopper extends Probeable, Pick<EventEmitter<HopperEvents>, 'on'
    * hopper cannot be asked at all (nothing sent); otherwise resolves, also for short and unknown payouts.
    */
   dispense(coins: number, beforeSend?: (intent: DispenseIntent) => Promise<void>): Promise<PayoutResult>;
+  /**
+   * A technician put coins in (the service menu's "Wechselgeld"): an `empty` hopper is worth asking
+   * again (the flows ask only a hopper that is `ok`; a ccTalk hopper cannot see its level itself).
+   */
+  refilled(): void;
   /** What became of a journaled dispense whose result was never journaled (after a restart). */
   settle(intent: DispenseIntent): Promise<PayoutResult>;
   close(): Promise<void>;

@@ -107,6 +107,10 @@ export class SimulatedHopper extends EventEmitter<HopperEvents> implements Hoppe
     if (this.current !== 'offline') this.setStatus('ok');
   }
 
+  refilled(): void {
+    if (this.current === 'empty' && this.coins > 0) this.setStatus('ok');
+  }
+
   /** The next payout stops after `afterCoins` coins with the rest unpaid. */
   jam(afterCoins = 0): void {
     this.jamAt = afterCoins;

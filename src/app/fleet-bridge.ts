@@ -196,6 +196,8 @@ export async function startFleetBridge(app: KioskView, deps: FleetBridgeDeps): P
         driver: device,
         found: s.health !== 'offline',
         status: s.status,
+        // The hopper's level by the books at connect (health carries it after every change).
+        ...(s.bookedCoins !== undefined ? { bookedCoins: s.bookedCoins } : {}),
       })),
       capabilities: [
         deps.config.kiosk.mode,
@@ -247,6 +249,9 @@ export function vendStatus(v: VendSummary | undefined): Record<string, DeviceSta
       status: v.hopper.status,
       coinCents: v.hopper.coinCents,
       ...(v.hopper.coins !== undefined ? { coins: v.hopper.coins } : {}),
+      // The journal's count (v1 additive): null until a technician first books a fill.
+      ...(v.hopper.booked !== undefined ? { bookedCoins: v.hopper.booked } : {}),
+      ...(v.hopper.lowAt !== undefined ? { lowAt: v.hopper.lowAt } : {}),
     };
   }
   return out;

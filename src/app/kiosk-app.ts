@@ -643,14 +643,34 @@ export class KioskApp extends EventEmitter {
             .slice(0, 500),
         });
       else this.fleet.clearAlert('stock_low');
-      if (hopper && hopper.status === 'empty')
-        this.fleet.setAlert('hopper_empty', {
-          severity: 'warning',
-          message: `${hopper.coinCents} ct hopper`,
-        });
-      else if (hopper) this.fleet.clearAlert('hopper_empty');
+      if (hopper) this.hopperAlerts(this.fleet, hopper);
     }
     this.emit('change');
+  }
+
+  /**
+   * `hopper_offline`: it stopped answering (sessions give no change and settle without it);
+   * `hopper_empty`: it ran empty paying, or the books count no coin; `hopper_low`: the books count
+   * `hardware.hopper.lowAt` coins or fewer. The books are the journal's (fills, take-outs, payouts):
+   * unknown until a technician first books a fill, and then nothing is said of the level.
+   */
+  private hopperAlerts(fleet: FleetReporter, hopper: Hopper): void {
+    const coins = this.vend.hopperCoins();
+    const lowAt = this.config.hardware.hopper?.lowAt ?? 0;
+    const what = `${hopper.coinCents} ct hopper`;
+    if (hopper.status === 'offline')
+      fleet.setAlert('hopper_offline', { severity: 'warning', message: `${what}: not answering, no change` });
+    else fleet.clearAlert('hopper_offline');
+    const empty = hopper.status === 'empty' || coins === 0;
+    if (empty)
+      fleet.setAlert('hopper_empty', {
+        severity: 'warning',
+        message: coins === 0 ? `${what}: 0 coins by the books` : what,
+      });
+    else fleet.clearAlert('hopper_empty');
+    if (!empty && coins !== null && coins <= lowAt)
+      fleet.setAlert('hopper_low', { severity: 'warning', message: `${what}: ${coins} coins by the books` });
+    else fleet.clearAlert('hopper_low');
   }
 
   private scheduleRecoveryRetry(delayMs = 60_000): void {
@@ -1227,7 +1247,7 @@ export class KioskApp extends EventEmitter {
         if (this.sim.hopper) {
           if (coins > 0) this.sim.hopper.refill(coins);
           else this.sim.hopper.take(-coins);
-        }
+        } else if (coins > 0) hopper.refilled();
         this.vendChanged();
         return this.vend.hopperCoins() ?? 0;
       },
@@ -1250,6 +1270,8 @@ export class KioskApp extends EventEmitter {
             coinCents: hopper.coinCents,
             status: hopper.status,
             ...(this.sim.hopper ? { coins: this.sim.hopper.coins } : {}),
+            booked: this.vend.hopperCoins(),
+            lowAt: this.config.hardware.hopper?.lowAt ?? 0,
           }
         : null,
     };

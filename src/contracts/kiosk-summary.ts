@@ -25,5 +25,16 @@ export interface VendSummary {
   slots: { id: string; product: number; stock: number; blocked: string | null }[];
   /** Releases whose outcome is unknown: never repeated, the operator settles them. */
   releasesInDoubt: { jobId: string; slot: string; cents: number }[];
-  hopper: { coinCents: number; status: string; coins?: number } | null;
+  /**
+   * `coins`: what a simulated hopper holds; `booked`: the coins by the journal's books (fills and
+   * take-outs from the service menu, minus payouts), null until a technician first books a fill;
+   * `lowAt`: `hopper_low` at or below this many booked coins.
+   */
+  hopper: {
+    coinCents: number;
+    status: string;
+    coins?: number;
+    booked?: number | null;
+    lowAt?: number;
+  } | null;
 }

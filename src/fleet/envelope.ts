@@ -65,11 +65,18 @@ export type StateBody = z.infer<typeof StateBodySchema>;
 export const StateMessageSchema = EnvelopeSchema.extend(StateBodySchema.shape);
 export type StateMessage = z.infer<typeof StateMessageSchema>;
 
+/**
+ * A hopper's coins by the kiosk's journal (fills and take-outs booked in the service menu, minus
+ * payouts); null until the first booking. Added in v1 as an optional field: older kiosks omit it.
+ */
+const bookedCoins = nonNegInt.nullable().optional();
+
 export const DeviceProbeSchema = z.looseObject({
   device: z.string(),
   driver: z.string(),
   found: z.boolean(),
   status: z.string(),
+  bookedCoins,
 });
 
 export const BirthBodySchema = z.object({
@@ -101,6 +108,9 @@ export const DeviceStatusSchema = z.looseObject({
   health: z.enum(DEVICE_HEALTH),
   status: z.string().max(100),
   paper: z.enum(PAPER_LEVELS).optional(),
+  bookedCoins,
+  /** `hopper_low` at or below this many booked coins. */
+  lowAt: nonNegInt.optional(),
 });
 export type DeviceStatus = z.infer<typeof DeviceStatusSchema>;
 
@@ -177,6 +187,8 @@ export const KNOWN_ALERTS = [
   'slot_jammed',
   'stock_low',
   'hopper_empty',
+  'hopper_low',
+  'hopper_offline',
 ] as const;
 export const AlertNameSchema = z.string().regex(TOPIC_NAME_PATTERN);
 

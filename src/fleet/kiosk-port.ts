@@ -93,7 +93,8 @@ export interface ReleaseSettleReport {
 export interface BirthFacts {
   firmware: string;
   hardware: { model: string; serial?: string | null };
-  devices: { device: string; driver: string; found: boolean; status: string }[];
+  /** `bookedCoins`: a hopper's coins by the journal's books (null until the first booking). */
+  devices: { device: string; driver: string; found: boolean; status: string; bookedCoins?: number | null }[];
   capabilities: string[];
   kioskName?: string | null;
   site?: string | null;

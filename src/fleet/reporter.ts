@@ -693,6 +693,7 @@ export class FleetReporter {
         driver: d.driver,
         found: d.found,
         status: d.status,
+        ...(d.bookedCoins !== undefined ? { bookedCoins: d.bookedCoins } : {}),
       })),
       capabilities: facts.capabilities,
       commands: [...COMMAND_NAMES],

@@ -41,4 +41,17 @@ describe('fleet health: slots and hopper', () => {
     assert.equal(doubt.slots?.releasesInDoubt, 1);
     assert.equal(doubt.hopper, undefined);
   });
+
+  it("the journal's hopper count (bookedCoins, null until booked) and lowAt, valid v1 device status", () => {
+    const hopper = (booked: number | null) =>
+      vendStatus({
+        slots: [],
+        releasesInDoubt: [],
+        hopper: { coinCents: 10, status: 'ok', booked, lowAt: 20 },
+      }).hopper;
+    assert.deepEqual(hopper(28), { health: 'ok', status: 'ok', coinCents: 10, bookedCoins: 28, lowAt: 20 });
+    assert.equal(hopper(null)?.bookedCoins, null);
+    for (const b of [0, 28, null]) assert.ok(DeviceStatusSchema.safeParse(hopper(b)).success);
+    assert.ok(!DeviceStatusSchema.safeParse({ ...hopper(1), bookedCoins: -1 }).success);
+  });
 });

@@ -101,7 +101,7 @@ describe('dashboard back-office views in a real browser', function () {
         blocked: { A2: 'jammed' },
         releasesInDoubt: 1,
       },
-      hopper: { health: 'ok', status: 'ok', coinCents: 50, coins: 40 },
+      hopper: { health: 'ok', status: 'ok', coinCents: 50, coins: 40, bookedCoins: 12, lowAt: 20 },
     };
     Object.assign(health.counters, { openVouchers: { count: 2, cents: 350 } });
     await pub.publishAsync(
@@ -160,6 +160,9 @@ describe('dashboard back-office views in a real browser', function () {
       await page.locator('#vend-hopper').innerText(),
       /40 × 0,50 € = 20,00 €.*1 release\(s\) in doubt/,
     );
+    // The kiosk's books (issue 15): 12 coins, at or below lowAt 20.
+    await page.waitForSelector('#vend-hopper[data-booked="12"][data-level="low"].fault');
+    assert.match(await page.locator('#vend-hopper').innerText(), /books: 12 × 0,50 € = 6,00 € \(low\)/);
     assert.deepEqual(pageErrors, []);
     await page.context().close();
   });

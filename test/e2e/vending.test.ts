@@ -103,6 +103,29 @@ describe('e2e: vending counter (slots and hopper)', function () {
     assert.doesNotMatch(receipt, /Nicht ausgegeben/);
   });
 
+  it('the hopper drops out mid-session: coins that need change refused, "Kein Wechselgeld" before the next coin, the leftover on a voucher, the hopper never asked', async () => {
+    const k = await start();
+    await k.press('amount1');
+    await k.press('ok');
+    await k.waitForScreen(/Noch 1,80 EUR/);
+    assert.equal((await k.coin(200)).accepted, true, 'the hopper pays change: every coin');
+    await k.waitForSettled();
+    assert.equal((await vend(k)).hopper?.coins, 28);
+    await k.press('amount1');
+    await k.press('ok');
+    await k.waitForScreen(/Noch 1,80 EUR/);
+    await k.coin(100);
+    await k.waitForScreen(/Noch 0,80 EUR/);
+    await k.request({ cmd: 'hopper', action: 'offline' });
+    await k.waitForScreen(/Kein Wechselgeld/);
+    assert.equal((await k.coin(200)).accepted, false, 'a coin that would need change goes back');
+    await k.lateCoin(100); // already in the chute: 0,20 too many
+    const settled = await k.waitForSettled();
+    assert.equal(settled.journal.unclaimedVouchers, 1, 'the 0,20 EUR on a voucher');
+    assert.equal((await vend(k)).hopper?.coins, 28, 'the offline hopper was not asked');
+    assert.equal((await slot(k, 'A1')).stock, 0, 'both coffees released');
+  });
+
   it('a jammed slot: nothing delivered, the whole 2,00 EUR back from the hopper, the slot blocked and refused', async () => {
     const k = await start();
     await k.request({ cmd: 'slot', slot: 'A1', action: 'jam' });

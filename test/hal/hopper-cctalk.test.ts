@@ -239,6 +239,26 @@ describe('CctalkHopper on the serialport mock binding', () => {
     assert.equal(settled.outcome, 'unknown');
   });
 
+  it('between payouts: a hopper that loses its supply goes offline by the idle poll, and ok again (re-enabled) when back', async () => {
+    const seen: string[] = [];
+    hopper.on('status', (s) => seen.push(s));
+    await tick(5000);
+    assert.equal(hopper.status, 'ok', 'answering: stays ok');
+    // The supply goes (the USB adapter stays: the port does not close), no payout running.
+    device.silent = true;
+    device.powerCut();
+    await tick(2000 + 3 * 200 + 100);
+    assert.equal(hopper.status, 'offline', 'noticed within one idle poll and its retries');
+    assert.deepEqual(seen, ['offline']);
+    device.silent = false;
+    await tick(2000 + 500);
+    assert.equal(hopper.status, 'ok');
+    assert.equal(device.enabled, true, 'a hopper back from a power cut is enabled again');
+    assert.deepEqual(seen, ['offline', 'ok']);
+    const result = await run(hopper.dispense(2));
+    assert.equal(result.outcome, 'complete');
+  });
+
   it('refuses bad counts and a hopper that is offline before anything is sent', async () => {
     await assert.rejects(hopper.dispense(0), HopperError);
     await assert.rejects(hopper.dispense(256), HopperError);

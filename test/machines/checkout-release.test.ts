@@ -9,7 +9,8 @@ import { held } from '../../machines/session-context.js';
 import { CATALOGUE, CARD, run } from './fakes.js';
 
 const SLOTTED = CATALOGUE.map((p, i) => ({ ...p, slot: `A${i + 1}` }));
-const VENDING = { catalogue: SLOTTED, slotStock: { A1: 5, A2: 5, A3: 5 }, changeCoin: 50 };
+// A hopper that can pay (givesChange): an offline or empty one is never asked (coin-inhibit.test.ts).
+const VENDING = { catalogue: SLOTTED, slotStock: { A1: 5, A2: 5, A3: 5 }, changeCoin: 50, givesChange: true };
 
 describe('checkout release step', () => {
   it('releases every unit after the payment, then prints; overpay comes back as hopper change', async () => {

@@ -128,7 +128,8 @@ describe('per-coin inhibit: top-up', () => {
 });
 
 describe('per-coin inhibit: the kiosk learns whether the hopper can pay change', () => {
-  it('STOCK with givesChange false (hopper empty) is kept for the next session; idle says "no change"', async () => {
+  /** A checkout kiosk at idle whose hopper pays change (50 ct coins). */
+  async function idleKiosk() {
     const actor = createActor(kioskMachine, {
       input: {
         bootId: 'B',
@@ -137,6 +138,11 @@ describe('per-coin inhibit: the kiosk learns whether the hopper can pay change',
     });
     actor.start();
     await flush();
+    return actor;
+  }
+
+  it('STOCK with givesChange false (hopper empty) is kept for the next session; idle says "no change"', async () => {
+    const actor = await idleKiosk();
     actor.send({ type: 'STOCK', slotStock: {}, givesChange: false });
     assert.equal(actor.getSnapshot().context.cfg.session.givesChange, false);
     assert.ok(
@@ -151,5 +157,78 @@ describe('per-coin inhibit: the kiosk learns whether the hopper can pay change',
     actor.send({ type: 'STOCK', slotStock: {}, coinValues: [5, 10, 20] });
     assert.deepEqual(actor.getSnapshot().context.cfg.session.coinValues, [5, 10, 20]);
     actor.stop();
+  });
+
+  it('STOCK while serving reaches the running session too (the hopper dropped out mid-session)', async () => {
+    const actor = await idleKiosk();
+    actor.send({ type: 'BUTTON', name: 'amount1' });
+    await flush();
+    const flow = () =>
+      actor.getSnapshot().children.flow?.getSnapshot() as
+        ReturnType<ReturnType<typeof createActor<typeof checkoutMachine>>['getSnapshot']> | undefined;
+    assert.equal(flow()?.context.cfg.givesChange, true);
+    actor.send({ type: 'STOCK', slotStock: {}, givesChange: false });
+    assert.equal(flow()?.context.cfg.givesChange, false, 'the session heard it');
+    assert.equal(actor.getSnapshot().context.cfg.session.givesChange, false, 'and the next one will');
+    actor.stop();
+  });
+});
+
+describe('per-coin inhibit: the hopper drops out during a session (issue 15)', () => {
+  const WITH_HOPPER = { ...NO_CHANGE, givesChange: true, changeCoin: 10 };
+  const hopperDown = { type: 'STOCK', slotStock: {}, givesChange: false } as const;
+
+  it('while collecting: the list narrows at once and the screen says "Kein Wechselgeld" before the next coin', async () => {
+    const h = run(checkoutMachine, { config: WITH_HOPPER });
+    await h.press('amount1', 'ok'); // coffee 1,50
+    assert.equal(h.value(), 'session.collecting.waiting');
+    assert.equal(h.acceptList(), undefined, 'the hopper pays change: every coin');
+    assert.ok(!allLines(h.snapshot).includes('Kein Wechselgeld'));
+    await h.coins(100);
+    await h.send(hopperDown);
+    assert.equal(h.value(), 'session.collecting.waiting');
+    assert.equal(h.acceptorOn(), true);
+    assert.deepEqual(h.acceptList(), [10, 20, 50], 'a coin that would need change is refused');
+    assert.ok(allLines(h.snapshot).includes('Kein Wechselgeld'));
+    // The hopper comes back: every coin again.
+    await h.send({ ...hopperDown, givesChange: true });
+    assert.equal(h.acceptList(), undefined);
+  });
+
+  it('the leftover goes on a voucher without asking the dead hopper', async () => {
+    const h = run(checkoutMachine, { config: WITH_HOPPER });
+    await h.press('amount1', 'ok');
+    await h.coins(100);
+    await h.send(hopperDown);
+    await h.coins(200); // already in the chute when the list narrowed
+    await h.flushAll();
+    assert.equal(h.stubs.payChange.callCount, 0, 'no payout tried on a hopper that cannot pay');
+    assert.equal(h.stubs.recordUnclaimed.callCount, 1);
+    assert.equal((h.stubs.recordUnclaimed.firstCall.args[0] as { cents: number }).cents, 150);
+    assert.deepEqual(money(h.context), { inserted: 300, paid: 150, credited: 0, unclaimed: 150 });
+  });
+
+  it('a hopper that drops out after the payment (during the releases) is not asked either', async () => {
+    const h = run(checkoutMachine, { config: WITH_HOPPER });
+    await h.press('amount1', 'ok');
+    // Paying is in flight: the hopper goes offline meanwhile, heard anywhere in the session.
+    const paid = await h.stubs.startPayment(undefined);
+    h.stubs.startPayment.callsFake(async () => {
+      h.actor.send(hopperDown);
+      return paid;
+    });
+    await h.coins(200);
+    await h.flushAll();
+    assert.equal(h.context.cfg.givesChange, false);
+    assert.equal(h.stubs.payChange.callCount, 0, 'the hopper went offline while the payment ran');
+    assert.equal((h.stubs.recordUnclaimed.firstCall.args[0] as { cents: number }).cents, 50);
+  });
+
+  it('a hopper that can pay still pays the change', async () => {
+    const h = run(checkoutMachine, { config: WITH_HOPPER });
+    await h.press('amount1', 'ok');
+    await h.coins(200);
+    await h.flushAll();
+    assert.equal(h.stubs.payChange.callCount, 1);
   });
 });

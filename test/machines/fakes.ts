@@ -23,6 +23,7 @@ import type {
 } from '../../machines/ports.js';
 import type { SessionConfig, SessionInput } from '../../machines/session-context.js';
 import type { HardwareEvent } from '../../machines/events.js';
+import type { SessionEvent } from '../../machines/session.setup.js';
 
 export const CARD = '9276004429942845';
 export const OTHER_CARD = '9276000000000001';
@@ -194,7 +195,7 @@ export function run(
     get context() {
       return actor.getSnapshot().context;
     },
-    async send(...evs: HardwareEvent[]) {
+    async send(...evs: SessionEvent[]) {
       for (const e of evs) {
         actor.send(e);
         await flush();

@@ -256,6 +256,7 @@ const MODEL_CONFIG = {
   catalogue: (TEST_CONFIG.catalogue ?? []).slice(0, 1).map((p) => ({ ...p, slot: 'A1' })),
   slotStock: { A1: 1 },
   changeCoin: 50,
+  givesChange: true,
   topupAmounts: [300],
   maxTopup: 400,
   maxRetries: 1,

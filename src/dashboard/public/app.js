@@ -672,14 +672,37 @@ function renderVend(hl) {
   );
   const doubt =
     slots && slots.releasesInDoubt ? ` · ${slots.releasesInDoubt} release(s) in doubt: settle on site` : '';
+  // The kiosk's books (bookedCoins, null until a technician booked a fill; absent from older kiosks).
+  const booked = hopper ? hopper.bookedCoins : undefined;
+  const level =
+    typeof booked !== 'number'
+      ? ''
+      : booked === 0
+        ? 'empty'
+        : hopper.lowAt !== undefined && booked <= hopper.lowAt
+          ? 'low'
+          : 'ok';
+  const books =
+    booked === undefined
+      ? ''
+      : booked === null
+        ? ', books: not booked yet'
+        : `, books: ${booked} × ${money(hopper.coinCents)} = ${money(booked * hopper.coinCents)}` +
+          (level === 'ok' ? '' : ` (${level})`);
   $('vend-hopper').textContent =
     (hopper
       ? `Hopper ${hopper.status}` +
         (hopper.coins !== undefined
           ? `, ${hopper.coins} × ${money(hopper.coinCents)} = ${money(hopper.coins * hopper.coinCents)}`
-          : `, coin ${money(hopper.coinCents)}, level unknown`)
+          : booked === undefined || booked === null
+            ? `, coin ${money(hopper.coinCents)}, level unknown`
+            : '') +
+        books
       : '') + doubt;
   $('vend-hopper').dataset.coins = hopper && hopper.coins !== undefined ? String(hopper.coins) : '';
+  $('vend-hopper').dataset.booked = typeof booked === 'number' ? String(booked) : '';
+  $('vend-hopper').dataset.level = level;
+  $('vend-hopper').classList.toggle('fault', level === 'low' || level === 'empty');
 }
 
 function resultText(c) {
