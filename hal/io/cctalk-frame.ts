@@ -40,6 +40,23 @@ export const HEADER = {
   SIMPLE_POLL: 254,
 } as const;
 
+/**
+ * The data length of the ACK to the requests whose reply has one fixed length (ccTalk generic
+ * specification). A reply of another length answers some other request: the link refuses it.
+ */
+export const REPLY_LENGTH: Readonly<Partial<Record<number, number>>> = {
+  [HEADER.SIMPLE_POLL]: 0,
+  [HEADER.RESET_DEVICE]: 0,
+  [HEADER.ENABLE_HOPPER]: 0,
+  [HEADER.REQUEST_HOPPER_STATUS]: 4,
+  [HEADER.REQUEST_HOPPER_DISPENSE_COUNT]: 3,
+  [HEADER.REQUEST_SERIAL_NUMBER]: 3,
+  [HEADER.REQUEST_COIN_ID]: 6,
+  [HEADER.MODIFY_MASTER_INHIBIT]: 0,
+  [HEADER.READ_BUFFERED_CREDIT]: 11,
+  [HEADER.MODIFY_INHIBIT_STATUS]: 0,
+};
+
 /** The most data one frame can carry (the length byte; 255 total frame bytes minus the 5 fixed ones). */
 export const MAX_DATA = 250;
 

@@ -5,11 +5,20 @@
  *
  * Retrying is the caller's choice per request: a read (status, counters) may be asked again, a
  * command that moves money (dispense) must never be: its outcome is read back instead.
+ *
+ * A reply does not say which request it answers. One that comes after its request timed out (a slow
+ * device, the host stalled, a reply left on the line by a process that died mid-request) would be
+ * taken for the next request's, and every answer after it would be one behind for good: a channel
+ * table read so credits a 2 EUR coin as 1 EUR. So at the start and after every timeout the link
+ * first waits for the line to be quiet (`quietMs` without a byte) and drops what came meanwhile.
+ * A reply whose length does not fit its request (`REPLY_LENGTH`: a 229 answered by an empty ACK
+ * reads as a validator counter of 0, "power lost", and its buffer would be credited again) is
+ * refused as `garbled` and resynchronises the same way.
  */
 import type { ProbeResult } from '../../src/contracts/device.js';
 import type { CctalkFrame } from './cctalk-frame.js';
 import { serialErrorHint } from './serial-port.js';
-import { buildFrame, CCTALK_HOST, CctalkFrameParser, HEADER } from './cctalk-frame.js';
+import { buildFrame, CCTALK_HOST, CctalkFrameParser, HEADER, REPLY_LENGTH } from './cctalk-frame.js';
 
 /** The part of a serial link the ccTalk client needs (`ReconnectingSerial` has it). */
 export interface CctalkTransport {
@@ -18,7 +27,8 @@ export interface CctalkTransport {
   off(event: 'data', listener: (chunk: Buffer) => void): unknown;
 }
 
-export type CctalkErrorReason = 'timeout' | 'nak' | 'busy' | 'offline' | 'closed';
+/** `garbled`: an ACK of the wrong length for the request (`REPLY_LENGTH`): another request's reply. */
+export type CctalkErrorReason = 'timeout' | 'nak' | 'busy' | 'garbled' | 'offline' | 'closed';
 
 export class CctalkError extends Error {
   override readonly name = 'CctalkError';
@@ -43,7 +53,13 @@ export interface CctalkLinkConfig {
   host?: number;
   /** Reply timeout. Default 500 ms (devices answer within tens of ms at 9600 baud). */
   timeoutMs?: number;
+  /** Silence that ends a resynchronisation (at the start, after a timeout). Default 40 ms. */
+  quietMs?: number;
 }
+
+/** A line that never falls quiet (noise) is given up on after this many quiet periods. */
+const MAX_QUIET_WAITS = 10;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 interface Pending {
   address: number;
@@ -61,7 +77,12 @@ export class CctalkLink {
   /** Requests run one after another: the bus has one line and the device one reply buffer. */
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private readonly quietMs: number;
+  /** Whether the next request must wait for a quiet line first (at the start, after a timeout). */
+  private resync = true;
+  private lastByteAt = 0;
   private readonly onData = (chunk: Buffer): void => {
+    this.lastByteAt = performance.now();
     for (const frame of this.parser.push(chunk)) this.onFrame(frame);
   };
   /** Frames dropped because they were not for the host (echoes, other devices' traffic). */
@@ -73,6 +94,7 @@ export class CctalkLink {
   ) {
     this.host = config.host ?? CCTALK_HOST;
     this.timeoutMs = config.timeoutMs ?? 500;
+    this.quietMs = config.quietMs ?? 40;
     transport.on('data', this.onData);
   }
 
@@ -81,17 +103,30 @@ export class CctalkLink {
     const run = async (): Promise<Buffer> => {
       const retries = options.retries ?? 0;
       for (let attempt = 0; ; attempt++) {
+        await this.settle();
         try {
           return await this.once(address, header, data, options.timeoutMs ?? this.timeoutMs);
         } catch (err) {
           const reason = (err as CctalkError).reason;
-          if (attempt >= retries || (reason !== 'timeout' && reason !== 'busy')) throw err;
+          if (attempt >= retries || (reason !== 'timeout' && reason !== 'busy' && reason !== 'garbled'))
+            throw err;
         }
       }
     };
     const result = this.queue.then(run, run);
     this.queue = result.catch(() => undefined);
     return result;
+  }
+
+  /** Waits until no byte came for `quietMs` (bounded); what came meanwhile had no request to answer. */
+  private async settle(): Promise<void> {
+    if (!this.resync) return;
+    for (let i = 0; i < MAX_QUIET_WAITS && !this.closed; i++) {
+      await sleep(this.quietMs);
+      if (performance.now() - this.lastByteAt >= this.quietMs) break;
+    }
+    this.parser.reset();
+    this.resync = false;
   }
 
   private once(address: number, header: number, data: readonly number[], timeoutMs: number) {
@@ -103,6 +138,7 @@ export class CctalkLink {
       this.parser.reset();
       const timer = setTimeout(() => {
         this.pending = undefined;
+        this.resync = true;
         reject(new CctalkError(`no answer to header ${header} from ${address}`, 'timeout', header));
       }, timeoutMs);
       this.pending = { address, header, resolve, reject, timer };
@@ -124,7 +160,17 @@ export class CctalkLink {
     }
     clearTimeout(p.timer);
     this.pending = undefined;
-    if (frame.header === HEADER.ACK) p.resolve(frame.data);
+    const length = REPLY_LENGTH[p.header];
+    if (frame.header === HEADER.ACK && length !== undefined && frame.data.length !== length) {
+      this.resync = true;
+      p.reject(
+        new CctalkError(
+          `reply of ${frame.data.length} bytes to header ${p.header} (${length} expected): not its reply`,
+          'garbled',
+          p.header,
+        ),
+      );
+    } else if (frame.header === HEADER.ACK) p.resolve(frame.data);
     else if (frame.header === HEADER.BUSY) {
       p.reject(new CctalkError(`device ${p.address} busy (header ${p.header})`, 'busy', p.header));
     } else {

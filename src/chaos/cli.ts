@@ -1,5 +1,5 @@
 /**
- * `npx tsx src/chaos/cli.ts --runs <n> --seed <s> [--sessions 8] [--kill-rate 0.6] [--kind-rate 0.25] [--goods-rate 0.15] [--mode topup|checkout|vending] [--keep] [--json <file>]`
+ * `npx tsx src/chaos/cli.ts --runs <n> --seed <s> [--sessions 8] [--kill-rate 0.6] [--kind-rate 0.25] [--goods-rate 0.15] [--mode topup|checkout|vending] [--acceptor simulated|cctalk] [--keep] [--json <file>]`
  *
  * Runs the chaos harness (run.ts) and prints, per run and in total: kills, faults injected, and
  * the reconciliation of the three books. Exit code 0 when no cent was lost, nothing was charged
@@ -23,24 +23,29 @@ const { values } = parseArgs({
     'keep-bad': { type: 'boolean', default: true },
     json: { type: 'string' },
     quiet: { type: 'boolean', default: false },
+    /** Each session's faults and story on stderr (debugging a finding). */
+    trace: { type: 'boolean', default: false },
     /** Per-session probability of each new fault kind (0: power cuts and API faults only). */
     'kind-rate': { type: 'string', default: '0.25' },
     'goods-rate': { type: 'string', default: '0.15' },
     /** Every run in this mode (default: the PRNG's pick per run). */
     mode: { type: 'string' },
+    /** `cctalk`: the kiosk's ccTalk driver against a validator the harness plays over a socat pty pair. */
+    acceptor: { type: 'string', default: 'simulated' },
     help: { type: 'boolean', default: false },
   },
 });
 const USAGE =
   'usage: chaos --runs <n> --seed <s> [--first <run>] [--sessions <n>] [--kill-rate <0..1>] [--kind-rate <0..1>] ' +
-  '[--goods-rate <0..1>] [--mode topup|checkout|vending] [--keep] [--keep-bad] [--quiet] [--json <file>]';
+  '[--goods-rate <0..1>] [--mode topup|checkout|vending] [--acceptor simulated|cctalk] [--keep] [--keep-bad] [--quiet] [--trace] [--json <file>]';
 if (values.help) {
   console.log(USAGE);
   process.exit(0);
 }
 const MODES = ['topup', 'checkout', 'vending'] as const;
 const mode = MODES.find((m) => m === values.mode);
-if (values.mode !== undefined && !mode) {
+const acceptor = (['simulated', 'cctalk'] as const).find((a) => a === values.acceptor);
+if ((values.mode !== undefined && !mode) || !acceptor) {
   console.error(USAGE);
   process.exit(64);
 }
@@ -65,7 +70,9 @@ for (let run = first; run < first + runs; run++) {
     kindRate: Number(values['kind-rate']),
     goodsRate: Number(values['goods-rate']),
     ...(mode ? { mode } : {}),
+    acceptor,
     log: (line) => console.error(line),
+    ...(values.trace ? { trace: (line: string) => console.error(line) } : {}),
   });
   results.push(r);
   const b = r.books;

@@ -33,6 +33,7 @@ import { reconcile, type LedgerFileView, type Reconciliation } from './books.js'
 import { FleetObserver } from './fleet-observer.js';
 import { freePort, KioskDown, KioskProcess, StandInProcess } from './processes.js';
 import { Rng } from '../util/prng.js';
+import { VALIDATOR_MAX_CENTS, ValidatorLine } from './validator-line.js';
 
 /** The fault kinds beyond power cuts and API faults, each counted in the summary. */
 export const FAULT_KINDS = [
@@ -78,6 +79,11 @@ export interface RunOptions {
   mode?: 'topup' | 'checkout' | 'vending';
   /** The first sessions of the run take every kind that applies, two per session (the short test). */
   cover?: boolean;
+  /**
+   * The coin acceptor: the simulated one (coins through the control port, default) or the ccTalk
+   * driver against a validator the harness plays over a socat pty pair (`validator-line.ts`).
+   */
+  acceptor?: 'simulated' | 'cctalk';
 }
 
 export interface RunResult {
@@ -201,6 +207,7 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
   let clockOffset = 0;
   writeFileSync(clockFile, '0');
   const vending = mode === 'vending';
+  const validator = opts.acceptor === 'cctalk' ? await ValidatorLine.open() : undefined;
   writeFileSync(
     configPath,
     JSON.stringify({
@@ -216,9 +223,21 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
         ...Object.fromEntries(
           ['display', 'reader', 'buttons', 'coin', 'printer'].map((d) => [d, { driver: 'simulated' }]),
         ),
+        ...(validator
+          ? {
+              coin: {
+                driver: 'cctalk',
+                path: validator.path,
+                pollMs: 50,
+                timeoutMs: 300,
+                backoff: { initialMs: 50, maxMs: 200, presenceCheckMs: 200 },
+              },
+            }
+          : {}),
         ...(vending ? { ...VENDING_HARDWARE, hopper: hopperOf(dir) } : {}),
       },
-      sim: { controlPort, tui: false },
+      // The control port refuses to open beside a real acceptor unless told: here the harness is the operator.
+      sim: { controlPort, tui: false, ...(validator ? { controlPortWithRealAcceptor: true } : {}) },
       catalogue: CATALOGUE,
       timeouts: { inactivityMs: 2000, warningMs: 800, terminalMs: 5000, resultMs: 300 },
       journal: {
@@ -288,11 +307,26 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
   };
   const press = (button: string) => kiosk.request({ cmd: 'press', button });
   const scan = (data: string) => kiosk.request({ cmd: 'scan', data });
+  /** At the ccTalk validator: taken when its channel is open (the kiosk's last inhibit), else returned. */
+  const validatorCoin = async (line: ValidatorLine, cents: number): Promise<boolean> => {
+    if (!kiosk.running) throw new KioskDown('the kiosk is down');
+    // The kiosk opens the channels by its own frames (231, 228) a poll after the screen asks for money.
+    const deadline = Date.now() + 600;
+    while (!line.accepting(cents) && Date.now() < deadline) await sleep(20);
+    const taken = line.device.insert(cents);
+    opts.trace?.(
+      `run ${run}: ${cents} ct at the validator: ${taken ? 'taken' : 'returned'}, event ${line.device.event}`,
+    );
+    return taken;
+  };
   /** `late`: a coin already in the validator when the acceptor was inhibited (it drops in anyway). */
-  const coin = async (cents: number, late = false): Promise<boolean> => {
+  const coin = async (asked: number, late = false): Promise<boolean> => {
+    const cents = validator ? Math.min(asked, VALIDATOR_MAX_CENTS) : asked;
     let r: Record<string, unknown>;
     try {
-      r = await kiosk.request({ cmd: 'coin', cents, ...(late ? { late: true } : {}) });
+      r = validator
+        ? { accepted: await validatorCoin(validator, cents) }
+        : await kiosk.request({ cmd: 'coin', cents, ...(late ? { late: true } : {}) });
     } catch (err) {
       if (err instanceof KioskDown) acceptor.uncertainAtKill += cents;
       throw err;
@@ -520,10 +554,33 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
       const powerCut = async () => {
         if (!kiosk.running) return;
         killed = true;
-        acceptor.unconfirmedAtKill += unconfirmed;
+        // A validator with its own supply (or a crash of the program alone) keeps its buffer: a coin
+        // credited there but not yet journaled must come back through the driver's resume, so it
+        // may not count as lost. One on the kiosk's supply loses its buffer with the power.
+        const validatorKeepsPower = validator ? rng.chance(0.5) : false;
+        const unconfirmedNow = unconfirmed;
+        if (!validatorKeepsPower) acceptor.unconfirmedAtKill += unconfirmed;
         unconfirmed = 0;
         await kiosk.kill();
         result.kioskKills += 1;
+        if (!validator) return;
+        if (!validatorKeepsPower) {
+          validator.device.powerCut();
+          saw('validator:power_lost');
+          opts.trace?.(`run ${run}: validator power lost, ${unconfirmedNow} ct unconfirmed`);
+          return;
+        }
+        saw('validator:power_kept');
+        opts.trace?.(`run ${run}: validator keeps power, ${unconfirmedNow} ct unconfirmed`);
+        // The kiosk died accepting: a customer's coin still goes in, and only the restart can count it.
+        const late = rng.pick([50, 100, 200]);
+        if (rng.chance(0.5) && validator.accepting(late) && validator.device.insert(late)) {
+          acceptor.cents += late;
+          acceptor.coins += 1;
+          result.coinsAccepted += 1;
+          saw('validator:coin_while_down');
+          opts.trace?.(`run ${run}: ${late} ct into the validator while the kiosk is down`);
+        }
       };
       if (
         rng.chance(opts.killRate) &&
@@ -707,6 +764,7 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
     await api.stop().catch(() => undefined);
     await observer?.close().catch(() => undefined);
     await broker?.stop().catch(() => undefined);
+    await validator?.close().catch(() => undefined);
   }
   const { records, state: folded } = await Journal.read(journalDir);
   // A run that failed before the stand-in wrote its ledger has sold nothing (its error is reported).

@@ -132,6 +132,8 @@ export const LAYERS: Record<string, LayerRule> = {
   },
   'src/chaos': {
     may: [
+      // hal's byte-level fakes: the harness plays a device on a real serial line (validator-line.ts).
+      'hal',
       'machines',
       'src/api',
       'src/bookkeeping',
@@ -142,7 +144,7 @@ export const LAYERS: Record<string, LayerRule> = {
       'src/util',
     ],
     packages: '*',
-    why: 'the chaos harness: kills the real program and reconciles the books (the fleet’s too, through the fleet contract); no app internals',
+    why: 'the chaos harness: kills the real program, plays devices on real lines, and reconciles the books (the fleet’s too, through the fleet contract); no app internals',
   },
   bench: {
     may: [...KIOSK_BELOW_APP, 'src/app', 'src/dashboard', 'src/fleet-sim', 'src/harness', 'src/cli'],

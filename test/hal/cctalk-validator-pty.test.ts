@@ -9,25 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CoinEvent } from '../../hal/coin-acceptor/coin-acceptor.js';
 import { CctalkCoinValidator } from '../../hal/coin-acceptor/cctalk-validator.js';
-import { FakeCctalkValidator } from '../../hal/coin-acceptor/fake-cctalk-validator.js';
 import { nodeSerialPortFactory } from '../../hal/io/serial-port-node.js';
+import { playValidator } from '../../src/chaos/validator-line.js';
 import type { SerialPortLike } from '../../hal/io/serial-port.js';
 import { startPtyPair, type PtyPair } from '../support/socat.js';
 import { needs, SOCAT } from '../support/real-parts.js';
-
-async function playValidator(path: string): Promise<{ device: FakeCctalkValidator; port: SerialPortLike }> {
-  const port = nodeSerialPortFactory.create({ path, baudRate: 9600 });
-  await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
-  port.on('error', () => {});
-  const device = new FakeCctalkValidator(
-    (bytes) => {
-      if (port.isOpen) port.write(bytes);
-    },
-    { echo: true },
-  );
-  port.on('data', (chunk) => device.receive(chunk));
-  return { device, port };
-}
 
 async function until(what: string, check: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;

@@ -60,7 +60,8 @@ describe('CctalkHopper on the serialport mock binding', () => {
     hopper = makeHopper();
     hopper.start();
     await tick(0);
-    await tick(10);
+    // The link waits for a quiet line (40 ms) before its first request.
+    await tick(50);
   });
 
   afterEach(async () => {
