@@ -3,7 +3,7 @@
  * journal and the fleet reporter from the configuration, gives the machines their effects, and
  * wires hardware events in and screens out. The only module that knows all the others.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createActor, fromPromise, type Actor, type AnyActorRef, type Subscription } from 'xstate';
 import { TokenManager, type AuthConfig } from '../api/auth.js';
@@ -28,7 +28,6 @@ import type {
   PrintInput,
   RecordUnclaimedInput,
   RecordUnclaimedOutput,
-  ReceiptSale,
   RecoverOutput,
   RedeemVoucherInput,
   RedeemVoucherOutput,
@@ -46,6 +45,7 @@ import {
   maskReceiptCards,
   saleLines,
   voucherLines,
+  type PrintedSale,
 } from '../bookkeeping/receipt-jobs.js';
 import type { ReceiptLine } from '../api/schemas.js';
 import { SessionRecovery } from '../bookkeeping/recovery.js';
@@ -56,9 +56,9 @@ import { SessionJournal } from '../bookkeeping/session-journal.js';
 import { VoucherIssuer } from '../bookkeeping/voucher-code.js';
 import { VoucherBook } from '../bookkeeping/voucher-book.js';
 import { loadVoucherKeys, voucherKeyFile } from './voucher-keys.js';
-import { voucherEventsOf } from './voucher-events.js';
 import { createVoucherPayout } from './voucher-payout.js';
 import { signedVoucherParts } from '../journal/state.js';
+import { JournalFleet, fleetMethod, paidEventId } from './journal-fleet.js';
 import type { JournalEntry, SaleFigures } from '../journal/entries.js';
 import { VendJournal } from '../bookkeeping/vend-journal.js';
 import { createVendActors } from './vend-actors.js';
@@ -71,7 +71,8 @@ import type { DeviceHealth } from '../contracts/device.js';
 import type { KioskSummary, VendSummary } from '../contracts/kiosk-summary.js';
 
 import type { FleetReporter } from '../fleet/reporter.js';
-import type { TransactionEvent } from '../fleet/envelope.js';
+
+export { paidEventId } from './journal-fleet.js';
 
 export interface KioskAppOptions {
   config: KioskConfig;
@@ -87,6 +88,11 @@ export interface KioskAppOptions {
   clockSynced?: () => boolean;
   /** Start-up phases as they finish (`journal`, `self-test`), for the start-up timing line. */
   onPhase?: (phase: 'journal' | 'self-test') => void;
+  /**
+   * For tests: the fleet reporter starts this much later, a window in which a power cut finds boot
+   * recovery done and the reporter not up (main.ts: `KIOSK_TEST_FLEET_DELAY_MS`).
+   */
+  fleetStartDelayMs?: number;
 }
 
 type KioskActor = Actor<typeof kioskMachine>;
@@ -127,8 +133,8 @@ export class KioskApp extends EventEmitter {
   private coinChain: Promise<void> = Promise.resolve();
   private stopped = false;
   private fleet: FleetReporter | undefined;
-  /** Money events recovery told before the reporter was up (boot recovery runs first): sent once it is. */
-  private fleetBacklog: Array<(fleet: FleetReporter) => void> = [];
+  /** The fleet's events told from journal records (vouchers, recovered sales), durable before the reporter is up. */
+  private journalFleet!: JournalFleet;
   private printerStatus: PrinterStatus = 'ok';
   private stopPrinterWatch: (() => void) | undefined;
   /** What the journal found damaged at open, for the fleet alert once the fleet is up. */
@@ -206,8 +212,10 @@ export class KioskApp extends EventEmitter {
     const keys = loadVoucherKeys(voucherKeyFile(c.vouchers.keyFile, c.journal.dir), this.logger);
     this.vouchers = new VoucherIssuer(keys, c.kiosk.id, c.vouchers.validDays);
     this.voucherBook = new VoucherBook(this.journal, keys, c.kiosk.id);
-    // Told from the records, whichever path wrote them (flow, session close, recovery, staff, expiry).
-    this.journal.onDurable((entries) => this.reportVouchers(entries));
+    // Told from the records, whichever path (or process) wrote them: flow, session close, recovery,
+    // staff, expiry, the CLI; those written before the reporter is up are told when it is.
+    this.journalFleet = new JournalFleet(this.journal, c.kiosk.id, this.logger);
+    this.journal.onDurable((entries) => this.journalDurable(entries));
     this.vend = new VendJournal(this.journal, c.hardware.slots?.slots ?? [], this.logger, this.vouchers);
     // A session left open with a payment or credit in doubt is resolved soon, not only at the next boot.
     this.sessions = new SessionJournal(
@@ -259,7 +267,10 @@ export class KioskApp extends EventEmitter {
     this.send({ type: 'TICK', now: machineClock() });
     this.tickTimer = setInterval(() => this.send({ type: 'TICK', now: machineClock() }), TICK_MS);
     this.tickTimer.unref?.();
-    if (c.fleet) await this.startFleet();
+    if (c.fleet) {
+      if (this.opts.fleetStartDelayMs) await new Promise((r) => setTimeout(r, this.opts.fleetStartDelayMs));
+      await this.startFleet();
+    }
     this.terminalService.start();
     if (this.journalDamage)
       this.fleet?.setAlert('journal_damaged', { severity: 'critical', message: this.journalDamage });
@@ -375,9 +386,12 @@ export class KioskApp extends EventEmitter {
     }
   }
 
-  /** The fleet hears of every voucher issued, redeemed, paid out or expired, from the journal's records. */
-  private reportVouchers(entries: readonly JournalEntry[]): void {
-    for (const e of voucherEventsOf(entries)) this.fleet?.event('voucher', e);
+  /**
+   * The fleet hears of every voucher issued, redeemed, paid out or expired, and of a sale recovery
+   * found paid, from the journal's records (journal-fleet.ts).
+   */
+  private journalDurable(entries: readonly JournalEntry[]): void {
+    this.journalFleet.durable(entries);
     if (
       entries.some(
         (e) => e.type === 'unclaimed' || e.type === 'unclaimed_settled' || e.type === 'voucher_redeemed',
@@ -771,32 +785,33 @@ export class KioskApp extends EventEmitter {
     return receiptNo ? { receiptNo } : {};
   }
 
-  /** An event for the fleet now, or once the reporter is up (with a fleet configured). */
-  private toFleet(send: (fleet: FleetReporter) => void): void {
-    if (this.fleet) send(this.fleet);
-    else if (this.config.fleet) this.fleetBacklog.push(send);
-  }
-
   /**
    * The receipt of a sale recovery found paid (a cut during the payment or the releases): numbered and
-   * laid out like any receipt, the API's lines as read back; journaled before it prints (kept for a
-   * reprint). The fleet hears of the sale here too, once the receipt is journaled: the flow told it
-   * only if it got past its releases, and with the same eventId the dashboard keeps one of the two.
+   * laid out like any receipt, the API's lines as read back, with where the rest of the money went
+   * (recovery settled it first); journaled before it prints (kept for a reprint). The journaled
+   * receipt carries the paid transaction (`paid`): the fleet is told the sale from that record
+   * (journal-fleet.ts), at once or when the reporter comes up, so a power cut before the reporter
+   * is up loses it no more. The flow told it only if it got past its releases, and with the same
+   * eventId the dashboard keeps one of the two.
    */
   private async printRecovered(r: RecoveredReceipt): Promise<void> {
     const api = this.apiReceiptLines(r.apiLines);
     const receiptNo = this.receiptNumber();
-    const sale: ReceiptSale = {
+    const sale: PrintedSale = {
       kind: r.kind,
       basket: r.basket,
       bonusProducts: [],
       parts: { card: 0, cash: 0, terminal: r.terminal },
       cardBalance: null,
       cashIn: r.cashIn,
-      credited: 0,
+      ...(r.voucherIn > 0 ? { voucherIn: r.voucherIn } : {}),
+      credited: r.credited,
       voucher: null,
+      // Kept for the operator, not printed as a code: nobody may be at the tray at boot.
+      vouchersKept: r.vouchersOut,
       cardMasked: r.cardMasked,
       balanceAfter: null,
+      ...(r.changed > 0 ? { changed: r.changed } : {}),
       ...(r.undelivered ? { undelivered: r.undelivered } : {}),
     };
     const lines = customerReceiptLines(sale, api, {
@@ -806,29 +821,20 @@ export class KioskApp extends EventEmitter {
       merchant: this.config.receipts.merchant,
     });
     const figures = saleFigures(sale, receiptNo);
+    const given = (r.undelivered ?? []).filter((u) => u.outcome === 'failed').length;
     await this.journal.append({
       type: 'receipt',
       sessionId: r.sessionId,
       jobId: r.jobId,
       lines,
       sale: figures,
-    });
-    const method = fleetMethod(r.method);
-    const given = (r.undelivered ?? []).filter((u) => u.outcome === 'failed').length;
-    this.toFleet((fleet) =>
-      fleet.event('transaction', {
-        eventId: paidEventId(this.config.kiosk.id, r.transactionId),
-        kind: r.kind,
-        outcome: 'completed',
-        // What the flow's event says too: the goods delivered, before a bonus (the agreement rule).
-        amountCents: figures.total + figures.discount,
-        currency: 'EUR',
+      paid: {
         transactionId: r.transactionId,
-        ...(method ? { paymentMethod: method } : {}),
-        ...(r.cardMasked ? { card: r.cardMasked } : {}),
+        ...(r.method ? { method: r.method } : {}),
+        ...(r.cardMasked ? { cardMasked: r.cardMasked } : {}),
         itemCount: r.kind === 'topup' ? 0 : r.basket.reduce((n, l) => n + l.quantity, 0) - given,
-      }),
-    );
+      },
+    });
     await this.devices.printer.print({
       lines,
       header: this.config.receipts.header,
@@ -1381,7 +1387,8 @@ export class KioskApp extends EventEmitter {
       terminal: this.terminalService,
       releases: this.releases,
     });
-    for (const send of this.fleetBacklog.splice(0)) send(this.fleet);
+    // Before anything else the journal tells: the records recovery (or the CLI) wrote before this.
+    await this.journalFleet.attach(this.fleet);
   }
 
   get standInUrl(): string | undefined {
@@ -1404,6 +1411,7 @@ export class KioskApp extends EventEmitter {
     await this.coinChain;
     this.childSub?.sub.unsubscribe();
     this.actor?.stop();
+    await this.journalFleet?.keepPosition().catch(() => undefined);
     await this.fleet?.stop({ reason }).catch(() => undefined);
     if (this.devices) {
       await Promise.allSettled([
@@ -1437,29 +1445,4 @@ function damageMessage(alert: Extract<JournalAlert, { kind: 'damaged' }>): strin
 function receiptTime(d: Date): string {
   const p = (n: number) => String(n).padStart(2, '0');
   return `${p(d.getDate())}.${p(d.getMonth() + 1)}.${d.getFullYear()} ${p(d.getHours())}:${p(d.getMinutes())}`;
-}
-
-/** The fleet's name of how a sale was paid. */
-function fleetMethod(method: 'cash' | 'loyalty' | 'cashless' | null): TransactionEvent['paymentMethod'] {
-  return method === 'loyalty'
-    ? 'card_balance'
-    : method === 'cashless'
-      ? 'card_terminal'
-      : method === 'cash'
-        ? 'cash'
-        : undefined;
-}
-
-/**
- * The `eventId` of a paid transaction's `evt/transaction`, derived from the kiosk and the API
- * transaction (a name-based UUID, version 5 layout over SHA-1): the flow's event and the one recovery
- * sends for a session cut before its receipt are the same event to the dashboard, which de-duplicates
- * by eventId, so a sale is counted once whichever of them got out.
- */
-export function paidEventId(kioskId: string, transactionId: string): string {
-  const h = createHash('sha1').update(`kiosk-paid\0${kioskId}\0${transactionId}`).digest();
-  h[6] = (h[6]! & 0x0f) | 0x50;
-  h[8] = (h[8]! & 0x3f) | 0x80;
-  const x = h.subarray(0, 16).toString('hex');
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }

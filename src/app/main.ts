@@ -106,6 +106,10 @@ export async function runKiosk(
     clockSynced: () => clock.synced,
     onRestart: (reason) => void stop(`restart: ${reason}`).then(() => process.exit(0)),
     onPhase: (phase) => timing.mark(phase),
+    // For tests: a window after boot recovery in which the fleet reporter is not up yet.
+    ...(Number(process.env.KIOSK_TEST_FLEET_DELAY_MS) > 0
+      ? { fleetStartDelayMs: Number(process.env.KIOSK_TEST_FLEET_DELAY_MS) }
+      : {}),
   });
   const onFirstScreen = (): void => {
     if (timing.has('first screen') || !app.summary().state.startsWith('idle')) return;

@@ -59,6 +59,21 @@ export function voucherLines(
   ];
 }
 
+/**
+ * A sale as a receipt states it. `vouchersKept`: vouchers its leftover went to that are kept for the
+ * operator (recovery's, printed when nobody may be at the tray): the receipt names their short id,
+ * which staff pay out by (`kiosk vouchers payout`, service menu), never the code, which pays itself.
+ */
+export type PrintedSale = ReceiptSale & {
+  vouchersKept?: readonly { ref: string | null; cents: number }[];
+};
+
+/** A voucher reference's id as printed (`k-0042.QX7MD2KA` -> `QX7M-D2KA`), null when it has none. */
+export function voucherRefShortId(ref: string | null): string | null {
+  const id = ref?.split('.')[1];
+  return id && id.length === 8 ? `${id.slice(0, 4)}-${id.slice(4)}` : null;
+}
+
 export interface SaleLine {
   desc: string;
   quantity: number;
@@ -177,7 +192,7 @@ function givenBackLines(sale: ReceiptSale): SaleLine[] {
  * voucherOut - reversed - inReview` (the returned price left through change, credited or voucherOut, or
  * through the terminal reversal of a sale none of whose goods came out).
  */
-export function saleFigures(sale: ReceiptSale, receiptNo: string): SaleFigures {
+export function saleFigures(sale: PrintedSale, receiptNo: string): SaleFigures {
   const topup = sale.kind === 'topup';
   const discounts = topup ? [] : bonusDiscounts(sale);
   const back = topup ? [] : givenBackLines(sale);
@@ -196,7 +211,7 @@ export function saleFigures(sale: ReceiptSale, receiptNo: string): SaleFigures {
     voucherIn: sale.voucherIn ?? 0,
     change: sale.changed ?? 0,
     credited: sale.credited,
-    voucherOut: sale.voucher?.cents ?? 0,
+    voucherOut: (sale.voucher?.cents ?? 0) + (sale.vouchersKept ?? []).reduce((sum, v) => sum + v.cents, 0),
     returned: back.reduce((sum, l) => sum - l.priceOne, 0),
     reversed: sale.reversal?.outcome === 'ok' ? sale.reversal.cents : 0,
     inReview: sale.reversal?.outcome === 'unknown' ? sale.reversal.cents : 0,
@@ -210,7 +225,7 @@ export function saleFigures(sale: ReceiptSale, receiptNo: string): SaleFigures {
  * payment part, where a coin too many went; then the API's own lines (TA code, card) as given.
  */
 export function customerReceiptLines(
-  sale: ReceiptSale,
+  sale: PrintedSale,
   apiLines: readonly ReceiptLine[],
   o: CustomerReceiptOptions,
 ): ReceiptLine[] {
@@ -245,6 +260,13 @@ export function customerReceiptLines(
     paid.push(nv(de ? 'Rest als Gutschein' : 'Rest as voucher', formatCents(f.voucherOut)));
     paid.push(...voucherCodeLines(sale.voucher.code));
   }
+  for (const v of sale.vouchersKept ?? []) {
+    const short = voucherRefShortId(v.ref);
+    paid.push(nv(de ? 'Rest als Gutschein' : 'Rest as voucher', formatCents(v.cents)));
+    if (short) paid.push(nv(de ? 'Gutschein-Nr.' : 'Voucher no.', short));
+  }
+  if ((sale.vouchersKept ?? []).length > 0)
+    paid.push(text(de ? 'Auszahlung beim Betreiber' : 'Paid out by the operator'));
   if (sale.balanceAfter !== null)
     paid.push(nv(de ? 'Neues Guthaben' : 'New balance', formatCents(sale.balanceAfter)));
   // The terminal payment of goods that never came out went back through the terminal, or is checked.

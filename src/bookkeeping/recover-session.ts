@@ -4,10 +4,13 @@
  *  1. a payment or credit in doubt is read back and settled by what the server says;
  *  2. a paid session's goods never released are recorded not served (vending); a terminal payment
  *     whose goods were not served at all is reversed (`cancelTrx`, before end-of-day);
- *  3. a paid session without a journaled receipt gets its receipt, printed for the customer (its
- *     vending units not handed out given back on it, as on the live receipt);
- *  4. vouchers printed for a payment that took effect after all are voided;
- *  5. money still not accounted for goes onto the card, or is recorded as unclaimed;
+ *  3. vouchers printed for a payment that took effect after all are voided;
+ *  4. money still not accounted for goes onto the card, or is recorded as unclaimed;
+ *  5. a paid session without a journaled receipt gets its receipt, printed for the customer: its
+ *     vending units not handed out given back on it, and where the rest of the money went (change,
+ *     onto the card, a voucher's reference), as on the live receipt. After step 4, so that it can say
+ *     so; made from the journal's state, so a cut between 4 and 5 prints the same receipt at the next
+ *     round (step 4 finds nothing left), and once: a journaled receipt is never printed again;
  *  6. an unpaid transaction is abandoned on the server and the session closed.
  * Any step may throw: the session then stays open and is tried again later. `Unreachable` means
  * "the API could not say": nothing was settled on a guess.
@@ -27,7 +30,7 @@ import type { Journal } from '../journal/journal.js';
 import { notServed, signedVoucherParts, type OpenSession } from '../journal/state.js';
 import type { Logger } from '../util/logger.js';
 import { maskCard } from '../util/privacy.js';
-import { isJobRef, jobRef } from '../../machines/job-ref.js';
+import { isCreditRef, isJobRef, jobRef, parseJobRef } from '../../machines/job-ref.js';
 import type { BasketLine, ReceiptSale } from '../../machines/ports.js';
 import { journaledCall, judgeTransaction, movesMoney, writeOutcome } from './journaled-call.js';
 import { saleLines } from './receipt-jobs.js';
@@ -55,6 +58,17 @@ export interface PaymentHistory {
   paidApiId?: string;
   /** voucher -> cents, of this session, not settled yet. */
   vouchers: Map<string, number>;
+  /**
+   * A receipt other than a credit's was journaled for the session (the state keeps only the last
+   * receipt, and recovery's credit of the leftover journals one too).
+   */
+  receipt?: boolean;
+}
+
+/** A receipt of money loaded onto the card (the flow's or recovery's credit), not the sale's. */
+export function isCreditReceipt(jobId: string): boolean {
+  const step = parseJobRef(jobId)?.step;
+  return isCreditRef(jobId) || step === 'credit-receipt' || step === 'recovery-credit-receipt';
 }
 
 export interface RecoveryReport {
@@ -111,6 +125,13 @@ export interface RecoveredReceipt {
    * `failed` ones are given back (not in the receipt's total), `unknown` ones the operator settles.
    */
   undelivered?: NonNullable<ReceiptSale['undelivered']>;
+  /** Where the money not used went, as the journal has it: coins the hopper paid, onto the card. */
+  changed: number;
+  credited: number;
+  /** Vouchers scanned into the session. */
+  voucherIn: number;
+  /** The session's open vouchers (its leftover, kept for the operator): reference (null: a plain code) and value. */
+  vouchersOut: { ref: string | null; cents: number }[];
   apiLines: ReceiptLine[];
   /** What a printer without the app's formatting prints: never empty. */
   lines: ReceiptLine[];
@@ -181,9 +202,9 @@ export class RecoverSession {
     if (doubt) await this.resolveDoubt(doubt);
     if (this.live().paid) await this.deps.servePaid?.(this.id);
     await this.reverseIfNotServed();
-    await this.keepMissingReceipt();
     await this.voidVouchersOfTakenPayment();
     await this.settleLeftover();
+    await this.keepMissingReceipt();
     await this.close();
   }
 
@@ -224,11 +245,12 @@ export class RecoverSession {
     return jobRef(this.id, `recovery-${what}`, `${Date.now().toString(36)}${++this.jobSeq}`);
   }
 
-  private async keepReceipt(tx: Transaction): Promise<void> {
+  /** The receipt of recovery's credit (its top-up transaction), kept for a reprint. */
+  private async keepCreditReceipt(tx: Transaction): Promise<void> {
     await this.deps.journal.append({
       type: 'receipt',
       sessionId: this.id,
-      jobId: this.job('receipt'),
+      jobId: this.job('credit-receipt'),
       lines: tx.receipt ?? [],
     });
   }
@@ -444,10 +466,13 @@ export class RecoverSession {
 
   // --- 3. the receipt of a paid session --------------------------------------------------------
 
-  /** Paid, but the receipt was never journaled: made from the read-back transaction and printed. */
+  /**
+   * Paid, but the receipt was never journaled: made from the read-back transaction and printed. The
+   * receipt step 4 may have kept is the credit's (its top-up transaction), not the sale's.
+   */
   private async keepMissingReceipt(): Promise<void> {
     const live = this.live();
-    if (!live.paid || live.receipt) return;
+    if (!live.paid || this.history.receipt || (live.receipt && !isCreditReceipt(live.receipt.jobId))) return;
     const txId = this.paidApiId ?? this.saleApiId;
     if (!txId) return;
     const tx = this.paidTx?.id === txId ? this.paidTx : await read(() => this.deps.api.get(txId));
@@ -517,6 +542,12 @@ export class RecoverSession {
       terminal: method === 'cashless' ? total : 0,
       cashIn: live.insertedCents,
       cardMasked: live.cardMasked ?? null,
+      changed: live.changedCents ?? 0,
+      credited: live.creditedCents,
+      voucherIn: live.redeemedCents ?? 0,
+      vouchersOut: this.deps.journal.state.unclaimedVouchers
+        .filter((v) => v.sessionId === this.id)
+        .map((v) => ({ ref: v.ref ?? null, cents: v.cents })),
       apiLines,
       lines: [...saleLines(basket, method, 'de'), ...apiLines],
     };
@@ -617,7 +648,7 @@ export class RecoverSession {
       if (took !== 'effect' && !isNotPaid(took))
         throw new Unreachable(`credit answered ${String(paid.status)}: left open, read back later`);
       if (took !== 'effect') throw new Error(`credit answered ${String(paid.status)}: not loaded`);
-      await this.keepReceipt(paid);
+      await this.keepCreditReceipt(paid);
       this.report.credited += cents;
       logger.info(
         { sessionId: this.id, cents, card: maskCard(card) },

@@ -26,6 +26,7 @@
 import { PAYMENT_STEPS, type ApiStep } from '../journal/entries.js';
 import type { Journal } from '../journal/journal.js';
 import {
+  isCreditReceipt,
   RecoverSession,
   type PaymentHistory,
   type RecoverSessionDeps,
@@ -71,6 +72,8 @@ async function paymentHistories(journal: Journal, ids: Set<string>): Promise<Map
       } else if (intent.step === 'cancel') {
         h.paidCash = 0;
       }
+    } else if (r.type === 'receipt' && ids.has(r.sessionId) && !isCreditReceipt(r.jobId)) {
+      of(r.sessionId).receipt = true;
     } else if (r.type === 'unclaimed' && ids.has(r.sessionId)) {
       of(r.sessionId).vouchers.set(r.voucher, r.cents);
       voucherSession.set(r.voucher, r.sessionId);

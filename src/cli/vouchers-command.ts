@@ -2,12 +2,13 @@
  * `kiosk vouchers [list] [--json]` and `kiosk vouchers payout <voucher> --by <name>`: the vouchers the
  * kiosk owes, and a cash payout by staff. Listing only reads the journal (safe while the kiosk runs).
  * A payout writes to the journal, which only one process may do: while the kiosk runs it is refused
- * (use the service menu's "Gutscheine" page then). Journaled here while the kiosk is stopped, it
- * sends no `evt/voucher` (the kiosk tells events from the records it writes itself); the fleet sees
- * it in `health.counters.openVouchers` once the kiosk runs again.
+ * (use the service menu's "Gutscheine" page then). Journaled here while the kiosk is stopped, the
+ * fleet hears its `evt/voucher` (paid_out, with --by) when the kiosk starts again: the kiosk tells the
+ * journal's records its outbox has not told yet (src/app/journal-fleet.ts), this one among them.
  */
 import { formatCents } from '../api/money.js';
 import { openVouchers, payOutVoucher, type OpenVoucherView } from '../bookkeeping/voucher-book.js';
+import { voucherRefShortId } from '../bookkeeping/receipt-jobs.js';
 import { Journal } from '../journal/journal.js';
 import { parseCommandLine, UsageError } from './args.js';
 import type { CliIo } from './cli-io.js';
@@ -28,7 +29,8 @@ payout: staff paid a voucher out in cash; journaled with --by (name or role, at 
 and its value, so it leaves the open list and the books. <voucher> is the reference
 (k-0042.QX7MD2KA), the short id printed under the QR code (QX7M-D2KA) or the whole scanned code.
 Refused while the kiosk runs (one writer per journal): use the service menu page "Gutscheine" then,
-or stop the kiosk (systemctl stop kiosk) first.
+or stop the kiosk (systemctl stop kiosk) first. The fleet hears of the payout (evt/voucher) when
+the kiosk starts again.
 
 options:
   --config <file>     the kiosk configuration (default: $KIOSK_CONFIG)
@@ -42,10 +44,7 @@ export function vouchersCommand(argv: readonly string[], io: CliIo, deps: Status
   return runSubcommand(io, () => vouchers(argv, io, deps));
 }
 
-function shortId(ref: string): string {
-  const id = ref.split('.')[1];
-  return id && id.length === 8 ? `${id.slice(0, 4)}-${id.slice(4)}` : '-';
-}
+const shortId = (ref: string): string => voucherRefShortId(ref) ?? '-';
 
 function lastDay(expires: string | null): string {
   return expires ? `${expires.slice(0, 4)}-${expires.slice(4, 6)}-${expires.slice(6)}` : 'never';

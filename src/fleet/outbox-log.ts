@@ -23,6 +23,11 @@ export interface OutboxRecord {
   ts: number;
   /** The serialized message (JSON of envelope + payload). */
   body: string;
+  /**
+   * The seq of the kiosk journal's record the event was told from (absent for the others): the
+   * highest one in the outbox is how far the journal has been told (`Outbox.sourceSeq`).
+   */
+  src?: number;
 }
 
 export function encodeRecord(type: RecordType, payload: object): Buffer {
@@ -41,6 +46,8 @@ export interface ReplayedLog {
   dropped: number;
   /** The highest seq seen in an add record (0 when none). */
   maxSeq: number;
+  /** The highest `src` of an add record, acknowledged or not (undefined when none). */
+  maxSrc: number | undefined;
   /** Bytes up to the end of the last intact record: anything after is a torn or damaged tail. */
   validBytes: number;
 }
@@ -50,6 +57,7 @@ export function replayLog(data: Buffer): ReplayedLog {
   const live = new Map<number, OutboxRecord>();
   let dropped = 0;
   let maxSeq = 0;
+  let maxSrc: number | undefined;
   let off = 0;
   while (off + HEADER <= data.length) {
     const type = data.readUInt8(off);
@@ -68,6 +76,7 @@ export function replayLog(data: Buffer): ReplayedLog {
       const r = parsed as OutboxRecord;
       live.set(r.seq, r);
       if (r.seq > maxSeq) maxSeq = r.seq;
+      if (typeof r.src === 'number' && (maxSrc === undefined || r.src > maxSrc)) maxSrc = r.src;
     } else if (
       (type === RecordType.Ack || type === RecordType.Drop) &&
       Array.isArray((parsed as { seqs?: unknown }).seqs)
@@ -80,5 +89,5 @@ export function replayLog(data: Buffer): ReplayedLog {
     }
     off += HEADER + len;
   }
-  return { live, dropped, maxSeq, validBytes: off };
+  return { live, dropped, maxSeq, maxSrc, validBytes: off };
 }

@@ -4,10 +4,13 @@
  *
  * Storage (its own, in one directory; small on purpose):
  * - `outbox.log`: append-only records `[type u8][length u32][crc32 u32][JSON payload]`:
- *   `add` {seq, topic, money, ts, body}, `ack` {seqs}, `drop` {seqs}. A torn or corrupt tail (power cut
+ *   `add` {seq, topic, money, ts, body, src?}, `ack` {seqs}, `drop` {seqs}. `src` is the seq of the
+ *   kiosk journal's record an event was told from: the add record and how far the journal has been
+ *   told are one write, so an event told from the journal is in the outbox once (`sourceSeq`). A torn or corrupt tail (power cut
  *   mid-write) is cut off on open; everything before it is kept. Rewritten (compacted) to the live
  *   records once mostly acknowledged.
  * - `meta.json` (written atomically: temp file, fsync, rename): `sid`, the last `seq`, lifetime `dropped`,
+ *   the highest `src` (kept there when compaction drops the acknowledged add records that held it),
  *   and a reservation: seqs are reserved on disk in blocks ahead of use, so after a crash (or a corrupt
  *   log record) `seq` jumps ahead to the reservation, leaving a gap the back end sees, and never repeats a
  *   `seq` that may already have been published.
@@ -56,6 +59,8 @@ interface Meta {
   clean: boolean;
   /** Telemetry dropped before the current log (drops in the log are counted from its records). */
   dropped: number;
+  /** The highest journal seq told (`src`) as of the last write of this file; the log may hold higher. */
+  src?: number;
 }
 
 /** How many seqs are reserved on disk ahead of use (the gap a crash may leave). */
@@ -82,6 +87,8 @@ export class Outbox {
   private dropBatch: number[] = [];
   private writing: Promise<void> | undefined;
   private closed = false;
+  /** A write failed since the last `noteSource` began. */
+  private writeFailed = false;
   private readonly maxMessages: number;
   private readonly maxBytes: number;
   private readonly fsync: boolean;
@@ -134,10 +141,17 @@ export class Outbox {
       await fh.sync();
     }
     const ordered = new Map([...live.entries()].sort((a, b) => a[0] - b[0]));
+    const src = maxOf(meta.src, replayed.maxSrc);
     const box = new Outbox(
       opts.dir,
       fh,
-      { ...meta, lastSeq: maxSeq, reserved: maxSeq + SEQ_RESERVE, clean: false },
+      {
+        ...meta,
+        lastSeq: maxSeq,
+        reserved: maxSeq + SEQ_RESERVE,
+        clean: false,
+        ...(src !== undefined ? { src } : {}),
+      },
       off,
       opts,
     );
@@ -150,6 +164,35 @@ export class Outbox {
   /** The current session id (as last persisted). */
   get sid(): number {
     return this.meta.sid;
+  }
+
+  /**
+   * The highest journal seq an event in this outbox was told from (`enqueue`'s `src`), acknowledged
+   * or not; undefined when no event ever named one. The records after it are not told yet.
+   */
+  get sourceSeq(): number | undefined {
+    return this.meta.src;
+  }
+
+  /**
+   * The journal has been told up to `src` (its records up to there tell nothing more than what was
+   * enqueued): kept as `sourceSeq` once every add record before is on disk, meta.json written. So
+   * an outbox knows where the journal stands also when its records told no event. False when an
+   * earlier write failed (the next start reads those records again) or on a storage error.
+   */
+  async noteSource(src: number): Promise<boolean> {
+    if (this.closed) return false;
+    this.writeFailed = false;
+    await this.flush();
+    if (this.writeFailed || this.closed) return false;
+    this.meta.src = maxOf(this.meta.src, src);
+    try {
+      await this.persistMeta();
+      return true;
+    } catch (err) {
+      this.logger.error({ err }, 'outbox: journal position not saved');
+      return false;
+    }
   }
 
   /** The last `seq` issued (0 before the first event ever). */
@@ -168,7 +211,13 @@ export class Outbox {
    * Assigns the next `seq` (synchronously: `build` receives it, to put it in the envelope) and stores the
    * message. Applies the bound afterwards (oldest telemetry dropped first).
    */
-  enqueue(topic: string, money: boolean, ts: number, build: (seq: number) => string): EnqueueReceipt {
+  enqueue(
+    topic: string,
+    money: boolean,
+    ts: number,
+    build: (seq: number) => string,
+    src?: number,
+  ): EnqueueReceipt {
     const seq = ++this.meta.lastSeq;
     if (this.meta.reserved - seq < SEQ_RESERVE / 2) {
       this.meta.reserved = seq + SEQ_RESERVE;
@@ -176,10 +225,23 @@ export class Outbox {
         this.logger.error({ err }, 'outbox: seq reservation not saved'),
       );
     }
-    const record: OutboxRecord = { seq, topic, money, ts, body: build(seq) };
+    const record: OutboxRecord = {
+      seq,
+      topic,
+      money,
+      ts,
+      body: build(seq),
+      ...(src !== undefined ? { src } : {}),
+    };
     this.addLive(record);
     const stored = new Promise<boolean>((resolve) => {
-      this.write({ buf: encodeRecord(RecordType.Add, record), durable: true, done: resolve });
+      const done = (ok: boolean): void => {
+        // Only once the add record is on disk: meta.json written meanwhile must not claim an event
+        // a power cut may still take.
+        if (ok && src !== undefined) this.meta.src = maxOf(this.meta.src, src);
+        resolve(ok);
+      };
+      this.write({ buf: encodeRecord(RecordType.Add, record), durable: true, done });
     });
     this.enforceBound();
     return { seq, stored };
@@ -312,6 +374,7 @@ export class Outbox {
         if (this.fsync && batch.some((w) => w.durable)) await this.fh.datasync();
       } catch (err) {
         ok = false;
+        this.writeFailed = true;
         this.logger.error({ err, dir: this.dir }, 'outbox: write failed; messages kept in memory');
       }
       for (const w of batch) w.done?.(ok);
@@ -388,10 +451,15 @@ async function readMeta(file: string, logger: Logger): Promise<Meta> {
       reserved: Number.isSafeInteger(m.reserved) ? (m.reserved as number) : 0,
       clean: m.clean === true,
       dropped: Number.isSafeInteger(m.dropped) ? (m.dropped as number) : 0,
+      ...(Number.isSafeInteger(m.src) ? { src: m.src as number } : {}),
     };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
       logger.warn({ err, file }, 'outbox: meta.json unreadable');
     return { sid: 0, lastSeq: 0, reserved: 0, clean: true, dropped: 0 };
   }
+}
+
+function maxOf(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.max(a, b);
 }

@@ -304,10 +304,25 @@ export class FleetReporter {
   }
 
   /**
-   * An event through the durable outbox (`evt/{type}`). Card numbers in it are masked and fields naming
-   * a person removed before validation. Never throws.
+   * How far the kiosk journal has been told: the highest journal seq an event was told from
+   * (`event`'s `src`, on disk), undefined when none ever was (or before `start`).
    */
-  event<T extends EventType>(type: T, input: EventInput<T>): EventReceipt {
+  get journalTold(): number | undefined {
+    return this.outbox?.sourceSeq;
+  }
+
+  /** The kiosk journal is told up to `seq` (Outbox.noteSource); false when not kept. Never throws. */
+  async noteJournalTold(seq: number): Promise<boolean> {
+    if (!this.running) return false;
+    return this.outbox.noteSource(seq).catch(() => false);
+  }
+
+  /**
+   * An event through the durable outbox (`evt/{type}`). Card numbers in it are masked and fields naming
+   * a person removed before validation. `src`: the seq of the journal record it is told from (see
+   * `journalTold`). Never throws.
+   */
+  event<T extends EventType>(type: T, input: EventInput<T>, src?: number): EventReceipt {
     const eventId = input.eventId ?? randomUUID();
     try {
       // eventId stays out of scrub: a UUID can contain digit groups that look like a card number
@@ -332,8 +347,12 @@ export class FleetReporter {
       }
       const ts = this.now();
       const money = MONEY_EVENT_TYPES.includes(type);
-      const receipt = this.outbox.enqueue(this.topics.evt(type), money, ts, (seq) =>
-        JSON.stringify({ ...envelope(this.opts.kioskId, this.outbox.sid, seq, ts), ...payload }),
+      const receipt = this.outbox.enqueue(
+        this.topics.evt(type),
+        money,
+        ts,
+        (seq) => JSON.stringify({ ...envelope(this.opts.kioskId, this.outbox.sid, seq, ts), ...payload }),
+        src,
       );
       this.pump.pump();
       return { accepted: true, eventId, seq: receipt.seq, stored: receipt.stored };

@@ -165,6 +165,19 @@ export const ReceiptSchema = z.object({
   lines: z.array(ReceiptLineSchema),
   /** A sale's or top-up's customer receipt (absent on older records and on a receipt without a sale). */
   sale: SaleFiguresSchema.optional(),
+  /**
+   * Recovery's receipt of a sale it found paid (only there): the paid transaction as the fleet's
+   * `evt/transaction` names it. The fleet is told the sale from this record (src/app/journal-fleet.ts),
+   * so the event is as durable as the receipt, whenever the fleet reporter comes up.
+   */
+  paid: z
+    .object({
+      transactionId: id,
+      method: z.enum(['cash', 'loyalty', 'cashless']).optional(),
+      cardMasked: z.string().max(40).optional(),
+      itemCount: z.int().min(0),
+    })
+    .optional(),
 });
 
 export const PrintedSchema = z.object({

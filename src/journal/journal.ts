@@ -125,6 +125,8 @@ interface SegmentInfo {
   bytes: number;
   /** ts of the newest record in it (the header's when empty). */
   lastTs: number;
+  /** seq of the newest record in it (-1 when none is known): `entries(afterSeq)` skips older segments. */
+  lastSeq: number;
 }
 
 interface Pending {
@@ -328,11 +330,18 @@ export class Journal {
     return () => this.listeners.delete(listener);
   }
 
-  /** Every record still on disk, oldest first, including compaction snapshots (fold them with `foldRecords`). */
-  async *entries(): AsyncGenerator<JournalRecord> {
+  /**
+   * Every record still on disk, oldest first, including compaction snapshots (fold them with
+   * `foldRecords`); with `afterSeq`, only those after it (segments wholly before it are not read).
+   */
+  async *entries(afterSeq = -1): AsyncGenerator<JournalRecord> {
     await this.flushing;
     let lastSeq = -1;
     for (const seg of [...this.segments]) {
+      if (seg.lastSeq >= 0 && seg.lastSeq <= afterSeq) {
+        lastSeq = seg.lastSeq;
+        continue;
+      }
       let buf: Buffer;
       try {
         buf = await fs.promises.readFile(path.join(this.dir, seg.file));
@@ -342,7 +351,7 @@ export class Journal {
       }
       const scan = scanSegment(buf, lastSeq);
       lastSeq = scan.maxSeq;
-      yield* scan.records;
+      for (const r of scan.records) if (r.seq > afterSeq) yield r;
     }
   }
 
@@ -444,6 +453,7 @@ export class Journal {
     if (active) {
       active.bytes += buf.length;
       active.lastTs = entries[entries.length - 1]?.ts ?? active.lastTs;
+      active.lastSeq = entries[entries.length - 1]?.seq ?? active.lastSeq;
     }
     return entries;
   }
@@ -568,7 +578,7 @@ export class Journal {
     await fileIo.syncDir(this.dir);
     this.fd = await fileIo.open(path.join(this.dir, file), 'a', 0o600);
     this.current.lastSeq = snapshot.seq;
-    this.segments.push({ n, file, bytes: head.length, lastTs: createdTs });
+    this.segments.push({ n, file, bytes: head.length, lastTs: createdTs, lastSeq: snapshot.seq });
     this.activeBaseBytes = head.length;
     this.activeCreatedTs = createdTs;
     if (head.length > this.maxBytes)
@@ -766,6 +776,7 @@ export class Journal {
         file: s.file,
         bytes,
         lastTs: s.scan.records[s.scan.records.length - 1]?.ts ?? s.scan.header?.createdTs ?? 0,
+        lastSeq: s.scan.records[s.scan.records.length - 1]?.seq ?? -1,
       });
     }
     return {

@@ -9,11 +9,11 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Journal } from '../../src/journal/journal.js';
-import { simulatorCatalogue, startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
+import { startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
 import type { VendSummary } from '../../src/contracts/kiosk-summary.js';
 import { needs, MOSQUITTO } from '../support/real-parts.js';
 import { watchKiosk, type Observer, type Seen } from '../fleet/support/observer.js';
-import { buyOneAndCut } from '../support/vend.js';
+import { buyOneAndCut, vendFleetConfig } from '../support/vend.js';
 
 describe('e2e: fleet settle-release (vending counter, real Mosquitto)', function () {
   this.timeout(90_000);
@@ -40,16 +40,7 @@ describe('e2e: fleet settle-release (vending counter, real Mosquitto)', function
     const k = await startKiosk({
       ...(dir ? { dir } : {}),
       keepDir: true,
-      config: {
-        kiosk: { id, mode: 'checkout' },
-        catalogue: simulatorCatalogue(),
-        timeouts: { resultMs: 1500 },
-        fleet: { url: fleet!.broker.url, heartbeatS: 5, willDelayS: 1, outboxDir: 'outbox' },
-        hardware: {
-          slots: { driver: 'simulated', slots: [{ id: 'A1', product: 1, initialStock: 3, lowAt: 0 }] },
-          hopper: { driver: 'simulated', coinCents: 10, coins: 30 },
-        },
-      },
+      config: vendFleetConfig(id, fleet!.broker.url),
     });
     running.push(k);
     await k.waitForIdle(20_000);

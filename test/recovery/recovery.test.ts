@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { TOPUP_EAN, type CreateTransaction } from '../../src/api/schemas.js';
 import type { Reconciliation } from '../../src/chaos/books.js';
 import { recoverOpenSessions } from '../../src/bookkeeping/recovery.js';
+import type { RecoveredReceipt } from '../../src/bookkeeping/recover-session.js';
 import { Journal } from '../../src/journal/journal.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { assertNothingLost, EMPTY, PLENTY, World } from './world.js';
@@ -294,16 +295,97 @@ describe('recovery after a power cut (in-process: real journal, real stand-in)',
     assertBalanced(await w.books());
   });
 
+  /** The basket (7,96) paid in cash with 8,50 (0,54 left over), `card` scanned (null: none); power cut. */
+  async function paidWithChange(sid: string, card: string | null) {
+    const tx = await w.api.create(body(BASKET, card, `${sid}:create:0`));
+    if (card) await w.api.preTransaction(tx.id);
+    for (const c of [500, 200, 100, 50]) await w.coin(sid, c);
+    const paid = await start(sid, tx.id);
+    return { tx, paid };
+  }
+
   it('checkout paid in cash with change left over, power cut before settling it: the change is credited', async () => {
     w = await World.create('checkout');
-    const tx = await w.api.create(body(BASKET, EMPTY, 'b1-10:create:0'));
-    await w.api.preTransaction(tx.id);
-    for (const c of [500, 200, 100, 50]) await w.coin('b1-10', c);
-    await start('b1-10', tx.id);
+    await paidWithChange('b1-10', EMPTY);
     await w.crash();
     const report = await w.recover();
     assert.equal(report.credited, 850 - 796);
     assert.equal(w.balance(EMPTY), 54);
+    assertBalanced(await w.books());
+  });
+
+  /** Recovery with the app's receipt step: journaled first (as printRecovered does), then printed. */
+  function recoverPrinting(printed: RecoveredReceipt[], cut?: () => Promise<void>) {
+    return recoverOpenSessions({
+      journal: w.journal,
+      api: w.rig.client,
+      logger: silentLogger,
+      printReceipt: async (r) => {
+        if (cut) return cut();
+        await w.journal.append({ type: 'receipt', sessionId: r.sessionId, jobId: r.jobId, lines: r.lines });
+        printed.push(r);
+        await w.journal.append({ type: 'printed', jobId: r.jobId });
+      },
+    });
+  }
+
+  it("the receipt recovery prints says where the leftover went (credited before it), and recovery's credit receipt does not stand for it", async () => {
+    w = await World.create('checkout');
+    const { tx } = await paidWithChange('b1-30', EMPTY);
+    await w.crash();
+    const printed: RecoveredReceipt[] = [];
+    const report = await recoverPrinting(printed);
+    assert.equal(report.credited, 54);
+    // Before: printed before the change was settled, with nothing credited to show.
+    assert.deepEqual(
+      printed.map((r) => [r.transactionId, r.cashIn, r.credited, r.changed, r.vouchersOut]),
+      [[tx.id, 850, 54, 0, []]],
+    );
+    assert.equal(Object.keys(w.journal.state.sessions).length, 0);
+    assertBalanced(await w.books());
+  });
+
+  it('a cut between settling the leftover and the receipt: the next round prints it once, with the voucher, and settles nothing twice', async () => {
+    w = await World.create('checkout');
+    await paidWithChange('b1-31', null);
+    await w.crash();
+    // The power goes as the receipt is about to be journaled: the voucher is, the receipt is not.
+    const first = await recoverPrinting([], async () => {
+      await w.journal.close();
+      throw new Error('power cut');
+    });
+    assert.equal(first.unresolved, 1);
+    await w.crash();
+    assert.deepEqual(
+      w.journal.state.unclaimedVouchers.map((v) => v.cents),
+      [54],
+    );
+    const printed: RecoveredReceipt[] = [];
+    await recoverPrinting(printed);
+    assert.deepEqual(
+      printed.map((r) => [r.credited, r.vouchersOut.map((v) => v.cents)]),
+      [[0, [54]]],
+    );
+    assert.deepEqual(
+      w.journal.state.unclaimedVouchers.map((v) => v.cents),
+      [54],
+      'one voucher',
+    );
+    await recoverPrinting(printed);
+    assert.equal(printed.length, 1, 'printed once');
+    assertBalanced(await w.books());
+  });
+
+  it("the flow's receipt journaled, the change credited by recovery: no second receipt (the credit's is the last in the state)", async () => {
+    w = await World.create('checkout');
+    const { paid } = await paidWithChange('b1-32', EMPTY);
+    await w.sj.receipt('b1-32:receipt:3', paid.receipt ?? []);
+    await w.crash();
+    // Recovery credits the change first and journals the credit's receipt: the state's last receipt.
+    const printed: RecoveredReceipt[] = [];
+    const report = await recoverPrinting(printed);
+    assert.deepEqual([report.resolved, report.credited], [1, 54]);
+    assert.equal(printed.length, 0, "the flow's receipt stands: none printed by recovery");
     assertBalanced(await w.books());
   });
 

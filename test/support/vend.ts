@@ -1,5 +1,22 @@
 /** The vending counter in the real kiosk program: a power cut in the middle of a release. */
-import type { KioskProcess } from '../../src/harness/kiosk-process.js';
+import { simulatorCatalogue, type KioskProcess } from '../../src/harness/kiosk-process.js';
+
+/**
+ * A vending counter reporting to the broker at `url` (slot A1: three coffees at 1,80; a hopper of
+ * thirty 10 ct coins), for `startKiosk`'s `config`.
+ */
+export function vendFleetConfig(id: string, url: string): Record<string, unknown> {
+  return {
+    kiosk: { id, mode: 'checkout' },
+    catalogue: simulatorCatalogue(),
+    timeouts: { resultMs: 1500 },
+    fleet: { url, heartbeatS: 5, willDelayS: 1, outboxDir: 'outbox' },
+    hardware: {
+      slots: { driver: 'simulated', slots: [{ id: 'A1', product: 1, initialStock: 3, lowAt: 0 }] },
+      hopper: { driver: 'simulated', coinCents: 10, coins: 30 },
+    },
+  };
+}
 
 /**
  * Kills the program once the release's intent is durable (its log line), while the slot is held
@@ -42,4 +59,21 @@ export async function overpayForVoucher(k: KioskProcess): Promise<string[]> {
   await k.lateCoin(200);
   await k.lateCoin(100);
   return k.waitForScreen(/Gutschein-Code:/);
+}
+
+/**
+ * Two coffees (A1, 3,60) paid with two 2 euro coins while slot A1 is held, the program killed once
+ * the first release's intent is durable: after the restart that unit is unknown, the second was never
+ * tried, and the flow never told the fleet of the sale.
+ */
+export async function buyTwoAndCut(k: KioskProcess): Promise<void> {
+  await k.request({ cmd: 'slot', slot: 'A1', action: 'hold' });
+  await k.press('amount1');
+  await k.press('amount1');
+  await k.waitForScreen(/Summe 3,60 EUR/);
+  await k.press('ok');
+  await k.waitForScreen(/Noch 3,60 EUR/);
+  await k.coin(200);
+  await k.coin(200);
+  await cutMidRelease(k);
 }

@@ -1,0 +1,230 @@
+/**
+ * The fleet's events told from the journal (src/app/journal-fleet.ts) on a real journal and a real
+ * fleet reporter whose outbox is on disk (no broker: the events wait there, as after a power cut):
+ * the records written before the reporter is up are told once it is, none twice across restarts,
+ * the records of a stopped kiosk (a CLI payout) at the next start, and the outbox keeps how far the
+ * journal is told through its own compaction and reopen.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { JournalFleet, paidEventId } from '../../src/app/journal-fleet.js';
+import { VoucherIssuer } from '../../src/bookkeeping/voucher-code.js';
+import { payOutVoucher } from '../../src/bookkeeping/voucher-book.js';
+import { replayLog } from '../../src/fleet/outbox-log.js';
+import { FleetReporter } from '../../src/fleet/reporter.js';
+import { Outbox } from '../../src/fleet/outbox.js';
+import { Journal } from '../../src/journal/journal.js';
+import { freePort } from '../../src/harness/kiosk-process.js';
+import { silentLogger } from '../../src/util/logger.js';
+import { FakeKiosk, birthFacts, healthFacts } from '../fleet/support/fake-kiosk.js';
+import { tempDirs } from '../journal/helpers.js';
+
+const ID = 'k-jf-01';
+const SALE = {
+  receiptNo: 'k-jf-01-00001',
+  kind: 'sale' as const,
+  total: 180,
+  discount: 0,
+  card: 0,
+  terminal: 0,
+  cashIn: 400,
+  voucherIn: 0,
+  change: 0,
+  credited: 0,
+  voucherOut: 220,
+  returned: 180,
+  vat: [{ rate: 19, gross: 180, net: 151, vat: 29 }],
+};
+
+describe('app/journal-fleet: events told from the journal, durable before the reporter is up', function () {
+  this.timeout(20_000);
+  const dirs = tempDirs();
+  afterEach(() => dirs.cleanup());
+  let url: string;
+  before(async () => {
+    url = `mqtt://127.0.0.1:${await freePort()}`; // nothing listens: the events stay in the outbox
+  });
+
+  const issuer = new VoucherIssuer(
+    { signing: { kid: 'K1', secret: randomBytes(32) }, accepted: new Map() },
+    ID,
+    30,
+  );
+
+  async function run(dir: string, before: (j: Journal) => Promise<void> = async () => undefined) {
+    const journal = await Journal.open(path.join(dir, 'journal'), { fsync: false });
+    const feed = new JournalFleet(journal, ID, silentLogger);
+    journal.onDurable((e) => feed.durable(e));
+    await before(journal); // boot recovery, before the reporter
+    const fleet = new FleetReporter({
+      kioskId: ID,
+      url,
+      dataDir: path.join(dir, 'fleet'),
+      port: new FakeKiosk(),
+      birth: birthFacts,
+      health: healthFacts,
+      validateConfig: () => ({ ok: true }),
+      reconnectMinMs: 60_000,
+      fsync: false,
+    });
+    await fleet.start();
+    await feed.attach(fleet);
+    return {
+      journal,
+      async stop() {
+        await feed.keepPosition();
+        await fleet.stop({ drainMs: 0 });
+        await journal.close();
+      },
+    };
+  }
+
+  const outbox = (dir: string): Array<Record<string, unknown>> =>
+    [...replayLog(readFileSync(path.join(dir, 'fleet', 'outbox', 'outbox.log'))).live.values()].map((r) => ({
+      ...(JSON.parse(r.body) as Record<string, unknown>),
+      topic: r.topic.split('/').at(-1),
+      src: r.src,
+    }));
+
+  it("told once: what recovery journaled before the reporter, a stopped kiosk's CLI payout at the next start", async () => {
+    const dir = dirs.make();
+    const code = issuer.issue(220);
+    const ref = `${ID}.${code.split('.')[3]}`;
+    // Run 1 (a kiosk with this outbox for the first time): only this run's records are told.
+    const r1 = await run(dir, async (j) => {
+      await j.append({ type: 'session_started', sessionId: 's1', mode: 'checkout' });
+      await j.append({ type: 'coin_accepted', sessionId: 's1', cents: 400, source: 'coin' });
+      await j.append({ type: 'unclaimed', sessionId: 's1', cents: 220, voucher: code });
+      await j.append({
+        type: 'receipt',
+        sessionId: 's1',
+        jobId: 's1:recovery-receipt:x1',
+        lines: [],
+        sale: SALE,
+        paid: { transactionId: 'STX_1', method: 'cash', itemCount: 1 },
+      });
+      await j.append({ type: 'session_closed', sessionId: 's1', outcome: 'completed' });
+    });
+    let box = outbox(dir);
+    assert.deepEqual(
+      box.map((e) => [e.topic, e.action ?? e.outcome, e.amountCents]),
+      [
+        ['voucher', 'issued', 220],
+        ['transaction', 'completed', 180],
+      ],
+    );
+    assert.equal(box[1]!.eventId, paidEventId(ID, 'STX_1'), 'the same id as the flow would have sent');
+    assert.equal(box[1]!.paymentMethod, 'cash');
+    await r1.stop();
+
+    // Stopped: staff pay the voucher out with the CLI (its own journal writer).
+    const cli = await Journal.open(path.join(dir, 'journal'), { fsync: false });
+    await payOutVoucher(cli, ref, 'Anna');
+    await cli.close();
+
+    // Run 2: the payout is told, nothing of run 1 again.
+    const r2 = await run(dir);
+    box = outbox(dir);
+    assert.deepEqual(
+      box.map((e) => [e.topic, e.action ?? e.outcome]),
+      [
+        ['voucher', 'issued'],
+        ['transaction', 'completed'],
+        ['voucher', 'paid_out'],
+      ],
+    );
+    assert.deepEqual([box[2]!.voucher, box[2]!.by, box[2]!.amountCents], [ref, 'Anna', 220]);
+    // Live: told at once, with its record's seq.
+    await r2.journal.append({ type: 'cash_collected', cents: 400, by: 'Anna' });
+    const live = await r2.journal.append({
+      type: 'unclaimed',
+      sessionId: 's2',
+      cents: 50,
+      voucher: issuer.issue(50),
+    });
+    await r2.stop();
+    box = outbox(dir);
+    assert.deepEqual(
+      box.slice(3).map((e) => [e.action, e.src]),
+      [['issued', live.seq]],
+    );
+    // Run 3: nothing new.
+    await (await run(dir)).stop();
+    assert.equal(outbox(dir).length, 4);
+    const ids = outbox(dir).map((e) => e.eventId);
+    assert.equal(new Set(ids).size, 4);
+  });
+
+  it('an outbox that never told a record tells this run only (no history re-sent); one that names a seq the journal never reached too', async () => {
+    const dir = dirs.make();
+    const j = await Journal.open(path.join(dir, 'journal'), { fsync: false });
+    await j.append({ type: 'unclaimed', sessionId: 'old', cents: 100, voucher: issuer.issue(100) });
+    for (let i = 0; i < 5; i++) await j.append({ type: 'cash_collected', cents: 0, by: 'x' });
+    await j.close();
+    const r = await run(dir, async (jj) => {
+      await jj.append({ type: 'unclaimed', sessionId: 'new', cents: 70, voucher: issuer.issue(70) });
+    });
+    await r.stop();
+    assert.deepEqual(
+      outbox(dir).map((e) => e.amountCents),
+      [70],
+    );
+    // A new journal (the old one replaced): its seqs start again below what the outbox was told.
+    rmSync(path.join(dir, 'journal'), { recursive: true });
+    await (
+      await run(dir, async (jj) => {
+        await jj.append({ type: 'unclaimed', sessionId: 'fresh', cents: 30, voucher: issuer.issue(30) });
+      })
+    ).stop();
+    assert.deepEqual(
+      outbox(dir).map((e) => e.amountCents),
+      [70, 30],
+    );
+  });
+
+  it('the outbox keeps how far the journal is told through a compaction and a reopen; noted only once the adds are on disk', async () => {
+    const dir = dirs.make();
+    const box = await Outbox.open({ dir, compactBytes: 200, fsync: false });
+    assert.equal(box.sourceSeq, undefined);
+    const r = box.enqueue('kiosk/v1/x/evt/voucher', true, 1, () => '{"a":1}', 41);
+    assert.equal(box.sourceSeq, undefined, 'not before the add is written');
+    assert.equal(await r.stored, true);
+    assert.equal(box.sourceSeq, 41);
+    assert.equal(await box.noteSource(57), true);
+    for (let i = 0; i < 20; i++)
+      box.ack(box.enqueue('kiosk/v1/x/health', false, 1, () => 'x'.repeat(50)).seq);
+    box.ack(r.seq);
+    await box.flush();
+    await box.close();
+    assert.ok(
+      statSync(path.join(dir, 'outbox.log')).size < 200,
+      'compacted: the add record naming 41 is gone from the log',
+    );
+    const again = await Outbox.open({ dir, fsync: false });
+    assert.equal(again.size, 0, 'everything acknowledged and compacted away');
+    assert.equal(again.sourceSeq, 57);
+    await again.close();
+  });
+
+  it('Journal.entries(afterSeq) yields only the later records and skips the older segments', async () => {
+    const dir = dirs.make();
+    const j = await Journal.open(dir, { fsync: false });
+    const seqs: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      seqs.push((await j.append({ type: 'cash_collected', cents: i, by: 'x' })).seq);
+      if (i % 10 === 9) await j.compact();
+    }
+    assert.ok(j.segmentCount > 2);
+    const after = seqs[25]!;
+    const got: number[] = [];
+    for await (const e of j.entries(after)) got.push(e.seq);
+    assert.deepEqual(
+      got.filter((s) => seqs.includes(s)),
+      seqs.slice(26),
+    );
+    assert.ok(got.every((s) => s > after));
+    await j.close();
+  });
+});
