@@ -39,7 +39,7 @@ export const checkoutMachine = sessionSetup.createMachine({
   on: {
     COIN: { actions: 'acceptCoin' },
     TICK: { actions: 'tick' },
-    DEVICE: { actions: 'recordStorage' },
+    DEVICE: { actions: 'recordDevice' },
     COINS_HELD: { actions: 'recordHeldCoins' },
     // The hopper dropped out (or came back) mid-session: settling and the screens follow at once.
     STOCK: { actions: 'recordChangeHealth' },

@@ -142,6 +142,9 @@ const de = {
   creditedTo: 'Gutschrift {card}',
   voucherValue: 'Gutschein {sum}',
   receiptNo: 'Beleg {no}',
+  receiptNoShort: 'Nr. {no}',
+  receiptAtStaff: 'Beleg: Personal',
+  receiptAtStaffLong: 'Beleg beim Personal',
   cashPaid: 'Bar {sum}',
 
   thanks: 'Vielen Dank!',
@@ -403,6 +406,9 @@ const en: Record<MessageKey, string> = {
   creditedTo: 'Credited {card}',
   voucherValue: 'Voucher {sum}',
   receiptNo: 'Receipt {no}',
+  receiptNoShort: 'No. {no}',
+  receiptAtStaff: 'Receipt: staff',
+  receiptAtStaffLong: 'Receipt: ask staff',
   cashPaid: 'Cash {sum}',
 
   thanks: 'Thank you!',

@@ -216,6 +216,15 @@ export type PrintInput =
 export interface PrintOutput {
   receiptNo?: string;
 }
+/**
+ * What a failed `print` may say beside its message: `kept`, the receipt is in the journal (the
+ * printer failed after it was recorded: staff reprint it), with its number when it has one.
+ */
+export interface PrintFailure {
+  message?: string;
+  kept?: boolean;
+  receiptNo?: string;
+}
 
 /** For the journal and the fleet. Card numbers never appear here (only the masked form). */
 export type FlowEvent =

@@ -9,7 +9,7 @@
 import { formatCents, type Cents } from '../src/api/money.js';
 import type { KioskContext } from './kiosk.machine.js';
 import { t, type Lang, type MessageKey } from './messages.js';
-import { basketSum, held, type SessionContext } from './session-context.js';
+import { basketSum, held, receiptPossible, type SessionContext } from './session-context.js';
 import { voucherShortCode } from './scan.js';
 import { largestAccepted } from './accepted-coins.js';
 import { SERVICE_ENTRIES, type ServiceListItem, type ServiceMenuContext } from './service-menu.machine.js';
@@ -84,9 +84,12 @@ function pick(r: Render, ...options: (string | null)[]): string | null {
 function overpayLine(c: SessionContext, r: Render): string {
   return r.m(c.card ? 'overpayToCard' : 'overpayVoucher');
 }
-/** Paper low or out: the customer learns before paying that there may be no receipt. */
+/**
+ * Paper low or out (at the start, or since: DEVICE printer): the customer learns before paying that
+ * there may be no receipt. Every screen that asks for money shows it (a 2-row display in turn).
+ */
 function receiptLine(c: SessionContext, r: Render): string | null {
-  return c.cfg.receiptPossible ? null : r.m('noReceipt');
+  return receiptPossible(c) ? null : r.m('noReceipt');
 }
 /** What the loyalty card pays of the basket (the rest, `due`, is collected by cash or terminal). */
 function cardPart(c: SessionContext): number {
@@ -100,8 +103,13 @@ function coinLimitLine(c: SessionContext, r: Render): string | null {
 const collectingCheckout: SessionScreen = (c, r) => {
   const rest = Math.max(0, c.due - held(c));
   const amount = notice(c, r) ?? r.money('remaining', rest);
-  if (c.cfg.givesChange)
-    return { lines: [r.m('insert'), amount, r.money('inserted', held(c)), r.m('cancelHint')] };
+  if (c.cfg.givesChange) {
+    const paper = receiptLine(c, r);
+    if (r.rows === 2) return { lines: [pick(r, r.m('insert'), paper), amount] };
+    return {
+      lines: [r.m('insert'), amount, r.money('inserted', held(c)), pick(r, paper, r.m('cancelHint'))],
+    };
+  }
   const limit = coinLimitLine(c, r);
   if (r.rows === 2)
     return { lines: [pick(r, r.m('insert'), r.m('noChange'), limit, receiptLine(c, r)), amount] };
@@ -122,23 +130,34 @@ const collectingCheckout: SessionScreen = (c, r) => {
   };
 };
 const collectingTopup: SessionScreen = (c, r) => {
+  const paper = receiptLine(c, r);
   if (c.target === null) {
-    return { lines: [r.m('insertMoney'), r.money('inserted', held(c)), r.m('okToLoad'), r.m('cancelHint')] };
+    if (r.rows === 2) return { lines: [pick(r, r.m('insertMoney'), paper), r.money('inserted', held(c))] };
+    return {
+      lines: [
+        r.m('insertMoney'),
+        r.money('inserted', held(c)),
+        r.m('okToLoad'),
+        pick(r, paper, r.m('cancelHint')),
+      ],
+    };
   }
+  const rest = r.money('remaining', Math.max(0, c.target - held(c)));
+  if (r.rows === 2) return { lines: [pick(r, r.m('insert'), paper), rest] };
   return {
     lines: [
       r.m('insert'),
-      r.money('remaining', Math.max(0, c.target - held(c))),
+      rest,
       r.money('inserted', held(c)),
-      // Near the chosen amount larger coins are returned: say so in turn with the OK hint.
-      pick(r, r.m('okToLoad'), coinLimitLine(c, r)),
+      // Near the chosen amount larger coins are returned: say so in turn with the OK hint (and the paper).
+      pick(r, r.m('okToLoad'), coinLimitLine(c, r), paper),
     ],
   };
 };
 const choosePayment: SessionScreen = (c, r) => ({
   lines: [
     r.money('toPay', c.due),
-    r.m('payChoice'),
+    r.rows === 2 ? pick(r, r.m('payChoice'), receiptLine(c, r)) : r.m('payChoice'),
     cardPart(c) > 0 ? r.money('cardPays', cardPart(c)) : cardLine(c, r),
     receiptLine(c, r) ?? (c.cfg.givesChange || r.phase ? r.m('cancelHint') : r.m('noChange')),
   ],
@@ -159,7 +178,14 @@ const problem: SessionScreen = (c, r) => {
 const starting: SessionScreen = (c, r) =>
   c.method === 'cashless'
     ? busy(
-        [r.money('terminalAmount', c.due), r.m('terminalHint'), r.m('terminal')],
+        [
+          r.money('terminalAmount', c.due),
+          r.m('terminalHint'),
+          r.m('terminal'),
+          // 20x4 only: on 2 rows the line after 3 s says why the terminal takes long; the payment
+          // choice said it before.
+          receiptLine(c, r),
+        ],
         'terminalSlow',
         'terminalHint',
       )
@@ -185,14 +211,25 @@ function moneyWent(c: SessionContext, r: Render): Lines {
   }
   return lines;
 }
+/** `line` if it fits, else `bare`, else the end of `bare` (a receipt number's sequence is at its end). */
+function fitted(line: string, bare: string, r: Render): string {
+  return line.length <= r.cols ? line : bare.length <= r.cols ? bare : bare.slice(-r.cols);
+}
 const farewell: SessionScreen = (c, r) => {
   const went = moneyWent(c, r);
   const receipt = c.receiptNo ? r.m('receiptNo', { no: c.receiptNo }) : null;
   switch (c.outcome) {
     case 'paid': {
       const balance = c.balanceAfter !== null ? r.money('newBalance', c.balanceAfter) : null;
-      // The receipt number stays on screen (staff reprint by it); on 2 rows it takes turns.
       const told = [...went, balance].filter((l): l is string => typeof l === 'string' && l.length > 0);
+      if (c.receiptUnprinted) {
+        // Not printed, but kept in the journal: staff reprint it (service menu) by its number.
+        const ask = r.m(r.cols >= 20 ? 'receiptAtStaffLong' : 'receiptAtStaff');
+        const no = c.receiptNo ? fitted(r.m('receiptNoShort', { no: c.receiptNo }), c.receiptNo, r) : null;
+        if (r.rows === 2) return { lines: [r.m('thanks'), pick(r, ask, no, ...told)] };
+        return { lines: [r.m('thanks'), pick(r, ...told), ask, no] };
+      }
+      // The receipt number stays on screen (staff reprint by it); on 2 rows it takes turns.
       if (r.rows === 2) return { lines: [r.m('thanks'), pick(r, told[0] ?? null, receipt)] };
       return { lines: [r.m('thanks'), ...told.slice(0, receipt ? 2 : 3), receipt] };
     }

@@ -210,6 +210,22 @@ export interface SessionContext {
   storageDown?: boolean;
   /** Coins the app holds because their journal write failed (COINS_HELD): shown, not counted. */
   unwrittenCents?: Cents;
+  /**
+   * The printer as the app last reported it during the session (DEVICE printer: `ok` or not); absent:
+   * as at the start (`cfg.receiptPossible`). Paper running out mid-session is said before paying.
+   * Optional: absent in older snapshots.
+   */
+  printerOk?: boolean;
+  /**
+   * The receipt did not print but is in the journal (a reprint by staff): the farewell says how to
+   * get it. Optional: absent in older snapshots.
+   */
+  receiptUnprinted?: boolean;
+}
+
+/** Whether a receipt can be printed now: the printer's last report in the session, else its state at the start. */
+export function receiptPossible(c: Pick<SessionContext, 'cfg' | 'printerOk'>): boolean {
+  return c.printerOk ?? c.cfg.receiptPossible;
 }
 
 export interface SessionOutput {

@@ -35,7 +35,8 @@ export const terminalLimit = {
 
 /**
  * What `collecting.waiting` hears from the devices, alike in both flows: the acceptor failing ends
- * the session; the storage (DEVICE storage) and coins held unwritten (COINS_HELD) are recorded and
+ * the session; the printer is recorded where the customer is (the screen says there may be no
+ * receipt); the storage (DEVICE storage) and coins held unwritten (COINS_HELD) are recorded and
  * checked again (`collecting.check` settles once the storage is offline and no coin is held); the
  * hopper's change (STOCK givesChange) narrows or widens the coins taken.
  */
@@ -46,7 +47,8 @@ export const collectingDeviceEvents = {
       target: '#cancelling',
       actions: { type: 'markOutcome', params: { outcome: 'device_fault' } },
     },
-    { target: 'check', actions: 'recordStorage' },
+    { guard: 'printerReport', actions: 'recordDevice' },
+    { target: 'check', actions: 'recordDevice' },
   ],
   COINS_HELD: { target: 'check', actions: 'recordHeldCoins' },
   // The hopper stopped (or started again) paying change: the coin list and the screen follow before

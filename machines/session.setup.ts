@@ -22,6 +22,7 @@ import type {
   PreTransactionInput,
   PreTransactionOutput,
   PrintInput,
+  PrintFailure,
   PrintOutput,
   ReadBackInput,
   ReceiptSale,
@@ -201,12 +202,16 @@ export const sessionSetup = setup({
       enqueue.assign({ inserted: context.inserted + event.cents, notice: null });
       enqueue(emitting({ type: 'coin_accepted', cents: event.cents }));
     }),
-    /** The storage and held-coin facts the app reports, wherever the session is. */
-    recordStorage: assign(({ event }) =>
-      event.type === 'DEVICE' && event.device === 'storage'
-        ? { storageDown: event.health === 'offline' }
-        : {},
-    ),
+    /**
+     * The device facts a session keeps, wherever it is: the storage (no more money once offline) and
+     * the printer (with paper low or out the money screens say there may be no receipt).
+     */
+    recordDevice: assign(({ event }) => {
+      if (event.type !== 'DEVICE') return {};
+      if (event.device === 'storage') return { storageDown: event.health === 'offline' };
+      if (event.device === 'printer') return { printerOk: event.health === 'ok' };
+      return {};
+    }),
     recordHeldCoins: assign(({ event }) => {
       const cents = heldCoinsOf(event);
       return cents === null ? {} : { unwrittenCents: cents };
@@ -419,10 +424,17 @@ export const sessionSetup = setup({
       );
     }),
     voucherShown: assign({ voucherToShow: false }),
+    /**
+     * After the receipt's print, done or failed: its number from the answer, or from a failure that
+     * says the receipt is in the journal (`PrintFailure`), which the farewell then offers to reprint.
+     */
     receiptPrinted: assign(({ context, event }) => {
       const out = (event as unknown as Partial<DoneEvent>).output as PrintOutput | undefined;
-      const no = typeof out?.receiptNo === 'string' ? out.receiptNo : context.receiptNo;
-      return { receiptDue: false, receiptNo: no };
+      const failed = errorOf(event) as PrintFailure | undefined;
+      const kept = typeof failed === 'object' && failed !== null && failed.kept === true;
+      const given = out?.receiptNo ?? (kept ? failed.receiptNo : undefined);
+      const no = typeof given === 'string' ? given : context.receiptNo;
+      return { receiptDue: false, receiptNo: no, ...(kept ? { receiptUnprinted: true } : {}) };
     }),
     planReleases: assign(({ context }) => ({ releases: releaseUnits(context), releaseAt: 0 })),
     recordRelease: assign(({ context, event }) => {
@@ -599,6 +611,7 @@ export const sessionSetup = setup({
       event.type === 'STOCK' &&
       typeof event.givesChange === 'boolean' &&
       event.givesChange !== context.cfg.givesChange,
+    printerReport: ({ event }) => event.type === 'DEVICE' && event.device === 'printer',
     acceptorDown: ({ event }) =>
       event.type === 'DEVICE' && event.device === 'acceptor' && event.health === 'offline',
   },

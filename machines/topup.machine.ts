@@ -36,7 +36,7 @@ export const topupMachine = sessionSetup.createMachine({
   on: {
     COIN: { actions: 'acceptCoin' },
     TICK: { actions: 'tick' },
-    DEVICE: { actions: 'recordStorage' },
+    DEVICE: { actions: 'recordDevice' },
     COINS_HELD: { actions: 'recordHeldCoins' },
   },
   initial: 'session',

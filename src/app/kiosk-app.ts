@@ -25,6 +25,7 @@ import { TICK_MS, type KioskInputEvent } from '../../machines/events.js';
 import { machineClock } from './machine-clock.js';
 import type {
   FlowEvent,
+  PrintFailure,
   PrintInput,
   RecordUnclaimedInput,
   RecordUnclaimedOutput,
@@ -776,11 +777,17 @@ export class KioskApp extends EventEmitter {
       lines = voucherLines(input.voucherCode, input.cents, input.transactionId, lang);
     }
     await this.sessions.receipt(input.jobId, lines, figures);
-    await this.devices.printer.print({
-      lines,
-      header: this.config.receipts.header,
-      footer: this.config.receipts.footer,
-    });
+    try {
+      await this.devices.printer.print({
+        lines,
+        header: this.config.receipts.header,
+        footer: this.config.receipts.footer,
+      });
+    } catch (err) {
+      // Recorded, not printed (paper out, printer gone): the flow tells the customer staff reprint it.
+      const failure: PrintFailure = { kept: true, ...(receiptNo ? { receiptNo } : {}) };
+      throw Object.assign(new Error((err as Error).message, { cause: err }), failure);
+    }
     await this.sessions.printed(input.jobId);
     return receiptNo ? { receiptNo } : {};
   }

@@ -3,6 +3,7 @@
  * port, against the in-process API stand-in; display, printed receipts and the stand-in's ledger checked.
  */
 import assert from 'node:assert/strict';
+import { hashPin } from '../../src/app/service-pin.js';
 import { startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
 
 const SEED_CARD = '9276004429942845'; // 2,51 EUR
@@ -72,6 +73,45 @@ describe('e2e: top-up kiosk', function () {
 
     const idle = await k.waitForSettled();
     assert.deepEqual(idle.journal, { openSessions: 0, cashBoxCents: 500, unclaimedVouchers: 0 });
+  });
+
+  it('the paper runs out mid-session: said before the rest is paid; the receipt is kept, the farewell says staff reprint it, the service menu does', async () => {
+    const k = await start({ service: { pinHash: await hashPin('1234') } });
+    await k.scan(SEED_CARD);
+    await k.waitForScreen(/Betrag wählen/);
+    await k.press('amount1');
+    await k.waitForScreen(/Bitte einwerfen\nNoch 5,00 EUR/);
+    await k.coin(200);
+    await k.waitForScreen(/Noch 3,00 EUR/);
+    assert.ok(!(await k.display()).includes('Kein Beleg mögl.'), 'paper there: nothing said');
+    // The simulated printer's paper runs out; the kiosk hears it (printer status) while the customer pays.
+    await k.request({ cmd: 'paper', state: 'out' });
+    const told = await k.waitForScreen(/Noch 3,00 EUR\nEingew\. 2,00 EUR\nKein Beleg mögl\./, 10_000);
+    assert.equal(told[0], 'Bitte einwerfen');
+    await k.coin(200);
+    await k.coin(100);
+    const bye = await k.waitForScreen(/Vielen Dank!/, 10_000);
+    assert.deepEqual(bye.slice(1, 3), ['Guthaben 7,51 EUR', 'Beleg beim Personal']);
+    const no = /^(?:Nr\. )?(k-\S+-\d{5})$/.exec(bye[3] ?? '')?.[1];
+    assert.ok(no, `the receipt number on the farewell: ${bye.join(' | ')}`);
+    assert.equal((await k.receipts()).length, 0, 'nothing printed');
+    await k.waitForSettled();
+
+    // New paper; the technician reprints it from the service menu (Letzter Beleg).
+    await k.request({ cmd: 'paper', state: 'ok' });
+    await k.longPress('service');
+    await k.waitForScreen(/Service-PIN/);
+    for (const d of '1234') await k.press(`amount${d}`);
+    await k.waitForScreen(/^Service 1\//);
+    for (let i = 0; i < 4; i++) await k.press('down');
+    await k.waitForScreen(/>Letzter Beleg/);
+    await k.press('ok');
+    await k.waitForScreen(/^Beleg gedruckt/, 10_000);
+    const [copy] = await k.receipts();
+    const text = (copy ?? []).join('\n');
+    assert.match(text, /Kopie/);
+    assert.match(text, new RegExp(`Beleg-Nr\\.\\s+${no}`), 'the receipt the farewell named');
+    assert.match(text, /wurde aufgeladen:\n5,00 EUR/);
   });
 
   it('cancel with money inserted: the coins end up credited to the card', async () => {

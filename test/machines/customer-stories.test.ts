@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { checkoutMachine } from '../../machines/checkout.machine.js';
+import type { HardwareEvent } from '../../machines/events.js';
 import type { Lang } from '../../machines/messages.js';
 import { screenFor } from '../../machines/screens.js';
 import type { SessionConfig } from '../../machines/session-context.js';
@@ -20,7 +21,9 @@ type Step =
   | { scan: string; then?: Partial<Record<Key, string[]>>; state?: string }
   | { coin: number; then?: Partial<Record<Key, string[]>>; state?: string }
   /** TICKs of 250 ms (lines that take turns on a small display change every 3 s). */
-  | { ticks: number; then?: Partial<Record<Key, string[]>>; state?: string };
+  | { ticks: number; then?: Partial<Record<Key, string[]>>; state?: string }
+  /** What the app reports mid-session (the printer running out of paper, ...). */
+  | { send: HardwareEvent; then?: Partial<Record<Key, string[]>>; state?: string };
 
 interface Story {
   name: string;
@@ -444,6 +447,143 @@ const STORIES: Story[] = [
     ],
     end: { paid: 0, credited: 0, unclaimed: 0 },
   },
+  {
+    name: 'top-up: the paper runs out while coins go in: said before the rest is paid; the receipt kept, the farewell says staff reprint it',
+    flow: 'topup',
+    // The app's print: the receipt is journaled, then the printer refuses (kiosk-app print()).
+    arrange: (s) =>
+      s.print.rejects(
+        Object.assign(new Error('printer is out of paper'), { kept: true, receiptNo: 'k-0042-00007' }),
+      ),
+    steps: [
+      { press: 'ok', state: 'session.scanCard' },
+      { scan: CARD, state: 'session.chooseAmount' },
+      {
+        press: 'amount1',
+        state: 'session.collecting.waiting',
+        then: {
+          de16: ['Bitte einwerfen', 'Noch 5,00 EUR'],
+          de20: ['Bitte einwerfen', 'Noch 5,00 EUR', 'Eingew. 0,00 EUR', 'OK = Aufladen'],
+        },
+      },
+      { coin: 200 },
+      {
+        send: { type: 'DEVICE', device: 'printer', health: 'offline', detail: 'paper_out' },
+        state: 'session.collecting.waiting',
+        then: {
+          de16: ['Bitte einwerfen', 'Noch 3,00 EUR'],
+          de20: ['Bitte einwerfen', 'Noch 3,00 EUR', 'Eingew. 2,00 EUR', 'OK = Aufladen'],
+          en16: ['Insert money', 'Left 3,00 EUR'],
+        },
+      },
+      {
+        ticks: 12,
+        state: 'session.collecting.waiting',
+        then: {
+          de16: ['Kein Beleg mögl.', 'Noch 3,00 EUR'],
+          de20: ['Bitte einwerfen', 'Noch 3,00 EUR', 'Eingew. 2,00 EUR', 'Kein Beleg mögl.'],
+          en16: ['No receipt', 'Left 3,00 EUR'],
+          en20: ['Insert money', 'Left 3,00 EUR', 'In 2,00 EUR', 'No receipt'],
+        },
+      },
+      { coin: 200 },
+      {
+        coin: 100,
+        state: 'farewell',
+        then: {
+          de16: ['Vielen Dank!', 'Nr. k-0042-00007'],
+          de20: ['Vielen Dank!', 'Guthaben 22,50 EUR', 'Beleg beim Personal', 'Nr. k-0042-00007'],
+          en16: ['Thank you!', 'No. k-0042-00007'],
+          en20: ['Thank you!', 'Balance 22,50 EUR', 'Receipt: ask staff', 'No. k-0042-00007'],
+        },
+      },
+      {
+        ticks: 12,
+        state: 'farewell',
+        then: {
+          de16: ['Vielen Dank!', 'Guthaben 22,50'],
+          en16: ['Thank you!', 'Balance 22,50'],
+        },
+      },
+      {
+        ticks: 12,
+        state: 'farewell',
+        then: { de16: ['Vielen Dank!', 'Beleg: Personal'], en16: ['Thank you!', 'Receipt: staff'] },
+      },
+    ],
+    end: { paid: 500, credited: 0, unclaimed: 0 },
+  },
+  {
+    name: 'checkout with change: the paper runs out at the payment choice: said there and while coins go in; back again, not said',
+    flow: 'checkout',
+    config: { givesChange: true, changeCoin: 10 },
+    arrange: (s) => s.startPayment.callsFake(() => new Promise(() => {})),
+    steps: [
+      { press: 'amount3', state: 'session.basket.browsing' },
+      {
+        press: 'ok',
+        state: 'session.choosePayment.choosing',
+        then: { de16: ['Zu zahlen 0,90', '1=Bar 2=Karte'] },
+      },
+      {
+        send: { type: 'DEVICE', device: 'printer', health: 'offline', detail: 'paper_out' },
+        then: {
+          de16: ['Zu zahlen 0,90', '1=Bar 2=Karte'],
+          de20: ['Zu zahlen 0,90 EUR', '1=Bar 2=Karte', 'Kein Beleg mögl.'],
+        },
+      },
+      {
+        ticks: 12,
+        then: {
+          de16: ['Zu zahlen 0,90', 'Kein Beleg mögl.'],
+          en16: ['To pay 0,90 EUR', 'No receipt'],
+        },
+      },
+      {
+        press: 'amount1',
+        state: 'session.collecting.waiting',
+        then: {
+          de16: ['Kein Beleg mögl.', 'Noch 0,90 EUR'],
+          de20: ['Bitte einwerfen', 'Noch 0,90 EUR', 'Eingew. 0,00 EUR', 'C = Abbruch'],
+          en20: ['Insert money', 'Left 0,90 EUR', 'In 0,00 EUR', 'C = Cancel'],
+        },
+      },
+      {
+        ticks: 12,
+        then: {
+          de16: ['Bitte einwerfen', 'Noch 0,90 EUR'],
+          de20: ['Bitte einwerfen', 'Noch 0,90 EUR', 'Eingew. 0,00 EUR', 'Kein Beleg mögl.'],
+        },
+      },
+      {
+        send: { type: 'DEVICE', device: 'printer', health: 'ok' },
+        then: {
+          de20: ['Bitte einwerfen', 'Noch 0,90 EUR', 'Eingew. 0,00 EUR', 'C = Abbruch'],
+        },
+      },
+    ],
+    end: { paid: 0, credited: 0, unclaimed: 0 },
+  },
+  {
+    name: 'checkout at the card terminal: the paper runs out at the payment choice: said at the terminal too',
+    flow: 'checkout',
+    arrange: (s) => s.startPayment.callsFake(() => new Promise(() => {})),
+    steps: [
+      { press: 'amount3', state: 'session.basket.browsing' },
+      { press: 'ok', state: 'session.choosePayment.choosing' },
+      { send: { type: 'DEVICE', device: 'printer', health: 'offline', detail: 'paper_out' } },
+      {
+        press: 'amount2',
+        state: 'pay.starting',
+        then: {
+          de16: ['Terminal 0,90', 'Karte vorhalten'],
+          de20: ['Terminal 0,90 EUR', 'Karte vorhalten', 'Kartenterminal', 'Kein Beleg mögl.'],
+          en20: ['Terminal 0,90 EUR', 'Present card', 'Card terminal', 'No receipt'],
+        },
+      },
+    ],
+    end: { paid: 0, credited: 0, unclaimed: 0 },
+  },
 ];
 
 async function play(story: Story): Promise<void> {
@@ -458,6 +598,7 @@ async function play(story: Story): Promise<void> {
     if ('press' in step) await h.press(step.press);
     else if ('scan' in step) await h.send({ type: 'SCAN', data: step.scan });
     else if ('coin' in step) await h.coins(step.coin);
+    else if ('send' in step) await h.send(step.send);
     else for (let n = 0; n < step.ticks; n++) await h.send({ type: 'TICK', now: (now += 250) });
     await h.flushAll();
     const what = `${story.name}, step ${i + 1} (${JSON.stringify(step).slice(0, 40)})`;
