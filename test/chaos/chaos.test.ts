@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { canMount, chaosRun, FAULT_KINDS, GOODS_KINDS, type RunResult } from '../../src/chaos/run.js';
 import { summarize } from '../../src/chaos/summary.js';
+import { needs, SOCAT } from '../support/real-parts.js';
 
 describe('chaos harness (short): every fault kind, the books reconciled', function () {
   // A budget, not a guess: two runs take ~2 min alone and several times that on a loaded 2-core machine.
@@ -58,6 +59,35 @@ describe('chaos harness (short): every fault kind, the books reconciled', functi
         errors: [],
         findings: [],
       },
+    );
+  });
+
+  it('with the ccTalk validator on a real line: coins across power cuts, validator powered or not', async function () {
+    await needs(this, SOCAT);
+    const started = Date.now();
+    // Power cuts and API faults only: what is new here is the driver's resume across the cuts.
+    const r = await chaosRun(2, 7, {
+      sessions: 6,
+      killRate: 0.8,
+      mode: 'topup',
+      kindRate: 0,
+      acceptor: 'cctalk',
+    });
+    const s = summarize([r], Date.now() - started);
+    console.log(s.text.replace(/^/gm, '      '));
+    assert.ok(r.coinsAccepted > 0, 'coins went in at the validator');
+    assert.ok(r.kioskKills >= 2, `only ${r.kioskKills} kills`);
+    const cuts = (s.observed['validator:power_kept'] ?? 0) + (s.observed['validator:power_lost'] ?? 0);
+    assert.equal(cuts, r.kioskKills, 'every cut decided the validator’s power');
+    assert.deepEqual(
+      {
+        lost: s.lostCents,
+        over: s.overBookedCents,
+        open: s.openAtEnd,
+        error: r.error,
+        findings: r.books.findings,
+      },
+      { lost: 0, over: 0, open: 0, error: undefined, findings: [] },
     );
   });
 });
