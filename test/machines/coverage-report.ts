@@ -67,7 +67,8 @@ for (const job of jobs) {
       res.transitionsTaken.forEach((t) => transitions.add(t));
       if (res.finishedBy === 'drain') drained++;
       const m = res.finalMoney;
-      if (m.inserted !== m.paid + m.credited + m.unclaimed) unbalanced++;
+      if (m.inserted + m.returned !== m.paid + m.credited + m.unclaimed + m.changed + m.reversed)
+        unbalanced++;
     }
   }
   const all = universe(job.machine);

@@ -227,7 +227,7 @@ export async function replayKiosk(input: KioskInput, path: ModelPath): Promise<R
   return {
     statesReached,
     transitionsTaken,
-    finalMoney: { inserted: 0, paid: 0, credited: 0, unclaimed: 0, changed: 0, returned: 0 },
+    finalMoney: { inserted: 0, paid: 0, credited: 0, unclaimed: 0, changed: 0, returned: 0, reversed: 0 },
     finishedBy: 'path',
   };
 }

@@ -20,7 +20,7 @@ for (const spec of MODELS) {
       it(`${path.firstFor}: ${path.description}`, async () => {
         const r = await replay(spec, path);
         const m = r.finalMoney;
-        assert.equal(m.inserted + m.returned, m.paid + m.credited + m.unclaimed + m.changed);
+        assert.equal(m.inserted + m.returned, m.paid + m.credited + m.unclaimed + m.changed + m.reversed);
       });
     }
 
@@ -32,7 +32,7 @@ for (const spec of MODELS) {
     let replayed = 0;
     for (let from = 0; from < paths.length; from += REPLAY_SLICE) {
       const slice = paths.slice(from, from + REPLAY_SLICE);
-      it(`generated paths ${from + 1}-${from + slice.length}: inserted + returned = paid + credited + unclaimed + changed, nothing held at the end, goods only after payment`, async function () {
+      it(`generated paths ${from + 1}-${from + slice.length}: inserted + returned = paid + credited + unclaimed + changed + reversed, nothing held at the end, goods only after payment, reversed only with no goods out`, async function () {
         this.timeout(180_000);
         const failures: string[] = [];
         for (const path of slice) {

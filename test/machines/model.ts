@@ -4,9 +4,10 @@
  * actors' done/error events and the `after` events), and every generated path is replayed against
  * a live actor of the same machine whose actors are controllable fakes and whose time is a
  * SimulatedClock. Each replay checks the state after every step, the money rule
- * (inserted + returned >= paid + credited + unclaimed + changed at every step, equality when the
- * session is over), the goods rule (a release only after a confirmed payment; every unit not delivered
- * paid back) and the acceptor rule (enabled exactly while collecting), then drives the session to its end.
+ * (inserted + returned >= paid + credited + unclaimed + changed + reversed at every step, equality when
+ * the session is over; `reversed`: given back by a terminal reversal or held while it is in doubt),
+ * the goods rule (a release only after a confirmed payment; every unit not delivered paid back; a
+ * reversal only of a terminal payment none of whose goods came out) and the acceptor rule (enabled exactly while collecting), then drives the session to its end.
  */
 import { createActor, fromPromise, SimulatedClock, type AnyStateMachine } from 'xstate';
 import { getShortestPaths, getAdjacencyMap } from 'xstate/graph';
@@ -97,6 +98,14 @@ export const ACTOR_OUTCOMES: Record<string, Outcome[]> = {
   // The model's change is 50 or 200 cents (coins of 200, a product of 150, coin value 50).
   // A short payout settles like a failed one (the rest on a voucher); the error stands for both.
   payChange: [ok({ paidCents: 50, outcome: 'complete' }), fail(new Error('hopper offline'))],
+  // The terminal reversal of a sale none of whose goods came out: reversed, refused (end-of-day),
+  // in doubt, and the actor failing (held like one in doubt).
+  reverseTerminal: [
+    ok({ outcome: 'ok' }),
+    ok({ outcome: 'refused', detail: 'cleared by end-of-day' }),
+    ok({ outcome: 'unknown', detail: 'timeout' }),
+    fail(new Error('journal unavailable')),
+  ],
 };
 
 const COINS = [200];
@@ -207,6 +216,8 @@ export function serialize(s: Snap): string {
     c.payDeadline !== null,
     c.changed,
     c.returned,
+    c.reversal ?? null,
+    c.reversed ?? 0,
     c.changeTried,
     c.releaseAt,
     c.releases.map((u) => u.outcome ?? '-').join(','),
@@ -368,6 +379,7 @@ export interface ReplayResult {
     unclaimed: number;
     changed: number;
     returned: number;
+    reversed: number;
   };
   finishedBy: 'path' | 'drain';
 }
@@ -418,7 +430,7 @@ export async function replay(spec: ModelSpec, path: ModelPath): Promise<ReplayRe
   live.current = { pending, acceptor };
   const statesReached = new Set<string>();
   const transitionsTaken = new Set<string>();
-  const told = { credited: 0, unclaimed: 0, changed: 0, redeemed: 0 };
+  const told = { credited: 0, unclaimed: 0, changed: 0, redeemed: 0, reversed: 0 };
   const actor = createActor(machine, {
     input: spec.input,
     clock,
@@ -445,6 +457,15 @@ export async function replay(spec: ModelSpec, path: ModelPath): Promise<ReplayRe
     // Goods only after a confirmed payment.
     if (activeInvokes(s).some((i) => i.src === 'releaseItem') && c.outcome !== 'paid')
       throw new Error(`release without payment in ${JSON.stringify(s.value)}`);
+    // A reversal takes the whole payment: only a terminal one, and only when no unit came out or may have.
+    if (
+      activeInvokes(s).some((i) => i.src === 'reverseTerminal') &&
+      (c.method !== 'cashless' ||
+        c.outcome !== 'paid' ||
+        c.releases.length === 0 ||
+        c.releases.some((u) => u.outcome !== 'failed'))
+    )
+      throw new Error(`reversal of a payment with goods out (or none) in ${JSON.stringify(s.value)}`);
     // Money is wanted while collecting, and on the top-up balance screen (open amount).
     const collecting =
       s.matches({ session: { collecting: 'waiting' } } as never) ||
@@ -467,10 +488,17 @@ export async function replay(spec: ModelSpec, path: ModelPath): Promise<ReplayRe
         if (inv.src === 'creditCard') told.credited += cents;
         if (inv.src === 'recordUnclaimed') told.unclaimed += cents;
         if (inv.src === 'payChange') told.changed += (e.output as { paidCents: number }).paidCents;
-        const r = e.output as { ok?: boolean; cents?: number };
+        const r = e.output as { ok?: boolean; cents?: number; outcome?: string };
+        // Reversed, or held while in doubt: either way it no longer goes back another way.
+        if (inv.src === 'reverseTerminal' && (r.outcome === 'ok' || r.outcome === 'unknown'))
+          told.reversed += cents;
         if (inv.src === 'redeemVoucher' && r.ok) told.redeemed += r.cents ?? 0;
         p.resolve(e.output);
-      } else p.reject(e.error);
+      } else {
+        // A reversal actor that failed may have sent it: held like one in doubt.
+        if (inv.src === 'reverseTerminal') told.reversed += (p.input as { cents: number }).cents;
+        p.reject(e.error);
+      }
     } else if (e.type.startsWith('xstate.after.')) {
       const after = activeAfters(s).find((a) => a.eventType === e.type);
       if (!after) throw new Error(`no timer ${e.type}`);
@@ -525,7 +553,10 @@ export async function replay(spec: ModelSpec, path: ModelPath): Promise<ReplayRe
   actor.stop();
   if (end.status !== 'done') throw new Error(`session did not end: ${JSON.stringify(end.value)}`);
   const money = moneyOf(end.context);
-  if (money.inserted + money.returned !== money.paid + money.credited + money.unclaimed + money.changed) {
+  if (
+    money.inserted + money.returned !==
+    money.paid + money.credited + money.unclaimed + money.changed + money.reversed
+  ) {
     throw new Error(`money lost: ${JSON.stringify(money)}`);
   }
   // Every unit not delivered is paid back, except one whose release outcome is unknown (operator).
@@ -538,6 +569,7 @@ export async function replay(spec: ModelSpec, path: ModelPath): Promise<ReplayRe
     money.credited !== told.credited ||
     money.unclaimed !== told.unclaimed ||
     money.changed !== told.changed ||
+    money.reversed !== told.reversed ||
     (end.context as SessionContext).redeemed !== told.redeemed
   ) {
     throw new Error(`books differ from the calls: ${JSON.stringify({ money, told })}`);
@@ -554,6 +586,7 @@ function moneyOf(c: SessionContext) {
     unclaimed: c.unclaimed,
     changed: c.changed,
     returned: c.returned,
+    reversed: c.reversed ?? 0,
   };
 }
 
