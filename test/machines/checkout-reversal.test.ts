@@ -12,7 +12,8 @@ import type { PrintInput } from '../../machines/ports.js';
 import { CATALOGUE, CARD, run } from './fakes.js';
 
 const SLOTTED = CATALOGUE.map((p, i) => ({ ...p, slot: `A${i + 1}` }));
-const VENDING = { catalogue: SLOTTED, slotStock: { A1: 5, A2: 5, A3: 5 }, changeCoin: 50 };
+// A hopper that can pay (givesChange), as in checkout-release.test.ts.
+const VENDING = { catalogue: SLOTTED, slotStock: { A1: 5, A2: 5, A3: 5 }, changeCoin: 50, givesChange: true };
 
 /** Two coffees (2 x 150) paid at the card terminal; every release fails unless told otherwise. */
 async function paidByTerminal(setup: (h: ReturnType<typeof run>) => void = () => {}) {
