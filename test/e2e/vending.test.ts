@@ -36,12 +36,17 @@ describe('e2e: vending counter (slots and hopper)', function () {
    * `keep`: the directory outlives stop() (a restart on it, the journal read afterwards). `broker`: a
    * fleet URL (nothing listens there: the money events stay in the outbox under the kiosk's dir).
    */
-  async function start(dir?: string, keep = false, broker?: string): Promise<KioskProcess> {
+  async function start(
+    dir?: string,
+    keep = false,
+    broker?: string,
+    cardTerminal = false,
+  ): Promise<KioskProcess> {
     kiosk = await startKiosk({
       ...(dir ? { dir } : {}),
       keepDir: keep,
       config: {
-        kiosk: { mode: 'checkout' },
+        kiosk: { mode: 'checkout', cardTerminal },
         ...(broker ? { fleet: { url: broker, outboxDir: 'outbox' } } : {}),
         catalogue: simulatorCatalogue(),
         timeouts: { resultMs: 1500 },
@@ -149,6 +154,41 @@ describe('e2e: vending counter (slots and hopper)', function () {
     // The next customer cannot buy from the blocked slot: refused before any money.
     await k.press('amount1');
     await k.waitForScreen(/Ausverkauft/);
+  });
+
+  it('a jammed slot after a card-terminal payment: reversed through the API, nothing paid back from the hopper or a voucher', async () => {
+    const k = await start(undefined, false, undefined, true);
+    await k.request({ cmd: 'slot', slot: 'A1', action: 'jam' });
+    await k.press('amount1');
+    await k.waitForScreen(/Summe 1,80 EUR/);
+    await k.press('ok');
+    await k.waitForState(/serving/, /choosePayment\.choosing/);
+    await k.press('amount2');
+    await k.waitForScreen(/1,80 EUR storniert/);
+    const settled = await k.waitForSettled();
+    const ledger = await k.ledger();
+    assert.deepEqual(
+      ledger.sales.map((s) => [s.method, s.collected, s.cancelled]),
+      [['cashless', 180, true]],
+      'the terminal payment was reversed at the API',
+    );
+    // Before, the 1,80 EUR also came back as 18 coins from the hopper: the customer was paid twice.
+    assert.equal((await vend(k)).hopper?.coins, 30, 'the hopper paid nothing');
+    assert.equal(settled.journal.unclaimedVouchers, 0, 'no voucher');
+    const receipt = (await k.receipts()).map((r) => r.join('\n')).at(-1) ?? '';
+    assert.match(receipt, /Nicht ausgegeben A1 Kaffee\s+-1,80 EUR/);
+    assert.match(receipt, /Zahlung storniert\s+1,80 EUR/);
+    const { records } = await Journal.read(join(k.dir, 'journal'));
+    assert.deepEqual(
+      records
+        .filter((r) => r.type === 'terminal_intent' || r.type === 'terminal_outcome')
+        .map((r) => (r.type === 'terminal_intent' ? [r.type, r.by, r.cents] : [r.type, r.result])),
+      [
+        ['terminal_intent', 'vending', 180],
+        ['terminal_outcome', 'ok'],
+      ],
+      'journaled before the call, the outcome after',
+    );
   });
 
   it('sold out: the product is refused before any money is taken', async () => {
