@@ -91,6 +91,12 @@ export function journalEventsOf(entries: readonly JournalEntry[], kioskId: strin
   return out;
 }
 
+/**
+ * How many records may pass between two notes of the position to the outbox: a kiosk is more often
+ * switched off than stopped, and the next start reads the journal from the last note on.
+ */
+const NOTE_EVERY = 500;
+
 /** Tells the fleet reporter the journal's events: the untold ones when it comes up, then each batch. */
 export class JournalFleet {
   private fleet: FleetReporter | undefined;
@@ -100,6 +106,8 @@ export class JournalFleet {
   private held: JournalEntry[] | undefined;
   /** The first seq of this run: what an outbox that never told any record starts from. */
   private readonly openSeq: number;
+  /** The position last noted to the outbox (`keepPosition`). */
+  private noted = -1;
 
   constructor(
     private readonly journal: Journal,
@@ -114,6 +122,7 @@ export class JournalFleet {
     if (!this.fleet) return;
     if (this.held) this.held.push(...entries);
     else this.tell(entries);
+    if (!this.held && this.told - this.noted >= NOTE_EVERY) void this.keepPosition();
   }
 
   /**
@@ -148,10 +157,14 @@ export class JournalFleet {
 
   /**
    * The outbox keeps how far the journal is told also when no record since told an event: the next
-   * start reads from there (and an outbox new with this run knows it from now on). At attach and stop.
+   * start reads from there (and an outbox new with this run knows it from now on). At attach, every
+   * `NOTE_EVERY` records (a power cut is the usual end of a run) and at a clean stop.
    */
   async keepPosition(): Promise<void> {
-    if (this.fleet && this.told >= 0) await this.fleet.noteJournalTold(this.told);
+    if (!this.fleet || this.told < 0) return;
+    const told = this.told;
+    this.noted = told;
+    await this.fleet.noteJournalTold(told);
   }
 
   private tell(entries: readonly JournalEntry[]): number {

@@ -87,8 +87,11 @@ export class Outbox {
   private dropBatch: number[] = [];
   private writing: Promise<void> | undefined;
   private closed = false;
-  /** A write failed since the last `noteSource` began. */
-  private writeFailed = false;
+  /**
+   * An add record told from the journal failed to reach the disk: from then on this run never raises
+   * `sourceSeq` (the event is only in memory; the next start reads the journal from before it again).
+   */
+  private srcLost = false;
   private readonly maxMessages: number;
   private readonly maxBytes: number;
   private readonly fsync: boolean;
@@ -178,13 +181,13 @@ export class Outbox {
    * The journal has been told up to `src` (its records up to there tell nothing more than what was
    * enqueued): kept as `sourceSeq` once every add record before is on disk, meta.json written. So
    * an outbox knows where the journal stands also when its records told no event. False when an
-   * earlier write failed (the next start reads those records again) or on a storage error.
+   * add told from the journal failed to reach the disk in this run (the next start reads those
+   * records again) or on a storage error.
    */
   async noteSource(src: number): Promise<boolean> {
     if (this.closed) return false;
-    this.writeFailed = false;
     await this.flush();
-    if (this.writeFailed || this.closed) return false;
+    if (this.srcLost || this.closed) return false;
     this.meta.src = maxOf(this.meta.src, src);
     try {
       await this.persistMeta();
@@ -225,20 +228,23 @@ export class Outbox {
         this.logger.error({ err }, 'outbox: seq reservation not saved'),
       );
     }
+    // After a lost add, later ones go without `src`: the log must not claim them as the position.
+    const told = src !== undefined && !this.srcLost ? src : undefined;
     const record: OutboxRecord = {
       seq,
       topic,
       money,
       ts,
       body: build(seq),
-      ...(src !== undefined ? { src } : {}),
+      ...(told !== undefined ? { src: told } : {}),
     };
     this.addLive(record);
     const stored = new Promise<boolean>((resolve) => {
       const done = (ok: boolean): void => {
         // Only once the add record is on disk: meta.json written meanwhile must not claim an event
         // a power cut may still take.
-        if (ok && src !== undefined) this.meta.src = maxOf(this.meta.src, src);
+        if (src !== undefined && !ok) this.srcLost = true;
+        if (ok && src !== undefined && !this.srcLost) this.meta.src = maxOf(this.meta.src, src);
         resolve(ok);
       };
       this.write({ buf: encodeRecord(RecordType.Add, record), durable: true, done });
@@ -354,11 +360,18 @@ export class Outbox {
       return;
     }
     this.writes.push(w);
-    if (!this.writing) {
-      this.writing = this.drain().finally(() => {
-        this.writing = undefined;
-      });
-    }
+    this.startDrain();
+  }
+
+  private startDrain(): void {
+    if (this.writing) return;
+    this.writing = this.drain().finally(() => {
+      this.writing = undefined;
+      // A write queued after drain() saw the queue empty but before this ran (a caller woken by a
+      // `stored` of the last batch enqueuing at once) found `writing` still set: it goes now. Before,
+      // it waited for the next write, not on disk meanwhile, and flush() returned without it.
+      if (this.writes.length > 0) this.startDrain();
+    });
   }
 
   /** One writer at a time: everything queued meanwhile goes out in one write and one fsync. */
@@ -374,7 +387,6 @@ export class Outbox {
         if (this.fsync && batch.some((w) => w.durable)) await this.fh.datasync();
       } catch (err) {
         ok = false;
-        this.writeFailed = true;
         this.logger.error({ err, dir: this.dir }, 'outbox: write failed; messages kept in memory');
       }
       for (const w of batch) w.done?.(ok);

@@ -8,7 +8,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, statSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import sinon from 'sinon';
 import { JournalFleet, paidEventId } from '../../src/app/journal-fleet.js';
 import { VoucherIssuer } from '../../src/bookkeeping/voucher-code.js';
 import { payOutVoucher } from '../../src/bookkeeping/voucher-book.js';
@@ -205,6 +207,24 @@ describe('app/journal-fleet: events told from the journal, durable before the re
     const again = await Outbox.open({ dir, fsync: false });
     assert.equal(again.size, 0, 'everything acknowledged and compacted away');
     assert.equal(again.sourceSeq, 57);
+    await again.close();
+  });
+
+  it('an add told from the journal that failed to reach the disk: the position is never raised past it in that run', async () => {
+    const dir = dirs.make();
+    const box = await Outbox.open({ dir, fsync: false });
+    assert.equal(await box.enqueue('kiosk/v1/x/evt/voucher', true, 1, () => '{}', 5).stored, true);
+    const fh = (box as unknown as { fh: FileHandle }).fh;
+    const write = sinon.stub(fh, 'write').rejects(new Error('EIO'));
+    assert.equal(await box.enqueue('kiosk/v1/x/evt/voucher', true, 1, () => '{}', 10).stored, false);
+    write.restore();
+    assert.equal(await box.enqueue('kiosk/v1/x/evt/voucher', true, 1, () => '{}', 11).stored, true);
+    assert.equal(box.sourceSeq, 5, 'not 11: the event of 10 is in memory only');
+    assert.equal(await box.noteSource(20), false);
+    await box.close();
+    const again = await Outbox.open({ dir, fsync: false });
+    assert.equal(again.sourceSeq, 5, 'the add of 11 went without src: the next start reads from 5 on');
+    assert.equal(again.size, 2, 'the events of 5 and 11 (the one of 10 was never on disk)');
     await again.close();
   });
 

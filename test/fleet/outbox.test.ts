@@ -53,6 +53,20 @@ describe('fleet outbox (durable, bounded)', () => {
     await c.close();
   });
 
+  it("an event enqueued the moment the last one's `stored` resolves is written at once (not left for the next write)", async () => {
+    const box = await Outbox.open({ dir });
+    // Awaiting `stored` resumes in the tick the writer saw its queue empty: before, the next add waited
+    // for whatever write came next, in memory only (and flush() returned without it).
+    const adds = (async () => {
+      for (let i = 0; i < 3; i++)
+        await box.enqueue('kiosk/v1/x/evt/cash', true, i, () => `{"n":${i}}`).stored;
+      return 'written';
+    })();
+    const stuck = new Promise<string>((r) => setTimeout(() => r('stuck'), 2000));
+    assert.equal(await Promise.race([adds, stuck]), 'written');
+    await box.close();
+  });
+
   it('cuts off a torn tail (power cut mid-write) and keeps everything before it', async () => {
     const a = await Outbox.open({ dir });
     a.enqueue('t/evt/cash', true, 1, body);
