@@ -416,7 +416,24 @@ export interface HopperCountOutput {
   coins: number;
 }
 
-/** `reprinted: false`: there is no receipt to reprint. A printer failure rejects. */
+/** A customer receipt the journal keeps (the last 20), as the reprint page lists it. */
+export interface RecentReceipt {
+  jobId: string;
+  /** The kiosk's receipt number (`k-0042-00017`) as printed on it; null for a receipt without one. */
+  no: string | null;
+  /** When it was recorded, as the kiosk's local time shows it (`03.12. 07:12`). */
+  when: string;
+  /** Whether it came out of the printer when it was recorded (paper out: not). */
+  printed: boolean;
+}
+/** Newest first. */
+export interface RecentReceiptsOutput {
+  receipts: RecentReceipt[];
+}
+export interface ReprintInput {
+  jobId: string;
+}
+/** `reprinted: false`: there is no such receipt (any more). A printer failure rejects. */
 export interface ReprintOutput {
   reprinted: boolean;
 }

@@ -543,7 +543,23 @@ export const SERVICE_SCREENS: Record<string, ServiceScreen> = {
     lines: [r.m('svcConfirm'), r.m('svcConfirmHint'), ...cashLines(c, r)],
   }),
   'menu.cash.collecting': (_c, r) => busy([r.m('svcCollecting')]),
-  'menu.reprint': (_c, r) => busy([r.m('svcReprinting')]),
+  'menu.reprint.loading': (_c, r) => busy([r.m('svcLoading')]),
+  // The number the customer was told (farewell), when it was recorded, and whether it printed then.
+  'menu.reprint.choose': (c, r) => {
+    const b = c.receipts[c.receiptAt];
+    const no = b?.no ? fitted(r.m('receiptNoShort', { no: b.no }), b.no, r) : r.m('svcReceiptNoNumber');
+    const when = b?.when ?? '';
+    const unprinted = b && !b.printed ? r.m('svcReceiptUnprinted') : null;
+    return {
+      lines: [
+        no,
+        r.rows === 2 ? pick(r, when, unprinted) : when,
+        unprinted ?? r.m('svcReceiptPrinted'),
+        r.m('svcReceiptHint', { n: c.receiptAt + 1, total: c.receipts.length }),
+      ],
+    };
+  },
+  'menu.reprint.printing': (_c, r) => busy([r.m('svcReprinting')]),
   'menu.stock.loading': (_c, r) => busy([r.m('svcLoading')]),
   'menu.stock.choose': (c, r) => {
     const s = c.slots[c.slotAt];

@@ -10,7 +10,7 @@
  * parent as `SERVICE_STATUS`, and the next menu starts from it (`input.gate`).
  *
  * Then the menu: `up`/`down` move, `ok` selects, `cancel` logs out. Info, test print, device test,
- * cash collection, reprint of the last receipt, slot stock, the releases whose outcome is unknown
+ * cash collection, reprint of a recent receipt (newest first), slot stock, the releases whose outcome is unknown
  * (settled `delivered` or `refunded` with a voucher, after a confirmation), the change hopper (coins
  * put in or taken out, journaled so the books' count follows), the open vouchers (one paid out in
  * cash after a confirmation, journaled before the cash is handed over), the card terminal, leave
@@ -34,6 +34,9 @@ import type {
   OpenVouchersOutput,
   PayOutVoucherInput,
   PayOutVoucherOutput,
+  RecentReceipt,
+  RecentReceiptsOutput,
+  ReprintInput,
   ReprintOutput,
   ServiceInfo,
   ServiceReport,
@@ -193,10 +196,18 @@ export interface ServiceMenuContext {
   /** Open vouchers as loaded (never their codes) and the one chosen. */
   vouchers: OpenVoucherItem[];
   voucherAt: number;
+  /** The journal's recent receipts as loaded (newest first) and the one chosen for a reprint. */
+  receipts: RecentReceipt[];
+  receiptAt: number;
 }
 
 /** The pages that choose one of a loaded list with up/down: the list and where its cursor is kept. */
-const PAGE_LISTS = { slots: 'slotAt', releases: 'releaseAt', vouchers: 'voucherAt' } as const;
+const PAGE_LISTS = {
+  slots: 'slotAt',
+  releases: 'releaseAt',
+  vouchers: 'voucherAt',
+  receipts: 'receiptAt',
+} as const;
 type PageList = keyof typeof PAGE_LISTS;
 
 export interface ServiceMenuOutput {
@@ -370,7 +381,8 @@ export const serviceMenuMachine = setup({
     deviceTest: notProvided<DeviceTestResult[]>('deviceTest'),
     cashStatus: notProvided<CashStatusOutput>('cashStatus'),
     collectCash: notProvided<CollectCashOutput, CollectCashInput>('collectCash'),
-    reprint: notProvided<ReprintOutput>('reprint'),
+    recentReceipts: notProvided<RecentReceiptsOutput>('recentReceipts'),
+    reprint: notProvided<ReprintOutput, ReprintInput>('reprint'),
     stockStatus: notProvided<StockStatusOutput>('stockStatus'),
     setStock: notProvided<void, SetStockInput>('setStock'),
     terminalDuty: notProvided<TerminalDutyOutput, TerminalDutyInput>('terminalDuty'),
@@ -566,6 +578,17 @@ export const serviceMenuMachine = setup({
         }),
       );
     }),
+    /** After the reprint, or its error (then reported failed with the error's text). */
+    reportReprint: enqueueActions(({ context, event, enqueue }) => {
+      const r = context.receipts[context.receiptAt];
+      const failed = (event as { error?: unknown }).error !== undefined;
+      const detail = [r?.no ?? r?.jobId, failed ? errorText(event) : null].filter(Boolean).join(' ');
+      enqueue(reporting({ action: 'reprint', ok: !failed, ...(detail ? { detail } : {}) }));
+    }),
+    showReceipts: assign(({ event }) => ({
+      receipts: outputOf<RecentReceiptsOutput>(event).receipts,
+      receiptAt: 0,
+    })),
     showVouchers: assign(({ event }) => ({
       vouchers: outputOf<OpenVouchersOutput>(event).vouchers,
       voucherAt: 0,
@@ -602,6 +625,7 @@ export const serviceMenuMachine = setup({
     hasReleases: ({ event }) => outputOf<UnsettledOutput>(event).releases.length > 0,
     hasHopper: ({ event }) => outputOf<HopperStatusOutput>(event).hopper !== null,
     hasVouchers: ({ event }) => outputOf<OpenVouchersOutput>(event).vouchers.length > 0,
+    hasReceipts: ({ event }) => outputOf<RecentReceiptsOutput>(event).receipts.length > 0,
     okWithCoins: ({ context, event }) => button(event) === 'ok' && context.hopperCount > 0,
     okPressed: ({ event }) => button(event) === 'ok',
     isCancelDuty: ({ context }) => context.duty === 'cancel_last',
@@ -641,6 +665,8 @@ export const serviceMenuMachine = setup({
     hopperStep: 10,
     vouchers: [],
     voucherAt: 0,
+    receipts: [],
+    receiptAt: 0,
   }),
   on: { TICK: { actions: 'tick' } },
   initial: 'start',
@@ -951,35 +977,36 @@ export const serviceMenuMachine = setup({
           },
         },
         reprint: {
-          on: { TICK: { actions: 'tick' } },
-          invoke: {
-            id: 'reprint',
-            src: 'reprint',
-            onDone: [
-              {
-                guard: 'reprinted',
-                target: 'result',
-                actions: [
-                  { type: 'setResult', params: { result: 'reprinted' } },
-                  reporting({ action: 'reprint', ok: true }),
+          initial: 'loading',
+          states: {
+            loading: loadingList('recentReceipts', 'hasReceipts', 'showReceipts', 'no_receipt'),
+            // Newest first: the receipt a customer was told to ask for (paper out) need not be the last.
+            choose: choosing('receipts', 'printing'),
+            printing: {
+              on: { TICK: { actions: 'tick' } },
+              invoke: {
+                id: 'reprint',
+                src: 'reprint',
+                input: ({ context }) => ({ jobId: context.receipts[context.receiptAt]?.jobId ?? '' }),
+                onDone: [
+                  {
+                    guard: 'reprinted',
+                    target: '#serviceMenu.menu.result',
+                    actions: [{ type: 'setResult', params: { result: 'reprinted' } }, 'reportReprint'],
+                  },
+                  {
+                    target: '#serviceMenu.menu.result',
+                    actions: [
+                      { type: 'setResult', params: { result: 'no_receipt' } },
+                      reporting({ action: 'reprint', ok: false, detail: 'no receipt' }),
+                    ],
+                  },
                 ],
+                onError: {
+                  target: '#serviceMenu.menu.result',
+                  actions: [{ type: 'failResult', params: { result: 'print_failed' } }, 'reportReprint'],
+                },
               },
-              {
-                target: 'result',
-                actions: [
-                  { type: 'setResult', params: { result: 'no_receipt' } },
-                  reporting({ action: 'reprint', ok: false, detail: 'no receipt' }),
-                ],
-              },
-            ],
-            onError: {
-              target: 'result',
-              actions: [
-                { type: 'failResult', params: { result: 'print_failed' } },
-                enqueueActions(({ event, enqueue }) =>
-                  enqueue(reporting({ action: 'reprint', ok: false, detail: errorText(event) })),
-                ),
-              ],
             },
           },
         },

@@ -32,6 +32,8 @@ import type {
   OpenVouchersOutput,
   PayOutVoucherInput,
   PayOutVoucherOutput,
+  RecentReceiptsOutput,
+  ReprintInput,
   ReprintOutput,
   ServiceInfo,
   ServiceReport,
@@ -50,7 +52,8 @@ import { verifyPin } from './service-pin.js';
 import { collectionReportLines, reprintLines, testPageLines } from './service-report.js';
 import { FIRMWARE_VERSION } from './version.js';
 import type { TerminalService } from './terminal-service.js';
-import type { ReleaseSettler } from './release-settle.js';
+import { releaseTime, type ReleaseSettler } from './release-settle.js';
+import { receiptNumberOf } from '../bookkeeping/receipt-jobs.js';
 import type { VoucherPayout } from './voucher-payout.js';
 
 export interface ServiceMenuDeps {
@@ -175,11 +178,20 @@ export function createServiceMenuActors(deps: ServiceMenuDeps) {
     }
   });
 
-  const reprint = fromPromise<ReprintOutput>(async () => {
-    const last = deps.journal.state.recentReceipts.at(-1);
-    if (!last) return { reprinted: false };
+  // The receipts the journal keeps, newest first: a customer told to ask staff (paper out) names theirs by number.
+  const recentReceipts = fromPromise<RecentReceiptsOutput>(async () => ({
+    receipts: [...deps.journal.state.recentReceipts].reverse().map((r) => ({
+      jobId: r.jobId,
+      no: receiptNumberOf(r.lines),
+      when: releaseTime(r.ts),
+      printed: r.printed,
+    })),
+  }));
+  const reprint = fromPromise<ReprintOutput, ReprintInput>(async ({ input }) => {
+    const chosen = deps.journal.state.recentReceipts.find((r) => r.jobId === input.jobId);
+    if (!chosen) return { reprinted: false };
     await deps.printer.print({
-      lines: reprintLines(last.lines, lang),
+      lines: reprintLines(chosen.lines, lang),
       header: deps.config.receipts.header,
       footer: deps.config.receipts.footer,
     });
@@ -307,6 +319,7 @@ export function createServiceMenuActors(deps: ServiceMenuDeps) {
       deviceTest,
       cashStatus,
       collectCash,
+      recentReceipts,
       reprint,
       stockStatus,
       setStock,

@@ -350,3 +350,11 @@ function inDoubtLines(
     ),
   ];
 }
+
+/** The kiosk's receipt number as a customer receipt prints it (`Beleg-Nr.` / `Receipt no.`); null without one. */
+export function receiptNumberOf(lines: readonly ReceiptLine[]): string | null {
+  for (const l of lines)
+    if (l.type === 'name-value' && (l.value.name === 'Beleg-Nr.' || l.value.name === 'Receipt no.'))
+      return l.value.value;
+  return null;
+}

@@ -97,14 +97,19 @@ describe('e2e: top-up kiosk', function () {
     assert.equal((await k.receipts()).length, 0, 'nothing printed');
     await k.waitForSettled();
 
-    // New paper; the technician reprints it from the service menu (Letzter Beleg).
+    // New paper; the technician reprints it from the service menu (Belegnachdruck: newest first).
     await k.request({ cmd: 'paper', state: 'ok' });
     await k.longPress('service');
     await k.waitForScreen(/Service-PIN/);
     for (const d of '1234') await k.press(`amount${d}`);
     await k.waitForScreen(/^Service 1\//);
     for (let i = 0; i < 4; i++) await k.press('down');
-    await k.waitForScreen(/>Letzter Beleg/);
+    await k.waitForScreen(/>Belegnachdruck/);
+    await k.press('ok');
+    const listed = await k.waitForScreen(
+      /^(Nr\. )?k-\S+\n\d\d\.\d\d\. \d\d:\d\d\nnicht gedruckt\n1\/1 OK=Druck/,
+    );
+    assert.ok(listed[0]!.endsWith(no!), 'the receipt the farewell named');
     await k.press('ok');
     await k.waitForScreen(/^Beleg gedruckt/, 10_000);
     const [copy] = await k.receipts();

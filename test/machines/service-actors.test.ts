@@ -152,21 +152,38 @@ describe('service menu effects', () => {
     assert.equal(f.jobs.length, 0);
   });
 
-  it('reprint: the last customer receipt from the journal, marked as a copy; none: reprinted false', async () => {
+  it('reprint: the recent receipts newest first with number, time and whether they printed; the chosen one printed as a copy', async () => {
     const none = fakes();
-    assert.deepEqual(await run(none.impl.actors.reprint), { reprinted: false });
+    assert.deepEqual(await run(none.impl.actors.recentReceipts), { receipts: [] });
+    assert.deepEqual(await run(none.impl.actors.reprint, { jobId: 'S1:receipt:1' }), { reprinted: false });
     const state = emptyState();
-    state.recentReceipts.push({
-      sessionId: 'S1',
-      jobId: 'S1:receipt:1',
-      lines: [{ type: 'textline', value: { text: 'Aufladung 5,00 EUR', decoration: [] } }],
-      printed: true,
-      ts: 1,
-    });
+    const ts = new Date(2026, 11, 3, 7, 12).getTime();
+    const line = (text: string) => ({ type: 'textline' as const, value: { text, decoration: [] } });
+    state.recentReceipts.push(
+      {
+        sessionId: 'S1',
+        jobId: 'S1:receipt:1',
+        lines: [
+          line('Aufladung 5,00 EUR'),
+          { type: 'name-value', value: { name: 'Beleg-Nr.', value: 'k-0042-00016', decoration: [] } },
+        ],
+        printed: true,
+        ts,
+      },
+      { sessionId: 'S2', jobId: 'S2:receipt:1', lines: [line('Kaffee 1,80 EUR')], printed: false, ts },
+    );
     const f = fakes(state);
-    assert.deepEqual(await run(f.impl.actors.reprint), { reprinted: true });
+    assert.deepEqual(await run(f.impl.actors.recentReceipts), {
+      receipts: [
+        { jobId: 'S2:receipt:1', no: null, when: '03.12. 07:12', printed: false },
+        { jobId: 'S1:receipt:1', no: 'k-0042-00016', when: '03.12. 07:12', printed: true },
+      ],
+    });
+    assert.deepEqual(await run(f.impl.actors.reprint, { jobId: 'S1:receipt:1' }), { reprinted: true });
     assert.deepEqual(f.jobs[0]?.lines[0], { type: 'separator', value: { caption: 'Kopie' } });
     assert.match(JSON.stringify(f.jobs[0]?.lines), /Aufladung 5,00 EUR/);
+    assert.deepEqual(await run(f.impl.actors.reprint, { jobId: 'S3:receipt:1' }), { reprinted: false });
+    assert.equal(f.jobs.length, 1);
   });
 
   it('test print goes to the printer', async () => {

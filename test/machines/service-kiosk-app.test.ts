@@ -174,7 +174,7 @@ describe('service menu in the kiosk program', function () {
     // Journalled (log) and reported; then leave maintenance from the menu.
     await k.press('ok');
     await k.waitForScreen(/>Kassenleerung/);
-    // Past Letzter Beleg, Fachbestand, Offene Ausgaben, Wechselgeld, Gutscheine, Kartenterminal.
+    // Past Belegnachdruck, Fachbestand, Offene Ausgaben, Wechselgeld, Gutscheine, Kartenterminal.
     for (let i = 0; i < 7; i++) await k.press('down');
     await k.waitForScreen(/>Wartung beenden/);
     await k.press('ok');

@@ -15,6 +15,8 @@ import type {
   OpenVouchersOutput,
   PayOutVoucherInput,
   PayOutVoucherOutput,
+  RecentReceiptsOutput,
+  ReprintInput,
   ReprintOutput,
   SetStockInput,
   SettleReleaseInput,
@@ -64,7 +66,13 @@ function serviceStubs() {
     ]),
     cashStatus: sinon.stub<[], Promise<CashStatusOutput>>().resolves({ expected: 1250 }),
     collectCash: sinon.stub<[CollectCashInput], Promise<CollectCashOutput>>().resolves({ printed: true }),
-    reprint: sinon.stub<[], Promise<ReprintOutput>>().resolves({ reprinted: true }),
+    recentReceipts: sinon.stub<[], Promise<RecentReceiptsOutput>>().resolves({
+      receipts: [
+        { jobId: 'S9:receipt:3', no: 'k-0042-00017', when: '03.12. 07:12', printed: false },
+        { jobId: 'S8:receipt:3', no: 'k-0042-00016', when: '03.12. 06:58', printed: true },
+      ],
+    }),
+    reprint: sinon.stub<[ReprintInput], Promise<ReprintOutput>>().resolves({ reprinted: true }),
     stockStatus: sinon.stub<[], Promise<StockStatusOutput>>().resolves({
       slots: [
         { id: 'A1', desc: 'Kaffee', stock: 3, capacity: 12, blocked: null },
@@ -116,7 +124,8 @@ function provideMenu(s: ServiceStubs, reports: ServiceReport[]) {
       deviceTest: fromPromise(() => s.deviceTest()),
       cashStatus: fromPromise(() => s.cashStatus()),
       collectCash: fromPromise<CollectCashOutput, CollectCashInput>(({ input }) => s.collectCash(input)),
-      reprint: fromPromise(() => s.reprint()),
+      recentReceipts: fromPromise(() => s.recentReceipts()),
+      reprint: fromPromise<ReprintOutput, ReprintInput>(({ input }) => s.reprint(input)),
       stockStatus: fromPromise(() => s.stockStatus()),
       setStock: fromPromise<void, SetStockInput>(({ input }) => s.setStock(input)),
       terminalDuty: fromPromise<TerminalDutyOutput, TerminalDutyInput>(({ input }) => s.terminalDuty(input)),
@@ -421,17 +430,41 @@ describe('service menu: navigation and actions', () => {
     assert.deepEqual(h.screen(2), ['Münzprüfer: ok', '']);
   });
 
-  it('Reprint: printed, or no receipt to reprint', async () => {
+  it('Reprint: the recent receipts newest first (number, time, printed or not), the chosen one printed; none, gone, or the printer failing', async () => {
     const h = menu();
     await h.login();
     await h.choose('reprint');
-    assert.equal(h.stubs.reprint.callCount, 1);
+    assert.deepEqual(h.screen(), ['Nr. k-0042-00017', '03.12. 07:12', 'nicht gedruckt', '1/2 OK=Druck']);
+    assert.deepEqual(h.screen(2), ['Nr. k-0042-00017', '03.12. 07:12']);
+    for (let i = 0; i < 12; i++) await h.tick(250);
+    assert.deepEqual(h.screen(2), ['Nr. k-0042-00017', 'nicht gedruckt'], 'in turn on 16x2');
+    await h.press('down');
+    assert.deepEqual(h.screen(4, 'en'), ['No. k-0042-00016', '03.12. 06:58', 'printed', '2/2 OK=Print']);
+    assert.equal(h.stubs.reprint.callCount, 0, 'nothing printed before OK');
+    await h.press('ok');
+    assert.deepEqual(h.stubs.reprint.firstCall.args[0], { jobId: 'S8:receipt:3' });
     assert.equal(h.screen()[0], 'Beleg gedruckt');
+    assert.deepEqual(h.reports.at(-1), { action: 'reprint', ok: true, detail: 'k-0042-00016' });
     await h.press('ok');
     h.stubs.reprint.resolves({ reprinted: false });
     await h.choose('reprint');
+    await h.press('ok');
     assert.equal(h.screen()[0], 'Kein Beleg da');
     assert.deepEqual(h.reports.at(-1), { action: 'reprint', ok: false, detail: 'no receipt' });
+    await h.press('ok');
+    h.stubs.reprint.rejects(new Error('printer is out of paper'));
+    await h.choose('reprint');
+    await h.press('ok');
+    assert.deepEqual(h.screen().slice(0, 2), ['Druckfehler', 'printer is out of pa']);
+    assert.deepEqual(h.reports.at(-1), {
+      action: 'reprint',
+      ok: false,
+      detail: 'k-0042-00017 printer is out of paper',
+    });
+    await h.press('ok');
+    h.stubs.recentReceipts.resolves({ receipts: [] });
+    await h.choose('reprint');
+    assert.equal(h.screen()[0], 'Kein Beleg da');
   });
 
   it('Slot stock: choose a slot, count it (key 1 = full), journaled; a blocked slot says so', async () => {
@@ -854,6 +887,8 @@ describe('service menu: screens', () => {
     hopperStep: 100,
     vouchers: [{ key: 'k-0042.QX7MD2KA', label: 'QX7M-D2KA', cents: 99_990, when: '03.12. 07:12' }],
     voucherAt: 0,
+    receipts: [{ jobId: 'S1:receipt:3', no: 'k-test-0001-00017', when: '03.12. 07:12', printed: false }],
+    receiptAt: 0,
     list: [
       { kind: 'id', text: 'k-0042' },
       { kind: 'ip', text: '10.0.0.12' },
