@@ -80,6 +80,12 @@ export interface TerminalDutiesDeps {
   logger: Logger;
   /** `kiosk.cardTerminal`: without a terminal every duty is refused. */
   enabled: boolean;
+  /**
+   * Reads that must all still say "paid" before a reversal in doubt counts as not taken (reads may lag
+   * a change: a stale one shows the payment as before), and the pause between them. Default 3, 1 s.
+   */
+  confirmReads?: number;
+  readPauseMs?: number;
 }
 
 export class TerminalDuties {
@@ -166,22 +172,16 @@ export class TerminalDuties {
    * must then be neither reversed again nor paid back another way. Never sends a reversal.
    */
   async resolveReversals(apiId: string): Promise<'none' | 'reversed' | 'not_reversed' | 'in_doubt'> {
-    const { journal, api, logger } = this.deps;
+    const { journal, logger } = this.deps;
     const open = Object.values(journal.state.terminal.inDoubt)
       .filter((i) => i.action === 'cancel_trx' && i.apiId === apiId)
       .sort((a, b) => a.seq - b.seq);
     if (open.length === 0) return 'none';
-    let took: string;
-    let status: string | undefined;
-    try {
-      const rb = await api.readBack(apiId);
-      took = rb.took;
-      status = rb.transaction.status ?? undefined;
-    } catch (err) {
-      logger.warn({ apiId, err: (err as Error).message }, 'terminal reversal in doubt: not readable');
+    const { took, status } = await this.readReversal(apiId);
+    if (took !== 'cancelled' && took !== 'effect') {
+      logger.warn({ apiId, took }, 'terminal reversal still in doubt after read-back');
       return 'in_doubt';
     }
-    if (took !== 'cancelled' && took !== 'effect') return 'in_doubt';
     for (const [n, i] of open.entries()) {
       const reversed = took === 'cancelled' && n === 0;
       await writeDutyOutcome(journal, i.jobId, {
@@ -199,20 +199,41 @@ export class TerminalDuties {
     return took === 'cancelled' ? 'reversed' : 'not_reversed';
   }
 
+  /**
+   * What the transaction says about a reversal: `cancelled` at any read is believed (a read never runs
+   * ahead of the truth); anything else only as the last of `confirmReads` reads, because a read may lag
+   * the reversal and show the payment as it was, or older (profile `read-lag`). `unreadable`: no answer.
+   */
+  private async readReversal(apiId: string): Promise<{ took: string; status?: string }> {
+    const reads = Math.max(1, this.deps.confirmReads ?? 3);
+    let last: { took: string; status?: string } = { took: 'unreadable' };
+    for (let i = 0; i < reads; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, this.deps.readPauseMs ?? 1000));
+      try {
+        const rb = await this.deps.api.readBack(apiId);
+        last = { took: rb.took, ...(rb.transaction.status ? { status: rb.transaction.status } : {}) };
+      } catch {
+        return { took: 'unreadable' };
+      }
+      // Anything else may be a read behind the truth (even the payment before it was paid): read again.
+      if (last.took === 'cancelled') return last;
+    }
+    return last;
+  }
+
   /** The answer was lost or refused: what the transaction says now decides. */
   private async afterFailedReversal(apiId: string, err: unknown): Promise<DutyResult> {
     const message = (err as Error).message;
-    if (isApiError(err) && err.outcome === 'not_applied')
+    // A 409 says the payment is not in a state to reverse: it may be reversed already (an earlier
+    // reversal in doubt that took effect), so it is read back, and never taken for "still paid".
+    const conflict = isApiError(err) && err.kind === 'http' && err.httpStatus === 409;
+    if (isApiError(err) && err.outcome === 'not_applied' && !conflict)
       return { result: 'failed', detail: message, merchantLines: [] };
-    try {
-      const rb = await this.deps.api.readBack(apiId);
-      if (rb.took === 'cancelled')
-        return { result: 'ok', status: rb.transaction.status, detail: 'read back', merchantLines: [] };
-      if (rb.took === 'effect')
-        return { result: 'failed', status: rb.transaction.status, detail: message, merchantLines: [] };
-    } catch {
-      // Still not readable: in doubt.
-    }
+    const rb = await this.readReversal(apiId);
+    const status = rb.status ? { status: rb.status } : {};
+    if (rb.took === 'cancelled') return { result: 'ok', ...status, detail: 'read back', merchantLines: [] };
+    if (rb.took === 'effect' && !conflict)
+      return { result: 'failed', ...status, detail: message, merchantLines: [] };
     return { result: 'unknown', detail: message, merchantLines: [] };
   }
 

@@ -272,8 +272,10 @@ export async function startApiStandIn(opts: StandInOptions = {}): Promise<StandI
       if (opts.terminalDelayMs) await new Promise((r) => setTimeout(r, opts.terminalDelayMs));
       return { status: 'ok', ...(action === 'EndOfDay' ? ledger.endOfDay() : ledger.diagnosis()) };
     }
-    // What a lagging read shows after this change: the transaction as it is now.
-    const known = ledger.transaction(decodedId);
+    // What a lagging read shows after this change: the transaction as it is now. `cancelTrx` names
+    // the terminal payment by its receipt number: the transaction it changes lags like any other.
+    const txId = action === 'cancelTrx' ? (ledger.terminalPayment(decodedId)?.id ?? decodedId) : decodedId;
+    const known = ledger.transaction(txId);
     const stamp = known ? JSON.stringify(known) : undefined;
     const before = ledger.behaviour.readLag > 0 && known ? render(structuredClone(known)) : undefined;
     try {
@@ -285,8 +287,8 @@ export async function startApiStandIn(opts: StandInOptions = {}): Promise<StandI
       return await act(action, decodedId, faultList, render);
     } finally {
       // A change committed (an answer, or a refusal that still moved the status, as a decline does).
-      if (before && JSON.stringify(ledger.transaction(decodedId)) !== stamp && !lagged.has(decodedId))
-        lagged.set(decodedId, { view: before, left: ledger.behaviour.readLag });
+      if (before && JSON.stringify(ledger.transaction(txId)) !== stamp && !lagged.has(txId))
+        lagged.set(txId, { view: before, left: ledger.behaviour.readLag });
     }
   };
 

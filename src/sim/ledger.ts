@@ -494,8 +494,13 @@ export class Ledger {
    * batch (documented: before end-of-day; receipts kept unchanged; status `cancelled`). The card part
    * of the transaction goes back on the card as with `cancel`.
    */
+  /** The terminal payment with this receipt number (what `cancelTrx` names), if any. */
+  terminalPayment(receiptNumber: string): StoredTransaction | undefined {
+    return Object.values(this.data.transactions).find((t) => t.receipt_number === receiptNumber);
+  }
+
   cancelTrx(receiptNumber: string): StoredTransaction {
-    const tx = Object.values(this.data.transactions).find((t) => t.receipt_number === receiptNumber);
+    const tx = this.terminalPayment(receiptNumber);
     if (!tx) throw notFound(`no terminal payment with receipt number ${receiptNumber}`);
     if (tx.status !== 'ok') throw wrongState(`transaction ${tx.id} is ${tx.status}; it cannot be reversed`);
     if (tx.terminalBatch !== this.terminalBook().batch)
