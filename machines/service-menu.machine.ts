@@ -292,8 +292,24 @@ function loadingList<S extends string, G extends string, A extends string, R ext
   } as const;
 }
 
+/** A list to read (Info, device test): up/down scroll it, OK or C back to the menu. */
+const scrolling = {
+  on: {
+    BUTTON: [
+      { guard: { type: 'isButton', params: { names: ['up'] } }, actions: ['touch', 'scrollUp'] },
+      { guard: { type: 'isButton', params: { names: ['down'] } }, actions: ['touch', 'scrollDown'] },
+      {
+        guard: { type: 'isButton', params: { names: ['ok', 'cancel'] } },
+        target: '#serviceMenu.menu.main',
+        actions: 'touch',
+      },
+      { actions: 'touch' },
+    ],
+  },
+} as const;
+
 /**
- * One of a loaded list to choose (slots, releases, vouchers): up/down move through `list` (round),
+ * One of a loaded list to choose (slots, releases, vouchers, receipts): up/down move through `list` (round),
  * OK goes on to `next` (with `onOk`), C back to the menu.
  */
 function choosing<N extends string, O extends string = never>(list: PageList, next: N, onOk?: O) {
@@ -816,23 +832,7 @@ export const serviceMenuMachine = setup({
                 },
               },
             },
-            show: {
-              on: {
-                BUTTON: [
-                  { guard: { type: 'isButton', params: { names: ['up'] } }, actions: ['touch', 'scrollUp'] },
-                  {
-                    guard: { type: 'isButton', params: { names: ['down'] } },
-                    actions: ['touch', 'scrollDown'],
-                  },
-                  {
-                    guard: { type: 'isButton', params: { names: ['ok', 'cancel'] } },
-                    target: '#serviceMenu.menu.main',
-                    actions: 'touch',
-                  },
-                  { actions: 'touch' },
-                ],
-              },
-            },
+            show: scrolling,
           },
         },
         testPrint: {
@@ -888,23 +888,7 @@ export const serviceMenuMachine = setup({
                 },
               },
             },
-            show: {
-              on: {
-                BUTTON: [
-                  { guard: { type: 'isButton', params: { names: ['up'] } }, actions: ['touch', 'scrollUp'] },
-                  {
-                    guard: { type: 'isButton', params: { names: ['down'] } },
-                    actions: ['touch', 'scrollDown'],
-                  },
-                  {
-                    guard: { type: 'isButton', params: { names: ['ok', 'cancel'] } },
-                    target: '#serviceMenu.menu.main',
-                    actions: 'touch',
-                  },
-                  { actions: 'touch' },
-                ],
-              },
-            },
+            show: scrolling,
           },
         },
         cash: {
