@@ -108,6 +108,12 @@ export class JournalFleet {
   private readonly openSeq: number;
   /** The position last noted to the outbox (`keepPosition`). */
   private noted = -1;
+  /**
+   * The untold records could not be read at attach: this run tells its events without their seq and
+   * notes no position, so the next start reads from the same place again (what it then tells twice
+   * the dashboard counts once: the ids are derived).
+   */
+  private positionLost = false;
 
   constructor(
     private readonly journal: Journal,
@@ -143,7 +149,8 @@ export class JournalFleet {
       for await (const r of this.journal.entries(from)) if (r.type !== 'snapshot') untold.push(r);
       count = this.tell(untold);
     } catch (err) {
-      // The records stay in the journal: the next start tells them (told is only what reached the outbox).
+      // The records stay in the journal: the next start reads them again (see positionLost).
+      this.positionLost = true;
       this.logger.error({ err: (err as Error).message, from }, 'fleet: untold journal records not read');
     } finally {
       const held = this.held;
@@ -161,7 +168,7 @@ export class JournalFleet {
    * `NOTE_EVERY` records (a power cut is the usual end of a run) and at a clean stop.
    */
   async keepPosition(): Promise<void> {
-    if (!this.fleet || this.told < 0) return;
+    if (!this.fleet || this.told < 0 || this.positionLost) return;
     const told = this.told;
     this.noted = told;
     await this.fleet.noteJournalTold(told);
@@ -173,8 +180,9 @@ export class JournalFleet {
     const fresh = entries.filter((e) => e.seq > this.told);
     const events = journalEventsOf(fresh, this.kioskId);
     for (const e of events) {
-      if (e.type === 'voucher') fleet.event('voucher', e.input, e.src);
-      else fleet.event('transaction', e.input, e.src);
+      const src = this.positionLost ? undefined : e.src;
+      if (e.type === 'voucher') fleet.event('voucher', e.input, src);
+      else fleet.event('transaction', e.input, src);
     }
     for (const e of fresh) this.told = Math.max(this.told, e.seq);
     return events.length;

@@ -186,6 +186,36 @@ describe('app/journal-fleet: events told from the journal, durable before the re
     );
   });
 
+  it('the untold records unreadable at the start: nothing noted that run, the next start tells them (a repeat keeps its id)', async () => {
+    const dir = dirs.make();
+    await (await run(dir)).stop(); // a position in the outbox
+    const r1 = await run(dir, async (j) => {
+      await j.append({ type: 'unclaimed', sessionId: 'r', cents: 40, voucher: issuer.issue(40) });
+      sinon
+        .stub(j, 'entries')
+        .onFirstCall()
+        .callsFake(async function* () {
+          yield* [];
+          throw new Error('EIO');
+        })
+        .callThrough();
+    });
+    await r1.journal.append({ type: 'unclaimed', sessionId: 'l', cents: 60, voucher: issuer.issue(60) });
+    await r1.stop();
+    assert.deepEqual(
+      outbox(dir).map((e) => [e.amountCents, e.src]),
+      [[60, undefined]],
+      'the live one told without its seq',
+    );
+    await (await run(dir)).stop();
+    const told = outbox(dir);
+    assert.deepEqual(
+      told.map((e) => e.amountCents),
+      [60, 40, 60],
+    );
+    assert.equal(told[0]!.eventId, told[2]!.eventId, 'told twice under one id: counted once');
+  });
+
   it('the outbox keeps how far the journal is told through a compaction and a reopen; noted only once the adds are on disk', async () => {
     const dir = dirs.make();
     const box = await Outbox.open({ dir, compactBytes: 200, fsync: false });
