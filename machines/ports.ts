@@ -343,6 +343,14 @@ export interface SetStockInput {
   count: number;
 }
 
+/** A blocked slot the technician cleared (service menu): it releases again, its stock unchanged. */
+export interface UnblockSlotInput {
+  slot: string;
+}
+export interface UnblockSlotOutput {
+  stock: number;
+}
+
 /**
  * A paid release whose outcome is unknown (power cut or driver fault mid-release): never released
  * again, its price not given back, until a technician settles it (service menu, `releases`). No card
@@ -452,6 +460,7 @@ export type ServiceAction =
   | 'cash_collected'
   | 'reprint'
   | 'stock_set'
+  | 'slot_unblocked'
   | 'release_settled'
   | 'hopper_filled'
   | 'hopper_emptied'

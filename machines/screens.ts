@@ -118,14 +118,15 @@ const collectingCheckout: SessionScreen = (c, r) => {
     lines: [
       r.m('insert'),
       amount,
-      held(c) > 0 ? r.money('inserted', held(c)) : r.m('noChange'),
-      // A coin too large goes back: the customer reads which coins are taken, and what a coin too many
-      // becomes; with money in (the hopper may have dropped out since), also that there is no change.
-      limit
-        ? pick(r, ...(held(c) > 0 ? [r.m('noChange')] : []), overpayLine(c, r), limit, last)
-        : r.phase
-          ? last
-          : overpayLine(c, r),
+      // With money in and coins refused (the hopper may have dropped out since the first coin), the
+      // amount in takes turns with "no change": said within one turn, before the next coin.
+      held(c) > 0
+        ? limit
+          ? pick(r, r.money('inserted', held(c)), r.m('noChange'))
+          : r.money('inserted', held(c))
+        : r.m('noChange'),
+      // A coin too large goes back: the customer reads which coins are taken, and what a coin too many becomes.
+      limit ? pick(r, overpayLine(c, r), limit, last) : r.phase ? last : overpayLine(c, r),
     ],
   };
 };
@@ -584,6 +585,17 @@ export const SERVICE_SCREENS: Record<string, ServiceScreen> = {
     };
   },
   'menu.stock.saving': (_c, r) => busy([r.m('svcCollecting')]),
+  'menu.stock.unblockConfirm': (c, r) => {
+    const s = c.slots[c.slotAt];
+    return {
+      lines: [
+        r.m('svcUnblock', { slot: s?.id ?? '' }),
+        r.m('svcConfirmHint'),
+        r.m('svcUnblockHint', { n: s?.stock ?? 0 }),
+      ],
+    };
+  },
+  'menu.stock.unblocking': (_c, r) => busy([r.m('svcCollecting')]),
   'menu.releases.loading': (_c, r) => busy([r.m('svcLoading')]),
   'menu.releases.choose': (c, r) => {
     const u = c.releases[c.releaseAt];

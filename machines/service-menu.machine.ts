@@ -10,14 +10,16 @@
  * parent as `SERVICE_STATUS`, and the next menu starts from it (`input.gate`).
  *
  * Then the menu: `up`/`down` move, `ok` selects, `cancel` logs out. Info, test print, device test,
- * cash collection, reprint of a recent receipt (newest first), slot stock, the releases whose outcome is unknown
+ * cash collection, reprint of a recent receipt (newest first), slot stock (a blocked slot: key 2
+ * unblocks it, after a confirmation, refused by the app while its sensor reads active), the releases
+ * whose outcome is unknown
  * (settled `delivered` or `refunded` with a voucher, after a confirmation), the change hopper (coins
  * put in or taken out, journaled so the books' count follows), the open vouchers (one paid out in
  * cash after a confirmation, journaled before the cash is handed over), the card terminal, leave
  * maintenance (the machine finishes). Idle for
  * `idleMs` while logged in: logged out. Every action is reported through the provided `report` action.
  */
-import { assign, enqueueActions, fromPromise, setup, type AnyActorRef } from 'xstate';
+import { and, assign, enqueueActions, fromPromise, setup, type AnyActorRef } from 'xstate';
 import { formatCents, type Cents } from '../src/api/money.js';
 import type { HardwareEvent, ServiceStatusEvent } from './events.js';
 import type {
@@ -49,6 +51,8 @@ import type {
   TerminalDuty,
   TerminalDutyInput,
   TerminalDutyOutput,
+  UnblockSlotInput,
+  UnblockSlotOutput,
   UnsettledOutput,
   UnsettledRelease,
 } from './ports.js';
@@ -136,6 +140,8 @@ export type ServiceResult =
   | 'collect_failed'
   | 'stock_set'
   | 'stock_failed'
+  | 'slot_unblocked'
+  | 'unblock_failed'
   | 'no_slots'
   | 'no_releases'
   | 'release_delivered'
@@ -401,6 +407,7 @@ export const serviceMenuMachine = setup({
     reprint: notProvided<ReprintOutput, ReprintInput>('reprint'),
     stockStatus: notProvided<StockStatusOutput>('stockStatus'),
     setStock: notProvided<void, SetStockInput>('setStock'),
+    unblockSlot: notProvided<UnblockSlotOutput, UnblockSlotInput>('unblockSlot'),
     terminalDuty: notProvided<TerminalDutyOutput, TerminalDutyInput>('terminalDuty'),
     unsettled: notProvided<UnsettledOutput>('unsettled'),
     settleRelease: notProvided<SettleReleaseOutput, SettleReleaseInput>('settleRelease'),
@@ -638,6 +645,7 @@ export const serviceMenuMachine = setup({
     reprinted: ({ event }) => outputOf<ReprintOutput>(event).reprinted,
     reportPrinted: ({ event }) => outputOf<CollectCashOutput>(event).printed,
     hasSlots: ({ event }) => outputOf<StockStatusOutput>(event).slots.length > 0,
+    chosenSlotBlocked: ({ context }) => (context.slots[context.slotAt]?.blocked ?? null) !== null,
     hasReleases: ({ event }) => outputOf<UnsettledOutput>(event).releases.length > 0,
     hasHopper: ({ event }) => outputOf<HopperStatusOutput>(event).hopper !== null,
     hasVouchers: ({ event }) => outputOf<OpenVouchersOutput>(event).vouchers.length > 0,
@@ -998,7 +1006,52 @@ export const serviceMenuMachine = setup({
           initial: 'loading',
           states: {
             loading: loadingList('stockStatus', 'hasSlots', 'showStock', 'no_slots'),
-            choose: choosing('slots', 'count', 'startStockCount'),
+            choose: {
+              on: {
+                BUTTON: [
+                  // 2 on a blocked slot: the technician cleared it (no count; refused while its sensor is active).
+                  {
+                    guard: and([{ type: 'isButton', params: { names: ['amount2'] } }, 'chosenSlotBlocked']),
+                    target: 'unblockConfirm',
+                    actions: 'touch',
+                  },
+                  ...choosing('slots', 'count', 'startStockCount').on.BUTTON,
+                ],
+              },
+            },
+            unblockConfirm: { on: { BUTTON: okOrCancel('unblocking', 'choose') } },
+            unblocking: {
+              on: { TICK: { actions: 'tick' } },
+              invoke: {
+                id: 'unblockSlot',
+                src: 'unblockSlot',
+                input: ({ context }) => ({ slot: context.slots[context.slotAt]?.id ?? '' }),
+                onDone: {
+                  target: '#serviceMenu.menu.result',
+                  actions: [
+                    { type: 'setResult', params: { result: 'slot_unblocked' } },
+                    enqueueActions(({ context, enqueue }) =>
+                      enqueue(
+                        reporting({
+                          action: 'slot_unblocked',
+                          ok: true,
+                          detail: context.slots[context.slotAt]?.id ?? '',
+                        }),
+                      ),
+                    ),
+                  ],
+                },
+                onError: {
+                  target: '#serviceMenu.menu.result',
+                  actions: [
+                    { type: 'failResult', params: { result: 'unblock_failed' } },
+                    enqueueActions(({ event, enqueue }) =>
+                      enqueue(reporting({ action: 'slot_unblocked', ok: false, detail: errorText(event) })),
+                    ),
+                  ],
+                },
+              },
+            },
             count: {
               on: {
                 BUTTON: [

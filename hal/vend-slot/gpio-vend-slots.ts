@@ -139,6 +139,11 @@ export class GpioVendSlots extends EventEmitter<VendSlotEvents> implements VendS
       this.logger.warn({ slot: slot.config.id }, 'slot sensor active outside a release');
   }
 
+  sensorActive(id: string): boolean {
+    const slot = this.byId.get(id);
+    return slot !== undefined && this.running?.slot !== slot && slot.activeSince !== undefined;
+  }
+
   async release(id: string): Promise<ReleaseResult> {
     const slot = this.byId.get(id);
     if (!slot) return { slot: id, outcome: 'failed', reason: 'unknown_slot', fired: false };

@@ -48,6 +48,10 @@ export class SimulatedVendSlots extends EventEmitter<VendSlotEvents> implements 
     return this.broken.has(slot) ? 'sensor_broken' : this.jammed.has(slot) ? 'jammed' : 'ok';
   }
 
+  sensorActive(slot: string): boolean {
+    return this.broken.has(slot);
+  }
+
   async release(slot: string): Promise<ReleaseResult> {
     if (!this.slots.includes(slot)) return { slot, outcome: 'failed', reason: 'unknown_slot', fired: false };
     if (this.running) return { slot, outcome: 'failed', reason: 'busy', fired: false };

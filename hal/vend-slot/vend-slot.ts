@@ -32,6 +32,11 @@ export interface VendSlots extends Probeable, Pick<EventEmitter<VendSlotEvents>,
   /** Slot ids as configured, e.g. `A1`. */
   readonly slots: readonly string[];
   start(): Promise<void>;
+  /**
+   * The slot's sensor reads active now while the slot is not releasing (a unit stuck in the beam, a
+   * broken sensor): a release could not be confirmed, so the slot is not unblocked.
+   */
+  sensorActive(slot: string): boolean;
   /** Fires the slot's output once and waits for the confirmation or the timeout. One slot at a time. */
   release(slot: string): Promise<ReleaseResult>;
   /** Switches every output off and releases the pins. */

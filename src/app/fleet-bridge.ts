@@ -19,7 +19,7 @@ import type { PrinterStatus } from '../../hal/printer/printer.js';
 import { FIRMWARE_VERSION } from './version.js';
 import { dutyReport, type TerminalService } from './terminal-service.js';
 import type { ReleaseSettler } from './release-settle.js';
-import { SettleRefused } from '../bookkeeping/vend-journal.js';
+import { SettleRefused, UnblockRefused } from '../bookkeeping/vend-journal.js';
 
 /** What the fleet reads of the running kiosk (the app implements it; no import of the app here). */
 export interface KioskView {
@@ -46,6 +46,8 @@ export interface FleetBridgeDeps {
   terminal?: TerminalService;
   /** A vending counter's releases in doubt and their settlement (the service menu's path too). */
   releases?: Pick<ReleaseSettler, 'settle'>;
+  /** A vending counter's blocked slot cleared (the service menu's path too); resolves with its stock. */
+  unblockSlot?: (slot: string, by: string) => Promise<number>;
 }
 
 function counterSet(c: Counters) {
@@ -123,9 +125,21 @@ export function kioskPortFor(app: KioskView, deps: FleetBridgeDeps): KioskPort {
           amountCents: r.cents,
           ...(r.voucherRef ? { voucher: r.voucherRef } : {}),
           ...(r.printed !== null ? { printed: r.printed } : {}),
+          slot: r.slot,
+          slotBlocked: r.slotBlocked,
         };
       } catch (err) {
         if (err instanceof SettleRefused) throw new Error(`refused: ${err.message}`, { cause: err });
+        throw err;
+      }
+    },
+    async unblockSlot(slot) {
+      // Not a disturbing command: nothing prints, no money moves, a running session keeps its figures.
+      if (!deps.unblockSlot) throw new Error('refused: no vend slots configured');
+      try {
+        return { slot, stock: await deps.unblockSlot(slot, 'fleet') };
+      } catch (err) {
+        if (err instanceof UnblockRefused) throw new Error(`refused: ${err.message}`, { cause: err });
         throw err;
       }
     },

@@ -242,6 +242,7 @@ export class KioskApp extends EventEmitter {
       lang: () => this.config.kiosk.language,
       productName: (id) => this.config.catalogue.find((p) => p.id === id)?.desc,
       logger: this.logger,
+      sensorActive: (slot) => this.devices.slots?.sensorActive(slot) ?? false,
       onSettled: () => this.vendChanged(),
     });
     await Promise.all([
@@ -539,6 +540,7 @@ export class KioskApp extends EventEmitter {
               await this.vend.setStock(slot, count, 'technician');
               this.vendChanged();
             },
+            unblock: (slot) => this.unblockSlot(slot, 'technician'),
           },
         }),
       },
@@ -1267,6 +1269,17 @@ export class KioskApp extends EventEmitter {
     };
   }
 
+  /**
+   * A blocked slot cleared by an operator (service menu, fleet `unblock-slot`): journaled first, refused
+   * while its sensor reads active or a release of it is in doubt (VendJournal.unblockSlot).
+   */
+  async unblockSlot(slot: string, by: string): Promise<number> {
+    const stock = await this.vend.unblockSlot(slot, by, this.devices.slots?.sensorActive(slot) ?? false);
+    this.logger.info({ slot, by, stock }, 'slot unblocked');
+    this.vendChanged();
+    return stock;
+  }
+
   /** Stock, blocks, releases in doubt and the hopper (control port, status file, fleet health). */
   vendSummary(): VendSummary {
     const hopper = this.devices.hopper;
@@ -1393,6 +1406,9 @@ export class KioskApp extends EventEmitter {
       vend: () => (this.devices.slots || this.devices.hopper ? this.vendSummary() : undefined),
       terminal: this.terminalService,
       releases: this.releases,
+      ...(this.devices.slots
+        ? { unblockSlot: (slot: string, by: string) => this.unblockSlot(slot, by) }
+        : {}),
     });
     // Before anything else the journal tells: the records recovery (or the CLI) wrote before this.
     await this.journalFleet.attach(this.fleet);

@@ -4,11 +4,16 @@
  * knows settles it. The service menu (a technician at the kiosk) and the fleet's `settle-release`
  * command both come here, so the two cannot differ in what they journal.
  *
- * `delivered`: the technician found the goods were given. `refunded`: a voucher for the price is
- * journaled (`unclaimed` with the `release_settled`, one group commit, see VendJournal) and then
- * printed. The voucher's code is what pays: it goes only to the printer. Everyone else (the log, the
- * fleet's answer, the service report) is told its reference `<issuer>.<id>` or the short id printed
- * under its QR.
+ * `delivered`: the technician found the goods were given. The unit dropped, so the slot works: the
+ * block its unknown outcome left is lifted (`slot_unblocked` with the job; its stock went down when
+ * the release went unknown), unless its sensor reads active now (a unit stuck in the beam, a broken
+ * sensor) or it is blocked for another reason: then it stays blocked and the answer says why.
+ * `refunded`: a voucher for the price is journaled (`unclaimed` with the `release_settled`, one group
+ * commit, see VendJournal) and then printed; the slot stays blocked (the unit did not come out: it may
+ * hang in the spiral or the chute) until a technician counts it or unblocks it.
+ * The voucher's code is what pays: it goes only to the printer. Everyone else (the log, the fleet's
+ * answer, the service report) is told its reference `<issuer>.<id>` or the short id printed under its
+ * QR.
  */
 import type { ReceiptLine } from '../api/schemas.js';
 import type { VendJournal } from '../bookkeeping/vend-journal.js';
@@ -19,7 +24,9 @@ import { voucherShortCode } from '../../machines/scan.js';
 import type { SettleHow, UnsettledRelease } from '../../machines/ports.js';
 
 export interface ReleaseSettlerDeps {
-  book: Pick<VendJournal, 'unsettled' | 'settleRelease'>;
+  book: Pick<VendJournal, 'unsettled' | 'settleRelease' | 'unblockAfterDelivered' | 'blockedWhy'>;
+  /** The slot's sensor reads active now (VendSlots.sensorActive): a `delivered` settle keeps it blocked. */
+  sensorActive: (slot: string) => boolean;
   /** Prints receipt lines with the kiosk's header and footer. */
   print: (lines: ReceiptLine[]) => Promise<void>;
   lang: () => 'de' | 'en';
@@ -41,6 +48,9 @@ export interface ReleaseSettled {
   voucherId: string | null;
   /** Whether the voucher printed; null when none was to be printed. */
   printed: boolean | null;
+  /** The release's slot, and why it is still blocked after the settle (null: it releases again). */
+  slot: string;
+  slotBlocked: string | null;
 }
 
 /** Day and time in the kiosk's local time, as the service menu shows it: `03.12. 07:12`. */
@@ -67,8 +77,20 @@ export function createReleaseSettler(deps: ReleaseSettlerDeps) {
    * the voucher stays open in the journal and staff pay it out by its reference.
    */
   async function settle(jobId: string, how: SettleHow, by: string, print: boolean): Promise<ReleaseSettled> {
-    const cents = deps.book.unsettled().find((r) => r.jobId === jobId)?.cents ?? 0;
+    const release = deps.book.unsettled().find((r) => r.jobId === jobId);
+    const cents = release?.cents ?? 0;
+    const slot = release?.slot ?? '';
     const code = await deps.book.settleRelease(jobId, how, by);
+    let slotBlocked = deps.book.blockedWhy(slot);
+    if (how === 'delivered') {
+      try {
+        slotBlocked = await deps.book.unblockAfterDelivered(jobId, slot, by, deps.sensorActive(slot));
+      } catch (err) {
+        // Settled all the same; the slot stays blocked (the safe side) for an explicit unblock.
+        slotBlocked = 'unblock not journaled';
+        deps.logger.error({ err: (err as Error).message, jobId, slot }, 'slot not unblocked after settle');
+      }
+    }
     deps.onSettled();
     const voucherRef = code ? (signedVoucherParts(code).ref ?? null) : null;
     // A plain (unsigned, older) code is its own name and pays: only a signed code has an id to tell.
@@ -86,8 +108,11 @@ export function createReleaseSettler(deps: ReleaseSettlerDeps) {
         );
       }
     }
-    deps.logger.info({ jobId, how, cents, by, voucher: voucherRef, printed }, 'release settled');
-    return { jobId, how, cents, voucherRef, voucherId, printed };
+    deps.logger.info(
+      { jobId, how, cents, by, voucher: voucherRef, printed, slot, slotBlocked },
+      'release settled',
+    );
+    return { jobId, how, cents, voucherRef, voucherId, printed, slot, slotBlocked };
   }
 
   return { unsettled, settle };

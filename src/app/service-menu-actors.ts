@@ -44,6 +44,8 @@ import type {
   StockStatusOutput,
   TerminalDutyInput,
   TerminalDutyOutput,
+  UnblockSlotInput,
+  UnblockSlotOutput,
   UnsettledOutput,
 } from '../../machines/ports.js';
 import { serviceMenuMachine } from '../../machines/service-menu.machine.js';
@@ -71,8 +73,15 @@ export interface ServiceMenuDeps {
   /** Addresses of this machine (default: os.networkInterfaces, non-internal, IPv4 first). */
   addresses?: () => string[];
   now?: () => Date;
-  /** A vending counter's slots: their stock, and a count to journal (`stock_set`). */
-  stock?: { slots: () => StockSlot[]; set: (slot: string, count: number) => Promise<void> };
+  /**
+   * A vending counter's slots: their stock, a count to journal (`stock_set`), and a blocked slot the
+   * technician cleared (`slot_unblocked`; rejects while its sensor reads active), resolving with its stock.
+   */
+  stock?: {
+    slots: () => StockSlot[];
+    set: (slot: string, count: number) => Promise<void>;
+    unblock: (slot: string) => Promise<number>;
+  };
   /**
    * The change hopper: its coin and the coins in it by the books, and coins put in (> 0) or taken
    * out (< 0), journaled (`hopper_filled`); resolves with the books' count afterwards.
@@ -204,6 +213,10 @@ export function createServiceMenuActors(deps: ServiceMenuDeps) {
     await deps.stock.set(input.slot, input.count);
     deps.logger.info({ slot: input.slot, count: input.count }, 'slot stock counted');
   });
+  const unblockSlot = fromPromise<UnblockSlotOutput, UnblockSlotInput>(async ({ input }) => {
+    if (!deps.stock) throw new Error('no vend slots');
+    return { stock: await deps.stock.unblock(input.slot) };
+  });
 
   const unsettled = fromPromise<UnsettledOutput>(async () => ({
     releases: deps.releases?.unsettled() ?? [],
@@ -323,6 +336,7 @@ export function createServiceMenuActors(deps: ServiceMenuDeps) {
       reprint,
       stockStatus,
       setStock,
+      unblockSlot,
       terminalDuty,
       unsettled,
       settleRelease,

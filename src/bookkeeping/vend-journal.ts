@@ -65,6 +65,20 @@ export class SettleRefused extends Error {
   }
 }
 
+/** Why a slot was not unblocked; the message names the slot and is safe to send to the operator. */
+export class UnblockRefused extends Error {
+  constructor(
+    readonly why: 'unknown_slot' | 'not_blocked' | 'release_unsettled' | 'sensor_active',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UnblockRefused';
+  }
+}
+
+/** The block an unknown release leaves (`release_outcome` unknown): `release <reason>`. */
+const RELEASE_BLOCK = /^release /;
+
 export class VendJournal {
   private readonly byId: Map<string, VendSlotSettings>;
 
@@ -185,6 +199,51 @@ export class VendJournal {
     if (!Number.isInteger(count) || count < 0 || count > s.capacity)
       throw new Error(`slot ${slot}: count must be 0..${s.capacity}, got ${count}`);
     await this.journal.append({ type: 'stock_set', slot, count, by });
+  }
+
+  /**
+   * An operator cleared a blocked slot (service menu, fleet `unblock-slot`): it releases again, its
+   * stock unchanged. Refused (`UnblockRefused`, nothing journaled): no such slot, not blocked, a
+   * release of it still in doubt (settle that first: it says whether the unit dropped), or its sensor
+   * reads active now (`sensorActive`: a unit in the beam or a broken sensor; the next release would
+   * fail at once). Returns the slot's stock.
+   */
+  async unblockSlot(slot: string, by: string, sensorActive: boolean): Promise<number> {
+    if (!this.byId.has(slot)) throw new UnblockRefused('unknown_slot', `no slot ${slot}`);
+    const blocked = this.blockedWhy(slot);
+    if (!blocked) throw new UnblockRefused('not_blocked', `slot ${slot} is not blocked`);
+    const doubt = this.unsettled().find((r) => r.slot === slot);
+    if (doubt)
+      throw new UnblockRefused(
+        'release_unsettled',
+        `slot ${slot}: release ${doubt.jobId} is still in doubt, settle it first`,
+      );
+    if (sensorActive)
+      throw new UnblockRefused('sensor_active', `slot ${slot}: its sensor still reads active`);
+    await this.journal.append({ type: 'slot_unblocked', slot, by });
+    return this.stockOf(slot);
+  }
+
+  /**
+   * After a release was settled `delivered`: the unit dropped, so the block its unknown outcome left
+   * is lifted (journaled `slot_unblocked` with the job), unless the slot is blocked for another
+   * reason, another of its releases is still in doubt, or its sensor reads active (a unit stuck in the
+   * beam: the technician clears it and unblocks the slot explicitly). Returns why the slot stays
+   * blocked, or null when it works.
+   */
+  async unblockAfterDelivered(
+    jobId: string,
+    slot: string,
+    by: string,
+    sensorActive: boolean,
+  ): Promise<string | null> {
+    const blocked = this.blockedWhy(slot);
+    if (!blocked) return null;
+    if (!RELEASE_BLOCK.test(blocked)) return blocked;
+    if (this.unsettled().some((r) => r.slot === slot)) return blocked;
+    if (sensorActive) return 'sensor_active';
+    await this.journal.append({ type: 'slot_unblocked', slot, by, releaseJob: jobId });
+    return null;
   }
 
   /**

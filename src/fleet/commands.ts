@@ -212,6 +212,8 @@ export class CommandHandler {
           args.how as 'delivered' | 'refunded',
           (args.print as boolean | undefined) ?? false,
         );
+      case 'unblock-slot':
+        return port.unblockSlot(args.slot as string);
       case 'restart':
         return { restarting: true };
     }

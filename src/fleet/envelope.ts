@@ -363,6 +363,15 @@ export const COMMAND_ARGS = {
     print: z.boolean().optional(),
     reason: reason.optional(),
   }),
+  /**
+   * Vending counter: a blocked slot works again, its stock unchanged (the operator knows it is clear:
+   * a technician freed the jam). Refused while a release of it is still in doubt (settle that first)
+   * or while its sensor reads active.
+   */
+  'unblock-slot': z.strictObject({
+    slot: z.string().regex(/^[A-Z0-9]{1,4}$/),
+    reason: reason.optional(),
+  }),
 } as const;
 export type CommandName = keyof typeof COMMAND_ARGS;
 export const COMMAND_NAMES = Object.keys(COMMAND_ARGS) as CommandName[];

@@ -57,6 +57,12 @@ export interface KioskPort {
    */
   settleRelease(jobId: string, how: 'delivered' | 'refunded', print: boolean): Promise<ReleaseSettleReport>;
   /**
+   * Vending counter: unblocks a blocked slot (journaled `slot_unblocked`); resolves with its stock.
+   * Rejects with `refused: ...` for no such slot, one not blocked, one with a release still in doubt,
+   * one whose sensor reads active, and without vend slots.
+   */
+  unblockSlot(slot: string): Promise<{ slot: string; stock: number }>;
+  /**
    * Restarts the app (a clean shutdown, the service manager brings it back). Resolves when the
    * shutdown has begun; the caller has already answered the operator.
    */
@@ -87,6 +93,9 @@ export interface ReleaseSettleReport {
   voucher?: string;
   /** Whether the voucher printed at the kiosk (only when asked to print). */
   printed?: boolean;
+  /** The release's slot and why it is still blocked after the settle (null: it releases again). */
+  slot?: string;
+  slotBlocked?: string | null;
 }
 
 /** What the reporter reads for `birth` (static facts, read again on every connect). */

@@ -332,6 +332,18 @@ export const StockSetSchema = z.object({
 });
 
 /**
+ * A blocked slot works again without a count (its stock is unchanged): an operator cleared it (service
+ * menu "Fachbestand", fleet `unblock-slot`), or settling its release in doubt as `delivered` showed the
+ * unit dropped (`releaseJob`). Never while its sensor reads active (VendJournal refuses).
+ */
+export const SlotUnblockedSchema = z.object({
+  type: z.literal('slot_unblocked'),
+  slot: id,
+  by: z.string().min(1).max(40),
+  releaseJob: id.optional(),
+});
+
+/**
  * Coins put into (`coins` > 0) or taken out of (`coins` < 0) the change hopper by a technician
  * (service menu, `Wechselgeld`): the books' count of the hopper follows (`vend.hopper`).
  */
@@ -401,6 +413,7 @@ export const EntryInputSchema = z.discriminatedUnion('type', [
   PayoutIntentSchema,
   PayoutOutcomeSchema,
   StockSetSchema,
+  SlotUnblockedSchema,
   HopperFilledSchema,
   CoinAcceptedSchema,
   SessionStartedSchema,

@@ -591,6 +591,7 @@ function applyInPlace(state: LedgerState, e: JournalEntry): void {
     case 'payout_intent':
     case 'payout_outcome':
     case 'stock_set':
+    case 'slot_unblocked':
     case 'hopper_filled':
       applyVend(state, e);
       return;
@@ -741,6 +742,10 @@ function applyVend(state: LedgerState, e: JournalEntry): void {
       slot.blocked = null;
       return;
     }
+    case 'slot_unblocked':
+      // The stock stays what it was (a unit settled `delivered` was counted out when it went unknown).
+      slotOf(vend, e.slot).blocked = null;
+      return;
     case 'hopper_filled': {
       // Signed: coins put in (> 0) or taken out (< 0). The first fill counts from an empty hopper.
       const book = vend.hopper;

@@ -11,6 +11,7 @@ import { createActor, toPromise, type AnyActorLogic } from 'xstate';
 import { createReleaseSettler, releaseTime } from '../../src/app/release-settle.js';
 import { createServiceMenuActors, type ServiceMenuDeps } from '../../src/app/service-menu-actors.js';
 import { KioskConfigSchema } from '../../src/config/config-schema.js';
+import type { UnblockRefused } from '../../src/bookkeeping/vend-journal.js';
 import { VendJournal } from '../../src/bookkeeping/vend-journal.js';
 import { VoucherIssuer } from '../../src/bookkeeping/voucher-code.js';
 import { Journal } from '../../src/journal/journal.js';
@@ -47,8 +48,11 @@ describe('settling a release in doubt (service menu actors, real journal)', () =
   const dirs = tempDirs();
   after(() => dirs.cleanup());
 
-  /** Two paid releases cut off by a power cut: after the restart both are `unknown`. */
-  async function afterPowerCut() {
+  /**
+   * Two paid releases cut off by a power cut: after the restart both are `unknown`. `stuck`: slots
+   * whose sensor reads active (VendSlots.sensorActive).
+   */
+  async function afterPowerCut(stuck: ReadonlySet<string> = new Set()) {
     const dir = dirs.make();
     const logger = recordingLogger();
     const first = await Journal.open(dir, { logger });
@@ -77,6 +81,7 @@ describe('settling a release in doubt (service menu actors, real journal)', () =
       lang: () => cfg.kiosk.language,
       productName: (id) => cfg.catalogue.find((p) => p.id === id)?.desc,
       logger,
+      sensorActive: (slot) => stuck.has(slot),
       onSettled: settled,
     });
     const deps: ServiceMenuDeps = {
@@ -91,7 +96,7 @@ describe('settling a release in doubt (service menu actors, real journal)', () =
       releases,
     };
     const { actors } = createServiceMenuActors(deps);
-    return { dir, journal, vend, jobs, printer, logger, actors, settled };
+    return { dir, journal, vend, jobs, printer, logger, actors, settled, releases };
   }
 
   it('lists each release in doubt with slot, product, price and local time; no card data', async () => {
@@ -162,6 +167,7 @@ describe('settling a release in doubt (service menu actors, real journal)', () =
       lang: () => 'de',
       productName: () => undefined,
       logger: w.logger,
+      sensorActive: () => false,
       onSettled: () => {},
     });
     const seq = journal.state.lastSeq;
@@ -203,6 +209,7 @@ describe('settling a release in doubt (service menu actors, real journal)', () =
       lang: () => 'de',
       productName: () => undefined,
       logger: w.logger,
+      sensorActive: () => false,
       onSettled: () => {},
     });
     const out = await releases.settle('s1:release-0:4', 'refunded', 'technician', true);
@@ -230,5 +237,73 @@ describe('settling a release in doubt (service menu actors, real journal)', () =
     await assert.rejects(vend.settleRelease('s3:release-0:1', 'refunded', 't'), /session is still open/);
     assert.equal(journal.state.unclaimedVouchers.length, 0);
     await journal.close();
+  });
+
+  describe('the slot after the settle (issue 15)', () => {
+    const slotOf = (w: { journal: Journal }, id: string) => w.journal.state.vend.slots[id];
+    const unblocks = async (dir: string) =>
+      (await Journal.read(dir)).records.flatMap((r) =>
+        r.type === 'slot_unblocked' ? [[r.slot, r.by, r.releaseJob ?? null]] : [],
+      );
+
+    it('delivered: the unit dropped, so the slot works again; its stock went down once', async () => {
+      const w = await afterPowerCut();
+      assert.equal(slotOf(w, 'B2')?.blocked, 'release power_cut');
+      assert.equal(w.vend.stockOf('B2'), 4, 'counted out when the release went unknown');
+      const out = await w.releases.settle('s2:release-0:4', 'delivered', 'fleet', false);
+      assert.deepEqual([out.slot, out.slotBlocked], ['B2', null]);
+      assert.equal(slotOf(w, 'B2')?.blocked, null);
+      assert.equal(w.vend.stockOf('B2'), 4, 'not counted out twice');
+      assert.equal(w.vend.available().B2, 4, 'the machine may sell it again');
+      assert.equal(slotOf(w, 'A1')?.blocked, 'release power_cut', 'the other slot is not touched');
+      await w.journal.close();
+      assert.deepEqual(await unblocks(w.dir), [['B2', 'fleet', 's2:release-0:4']]);
+    });
+
+    it('delivered, but the sensor still reads active: the slot stays blocked and the answer says why', async () => {
+      const w = await afterPowerCut(new Set(['B2']));
+      const out = await w.releases.settle('s2:release-0:4', 'delivered', 'technician', false);
+      assert.equal(out.slotBlocked, 'sensor_active');
+      assert.equal(slotOf(w, 'B2')?.blocked, 'release power_cut');
+      assert.equal(w.journal.state.vend.settled['s2:release-0:4']?.how, 'delivered', 'settled all the same');
+      await w.journal.close();
+      assert.deepEqual(await unblocks(w.dir), []);
+    });
+
+    it('refunded: the unit did not come out, the slot stays blocked until it is cleared explicitly', async () => {
+      const w = await afterPowerCut();
+      const out = await w.releases.settle('s1:release-0:4', 'refunded', 'technician', false);
+      assert.equal(out.slotBlocked, 'release power_cut');
+      assert.equal(slotOf(w, 'A1')?.blocked, 'release power_cut');
+      await w.journal.close();
+    });
+
+    it('unblockSlot: refused for no slot, a slot not blocked, a release still in doubt or a sensor active; else journaled, stock kept', async () => {
+      const w = await afterPowerCut();
+      const seq = w.journal.state.lastSeq;
+      await assert.rejects(w.vend.unblockSlot('Z9', 'fleet', false), /no slot Z9/);
+      await assert.rejects(
+        w.vend.unblockSlot('A1', 'fleet', false),
+        (err: UnblockRefused) =>
+          err.why === 'release_unsettled' && /s1:release-0:4 is still in doubt/.test(err.message),
+      );
+      await w.releases.settle('s1:release-0:4', 'refunded', 'technician', false);
+      await assert.rejects(
+        w.vend.unblockSlot('A1', 'fleet', true),
+        (err: UnblockRefused) => err.why === 'sensor_active',
+      );
+      assert.equal(w.journal.state.lastSeq, seq + 2, 'only the settle (voucher and settlement) journaled');
+      assert.equal(await w.vend.unblockSlot('A1', 'fleet', false), 4);
+      assert.equal(slotOf(w, 'A1')?.blocked, null);
+      await assert.rejects(
+        w.vend.unblockSlot('A1', 'fleet', false),
+        (err: UnblockRefused) => err.why === 'not_blocked',
+      );
+      await w.journal.close();
+      assert.deepEqual(await unblocks(w.dir), [['A1', 'fleet', null]]);
+      // The fold after a reopen (and from a snapshot) agrees.
+      const { state } = await Journal.read(w.dir);
+      assert.equal(state.vend.slots.A1?.blocked, null);
+    });
   });
 });

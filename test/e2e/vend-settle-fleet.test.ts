@@ -72,8 +72,20 @@ describe('e2e: fleet settle-release (vending counter, real Mosquitto)', function
     const settled = await command('settle-release', { jobId, how: 'refunded', reason: 'customer called' });
     assert.equal(settled.json?.status, 'succeeded', JSON.stringify(settled.json));
     const result = settled.json?.result as Record<string, unknown>;
-    assert.deepEqual(Object.keys(result).sort(), ['amountCents', 'how', 'jobId', 'voucher']);
+    assert.deepEqual(Object.keys(result).sort(), [
+      'amountCents',
+      'how',
+      'jobId',
+      'slot',
+      'slotBlocked',
+      'voucher',
+    ]);
     assert.deepEqual([result.jobId, result.how, result.amountCents], [jobId, 'refunded', 180]);
+    assert.deepEqual(
+      [result.slot, result.slotBlocked],
+      ['A1', 'release power_cut'],
+      'not handed out: still blocked',
+    );
     const ref = String(result.voucher);
     assert.match(ref, new RegExp(`^${id}\\.[A-Z2-7]{8}$`), 'the reference, not the code');
     await observer.message(
@@ -99,6 +111,91 @@ describe('e2e: fleet settle-release (vending counter, real Mosquitto)', function
     const mac = code.split('.').at(-1)!;
     for (const m of observer.messages) assert.ok(!m.payload.includes(mac), `${m.topic} carries the code`);
     assert.ok(!logs.includes(mac), 'the code is not in the log');
+    rmSync(k.dir, { recursive: true, force: true });
+  });
+
+  it('the slot after a settle: delivered unblocks it (the next customer buys from it); refunded leaves it blocked until unblock-slot, refused while its sensor reads active', async () => {
+    const slotA1 = async (k: KioskProcess) =>
+      ((await k.state()).vend as VendSummary).slots.find((x) => x.id === 'A1')!;
+    const restarted = async (dir: string) => {
+      const k = await start(dir);
+      await k.waitFor(
+        () => k.state(),
+        (s) => s.state === 'idle' && s.journal.openSessions === 0,
+        20_000,
+      );
+      return k;
+    };
+    const k = await start();
+    await buyOneAndCut(k);
+    running.splice(running.indexOf(k), 1);
+    const k2 = await restarted(k.dir);
+    assert.deepEqual(await slotA1(k2), { id: 'A1', product: 1, stock: 2, blocked: 'release power_cut' });
+    const first = ((await k2.state()).vend as VendSummary).releasesInDoubt[0]!.jobId;
+
+    const mark = observer.messages.length;
+    const delivered = await command('settle-release', { jobId: first, how: 'delivered' });
+    assert.equal(delivered.json?.status, 'succeeded', JSON.stringify(delivered.json));
+    const result = delivered.json?.result as Record<string, unknown>;
+    assert.deepEqual([result.slot, result.slotBlocked], ['A1', null]);
+    assert.deepEqual(
+      await slotA1(k2),
+      { id: 'A1', product: 1, stock: 2, blocked: null },
+      'stock went down once',
+    );
+    await observer.message(
+      (m) =>
+        observer.messages.indexOf(m) >= mark && m.topic === topic('alert/slot_jammed') && m.payload === '',
+      'slot_jammed cleared',
+    );
+    // The next customer gets a coffee from A1.
+    await k2.request({ cmd: 'slot', slot: 'A1', action: 'fix' });
+    await k2.press('amount1');
+    await k2.press('ok');
+    await k2.waitForScreen(/Noch 1,80 EUR/);
+    await k2.coin(200);
+    await k2.waitForSettled();
+    assert.equal((await slotA1(k2)).stock, 1, 'released');
+
+    // Again cut mid-release, settled refunded: the slot stays blocked.
+    await buyOneAndCut(k2);
+    running.splice(running.indexOf(k2), 1);
+    const k3 = await restarted(k.dir);
+    const second = ((await k3.state()).vend as VendSummary).releasesInDoubt[0]!.jobId;
+    const early = await command('unblock-slot', { slot: 'A1' });
+    assert.equal(early.json?.status, 'failed');
+    assert.equal(
+      early.json?.reason,
+      `refused: slot A1: release ${second} is still in doubt, settle it first`,
+    );
+    const refunded = await command('settle-release', { jobId: second, how: 'refunded' });
+    assert.equal((refunded.json?.result as Record<string, unknown>).slotBlocked, 'release power_cut');
+    await k3.request({ cmd: 'slot', slot: 'A1', action: 'break' });
+    const stuck = await command('unblock-slot', { slot: 'A1', reason: 'jam cleared' });
+    assert.deepEqual(
+      [stuck.json?.status, stuck.json?.reason],
+      ['failed', 'refused: slot A1: its sensor still reads active'],
+    );
+    assert.equal((await slotA1(k3)).blocked, 'release power_cut');
+    await k3.request({ cmd: 'slot', slot: 'A1', action: 'fix' });
+    const unblocked = await command('unblock-slot', { slot: 'A1', reason: 'jam cleared' });
+    assert.equal(unblocked.json?.status, 'succeeded', JSON.stringify(unblocked.json));
+    assert.deepEqual(unblocked.json?.result, { slot: 'A1', stock: 0 });
+    assert.equal((await slotA1(k3)).blocked, null);
+    const unknown = await command('unblock-slot', { slot: 'Z9' });
+    assert.deepEqual([unknown.json?.status, unknown.json?.reason], ['failed', 'refused: no slot Z9']);
+    const again = await command('unblock-slot', { slot: 'A1' });
+    assert.equal(again.json?.reason, 'refused: slot A1 is not blocked');
+
+    await k3.stop();
+    const { records } = await Journal.read(join(k.dir, 'journal'));
+    assert.deepEqual(
+      records.flatMap((r) => (r.type === 'slot_unblocked' ? [[r.slot, r.by, r.releaseJob ?? null]] : [])),
+      [
+        ['A1', 'fleet', first],
+        ['A1', 'fleet', null],
+      ],
+    );
     rmSync(k.dir, { recursive: true, force: true });
   });
 });

@@ -140,6 +140,28 @@ describe('fleet commands (unit)', () => {
     );
   });
 
+  it('unblock-slot runs at once (nothing prints, no money moves), checks the slot name, passes a refusal on', async () => {
+    kiosk.serving = true;
+    await handler.handle('unblock-slot', cmd({ slot: 'A1', reason: 'jam cleared' }));
+    assert.deepEqual(answers.at(-1), {
+      cmdId: answers.at(-1)!.cmdId,
+      cmd: 'unblock-slot',
+      status: 'succeeded',
+      result: { slot: 'A1', stock: 4 },
+    });
+    for (const bad of [{}, { slot: 'a1' }, { slot: 'A12345' }, { slot: 'A1', count: 3 }]) {
+      await handler.handle('unblock-slot', cmd(bad));
+      assert.deepEqual([answers.at(-1)?.status, answers.at(-1)?.reason], ['rejected', 'bad_args']);
+    }
+    assert.deepEqual(kiosk.calls, ['unblock-slot:A1']);
+    kiosk.failNext = new Error('refused: slot A1: its sensor still reads active');
+    await handler.handle('unblock-slot', cmd({ slot: 'A1' }));
+    assert.deepEqual(
+      [answers.at(-1)?.status, answers.at(-1)?.reason],
+      ['failed', 'refused: slot A1: its sensor still reads active'],
+    );
+  });
+
   it('ping and unlock do not wait for idle', async () => {
     kiosk.serving = true;
     await handler.handle('ping', cmd());

@@ -19,6 +19,8 @@ import type {
   ReprintInput,
   ReprintOutput,
   SetStockInput,
+  UnblockSlotInput,
+  UnblockSlotOutput,
   SettleReleaseInput,
   SettleReleaseOutput,
   StockStatusOutput,
@@ -80,6 +82,7 @@ function serviceStubs() {
       ],
     }),
     setStock: sinon.stub<[SetStockInput], Promise<void>>().resolves(),
+    unblockSlot: sinon.stub<[UnblockSlotInput], Promise<UnblockSlotOutput>>().resolves({ stock: 0 }),
     terminalDuty: sinon
       .stub<[TerminalDutyInput], Promise<TerminalDutyOutput>>()
       .callsFake(async ({ duty }) => ({ ok: duty !== 'merchant_receipt', detail: `${duty} detail` })),
@@ -128,6 +131,7 @@ function provideMenu(s: ServiceStubs, reports: ServiceReport[]) {
       reprint: fromPromise<ReprintOutput, ReprintInput>(({ input }) => s.reprint(input)),
       stockStatus: fromPromise(() => s.stockStatus()),
       setStock: fromPromise<void, SetStockInput>(({ input }) => s.setStock(input)),
+      unblockSlot: fromPromise<UnblockSlotOutput, UnblockSlotInput>(({ input }) => s.unblockSlot(input)),
       terminalDuty: fromPromise<TerminalDutyOutput, TerminalDutyInput>(({ input }) => s.terminalDuty(input)),
       unsettled: fromPromise(() => s.unsettled()),
       hopperStatus: fromPromise(() => s.hopperStatus()),
@@ -473,7 +477,7 @@ describe('service menu: navigation and actions', () => {
     await h.choose('stock');
     assert.deepEqual(h.screen(), ['Fach A1 3/12', 'Kaffee', 'OK=Zählen C=Zurück', '']);
     await h.press('down');
-    assert.deepEqual(h.screen(), ['Fach B2 0/6', 'Obstsalat', 'Fach gesperrt', 'OK=Zählen C=Zurück']);
+    assert.deepEqual(h.screen(), ['Fach B2 0/6', 'Obstsalat', 'Gesperrt 2=Freigeben', 'OK=Zählen C=Zurück']);
     await h.press('ok');
     assert.equal(h.screen()[1], 'Bestand 0/6');
     await h.press('amount1');
@@ -492,6 +496,34 @@ describe('service menu: navigation and actions', () => {
     h.stubs.stockStatus.resolves({ slots: [] });
     await h.choose('stock');
     assert.equal(h.screen()[0], 'Keine Fächer');
+  });
+
+  it('Slot stock: key 2 unblocks a blocked slot after a confirmation (no count); a refusal is shown; nothing for a slot not blocked', async () => {
+    const h = menu();
+    await h.login();
+    await h.choose('stock');
+    await h.press('amount2');
+    assert.deepEqual(h.screen(), ['Fach A1 3/12', 'Kaffee', 'OK=Zählen C=Zurück', ''], 'A1 is not blocked');
+    await h.press('down', 'amount2');
+    assert.deepEqual(h.screen(), ['Freigeben B2?', 'OK=Ja C=Nein', 'Bestand bleibt 0', '']);
+    await h.press('cancel');
+    assert.equal(h.screen()[0], 'Fach B2 0/6', 'C: back to the slot, nothing done');
+    assert.equal(h.stubs.unblockSlot.callCount, 0);
+    await h.press('amount2', 'ok');
+    assert.deepEqual(h.stubs.unblockSlot.firstCall.args[0], { slot: 'B2' });
+    assert.equal(h.screen()[0], 'Fach freigegeben');
+    assert.deepEqual(h.reports.at(-1), { action: 'slot_unblocked', ok: true, detail: 'B2' });
+    await h.press('ok');
+    h.stubs.unblockSlot.rejects(new Error('slot B2: its sensor still reads active'));
+    await h.choose('stock');
+    await h.press('down', 'amount2', 'ok');
+    // The display shows what fits of the app's refusal; the report keeps all of it.
+    assert.deepEqual(h.screen().slice(0, 2), ['Nicht freigegeben!', 'slot B2: its sensor ']);
+    assert.deepEqual(h.reports.at(-1), {
+      action: 'slot_unblocked',
+      ok: false,
+      detail: 'slot B2: its sensor still reads active',
+    });
   });
 
   it('Unsettled vends: lists the releases in doubt (slot, time, price), settles one delivered or refunded after a confirmation', async () => {

@@ -24,27 +24,32 @@ export function vendFleetConfig(id: string, url: string): Record<string, unknown
  * that the machine asked for the release; under load the cut could land before the intent, a
  * different case.
  */
-export async function cutMidRelease(k: KioskProcess): Promise<void> {
+export async function cutMidRelease(k: KioskProcess, firedBefore = 0): Promise<void> {
   await k.waitFor(
-    () => Promise.resolve(k.logs()),
-    (logs) => logs.some((l) => l.msg === 'release intent journaled: firing'),
+    () => Promise.resolve(firings(k)),
+    (n) => n > firedBefore,
     20_000,
   );
   await k.kill();
 }
+
+/** Releases the program fired so far (their intents durable): a second cut waits for a new one. */
+const firings = (k: KioskProcess) =>
+  k.logs().filter((l) => l.msg === 'release intent journaled: firing').length;
 
 /**
  * One coffee (A1, 1,80) paid with a 2 euro coin while slot A1 is held, and the program killed once
  * that release's intent is durable: after the restart the release is unknown, waiting to be settled.
  */
 export async function buyOneAndCut(k: KioskProcess): Promise<void> {
+  const before = firings(k);
   await k.request({ cmd: 'slot', slot: 'A1', action: 'hold' });
   await k.press('amount1');
   await k.waitForScreen(/Summe 1,80 EUR/);
   await k.press('ok');
   await k.waitForScreen(/Noch 1,80 EUR/);
   await k.coin(200);
-  await cutMidRelease(k);
+  await cutMidRelease(k, before);
 }
 
 /**

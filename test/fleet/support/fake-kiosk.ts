@@ -70,6 +70,10 @@ export class FakeKiosk implements KioskPort {
       ? { jobId, how, amountCents: 180, voucher: 'k-0042.QX7MD2KA', printed: print }
       : { jobId, how, amountCents: 180 };
   }
+  async unblockSlot(slot: string): Promise<{ slot: string; stock: number }> {
+    this.call(`unblock-slot:${slot}`);
+    return { slot, stock: 4 };
+  }
   async restart(reason: string): Promise<void> {
     this.call(`restart:${reason}`);
   }
