@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { hashPin } from '../../src/app/service-pin.js';
+import { SERVICE_ENTRIES } from '../../machines/service-menu.machine.js';
 import { simulatorCatalogue, startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
 import { BirthMessageSchema, HealthMessageSchema } from '../../src/fleet/envelope.js';
 import { needs, MOSQUITTO } from '../support/real-parts.js';
@@ -52,8 +53,8 @@ describe('e2e: the change hopper on the fleet (real Mosquitto)', function () {
     await k.longPress('service');
     await k.waitForScreen(/Service-PIN/);
     for (const d of '1234') await k.press(`amount${d}`);
-    await k.waitForScreen(/^Service 1\/10/);
-    for (let i = 0; i < 7; i++) await k.press('down');
+    await k.waitForScreen(/^Service 1\/\d+/);
+    for (let i = 0; i < SERVICE_ENTRIES.indexOf('hopper'); i++) await k.press('down');
     await k.waitForScreen(/>Wechselgeld/);
     await k.press('ok');
     await k.waitForScreen(/^1=Auffüllen\n2=Entnehmen/);
