@@ -112,7 +112,9 @@ for (const profile of ['default', 'read-lag'] as const)
       assert.deepEqual(w.journal.state.terminal.reversals, { count: 1, cents: 360 });
       const intent = (await Journal.read(w.dir)).records.find((r) => r.type === 'terminal_intent');
       assert.equal(intent?.type === 'terminal_intent' && intent.by, 'vending');
-      assertNothingLost(await w.books());
+      const books = await w.books();
+      assert.equal(books.reversed, 360, 'the chaos books count the live reversal as money back');
+      assertNothingLost(books);
     });
 
     it('refused after end-of-day: nothing sent, the price goes back the usual way (voucher), once', async () => {
