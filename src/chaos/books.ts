@@ -26,7 +26,8 @@
  *    neither delivered, nor failed (its price back), nor in doubt for the operator (a release cut by
  *    a power cut: never repeated, slot blocked) is a payment without goods or money back.
  *  - FLEET (when a broker ran): every distinct money event (by `eventId`) the fleet received names a
- *    journaled fact, none twice; every coin the kiosk counted outside a power cut reached the fleet.
+ *    journaled fact, none twice; every coin the kiosk counted outside a power cut reached the fleet,
+ *    and every sale recovery found paid (a receipt record's `paid`), power cuts or not.
  */
 import type { JournalRecord, LedgerState } from '../journal/state.js';
 import type { Product } from '../api/schemas.js';
@@ -545,6 +546,19 @@ function reconcileFleet(
       missing += 1;
       findings.push(`fleet: a coin of ${c} ct counted outside any power cut never reached the fleet`);
     }
+  }
+  // Every sale recovery found paid reached the fleet: it is told from its receipt record's `paid`
+  // (src/app/journal-fleet.ts), durable whenever the reporter comes up; the run ends with a clean
+  // start and the broker up, so nothing of it may be left in the outbox.
+  const completed = new Set(
+    [...byId.values()].flatMap((e) =>
+      e.type === 'transaction' && e.outcome === 'completed' && e.transactionId ? [e.transactionId] : [],
+    ),
+  );
+  for (const r of records) {
+    if (r.type !== 'receipt' || !r.paid || completed.has(r.paid.transactionId)) continue;
+    missing += 1;
+    findings.push(`fleet: the sale ${r.paid.transactionId} recovery found paid never reached the fleet`);
   }
   // A payment or a credit is reported once: two distinct events for one transaction are a double report.
   const perTx = new Map<string, number>();

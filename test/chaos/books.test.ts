@@ -1,6 +1,6 @@
 /** The reconciliation finds what it claims to find, and the PRNG repeats itself. */
 import assert from 'node:assert/strict';
-import { reconcile, type LedgerFileView } from '../../src/chaos/books.js';
+import { reconcile, type FleetEventView, type LedgerFileView } from '../../src/chaos/books.js';
 import { Rng } from '../../src/util/prng.js';
 import type { EntryInput } from '../../src/journal/entries.js';
 import { foldRecords, type JournalRecord } from '../../src/journal/state.js';
@@ -284,6 +284,33 @@ describe('chaos books: card terminal, goods, fleet, damaged records', () => {
     assert.equal(r.restoredRecords, 1);
     assert.equal(r.lostCents, 0);
     assert.deepEqual(r.fleet, { distinct: 2, redelivered: 1, missing: 1, extra: 1 });
+  });
+
+  it("the fleet book: a sale recovery found paid (its receipt's `paid`) must reach the fleet", () => {
+    const j = journal([
+      {
+        type: 'receipt',
+        sessionId: 's',
+        jobId: 's:recovery-receipt:1',
+        lines: [],
+        paid: { transactionId: 'STX_R', method: 'cash', itemCount: 1 },
+      },
+      closed('s'),
+    ]);
+    const book = (events: FleetEventView[]) =>
+      reconcile({
+        acceptor: { cents: 0, coins: 0, unconfirmedAtKill: 0 },
+        journal: j,
+        ledger: ledger([]),
+        fleet: { events, mustArrive: [] },
+      });
+    const lost = book([]);
+    assert.equal(lost.fleet?.missing, 1);
+    assert.match(lost.findings.join('\n'), /STX_R recovery found paid never reached the fleet/);
+    const told = book([
+      { eventId: 'p', type: 'transaction', outcome: 'completed', amountCents: 180, transactionId: 'STX_R' },
+    ]);
+    assert.deepEqual([told.fleet?.missing, told.findings], [0, []]);
   });
 });
 
