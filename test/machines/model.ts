@@ -156,6 +156,9 @@ export function eventsFor(s: Snap): AnyEvent[] {
   if (c.inserted + c.redeemed < maxInserted) for (const cents of COINS) events.push({ type: 'COIN', cents });
   const collecting = s.matches({ session: 'collecting' } as never);
   if (collecting) events.push({ type: 'DEVICE', device: 'acceptor', health: 'offline' });
+  // The printer running out of paper while money goes in: only the screen changes (printerOk is not
+  // serialized), so it adds transitions, not states.
+  if (collecting) events.push({ type: 'DEVICE', device: 'printer', health: 'offline' });
   // The journal's storage: fails while money is taken; a coin held unwritten (told before the
   // failure, as the app does), written later anywhere; the storage back anywhere.
   const unwritten = c.unwrittenCents ?? 0;
