@@ -243,6 +243,8 @@ export type FlowEvent =
       itemCount: number;
       /** The transaction status this outcome was decided on, when the API gave one. */
       status?: string | null;
+      /** A paid sale's receipt figures so far, for the bonus discount the receipt will show (app). */
+      sale?: ReceiptSale;
     }
   | { type: 'credited'; cents: Cents; transactionId: string; cardMasked: string }
   | { type: 'unclaimed'; cents: Cents; voucherCode: string; reason: UnclaimedReason }

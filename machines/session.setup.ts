@@ -139,6 +139,8 @@ function finished(
     itemCount:
       context.basket.reduce((n, l) => n + l.quantity, 0) -
       context.releases.filter((u) => u.outcome === 'failed').length,
+    // The payment parts and releases are settled by now: the bonus split is the receipt's.
+    ...(outcome === 'paid' && context.flow !== 'topup' ? { sale: receiptSale(context) } : {}),
   };
 }
 

@@ -43,6 +43,14 @@ export function paidEventId(kioskId: string, transactionId: string): string {
   return nameUuid(['kiosk-paid', kioskId, transactionId]);
 }
 
+/**
+ * `evt/transaction`'s `discountCents`, only when there was one: the envelope schemas are strict, so a
+ * dashboard of before refuses an event carrying it; a sale without a bonus stays readable by it.
+ */
+export function discountField(cents: number): { discountCents?: number } {
+  return cents > 0 ? { discountCents: cents } : {};
+}
+
 /** The fleet's name of how a sale was paid. */
 export function fleetMethod(
   method: 'cash' | 'loyalty' | 'cashless' | null | undefined,
@@ -84,6 +92,7 @@ export function journalEventsOf(entries: readonly JournalEntry[], kioskId: strin
           ...(method ? { paymentMethod: method } : {}),
           ...(p.cardMasked ? { card: p.cardMasked } : {}),
           itemCount: p.itemCount,
+          ...discountField(e.sale.discount),
         },
       });
     }

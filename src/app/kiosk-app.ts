@@ -43,6 +43,7 @@ import { buildDevices, type Devices, type SimHandles } from './devices.js';
 import {
   customerReceiptLines,
   saleFigures,
+  bonusDiscountCents,
   maskReceiptCards,
   saleLines,
   voucherLines,
@@ -59,7 +60,7 @@ import { VoucherBook } from '../bookkeeping/voucher-book.js';
 import { loadVoucherKeys, voucherKeyFile } from './voucher-keys.js';
 import { createVoucherPayout } from './voucher-payout.js';
 import { signedVoucherParts } from '../journal/state.js';
-import { JournalFleet, fleetMethod, paidEventId } from './journal-fleet.js';
+import { JournalFleet, discountField, fleetMethod, paidEventId } from './journal-fleet.js';
 import type { JournalEntry, SaleFigures } from '../journal/entries.js';
 import { VendJournal } from '../bookkeeping/vend-journal.js';
 import { createVendActors } from './vend-actors.js';
@@ -912,6 +913,8 @@ export class KioskApp extends EventEmitter {
           ...(method ? { paymentMethod: method } : {}),
           ...(e.cardMasked ? { card: e.cardMasked } : {}),
           itemCount: e.itemCount,
+          // The receipt's bonus split (bonusDiscounts), so the event and the paper cannot differ.
+          ...discountField(e.sale ? bonusDiscountCents(e.sale) : 0),
         });
         break;
       }

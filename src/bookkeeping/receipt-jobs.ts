@@ -173,6 +173,11 @@ export function bonusDiscounts(sale: ReceiptSale): SaleLine[] {
   });
 }
 
+/** The bonus discount in cents (what the receipt's `Bonus` lines and `SaleFigures.discount` add up to). */
+export function bonusDiscountCents(sale: ReceiptSale): number {
+  return bonusDiscounts(sale).reduce((sum, d) => sum - d.priceOne * d.quantity, 0);
+}
+
 /** The vending units whose price went back (a unit in doubt is not: the operator settles it). */
 function givenBack(sale: ReceiptSale): NonNullable<ReceiptSale['undelivered']> {
   return (sale.undelivered ?? []).filter((u) => u.outcome === 'failed');
@@ -204,7 +209,7 @@ export function saleFigures(sale: PrintedSale, receiptNo: string): SaleFigures {
     receiptNo,
     kind: sale.kind,
     total: basketTotal(lines),
-    discount: discounts.reduce((sum, d) => sum - d.priceOne * d.quantity, 0),
+    discount: topup ? 0 : bonusDiscountCents(sale),
     card: sale.parts.card,
     terminal: sale.parts.terminal,
     cashIn: sale.cashIn,

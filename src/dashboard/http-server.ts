@@ -411,6 +411,7 @@ export class DashboardServer {
     const zero = {
       salesCount: 0,
       salesCents: 0,
+      salesDiscountCents: 0,
       topupCount: 0,
       topupCents: 0,
       failedCount: 0,

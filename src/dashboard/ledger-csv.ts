@@ -19,6 +19,8 @@ export const LEDGER_CSV_COLUMNS = [
   'transaction_id',
   'card',
   'seq',
+  // Last, so a reader of the columns before finds them where they were.
+  'discount_cents',
 ] as const;
 
 const cell = (v: unknown): string => {
@@ -44,6 +46,7 @@ export function ledgerCsv(rows: readonly LedgerRow[]): string {
         r.transactionId,
         r.card,
         r.seq,
+        r.discountCents,
       ]
         .map(cell)
         .join(','),

@@ -221,6 +221,11 @@ export const TransactionEventSchema = z.strictObject({
   transactionId: z.string().max(100).optional(),
   card: MaskedCardSchema.optional(),
   itemCount: nonNegInt.optional(),
+  /**
+   * The card's bonus used on a completed sale (the receipt's `Bonus` lines, `discount_cents` of
+   * `kiosk journal export`): `amountCents` is the goods before it. Absent: none (or a kiosk of before).
+   */
+  discountCents: nonNegInt.optional(),
   /** Why it failed or was cancelled (short code, no customer data). */
   reason: z.string().max(200).optional(),
   durationMs: nonNegInt.optional(),

@@ -11,7 +11,7 @@ import { readFileSync, rmSync, statSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import sinon from 'sinon';
-import { JournalFleet, paidEventId } from '../../src/app/journal-fleet.js';
+import { JournalFleet, journalEventsOf, paidEventId } from '../../src/app/journal-fleet.js';
 import { VoucherIssuer } from '../../src/bookkeeping/voucher-code.js';
 import { payOutVoucher } from '../../src/bookkeeping/voucher-book.js';
 import { replayLog } from '../../src/fleet/outbox-log.js';
@@ -256,6 +256,33 @@ describe('app/journal-fleet: events told from the journal, durable before the re
     assert.equal(again.sourceSeq, 5, 'the add of 11 went without src: the next start reads from 5 on');
     assert.equal(again.size, 2, 'the events of 5 and 11 (the one of 10 was never on disk)');
     await again.close();
+  });
+
+  it("a recovered sale's event carries its bonus discount (discountCents), a sale without one none", () => {
+    const receipt = (seq: number, tx: string, discount: number) => ({
+      seq,
+      ts: 0,
+      type: 'receipt' as const,
+      sessionId: `s${seq}`,
+      jobId: `s${seq}:recovery-receipt:x`,
+      lines: [],
+      sale: { ...SALE, total: 500, discount, card: 778, cashIn: 0, voucherOut: 0, returned: 0 },
+      paid: { transactionId: tx, method: 'card', itemCount: 3 },
+    });
+    const events = journalEventsOf([receipt(1, 'STX_B', 278), receipt(2, 'STX_P', 0)] as never, ID);
+    assert.deepEqual(
+      events
+        .map((e) => e.input as { transactionId?: string; amountCents: number; discountCents?: number })
+        .map((e) => [e.transactionId, e.amountCents, e.discountCents]),
+      [
+        ['STX_B', 778, 278],
+        ['STX_P', 500, undefined],
+      ],
+    );
+    assert.ok(
+      !('discountCents' in events[1]!.input),
+      'absent, not 0: a dashboard of before stays able to read it',
+    );
   });
 
   it('Journal.entries(afterSeq) yields only the later records and skips the older segments', async () => {

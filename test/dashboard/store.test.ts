@@ -65,8 +65,8 @@ for (const makeTarget of STORE_TARGETS) {
       assert.deepEqual(await migrate(store.db), []);
       const v = await store.all<{ version: number }>('SELECT version FROM schema_migrations');
       assert.deepEqual(
-        v.map((r) => Number(r.version)),
-        [1],
+        v.map((r) => Number(r.version)).sort((a, b) => a - b),
+        [1, 2],
       );
       assert.deepEqual(await store.kiosks(), []);
     });
@@ -92,6 +92,7 @@ for (const makeTarget of STORE_TARGETS) {
         day: '2026-06-10',
         salesCount: 1,
         salesCents: 796,
+        salesDiscountCents: 0,
         topupCount: 1,
         topupCents: 2000,
         failedCount: 1,
@@ -125,6 +126,27 @@ for (const makeTarget of STORE_TARGETS) {
       );
     });
 
+    it("keeps a sale's bonus discount (evt/transaction discountCents) for the day's totals and the CSV", async () => {
+      const c = newCondition('k-0009');
+      const bonus = transactionEvent(c, T0, 'sale', 778, { discountCents: 278 });
+      const plain = transactionEvent(c, T0 + 1000, 'sale', 349);
+      for (const e of [bonus, plain, bonus]) await send('k-0009', 'evt/transaction', e, T0 + 5000).stored;
+      const [day] = await store.dailyTotals('2026-06-10', '2026-06-10', 'k-0009');
+      assert.deepEqual([day?.salesCount, day?.salesCents, day?.salesDiscountCents], [2, 778 + 349, 278]);
+      const rows = await store.ledgerOfDay('2026-06-10', 'k-0009');
+      assert.deepEqual(
+        rows.map((r) => [r.amountCents, r.discountCents]),
+        [
+          [778, 278],
+          [349, null],
+        ],
+      );
+      const csv = ledgerCsv(rows).split('\r\n');
+      assert.match(csv[0]!, /,seq,discount_cents$/);
+      assert.match(csv[1]!, /,778,.*,278$/);
+      assert.match(csv[2]!, /,349,.*,$/);
+    });
+
     it("keeps a voucher's life in the ledger, once, and in the day's CSV (the kiosk's export has it too)", async () => {
       const c = newCondition('k-0004');
       const issued = voucherEvent(c, T0, 'issued', 21, 'k-0004.ABCDEFGH');
@@ -143,7 +165,7 @@ for (const makeTarget of STORE_TARGETS) {
       );
       assert.match(
         ledgerCsv(rows),
-        /^2026-06-10,k-0004,2026-06-10T09:00:00\.000Z,[\w-]+,voucher,issued,issued,21,EUR,,,,\d+\r$/m,
+        /^2026-06-10,k-0004,2026-06-10T09:00:00\.000Z,[\w-]+,voucher,issued,issued,21,EUR,,,,\d+,\r$/m,
       );
     });
 

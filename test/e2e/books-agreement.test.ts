@@ -247,7 +247,21 @@ describe('e2e: export, receipts and fleet agree to the cent', function () {
     // Nothing delivered, nothing sold: the total and the fleet's amount are 0, no VAT; the 1,80 went back.
     assert.deepEqual([f(7).total, f(7).cashIn, f(7).change, f(7).returned, f(7).vat], [0, 200, 200, 180, []]);
 
+    // The bonus reached the fleet with the sale (evt/transaction discountCents), in the CSV and the history.
+    assert.deepEqual(
+      paidRows.filter((r) => r.discount_cents !== '').map((r) => [r.transaction_id, r.discount_cents]),
+      [[sales[0]!.apiTransactionId, '278']],
+    );
+    const saleTotals = input.storeTotals.find((t) => t.kiosk === 'k-books-sale')!.totals;
+    assert.equal(
+      saleTotals.reduce((n, d) => n + d.salesDiscountCents, 0),
+      278,
+    );
+
     // One cent off in any one source is found.
+    const bonusOff = structuredClone(input);
+    for (const [day, csv] of bonusOff.csv) bonusOff.csv.set(day, csv.replace(/,278\r\n/, ',277\r\n'));
+    assert.match(booksDisagreements(bonusOff).join('\n'), /fleet discount 277, export 278/);
     const receiptOff = structuredClone(input);
     const paper = receiptOff.receipts.find((r) => parseReceipt(r.rows)?.discount)!;
     paper.rows = paper.rows.map((l) => l.replace(/^(MwSt 7 % auf 3,85 EUR\s+)0,25 EUR$/, '$10,26 EUR'));

@@ -248,6 +248,9 @@ export function booksDisagreements(input: BooksInput): string[] {
         // The fleet reports the goods delivered before the card's bonus (`evt/transaction` amountCents).
         if (Number(e.amount_cents) !== f.total + f.discount)
           found.push(`${what}: fleet amount ${e.amount_cents}, export ${f.total} + ${f.discount}`);
+        // And the bonus itself (`discountCents`, the CSV's discount_cents; empty: none).
+        if (Number(e.discount_cents || 0) !== f.discount)
+          found.push(`${what}: fleet discount ${e.discount_cents || 0}, export ${f.discount}`);
         if (e.day !== row.date) found.push(`${what}: fleet day ${e.day}, export ${row.date}`);
       }
     }

@@ -385,15 +385,27 @@ function drawChart(el, days, unit) {
           fill: 'rgba(21,101,192,0.12)',
           value: (u, v) => money(Math.round((v ?? 0) * 100)),
         },
+        {
+          // The cards' bonus given on those sales (Sales is the goods before it, as the kiosks report).
+          label: 'Bonus €',
+          stroke: '#ef6c00',
+          value: (u, v) => money(Math.round((v ?? 0) * 100)),
+        },
       ],
       axes: [{}, { values: (u, vals) => vals.map((v) => `${v} €`) }],
     },
-    [xs, days.map((d) => euros(d.salesCents)), days.map((d) => euros(d.topupCents))],
+    [
+      xs,
+      days.map((d) => euros(d.salesCents)),
+      days.map((d) => euros(d.topupCents)),
+      days.map((d) => euros(d.salesDiscountCents ?? 0)),
+    ],
     el,
   );
   el.dataset.drawn = String(days.length);
   el.dataset.unit = unit;
   el.dataset.salesCents = String(days.reduce((n, d) => n + d.salesCents, 0));
+  el.dataset.discountCents = String(days.reduce((n, d) => n + (d.salesDiscountCents ?? 0), 0));
 }
 
 /** Which span each chart shows: 30 days or 12 weeks (the buttons above it). */

@@ -19,6 +19,8 @@ export interface DayTotals {
   day: string;
   salesCount: number;
   salesCents: number;
+  /** The bonus discount of those sales (`salesCents` is the goods before it). */
+  salesDiscountCents: number;
   topupCount: number;
   topupCents: number;
   failedCount: number;
@@ -73,6 +75,8 @@ export interface LedgerRow {
   kind: string;
   outcome: string;
   amountCents: number;
+  /** A sale's bonus discount; null when the event carried none. */
+  discountCents: number | null;
   currency: string;
   paymentMethod: string | null;
   transactionId: string | null;
@@ -88,6 +92,7 @@ const parse = (v: unknown): unknown => (typeof v === 'string' ? (JSON.parse(v) a
 const TOTALS = `
   SUM(CASE WHEN type = 'transaction' AND kind = 'sale' AND outcome = 'completed' THEN 1 ELSE 0 END) AS sales_count,
   SUM(CASE WHEN type = 'transaction' AND kind = 'sale' AND outcome = 'completed' THEN amount_cents ELSE 0 END) AS sales_cents,
+  SUM(CASE WHEN type = 'transaction' AND kind = 'sale' AND outcome = 'completed' THEN COALESCE(discount_cents, 0) ELSE 0 END) AS sales_discount_cents,
   SUM(CASE WHEN type = 'transaction' AND kind = 'topup' AND outcome = 'completed' THEN 1 ELSE 0 END) AS topup_count,
   SUM(CASE WHEN type = 'transaction' AND kind = 'topup' AND outcome = 'completed' THEN amount_cents ELSE 0 END) AS topup_cents,
   SUM(CASE WHEN type = 'transaction' AND outcome = 'failed' THEN 1 ELSE 0 END) AS failed_count,
@@ -98,6 +103,7 @@ function totalsOf(r: Row): Omit<DayTotals, 'day'> {
   return {
     salesCount: num(r.sales_count),
     salesCents: num(r.sales_cents),
+    salesDiscountCents: num(r.sales_discount_cents),
     topupCount: num(r.topup_count),
     topupCents: num(r.topup_cents),
     failedCount: num(r.failed_count),
@@ -165,6 +171,8 @@ export class FleetStore {
       kind: String(r.kind),
       outcome: String(r.outcome),
       amountCents: num(r.amount_cents),
+      discountCents:
+        r.discount_cents === null || r.discount_cents === undefined ? null : num(r.discount_cents),
       currency: String(r.currency),
       paymentMethod: (r.payment_method as string | null) ?? null,
       transactionId: (r.transaction_id as string | null) ?? null,

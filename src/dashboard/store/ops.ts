@@ -243,8 +243,8 @@ export function storeOpsFor(msg: FleetMessage, ctx: OpContext): StoreOp[] {
             ensureKiosk(id, at),
             st(
               `INSERT INTO ledger (kiosk_id, event_id, type, kind, outcome, amount_cents, currency, payment_method,
-                 transaction_id, card, reason, seq, sid, ts, happened_at, day, received_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 transaction_id, card, reason, seq, sid, ts, happened_at, day, received_at, discount_cents)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (kiosk_id, event_id) DO NOTHING`,
               id,
               b.eventId,
@@ -263,6 +263,7 @@ export function storeOpsFor(msg: FleetMessage, ctx: OpContext): StoreOp[] {
               when,
               ctx.dayOf(when),
               at,
+              msg.type === 'transaction' ? opt(msg.body.discountCents) : null,
             ),
           ],
         },

@@ -168,6 +168,12 @@ CREATE TABLE audit (
 CREATE INDEX audit_at ON audit (at);
 `,
   },
+  {
+    version: 2,
+    what: 'ledger.discount_cents: the bonus discount of a sale (evt/transaction discountCents)',
+    // NULL for rows stored before and for events without a discount: the sum reads them as 0.
+    sql: `ALTER TABLE ledger ADD COLUMN discount_cents BIGINT`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
