@@ -41,10 +41,12 @@ describe('e2e: vending counter (slots and hopper)', function () {
     keep = false,
     broker?: string,
     cardTerminal = false,
+    externalApi = false,
   ): Promise<KioskProcess> {
     kiosk = await startKiosk({
       ...(dir ? { dir } : {}),
       keepDir: keep,
+      externalApi,
       config: {
         kiosk: { mode: 'checkout', cardTerminal },
         ...(broker ? { fleet: { url: broker, outboxDir: 'outbox' } } : {}),
@@ -188,6 +190,49 @@ describe('e2e: vending counter (slots and hopper)', function () {
         ['terminal_outcome', 'ok'],
       ],
       'journaled before the call, the outcome after',
+    );
+  });
+
+  it('a reversal in doubt (answer lost, read-back failing): held, "Erstattung offen", recovery reads it back; refunded once', async () => {
+    const k = await start(undefined, false, undefined, true, true);
+    await k.request({ cmd: 'slot', slot: 'A1', action: 'jam' });
+    await k.press('amount1');
+    await k.waitForScreen(/Summe 1,80 EUR/);
+    await k.press('ok');
+    await k.waitForState(/serving/, /choosePayment\.choosing/);
+    await k.press('amount2');
+    // Paid; while the jammed slot waits for its drop, the reversal's answer is lost after the API took
+    // it and the duties' read-back fails: the outcome is unknown.
+    await k.waitForState(/serving/, /paid\.releasing/);
+    await k.faults([
+      { method: 'POST', path: '/cancelTrx', fault: { type: 'drop_after_commit' } },
+      { method: 'GET', path: '/Smart/Transactions/', fault: { type: 'status', status: 503 } },
+    ]);
+    const farewell = await k.waitForScreen(/Erstattung offen/);
+    assert.doesNotMatch(farewell.join('\n'), /Gutschein|storniert/);
+    const receipt = (await k.receipts()).map((r) => r.join('\n')).at(-1) ?? '';
+    assert.match(receipt, /Erstattung wird gepr.ft\s+1,80 EUR/);
+    assert.doesNotMatch(receipt, /Rest als Gutschein|Wechselgeld/);
+    // Recovery (5 s after the session was left open) reads the reversal back: it took effect.
+    const settled = await k.waitForSettled(30_000);
+    assert.equal(settled.journal.unclaimedVouchers, 0, 'no voucher on top of the reversal');
+    assert.equal((await vend(k)).hopper?.coins, 30, 'the hopper paid nothing');
+    assert.deepEqual(
+      (await k.ledger()).sales.map((s) => [s.method, s.collected, s.cancelled]),
+      [['cashless', 180, true]],
+      'reversed once at the API',
+    );
+    const { records } = await Journal.read(join(k.dir, 'journal'));
+    assert.deepEqual(
+      records
+        .filter((r) => r.type === 'terminal_intent' || r.type === 'terminal_outcome')
+        .map((r) => (r.type === 'terminal_intent' ? [r.type, r.by] : [r.type, r.result])),
+      [
+        ['terminal_intent', 'vending'],
+        ['terminal_outcome', 'unknown'],
+        ['terminal_outcome', 'ok'],
+      ],
+      'in doubt, then settled by the read-back (never sent twice)',
     );
   });
 
