@@ -211,8 +211,15 @@ export const checkoutMachine = sessionSetup.createMachine({
               jobId: jobId(context, 'create'),
             }),
             onDone: [
-              { guard: 'hasCard', target: '#checkout.applyingCard', actions: 'acceptTransaction' },
-              { target: '#checkout.session.choosePayment', actions: 'acceptTransaction' },
+              {
+                guard: 'hasCard',
+                target: '#checkout.applyingCard',
+                actions: { type: 'acceptTransaction', params: ({ event }) => event.output },
+              },
+              {
+                target: '#checkout.session.choosePayment',
+                actions: { type: 'acceptTransaction', params: ({ event }) => event.output },
+              },
             ],
             onError: [
               { guard: 'mayRetryCall', target: 'createWait', actions: 'countAttempt' },
@@ -254,11 +261,14 @@ export const checkoutMachine = sessionSetup.createMachine({
             input: ({ context }: Ctx) => ({ id: context.txId ?? '' }),
             onDone: [
               {
-                guard: 'missingZero',
+                guard: { type: 'missingZero', params: ({ event }) => event.output },
                 target: '#checkout.session.confirmLoyalty',
-                actions: 'dueFromPreTransaction',
+                actions: { type: 'dueFromPreTransaction', params: ({ event }) => event.output },
               },
-              { target: '#checkout.session.choosePayment', actions: 'dueFromPreTransaction' },
+              {
+                target: '#checkout.session.choosePayment',
+                actions: { type: 'dueFromPreTransaction', params: ({ event }) => event.output },
+              },
             ],
             onError: [
               { guard: 'mayRetryCall', target: 'wait', actions: 'countAttempt' },

@@ -17,7 +17,8 @@
  * (that would refund twice if it took effect); the session stays open for recovery.
  */
 import type { SessionContext } from './session-context.js';
-import { jobId, reversalCents } from './session.setup.js';
+import type { PayChangeOutput, ReleaseItemOutput, ReverseTerminalOutput } from './vend-ports.js';
+import { doneOutput, jobId, reversalCents } from './session.setup.js';
 
 type Ctx = { context: SessionContext };
 
@@ -45,7 +46,10 @@ export const releasePaidState = {
               .map(({ productId, slot, cents }) => ({ productId, slot, cents })),
           };
         },
-        onDone: { target: 'next', actions: 'recordRelease' },
+        onDone: {
+          target: 'next',
+          actions: { type: 'recordRelease', params: doneOutput<ReleaseItemOutput>() },
+        },
         onError: {
           target: 'next',
           actions: ['recordReleaseUnknown', { type: 'reportFault', params: { what: 'release' } }],
@@ -75,7 +79,10 @@ export const changeState = {
         cents: Math.floor(context.settling / coin) * coin,
       };
     },
-    onDone: { target: 'decide', actions: ['recordChange', 'nextJob'] },
+    onDone: {
+      target: 'decide',
+      actions: [{ type: 'recordChange', params: doneOutput<PayChangeOutput>() }, 'nextJob'],
+    },
     onError: {
       target: 'decide',
       actions: ['changeFailed', 'nextJob', { type: 'reportFault', params: { what: 'change' } }],
@@ -94,7 +101,10 @@ export const reverseState = {
       cents: reversalCents(context),
       jobId: jobId(context, 'reversal'),
     }),
-    onDone: { target: 'decide', actions: ['recordReversal', 'nextJob'] },
+    onDone: {
+      target: 'decide',
+      actions: [{ type: 'recordReversal', params: doneOutput<ReverseTerminalOutput>() }, 'nextJob'],
+    },
     onError: {
       target: 'decide',
       actions: ['reversalUnknown', 'nextJob', { type: 'reportFault', params: { what: 'reversal' } }],

@@ -15,11 +15,28 @@
  *  - an answer to `start` (HTTP 2xx) is judged by its `status` the same way (never "paid" by the
  *    HTTP status): `effect` -> paid; `failed`/`cancelled` -> not paid; anything else -> read back.
  */
-import { and } from 'xstate';
+import { and, type ErrorActorEvent } from 'xstate';
 import type { SessionContext } from './session-context.js';
-import { jobId, receiptSale, startJobId } from './session.setup.js';
+import type {
+  CancelOutput,
+  CreditCardOutput,
+  LookupCardOutput,
+  PaymentResult,
+  PrintOutput,
+  ReadBackOutput,
+  RecordUnclaimedOutput,
+  RedeemVoucherOutput,
+} from './ports.js';
+import { doneOutput, jobId, receiptSale, startJobId } from './session.setup.js';
 
 type Ctx = { context: SessionContext };
+
+const lookedUp = doneOutput<LookupCardOutput>();
+const redeemed = doneOutput<RedeemVoucherOutput>();
+const started = doneOutput<PaymentResult>();
+const readBack = doneOutput<ReadBackOutput>();
+const cancelled = doneOutput<CancelOutput>();
+const credited = doneOutput<CreditCardOutput>();
 
 /**
  * The card terminal's own time limit, for flows that offer `start/cashless` (merged into
@@ -78,11 +95,21 @@ export function cardStates(flow: 'checkout' | 'topup', foundTarget: string) {
             }),
             onDone: [
               {
-                guard: 'lookupRefused',
+                guard: { type: 'lookupRefused', params: lookedUp },
                 target: `#${flow}.cardRefused`,
-                actions: ['acceptLookup', 'emitLookupCreated'],
+                actions: [
+                  { type: 'acceptLookup', params: lookedUp },
+                  { type: 'emitLookupCreated', params: lookedUp },
+                ],
               },
-              { target: foundTarget, actions: ['acceptLookup', 'emitLookupCreated', 'nextJob'] },
+              {
+                target: foundTarget,
+                actions: [
+                  { type: 'acceptLookup', params: lookedUp },
+                  { type: 'emitLookupCreated', params: lookedUp },
+                  'nextJob',
+                ],
+              },
             ],
             onError: [
               { guard: 'mayRetryCall', target: 'wait', actions: 'countAttempt' },
@@ -121,15 +148,19 @@ export function voucherStates(flow: 'checkout' | 'topup') {
         }),
         onDone: [
           {
-            guard: 'voucherAccepted',
+            guard: { type: 'voucherAccepted', params: redeemed },
             target: `#${flow}.session.hist`,
-            actions: ['acceptVoucher', 'nextJob'],
+            actions: [{ type: 'acceptVoucher', params: redeemed }, 'nextJob'],
           },
-          { target: 'voucherRefused', actions: ['refuseVoucher', 'nextJob'] },
+          { target: 'voucherRefused', actions: [{ type: 'refuseVoucher', params: redeemed }, 'nextJob'] },
         ],
         onError: {
           target: 'voucherRefused',
-          actions: ['refuseVoucher', 'nextJob', { type: 'reportFault', params: { what: 'voucher' } }],
+          actions: [
+            { type: 'refuseVoucher', params: undefined },
+            'nextJob',
+            { type: 'reportFault', params: { what: 'voucher' } },
+          ],
         },
       },
     },
@@ -166,8 +197,16 @@ export const payStates = {
             ...(context.method === 'cashless' ? { timeoutMs: context.cfg.cashlessLimitMs } : {}),
           }),
           onDone: [
-            { guard: 'answerPaid', target: '#paid', actions: 'recordPaid' },
-            { guard: 'answerNotPaid', target: '#payFailed', actions: 'recordPayFailed' },
+            {
+              guard: { type: 'answerPaid', params: started },
+              target: '#paid',
+              actions: { type: 'recordPaid', params: started },
+            },
+            {
+              guard: { type: 'answerNotPaid', params: started },
+              target: '#payFailed',
+              actions: { type: 'recordPayFailed', params: started },
+            },
             // `pending`, `approved`, still `created`, or a status we do not know: read it back.
             { target: 'readingBack' },
           ],
@@ -175,7 +214,7 @@ export const payStates = {
             { guard: 'repeatRefused', target: 'readingBack' },
             { guard: 'mayRetryStart', target: 'retryWait', actions: 'countAttempt' },
             { guard: 'outcomeUnknown', target: 'readingBack' },
-            { target: '#payFailed', actions: 'recordPayFailed' },
+            { target: '#payFailed', actions: { type: 'recordPayFailed', params: undefined } },
           ],
         },
       },
@@ -186,17 +225,33 @@ export const payStates = {
           src: 'readBack',
           input: ({ context }: Ctx) => ({ id: context.txId ?? '' }),
           onDone: [
-            { guard: 'tookEffect', target: '#paid', actions: 'recordPaid' },
-            { guard: 'noEffectUnconfirmed', target: 'confirmingNoEffect', actions: 'countNoEffect' },
-            { guard: 'noEffectFirstTime', target: 'starting', actions: 'repeatStartOnce' },
-            { guard: 'stillPending', target: 'readBackWait' },
-            { guard: 'definitelyNotPaid', target: '#payFailed', actions: 'recordPayFailed' },
-            { guard: 'stillApproved', target: 'voiding' },
-            { target: '#payUnresolved', actions: 'recordUnresolved' },
+            {
+              guard: { type: 'tookEffect', params: readBack },
+              target: '#paid',
+              actions: { type: 'recordPaid', params: readBack },
+            },
+            {
+              guard: { type: 'noEffectUnconfirmed', params: readBack },
+              target: 'confirmingNoEffect',
+              actions: 'countNoEffect',
+            },
+            {
+              guard: { type: 'noEffectFirstTime', params: readBack },
+              target: 'starting',
+              actions: 'repeatStartOnce',
+            },
+            { guard: { type: 'stillPending', params: readBack }, target: 'readBackWait' },
+            {
+              guard: { type: 'definitelyNotPaid', params: readBack },
+              target: '#payFailed',
+              actions: { type: 'recordPayFailed', params: readBack },
+            },
+            { guard: { type: 'stillApproved', params: readBack }, target: 'voiding' },
+            { target: '#payUnresolved', actions: { type: 'recordUnresolved', params: readBack } },
           ],
           onError: [
             { guard: 'mayReadBackAgain', target: 'readBackWait' },
-            { target: '#payUnresolved', actions: 'recordUnresolved' },
+            { target: '#payUnresolved', actions: { type: 'recordUnresolved', params: undefined } },
           ],
         },
       },
@@ -211,12 +266,19 @@ export const payStates = {
           src: 'cancelTransaction',
           input: ({ context }: Ctx) => ({ id: context.txId ?? '' }),
           onDone: [
-            { guard: 'cancelConfirmed', target: '#payFailed', actions: 'recordPayFailed' },
-            { target: '#payUnresolved', actions: 'recordUnresolved' },
+            {
+              guard: { type: 'cancelConfirmed', params: cancelled },
+              target: '#payFailed',
+              actions: { type: 'recordPayFailed', params: cancelled },
+            },
+            { target: '#payUnresolved', actions: { type: 'recordUnresolved', params: cancelled } },
           ],
           onError: {
             target: '#payUnresolved',
-            actions: ['recordUnresolved', { type: 'reportFault', params: { what: 'cancel' } }],
+            actions: [
+              { type: 'recordUnresolved', params: undefined },
+              { type: 'reportFault', params: { what: 'cancel' } },
+            ],
           },
         },
       },
@@ -319,8 +381,12 @@ export const endStates = {
               }),
               onDone: [
                 // A sale's coin too many: its receipt (still to come) says where it went, no second slip.
-                { guard: 'receiptDue', target: '#settling.decide', actions: 'recordCredited' },
-                { target: '#settling.printingCredit', actions: 'recordCredited' },
+                {
+                  guard: 'receiptDue',
+                  target: '#settling.decide',
+                  actions: { type: 'recordCredited', params: credited },
+                },
+                { target: '#settling.printingCredit', actions: { type: 'recordCredited', params: credited } },
               ],
               onError: [
                 { guard: 'mayRetryStart', target: 'wait', actions: 'countAttempt' },
@@ -364,7 +430,10 @@ export const endStates = {
             transactionId: context.txId,
             jobId: jobId(context, 'unclaimed'),
           }),
-          onDone: { target: 'printingVoucher', actions: 'recordUnclaimed' },
+          onDone: {
+            target: 'printingVoucher',
+            actions: { type: 'recordUnclaimed', params: doneOutput<RecordUnclaimedOutput>() },
+          },
           // The record is local (the journal); keep trying, the money must not vanish.
           onError: { target: 'recordWait', actions: { type: 'reportFault', params: { what: 'unclaimed' } } },
         },
@@ -401,11 +470,29 @@ export const endStates = {
             method: context.method,
             sale: receiptSale(context),
           }),
-          onDone: { target: 'decide', actions: ['receiptPrinted', 'nextJob'] },
+          onDone: {
+            target: 'decide',
+            actions: [
+              {
+                type: 'receiptPrinted',
+                params: ({ event }: { event: { output: PrintOutput | undefined } }) => ({
+                  printed: event.output,
+                }),
+              },
+              'nextJob',
+            ],
+          },
           // The receipt stays in the journal for a reprint; the customer is not kept waiting.
           onError: {
             target: 'decide',
-            actions: ['receiptPrinted', 'nextJob', { type: 'reportFault', params: { what: 'print' } }],
+            actions: [
+              {
+                type: 'receiptPrinted',
+                params: ({ event }: { event: ErrorActorEvent }) => ({ failed: event.error }),
+              },
+              'nextJob',
+              { type: 'reportFault', params: { what: 'print' } },
+            ],
           },
         },
       },

@@ -3,7 +3,7 @@
  * actors here are placeholders that fail loudly: the app gives the real ones with `provide`
  * (src/flows/api-actors.ts over the API client; printing and unclaimed records from the app).
  */
-import { assign, enqueueActions, fromPromise, setup } from 'xstate';
+import { assign, enqueueActions, fromPromise, setup, type DoneActorEvent } from 'xstate';
 import type { StartMethod } from '../src/api/types.js';
 import { isInDoubt, isNotPaid } from '../src/api/transaction-status.js';
 import { isBackendFault, isOutcomeUnknown, isRetryable } from './api-failure.js';
@@ -59,8 +59,7 @@ import { basketTotal, type Cents } from '../src/api/money.js';
 import { TOPUP_EAN } from '../src/api/schemas.js';
 import type { BasketLine } from './ports.js';
 
-/** Actor done/error events as the machine sees them (output/error only where the state expects one). */
-type DoneEvent = { type: `xstate.done.actor.${string}`; output: unknown };
+/** Actor error events as the machine sees them (the error only where the state expects one). */
 type ErrorEvent = { type: `xstate.error.actor.${string}`; error: unknown };
 
 /** The devices' events, and STOCK: a running session follows whether the hopper pays change. */
@@ -80,29 +79,30 @@ function notProvided<I, O>(name: string) {
   });
 }
 
-function outputOf<T>(event: unknown): T {
-  return (event as DoneEvent).output as T;
-}
 /**
- * The transaction status a done event of `startPayment`, `readBack` or `cancelTransaction` carries
- * (undefined for any other event): the status the machine acted on, for the journal and the fleet.
+ * The `params` of a named action or guard that reads an actor's answer, for the shared state configs
+ * (session-states.ts, release-states.ts: plain objects, so the done event is named here). Spread into a
+ * machine, xstate checks it against the actor the invoke runs: a wrong `T` does not compile. Inside a
+ * machine's own config `params: ({ event }) => event.output` is typed by the invoke already.
  */
-function statusOf(event: unknown): string | null | undefined {
-  if (!(event as { type: string }).type.startsWith('xstate.done.actor.')) return undefined;
-  const out = (event as DoneEvent).output as
-    { status?: string | null; result?: { status?: string | null } } | null | undefined;
+export function doneOutput<T>() {
+  return ({ event }: { event: DoneActorEvent<T> }) => event.output;
+}
+
+/** An answer of `startPayment`, `readBack` or `cancelTransaction`, or none (the call failed). */
+type PayAnswer = PaymentResult | ReadBackOutput | CancelOutput | undefined;
+/**
+ * The transaction status an answer carries (undefined without one): the status the machine acted on,
+ * for the journal and the fleet.
+ */
+function statusOf(out: PayAnswer): string | null | undefined {
   if (!out || typeof out !== 'object') return undefined;
-  if (out.result && typeof out.result === 'object') return out.result.status ?? null;
+  if ('result' in out && out.result && typeof out.result === 'object') return out.result.status ?? null;
   return 'status' in out ? (out.status ?? null) : undefined;
 }
-function withStatus(event: unknown): { status?: string | null } {
-  const status = statusOf(event);
+function withStatus(out: PayAnswer): { status?: string | null } {
+  const status = statusOf(out);
   return status === undefined ? {} : { status };
-}
-/** What the answer to `start` or a read-back says about the money. */
-function tookOf(event: unknown): PaymentResult['took'] | undefined {
-  const out = (event as DoneEvent).output as { took?: PaymentResult['took'] } | undefined;
-  return out?.took;
 }
 function errorOf(event: unknown): unknown {
   return (event as ErrorEvent).error;
@@ -125,13 +125,13 @@ function finished(
   context: SessionContext,
   id: string,
   outcome: 'paid' | 'failed' | 'unresolved' | 'aborted',
-  event?: unknown,
+  answer?: PayAnswer,
 ): FlowEvent {
   return {
     type: 'transaction_finished',
     id,
     outcome,
-    ...(event !== undefined ? withStatus(event) : {}),
+    ...withStatus(answer),
     // A vending unit given back (`returned`) was not sold: the fleet hears of the goods delivered.
     amount: context.basket.length > 0 ? basketTotal(context.basket) - context.returned : context.due,
     method: context.method,
@@ -167,7 +167,7 @@ export const sessionSetup = setup({
     creditCard: notProvided<CreditCardInput, CreditCardOutput>('creditCard'),
     recordUnclaimed: notProvided<RecordUnclaimedInput, RecordUnclaimedOutput>('recordUnclaimed'),
     redeemVoucher: notProvided<RedeemVoucherInput, RedeemVoucherOutput>('redeemVoucher'),
-    print: notProvided<PrintInput, unknown>('print'),
+    print: notProvided<PrintInput, PrintOutput | undefined>('print'),
     releaseItem: notProvided<ReleaseItemInput, ReleaseItemOutput>('releaseItem'),
     payChange: notProvided<PayChangeInput, PayChangeOutput>('payChange'),
     reverseTerminal: notProvided<ReverseTerminalInput, ReverseTerminalOutput>('reverseTerminal'),
@@ -238,14 +238,13 @@ export const sessionSetup = setup({
       return s?.kind === 'voucher' ? { scannedVoucher: s.code, voucherRefused: null, notice: null } : {};
     }),
     /** The app journaled the redemption before answering: the value is the session's money now. */
-    acceptVoucher: enqueueActions(({ context, event, enqueue }) => {
-      const out = outputOf<RedeemVoucherOutput>(event);
+    acceptVoucher: enqueueActions(({ context, enqueue }, out: RedeemVoucherOutput) => {
       if (!out.ok || !Number.isSafeInteger(out.cents) || out.cents <= 0) return;
       enqueue.assign({ redeemed: context.redeemed + out.cents, scannedVoucher: null, voucherRefused: null });
       enqueue(emitting({ type: 'voucher_redeemed', cents: out.cents, ref: out.ref }));
     }),
-    refuseVoucher: assign(({ event }) => {
-      const out = (event as unknown as Partial<DoneEvent>).output as RedeemVoucherOutput | undefined;
+    /** The redemption's refusal, or none (the call failed). */
+    refuseVoucher: assign((_, out: RedeemVoucherOutput | undefined) => {
       return { scannedVoucher: null, voucherRefused: out && !out.ok ? out.reason : ('error' as const) };
     }),
     rememberScan: assign(({ context, event }) => {
@@ -275,8 +274,7 @@ export const sessionSetup = setup({
       cursor: (context.cursor + 1) % Math.max(1, context.cfg.catalogue.length),
     })),
 
-    acceptLookup: assign(({ context, event }) => {
-      const out = outputOf<LookupCardOutput>(event);
+    acceptLookup: assign(({ context }, out: LookupCardOutput) => {
       if (out.kind === 'unknown')
         return { problem: 'unknown' as const, txId: out.transactionId ?? context.txId };
       const problem = cardProblem(out.card, context.flow);
@@ -288,20 +286,18 @@ export const sessionSetup = setup({
         txId: out.transactionId ?? context.txId,
       };
     }),
-    emitLookupCreated: enqueueActions(({ event, enqueue }) => {
-      const out = outputOf<LookupCardOutput>(event);
+    emitLookupCreated: enqueueActions(({ enqueue }, out: LookupCardOutput) => {
       if (out.transactionId) enqueue(emitting({ type: 'transaction_created', id: out.transactionId }));
     }),
-    acceptTransaction: enqueueActions(({ event, enqueue }) => {
-      const ref = outputOf<TransactionRef>(event);
+    acceptTransaction: enqueueActions(({ enqueue }, ref: TransactionRef) => {
       enqueue.assign({ txId: ref.id });
       enqueue(emitting({ type: 'transaction_created', id: ref.id }));
     }),
     dueFromBasket: assign(({ context }) => ({ due: basketSum(context.basket) })),
-    dueFromPreTransaction: assign(({ event }) => {
-      const out = outputOf<PreTransactionOutput>(event);
-      return { due: out.missingSum, bonusProducts: out.bonusProducts ?? [] };
-    }),
+    dueFromPreTransaction: assign((_, out: PreTransactionOutput) => ({
+      due: out.missingSum,
+      bonusProducts: out.bonusProducts ?? [],
+    })),
     dueFromHeld: assign(({ context }) => ({ due: held(context) })),
     /** The customer settles for what is in: that becomes the amount (open amount or less than chosen). */
     settleForHeld: assign(({ context }) => ({ target: held(context) > 0 ? held(context) : context.target })),
@@ -331,13 +327,12 @@ export const sessionSetup = setup({
     repeatStartOnce: assign({ repeatedStart: true }),
     countReadBack: assign(({ context }) => ({ readBacks: context.readBacks + 1 })),
     countNoEffect: assign(({ context }) => ({ noEffectSeen: (context.noEffectSeen ?? 0) + 1 })),
-    recordPaid: enqueueActions(({ context, event, enqueue }) => {
-      const out = event.type.startsWith('xstate.done.actor.readBack')
-        ? outputOf<ReadBackOutput>(event).result
-        : outputOf<PaymentResult>(event);
+    /** The answer to `start`, or the read-back that found the payment. */
+    recordPaid: enqueueActions(({ context, enqueue }, answer: PaymentResult | ReadBackOutput) => {
+      const out = 'result' in answer ? answer.result : answer;
       // Only cash the kiosk holds counts as `paid`: the terminal and the card balance are not in the box.
       const cash = context.method === 'cash' ? context.due : 0;
-      const decided = withStatus(event);
+      const decided = withStatus(answer);
       enqueue.assign({
         paid: context.paid + cash,
         receipt: out.receipt,
@@ -359,13 +354,15 @@ export const sessionSetup = setup({
       const status = context.paidStatus === undefined ? {} : { status: context.paidStatus };
       enqueue(emitting({ ...finished(context, context.txId, 'paid'), ...status }));
     }),
-    recordPayFailed: enqueueActions(({ context, event, enqueue }) => {
+    /** The answer that said "not paid", or none (the call failed). */
+    recordPayFailed: enqueueActions(({ context, enqueue }, answer: PayAnswer) => {
       enqueue.assign({ outcome: 'failed', unclaimedReason: 'failed', payDeadline: null });
       if (context.txId) {
-        enqueue(emitting(finished(context, context.txId, 'failed', event)));
+        enqueue(emitting(finished(context, context.txId, 'failed', answer)));
       }
     }),
-    recordUnresolved: enqueueActions(({ context, event, enqueue }) => {
+    /** The last answer read, or none (the call failed). */
+    recordUnresolved: enqueueActions(({ context, enqueue }, answer: PayAnswer) => {
       enqueue.assign({ outcome: 'unresolved', unclaimedReason: 'unresolved', payDeadline: null });
       enqueue(
         emitting({
@@ -373,12 +370,12 @@ export const sessionSetup = setup({
           transactionId: context.txId,
           cents: held(context),
           detail: `start/${context.method ?? '?'} outcome unknown after read-back${
-            statusOf(event) ? ` (status ${statusOf(event)})` : ''
+            statusOf(answer) ? ` (status ${statusOf(answer)})` : ''
           }`,
         }),
       );
       if (context.txId) {
-        enqueue(emitting(finished(context, context.txId, 'unresolved', event)));
+        enqueue(emitting(finished(context, context.txId, 'unresolved', answer)));
       }
     }),
     markOutcome: assign(({ context }, params: { outcome: SessionOutcome }) => ({
@@ -393,8 +390,7 @@ export const sessionSetup = setup({
     }),
     /** The amount being settled is fixed when the call starts: a coin landing meanwhile is settled next round. */
     fixSettleAmount: assign(({ context }) => ({ settling: held(context) })),
-    recordCredited: enqueueActions(({ context, event, enqueue }) => {
-      const out = outputOf<CreditCardOutput>(event);
+    recordCredited: enqueueActions(({ context, enqueue }, out: CreditCardOutput) => {
       const cents = context.settling;
       // A sale's change: its receipt (still to print) keeps the sale's API lines and adds the credit's.
       const receipt = context.receiptDue ? [...(context.receipt ?? []), ...out.receipt] : out.receipt;
@@ -408,8 +404,7 @@ export const sessionSetup = setup({
         }),
       );
     }),
-    recordUnclaimed: enqueueActions(({ context, event, enqueue }) => {
-      const out = outputOf<RecordUnclaimedOutput>(event);
+    recordUnclaimed: enqueueActions(({ context, enqueue }, out: RecordUnclaimedOutput) => {
       const cents = context.settling;
       enqueue.assign({
         unclaimed: context.unclaimed + cents,
@@ -430,17 +425,16 @@ export const sessionSetup = setup({
      * After the receipt's print, done or failed: its number from the answer, or from a failure that
      * says the receipt is in the journal (`PrintFailure`), which the farewell then offers to reprint.
      */
-    receiptPrinted: assign(({ context, event }) => {
-      const out = (event as unknown as Partial<DoneEvent>).output as PrintOutput | undefined;
-      const failed = errorOf(event) as PrintFailure | undefined;
+    receiptPrinted: assign(({ context }, params: { printed?: PrintOutput; failed?: unknown }) => {
+      const out = params.printed;
+      const failed = params.failed as PrintFailure | undefined;
       const kept = typeof failed === 'object' && failed !== null && failed.kept === true;
       const given = out?.receiptNo ?? (kept ? failed.receiptNo : undefined);
       const no = typeof given === 'string' ? given : context.receiptNo;
       return { receiptDue: false, receiptNo: no, ...(kept ? { receiptUnprinted: true } : {}) };
     }),
     planReleases: assign(({ context }) => ({ releases: releaseUnits(context), releaseAt: 0 })),
-    recordRelease: assign(({ context, event }) => {
-      const out = outputOf<ReleaseItemOutput>(event);
+    recordRelease: assign(({ context }, out: ReleaseItemOutput) => {
       const unit = context.releases[context.releaseAt];
       const outcome = out.outcome === 'delivered' ? ('delivered' as const) : ('failed' as const);
       return {
@@ -465,8 +459,8 @@ export const sessionSetup = setup({
         releaseAt: context.releases.length,
       };
     }),
-    recordChange: assign(({ context, event }) => ({
-      changed: context.changed + Math.max(0, outputOf<PayChangeOutput>(event).paidCents),
+    recordChange: assign(({ context }, out: PayChangeOutput) => ({
+      changed: context.changed + Math.max(0, out.paidCents),
       changeTried: true,
     })),
     changeFailed: assign({ changeTried: true }),
@@ -476,8 +470,7 @@ export const sessionSetup = setup({
      * way (recovery reads the reversal back, the session stays open until it does); `refused`/`failed`:
      * certainly not reversed, the price goes back the usual way.
      */
-    recordReversal: enqueueActions(({ context, event, enqueue }) => {
-      const out = outputOf<ReverseTerminalOutput>(event);
+    recordReversal: enqueueActions(({ context, enqueue }, out: ReverseTerminalOutput) => {
       const outcome = out.outcome === 'ok' || out.outcome === 'unknown' ? out.outcome : ('refused' as const);
       enqueue.assign({
         reversal: outcome,
@@ -499,7 +492,7 @@ export const sessionSetup = setup({
   guards: {
     scannedCard: ({ context, event }) => scanOf(event, context.cfg.cardPattern)?.kind === 'card',
     scannedVoucher: ({ context, event }) => scanOf(event, context.cfg.cardPattern)?.kind === 'voucher',
-    voucherAccepted: ({ event }) => outputOf<RedeemVoucherOutput>(event).ok,
+    voucherAccepted: (_, out: RedeemVoucherOutput) => out.ok,
     scannedKnownProduct: ({ context, event }) => {
       const s = scanOf(event, context.cfg.cardPattern);
       return s?.kind === 'ean' && context.cfg.catalogue.some((p) => p.ean === s.ean);
@@ -514,8 +507,7 @@ export const sessionSetup = setup({
       context.cfg.catalogue[amountIndex(buttonOf(event))] !== undefined,
     buttonHasAmount: ({ context, event }) =>
       context.cfg.topupAmounts[amountIndex(buttonOf(event))] !== undefined,
-    lookupRefused: ({ context, event }) => {
-      const out = outputOf<LookupCardOutput>(event);
+    lookupRefused: ({ context }, out: LookupCardOutput) => {
       return out.kind === 'unknown' || cardProblem(out.card, context.flow) !== null;
     },
     /** Create/update/preTransaction/lookup: a second try cannot charge anyone. */
@@ -530,7 +522,7 @@ export const sessionSetup = setup({
     mayRetryStart: ({ context, event }) =>
       context.attempts < context.cfg.maxRetries && isRetryable(errorOf(event)),
     outcomeUnknown: ({ event }) => isOutcomeUnknown(errorOf(event)),
-    missingZero: ({ event }) => outputOf<PreTransactionOutput>(event).missingSum === 0,
+    missingZero: (_, out: PreTransactionOutput) => out.missingSum === 0,
     heldCoversDue: ({ context }) => held(context) >= context.due,
     heldPositive: ({ context }) => held(context) > 0,
     heldZero: ({ context }) => held(context) === 0,
@@ -543,19 +535,16 @@ export const sessionSetup = setup({
     pastDeadline: ({ context, event }) =>
       event.type === 'TICK' && context.payDeadline !== null && event.now >= context.payDeadline,
     /** The answer to `start`: its status decides, not the HTTP status (src/api/transaction-status.ts). */
-    answerPaid: ({ event }) => tookOf(event) === 'effect',
-    answerNotPaid: ({ event }) => {
-      const took = tookOf(event);
-      return took !== undefined && isNotPaid(took);
-    },
-    tookEffect: ({ event }) => outputOf<ReadBackOutput>(event).took === 'effect',
+    answerPaid: (_, out: PaymentResult) => out.took === 'effect',
+    answerNotPaid: (_, out: PaymentResult) => out.took !== undefined && isNotPaid(out.took),
+    tookEffect: (_, out: ReadBackOutput) => out.took === 'effect',
     /** "Not started", but fewer reads than `noEffectReads` confirm it yet: read again before any repeat. */
-    noEffectUnconfirmed: ({ context, event }) =>
-      outputOf<ReadBackOutput>(event).took === 'no_effect' &&
+    noEffectUnconfirmed: ({ context }, out: ReadBackOutput) =>
+      out.took === 'no_effect' &&
       !context.repeatedStart &&
       (context.noEffectSeen ?? 0) < context.cfg.noEffectReads,
-    noEffectFirstTime: ({ context, event }) =>
-      outputOf<ReadBackOutput>(event).took === 'no_effect' && !context.repeatedStart,
+    noEffectFirstTime: ({ context }, out: ReadBackOutput) =>
+      out.took === 'no_effect' && !context.repeatedStart,
     /**
      * The repeated start refused by the server (any HTTP error, or an outcome unknown): a 409 may say
      * "already paid" by the first call. Read back, never taken as "not charged".
@@ -565,12 +554,12 @@ export const sessionSetup = setup({
       return context.repeatedStart && (e?.kind === 'http' || isOutcomeUnknown(e));
     },
     /** `pending`, `approved` or a status we do not know: the API may still move on; read again (bounded). */
-    stillPending: ({ context, event }) =>
-      isInDoubt(outputOf<ReadBackOutput>(event).took) && context.readBacks < context.cfg.maxReadBacks,
-    definitelyNotPaid: ({ event }) => isNotPaid(outputOf<ReadBackOutput>(event).took),
+    stillPending: ({ context }, out: ReadBackOutput) =>
+      isInDoubt(out.took) && context.readBacks < context.cfg.maxReadBacks,
+    definitelyNotPaid: (_, out: ReadBackOutput) => isNotPaid(out.took),
     /** Authorised and never captured after every read-back: the authorisation is cancelled. */
-    stillApproved: ({ event }) => outputOf<ReadBackOutput>(event).took === 'approved',
-    cancelConfirmed: ({ event }) => isNotPaid(outputOf<CancelOutput>(event).took),
+    stillApproved: (_, out: ReadBackOutput) => out.took === 'approved',
+    cancelConfirmed: (_, out: CancelOutput) => isNotPaid(out.took),
     mayReadBackAgain: ({ context }) => context.readBacks < context.cfg.maxReadBacks,
     /** Leftover goes to the card only when one was accepted and the payment is not in doubt. */
     mayCredit: ({ context }) =>

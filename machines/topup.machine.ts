@@ -129,7 +129,10 @@ export const topupMachine = sessionSetup.createMachine({
             }),
             onDone: {
               target: '#topup.pay',
-              actions: ['acceptTransaction', { type: 'useMethod', params: { method: 'cash' } }],
+              actions: [
+                { type: 'acceptTransaction', params: ({ event }) => event.output },
+                { type: 'useMethod', params: { method: 'cash' } },
+              ],
             },
             onError: [
               { guard: 'mayRetryCall', target: 'createWait', actions: 'countAttempt' },

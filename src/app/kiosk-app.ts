@@ -27,6 +27,7 @@ import type {
   FlowEvent,
   PrintFailure,
   PrintInput,
+  PrintOutput,
   RecordUnclaimedInput,
   RecordUnclaimedOutput,
   RecoverOutput,
@@ -467,7 +468,7 @@ export class KioskApp extends EventEmitter {
       setAcceptor: (_: unknown, params: SetAcceptorParams) => this.setAcceptor(params.enabled, params.accept),
       emitEvent: (_: unknown, params: FlowEvent) => this.onFlowEvent(params),
     };
-    const print = fromPromise<unknown, PrintInput>(async ({ input }) => this.print(input));
+    const print = fromPromise<PrintOutput | undefined, PrintInput>(async ({ input }) => this.print(input));
     const recordUnclaimed = fromPromise<RecordUnclaimedOutput, RecordUnclaimedInput>(async ({ input }) => {
       const voucherCode = this.vouchers.issue(input.cents);
       // Durable before the code is shown or printed: the operator's books must know it first.

@@ -8,7 +8,7 @@ import sinon from 'sinon';
 import { createActor, fromPromise } from 'xstate';
 import { checkoutMachine } from '../../machines/checkout.machine.js';
 import type { Transaction } from '../../src/api/schemas.js';
-import type { PrintInput } from '../../machines/ports.js';
+import type { PrintInput, PrintOutput } from '../../machines/ports.js';
 import { createApiActors, memoryStartLedger } from '../../src/flows/api-actors.js';
 import { flush, TEST_CONFIG } from './fakes.js';
 
@@ -32,7 +32,7 @@ function setup() {
     actors: {
       ...createApiActors(api, { ledger }),
       recordUnclaimed: fromPromise(async () => ({ voucherCode: 'V' })),
-      print: fromPromise<unknown, PrintInput>(async () => undefined),
+      print: fromPromise<PrintOutput | undefined, PrintInput>(async () => undefined),
     },
   });
   return { api, ledger, machine };
