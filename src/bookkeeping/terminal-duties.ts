@@ -121,6 +121,12 @@ export class TerminalDuties {
   async cancelTrx(target: ReversalTarget, by: string): Promise<DutyResult> {
     const { journal, api, logger } = this.deps;
     const jobId = this.job('cancel_trx');
+    // An earlier reversal of it in doubt is read back first: it may have taken effect (then this one
+    // is refused as "already reversed"), or certainly not (then this one is sent).
+    const batch = Object.values(journal.state.terminal.batch);
+    const known =
+      'apiId' in target ? target.apiId : batch.find((p) => p.receiptNumber === target.receiptNumber)?.apiId;
+    if (known) await this.resolveReversals(known);
     const check = this.reversible(target);
     if ('refused' in check) {
       await journal.append({

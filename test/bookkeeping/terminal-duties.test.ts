@@ -215,6 +215,26 @@ describe('terminal duties: cancelTrx, end-of-day, diagnosis, merchant receipts',
     assert.equal(w.journal.state.terminal.batch[apiId]!.reversed, true);
   });
 
+  it('a reversal in doubt stays so; the next one reads it back first and is never sent twice', async () => {
+    const { apiId } = await terminalSale();
+    const receiptNumber = w.journal.state.terminal.batch[apiId]!.receiptNumber!;
+    w.rig.standIn.faults.add({ path: '/cancelTrx', fault: { type: 'drop_after_commit' } });
+    w.rig.standIn.faults.add({
+      method: 'GET',
+      path: '/Smart/Transactions/',
+      fault: { type: 'status', status: 503 },
+    });
+    assert.equal((await duties.cancelTrx({ receiptNumber }, 'fleet')).result, 'unknown');
+    assert.equal(Object.keys(w.journal.state.terminal.inDoubt).length, 1, 'kept in doubt');
+    // Before, `unknown` left the books: the second reversal was sent, refused with 409 ("not paid")
+    // and journaled `failed`, so the money looked owed and went back a second way.
+    const again = await duties.cancelTrx({ receiptNumber }, 'fleet');
+    assert.deepEqual([again.result, again.detail], ['refused', 'already reversed']);
+    assert.equal(w.ledger().sales.filter((x) => x.cancelled).length, 1);
+    assert.deepEqual(w.journal.state.terminal.reversals, { count: 1, cents: 180 });
+    assert.equal(Object.keys(w.journal.state.terminal.inDoubt).length, 0);
+  });
+
   it('end-of-day clears the batch (journaled with its merchant receipt); a reversal after it is refused, locally and by the API', async () => {
     const { apiId } = await terminalSale();
     const receiptNumber = w.journal.state.terminal.batch[apiId]!.receiptNumber!;
