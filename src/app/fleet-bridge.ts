@@ -20,6 +20,8 @@ import { FIRMWARE_VERSION } from './version.js';
 import { dutyReport, type TerminalService } from './terminal-service.js';
 import type { ReleaseSettler } from './release-settle.js';
 import { SettleRefused, UnblockRefused } from '../bookkeeping/vend-journal.js';
+import { PayoutRefused, payOutVoucher } from '../bookkeeping/voucher-book.js';
+import { readVoucher } from '../bookkeeping/voucher-code.js';
 
 /** What the fleet reads of the running kiosk (the app implements it; no import of the app here). */
 export interface KioskView {
@@ -48,6 +50,19 @@ export interface FleetBridgeDeps {
   releases?: Pick<ReleaseSettler, 'settle'>;
   /** A vending counter's blocked slot cleared (the service menu's path too); resolves with its stock. */
   unblockSlot?: (slot: string, by: string) => Promise<number>;
+}
+
+/** This kiosk's office payout of `ref` in the journal (the newest), if there is one. */
+async function officePayoutOf(
+  journal: Journal,
+  ref: string,
+): Promise<{ cents: number; by: string } | undefined> {
+  let found: { cents: number; by: string } | undefined;
+  for await (const e of journal.entries()) {
+    if (e.type !== 'unclaimed_settled' || e.how !== 'cash_refund' || !e.by?.startsWith('office ')) continue;
+    if ((readVoucher(e.voucher)?.ref ?? e.voucher) === ref) found = { cents: e.cents ?? 0, by: e.by };
+  }
+  return found;
 }
 
 function counterSet(c: Counters) {
@@ -141,6 +156,26 @@ export function kioskPortFor(app: KioskView, deps: FleetBridgeDeps): KioskPort {
       } catch (err) {
         if (err instanceof UnblockRefused) throw new Error(`refused: ${err.message}`, { cause: err });
         throw err;
+      }
+    },
+    async settleVoucher(ref, operator) {
+      if (serving()) throw new KioskBusyError();
+      // Only this kiosk's own vouchers: another kiosk's is that kiosk's debt, settled there.
+      if (!ref.startsWith(`${deps.config.kiosk.id}.`)) throw new Error('refused: not_ours');
+      const by = `office ${operator}`;
+      try {
+        const v = await payOutVoucher(deps.journal, ref, by);
+        deps.logger.info({ voucher: ref, cents: v.cents, by }, 'voucher paid out at the office');
+        return { ref, amountCents: v.cents, by, already: false };
+      } catch (err) {
+        if (!(err instanceof PayoutRefused)) throw err;
+        // Sent again after a lost answer (or after its message expired unread and was re-issued):
+        // the office's own payout is found in the journal and confirmed, not booked twice.
+        if (err.reason === 'not_open') {
+          const done = await officePayoutOf(deps.journal, ref);
+          if (done) return { ref, amountCents: done.cents, by: done.by, already: true };
+        }
+        throw new Error(`refused: ${err.reason}`, { cause: err });
       }
     },
     async restart(reason) {

@@ -66,6 +66,9 @@ const DISTURBING = new Set<CommandName>([
   'terminal-cancel',
   // It may print at the kiosk, and it books money: not in the middle of a customer's session.
   'settle-release',
+  // It books money, and a customer at the kiosk may be redeeming that very voucher: the session
+  // journals its redemption first, so the payout then finds it redeemed (never both).
+  'voucher-settle',
 ]);
 
 export class CommandHandler {
@@ -214,6 +217,8 @@ export class CommandHandler {
         );
       case 'unblock-slot':
         return port.unblockSlot(args.slot as string);
+      case 'voucher-settle':
+        return port.settleVoucher(args.ref as string, args.by as string);
       case 'restart':
         return { restarting: true };
     }

@@ -377,6 +377,16 @@ export const COMMAND_ARGS = {
     slot: z.string().regex(/^[A-Z0-9]{1,4}$/),
     reason: reason.optional(),
   }),
+  /**
+   * Back office: an open voucher of this kiosk was paid out at the office (or elsewhere by staff), so
+   * the kiosk books it paid out (`payOutVoucher`, by `office <by>`) and refuses it if it is scanned
+   * again. Named by its whole reference `<issuer>.<id>`, never its code; `by` is the operator account.
+   */
+  'voucher-settle': z.strictObject({
+    ref: z.string().regex(/^[A-Za-z0-9_-]{1,64}\.[A-Z0-9]{8}$/),
+    by: z.string().regex(/^[A-Za-z0-9_.@-]{1,32}$/),
+    reason: reason.optional(),
+  }),
 } as const;
 export type CommandName = keyof typeof COMMAND_ARGS;
 export const COMMAND_NAMES = Object.keys(COMMAND_ARGS) as CommandName[];

@@ -63,6 +63,14 @@ export interface KioskPort {
    */
   unblockSlot(slot: string): Promise<{ slot: string; stock: number }>;
   /**
+   * Back office: books an open voucher of this kiosk paid out at the office (journaled `unclaimed_settled`
+   * `cash_refund` by `office <by>`). Rejects with `refused: redeemed` when a customer redeemed it
+   * meanwhile, `refused: not_open` when it is not open (expired, paid out at the kiosk, unknown) and
+   * `refused: not_ours` for another kiosk's reference. Paid out at the office already (a command sent
+   * again after a lost answer): resolves with `already: true`, nothing booked twice.
+   */
+  settleVoucher(ref: string, by: string): Promise<VoucherSettleReport>;
+  /**
    * Restarts the app (a clean shutdown, the service manager brings it back). Resolves when the
    * shutdown has begun; the caller has already answered the operator.
    */
@@ -71,6 +79,14 @@ export interface KioskPort {
   appliedConfigVersion(): number | null;
   /** Applies an already validated config document (takes effect without restart where safe). */
   applyConfig(doc: ConfigDocument): Promise<ConfigApplyResult>;
+}
+
+/** A voucher booked paid out at the office: its reference (never the code), value and who. */
+export interface VoucherSettleReport {
+  ref: string;
+  amountCents: number;
+  by: string;
+  already: boolean;
 }
 
 /** What a terminal duty came to (no customer data). */

@@ -5,6 +5,7 @@ import type {
   BirthFacts,
   HealthFacts,
   KioskPort,
+  VoucherSettleReport,
   KioskStatus,
   ReleaseSettleReport,
   TerminalDutyReport,
@@ -73,6 +74,10 @@ export class FakeKiosk implements KioskPort {
   async unblockSlot(slot: string): Promise<{ slot: string; stock: number }> {
     this.call(`unblock-slot:${slot}`);
     return { slot, stock: 4 };
+  }
+  async settleVoucher(ref: string, by: string): Promise<VoucherSettleReport> {
+    this.call(`voucher-settle:${ref}:${by}`);
+    return { ref, amountCents: 220, by: `office ${by}`, already: false };
   }
   async restart(reason: string): Promise<void> {
     this.call(`restart:${reason}`);
