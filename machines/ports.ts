@@ -383,6 +383,8 @@ export interface SettleReleaseInput {
 export interface SettleReleaseOutput {
   voucher: string | null;
   printed: boolean;
+  /** Why the release's slot is still blocked after the settle; null or absent: it releases again. */
+  slotBlocked?: string | null;
 }
 
 /** An open voucher as the service menu lists it: never its code (which is what pays). */

@@ -464,7 +464,12 @@ const serviceResult: ServiceScreen = (c, r) => ({
       ? r.m('svcReportPrinted')
       : c.result === 'collected_no_print'
         ? r.m('svcReportNotPrinted')
-        : c.resultDetail,
+        : c.result === 'release_delivered'
+          ? // Settled delivered: whether the slot works again (the detail: why it stays blocked).
+            r.m(c.resultDetail ? 'svcSlotStillBlocked' : 'svcSlotFreed', {
+              slot: c.releases[c.releaseAt]?.slot ?? '',
+            })
+          : c.resultDetail,
     r.m('svcContinue'),
   ],
 });

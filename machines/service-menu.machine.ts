@@ -548,7 +548,9 @@ export const serviceMenuMachine = setup({
           : out.printed
             ? 'release_refunded'
             : 'release_not_printed';
-      enqueue.assign({ result, resultDetail: out.voucher });
+      const blocked = out.slotBlocked ?? null;
+      // Delivered: the detail is why the slot stays blocked (null: it works again; the screen says which).
+      enqueue.assign({ result, resultDetail: result === 'release_delivered' ? blocked : out.voucher });
       // The voucher's short id only (what is printed under its QR): the code itself pays.
       enqueue(
         reporting({
@@ -559,6 +561,7 @@ export const serviceMenuMachine = setup({
             context.settleHow,
             out.voucher,
             context.settleHow === 'refunded' && !out.printed ? 'not printed' : null,
+            blocked ? `slot blocked: ${blocked}` : null,
           ]
             .filter(Boolean)
             .join(' '),

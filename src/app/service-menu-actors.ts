@@ -225,7 +225,7 @@ export function createServiceMenuActors(deps: ServiceMenuDeps) {
   const settleRelease = fromPromise<SettleReleaseOutput, SettleReleaseInput>(async ({ input }) => {
     if (!deps.releases) throw new Error('no vend slots');
     const r = await deps.releases.settle(input.jobId, input.how, 'technician', true);
-    return { voucher: r.voucherId, printed: r.printed === true };
+    return { voucher: r.voucherId, printed: r.printed === true, slotBlocked: r.slotBlocked };
   });
 
   const hopperStatus = fromPromise<HopperStatusOutput>(async () => ({

@@ -543,12 +543,21 @@ describe('service menu: navigation and actions', () => {
     assert.equal(h.stubs.settleRelease.callCount, 0, 'nothing settled without OK');
     await h.press('amount1', 'ok');
     assert.deepEqual(h.stubs.settleRelease.firstCall.args[0], { jobId: 's2:release-1:6', how: 'delivered' });
-    assert.equal(h.screen()[0], 'Ausgabe gebucht');
+    assert.deepEqual(h.screen().slice(0, 2), ['Ausgabe gebucht', 'Fach B2 frei'], 'the slot works again');
     assert.deepEqual(h.reports.at(-1), {
       action: 'release_settled',
       ok: true,
       detail: 's2:release-1:6 delivered',
     });
+    await h.press('ok');
+    // Its sensor still active: settled, and the technician reads that the slot stays blocked.
+    h.stubs.settleRelease
+      .onSecondCall()
+      .resolves({ voucher: null, printed: false, slotBlocked: 'sensor_active' });
+    await h.choose('releases');
+    await h.press('down', 'ok', 'amount1', 'ok');
+    assert.deepEqual(h.screen().slice(0, 2), ['Ausgabe gebucht', 'Fach B2 gesperrt']);
+    assert.equal(h.reports.at(-1)?.detail, 's2:release-1:6 delivered slot blocked: sensor_active');
     await h.press('ok');
 
     // Not given: a voucher for the price, its short id on the screen (never the code).
@@ -556,7 +565,7 @@ describe('service menu: navigation and actions', () => {
     await h.press('ok', 'amount2');
     assert.deepEqual(h.screen(), ['Gutschein geben?', 'OK=Ja C=Nein', 'A1 03.12. 07:12', 'Preis 1,80 EUR']);
     await h.press('ok');
-    assert.deepEqual(h.stubs.settleRelease.secondCall.args[0], { jobId: 's1:release-0:4', how: 'refunded' });
+    assert.deepEqual(h.stubs.settleRelease.thirdCall.args[0], { jobId: 's1:release-0:4', how: 'refunded' });
     assert.deepEqual(h.screen().slice(0, 2), ['Erstattet', 'QX7M-D2KA']);
     assert.deepEqual(h.reports.at(-1), {
       action: 'release_settled',
@@ -585,7 +594,7 @@ describe('service menu: navigation and actions', () => {
     h.stubs.unsettled.resolves({ releases: [] });
     await h.choose('releases');
     assert.equal(h.screen()[0], 'Nichts offen');
-    assert.equal(h.stubs.settleRelease.callCount, 4);
+    assert.equal(h.stubs.settleRelease.callCount, 5);
   });
 
   it('Change hopper: coins put in or taken out (step keys, never more out than the books hold), confirmed, journaled', async () => {
