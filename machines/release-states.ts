@@ -18,7 +18,8 @@
  */
 import type { SessionContext } from './session-context.js';
 import type { PayChangeOutput, ReleaseItemOutput, ReverseTerminalOutput } from './vend-ports.js';
-import { doneOutput, jobId, reversalCents } from './session.setup.js';
+import { doneOutput } from './done-output.js';
+import { jobId, reversalCents } from './session.setup.js';
 
 type Ctx = { context: SessionContext };
 

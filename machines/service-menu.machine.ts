@@ -19,7 +19,16 @@
  * maintenance (the machine finishes). Idle for
  * `idleMs` while logged in: logged out. Every action is reported through the provided `report` action.
  */
-import { and, assign, enqueueActions, fromPromise, setup, type AnyActorRef } from 'xstate';
+import {
+  and,
+  assign,
+  enqueueActions,
+  fromPromise,
+  setup,
+  type AnyActorRef,
+  type DoneActorEvent,
+} from 'xstate';
+import { doneOutput } from './done-output.js';
 import { formatCents, type Cents } from '../src/api/money.js';
 import type { HardwareEvent, ServiceStatusEvent } from './events.js';
 import type {
@@ -220,8 +229,6 @@ export interface ServiceMenuOutput {
   left: true;
 }
 
-type DoneEvent<T> = { output: T };
-
 function notProvided<O, I = unknown>(name: string) {
   return fromPromise<O, I>(async () => {
     throw new Error(`service actor ${name} not provided`);
@@ -231,10 +238,6 @@ function notProvided<O, I = unknown>(name: string) {
 function button(event: unknown): string | null {
   const e = event as { type: string; name?: string };
   return e.type === 'BUTTON' ? (e.name ?? null) : null;
-}
-
-function outputOf<T>(event: unknown): T {
-  return (event as DoneEvent<T>).output;
 }
 
 function errorText(event: unknown): string {
@@ -272,11 +275,13 @@ function okOrCancel<O extends string, C extends string>(ok: O, cancel: C) {
  * Loads a page's list with the actor `src`: on to `choose` when `has` finds something in it (`show`
  * keeps it), else the result `none`; a failure is `load_failed`.
  */
-function loadingList<S extends string, G extends string, A extends string, R extends ServiceResult>(
+function loadingList<S extends string, G extends string, A extends string, R extends ServiceResult, T>(
   src: S,
   has: G,
   show: A,
   none: R,
+  /** The list's answer, typed (doneOutput<T>()): `has` and `show` read it. */
+  out: (args: { event: DoneActorEvent<T> }) => T,
 ) {
   return {
     on: { TICK: { actions: 'tick' } },
@@ -284,7 +289,7 @@ function loadingList<S extends string, G extends string, A extends string, R ext
       id: src,
       src,
       onDone: [
-        { guard: has, target: 'choose', actions: show },
+        { guard: { type: has, params: out }, target: 'choose', actions: { type: show, params: out } },
         {
           target: '#serviceMenu.menu.result',
           actions: { type: 'setResult', params: { result: none } },
@@ -468,17 +473,17 @@ export const serviceMenuMachine = setup({
       cursor: (context.cursor + SERVICE_ENTRIES.length - 1) % SERVICE_ENTRIES.length,
     })),
     cursorDown: assign(({ context }) => ({ cursor: (context.cursor + 1) % SERVICE_ENTRIES.length })),
-    showInfo: assign(({ event }) => ({ list: infoItems(outputOf<ServiceInfo>(event)), top: 0 })),
-    showDevices: assign(({ event }) => ({
-      list: deviceItems(outputOf<DeviceTestResult[]>(event)),
+    showInfo: assign((_, info: ServiceInfo) => ({ list: infoItems(info), top: 0 })),
+    showDevices: assign((_, results: DeviceTestResult[]) => ({
+      list: deviceItems(results),
       top: 0,
     })),
     scrollUp: assign(({ context }) => ({ top: Math.max(0, context.top - 1) })),
     scrollDown: assign(({ context }) => ({
       top: Math.min(Math.max(0, context.list.length - 1), context.top + 1),
     })),
-    startCounting: assign(({ event }) => {
-      const expected = outputOf<CashStatusOutput>(event).expected;
+    startCounting: assign((_, out: CashStatusOutput) => {
+      const expected = out.expected;
       // The journal's figure is the likely count: the technician only corrects a difference.
       return { expected, counted: Math.max(0, expected), step: CASH_STEPS[1] ?? 100 };
     }),
@@ -502,7 +507,7 @@ export const serviceMenuMachine = setup({
         }),
       ),
     ),
-    showStock: assign(({ event }) => ({ slots: outputOf<StockStatusOutput>(event).slots, slotAt: 0 })),
+    showStock: assign((_, out: StockStatusOutput) => ({ slots: out.slots, slotAt: 0 })),
     /** Up/down in a page's list, round. */
     moveIn: assign(({ context }, params: { list: PageList; by: 1 | -1 }) => {
       const at = PAGE_LISTS[params.list];
@@ -519,8 +524,7 @@ export const serviceMenuMachine = setup({
     chooseDuty: assign(({ event }) => ({
       duty: TERMINAL_DUTIES[Number((button(event) ?? '').slice(6)) - 1] ?? null,
     })),
-    dutyResult: assign(({ event }) => {
-      const out = outputOf<TerminalDutyOutput>(event);
+    dutyResult: assign((_, out: TerminalDutyOutput) => {
       return { result: out.ok ? 'terminal_done' : 'terminal_failed', resultDetail: out.detail } as const;
     }),
     /** After the duty's answer, or its error (then reported failed with the error's text). */
@@ -533,14 +537,13 @@ export const serviceMenuMachine = setup({
         reporting({ action: `terminal_${context.duty ?? 'diagnosis'}`, ok: out.ok, detail: out.detail }),
       );
     }),
-    showReleases: assign(({ event }) => ({
-      releases: outputOf<UnsettledOutput>(event).releases,
+    showReleases: assign((_, out: UnsettledOutput) => ({
+      releases: out.releases,
       releaseAt: 0,
       settleHow: null,
     })),
     chooseHow: assign((_, params: { how: SettleHow }) => ({ settleHow: params.how })),
-    settled: enqueueActions(({ context, event, enqueue }) => {
-      const out = outputOf<SettleReleaseOutput>(event);
+    settled: enqueueActions(({ context, enqueue }, out: SettleReleaseOutput) => {
       const r = context.releases[context.releaseAt];
       const result: ServiceResult =
         context.settleHow !== 'refunded'
@@ -568,7 +571,7 @@ export const serviceMenuMachine = setup({
         }),
       );
     }),
-    showHopper: assign(({ event }) => ({ hopper: outputOf<HopperStatusOutput>(event).hopper })),
+    showHopper: assign((_, out: HopperStatusOutput) => ({ hopper: out.hopper })),
     hopperMode: assign((_, params: { mode: 'fill' | 'empty' }) => ({
       hopperMode: params.mode,
       hopperCount: 0,
@@ -589,8 +592,7 @@ export const serviceMenuMachine = setup({
     hopperChooseStep: assign(({ context, event }) => ({
       hopperStep: HOPPER_STEPS[Number((button(event) ?? '').slice(6)) - 1] ?? context.hopperStep,
     })),
-    hopperCounted: enqueueActions(({ context, event, enqueue }) => {
-      const out = outputOf<HopperCountOutput>(event);
+    hopperCounted: enqueueActions(({ context, enqueue }, out: HopperCountOutput) => {
       enqueue.assign({
         result: 'hopper_counted',
         resultDetail: null,
@@ -611,16 +613,15 @@ export const serviceMenuMachine = setup({
       const detail = [r?.no ?? r?.jobId, failed ? errorText(event) : null].filter(Boolean).join(' ');
       enqueue(reporting({ action: 'reprint', ok: !failed, ...(detail ? { detail } : {}) }));
     }),
-    showReceipts: assign(({ event }) => ({
-      receipts: outputOf<RecentReceiptsOutput>(event).receipts,
+    showReceipts: assign((_, out: RecentReceiptsOutput) => ({
+      receipts: out.receipts,
       receiptAt: 0,
     })),
-    showVouchers: assign(({ event }) => ({
-      vouchers: outputOf<OpenVouchersOutput>(event).vouchers,
+    showVouchers: assign((_, out: OpenVouchersOutput) => ({
+      vouchers: out.vouchers,
       voucherAt: 0,
     })),
-    paidOut: enqueueActions(({ event, enqueue }) => {
-      const out = outputOf<PayOutVoucherOutput>(event);
+    paidOut: enqueueActions(({ enqueue }, out: PayOutVoucherOutput) => {
       enqueue.assign({ result: 'voucher_paid_out', resultDetail: formatCents(out.cents) });
       // The label only (short id under the QR, or an old code masked): the code itself pays.
       enqueue(
@@ -638,21 +639,21 @@ export const serviceMenuMachine = setup({
       event.type === 'TICK' && context.lockedUntil !== null && event.now >= context.lockedUntil,
     lockStale: ({ context }) => context.lockedUntil !== null && context.now >= context.lockedUntil,
     pinComplete: ({ context }) => context.digits.length >= context.cfg.pinLength,
-    pinOk: ({ event }) => outputOf<CheckPinOutput>(event).result === 'ok',
-    pinNotConfigured: ({ event }) => outputOf<CheckPinOutput>(event).result === 'not_configured',
+    pinOk: (_, out: CheckPinOutput) => out.result === 'ok',
+    pinNotConfigured: (_, out: CheckPinOutput) => out.result === 'not_configured',
     lastTry: ({ context }) => context.failedTries + 1 >= context.cfg.maxTries,
     idleExpired: ({ context, event }) =>
       event.type === 'TICK' && event.now - context.lastInput >= context.cfg.idleMs,
     isEntry: ({ context }, params: { entry: ServiceEntry }) =>
       SERVICE_ENTRIES[context.cursor] === params.entry,
-    reprinted: ({ event }) => outputOf<ReprintOutput>(event).reprinted,
-    reportPrinted: ({ event }) => outputOf<CollectCashOutput>(event).printed,
-    hasSlots: ({ event }) => outputOf<StockStatusOutput>(event).slots.length > 0,
+    reprinted: (_, out: ReprintOutput) => out.reprinted,
+    reportPrinted: (_, out: CollectCashOutput) => out.printed,
+    hasSlots: (_, out: StockStatusOutput) => out.slots.length > 0,
     chosenSlotBlocked: ({ context }) => (context.slots[context.slotAt]?.blocked ?? null) !== null,
-    hasReleases: ({ event }) => outputOf<UnsettledOutput>(event).releases.length > 0,
-    hasHopper: ({ event }) => outputOf<HopperStatusOutput>(event).hopper !== null,
-    hasVouchers: ({ event }) => outputOf<OpenVouchersOutput>(event).vouchers.length > 0,
-    hasReceipts: ({ event }) => outputOf<RecentReceiptsOutput>(event).receipts.length > 0,
+    hasReleases: (_, out: UnsettledOutput) => out.releases.length > 0,
+    hasHopper: (_, out: HopperStatusOutput) => out.hopper !== null,
+    hasVouchers: (_, out: OpenVouchersOutput) => out.vouchers.length > 0,
+    hasReceipts: (_, out: RecentReceiptsOutput) => out.receipts.length > 0,
     okWithCoins: ({ context, event }) => button(event) === 'ok' && context.hopperCount > 0,
     okPressed: ({ event }) => button(event) === 'ok',
     isCancelDuty: ({ context }) => context.duty === 'cancel_last',
@@ -738,12 +739,12 @@ export const serviceMenuMachine = setup({
         input: ({ context }) => ({ pin: context.digits.join('') }),
         onDone: [
           {
-            guard: 'pinOk',
+            guard: { type: 'pinOk', params: ({ event }) => event.output },
             target: 'menu',
             actions: ['login', 'tellParent', reporting({ action: 'login', ok: true })],
           },
           {
-            guard: 'pinNotConfigured',
+            guard: { type: 'pinNotConfigured', params: ({ event }) => event.output },
             target: 'pin',
             actions: [{ type: 'setNotice', params: { notice: 'pin_not_configured' } }],
           },
@@ -835,7 +836,10 @@ export const serviceMenuMachine = setup({
                 src: 'info',
                 onDone: {
                   target: 'show',
-                  actions: ['showInfo', reporting({ action: 'info', ok: true })],
+                  actions: [
+                    { type: 'showInfo', params: ({ event }) => event.output },
+                    reporting({ action: 'info', ok: true }),
+                  ],
                 },
                 onError: {
                   target: '#serviceMenu.menu.result',
@@ -880,9 +884,9 @@ export const serviceMenuMachine = setup({
                 onDone: {
                   target: 'show',
                   actions: [
-                    'showDevices',
+                    { type: 'showDevices', params: ({ event }) => event.output },
                     enqueueActions(({ event, enqueue }) => {
-                      const results = outputOf<DeviceTestResult[]>(event);
+                      const results = event.output;
                       enqueue(
                         reporting({
                           action: 'device_test',
@@ -910,7 +914,10 @@ export const serviceMenuMachine = setup({
               invoke: {
                 id: 'cashStatus',
                 src: 'cashStatus',
-                onDone: { target: 'counting', actions: 'startCounting' },
+                onDone: {
+                  target: 'counting',
+                  actions: { type: 'startCounting', params: ({ event }) => event.output },
+                },
                 onError: {
                   target: '#serviceMenu.menu.result',
                   actions: { type: 'failResult', params: { result: 'load_failed' } },
@@ -938,7 +945,7 @@ export const serviceMenuMachine = setup({
                 input: ({ context }) => ({ counted: context.counted, expected: context.expected }),
                 onDone: [
                   {
-                    guard: 'reportPrinted',
+                    guard: { type: 'reportPrinted', params: ({ event }) => event.output },
                     target: '#serviceMenu.menu.result',
                     actions: [{ type: 'setResult', params: { result: 'collected' } }, 'reportCollected'],
                   },
@@ -974,7 +981,13 @@ export const serviceMenuMachine = setup({
         reprint: {
           initial: 'loading',
           states: {
-            loading: loadingList('recentReceipts', 'hasReceipts', 'showReceipts', 'no_receipt'),
+            loading: loadingList(
+              'recentReceipts',
+              'hasReceipts',
+              'showReceipts',
+              'no_receipt',
+              doneOutput<RecentReceiptsOutput>(),
+            ),
             // Newest first: the receipt a customer was told to ask for (paper out) need not be the last.
             choose: choosing('receipts', 'printing'),
             printing: {
@@ -985,7 +998,7 @@ export const serviceMenuMachine = setup({
                 input: ({ context }) => ({ jobId: context.receipts[context.receiptAt]?.jobId ?? '' }),
                 onDone: [
                   {
-                    guard: 'reprinted',
+                    guard: { type: 'reprinted', params: ({ event }) => event.output },
                     target: '#serviceMenu.menu.result',
                     actions: [{ type: 'setResult', params: { result: 'reprinted' } }, 'reportReprint'],
                   },
@@ -1008,7 +1021,13 @@ export const serviceMenuMachine = setup({
         stock: {
           initial: 'loading',
           states: {
-            loading: loadingList('stockStatus', 'hasSlots', 'showStock', 'no_slots'),
+            loading: loadingList(
+              'stockStatus',
+              'hasSlots',
+              'showStock',
+              'no_slots',
+              doneOutput<StockStatusOutput>(),
+            ),
             choose: {
               on: {
                 BUTTON: [
@@ -1121,7 +1140,13 @@ export const serviceMenuMachine = setup({
         releases: {
           initial: 'loading',
           states: {
-            loading: loadingList('unsettled', 'hasReleases', 'showReleases', 'no_releases'),
+            loading: loadingList(
+              'unsettled',
+              'hasReleases',
+              'showReleases',
+              'no_releases',
+              doneOutput<UnsettledOutput>(),
+            ),
             choose: choosing('releases', 'decide'),
             // 1: the goods were given (the technician found them gone); 2: not given, a voucher.
             decide: {
@@ -1144,7 +1169,10 @@ export const serviceMenuMachine = setup({
                   jobId: context.releases[context.releaseAt]?.jobId ?? '',
                   how: context.settleHow ?? 'delivered',
                 }),
-                onDone: { target: '#serviceMenu.menu.result', actions: 'settled' },
+                onDone: {
+                  target: '#serviceMenu.menu.result',
+                  actions: { type: 'settled', params: ({ event }) => event.output },
+                },
                 onError: {
                   target: '#serviceMenu.menu.result',
                   actions: [
@@ -1167,7 +1195,13 @@ export const serviceMenuMachine = setup({
         hopper: {
           initial: 'loading',
           states: {
-            loading: loadingList('hopperStatus', 'hasHopper', 'showHopper', 'no_hopper'),
+            loading: loadingList(
+              'hopperStatus',
+              'hasHopper',
+              'showHopper',
+              'no_hopper',
+              doneOutput<HopperStatusOutput>(),
+            ),
             // 1: coins put in; 2: coins taken out.
             choose: {
               on: {
@@ -1200,7 +1234,10 @@ export const serviceMenuMachine = setup({
                 input: ({ context }) => ({
                   coins: context.hopperMode === 'empty' ? -context.hopperCount : context.hopperCount,
                 }),
-                onDone: { target: '#serviceMenu.menu.result', actions: 'hopperCounted' },
+                onDone: {
+                  target: '#serviceMenu.menu.result',
+                  actions: { type: 'hopperCounted', params: ({ event }) => event.output },
+                },
                 onError: {
                   target: '#serviceMenu.menu.result',
                   actions: [
@@ -1223,7 +1260,13 @@ export const serviceMenuMachine = setup({
         vouchers: {
           initial: 'loading',
           states: {
-            loading: loadingList('openVouchers', 'hasVouchers', 'showVouchers', 'no_vouchers'),
+            loading: loadingList(
+              'openVouchers',
+              'hasVouchers',
+              'showVouchers',
+              'no_vouchers',
+              doneOutput<OpenVouchersOutput>(),
+            ),
             choose: choosing('vouchers', 'confirm'),
             // Cash leaves the kiosk: asked once more, with the amount.
             confirm: { on: { BUTTON: okOrCancel('paying', 'choose') } },
@@ -1233,7 +1276,10 @@ export const serviceMenuMachine = setup({
                 id: 'payOutVoucher',
                 src: 'payOutVoucher',
                 input: ({ context }) => ({ key: context.vouchers[context.voucherAt]?.key ?? '' }),
-                onDone: { target: '#serviceMenu.menu.result', actions: 'paidOut' },
+                onDone: {
+                  target: '#serviceMenu.menu.result',
+                  actions: { type: 'paidOut', params: ({ event }) => event.output },
+                },
                 onError: {
                   target: '#serviceMenu.menu.result',
                   actions: [
@@ -1290,7 +1336,10 @@ export const serviceMenuMachine = setup({
                 id: 'terminalDuty',
                 src: 'terminalDuty',
                 input: ({ context }) => ({ duty: context.duty ?? 'diagnosis' }),
-                onDone: { target: '#serviceMenu.menu.result', actions: ['dutyResult', 'reportDuty'] },
+                onDone: {
+                  target: '#serviceMenu.menu.result',
+                  actions: [{ type: 'dutyResult', params: ({ event }) => event.output }, 'reportDuty'],
+                },
                 onError: {
                   target: '#serviceMenu.menu.result',
                   actions: [{ type: 'failResult', params: { result: 'terminal_failed' } }, 'reportDuty'],

@@ -27,7 +27,8 @@ import type {
   RecordUnclaimedOutput,
   RedeemVoucherOutput,
 } from './ports.js';
-import { doneOutput, jobId, receiptSale, startJobId } from './session.setup.js';
+import { doneOutput } from './done-output.js';
+import { jobId, receiptSale, startJobId } from './session.setup.js';
 
 type Ctx = { context: SessionContext };
 

@@ -3,7 +3,7 @@
  * actors here are placeholders that fail loudly: the app gives the real ones with `provide`
  * (src/flows/api-actors.ts over the API client; printing and unclaimed records from the app).
  */
-import { assign, enqueueActions, fromPromise, setup, type DoneActorEvent } from 'xstate';
+import { assign, enqueueActions, fromPromise, setup } from 'xstate';
 import type { StartMethod } from '../src/api/types.js';
 import { isInDoubt, isNotPaid } from '../src/api/transaction-status.js';
 import { isBackendFault, isOutcomeUnknown, isRetryable } from './api-failure.js';
@@ -77,16 +77,6 @@ function notProvided<I, O>(name: string) {
   return fromPromise<O, I>(async () => {
     throw new Error(`actor ${name} not provided`);
   });
-}
-
-/**
- * The `params` of a named action or guard that reads an actor's answer, for the shared state configs
- * (session-states.ts, release-states.ts: plain objects, so the done event is named here). Spread into a
- * machine, xstate checks it against the actor the invoke runs: a wrong `T` does not compile. Inside a
- * machine's own config `params: ({ event }) => event.output` is typed by the invoke already.
- */
-export function doneOutput<T>() {
-  return ({ event }: { event: DoneActorEvent<T> }) => event.output;
 }
 
 /** An answer of `startPayment`, `readBack` or `cancelTransaction`, or none (the call failed). */
