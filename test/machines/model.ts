@@ -169,6 +169,12 @@ export function eventsFor(s: Snap): AnyEvent[] {
   if (c.storageDown) events.push({ type: 'DEVICE', device: 'storage', health: 'ok' });
   if (unwritten === 0 && !c.storageDown && collecting) events.push({ type: 'COINS_HELD', cents: 50 });
   if (unwritten > 0) events.push({ type: 'COINS_HELD', cents: 0 });
+  // The hopper drops out once money is in (STOCK givesChange false: the coin list narrows, settling
+  // skips it), and a STOCK that changes nothing (heard by the root, e.g. a slot's stock changed).
+  if (collecting && c.inserted > 0 && c.cfg.givesChange) {
+    events.push({ type: 'STOCK', slotStock: {}, givesChange: false });
+    events.push({ type: 'STOCK', slotStock: {}, givesChange: true });
+  }
   for (const a of activeAfters(s)) events.push({ type: a.eventType });
   for (const inv of activeInvokes(s)) {
     for (const o of ACTOR_OUTCOMES[inv.src] ?? []) {
@@ -225,6 +231,8 @@ export function serialize(s: Snap): string {
     c.releaseAt,
     c.releases.map((u) => u.outcome ?? '-').join(','),
     c.storageDown ?? false,
+    // Whether the hopper pays change: read by the checkout's settling (a top-up never pays change).
+    c.flow === 'checkout' ? c.cfg.givesChange : true,
     // Read only by the collecting states' guards (elsewhere it would double the graph for the screen alone).
     s.matches({ session: 'collecting' } as never) ? (c.unwrittenCents ?? 0) : 0,
   ]);
@@ -254,6 +262,7 @@ export function describeEvent(e: AnyEvent): string {
   if (e.type === 'COIN') return `coin:${String(e.cents)}`;
   if (e.type === 'DEVICE') return `${String(e.device)}:${String(e.health)}`;
   if (e.type === 'COINS_HELD') return `held:${String(e.cents)}`;
+  if (e.type === 'STOCK') return `hopper:${e.givesChange === false ? 'down' : 'ok'}`;
   return e.type;
 }
 
