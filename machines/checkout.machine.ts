@@ -7,7 +7,6 @@
  */
 import { and, not } from 'xstate';
 import {
-  collectingDeviceEvents,
   cardStates,
   endStates,
   payStates,
@@ -16,18 +15,13 @@ import {
   voucherStates,
 } from './session-states.js';
 import { initialSessionContext, type SessionContext } from './session-context.js';
-import { jobId, sessionOutput, sessionSetup } from './session.setup.js';
+import { sessionOutput, sessionSetup } from './session.setup.js';
+import { created, isButton, transactionSteps, waitingForMoney } from './session-steps.js';
 import { changeState, releasePaidState, reverseState } from './release-states.js';
-import { acceptorParams } from './accepted-coins.js';
 
 type Ctx = { context: SessionContext };
 type Ev = { event: { type: string; name?: string } };
 
-/** Named, so that diagrams read `[button ok]`. */
-const isButton = (name: string) =>
-  Object.defineProperty(({ event }: Ev) => event.type === 'BUTTON' && event.name === name, 'name', {
-    value: `button ${name}`,
-  });
 const isUpDown = ({ event }: Ev) => event.type === 'BUTTON' && (event.name === 'up' || event.name === 'down');
 
 export const checkoutMachine = sessionSetup.createMachine({
@@ -173,21 +167,8 @@ export const checkoutMachine = sessionSetup.createMachine({
                 { target: 'waiting' },
               ],
             },
-            waiting: {
-              // Re-entered after every coin: the list follows what is still due (no change: no coin too large).
-              entry: { type: 'setAcceptor', params: acceptorParams },
-              exit: { type: 'setAcceptor', params: { enabled: false } },
-              after: { inactivity: '#stillThere' },
-              on: {
-                COIN: { target: '#checkout.session.collecting', reenter: true, actions: 'acceptCoin' },
-                BUTTON: [
-                  { guard: 'coinsUnwritten', target: 'waiting', reenter: true },
-                  { guard: isButton('cancel'), target: '#cancelling' },
-                  { target: 'waiting', reenter: true },
-                ],
-                ...collectingDeviceEvents,
-              },
-            },
+            // Re-entered after every coin: the list follows what is still due (no change: no coin too large).
+            waiting: waitingForMoney('checkout', []),
           },
         },
         // Shallow: coming back from "are you still there?" re-runs the checks of the state it left.
@@ -199,56 +180,16 @@ export const checkoutMachine = sessionSetup.createMachine({
     preparing: {
       entry: ['startWait', 'dueFromBasket'],
       initial: 'decide',
-      states: {
-        decide: { always: [{ guard: 'hasTx', target: 'updating' }, { target: 'creating' }] },
-        creating: {
-          invoke: {
-            id: 'createTransaction',
-            src: 'createTransaction',
-            input: ({ context }: Ctx) => ({
-              basket: context.basket,
-              cardNumber: context.cardNumber,
-              jobId: jobId(context, 'create'),
-            }),
-            onDone: [
-              {
-                guard: 'hasCard',
-                target: '#checkout.applyingCard',
-                actions: { type: 'acceptTransaction', params: ({ event }) => event.output },
-              },
-              {
-                target: '#checkout.session.choosePayment',
-                actions: { type: 'acceptTransaction', params: ({ event }) => event.output },
-              },
-            ],
-            onError: [
-              { guard: 'mayRetryCall', target: 'createWait', actions: 'countAttempt' },
-              { target: '#apiFailed', actions: { type: 'reportFault', params: { what: 'create' } } },
-            ],
-          },
-        },
-        createWait: { after: { retry: 'creating' } },
-        // The lookup opened the transaction with the card; PUT replaces it with the final basket.
-        updating: {
-          invoke: {
-            id: 'updateTransaction',
-            src: 'updateTransaction',
-            input: ({ context }: Ctx) => ({
-              id: context.txId ?? '',
-              basket: context.basket,
-              cardNumber: context.cardNumber,
-              jobId: jobId(context, 'update'),
-            }),
-            // Only a lookup opens a transaction early, so there is always a card here.
-            onDone: { target: '#checkout.applyingCard' },
-            onError: [
-              { guard: 'mayRetryCall', target: 'updateWait', actions: 'countAttempt' },
-              { target: '#apiFailed', actions: { type: 'reportFault', params: { what: 'update' } } },
-            ],
-          },
-        },
-        updateWait: { after: { retry: 'updating' } },
-      },
+      // The lookup opened the transaction with the card; PUT replaces it with the final basket (only a
+      // lookup opens a transaction early, so there is always a card when updating).
+      states: transactionSteps(
+        (context) => context.basket,
+        [
+          { guard: 'hasCard', target: '#checkout.applyingCard', actions: created },
+          { target: '#checkout.session.choosePayment', actions: created },
+        ],
+        { target: '#checkout.applyingCard' },
+      ),
     },
     applyingCard: {
       entry: 'startWait',

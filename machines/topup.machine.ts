@@ -5,26 +5,11 @@
  * change): the top-up product with `priceOne` = money held, then start/cash, then the receipt.
  * Money inserted before the card, or after a cancel or walk-away, is settled like everywhere else.
  */
-import {
-  cardStates,
-  collectingDeviceEvents,
-  endStates,
-  payStates,
-  voucherScan,
-  voucherStates,
-} from './session-states.js';
-import { initialSessionContext, type SessionContext } from './session-context.js';
-import { jobId, sessionOutput, sessionSetup, topupBasket } from './session.setup.js';
+import { cardStates, endStates, payStates, voucherScan, voucherStates } from './session-states.js';
+import { initialSessionContext } from './session-context.js';
+import { sessionOutput, sessionSetup, topupBasket } from './session.setup.js';
+import { created, isButton, transactionSteps, waitingForMoney } from './session-steps.js';
 import { acceptorParams } from './accepted-coins.js';
-
-type Ctx = { context: SessionContext };
-type Ev = { event: { type: string; name?: string } };
-
-/** Named, so that diagrams read `[button ok]`. */
-const isButton = (name: string) =>
-  Object.defineProperty(({ event }: Ev) => event.type === 'BUTTON' && event.name === name, 'name', {
-    value: `button ${name}`,
-  });
 
 export { topupBasket };
 
@@ -90,22 +75,10 @@ export const topupMachine = sessionSetup.createMachine({
                 { target: 'waiting' },
               ],
             },
-            waiting: {
-              entry: { type: 'setAcceptor', params: acceptorParams },
-              exit: { type: 'setAcceptor', params: { enabled: false } },
-              after: { inactivity: '#stillThere' },
-              on: {
-                COIN: { target: '#topup.session.collecting', reenter: true, actions: 'acceptCoin' },
-                ...collectingDeviceEvents,
-                BUTTON: [
-                  { guard: 'coinsUnwritten', target: 'waiting', reenter: true },
-                  { guard: isButton('cancel'), target: '#cancelling' },
-                  // Less than the chosen amount, or an open amount: load what is in.
-                  { guard: isButton('ok'), target: 'check', actions: 'settleForHeld' },
-                  { target: 'waiting', reenter: true },
-                ],
-              },
-            },
+            waiting: waitingForMoney('topup', [
+              // Less than the chosen amount, or an open amount: load what is in.
+              { guard: isButton('ok'), target: 'check', actions: 'settleForHeld' },
+            ]),
           },
         },
         hist: { type: 'history', history: 'shallow' },
@@ -116,50 +89,11 @@ export const topupMachine = sessionSetup.createMachine({
     loading: {
       entry: ['startWait', 'dueFromHeld'],
       initial: 'decide',
-      states: {
-        decide: { always: [{ guard: 'hasTx', target: 'updating' }, { target: 'creating' }] },
-        creating: {
-          invoke: {
-            id: 'createTransaction',
-            src: 'createTransaction',
-            input: ({ context }: Ctx) => ({
-              basket: topupBasket(context.due),
-              cardNumber: context.cardNumber,
-              jobId: jobId(context, 'create'),
-            }),
-            onDone: {
-              target: '#topup.pay',
-              actions: [
-                { type: 'acceptTransaction', params: ({ event }) => event.output },
-                { type: 'useMethod', params: { method: 'cash' } },
-              ],
-            },
-            onError: [
-              { guard: 'mayRetryCall', target: 'createWait', actions: 'countAttempt' },
-              { target: '#apiFailed', actions: { type: 'reportFault', params: { what: 'create' } } },
-            ],
-          },
-        },
-        createWait: { after: { retry: 'creating' } },
-        updating: {
-          invoke: {
-            id: 'updateTransaction',
-            src: 'updateTransaction',
-            input: ({ context }: Ctx) => ({
-              id: context.txId ?? '',
-              basket: topupBasket(context.due),
-              cardNumber: context.cardNumber,
-              jobId: jobId(context, 'update'),
-            }),
-            onDone: { target: '#topup.pay', actions: { type: 'useMethod', params: { method: 'cash' } } },
-            onError: [
-              { guard: 'mayRetryCall', target: 'updateWait', actions: 'countAttempt' },
-              { target: '#apiFailed', actions: { type: 'reportFault', params: { what: 'update' } } },
-            ],
-          },
-        },
-        updateWait: { after: { retry: 'updating' } },
-      },
+      states: transactionSteps(
+        (context) => topupBasket(context.due),
+        { target: '#topup.pay', actions: [created, { type: 'useMethod', params: { method: 'cash' } }] },
+        { target: '#topup.pay', actions: { type: 'useMethod', params: { method: 'cash' } } },
+      ),
     },
     ...payStates,
     ...endStates,

@@ -1,0 +1,99 @@
+/**
+ * The steps checkout and top-up write alike around their own states: the `collecting.waiting` state
+ * (money wanted, the acceptor on) and the create/update of the API transaction, retried while a
+ * second try cannot charge anyone (`mayRetryCall`), else `#apiFailed` with the fault reported.
+ * Plain config pieces over the named effects of session.setup.ts; both machines spread them in.
+ */
+import type { BasketLine, TransactionRef } from './ports.js';
+import { acceptorParams } from './accepted-coins.js';
+import { doneOutput } from './done-output.js';
+import type { SessionContext } from './session-context.js';
+import { collectingDeviceEvents } from './session-states.js';
+import { jobId } from './session.setup.js';
+
+type Ctx = { context: SessionContext };
+type Ev = { event: { type: string; name?: string } };
+
+/** Named, so that diagrams read `[button ok]`. */
+export const isButton = (name: string) =>
+  Object.defineProperty(({ event }: Ev) => event.type === 'BUTTON' && event.name === name, 'name', {
+    value: `button ${name}`,
+  });
+
+/**
+ * `collecting.waiting`: re-entered after every coin (the coin list follows what is still due); a
+ * button waits for a coin held unwritten first, C cancels, `buttons` are the flow's own (top-up: OK
+ * loads what is in), any other button only wakes the screen.
+ */
+export function waitingForMoney<const B extends readonly object[]>(flow: 'checkout' | 'topup', buttons: B) {
+  return {
+    entry: { type: 'setAcceptor', params: acceptorParams },
+    exit: { type: 'setAcceptor', params: { enabled: false } },
+    after: { inactivity: '#stillThere' },
+    on: {
+      COIN: { target: `#${flow}.session.collecting`, reenter: true, actions: 'acceptCoin' },
+      ...collectingDeviceEvents,
+      BUTTON: [
+        { guard: 'coinsUnwritten', target: 'waiting', reenter: true },
+        { guard: isButton('cancel'), target: '#cancelling' },
+        ...buttons,
+        { target: 'waiting', reenter: true },
+      ],
+    },
+  } as const;
+}
+
+/** An API call's failure: try again after the `retry` pause (bounded), else the session's API failure. */
+export function retryOrFail<W extends string>(wait: W, what: string) {
+  return [
+    { guard: 'mayRetryCall', target: wait, actions: 'countAttempt' },
+    { target: '#apiFailed', actions: { type: 'reportFault', params: { what } } },
+  ] as const;
+}
+
+/** The created transaction, typed: `acceptTransaction` keeps its id and tells the fleet. */
+export const created = { type: 'acceptTransaction', params: doneOutput<TransactionRef>() } as const;
+
+/**
+ * `decide`, `creating`/`createWait` and `updating`/`updateWait`: the transaction with the flow's
+ * basket, opened (POST) or, where the card's look-up opened it already, replaced (PUT). `onCreated`
+ * and `onUpdated` are where each goes on.
+ */
+export function transactionSteps<const C, const U>(
+  basket: (context: SessionContext) => BasketLine[],
+  onCreated: C,
+  onUpdated: U,
+) {
+  return {
+    decide: { always: [{ guard: 'hasTx', target: 'updating' }, { target: 'creating' }] },
+    creating: {
+      invoke: {
+        id: 'createTransaction',
+        src: 'createTransaction',
+        input: ({ context }: Ctx) => ({
+          basket: basket(context),
+          cardNumber: context.cardNumber,
+          jobId: jobId(context, 'create'),
+        }),
+        onDone: onCreated,
+        onError: retryOrFail('createWait', 'create'),
+      },
+    },
+    createWait: { after: { retry: 'creating' } },
+    updating: {
+      invoke: {
+        id: 'updateTransaction',
+        src: 'updateTransaction',
+        input: ({ context }: Ctx) => ({
+          id: context.txId ?? '',
+          basket: basket(context),
+          cardNumber: context.cardNumber,
+          jobId: jobId(context, 'update'),
+        }),
+        onDone: onUpdated,
+        onError: retryOrFail('updateWait', 'update'),
+      },
+    },
+    updateWait: { after: { retry: 'updating' } },
+  } as const;
+}
