@@ -69,7 +69,7 @@ export interface BrokerLinkOptions {
   mqtt?: Partial<IClientOptions>;
 }
 
-export type CommandErrorKind = 'bad_command' | 'not_connected' | 'not_stored' | 'publish_failed';
+export type CommandErrorKind = 'bad_command' | 'not_connected' | 'not_stored' | 'publish_failed' | 'conflict';
 
 export class CommandError extends Error {
   constructor(
@@ -325,6 +325,11 @@ export class BrokerLink {
     args: unknown = {},
     ttlS: number = this.opts.commandTtlS ?? 120,
     operator: string | null = null,
+    /**
+     * Runs once the command is recorded and before it is published (a voucher's settlement marked
+     * pending under this cmdId, so its answer finds it); throwing a CommandError stops the send.
+     */
+    prepare?: (cmd: SentCommand) => Promise<void>,
   ): Promise<SentCommand> {
     if (!isCommandName(name)) throw new CommandError('bad_command', `unknown command ${name}`);
     const parsed = COMMAND_ARGS[name].safeParse(args ?? {});
@@ -362,6 +367,14 @@ export class BrokerLink {
           'not_stored',
           `not sent: the store did not take it (${(err as Error).message})`,
         );
+      }
+    }
+    if (prepare) {
+      try {
+        await prepare(cmd);
+      } catch (err) {
+        if (err instanceof CommandError) throw err;
+        throw new CommandError('not_stored', `not sent: ${(err as Error).message}`);
       }
     }
     this.opts.ingest.model.commandSent(kioskId, { cmdId: cmd.cmdId, name, issuedAt, args: cmd.args });

@@ -42,7 +42,7 @@ import {
 } from './auth.js';
 import { CommandError, type SentCommand } from './broker-link.js';
 import { ledgerCsv } from './ledger-csv.js';
-import { auditOp } from './store/ops.js';
+import { auditOp, voucherSettleClaimOp } from './store/ops.js';
 import type { FleetModel, IngestResult } from './fleet-model.js';
 import type { KioskStatus } from './kiosk-status.js';
 import type { DayTotals, FleetStore } from './store/fleet-store.js';
@@ -56,6 +56,7 @@ export interface CommandSender {
     args?: unknown,
     ttlS?: number,
     operator?: string | null,
+    prepare?: (cmd: SentCommand) => Promise<void>,
   ): Promise<SentCommand>;
 }
 
@@ -370,6 +371,25 @@ export class DashboardServer {
         : null;
       return this.json(res, 200, { now, kiosk: d, alertHistory: alerts, commandHistory: commands, office });
     }
+    if (method === 'GET' && p === '/api/vouchers') {
+      const store = this.opts.store;
+      if (!store) return this.json(res, 404, { error: 'no store: vouchers need --store' });
+      return this.json(res, 200, { vouchers: await store.findVouchers(url.searchParams.get('ref') ?? '') });
+    }
+    const settle = /^\/api\/vouchers\/([^/]+)\/([^/]+)\/settle$/.exec(p);
+    if (settle) {
+      if (method !== 'POST') return this.json(res, 405, { error: 'POST only' });
+      if (session && !allows(session.role, 'operator'))
+        return this.json(res, 403, { error: 'operators only: viewers can look, not pay out' });
+      return this.settleVoucher(
+        req,
+        res,
+        decodeURIComponent(settle[1] ?? ''),
+        decodeURIComponent(settle[2] ?? ''),
+        session?.username ?? null,
+        now,
+      );
+    }
     const cmd = /^\/api\/kiosks\/([^/]+)\/cmd\/([^/]+)$/.exec(p);
     if (cmd) {
       if (method !== 'POST') return this.json(res, 405, { error: 'POST only' });
@@ -520,6 +540,87 @@ export class DashboardServer {
     return this.json(res, 201, { username: body.username, role });
   }
 
+  /**
+   * `POST /api/vouchers/<kiosk>/<ref>/settle` `{confirm: true, resend?: true}`: the operator pays an
+   * open voucher out at the office. Marked `pending` in the store under the command's id before the
+   * issuing kiosk gets `voucher-settle {ref, by: <operator>}`, so a second click, a second operator or
+   * a later search sees it pending and nobody pays twice; the kiosk's answer settles or refuses it
+   * (`refused: redeemed`: the customer redeemed it at the kiosk meanwhile). `resend` issues the pending
+   * one again (its command expired while the kiosk was away): the kiosk confirms `already` if it had it.
+   */
+  private async settleVoucher(
+    req: IncomingMessage,
+    res: ServerResponse,
+    kioskId: string,
+    ref: string,
+    operator: string | null,
+    now: number,
+  ): Promise<void> {
+    const store = this.opts.store;
+    if (!store) return this.json(res, 404, { error: 'no store: vouchers need --store' });
+    if (!(req.headers['content-type'] ?? '').startsWith('application/json'))
+      return this.json(res, 415, { error: 'Content-Type must be application/json' });
+    let body: { confirm?: unknown; resend?: unknown };
+    try {
+      body = JSON.parse(await readBody(req, MAX_BODY)) as typeof body;
+    } catch (err) {
+      return this.json(res, 400, { error: `bad body: ${(err as Error).message}` });
+    }
+    if (body?.confirm !== true) return this.json(res, 400, { error: 'confirm: true required' });
+    const resend = body.resend === true;
+    const before = await store.voucher(kioskId, ref);
+    if (!before) return this.json(res, 404, { error: 'no such voucher' });
+    const by = (operator ?? 'office').slice(0, 32);
+    try {
+      const sent = await this.opts.commands.sendCommand(
+        kioskId,
+        'voucher-settle',
+        { ref, by },
+        600,
+        operator,
+        async (cmd) => {
+          await store.writeNow([
+            voucherSettleClaimOp({ kioskId, ref, cmdId: cmd.cmdId, by, at: now, resend }),
+          ]);
+          const after = await store.voucher(kioskId, ref);
+          if (after?.settle?.cmdId !== cmd.cmdId)
+            throw new CommandError(
+              'conflict',
+              after?.settle?.state === 'pending'
+                ? `settlement pending already (by ${after.settle.by ?? '?'}): do not pay`
+                : `not open: ${after?.status ?? 'gone'}${after?.settle?.note ? ` (${after.settle.note})` : ''}`,
+            );
+        },
+      );
+      this.audit({
+        at: now,
+        username: operator,
+        action: `voucher settle ${ref}`,
+        kioskId,
+        ip: this.clientAddress(req),
+      });
+      this.pushCommands(kioskId);
+      return this.json(res, 202, { cmd: sent, voucher: await store.voucher(kioskId, ref) });
+    } catch (err) {
+      if (err instanceof CommandError) {
+        const status =
+          err.kind === 'conflict'
+            ? 409
+            : err.kind === 'bad_command'
+              ? 400
+              : err.kind === 'publish_failed'
+                ? 502
+                : 503;
+        return this.json(res, status, {
+          error: err.message,
+          kind: err.kind,
+          voucher: await store.voucher(kioskId, ref),
+        });
+      }
+      throw err;
+    }
+  }
+
   private async command(
     req: IncomingMessage,
     res: ServerResponse,
@@ -540,6 +641,9 @@ export class DashboardServer {
       return this.json(res, 400, { error: `bad body: ${(err as Error).message}` });
     }
     const ttlS = body.ttlS === undefined ? undefined : Number(body.ttlS);
+    // Money the office pays goes through its own endpoint (pending in the store, `by` the operator).
+    if (name === 'voucher-settle')
+      return this.json(res, 400, { error: 'voucher-settle: use POST /api/vouchers/<kiosk>/<ref>/settle' });
     try {
       const sent = await this.opts.commands.sendCommand(kioskId, name, body.args ?? {}, ttlS, operator);
       this.pushCommands(kioskId);

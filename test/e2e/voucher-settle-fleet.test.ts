@@ -11,16 +11,11 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Journal } from '../../src/journal/journal.js';
-import { simulatorCatalogue, startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
+import { startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
 import { needs, MOSQUITTO } from '../support/real-parts.js';
 import { watchKiosk, type Observer, type Seen } from '../fleet/support/observer.js';
-import { overpayForVoucher } from '../support/vend.js';
+import { checkoutFleetConfig, lastVoucherCode, overpayForVoucher } from '../support/vend.js';
 
-function lastCode(receipts: string[][]): string {
-  const codes = receipts.flat().flatMap((l) => /^\[qr: (KV1\.\S+)\]$/.exec(l.trim())?.[1] ?? []);
-  assert.ok(codes.length > 0, 'a voucher QR on the receipts');
-  return codes.at(-1)!;
-}
 const refOf = (code: string): string => `${code.split('.')[2]}.${code.split('.')[3]}`;
 
 describe('e2e: fleet voucher-settle (paid out at the office, real Mosquitto)', function () {
@@ -32,12 +27,7 @@ describe('e2e: fleet voucher-settle (paid out at the office, real Mosquitto)', f
   const topic = (t: string) => `kiosk/v1/${id}/${t}`;
   const command = (name: string, args: Record<string, unknown> = {}): Promise<Seen> =>
     fleet!.command(name, args);
-  const config = () => ({
-    kiosk: { id, mode: 'checkout' },
-    catalogue: simulatorCatalogue(),
-    timeouts: { resultMs: 1500 },
-    fleet: { url: fleet!.broker.url, heartbeatS: 5, willDelayS: 1, outboxDir: 'outbox' },
-  });
+  const config = () => checkoutFleetConfig(id, fleet!.broker.url);
 
   before(async function () {
     await needs(this, MOSQUITTO);
@@ -57,7 +47,7 @@ describe('e2e: fleet voucher-settle (paid out at the office, real Mosquitto)', f
   }
   async function issueVoucher(k: KioskProcess): Promise<string> {
     await overpayForVoucher(k);
-    const code = lastCode(await k.receipts());
+    const code = lastVoucherCode(await k.receipts());
     await k.press('ok');
     await k.waitForSettled();
     return code;

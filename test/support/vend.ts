@@ -52,6 +52,19 @@ export async function buyOneAndCut(k: KioskProcess): Promise<void> {
   await cutMidRelease(k, before);
 }
 
+/** A checkout kiosk (config/simulator.json's catalogue, no slots, no hopper) reporting to `url`. */
+export function checkoutFleetConfig(id: string, url: string): Record<string, unknown> {
+  const { hardware: _vend, ...rest } = vendFleetConfig(id, url);
+  return rest;
+}
+
+/** What a customer holding the receipts would scan: the data of the last voucher QR printed. */
+export function lastVoucherCode(receipts: string[][]): string {
+  const codes = receipts.flat().flatMap((l) => /^\[qr: (KV1\.\S+)\]$/.exec(l.trim())?.[1] ?? []);
+  if (codes.length === 0) throw new Error('no voucher QR on the receipts');
+  return codes.at(-1)!;
+}
+
 /**
  * A coffee (1,80, checkout of config/simulator.json's catalogue, no hopper) paid with 3,00: the coins
  * drop in past the per-coin inhibit (money all the same), 1,20 becomes a voucher. Resolves with the

@@ -86,6 +86,44 @@ export interface LedgerRow {
   day: string;
 }
 
+/** A voucher as the office sees it (`status` the kiosk's, `settle` the office's settlement). */
+export interface VoucherRow {
+  kioskId: string;
+  ref: string;
+  cents: number;
+  status: string;
+  paidBy: string | null;
+  issuedAt: number | null;
+  settle: {
+    state: string;
+    by: string | null;
+    at: number | null;
+    note: string | null;
+    cmdId: string | null;
+  } | null;
+}
+
+function voucherRowOf(r: Row): VoucherRow {
+  const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+  return {
+    kioskId: String(r.kiosk_id),
+    ref: String(r.ref),
+    cents: Number(r.cents),
+    status: String(r.status),
+    paidBy: str(r.paid_by),
+    issuedAt: r.issued_at === null || r.issued_at === undefined ? null : Number(r.issued_at),
+    settle: r.settle_state
+      ? {
+          state: String(r.settle_state),
+          by: str(r.settle_by),
+          at: r.settle_at === null || r.settle_at === undefined ? null : Number(r.settle_at),
+          note: str(r.settle_note),
+          cmdId: str(r.settle_cmd_id),
+        }
+      : null,
+  };
+}
+
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 const parse = (v: unknown): unknown => (typeof v === 'string' ? (JSON.parse(v) as unknown) : undefined);
 
@@ -147,6 +185,26 @@ export class FleetStore {
       kioskId === undefined ? [from, to] : [from, to, kioskId],
     );
     return rows.map((r) => ({ day: String(r.day), ...totalsOf(r) }));
+  }
+
+  /**
+   * Vouchers by the short reference a customer shows (`QX7M-D2KA`, the id printed under the QR) or the
+   * whole `<issuer>.<id>`: the office finds one without ever seeing a code.
+   */
+  async findVouchers(reference: string): Promise<VoucherRow[]> {
+    const t = reference.trim().toUpperCase().replace('-', '');
+    const [issuer, short] = t.includes('.') ? [reference.trim().split('.')[0]!, t.split('.')[1]!] : [null, t];
+    if (!/^[A-Z0-9]{8}$/.test(short ?? '')) return [];
+    const rows = await this.db.all(
+      `SELECT * FROM vouchers WHERE ref LIKE ?${issuer ? ' AND kiosk_id = ?' : ''} ORDER BY kiosk_id, ref`,
+      issuer ? [`%.${short}`, issuer] : [`%.${short}`],
+    );
+    return rows.map(voucherRowOf);
+  }
+
+  async voucher(kioskId: string, ref: string): Promise<VoucherRow | undefined> {
+    const rows = await this.db.all('SELECT * FROM vouchers WHERE kiosk_id = ? AND ref = ?', [kioskId, ref]);
+    return rows[0] ? voucherRowOf(rows[0]) : undefined;
   }
 
   /** One day's totals per kiosk (the tiles after a restart; the accounting view). */

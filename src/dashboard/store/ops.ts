@@ -11,7 +11,8 @@
  * - Every `cmdres` is kept as it came, and moves its command's status forward (never back to
  *   `accepted` after a final answer).
  */
-import type { FleetMessage } from '../messages.js';
+import type { FleetMessage, VoucherEventMessage } from '../messages.js';
+import type { CmdresBody } from '../../fleet/envelope.js';
 import type { Param, Statement } from './database.js';
 
 export interface StoreOp {
@@ -218,6 +219,7 @@ export function storeOpsFor(msg: FleetMessage, ctx: OpContext): StoreOp[] {
       }
       const b = msg.body;
       const when = happenedAt(b.ts, at);
+      const voucherRow = msg.type === 'voucher' ? voucherStateOp(id, msg.body, at) : [];
       // A terminal duty is a ledger row of its own kind (`end_of_day`, `reversal`), its result the outcome.
       const kind = msg.type === 'transaction' ? msg.body.kind : msg.body.action;
       const outcome =
@@ -265,6 +267,7 @@ export function storeOpsFor(msg: FleetMessage, ctx: OpContext): StoreOp[] {
               at,
               msg.type === 'transaction' ? opt(msg.body.discountCents) : null,
             ),
+            ...voucherRow,
           ],
         },
       ];
@@ -286,6 +289,7 @@ export function storeOpsFor(msg: FleetMessage, ctx: OpContext): StoreOp[] {
           at,
         ),
       ];
+      if (b.cmdId !== null && b.cmd === 'voucher-settle') statements.push(...voucherAnswerOps(b, at));
       if (b.cmdId !== null)
         statements.push(
           st(
@@ -305,6 +309,92 @@ export function storeOpsFor(msg: FleetMessage, ctx: OpContext): StoreOp[] {
     case 'config':
       return [];
   }
+}
+
+/**
+ * A voucher's row from its `evt/voucher`: `issued` creates it open (never reopens one that moved on,
+ * since a replay may bring the issue after its redemption); every other action is its final state.
+ */
+function voucherStateOp(kioskId: string, b: VoucherEventMessage, at: number): Statement[] {
+  if (!b.voucher) return [];
+  const status = b.action === 'issued' ? 'open' : b.action;
+  return [
+    st(
+      `INSERT INTO vouchers (kiosk_id, ref, cents, status, paid_by, issued_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (kiosk_id, ref) DO UPDATE SET status = excluded.status, paid_by = excluded.paid_by,
+         updated_at = excluded.updated_at
+       WHERE excluded.status <> 'open'`,
+      kioskId,
+      b.voucher,
+      b.amountCents,
+      status,
+      opt(b.by),
+      b.action === 'issued' ? b.ts : null,
+      at,
+    ),
+  ];
+}
+
+/**
+ * The kiosk's answer to an office settlement: `succeeded` settles it (the kiosk's `evt/voucher`
+ * `paid_out` says the same); `refused: redeemed` means the customer redeemed it at the kiosk first:
+ * the office must not pay (shown to the operator); any other refusal or rejection ends the pending
+ * state with its reason. `accepted` changes nothing: it is still pending.
+ */
+function voucherAnswerOps(b: CmdresBody, at: number): Statement[] {
+  if (b.status === 'accepted') return [];
+  const reason = b.reason ?? b.errors?.join('; ') ?? '';
+  const [state, note, status] =
+    b.status === 'succeeded'
+      ? ['settled', 'paid out at the office', 'paid_out']
+      : /^refused: redeemed/.test(reason)
+        ? ['refused', 'already redeemed at the kiosk: do not pay', 'redeemed']
+        : ['refused', reason.slice(0, 200) || b.status, null];
+  return [
+    st(
+      `UPDATE vouchers SET settle_state = ?, settle_note = ?, status = COALESCE(?, status), updated_at = ?
+       WHERE settle_cmd_id = ?`,
+      state,
+      note,
+      status,
+      at,
+      b.cmdId,
+    ),
+  ];
+}
+
+/**
+ * The operator asks to settle a voucher at the office: pending, with the command's id, only if it is
+ * open and no settlement is pending or done (two operators clicking at once: one wins; the caller reads
+ * the row back to know whether it was theirs).
+ */
+export function voucherSettleClaimOp(c: {
+  kioskId: string;
+  ref: string;
+  cmdId: string;
+  by: string;
+  at: number;
+  /** Re-issue the pending one (its command expired unanswered): same row, a new command id. */
+  resend?: boolean;
+}): StoreOp {
+  return {
+    durable: true,
+    statements: [
+      st(
+        `UPDATE vouchers SET settle_state = 'pending', settle_cmd_id = ?, settle_by = ?, settle_at = ?,
+           settle_note = NULL, updated_at = ?
+         WHERE kiosk_id = ? AND ref = ? AND status = 'open'
+           AND ${c.resend ? "settle_state = 'pending'" : "(settle_state IS NULL OR settle_state = 'refused')"}`,
+        c.cmdId,
+        c.by,
+        c.at,
+        c.at,
+        c.kioskId,
+        c.ref,
+      ),
+    ],
+  };
 }
 
 /** Closes a kiosk's open alert of that name (its clearing, or found cleared after a restart). */

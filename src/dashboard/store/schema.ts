@@ -174,6 +174,30 @@ CREATE INDEX audit_at ON audit (at);
     // NULL for rows stored before and for events without a discount: the sum reads them as 0.
     sql: `ALTER TABLE ledger ADD COLUMN discount_cents BIGINT`,
   },
+  {
+    version: 3,
+    what: 'vouchers: each voucher by its reference, its state from evt/voucher, an office settlement',
+    // One row per voucher the fleet told of (`<issuer>.<id>`, never the code). `status` is the kiosk's
+    // word (open, redeemed, paid_out, expired, voided, written_off); `settle_state` the office's:
+    // `pending` from the operator's click until the kiosk answers, then `settled` or `refused`.
+    sql: `
+CREATE TABLE vouchers (
+  kiosk_id TEXT NOT NULL,
+  ref TEXT NOT NULL,
+  cents BIGINT NOT NULL,
+  status TEXT NOT NULL,
+  paid_by TEXT,
+  issued_at BIGINT,
+  updated_at BIGINT NOT NULL,
+  settle_state TEXT,
+  settle_cmd_id TEXT,
+  settle_by TEXT,
+  settle_at BIGINT,
+  settle_note TEXT,
+  PRIMARY KEY (kiosk_id, ref)
+);
+CREATE INDEX vouchers_settle_cmd ON vouchers (settle_cmd_id)`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
