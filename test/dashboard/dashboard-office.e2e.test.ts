@@ -15,10 +15,12 @@ import { startDashboard, type Dashboard } from '../../src/dashboard/server.js';
 import { storeOpsFor } from '../../src/dashboard/store/ops.js';
 import {
   birthMessage,
+  cmdresMessage,
   emptyCounters,
   healthMessage,
   newCondition,
   transactionEvent,
+  voucherEvent,
 } from '../../src/fleet-sim/payloads.js';
 import { startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, skipWithoutBrowserAndBroker } from './browser.js';
@@ -163,6 +165,72 @@ describe('dashboard back-office views in a real browser', function () {
     // The kiosk's books (issue 15): 12 coins, at or below lowAt 20.
     await page.waitForSelector('#vend-hopper[data-booked="12"][data-level="low"].fault');
     assert.match(await page.locator('#vend-hopper').innerText(), /books: 12 × 0,50 € = 6,00 € \(low\)/);
+    assert.deepEqual(pageErrors, []);
+    await page.context().close();
+  });
+
+  it('finds a voucher by its short id, pays it out at the office with a confirmation: pending until the kiosk answers, then settled', async () => {
+    const c = newCondition('k-0602');
+    const ref = 'k-0602.QX7MD2KA';
+    const cmds: { topic: string; cmdId: string; args: unknown }[] = [];
+    await pub.subscribeAsync('kiosk/v1/k-0602/cmd/+', { qos: 1 });
+    pub.on('message', (topic, payload) => {
+      if (topic.includes('/cmd/'))
+        cmds.push({ topic, ...(JSON.parse(payload.toString()) as { cmdId: string; args: unknown }) });
+    });
+    await pub.publishAsync('kiosk/v1/k-0602/birth', JSON.stringify(birthMessage(c, Date.now())), {
+      qos: 1,
+      retain: true,
+    });
+    await pub.publishAsync(
+      'kiosk/v1/k-0602/evt/voucher',
+      JSON.stringify(voucherEvent(c, Date.now(), 'issued', 120, ref)),
+      { qos: 1 },
+    );
+    await eventually(
+      'the voucher in the store',
+      async () => (await dash.store!.voucher('k-0602', ref))?.status === 'open',
+    );
+
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    page.setDefaultTimeout(10_000);
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    const dialogs: string[] = [];
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.accept();
+    });
+    await page.goto(`http://127.0.0.1:${dash.port}/`);
+    await page.fill('#voucher-ref', 'QX7M-D2KA');
+    await page.click('#voucher-find button[type="submit"]');
+    const row = page.locator(`#voucher-list li[data-ref="${ref}"]`);
+    await row.locator('b:text-is("open")').waitFor();
+    await row.locator('button', { hasText: 'Paid out at the office' }).click();
+    await page.waitForSelector(`#voucher-list li[data-ref="${ref}"][data-state="pending"]`);
+    assert.match(await row.innerText(), /settlement pending .*do not pay yet/);
+    assert.deepEqual(dialogs, [`Pay out 1,20 € for voucher ${ref} of k-0602 at the office?`]);
+    await eventually('the command on the broker', () => cmds.length === 1);
+    assert.equal(cmds[0]!.topic, 'kiosk/v1/k-0602/cmd/voucher-settle');
+    assert.deepEqual(cmds[0]!.args, { ref, by: 'office' });
+
+    // The kiosk answers: settled, the page says pay.
+    await pub.publishAsync(
+      'kiosk/v1/k-0602/cmdres',
+      JSON.stringify(
+        cmdresMessage(c, Date.now(), cmds[0]!.cmdId, 'voucher-settle', 'succeeded', {
+          result: { ref, amountCents: 120, by: 'office office', already: false },
+        }),
+      ),
+      { qos: 1 },
+    );
+    await eventually(
+      'settled in the store',
+      async () => (await dash.store!.voucher('k-0602', ref))?.settle?.state === 'settled',
+    );
+    await page.click('#voucher-find button[type="submit"]');
+    await page.waitForSelector(`#voucher-list li[data-ref="${ref}"][data-state="settled"]`);
+    assert.match(await row.innerText(), /settled by office: pay the customer/);
+    assert.equal(await row.locator('button').count(), 0, 'nothing to pay twice');
     assert.deepEqual(pageErrors, []);
     await page.context().close();
   });

@@ -876,10 +876,72 @@ async function logout() {
   window.location.href = '/login';
 }
 
+// ---------------------------------------------------------------------------------------------------
+// vouchers paid out at the office (docs/dashboard.md): found by short id, never a code
+
+/** What the operator must know before handing out cash: only `settled` means pay. */
+function voucherState(v) {
+  if (v.settle && v.settle.state === 'pending')
+    return `settlement pending (by ${v.settle.by}): do not pay yet`;
+  if (v.settle && v.settle.state === 'settled') return `settled by ${v.settle.by}: pay the customer`;
+  if (v.settle && v.settle.state === 'refused') return `refused: ${v.settle.note}`;
+  return v.status === 'open' ? 'open' : `${v.status.replace('_', ' ')}${v.paidBy ? ` by ${v.paidBy}` : ''}`;
+}
+
+async function findVouchers(ref) {
+  const list = $('voucher-list');
+  const res = await api(`/api/vouchers?ref=${encodeURIComponent(ref)}`).catch(() => null);
+  if (!res || !res.ok) return void list.replaceChildren(h('li', {}, 'Vouchers need the store.'));
+  const { vouchers } = await res.json();
+  if (vouchers.length === 0) return void list.replaceChildren(h('li', {}, `No voucher ${ref}.`));
+  list.replaceChildren(
+    ...vouchers.map((v) => {
+      const open = v.status === 'open' && (!v.settle || v.settle.state === 'refused');
+      const pending = v.settle && v.settle.state === 'pending';
+      const settle = async (resend) => {
+        const ask = resend
+          ? `Send the settlement of ${v.ref} to ${v.kioskId} again?`
+          : `Pay out ${money(v.cents)} for voucher ${v.ref} of ${v.kioskId} at the office?`;
+        if (!confirm(ask)) return;
+        const r = await api(
+          `/api/vouchers/${encodeURIComponent(v.kioskId)}/${encodeURIComponent(v.ref)}/settle`,
+          {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ confirm: true, ...(resend ? { resend: true } : {}) }),
+          },
+        );
+        if (!r.ok) window.alert((await r.json().catch(() => ({}))).error || `refused (${r.status})`);
+        await findVouchers(ref);
+      };
+      return h(
+        'li',
+        { 'data-ref': v.ref, 'data-state': v.settle ? v.settle.state : v.status },
+        `${v.kioskId} ${v.ref} ${money(v.cents)}: `,
+        h('b', {}, voucherState(v)),
+        open
+          ? h(
+              'button',
+              { type: 'button', class: 'operator', onclick: () => void settle(false) },
+              'Paid out at the office',
+            )
+          : null,
+        pending
+          ? h('button', { type: 'button', class: 'operator', onclick: () => void settle(true) }, 'Send again')
+          : null,
+      );
+    }),
+  );
+}
+
 async function init() {
   await whoAmI();
   $('logout').addEventListener('click', () => void logout());
   void loadHistory($('fleet-chart'));
+  $('voucher-find').addEventListener('submit', (e) => {
+    e.preventDefault();
+    void findVouchers($('voucher-ref').value.trim());
+  });
   for (const b of document.querySelectorAll('button[data-span]'))
     b.addEventListener('click', () => {
       chartSpan[b.dataset.chart] = b.dataset.span;
