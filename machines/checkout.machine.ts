@@ -16,7 +16,7 @@ import {
 } from './session-states.js';
 import { initialSessionContext, type SessionContext } from './session-context.js';
 import { sessionOutput, sessionSetup } from './session.setup.js';
-import { created, isButton, transactionSteps, waitingForMoney } from './session-steps.js';
+import { created, isButton, retryOrFail, transactionSteps, waitingForMoney } from './session-steps.js';
 import { changeState, releasePaidState, reverseState } from './release-states.js';
 
 type Ctx = { context: SessionContext };
@@ -211,10 +211,7 @@ export const checkoutMachine = sessionSetup.createMachine({
                 actions: { type: 'dueFromPreTransaction', params: ({ event }) => event.output },
               },
             ],
-            onError: [
-              { guard: 'mayRetryCall', target: 'wait', actions: 'countAttempt' },
-              { target: '#apiFailed', actions: { type: 'reportFault', params: { what: 'preTransaction' } } },
-            ],
+            onError: retryOrFail('wait', 'preTransaction'),
           },
         },
         wait: { after: { retry: 'call' } },

@@ -28,6 +28,7 @@ import type {
   RedeemVoucherOutput,
 } from './ports.js';
 import { doneOutput } from './done-output.js';
+import { retryOrFail } from './session-steps.js';
 import { jobId, receiptSale, startJobId } from './session.setup.js';
 
 type Ctx = { context: SessionContext };
@@ -49,29 +50,6 @@ export const terminalLimit = {
   on: {
     TICK: [{ guard: 'pastDeadline', target: 'readingBack', actions: 'tick' }, { actions: 'tick' }],
   },
-} as const;
-
-/**
- * What `collecting.waiting` hears from the devices, alike in both flows: the acceptor failing ends
- * the session; the printer is recorded where the customer is (the screen says there may be no
- * receipt); the storage (DEVICE storage) and coins held unwritten (COINS_HELD) are recorded and
- * checked again (`collecting.check` settles once the storage is offline and no coin is held); the
- * hopper's change (STOCK givesChange) narrows or widens the coins taken.
- */
-export const collectingDeviceEvents = {
-  DEVICE: [
-    {
-      guard: 'acceptorDown',
-      target: '#cancelling',
-      actions: { type: 'markOutcome', params: { outcome: 'device_fault' } },
-    },
-    { guard: 'printerReport', actions: 'recordDevice' },
-    { target: 'check', actions: 'recordDevice' },
-  ],
-  COINS_HELD: { target: 'check', actions: 'recordHeldCoins' },
-  // The hopper stopped (or started again) paying change: the coin list and the screen follow before
-  // the next coin ("Kein Wechselgeld", no coin larger than what is due).
-  STOCK: { guard: 'changeHealthChanged', target: 'check', actions: 'recordChangeHealth' },
 } as const;
 
 /**
@@ -112,10 +90,7 @@ export function cardStates(flow: 'checkout' | 'topup', foundTarget: string) {
                 ],
               },
             ],
-            onError: [
-              { guard: 'mayRetryCall', target: 'wait', actions: 'countAttempt' },
-              { target: '#apiFailed', actions: { type: 'reportFault', params: { what: 'lookup' } } },
-            ],
+            onError: retryOrFail('wait', 'lookup'),
           },
         },
         wait: { after: { retry: 'call' } },

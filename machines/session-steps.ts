@@ -8,11 +8,33 @@ import type { BasketLine, TransactionRef } from './ports.js';
 import { acceptorParams } from './accepted-coins.js';
 import { doneOutput } from './done-output.js';
 import type { SessionContext } from './session-context.js';
-import { collectingDeviceEvents } from './session-states.js';
 import { jobId } from './session.setup.js';
 
 type Ctx = { context: SessionContext };
 type Ev = { event: { type: string; name?: string } };
+
+/**
+ * What `collecting.waiting` hears from the devices, alike in both flows: the acceptor failing ends
+ * the session; the printer is recorded where the customer is (the screen says there may be no
+ * receipt); the storage (DEVICE storage) and coins held unwritten (COINS_HELD) are recorded and
+ * checked again (`collecting.check` settles once the storage is offline and no coin is held); the
+ * hopper's change (STOCK givesChange) narrows or widens the coins taken.
+ */
+const collectingDeviceEvents = {
+  DEVICE: [
+    {
+      guard: 'acceptorDown',
+      target: '#cancelling',
+      actions: { type: 'markOutcome', params: { outcome: 'device_fault' } },
+    },
+    { guard: 'printerReport', actions: 'recordDevice' },
+    { target: 'check', actions: 'recordDevice' },
+  ],
+  COINS_HELD: { target: 'check', actions: 'recordHeldCoins' },
+  // The hopper stopped (or started again) paying change: the coin list and the screen follow before
+  // the next coin ("Kein Wechselgeld", no coin larger than what is due).
+  STOCK: { guard: 'changeHealthChanged', target: 'check', actions: 'recordChangeHealth' },
+} as const;
 
 /** Named, so that diagrams read `[button ok]`. */
 export const isButton = (name: string) =>
