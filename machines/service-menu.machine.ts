@@ -528,15 +528,17 @@ export const serviceMenuMachine = setup({
       return { result: out.ok ? 'terminal_done' : 'terminal_failed', resultDetail: out.detail } as const;
     }),
     /** After the duty's answer, or its error (then reported failed with the error's text). */
-    reportDuty: enqueueActions(({ context, event, enqueue }) => {
-      const out = (event as { output?: TerminalDutyOutput }).output ?? {
-        ok: false,
-        detail: errorText(event),
-      };
-      enqueue(
-        reporting({ action: `terminal_${context.duty ?? 'diagnosis'}`, ok: out.ok, detail: out.detail }),
-      );
-    }),
+    reportDuty: enqueueActions(
+      ({ context, enqueue }, answer: { out: TerminalDutyOutput } | { error: unknown }) => {
+        const out = ('out' in answer ? answer.out : undefined) ?? {
+          ok: false,
+          detail: errorText(answer),
+        };
+        enqueue(
+          reporting({ action: `terminal_${context.duty ?? 'diagnosis'}`, ok: out.ok, detail: out.detail }),
+        );
+      },
+    ),
     showReleases: assign((_, out: UnsettledOutput) => ({
       releases: out.releases,
       releaseAt: 0,
@@ -607,10 +609,10 @@ export const serviceMenuMachine = setup({
       );
     }),
     /** After the reprint, or its error (then reported failed with the error's text). */
-    reportReprint: enqueueActions(({ context, event, enqueue }) => {
+    reportReprint: enqueueActions(({ context, enqueue }, failure: { error: unknown } | undefined) => {
       const r = context.receipts[context.receiptAt];
-      const failed = (event as { error?: unknown }).error !== undefined;
-      const detail = [r?.no ?? r?.jobId, failed ? errorText(event) : null].filter(Boolean).join(' ');
+      const failed = failure !== undefined && failure.error !== undefined;
+      const detail = [r?.no ?? r?.jobId, failed ? errorText(failure) : null].filter(Boolean).join(' ');
       enqueue(reporting({ action: 'reprint', ok: !failed, ...(detail ? { detail } : {}) }));
     }),
     showReceipts: assign((_, out: RecentReceiptsOutput) => ({
@@ -1012,7 +1014,10 @@ export const serviceMenuMachine = setup({
                 ],
                 onError: {
                   target: '#serviceMenu.menu.result',
-                  actions: [{ type: 'failResult', params: { result: 'print_failed' } }, 'reportReprint'],
+                  actions: [
+                    { type: 'failResult', params: { result: 'print_failed' } },
+                    { type: 'reportReprint', params: ({ event }) => ({ error: event.error }) },
+                  ],
                 },
               },
             },
@@ -1338,11 +1343,17 @@ export const serviceMenuMachine = setup({
                 input: ({ context }) => ({ duty: context.duty ?? 'diagnosis' }),
                 onDone: {
                   target: '#serviceMenu.menu.result',
-                  actions: [{ type: 'dutyResult', params: ({ event }) => event.output }, 'reportDuty'],
+                  actions: [
+                    { type: 'dutyResult', params: ({ event }) => event.output },
+                    { type: 'reportDuty', params: ({ event }) => ({ out: event.output }) },
+                  ],
                 },
                 onError: {
                   target: '#serviceMenu.menu.result',
-                  actions: [{ type: 'failResult', params: { result: 'terminal_failed' } }, 'reportDuty'],
+                  actions: [
+                    { type: 'failResult', params: { result: 'terminal_failed' } },
+                    { type: 'reportDuty', params: ({ event }) => ({ error: event.error }) },
+                  ],
                 },
               },
             },
