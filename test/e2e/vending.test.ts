@@ -196,18 +196,23 @@ describe('e2e: vending counter (slots and hopper)', function () {
   it('a reversal in doubt (answer lost, read-back failing): held, "Erstattung offen", recovery reads it back; refunded once', async () => {
     const k = await start(undefined, false, undefined, true, true);
     await k.request({ cmd: 'slot', slot: 'A1', action: 'jam' });
+    // The release waits mid-way until let go: the simulated jam fails at once, and a poll for the
+    // brief 'releasing' state missed it (the faults then came too late and the reversal went through).
+    await k.request({ cmd: 'slot', slot: 'A1', action: 'hold' });
     await k.press('amount1');
     await k.waitForScreen(/Summe 1,80 EUR/);
     await k.press('ok');
     await k.waitForState(/serving/, /choosePayment\.choosing/);
     await k.press('amount2');
-    // Paid; while the jammed slot waits for its drop, the reversal's answer is lost after the API took
-    // it and the duties' read-back fails: the outcome is unknown.
+    // Paid; while the release is held, the reversal's answer is set to be lost after the API took it
+    // and the duties' read-back to fail: the outcome is unknown.
     await k.waitForState(/serving/, /paid\.releasing/);
     await k.faults([
       { method: 'POST', path: '/cancelTrx', fault: { type: 'drop_after_commit' } },
       { method: 'GET', path: '/Smart/Transactions/', fault: { type: 'status', status: 503 } },
     ]);
+    // Let the release go on (fixing another slot lifts the hold; A1 stays jammed): no drop.
+    await k.request({ cmd: 'slot', slot: 'A2', action: 'fix' });
     const farewell = await k.waitForScreen(/Erstattung offen/);
     assert.doesNotMatch(farewell.join('\n'), /Gutschein|storniert/);
     const receipt = (await k.receipts()).map((r) => r.join('\n')).at(-1) ?? '';
