@@ -373,7 +373,11 @@ export class CctalkHopper extends EventEmitter<HopperEvents> implements Hopper {
   }
 
   refilled(): void {
-    if (this.current === 'empty') this.setStatus('ok');
+    // A jam is latched in the hopper's flags until its next payout, and nothing else tells that a
+    // technician cleared it: the fill booked from the service menu does (the hopper was open in their
+    // hands). Safe either way: a payout reads the counters back, so a jam still there pays short, is
+    // known to the coin, and the rest becomes a voucher.
+    if (this.current === 'empty' || this.current === 'jammed') this.setStatus('ok');
   }
 
   async settle(intent: DispenseIntent): Promise<PayoutResult> {

@@ -87,8 +87,9 @@ export interface Hopper extends Probeable, Pick<EventEmitter<HopperEvents>, 'on'
    */
   dispense(coins: number, beforeSend?: (intent: DispenseIntent) => Promise<void>): Promise<PayoutResult>;
   /**
-   * A technician put coins in (the service menu's "Wechselgeld"): an `empty` hopper is worth asking
-   * again (the flows ask only a hopper that is `ok`; a ccTalk hopper cannot see its level itself).
+   * A technician put coins in (the service menu's "Wechselgeld"): an `empty` or `jammed` hopper is
+   * worth asking again (the flows ask only a hopper that is `ok`; a ccTalk hopper can see neither its
+   * level nor a cleared jam itself).
    */
   refilled(): void;
   /** What became of a journaled dispense whose result was never journaled (after a restart). */

@@ -133,6 +133,14 @@ describe('CctalkHopper on the serialport mock binding', () => {
     assert.equal(result.paid, 1);
     assert.equal(result.fault, 'jammed');
     assert.equal(hopper.status, 'jammed');
+    // Still jammed between payouts: nothing in the hardware says otherwise.
+    await tick(5000);
+    assert.equal(hopper.status, 'jammed');
+    // The technician cleared it and booked a fill: asked again, and the next payout is whole.
+    hopper.refilled();
+    assert.equal(hopper.status, 'ok');
+    const again = await run(hopper.dispense(2));
+    assert.equal(again.outcome, 'complete');
   });
 
   it('a stalled motor is stopped (emergency stop) and counted', async () => {
