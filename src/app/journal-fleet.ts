@@ -1,8 +1,10 @@
 /**
  * The fleet's events told from the journal's records (issue 14): a voucher issued, redeemed, paid
  * out, voided or expired, whichever path or process wrote the record (the flow, recovery, the service
- * menu, the expiry sweep, `kiosk vouchers payout` while the kiosk was stopped), and a sale recovery
- * found paid (its receipt record's `paid`).
+ * menu, the expiry sweep, `kiosk vouchers payout` while the kiosk was stopped), a sale recovery
+ * found paid (its receipt record's `paid`), and the cash events: a coin taken (`coin_accepted`), money
+ * booked to a card (`credited`, the flow's or recovery's) and money left unclaimed (`unclaimed`). These
+ * are told only from here (the flow sends no `evt/cash` of its own), so none is sent both ways.
  *
  * Each event enters the fleet outbox with the seq of the record it is told from (`src`); the outbox
  * keeps the highest one on disk in the same write as the event (`FleetReporter.journalTold`). When the
@@ -23,7 +25,11 @@ import { voucherEventsOf } from './voucher-events.js';
 
 export type JournalFleetEvent =
   | { type: 'voucher'; input: EventInput<'voucher'>; src: number }
-  | { type: 'transaction'; input: EventInput<'transaction'>; src: number };
+  | { type: 'transaction'; input: EventInput<'transaction'>; src: number }
+  | { type: 'cash'; input: EventInput<'cash'>; src: number };
+
+/** The masked card of a session, where the journal still knows it (an open session's state). */
+export type CardOf = (sessionId: string) => string | undefined;
 
 /** A name-based UUID (version 5 layout over SHA-1) of `parts`: the same parts, the same id. */
 function nameUuid(parts: readonly string[]): string {
@@ -64,10 +70,56 @@ export function fleetMethod(
         : undefined;
 }
 
+/**
+ * The `evt/cash` a record tells, if any. `credited`'s card is the session's masked card, from a
+ * `session_started` among the records told with it or the journal's open session (`cardOf`); a credit
+ * told after a restart whose session is closed and started before the told position goes without it
+ * (the field is optional: the money and `transactionId` are what the books need).
+ */
+function cashEventOf(
+  e: JournalEntry,
+  cards: ReadonlyMap<string, string>,
+  cardOf: CardOf,
+): EventInput<'cash'> | undefined {
+  if (e.type === 'coin_accepted') return { action: 'inserted', amountCents: e.cents, currency: 'EUR' };
+  if (e.type === 'credited') {
+    const card = cards.get(e.sessionId) ?? cardOf(e.sessionId);
+    return {
+      action: 'credited',
+      amountCents: e.cents,
+      currency: 'EUR',
+      transactionId: e.apiId.slice(0, 100),
+      ...(card ? { card } : {}),
+    };
+  }
+  if (e.type === 'unclaimed')
+    return {
+      action: 'unclaimed',
+      amountCents: e.cents,
+      currency: 'EUR',
+      ...(e.reason ? { reason: e.reason.slice(0, 200) } : {}),
+    };
+  return undefined;
+}
+
 /** The fleet events `entries` tell, in order, each with the seq of its record. */
-export function journalEventsOf(entries: readonly JournalEntry[], kioskId: string): JournalFleetEvent[] {
+export function journalEventsOf(
+  entries: readonly JournalEntry[],
+  kioskId: string,
+  cardOf: CardOf = () => undefined,
+): JournalFleetEvent[] {
   const out: JournalFleetEvent[] = [];
+  const cards = new Map<string, string>();
   for (const e of entries) {
+    if (e.type === 'session_started' && e.cardMasked) cards.set(e.sessionId, e.cardMasked);
+    const cash = cashEventOf(e, cards, cardOf);
+    if (cash)
+      out.push({
+        type: 'cash',
+        // Its own name space: a record may also tell voucher events (an unclaimed one's `issued`).
+        input: { ...cash, eventId: nameUuid(['kiosk-journal-cash', kioskId, String(e.seq)]) },
+        src: e.seq,
+      });
     voucherEventsOf([e]).forEach((input, i) =>
       out.push({
         type: 'voucher',
@@ -187,10 +239,15 @@ export class JournalFleet {
     const fleet = this.fleet;
     if (!fleet) return 0;
     const fresh = entries.filter((e) => e.seq > this.told);
-    const events = journalEventsOf(fresh, this.kioskId);
+    const events = journalEventsOf(
+      fresh,
+      this.kioskId,
+      (sid) => this.journal.state.sessions[sid]?.cardMasked,
+    );
     for (const e of events) {
       const src = this.positionLost ? undefined : e.src;
       if (e.type === 'voucher') fleet.event('voucher', e.input, src);
+      else if (e.type === 'cash') fleet.event('cash', e.input, src);
       else fleet.event('transaction', e.input, src);
     }
     for (const e of fresh) this.told = Math.max(this.told, e.seq);

@@ -391,8 +391,9 @@ export class KioskApp extends EventEmitter {
   }
 
   /**
-   * The fleet hears of every voucher issued, redeemed, paid out or expired, and of a sale recovery
-   * found paid, from the journal's records (journal-fleet.ts).
+   * The fleet hears of every voucher issued, redeemed, paid out or expired, of a sale recovery found
+   * paid, and of every coin taken, credit and unclaimed sum (evt/cash), from the journal's records
+   * (journal-fleet.ts).
    */
   private journalDurable(entries: readonly JournalEntry[]): void {
     this.journalFleet.durable(entries);
@@ -472,7 +473,7 @@ export class KioskApp extends EventEmitter {
     const recordUnclaimed = fromPromise<RecordUnclaimedOutput, RecordUnclaimedInput>(async ({ input }) => {
       const voucherCode = this.vouchers.issue(input.cents);
       // Durable before the code is shown or printed: the operator's books must know it first.
-      await this.sessions.unclaimed(input.cents, voucherCode, input.jobId);
+      await this.sessions.unclaimed(input.cents, voucherCode, input.jobId, input.reason);
       // The reference only: the code pays, and the log leaves the kiosk (journald, support bundles).
       this.logger.warn(
         { cents: input.cents, reason: input.reason, voucher: signedVoucherParts(voucherCode).ref ?? '-' },
@@ -877,29 +878,13 @@ export class KioskApp extends EventEmitter {
       'flow event',
     );
     const fleet = this.fleet;
+    // evt/cash (inserted, credited, unclaimed) is told from the journal's records (journal-fleet.ts),
+    // once they are durable: a power cut before the outbox add loses none, and none is sent twice.
     switch (e.type) {
-      case 'coin_accepted':
-        fleet?.event('cash', { action: 'inserted', amountCents: e.cents, currency: 'EUR' });
-        break;
       case 'credited':
         void this.sessions
           .credited(e.cents, e.transactionId)
           .catch((err: Error) => this.logger.error({ err: err.message }, 'journal: credited not written'));
-        fleet?.event('cash', {
-          action: 'credited',
-          amountCents: e.cents,
-          currency: 'EUR',
-          card: e.cardMasked,
-          transactionId: e.transactionId,
-        });
-        break;
-      case 'unclaimed':
-        fleet?.event('cash', {
-          action: 'unclaimed',
-          amountCents: e.cents,
-          currency: 'EUR',
-          reason: e.reason,
-        });
         break;
       case 'transaction_finished': {
         const method = fleetMethod(e.method);

@@ -259,7 +259,7 @@ export class SessionJournal {
       const voucher = this.vouchers.issue(cents);
       await this.journal.append({ type: 'session_started', sessionId, mode: this.mode });
       await this.journal.append(coinEntry(sessionId, cents, source, ev));
-      await this.journal.append({ type: 'unclaimed', sessionId, cents, voucher });
+      await this.journal.append({ type: 'unclaimed', sessionId, cents, voucher, reason: 'stray' });
       await this.journal.append({ type: 'session_closed', sessionId, outcome: 'unclaimed' });
       return voucher;
     });
@@ -298,12 +298,18 @@ export class SessionJournal {
    * the job names (the app may not have noticed the session yet, or already its end); a record that
    * cannot be written rejects, so the flow tries again and never shows a code the books do not have.
    */
-  unclaimed(cents: number, voucher: string, jobId?: string): Promise<void> {
+  unclaimed(cents: number, voucher: string, jobId?: string, reason?: string): Promise<void> {
     const sessionId = (jobId ? sessionOfRef(jobId) : undefined) ?? this.current;
     return this.serial(async () => {
       if (cents <= 0) return;
       if (!sessionId) throw new Error('unclaimed money without a session: not recorded');
-      await this.journal.append({ type: 'unclaimed', sessionId, cents, voucher });
+      await this.journal.append({
+        type: 'unclaimed',
+        sessionId,
+        cents,
+        voucher,
+        ...(reason ? { reason } : {}),
+      });
     });
   }
 

@@ -198,6 +198,12 @@ export const UnclaimedSchema = z.object({
   cents: positiveCents,
   /** The code printed for the customer (or kept for the operator) to claim the money later. */
   voucher: id,
+  /**
+   * Why the flow left it unclaimed (`cancelled`, `walked_away`, `overpaid`, `failed`, `unresolved`,
+   * `stray`): the fleet's `evt/cash unclaimed` is told from this record. Absent on other paths and
+   * on older records.
+   */
+  reason: z.string().min(1).max(200).optional(),
 });
 
 /**

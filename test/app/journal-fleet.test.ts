@@ -89,6 +89,49 @@ describe('app/journal-fleet: events told from the journal, durable before the re
       topic: r.topic.split('/').at(-1),
       src: r.src,
     }));
+  /** The voucher events only (an unclaimed record tells its evt/cash too). */
+  const vouchers = (dir: string) => outbox(dir).filter((e) => e.topic === 'voucher');
+
+  it('the cash events come from the journal: a coin and a credit journaled but never added to the outbox before a cut are told once at the next start', async () => {
+    const dir = dirs.make();
+    await (await run(dir)).stop(); // a position in the outbox
+    // The flow journals a coin, then the credit of a top-up; the power goes before the outbox add
+    // (no reporter hears of them: the process ends after the journal write).
+    const cut = await Journal.open(path.join(dir, 'journal'), { fsync: false });
+    await cut.append({
+      type: 'session_started',
+      sessionId: 'c1',
+      mode: 'topup',
+      card: '9276000000002845',
+      cardMasked: '9276********2845',
+    });
+    const coin = await cut.append({ type: 'coin_accepted', sessionId: 'c1', cents: 200, source: 'coin' });
+    await cut.append({ type: 'credited', sessionId: 'c1', cents: 200, apiId: 'STX_C1' });
+    await cut.close();
+    const r2 = await run(dir);
+    // Live, after the start: told from its record at once, with its seq.
+    const live = await r2.journal.append({
+      type: 'coin_accepted',
+      sessionId: 'c2',
+      cents: 50,
+      source: 'coin',
+    });
+    await r2.stop();
+    await (await run(dir)).stop(); // and not again at a further start
+    const box = outbox(dir);
+    assert.deepEqual(
+      box.map((e) => [e.topic, e.action, e.amountCents, e.src]),
+      [
+        ['cash', 'inserted', 200, coin.seq],
+        ['cash', 'credited', 200, coin.seq + 1],
+        ['cash', 'inserted', 50, live.seq],
+      ],
+    );
+    assert.deepEqual([box[1]!.transactionId, box[1]!.card], ['STX_C1', '9276********2845']);
+    // A repeat (an outbox write that failed) carries the same eventId: the dashboard counts it once.
+    const again = journalEventsOf([{ ...coin, seq: coin.seq }], ID);
+    assert.equal(again[0]!.input.eventId, box[0]!.eventId);
+  });
 
   it("told once: what recovery journaled before the reporter, a stopped kiosk's CLI payout at the next start", async () => {
     const dir = dirs.make();
@@ -113,12 +156,14 @@ describe('app/journal-fleet: events told from the journal, durable before the re
     assert.deepEqual(
       box.map((e) => [e.topic, e.action ?? e.outcome, e.amountCents]),
       [
+        ['cash', 'inserted', 400],
+        ['cash', 'unclaimed', 220],
         ['voucher', 'issued', 220],
         ['transaction', 'completed', 180],
       ],
     );
-    assert.equal(box[1]!.eventId, paidEventId(ID, 'STX_1'), 'the same id as the flow would have sent');
-    assert.equal(box[1]!.paymentMethod, 'cash');
+    assert.equal(box[3]!.eventId, paidEventId(ID, 'STX_1'), 'the same id as the flow would have sent');
+    assert.equal(box[3]!.paymentMethod, 'cash');
     await r1.stop();
 
     // Stopped: staff pay the voucher out with the CLI (its own journal writer).
@@ -132,12 +177,14 @@ describe('app/journal-fleet: events told from the journal, durable before the re
     assert.deepEqual(
       box.map((e) => [e.topic, e.action ?? e.outcome]),
       [
+        ['cash', 'inserted'],
+        ['cash', 'unclaimed'],
         ['voucher', 'issued'],
         ['transaction', 'completed'],
         ['voucher', 'paid_out'],
       ],
     );
-    assert.deepEqual([box[2]!.voucher, box[2]!.by, box[2]!.amountCents], [ref, 'Anna', 220]);
+    assert.deepEqual([box[4]!.voucher, box[4]!.by, box[4]!.amountCents], [ref, 'Anna', 220]);
     // Live: told at once, with its record's seq.
     await r2.journal.append({ type: 'cash_collected', cents: 400, by: 'Anna' });
     const live = await r2.journal.append({
@@ -149,14 +196,17 @@ describe('app/journal-fleet: events told from the journal, durable before the re
     await r2.stop();
     box = outbox(dir);
     assert.deepEqual(
-      box.slice(3).map((e) => [e.action, e.src]),
-      [['issued', live.seq]],
+      box.slice(5).map((e) => [e.action, e.src]),
+      [
+        ['unclaimed', live.seq],
+        ['issued', live.seq],
+      ],
     );
     // Run 3: nothing new.
     await (await run(dir)).stop();
-    assert.equal(outbox(dir).length, 4);
+    assert.equal(outbox(dir).length, 7);
     const ids = outbox(dir).map((e) => e.eventId);
-    assert.equal(new Set(ids).size, 4);
+    assert.equal(new Set(ids).size, 7);
   });
 
   it('an outbox that never told a record tells this run only (no history re-sent); one that names a seq the journal never reached too', async () => {
@@ -170,7 +220,7 @@ describe('app/journal-fleet: events told from the journal, durable before the re
     });
     await r.stop();
     assert.deepEqual(
-      outbox(dir).map((e) => e.amountCents),
+      vouchers(dir).map((e) => e.amountCents),
       [70],
     );
     // A new journal (the old one replaced): its seqs start again below what the outbox was told.
@@ -181,7 +231,7 @@ describe('app/journal-fleet: events told from the journal, durable before the re
       })
     ).stop();
     assert.deepEqual(
-      outbox(dir).map((e) => e.amountCents),
+      vouchers(dir).map((e) => e.amountCents),
       [70, 30],
     );
   });
@@ -203,12 +253,12 @@ describe('app/journal-fleet: events told from the journal, durable before the re
     await r1.journal.append({ type: 'unclaimed', sessionId: 'l', cents: 60, voucher: issuer.issue(60) });
     await r1.stop();
     assert.deepEqual(
-      outbox(dir).map((e) => [e.amountCents, e.src]),
+      vouchers(dir).map((e) => [e.amountCents, e.src]),
       [[60, undefined]],
       'the live one told without its seq',
     );
     await (await run(dir)).stop();
-    const told = outbox(dir);
+    const told = vouchers(dir);
     assert.deepEqual(
       told.map((e) => e.amountCents),
       [60, 40, 60],
