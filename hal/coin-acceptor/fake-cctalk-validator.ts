@@ -90,14 +90,19 @@ export class FakeCctalkValidator extends FakeCctalkDevice {
     this.results.length = Math.min(this.results.length, 5);
   }
 
+  /** Whether a coin of this value would be credited now: its channel enabled and the master open. */
+  accepts(cents: number): boolean {
+    const ch = this.channelOf(cents);
+    return ch !== undefined && this.master && (this.mask & (1 << (ch - 1))) !== 0;
+  }
+
   /** A coin at the entry: credited (true) when its channel is enabled, else returned (false). */
   insert(cents: number): boolean {
-    const ch = this.channelOf(cents);
-    if (ch === undefined || !this.master || (this.mask & (1 << (ch - 1))) === 0) {
+    if (!this.accepts(cents)) {
       this.push([0, INHIBITED_COIN]);
       return false;
     }
-    this.push([ch, 1]);
+    this.push([this.channelOf(cents)!, 1]);
     return true;
   }
 

@@ -312,7 +312,7 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
     if (!kiosk.running) throw new KioskDown('the kiosk is down');
     // The kiosk opens the channels by its own frames (231, 228) a poll after the screen asks for money.
     const deadline = Date.now() + 600;
-    while (!line.accepting(cents) && Date.now() < deadline) await sleep(20);
+    while (!line.device.accepts(cents) && Date.now() < deadline) await sleep(20);
     const taken = line.device.insert(cents);
     opts.trace?.(
       `run ${run}: ${cents} ct at the validator: ${taken ? 'taken' : 'returned'}, event ${line.device.event}`,
@@ -574,7 +574,7 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
         opts.trace?.(`run ${run}: validator keeps power, ${unconfirmedNow} ct unconfirmed`);
         // The kiosk died accepting: a customer's coin still goes in, and only the restart can count it.
         const late = rng.pick([50, 100, 200]);
-        if (rng.chance(0.5) && validator.accepting(late) && validator.device.insert(late)) {
+        if (rng.chance(0.5) && validator.device.accepts(late) && validator.device.insert(late)) {
           acceptor.cents += late;
           acceptor.coins += 1;
           result.coinsAccepted += 1;

@@ -57,14 +57,6 @@ export class ValidatorLine {
     return this.pair.a;
   }
 
-  /** Whether a coin of this value would be taken now (its channel enabled and the master open). */
-  accepting(cents: number): boolean {
-    const ch = Object.entries(this.device.coins).find(
-      ([, id]) => id.slice(2, 5) === String(cents).padStart(3, '0'),
-    );
-    return !!ch && this.device.master && (this.device.mask & (1 << (Number(ch[0]) - 1))) !== 0;
-  }
-
   async close(): Promise<void> {
     if (this.port.isOpen) await new Promise<void>((r) => this.port.close(() => r()));
     closeSync(this.holdFd);
