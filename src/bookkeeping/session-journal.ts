@@ -88,8 +88,6 @@ export class SessionJournal {
   private readonly dueCash = new Map<string, number>();
   /** session id -> cash taken by its successful payments (this process; recovery re-reads the journal). */
   private readonly paidCash = new Map<string, number>();
-  /** Transactions whose credit is already journaled (the flow's `credited` event comes later). */
-  private readonly creditedTx = new Set<string>();
   /** Transactions a start (or credit) was sent for: a refusal of a second one is not "not charged". */
   private readonly startsSent = new Set<string>();
   /** Transactions created by recovery: passed through unjournaled. */
@@ -190,7 +188,6 @@ export class SessionJournal {
       if (sid !== sessionId) continue;
       this.txSession.delete(tx);
       this.dueCash.delete(tx);
-      this.creditedTx.delete(tx);
       this.pendingStart.delete(tx);
       this.startsSent.delete(tx);
     }
@@ -287,10 +284,14 @@ export class SessionJournal {
   credited(cents: number, apiId: string): Promise<void> {
     const sessionId = this.txSession.get(apiId) ?? this.current;
     return this.serial(async () => {
-      if (!sessionId || cents <= 0 || this.creditedTx.has(apiId)) return;
-      this.creditedTx.add(apiId);
+      if (!sessionId || cents <= 0 || this.creditJournaled(sessionId, apiId)) return;
       await this.journal.append({ type: 'credited', sessionId, cents, apiId });
     });
+  }
+
+  /** A `credited` record of this transaction is in the session's books (the journal's, not a copy). */
+  private creditJournaled(sessionId: string, apiId: string): boolean {
+    return this.journal.state.sessions[sessionId]?.creditedIds?.includes(apiId) ?? false;
   }
 
   /**
@@ -368,8 +369,8 @@ export class SessionJournal {
       this.logger.warn({ sessionId, step, status: judged.status, result: judged.result }, 'answer not paid');
       return answer;
     }
-    // journaledCall wrote the credited amount with the outcome; the flow's `credited` report is then a no-op.
-    if (step === 'credit' && cents !== undefined && cents > 0) this.creditedTx.add(apiId);
+    // journaledCall wrote the credited amount with the outcome (the journal's state has it): the
+    // flow's `credited` report is then a no-op.
     if (step === 'start/cash' && cents !== undefined)
       this.paidCash.set(sessionId, (this.paidCash.get(sessionId) ?? 0) + cents);
     return answer;
@@ -388,14 +389,13 @@ export class SessionJournal {
     if (!movesMoney(step.step)) return;
     if (rb.took === 'effect') {
       // The credit's amount, unless the flow's report of it is journaled already.
-      const cents = step.step === 'credit' && !this.creditedTx.has(id) ? step.cents : undefined;
+      const cents = step.step === 'credit' && !this.creditJournaled(sessionId, id) ? step.cents : undefined;
       await writeOutcome(
         this.journal,
         step.jobId,
         { result: 'ok', status: rb.transaction.status, apiId: rb.transaction.id },
         cents ? { sessionId, cents, apiId: id } : undefined,
       );
-      if (cents) this.creditedTx.add(id);
       if (step.step === 'start/cash' && step.cents !== undefined)
         this.paidCash.set(sessionId, (this.paidCash.get(sessionId) ?? 0) + step.cents);
       if (step.step === 'start/cashless') await this.terminalPaid(sessionId, rb.transaction);

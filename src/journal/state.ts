@@ -100,6 +100,8 @@ const OpenSessionSchema = z.object({
   /** A payment step (`start/*`) is known to have succeeded (and was not cancelled since). */
   paid: z.boolean(),
   creditedCents: z.int(),
+  /** The API ids of the credits journaled for it (`credited.apiId`): a second report of one books nothing. */
+  creditedIds: z.array(z.string()).optional(),
   unclaimedCents: z.int(),
   receipt: ReceiptStateSchema.optional(),
   /**
@@ -532,7 +534,11 @@ function applyInPlace(state: LedgerState, e: JournalEntry): void {
     }
     case 'credited': {
       const s = state.sessions[e.sessionId];
-      if (s) s.creditedCents += e.cents;
+      if (s) {
+        s.creditedCents += e.cents;
+        const ids = (s.creditedIds ??= []);
+        if (!ids.includes(e.apiId)) ids.push(e.apiId);
+      }
       tally(state, 'credits', e.cents);
       return;
     }

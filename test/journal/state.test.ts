@@ -254,3 +254,23 @@ describe('journal state: the fold', () => {
     assert.deepEqual(emptyState().lastSeq, -1);
   });
 });
+
+describe('journal state: what the session journal reads from the fold', () => {
+  it('keeps the API ids of the credits journaled for an open session, each once, and drops them at close', () => {
+    const entries: EntryInput[] = [
+      { type: 'session_started', sessionId: 'a', mode: 'topup', card: CARD },
+      { type: 'coin_accepted', sessionId: 'a', cents: 500, source: 'coin' },
+      { type: 'credited', sessionId: 'a', cents: 300, apiId: 'STX_1' },
+      { type: 'credited', sessionId: 'a', cents: 200, apiId: 'STX_1' },
+      { type: 'credited', sessionId: 'a', cents: 100, apiId: 'STX_2' },
+    ];
+    const s = foldRecords(stamp(entries));
+    assert.deepEqual(s.sessions.a?.creditedIds, ['STX_1', 'STX_2']);
+    assert.equal(s.sessions.a?.creditedCents, 600);
+    const closed = foldRecords(
+      stamp([{ type: 'session_closed', sessionId: 'a', outcome: 'credited' }], 10),
+      s,
+    );
+    assert.equal(closed.sessions.a, undefined);
+  });
+});

@@ -1,0 +1,118 @@
+/**
+ * The session journal answers from the journal's folded state, not from copies of it in memory:
+ * what it knows about a session's money is the same in the process that wrote it and in a new
+ * bookkeeper opened over the same journal (a restart, or a power cut and the reboot). A real journal
+ * on disk; the API is a stub.
+ */
+import assert from 'node:assert/strict';
+import sinon from 'sinon';
+import { SessionJournal } from '../../src/bookkeeping/session-journal.js';
+import { Journal } from '../../src/journal/journal.js';
+import type { JournalEntry } from '../../src/journal/entries.js';
+import type { Transaction } from '../../src/api/schemas.js';
+import { classifyStatus } from '../../src/api/transaction-status.js';
+import type { SmartTransactionsApi } from '../../src/api/types.js';
+import { silentLogger } from '../../src/util/logger.js';
+import { tempDirs } from '../journal/helpers.js';
+
+const CARD = '9276004429942845';
+const SID = 'S1';
+
+function tx(status: string, id: string, sum: number): Transaction {
+  return {
+    id,
+    status,
+    basket_info: { sum, currency: 'EUR' },
+    basket: { products: [{ id: 1, desc: 'Kaffee', ean: null, quantity: 1, priceOne: sum, tax: 19 }] },
+    receipt: [],
+  } as unknown as Transaction;
+}
+
+function basket(sum: number, ref: string) {
+  return {
+    basket: {
+      products: [{ id: 1, desc: 'Kaffee', ean: null, quantity: 1, priceOne: sum, tax: 19 }],
+      type: 'default',
+    },
+    basket_info: { sum, currency: 'EUR' },
+    idents: [{ type: 'card' as const, value: CARD }],
+    merchantRef: ref,
+  };
+}
+
+/** A stub API: each create answers the next id; start answers `ok` unless a test says otherwise. */
+function stubApi() {
+  let next = 0;
+  const sums = new Map<string, number>();
+  const api = {
+    create: sinon.stub().callsFake(async (body: { basket_info: { sum: number } }) => {
+      const id = `STX_${++next}`;
+      sums.set(id, body.basket_info.sum);
+      return tx('created', id, body.basket_info.sum);
+    }),
+    get: sinon.stub().callsFake(async (id: string) => tx('ok', id, sums.get(id) ?? 0)),
+    update: sinon.stub().callsFake(async (id: string) => tx('created', id, sums.get(id) ?? 0)),
+    preTransaction: sinon.stub().resolves({ missing_sum: 150, bonus_products: [] }),
+    start: sinon.stub().callsFake(async (id: string) => tx('ok', id, sums.get(id) ?? 0)),
+    cancel: sinon.stub().callsFake(async (id: string) => tx('cancelled', id, sums.get(id) ?? 0)),
+    abort: sinon.stub().callsFake(async (id: string) => tx('cancelled', id, sums.get(id) ?? 0)),
+    readBack: sinon.stub().callsFake(async (id: string) => ({
+      transaction: tx('ok', id, sums.get(id) ?? 0),
+      took: classifyStatus('ok'),
+    })),
+  };
+  return api;
+}
+
+describe('session journal: answers from the journal', () => {
+  const dirs = tempDirs();
+  after(() => dirs.cleanup());
+
+  async function world() {
+    const dir = dirs.make();
+    const journal = await Journal.open(dir, { logger: silentLogger });
+    const stub = stubApi();
+    const sj = new SessionJournal(journal, 'checkout', silentLogger);
+    return { dir, journal, sj, stub, api: sj.wrapApi(stub as unknown as SmartTransactionsApi) };
+  }
+
+  async function records(journal: Journal): Promise<JournalEntry[]> {
+    const out: JournalEntry[] = [];
+    for await (const r of journal.entries()) if (r.type !== 'snapshot') out.push(r);
+    return out;
+  }
+
+  it('a credit journaled with its outcome is booked once, also when the flow reports it to a new bookkeeper', async () => {
+    const w = await world();
+    await w.sj.beginSession(SID);
+    await w.sj.coin(SID, 300, 'coin');
+    const credit = await w.api.create(basket(300, `${SID}:credit:1`));
+    await w.sj.startLedger().markSent(`${SID}:credit:1`, credit.id);
+    await w.api.start(credit.id, 'cash');
+    assert.equal(w.journal.state.sessions[SID]?.creditedCents, 300, 'journaled with the outcome');
+    await w.sj.credited(300, credit.id);
+    // The same journal, a bookkeeper that has seen none of it (a restart of the app).
+    const again = new SessionJournal(w.journal, 'checkout', silentLogger);
+    await again.credited(300, credit.id);
+    const credits = (await records(w.journal)).filter((r) => r.type === 'credited');
+    assert.deepEqual(
+      credits.map((r) => r.type === 'credited' && [r.apiId, r.cents]),
+      [[credit.id, 300]],
+    );
+    assert.equal(w.journal.state.sessions[SID]?.creditedCents, 300);
+    assert.equal(again.leftover(SID), 0);
+    await w.journal.close();
+  });
+
+  it('a credit the flow reports that the journal does not have yet is booked', async () => {
+    const w = await world();
+    await w.sj.beginSession(SID);
+    await w.sj.coin(SID, 200, 'coin');
+    const sale = await w.api.create(basket(200, `${SID}:create:1`));
+    await w.sj.credited(200, sale.id);
+    await w.sj.credited(200, sale.id);
+    assert.equal(w.journal.state.sessions[SID]?.creditedCents, 200);
+    assert.equal(w.sj.leftover(SID), 0);
+    await w.journal.close();
+  });
+});
