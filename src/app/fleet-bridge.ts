@@ -272,9 +272,12 @@ export async function startFleetBridge(app: KioskView, deps: FleetBridgeDeps): P
   return reporter;
 }
 
+const MAX_RELEASES_LISTED = 10;
+
 /**
  * The vending counter as devices of `health` (loose objects: the contract allows more fields):
- * `slots` with the stock and blocks per slot and the releases in doubt, `hopper` with its state.
+ * `slots` with the stock and blocks per slot and the releases in doubt (their count, and the first ten
+ * by job id, slot and price), `hopper` with its state.
  */
 export function vendStatus(v: VendSummary | undefined): Record<string, DeviceStatus> {
   if (!v) return {};
@@ -290,6 +293,10 @@ export function vendStatus(v: VendSummary | undefined): Record<string, DeviceSta
       stock: Object.fromEntries(v.slots.map((s) => [s.id, s.stock])),
       blocked: Object.fromEntries(blocked.map((s) => [s.id, s.blocked])),
       releasesInDoubt: v.releasesInDoubt.length,
+      // Which ones, so that the dashboard can offer `settle-release` for each (bounded: health stays small).
+      inDoubt: v.releasesInDoubt
+        .slice(0, MAX_RELEASES_LISTED)
+        .map((r) => ({ jobId: r.jobId, slot: r.slot, cents: r.cents })),
     };
   }
   if (v.hopper) {

@@ -19,6 +19,7 @@ describe('fleet health: slots and hopper', () => {
       stock: { A1: 4, A2: 0 },
       blocked: { A2: 'no_confirmation' },
       releasesInDoubt: 0,
+      inDoubt: [],
     });
     assert.deepEqual(out.hopper, { health: 'degraded', status: 'empty', coinCents: 10, coins: 0 });
     for (const d of Object.values(out)) assert.ok(DeviceStatusSchema.safeParse(d).success);
@@ -39,6 +40,18 @@ describe('fleet health: slots and hopper', () => {
       hopper: null,
     });
     assert.equal(doubt.slots?.releasesInDoubt, 1);
+    assert.deepEqual(doubt.slots?.inDoubt, [{ jobId: 's:release-0:1', slot: 'A1', cents: 180 }]);
+    const many = vendStatus({
+      slots: [{ id: 'A1', product: 1, stock: 4, blocked: null }],
+      releasesInDoubt: Array.from({ length: 12 }, (_, i) => ({
+        jobId: `s:release-${i}:1`,
+        slot: 'A1',
+        cents: 1,
+      })),
+      hopper: null,
+    }).slots;
+    assert.equal(many?.releasesInDoubt, 12);
+    assert.equal((many?.inDoubt as unknown[]).length, 10);
     assert.equal(doubt.hopper, undefined);
   });
 

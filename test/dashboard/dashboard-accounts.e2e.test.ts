@@ -62,6 +62,18 @@ describe('dashboard accounts in a real browser', function () {
     });
   });
 
+  /** How the page shows an operator-only control (class `operator`) to the user logged in. */
+  const operatorOnlyDisplay = (page: Page) =>
+    // A string: the page's DOM, not Node's types.
+    page.evaluate<string>(`(() => {
+      const b = document.createElement('button');
+      b.className = 'operator';
+      document.body.append(b);
+      const display = getComputedStyle(b).display;
+      b.remove();
+      return display;
+    })()`);
+
   after(async () => {
     await kiosk?.drop();
     await browser?.close();
@@ -73,6 +85,11 @@ describe('dashboard accounts in a real browser', function () {
   it('logs an operator in, draws the history, opens a kiosk page and runs a command', async () => {
     const page = await loggedIn('olga', 'operator-password-1');
     assert.equal(await page.locator('#user-name').innerText(), 'olga (operator)');
+    assert.notEqual(
+      await operatorOnlyDisplay(page),
+      'none',
+      'an operator is offered what only operators may do',
+    );
     await page.waitForSelector('#fleet-chart[data-drawn="30"] canvas');
     assert.equal(await page.locator('#fleet-chart').getAttribute('data-sales-cents'), '1250');
 
@@ -98,6 +115,9 @@ describe('dashboard accounts in a real browser', function () {
 
   it('refuses a viewer the command, a forged request without the CSRF token, and a rebinding host', async () => {
     const page = await loggedIn('victor', 'viewer-password-1');
+    // Not offered what only operators may do (settle a voucher or a release, unblock a slot) ...
+    assert.equal(await operatorOnlyDisplay(page), 'none');
+    // ... and the commands it is shown are refused by the server.
     await page.click('.tile[data-kiosk="k-0501"]');
     await page.waitForSelector('#detail[data-kiosk="k-0501"]:not([hidden])');
     await page.click('#cmds button[data-cmd="ping"]');

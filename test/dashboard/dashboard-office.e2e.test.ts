@@ -2,7 +2,8 @@
  * The back-office views in a real browser (Debian's chromium via playwright-core) against a real
  * Mosquitto and the SQLite store: the kiosk's name from its birth on the tile and the page, the weekly
  * chart, the cash box with its fill estimate, the share of time in service, stock per slot and the
- * hopper from health, and open vouchers when the kiosk reports them. History (samples and sales of the
+ * hopper from health, open vouchers when the kiosk reports them, and the commands that settle a release
+ * in doubt or unblock a slot. History (samples and sales of the
  * past weeks) is written into the store as the ingest would have; today's kiosk talks over the broker.
  */
 import assert from 'node:assert/strict';
@@ -124,6 +125,19 @@ describe('dashboard back-office views in a real browser', function () {
     await target.cleanup();
   });
 
+  /** A page that accepts every confirmation and keeps its texts. */
+  async function confirmingPage(): Promise<{ page: Page; dialogs: string[] }> {
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    page.setDefaultTimeout(10_000);
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    const dialogs: string[] = [];
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.accept();
+    });
+    return { page, dialogs };
+  }
+
   const fact = (page: Page, label: string) =>
     page.locator('#facts dt', { hasText: label }).locator('xpath=following-sibling::dd[1]');
 
@@ -192,14 +206,7 @@ describe('dashboard back-office views in a real browser', function () {
       async () => (await dash.store!.voucher('k-0602', ref))?.status === 'open',
     );
 
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    page.setDefaultTimeout(10_000);
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    const dialogs: string[] = [];
-    page.on('dialog', (d) => {
-      dialogs.push(d.message());
-      void d.accept();
-    });
+    const { page, dialogs } = await confirmingPage();
     await page.goto(`http://127.0.0.1:${dash.port}/`);
     await page.fill('#voucher-ref', 'QX7M-D2KA');
     await page.click('#voucher-find button[type="submit"]');
@@ -231,6 +238,64 @@ describe('dashboard back-office views in a real browser', function () {
     await page.waitForSelector(`#voucher-list li[data-ref="${ref}"][data-state="settled"]`);
     assert.match(await row.innerText(), /settled by office: pay the customer/);
     assert.equal(await row.locator('button').count(), 0, 'nothing to pay twice');
+    assert.deepEqual(pageErrors, []);
+    await page.context().close();
+  });
+
+  it('settles a release in doubt and unblocks a jammed slot from the kiosk page, each after a confirmation', async () => {
+    const kiosk = 'k-0603';
+    const c = newCondition(kiosk);
+    const cmds: { topic: string; args: unknown }[] = [];
+    await pub.subscribeAsync(`kiosk/v1/${kiosk}/cmd/+`, { qos: 1 });
+    pub.on('message', (topic, payload) => {
+      if (topic.startsWith(`kiosk/v1/${kiosk}/cmd/`))
+        cmds.push({ topic, args: (JSON.parse(payload.toString()) as { args: unknown }).args });
+    });
+    const health = healthMessage(c, Date.now());
+    health.devices = {
+      ...health.devices,
+      slots: {
+        health: 'degraded',
+        status: 'A1 2 blocked, A2 5 blocked',
+        stock: { A1: 2, A2: 5 },
+        blocked: { A1: 'release power_cut', A2: 'jammed' },
+        releasesInDoubt: 1,
+        inDoubt: [{ jobId: 's-77:release-0:1', slot: 'A1', cents: 180 }],
+      },
+    };
+    await pub.publishAsync(`kiosk/v1/${kiosk}/birth`, JSON.stringify(birthMessage(c, Date.now())), {
+      qos: 1,
+      retain: true,
+    });
+    await pub.publishAsync(`kiosk/v1/${kiosk}/health`, JSON.stringify(health), { qos: 0, retain: true });
+    await eventually('the health', () => dash.model.detail(kiosk, Date.now())?.health?.devices.slots);
+
+    const { page, dialogs } = await confirmingPage();
+    await page.goto(`http://127.0.0.1:${dash.port}/kiosk/${kiosk}`);
+    const doubt = page.locator('#vend-doubt li[data-job="s-77:release-0:1"]');
+    assert.match(await doubt.innerText(), /A1: release of 1,80 € unknown/);
+    // A1's block is the release in doubt: settle it first, so no unblock is offered there.
+    assert.equal(await page.locator('#vend tr[data-slot="A1"] button').count(), 0);
+    assert.doesNotMatch(
+      await page.locator('#vend-hopper').innerText(),
+      /in doubt/,
+      'listed, not counted twice',
+    );
+
+    await doubt.locator('button', { hasText: 'Refund (voucher)' }).click();
+    await eventually('the settle command on the broker', () => cmds.length === 1);
+    assert.equal(cmds[0]!.topic, `kiosk/v1/${kiosk}/cmd/settle-release`);
+    assert.deepEqual(cmds[0]!.args, { jobId: 's-77:release-0:1', how: 'refunded' });
+
+    await page.locator('#vend tr[data-slot="A2"] button', { hasText: 'Unblock' }).click();
+    await eventually('the unblock command on the broker', () => cmds.length === 2);
+    assert.equal(cmds[1]!.topic, `kiosk/v1/${kiosk}/cmd/unblock-slot`);
+    assert.deepEqual(cmds[1]!.args, { slot: 'A2' });
+    assert.deepEqual(dialogs, [
+      `${kiosk}: The goods did not come out of A1: issue a voucher for 1,80 €?`,
+      `${kiosk}: Slot A2 releases again (check it is clear)?`,
+    ]);
+    await page.locator('#cmd-log li[data-cmd-name="unblock-slot"]').waitFor();
     assert.deepEqual(pageErrors, []);
     await page.context().close();
   });

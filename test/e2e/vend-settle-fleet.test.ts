@@ -61,6 +61,15 @@ describe('e2e: fleet settle-release (vending counter, real Mosquitto)', function
     const doubt = ((await k2.state()).vend as VendSummary).releasesInDoubt;
     assert.equal(doubt.length, 1);
     const jobId = doubt[0]!.jobId;
+    // The fleet's health names it, so that the dashboard can offer to settle it.
+    await observer.message((m) => {
+      const slots = (
+        m.json?.devices as { slots?: { inDoubt?: { jobId: string; cents: number }[] } } | undefined
+      )?.slots;
+      return (
+        m.topic === topic('health') && slots?.inDoubt?.[0]?.jobId === jobId && slots.inDoubt[0].cents === 180
+      );
+    }, 'health lists the release in doubt');
     const receiptsBefore = (await k2.receipts()).length;
 
     const bad = await command('settle-release', { jobId, how: 'lost' });

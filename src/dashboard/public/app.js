@@ -671,6 +671,9 @@ function renderVend(hl) {
   $('vend').hidden = !slots && !hopper;
   const stock = (slots && slots.stock) || {};
   const blocked = (slots && slots.blocked) || {};
+  // Releases whose outcome is unknown (older kiosks send only their count): settle before unblocking.
+  const inDoubt = (slots && Array.isArray(slots.inDoubt) && slots.inDoubt) || [];
+  const doubtSlots = new Set(inDoubt.map((r) => r.slot));
   $('vend-slots').replaceChildren(
     ...Object.keys(stock).map((id) =>
       h(
@@ -679,11 +682,45 @@ function renderVend(hl) {
         h('td', {}, id),
         h('td', { class: 'num', 'data-stock': stock[id] }, String(stock[id])),
         h('td', {}, blocked[id] ? `blocked (${blocked[id]})` : stock[id] === 0 ? 'sold out' : 'ok'),
+        h(
+          'td',
+          {},
+          blocked[id] && !doubtSlots.has(id)
+            ? cmdButton(
+                'unblock-slot',
+                { slot: id },
+                'Unblock',
+                `Slot ${id} releases again (check it is clear)?`,
+              )
+            : null,
+        ),
       ),
     ),
   );
-  const doubt =
-    slots && slots.releasesInDoubt ? ` · ${slots.releasesInDoubt} release(s) in doubt: settle on site` : '';
+  $('vend-doubt').replaceChildren(
+    ...inDoubt.map((r) =>
+      h(
+        'li',
+        { 'data-job': r.jobId },
+        `${r.slot}: release of ${money(r.cents)} unknown `,
+        cmdButton(
+          'settle-release',
+          { jobId: r.jobId, how: 'delivered' },
+          'Delivered',
+          `The customer got the goods from ${r.slot}: book it delivered?`,
+        ),
+        cmdButton(
+          'settle-release',
+          { jobId: r.jobId, how: 'refunded' },
+          'Refund (voucher)',
+          `The goods did not come out of ${r.slot}: issue a voucher for ${money(r.cents)}?`,
+        ),
+      ),
+    ),
+  );
+  const listed = inDoubt.length;
+  const unlisted = slots && slots.releasesInDoubt ? slots.releasesInDoubt - listed : 0;
+  const doubt = unlisted > 0 ? ` · ${unlisted} release(s) in doubt: settle on site` : '';
   // The kiosk's books (bookedCoins, null until a technician booked a fill; absent from older kiosks).
   const booked = hopper ? hopper.bookedCoins : undefined;
   const level =
@@ -715,6 +752,23 @@ function renderVend(hl) {
   $('vend-hopper').dataset.booked = typeof booked === 'number' ? String(booked) : '';
   $('vend-hopper').dataset.level = level;
   $('vend-hopper').classList.toggle('fault', level === 'low' || level === 'empty');
+}
+
+/** A command button of the detail panel for operators (viewers do not see it; the server refuses them). */
+function cmdButton(name, args, label, confirmText) {
+  const button = h(
+    'button',
+    {
+      type: 'button',
+      class: 'operator',
+      'data-cmd': name,
+      'data-args': JSON.stringify(args),
+      'data-confirm': confirmText,
+    },
+    label,
+  );
+  button.addEventListener('click', () => void sendCommand(button));
+  return button;
 }
 
 function resultText(c) {
