@@ -9,39 +9,25 @@ import { hashPin } from '../../src/app/service-pin.js';
 import { SERVICE_ENTRIES } from '../../machines/service-menu.machine.js';
 import { simulatorCatalogue, startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
 import { BirthMessageSchema, HealthMessageSchema } from '../../src/fleet/envelope.js';
-import { needs, MOSQUITTO } from '../support/real-parts.js';
-import { watchKiosk, type Observer, type Seen } from '../fleet/support/observer.js';
+import { watchedKiosk, type Seen } from '../fleet/support/observer.js';
 
 describe('e2e: the change hopper on the fleet (real Mosquitto)', function () {
   this.timeout(90_000);
-  let fleet: Awaited<ReturnType<typeof watchKiosk>> | undefined;
-  let observer: Observer;
-  let kiosk: KioskProcess | undefined;
   const id = 'k-hopper-01';
-  const topic = (t: string) => `kiosk/v1/${id}/${t}`;
-
-  before(async function () {
-    await needs(this, MOSQUITTO);
-    fleet = await watchKiosk(id);
-    observer = fleet.observer;
-  });
-
-  after(async () => {
-    await kiosk?.stop().catch(() => undefined);
-    await fleet?.close();
-  });
+  const watched = watchedKiosk(id);
+  const { topic } = watched;
 
   /** The hopper in the last `health` since `after` (messages index). */
   const healthHopper = (after: number) =>
-    observer.messages
+    watched.observer.messages
       .slice(after)
       .filter((m) => m.topic === topic('health') && m.json)
       .map((m) => HealthMessageSchema.parse(m.json).devices.hopper)
       .at(-1);
   const alert = (name: string, after: number, on: boolean): Promise<Seen> =>
-    observer.message(
+    watched.observer.message(
       (m) =>
-        observer.messages.indexOf(m) >= after &&
+        watched.observer.messages.indexOf(m) >= after &&
         m.topic === topic(`alert/${name}`) &&
         (on ? m.payload.length > 0 : m.payload.length === 0),
       `alert/${name} ${on ? 'raised' : 'cleared'}`,
@@ -73,38 +59,43 @@ describe('e2e: the change hopper on the fleet (real Mosquitto)', function () {
   }
 
   it('bookedCoins in health and birth, hopper_low, hopper_empty and hopper_offline as the books and the hopper say', async () => {
-    kiosk = await startKiosk({
-      config: {
-        kiosk: { id, mode: 'checkout' },
-        catalogue: simulatorCatalogue(),
-        timeouts: { resultMs: 1500 },
-        service: { pinHash: await hashPin('1234') },
-        fleet: { url: fleet!.broker.url, heartbeatS: 5, willDelayS: 1, outboxDir: 'outbox' },
-        hardware: {
-          slots: { driver: 'simulated', slots: [{ id: 'A1', product: 1, initialStock: 3, lowAt: 0 }] },
-          hopper: { driver: 'simulated', coinCents: 10, coins: 0, lowAt: 29 },
+    const k = watched.keep(
+      await startKiosk({
+        config: {
+          kiosk: { id, mode: 'checkout' },
+          catalogue: simulatorCatalogue(),
+          timeouts: { resultMs: 1500 },
+          service: { pinHash: await hashPin('1234') },
+          fleet: { url: watched.brokerUrl, heartbeatS: 5, willDelayS: 1, outboxDir: 'outbox' },
+          hardware: {
+            slots: { driver: 'simulated', slots: [{ id: 'A1', product: 1, initialStock: 3, lowAt: 0 }] },
+            hopper: { driver: 'simulated', coinCents: 10, coins: 0, lowAt: 29 },
+          },
         },
-      },
-    });
-    const k = kiosk;
+      }),
+    );
     await k.waitForIdle(20_000);
-    const first = await observer.waitFor('health with the hopper', () => healthHopper(0), 15_000);
+    const first = await watched.observer.waitFor('health with the hopper', () => healthHopper(0), 15_000);
     assert.equal(first.bookedCoins, null, 'unknown until a technician books coins');
     assert.equal(first.lowAt, 29);
     const birth = BirthMessageSchema.parse(
-      (await observer.message((m) => m.topic === topic('birth') && !!m.json, 'birth')).json,
+      (await watched.observer.message((m) => m.topic === topic('birth') && !!m.json, 'birth')).json,
     );
     assert.equal(birth.devices.find((d) => d.device === 'hopper')?.bookedCoins, null);
-    assert.equal(observer.on('alert/hopper_low').filter((m) => m.payload).length, 0, 'no level known');
+    assert.equal(
+      watched.observer.on('alert/hopper_low').filter((m) => m.payload).length,
+      0,
+      'no level known',
+    );
 
     // 30 coins booked in: above lowAt.
-    let mark = observer.messages.length;
+    let mark = watched.observer.messages.length;
     await book(k, 'amount1', 3);
-    await observer.waitFor('health: 30 booked', () => healthHopper(mark)?.bookedCoins === 30, 15_000);
-    const rebirth = await fleet!.command('rebirth');
+    await watched.observer.waitFor('health: 30 booked', () => healthHopper(mark)?.bookedCoins === 30, 15_000);
+    const rebirth = await watched.command('rebirth');
     assert.equal(rebirth.json?.status, 'succeeded');
-    const born = await observer.message(
-      (m) => observer.messages.indexOf(m) >= mark && m.topic === topic('birth') && !!m.json,
+    const born = await watched.observer.message(
+      (m) => watched.observer.messages.indexOf(m) >= mark && m.topic === topic('birth') && !!m.json,
       'birth after rebirth',
     );
     assert.equal(
@@ -113,7 +104,7 @@ describe('e2e: the change hopper on the fleet (real Mosquitto)', function () {
     );
 
     // A coffee (1,80) paid with 2,00: two coins of change, 28 by the books: at or below 29.
-    mark = observer.messages.length;
+    mark = watched.observer.messages.length;
     await k.press('amount1');
     await k.press('ok');
     await k.waitForScreen(/Noch 1,80 EUR/);
@@ -122,25 +113,29 @@ describe('e2e: the change hopper on the fleet (real Mosquitto)', function () {
     const low = await alert('hopper_low', mark, true);
     assert.equal(low.json?.severity, 'warning');
     assert.match(String(low.json?.message), /28 coins by the books/);
-    await observer.waitFor('health: 28 booked', () => healthHopper(mark)?.bookedCoins === 28, 15_000);
+    await watched.observer.waitFor('health: 28 booked', () => healthHopper(mark)?.bookedCoins === 28, 15_000);
 
     // All 28 taken out: empty by the books, low cleared.
-    mark = observer.messages.length;
+    mark = watched.observer.messages.length;
     await book(k, 'amount2', 2, 8);
     await alert('hopper_empty', mark, true);
     await alert('hopper_low', mark, false);
-    await observer.waitFor('health: 0 booked', () => healthHopper(mark)?.bookedCoins === 0, 15_000);
+    await watched.observer.waitFor('health: 0 booked', () => healthHopper(mark)?.bookedCoins === 0, 15_000);
 
     // Filled again, then the hopper stops answering.
-    mark = observer.messages.length;
+    mark = watched.observer.messages.length;
     await book(k, 'amount1', 5);
     await alert('hopper_empty', mark, false);
-    mark = observer.messages.length;
+    mark = watched.observer.messages.length;
     await k.request({ cmd: 'hopper', action: 'offline' });
     const off = await alert('hopper_offline', mark, true);
     assert.match(String(off.json?.message), /not answering/);
-    await observer.waitFor('health: hopper offline', () => healthHopper(mark)?.health === 'offline', 15_000);
-    mark = observer.messages.length;
+    await watched.observer.waitFor(
+      'health: hopper offline',
+      () => healthHopper(mark)?.health === 'offline',
+      15_000,
+    );
+    mark = watched.observer.messages.length;
     await k.request({ cmd: 'hopper', action: 'online' });
     await alert('hopper_offline', mark, false);
   });

@@ -12,27 +12,13 @@ import { recordingIo } from '../../src/cli/cli-io.js';
 import { vouchersCommand } from '../../src/cli/vouchers-command.js';
 import { unpackEvents } from '../../src/fleet/event-batch.js';
 import { startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
-import { needs, MOSQUITTO } from '../support/real-parts.js';
-import { sleep, watchKiosk, type Observer } from '../fleet/support/observer.js';
+import { sleep, watchedKiosk } from '../fleet/support/observer.js';
 import { buyTwoAndCut, vendFleetConfig } from '../support/vend.js';
 
 describe('e2e: the fleet after a crash (recovered sale, vouchers, real Mosquitto)', function () {
   this.timeout(120_000);
-  let fleet: Awaited<ReturnType<typeof watchKiosk>> | undefined;
-  let observer: Observer;
-  const running: KioskProcess[] = [];
   const id = 'k-recovered-01';
-
-  before(async function () {
-    await needs(this, MOSQUITTO);
-    fleet = await watchKiosk(id);
-    observer = fleet.observer;
-  });
-
-  after(async () => {
-    for (const k of running.splice(0).reverse()) await k.stop().catch(() => undefined);
-    await fleet?.close();
-  });
+  const watched = watchedKiosk(id);
 
   async function start(dir?: string, env: Record<string, string> = {}): Promise<KioskProcess> {
     const k = await startKiosk({
@@ -41,18 +27,18 @@ describe('e2e: the fleet after a crash (recovered sale, vouchers, real Mosquitto
       env,
       // With the reporter held back the control port (started after it) is not up: wait on the log.
       waitReady: Object.keys(env).length === 0,
-      config: vendFleetConfig(id, fleet!.broker.url),
+      config: vendFleetConfig(id, watched.brokerUrl),
     });
-    running.push(k);
+    watched.keep(k);
     if (Object.keys(env).length === 0) await k.waitForIdle(20_000);
     return k;
   }
 
-  const gone = (k: KioskProcess) => running.splice(running.indexOf(k), 1);
+  const gone = (k: KioskProcess) => watched.forget(k);
 
   /** Every `evt/{type}` event of the kiosk the broker delivered, batches unpacked. */
   const events = (type: string) =>
-    observer.messages
+    watched.observer.messages
       .flatMap((m) => unpackEvents(m.topic, Buffer.from(m.payload)))
       .filter((m) => m.topic === `kiosk/v1/${id}/evt/${type}`)
       .map((m) => JSON.parse(Buffer.from(m.payload).toString('utf8')) as Record<string, unknown>);
@@ -87,12 +73,12 @@ describe('e2e: the fleet after a crash (recovered sale, vouchers, real Mosquitto
 
     // 3. Restart: the fleet hears the sale and the voucher, once each.
     const k3 = await start(k1.dir);
-    await observer.waitFor(
+    await watched.observer.waitFor(
       'the recovered sale',
       () => events('transaction').some((e) => e.outcome === 'completed'),
       20_000,
     );
-    await observer.waitFor(
+    await watched.observer.waitFor(
       'the voucher recovery issued',
       () => events('voucher').some((e) => e.action === 'issued'),
       20_000,
@@ -120,7 +106,7 @@ describe('e2e: the fleet after a crash (recovered sale, vouchers, real Mosquitto
     assert.equal(code, 0, io.stderr.join('\n'));
     assert.equal(events('voucher').filter((e) => e.action === 'paid_out').length, 0);
     const k4 = await start(k1.dir);
-    await observer.waitFor(
+    await watched.observer.waitFor(
       'evt/voucher paid_out',
       () => events('voucher').some((e) => e.action === 'paid_out'),
       20_000,

@@ -8,46 +8,32 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Journal } from '../../src/journal/journal.js';
-import { simulatorCatalogue, startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
-import { needs, MOSQUITTO } from '../support/real-parts.js';
-import { watchKiosk, type Observer, type Seen } from '../fleet/support/observer.js';
+import { simulatorCatalogue, startKiosk } from '../../src/harness/kiosk-process.js';
+import { watchedKiosk, type Seen } from '../fleet/support/observer.js';
 
 describe('e2e: card terminal duties (schedule, fleet commands, evt/terminal)', function () {
   this.timeout(60_000);
-  let fleet: Awaited<ReturnType<typeof watchKiosk>> | undefined;
-  let observer: Observer;
-  let kiosk: KioskProcess | undefined;
   const id = 'k-terminal-e2e-01';
-  const topic = (t: string) => `kiosk/v1/${id}/${t}`;
+  const watched = watchedKiosk(id);
+  const { topic } = watched;
   const waitFor = (pred: (m: Seen) => boolean, what: string, timeoutMs = 20_000): Promise<Seen> =>
-    observer.message(pred, what, timeoutMs);
-  const command = (name: string, args: Record<string, unknown> = {}): Promise<Seen> =>
-    fleet!.command(name, args);
+    watched.observer.message(pred, what, timeoutMs);
+  const { command } = watched;
   const terminalEvents = () =>
-    observer.messages.filter((m) => m.topic === topic('evt/terminal')).map((m) => m.json!);
-
-  before(async function () {
-    await needs(this, MOSQUITTO);
-    fleet = await watchKiosk(id);
-    observer = fleet.observer;
-  });
-
-  after(async () => {
-    await kiosk?.stop().catch(() => undefined);
-    await fleet?.close();
-  });
+    watched.observer.messages.filter((m) => m.topic === topic('evt/terminal')).map((m) => m.json!);
 
   it('scheduled end-of-day when idle; diagnostics with the terminal; terminal-cancel by receipt number; end-of-day; refused after it', async () => {
-    kiosk = await startKiosk({
-      keepDir: true,
-      config: {
-        kiosk: { id, mode: 'checkout', cardTerminal: true, endOfDayAt: '00:00' },
-        catalogue: simulatorCatalogue(),
-        fleet: { url: fleet!.broker.url, heartbeatS: 5, willDelayS: 1, outboxDir: 'outbox' },
-        timeouts: { resultMs: 500 },
-      },
-    });
-    const k = kiosk;
+    const k = watched.keep(
+      await startKiosk({
+        keepDir: true,
+        config: {
+          kiosk: { id, mode: 'checkout', cardTerminal: true, endOfDayAt: '00:00' },
+          catalogue: simulatorCatalogue(),
+          fleet: { url: watched.brokerUrl, heartbeatS: 5, willDelayS: 1, outboxDir: 'outbox' },
+          timeouts: { resultMs: 500 },
+        },
+      }),
+    );
     // 00:00 has always passed today: the first idle runs it, once.
     const scheduled = await waitFor(
       (m) => m.topic === topic('evt/terminal') && m.json?.action === 'end_of_day',

@@ -11,38 +11,23 @@ import { join } from 'node:path';
 import { Journal } from '../../src/journal/journal.js';
 import { startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
 import type { VendSummary } from '../../src/contracts/kiosk-summary.js';
-import { needs, MOSQUITTO } from '../support/real-parts.js';
-import { watchKiosk, type Observer, type Seen } from '../fleet/support/observer.js';
+import { watchedKiosk } from '../fleet/support/observer.js';
 import { buyOneAndCut, vendFleetConfig } from '../support/vend.js';
 
 describe('e2e: fleet settle-release (vending counter, real Mosquitto)', function () {
   this.timeout(90_000);
-  let fleet: Awaited<ReturnType<typeof watchKiosk>> | undefined;
-  let observer: Observer;
-  const running: KioskProcess[] = [];
   const id = 'k-vend-settle-01';
-  const topic = (t: string) => `kiosk/v1/${id}/${t}`;
-  const command = (name: string, args: Record<string, unknown> = {}): Promise<Seen> =>
-    fleet!.command(name, args);
-
-  before(async function () {
-    await needs(this, MOSQUITTO);
-    fleet = await watchKiosk(id);
-    observer = fleet.observer;
-  });
-
-  after(async () => {
-    for (const k of running.splice(0).reverse()) await k.stop().catch(() => undefined);
-    await fleet?.close();
-  });
+  const watched = watchedKiosk(id);
+  const { topic } = watched;
+  const { command } = watched;
 
   async function start(dir?: string): Promise<KioskProcess> {
     const k = await startKiosk({
       ...(dir ? { dir } : {}),
       keepDir: true,
-      config: vendFleetConfig(id, fleet!.broker.url),
+      config: vendFleetConfig(id, watched.brokerUrl),
     });
-    running.push(k);
+    watched.keep(k);
     await k.waitForIdle(20_000);
     return k;
   }
@@ -50,7 +35,7 @@ describe('e2e: fleet settle-release (vending counter, real Mosquitto)', function
   it('power cut mid-release, then settle-release: bad args and an unknown job refused, refunded with the reference only, a second settle refused', async () => {
     const k = await start();
     await buyOneAndCut(k);
-    running.splice(running.indexOf(k), 1);
+    watched.forget(k);
 
     const k2 = await start(k.dir);
     await k2.waitFor(
@@ -62,7 +47,7 @@ describe('e2e: fleet settle-release (vending counter, real Mosquitto)', function
     assert.equal(doubt.length, 1);
     const jobId = doubt[0]!.jobId;
     // The fleet's health names it, so that the dashboard can offer to settle it.
-    await observer.message((m) => {
+    await watched.observer.message((m) => {
       const slots = (
         m.json?.devices as { slots?: { inDoubt?: { jobId: string; cents: number }[] } } | undefined
       )?.slots;
@@ -97,7 +82,7 @@ describe('e2e: fleet settle-release (vending counter, real Mosquitto)', function
     );
     const ref = String(result.voucher);
     assert.match(ref, new RegExp(`^${id}\\.[A-Z2-7]{8}$`), 'the reference, not the code');
-    await observer.message(
+    await watched.observer.message(
       (m) => m.topic === topic('evt/voucher') && m.json?.voucher === ref && m.json?.action === 'issued',
       'evt/voucher issued',
     );
@@ -118,7 +103,8 @@ describe('e2e: fleet settle-release (vending counter, real Mosquitto)', function
     assert.equal(settle[0]!.type === 'release_settled' && settle[0]!.by, 'fleet');
     // The code pays: it is on no topic and in no log line.
     const mac = code.split('.').at(-1)!;
-    for (const m of observer.messages) assert.ok(!m.payload.includes(mac), `${m.topic} carries the code`);
+    for (const m of watched.observer.messages)
+      assert.ok(!m.payload.includes(mac), `${m.topic} carries the code`);
     assert.ok(!logs.includes(mac), 'the code is not in the log');
     rmSync(k.dir, { recursive: true, force: true });
   });
@@ -137,12 +123,12 @@ describe('e2e: fleet settle-release (vending counter, real Mosquitto)', function
     };
     const k = await start();
     await buyOneAndCut(k);
-    running.splice(running.indexOf(k), 1);
+    watched.forget(k);
     const k2 = await restarted(k.dir);
     assert.deepEqual(await slotA1(k2), { id: 'A1', product: 1, stock: 2, blocked: 'release power_cut' });
     const first = ((await k2.state()).vend as VendSummary).releasesInDoubt[0]!.jobId;
 
-    const mark = observer.messages.length;
+    const mark = watched.observer.messages.length;
     const delivered = await command('settle-release', { jobId: first, how: 'delivered' });
     assert.equal(delivered.json?.status, 'succeeded', JSON.stringify(delivered.json));
     const result = delivered.json?.result as Record<string, unknown>;
@@ -152,9 +138,11 @@ describe('e2e: fleet settle-release (vending counter, real Mosquitto)', function
       { id: 'A1', product: 1, stock: 2, blocked: null },
       'stock went down once',
     );
-    await observer.message(
+    await watched.observer.message(
       (m) =>
-        observer.messages.indexOf(m) >= mark && m.topic === topic('alert/slot_jammed') && m.payload === '',
+        watched.observer.messages.indexOf(m) >= mark &&
+        m.topic === topic('alert/slot_jammed') &&
+        m.payload === '',
       'slot_jammed cleared',
     );
     // The next customer gets a coffee from A1.
@@ -168,7 +156,7 @@ describe('e2e: fleet settle-release (vending counter, real Mosquitto)', function
 
     // Again cut mid-release, settled refunded: the slot stays blocked.
     await buyOneAndCut(k2);
-    running.splice(running.indexOf(k2), 1);
+    watched.forget(k2);
     const k3 = await restarted(k.dir);
     const second = ((await k3.state()).vend as VendSummary).releasesInDoubt[0]!.jobId;
     const early = await command('unblock-slot', { slot: 'A1' });

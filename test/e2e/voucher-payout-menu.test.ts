@@ -10,41 +10,31 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashPin } from '../../src/app/service-pin.js';
 import { Journal } from '../../src/journal/journal.js';
-import { simulatorCatalogue, startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
+import { simulatorCatalogue, startKiosk } from '../../src/harness/kiosk-process.js';
 import { SERVICE_ENTRIES } from '../../machines/service-menu.machine.js';
-import { needs, MOSQUITTO } from '../support/real-parts.js';
-import { watchKiosk } from '../fleet/support/observer.js';
+import { watchedKiosk } from '../fleet/support/observer.js';
 import { overpayForVoucher } from '../support/vend.js';
 
 describe('e2e: service menu pays a voucher out (real Mosquitto)', function () {
   this.timeout(90_000);
-  let fleet: Awaited<ReturnType<typeof watchKiosk>> | undefined;
-  let kiosk: KioskProcess | undefined;
   const id = 'k-voucher-menu-01';
-  const topic = (t: string) => `kiosk/v1/${id}/${t}`;
-
-  before(async function () {
-    await needs(this, MOSQUITTO);
-    fleet = await watchKiosk(id);
-  });
-  after(async () => {
-    await kiosk?.stop().catch(() => undefined);
-    await fleet?.close();
-  });
+  const watched = watchedKiosk(id);
+  const { topic } = watched;
 
   it('overpaid sale -> voucher; Gutscheine lists it by its short id, pays it out once, evt/voucher paid_out', async () => {
     const pinHash = await hashPin('1234');
-    kiosk = await startKiosk({
-      keepDir: true,
-      config: {
-        kiosk: { id, mode: 'checkout' },
-        catalogue: simulatorCatalogue(),
-        timeouts: { resultMs: 1500 },
-        service: { pinHash },
-        fleet: { url: fleet!.broker.url, heartbeatS: 5, willDelayS: 1, outboxDir: 'outbox' },
-      },
-    });
-    const k = kiosk;
+    const k = watched.keep(
+      await startKiosk({
+        keepDir: true,
+        config: {
+          kiosk: { id, mode: 'checkout' },
+          catalogue: simulatorCatalogue(),
+          timeouts: { resultMs: 1500 },
+          service: { pinHash },
+          fleet: { url: watched.brokerUrl, heartbeatS: 5, willDelayS: 1, outboxDir: 'outbox' },
+        },
+      }),
+    );
     await k.waitForIdle(20_000);
     const shown = await overpayForVoucher(k);
     const shortId = shown[1]!;
@@ -52,7 +42,7 @@ describe('e2e: service menu pays a voucher out (real Mosquitto)', function () {
     await k.press('ok');
     await k.waitForSettled();
     const ref = `${id}.${shortId.replace('-', '')}`;
-    await fleet!.observer.message(
+    await watched.observer.message(
       (m) => m.topic === topic('evt/voucher') && m.json?.action === 'issued' && m.json?.voucher === ref,
       'evt/voucher issued',
     );
@@ -70,7 +60,7 @@ describe('e2e: service menu pays a voucher out (real Mosquitto)', function () {
     await k.waitForScreen(/^Zahle 1,20 EUR\?\nOK=Ja C=Nein/);
     await k.press('ok');
     await k.waitForScreen(/^Ausgezahlt\n1,20 EUR/, 10_000);
-    const paid = await fleet!.observer.message(
+    const paid = await watched.observer.message(
       (m) => m.topic === topic('evt/voucher') && m.json?.action === 'paid_out',
       'evt/voucher paid_out',
     );
@@ -97,7 +87,7 @@ describe('e2e: service menu pays a voucher out (real Mosquitto)', function () {
     const code = records.find((r) => r.type === 'unclaimed');
     const mac = code?.type === 'unclaimed' ? code.voucher.split('.').at(-1)! : '';
     assert.ok(mac.length > 8);
-    for (const m of fleet!.observer.messages)
+    for (const m of watched.observer.messages)
       assert.ok(!m.payload.includes(mac), `${m.topic} carries the code`);
     assert.ok(!logs.includes(mac), 'the code is not in the log');
     rmSync(k.dir, { recursive: true, force: true });

@@ -12,36 +12,22 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Journal } from '../../src/journal/journal.js';
 import { startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
-import { needs, MOSQUITTO } from '../support/real-parts.js';
-import { watchKiosk, type Observer, type Seen } from '../fleet/support/observer.js';
+import { watchedKiosk } from '../fleet/support/observer.js';
 import { checkoutFleetConfig, lastVoucherCode, overpayForVoucher } from '../support/vend.js';
 
 const refOf = (code: string): string => `${code.split('.')[2]}.${code.split('.')[3]}`;
 
 describe('e2e: fleet voucher-settle (paid out at the office, real Mosquitto)', function () {
   this.timeout(120_000);
-  let fleet: Awaited<ReturnType<typeof watchKiosk>> | undefined;
-  let observer: Observer;
-  const running: KioskProcess[] = [];
   const id = 'k-office-01';
-  const topic = (t: string) => `kiosk/v1/${id}/${t}`;
-  const command = (name: string, args: Record<string, unknown> = {}): Promise<Seen> =>
-    fleet!.command(name, args);
-  const config = () => checkoutFleetConfig(id, fleet!.broker.url);
-
-  before(async function () {
-    await needs(this, MOSQUITTO);
-    fleet = await watchKiosk(id);
-    observer = fleet.observer;
-  });
-  after(async () => {
-    for (const k of running.splice(0).reverse()) await k.stop().catch(() => undefined);
-    await fleet?.close();
-  });
+  const watched = watchedKiosk(id);
+  const { topic } = watched;
+  const { command } = watched;
+  const config = () => checkoutFleetConfig(id, watched.brokerUrl);
 
   async function start(dir?: string): Promise<KioskProcess> {
     const k = await startKiosk({ ...(dir ? { dir } : {}), keepDir: true, config: config() });
-    running.push(k);
+    watched.keep(k);
     await k.waitForIdle(20_000);
     return k;
   }
@@ -53,7 +39,7 @@ describe('e2e: fleet voucher-settle (paid out at the office, real Mosquitto)', f
     return code;
   }
   const paidOut = (ref: string) =>
-    observer.messages.filter(
+    watched.observer.messages.filter(
       (m) => m.topic === topic('evt/voucher') && m.json?.action === 'paid_out' && m.json?.voucher === ref,
     );
   async function officePayouts(dir: string, code: string): Promise<number> {
@@ -78,7 +64,7 @@ describe('e2e: fleet voucher-settle (paid out at the office, real Mosquitto)', f
     const settled = await command('voucher-settle', { ref, by: 'anna' });
     assert.equal(settled.json?.status, 'succeeded', JSON.stringify(settled.json));
     assert.deepEqual(settled.json?.result, { ref, amountCents: 120, by: 'office anna', already: false });
-    await observer.message((m) => paidOut(ref).includes(m), 'evt/voucher paid_out');
+    await watched.observer.message((m) => paidOut(ref).includes(m), 'evt/voucher paid_out');
     assert.equal(paidOut(ref)[0]!.json?.by, 'office anna');
     assert.equal((await k.state()).journal.unclaimedVouchers, 0);
 
@@ -108,7 +94,7 @@ describe('e2e: fleet voucher-settle (paid out at the office, real Mosquitto)', f
     assert.deepEqual([late.json?.status, late.json?.reason], ['failed', 'refused: redeemed']);
 
     await k.stop();
-    running.splice(running.indexOf(k), 1);
+    watched.forget(k);
     assert.equal(await officePayouts(k.dir, code), 1, 'the journal books the office payout once');
     assert.equal(await officePayouts(k.dir, code2), 0);
     assert.equal(paidOut(ref).length, 1, 'the fleet hears of it once');
@@ -119,17 +105,17 @@ describe('e2e: fleet voucher-settle (paid out at the office, real Mosquitto)', f
     const code = await issueVoucher(k);
     const ref = refOf(code);
     await k.stop();
-    running.splice(running.indexOf(k), 1);
+    watched.forget(k);
 
     const cmdId = randomUUID();
     const now = Date.now();
-    await observer.publish(
+    await watched.observer.publish(
       topic('cmd/voucher-settle'),
       JSON.stringify({ cmdId, issuedAt: now, expiresAt: now + 600_000, args: { ref, by: 'bob' } }),
       { qos: 1, properties: { messageExpiryInterval: 600 } },
     );
     const k2 = await start(k.dir);
-    const done = await observer.message(
+    const done = await watched.observer.message(
       (m) => m.topic === topic('cmdres') && m.json?.cmdId === cmdId && m.json?.status === 'succeeded',
       'the queued voucher-settle answered',
       20_000,
@@ -137,7 +123,7 @@ describe('e2e: fleet voucher-settle (paid out at the office, real Mosquitto)', f
     assert.deepEqual(done.json?.result, { ref, amountCents: 120, by: 'office bob', already: false });
     assert.equal((await k2.state()).journal.unclaimedVouchers, 0);
     await k2.stop();
-    running.splice(running.indexOf(k2), 1);
+    watched.forget(k2);
     assert.equal(await officePayouts(k.dir, code), 1);
   });
 });

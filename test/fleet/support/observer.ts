@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import mqtt, { type IClientOptions, type IClientSubscribeOptions, type MqttClient } from 'mqtt';
+import { needs, MOSQUITTO } from '../../support/real-parts.js';
 
 export interface Seen {
   topic: string;
@@ -126,4 +127,48 @@ export async function watchKiosk(id: string) {
       await broker.stop();
     },
   };
+}
+
+/**
+ * One kiosk watched over a real Mosquitto for a whole `describe` (call it in the describe's body):
+ * its `before` skips without Mosquitto and starts the broker and the observer, its `after` stops
+ * every kiosk handed to `keep` (last first) and then the broker. `fleet` is set once `before` ran.
+ */
+export function watchedKiosk(id: string) {
+  const running: { stop(): Promise<unknown> }[] = [];
+  let fleet: Awaited<ReturnType<typeof watchKiosk>> | undefined;
+  const suite = {
+    topic: (t: string) => `kiosk/v1/${id}/${t}`,
+    get fleet() {
+      if (!fleet) throw new Error('watchedKiosk: used before its before() hook ran');
+      return fleet;
+    },
+    get observer(): Observer {
+      return suite.fleet.observer;
+    },
+    get brokerUrl(): string {
+      return suite.fleet.broker.url;
+    },
+    command: (name: string, args: Record<string, unknown> = {}): Promise<Seen> =>
+      suite.fleet.command(name, args),
+    /** Stopped in `after`; returns it. */
+    keep<K extends { stop(): Promise<unknown> }>(kiosk: K): K {
+      running.push(kiosk);
+      return kiosk;
+    },
+    /** No longer stopped in `after` (it was stopped or cut already). */
+    forget(kiosk: { stop(): Promise<unknown> }): void {
+      const i = running.indexOf(kiosk);
+      if (i >= 0) running.splice(i, 1);
+    },
+  };
+  before(async function () {
+    await needs(this, MOSQUITTO);
+    fleet = await watchKiosk(id);
+  });
+  after(async () => {
+    for (const k of running.splice(0).reverse()) await k.stop().catch(() => undefined);
+    await fleet?.close();
+  });
+  return suite;
 }
