@@ -86,8 +86,6 @@ export class SessionJournal {
   private readonly txSession = new Map<string, string>();
   /** transaction id -> cash a `start/cash` on it collects (basket sum, or `missing_sum` after preTransaction). */
   private readonly dueCash = new Map<string, number>();
-  /** session id -> cash taken by its successful payments (this process; recovery re-reads the journal). */
-  private readonly paidCash = new Map<string, number>();
   /** Transactions a start (or credit) was sent for: a refusal of a second one is not "not charged". */
   private readonly startsSent = new Set<string>();
   /** Transactions created by recovery: passed through unjournaled. */
@@ -181,7 +179,6 @@ export class SessionJournal {
 
   /** A closed session's bookkeeping leaves memory (a kiosk runs for months: nothing may grow per sale). */
   private forget(sessionId: string): void {
-    this.paidCash.delete(sessionId);
     for (const jobId of this.sentStarts.keys())
       if (sessionOfRef(jobId) === sessionId) this.sentStarts.delete(jobId);
     for (const [tx, sid] of this.txSession) {
@@ -193,14 +190,14 @@ export class SessionJournal {
     }
   }
 
-  /** Cash in the session not accounted for by a payment, a credit or a voucher (this process's view). */
+  /** Cash in the session not accounted for by a payment, a credit or a voucher (the journal's books). */
   leftover(sessionId: string): number {
     const s = this.journal.state.sessions[sessionId];
     if (!s) return 0;
     return (
       s.insertedCents +
       (s.redeemedCents ?? 0) -
-      (this.paidCash.get(sessionId) ?? 0) -
+      (s.paidCashCents ?? 0) -
       s.creditedCents -
       s.unclaimedCents -
       (s.changedCents ?? 0) +
@@ -369,10 +366,8 @@ export class SessionJournal {
       this.logger.warn({ sessionId, step, status: judged.status, result: judged.result }, 'answer not paid');
       return answer;
     }
-    // journaledCall wrote the credited amount with the outcome (the journal's state has it): the
-    // flow's `credited` report is then a no-op.
-    if (step === 'start/cash' && cents !== undefined)
-      this.paidCash.set(sessionId, (this.paidCash.get(sessionId) ?? 0) + cents);
+    // journaledCall wrote the credited amount with the outcome, and the fold counts a `start/cash`
+    // that is `ok` as paid cash: the journal's state has both (the flow's `credited` report is then a no-op).
     return answer;
   }
 
@@ -396,8 +391,6 @@ export class SessionJournal {
         { result: 'ok', status: rb.transaction.status, apiId: rb.transaction.id },
         cents ? { sessionId, cents, apiId: id } : undefined,
       );
-      if (step.step === 'start/cash' && step.cents !== undefined)
-        this.paidCash.set(sessionId, (this.paidCash.get(sessionId) ?? 0) + step.cents);
       if (step.step === 'start/cashless') await this.terminalPaid(sessionId, rb.transaction);
     } else if (isNotPaid(rb.took)) {
       await writeOutcome(this.journal, step.jobId, { result: 'failed', status: rb.transaction.status });

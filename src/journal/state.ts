@@ -23,6 +23,7 @@ import {
   SESSION_MODES,
   TERMINAL_ACTIONS,
   TERMINAL_RESULTS,
+  type ApiResult,
   type ApiStep,
   type JournalEntry,
   type SessionMode,
@@ -66,6 +67,17 @@ const StepSchema = z.object({
 });
 export type StepState = z.infer<typeof StepSchema>;
 
+/** A payment (`start/*`) or credit step of a session, kept until the session closes (not only the last step). */
+const StartStateSchema = z.object({
+  step: z.enum(API_STEPS),
+  apiId: z.string(),
+  /** The cash a `start/cash` collects: its intent's cents, else the transaction's amount then. */
+  cents: z.int().optional(),
+  /** The last outcome journaled for it; `ok` stays (a late answer of an older job counts too). */
+  outcome: z.enum(API_RESULTS).optional(),
+});
+export type StartState = z.infer<typeof StartStateSchema>;
+
 const ReceiptStateSchema = z.object({
   sessionId: z.string(),
   jobId: z.string(),
@@ -99,6 +111,13 @@ const OpenSessionSchema = z.object({
   lastStep: StepSchema.optional(),
   /** A payment step (`start/*`) is known to have succeeded (and was not cancelled since). */
   paid: z.boolean(),
+  /** Its payment and credit steps by job id, each with its last outcome (absent: none yet, or an older snapshot). */
+  starts: z.record(z.string(), StartStateSchema).optional(),
+  /**
+   * Cash its successful `start/cash` steps collected (every one, also a late answer of an older
+   * job), given back by a successful `cancel`: the session's cash that is no longer the customer's.
+   */
+  paidCashCents: z.int().optional(),
   creditedCents: z.int(),
   /** The API ids of the credits journaled for it (`credited.apiId`): a second report of one books nothing. */
   creditedIds: z.array(z.string()).optional(),
@@ -437,6 +456,18 @@ function isPayment(step: ApiStep): boolean {
   return PAYMENT_STEPS.includes(step);
 }
 
+/**
+ * The outcome of one of the session's payment or credit steps, whichever of its steps is the last:
+ * the first `ok` of a `start/cash` adds the cash it collected to the session's paid cash.
+ */
+function startOutcome(s: OpenSession, jobId: string, result: ApiResult): void {
+  const start = s.starts?.[jobId];
+  if (!start || start.outcome === 'ok') return;
+  start.outcome = result;
+  if (result === 'ok' && start.step === 'start/cash')
+    s.paidCashCents = (s.paidCashCents ?? 0) + (start.cents ?? 0);
+}
+
 function applyInPlace(state: LedgerState, e: JournalEntry): void {
   switch (e.type) {
     case 'session_started': {
@@ -489,6 +520,15 @@ function applyInPlace(state: LedgerState, e: JournalEntry): void {
       if (e.cents !== undefined) s.lastStep.cents = e.cents;
       if (e.step !== 'create') s.apiId = e.apiId;
       state.jobs[e.jobId] = e.sessionId;
+      if (isPayment(e.step) || e.step === 'credit') {
+        // Job ids are unique per call; were one written twice, its first record (and an `ok`) stays.
+        const cents = e.step === 'start/cash' ? (e.cents ?? s.tx?.amount) : e.cents;
+        (s.starts ??= {})[e.jobId] ??= {
+          step: e.step,
+          apiId: e.apiId,
+          ...(cents !== undefined ? { cents } : {}),
+        };
+      }
       return;
     }
     case 'api_outcome': {
@@ -502,6 +542,7 @@ function applyInPlace(state: LedgerState, e: JournalEntry): void {
         s.apiId = e.apiId;
         if (s.tx) s.tx.apiId = e.apiId;
       }
+      startOutcome(s, e.jobId, e.result);
       const step = s.lastStep;
       // An outcome for an older job of this session (a late answer) changes no step state.
       if (!step || step.jobId !== e.jobId) return;
@@ -516,6 +557,8 @@ function applyInPlace(state: LedgerState, e: JournalEntry): void {
         s.paid = false;
         tally(state, 'cancellations', amount);
       }
+      // A cancel that took effect gives the cash back (as recovery reads the records: bookkeeping/recovery.ts).
+      if (step.step === 'cancel' && s.paidCashCents) s.paidCashCents = 0;
       return;
     }
     case 'receipt': {

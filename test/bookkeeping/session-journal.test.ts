@@ -76,6 +76,14 @@ describe('session journal: answers from the journal', () => {
     return { dir, journal, sj, stub, api: sj.wrapApi(stub as unknown as SmartTransactionsApi) };
   }
 
+  /** A session with `coins` inserted and its sale transaction of `sum` created. */
+  async function sale(coins: number, sum: number) {
+    const w = await world();
+    await w.sj.beginSession(SID);
+    await w.sj.coin(SID, coins, 'coin');
+    return { ...w, sale: await w.api.create(basket(sum, `${SID}:create:1`)) };
+  }
+
   async function records(journal: Journal): Promise<JournalEntry[]> {
     const out: JournalEntry[] = [];
     for await (const r of journal.entries()) if (r.type !== 'snapshot') out.push(r);
@@ -105,14 +113,47 @@ describe('session journal: answers from the journal', () => {
   });
 
   it('a credit the flow reports that the journal does not have yet is booked', async () => {
-    const w = await world();
-    await w.sj.beginSession(SID);
-    await w.sj.coin(SID, 200, 'coin');
-    const sale = await w.api.create(basket(200, `${SID}:create:1`));
-    await w.sj.credited(200, sale.id);
-    await w.sj.credited(200, sale.id);
+    const w = await sale(200, 200);
+    await w.sj.credited(200, w.sale.id);
+    await w.sj.credited(200, w.sale.id);
     assert.equal(w.journal.state.sessions[SID]?.creditedCents, 200);
     assert.equal(w.sj.leftover(SID), 0);
     await w.journal.close();
   });
+
+  it('cash a start took is paid for a new bookkeeper too: closing settles only what is left', async () => {
+    const w = await sale(200, 150);
+    await w.api.start(w.sale.id, 'cash');
+    assert.equal(w.sj.leftover(SID), 50);
+    // The same journal, a bookkeeper that has seen none of it (a restart of the app).
+    const again = new SessionJournal(w.journal, 'checkout', silentLogger);
+    assert.equal(again.leftover(SID), 50, 'the 150 ct paid are not the customer’s any more');
+    await again.closeSession(SID, 'paid');
+    assert.deepEqual(
+      w.journal.state.unclaimedVouchers.map((v) => [v.sessionId, v.cents]),
+      [[SID, 50]],
+    );
+    await w.journal.close();
+  });
+
+  it('the answer of a start that comes after a later step was journaled still counts as paid', async () => {
+    const w = await sale(200, 150);
+    let answer!: () => void;
+    w.stub.start.callsFake(
+      (id: string) => new Promise<Transaction>((resolve) => (answer = () => resolve(tx('ok', id, 150)))),
+    );
+    const started = w.api.start(w.sale.id, 'cash');
+    await waitFor(() => w.stub.start.callCount === 1);
+    await w.api.update(w.sale.id, basket(150, `${SID}:update:2`));
+    assert.equal(w.journal.state.sessions[SID]?.lastStep?.step, 'update');
+    answer();
+    await started;
+    assert.equal(w.sj.leftover(SID), 50);
+    await w.journal.close();
+  });
 });
+
+/** Resolves once `done()` holds (checked on each turn of the event loop). */
+async function waitFor(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((resolve) => setImmediate(resolve));
+}

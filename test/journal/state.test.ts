@@ -3,7 +3,13 @@ import type { EntryInput, JournalEntry } from '../../src/journal/entries.js';
 import { EntryInputSchema } from '../../src/journal/entries.js';
 import { interruptionOf, unsettledCents } from '../../src/journal/interruption.js';
 import { lastReceipt, receiptOf, unprintedReceipts } from '../../src/journal/receipts.js';
-import { emptyState, foldRecords, RECENT_RECEIPTS, type LedgerState } from '../../src/journal/state.js';
+import {
+  emptyState,
+  foldRecords,
+  LedgerStateSchema,
+  RECENT_RECEIPTS,
+  type LedgerState,
+} from '../../src/journal/state.js';
 import { CARD, topUpSession } from './helpers.js';
 
 function stamp(inputs: EntryInput[], firstSeq = 0): JournalEntry[] {
@@ -272,5 +278,63 @@ describe('journal state: what the session journal reads from the fold', () => {
       s,
     );
     assert.equal(closed.sessions.a, undefined);
+  });
+
+  it('counts the cash of every successful start/cash as paid: a late answer of an older job too, once', () => {
+    const sessionId = 'p';
+    const apiId = 'STX_p';
+    const intent = (jobId: string, step: 'start/cash' | 'update' | 'cancel', cents?: number): EntryInput => ({
+      type: 'api_intent',
+      sessionId,
+      apiId,
+      step,
+      jobId,
+      ...(cents !== undefined ? { cents } : {}),
+    });
+    const s = foldRecords(
+      stamp([
+        { type: 'session_started', sessionId, mode: 'checkout' },
+        { type: 'coin_accepted', sessionId, cents: 500, source: 'coin' },
+        {
+          type: 'tx_created',
+          sessionId,
+          localId: 'p:create:1',
+          basket: { products: [{ id: 1, desc: 'Tee', quantity: 1, priceOne: 120, tax: 19 }] },
+          amount: 120,
+        },
+        intent('p:start:1', 'start/cash', 100),
+        intent('p:start:2', 'start/cash'), // no cents: the transaction's amount
+        intent('p:update:3', 'update'), // the last step now
+        { type: 'api_outcome', jobId: 'p:start:1', result: 'unknown' },
+        { type: 'api_outcome', jobId: 'p:start:1', result: 'ok', status: 'ok' },
+        { type: 'api_outcome', jobId: 'p:start:1', result: 'ok', status: 'ok' }, // a repeat counts nothing
+        { type: 'api_outcome', jobId: 'p:start:2', result: 'failed', status: 'failed' },
+        { type: 'api_outcome', jobId: 'p:update:3', result: 'ok' },
+      ]),
+    );
+    const open = s.sessions[sessionId];
+    assert.equal(open?.paidCashCents, 100);
+    assert.deepEqual(open?.starts, {
+      'p:start:1': { step: 'start/cash', apiId, cents: 100, outcome: 'ok' },
+      'p:start:2': { step: 'start/cash', apiId, cents: 120, outcome: 'failed' },
+    });
+    // The whole state is what a compaction snapshot stores: the steps survive it.
+    assert.deepEqual(LedgerStateSchema.parse(JSON.parse(JSON.stringify(s))).sessions[sessionId], open);
+    const late = foldRecords(
+      stamp([{ type: 'api_outcome', jobId: 'p:start:2', result: 'ok', status: 'ok' }], 20),
+      s,
+    );
+    assert.equal(late.sessions[sessionId]?.paidCashCents, 220, 'a failed answer followed by ok: paid');
+    const cancelled = foldRecords(
+      stamp(
+        [
+          intent('p:cancel:4', 'cancel'),
+          { type: 'api_outcome', jobId: 'p:cancel:4', result: 'ok', status: 'cancelled' },
+        ],
+        30,
+      ),
+      late,
+    );
+    assert.equal(cancelled.sessions[sessionId]?.paidCashCents, 0, 'a cancel gives the cash back');
   });
 });
