@@ -24,7 +24,7 @@ import { repeatStart } from '../api/read-back.js';
 import type { StartLedger } from '../flows/api-actors.js';
 import type { SaleFigures } from '../journal/entries.js';
 import type { Journal } from '../journal/journal.js';
-import { notServed } from '../journal/state.js';
+import { notServed, sessionOfTransaction } from '../journal/state.js';
 import type {
   ApiResult,
   ApiStep,
@@ -82,8 +82,6 @@ export class SessionJournal {
   /** start job id -> transaction id, for jobs sent in this process (the journal has them all). */
   private readonly sentStarts = new Map<string, string>();
   private readonly pendingStart = new Map<string, string>();
-  /** transaction id -> session id, for the calls after `create` that carry no session. */
-  private readonly txSession = new Map<string, string>();
   /** transaction id -> cash a `start/cash` on it collects (basket sum, or `missing_sum` after preTransaction). */
   private readonly dueCash = new Map<string, number>();
   /** Transactions a start (or credit) was sent for: a refusal of a second one is not "not charged". */
@@ -108,9 +106,6 @@ export class SessionJournal {
         this.sentStarts.set(jobId, s.lastStep.apiId);
       if (s?.lastStep && (s.lastStep.step.startsWith('start/') || s.lastStep.step === 'credit'))
         this.startsSent.add(s.lastStep.apiId);
-    }
-    for (const s of Object.values(journal.state.sessions)) {
-      if (s.apiId) this.txSession.set(s.apiId, s.sessionId);
     }
   }
 
@@ -172,18 +167,17 @@ export class SessionJournal {
         );
         await this.journal.append({ type: 'unclaimed', sessionId, cents: left, voucher });
       }
+      const txIds = s.txIds ?? [];
       await this.journal.append({ type: 'session_closed', sessionId, outcome: mapped });
-      this.forget(sessionId);
+      this.forget(sessionId, txIds);
     });
   }
 
   /** A closed session's bookkeeping leaves memory (a kiosk runs for months: nothing may grow per sale). */
-  private forget(sessionId: string): void {
+  private forget(sessionId: string, txIds: readonly string[]): void {
     for (const jobId of this.sentStarts.keys())
       if (sessionOfRef(jobId) === sessionId) this.sentStarts.delete(jobId);
-    for (const [tx, sid] of this.txSession) {
-      if (sid !== sessionId) continue;
-      this.txSession.delete(tx);
+    for (const tx of txIds) {
       this.dueCash.delete(tx);
       this.pendingStart.delete(tx);
       this.startsSent.delete(tx);
@@ -279,11 +273,16 @@ export class SessionJournal {
 
   /** The flow's report of a credit; already journaled with the credit's outcome, so normally a no-op. */
   credited(cents: number, apiId: string): Promise<void> {
-    const sessionId = this.txSession.get(apiId) ?? this.current;
+    const sessionId = this.sessionOfTx(apiId) ?? this.current;
     return this.serial(async () => {
       if (!sessionId || cents <= 0 || this.creditJournaled(sessionId, apiId)) return;
       await this.journal.append({ type: 'credited', sessionId, cents, apiId });
     });
+  }
+
+  /** The open session whose journaled steps named this transaction (a later call carries no session). */
+  private sessionOfTx(apiId: string): string | undefined {
+    return sessionOfTransaction(this.journal.state, apiId);
   }
 
   /** A `credited` record of this transaction is in the session's books (the journal's, not a copy). */
@@ -376,7 +375,7 @@ export class SessionJournal {
    * the journal too (else the session would stay open and recovery would count the money again).
    */
   private async resolvedByReadBack(id: string, rb: ReadBack): Promise<void> {
-    const sessionId = this.txSession.get(id);
+    const sessionId = this.sessionOfTx(id);
     const s = sessionId ? this.journal.state.sessions[sessionId] : undefined;
     const step = s?.lastStep;
     if (!sessionId || !step || step.apiId !== id) return;
@@ -418,7 +417,7 @@ export class SessionJournal {
     const tx = (t: Transaction) => ({ status: t.status, apiId: t.id });
     // A payment's or credit's answer is judged by its status: a 2xx `failed` is not paid.
     const judged = (t: Transaction) => ({ ...tx(t), result: resultOfStatus(classifyStatus(t.status)) });
-    const sessionOfTx = (id: string) => this.txSession.get(id) ?? this.current;
+    const sessionOfTx = (id: string) => this.sessionOfTx(id) ?? this.current;
     const passThrough = (id: string) => this.recoveryTx.has(id);
     return {
       get: (id, opts) => api.get(id, opts),
@@ -460,7 +459,6 @@ export class SessionJournal {
           () => api.create(body, opts),
           tx,
         );
-        if (sessionId) this.txSession.set(created.id, sessionId);
         this.dueCash.set(created.id, basketTotal(body.basket.products));
         return created;
       },

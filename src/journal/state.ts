@@ -108,6 +108,8 @@ const OpenSessionSchema = z.object({
     .optional(),
   /** The API id of the transaction as far as the journal knows it. */
   apiId: z.string().optional(),
+  /** Every API transaction id the session's steps named (its sale's, a credit's...): whose a call is. */
+  txIds: z.array(z.string()).optional(),
   lastStep: StepSchema.optional(),
   /** A payment step (`start/*`) is known to have succeeded (and was not cancelled since). */
   paid: z.boolean(),
@@ -456,6 +458,22 @@ function isPayment(step: ApiStep): boolean {
   return PAYMENT_STEPS.includes(step);
 }
 
+/** The session's transaction is now `apiId` (one more of its transactions, if it is new). */
+function useApiId(s: OpenSession, apiId: string): void {
+  s.apiId = apiId;
+  const ids = (s.txIds ??= []);
+  if (!ids.includes(apiId)) ids.push(apiId);
+}
+
+/**
+ * The open session an API transaction belongs to (the one whose steps named it), if any: a call on
+ * a transaction carries no session of its own.
+ */
+export function sessionOfTransaction(state: LedgerState, apiId: string): string | undefined {
+  for (const s of Object.values(state.sessions)) if (s.txIds?.includes(apiId)) return s.sessionId;
+  return undefined;
+}
+
 /**
  * The outcome of one of the session's payment or credit steps, whichever of its steps is the last:
  * the first `ok` of a `start/cash` adds the cash it collected to the session's paid cash.
@@ -510,7 +528,7 @@ function applyInPlace(state: LedgerState, e: JournalEntry): void {
       s.tx = { localId: e.localId, basket: e.basket, amount: e.amount };
       if (e.apiId !== undefined) {
         s.tx.apiId = e.apiId;
-        s.apiId = e.apiId;
+        useApiId(s, e.apiId);
       }
       return;
     }
@@ -518,7 +536,7 @@ function applyInPlace(state: LedgerState, e: JournalEntry): void {
       const s = sessionFor(state, e.sessionId, e);
       s.lastStep = { step: e.step, jobId: e.jobId, apiId: e.apiId, intentSeq: e.seq };
       if (e.cents !== undefined) s.lastStep.cents = e.cents;
-      if (e.step !== 'create') s.apiId = e.apiId;
+      if (e.step !== 'create') useApiId(s, e.apiId);
       state.jobs[e.jobId] = e.sessionId;
       if (isPayment(e.step) || e.step === 'credit') {
         // Job ids are unique per call; were one written twice, its first record (and an `ok`) stays.
@@ -539,7 +557,7 @@ function applyInPlace(state: LedgerState, e: JournalEntry): void {
         return;
       }
       if (e.apiId !== undefined) {
-        s.apiId = e.apiId;
+        useApiId(s, e.apiId);
         if (s.tx) s.tx.apiId = e.apiId;
       }
       startOutcome(s, e.jobId, e.result);

@@ -151,6 +151,25 @@ describe('session journal: answers from the journal', () => {
     assert.equal(w.sj.leftover(SID), 50);
     await w.journal.close();
   });
+
+  it('a call on any transaction of an open session is journaled under that session, also by a new bookkeeper', async () => {
+    const w = await sale(300, 150);
+    // The session's second transaction (its credit's) is the last one its steps named.
+    const credit = await w.api.create(basket(150, `${SID}:credit:2`));
+    assert.equal(w.journal.state.sessions[SID]?.apiId, credit.id);
+    const again = new SessionJournal(w.journal, 'checkout', silentLogger);
+    const api = again.wrapApi(w.stub as unknown as SmartTransactionsApi);
+    await again.beginSession('S2');
+    await api.cancel(w.sale.id);
+    assert.deepEqual(
+      (await records(w.journal)).flatMap((r) =>
+        r.type === 'api_intent' && r.step === 'cancel' ? [r.sessionId] : [],
+      ),
+      [SID],
+    );
+    assert.equal(w.journal.state.sessions.S2?.lastStep, undefined);
+    await w.journal.close();
+  });
 });
 
 /** Resolves once `done()` holds (checked on each turn of the event loop). */

@@ -8,6 +8,7 @@ import {
   foldRecords,
   LedgerStateSchema,
   RECENT_RECEIPTS,
+  sessionOfTransaction,
   type LedgerState,
 } from '../../src/journal/state.js';
 import { CARD, topUpSession } from './helpers.js';
@@ -336,5 +337,26 @@ describe('journal state: what the session journal reads from the fold', () => {
       late,
     );
     assert.equal(cancelled.sessions[sessionId]?.paidCashCents, 0, 'a cancel gives the cash back');
+  });
+
+  it('knows every transaction an open session named, and whose it is', () => {
+    const s = foldRecords(
+      stamp([
+        ...checkout('c1', 800, 'start/cash').filter((e) => e.type !== 'session_closed'),
+        { type: 'api_intent', sessionId: 'c1', apiId: 'c1:credit:9', step: 'create', jobId: 'c1:credit:9' },
+        { type: 'api_outcome', jobId: 'c1:credit:9', result: 'ok', apiId: 'STX_credit' },
+        { type: 'api_intent', sessionId: 'c2', apiId: 'STX_other', step: 'cancel', jobId: 'c2:cancel:1' },
+      ]),
+    );
+    assert.deepEqual(s.sessions.c1?.txIds, ['STX_c1', 'STX_credit'], 'not the local id of a create');
+    assert.equal(sessionOfTransaction(s, 'STX_c1'), 'c1');
+    assert.equal(sessionOfTransaction(s, 'STX_credit'), 'c1');
+    assert.equal(sessionOfTransaction(s, 'STX_other'), 'c2');
+    assert.equal(sessionOfTransaction(s, 'c1:credit:9'), undefined);
+    const closed = foldRecords(
+      stamp([{ type: 'session_closed', sessionId: 'c1', outcome: 'completed' }], 50),
+      s,
+    );
+    assert.equal(sessionOfTransaction(closed, 'STX_c1'), undefined);
   });
 });
