@@ -69,6 +69,7 @@ import { settleFromCounters, type Hopper } from '../../hal/hopper/hopper.js';
 import { createServiceMenu, httpReachable } from './service-menu-actors.js';
 import { createReleaseSettler, type ReleaseSettler } from './release-settle.js';
 import { StorageWatch } from './storage-watch.js';
+import { CoinIntake, coinTarget } from './coin-intake.js';
 import { printerHealthOf, type PrinterStatus } from '../../hal/printer/printer.js';
 import type { DeviceHealth } from '../contracts/device.js';
 import type { KioskSummary, VendSummary } from '../contracts/kiosk-summary.js';
@@ -133,7 +134,6 @@ export class KioskApp extends EventEmitter {
   private lastScreen: string[] = [];
   private lastTopState = '';
   private servingSession: string | null = null;
-  private coinChain: Promise<void> = Promise.resolve();
   private stopped = false;
   private fleet: FleetReporter | undefined;
   /** The fleet's events told from journal records (vouchers, recovered sales), durable before the reporter is up. */
@@ -149,25 +149,8 @@ export class KioskApp extends EventEmitter {
    * durable nor held.
    */
   private storage!: StorageWatch;
-  private storageOk = true;
-  /** What the flows last asked of the acceptor (applied again when the storage is fine again). */
-  private acceptorWanted = false;
-  /** The coin values the flows last wanted (undefined: all), applied again with `acceptorWanted`. */
-  private acceptorAccept: readonly number[] | undefined;
-  /**
-   * Coins physically taken whose journal write failed, in order, with the session they were for:
-   * held here, shown in the state, named to the fleet, and written the moment the disk allows.
-   */
-  private readonly heldCoins: {
-    cents: number;
-    source: string;
-    target: string | null;
-    at: number;
-    ev?: number;
-  }[] = [];
-  /** The held cents and the storage health the machine was last told (COINS_HELD, DEVICE storage). */
-  private heldTold = 0;
-  private storageTold = true;
+  /** Coins into the journal, held in memory while it cannot write; the acceptor's inhibit (coin-intake.ts). */
+  private readonly coins: CoinIntake;
   /** Lets a release held by the control port (`slot hold`) go on. */
   private releaseHold: (() => void) | undefined;
 
@@ -179,6 +162,19 @@ export class KioskApp extends EventEmitter {
     this.config = opts.config;
     this.fileConfig = structuredClone(opts.fileConfig ?? opts.config);
     this.logger = opts.logger;
+    this.coins = new CoinIntake({
+      book: () => this.sessions,
+      acceptor: () => this.devices?.acceptor,
+      target: () => coinTarget(this.actor.getSnapshot(), this.bootId),
+      send: (event) => this.send(event),
+      degraded: (why) => this.storage.degraded(why),
+      storageBack: () => {
+        if (Object.keys(this.journal.state.sessions).some((id) => id !== this.servingSession))
+          this.scheduleRecoveryRetry(1000); // sessions the failure left open are settled now
+      },
+      changed: () => this.emit('change'),
+      logger: this.logger,
+    });
   }
 
   /** Builds everything and starts the machines; resolves once the kiosk runs (it may be out of service). */
@@ -200,9 +196,9 @@ export class KioskApp extends EventEmitter {
         minFreeBytes: c.journal.minFreeBytes,
         intervalMs: c.journal.spaceCheckMs,
       },
-      held: () => this.heldCents(),
-      writeHeld: () => this.writeHeldCoinsInOrder(),
-      onHealth: (status) => this.onStorageHealth(status.ok),
+      held: () => this.coins.heldCents(),
+      writeHeld: () => this.coins.writeHeldCoinsInOrder(),
+      onHealth: (status) => this.coins.onStorageHealth(status.ok),
       alert: (name, alert) => {
         if (alert) this.fleet?.setAlert(name, alert);
         else this.fleet?.clearAlert(name);
@@ -466,7 +462,8 @@ export class KioskApp extends EventEmitter {
       noEffect: { reads: this.config.api.noEffectReads, pauseMs: this.config.api.noEffectPauseMs },
     });
     const actions = {
-      setAcceptor: (_: unknown, params: SetAcceptorParams) => this.setAcceptor(params.enabled, params.accept),
+      setAcceptor: (_: unknown, params: SetAcceptorParams) =>
+        this.coins.setAcceptor(params.enabled, params.accept),
       emitEvent: (_: unknown, params: FlowEvent) => this.onFlowEvent(params),
     };
     const print = fromPromise<PrintOutput | undefined, PrintInput>(async ({ input }) => this.print(input));
@@ -580,7 +577,7 @@ export class KioskApp extends EventEmitter {
     this.logger.error({ alert: alert.kind }, 'journal alert');
     if (alert.kind === 'unwritable' || alert.kind === 'reserve_released') {
       // Before the write is retried: no more money from this instant (the storage watch is built after open).
-      this.onStorageHealth(false);
+      this.coins.onStorageHealth(false);
       this.storage?.degraded(alert.kind === 'unwritable' ? alert.error : 'journal space reserve in use');
     } else if (alert.kind === 'damaged') {
       this.journalDamage = damageMessage(alert);
@@ -732,9 +729,8 @@ export class KioskApp extends EventEmitter {
       printer: printerHealthOf(this.printerStatus),
       reader: this.devices.reader.status === 'online' ? 'ok' : 'offline',
       display: this.devices.display.health() === 'offline' ? 'offline' : 'ok',
-      storage: this.storageOk ? 'ok' : 'offline',
+      storage: this.coins.storageForSelfTest(),
     };
-    this.storageTold = this.storageOk;
     this.opts.onPhase?.('self-test');
     if (this.fleet) {
       if (apiReachable) this.fleet.clearAlert('api_unreachable');
@@ -856,18 +852,6 @@ export class KioskApp extends EventEmitter {
     this.logger.info({ sessionId: r.sessionId, receiptNo, lines: lines.length }, 'recovery: receipt printed');
   }
 
-  private setAcceptor(enabled: boolean, accept?: readonly number[]): void {
-    this.acceptorWanted = enabled;
-    this.acceptorAccept = accept;
-    const open = enabled && this.storageOk;
-    this.devices.acceptor
-      .setAccepting(open, open ? accept : undefined)
-      .catch((err: Error) =>
-        this.logger.error({ err: err.message, enabled }, 'acceptor inhibit line failed'),
-      );
-    this.emit('change');
-  }
-
   private onFlowEvent(e: FlowEvent): void {
     this.logger.info(
       {
@@ -934,12 +918,7 @@ export class KioskApp extends EventEmitter {
       this.device('reader', s === 'online' ? 'ok' : 'offline');
       this.alert('reader_offline', s === 'offline');
     });
-    d.acceptor.on('coin', (coin) => {
-      // One coin at a time, in order: journaled (fsync) before the machine counts it.
-      this.coinChain = this.coinChain
-        .then(() => this.takeCoin(coin.cents, coin.source, coin.event))
-        .catch((err: Error) => this.logger.error({ err: err.message }, 'coin handling failed'));
-    });
+    d.acceptor.on('coin', (coin) => this.coins.arrived(coin.cents, coin.source, coin.event));
     d.acceptor.on('fault', (message) => {
       this.logger.error({ message }, 'acceptor fault');
       this.fleet?.event('fault', { device: 'acceptor', code: 'fault', message: message.slice(0, 500) });
@@ -963,157 +942,6 @@ export class KioskApp extends EventEmitter {
     d.display.on('status', (ev) =>
       this.device('display', ev.health === 'offline' ? 'offline' : 'ok', ev.cause),
     );
-  }
-
-  private async takeCoin(cents: number, source: string, ev?: number): Promise<void> {
-    // The machine may move on while the coin is being written (the session ends, the kiosk goes
-    // out of service): the coin is counted by the machine only if it still goes where it was journaled.
-    const target = this.coinTarget();
-    const coin = { cents, source, target, at: Date.now(), ...(ev !== undefined ? { ev } : {}) };
-    if (this.heldCoins.length > 0) {
-      // Behind the coins already held: the journal gets them in the order they came.
-      this.heldCoins.push(coin);
-      await this.writeHeldCoins();
-      return;
-    }
-    try {
-      await this.journalCoin(coin);
-    } catch (err) {
-      this.coinNotJournaled(coin, err as Error);
-      return;
-    }
-    await this.coinJournaled(coin);
-  }
-
-  private async journalCoin(coin: {
-    cents: number;
-    source: string;
-    target: string | null;
-    ev?: number;
-  }): Promise<void> {
-    // The validator's event counter goes with the coin: a restart resumes after the last one journaled.
-    if (coin.target) await this.sessions.coin(coin.target, coin.cents, coin.source, coin.ev);
-    else {
-      const voucher = await this.sessions.strayCoin(coin.cents, coin.source, coin.ev);
-      this.logger.warn({ cents: coin.cents, voucher }, 'coin while not serving: recorded as unclaimed');
-    }
-  }
-
-  /** The coin is durable: counted by its session if that is still served, else settled by the journal. */
-  private async coinJournaled(coin: { cents: number; target: string | null }): Promise<void> {
-    const { cents, target } = coin;
-    try {
-      if (this.coinTarget() === target) {
-        // (null: nobody is served; the machine reports the stray coin as debt.)
-        this.send({ type: 'COIN', cents });
-      } else if (target) {
-        const voucher = await this.sessions.coinNotCounted(target);
-        this.logger.warn(
-          { cents, sessionId: target, voucher },
-          'coin landed after its session: settled by the journal',
-        );
-      }
-    } catch (err) {
-      // The coin is in the journal: recovery settles its session whatever failed here.
-      this.logger.error(
-        { err: (err as Error).message, cents, sessionId: target },
-        'coin journaled, not settled',
-      );
-    }
-  }
-
-  /** Writes the held coins, oldest first, in the coin chain (so no new coin overtakes them). */
-  private writeHeldCoinsInOrder(): Promise<void> {
-    const run = this.coinChain.then(() => this.writeHeldCoins());
-    this.coinChain = run.catch(() => undefined);
-    return run;
-  }
-
-  private async writeHeldCoins(): Promise<void> {
-    while (this.heldCoins.length > 0) {
-      const coin = this.heldCoins[0]!;
-      try {
-        await this.journalCoin(coin);
-      } catch {
-        return; // still refused: the storage watch tries again
-      }
-      this.heldCoins.shift();
-      this.logger.warn(
-        { cents: coin.cents, sessionId: coin.target, heldCents: this.heldCents() },
-        'held coin journaled',
-      );
-      await this.coinJournaled(coin);
-      this.emit('change');
-    }
-  }
-
-  /**
-   * The journal refused a coin's record. The coin is in the cash box: it is held in memory and named
-   * in the log and in the fleet alert, and the acceptor is inhibited at once and kept so, so that the
-   * failure costs at most the coins already in the chute. The storage watch writes it when it can.
-   */
-  private coinNotJournaled(coin: (typeof this.heldCoins)[number], err: Error): void {
-    this.heldCoins.push(coin);
-    this.onStorageHealth(false);
-    this.logger.error(
-      { err: err.message, cents: coin.cents, heldCents: this.heldCents(), heldCoins: this.heldCoins.length },
-      'coin not journaled: acceptor inhibited, coin held for the operator',
-    );
-    this.storage.degraded(err.message);
-    this.emit('change');
-  }
-
-  private heldCents(): number {
-    return this.heldCoins.reduce((sum, c) => sum + c.cents, 0);
-  }
-
-  /**
-   * The storage may (not) take money: the acceptor follows at once; the machine hears it as the
-   * `storage` device (out of service once no customer is paying, back in service when fine).
-   */
-  private onStorageHealth(ok: boolean): void {
-    if (this.storageOk !== ok) {
-      this.storageOk = ok;
-      if (!this.devices) return;
-      if (!ok) this.setAcceptor(this.acceptorWanted, this.acceptorAccept);
-      else if (this.acceptorWanted) this.setAcceptor(true, this.acceptorAccept);
-      if (ok) this.tellStorage();
-      // The flow settles its session on "storage offline" once no coin is held unwritten: a coin
-      // being written as the storage failed must be journaled or held (and told) before it hears that.
-      else void this.coinChain.then(() => this.tellStorage());
-      if (ok && Object.keys(this.journal.state.sessions).some((id) => id !== this.servingSession))
-        this.scheduleRecoveryRetry(1000); // sessions the failure left open are settled now
-      this.emit('change');
-    }
-    this.tellHeld();
-  }
-
-  /** The machine hears the storage as it is now (once per change); held coins before a failure, after a recovery. */
-  private tellStorage(): void {
-    const ok = this.storageOk;
-    if (!ok) this.tellHeld();
-    if (this.storageTold !== ok) {
-      this.storageTold = ok;
-      this.send({ type: 'DEVICE', device: 'storage', health: ok ? 'ok' : 'offline' });
-    }
-    if (ok) this.tellHeld();
-  }
-
-  /** The machine shows the held coins (they are not counted before they are durable). */
-  private tellHeld(): void {
-    const cents = this.heldCents();
-    if (cents === this.heldTold || !this.devices) return;
-    this.heldTold = cents;
-    this.send({ type: 'COINS_HELD', cents });
-  }
-
-  /** The session a coin arriving now belongs to (idle: the one it starts); null: nobody is served. */
-  private coinTarget(): string | null {
-    const snap = this.actor.getSnapshot();
-    const seq = (snap.context as { sessionSeq: number }).sessionSeq;
-    if (snap.matches('serving')) return sessionIdOf(this.bootId, seq);
-    if (snap.matches('idle')) return sessionIdOf(this.bootId, seq + 1);
-    return null;
   }
 
   private device(
@@ -1228,11 +1056,11 @@ export class KioskApp extends EventEmitter {
         openSessions: Object.keys(st.sessions).length,
         cashBoxCents: st.cashBox.cents,
         unclaimedVouchers: st.unclaimedVouchers.length,
-        ...(this.storageOk
+        ...(this.coins.storageFine
           ? {}
           : {
               unwritable: this.storage.status.why ?? this.journal.failureMessage ?? 'journal unwritable',
-              unjournaledCents: this.heldCents(),
+              unjournaledCents: this.coins.heldCents(),
             }),
       },
       ...(this.devices.slots || this.devices.hopper ? { vend: this.vendSummary() } : {}),
@@ -1420,7 +1248,7 @@ export class KioskApp extends EventEmitter {
     // The status poll re-arms itself: left running it polls a closed printer and keeps the process alive.
     this.stopPrinterWatch?.();
     await this.devices?.acceptor.setAccepting(false).catch(() => undefined);
-    await this.coinChain;
+    await this.coins.settled();
     this.childSub?.sub.unsubscribe();
     this.actor?.stop();
     await this.journalFleet?.keepPosition().catch(() => undefined);

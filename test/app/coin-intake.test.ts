@@ -1,0 +1,201 @@
+/**
+ * Coin intake under storage faults (src/app/coin-intake.ts), over a fake coin book: a coin is
+ * journaled before the machine counts it; a coin the journal refuses is held, the acceptor inhibited
+ * and the storage watch told; coins held and coins arriving later are written oldest first; a coin
+ * whose session moved on while it was written is settled by the journal, not counted.
+ */
+import assert from 'node:assert/strict';
+import { CoinIntake, coinTarget, type CoinBook } from '../../src/app/coin-intake.js';
+import type { KioskInputEvent } from '../../machines/events.js';
+import { recordingLogger } from '../../src/util/logger.js';
+
+function rig() {
+  const journaled: string[] = [];
+  const sent: KioskInputEvent[] = [];
+  const acceptorCalls: [boolean, readonly number[] | undefined][] = [];
+  const degraded: string[] = [];
+  let refuse = false;
+  let notCounted: string[] = [];
+  const state = {
+    target: 's-1' as string | null,
+    backs: 0,
+    changes: 0,
+    /** Runs while a coin is being written. */
+    writing: () => undefined as void,
+  };
+  const book: CoinBook = {
+    coin: async (sessionId, cents) => {
+      if (refuse) throw new Error('ENOSPC');
+      state.writing();
+      journaled.push(`${sessionId}:${cents}`);
+    },
+    strayCoin: async (cents) => {
+      if (refuse) throw new Error('ENOSPC');
+      journaled.push(`stray:${cents}`);
+      return 'V-STRAY';
+    },
+    coinNotCounted: async (sessionId) => {
+      notCounted.push(sessionId);
+      return null;
+    },
+  };
+  const logger = recordingLogger();
+  const intake = new CoinIntake({
+    book: () => book,
+    acceptor: () => ({
+      setAccepting: async (on: boolean, accept?: readonly number[]) => void acceptorCalls.push([on, accept]),
+    }),
+    target: () => state.target,
+    send: (e) => sent.push(e),
+    degraded: (why) => degraded.push(why),
+    storageBack: () => void state.backs++,
+    changed: () => void state.changes++,
+    logger,
+  });
+  /** The coins so far handled, and what their handling chained after them (the storage told). */
+  const settle = async () => {
+    await intake.settled();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  };
+  return {
+    settle,
+    intake,
+    journaled,
+    sent,
+    acceptorCalls,
+    degraded,
+    state,
+    logger,
+    refuse: (on: boolean) => (refuse = on),
+    notCounted: () => notCounted,
+    reset: () => {
+      sent.length = 0;
+      acceptorCalls.length = 0;
+      notCounted = [];
+    },
+  };
+}
+
+describe('coin intake', () => {
+  it('journals a coin before the machine counts it, for the session it came in', async () => {
+    const r = rig();
+    r.intake.arrived(200, 'coin', 7);
+    await r.settle();
+    assert.deepEqual(r.journaled, ['s-1:200']);
+    assert.deepEqual(r.sent, [{ type: 'COIN', cents: 200 }]);
+  });
+
+  it('a coin while nobody is served is a stray coin, and the machine still hears it (as debt)', async () => {
+    const r = rig();
+    r.state.target = null;
+    r.intake.arrived(50, 'coin');
+    await r.settle();
+    assert.deepEqual(r.journaled, ['stray:50']);
+    assert.deepEqual(r.sent, [{ type: 'COIN', cents: 50 }]);
+  });
+
+  it('a coin whose session ended while it was written is settled by the journal, not counted', async () => {
+    const r = rig();
+    r.state.writing = () => void (r.state.target = 's-2'); // the machine moves on during the write
+    r.intake.arrived(100, 'coin');
+    await r.settle();
+    assert.deepEqual(r.journaled, ['s-1:100']);
+    assert.deepEqual(r.notCounted(), ['s-1']);
+    assert.deepEqual(r.sent, []);
+  });
+
+  it('a refused coin is held, the acceptor inhibited and kept so; held and later coins are written in order', async () => {
+    const r = rig();
+    r.intake.setAcceptor(true, [50, 100]);
+    assert.deepEqual(r.acceptorCalls, [[true, [50, 100]]]);
+    r.reset();
+    r.refuse(true);
+    r.intake.arrived(100, 'coin');
+    r.intake.arrived(200, 'coin');
+    await r.settle();
+    assert.deepEqual(r.journaled, []);
+    assert.equal(r.intake.heldCents(), 300);
+    assert.equal(r.intake.storageFine, false);
+    assert.deepEqual(r.degraded, ['ENOSPC']);
+    assert.deepEqual(r.acceptorCalls, [[false, undefined]], 'inhibited at the first refused write');
+    // The flows asking again does not open it while the storage is not fine.
+    r.intake.setAcceptor(true, [50]);
+    assert.deepEqual(r.acceptorCalls.at(-1), [false, undefined]);
+    assert.deepEqual(
+      r.sent.filter((e) => e.type !== 'COIN'),
+      [
+        { type: 'COINS_HELD', cents: 100 },
+        { type: 'COINS_HELD', cents: 300 },
+        { type: 'DEVICE', device: 'storage', health: 'offline' },
+      ],
+    );
+    assert.ok(!r.sent.some((e) => e.type === 'COIN'), 'no held coin is counted before it is durable');
+
+    // Still refused: nothing written, nothing lost.
+    await r.intake.writeHeldCoinsInOrder();
+    assert.equal(r.intake.heldCents(), 300);
+
+    r.refuse(false);
+    r.reset();
+    r.intake.arrived(50, 'coin'); // behind the held ones
+    await r.intake.writeHeldCoinsInOrder();
+    assert.deepEqual(r.journaled, ['s-1:100', 's-1:200', 's-1:50']);
+    assert.equal(r.intake.heldCents(), 0);
+    assert.deepEqual(
+      r.sent.filter((e) => e.type === 'COIN'),
+      [
+        { type: 'COIN', cents: 100 },
+        { type: 'COIN', cents: 200 },
+        { type: 'COIN', cents: 50 },
+      ],
+    );
+
+    r.reset();
+    r.intake.onStorageHealth(true);
+    assert.deepEqual(r.acceptorCalls, [[true, [50]]], 'the flows’ last wish applied again');
+    assert.deepEqual(r.sent, [
+      { type: 'DEVICE', device: 'storage', health: 'ok' },
+      { type: 'COINS_HELD', cents: 0 },
+    ]);
+    assert.equal(r.state.backs, 1);
+    assert.equal(r.intake.storageFine, true);
+  });
+
+  it('before the devices are built the storage health is kept and nothing is told', () => {
+    const sent: KioskInputEvent[] = [];
+    let backs = 0;
+    const intake = new CoinIntake({
+      book: () => {
+        throw new Error('no book yet');
+      },
+      acceptor: () => undefined,
+      target: () => null,
+      send: (e) => sent.push(e),
+      degraded: () => undefined,
+      storageBack: () => void backs++,
+      changed: () => undefined,
+      logger: recordingLogger(),
+    });
+    intake.onStorageHealth(false);
+    assert.equal(intake.storageFine, false);
+    assert.equal(intake.storageForSelfTest(), 'offline');
+    intake.onStorageHealth(true);
+    assert.equal(intake.storageForSelfTest(), 'ok');
+    assert.deepEqual(sent, []);
+    assert.equal(backs, 0);
+  });
+});
+
+describe('coinTarget', () => {
+  const snap = (state: 'serving' | 'idle' | 'out_of_service', sessionSeq: number) => ({
+    matches: (s: string) => s === state,
+    context: { sessionSeq },
+  });
+
+  it('serving: the served session; idle: the one the coin starts; otherwise nobody', () => {
+    assert.equal(coinTarget(snap('serving', 3), 'b'), coinTarget(snap('idle', 2), 'b'));
+    assert.notEqual(coinTarget(snap('serving', 3), 'b'), coinTarget(snap('idle', 3), 'b'));
+    assert.match(coinTarget(snap('serving', 3), 'b') ?? '', /b/);
+    assert.equal(coinTarget(snap('out_of_service', 3), 'b'), null);
+  });
+});
