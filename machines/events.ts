@@ -7,7 +7,7 @@
  */
 import type { ButtonName } from '../src/contracts/buttons.js';
 import type { DeviceHealth } from '../src/contracts/device.js';
-import type { DeviceName } from './ports.js';
+import type { DeviceName, FlowEvent, ServiceReportEvent } from './ports.js';
 
 export { BUTTON_NAMES, type ButtonName } from '../src/contracts/buttons.js';
 
@@ -74,3 +74,9 @@ export type ServiceStatusEvent = {
   failedTries: number;
   lockedUntil: number | null;
 };
+
+/**
+ * What a child of the kiosk (a session, the service menu) emitted, sent up so that the kiosk emits it
+ * too (machines/emit-up.ts): the app hears every outgoing event on the kiosk actor.
+ */
+export type ChildEmittedEvent = { type: 'CHILD_EMITTED'; emitted: FlowEvent | ServiceReportEvent };

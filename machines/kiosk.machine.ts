@@ -9,11 +9,33 @@
  * finish (done -> serve, error -> out of service `recovery_failed`) or, if it is a callback actor,
  * answer with `RECOVERY_DONE` / `RECOVERY_FAILED`.
  */
-import { and, assign, enqueueActions, fromPromise, not, sendTo, setup, type SnapshotFrom } from 'xstate';
-import { heldCoinsOf, type KioskInputEvent, type ServiceStatusEvent } from './events.js';
+import {
+  and,
+  assign,
+  emit,
+  enqueueActions,
+  fromPromise,
+  not,
+  sendTo,
+  setup,
+  type SnapshotFrom,
+} from 'xstate';
+import {
+  heldCoinsOf,
+  type ChildEmittedEvent,
+  type KioskInputEvent,
+  type ServiceStatusEvent,
+} from './events.js';
 import { blockingReason, type OutOfServiceReason } from './kiosk-health.js';
 import type { DeviceHealth } from '../src/contracts/device.js';
-import type { DeviceName, FlowEvent, RecoverOutput, SelfTestOutput, SetAcceptorParams } from './ports.js';
+import type {
+  DeviceName,
+  FlowEvent,
+  RecoverOutput,
+  SelfTestOutput,
+  ServiceReportEvent,
+  SetAcceptorParams,
+} from './ports.js';
 import type { SessionConfig, SessionOutput } from './session-context.js';
 import { checkoutMachine } from './checkout.machine.js';
 import { topupMachine } from './topup.machine.js';
@@ -68,7 +90,13 @@ export interface KioskContext {
   maintenanceByFleet: boolean;
 }
 
-export type KioskEvent = KioskInputEvent | ServiceStatusEvent;
+export type KioskEvent = KioskInputEvent | ServiceStatusEvent | ChildEmittedEvent;
+
+/**
+ * Everything the kiosk tells the app (`actor.on`): its own faults and debts, and what its children
+ * emit (a session's `FlowEvent`s, the menu's reports), in the order they happened.
+ */
+export type KioskEmitted = FlowEvent | ServiceReportEvent;
 
 type DoneFlow = { output: SessionOutput };
 
@@ -102,6 +130,7 @@ export const kioskMachine = setup({
     context: {} as KioskContext,
     events: {} as KioskEvent,
     input: {} as KioskInput,
+    emitted: {} as KioskEmitted,
   },
   actors: {
     selfTest: fromPromise<SelfTestOutput>(async () => ({ apiReachable: true, devices: {} })),
@@ -115,7 +144,10 @@ export const kioskMachine = setup({
   },
   actions: {
     setAcceptor: (_, _params: SetAcceptorParams) => {},
-    emitEvent: (_, _params: FlowEvent) => {},
+    /** A child's event (machines/emit-up.ts), emitted as the kiosk's own. */
+    emitChildEvent: enqueueActions(({ event, enqueue }) => {
+      if (event.type === 'CHILD_EMITTED') enqueue.emit(event.emitted);
+    }),
     forwardToFlow: sendTo('flow', ({ event }) => event),
     /** Only while the menu runs (after a crash of the menu, maintenance goes on without it). */
     forwardToMenu: enqueueActions(({ context, event, enqueue }) => {
@@ -136,14 +168,11 @@ export const kioskMachine = setup({
     reportMenuCrash: enqueueActions(({ event, enqueue }) => {
       const err = (event as unknown as { error?: unknown }).error;
       enqueue.assign({ menuRunning: false, serviceLoggedIn: false });
-      enqueue({
-        type: 'emitEvent',
-        params: {
-          type: 'fault',
-          what: 'service_menu',
-          detail: err instanceof Error ? err.message : String(err),
-        },
-      } as never);
+      enqueue.emit({
+        type: 'fault',
+        what: 'service_menu',
+        detail: err instanceof Error ? err.message : String(err),
+      });
     }),
     tick: assign(({ context, event }) =>
       event.type === 'TICK' ? { now: event.now, ticks: context.ticks + 1 } : {},
@@ -195,18 +224,19 @@ export const kioskMachine = setup({
     reportStrayCoin: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'COIN') return;
       enqueue.assign({ strayCents: context.strayCents + event.cents });
-      enqueue({ type: 'emitEvent', params: { type: 'coin_accepted', cents: event.cents } } as never);
-      enqueue({
-        type: 'emitEvent',
-        params: { type: 'debt', transactionId: null, cents: event.cents, detail: 'coin while not serving' },
-      } as never);
+      enqueue.emit({ type: 'coin_accepted', cents: event.cents });
+      enqueue.emit({
+        type: 'debt',
+        transactionId: null,
+        cents: event.cents,
+        detail: 'coin while not serving',
+      });
     }),
-    reportOutOfService: enqueueActions(({ context, enqueue }) => {
-      enqueue({
-        type: 'emitEvent',
-        params: { type: 'fault', what: 'out_of_service', detail: context.reason ?? '' },
-      } as never);
-    }),
+    reportOutOfService: emit(({ context }) => ({
+      type: 'fault' as const,
+      what: 'out_of_service',
+      detail: context.reason ?? '',
+    })),
   },
   guards: {
     isTopup: ({ context }) => context.cfg.mode === 'topup',
@@ -270,6 +300,7 @@ export const kioskMachine = setup({
     STOCK: { actions: 'recordStock' },
     // While serving only noted: the session ends as its calls fail, then `evaluating` blocks.
     PAIRING_LOST: { actions: 'recordPairingLost' },
+    CHILD_EMITTED: { actions: 'emitChildEvent' },
   },
   entry: { type: 'setAcceptor', params: { enabled: false } },
   initial: 'booting',

@@ -450,7 +450,7 @@ export interface ReprintOutput {
   reprinted: boolean;
 }
 
-/** What the technician did, for the log and the fleet (the `report` action). */
+/** What the technician did, for the log and the fleet (the menu's `report` action emits it). */
 export type ServiceAction =
   | 'login'
   | 'pin_wrong'
@@ -488,6 +488,9 @@ export interface TerminalDutyOutput {
   ok: boolean;
   detail: string;
 }
+/** The service menu's report of a technician's action, as the menu (and the kiosk) emit it. */
+export type ServiceReportEvent = { type: 'service_report'; report: ServiceReport };
+
 export interface ServiceReport {
   action: ServiceAction;
   /** Whether it worked (a test print that failed is still reported). */

@@ -724,19 +724,11 @@ export function screenFor(snapshot: ScreenSnapshot, opts: ScreenOptions): string
     money: (key, cents) => fitMoney(lang, key, cents, opts.cols),
   };
   const context = snapshot.context as SessionContext & KioskContext;
-  const table: Record<string, (c: never, r: Render) => Screen> =
-    id === 'kiosk'
-      ? KIOSK_SCREENS
-      : id === 'serviceMenu'
-        ? SERVICE_SCREENS
-        : id === 'topup'
-          ? TOPUP_SCREENS
-          : CHECKOUT_SCREENS;
   const held = id === 'kiosk' ? context.heldCents : id === 'serviceMenu' ? 0 : context.unwrittenCents;
   const screen: Screen =
     (held ?? 0) > 0
       ? heldScreen(held ?? 0, render)
-      : (table[path]?.(context as never, render) ?? { lines: [path] });
+      : (tableScreen(id, path, snapshot.context, render) ?? { lines: [path] });
 
   let lines = screen.lines.filter((l): l is string => typeof l === 'string' && l.length > 0);
   if (screen.busy) {
@@ -763,6 +755,20 @@ export function screenFor(snapshot: ScreenSnapshot, opts: ScreenOptions): string
   });
   while (out.length < opts.rows) out.push('');
   return out;
+}
+
+/** The screen of state `path` from the table of machine `id`, given that machine's context. */
+function tableScreen(id: string, path: string, context: unknown, render: Render): Screen | undefined {
+  switch (id) {
+    case 'kiosk':
+      return KIOSK_SCREENS[path]?.(context as KioskContext, render);
+    case 'serviceMenu':
+      return SERVICE_SCREENS[path]?.(context as ServiceMenuContext, render);
+    case 'topup':
+      return TOPUP_SCREENS[path]?.(context as SessionContext, render);
+    default:
+      return CHECKOUT_SCREENS[path]?.(context as SessionContext, render);
+  }
 }
 
 function clip(line: string, cols: number): string {

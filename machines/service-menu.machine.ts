@@ -17,7 +17,7 @@
  * put in or taken out, journaled so the books' count follows), the open vouchers (one paid out in
  * cash after a confirmation, journaled before the cash is handed over), the card terminal, leave
  * maintenance (the machine finishes). Idle for
- * `idleMs` while logged in: logged out. Every action is reported through the provided `report` action.
+ * `idleMs` while logged in: logged out. Every action is reported: emitted as `service_report` (`report`).
  */
 import {
   and,
@@ -29,6 +29,7 @@ import {
   type DoneActorEvent,
 } from 'xstate';
 import { doneOutput } from './done-output.js';
+import { emitUp, type EmitEnqueuer } from './emit-up.js';
 import { formatCents, type Cents } from '../src/api/money.js';
 import type { HardwareEvent, ServiceStatusEvent } from './events.js';
 import type {
@@ -51,6 +52,7 @@ import type {
   ReprintOutput,
   ServiceInfo,
   ServiceReport,
+  ServiceReportEvent,
   SetStockInput,
   SettleHow,
   SettleReleaseInput,
@@ -390,8 +392,18 @@ function twoChoices<T1 extends string, A1, T2 extends string, A2, B extends stri
   ] as const;
 }
 
-function reporting(params: ServiceReport): never {
-  return { type: 'report', params } as never;
+/** The `report` action with its params, for the machine's transitions. */
+function reporting(params: ServiceReport) {
+  return { type: 'report' as const, params };
+}
+
+/** A report emitted, and sent up to the kiosk when it runs the menu (machines/emit-up.ts). */
+function reportUp(
+  enqueue: EmitEnqueuer<ServiceReportEvent>,
+  self: Pick<AnyActorRef, '_parent'>,
+  report: ServiceReport,
+) {
+  emitUp(enqueue, self, { type: 'service_report', report });
 }
 
 export const serviceMenuMachine = setup({
@@ -400,6 +412,7 @@ export const serviceMenuMachine = setup({
     events: {} as HardwareEvent,
     input: {} as ServiceMenuInput,
     output: {} as ServiceMenuOutput,
+    emitted: {} as ServiceReportEvent,
   },
   actors: {
     checkPin: notProvided<CheckPinOutput, CheckPinInput>('checkPin'),
@@ -422,10 +435,11 @@ export const serviceMenuMachine = setup({
     payOutVoucher: notProvided<PayOutVoucherOutput, PayOutVoucherInput>('payOutVoucher'),
   },
   actions: {
-    report: (_, _params: ServiceReport) => {},
+    /** Every technician's action: the app logs it, journals it and tells the fleet. */
+    report: enqueueActions(({ enqueue, self }, report: ServiceReport) => reportUp(enqueue, self, report)),
     /** Tell the kiosk the gate; a menu run alone (tests) has no parent. */
     tellParent: enqueueActions(({ context, self, enqueue }) => {
-      const parent = (self as unknown as { _parent?: AnyActorRef })._parent;
+      const parent = self._parent;
       if (!parent) return;
       const status: ServiceStatusEvent = {
         type: 'SERVICE_STATUS',
@@ -497,15 +511,13 @@ export const serviceMenuMachine = setup({
       result: params.result,
       resultDetail: null,
     })),
-    reportCollected: enqueueActions(({ context, enqueue }) =>
-      enqueue(
-        reporting({
-          action: 'cash_collected',
-          ok: true,
-          counted: context.counted,
-          expected: context.expected,
-        }),
-      ),
+    reportCollected: enqueueActions(({ context, enqueue, self }) =>
+      reportUp(enqueue, self, {
+        action: 'cash_collected',
+        ok: true,
+        counted: context.counted,
+        expected: context.expected,
+      }),
     ),
     showStock: assign((_, out: StockStatusOutput) => ({ slots: out.slots, slotAt: 0 })),
     /** Up/down in a page's list, round. */
@@ -529,14 +541,16 @@ export const serviceMenuMachine = setup({
     }),
     /** After the duty's answer, or its error (then reported failed with the error's text). */
     reportDuty: enqueueActions(
-      ({ context, enqueue }, answer: { out: TerminalDutyOutput } | { error: unknown }) => {
+      ({ context, enqueue, self }, answer: { out: TerminalDutyOutput } | { error: unknown }) => {
         const out = ('out' in answer ? answer.out : undefined) ?? {
           ok: false,
           detail: errorText(answer),
         };
-        enqueue(
-          reporting({ action: `terminal_${context.duty ?? 'diagnosis'}`, ok: out.ok, detail: out.detail }),
-        );
+        reportUp(enqueue, self, {
+          action: `terminal_${context.duty ?? 'diagnosis'}`,
+          ok: out.ok,
+          detail: out.detail,
+        });
       },
     ),
     showReleases: assign((_, out: UnsettledOutput) => ({
@@ -545,7 +559,7 @@ export const serviceMenuMachine = setup({
       settleHow: null,
     })),
     chooseHow: assign((_, params: { how: SettleHow }) => ({ settleHow: params.how })),
-    settled: enqueueActions(({ context, enqueue }, out: SettleReleaseOutput) => {
+    settled: enqueueActions(({ context, enqueue, self }, out: SettleReleaseOutput) => {
       const r = context.releases[context.releaseAt];
       const result: ServiceResult =
         context.settleHow !== 'refunded'
@@ -557,21 +571,19 @@ export const serviceMenuMachine = setup({
       // Delivered: the detail is why the slot stays blocked (null: it works again; the screen says which).
       enqueue.assign({ result, resultDetail: result === 'release_delivered' ? blocked : out.voucher });
       // The voucher's short id only (what is printed under its QR): the code itself pays.
-      enqueue(
-        reporting({
-          action: 'release_settled',
-          ok: true,
-          detail: [
-            r?.jobId,
-            context.settleHow,
-            out.voucher,
-            context.settleHow === 'refunded' && !out.printed ? 'not printed' : null,
-            blocked ? `slot blocked: ${blocked}` : null,
-          ]
-            .filter(Boolean)
-            .join(' '),
-        }),
-      );
+      reportUp(enqueue, self, {
+        action: 'release_settled',
+        ok: true,
+        detail: [
+          r?.jobId,
+          context.settleHow,
+          out.voucher,
+          context.settleHow === 'refunded' && !out.printed ? 'not printed' : null,
+          blocked ? `slot blocked: ${blocked}` : null,
+        ]
+          .filter(Boolean)
+          .join(' '),
+      });
     }),
     showHopper: assign((_, out: HopperStatusOutput) => ({ hopper: out.hopper })),
     hopperMode: assign((_, params: { mode: 'fill' | 'empty' }) => ({
@@ -594,26 +606,24 @@ export const serviceMenuMachine = setup({
     hopperChooseStep: assign(({ context, event }) => ({
       hopperStep: HOPPER_STEPS[Number((button(event) ?? '').slice(6)) - 1] ?? context.hopperStep,
     })),
-    hopperCounted: enqueueActions(({ context, enqueue }, out: HopperCountOutput) => {
+    hopperCounted: enqueueActions(({ context, enqueue, self }, out: HopperCountOutput) => {
       enqueue.assign({
         result: 'hopper_counted',
         resultDetail: null,
         hopper: context.hopper ? { ...context.hopper, coins: out.coins } : null,
       });
-      enqueue(
-        reporting({
-          action: context.hopperMode === 'empty' ? 'hopper_emptied' : 'hopper_filled',
-          ok: true,
-          detail: `${context.hopperMode === 'empty' ? '-' : '+'}${context.hopperCount} -> ${out.coins}`,
-        }),
-      );
+      reportUp(enqueue, self, {
+        action: context.hopperMode === 'empty' ? 'hopper_emptied' : 'hopper_filled',
+        ok: true,
+        detail: `${context.hopperMode === 'empty' ? '-' : '+'}${context.hopperCount} -> ${out.coins}`,
+      });
     }),
     /** After the reprint, or its error (then reported failed with the error's text). */
-    reportReprint: enqueueActions(({ context, enqueue }, failure: { error: unknown } | undefined) => {
+    reportReprint: enqueueActions(({ context, enqueue, self }, failure: { error: unknown } | undefined) => {
       const r = context.receipts[context.receiptAt];
       const failed = failure !== undefined && failure.error !== undefined;
       const detail = [r?.no ?? r?.jobId, failed ? errorText(failure) : null].filter(Boolean).join(' ');
-      enqueue(reporting({ action: 'reprint', ok: !failed, ...(detail ? { detail } : {}) }));
+      reportUp(enqueue, self, { action: 'reprint', ok: !failed, ...(detail ? { detail } : {}) });
     }),
     showReceipts: assign((_, out: RecentReceiptsOutput) => ({
       receipts: out.receipts,
@@ -623,12 +633,14 @@ export const serviceMenuMachine = setup({
       vouchers: out.vouchers,
       voucherAt: 0,
     })),
-    paidOut: enqueueActions(({ enqueue }, out: PayOutVoucherOutput) => {
+    paidOut: enqueueActions(({ enqueue, self }, out: PayOutVoucherOutput) => {
       enqueue.assign({ result: 'voucher_paid_out', resultDetail: formatCents(out.cents) });
       // The label only (short id under the QR, or an old code masked): the code itself pays.
-      enqueue(
-        reporting({ action: 'voucher_paid_out', ok: true, detail: `${out.label} ${formatCents(out.cents)}` }),
-      );
+      reportUp(enqueue, self, {
+        action: 'voucher_paid_out',
+        ok: true,
+        detail: `${out.label} ${formatCents(out.cents)}`,
+      });
     }),
     failResult: assign(({ event }, params: { result: ServiceResult }) => ({
       result: params.result,

@@ -9,6 +9,7 @@ import { isInDoubt, isNotPaid } from '../src/api/transaction-status.js';
 import { isBackendFault, isOutcomeUnknown, isRetryable } from './api-failure.js';
 import { cardProblem } from './card-check.js';
 import { jobRef, type FlowStep } from './job-ref.js';
+import { emitUp } from './emit-up.js';
 import { heldCoinsOf, type HardwareEvent, type StockEvent } from './events.js';
 import type {
   CancelOutput,
@@ -65,13 +66,8 @@ type ErrorEvent = { type: `xstate.error.actor.${string}`; error: unknown };
 /** The devices' events, and STOCK: a running session follows whether the hopper pays change. */
 export type SessionEvent = HardwareEvent | StockEvent;
 
-/**
- * Refers to the provided `emitEvent` action from inside another named action. Inside `setup()` the
- * action names are not known to the type checker yet, hence the cast; the name is checked at runtime.
- */
-function emitting(params: FlowEvent): never {
-  return { type: 'emitEvent', params } as never;
-}
+/** A session's outgoing event: emitted, and sent up to the kiosk when it runs the session. */
+const emitFlow = emitUp<FlowEvent>;
 
 function notProvided<I, O>(name: string) {
   return fromPromise<O, I>(async () => {
@@ -144,6 +140,8 @@ export const sessionSetup = setup({
     events: {} as SessionEvent,
     input: {} as SessionInput,
     output: {} as SessionOutput,
+    /** For the journal and the fleet: the app hears them on the kiosk (machines/emit-up.ts). */
+    emitted: {} as FlowEvent,
   },
   actors: {
     lookupCard: notProvided<LookupCardInput, LookupCardOutput>('lookupCard'),
@@ -179,8 +177,6 @@ export const sessionSetup = setup({
   actions: {
     /** Enable the acceptor only while money is wanted (the app drives the inhibit line). */
     setAcceptor: (_, _params: SetAcceptorParams) => {},
-    /** Journal and fleet. */
-    emitEvent: (_, _params: FlowEvent) => {},
 
     replayFirstEvent: enqueueActions(({ context, enqueue }) => {
       if (context.pendingEvent) enqueue.raise(context.pendingEvent);
@@ -189,10 +185,10 @@ export const sessionSetup = setup({
     tick: assign(({ context, event }) =>
       event.type === 'TICK' ? { now: event.now, ticks: context.ticks + 1 } : {},
     ),
-    acceptCoin: enqueueActions(({ context, event, enqueue }) => {
+    acceptCoin: enqueueActions(({ context, event, enqueue, self }) => {
       if (event.type !== 'COIN' || !Number.isSafeInteger(event.cents) || event.cents <= 0) return;
       enqueue.assign({ inserted: context.inserted + event.cents, notice: null });
-      enqueue(emitting({ type: 'coin_accepted', cents: event.cents }));
+      emitFlow(enqueue, self, { type: 'coin_accepted', cents: event.cents });
     }),
     /**
      * The device facts a session keeps, wherever it is: the storage (no more money once offline) and
@@ -228,10 +224,10 @@ export const sessionSetup = setup({
       return s?.kind === 'voucher' ? { scannedVoucher: s.code, voucherRefused: null, notice: null } : {};
     }),
     /** The app journaled the redemption before answering: the value is the session's money now. */
-    acceptVoucher: enqueueActions(({ context, enqueue }, out: RedeemVoucherOutput) => {
+    acceptVoucher: enqueueActions(({ context, enqueue, self }, out: RedeemVoucherOutput) => {
       if (!out.ok || !Number.isSafeInteger(out.cents) || out.cents <= 0) return;
       enqueue.assign({ redeemed: context.redeemed + out.cents, scannedVoucher: null, voucherRefused: null });
-      enqueue(emitting({ type: 'voucher_redeemed', cents: out.cents, ref: out.ref }));
+      emitFlow(enqueue, self, { type: 'voucher_redeemed', cents: out.cents, ref: out.ref });
     }),
     /** The redemption's refusal, or none (the call failed). */
     refuseVoucher: assign((_, out: RedeemVoucherOutput | undefined) => {
@@ -276,12 +272,12 @@ export const sessionSetup = setup({
         txId: out.transactionId ?? context.txId,
       };
     }),
-    emitLookupCreated: enqueueActions(({ enqueue }, out: LookupCardOutput) => {
-      if (out.transactionId) enqueue(emitting({ type: 'transaction_created', id: out.transactionId }));
+    emitLookupCreated: enqueueActions(({ enqueue, self }, out: LookupCardOutput) => {
+      if (out.transactionId) emitFlow(enqueue, self, { type: 'transaction_created', id: out.transactionId });
     }),
-    acceptTransaction: enqueueActions(({ enqueue }, ref: TransactionRef) => {
+    acceptTransaction: enqueueActions(({ enqueue, self }, ref: TransactionRef) => {
       enqueue.assign({ txId: ref.id });
-      enqueue(emitting({ type: 'transaction_created', id: ref.id }));
+      emitFlow(enqueue, self, { type: 'transaction_created', id: ref.id });
     }),
     dueFromBasket: assign(({ context }) => ({ due: basketSum(context.basket) })),
     dueFromPreTransaction: assign((_, out: PreTransactionOutput) => ({
@@ -303,16 +299,14 @@ export const sessionSetup = setup({
         payDeadline: context.method === 'cashless' ? context.now + context.cfg.cashlessLimitMs : null,
       });
     }),
-    emitStarted: enqueueActions(({ context, enqueue }) => {
+    emitStarted: enqueueActions(({ context, enqueue, self }) => {
       if (!context.txId || !context.method) return;
-      enqueue(
-        emitting({
-          type: 'transaction_started',
-          id: context.txId,
-          method: context.method,
-          jobId: startJobId(context),
-        }),
-      );
+      emitFlow(enqueue, self, {
+        type: 'transaction_started',
+        id: context.txId,
+        method: context.method,
+        jobId: startJobId(context),
+      });
     }),
     repeatStartOnce: assign({ repeatedStart: true }),
     countReadBack: assign(({ context }) => ({ readBacks: context.readBacks + 1 })),
@@ -339,76 +333,70 @@ export const sessionSetup = setup({
      * A paid sale or top-up, told on leaving `#paid` (after a vending counter's releases): its amount
      * is what was delivered, not the units whose price goes back in `#settling`.
      */
-    emitPaid: enqueueActions(({ context, enqueue }) => {
+    emitPaid: enqueueActions(({ context, enqueue, self }) => {
       if (!context.txId) return;
       const status = context.paidStatus === undefined ? {} : { status: context.paidStatus };
-      enqueue(emitting({ ...finished(context, context.txId, 'paid'), ...status }));
+      emitFlow(enqueue, self, { ...finished(context, context.txId, 'paid'), ...status });
     }),
     /** The answer that said "not paid", or none (the call failed). */
-    recordPayFailed: enqueueActions(({ context, enqueue }, answer: PayAnswer) => {
+    recordPayFailed: enqueueActions(({ context, enqueue, self }, answer: PayAnswer) => {
       enqueue.assign({ outcome: 'failed', unclaimedReason: 'failed', payDeadline: null });
       if (context.txId) {
-        enqueue(emitting(finished(context, context.txId, 'failed', answer)));
+        emitFlow(enqueue, self, finished(context, context.txId, 'failed', answer));
       }
     }),
     /** The last answer read, or none (the call failed). */
-    recordUnresolved: enqueueActions(({ context, enqueue }, answer: PayAnswer) => {
+    recordUnresolved: enqueueActions(({ context, enqueue, self }, answer: PayAnswer) => {
       enqueue.assign({ outcome: 'unresolved', unclaimedReason: 'unresolved', payDeadline: null });
-      enqueue(
-        emitting({
-          type: 'debt',
-          transactionId: context.txId,
-          cents: held(context),
-          detail: `start/${context.method ?? '?'} outcome unknown after read-back${
-            statusOf(answer) ? ` (status ${statusOf(answer)})` : ''
-          }`,
-        }),
-      );
+      emitFlow(enqueue, self, {
+        type: 'debt',
+        transactionId: context.txId,
+        cents: held(context),
+        detail: `start/${context.method ?? '?'} outcome unknown after read-back${
+          statusOf(answer) ? ` (status ${statusOf(answer)})` : ''
+        }`,
+      });
       if (context.txId) {
-        enqueue(emitting(finished(context, context.txId, 'unresolved', answer)));
+        emitFlow(enqueue, self, finished(context, context.txId, 'unresolved', answer));
       }
     }),
     markOutcome: assign(({ context }, params: { outcome: SessionOutcome }) => ({
       outcome: context.outcome ?? params.outcome,
       unclaimedReason: params.outcome === 'walked_away' ? ('walked_away' as const) : context.unclaimedReason,
     })),
-    markAborted: enqueueActions(({ context, enqueue }) => {
+    markAborted: enqueueActions(({ context, enqueue, self }) => {
       if (context.txId) {
-        enqueue(emitting(finished(context, context.txId, 'aborted')));
+        emitFlow(enqueue, self, finished(context, context.txId, 'aborted'));
       }
       enqueue.assign({ txId: null });
     }),
     /** The amount being settled is fixed when the call starts: a coin landing meanwhile is settled next round. */
     fixSettleAmount: assign(({ context }) => ({ settling: held(context) })),
-    recordCredited: enqueueActions(({ context, enqueue }, out: CreditCardOutput) => {
+    recordCredited: enqueueActions(({ context, enqueue, self }, out: CreditCardOutput) => {
       const cents = context.settling;
       // A sale's change: its receipt (still to print) keeps the sale's API lines and adds the credit's.
       const receipt = context.receiptDue ? [...(context.receipt ?? []), ...out.receipt] : out.receipt;
       enqueue.assign({ credited: context.credited + cents, receipt, balanceAfter: out.balance });
-      enqueue(
-        emitting({
-          type: 'credited',
-          cents,
-          transactionId: out.transactionId,
-          cardMasked: maskCard(context.cardNumber ?? ''),
-        }),
-      );
+      emitFlow(enqueue, self, {
+        type: 'credited',
+        cents,
+        transactionId: out.transactionId,
+        cardMasked: maskCard(context.cardNumber ?? ''),
+      });
     }),
-    recordUnclaimed: enqueueActions(({ context, enqueue }, out: RecordUnclaimedOutput) => {
+    recordUnclaimed: enqueueActions(({ context, enqueue, self }, out: RecordUnclaimedOutput) => {
       const cents = context.settling;
       enqueue.assign({
         unclaimed: context.unclaimed + cents,
         voucherCode: out.voucherCode,
         voucherToShow: true,
       });
-      enqueue(
-        emitting({
-          type: 'unclaimed',
-          cents,
-          voucherCode: out.voucherCode,
-          reason: unclaimedReasonOf(context),
-        }),
-      );
+      emitFlow(enqueue, self, {
+        type: 'unclaimed',
+        cents,
+        voucherCode: out.voucherCode,
+        reason: unclaimedReasonOf(context),
+      });
     }),
     voucherShown: assign({ voucherToShow: false }),
     /**
@@ -460,23 +448,23 @@ export const sessionSetup = setup({
      * way (recovery reads the reversal back, the session stays open until it does); `refused`/`failed`:
      * certainly not reversed, the price goes back the usual way.
      */
-    recordReversal: enqueueActions(({ context, enqueue }, out: ReverseTerminalOutput) => {
+    recordReversal: enqueueActions(({ context, enqueue, self }, out: ReverseTerminalOutput) => {
       const outcome = out.outcome === 'ok' || out.outcome === 'unknown' ? out.outcome : ('refused' as const);
       enqueue.assign({
         reversal: outcome,
         reversed: (context.reversed ?? 0) + (outcome === 'refused' ? 0 : reversalCents(context)),
       });
       if (outcome === 'unknown')
-        enqueue(emitting({ type: 'fault', what: 'reversal', detail: out.detail ?? 'outcome unknown' }));
+        emitFlow(enqueue, self, { type: 'fault', what: 'reversal', detail: out.detail ?? 'outcome unknown' });
     }),
     /** The actor itself failed: whether the reversal was sent is not known, so it is held like `unknown`. */
     reversalUnknown: assign(({ context }) => ({
       reversal: 'unknown' as const,
       reversed: (context.reversed ?? 0) + reversalCents(context),
     })),
-    reportFault: enqueueActions(({ event, enqueue }, params: { what: string }) => {
+    reportFault: enqueueActions(({ event, enqueue, self }, params: { what: string }) => {
       const e = errorOf(event) as { message?: string } | undefined;
-      enqueue(emitting({ type: 'fault', what: params.what, detail: e?.message ?? '' }));
+      emitFlow(enqueue, self, { type: 'fault', what: params.what, detail: e?.message ?? '' });
     }),
   },
   guards: {

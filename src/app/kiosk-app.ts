@@ -66,7 +66,7 @@ import type { JournalEntry, SaleFigures } from '../journal/entries.js';
 import { VendJournal } from '../bookkeeping/vend-journal.js';
 import { createVendActors } from './vend-actors.js';
 import { settleFromCounters, type Hopper } from '../../hal/hopper/hopper.js';
-import { createServiceMenu, httpReachable } from './service-menu-actors.js';
+import { createServiceMenu, httpReachable, reportServiceAction } from './service-menu-actors.js';
 import { createReleaseSettler, type ReleaseSettler } from './release-settle.js';
 import { StorageWatch } from './storage-watch.js';
 import { CoinIntake, coinTarget } from './coin-intake.js';
@@ -257,6 +257,11 @@ export class KioskApp extends EventEmitter {
     this.actor = createActor(this.provideMachines(), {
       input: { bootId: this.bootId, config: this.kioskInput() },
     });
+    // Every outgoing event, the sessions' and the menu's too: the kiosk emits what its children emit.
+    const menuDeps = { logger: this.logger, journal: this.journal, fleet: () => this.fleet };
+    this.actor.on('*', (e) =>
+      e.type === 'service_report' ? reportServiceAction(menuDeps, e.report) : this.onFlowEvent(e),
+    );
     this.actor.subscribe({
       next: () => this.onSnapshot(),
       error: (err) => this.logger.error({ err: String(err) }, 'kiosk machine failed'),
@@ -464,7 +469,6 @@ export class KioskApp extends EventEmitter {
     const actions = {
       setAcceptor: (_: unknown, params: SetAcceptorParams) =>
         this.coins.setAcceptor(params.enabled, params.accept),
-      emitEvent: (_: unknown, params: FlowEvent) => this.onFlowEvent(params),
     };
     const print = fromPromise<PrintOutput | undefined, PrintInput>(async ({ input }) => this.print(input));
     const recordUnclaimed = fromPromise<RecordUnclaimedOutput, RecordUnclaimedInput>(async ({ input }) => {
@@ -1015,7 +1019,7 @@ export class KioskApp extends EventEmitter {
 
   private render(): void {
     const d = this.devices.display;
-    const lines = screenFor(this.actor.getSnapshot() as never, {
+    const lines = screenFor(this.actor.getSnapshot(), {
       cols: d.cols as 16 | 20,
       rows: d.rows as 2 | 4,
       lang: this.config.kiosk.language,

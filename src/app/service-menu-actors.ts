@@ -291,39 +291,6 @@ export function createServiceMenuActors(deps: ServiceMenuDeps) {
     }
   });
 
-  const report = (_: unknown, r: ServiceReport) => {
-    const money =
-      r.counted !== undefined
-        ? `counted ${formatCents(r.counted)}, expected ${formatCents(r.expected ?? 0)}`
-        : undefined;
-    const message = [money, r.detail].filter(Boolean).join('; ');
-    const warn = r.action === 'pin_wrong' || r.action === 'pin_lockout' || !r.ok;
-    deps.logger[warn ? 'warn' : 'info'](
-      {
-        service: r.action,
-        ok: r.ok,
-        ...(r.counted !== undefined ? { counted: r.counted, expected: r.expected } : {}),
-        ...(r.detail ? { detail: r.detail } : {}),
-      },
-      'service menu',
-    );
-    // The collection itself is a `cash_collected` entry; every action is also on the audit trail.
-    void deps.journal
-      .append({
-        type: 'service_action',
-        action: r.action,
-        ok: r.ok,
-        ...(message ? { detail: message.slice(0, 300) } : {}),
-      })
-      .catch((err: Error) => deps.logger.error({ err: err.message }, 'service action not journaled'));
-    deps.fleet()?.event('fault', {
-      device: 'service',
-      code: `service:${r.action}`,
-      ...(message ? { message: message.slice(0, 500) } : {}),
-      severity: r.action === 'pin_wrong' || r.action === 'pin_lockout' ? 'warning' : 'info',
-    });
-  };
-
   return {
     actors: {
       checkPin,
@@ -345,8 +312,47 @@ export function createServiceMenuActors(deps: ServiceMenuDeps) {
       openVouchers,
       payOutVoucher,
     },
-    actions: { report },
   };
+}
+
+/**
+ * A technician's action, as the menu reports it (the kiosk emits `service_report`): logged, on the
+ * journal's audit trail, and told to the fleet.
+ */
+export function reportServiceAction(
+  deps: Pick<ServiceMenuDeps, 'logger' | 'journal' | 'fleet'>,
+  r: ServiceReport,
+): void {
+  const money =
+    r.counted !== undefined
+      ? `counted ${formatCents(r.counted)}, expected ${formatCents(r.expected ?? 0)}`
+      : undefined;
+  const message = [money, r.detail].filter(Boolean).join('; ');
+  const warn = r.action === 'pin_wrong' || r.action === 'pin_lockout' || !r.ok;
+  deps.logger[warn ? 'warn' : 'info'](
+    {
+      service: r.action,
+      ok: r.ok,
+      ...(r.counted !== undefined ? { counted: r.counted, expected: r.expected } : {}),
+      ...(r.detail ? { detail: r.detail } : {}),
+    },
+    'service menu',
+  );
+  // The collection itself is a `cash_collected` entry; every action is also on the audit trail.
+  void deps.journal
+    .append({
+      type: 'service_action',
+      action: r.action,
+      ok: r.ok,
+      ...(message ? { detail: message.slice(0, 300) } : {}),
+    })
+    .catch((err: Error) => deps.logger.error({ err: err.message }, 'service action not journaled'));
+  deps.fleet()?.event('fault', {
+    device: 'service',
+    code: `service:${r.action}`,
+    ...(message ? { message: message.slice(0, 500) } : {}),
+    severity: r.action === 'pin_wrong' || r.action === 'pin_lockout' ? 'warning' : 'info',
+  });
 }
 
 /** The menu machine with the kiosk's effects, for `kioskMachine.provide({ actors: { serviceMenu } })`. */

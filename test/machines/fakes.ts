@@ -136,7 +136,6 @@ export function provideSession(
   machine: SessionMachine | TopupMachine,
   s: Stubs,
   acceptor: boolean[],
-  events: FlowEvent[],
   /** The `accept` list of every setAcceptor call, in step with `acceptor` (undefined: all coins). */
   accepts: (readonly number[] | undefined)[] = [],
 ): SessionMachine {
@@ -151,9 +150,6 @@ export function provideSession(
       setAcceptor: (_: unknown, p: { enabled: boolean; accept?: readonly number[] }) => {
         acceptor.push(p.enabled);
         accepts.push(p.accept);
-      },
-      emitEvent: (_: unknown, p: FlowEvent) => {
-        events.push(p);
       },
     },
     actors,
@@ -172,13 +168,14 @@ export function run(
   const acceptor: boolean[] = [];
   const accepts: (readonly number[] | undefined)[] = [];
   const events: FlowEvent[] = [];
-  const provided = provideSession(machine, s, acceptor, events, accepts);
+  const provided = provideSession(machine, s, acceptor, accepts);
   const input: SessionInput = {
     sessionId: 'S1',
     config: { ...TEST_CONFIG, ...opts.config },
     firstEvent: opts.firstEvent ?? null,
   };
   const actor = createActor(provided, { input, clock });
+  actor.on('*', (e) => events.push(e));
   actor.start();
   const h = {
     actor,

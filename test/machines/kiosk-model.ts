@@ -104,6 +104,10 @@ function kioskEvents(snap: Snap): AnyEvent[] {
   if (c.strayCents === 0) events.push({ type: 'COIN', cents: 200 });
   // Coins held unwritten (the journal's disk failed): recorded for the screen, forwarded while serving.
   events.push({ type: 'COINS_HELD', cents: (c.heldCents ?? 0) > 0 ? 0 : 50 });
+  // What a child emitted, sent up (machines/emit-up.ts): the kiosk emits it, whatever its state.
+  if (s.matches('serving') || s.matches('maintenance')) {
+    events.push({ type: 'CHILD_EMITTED', emitted: { type: 'coin_accepted', cents: 100 } });
+  }
   // The app tells it once (the token manager stays lost); later ones change nothing.
   if (!c.pairingLost) events.push({ type: 'PAIRING_LOST' });
   for (const a of activeAfters(snap)) events.push({ type: a.eventType });
@@ -168,7 +172,6 @@ export async function replayKiosk(input: KioskInput, path: ModelPath): Promise<R
       setAcceptor: (_, p) => {
         acceptor.push(p.enabled);
       },
-      emitEvent: () => {},
     },
   });
   const actor = createActor(machine, {

@@ -4,10 +4,10 @@ import { createActor, fromPromise, SimulatedClock, type SnapshotFrom } from 'xst
 import { kioskMachine, type KioskConfig } from '../../machines/kiosk.machine.js';
 import { checkoutMachine } from '../../machines/checkout.machine.js';
 import { topupMachine } from '../../machines/topup.machine.js';
-import type { FlowEvent, RecoverOutput, SelfTestOutput } from '../../machines/ports.js';
-import type { KioskEvent } from '../../machines/kiosk.machine.js';
+import type { RecoverOutput, SelfTestOutput } from '../../machines/ports.js';
+import type { KioskEmitted, KioskEvent } from '../../machines/kiosk.machine.js';
 import { screenFor } from '../../machines/screens.js';
-import { CARD, flush, provideSession, stateString, stubs, TEST_CONFIG } from './fakes.js';
+import { CARD, flush, provideSession, run, stateString, stubs, TEST_CONFIG } from './fakes.js';
 
 function kiosk(
   opts: { mode?: 'topup' | 'checkout'; config?: Partial<KioskConfig>; selfTest?: SelfTestOutput } = {},
@@ -15,8 +15,9 @@ function kiosk(
   const clock = new SimulatedClock();
   const s = stubs();
   const acceptor: boolean[] = [];
-  const flowEvents: FlowEvent[] = [];
-  const kioskEvents: FlowEvent[] = [];
+  const kioskEvents: KioskEmitted[] = [];
+  /** For each event heard: whether the kiosk was serving then (a session's events come before its end). */
+  const servingWhenHeard: boolean[] = [];
   const selfTest = sinon
     .stub<[], Promise<SelfTestOutput>>()
     .resolves(opts.selfTest ?? { apiReachable: true, devices: {} });
@@ -25,15 +26,12 @@ function kiosk(
     actors: {
       selfTest: fromPromise(() => selfTest()),
       recover: fromPromise(() => recover()),
-      topup: provideSession(topupMachine, s, acceptor, flowEvents) as never,
-      checkout: provideSession(checkoutMachine, s, acceptor, flowEvents),
+      topup: provideSession(topupMachine, s, acceptor) as never,
+      checkout: provideSession(checkoutMachine, s, acceptor),
     },
     actions: {
       setAcceptor: (_, p) => {
         acceptor.push(p.enabled);
-      },
-      emitEvent: (_, p) => {
-        kioskEvents.push(p);
       },
     },
   });
@@ -44,6 +42,11 @@ function kiosk(
       config: { mode: opts.mode ?? 'topup', recheckMs: 60_000, session: TEST_CONFIG, ...opts.config },
     },
   });
+  // What the app hears: the kiosk's own events and what its children emit.
+  actor.on('*', (e) => {
+    kioskEvents.push(e);
+    servingWhenHeard.push(actor.getSnapshot().matches('serving'));
+  });
   const h = {
     actor,
     clock,
@@ -52,6 +55,7 @@ function kiosk(
     recover,
     acceptor,
     kioskEvents,
+    servingWhenHeard,
     value: () => stateString(actor.getSnapshot().value),
     get context() {
       return actor.getSnapshot().context;
@@ -289,6 +293,17 @@ describe('kiosk machine', () => {
     assert.equal(h.value(), 'outOfService');
     assert.equal(h.context.reason, 'api_unresolved');
     assert.equal(h.context.lastSession?.unclaimed, 200);
+    // What the app hears: the session's debt and outcome while serving, then the kiosk's own fault.
+    const told = h.kioskEvents.map((e) =>
+      e.type === 'transaction_finished' ? `${e.type}:${e.outcome}` : e.type,
+    );
+    assert.deepEqual(told.slice(-4), ['debt', 'transaction_finished:unresolved', 'unclaimed', 'fault']);
+    assert.deepEqual(h.kioskEvents.at(-1), {
+      type: 'fault',
+      what: 'out_of_service',
+      detail: 'api_unresolved',
+    });
+    assert.deepEqual(h.servingWhenHeard.slice(-2), [true, false]);
   });
 
   it('a coin while out of service is reported, not lost', async () => {
@@ -426,5 +441,69 @@ describe('kiosk machine: journal storage offline during a session', () => {
     assert.match(screens(h)[2]!, /^Speicher voll\|Gehalten 1,20 EUR\|Wird gebucht/);
     await h.send({ type: 'COINS_HELD', cents: 0 });
     assert.match(screens(h)[2]!, /^Außer Betrieb/);
+  });
+});
+
+describe('kiosk machine: what the app hears (actor.on)', () => {
+  /** A top-up woken by a coin, one more coin, then cancel: the money goes onto the card. */
+  async function wokenAndCancelled(h: { send(...evs: KioskEvent[]): Promise<void> }) {
+    await h.send({ type: 'COIN', cents: 200 });
+    await h.send(
+      { type: 'SCAN', data: CARD },
+      { type: 'BUTTON', name: 'amount3' },
+      { type: 'COIN', cents: 100 },
+    );
+    await h.send({ type: 'BUTTON', name: 'cancel' });
+  }
+
+  it("a session's events reach the app on the kiosk, typed, in the session's own order, before it ends", async () => {
+    const h = kiosk();
+    await h.start();
+    await wokenAndCancelled(h);
+    await h.advance(3000);
+    assert.equal(h.value(), 'idle');
+    const card = '9276********2845';
+    assert.deepEqual(h.kioskEvents, [
+      // Emitted by the session at its start (the replayed first coin), before the app could see the child.
+      { type: 'coin_accepted', cents: 200 },
+      { type: 'transaction_created', id: 'STX_LOOKUP' },
+      { type: 'coin_accepted', cents: 100 },
+      {
+        type: 'transaction_finished',
+        id: 'STX_LOOKUP',
+        outcome: 'aborted',
+        amount: 0,
+        method: null,
+        cardMasked: card,
+        itemCount: 0,
+      },
+      { type: 'credited', cents: 300, transactionId: 'STX_CREDIT', cardMasked: card },
+    ]);
+    // The app journals the session's end when the kiosk leaves `serving`: every event came before.
+    assert.deepEqual(h.servingWhenHeard, [true, true, true, true, true]);
+    // The same session run alone emits the same events in the same order.
+    const alone = run(topupMachine, { firstEvent: { type: 'COIN', cents: 200 } });
+    await alone.send(
+      { type: 'SCAN', data: CARD },
+      { type: 'BUTTON', name: 'amount3' },
+      { type: 'COIN', cents: 100 },
+    );
+    await alone.send({ type: 'BUTTON', name: 'cancel' });
+    await alone.advance(3000);
+    assert.deepEqual(alone.events, h.kioskEvents);
+  });
+
+  it('the events are typed by the kiosk machine (npm run typecheck fails on a wrong shape)', () => {
+    const h = kiosk();
+    h.actor.on('credited', (e) => {
+      const cents: number = e.cents;
+      const tx: string = e.transactionId;
+      // @ts-expect-error a credit has no `amount` (transaction_finished has)
+      void [cents, tx, e.amount];
+    });
+    h.actor.on('service_report', (e) => void e.report.action);
+    // @ts-expect-error no such event
+    h.actor.on('credit', () => {});
+    assert.ok(h.actor);
   });
 });

@@ -424,7 +424,6 @@ function providedFor(spec: ModelSpec) {
         setAcceptor: (_: unknown, params: { enabled: boolean }) => {
           live.current.acceptor.push(params.enabled);
         },
-        emitEvent: () => {},
       },
     } as never);
     p = { machine, live };

@@ -8,10 +8,14 @@ import sinon from 'sinon';
 import { createActor, toPromise, type AnyActorLogic } from 'xstate';
 import { FaultEventSchema } from '../../src/fleet/envelope.js';
 import { KioskConfigSchema } from '../../src/config/config-schema.js';
-import { createServiceMenuActors, type ServiceMenuDeps } from '../../src/app/service-menu-actors.js';
+import {
+  createServiceMenuActors,
+  reportServiceAction,
+  type ServiceMenuDeps,
+} from '../../src/app/service-menu-actors.js';
 import { TerminalService } from '../../src/app/terminal-service.js';
 import { TerminalDuties } from '../../src/bookkeeping/terminal-duties.js';
-import type { TerminalDutyOutput } from '../../machines/ports.js';
+import type { ServiceReport, TerminalDutyOutput } from '../../machines/ports.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { World } from '../recovery/world.js';
 import { hashPin } from '../../src/app/service-pin.js';
@@ -194,10 +198,10 @@ describe('service menu effects', () => {
 
   it('every report is logged and sent as a valid fleet fault event (service:<action>)', () => {
     const f = fakes();
-    const report = f.impl.actions.report;
-    report(undefined, { action: 'login', ok: true });
-    report(undefined, { action: 'pin_lockout', ok: false });
-    report(undefined, { action: 'cash_collected', ok: true, counted: 490, expected: 500 });
+    const report = (r: ServiceReport) => reportServiceAction(f.deps, r);
+    report({ action: 'login', ok: true });
+    report({ action: 'pin_lockout', ok: false });
+    report({ action: 'cash_collected', ok: true, counted: 490, expected: 500 });
     assert.deepEqual(
       f.events.map((e) => [e.type, e.payload.code, e.payload.severity]),
       [

@@ -118,7 +118,7 @@ function serviceStubs() {
 }
 type ServiceStubs = ReturnType<typeof serviceStubs>;
 
-function provideMenu(s: ServiceStubs, reports: ServiceReport[]) {
+function provideMenu(s: ServiceStubs) {
   return serviceMenuMachine.provide({
     actors: {
       checkPin: fromPromise<CheckPinOutput, CheckPinInput>(({ input }) => s.checkPin(input)),
@@ -144,11 +144,6 @@ function provideMenu(s: ServiceStubs, reports: ServiceReport[]) {
         s.payOutVoucher(input),
       ),
     },
-    actions: {
-      report: (_, p) => {
-        reports.push(p);
-      },
-    },
   });
 }
 
@@ -158,10 +153,11 @@ function menu(opts: { config?: Partial<ServiceMenuConfig>; gate?: PinGate } = {}
   clock.set(T0);
   const s = serviceStubs();
   const reports: ServiceReport[] = [];
-  const actor = createActor(provideMenu(s, reports), {
+  const actor = createActor(provideMenu(s), {
     clock,
     input: { config: opts.config ?? {}, gate: opts.gate ?? { failedTries: 0, lockedUntil: null }, now: T0 },
   });
+  actor.on('service_report', (e) => reports.push(e.report));
   actor.start();
   const h = {
     actor,
@@ -788,11 +784,13 @@ describe('service menu in the kiosk', () => {
         actors: {
           selfTest: fromPromise<SelfTestOutput>(async () => ({ apiReachable: true, devices: {} })),
           recover: fromPromise(async () => ({ unresolved: 0 })),
-          serviceMenu: provideMenu(s, reports),
+          serviceMenu: provideMenu(s),
         },
       }),
       { clock, input: { bootId: 'B', config: { mode: 'topup', service: { lockoutMs: 60_000 } } } },
     );
+    // The menu's reports reach the app through the kiosk, which emits what its children emit.
+    actor.on('service_report', (e) => reports.push(e.report));
     const h = {
       actor,
       stubs: s,
@@ -825,6 +823,10 @@ describe('service menu in the kiosk', () => {
     await h.press('up', 'ok');
     assert.equal(h.value(), 'idle');
     assert.equal(h.actor.getSnapshot().context.serviceLoggedIn, false);
+    assert.deepEqual(h.reports, [
+      { action: 'login', ok: true },
+      { action: 'leave', ok: true },
+    ]);
   });
 
   it('the lock-out survives leaving and re-entering maintenance', async () => {
@@ -875,10 +877,10 @@ describe('service menu in the kiosk', () => {
             throw new Error('menu broke');
           }) as never,
         },
-        actions: { emitEvent: (_, p) => void faults.push(p) },
       }),
       { input: { bootId: 'B', config: { mode: 'topup' } } },
     );
+    actor.on('fault', (e) => void faults.push(e));
     actor.start();
     await flush();
     actor.send({ type: 'BUTTON_LONG', name: 'service' });

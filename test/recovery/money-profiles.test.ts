@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { createActor, fromPromise, toPromise, type Actor } from 'xstate';
 import { checkoutMachine } from '../../machines/checkout.machine.js';
 import { topupMachine } from '../../machines/topup.machine.js';
-import type { FlowEvent, PrintInput, RecordUnclaimedInput } from '../../machines/ports.js';
+import type { PrintInput, RecordUnclaimedInput } from '../../machines/ports.js';
 import type { SessionConfig, SessionOutput } from '../../machines/session-context.js';
 import { newVoucherCode } from '../../src/bookkeeping/session-journal.js';
 import { createApiActors } from '../../src/flows/api-actors.js';
@@ -62,15 +62,11 @@ class Session {
         recordUnclaimed,
         print,
       } as never,
-      actions: {
-        emitEvent: (_: unknown, e: FlowEvent) => {
-          if (e.type === 'credited') void w.sj.credited(e.cents, e.transactionId);
-        },
-      },
     });
     this.actor = createActor(machine, {
       input: { sessionId: sid, config: { ...CONFIG, ...config } },
     }) as unknown as Actor<Flow>;
+    this.actor.on('credited', (e) => void w.sj.credited(e.cents, e.transactionId));
   }
 
   async begin(): Promise<this> {
