@@ -18,6 +18,11 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Overrides the client's default timeout for this call (ms); `start/cashless` needs a long one. */
   timeoutMs?: number;
+  /**
+   * The job reference of a flow's `start` (machines/job-ref.ts): the session journal journals the
+   * step under it, which is what makes the job's start durable. The HTTP client ignores it.
+   */
+  jobId?: string;
 }
 
 export type StartMethod = 'loyalty' | 'cash' | 'cashless';

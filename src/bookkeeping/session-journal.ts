@@ -24,7 +24,7 @@ import { repeatStart } from '../api/read-back.js';
 import type { StartLedger } from '../flows/api-actors.js';
 import type { SaleFigures } from '../journal/entries.js';
 import type { Journal } from '../journal/journal.js';
-import { notServed, sessionOfTransaction } from '../journal/state.js';
+import { mayHaveRun, notServed, sessionOfTransaction, type StartState } from '../journal/state.js';
 import type {
   ApiResult,
   ApiStep,
@@ -79,13 +79,8 @@ export const plainVouchers: IssuesVouchers = { issue: () => newVoucherCode() };
 export class SessionJournal {
   private current: string | null = null;
   private jobSeq = 0;
-  /** start job id -> transaction id, for jobs sent in this process (the journal has them all). */
-  private readonly sentStarts = new Map<string, string>();
-  private readonly pendingStart = new Map<string, string>();
   /** transaction id -> cash a `start/cash` on it collects (basket sum, or `missing_sum` after preTransaction). */
   private readonly dueCash = new Map<string, number>();
-  /** Transactions a start (or credit) was sent for: a refusal of a second one is not "not charged". */
-  private readonly startsSent = new Set<string>();
   /** Transactions created by recovery: passed through unjournaled. */
   private readonly recoveryTx = new Set<string>();
   /** Money operations in order, each seeing the durable effect of the one before. */
@@ -99,15 +94,7 @@ export class SessionJournal {
     private readonly onLeftOpen: (sessionId: string) => void = () => {},
     /** Makes the code of every voucher this journal records (signed in the kiosk). */
     private readonly vouchers: IssuesVouchers = plainVouchers,
-  ) {
-    for (const [jobId, sessionId] of Object.entries(journal.state.jobs)) {
-      const s = journal.state.sessions[sessionId];
-      if (s?.lastStep?.jobId === jobId && s.lastStep.step.startsWith('start/'))
-        this.sentStarts.set(jobId, s.lastStep.apiId);
-      if (s?.lastStep && (s.lastStep.step.startsWith('start/') || s.lastStep.step === 'credit'))
-        this.startsSent.add(s.lastStep.apiId);
-    }
-  }
+  ) {}
 
   get sessionId(): string | null {
     return this.current;
@@ -169,19 +156,13 @@ export class SessionJournal {
       }
       const txIds = s.txIds ?? [];
       await this.journal.append({ type: 'session_closed', sessionId, outcome: mapped });
-      this.forget(sessionId, txIds);
+      this.forget(txIds);
     });
   }
 
   /** A closed session's bookkeeping leaves memory (a kiosk runs for months: nothing may grow per sale). */
-  private forget(sessionId: string, txIds: readonly string[]): void {
-    for (const jobId of this.sentStarts.keys())
-      if (sessionOfRef(jobId) === sessionId) this.sentStarts.delete(jobId);
-    for (const tx of txIds) {
-      this.dueCash.delete(tx);
-      this.pendingStart.delete(tx);
-      this.startsSent.delete(tx);
-    }
+  private forget(txIds: readonly string[]): void {
+    for (const tx of txIds) this.dueCash.delete(tx);
   }
 
   /** Cash in the session not accounted for by a payment, a credit or a voucher (the journal's books). */
@@ -327,15 +308,31 @@ export class SessionJournal {
     await this.journal.append({ type: 'printed', jobId });
   }
 
-  /** Start job ids survive a restart: an actor restarted with the same job reads back instead of starting blind. */
+  /**
+   * Start job ids survive a restart: an actor restarted with the same job reads back instead of
+   * starting blind. The mark is the start's own intent, journaled under the job the actor passes
+   * with the call (`CallOptions.jobId`) before the request goes out: a job is sent once the journal
+   * says so, and for the transaction the journal names.
+   */
   startLedger(): StartLedger {
     return {
-      sentFor: (jobId) => this.sentStarts.get(jobId),
-      markSent: (jobId, transactionId) => {
-        this.sentStarts.set(jobId, transactionId);
-        this.pendingStart.set(transactionId, jobId);
-      },
+      sentFor: (jobId) => this.startOf(jobId)?.apiId,
+      markSent: () => {},
     };
+  }
+
+  /** A payment or credit step journaled under this job, while its session is open. */
+  private startOf(jobId: string): StartState | undefined {
+    const sessionId = sessionOfRef(jobId);
+    return sessionId ? this.journal.state.sessions[sessionId]?.starts?.[jobId] : undefined;
+  }
+
+  /** Another start (or credit) on this transaction, journaled in its session, may have run at the server. */
+  private startedBefore(sessionId: string | null, apiId: string, jobId: string): boolean {
+    const starts = sessionId ? this.journal.state.sessions[sessionId]?.starts : undefined;
+    return Object.entries(starts ?? {}).some(
+      ([j, st]) => j !== jobId && st.apiId === apiId && mayHaveRun(st),
+    );
   }
 
   private async step<T>(
@@ -492,18 +489,17 @@ export class SessionJournal {
       },
       start: (id, method: StartMethod, opts) => {
         if (passThrough(id)) return api.start(id, method, opts);
-        const sessionId = sessionOfTx(id);
-        const jobId = this.pendingStart.get(id) ?? job(sessionId, `start/${method}`);
-        this.pendingStart.delete(id);
+        // The flow's job names the session too, where the transaction is not in the journal yet.
+        const sessionId = this.sessionOfTx(id) ?? sessionOfRef(opts?.jobId) ?? this.current;
+        const jobId = opts?.jobId ?? job(sessionId, `start/${method}`);
         // Leftover money loaded onto the card is a credit, not the session's payment.
         const step: ApiStep = parseJobRef(jobId)?.step === 'credit' ? 'credit' : `start/${method}`;
         const cents = method === 'cash' ? this.dueCash.get(id) : undefined;
-        // A second start on this transaction: its refusal is read back and, unless paid, is an
-        // unknown outcome (a 409 may mean "the first one took effect", src/api/read-back.ts).
-        const again = this.startsSent.has(id);
-        this.startsSent.add(id);
         const startOrReadBack = async () => {
-          if (again) return repeatStart(api, id, method, opts);
+          // A second start on this transaction (read when this one's intent is durable, so a
+          // concurrent one is seen too): its refusal is read back and, unless paid, is an unknown
+          // outcome (a 409 may mean "the first one took effect", src/api/read-back.ts).
+          if (this.startedBefore(sessionId, id, jobId)) return repeatStart(api, id, method, opts);
           try {
             return await api.start(id, method, opts);
           } catch (err) {
@@ -515,13 +511,9 @@ export class SessionJournal {
             throw err;
           }
         };
-        const started = this.step(sessionId, id, step, jobId, startOrReadBack, judged, cents).catch(
-          (err: unknown) => {
-            // A first start the server certainly never ran leaves nothing to be careful about.
-            if (!again && isApiError(err) && err.outcome === 'not_applied') this.startsSent.delete(id);
-            throw err;
-          },
-        );
+        // A first start the server certainly never ran leaves nothing to be careful about: its
+        // outcome says so (mayHaveRun), and a later start on the transaction is a first one again.
+        const started = this.step(sessionId, id, step, jobId, startOrReadBack, judged, cents);
         return method === 'cashless' ? started.then((t) => this.terminalPaid(sessionId, t)) : started;
       },
       cancel: (id, opts) => {

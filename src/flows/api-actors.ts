@@ -51,7 +51,11 @@ import { topupBasket } from '../../machines/topup.machine.js';
 import { maskCard } from '../util/privacy.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 
-/** Which start job ids were sent, and for which transaction. Must be durable to survive a restart. */
+/**
+ * Which start job ids were sent, and for which transaction. Must be durable to survive a restart.
+ * Every start also carries its job in the call options (`jobId`): the session journal's ledger
+ * needs no mark of its own, the start's journaled intent is it.
+ */
 export interface StartLedger {
   sentFor(jobId: string): Promise<string | undefined> | string | undefined;
   markSent(jobId: string, transactionId: string): Promise<void> | void;
@@ -222,7 +226,7 @@ export function createApiActors(api: SmartTransactionsApi, opts: ApiActorOptions
     const sentFor = await ledger.sentFor(jobId);
     if (sentFor === undefined) {
       await ledger.markSent(jobId, id);
-      return api.start(id, method, call);
+      return api.start(id, method, { ...call, jobId });
     }
     const rb = await readBackConfirmed(sentFor, signal);
     if (rb.took !== 'no_effect') return rb.transaction;
@@ -252,7 +256,7 @@ export function createApiActors(api: SmartTransactionsApi, opts: ApiActorOptions
       });
     // Journaled under this job's step (a credit stays a credit).
     await ledger.markSent(again, id);
-    return repeatStart(api, id, method, call);
+    return repeatStart(api, id, method, { ...call, jobId: again });
   }
 
   return {

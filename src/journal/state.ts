@@ -75,6 +75,8 @@ const StartStateSchema = z.object({
   cents: z.int().optional(),
   /** The last outcome journaled for it; `ok` stays (a late answer of an older job counts too). */
   outcome: z.enum(API_RESULTS).optional(),
+  /** The transaction status its answer reported: absent when the call failed without one. */
+  status: z.string().optional(),
 });
 export type StartState = z.infer<typeof StartStateSchema>;
 
@@ -466,6 +468,15 @@ function useApiId(s: OpenSession, apiId: string): void {
 }
 
 /**
+ * Whether a start (or credit) may have run at the server: anything but a call that failed without
+ * an answer and is journaled as certainly not applied (`not_applied`, or an HTTP refusal `failed`).
+ * A second start on a transaction one of these may have run is read back when refused.
+ */
+export function mayHaveRun(start: StartState): boolean {
+  return !(start.status === undefined && (start.outcome === 'not_applied' || start.outcome === 'failed'));
+}
+
+/**
  * The open session an API transaction belongs to (the one whose steps named it), if any: a call on
  * a transaction carries no session of its own.
  */
@@ -478,10 +489,12 @@ export function sessionOfTransaction(state: LedgerState, apiId: string): string 
  * The outcome of one of the session's payment or credit steps, whichever of its steps is the last:
  * the first `ok` of a `start/cash` adds the cash it collected to the session's paid cash.
  */
-function startOutcome(s: OpenSession, jobId: string, result: ApiResult): void {
+function startOutcome(s: OpenSession, jobId: string, result: ApiResult, status: string | undefined): void {
   const start = s.starts?.[jobId];
   if (!start || start.outcome === 'ok') return;
   start.outcome = result;
+  if (status !== undefined) start.status = status;
+  else delete start.status;
   if (result === 'ok' && start.step === 'start/cash')
     s.paidCashCents = (s.paidCashCents ?? 0) + (start.cents ?? 0);
 }
@@ -560,7 +573,7 @@ function applyInPlace(state: LedgerState, e: JournalEntry): void {
         useApiId(s, e.apiId);
         if (s.tx) s.tx.apiId = e.apiId;
       }
-      startOutcome(s, e.jobId, e.result);
+      startOutcome(s, e.jobId, e.result, e.status);
       const step = s.lastStep;
       // An outcome for an older job of this session (a late answer) changes no step state.
       if (!step || step.jobId !== e.jobId) return;

@@ -6,6 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import sinon from 'sinon';
+import { createActor, toPromise } from 'xstate';
+import { ApiError } from '../../src/api/errors.js';
+import { createApiActors } from '../../src/flows/api-actors.js';
 import { SessionJournal } from '../../src/bookkeeping/session-journal.js';
 import { Journal } from '../../src/journal/journal.js';
 import type { JournalEntry } from '../../src/journal/entries.js';
@@ -96,7 +99,7 @@ describe('session journal: answers from the journal', () => {
     await w.sj.coin(SID, 300, 'coin');
     const credit = await w.api.create(basket(300, `${SID}:credit:1`));
     await w.sj.startLedger().markSent(`${SID}:credit:1`, credit.id);
-    await w.api.start(credit.id, 'cash');
+    await w.api.start(credit.id, 'cash', { jobId: `${SID}:credit:1` });
     assert.equal(w.journal.state.sessions[SID]?.creditedCents, 300, 'journaled with the outcome');
     await w.sj.credited(300, credit.id);
     // The same journal, a bookkeeper that has seen none of it (a restart of the app).
@@ -169,6 +172,72 @@ describe('session journal: answers from the journal', () => {
     );
     assert.equal(w.journal.state.sessions.S2?.lastStep, undefined);
     await w.journal.close();
+  });
+
+  it('a start job is known as sent from its journaled intent, also by a new bookkeeper after a later step', async () => {
+    const w = await sale(200, 150);
+    const jobId = `${SID}:start:${w.sale.id}:1`;
+    w.stub.start.callsFake(async (id: string) => tx('pending', id, 150));
+    // As the start actor does it (src/flows/api-actors.ts startOnce).
+    await w.sj.startLedger().markSent(jobId, w.sale.id);
+    await w.api.start(w.sale.id, 'cash', { jobId });
+    assert.equal(w.journal.state.sessions[SID]?.lastStep?.jobId, jobId, 'journaled under the flow’s job');
+    await w.api.cancel(w.sale.id);
+    const again = new SessionJournal(w.journal, 'checkout', silentLogger);
+    assert.equal(await again.startLedger().sentFor(jobId), w.sale.id);
+    assert.equal(await again.startLedger().sentFor(`${SID}:start:${w.sale.id}:2`), undefined);
+    await w.journal.close();
+  });
+
+  it('the start actor sends a job once: run again with it, it reads the transaction back', async () => {
+    const w = await sale(200, 150);
+    const actors = createApiActors(w.api, { ledger: w.sj.startLedger(), noEffect: { reads: 1, pauseMs: 1 } });
+    const input = { id: w.sale.id, method: 'cash' as const, jobId: `${SID}:start:${w.sale.id}:1` };
+    const run = () => toPromise(createActor(actors.startPayment, { input }).start());
+    assert.equal((await run()).took, 'effect');
+    assert.equal((await run()).took, 'effect');
+    assert.equal(w.stub.start.callCount, 1);
+    assert.equal(w.stub.readBack.callCount, 1);
+    assert.equal(w.sj.leftover(SID), 50, 'paid once');
+    await w.journal.close();
+  });
+
+  it('a second start is read back when refused unless the first one certainly never ran', async () => {
+    const refused = new ApiError({
+      kind: 'http',
+      outcome: 'not_applied',
+      httpStatus: 409,
+      operation: 'start/cash',
+      message: 'not startable',
+    });
+    const lost = new ApiError({
+      kind: 'timeout',
+      outcome: 'unknown',
+      operation: 'start/cash',
+      message: 'lost',
+    });
+    const neverSent = new ApiError({
+      kind: 'network',
+      outcome: 'not_applied',
+      operation: 'start/cash',
+      message: 'refused',
+    });
+    const secondAfter = async (first: ApiError) => {
+      const w = await sale(200, 150);
+      w.stub.start.onFirstCall().rejects(first);
+      w.stub.start.onSecondCall().rejects(refused);
+      w.stub.readBack.callsFake(async (id: string) => ({
+        transaction: tx('created', id, 150),
+        took: classifyStatus('created'),
+      }));
+      await assert.rejects(w.api.start(w.sale.id, 'cash'));
+      const err = (await w.api.start(w.sale.id, 'cash').catch((e: unknown) => e)) as ApiError;
+      const last = w.journal.state.sessions[SID]?.lastStep?.outcome;
+      await w.journal.close();
+      return [err.outcome, last];
+    };
+    assert.deepEqual(await secondAfter(lost), ['unknown', 'unknown'], 'the first may have charged');
+    assert.deepEqual(await secondAfter(neverSent), ['not_applied', 'failed'], 'a first start after all');
   });
 });
 

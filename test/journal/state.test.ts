@@ -7,6 +7,7 @@ import {
   emptyState,
   foldRecords,
   LedgerStateSchema,
+  mayHaveRun,
   RECENT_RECEIPTS,
   sessionOfTransaction,
   type LedgerState,
@@ -316,8 +317,8 @@ describe('journal state: what the session journal reads from the fold', () => {
     const open = s.sessions[sessionId];
     assert.equal(open?.paidCashCents, 100);
     assert.deepEqual(open?.starts, {
-      'p:start:1': { step: 'start/cash', apiId, cents: 100, outcome: 'ok' },
-      'p:start:2': { step: 'start/cash', apiId, cents: 120, outcome: 'failed' },
+      'p:start:1': { step: 'start/cash', apiId, cents: 100, outcome: 'ok', status: 'ok' },
+      'p:start:2': { step: 'start/cash', apiId, cents: 120, outcome: 'failed', status: 'failed' },
     });
     // The whole state is what a compaction snapshot stores: the steps survive it.
     assert.deepEqual(LedgerStateSchema.parse(JSON.parse(JSON.stringify(s))).sessions[sessionId], open);
@@ -358,5 +359,42 @@ describe('journal state: what the session journal reads from the fold', () => {
       s,
     );
     assert.equal(sessionOfTransaction(closed, 'STX_c1'), undefined);
+  });
+
+  it('keeps every payment and credit step of a session; one may have run unless it failed without an answer', () => {
+    const sessionId = 'r';
+    const start = (jobId: string, step: 'start/loyalty' | 'credit'): EntryInput => ({
+      type: 'api_intent',
+      sessionId,
+      apiId: 'STX_r',
+      step,
+      jobId,
+    });
+    const s = foldRecords(
+      stamp([
+        start('r:a', 'start/loyalty'),
+        { type: 'api_outcome', jobId: 'r:a', result: 'not_applied' }, // never reached the server
+        start('r:b', 'start/loyalty'),
+        { type: 'api_outcome', jobId: 'r:b', result: 'failed' }, // an HTTP refusal
+        start('r:c', 'start/loyalty'),
+        { type: 'api_outcome', jobId: 'r:c', result: 'not_applied', status: 'created' }, // answered: not started
+        start('r:d', 'credit'),
+        { type: 'api_outcome', jobId: 'r:d', result: 'unknown' },
+        start('r:e', 'start/loyalty'), // no outcome yet
+      ]),
+    );
+    const starts = s.sessions[sessionId]?.starts ?? {};
+    assert.deepEqual(Object.keys(starts), ['r:a', 'r:b', 'r:c', 'r:d', 'r:e']);
+    assert.deepEqual(
+      Object.entries(starts).map(([jobId, st]) => [jobId, mayHaveRun(st)]),
+      [
+        ['r:a', false],
+        ['r:b', false],
+        ['r:c', true],
+        ['r:d', true],
+        ['r:e', true],
+      ],
+    );
+    assert.equal(starts['r:d']?.step, 'credit');
   });
 });

@@ -72,9 +72,7 @@ describe('recovery after a power cut (in-process: real journal, real stand-in)',
     return looked.id;
   }
   async function start(sid: string, id: string, method: 'cash' | 'loyalty' = 'cash') {
-    const jobId = `${sid}:start:${id}:1`;
-    await w.sj.startLedger().markSent(jobId, id);
-    return w.api.start(id, method);
+    return w.api.start(id, method, { jobId: `${sid}:start:${id}:1` });
   }
 
   it('after coin insert, no card yet: the money is recorded as unclaimed and the API is not called', async () => {
@@ -232,8 +230,10 @@ describe('recovery after a power cut (in-process: real journal, real stand-in)',
       'unknown',
       'one "not started" read leaves the start in doubt',
     );
-    await w.sj.startLedger().markSent(`b1-20:start:${id}:2`, id);
-    await assert.rejects(w.api.start(id, 'cash'), (e: { outcome?: string }) => e.outcome === 'unknown');
+    await assert.rejects(
+      w.api.start(id, 'cash', { jobId: `b1-20:start:${id}:2` }),
+      (e: { outcome?: string }) => e.outcome === 'unknown',
+    );
     assert.equal(w.journal.state.sessions['b1-20']?.lastStep?.outcome, 'unknown');
     await w.sj.unclaimed(500, 'CCCCC-DDDDD');
     await w.sj.closeSession('b1-20', 'unresolved');
@@ -493,8 +493,7 @@ describe('recovery after a power cut (in-process: real journal, real stand-in)',
     await topUpReady('b1-12', PLENTY, 300);
     const credit = await w.api.create(body(topup(300), PLENTY, 'b1-12:credit:3'));
     w.rig.standIn.faults.add({ path: '/start/cash', fault: { type: 'drop_after_commit' } });
-    await w.sj.startLedger().markSent('b1-12:credit:3', credit.id);
-    await assert.rejects(w.api.start(credit.id, 'cash'));
+    await assert.rejects(w.api.start(credit.id, 'cash', { jobId: 'b1-12:credit:3' }));
     await w.sj.closeSession('b1-12', 'cancelled');
     assert.ok(w.journal.state.sessions['b1-12'], 'a credit in doubt keeps the session open');
     await w.crash();
@@ -507,8 +506,7 @@ describe('recovery after a power cut (in-process: real journal, real stand-in)',
     w = await World.create();
     await topUpReady('b1-13', PLENTY, 300);
     const credit = await w.api.create(body(topup(300), PLENTY, 'b1-13:credit:3'));
-    await w.sj.startLedger().markSent('b1-13:credit:3', credit.id);
-    await w.api.start(credit.id, 'cash');
+    await w.api.start(credit.id, 'cash', { jobId: 'b1-13:credit:3' });
     await w.crash();
     const report = await w.recover();
     assert.equal(report.credited, 0);
