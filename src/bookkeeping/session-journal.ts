@@ -81,8 +81,6 @@ export class SessionJournal {
   private jobSeq = 0;
   /** transaction id -> cash a `start/cash` on it collects (basket sum, or `missing_sum` after preTransaction). */
   private readonly dueCash = new Map<string, number>();
-  /** Transactions created by recovery: passed through unjournaled. */
-  private readonly recoveryTx = new Set<string>();
   /** Money operations in order, each seeing the durable effect of the one before. */
   private chain: Promise<unknown> = Promise.resolve();
 
@@ -321,6 +319,17 @@ export class SessionJournal {
     };
   }
 
+  /**
+   * Recovery is making one of its own steps on this transaction: the session's last step is
+   * recovery's, on it, with no outcome yet (recovery journals the intent before it calls). Such a
+   * call passes through, or it would be journaled twice.
+   */
+  private recoveryCalling(apiId: string): boolean {
+    const sessionId = this.sessionOfTx(apiId);
+    const step = sessionId ? this.journal.state.sessions[sessionId]?.lastStep : undefined;
+    return step?.apiId === apiId && step.outcome === undefined && isRecoveryRef(step.jobId);
+  }
+
   /** A payment or credit step journaled under this job, while its session is open. */
   private startOf(jobId: string): StartState | undefined {
     const sessionId = sessionOfRef(jobId);
@@ -415,7 +424,7 @@ export class SessionJournal {
     // A payment's or credit's answer is judged by its status: a 2xx `failed` is not paid.
     const judged = (t: Transaction) => ({ ...tx(t), result: resultOfStatus(classifyStatus(t.status)) });
     const sessionOfTx = (id: string) => this.sessionOfTx(id) ?? this.current;
-    const passThrough = (id: string) => this.recoveryTx.has(id);
+    const passThrough = (id: string) => this.recoveryCalling(id);
     return {
       get: (id, opts) => api.get(id, opts),
       // A search changes nothing; the transaction it finds is journaled by the create that used it.
@@ -428,11 +437,8 @@ export class SessionJournal {
       create: async (body: CreateTransaction, opts?: CallOptions) => {
         // The kiosk's reference travels in `merchantRef` (older journals' calls used `transactionRef`).
         const ref = body.merchantRef ?? body.transactionRef;
-        if (isRecoveryRef(ref)) {
-          const created = await api.create(body, opts);
-          this.recoveryTx.add(created.id);
-          return created;
-        }
+        // Recovery journals its own steps (bookkeeping/recovery.ts): its create passes through.
+        if (isRecoveryRef(ref)) return api.create(body, opts);
         const sessionId = sessionOfRef(ref) ?? this.current;
         const localId = ref ?? job(sessionId, 'create');
         const jobId = job(sessionId, 'create');

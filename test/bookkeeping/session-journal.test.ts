@@ -9,6 +9,8 @@ import sinon from 'sinon';
 import { createActor, toPromise } from 'xstate';
 import { ApiError } from '../../src/api/errors.js';
 import { createApiActors } from '../../src/flows/api-actors.js';
+import { recoverOpenSessions } from '../../src/bookkeeping/recovery.js';
+import { parseJobRef } from '../../machines/job-ref.js';
 import { SessionJournal } from '../../src/bookkeeping/session-journal.js';
 import { Journal } from '../../src/journal/journal.js';
 import type { JournalEntry } from '../../src/journal/entries.js';
@@ -238,6 +240,26 @@ describe('session journal: answers from the journal', () => {
     };
     assert.deepEqual(await secondAfter(lost), ['unknown', 'unknown'], 'the first may have charged');
     assert.deepEqual(await secondAfter(neverSent), ['not_applied', 'failed'], 'a first start after all');
+  });
+
+  it('recovery given the journaling client: each of its own steps is journaled once, by recovery', async () => {
+    const w = await world();
+    await w.sj.beginSession(SID);
+    await w.sj.cardScanned(SID, CARD);
+    await w.sj.coin(SID, 200, 'coin');
+    const report = await recoverOpenSessions({ journal: w.journal, api: w.api, logger: silentLogger });
+    assert.equal(report.credited, 200);
+    const steps = (await records(w.journal)).flatMap((r) =>
+      r.type === 'api_intent' ? [[r.step, parseJobRef(r.jobId)?.step]] : [],
+    );
+    assert.deepEqual(steps, [
+      ['create', 'recovery-create'],
+      ['credit', 'recovery-credit'],
+    ]);
+    assert.equal(w.stub.start.callCount, 1);
+    assert.equal(w.journal.state.sessions[SID], undefined, 'settled and closed');
+    assert.equal(w.journal.state.lifetime.credits.cents, 200);
+    await w.journal.close();
   });
 });
 
