@@ -111,6 +111,8 @@ export class CctalkCoinValidator extends EventEmitter<CoinAcceptorEvents> implem
   private last: number | undefined;
   private ready = false;
   private initialising: Promise<void> | undefined;
+  /** The inhibit application on the line (apply), so that the next waits for it. */
+  private applying: Promise<void> = Promise.resolve();
   private polling = false;
   private closed = false;
   private silentReported = false;
@@ -223,8 +225,22 @@ export class CctalkCoinValidator extends EventEmitter<CoinAcceptorEvents> implem
     return [bits & 0xff, (bits >> 8) & 0xff];
   }
 
-  /** Sends the wanted state: refusing first when closing, the mask first when opening. */
-  private async apply(): Promise<void> {
+  /**
+   * Sends the wanted state, one application at a time, each reading the wish when its turn comes: two
+   * running at once (the start-up's inhibit and the kiosk's first wish) would interleave their frames
+   * on the line and could leave the start-up's mask 00 00 under the kiosk's master on, or the reverse.
+   */
+  private apply(): Promise<void> {
+    const run = this.applying.then(
+      () => this.applyNow(),
+      () => this.applyNow(),
+    );
+    this.applying = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Refusing first when closing, the mask first when opening. */
+  private async applyNow(): Promise<void> {
     const [lo, hi] = this.mask();
     const open = this.wantOpen && (lo !== 0 || hi !== 0);
     if (!open) {

@@ -235,4 +235,29 @@ describe('CctalkCoinValidator on the serialport mock binding', () => {
     assert.equal(device.mask, 0b100, 'the mask the kiosk wants, again');
     assert.equal(device.master, true);
   });
+
+  it('a wish made while the start-up inhibit is on the line lands last: the mask and master it asked for', async () => {
+    // The kiosk opens the acceptor as soon as the validator is ready, which can be while the driver's
+    // own start-up inhibit (228 00, then 231 00 00) is still being sent (seen over a loaded pty).
+    await validator.close();
+    let wish: Promise<void> | undefined;
+    const v = new CctalkCoinValidator({ path: PATH, pollMs: 50, timeoutMs: 100 }, ports.factory);
+    const off = ports.onWrite(PATH, (data) => {
+      if (!wish && data[3] === HEADER.MODIFY_MASTER_INHIBIT && data[4] === 0)
+        wish = v.setAccepting(true, [10, 20, 50, 100]);
+    });
+    validator = v;
+    await v.start();
+    await tick(400);
+    off();
+    assert.ok(wish, 'the wish was made mid start-up');
+    await wish;
+    assert.equal(device.mask, 0b1111, 'not the start-up mask 00 00 written after it');
+    assert.equal(device.master, true);
+    assert.equal(v.accepting, true);
+    assert.deepEqual(device.inhibitWrites.slice(-2), [
+      { header: HEADER.MODIFY_INHIBIT_STATUS, data: [0x0f, 0] },
+      { header: HEADER.MODIFY_MASTER_INHIBIT, data: [1] },
+    ]);
+  });
 });
