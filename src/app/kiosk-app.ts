@@ -25,7 +25,6 @@ import { TICK_MS, type KioskInputEvent } from '../../machines/events.js';
 import { machineClock } from './machine-clock.js';
 import type {
   FlowEvent,
-  PrintFailure,
   PrintInput,
   PrintOutput,
   RecordUnclaimedInput,
@@ -41,18 +40,8 @@ import { screenFor, statePath } from '../../machines/screens.js';
 import type { KioskConfig } from '../config/config-schema.js';
 import type { ControlDevice, SimControls } from './control-port.js';
 import { buildDevices, type Devices, type SimHandles } from './devices.js';
-import {
-  customerReceiptLines,
-  saleFigures,
-  bonusDiscountCents,
-  maskReceiptCards,
-  saleLines,
-  voucherLines,
-  type PrintedSale,
-} from '../bookkeeping/receipt-jobs.js';
-import type { ReceiptLine } from '../api/schemas.js';
+import { bonusDiscountCents } from '../bookkeeping/receipt-jobs.js';
 import { SessionRecovery } from '../bookkeeping/recovery.js';
-import type { RecoveredReceipt } from '../bookkeeping/recover-session.js';
 import { TerminalDuties } from '../bookkeeping/terminal-duties.js';
 import { TerminalService } from './terminal-service.js';
 import { SessionJournal } from '../bookkeeping/session-journal.js';
@@ -62,17 +51,18 @@ import { loadVoucherKeys, voucherKeyFile } from './voucher-keys.js';
 import { createVoucherPayout } from './voucher-payout.js';
 import { signedVoucherParts } from '../journal/state.js';
 import { JournalFleet, discountField, fleetMethod, paidEventId } from './journal-fleet.js';
-import type { JournalEntry, SaleFigures } from '../journal/entries.js';
+import type { JournalEntry } from '../journal/entries.js';
 import { VendJournal } from '../bookkeeping/vend-journal.js';
 import { createVendActors } from './vend-actors.js';
-import { settleFromCounters, type Hopper } from '../../hal/hopper/hopper.js';
 import { createServiceMenu, httpReachable, reportServiceAction } from './service-menu-actors.js';
 import { createReleaseSettler, type ReleaseSettler } from './release-settle.js';
 import { StorageWatch } from './storage-watch.js';
+import { VendingCounter } from './vending-counter.js';
+import { ReceiptPrinting } from './receipt-printing.js';
 import { CoinIntake, coinTarget } from './coin-intake.js';
 import { printerHealthOf, type PrinterStatus } from '../../hal/printer/printer.js';
 import type { DeviceHealth } from '../contracts/device.js';
-import type { KioskSummary, VendSummary } from '../contracts/kiosk-summary.js';
+import type { KioskSummary } from '../contracts/kiosk-summary.js';
 
 import type { FleetReporter } from '../fleet/reporter.js';
 
@@ -120,11 +110,15 @@ export class KioskApp extends EventEmitter {
   private terminalService!: TerminalService;
   /** The vending counter's stock, releases and payouts (empty without `hardware.slots`). */
   private vend!: VendJournal;
+  /** What the machine may sell, the fleet's slot and hopper alerts, unblocks, fills (vending-counter.ts). */
+  private vending!: VendingCounter;
   /** Settles the releases in doubt: service menu and fleet alike (release-settle.ts). */
   private releases!: ReleaseSettler;
   /** Signs the codes of the vouchers this kiosk records; the book checks scanned ones and keeps payouts. */
   private vouchers!: VoucherIssuer;
   private voucherBook!: VoucherBook;
+  /** Receipts and vouchers: numbered, journaled, printed (receipt-printing.ts). */
+  private receipts!: ReceiptPrinting;
   private expiryTimer: NodeJS.Timeout | undefined;
   private actor!: KioskActor;
   private readonly bootId = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
@@ -224,24 +218,37 @@ export class KioskApp extends EventEmitter {
       () => this.scheduleRecoveryRetry(5_000),
       this.vouchers,
     );
+    this.receipts = new ReceiptPrinting({
+      config: this.config,
+      journal: this.journal,
+      sessions: this.sessions,
+      printer: () => this.devices.printer,
+      logger: this.logger,
+    });
     await this.buildApi();
     ({ devices: this.devices, sim: this.sim } = await buildDevices(c, this.logger));
+    this.vending = new VendingCounter({
+      book: this.vend,
+      devices: this.devices,
+      simHopper: this.sim.hopper,
+      config: this.config,
+      fleet: () => this.fleet,
+      machineRunning: () => this.actor !== undefined,
+      send: (event) => this.send(event),
+      onChange: () => this.emit('change'),
+      logger: this.logger,
+    });
     // A ccTalk validator's credits after the last one journaled are reported once more, none before.
     this.devices.acceptor.resumeFrom?.(this.journal.state.acceptorEvent);
     this.wireDevices();
     this.releases = createReleaseSettler({
       book: this.vend,
-      print: (lines) =>
-        this.devices.printer.print({
-          lines,
-          header: this.config.receipts.header,
-          footer: this.config.receipts.footer,
-        }),
+      print: (lines) => this.receipts.printLines(lines),
       lang: () => this.config.kiosk.language,
       productName: (id) => this.config.catalogue.find((p) => p.id === id)?.desc,
       logger: this.logger,
       sensorActive: (slot) => this.devices.slots?.sensorActive(slot) ?? false,
-      onSettled: () => this.vendChanged(),
+      onSettled: () => this.vending.changed(),
     });
     await Promise.all([
       this.devices.buttons.start(),
@@ -253,7 +260,7 @@ export class KioskApp extends EventEmitter {
     // A ccTalk validator knows its coins once it answered (184): the next session takes them (STOCK).
     const acceptor = this.devices.acceptor;
     if (acceptor.coinValues.length === 0 && acceptor.initialised)
-      void acceptor.initialised(60_000).then((ok) => ok && this.vendChanged());
+      void acceptor.initialised(60_000).then((ok) => ok && this.vending.changed());
     this.actor = createActor(this.provideMachines(), {
       input: { bootId: this.bootId, config: this.kioskInput() },
     });
@@ -283,7 +290,7 @@ export class KioskApp extends EventEmitter {
     if (this.pairingLost)
       this.fleet?.setAlert('repair_needed', { severity: 'critical', message: this.pairingLost });
     this.storage.republish();
-    this.vendChanged();
+    this.vending.changed();
     await this.expireVouchers();
     this.expiryTimer = setInterval(() => void this.expireVouchers(), 3_600_000);
     this.expiryTimer.unref?.();
@@ -374,9 +381,9 @@ export class KioskApp extends EventEmitter {
       deviceId: c.api.smartDeviceId,
       terminal: this.terminal,
       servePaid: async (sessionId) => {
-        if ((await this.vend.notServed(sessionId)) > 0) this.vendChanged();
+        if ((await this.vend.notServed(sessionId)) > 0) this.vending.changed();
       },
-      printReceipt: (r) => this.printRecovered(r),
+      printReceipt: (r) => this.receipts.printRecovered(r),
       vouchers: this.vouchers,
     });
   }
@@ -470,7 +477,9 @@ export class KioskApp extends EventEmitter {
       setAcceptor: (_: unknown, params: SetAcceptorParams) =>
         this.coins.setAcceptor(params.enabled, params.accept),
     };
-    const print = fromPromise<PrintOutput | undefined, PrintInput>(async ({ input }) => this.print(input));
+    const print = fromPromise<PrintOutput | undefined, PrintInput>(async ({ input }) =>
+      this.receipts.print(input),
+    );
     const recordUnclaimed = fromPromise<RecordUnclaimedOutput, RecordUnclaimedInput>(async ({ input }) => {
       const voucherCode = this.vouchers.issue(input.cents);
       // Durable before the code is shown or printed: the operator's books must know it first.
@@ -496,8 +505,8 @@ export class KioskApp extends EventEmitter {
       slots: this.devices.slots,
       hopper: this.devices.hopper,
       logger: this.logger,
-      onSlotChange: () => this.vendChanged(),
-      onPayout: () => this.vendChanged(),
+      onSlotChange: () => this.vending.changed(),
+      onPayout: () => this.vending.changed(),
       terminal: this.terminalService,
     });
     const flowActors = { ...apiActors, print, recordUnclaimed, redeemVoucher, ...vendActors };
@@ -527,7 +536,7 @@ export class KioskApp extends EventEmitter {
             logger: this.logger,
             lang: () => this.config.kiosk.language,
           }),
-          ...(this.devices.hopper ? { hopper: this.hopperBook(this.devices.hopper) } : {}),
+          ...(this.devices.hopper ? { hopper: this.vending.hopperBook(this.devices.hopper) } : {}),
           fleet: () => this.fleet,
           fleetConfigured: this.config.fleet !== undefined,
           apiReachable: () => httpReachable(this.standIn?.baseUrl ?? this.config.api.baseUrl),
@@ -542,9 +551,9 @@ export class KioskApp extends EventEmitter {
               })),
             set: async (slot, count) => {
               await this.vend.setStock(slot, count, 'technician');
-              this.vendChanged();
+              this.vending.changed();
             },
-            unblock: (slot) => this.unblockSlot(slot, 'technician'),
+            unblock: (slot) => this.vending.unblockSlot(slot, 'technician'),
           },
         }),
       },
@@ -559,8 +568,8 @@ export class KioskApp extends EventEmitter {
     // Releases and payouts cut off by the restart first: what the hopper paid and which units were
     // never released decide what recovery owes each session.
     await this.vend.afterRestart();
-    await this.settlePayouts();
-    this.vendChanged();
+    await this.vending.settlePayouts();
+    this.vending.changed();
     const report = await this.recovery.run(this.sessions.sessionId);
     if (report.unresolved === 0 || this.config.journal.onApiDown === 'out_of_service')
       return { unresolved: report.unresolved };
@@ -591,107 +600,6 @@ export class KioskApp extends EventEmitter {
       this.journalDamage = `${alert.file} unreadable (${alert.damage.kind}), moved to ${alert.movedTo}`;
       this.fleet?.setAlert('journal_damaged', { severity: 'critical', message: this.journalDamage });
     }
-  }
-
-  /**
-   * Payouts journaled without an outcome (a power cut during the dispense): the hopper's own counters
-   * say what was paid (`settle`); never dispensed again. A hopper that cannot tell leaves the payout
-   * `unknown` with 0 paid (the customer's money goes back the usual way; the operator counts).
-   */
-  private async settlePayouts(): Promise<void> {
-    const hopper = this.devices.hopper;
-    for (const p of this.vend.payoutsInDoubt()) {
-      if (p.outcome === 'unknown') continue;
-      const intent = { coins: p.coins, coinCents: p.coinCents, before: p.before };
-      let result;
-      try {
-        result = hopper
-          ? await hopper.settle(intent)
-          : settleFromCounters(intent, { event: -1, remaining: 0, paid: 0, unpaid: 0 });
-      } catch (err) {
-        this.logger.error(
-          { err: (err as Error).message, jobId: p.jobId },
-          'payout in doubt: hopper not readable',
-        );
-        result = settleFromCounters(intent, { event: -1, remaining: 0, paid: 0, unpaid: 0 });
-      }
-      await this.vend.payoutOutcome(p.jobId, result.outcome, result.paidCents, {
-        ...(result.after && result.after.event >= 0 ? { after: result.after } : {}),
-      });
-      this.logger.warn(
-        { jobId: p.jobId, outcome: result.outcome, paidCents: result.paidCents, coins: p.coins },
-        'payout cut off by a restart: settled from the hopper counters',
-      );
-    }
-  }
-
-  /**
-   * Stock, blocked slots or the hopper changed: the machine learns what can still be sold, the fleet
-   * gets `slot_jammed`, `stock_low` and `hopper_empty`.
-   */
-  private vendChanged(): void {
-    // Devices report before the machine runs; start() calls this again once it does.
-    if (!this.actor) return;
-    const view = this.vend.view();
-    const hopper = this.devices.hopper;
-    this.send({
-      type: 'STOCK',
-      slotStock: this.vend.available(),
-      ...(hopper ? { givesChange: hopper.status === 'ok' } : {}),
-      coinValues: [...this.devices.acceptor.coinValues],
-    });
-    const blocked = view.filter((s) => s.blocked);
-    const low = view.filter((s) => !s.blocked && s.stock <= s.lowAt);
-    const doubt = this.vend.releasesInDoubt().filter((r) => r.outcome === 'unknown');
-    if (this.fleet) {
-      if (blocked.length > 0 || doubt.length > 0)
-        this.fleet.setAlert('slot_jammed', {
-          severity: 'critical',
-          message: [
-            ...blocked.map((s) => `${s.id}: ${s.blocked}`),
-            ...doubt.map((r) => `${r.slot}: release ${r.jobId} unknown (${r.cents} ct), settle it`),
-          ]
-            .join('; ')
-            .slice(0, 500),
-        });
-      else this.fleet.clearAlert('slot_jammed');
-      if (low.length > 0)
-        this.fleet.setAlert('stock_low', {
-          severity: 'warning',
-          message: low
-            .map((s) => `${s.id}: ${s.stock}`)
-            .join(', ')
-            .slice(0, 500),
-        });
-      else this.fleet.clearAlert('stock_low');
-      if (hopper) this.hopperAlerts(this.fleet, hopper);
-    }
-    this.emit('change');
-  }
-
-  /**
-   * `hopper_offline`: it stopped answering (sessions give no change and settle without it);
-   * `hopper_empty`: it ran empty paying, or the books count no coin; `hopper_low`: the books count
-   * `hardware.hopper.lowAt` coins or fewer. The books are the journal's (fills, take-outs, payouts):
-   * unknown until a technician first books a fill, and then nothing is said of the level.
-   */
-  private hopperAlerts(fleet: FleetReporter, hopper: Hopper): void {
-    const coins = this.vend.hopperCoins();
-    const lowAt = this.config.hardware.hopper?.lowAt ?? 0;
-    const what = `${hopper.coinCents} ct hopper`;
-    if (hopper.status === 'offline')
-      fleet.setAlert('hopper_offline', { severity: 'warning', message: `${what}: not answering, no change` });
-    else fleet.clearAlert('hopper_offline');
-    const empty = hopper.status === 'empty' || coins === 0;
-    if (empty)
-      fleet.setAlert('hopper_empty', {
-        severity: 'warning',
-        message: coins === 0 ? `${what}: 0 coins by the books` : what,
-      });
-    else fleet.clearAlert('hopper_empty');
-    if (!empty && coins !== null && coins <= lowAt)
-      fleet.setAlert('hopper_low', { severity: 'warning', message: `${what}: ${coins} coins by the books` });
-    else fleet.clearAlert('hopper_low');
   }
 
   private scheduleRecoveryRetry(delayMs = 60_000): void {
@@ -743,117 +651,6 @@ export class KioskApp extends EventEmitter {
       if (apiReachable && !pairingLost) this.fleet.clearAlert('repair_needed');
     }
     return { apiReachable, pairingLost, devices };
-  }
-
-  /** Numbered by the journal's paid count (sales + top-ups): durable, consecutive, already written. */
-  private receiptNumber(): string {
-    const life = this.journal.state.lifetime;
-    return `${this.config.kiosk.id}-${String(life.sales.count + life.topUps.count).padStart(5, '0')}`;
-  }
-
-  /** The API's receipt lines as the customer's receipt shows them (card numbers masked if configured). */
-  private apiReceiptLines(lines: readonly ReceiptLine[]): ReceiptLine[] {
-    return this.config.receipts.maskCardNumber ? maskReceiptCards(lines) : [...lines];
-  }
-
-  private async print(input: PrintInput): Promise<{ receiptNo?: string }> {
-    const lang = this.config.kiosk.language;
-    let lines: ReceiptLine[];
-    let receiptNo: string | undefined;
-    let figures: SaleFigures | undefined;
-    if (input.kind === 'receipt' && input.sale) {
-      const api = this.apiReceiptLines(input.lines);
-      receiptNo = this.receiptNumber();
-      figures = saleFigures(input.sale, receiptNo);
-      lines = customerReceiptLines(input.sale, api, {
-        lang,
-        receiptNo,
-        when: receiptTime(new Date()),
-        merchant: this.config.receipts.merchant,
-      });
-    } else if (input.kind === 'receipt') {
-      const api = this.apiReceiptLines(input.lines);
-      // A sale's receipt lists what was bought; the API's lines only cover the loyalty card (none without one).
-      lines =
-        this.config.kiosk.mode === 'checkout' && input.basket.length > 0
-          ? [...saleLines(input.basket, input.method, lang), ...api]
-          : api;
-    } else {
-      lines = voucherLines(input.voucherCode, input.cents, input.transactionId, lang);
-    }
-    await this.sessions.receipt(input.jobId, lines, figures);
-    try {
-      await this.devices.printer.print({
-        lines,
-        header: this.config.receipts.header,
-        footer: this.config.receipts.footer,
-      });
-    } catch (err) {
-      // Recorded, not printed (paper out, printer gone): the flow tells the customer staff reprint it.
-      const failure: PrintFailure = { kept: true, ...(receiptNo ? { receiptNo } : {}) };
-      throw Object.assign(new Error((err as Error).message, { cause: err }), failure);
-    }
-    await this.sessions.printed(input.jobId);
-    return receiptNo ? { receiptNo } : {};
-  }
-
-  /**
-   * The receipt of a sale recovery found paid (a cut during the payment or the releases): numbered and
-   * laid out like any receipt, the API's lines as read back, with where the rest of the money went
-   * (recovery settled it first); journaled before it prints (kept for a reprint). The journaled
-   * receipt carries the paid transaction (`paid`): the fleet is told the sale from that record
-   * (journal-fleet.ts), at once or when the reporter comes up, so a power cut before the reporter
-   * is up loses it no more. The flow told it only if it got past its releases, and with the same
-   * eventId the dashboard keeps one of the two.
-   */
-  private async printRecovered(r: RecoveredReceipt): Promise<void> {
-    const api = this.apiReceiptLines(r.apiLines);
-    const receiptNo = this.receiptNumber();
-    const sale: PrintedSale = {
-      kind: r.kind,
-      basket: r.basket,
-      bonusProducts: [],
-      parts: { card: 0, cash: 0, terminal: r.terminal },
-      cardBalance: null,
-      cashIn: r.cashIn,
-      ...(r.voucherIn > 0 ? { voucherIn: r.voucherIn } : {}),
-      credited: r.credited,
-      voucher: null,
-      // Kept for the operator, not printed as a code: nobody may be at the tray at boot.
-      vouchersKept: r.vouchersOut,
-      cardMasked: r.cardMasked,
-      balanceAfter: null,
-      ...(r.changed > 0 ? { changed: r.changed } : {}),
-      ...(r.undelivered ? { undelivered: r.undelivered } : {}),
-    };
-    const lines = customerReceiptLines(sale, api, {
-      lang: this.config.kiosk.language,
-      receiptNo,
-      when: receiptTime(new Date()),
-      merchant: this.config.receipts.merchant,
-    });
-    const figures = saleFigures(sale, receiptNo);
-    const given = (r.undelivered ?? []).filter((u) => u.outcome === 'failed').length;
-    await this.journal.append({
-      type: 'receipt',
-      sessionId: r.sessionId,
-      jobId: r.jobId,
-      lines,
-      sale: figures,
-      paid: {
-        transactionId: r.transactionId,
-        ...(r.method ? { method: r.method } : {}),
-        ...(r.cardMasked ? { cardMasked: r.cardMasked } : {}),
-        itemCount: r.kind === 'topup' ? 0 : r.basket.reduce((n, l) => n + l.quantity, 0) - given,
-      },
-    });
-    await this.devices.printer.print({
-      lines,
-      header: this.config.receipts.header,
-      footer: this.config.receipts.footer,
-    });
-    await this.journal.append({ type: 'printed', jobId: r.jobId });
-    this.logger.info({ sessionId: r.sessionId, receiptNo, lines: lines.length }, 'recovery: receipt printed');
   }
 
   private onFlowEvent(e: FlowEvent): void {
@@ -941,7 +738,7 @@ export class KioskApp extends EventEmitter {
     });
     d.hopper?.on('status', (status) => {
       this.logger.info({ status }, 'hopper status');
-      this.vendChanged();
+      this.vending.changed();
     });
     d.display.on('status', (ev) =>
       this.device('display', ev.health === 'offline' ? 'offline' : 'ok', ev.cause),
@@ -1067,60 +864,7 @@ export class KioskApp extends EventEmitter {
               unjournaledCents: this.coins.heldCents(),
             }),
       },
-      ...(this.devices.slots || this.devices.hopper ? { vend: this.vendSummary() } : {}),
-    };
-  }
-
-  /**
-   * The service menu's hopper page: the books' count, and a technician's coins in or out, journaled
-   * first. The simulated hopper stands for the hardware the technician's hands fill: it follows.
-   */
-  private hopperBook(hopper: Hopper) {
-    return {
-      status: () => ({ coinCents: hopper.coinCents, coins: this.vend.hopperCoins() }),
-      count: async (coins: number) => {
-        await this.vend.hopperFilled(coins, hopper.coinCents, 'technician');
-        if (this.sim.hopper) {
-          if (coins > 0) this.sim.hopper.refill(coins);
-          else this.sim.hopper.take(-coins);
-        } else if (coins > 0) hopper.refilled();
-        this.vendChanged();
-        return this.vend.hopperCoins() ?? 0;
-      },
-    };
-  }
-
-  /**
-   * A blocked slot cleared by an operator (service menu, fleet `unblock-slot`): journaled first, refused
-   * while its sensor reads active or a release of it is in doubt (VendJournal.unblockSlot).
-   */
-  async unblockSlot(slot: string, by: string): Promise<number> {
-    const stock = await this.vend.unblockSlot(slot, by, this.devices.slots?.sensorActive(slot) ?? false);
-    this.logger.info({ slot, by, stock }, 'slot unblocked');
-    this.vendChanged();
-    return stock;
-  }
-
-  /** Stock, blocks, releases in doubt and the hopper (control port, status file, fleet health). */
-  vendSummary(): VendSummary {
-    const hopper = this.devices.hopper;
-    return {
-      slots: this.vend
-        .view()
-        .map((s) => ({ id: s.id, product: s.product, stock: s.stock, blocked: s.blocked })),
-      releasesInDoubt: this.vend
-        .releasesInDoubt()
-        .filter((r) => r.outcome === 'unknown')
-        .map((r) => ({ jobId: r.jobId, slot: r.slot, cents: r.cents })),
-      hopper: hopper
-        ? {
-            coinCents: hopper.coinCents,
-            status: hopper.status,
-            ...(this.sim.hopper ? { coins: this.sim.hopper.coins } : {}),
-            booked: this.vend.hopperCoins(),
-            lowAt: this.config.hardware.hopper?.lowAt ?? 0,
-          }
-        : null,
+      ...(this.devices.slots || this.devices.hopper ? { vend: this.vending.summary() } : {}),
     };
   }
 
@@ -1206,7 +950,7 @@ export class KioskApp extends EventEmitter {
         else if (action === 'refill') hopper.refill(coins ?? 50);
         else if (action === 'jam') hopper.jam(coins ?? 0);
         else hopper.setOnline(action === 'online');
-        this.vendChanged();
+        this.vending.changed();
         return { coins: hopper.coins };
       },
     };
@@ -1224,11 +968,11 @@ export class KioskApp extends EventEmitter {
       maintenance: (on) => this.send({ type: 'MAINTENANCE', on }),
       onRestart: (reason) => this.opts.onRestart?.(reason),
       clockSynced: () => this.opts.clockSynced?.() ?? true,
-      vend: () => (this.devices.slots || this.devices.hopper ? this.vendSummary() : undefined),
+      vend: () => (this.devices.slots || this.devices.hopper ? this.vending.summary() : undefined),
       terminal: this.terminalService,
       releases: this.releases,
       ...(this.devices.slots
-        ? { unblockSlot: (slot: string, by: string) => this.unblockSlot(slot, by) }
+        ? { unblockSlot: (slot: string, by: string) => this.vending.unblockSlot(slot, by) }
         : {}),
     });
     // Before anything else the journal tells: the records recovery (or the CLI) wrote before this.
@@ -1283,10 +1027,4 @@ function damageMessage(alert: Extract<JournalAlert, { kind: 'damaged' }>): strin
     `damaged: ${ranges || 'none'}; sessions: ${sessions || 'none'}; cash box ${alert.cashBoxCents} ct` +
     (alert.mismatches.length > 0 ? `; money cross-check corrected ${alert.mismatches.length}x` : '');
   return text.slice(0, 500);
-}
-
-/** Device-local date and time as a German receipt shows it: `01.12.2026 14:05`. */
-function receiptTime(d: Date): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${p(d.getDate())}.${p(d.getMonth() + 1)}.${d.getFullYear()} ${p(d.getHours())}:${p(d.getMinutes())}`;
 }
