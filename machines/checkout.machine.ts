@@ -14,9 +14,16 @@ import {
   voucherScan,
   voucherStates,
 } from './session-states.js';
-import { initialSessionContext, type SessionContext } from './session-context.js';
-import { sessionOutput, sessionSetup } from './session.setup.js';
-import { created, isButton, retryOrFail, transactionSteps, waitingForMoney } from './session-steps.js';
+import type { SessionContext } from './session-context.js';
+import { sessionSetup } from './session.setup.js';
+import {
+  created,
+  isButton,
+  retryOrFail,
+  sessionHead,
+  transactionSteps,
+  waitingForMoney,
+} from './session-steps.js';
 import { changeState, releasePaidState, reverseState } from './release-states.js';
 
 type Ctx = { context: SessionContext };
@@ -24,17 +31,12 @@ type Ev = { event: { type: string; name?: string } };
 
 const isUpDown = ({ event }: Ev) => event.type === 'BUTTON' && (event.name === 'up' || event.name === 'down');
 
+const head = sessionHead('checkout');
+
 export const checkoutMachine = sessionSetup.createMachine({
-  id: 'checkout',
-  context: ({ input }) => initialSessionContext('checkout', input),
-  output: ({ context }) => sessionOutput(context),
-  entry: [{ type: 'setAcceptor', params: { enabled: false } }, 'replayFirstEvent'],
-  // A coin can land in any state (one already in the chute when the acceptor was inhibited): count it.
+  ...head,
   on: {
-    COIN: { actions: 'acceptCoin' },
-    TICK: { actions: 'tick' },
-    DEVICE: { actions: 'recordDevice' },
-    COINS_HELD: { actions: 'recordHeldCoins' },
+    ...head.on,
     // The hopper dropped out (or came back) mid-session: settling and the screens follow at once.
     STOCK: { actions: 'recordChangeHealth' },
   },

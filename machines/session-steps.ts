@@ -1,14 +1,15 @@
 /**
- * The steps checkout and top-up write alike around their own states: the `collecting.waiting` state
- * (money wanted, the acceptor on) and the create/update of the API transaction, retried while a
- * second try cannot charge anyone (`mayRetryCall`), else `#apiFailed` with the fault reported.
+ * The steps checkout and top-up write alike around their own states: the machine's head (context,
+ * output, entry, what any state hears), the `collecting.waiting` state (money wanted, the acceptor
+ * on) and the create/update of the API transaction, retried while a second try cannot charge anyone
+ * (`mayRetryCall`), else `#apiFailed` with the fault reported.
  * Plain config pieces over the named effects of session.setup.ts; both machines spread them in.
  */
 import type { BasketLine, TransactionRef } from './ports.js';
 import { acceptorParams } from './accepted-coins.js';
 import { doneOutput } from './done-output.js';
-import type { SessionContext } from './session-context.js';
-import { jobId } from './session.setup.js';
+import { initialSessionContext, type SessionContext, type SessionInput } from './session-context.js';
+import { jobId, sessionOutput } from './session.setup.js';
 
 type Ctx = { context: SessionContext };
 type Ev = { event: { type: string; name?: string } };
@@ -35,6 +36,26 @@ const collectingDeviceEvents = {
   // the next coin ("Kein Wechselgeld", no coin larger than what is due).
   STOCK: { guard: 'changeHealthChanged', target: 'check', actions: 'recordChangeHealth' },
 } as const;
+
+/**
+ * The head of both session machines: the context from the input, the output, the acceptor off and
+ * the first event replayed on entry, and what is heard in any state (a coin can land in any state,
+ * one already in the chute when the acceptor was inhibited: it is counted).
+ */
+export function sessionHead<const F extends 'checkout' | 'topup'>(flow: F) {
+  return {
+    id: flow,
+    context: ({ input }: { input: SessionInput }) => initialSessionContext(flow, input),
+    output: ({ context }: Ctx) => sessionOutput(context),
+    entry: [{ type: 'setAcceptor', params: { enabled: false } }, 'replayFirstEvent'],
+    on: {
+      COIN: { actions: 'acceptCoin' },
+      TICK: { actions: 'tick' },
+      DEVICE: { actions: 'recordDevice' },
+      COINS_HELD: { actions: 'recordHeldCoins' },
+    },
+  } as const;
+}
 
 /** Named, so that diagrams read `[button ok]`. */
 export const isButton = (name: string) =>

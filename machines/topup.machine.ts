@@ -6,24 +6,14 @@
  * Money inserted before the card, or after a cancel or walk-away, is settled like everywhere else.
  */
 import { cardStates, endStates, payStates, voucherScan, voucherStates } from './session-states.js';
-import { initialSessionContext } from './session-context.js';
-import { sessionOutput, sessionSetup, topupBasket } from './session.setup.js';
-import { created, isButton, transactionSteps, waitingForMoney } from './session-steps.js';
+import { sessionSetup, topupBasket } from './session.setup.js';
+import { created, isButton, sessionHead, transactionSteps, waitingForMoney } from './session-steps.js';
 import { acceptorParams } from './accepted-coins.js';
 
 export { topupBasket };
 
 export const topupMachine = sessionSetup.createMachine({
-  id: 'topup',
-  context: ({ input }) => initialSessionContext('topup', input),
-  output: ({ context }) => sessionOutput(context),
-  entry: [{ type: 'setAcceptor', params: { enabled: false } }, 'replayFirstEvent'],
-  on: {
-    COIN: { actions: 'acceptCoin' },
-    TICK: { actions: 'tick' },
-    DEVICE: { actions: 'recordDevice' },
-    COINS_HELD: { actions: 'recordHeldCoins' },
-  },
+  ...sessionHead('topup'),
   initial: 'session',
   states: {
     session: {
