@@ -318,10 +318,14 @@ describe('service menu in the kiosk program', function () {
     await k.waitForScreen(/Service-PIN/, 15_000);
     await pin(k, '1234');
     await k.waitForScreen(/^Service 1\/11/);
-    const logged = k
-      .logs()
-      .filter((l) => l.msg === 'service menu')
-      .map((l) => l.service);
+    // The log comes over the child's stdout (pino writes it asynchronously), which may arrive after
+    // the display's answer: wait for the line (the kiosk emits the menu's report right after it renders).
+    const serviceLog = async () =>
+      k
+        .logs()
+        .filter((l) => l.msg === 'service menu')
+        .map((l) => l.service);
+    const logged = await k.waitFor(serviceLog, (l) => l.includes('login'), 5000, "the 'login' log line");
     assert.deepEqual(logged, ['pin_wrong', 'pin_lockout', 'pin_lockout_ended', 'login']);
   });
 });
