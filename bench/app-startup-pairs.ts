@@ -12,6 +12,7 @@
  *     --variant 'before=node:/tmp/b/dist/kiosk.mjs' --variant 'after=node:/tmp/a/dist/kiosk.mjs' \
  *     --variant 'after, node 22=/tmp/node22/bin/node:/tmp/a/bin/kiosk.mjs:NODE_COMPILE_CACHE=/tmp/cc'
  *
+ * An entry ending in `.blob` is a start-up snapshot (`npm run build:snapshot`): `node --snapshot-blob <it>`.
  * `node` as the binary is the Node running this script. Simulated devices, the API stand-in as its
  * own process (a Pi talks to the real API elsewhere), one journal per variant; one unmeasured warm-up
  * start per variant first (file cache, journal created, caches written).
@@ -71,8 +72,10 @@ try {
       mkdirSync(join(dir, `journal-${i}`), { recursive: true });
       const configPath = join(dir, `config-${i}.json`);
       writeFileSync(configPath, JSON.stringify(config));
+      // a start-up snapshot (`npm run build:snapshot`) is given to node, not run as a script
+      const entry = v.entry.endsWith('.blob') ? ['--snapshot-blob', v.entry] : [v.entry];
       return {
-        argv: [v.node, v.entry, 'run', '--config', configPath, '--no-tui'],
+        argv: [v.node, ...entry, 'run', '--config', configPath, '--no-tui'],
         env: { KIOSK_EXIT_AT_IDLE: '1', ...v.env },
       };
     }),

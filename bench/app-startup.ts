@@ -12,16 +12,28 @@
  *
  * The bundle is written to node_modules/.cache/kiosk-bench/ (not dist/: bin/kiosk.mjs would pick it up).
  *
+ * The bundle is also started from its V8 start-up snapshot (`bin/kiosk` with `KIOSK_SNAPSHOT_DIR`, the
+ * snapshot built by `bin/snapshot.mjs` first), with the API elsewhere.
+ *
  * Then, for the bundle with the API elsewhere, the whole process as the operating system counts it
  * (what a Pi pays after a power cut, Node's own start-up and exit included): bench/whole-process.ts (wait4) around
  * `KIOSK_EXIT_AT_IDLE=1 node <bundle>/kiosk.mjs run --config <cfg> --no-tui`, started in turn with
- * `node -e 0`, the CPU (user + sys) and wall ratios taken pair by pair (a shared machine's speed
+ * `node -e 0`, the CPU (user + sys) and wall ratios taken pair by pair, beside the launcher
+ * (`bin/kiosk.mjs`: script bundle and V8 code cache) and the start-up snapshot (a shared machine's speed
  * drifts; a pair's ratio does not), and the peak RSS. Last, what the bundle's start-up path holds,
  * from esbuild's metafile (src/harness/bundle-graph.ts): the chunks parsed before `main` runs and the
  * largest sources in them.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -80,6 +92,7 @@ interface Variant {
   entry: StartKioskOptions['entry'];
   /** The stand-in in its own process, as the real API is for a Pi: the kiosk process is the kiosk alone. */
   externalApi?: boolean;
+  env?: Record<string, string>;
 }
 
 /** RSS of a process from /proc (Linux), in MB. */
@@ -95,7 +108,7 @@ function rssMb(pid: number | undefined): number | undefined {
 async function kioskOnce(v: Variant, env: Record<string, string> = {}, measureRss = false) {
   const kiosk: KioskProcess = await startKiosk({
     entry: v.entry,
-    env,
+    env: { ...v.env, ...env },
     waitReady: false,
     ...(v.externalApi ? { externalApi: true } : {}),
   });
@@ -147,12 +160,31 @@ const variants: Variant[] = [
   { name: 'tsx src/app/main.ts', entry: { kind: 'tsx' } },
   { name: 'bin/kiosk.mjs (tsx)', entry: { kind: 'bin' } },
 ];
-const bundle = join(BUNDLE_DIR, 'kiosk.mjs');
+// a release as a Pi has it: dist/ from `npm run build`, the bin/ scripts beside it, and the start-up
+// snapshot that bin/kiosk builds on its first start (here built up front, `npm run build:snapshot`)
+const bundle = join(BUNDLE_DIR, 'dist/kiosk.mjs');
+const launcher = join(BUNDLE_DIR, 'bin/kiosk.mjs');
+const command = join(BUNDLE_DIR, 'bin/kiosk');
+const snapshots = join(BUNDLE_DIR, 'snapshot');
 rmSync(BUNDLE_DIR, { recursive: true, force: true });
-await buildBundle(BUNDLE_DIR, { metafile: true });
+await buildBundle(join(BUNDLE_DIR, 'dist'), { metafile: true });
+mkdirSync(join(BUNDLE_DIR, 'bin'));
+for (const file of ['kiosk', 'kiosk.mjs', 'code-cache.mjs', 'snapshot.mjs'])
+  copyFileSync(join(REPO_ROOT, 'bin', file), join(BUNDLE_DIR, 'bin', file));
+chmodSync(command, 0o755);
+execFileSync(process.execPath, [join(BUNDLE_DIR, 'bin/snapshot.mjs'), '--dir', snapshots], {
+  stdio: 'inherit',
+});
+const fromSnapshot = { KIOSK_SNAPSHOT_DIR: snapshots };
 variants.push(
   { name: 'bundle (npm run build)', entry: { kind: 'bundle', file: bundle } },
   { name: 'bundle, API elsewhere (Pi)', entry: { kind: 'bundle', file: bundle }, externalApi: true },
+  {
+    name: 'snapshot, API elsewhere',
+    entry: { kind: 'command', file: command },
+    externalApi: true,
+    env: fromSnapshot,
+  },
 );
 
 for (const v of variants) {
@@ -195,31 +227,63 @@ for (const v of variants) {
     });
     const configPath = join(dir, 'config.json');
     writeFileSync(configPath, JSON.stringify(config));
-    const kiosk = [process.execPath, bundle, 'run', '--config', configPath, '--no-tui'];
+    const args = ['run', '--config', configPath, '--no-tui'];
+    // as bin/kiosk builds it on a Pi: with the kiosk's configuration checked once while building
+    execFileSync(process.execPath, [join(BUNDLE_DIR, 'bin/snapshot.mjs'), '--dir', snapshots], {
+      env: { ...process.env, KIOSK_SNAPSHOT_CONFIG: configPath },
+      stdio: 'inherit',
+    });
+    // the ES module bundle; the launcher (script bundle + V8 code cache); the start-up snapshot, as
+    // bin/kiosk starts it (node --snapshot-blob)
+    const whole = [
+      { name: 'ES module bundle', argv: [process.execPath, bundle, ...args] },
+      { name: 'bin/kiosk.mjs (script + code cache)', argv: [process.execPath, launcher, ...args] },
+      {
+        name: 'start-up snapshot (bin/kiosk)',
+        argv: [process.execPath, '--snapshot-blob', join(snapshots, 'kiosk.blob'), ...args],
+      },
+    ];
     const exitAtIdle = { KIOSK_EXIT_AT_IDLE: '1' };
-    await timed(kiosk, exitAtIdle); // warm-up (file cache, journal created)
-    const cpuRatio: number[] = [];
-    const wallRatio: number[] = [];
-    const peak: number[] = [];
+    for (const w of whole) await timed(w.argv, exitAtIdle); // warm-up (file cache, journal, code cache)
+    const figures = whole.map(() => ({
+      cpu: [] as number[],
+      wall: [] as number[],
+      peak: [] as number[],
+      vsFirst: [] as number[],
+    }));
     const barePeak: number[] = [];
     for (let i = 0; i < Math.max(RUNS, 10); i++) {
-      const a = await timed(kiosk, exitAtIdle);
       const b = await timed([process.execPath, '-e', '0']);
-      cpuRatio.push(a.cpu / b.cpu);
-      wallRatio.push(a.wall / b.wall);
-      peak.push(a.peakMb);
       barePeak.push(b.peakMb);
+      // rotate who goes first: a machine that slows down within a round favours none
+      const got: Array<Awaited<ReturnType<typeof timed>>> = [];
+      for (let k = 0; k < whole.length; k++) {
+        const j = (k + i) % whole.length;
+        got[j] = await timed(whole[j]!.argv, exitAtIdle);
+      }
+      got.forEach((a, j) => {
+        figures[j]!.cpu.push(a.cpu / b.cpu);
+        figures[j]!.wall.push(a.wall / b.wall);
+        figures[j]!.peak.push(a.peakMb);
+        figures[j]!.vsFirst.push(a.cpu / got[0]!.cpu);
+      });
     }
     console.log(
-      `whole process, bundle with the API elsewhere, start to the idle screen and exit (KIOSK_EXIT_AT_IDLE=1, wait4, ${cpuRatio.length} pairs with node -e 0): CPU ${median(cpuRatio).toFixed(2)}x, wall ${median(wallRatio).toFixed(2)}x node -e 0 (median of the pairs' ratios); peak RSS ${median(peak).toFixed(1)} MB (node -e 0: ${median(barePeak).toFixed(1)} MB)`,
+      `whole process, API elsewhere, start to the idle screen and exit (KIOSK_EXIT_AT_IDLE=1, wait4, ${barePeak.length} rounds, each beside a node -e 0; median of the pairs' ratios; node -e 0 peak RSS ${median(barePeak).toFixed(1)} MB):`,
     );
+    whole.forEach((w, j) => {
+      const f = figures[j]!;
+      console.log(
+        `  ${w.name.padEnd(36)} CPU ${median(f.cpu).toFixed(2)}x, wall ${median(f.wall).toFixed(2)}x node -e 0; peak RSS ${median(f.peak).toFixed(1)} MB; CPU / ${whole[0]!.name} ${median(f.vsFirst).toFixed(3)}`,
+      );
+    });
   } finally {
     api.child.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-const graph = startupGraph(join(BUNDLE_DIR, 'metafile.json'));
+const graph = startupGraph(join(BUNDLE_DIR, 'dist/metafile.json'));
 const largest = [...graph.bytesBySource]
   .sort((a, b) => b[1] - a[1])
   .slice(0, 10)

@@ -3,11 +3,12 @@
  * laptop with simulated hardware. Every start-up problem ends with a message a technician can act on
  * (exit 2: configuration, 3: hardware), never a stack trace.
  */
-import { mkdirSync, createWriteStream } from 'node:fs';
+import { mkdirSync, createWriteStream, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config/config.js';
+import { startupSnapshot } from 'node:v8';
+import { ConfigError, checkConfig, loadConfig } from '../config/config.js';
 import type { KioskConfig } from '../config/config-schema.js';
 import { controlPortDecision, startControlPort, type ControlPort } from './control-port.js';
 import { DeviceSetupError } from './devices.js';
@@ -21,9 +22,13 @@ import type { VendSummary } from '../contracts/kiosk-summary.js';
 /** Emitted on `process` once the idle screen is up (bin/kiosk.mjs listens; a layer of its own, hence the plain name). */
 export const FIRST_SCREEN_EVENT = 'kiosk:first-screen';
 
-/** Every static import above is evaluated by now: the load phase ends here. */
+/**
+ * Every static import above is evaluated by now: the load phase ends here. In a start-up snapshot
+ * (bin/snapshot.mjs) this module is evaluated while the snapshot is built, long before a kiosk starts
+ * from it: its main function marks the phase when it runs (`runFromSnapshot`).
+ */
 const timing = new StartupTiming();
-timing.mark('load');
+if (!startupSnapshot.isBuildingSnapshot()) timing.mark('load');
 
 const USAGE = `usage: kiosk [run] --config <file>      run the kiosk (default config: $KIOSK_CONFIG)
        kiosk doctor --config <file>     hardware self-test
@@ -115,7 +120,10 @@ export async function runKiosk(
     if (timing.has('first screen') || !app.summary().state.startsWith('idle')) return;
     timing.mark('first screen');
     app.off('change', onFirstScreen);
-    logger.info({ phases: timing.toJSON(), node: process.version }, 'start-up timing');
+    logger.info(
+      { phases: timing.toJSON(), node: process.version, ...(timing.from ? { from: timing.from } : {}) },
+      'start-up timing',
+    );
     // The launcher (bin/kiosk.mjs) writes its code caches now: what start-up compiled is known, and a
     // kiosk is more often switched off than stopped, so a cache written only at exit would rarely be.
     process.emit(FIRST_SCREEN_EVENT as never);
@@ -271,9 +279,9 @@ async function main(argv: string[]): Promise<number> {
   return -1;
 }
 
-// Run only as the entry point (tests import runKiosk).
-if (process.argv[1] && /main\.(ts|js|mjs)$|kiosk(\.mjs)?$/.test(process.argv[1])) {
-  main(process.argv.slice(2)).then(
+/** Runs the `kiosk` command line and exits with its status (unless it keeps running). */
+function runCli(argv: string[]): void {
+  main(argv).then(
     (code) => {
       if (code >= 0) process.exit(code);
     },
@@ -283,6 +291,39 @@ if (process.argv[1] && /main\.(ts|js|mjs)$|kiosk(\.mjs)?$/.test(process.argv[1])
     },
   );
 }
+
+/**
+ * The main function of a start-up snapshot (bin/snapshot.mjs): the modules were evaluated when the
+ * snapshot was built; a kiosk started from it (`node --snapshot-blob <blob> run --config ...`) gets its
+ * arguments after the node binary, with no script name between.
+ */
+export function runFromSnapshot(): void {
+  timing.mark('load');
+  timing.from = 'snapshot';
+  runCli(process.argv.slice(1));
+}
+
+/**
+ * While a start-up snapshot is built: checks the kiosk's configuration file once, so that the schemas
+ * it needs (the members of its drivers) are built and their parsers compiled in the snapshot. Nothing
+ * of the file is kept; a file that cannot be read or is not valid is left for the start to report.
+ */
+export function warmUpForSnapshot(configFile: string | undefined): void {
+  if (!configFile) return;
+  try {
+    checkConfig(JSON.parse(readFileSync(configFile, 'utf8')));
+  } catch {
+    // reported when the kiosk starts
+  }
+}
+
+// Run only as the entry point (tests import runKiosk; a snapshot being built calls runFromSnapshot later).
+if (
+  !startupSnapshot.isBuildingSnapshot() &&
+  process.argv[1] &&
+  /main\.(ts|js|mjs)$|kiosk(\.mjs)?$/.test(process.argv[1])
+)
+  runCli(process.argv.slice(2));
 
 /** The vending counter on the simulator's face: stock per slot (`!` blocked, `?` a release in doubt), the hopper. */
 function vendLines(v: VendSummary): { slots?: string; hopper?: string } {

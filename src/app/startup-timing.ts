@@ -10,6 +10,8 @@ export type StartupPhase = 'load' | 'config' | 'journal' | 'self-test' | 'first 
 
 export class StartupTiming {
   private readonly marks = new Map<StartupPhase, number>();
+  /** How the program was loaded when not from its files: 'snapshot' (a V8 start-up snapshot). */
+  from: 'snapshot' | undefined;
 
   /** Records `phase` as done now (or at `at`); the first mark of a phase wins. */
   mark(phase: StartupPhase, at = performance.now()): void {

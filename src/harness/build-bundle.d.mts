@@ -5,3 +5,8 @@ export declare const EXTERNAL_PACKAGES: string[];
  * `metafile: true` esbuild's metafile is written beside it as `metafile.json`.
  */
 export declare function buildBundle(outdir?: string, opts?: { metafile?: boolean }): Promise<string>;
+/**
+ * The start-up snapshot's entry (`kiosk.snapshot.cjs`) around a script bundle's body (a function
+ * expression taking `exports, require, module, __filename, __dirname`).
+ */
+export declare function snapshotEntry(body: string): string;

@@ -131,8 +131,12 @@ export interface StartKioskOptions {
   dir?: string;
   /** Extra environment for the kiosk process. */
   env?: Record<string, string>;
-  /** How to start: tsx on the sources (default; `KIOSK_E2E_ENTRY` names a bundle or launcher instead), `bin/kiosk.mjs`, or a bundle file. */
-  entry?: { kind: 'tsx' } | { kind: 'bin' } | { kind: 'bundle'; file: string };
+  /**
+   * How to start: tsx on the sources (default; `KIOSK_E2E_ENTRY` names a bundle or launcher instead),
+   * `bin/kiosk.mjs`, a bundle file (run by node), or a command run as it is (a release's `bin/kiosk`).
+   */
+  entry?:
+    { kind: 'tsx' } | { kind: 'bin' } | { kind: 'bundle'; file: string } | { kind: 'command'; file: string };
   /** The Node binary (default: the one running this; the code-cache tests run a Node 22 too). */
   node?: string;
   /** Wait until the control port answers ping (default true; false for configs meant to fail). */
@@ -515,7 +519,8 @@ export async function startKiosk(opts: StartKioskOptions = {}): Promise<KioskPro
       : entry.kind === 'bin'
         ? [join(REPO_ROOT, 'bin/kiosk.mjs')]
         : [entry.file];
-  const child = spawn(opts.node ?? process.execPath, [...args, 'run', '--config', configPath, '--no-tui'], {
+  const [bin, ...rest] = entry.kind === 'command' ? [entry.file] : [opts.node ?? process.execPath, ...args];
+  const child = spawn(bin!, [...rest, 'run', '--config', configPath, '--no-tui'], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

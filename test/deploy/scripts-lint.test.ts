@@ -33,7 +33,8 @@ describe('deploy scripts and units', function () {
 
   it('every script passes shellcheck', async function () {
     await needs(this, SHELLCHECK);
-    const scripts = shellScripts(DEPLOY);
+    // and the release's own command (kiosk.service's ExecStart), which picks the start-up snapshot
+    const scripts = [...shellScripts(DEPLOY), join(DEPLOY, '../bin/kiosk')];
     const r = run('shellcheck', ['-x', '--severity=style', ...scripts]);
     assert.equal(r.status, 0, r.stdout + r.stderr);
   });
@@ -104,6 +105,8 @@ describe('deploy scripts and units', function () {
     assert.match(unit, /^StartLimitBurst=\d+$/m);
     // Node 22's compile cache: in the kiosk's writable state, not the private /tmp emptied at each start
     assert.match(unit, /^Environment=NODE_COMPILE_CACHE=\/var\/lib\/kiosk\//m);
+    // the start-up snapshot bin/kiosk builds and starts from: in the writable state too
+    assert.match(unit, /^Environment=KIOSK_SNAPSHOT_DIR=\/var\/lib\/kiosk\//m);
     assert.doesNotMatch(unit, /^Requires=.*time-sync/m, 'never blocks on time synchronisation');
   });
 });

@@ -9,8 +9,7 @@ import { join, resolve } from 'node:path';
 import { buildBundle } from '../../src/harness/build-bundle.mjs';
 import { startupGraph } from '../../src/harness/bundle-graph.js';
 import { REPO_ROOT, startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
-
-const SEED_CARD = '9276004429942845'; // 2,51 EUR
+import { topUpSeedCard } from '../support/top-up.js';
 
 /**
  * Prints, when the process exits, the Node built-ins it compiled (`process.moduleLoadList`) and the
@@ -127,30 +126,8 @@ describe('e2e: the bundle (dist/kiosk.mjs as built for the Pi)', function () {
 
   async function topUp(file: string): Promise<void> {
     kiosk = await startKiosk({ entry: { kind: 'bundle', file }, externalApi: true });
-    await kiosk.waitForIdle();
-    assert.deepEqual((await kiosk.display()).slice(0, 2), ['Karte aufladen', 'Karte scannen']);
-    await kiosk.scan(SEED_CARD);
-    await kiosk.waitForScreen(/Betrag wählen/);
-    await kiosk.press('amount1');
-    await kiosk.waitForScreen(/Noch 5,00 EUR/);
-    await kiosk.coin(200);
-    await kiosk.coin(200);
-    await kiosk.coin(100);
-    const thanks = await kiosk.waitForScreen(/Vielen Dank!/);
-    assert.equal(thanks[1], 'Guthaben 7,51 EUR');
-    assert.equal((await kiosk.ledger()).cards[SEED_CARD]?.cash_balance, 751);
-    assert.match((await kiosk.receipts())[0]!.join('\n'), /wurde aufgeladen:\n5,00 EUR/);
-
-    const line = kiosk.stdout.split('\n').find((l) => l.includes('"start-up timing"'));
-    assert.ok(line, `no start-up timing logged:\n${kiosk.stdout.slice(0, 2000)}`);
-    const phases = (JSON.parse(line) as { phases: Record<string, number> }).phases;
-    assert.deepEqual(Object.keys(phases), ['load', 'config', 'journal', 'self-test', 'first screen']);
-    const at = Object.values(phases);
-    assert.deepEqual(
-      at,
-      [...at].sort((a, b) => a - b),
-      'each phase ends after the one before',
-    );
+    const timing = await topUpSeedCard(kiosk);
+    assert.equal(timing.from, undefined, 'not from a snapshot');
     await kiosk.stop();
   }
 });
