@@ -12,7 +12,9 @@
  *     --variant 'before=node:/tmp/b/dist/kiosk.mjs' --variant 'after=node:/tmp/a/dist/kiosk.mjs' \
  *     --variant 'after, node 22=/tmp/node22/bin/node:/tmp/a/bin/kiosk.mjs:NODE_COMPILE_CACHE=/tmp/cc'
  *
- * An entry ending in `.blob` is a start-up snapshot (`npm run build:snapshot`): `node --snapshot-blob <it>`.
+ * An entry ending in `.blob` is a start-up snapshot (`npm run build:snapshot`): `node --snapshot-blob <it>`;
+ * one without a `.js`/`.mjs`/`.cjs` extension is a command run as it is (a release's `bin/kiosk`, with
+ * e.g. `KIOSK_SNAPSHOT_DIR=<dir>` as its environment).
  * `node` as the binary is the Node running this script. Simulated devices, the API stand-in as its
  * own process (a Pi talks to the real API elsewhere), one journal per variant; one unmeasured warm-up
  * start per variant first (file cache, journal created, caches written).
@@ -73,9 +75,15 @@ try {
       const configPath = join(dir, `config-${i}.json`);
       writeFileSync(configPath, JSON.stringify(config));
       // a start-up snapshot (`npm run build:snapshot`) is given to node, not run as a script
-      const entry = v.entry.endsWith('.blob') ? ['--snapshot-blob', v.entry] : [v.entry];
+      // a release's bin/kiosk (a shell script, no extension) is run as it is, with the node in PATH
+      const command = !/\.(c|m)?js$|\.blob$/.test(v.entry);
+      const entry = v.entry.endsWith('.blob')
+        ? [v.node, '--snapshot-blob', v.entry]
+        : command
+          ? []
+          : [v.node, v.entry];
       return {
-        argv: [v.node, ...entry, 'run', '--config', configPath, '--no-tui'],
+        argv: [...entry, ...(command ? [v.entry] : []), 'run', '--config', configPath, '--no-tui'],
         env: { KIOSK_EXIT_AT_IDLE: '1', ...v.env },
       };
     }),

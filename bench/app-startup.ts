@@ -233,23 +233,26 @@ for (const v of variants) {
       env: { ...process.env, KIOSK_SNAPSHOT_CONFIG: configPath },
       stdio: 'inherit',
     });
-    // the ES module bundle; the launcher (script bundle + V8 code cache); the start-up snapshot, as
-    // bin/kiosk starts it (node --snapshot-blob)
+    // the launcher of the release before (script bundle + V8 code cache), the first figure the others
+    // are divided by; the start-up snapshot as kiosk.service starts it (bin/kiosk: its stamp and cksum
+    // checks, then node --snapshot-blob), and node --snapshot-blob alone; the ES module bundle
     const whole = [
-      { name: 'ES module bundle', argv: [process.execPath, bundle, ...args] },
       { name: 'bin/kiosk.mjs (script + code cache)', argv: [process.execPath, launcher, ...args] },
+      { name: 'bin/kiosk (start-up snapshot)', argv: [command, ...args], env: fromSnapshot },
       {
-        name: 'start-up snapshot (bin/kiosk)',
+        name: 'node --snapshot-blob alone',
         argv: [process.execPath, '--snapshot-blob', join(snapshots, 'kiosk.blob'), ...args],
       },
+      { name: 'ES module bundle', argv: [process.execPath, bundle, ...args] },
     ];
     const exitAtIdle = { KIOSK_EXIT_AT_IDLE: '1' };
-    for (const w of whole) await timed(w.argv, exitAtIdle); // warm-up (file cache, journal, code cache)
+    for (const w of whole) await timed(w.argv, { ...exitAtIdle, ...w.env }); // warm-up (file cache, journal, code cache)
     const figures = whole.map(() => ({
       cpu: [] as number[],
       wall: [] as number[],
       peak: [] as number[],
       vsFirst: [] as number[],
+      wallVsFirst: [] as number[],
     }));
     const barePeak: number[] = [];
     for (let i = 0; i < Math.max(RUNS, 10); i++) {
@@ -259,13 +262,14 @@ for (const v of variants) {
       const got: Array<Awaited<ReturnType<typeof timed>>> = [];
       for (let k = 0; k < whole.length; k++) {
         const j = (k + i) % whole.length;
-        got[j] = await timed(whole[j]!.argv, exitAtIdle);
+        got[j] = await timed(whole[j]!.argv, { ...exitAtIdle, ...whole[j]!.env });
       }
       got.forEach((a, j) => {
         figures[j]!.cpu.push(a.cpu / b.cpu);
         figures[j]!.wall.push(a.wall / b.wall);
         figures[j]!.peak.push(a.peakMb);
         figures[j]!.vsFirst.push(a.cpu / got[0]!.cpu);
+        figures[j]!.wallVsFirst.push(a.wall / got[0]!.wall);
       });
     }
     console.log(
@@ -274,7 +278,7 @@ for (const v of variants) {
     whole.forEach((w, j) => {
       const f = figures[j]!;
       console.log(
-        `  ${w.name.padEnd(36)} CPU ${median(f.cpu).toFixed(2)}x, wall ${median(f.wall).toFixed(2)}x node -e 0; peak RSS ${median(f.peak).toFixed(1)} MB; CPU / ${whole[0]!.name} ${median(f.vsFirst).toFixed(3)}`,
+        `  ${w.name.padEnd(36)} CPU ${median(f.cpu).toFixed(2)}x, wall ${median(f.wall).toFixed(2)}x node -e 0; peak RSS ${median(f.peak).toFixed(1)} MB; / ${whole[0]!.name}: CPU ${median(f.vsFirst).toFixed(3)}, wall ${median(f.wallVsFirst).toFixed(3)}`,
       );
     });
   } finally {

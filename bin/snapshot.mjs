@@ -12,7 +12,7 @@
 // and with the node that run it (a Pi builds its own), and V8 refuses one from another version, other
 // V8 flags or another CPU (exit 14, or a crash for a damaged file). So beside `kiosk.blob` goes
 // `kiosk.blob.stamp`, which bin/kiosk checks with no node of its own: line 1 names the script bundle
-// (its build hash), the node binary (path, size, mtime, inode), line 2 the blob's `cksum`. Written
+// (its build hash), the node binary (size, mtime, inode), line 2 the blob's `cksum`. Written
 // blob first, stamp last, each to a temp file renamed into place: a power cut leaves no stamp that
 // matches a half-written blob.
 import { spawnSync } from 'node:child_process';
@@ -36,12 +36,11 @@ import { parseArgs } from 'node:util';
 const APP = fileURLToPath(new URL('..', import.meta.url));
 export const STAMP_FORMAT = 'kiosk-snapshot/1';
 
-/** Line 1 of the stamp, as bin/kiosk builds it: `format <script's first line> <node path> <size> <mtime> <inode>`. */
+/** Line 1 of the stamp, as bin/kiosk builds it: `format <script's first line> <node's size> <mtime> <inode>`. */
 export function stampKey(app = APP, node = process.execPath) {
   const script = readFileSync(join(app, 'dist/kiosk.script.cjs'), 'latin1');
-  const real = realpathSync(node);
-  const st = statSync(real);
-  return `${STAMP_FORMAT} ${script.slice(0, script.indexOf('\n'))} ${real} ${st.size} ${Math.floor(st.mtimeMs / 1000)} ${st.ino}`;
+  const st = statSync(node);
+  return `${STAMP_FORMAT} ${script.slice(0, script.indexOf('\n'))} ${st.size} ${Math.floor(st.mtimeMs / 1000)} ${st.ino}`;
 }
 
 /** POSIX `cksum` of a file (CRC and length), the line bin/kiosk compares. */
