@@ -41,6 +41,8 @@ export interface Judged {
   result: ApiResult;
   status?: string;
   apiId?: string;
+  /** What a `start/cash` on the transaction collects, as the answer set it (create, update, preTransaction). */
+  dueCents?: number;
 }
 
 /** Whether a step's answer is judged by the transaction's status: payments and credits are. */

@@ -25,12 +25,7 @@ import type { StartLedger } from '../flows/api-actors.js';
 import type { SaleFigures } from '../journal/entries.js';
 import type { Journal } from '../journal/journal.js';
 import { mayHaveRun, notServed, sessionOfTransaction, type StartState } from '../journal/state.js';
-import type {
-  ApiResult,
-  ApiStep,
-  SessionMode,
-  SessionOutcome as JournalOutcome,
-} from '../journal/entries.js';
+import type { ApiStep, SessionMode, SessionOutcome as JournalOutcome } from '../journal/entries.js';
 import type { SessionOutcome } from '../../machines/session-context.js';
 import type { Logger } from '../util/logger.js';
 import type { IssuesVouchers } from './voucher-code.js';
@@ -38,6 +33,7 @@ import { maskCard } from '../util/privacy.js';
 import {
   failedCallResult,
   journaledCall,
+  type Judged,
   movesMoney,
   resultOfStatus,
   writeOutcome,
@@ -79,8 +75,6 @@ export const plainVouchers: IssuesVouchers = { issue: () => newVoucherCode() };
 export class SessionJournal {
   private current: string | null = null;
   private jobSeq = 0;
-  /** transaction id -> cash a `start/cash` on it collects (basket sum, or `missing_sum` after preTransaction). */
-  private readonly dueCash = new Map<string, number>();
   /** Money operations in order, each seeing the durable effect of the one before. */
   private chain: Promise<unknown> = Promise.resolve();
 
@@ -152,15 +146,8 @@ export class SessionJournal {
         );
         await this.journal.append({ type: 'unclaimed', sessionId, cents: left, voucher });
       }
-      const txIds = s.txIds ?? [];
       await this.journal.append({ type: 'session_closed', sessionId, outcome: mapped });
-      this.forget(txIds);
     });
-  }
-
-  /** A closed session's bookkeeping leaves memory (a kiosk runs for months: nothing may grow per sale). */
-  private forget(txIds: readonly string[]): void {
-    for (const tx of txIds) this.dueCash.delete(tx);
   }
 
   /** Cash in the session not accounted for by a payment, a credit or a voucher (the journal's books). */
@@ -330,6 +317,11 @@ export class SessionJournal {
     return step?.apiId === apiId && step.outcome === undefined && isRecoveryRef(step.jobId);
   }
 
+  /** What a `start/cash` on the transaction collects, as the journaled answers of its session set it. */
+  private cashDue(sessionId: string | null, apiId: string): number | undefined {
+    return sessionId ? this.journal.state.sessions[sessionId]?.cashDue?.[apiId] : undefined;
+  }
+
   /** A payment or credit step journaled under this job, while its session is open. */
   private startOf(jobId: string): StartState | undefined {
     const sessionId = sessionOfRef(jobId);
@@ -350,7 +342,7 @@ export class SessionJournal {
     step: ApiStep,
     jobId: string,
     call: () => Promise<T>,
-    describe: (r: T) => { status?: string; apiId?: string; result?: ApiResult },
+    describe: (r: T) => Partial<Judged>,
     cents?: number,
   ): Promise<T> {
     if (!sessionId) return call();
@@ -460,9 +452,8 @@ export class SessionJournal {
           'create',
           jobId,
           () => api.create(body, opts),
-          tx,
+          (t) => ({ ...tx(t), ...dueCentsOf(basketTotal(body.basket.products)) }),
         );
-        this.dueCash.set(created.id, basketTotal(body.basket.products));
         return created;
       },
       update: async (id, body, opts) => {
@@ -474,9 +465,8 @@ export class SessionJournal {
           'update',
           job(sessionId, 'update'),
           () => api.update(id, body, opts),
-          tx,
+          (t) => ({ ...tx(t), ...dueCentsOf(basketTotal(body.basket.products)) }),
         );
-        this.dueCash.set(id, basketTotal(body.basket.products));
         return updated;
       },
       preTransaction: async (id, opts) => {
@@ -488,9 +478,8 @@ export class SessionJournal {
           'preTransaction',
           job(sessionId, 'pre'),
           () => api.preTransaction(id, opts),
-          () => ({ status: 'processing' }),
+          (r) => ({ status: 'processing', apiId: id, ...dueCentsOf(r.missing_sum) }),
         );
-        this.dueCash.set(id, pre.missing_sum);
         return pre;
       },
       start: (id, method: StartMethod, opts) => {
@@ -500,7 +489,7 @@ export class SessionJournal {
         const jobId = opts?.jobId ?? job(sessionId, `start/${method}`);
         // Leftover money loaded onto the card is a credit, not the session's payment.
         const step: ApiStep = parseJobRef(jobId)?.step === 'credit' ? 'credit' : `start/${method}`;
-        const cents = method === 'cash' ? this.dueCash.get(id) : undefined;
+        const cents = method === 'cash' ? this.cashDue(sessionId, id) : undefined;
         const startOrReadBack = async () => {
           // A second start on this transaction (read when this one's intent is durable, so a
           // concurrent one is seen too): its refusal is read back and, unless paid, is an unknown
@@ -534,6 +523,14 @@ export class SessionJournal {
       },
     };
   }
+}
+
+/**
+ * The cash a `start/cash` will collect, for the outcome of the answer that set it (the basket total,
+ * or `missing_sum`): integer cents only, so a record that cannot be written never fails the step.
+ */
+function dueCentsOf(cents: number): { dueCents?: number } {
+  return Number.isSafeInteger(cents) ? { dueCents: cents } : {};
 }
 
 /** A coin's record; `ev` only where the acceptor has an event counter (ccTalk). */

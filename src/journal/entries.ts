@@ -111,6 +111,12 @@ export const ApiOutcomeSchema = z.object({
   status: z.string().optional(),
   /** The API id learnt from the answer (a `create`'s answer is where the kiosk first learns it). */
   apiId: z.string().min(1).optional(),
+  /**
+   * The cash a `start/cash` on the transaction (`apiId`) collects, as this answer set it: the basket
+   * total of a `create` or `update`, the `missing_sum` of a `preTransaction`. Absent on other steps
+   * and on older records.
+   */
+  dueCents: cents.optional(),
 });
 
 /** VAT contained in one rate's gross amount (integer cents; `gross = net + vat`). */

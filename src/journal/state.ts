@@ -112,6 +112,8 @@ const OpenSessionSchema = z.object({
   apiId: z.string().optional(),
   /** Every API transaction id the session's steps named (its sale's, a credit's...): whose a call is. */
   txIds: z.array(z.string()).optional(),
+  /** By transaction: the cash a `start/cash` on it collects (`api_outcome.dueCents`, the last answer that set it). */
+  cashDue: z.record(z.string(), z.int()).optional(),
   lastStep: StepSchema.optional(),
   /** A payment step (`start/*`) is known to have succeeded (and was not cancelled since). */
   paid: z.boolean(),
@@ -574,6 +576,7 @@ function applyInPlace(state: LedgerState, e: JournalEntry): void {
         if (s.tx) s.tx.apiId = e.apiId;
       }
       startOutcome(s, e.jobId, e.result, e.status);
+      if (e.dueCents !== undefined && e.apiId !== undefined) (s.cashDue ??= {})[e.apiId] = e.dueCents;
       const step = s.lastStep;
       // An outcome for an older job of this session (a late answer) changes no step state.
       if (!step || step.jobId !== e.jobId) return;

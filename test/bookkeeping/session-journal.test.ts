@@ -261,6 +261,22 @@ describe('session journal: answers from the journal', () => {
     assert.equal(w.journal.state.lifetime.credits.cents, 200);
     await w.journal.close();
   });
+
+  it('a cash start collects what the last answer set (update, then preTransaction), also for a new bookkeeper', async () => {
+    const w = await sale(300, 200);
+    await w.api.update(w.sale.id, basket(250, `${SID}:update:2`));
+    w.stub.preTransaction.resolves({ missing_sum: 150, bonus_products: [] });
+    await w.api.preTransaction(w.sale.id);
+    const again = new SessionJournal(w.journal, 'checkout', silentLogger);
+    await again.wrapApi(w.stub as unknown as SmartTransactionsApi).start(w.sale.id, 'cash');
+    const intents = (await records(w.journal)).flatMap((r) =>
+      r.type === 'api_intent' && r.step === 'start/cash' ? [r.cents] : [],
+    );
+    assert.deepEqual(intents, [150], 'the missing sum, not the basket');
+    assert.equal(again.leftover(SID), 150);
+    assert.deepEqual(w.journal.state.sessions[SID]?.cashDue, { [w.sale.id]: 150 });
+    await w.journal.close();
+  });
 });
 
 /** Resolves once `done()` holds (checked on each turn of the event loop). */

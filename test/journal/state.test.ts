@@ -397,4 +397,23 @@ describe('journal state: what the session journal reads from the fold', () => {
     );
     assert.equal(starts['r:d']?.step, 'credit');
   });
+
+  it('keeps by transaction the cash a start/cash collects, as the last answer that said it', () => {
+    const s = foldRecords(
+      stamp([
+        ...checkout('c1', 800, 'start/cash').slice(0, 4),
+        { type: 'api_intent', sessionId: 'c1', apiId: 'STX_c1', step: 'update', jobId: 'c1:u' },
+        { type: 'api_outcome', jobId: 'c1:u', result: 'ok', apiId: 'STX_c1', dueCents: 700 },
+        { type: 'api_intent', sessionId: 'c1', apiId: 'STX_x', step: 'create', jobId: 'c1:c' },
+        { type: 'api_outcome', jobId: 'c1:c', result: 'ok', apiId: 'STX_x', dueCents: 0 },
+        { type: 'api_intent', sessionId: 'c1', apiId: 'STX_c1', step: 'preTransaction', jobId: 'c1:p' },
+        { type: 'api_outcome', jobId: 'c1:p', result: 'ok', apiId: 'STX_c1', dueCents: 650 },
+      ]),
+    );
+    assert.deepEqual(s.sessions.c1?.cashDue, { STX_c1: 650, STX_x: 0 });
+    assert.deepEqual(LedgerStateSchema.parse(JSON.parse(JSON.stringify(s))).sessions.c1?.cashDue, {
+      STX_c1: 650,
+      STX_x: 0,
+    });
+  });
 });
