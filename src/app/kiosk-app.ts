@@ -6,17 +6,12 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createActor, fromPromise, type Actor, type AnyActorRef, type Subscription } from 'xstate';
-import { TokenManager, type AuthConfig } from '../api/auth.js';
+import type { TokenManager } from '../api/auth.js';
 import { isPairingLost, type ApiError } from '../api/errors.js';
-import { readPairing, storeRenewedRefreshToken, type StoredPairing } from '../ops/pair.js';
-import { SmartTransactionsClient } from '../api/client.js';
-import { findingLostCreates } from '../api/lost-create.js';
 import type { SmartTransactionsApi } from '../api/types.js';
 import { createApiActors } from '../flows/api-actors.js';
 import { Journal, type JournalAlert } from '../journal/journal.js';
 import type { StandIn } from '../sim/api-server.js';
-import type { ProfileSelection } from '../sim/profiles.js';
-import { DEMO_CARDS } from '../sim/demo-cards.js';
 import type { Logger } from '../util/logger.js';
 import { kioskMachine, kioskPhaseOf, sessionIdOf, type KioskPhase } from '../../machines/kiosk.machine.js';
 import { checkoutMachine } from '../../machines/checkout.machine.js';
@@ -27,18 +22,14 @@ import type {
   FlowEvent,
   PrintInput,
   PrintOutput,
-  RecordUnclaimedInput,
-  RecordUnclaimedOutput,
   RecoverOutput,
-  RedeemVoucherInput,
-  RedeemVoucherOutput,
   SelfTestOutput,
   SetAcceptorParams,
 } from '../../machines/ports.js';
 import type { SessionOutput } from '../../machines/session-context.js';
 import { screenFor, statePath } from '../../machines/screens.js';
 import type { KioskConfig } from '../config/config-schema.js';
-import type { ControlDevice, SimControls } from './control-port.js';
+import type { SimControls } from './control-port.js';
 import { buildDevices, type Devices, type SimHandles } from './devices.js';
 import { bonusDiscountCents } from '../bookkeeping/receipt-jobs.js';
 import { SessionRecovery } from '../bookkeeping/recovery.js';
@@ -49,7 +40,6 @@ import { VoucherIssuer } from '../bookkeeping/voucher-code.js';
 import { VoucherBook } from '../bookkeeping/voucher-book.js';
 import { loadVoucherKeys, voucherKeyFile } from './voucher-keys.js';
 import { createVoucherPayout } from './voucher-payout.js';
-import { signedVoucherParts } from '../journal/state.js';
 import { JournalFleet, discountField, fleetMethod, paidEventId } from './journal-fleet.js';
 import type { JournalEntry } from '../journal/entries.js';
 import { VendJournal } from '../bookkeeping/vend-journal.js';
@@ -57,6 +47,10 @@ import { createVendActors } from './vend-actors.js';
 import { createServiceMenu, httpReachable, reportServiceAction } from './service-menu-actors.js';
 import { createReleaseSettler, type ReleaseSettler } from './release-settle.js';
 import { StorageWatch } from './storage-watch.js';
+import { createVoucherActors } from './voucher-actors.js';
+import { apiClient, apiEndpoints } from './api-client.js';
+import { kioskMachineInput } from './machine-input.js';
+import { simControls } from './sim-controls.js';
 import { VendingCounter } from './vending-counter.js';
 import { ReceiptPrinting } from './receipt-printing.js';
 import { CoinIntake, coinTarget } from './coin-intake.js';
@@ -145,8 +139,8 @@ export class KioskApp extends EventEmitter {
   private storage!: StorageWatch;
   /** Coins into the journal, held in memory while it cannot write; the acceptor's inhibit (coin-intake.ts). */
   private readonly coins: CoinIntake;
-  /** Lets a release held by the control port (`slot hold`) go on. */
-  private releaseHold: (() => void) | undefined;
+  /** Built at the first `controls()`: one `slot hold` is let go by any caller's `fix`. */
+  private simControls: SimControls | undefined;
 
   /** A copy: live changes to the running config must not leak into what the fleet's documents start from. */
   private readonly fileConfig: KioskConfig;
@@ -262,7 +256,7 @@ export class KioskApp extends EventEmitter {
     if (acceptor.coinValues.length === 0 && acceptor.initialised)
       void acceptor.initialised(60_000).then((ok) => ok && this.vending.changed());
     this.actor = createActor(this.provideMachines(), {
-      input: { bootId: this.bootId, config: this.kioskInput() },
+      input: { bootId: this.bootId, config: kioskMachineInput(this.config, this.vend, this.devices) },
     });
     // Every outgoing event, the sessions' and the menu's too: the kiosk emits what its children emit.
     const menuDeps = { logger: this.logger, journal: this.journal, fleet: () => this.fleet };
@@ -302,62 +296,12 @@ export class KioskApp extends EventEmitter {
 
   private async buildApi(): Promise<void> {
     const c = this.config;
-    let baseUrl = c.api.baseUrl;
-    let tokenUrl = c.api.tokenUrl;
-    if (baseUrl === 'standin') {
-      // the stand-in (an HTTP server and its ledger) is for the simulator only: loaded when configured
-      const { startApiStandIn } = await import('../sim/api-server.js');
-      this.standIn = await startApiStandIn({
-        port: c.api.standIn.port,
-        ledgerPath: c.api.standIn.ledger,
-        terminalDelayMs: c.api.standIn.terminalDelayMs,
-        profile: c.api.standIn.profile as ProfileSelection,
-        logger: this.logger,
-      });
-      baseUrl = this.standIn.baseUrl;
-      tokenUrl = this.standIn.tokenUrl;
-    }
-    tokenUrl ??= new URL('/oauth/token', baseUrl).toString();
-    const tokenFile = c.api.refreshTokenFile;
-    let pairing: StoredPairing | undefined;
-    try {
-      pairing = tokenFile ? await readPairing(tokenFile) : undefined;
-    } catch (err) {
-      // A loosened or unreadable token file: out of service "pair again", not a crash loop.
-      this.pairingLost = `pairing unusable: ${(err as Error).message}`;
-      this.logger.error({ err: (err as Error).message }, 'device pairing unusable');
-    }
-    const auth: AuthConfig = this.pairingLost
-      ? { grant: 'refresh_token', clientId: c.api.clientId, clientSecret: '', refreshToken: '' }
-      : pairing
-        ? {
-            grant: 'refresh_token',
-            clientId: c.api.clientId,
-            clientSecret: c.api.clientSecret ?? '',
-            refreshToken: pairing.refreshToken,
-            ...(pairing.deviceCode ? { deviceCode: pairing.deviceCode } : {}),
-          }
-        : { grant: 'client_credentials', clientId: c.api.clientId, clientSecret: c.api.clientSecret ?? '' };
-    this.tokens = new TokenManager({
-      tokenUrl,
-      auth,
-      logger: this.logger,
-      timeoutMs: c.api.timeoutMs,
-      ...(tokenFile
-        ? { onRenewedPairing: (token: string) => storeRenewedRefreshToken(tokenFile, token) }
-        : {}),
-      onPairingLost: (err) => this.onPairingLost(err),
-      ...(this.pairingLost ? { unusablePairing: this.pairingLost } : {}),
-    });
-    const client = new SmartTransactionsClient({
-      baseUrl,
-      tokens: this.tokens,
-      timeoutMs: c.api.timeoutMs,
-      cashlessTimeoutMs: c.api.cashlessTimeoutMs,
-      logger: this.logger,
-    });
-    // Under the journal: a create found again after a lost answer is journaled like any create.
-    const creating = findingLostCreates(client, this.logger);
+    const endpoints = await apiEndpoints(c, this.logger);
+    this.standIn = endpoints.standIn;
+    const built = await apiClient(c, endpoints, this.logger, (err) => this.onPairingLost(err));
+    this.tokens = built.tokens;
+    if (built.pairingLost) this.pairingLost = built.pairingLost;
+    const creating = built.client;
     this.api = this.sessions.wrapApi(creating);
     this.terminal = new TerminalDuties({
       journal: this.journal,
@@ -422,49 +366,6 @@ export class KioskApp extends EventEmitter {
     return this.voucherBook.payout(ref, by);
   }
 
-  private kioskInput() {
-    const c = this.config;
-    return {
-      mode: c.kiosk.mode,
-      receiptsRequired: c.receipts.mandatory,
-      recheckMs: c.timeouts.recheckMs,
-      session: {
-        cardPattern: c.cardPattern,
-        catalogue: c.catalogue.map((p) => {
-          const slot = this.vend.slotFor(p.id)?.id;
-          return {
-            id: p.id,
-            desc: p.desc,
-            ean: p.ean,
-            priceOne: p.priceOne,
-            tax: p.tax,
-            ...(slot ? { slot } : {}),
-          };
-        }),
-        slotStock: this.vend.available(),
-        changeCoin: this.devices.hopper?.coinCents ?? null,
-        // An empty, jammed or offline hopper pays nothing: the flows hear of it with STOCK.
-        givesChange: this.devices.hopper?.status === 'ok',
-        // Per-coin inhibit: the flows ask only for coins the customer can use (machines/accepted-coins.ts).
-        coinValues: [...this.devices.acceptor.coinValues],
-        topupAmounts: c.topup.amounts,
-        maxTopup: c.topup.maxCents,
-        terminal: c.kiosk.cardTerminal,
-        inactivityMs: c.timeouts.inactivityMs,
-        warningMs: c.timeouts.warningMs,
-        messageMs: c.timeouts.resultMs,
-        cashlessLimitMs: c.timeouts.terminalMs,
-        noEffectReads: c.api.noEffectReads,
-      },
-      service: {
-        pinLength: c.service.pinLength,
-        maxTries: c.service.maxTries,
-        lockoutMs: c.service.lockoutMs,
-        idleMs: c.service.idleMs,
-      },
-    };
-  }
-
   private provideMachines() {
     const apiActors = createApiActors(this.api, {
       deviceId: this.config.api.smartDeviceId,
@@ -480,25 +381,11 @@ export class KioskApp extends EventEmitter {
     const print = fromPromise<PrintOutput | undefined, PrintInput>(async ({ input }) =>
       this.receipts.print(input),
     );
-    const recordUnclaimed = fromPromise<RecordUnclaimedOutput, RecordUnclaimedInput>(async ({ input }) => {
-      const voucherCode = this.vouchers.issue(input.cents);
-      // Durable before the code is shown or printed: the operator's books must know it first.
-      await this.sessions.unclaimed(input.cents, voucherCode, input.jobId, input.reason);
-      // The reference only: the code pays, and the log leaves the kiosk (journald, support bundles).
-      this.logger.warn(
-        { cents: input.cents, reason: input.reason, voucher: signedVoucherParts(voucherCode).ref ?? '-' },
-        'money recorded as unclaimed',
-      );
-      return { voucherCode };
-    });
-    const redeemVoucher = fromPromise<RedeemVoucherOutput, RedeemVoucherInput>(async ({ input }) => {
-      // Checked and journaled in the money chain before the machine counts the value.
-      const r = await this.sessions.redeem(input.sessionId, () => this.voucherBook.check(input.code));
-      this.logger.info(
-        r.ok ? { voucher: r.ref, cents: r.cents } : { refused: r.reason },
-        r.ok ? 'voucher redeemed' : 'voucher refused',
-      );
-      return r;
+    const { recordUnclaimed, redeemVoucher } = createVoucherActors({
+      vouchers: this.vouchers,
+      sessions: this.sessions,
+      book: this.voucherBook,
+      logger: this.logger,
     });
     const vendActors = createVendActors({
       book: this.vend,
@@ -887,73 +774,16 @@ export class KioskApp extends EventEmitter {
     return this.printerStatus;
   }
 
-  /** The control port's and simulator's door into the simulated devices. */
+  /** The control port's and simulator's door into the simulated devices (sim-controls.ts). */
   controls(): SimControls {
-    const need = <T>(dev: T | undefined, name: string): T => {
-      if (!dev) throw new Error(`${name} is not simulated in this configuration`);
-      return dev;
-    };
-    const plug = (device: ControlDevice, on: boolean) => {
-      if (device === 'acceptor' || device === 'buttons')
-        throw new Error(`the simulated ${device} has no cable to pull (reader, printer and display have)`);
-      const target =
-        device === 'reader'
-          ? this.sim.reader
-          : device === 'printer'
-            ? this.sim.printer
-            : device === 'display'
-              ? this.sim.display
-              : undefined;
-      const dev = need(target, device);
-      if (on) dev.replug();
-      else dev.unplug();
-    };
-    return {
-      press: (b) => need(this.sim.buttons, 'buttons').press(b),
-      longPress: (b) => need(this.sim.buttons, 'buttons').longPress(b),
-      scan: (data) => void need(this.sim.reader, 'reader').scan(data),
-      coin: (cents, late) => {
-        const acceptor = need(this.sim.acceptor, 'acceptor');
-        if (!late) return { accepted: acceptor.insert(cents) };
-        acceptor.insertLate(cents);
-        return { accepted: true };
-      },
-      paper: (state) => {
-        need(this.sim.printer, 'printer').setPaper(state);
-        void this.devices.printer.status();
-      },
-      printer: (action, jobs) =>
-        need(this.sim.printer, 'printer').failMidPrint(action === 'fail' ? (jobs ?? 1) : 0),
-      unplug: (device) => plug(device, false),
-      replug: (device) => plug(device, true),
-      display: () => (this.sim.display ? this.sim.display.text() : this.lastScreen),
-      state: () => ({ ...this.summary() }),
-      receipts: () => (this.sim.printer ? this.sim.printer.receipts.map((r) => [...r.text]) : []),
-      cards: () => DEMO_CARDS.map((c) => ({ cardnumber: c.cardnumber, note: c.note })),
-      slot: (slot, action) => {
-        const slots = need(this.sim.slots, 'slots');
-        if (action === 'jam') slots.jam(slot);
-        else if (action === 'break') slots.breakSensor(slot);
-        else if (action === 'hold') {
-          // Every release (any slot) waits mid-way until `fix`: a test cuts the power meanwhile.
-          slots.gate = new Promise<void>((resolve) => (this.releaseHold = resolve));
-        } else {
-          slots.fix(slot);
-          slots.gate = undefined;
-          this.releaseHold?.();
-        }
-        this.emit('change');
-      },
-      hopper: (action, coins) => {
-        const hopper = need(this.sim.hopper, 'hopper');
-        if (action === 'empty') hopper.empty();
-        else if (action === 'refill') hopper.refill(coins ?? 50);
-        else if (action === 'jam') hopper.jam(coins ?? 0);
-        else hopper.setOnline(action === 'online');
-        this.vending.changed();
-        return { coins: hopper.coins };
-      },
-    };
+    return (this.simControls ??= simControls({
+      sim: () => this.sim,
+      printer: () => this.devices.printer,
+      screen: () => this.lastScreen,
+      state: () => this.summary(),
+      vendChanged: () => this.vending.changed(),
+      changed: () => this.emit('change'),
+    }));
   }
 
   private async startFleet(): Promise<void> {
