@@ -182,9 +182,12 @@ export class VendJournal {
     paidCents: number,
     extra: { fault?: string; after?: PayoutCounters } = {},
   ): Promise<void> {
+    // Its intent's session and coin go with it: they keep the paid cents counted if the intent is damaged.
+    const intent = this.journal.state.vend.payoutsInDoubt[jobId];
     await this.journal.append({
       type: 'payout_outcome',
       jobId,
+      ...(intent ? { ofSession: intent.sessionId, coinCents: intent.coinCents } : {}),
       result,
       paidCents,
       ...(extra.fault ? { fault: extra.fault } : {}),

@@ -266,7 +266,9 @@ export function reconcile(input: {
       }
       case 'payout_outcome': {
         // The hopper's counters say what left it; a payout settled later counts only once (the most).
-        const p = payouts.get(r.jobId);
+        // Its intent's record may be lost (damaged): the outcome names the session itself.
+        let p = payouts.get(r.jobId);
+        if (!p && r.ofSession) payouts.set(r.jobId, (p = { sessionId: r.ofSession, paid: 0 }));
         if (p) p.paid = Math.max(p.paid, r.paidCents);
         break;
       }

@@ -329,6 +329,13 @@ export const PAYOUT_RESULTS = ['complete', 'short', 'not_sent', 'unknown'] as co
 export const PayoutOutcomeSchema = z.object({
   type: z.literal('payout_outcome'),
   jobId: id,
+  /**
+   * The session and coin of its intent, repeated so that the paid cents still count for the session
+   * when the intent's record is damaged (absent in journals written before it: such an outcome is
+   * then an anomaly only).
+   */
+  ofSession: id.optional(),
+  coinCents: positiveCents.optional(),
   result: z.enum(PAYOUT_RESULTS),
   paidCents: cents.refine((v) => v >= 0, 'must not be negative'),
   fault: z.string().max(40).optional(),

@@ -137,6 +137,11 @@ const OpenSessionSchema = z.object({
   damaged: z.boolean().optional(),
   /** Paid out as coins by the change hopper (the hopper's own counters). */
   changedCents: z.int().optional(),
+  /**
+   * Paid cents counted by job for payouts whose `payout_intent` record was lost (damaged): a later
+   * outcome of the same job counts only the difference, as it does with the intent.
+   */
+  payoutsWithoutIntent: z.record(z.string(), z.int()).optional(),
   /** Paid for goods that were not released: owed back to the customer. */
   returnedCents: z.int().optional(),
   /** Releases journaled for this session (the basket's slotted units after these were never tried). */
@@ -798,23 +803,15 @@ function applyVend(state: LedgerState, e: JournalEntry): void {
       const p = vend.payoutsInDoubt[e.jobId];
       if (!p) {
         state.anomalies += 1;
+        payoutWithoutIntent(state, e);
         return;
       }
       // What was counted already (an `unknown` payout settled later counts only the difference).
       const before = p.paidCents ?? 0;
-      const paid = Math.max(before, e.paidCents);
-      const s = state.sessions[p.sessionId];
-      if (s && paid > before) s.changedCents = (s.changedCents ?? 0) + paid - before;
-      if (paid > before) {
-        vend.change.count += before === 0 ? 1 : 0;
-        vend.change.cents += paid - before;
-        const book = vend.hopper;
-        if (book.coins !== null)
-          book.coins = Math.max(0, book.coins - Math.round((paid - before) / p.coinCents));
-      }
+      countPayout(state, p.sessionId, p.coinCents, before, e.paidCents);
       if (e.result === 'unknown') {
         p.outcome = 'unknown';
-        p.paidCents = paid;
+        p.paidCents = Math.max(before, e.paidCents);
       } else delete vend.payoutsInDoubt[e.jobId];
       return;
     }
@@ -840,6 +837,41 @@ function applyVend(state: LedgerState, e: JournalEntry): void {
     default:
       return;
   }
+}
+
+/** Counts a payout's paid cents beyond the `before` counted already: the session's change, the odometer, the hopper's coins. */
+function countPayout(
+  state: LedgerState,
+  sessionId: string,
+  coinCents: number | undefined,
+  before: number,
+  paidCents: number,
+): void {
+  const paid = Math.max(before, paidCents);
+  if (paid <= before) return;
+  const s = state.sessions[sessionId];
+  if (s) s.changedCents = (s.changedCents ?? 0) + paid - before;
+  const vend = state.vend;
+  vend.change.count += before === 0 ? 1 : 0;
+  vend.change.cents += paid - before;
+  const book = vend.hopper;
+  if (book.coins !== null && coinCents !== undefined)
+    book.coins = Math.max(0, book.coins - Math.round((paid - before) / coinCents));
+}
+
+/**
+ * A payout outcome whose intent record was lost (damaged, quarantined): the coins left the hopper
+ * all the same (its counters say so), so they count as change for the session the outcome names;
+ * else recovery would give the same cents back a second time. Nothing is left in doubt: there is no
+ * `before` to settle it from, and an `unknown` outcome's least paid is what counts. Outcomes written
+ * before they named their session stay an anomaly only.
+ */
+function payoutWithoutIntent(state: LedgerState, e: Extract<JournalEntry, { type: 'payout_outcome' }>): void {
+  if (e.ofSession === undefined) return;
+  const s = state.sessions[e.ofSession];
+  const counted = s?.payoutsWithoutIntent?.[e.jobId] ?? 0;
+  countPayout(state, e.ofSession, e.coinCents, counted, e.paidCents);
+  if (s) (s.payoutsWithoutIntent ??= {})[e.jobId] = Math.max(counted, e.paidCents);
 }
 
 function keepMerchantReceipt(t: TerminalState, r: MerchantReceipt): void {

@@ -241,6 +241,41 @@ describe('vend journal (stock, releases and payouts in the journal)', () => {
     await journal.close();
   });
 
+  it('change whose intent record is damaged still counts (once, when settled later); a damaged outcome leaves its payout in doubt (chaos seed 31418)', async () => {
+    const first = await open();
+    const j = first.journal;
+    await first.vend.hopperFilled(100, 10, 'technician');
+    await j.append({ type: 'session_started', sessionId: 's7', mode: 'checkout' });
+    await j.append({ type: 'session_started', sessionId: 's8', mode: 'checkout' });
+    await first.vend.payoutIntent('s7', 's7:change:1', 5, 10, COUNTERS);
+    await first.vend.payoutOutcome('s7:change:1', 'unknown', 20);
+    await first.vend.payoutOutcome('s7:change:1', 'short', 30, { fault: 'empty' });
+    await first.vend.payoutIntent('s8', 's8:change:1', 4, 10, COUNTERS);
+    await first.vend.payoutOutcome('s8:change:1', 'complete', 40);
+    assert.equal(first.vend.hopperCoins(), 93);
+    await j.close();
+    const file = path.join(first.dir, segmentFiles(first.dir)[0] as string);
+    const bytes = fs.readFileSync(file);
+    const intent = bytes.indexOf('"payout_intent"') + 3; // s7's
+    const outcome = bytes.lastIndexOf('"payout_outcome"') + 3; // s8's
+    for (const at of [intent, outcome]) bytes[at] = (bytes[at] as number) ^ 0x04;
+    fs.writeFileSync(file, bytes);
+
+    const { journal, vend } = await open(first.dir);
+    assert.equal(journal.openReport.alerts[0]?.kind, 'damaged');
+    const s7 = journal.state.sessions.s7!;
+    assert.equal(s7.changedCents, 30, 'the most the hopper said it paid, not 20 + 30');
+    assert.deepEqual(
+      vend.payoutsInDoubt().map((p) => [p.jobId, p.outcome]),
+      [['s8:change:1', undefined]],
+      "s8's payout is settled from the hopper's counters, never guessed",
+    );
+    assert.equal(journal.state.sessions.s8!.changedCents, undefined, 'nothing counted for s8 before that');
+    assert.deepEqual(journal.state.vend.change, { count: 1, cents: 30 });
+    assert.equal(vend.hopperCoins(), 97, 'the 3 coins of s7 left the hopper');
+    await journal.close();
+  });
+
   it("the hopper's books: unknown until a fill, then fills, payouts and take-outs; never more out than they hold", async () => {
     const { journal, vend } = await open();
     assert.equal(vend.hopperCoins(), null, 'what was put in before the journal is not known');

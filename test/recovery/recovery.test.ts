@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { TOPUP_EAN, type CreateTransaction } from '../../src/api/schemas.js';
 import type { Reconciliation } from '../../src/chaos/books.js';
 import { recoverOpenSessions } from '../../src/bookkeeping/recovery.js';
+import { VendJournal } from '../../src/bookkeeping/vend-journal.js';
 import type { RecoveredReceipt } from '../../src/bookkeeping/recover-session.js';
 import { Journal } from '../../src/journal/journal.js';
 import { silentLogger } from '../../src/util/logger.js';
@@ -374,6 +375,44 @@ describe('recovery after a power cut (in-process: real journal, real stand-in)',
     await recoverPrinting(printed);
     assert.equal(printed.length, 1, 'printed once');
     assertBalanced(await w.books());
+  });
+
+  it('change paid by the hopper, its payout_intent record damaged: the paid cents still count, no second voucher for them (chaos seed 31418)', async () => {
+    w = await World.create('checkout');
+    await paidWithChange('b1-32', null);
+    // The hopper pays 2 of 5 ten-cent coins (short), then the power goes before the leftover is settled.
+    const vend = new VendJournal(w.journal, [], silentLogger);
+    const counters = { event: 1, remaining: 40, paid: 0, unpaid: 0 };
+    await vend.payoutIntent('b1-32', 'b1-32:change:4', 5, 10, counters);
+    const intent = (await Journal.read(w.dir)).records.find((r) => r.type === 'payout_intent');
+    assert.ok(intent);
+    await vend.payoutOutcome('b1-32:change:4', 'short', 20, {
+      fault: 'empty',
+      after: { ...counters, paid: 2, unpaid: 3 },
+    });
+    await w.crashWith((dir) => {
+      const file = join(dir, readdirSync(dir).find((n) => /^journal-\d+\.log$/.test(n)) as string);
+      const bytes = readFileSync(file);
+      const at = bytes.indexOf('"payout_intent"');
+      assert.ok(at > 0);
+      bytes[at + 3] = (bytes[at + 3] as number) ^ 0x04;
+      writeFileSync(file, bytes);
+    });
+    assert.equal(w.journal.openReport.alerts[0]?.kind, 'damaged');
+    assert.deepEqual(w.journal.state.vend.payoutsInDoubt, {}, 'the outcome is known: nothing to settle');
+    assert.equal(w.journal.state.sessions['b1-32']?.changedCents, 20, 'the coins that left the hopper');
+    const printed: RecoveredReceipt[] = [];
+    await recoverPrinting(printed);
+    assert.deepEqual(
+      w.journal.state.unclaimedVouchers.map((v) => v.cents),
+      [54 - 20],
+      'one voucher, for the leftover the hopper did not pay',
+    );
+    assert.deepEqual(
+      printed.map((r) => [r.changed, r.vouchersOut.map((v) => v.cents)]),
+      [[20, [34]]],
+    );
+    assertNothingLost(await w.books({ damaged: [intent], hopperPaidCents: 20 }));
   });
 
   it("the flow's receipt journaled, the change credited by recovery: no second receipt (the credit's is the last in the state)", async () => {

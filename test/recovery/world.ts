@@ -76,12 +76,16 @@ export class World {
     return JSON.parse(readFileSync(join(this.rig.dir, 'ledger.json'), 'utf8')) as LedgerFileView;
   }
 
-  async books(): Promise<Reconciliation> {
+  /** The books; `extra`: records a test damaged, given back as the chaos harness does, and the hopper's count. */
+  async books(
+    extra: Pick<Parameters<typeof reconcile>[0], 'damaged' | 'hopperPaidCents'> = {},
+  ): Promise<Reconciliation> {
     const { records, state } = await Journal.read(this.dir);
     return reconcile({
       acceptor: { cents: this.accepted, coins: 0, unconfirmedAtKill: 0 },
       journal: { records, state },
       ledger: this.ledger(),
+      ...extra,
     });
   }
 
