@@ -270,6 +270,15 @@ describe('journal disk full (real tmpfs, real Mosquitto)', function () {
       const r = await k!.coin(10);
       if (!r.accepted) break;
       accepted += 10;
+      // A customer's next coin comes after this one has landed (journaled, or held by a failed write
+      // that inhibits the acceptor); inserted back to back, a loaded machine let a whole basket through
+      // the chute before the first write failed.
+      await k!.waitFor(
+        () => k!.state(),
+        (x) => x.acceptor === 'inhibited' || (x.inserted ?? 0) + held(x) >= accepted,
+        10_000,
+        'the coin handled',
+      );
     }
     assert.ok(accepted < 349, 'refused before the basket was paid');
     // Nobody presses cancel: the flow hears "storage offline" and settles by itself.
