@@ -289,13 +289,27 @@ export class CctalkCoinValidator extends EventEmitter<CoinAcceptorEvents> implem
     this.silentReported = false;
     const now = answer[0] ?? 0;
     if (this.last === undefined) {
-      // No resume point: what is in the buffer was before this kiosk's time.
+      // No resume point: what is in the buffer was before this kiosk's time. The journal gets the
+      // baseline, or a coin taken before the next start would count as history then.
       this.last = now;
+      this.emit('counter', now);
       return;
     }
     const count = newEvents(this.last, now);
     if (count === 0) {
+      // A reset (power-up: 0) must be durable: the next credit is 1 again, which the journal may hold
+      // from before the reset, so a coin taken while the kiosk is down would look already counted.
+      const reset = now === 0 && this.last !== 0;
       this.last = now;
+      if (reset) {
+        this.emit('counter', 0);
+        // Its inhibits are back to "all refused" too: what the kiosk wants, again.
+        this.logger.warn(
+          { path: this.config.path },
+          'coin validator was reset (power-up): inhibits set again',
+        );
+        await this.apply();
+      }
       return;
     }
     if (count > BUFFERED_RESULTS) {

@@ -49,6 +49,12 @@ export interface CoinEvent {
 export interface CoinAcceptorEvents {
   coin: [coin: CoinEvent];
   fault: [message: string];
+  /**
+   * Acceptors with an event counter (ccTalk): the counter is at `event` without a coin the journal
+   * holds (the validator's power-up reset to 0, or the baseline of a start without a resume point).
+   * The app journals it, after the coins before it, as the next start's `resumeFrom`.
+   */
+  counter: [event: number];
 }
 
 export interface CoinAcceptor

@@ -23,7 +23,7 @@ export interface TakenCoin {
 }
 
 /** The session journal's coin records. */
-export type CoinBook = Pick<SessionJournal, 'coin' | 'strayCoin' | 'coinNotCounted'>;
+export type CoinBook = Pick<SessionJournal, 'coin' | 'strayCoin' | 'coinNotCounted' | 'acceptorCounter'>;
 
 export interface CoinIntakeDeps {
   /** The session journal (built after the journal opens; the intake exists from the start). */
@@ -71,6 +71,8 @@ export class CoinIntake {
   private readonly heldCoins: TakenCoin[] = [];
   /** The held cents and the storage health the machine was last told (COINS_HELD, DEVICE storage). */
   private heldTold = 0;
+  /** A validator counter that came while coins were held: journaled once they are. */
+  private counterAfterHeld: number | undefined;
   private storageTold = true;
 
   constructor(private readonly deps: CoinIntakeDeps) {}
@@ -89,6 +91,28 @@ export class CoinIntake {
     this.coinChain = this.coinChain
       .then(() => this.takeCoin(cents, source, ev))
       .catch((err: Error) => this.deps.logger.error({ err: err.message }, 'coin handling failed'));
+  }
+
+  /**
+   * The validator's counter moved without a coin (reset, baseline): journaled in the chain, after the
+   * coins before it, so that none of them is journaled after it and moves the resume point back.
+   * Behind held coins it waits for them; a write that fails is logged (no money moved).
+   */
+  counterAt(ev: number): void {
+    this.coinChain = this.coinChain
+      .then(() => {
+        if (this.heldCoins.length > 0) this.counterAfterHeld = ev;
+        else return this.journalCounter(ev);
+      })
+      .catch((err: Error) => this.deps.logger.error({ err: err.message }, 'coin handling failed'));
+  }
+
+  private async journalCounter(ev: number): Promise<void> {
+    try {
+      await this.deps.book().acceptorCounter(ev);
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message, ev }, 'validator counter not journaled');
+    }
   }
 
   /** Resolves once the coins that arrived so far are handled (journaled, held or refused). */
@@ -127,7 +151,9 @@ export class CoinIntake {
     const target = this.deps.target();
     const coin = { cents, source, target, at: Date.now(), ...(ev !== undefined ? { ev } : {}) };
     if (this.heldCoins.length > 0) {
-      // Behind the coins already held: the journal gets them in the order they came.
+      // Behind the coins already held: the journal gets them in the order they came. A counter that
+      // came before this coin is older than the coin's own: the coin's is the resume point.
+      this.counterAfterHeld = undefined;
       this.heldCoins.push(coin);
       await this.writeHeldCoins();
       return;
@@ -201,6 +227,9 @@ export class CoinIntake {
       await this.coinJournaled(coin);
       this.deps.changed();
     }
+    const counter = this.counterAfterHeld;
+    this.counterAfterHeld = undefined;
+    if (counter !== undefined) await this.journalCounter(counter);
   }
 
   /**

@@ -607,6 +607,7 @@ export class KioskApp extends EventEmitter {
       this.alert('reader_offline', s === 'offline');
     });
     d.acceptor.on('coin', (coin) => this.coins.arrived(coin.cents, coin.source, coin.event));
+    d.acceptor.on('counter', (ev) => this.coins.counterAt(ev));
     d.acceptor.on('fault', (message) => {
       this.logger.error({ message }, 'acceptor fault');
       this.fleet?.event('fault', { device: 'acceptor', code: 'fault', message: message.slice(0, 500) });

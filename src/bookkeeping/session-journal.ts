@@ -187,6 +187,14 @@ export class SessionJournal {
     });
   }
 
+  /** Where the coin validator's credits resume (its counter moved without a coin: reset, baseline). */
+  acceptorCounter(ev: number): Promise<void> {
+    return this.serial(async () => {
+      if (this.journal.state.acceptorEvent === ev) return;
+      await this.journal.append({ type: 'acceptor_counter', ev });
+    });
+  }
+
   /**
    * A coin was journaled for `sessionId` but the machine will never count it (the session ended or
    * never began while the coin was being written). A session nobody serves is settled now; one that

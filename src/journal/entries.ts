@@ -71,6 +71,17 @@ export const CoinAcceptedSchema = z.object({
   ev: z.int().min(0).max(255).optional(),
 });
 
+/**
+ * The coin validator's event counter moved without a coin (ccTalk 229): its power-up reset to 0, or
+ * the counter a kiosk without a resume point started from. Journaled (after every coin before it) as
+ * the point credits resume from at the next start; without it a coin taken while the kiosk was down
+ * after a reset could carry the counter of a coin journaled before the reset and never be reported.
+ */
+export const AcceptorCounterSchema = z.object({
+  type: z.literal('acceptor_counter'),
+  ev: z.int().min(0).max(255),
+});
+
 export const SessionStartedSchema = z.object({
   type: z.literal('session_started'),
   sessionId: id,
@@ -435,6 +446,7 @@ export const EntryInputSchema = z.discriminatedUnion('type', [
   SlotUnblockedSchema,
   HopperFilledSchema,
   CoinAcceptedSchema,
+  AcceptorCounterSchema,
   SessionStartedSchema,
   TxCreatedSchema,
   ApiIntentSchema,

@@ -369,7 +369,10 @@ export const LedgerStateSchema = z.object({
   recentReceipts: z.array(ReceiptStateSchema),
   /** Records that made no sense for the state (an outcome for an unknown job...): kept count, for health. */
   anomalies: z.int(),
-  /** The coin validator's event counter of the last coin journaled with one (`coin_accepted.ev`). */
+  /**
+   * The coin validator's event counter of the last coin journaled with one (`coin_accepted.ev`), or
+   * where the counter moved without a coin (`acceptor_counter`: a reset, a first baseline).
+   */
   acceptorEvent: z.int().min(0).max(255).optional(),
   /** The vending counter: stock per slot, releases and payouts in doubt (snapshots before it have none). */
   vend: VendStateSchema.default(emptyVend),
@@ -543,6 +546,9 @@ function applyInPlace(state: LedgerState, e: JournalEntry): void {
       if (e.ev !== undefined) state.acceptorEvent = e.ev;
       return;
     }
+    case 'acceptor_counter':
+      state.acceptorEvent = e.ev;
+      return;
     case 'tx_created': {
       const s = sessionFor(state, e.sessionId, e);
       s.tx = { localId: e.localId, basket: e.basket, amount: e.amount };

@@ -21,12 +21,12 @@ function rig() {
     backs: 0,
     changes: 0,
     /** Runs while a coin is being written. */
-    writing: () => undefined as void,
+    writing: (): void | Promise<void> => undefined,
   };
   const book: CoinBook = {
     coin: async (sessionId, cents) => {
       if (refuse) throw new Error('ENOSPC');
-      state.writing();
+      await state.writing();
       journaled.push(`${sessionId}:${cents}`);
     },
     strayCoin: async (cents) => {
@@ -37,6 +37,10 @@ function rig() {
     coinNotCounted: async (sessionId) => {
       notCounted.push(sessionId);
       return null;
+    },
+    acceptorCounter: async (ev) => {
+      if (refuse) throw new Error('ENOSPC');
+      journaled.push(`counter:${ev}`);
     },
   };
   const logger = recordingLogger();
@@ -159,6 +163,45 @@ describe('coin intake', () => {
     ]);
     assert.equal(r.state.backs, 1);
     assert.equal(r.intake.storageFine, true);
+  });
+
+  it("the validator's counter (a reset) is journaled after the coins before it, and behind held coins only if no coin came after it", async () => {
+    const r = rig();
+    let release!: () => void;
+    r.state.writing = () => {
+      // The coin's write is slow: the counter told meanwhile must not overtake it.
+      const wait = new Promise<void>((resolve) => (release = resolve));
+      r.state.writing = () => undefined;
+      return wait;
+    };
+    r.intake.arrived(100, 'coin', 7);
+    r.intake.counterAt(0);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    assert.deepEqual(r.journaled, [], 'nothing before the coin is durable');
+    release();
+    await r.settle();
+    assert.deepEqual(r.journaled, ['s-1:100', 'counter:0']);
+
+    // Behind a held coin: written once the held coin is.
+    r.journaled.length = 0;
+    r.refuse(true);
+    r.intake.arrived(50, 'coin', 8);
+    r.intake.counterAt(0);
+    await r.settle();
+    r.refuse(false);
+    await r.intake.writeHeldCoinsInOrder();
+    assert.deepEqual(r.journaled, ['s-1:50', 'counter:0']);
+
+    // A coin after the counter carries the newer resume point: the counter is not written after it.
+    r.journaled.length = 0;
+    r.refuse(true);
+    r.intake.arrived(50, 'coin', 9);
+    r.intake.counterAt(0);
+    r.intake.arrived(20, 'coin', 1);
+    await r.settle();
+    r.refuse(false);
+    await r.intake.writeHeldCoinsInOrder();
+    assert.deepEqual(r.journaled, ['s-1:50', 's-1:20']);
   });
 
   it('before the devices are built the storage health is kept and nothing is told', () => {

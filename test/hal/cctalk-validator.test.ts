@@ -45,6 +45,8 @@ describe('CctalkCoinValidator on the serialport mock binding', () => {
   let validator: CctalkCoinValidator;
   let coins: CoinEvent[];
   let faults: string[];
+  /** Where the counter moved without a coin (the journal's resume point besides the coins). */
+  let counters: number[];
   /** Every frame the host wrote, as bytes. */
   let written: Buffer[];
 
@@ -78,6 +80,7 @@ describe('CctalkCoinValidator on the serialport mock binding', () => {
     const v = new CctalkCoinValidator({ path: PATH, pollMs: 50, timeoutMs: 100, ...config }, ports.factory);
     v.on('coin', (c) => coins.push(c));
     v.on('fault', (f) => faults.push(f));
+    v.on('counter', (e) => counters.push(e));
     if (resume !== undefined) v.resumeFrom(resume);
     await v.start();
     await tick(300);
@@ -92,6 +95,7 @@ describe('CctalkCoinValidator on the serialport mock binding', () => {
     written = [];
     coins = [];
     faults = [];
+    counters = [];
     device = playDevice();
     ports.plug(PATH);
     validator = await startValidator();
@@ -195,6 +199,52 @@ describe('CctalkCoinValidator on the serialport mock binding', () => {
     // Without a resume point (a new journal): the buffer is the baseline, nothing is reported.
     validator = await startValidator();
     assert.deepEqual(coins, []);
+  });
+
+  it('the counter a start without a resume point begins from, and a reset, are told for the journal; ordinary polls not', async () => {
+    assert.deepEqual(counters, [0], 'the baseline of a new journal');
+    await validator.setAccepting(true, [10, 20, 50, 100]);
+    device.insert(100);
+    await tick(300);
+    assert.deepEqual(counters, [0], 'a credit is journaled with its coin');
+    device.powerCut(); // the validator alone: its counter, buffer and inhibits are gone
+    await tick(300);
+    assert.deepEqual(counters, [0, 0]);
+    assert.equal(device.mask, 0b1111, 'the wanted channels open again');
+    assert.equal(device.master, true);
+    await tick(300);
+    assert.deepEqual(counters, [0, 0], 'told once');
+  });
+
+  it('a reset journaled, then a coin while the kiosk is down: the next start reports it once', async () => {
+    // The journal's resume point is the last coin's event or the last counter told, whichever came last.
+    let resume: number | undefined;
+    const journal = (v: CctalkCoinValidator) => {
+      v.on('coin', (c) => (resume = c.event));
+      v.on('counter', (e) => (resume = e));
+    };
+    journal(validator);
+    await validator.setAccepting(true);
+    device.insert(100);
+    await tick(200);
+    assert.equal(resume, 1);
+    device.powerCut();
+    await tick(200);
+    await validator.close(); // the kiosk dies; the validator keeps its power from here on
+    device.master = true;
+    device.mask = 0xffff;
+    assert.equal(device.insert(200), true, 'taken while the kiosk is down: event 1 again');
+    coins = [];
+    validator = new CctalkCoinValidator({ path: PATH, pollMs: 50, timeoutMs: 100 }, ports.factory);
+    validator.on('coin', (c) => coins.push(c));
+    validator.resumeFrom(resume);
+    await validator.start();
+    await tick(300);
+    assert.deepEqual(
+      coins.map((c) => [c.cents, c.event]),
+      [[200, 1]],
+      'not mistaken for the 1 euro coin journaled before the reset',
+    );
   });
 
   it('a validator that lost power (counter 0) has nothing to catch up; credits after it count from 1', async () => {

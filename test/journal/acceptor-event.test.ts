@@ -41,6 +41,25 @@ describe('journal: the coin validator event counter', () => {
     await j.close();
   });
 
+  it("a counter journaled without a coin (the validator's reset, a first baseline) is the resume point, until the next coin's", async () => {
+    const dir = dirs.make();
+    let j = await Journal.open(dir, { fsync: false });
+    await j.append({ type: 'acceptor_counter', ev: 37 });
+    assert.equal(j.state.acceptorEvent, 37, 'the baseline of a new journal');
+    await j.append({ type: 'session_started', sessionId: 'S1', mode: 'topup' });
+    await j.append({ type: 'coin_accepted', sessionId: 'S1', cents: 100, source: 'coin', ev: 38 });
+    await j.append({ type: 'acceptor_counter', ev: 0 });
+    assert.equal(j.state.acceptorEvent, 0, 'reset: the next credit is 1 again');
+    await j.close();
+    j = await Journal.open(dir, { fsync: false });
+    assert.equal(j.state.acceptorEvent, 0, 'read back from the records');
+    assert.equal(j.state.sessions.S1?.insertedCents, 100, 'no money in a counter record');
+    await j.append({ type: 'coin_accepted', sessionId: 'S1', cents: 50, source: 'coin', ev: 1 });
+    assert.equal(j.state.acceptorEvent, 1);
+    await assert.rejects(j.append({ type: 'acceptor_counter', ev: 256 }));
+    await j.close();
+  });
+
   it('refuses an ev that is not a counter byte', async () => {
     const j = await Journal.open(dirs.make(), { fsync: false });
     await j.append({ type: 'session_started', sessionId: 'S1', mode: 'topup' });
