@@ -31,6 +31,7 @@
  */
 import type { JournalRecord, LedgerState } from '../journal/state.js';
 import type { Product } from '../api/schemas.js';
+import type { SaleRecord } from '../sim/ledger.js';
 import { VOID_BY } from '../bookkeeping/recover-session.js';
 import { isCreditRef, sessionOfRef } from '../../machines/job-ref.js';
 
@@ -47,14 +48,7 @@ export interface LedgerFileView {
       products?: Product[];
     }
   >;
-  sales: Array<{
-    txId: string;
-    method: string;
-    collected: number;
-    redeemed: number;
-    loaded: number;
-    cancelled: boolean;
-  }>;
+  sales: Omit<SaleRecord, 'at'>[];
 }
 
 export interface AcceptorBook {

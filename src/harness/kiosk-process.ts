@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KioskSummary } from '../contracts/kiosk-summary.js';
 import type { HandledRequest } from '../sim/api-server.js';
+import type { SaleRecord } from '../sim/ledger.js';
 import { ControlClient } from './control-client.js';
 
 /** The repository root (two levels above test/support). */
@@ -34,15 +35,7 @@ export interface LedgerCardView {
 }
 
 /** One sale the stand-in recorded (money collected outside the card, redeemed from it, loaded onto it). */
-export interface SaleView {
-  txId: string;
-  method: string;
-  collected: number;
-  redeemed: number;
-  loaded: number;
-  cancelled: boolean;
-  at: string;
-}
+export type SaleView = SaleRecord;
 
 export interface LedgerView {
   cards: Record<string, LedgerCardView>;

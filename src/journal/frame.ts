@@ -62,23 +62,8 @@ export interface DecodedFrame {
 /** Decodes the line starting at `pos` (which must end with a newline); undefined when it is not a valid frame. */
 export function decodeFrameAt(buf: Uint8Array, pos: number): DecodedFrame | undefined {
   if (pos + 11 > buf.length || buf[pos + 9] !== OPEN_BRACE) return undefined;
-  const mark = buf[pos + 8];
-  if (mark !== MARK_COMMIT && mark !== MARK_MORE) return undefined;
-  let expected = 0;
-  for (let i = 0; i < 8; i++) {
-    const h = hexValue(buf[pos + i] as number);
-    if (h < 0) return undefined;
-    expected = expected * 16 + h;
-  }
   const nl = indexOfNewline(buf, pos + 9);
-  if (nl < 0) return undefined;
-  if (crc32(buf, pos + 8, nl) !== expected) return undefined;
-  try {
-    const text = Buffer.from(buf.buffer, buf.byteOffset + pos + 9, nl - pos - 9).toString('utf8');
-    return { value: JSON.parse(text) as unknown, commit: mark === MARK_COMMIT, end: nl + 1 };
-  } catch {
-    return undefined; // CRC matched by chance over bytes that are not JSON: still not a record
-  }
+  return nl < 0 ? undefined : decodeFrame(buf, pos, nl);
 }
 
 /**
@@ -87,6 +72,11 @@ export function decodeFrameAt(buf: Uint8Array, pos: number): DecodedFrame | unde
  */
 export function decodeFrameEndingAt(buf: Uint8Array, pos: number, nl: number): DecodedFrame | undefined {
   if (nl <= pos + 10 || nl > buf.length || buf[pos + 9] !== OPEN_BRACE) return undefined;
+  return decodeFrame(buf, pos, nl);
+}
+
+/** The frame [pos, nl): its mark, its checksum over mark and JSON, and the JSON itself. */
+function decodeFrame(buf: Uint8Array, pos: number, nl: number): DecodedFrame | undefined {
   const mark = buf[pos + 8];
   if (mark !== MARK_COMMIT && mark !== MARK_MORE) return undefined;
   let expected = 0;
@@ -100,7 +90,7 @@ export function decodeFrameEndingAt(buf: Uint8Array, pos: number, nl: number): D
     const text = Buffer.from(buf.buffer, buf.byteOffset + pos + 9, nl - pos - 9).toString('utf8');
     return { value: JSON.parse(text) as unknown, commit: mark === MARK_COMMIT, end: nl + 1 };
   } catch {
-    return undefined;
+    return undefined; // CRC matched by chance over bytes that are not JSON: still not a record
   }
 }
 

@@ -14,6 +14,7 @@
 import type { FleetMessage, VoucherEventMessage } from '../messages.js';
 import type { CmdresBody } from '../../fleet/envelope.js';
 import type { Param, Statement } from './database.js';
+import type { CommandRow } from './fleet-store.js';
 
 export interface StoreOp {
   /** Operations with the same key replace each other while they wait (latest wins). */
@@ -413,15 +414,9 @@ export function alertClosedOp(kioskId: string, name: string, at: number): StoreO
 }
 
 /** A command as sent by an operator (written before it is published, so its answers find it). */
-export function commandSentOp(c: {
-  cmdId: string;
-  kioskId: string;
-  name: string;
-  args: unknown;
-  operator: string | null;
-  issuedAt: number;
-  expiresAt: number;
-}): StoreOp {
+export function commandSentOp(
+  c: Pick<CommandRow, 'cmdId' | 'kioskId' | 'name' | 'args' | 'operator' | 'issuedAt' | 'expiresAt'>,
+): StoreOp {
   return {
     durable: true,
     statements: [
