@@ -69,9 +69,24 @@ export async function writeOutcome(
   judged: Judged,
   credit?: { sessionId: string; cents: number; apiId: string },
 ): Promise<void> {
-  const writes = [journal.append({ type: 'api_outcome', jobId, ...judged })];
+  const writes = [journal.append({ type: 'api_outcome', jobId, ...judged, ...intentOf(journal, jobId) })];
   if (credit && judged.result === 'ok') writes.push(journal.append({ type: 'credited', ...credit }));
   await Promise.all(writes);
+}
+
+/**
+ * A payment's or credit's intent as the journal folded it (session, step, cents), repeated in its
+ * outcome: the outcome then still counts when the intent's record is damaged. Nothing for other steps.
+ */
+function intentOf(journal: Journal, jobId: string): { ofSession?: string; step?: ApiStep; cents?: number } {
+  const sessionId = journal.state.jobs[jobId];
+  const start = sessionId === undefined ? undefined : journal.state.sessions[sessionId]?.starts?.[jobId];
+  if (sessionId === undefined || !start) return {};
+  return {
+    ofSession: sessionId,
+    step: start.step,
+    ...(start.cents !== undefined ? { cents: start.cents } : {}),
+  };
 }
 
 /** The live path's reading of a failed call: only a call that may have reached the server is in doubt. */
@@ -112,7 +127,12 @@ export async function journaledCall<T>(
   try {
     answer = await c.call();
   } catch (err) {
-    const written = journal.append({ type: 'api_outcome', jobId: intent.jobId, result: c.failed(err) });
+    const written = journal.append({
+      type: 'api_outcome',
+      jobId: intent.jobId,
+      result: c.failed(err),
+      ...intentOf(journal, intent.jobId),
+    });
     await (c.keepCallError ? written.catch(() => undefined) : written);
     throw err;
   }

@@ -61,7 +61,17 @@ async function paymentHistories(journal: Journal, ids: Set<string>): Promise<Map
         ...(r.cents !== undefined ? { cents: r.cents } : {}),
       });
     } else if (r.type === 'api_outcome' && r.result === 'ok') {
-      const intent = intents.get(r.jobId);
+      // Its intent's record may be lost (damaged): the outcome of a payment or credit repeats it.
+      const intent =
+        intents.get(r.jobId) ??
+        (r.ofSession !== undefined && r.step !== undefined && ids.has(r.ofSession)
+          ? {
+              sessionId: r.ofSession,
+              step: r.step,
+              apiId: r.apiId ?? '',
+              ...(r.cents !== undefined ? { cents: r.cents } : {}),
+            }
+          : undefined);
       if (!intent) continue;
       const h = of(intent.sessionId);
       if (intent.step === 'start/cash') {

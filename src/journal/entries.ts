@@ -128,6 +128,14 @@ export const ApiOutcomeSchema = z.object({
    * and on older records.
    */
   dueCents: cents.optional(),
+  /**
+   * A payment's or credit's intent repeated (its session, step and cents), so that the outcome still
+   * counts for the session when the intent's record is damaged (chaos seed 35683: a paid sale read as
+   * unpaid, its goods neither tried nor given back). Absent on other steps and on older records.
+   */
+  ofSession: id.optional(),
+  step: z.enum(API_STEPS).optional(),
+  cents: cents.optional(),
 });
 
 /** VAT contained in one rate's gross amount (integer cents; `gross = net + vat`). */

@@ -577,10 +577,11 @@ function applyInPlace(state: LedgerState, e: JournalEntry): void {
     }
     case 'api_outcome': {
       const sessionId = state.jobs[e.jobId];
-      const s = sessionId === undefined ? undefined : state.sessions[sessionId];
+      let s = sessionId === undefined ? undefined : state.sessions[sessionId];
       if (!s) {
         state.anomalies += 1;
-        return;
+        s = intentLost(state, e);
+        if (!s) return;
       }
       if (e.apiId !== undefined) {
         useApiId(s, e.apiId);
@@ -843,6 +844,34 @@ function applyVend(state: LedgerState, e: JournalEntry): void {
     default:
       return;
   }
+}
+
+/**
+ * A payment's or credit's outcome whose intent record was lost (damaged, quarantined): the outcome
+ * repeats the intent (session, step, cents), which is folded as the intent would have been, so a
+ * paid sale still reads paid (its goods tried or given back, chaos seed 35683) and an `unknown` one
+ * is read back. It becomes the last step unless a newer step is still without its outcome (this
+ * is then a late answer of an older job). Outcomes written before they named their session stay
+ * an anomaly only.
+ */
+function intentLost(
+  state: LedgerState,
+  e: Extract<JournalEntry, { type: 'api_outcome' }>,
+): OpenSession | undefined {
+  const s = e.ofSession === undefined || e.step === undefined ? undefined : state.sessions[e.ofSession];
+  if (!s || e.step === undefined) return undefined;
+  const apiId = e.apiId ?? s.apiId ?? s.tx?.apiId ?? '';
+  state.jobs[e.jobId] = s.sessionId;
+  (s.starts ??= {})[e.jobId] ??= {
+    step: e.step,
+    apiId,
+    ...(e.cents !== undefined ? { cents: e.cents } : {}),
+  };
+  if (!s.lastStep || s.lastStep.outcome !== undefined) {
+    s.lastStep = { step: e.step, jobId: e.jobId, apiId, intentSeq: e.seq };
+    if (e.cents !== undefined) s.lastStep.cents = e.cents;
+  }
+  return s;
 }
 
 /** Counts a payout's paid cents beyond the `before` counted already: the session's change, the odometer, the hopper's coins. */

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { journaledCall, judgeTransaction } from '../../src/bookkeeping/journaled-call.js';
 import { VendJournal } from '../../src/bookkeeping/vend-journal.js';
 import { Journal } from '../../src/journal/journal.js';
 import { emptyState, LedgerStateSchema } from '../../src/journal/state.js';
@@ -17,6 +18,41 @@ const SLOTS = [
   { id: 'A2', product: 2, capacity: 10, initialStock: 0, lowAt: 1 },
 ];
 const COUNTERS = { event: 4, remaining: 0, paid: 2, unpaid: 0 };
+
+/** A checkout session with its basket: two A1 units of `priceOne`. */
+async function saleOfTwo(j: Journal, sessionId: string, apiId: string, priceOne: number) {
+  await j.append({ type: 'session_started', sessionId, mode: 'checkout' });
+  await j.append({
+    type: 'tx_created',
+    sessionId,
+    localId: `${sessionId}:create:1`,
+    apiId,
+    basket: { products: [{ id: 1, quantity: 2, priceOne }] },
+    amount: 2 * priceOne,
+  });
+}
+
+/** The first of two A1 units fired (the power goes before its outcome), the second planned after it. */
+async function releaseFirstOfTwo(vend: VendJournal, sessionId: string, tx: string, cents: number) {
+  await vend.releaseIntent({
+    sessionId,
+    jobId: `${sessionId}:release-0:2`,
+    slot: 'A1',
+    productId: 1,
+    cents,
+    transactionId: tx,
+    later: [{ slot: 'A1', productId: 1, cents }],
+  });
+}
+
+/** Flips a bit in the first record of `type` in the first segment: its checksum no longer holds. */
+function flipRecord(dir: string, type: string) {
+  const file = path.join(dir, segmentFiles(dir)[0] as string);
+  const bytes = fs.readFileSync(file);
+  const at = bytes.indexOf(`"${type}"`) + 3;
+  bytes[at] = (bytes[at] as number) ^ 0x04;
+  fs.writeFileSync(file, bytes);
+}
 
 describe('vend journal (stock, releases and payouts in the journal)', () => {
   const dirs = tempDirs();
@@ -132,15 +168,7 @@ describe('vend journal (stock, releases and payouts in the journal)', () => {
   it('the basket record damaged, the first release cut: the units planned after it are still owed back (chaos seed 5252)', async () => {
     const first = await open();
     const j = first.journal;
-    await j.append({ type: 'session_started', sessionId: 's5', mode: 'checkout' });
-    await j.append({
-      type: 'tx_created',
-      sessionId: 's5',
-      localId: 's5:create:1',
-      apiId: 'STX5',
-      basket: { products: [{ id: 1, quantity: 2, priceOne: 180 }] },
-      amount: 360,
-    });
+    await saleOfTwo(j, 's5', 'STX5', 180);
     await j.append({
       type: 'api_intent',
       sessionId: 's5',
@@ -150,21 +178,9 @@ describe('vend journal (stock, releases and payouts in the journal)', () => {
     });
     await j.append({ type: 'api_outcome', jobId: 's5:start:1', result: 'ok', status: 'ok' });
     // The machine's plan: this unit, then one more A1. The power goes before the outcome.
-    await first.vend.releaseIntent({
-      sessionId: 's5',
-      jobId: 's5:release-0:2',
-      slot: 'A1',
-      productId: 1,
-      cents: 180,
-      transactionId: 'STX5',
-      later: [{ slot: 'A1', productId: 1, cents: 180 }],
-    });
+    await releaseFirstOfTwo(first.vend, 's5', 'STX5', 180);
     await j.close();
-    const file = path.join(first.dir, segmentFiles(first.dir)[0] as string);
-    const bytes = fs.readFileSync(file);
-    const at = bytes.indexOf('"tx_created"') + 3;
-    bytes[at] = (bytes[at] as number) ^ 0x04;
-    fs.writeFileSync(file, bytes);
+    flipRecord(first.dir, 'tx_created');
 
     const { journal, vend } = await open(first.dir);
     assert.equal(journal.state.sessions.s5?.tx, undefined, 'the basket is gone with its record');
@@ -177,18 +193,37 @@ describe('vend journal (stock, releases and payouts in the journal)', () => {
     await journal.close();
   });
 
+  it('a paid sale whose start intent record is damaged still reads paid: its untried unit goes back (chaos seed 35683)', async () => {
+    const first = await open();
+    const j = first.journal;
+    await saleOfTwo(j, 's7', 'STX7', 249);
+    // The terminal's payment, journaled by the real writer (intent, call, outcome).
+    await journaledCall(j, {
+      intent: { sessionId: 's7', apiId: 'STX7', step: 'start/cashless', jobId: 's7:start:1' },
+      call: () => Promise.resolve({ id: 'STX7', status: 'ok' }),
+      judge: (tx) => judgeTransaction('start/cashless', tx),
+      failed: () => 'unknown',
+    });
+    // This unit, then one more; the power goes before the first one's outcome.
+    await releaseFirstOfTwo(first.vend, 's7', 'STX7', 249);
+    await j.close();
+    flipRecord(first.dir, 'api_intent');
+
+    const { journal, vend } = await open(first.dir);
+    const s = journal.state.sessions.s7!;
+    assert.equal(s.paid, true, 'the outcome says the terminal took the money');
+    assert.equal(s.lastStep?.step, 'start/cashless');
+    assert.equal(s.lastStep?.outcome, 'ok', 'nothing in doubt to read back');
+    assert.equal(journal.state.lifetime.sales.cents, 498);
+    assert.deepEqual(await vend.afterRestart(), { unknown: 1, notTried: 1 });
+    assert.equal(journal.state.sessions.s7!.returnedCents, 249, 'the second unit, never tried, goes back');
+    await journal.close();
+  });
+
   it('a damaged release intent: the cross-check keeps the release counted, so a unit that may be gone is not paid back', async () => {
     const first = await open();
     const j = first.journal;
-    await j.append({ type: 'session_started', sessionId: 's6', mode: 'checkout' });
-    await j.append({
-      type: 'tx_created',
-      sessionId: 's6',
-      localId: 's6:create:1',
-      apiId: 'STX6',
-      basket: { products: [{ id: 1, quantity: 2, priceOne: 180 }] },
-      amount: 360,
-    });
+    await saleOfTwo(j, 's6', 'STX6', 180);
     await j.append({
       type: 'api_intent',
       sessionId: 's6',
