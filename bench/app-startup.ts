@@ -25,15 +25,7 @@
  * largest sources in them.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import {
-  chmodSync,
-  copyFileSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -50,7 +42,7 @@ import {
 } from '../src/harness/kiosk-process.js';
 import { percentile } from './app-rig.js';
 import { timed } from './whole-process.js';
-import { buildBundle } from '../src/harness/build-bundle.mjs';
+import { layOutRelease } from '../src/harness/build-bundle.mjs';
 import { startupGraph } from '../src/harness/bundle-graph.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' } } });
@@ -167,11 +159,7 @@ const launcher = join(BUNDLE_DIR, 'bin/kiosk.mjs');
 const command = join(BUNDLE_DIR, 'bin/kiosk');
 const snapshots = join(BUNDLE_DIR, 'snapshot');
 rmSync(BUNDLE_DIR, { recursive: true, force: true });
-await buildBundle(join(BUNDLE_DIR, 'dist'), { metafile: true });
-mkdirSync(join(BUNDLE_DIR, 'bin'));
-for (const file of ['kiosk', 'kiosk.mjs', 'code-cache.mjs', 'snapshot.mjs'])
-  copyFileSync(join(REPO_ROOT, 'bin', file), join(BUNDLE_DIR, 'bin', file));
-chmodSync(command, 0o755);
+await layOutRelease(BUNDLE_DIR, { metafile: true });
 execFileSync(process.execPath, [join(BUNDLE_DIR, 'bin/snapshot.mjs'), '--dir', snapshots], {
   stdio: 'inherit',
 });

@@ -11,7 +11,8 @@
  */
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { builtinModules, createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -30,6 +31,21 @@ export const EXTERNAL_PACKAGES = [
 ];
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** A release's launchers (bin/): the shell entry, the code-cache launcher and the snapshot builder. */
+export const RELEASE_BIN = ['kiosk', 'kiosk.mjs', 'code-cache.mjs', 'snapshot.mjs'];
+
+/**
+ * A release laid out under `root` as the Pi has it: the bundle in `dist/`, the launchers in `bin/`
+ * (`bin/kiosk` executable); resolves to the bundle's entry. For the tests and benches that run it.
+ */
+export async function layOutRelease(root, opts = {}) {
+  const entry = await buildBundle(join(root, 'dist'), opts);
+  mkdirSync(join(root, 'bin'), { recursive: true });
+  for (const file of RELEASE_BIN) copyFileSync(join(REPO_ROOT, 'bin', file), join(root, 'bin', file));
+  chmodSync(join(root, 'bin', 'kiosk'), 0o755);
+  return entry;
+}
 
 /**
  * Builds the bundle into `outdir`; resolves to the entry file's path. With `metafile`, esbuild's

@@ -495,6 +495,17 @@ export function sessionOfTransaction(state: LedgerState, apiId: string): string 
   return undefined;
 }
 
+/** A payment or credit step of the session, by job. Job ids are unique per call; were one written twice, its first record (and an `ok`) stays. */
+function registerStart(
+  s: OpenSession,
+  jobId: string,
+  step: ApiStep,
+  apiId: string,
+  cents: number | undefined,
+): void {
+  (s.starts ??= {})[jobId] ??= { step, apiId, ...(cents !== undefined ? { cents } : {}) };
+}
+
 /**
  * The outcome of one of the session's payment or credit steps, whichever of its steps is the last:
  * the first `ok` of a `start/cash` adds the cash it collected to the session's paid cash.
@@ -565,13 +576,8 @@ function applyInPlace(state: LedgerState, e: JournalEntry): void {
       if (e.step !== 'create') useApiId(s, e.apiId);
       state.jobs[e.jobId] = e.sessionId;
       if (isPayment(e.step) || e.step === 'credit') {
-        // Job ids are unique per call; were one written twice, its first record (and an `ok`) stays.
         const cents = e.step === 'start/cash' ? (e.cents ?? s.tx?.amount) : e.cents;
-        (s.starts ??= {})[e.jobId] ??= {
-          step: e.step,
-          apiId: e.apiId,
-          ...(cents !== undefined ? { cents } : {}),
-        };
+        registerStart(s, e.jobId, e.step, e.apiId, cents);
       }
       return;
     }
@@ -862,11 +868,7 @@ function intentLost(
   if (!s || e.step === undefined) return undefined;
   const apiId = e.apiId ?? s.apiId ?? s.tx?.apiId ?? '';
   state.jobs[e.jobId] = s.sessionId;
-  (s.starts ??= {})[e.jobId] ??= {
-    step: e.step,
-    apiId,
-    ...(e.cents !== undefined ? { cents: e.cents } : {}),
-  };
+  registerStart(s, e.jobId, e.step, apiId, e.cents);
   if (!s.lastStep || s.lastStep.outcome !== undefined) {
     s.lastStep = { step: e.step, jobId: e.jobId, apiId, intentSeq: e.seq };
     if (e.cents !== undefined) s.lastStep.cents = e.cents;

@@ -4,9 +4,9 @@
  * process as the real API would be.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { buildBundle } from '../../src/harness/build-bundle.mjs';
+import { layOutRelease } from '../../src/harness/build-bundle.mjs';
 import { startupGraph } from '../../src/harness/bundle-graph.js';
 import { REPO_ROOT, startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
 import { topUpSeedCard } from '../support/top-up.js';
@@ -47,10 +47,7 @@ describe('e2e: the bundle (dist/kiosk.mjs as built for the Pi)', function () {
   const launcher = join(outdir, 'bin/kiosk.mjs');
 
   before(async () => {
-    entry = resolve(REPO_ROOT, await buildBundle(join(outdir, 'dist'), { metafile: true }));
-    mkdirSync(join(outdir, 'bin'));
-    for (const file of ['kiosk.mjs', 'code-cache.mjs'])
-      copyFileSync(join(REPO_ROOT, 'bin', file), join(outdir, 'bin', file));
+    entry = resolve(REPO_ROOT, await layOutRelease(outdir, { metafile: true }));
   });
   after(async () => {
     await kiosk?.stop();

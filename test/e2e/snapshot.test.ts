@@ -7,19 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { buildBundle, snapshotEntry } from '../../src/harness/build-bundle.mjs';
+import { layOutRelease, snapshotEntry } from '../../src/harness/build-bundle.mjs';
 import { REPO_ROOT, startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
 import { topUpSeedCard, type StartupTimingLine } from '../support/top-up.js';
 
@@ -42,11 +34,7 @@ describe('e2e: the start-up snapshot (bin/kiosk, bin/snapshot.mjs)', function ()
     });
 
   before(async () => {
-    await buildBundle(join(root, 'dist'));
-    mkdirSync(join(root, 'bin'));
-    for (const file of ['kiosk', 'kiosk.mjs', 'code-cache.mjs', 'snapshot.mjs'])
-      copyFileSync(join(REPO_ROOT, 'bin', file), join(root, 'bin', file));
-    execFileSync('chmod', ['+x', command]);
+    await layOutRelease(root);
   });
   beforeEach(() => {
     rmSync(snapshots, { recursive: true, force: true });
