@@ -130,7 +130,10 @@ export interface StartKioskOptions {
    */
   entry?:
     { kind: 'tsx' } | { kind: 'bin' } | { kind: 'bundle'; file: string } | { kind: 'command'; file: string };
-  /** The Node binary (default: the one running this; the code-cache tests run a Node 22 too). */
+  /**
+   * The Node binary (default: `KIOSK_E2E_NODE`, else the one running this; the code-cache tests run
+   * a Node 22 too).
+   */
   node?: string;
   /** Wait until the control port answers ping (default true; false for configs meant to fail). */
   waitReady?: boolean;
@@ -479,6 +482,31 @@ export async function startApiProcess(
   return { child, url, baseUrl: `${url}/api/v2` };
 }
 
+/**
+ * The command line that starts a kiosk: `[program, ...args]`. `KIOSK_E2E_ENTRY=<file>` runs every
+ * kiosk of a test run from a build (e.g. a release's bin/kiosk.mjs) and `KIOSK_E2E_NODE=<program>`
+ * with another Node (scripts/check-arm64.sh: a wrapper that runs the arm64 Node under qemu; the tsx
+ * entry would need esbuild's native binary for that architecture, so it goes with KIOSK_E2E_ENTRY).
+ * A test's own `entry` and `node` win over both.
+ */
+export function kioskCommand(
+  opts: Pick<StartKioskOptions, 'entry' | 'node'>,
+  configPath: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string[] {
+  const built = env.KIOSK_E2E_ENTRY;
+  const entry = opts.entry ?? (built ? { kind: 'bundle' as const, file: built } : { kind: 'tsx' as const });
+  const run = ['run', '--config', configPath, '--no-tui'];
+  if (entry.kind === 'command') return [entry.file, ...run];
+  const script =
+    entry.kind === 'tsx'
+      ? ['--import', 'tsx', join(REPO_ROOT, 'src/app/main.ts')]
+      : entry.kind === 'bin'
+        ? [join(REPO_ROOT, 'bin/kiosk.mjs')]
+        : [entry.file];
+  return [opts.node ?? (env.KIOSK_E2E_NODE || process.execPath), ...script, ...run];
+}
+
 /** Starts the kiosk program (see the module comment). */
 export async function startKiosk(opts: StartKioskOptions = {}): Promise<KioskProcess> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'kiosk-e2e-'));
@@ -503,17 +531,8 @@ export async function startKiosk(opts: StartKioskOptions = {}): Promise<KioskPro
     }
     writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
   }
-  // KIOSK_E2E_ENTRY=<file> runs every kiosk of a test run from a build (e.g. a release's bin/kiosk.mjs)
-  const built = process.env.KIOSK_E2E_ENTRY;
-  const entry = opts.entry ?? (built ? { kind: 'bundle' as const, file: built } : { kind: 'tsx' as const });
-  const args =
-    entry.kind === 'tsx'
-      ? ['--import', 'tsx', join(REPO_ROOT, 'src/app/main.ts')]
-      : entry.kind === 'bin'
-        ? [join(REPO_ROOT, 'bin/kiosk.mjs')]
-        : [entry.file];
-  const [bin, ...rest] = entry.kind === 'command' ? [entry.file] : [opts.node ?? process.execPath, ...args];
-  const child = spawn(bin!, [...rest, 'run', '--config', configPath, '--no-tui'], {
+  const [bin, ...args] = kioskCommand(opts, configPath);
+  const child = spawn(bin!, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
