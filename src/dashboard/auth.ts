@@ -97,6 +97,44 @@ export class Accounts {
     ]);
   }
 
+  /**
+   * A new password (the user's own change, an admin's reset, `dashboard user passwd`). Every session
+   * of the user ends: whoever knew the old password and logged in with it is out.
+   */
+  async setPassword(username: string, password: string): Promise<void> {
+    if (password.length < 10) throw new UserError('passwords have at least 10 characters');
+    await this.mustExist(username);
+    const hash = await hashPassword(password);
+    await this.store.writeNow([
+      {
+        durable: true,
+        statements: [
+          { sql: 'UPDATE users SET password_hash = ? WHERE username = ?', params: [hash, username] },
+          { sql: 'DELETE FROM sessions WHERE username = ?', params: [username] },
+        ],
+      },
+    ]);
+  }
+
+  /** Disables (or enables) an account; disabling ends its sessions at once (someone who left, a lost laptop). */
+  async setDisabled(username: string, disabled: boolean): Promise<void> {
+    await this.mustExist(username);
+    await this.store.writeNow([
+      {
+        durable: true,
+        statements: [
+          { sql: 'UPDATE users SET disabled = ? WHERE username = ?', params: [disabled ? 1 : 0, username] },
+          ...(disabled ? [{ sql: 'DELETE FROM sessions WHERE username = ?', params: [username] }] : []),
+        ],
+      },
+    ]);
+  }
+
+  private async mustExist(username: string): Promise<void> {
+    const rows = await this.store.all('SELECT username FROM users WHERE username = ?', [username]);
+    if (rows.length === 0) throw new UserError(`no user ${username}`);
+  }
+
   async users(): Promise<{ username: string; role: Role; createdAt: number; disabled: boolean }[]> {
     const rows = await this.store.all('SELECT * FROM users ORDER BY username');
     return rows.map((r) => ({

@@ -123,7 +123,8 @@ export class DashboardServer {
   private readonly model: FleetModel;
   private readonly now: () => number;
   private readonly log: Logger;
-  private readonly streams = new Set<ServerResponse>();
+  /** Open SSE streams, each with the session that opened it (none in memory-only mode). */
+  private readonly streams = new Map<ServerResponse, StreamOwner | undefined>();
   private readonly dirty = new Set<string>();
   private readonly lastStatus = new Map<string, KioskStatus>();
   private timer: NodeJS.Timeout | undefined;
@@ -198,7 +199,7 @@ export class DashboardServer {
   async close(): Promise<void> {
     clearInterval(this.timer);
     clearInterval(this.keepAlive);
-    for (const res of this.streams) res.end();
+    for (const res of this.streams.keys()) res.end();
     this.streams.clear();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
@@ -209,6 +210,8 @@ export class DashboardServer {
   /** Pushes what changed since the last push. Public for tests and for the tick. */
   flush(): void {
     const now = this.now();
+    // A stream outlives no session: after the cookie's 12 hours the page must log in again.
+    this.endStreams((o) => o.expiresAt <= now);
     const changed = new Set(this.dirty);
     this.dirty.clear();
     for (const id of this.model.ids()) {
@@ -233,7 +236,16 @@ export class DashboardServer {
   }
 
   private broadcast(chunk: string): void {
-    for (const res of this.streams) res.write(chunk);
+    for (const res of this.streams.keys()) res.write(chunk);
+  }
+
+  /** Ends the live streams of sessions that ended (logout, expiry, new password, account disabled). */
+  private endStreams(ended: (o: StreamOwner) => boolean): void {
+    for (const [res, owner] of this.streams)
+      if (owner && ended(owner)) {
+        this.streams.delete(res);
+        res.end();
+      }
   }
 
   private clientAddress(req: IncomingMessage): string {
@@ -301,14 +313,22 @@ export class DashboardServer {
         return this.json(res, 200, { username: session.username, role: session.role, csrf: session.csrf });
       if (p === '/api/logout' && method === 'POST') {
         if (token) await accounts.closeSession(token);
+        this.endStreams((o) => o.token === token);
         this.audit({ at: now, username: session.username, action: 'logout', ip: this.clientAddress(req) });
         res.setHeader('Set-Cookie', sessionCookie('', 0, this.opts.secureCookies ?? true));
         return this.json(res, 200, { ok: true });
       }
+      if (p === '/api/password' && method === 'POST')
+        return this.changePassword(req, res, accounts, session, now);
       if (p === '/api/users') {
         if (!allows(session.role, 'admin')) return this.json(res, 403, { error: 'admins only' });
         if (method === 'GET') return this.json(res, 200, { users: await accounts.users() });
         if (method === 'POST') return this.addUser(req, res, accounts, session, now);
+      }
+      const user = /^\/api\/users\/([^/]+)$/.exec(p);
+      if (user && method === 'POST') {
+        if (!allows(session.role, 'admin')) return this.json(res, 403, { error: 'admins only' });
+        return this.updateUser(req, res, accounts, session, decodeURIComponent(user[1] ?? ''), now);
       }
       if (p === '/api/audit' && method === 'GET') {
         if (!allows(session.role, 'admin')) return this.json(res, 403, { error: 'admins only' });
@@ -326,7 +346,12 @@ export class DashboardServer {
         broker: { connected: this.opts.commands.connected },
       });
     }
-    if (method === 'GET' && p === '/api/stream') return this.stream(req, res, now);
+    if (method === 'GET' && p === '/api/stream') {
+      const token = session ? parseCookies(req.headers.cookie).get(SESSION_COOKIE) : undefined;
+      const owner =
+        session && token ? { token, username: session.username, expiresAt: session.expiresAt } : undefined;
+      return this.stream(req, res, now, owner);
+    }
     if (method === 'GET' && p.startsWith('/api/history')) return this.history(res, url, now);
     const csv = /^\/api\/export\/(\d{4}-\d{2}-\d{2})\.csv$/.exec(p);
     if (method === 'GET' && csv)
@@ -508,6 +533,102 @@ export class DashboardServer {
     return this.json(res, 200, { username, role: session.role, csrf: session.csrf });
   }
 
+  /**
+   * `POST /api/password` `{current, password}`: a user changes their own password. The current one is
+   * asked again (a session left open on a shared office PC must not be enough) and counts towards the
+   * login limit when wrong. Every session of the user ends; this one gets a new cookie.
+   */
+  private async changePassword(
+    req: IncomingMessage,
+    res: ServerResponse,
+    accounts: Accounts,
+    session: Session,
+    now: number,
+  ): Promise<void> {
+    const body = await readJson<{ current?: unknown; password?: unknown }>(req);
+    if (!body || typeof body.current !== 'string' || typeof body.password !== 'string')
+      return this.json(res, 400, { error: 'current and password wanted' });
+    const ip = this.clientAddress(req);
+    const keys = [`ip:${ip}`, `user:${session.username}`];
+    if (this.limiter.retryAfterMs(keys, now) > 0)
+      return this.json(res, 429, { error: 'too many failed attempts; try again later' });
+    if (!(await accounts.check(session.username, body.current))) {
+      this.limiter.failed(keys, now);
+      this.audit({ at: now, username: session.username, action: 'password change failed', ip });
+      return this.json(res, 403, { error: 'current password wrong' });
+    }
+    try {
+      await accounts.setPassword(session.username, body.password);
+    } catch (err) {
+      if (err instanceof UserError) return this.json(res, 400, { error: err.message });
+      throw err;
+    }
+    this.endStreams((o) => o.username === session.username);
+    this.audit({ at: now, username: session.username, action: 'password change', ip });
+    const fresh = await accounts.openSession(session.username, now);
+    res.setHeader(
+      'Set-Cookie',
+      sessionCookie(
+        fresh.token,
+        Math.floor((fresh.session.expiresAt - now) / 1000),
+        this.opts.secureCookies ?? true,
+      ),
+    );
+    return this.json(res, 200, {
+      username: session.username,
+      role: fresh.session.role,
+      csrf: fresh.session.csrf,
+    });
+  }
+
+  /**
+   * `POST /api/users/<name>` `{disabled?: boolean, password?: string}` (admins): disable or enable an
+   * account, or reset its password. Either ends the user's sessions and live streams at once.
+   */
+  private async updateUser(
+    req: IncomingMessage,
+    res: ServerResponse,
+    accounts: Accounts,
+    session: Session,
+    username: string,
+    now: number,
+  ): Promise<void> {
+    const body = await readJson<{ disabled?: unknown; password?: unknown }>(req);
+    const disabled = typeof body?.disabled === 'boolean' ? body.disabled : undefined;
+    const password = typeof body?.password === 'string' ? body.password : undefined;
+    if (disabled === undefined && password === undefined)
+      return this.json(res, 400, { error: 'disabled (true/false) or password wanted' });
+    // The last door must stay open: an admin who disables themselves may leave nobody to undo it.
+    if (disabled === true && username === session.username)
+      return this.json(res, 400, { error: 'you cannot disable your own account' });
+    try {
+      if (password !== undefined) await accounts.setPassword(username, password);
+      if (disabled !== undefined) await accounts.setDisabled(username, disabled);
+    } catch (err) {
+      if (err instanceof UserError) return this.json(res, 400, { error: err.message });
+      throw err;
+    }
+    this.endStreams((o) => o.username === username);
+    const ip = this.clientAddress(req);
+    if (password !== undefined)
+      this.audit({
+        at: now,
+        username: session.username,
+        action: 'user password reset',
+        detail: { user: username },
+        ip,
+      });
+    if (disabled !== undefined)
+      this.audit({
+        at: now,
+        username: session.username,
+        action: disabled ? 'user disable' : 'user enable',
+        detail: { user: username },
+        ip,
+      });
+    return this.json(res, 200, { username, ...(disabled !== undefined ? { disabled } : {}) });
+  }
+
   private async addUser(
     req: IncomingMessage,
     res: ServerResponse,
@@ -662,7 +783,12 @@ export class DashboardServer {
     }
   }
 
-  private stream(req: IncomingMessage, res: ServerResponse, now: number): void {
+  private stream(
+    req: IncomingMessage,
+    res: ServerResponse,
+    now: number,
+    owner: StreamOwner | undefined,
+  ): void {
     res.writeHead(200, {
       ...SECURITY_HEADERS,
       'Content-Type': 'text/event-stream; charset=utf-8',
@@ -679,7 +805,7 @@ export class DashboardServer {
       store: this.storeHealth(),
     };
     res.write(`event: snapshot\ndata: ${JSON.stringify(snapshot)}\n\n`);
-    this.streams.add(res);
+    this.streams.set(res, owner);
     req.on('close', () => this.streams.delete(res));
   }
 
@@ -704,6 +830,22 @@ export class DashboardServer {
       'Cache-Control': 'no-store',
     });
     res.end(JSON.stringify(body));
+  }
+}
+
+interface StreamOwner {
+  token: string;
+  username: string;
+  expiresAt: number;
+}
+
+/** A JSON object body, or undefined (not JSON, not an object, too large). */
+async function readJson<T extends object>(req: IncomingMessage): Promise<Partial<T> | undefined> {
+  try {
+    const v: unknown = JSON.parse(await readBody(req, MAX_BODY));
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Partial<T>) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -272,7 +272,10 @@ export class StaleAlertSweep {
   }
 }
 
-/** `dashboard user add <name> --role admin --store <spec>`: the password from $DASHBOARD_PASSWORD or stdin. */
+/**
+ * `dashboard user add <name> --role admin`, `user passwd <name>`, `user disable|enable <name>`, `user list`
+ * (each with `--store <spec>`): the password from $DASHBOARD_PASSWORD or stdin.
+ */
 async function userCommand(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
@@ -291,10 +294,24 @@ async function userCommand(args: string[]): Promise<void> {
         console.log(`${u.username}\t${u.role}${u.disabled ? '\tdisabled' : ''}`);
       return;
     }
-    if (verb !== 'add' || !name)
-      throw new UserError('usage: dashboard user add <name> --role viewer|operator|admin [--store <spec>]');
-    if (!isRole(values.role)) throw new UserError('role: viewer, operator or admin');
+    if (!name || !['add', 'passwd', 'disable', 'enable'].includes(verb ?? ''))
+      throw new UserError(
+        'usage: dashboard user add <name> --role viewer|operator|admin | passwd <name> | disable <name> | enable <name> | list [--store <spec>]',
+      );
+    if (verb === 'disable' || verb === 'enable') {
+      await accounts.setDisabled(name, verb === 'disable');
+      console.log(
+        `user ${name} ${verb}d in ${store.db.where}${verb === 'disable' ? ' (sessions ended)' : ''}`,
+      );
+      return;
+    }
     const password = process.env.DASHBOARD_PASSWORD ?? (await readStdin()).replace(/\r?\n$/, '');
+    if (verb === 'passwd') {
+      await accounts.setPassword(name, password);
+      console.log(`password of ${name} changed in ${store.db.where} (sessions ended)`);
+      return;
+    }
+    if (!isRole(values.role)) throw new UserError('role: viewer, operator or admin');
     await accounts.addUser(name, password, values.role);
     console.log(`user ${name} (${values.role}) added to ${store.db.where}`);
   } finally {

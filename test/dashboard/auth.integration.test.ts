@@ -4,15 +4,16 @@
  * Host allow-list against DNS rebinding, the login rate limit, and the audit log naming who did what.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 
-import { hashPassword, verifyPassword } from '../../src/dashboard/auth.js';
+import { Accounts, hashPassword, verifyPassword } from '../../src/dashboard/auth.js';
 import { startDashboard, type Dashboard } from '../../src/dashboard/server.js';
 import { startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
 import { SimKiosk } from '../../src/fleet-sim/sim-kiosk.js';
 import { eventually } from './eventually.js';
 import { authed, logIn } from './session.js';
-import { STORE_TARGETS } from './store-targets.js';
+import { sqliteTarget, STORE_TARGETS } from './store-targets.js';
 import { needs, MOSQUITTO } from '../support/real-parts.js';
 
 describe('dashboard passwords', () => {
@@ -145,6 +146,115 @@ for (const makeTarget of STORE_TARGETS) {
         assert.ok(seen.includes(line), `${line} in ${seen.join(', ')}`);
     });
 
+    it('ends every session and live stream of a user whose password changed or who was disabled', async () => {
+      await dash.server.accounts!.addUser('paula', 'paula-password-1', 'operator');
+      const paula = await logIn(base(), 'paula', 'paula-password-1');
+      const ada = await logIn(base(), 'ada', 'admin-password-1');
+      const streamEnds = async (s: typeof paula): Promise<() => Promise<boolean>> => {
+        const res = await fetch(`${base()}/api/stream`, { headers: authed(s) });
+        assert.equal(res.status, 200);
+        const reader = res.body!.getReader();
+        await reader.read(); // the retry line: the stream is open
+        return async () => {
+          for (;;) {
+            const r = await Promise.race([
+              reader.read(),
+              new Promise<'open'>((resolve) => setTimeout(() => resolve('open'), 3000)),
+            ]);
+            if (r === 'open') return false;
+            if (r.done) return true;
+          }
+        };
+      };
+      const password = (s: typeof paula, body: unknown) =>
+        fetch(`${base()}/api/password`, {
+          method: 'POST',
+          headers: authed(s, { 'Content-Type': 'application/json' }),
+          body: JSON.stringify(body),
+        });
+      const loginStatus = async (username: string, pw: string) =>
+        (
+          await fetch(`${base()}/api/login`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ username, password: pw }),
+          })
+        ).status;
+
+      const ended = await streamEnds(paula);
+      const other = await logIn(base(), 'paula', 'paula-password-1'); // a second browser
+      assert.equal(
+        (await password(paula, { current: 'wrong-password', password: 'paula-password-2' })).status,
+        403,
+      );
+      assert.equal((await fetch(`${base()}/api/kiosks`, { headers: authed(paula) })).status, 200, 'still in');
+      const changed = await password(paula, { current: 'paula-password-1', password: 'paula-password-2' });
+      assert.equal(changed.status, 200);
+      assert.equal(await ended(), true, 'the stream of the old session ended');
+      assert.equal((await fetch(`${base()}/api/kiosks`, { headers: authed(paula) })).status, 401);
+      assert.equal(
+        (await fetch(`${base()}/api/kiosks`, { headers: authed(other) })).status,
+        401,
+        'other browser out',
+      );
+      const fresh = {
+        cookie: (changed.headers.get('set-cookie') ?? '').split(';')[0] ?? '',
+        csrf: ((await changed.json()) as { csrf: string }).csrf,
+        role: 'operator',
+      };
+      assert.equal(
+        (await fetch(`${base()}/api/kiosks`, { headers: authed(fresh) })).status,
+        200,
+        'new cookie',
+      );
+      assert.equal(await loginStatus('paula', 'paula-password-1'), 401);
+
+      const endedToo = await streamEnds(fresh);
+      const update = (s: typeof paula, name: string, body: unknown) =>
+        fetch(`${base()}/api/users/${name}`, {
+          method: 'POST',
+          headers: authed(s, { 'Content-Type': 'application/json' }),
+          body: JSON.stringify(body),
+        });
+      assert.equal((await update(fresh, 'victor', { disabled: true })).status, 403, 'admins only');
+      assert.equal((await update(ada, 'ada', { disabled: true })).status, 400, 'not oneself');
+      assert.equal((await update(ada, 'paula', { disabled: true })).status, 200);
+      assert.equal(await endedToo(), true, 'the disabled user’s stream ended');
+      assert.equal((await fetch(`${base()}/api/kiosks`, { headers: authed(fresh) })).status, 401);
+      assert.equal(await loginStatus('paula', 'paula-password-2'), 401);
+      assert.equal((await update(ada, 'paula', { disabled: false })).status, 200);
+      assert.equal(await loginStatus('paula', 'paula-password-2'), 200);
+
+      await dash.buffer!.drain();
+      const { audit } = (await (await fetch(`${base()}/api/audit`, { headers: authed(ada) })).json()) as {
+        audit: { username: string; action: string }[];
+      };
+      const seen = audit.map((a) => `${a.username} ${a.action}`);
+      for (const line of [
+        'paula password change failed',
+        'paula password change',
+        'ada user disable',
+        'ada user enable',
+      ])
+        assert.ok(seen.includes(line), `${line} in ${seen.join(', ')}`);
+    });
+
+    it('ends a live stream at logout', async () => {
+      const victor = await logIn(base(), 'victor', 'viewer-password-1');
+      const res = await fetch(`${base()}/api/stream`, { headers: authed(victor) });
+      const reader = res.body!.getReader();
+      await reader.read();
+      const out = await fetch(`${base()}/api/logout`, { method: 'POST', headers: authed(victor) });
+      assert.equal(out.status, 200);
+      const done = await Promise.race([
+        (async () => {
+          for (;;) if ((await reader.read()).done) return true;
+        })(),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), 3000)),
+      ]);
+      assert.equal(done, true, 'a logged-out page gets no more fleet data');
+    });
+
     it('rate-limits failed logins per user name', async () => {
       const attempt = () =>
         fetch(`${base()}/api/login`, {
@@ -165,3 +275,39 @@ for (const makeTarget of STORE_TARGETS) {
     });
   });
 }
+
+describe('dashboard user command line', function () {
+  this.timeout(60_000);
+  it('adds the first admin, changes a password, disables and enables, and lists', async () => {
+    const target = sqliteTarget();
+    const run = (args: string[], password?: string) =>
+      spawnSync(
+        process.execPath,
+        ['--import', 'tsx', 'src/dashboard/server.ts', 'user', ...args, '--store', target.spec],
+        {
+          encoding: 'utf8',
+          env: { ...process.env, ...(password ? { DASHBOARD_PASSWORD: password } : {}) },
+        },
+      );
+    try {
+      const add = run(['add', 'ada', '--role', 'admin'], 'first-admin-pw');
+      assert.equal(add.status, 0, add.stderr);
+      assert.equal(run(['passwd', 'ada'], 'second-admin-pw').status, 0);
+      assert.equal(run(['passwd', 'nobody'], 'second-admin-pw').status, 1, 'unknown user');
+      assert.equal(run(['disable', 'ada']).status, 0);
+      assert.match(run(['list']).stdout, /^ada\tadmin\tdisabled$/m);
+      const store = await target.open();
+      try {
+        const accounts = new Accounts(store);
+        assert.equal(await accounts.check('ada', 'second-admin-pw'), undefined, 'disabled');
+        await accounts.setDisabled('ada', false);
+        assert.equal(await accounts.check('ada', 'first-admin-pw'), undefined, 'old password');
+        assert.equal(await accounts.check('ada', 'second-admin-pw'), 'admin');
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await target.cleanup();
+    }
+  });
+});
