@@ -12,7 +12,7 @@ import { parseCommandLine, UsageError } from './args.js';
 import { runSubcommand } from './run-subcommand.js';
 import type { CliIo } from './cli-io.js';
 import { loadCliConfig } from './config-file.js';
-import { csvRecord } from './csv.js';
+import { csvRecord } from '../util/csv.js';
 import { EXIT, EXPORT_EXIT } from './exit-codes.js';
 import { EXPORT_COLUMNS, exportJournal, rowValues, type ExportRow } from './journal-export.js';
 import { localFormatter, systemTimeZone } from './local-time.js';

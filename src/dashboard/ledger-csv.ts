@@ -1,8 +1,10 @@
 /**
  * The dashboard's CSV for accounting: one day's money events as the store keeps them, integer cents,
- * RFC 4180 quoting, CRLF. Pure, so the test that holds it against the kiosks' own `kiosk journal
- * export` reads exactly what an operator downloads (docs/operations.md: the agreement rule).
+ * RFC 4180 quoting, CRLF, text a spreadsheet would run as a formula defused (`src/util/csv.ts`, the
+ * same fields as the kiosk's export). Pure, so the test that holds it against the kiosks' own `kiosk
+ * journal export` reads exactly what an operator downloads (docs/operations.md: the agreement rule).
  */
+import { csvRecord } from '../util/csv.js';
 import type { LedgerRow } from './store/fleet-store.js';
 
 export const LEDGER_CSV_COLUMNS = [
@@ -23,34 +25,31 @@ export const LEDGER_CSV_COLUMNS = [
   'discount_cents',
 ] as const;
 
-const cell = (v: unknown): string => {
-  const t = v === null || v === undefined ? '' : String(v);
-  return /[",\n\r]/.test(t) ? `"${t.replaceAll('"', '""')}"` : t;
-};
-
 export function ledgerCsv(rows: readonly LedgerRow[]): string {
-  const lines = [
-    LEDGER_CSV_COLUMNS.join(','),
-    ...rows.map((r) =>
-      [
-        r.day,
-        r.kioskId,
-        new Date(r.happenedAt).toISOString(),
-        r.eventId,
-        r.type,
-        r.kind,
-        r.outcome,
-        r.amountCents,
-        r.currency,
-        r.paymentMethod,
-        r.transactionId,
-        r.card,
-        r.seq,
-        r.discountCents,
-      ]
-        .map(cell)
-        .join(','),
-    ),
-  ];
-  return `${lines.join('\r\n')}\r\n`;
+  return (
+    csvRecord(LEDGER_CSV_COLUMNS, ',') +
+    rows
+      .map((r) =>
+        csvRecord(
+          [
+            r.day,
+            r.kioskId,
+            new Date(r.happenedAt).toISOString(),
+            r.eventId,
+            r.type,
+            r.kind,
+            r.outcome,
+            r.amountCents,
+            r.currency,
+            r.paymentMethod,
+            r.transactionId,
+            r.card,
+            r.seq,
+            r.discountCents,
+          ],
+          ',',
+        ),
+      )
+      .join('')
+  );
 }

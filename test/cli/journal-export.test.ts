@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { recordingIo } from '../../src/cli/cli-io.js';
-import { csvField, csvRecord, parseCsv } from '../../src/cli/csv.js';
+import { csvField, csvRecord, parseCsv } from '../../src/util/csv.js';
 import { journalCommand } from '../../src/cli/journal-command.js';
 import { daySums, EXPORT_COLUMNS, exportJournal } from '../../src/cli/journal-export.js';
 import type { SaleFigures } from '../../src/journal/entries.js';

@@ -7,7 +7,7 @@
  * that a one-cent difference in any one source is found.
  */
 import { parseGermanMoney } from '../../src/api/money.js';
-import { parseCsv } from '../../src/cli/csv.js';
+import { parseCsv } from '../../src/util/csv.js';
 import { daySums, type DaySums, type ExportRow } from '../../src/cli/journal-export.js';
 import { LEDGER_CSV_COLUMNS } from '../../src/dashboard/ledger-csv.js';
 import type { DayTotals } from '../../src/dashboard/store/fleet-store.js';
