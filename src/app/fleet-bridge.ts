@@ -255,6 +255,10 @@ export async function startFleetBridge(app: KioskView, deps: FleetBridgeDeps): P
         ...(deps.devices.hopper ? ['change_hopper'] : []),
       ],
       kioskName: deps.config.kiosk.name,
+      // Absent in the config: absent in the birth (the contract's fields are optional).
+      ...(deps.config.kiosk.site !== undefined ? { site: deps.config.kiosk.site } : {}),
+      ...(deps.config.kiosk.location !== undefined ? { location: deps.config.kiosk.location } : {}),
+      ...(deps.config.kiosk.tenant !== undefined ? { tenant: deps.config.kiosk.tenant } : {}),
     }),
     health,
     validateConfig: (doc) => {

@@ -99,7 +99,7 @@ const LOCAL_KEYS: Record<string, readonly string[]> = {
     'service',
     'cardPattern',
   ],
-  kiosk: ['id', 'mode', 'language', 'name', 'cardTerminal', 'endOfDayAt'],
+  kiosk: ['id', 'mode', 'language', 'name', 'cardTerminal', 'endOfDayAt', 'site', 'location', 'tenant'],
   receipts: ['mandatory', 'header', 'footer', 'maskCardNumber'],
   topup: ['amounts', 'minCents', 'maxCents'],
   timeouts: ['inactivityMs', 'warningMs', 'terminalMs', 'resultMs', 'recheckMs'],

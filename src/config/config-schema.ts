@@ -34,6 +34,13 @@ export const KioskConfigSchema = z
       language: z.enum(['de', 'en']).default('de'),
       /** Shown on the attract screen and the receipt header. */
       name: z.string().max(40).default('Kiosk'),
+      /**
+       * Where it stands, for the operators' dashboard (birth `site`, `location`), e.g. `Hamburg Hbf` and
+       * `Halle, Gleis 4`; and whose it is (`tenant`: the merchant), when one back office serves several.
+       */
+      site: z.string().min(1).max(60).optional(),
+      location: z.string().min(1).max(80).optional(),
+      tenant: z.string().min(1).max(60).optional(),
       /** A card terminal for `start/cashless` is attached (checkout only). */
       cardTerminal: z.boolean().default(false),
       /**

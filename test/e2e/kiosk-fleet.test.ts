@@ -43,13 +43,25 @@ describe('kiosk program + fleet over a real Mosquitto', function () {
   it('goes online, reports a top-up with masked card, raises paper_out, obeys maintenance, and is lost when killed', async () => {
     kiosk = await startKiosk({
       config: {
-        kiosk: { id, mode: 'topup' },
+        kiosk: {
+          id,
+          mode: 'topup',
+          name: 'Bahnhof Süd',
+          site: 'Hamburg Hbf',
+          location: 'Halle, Gleis 4',
+          tenant: 'stadtwerke',
+        },
         fleet: { url: broker.url, heartbeatS: 5, willDelayS: 1, outboxDir: 'outbox' },
         timeouts: { resultMs: 500 },
       },
     });
     const birth = await waitFor((m) => m.topic === topic('birth'), 'birth');
     assert.equal(birth.json?.id, id);
+    // Name, place and merchant from the config, for the dashboard's tiles, kiosk page and filter.
+    assert.deepEqual(
+      [birth.json?.kioskName, birth.json?.site, birth.json?.location, birth.json?.tenant],
+      ['Bahnhof Süd', 'Hamburg Hbf', 'Halle, Gleis 4', 'stadtwerke'],
+    );
     await waitFor((m) => m.topic === topic('state') && m.json?.state === 'online', 'state online');
 
     // A customer tops up 5 EUR with coins.
