@@ -7,7 +7,7 @@ import { FleetReporter } from '../fleet/reporter.js';
 import { KioskBusyError, type HealthFacts, type KioskPort, type KioskStatus } from '../fleet/kiosk-port.js';
 import type { ConfigDocument, DeviceStatus, LifetimeCounters } from '../fleet/envelope.js';
 import type { Journal } from '../journal/journal.js';
-import type { Counters } from '../journal/state.js';
+import type { Counters, LedgerState } from '../journal/state.js';
 import type { Logger } from '../util/logger.js';
 import { applyLive, desiredConfigPath, storeDesiredConfig } from './desired-config.js';
 import { checkDesiredConfig } from './fleet-config-policy.js';
@@ -70,6 +70,23 @@ function counterSet(c: Counters) {
     sales: { count: c.sales.count, cents: c.sales.cents },
     topups: { count: c.topUps.count, cents: c.topUps.cents },
     cashIn: { count: c.cashIn.count, cents: c.cashIn.cents },
+  };
+}
+
+/** The health's counters from the journal's state (odometers, the last collection, vouchers owed). */
+export function lifetimeCounters(st: LedgerState): LifetimeCounters {
+  const last = st.lastCollection;
+  return {
+    sinceInstall: counterSet(st.lifetime),
+    sinceCollection: counterSet(st.sinceCollection),
+    lastCollectionTs: last?.ts ?? null,
+    lastCollection: last
+      ? { ts: last.ts, countedCents: last.cents, expectedCents: last.expectedCents }
+      : null,
+    openVouchers: {
+      count: st.unclaimedVouchers.length,
+      cents: st.unclaimedVouchers.reduce((sum, v) => sum + v.cents, 0),
+    },
   };
 }
 
@@ -214,19 +231,10 @@ export async function startFleetBridge(app: KioskView, deps: FleetBridgeDeps): P
       ...vendStatus(deps.vend?.()),
     };
   };
-  const health = (): HealthFacts => {
-    const st = deps.journal.state;
-    const counters: LifetimeCounters = {
-      sinceInstall: counterSet(st.lifetime),
-      sinceCollection: counterSet(st.sinceCollection),
-      lastCollectionTs: st.lastCollection?.ts ?? null,
-      openVouchers: {
-        count: st.unclaimedVouchers.length,
-        cents: st.unclaimedVouchers.reduce((sum, v) => sum + v.cents, 0),
-      },
-    };
-    return { devices: deviceStatus(), counters };
-  };
+  const health = (): HealthFacts => ({
+    devices: deviceStatus(),
+    counters: lifetimeCounters(deps.journal.state),
+  });
   const reporter = new FleetReporter({
     kioskId: deps.config.kiosk.id,
     url: f.url,

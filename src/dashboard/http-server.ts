@@ -364,10 +364,11 @@ export class DashboardServer {
       if (!d) return this.json(res, 404, { error: 'no such kiosk' });
       const store = this.opts.store;
       const counters = d.health?.counters;
-      const [alerts, commands, digest] = store
+      const [alerts, commands, collections, digest] = store
         ? await Promise.all([
             store.alerts(id, 50),
             store.commands(id, 20),
+            store.collections(id, 20),
             store.officeDigest(id, {
               cashSince: now - RATE_WINDOW_MS,
               serviceFrom: now - UPTIME_WINDOW_MS,
@@ -376,7 +377,7 @@ export class DashboardServer {
               ...(counters ? { lastCollectionTs: counters.lastCollectionTs } : {}),
             }),
           ])
-        : [[], [], undefined];
+        : [[], [], [], undefined];
       const office = digest
         ? {
             cashBox:
@@ -394,7 +395,13 @@ export class DashboardServer {
             uptime: uptimeFrom(digest.service, now - UPTIME_WINDOW_MS, now) ?? null,
           }
         : null;
-      return this.json(res, 200, { now, kiosk: d, alertHistory: alerts, commandHistory: commands, office });
+      return this.json(res, 200, {
+        now,
+        kiosk: d,
+        alertHistory: alerts,
+        commandHistory: commands,
+        office: office ? { ...office, collections } : null,
+      });
     }
     if (method === 'GET' && p === '/api/vouchers') {
       const store = this.opts.store;

@@ -34,6 +34,8 @@ const NOTHING = Promise.resolve();
 
 export class Ingest {
   private readonly lastSample = new Map<string, number>();
+  /** The last collection stored per kiosk (its time): each health repeats it, it is written once. */
+  private readonly lastCollection = new Map<string, number>();
 
   constructor(private readonly opts: IngestOptions) {}
 
@@ -62,10 +64,18 @@ export class Ingest {
       receivedAt: meta.receivedAt,
       dayOf: (ms) => this.opts.model.dayOf(ms),
       sampleHealth: msg.channel === 'health' && this.sampleDue(msg.id, meta.receivedAt),
+      recordCollection:
+        msg.channel === 'health' && this.collectionNew(msg.id, msg.body.counters.lastCollection?.ts),
     });
     if (ops.length === 0) return { result, stored: NOTHING };
     const written = buffer.add(ops);
     return { result, stored: ops.some((o) => o.durable) ? written : NOTHING };
+  }
+
+  private collectionNew(id: string, ts: number | undefined): boolean {
+    if (ts === undefined || this.lastCollection.get(id) === ts) return false;
+    this.lastCollection.set(id, ts);
+    return true;
   }
 
   private sampleDue(id: string, at: number): boolean {

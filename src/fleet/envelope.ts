@@ -127,6 +127,11 @@ export const LifetimeCountersSchema = z.looseObject({
   sinceInstall: CounterSetSchema,
   sinceCollection: CounterSetSchema,
   lastCollectionTs: ms.nullable(),
+  /**
+   * The last cash collection as the kiosk journaled it: what the technician counted and what the
+   * kiosk's books expected in the box. Optional (older kiosks omit it); null before the first one.
+   */
+  lastCollection: z.looseObject({ ts: ms, countedCents: int, expectedCents: int }).nullable().optional(),
   /** Vouchers this kiosk owes now (issued, not redeemed, paid out or expired): not an odometer. */
   openVouchers: z.looseObject({ count: nonNegInt, cents: int }).optional(),
 });

@@ -1,7 +1,8 @@
-/** The vending counter in the fleet's `health`/`birth` device list (src/app/fleet-bridge.ts). */
+/** The vending counter in the fleet's `health`/`birth` device list, and the health's counters (src/app/fleet-bridge.ts). */
 import assert from 'node:assert/strict';
-import { vendStatus } from '../../src/app/fleet-bridge.js';
-import { DeviceStatusSchema } from '../../src/fleet/envelope.js';
+import { lifetimeCounters, vendStatus } from '../../src/app/fleet-bridge.js';
+import { DeviceStatusSchema, LifetimeCountersSchema } from '../../src/fleet/envelope.js';
+import { foldRecords, type JournalRecord } from '../../src/journal/state.js';
 
 describe('fleet health: slots and hopper', () => {
   it('stock per slot, blocks and releases in doubt degrade the slots; an empty hopper is degraded', () => {
@@ -66,5 +67,23 @@ describe('fleet health: slots and hopper', () => {
     assert.equal(hopper(null)?.bookedCoins, null);
     for (const b of [0, 28, null]) assert.ok(DeviceStatusSchema.safeParse(hopper(b)).success);
     assert.ok(!DeviceStatusSchema.safeParse({ ...hopper(1), bookedCoins: -1 }).success);
+  });
+});
+
+describe('fleet health: counters from the journal', () => {
+  it('tells the last cash collection as counted and as the books expected it', () => {
+    const rec = (seq: number, e: Record<string, unknown>) =>
+      ({ seq, ts: 1_700_000_000_000 + seq, ...e }) as JournalRecord;
+    const before = lifetimeCounters(foldRecords([]));
+    assert.equal(before.lastCollection, null);
+    const st = foldRecords([
+      rec(0, { type: 'coin_accepted', sessionId: 'S1', cents: 200, source: 'coin' }),
+      rec(1, { type: 'coin_accepted', sessionId: 'S1', cents: 50, source: 'coin' }),
+      rec(2, { type: 'cash_collected', cents: 240, by: 'technician' }),
+    ]);
+    const c = lifetimeCounters(st);
+    assert.deepEqual(c.lastCollection, { ts: 1_700_000_000_002, countedCents: 240, expectedCents: 250 });
+    assert.equal(c.lastCollectionTs, 1_700_000_000_002);
+    assert.ok(LifetimeCountersSchema.safeParse(c).success);
   });
 });

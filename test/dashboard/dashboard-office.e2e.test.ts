@@ -45,7 +45,12 @@ describe('dashboard back-office views in a real browser', function () {
     const d = decode(topic, Buffer.from(JSON.stringify(body)));
     assert.ok(d.ok, d.ok ? '' : d.reason);
     await dash.store!.writeNow(
-      storeOpsFor(d.msg, { receivedAt: at, dayOf: (ms) => dash.model.dayOf(ms), sampleHealth: sample }),
+      storeOpsFor(d.msg, {
+        receivedAt: at,
+        dayOf: (ms) => dash.model.dayOf(ms),
+        sampleHealth: sample,
+        recordCollection: sample,
+      }),
     );
   }
 
@@ -64,15 +69,22 @@ describe('dashboard back-office views in a real browser', function () {
     const now = Date.now();
     const c = newCondition(ID, { heartbeatS: 5 });
     const collected = now - 3 * DAY;
-    const withBox = (ts: number, cents: number) => {
+    const withBox = (ts: number, cents: number, collection = collected) => {
       const m = healthMessage(c, ts);
       m.counters = {
         sinceInstall: c.lifetime,
         sinceCollection: { ...emptyCounters(), cashIn: { count: 1, cents } },
-        lastCollectionTs: collected,
+        lastCollectionTs: collection,
+        // The collection before: 10 cents short of the books.
+        lastCollection:
+          collection === collected
+            ? { ts: collected, countedCents: 31_990, expectedCents: 32_000 }
+            : { ts: collection, countedCents: 25_000, expectedCents: 25_000 },
       };
       return m;
     };
+    // An earlier collection, as a health of back then told it.
+    await storedAt(`kiosk/v1/${ID}/health`, withBox(now - 9 * DAY, 100, now - 10 * DAY), now - 9 * DAY, true);
     // Two days ago 40 €, yesterday 80 € in the box: 40 € a day.
     for (const [ago, cents] of [
       [2, 4000],
@@ -167,6 +179,12 @@ describe('dashboard back-office views in a real browser', function () {
     assert.match(box, /^120,00 € of 500,00 € \(24 %\), 40,00 €\/day, full in about (9|10) d/);
     assert.match(await fact(page, 'In service').innerText(), /^\d+\.\d % since /);
     assert.equal(await fact(page, 'Open vouchers').innerText(), '2 (3,50 €)');
+    // Each collection once (every health repeats the last one), newest first, a difference marked.
+    const collections = page.locator('#collections li');
+    assert.equal(await collections.count(), 2);
+    assert.match(await collections.nth(0).innerText(), /: counted 319,90 €, expected 320,00 € \(-0,10 €\)$/);
+    assert.equal(await collections.nth(0).getAttribute('class'), 'mismatch');
+    assert.match(await collections.nth(1).innerText(), /: counted 250,00 €, expected 250,00 €$/);
 
     await page.waitForSelector('#vend:not([hidden])');
     assert.equal(await page.locator('#vend tr[data-slot="A1"] td[data-stock]').innerText(), '3');

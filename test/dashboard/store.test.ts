@@ -66,7 +66,7 @@ for (const makeTarget of STORE_TARGETS) {
       const v = await store.all<{ version: number }>('SELECT version FROM schema_migrations');
       assert.deepEqual(
         v.map((r) => Number(r.version)).sort((a, b) => a - b),
-        [1, 2, 3],
+        [1, 2, 3, 4],
       );
       assert.deepEqual(await store.kiosks(), []);
     });
@@ -184,6 +184,32 @@ for (const makeTarget of STORE_TARGETS) {
       );
       const samples = await store.all("SELECT * FROM health_samples WHERE kiosk_id = 'k-0004'");
       assert.equal(samples.length, 1);
+    });
+
+    it('keeps each cash collection once, counted and expected, however many healths repeat it', async () => {
+      const c = newCondition('k-0006');
+      const health = (
+        at: number,
+        last: { ts: number; countedCents: number; expectedCents: number } | null,
+      ) => {
+        const m = healthMessage(c, at);
+        m.counters = { ...m.counters, lastCollectionTs: last?.ts ?? null, lastCollection: last };
+        return m;
+      };
+      const first = { ts: T0 - DAY, countedCents: 12_340, expectedCents: 12_350 };
+      const second = { ts: T0 + 5_000, countedCents: 800, expectedCents: 800 };
+      await send('k-0006', 'health', health(T0 - DAY - 1, null), T0 - DAY).stored;
+      for (const at of [T0, T0 + 1_000, T0 + 2_000])
+        await send('k-0006', 'health', health(at, first), at).stored;
+      await send('k-0006', 'health', health(T0 + 6_000, second), T0 + 6_000).stored;
+      // A restarted dashboard (new ingest) hears the last one again.
+      wire(store);
+      await send('k-0006', 'health', health(T0 + 7_000, second), T0 + 7_000).stored;
+      await buffer.drain();
+      assert.deepEqual(await store.collections('k-0006'), [
+        { kioskId: 'k-0006', at: second.ts, countedCents: 800, expectedCents: 800 },
+        { kioskId: 'k-0006', at: first.ts, countedCents: 12_340, expectedCents: 12_350 },
+      ]);
     });
 
     it("gives the kiosk page's cash box and time in service from a digest, the same as from the whole week", async () => {

@@ -53,7 +53,7 @@ const ui = {
   sort: 'attention',
   selected: null,
   detail: null,
-  /** The selected kiosk's back-office figures from the store (cash box, uptime). */
+  /** The selected kiosk's back-office figures from the store (cash box, uptime, collections). */
   office: null,
   commands: new Map(),
   localCmdErrors: new Map(),
@@ -601,6 +601,24 @@ function renderDetail() {
       pct >= 90 ? 'mismatch' : '',
     );
   }
+  if (office && office.collections && office.collections.length > 0)
+    // What the technician counted against what the kiosk's books expected: a difference is money to ask about.
+    fact(
+      'Collections',
+      h(
+        'ul',
+        { id: 'collections' },
+        office.collections.slice(0, 5).map((c) => {
+          const diff = c.countedCents - c.expectedCents;
+          return h(
+            'li',
+            { 'data-diff': String(diff), class: diff !== 0 ? 'mismatch' : '' },
+            `${date(c.at)}: counted ${money(c.countedCents)}, expected ${money(c.expectedCents)}` +
+              (diff !== 0 ? ` (${diff > 0 ? '+' : ''}${money(diff)})` : ''),
+          );
+        }),
+      ),
+    );
   if (office && office.uptime)
     fact(
       'In service',

@@ -86,6 +86,14 @@ export interface LedgerRow {
   day: string;
 }
 
+/** A cash collection as the kiosk reported it (`cash_collections`). */
+export interface CollectionRow {
+  kioskId: string;
+  at: number;
+  countedCents: number;
+  expectedCents: number;
+}
+
 /** A voucher as the office sees it (`status` the kiosk's, `settle` the office's settlement). */
 export interface VoucherRow {
   kioskId: string;
@@ -275,6 +283,20 @@ export class FleetStore {
   }
 
   /** Alerts of a kiosk (or all), newest first, open and closed. */
+  /** A kiosk's cash collections, newest first: when, what was counted, what its books expected. */
+  async collections(kioskId: string, limit = 20): Promise<CollectionRow[]> {
+    const rows = await this.db.all(
+      `SELECT * FROM cash_collections WHERE kiosk_id = ? ORDER BY collected_at DESC LIMIT ${Math.floor(limit)}`,
+      [kioskId],
+    );
+    return rows.map((r) => ({
+      kioskId: String(r.kiosk_id),
+      at: num(r.collected_at),
+      countedCents: num(r.counted_cents),
+      expectedCents: num(r.expected_cents),
+    }));
+  }
+
   async alerts(kioskId?: string, limit = 200): Promise<AlertRow[]> {
     const rows = await this.db.all(
       `SELECT * FROM alerts${kioskId === undefined ? '' : ' WHERE kiosk_id = ?'} ORDER BY opened_at DESC, id DESC LIMIT ${Math.floor(limit)}`,

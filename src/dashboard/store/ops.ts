@@ -30,6 +30,8 @@ export interface OpContext {
   dayOf(ms: number): string;
   /** Keep this health as a history sample (the caller downsamples). */
   sampleHealth?: boolean;
+  /** Store this health's last cash collection (the caller asks once per collection it has not seen). */
+  recordCollection?: boolean;
 }
 
 /** Device timestamps before this are an unsynchronised clock (the Pi boots in 1970). */
@@ -136,6 +138,23 @@ export function storeOpsFor(msg: FleetMessage, ctx: OpContext): StoreOp[] {
           ],
         },
       ];
+      const collection = b.counters.lastCollection;
+      if (ctx.recordCollection && collection)
+        // Money counted out of the box: durable, and once (every later health repeats it).
+        ops.push({
+          durable: true,
+          statements: [
+            st(
+              `INSERT INTO cash_collections (kiosk_id, collected_at, counted_cents, expected_cents, received_at)
+               VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+              id,
+              collection.ts,
+              collection.countedCents,
+              collection.expectedCents,
+              at,
+            ),
+          ],
+        });
       if (ctx.sampleHealth) {
         const c = b.counters;
         ops.push({

@@ -198,6 +198,20 @@ CREATE TABLE vouchers (
 );
 CREATE INDEX vouchers_settle_cmd ON vouchers (settle_cmd_id)`,
   },
+  {
+    version: 4,
+    what: 'cash_collections: each cash collection a kiosk reported (health lastCollection), counted and expected',
+    // Keyed by the collection's own time: every health repeats the last one, stored once.
+    sql: `
+CREATE TABLE cash_collections (
+  kiosk_id TEXT NOT NULL,
+  collected_at BIGINT NOT NULL,
+  counted_cents BIGINT NOT NULL,
+  expected_cents BIGINT NOT NULL,
+  received_at BIGINT NOT NULL,
+  PRIMARY KEY (kiosk_id, collected_at)
+)`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
