@@ -67,6 +67,8 @@ export interface Session {
   role: Role;
   csrf: string;
   expiresAt: number;
+  /** The one merchant (birth `tenant`) whose kiosks this user sees; null: every kiosk. */
+  tenant: string | null;
 }
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
@@ -78,10 +80,24 @@ export class Accounts {
     private readonly sessionMs = 12 * 3600_000,
   ) {}
 
-  async addUser(username: string, password: string, role: Role, now = Date.now()): Promise<void> {
+  /**
+   * `tenant`: the user sees and commands only the kiosks whose birth names that merchant (a
+   * merchant's own staff on a shared back office). Admins see everything: user management and the
+   * audit log are the back office's, not a merchant's.
+   */
+  async addUser(
+    username: string,
+    password: string,
+    role: Role,
+    now = Date.now(),
+    tenant: string | null = null,
+  ): Promise<void> {
     if (!USERNAME.test(username)) throw new UserError('user names: 2-40 of a-z 0-9 . _ - (lower case)');
     if (!isRole(role)) throw new UserError(`role must be one of ${ROLES.join(', ')}`);
     if (password.length < 10) throw new UserError('passwords have at least 10 characters');
+    if (tenant !== null && (tenant === '' || tenant.length > 60))
+      throw new UserError('a tenant is 1-60 characters, as the kiosks name it (kiosk.tenant)');
+    if (tenant !== null && role === 'admin') throw new UserError('admins see every merchant: no tenant');
     const existing = await this.store.all('SELECT username FROM users WHERE username = ?', [username]);
     if (existing.length > 0) throw new UserError(`user ${username} exists`);
     await this.store.writeNow([
@@ -89,8 +105,8 @@ export class Accounts {
         durable: true,
         statements: [
           {
-            sql: 'INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)',
-            params: [username, await hashPassword(password), role, now],
+            sql: 'INSERT INTO users (username, password_hash, role, created_at, tenant) VALUES (?, ?, ?, ?, ?)',
+            params: [username, await hashPassword(password), role, now, tenant],
           },
         ],
       },
@@ -135,13 +151,16 @@ export class Accounts {
     if (rows.length === 0) throw new UserError(`no user ${username}`);
   }
 
-  async users(): Promise<{ username: string; role: Role; createdAt: number; disabled: boolean }[]> {
+  async users(): Promise<
+    { username: string; role: Role; createdAt: number; disabled: boolean; tenant: string | null }[]
+  > {
     const rows = await this.store.all('SELECT * FROM users ORDER BY username');
     return rows.map((r) => ({
       username: String(r.username),
       role: r.role as Role,
       createdAt: Number(r.created_at),
       disabled: Number(r.disabled) === 1,
+      tenant: (r.tenant as string | null) ?? null,
     }));
   }
 
@@ -180,14 +199,15 @@ export class Accounts {
         ],
       },
     ]);
-    const [row] = await this.store.all('SELECT role FROM users WHERE username = ?', [username]);
-    return { token, session: { username, role: row?.role as Role, csrf, expiresAt } };
+    const [row] = await this.store.all('SELECT role, tenant FROM users WHERE username = ?', [username]);
+    const tenant = (row?.tenant as string | null | undefined) ?? null;
+    return { token, session: { username, role: row?.role as Role, csrf, expiresAt, tenant } };
   }
 
   async session(token: string | undefined, now = Date.now()): Promise<Session | undefined> {
     if (!token) return undefined;
     const [row] = await this.store.all(
-      `SELECT s.username, s.csrf, s.expires_at, u.role, u.disabled FROM sessions s
+      `SELECT s.username, s.csrf, s.expires_at, u.role, u.disabled, u.tenant FROM sessions s
        JOIN users u ON u.username = s.username WHERE s.token_hash = ?`,
       [sha256(token)],
     );
@@ -198,6 +218,7 @@ export class Accounts {
       role: row.role,
       csrf: String(row.csrf),
       expiresAt: Number(row.expires_at),
+      tenant: (row.tenant as string | null) ?? null,
     };
   }
 

@@ -429,6 +429,11 @@ export class FleetModel {
     return this.kiosks.has(id);
   }
 
+  /** The merchant the kiosk's birth names (`tenant`); undefined before a birth or without one. */
+  tenantOf(id: string): string | undefined {
+    return this.kiosks.get(id)?.birth?.tenant ?? undefined;
+  }
+
   alertOpen(id: string, name: string): boolean {
     return this.kiosks.get(id)?.alerts.has(name) ?? false;
   }

@@ -180,7 +180,8 @@ export class DashboardServer {
 
   /** A command's answer is what the operator is waiting for: pushed at once, not on the next tick. */
   private pushCommands(kioskId: string): void {
-    this.send('cmd', { kioskId, commands: this.model.commands(kioskId) });
+    const chunk = `event: cmd\ndata: ${JSON.stringify({ kioskId, commands: this.model.commands(kioskId) })}\n\n`;
+    for (const [res, owner] of this.streams) if (this.sees(owner, kioskId)) res.write(chunk);
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
@@ -228,7 +229,26 @@ export class DashboardServer {
     }
     if (this.streams.size === 0 || changed.size === 0) return;
     const kiosks = [...changed].map((id) => this.model.summary(id, now)).filter((k) => k !== undefined);
-    this.send('kiosks', { now, kiosks, stats: this.model.stats });
+    for (const [res, owner] of this.streams) {
+      const seen = kiosks.filter((k) => this.sees(owner, k.id));
+      if (seen.length > 0)
+        res.write(
+          `event: kiosks\ndata: ${JSON.stringify({ now, kiosks: seen, stats: this.statsFor(owner) })}\n\n`,
+        );
+    }
+  }
+
+  /**
+   * Whether a user scoped to one merchant (`tenant`) may see this kiosk: only when its birth names
+   * that merchant. A kiosk without a birth yet is nobody's: hidden (fail closed) until it tells.
+   */
+  private sees(who: { tenant: string | null } | undefined, kioskId: string): boolean {
+    return !who?.tenant || this.model.tenantOf(kioskId) === who.tenant;
+  }
+
+  /** The ingest counters; the last garbage names another kiosk's topic, not for a merchant's staff. */
+  private statsFor(who: { tenant: string | null } | undefined) {
+    return who?.tenant ? { ...this.model.stats, lastGarbage: undefined } : this.model.stats;
   }
 
   private send(event: string, data: unknown): void {
@@ -310,7 +330,12 @@ export class DashboardServer {
           return this.json(res, 403, { error: 'CSRF token missing or wrong' });
       }
       if (p === '/api/me' && method === 'GET')
-        return this.json(res, 200, { username: session.username, role: session.role, csrf: session.csrf });
+        return this.json(res, 200, {
+          username: session.username,
+          role: session.role,
+          csrf: session.csrf,
+          tenant: session.tenant,
+        });
       if (p === '/api/logout' && method === 'POST') {
         if (token) await accounts.closeSession(token);
         this.endStreams((o) => o.token === token);
@@ -341,26 +366,32 @@ export class DashboardServer {
     if (method === 'GET' && p === '/api/kiosks') {
       return this.json(res, 200, {
         now,
-        kiosks: this.model.summaries(now),
-        stats: this.model.stats,
+        kiosks: this.model.summaries(now).filter((k) => this.sees(session, k.id)),
+        stats: this.statsFor(session),
         broker: { connected: this.opts.commands.connected },
       });
     }
     if (method === 'GET' && p === '/api/stream') {
       const token = session ? parseCookies(req.headers.cookie).get(SESSION_COOKIE) : undefined;
       const owner =
-        session && token ? { token, username: session.username, expiresAt: session.expiresAt } : undefined;
+        session && token
+          ? { token, username: session.username, expiresAt: session.expiresAt, tenant: session.tenant }
+          : undefined;
       return this.stream(req, res, now, owner);
     }
-    if (method === 'GET' && p.startsWith('/api/history')) return this.history(res, url, now);
+    // A merchant's user: their kiosks' history and CSV only, another kiosk is not there at all.
+    const tenant = session?.tenant ?? undefined;
+    const askedKiosk = url.searchParams.get('kiosk') ?? undefined;
+    if (askedKiosk !== undefined && !this.sees(session, askedKiosk))
+      return this.json(res, 404, { error: 'no such kiosk' });
+    if (method === 'GET' && p.startsWith('/api/history')) return this.history(res, url, now, tenant);
     const csv = /^\/api\/export\/(\d{4}-\d{2}-\d{2})\.csv$/.exec(p);
-    if (method === 'GET' && csv)
-      return this.exportCsv(res, csv[1]!, url.searchParams.get('kiosk') ?? undefined);
+    if (method === 'GET' && csv) return this.exportCsv(res, csv[1]!, askedKiosk, tenant);
 
     const detail = /^\/api\/kiosks\/([^/]+)$/.exec(p);
     if (method === 'GET' && detail) {
       const id = decodeURIComponent(detail[1] ?? '');
-      const d = this.model.detail(id, now);
+      const d = this.sees(session, id) ? this.model.detail(id, now) : undefined;
       if (!d) return this.json(res, 404, { error: 'no such kiosk' });
       const store = this.opts.store;
       const counters = d.health?.counters;
@@ -406,13 +437,16 @@ export class DashboardServer {
     if (method === 'GET' && p === '/api/vouchers') {
       const store = this.opts.store;
       if (!store) return this.json(res, 404, { error: 'no store: vouchers need --store' });
-      return this.json(res, 200, { vouchers: await store.findVouchers(url.searchParams.get('ref') ?? '') });
+      const found = await store.findVouchers(url.searchParams.get('ref') ?? '');
+      return this.json(res, 200, { vouchers: found.filter((v) => this.sees(session, v.kioskId)) });
     }
     const settle = /^\/api\/vouchers\/([^/]+)\/([^/]+)\/settle$/.exec(p);
     if (settle) {
       if (method !== 'POST') return this.json(res, 405, { error: 'POST only' });
       if (session && !allows(session.role, 'operator'))
         return this.json(res, 403, { error: 'operators only: viewers can look, not pay out' });
+      if (!this.sees(session, decodeURIComponent(settle[1] ?? '')))
+        return this.json(res, 404, { error: 'no such voucher' });
       return this.settleVoucher(
         req,
         res,
@@ -427,6 +461,8 @@ export class DashboardServer {
       if (method !== 'POST') return this.json(res, 405, { error: 'POST only' });
       if (session && !allows(session.role, 'operator'))
         return this.json(res, 403, { error: 'operators only: viewers can look, not command' });
+      if (!this.sees(session, decodeURIComponent(cmd[1] ?? '')))
+        return this.json(res, 404, { error: 'no such kiosk' });
       return this.command(
         req,
         res,
@@ -443,7 +479,7 @@ export class DashboardServer {
    * `?weeks=12`: the same per week (Monday to Sunday in the dashboard's zone), `days` then holds weeks,
    * each keyed by its Monday, the current week last (so far).
    */
-  private async history(res: ServerResponse, url: URL, now: number): Promise<void> {
+  private async history(res: ServerResponse, url: URL, now: number, tenant?: string): Promise<void> {
     const store = this.opts.store;
     // Memory-only mode keeps no history: an empty answer, and the page hides its charts.
     if (!store) return this.json(res, 200, { kiosk: null, days: [], stored: false });
@@ -458,7 +494,7 @@ export class DashboardServer {
     const today = this.model.dayOf(now);
     const noon = Date.parse(`${today}T12:00:00Z`);
     for (let i = days - 1; i >= 0; i--) list.push(this.model.dayOf(noon - i * 86_400_000));
-    const rows = await store.dailyTotals(list[0]!, today, kiosk);
+    const rows = await store.dailyTotals(list[0]!, today, kiosk, tenant);
     const byDay = new Map(rows.map((r) => [r.day, r]));
     const zero = {
       salesCount: 0,
@@ -485,10 +521,15 @@ export class DashboardServer {
   }
 
   /** One day's money events as CSV for accounting (integer cents, so it adds up to the cent). */
-  private async exportCsv(res: ServerResponse, day: string, kiosk: string | undefined): Promise<void> {
+  private async exportCsv(
+    res: ServerResponse,
+    day: string,
+    kiosk: string | undefined,
+    tenant: string | undefined,
+  ): Promise<void> {
     const store = this.opts.store;
     if (!store) return this.json(res, 404, { error: 'no store: the export needs --store' });
-    const rows = await store.ledgerOfDay(day, kiosk);
+    const rows = await store.ledgerOfDay(day, kiosk, tenant);
     res.writeHead(200, {
       ...SECURITY_HEADERS,
       'Content-Type': 'text/csv; charset=utf-8',
@@ -643,7 +684,7 @@ export class DashboardServer {
     session: Session,
     now: number,
   ): Promise<void> {
-    let body: { username?: unknown; password?: unknown; role?: unknown };
+    let body: { username?: unknown; password?: unknown; role?: unknown; tenant?: unknown };
     try {
       body = JSON.parse(await readBody(req, MAX_BODY)) as typeof body;
     } catch {
@@ -652,8 +693,9 @@ export class DashboardServer {
     const role: Role | undefined = isRole(body.role) ? body.role : undefined;
     if (!role || typeof body.username !== 'string' || typeof body.password !== 'string')
       return this.json(res, 400, { error: 'username, password and role (viewer, operator, admin) wanted' });
+    const tenant = typeof body.tenant === 'string' ? body.tenant : null;
     try {
-      await accounts.addUser(body.username, body.password, role, now);
+      await accounts.addUser(body.username, body.password, role, now, tenant);
     } catch (err) {
       if (err instanceof UserError) return this.json(res, 400, { error: err.message });
       throw err;
@@ -662,10 +704,10 @@ export class DashboardServer {
       at: now,
       username: session.username,
       action: 'user add',
-      detail: { user: body.username, role },
+      detail: { user: body.username, role, tenant },
       ip: this.clientAddress(req),
     });
-    return this.json(res, 201, { username: body.username, role });
+    return this.json(res, 201, { username: body.username, role, tenant });
   }
 
   /**
@@ -806,8 +848,8 @@ export class DashboardServer {
     res.write('retry: 2000\n\n');
     const snapshot = {
       now,
-      kiosks: this.model.summaries(now),
-      stats: this.model.stats,
+      kiosks: this.model.summaries(now).filter((k) => this.sees(owner, k.id)),
+      stats: this.statsFor(owner),
       broker: { connected: this.opts.commands.connected },
       store: this.storeHealth(),
     };
@@ -844,6 +886,7 @@ interface StreamOwner {
   token: string;
   username: string;
   expiresAt: number;
+  tenant: string | null;
 }
 
 /** A JSON object body, or undefined (not JSON, not an object, too large). */

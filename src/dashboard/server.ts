@@ -273,7 +273,7 @@ export class StaleAlertSweep {
 }
 
 /**
- * `dashboard user add <name> --role admin`, `user passwd <name>`, `user disable|enable <name>`, `user list`
+ * `dashboard user add <name> --role admin [--tenant <merchant>]`, `user passwd <name>`, `user disable|enable <name>`, `user list`
  * (each with `--store <spec>`): the password from $DASHBOARD_PASSWORD or stdin.
  */
 async function userCommand(args: string[]): Promise<void> {
@@ -283,6 +283,7 @@ async function userCommand(args: string[]): Promise<void> {
     options: {
       role: { type: 'string', default: 'viewer' },
       store: { type: 'string', default: DEFAULT_STORE },
+      tenant: { type: 'string' },
     },
   });
   const [verb, name] = positionals;
@@ -291,12 +292,14 @@ async function userCommand(args: string[]): Promise<void> {
     const accounts = new Accounts(store);
     if (verb === 'list') {
       for (const u of await accounts.users())
-        console.log(`${u.username}\t${u.role}${u.disabled ? '\tdisabled' : ''}`);
+        console.log(
+          `${u.username}\t${u.role}${u.tenant ? `\ttenant ${u.tenant}` : ''}${u.disabled ? '\tdisabled' : ''}`,
+        );
       return;
     }
     if (!name || !['add', 'passwd', 'disable', 'enable'].includes(verb ?? ''))
       throw new UserError(
-        'usage: dashboard user add <name> --role viewer|operator|admin | passwd <name> | disable <name> | enable <name> | list [--store <spec>]',
+        'usage: dashboard user add <name> --role viewer|operator|admin [--tenant <merchant>] | passwd <name> | disable <name> | enable <name> | list [--store <spec>]',
       );
     if (verb === 'disable' || verb === 'enable') {
       await accounts.setDisabled(name, verb === 'disable');
@@ -312,8 +315,10 @@ async function userCommand(args: string[]): Promise<void> {
       return;
     }
     if (!isRole(values.role)) throw new UserError('role: viewer, operator or admin');
-    await accounts.addUser(name, password, values.role);
-    console.log(`user ${name} (${values.role}) added to ${store.db.where}`);
+    await accounts.addUser(name, password, values.role, Date.now(), values.tenant ?? null);
+    console.log(
+      `user ${name} (${values.role}${values.tenant ? `, tenant ${values.tenant}` : ''}) added to ${store.db.where}`,
+    );
   } finally {
     await store.close();
   }

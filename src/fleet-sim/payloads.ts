@@ -38,6 +38,8 @@ export interface SimCondition {
   acceptor: 'ok' | 'offline';
   busy: boolean;
   lifetime: CounterSet;
+  /** The merchant in the birth (`tenant`), when set. */
+  tenant?: string;
 }
 
 export function emptyCounters(): CounterSet {
@@ -85,6 +87,7 @@ export function birthMessage(c: SimCondition, ts: number): BirthMessage {
     schemaVersion: SCHEMA_VERSION,
     clockSynced: true,
     bootTs: c.bootTs,
+    ...(c.tenant !== undefined ? { tenant: c.tenant } : {}),
   };
 }
 

@@ -37,6 +37,8 @@ export interface SimKioskOptions {
   /** Random paper/acceptor trouble and busy spells, for demos. */
   lively?: boolean;
   firmware?: string;
+  /** The merchant its birth names (`tenant`). */
+  tenant?: string;
   /** First session counter; +1 on every connect after the first. */
   sid?: number;
   mqtt?: Partial<IClientOptions>;
@@ -65,6 +67,7 @@ export class SimKiosk {
       heartbeatS: opts.heartbeatS ?? 10,
       sid: opts.sid ?? 1,
       ...(opts.firmware ? { firmware: opts.firmware } : {}),
+      ...(opts.tenant ? { tenant: opts.tenant } : {}),
     });
   }
 

@@ -255,6 +255,95 @@ for (const makeTarget of STORE_TARGETS) {
       assert.equal(done, true, 'a logged-out page gets no more fleet data');
     });
 
+    it("shows a merchant's user only that merchant's kiosks: tiles, stream, detail, commands, history and CSV", async () => {
+      const alpha = new SimKiosk({ id: 'k-0501', url: broker.url, heartbeatS: 1, tenant: 'alpha' });
+      const beta = new SimKiosk({ id: 'k-0502', url: broker.url, heartbeatS: 1, tenant: 'beta' });
+      await alpha.start();
+      await beta.start();
+      try {
+        await eventually('births stored', async () => {
+          const rows = await dash.store!.kiosks();
+          return rows.filter((k) => k.tenant === 'alpha' || k.tenant === 'beta').length === 2;
+        });
+        await alpha.sell(250);
+        await beta.sell(990);
+        await beta.sell(110);
+        await eventually(
+          'sales stored',
+          async () => (await dash.store!.ledgerOfDay(dash.model.dayOf(Date.now()))).length >= 3,
+        );
+        const accounts = dash.server.accounts!;
+        await assert.rejects(
+          accounts.addUser('root2', 'admin-password-2', 'admin', Date.now(), 'alpha'),
+          /no tenant/,
+        );
+        await accounts.addUser('amy', 'amy-password-1', 'viewer', Date.now(), 'alpha');
+        await accounts.addUser('otto', 'otto-password-1', 'operator', Date.now(), 'alpha');
+        const amy = await logIn(base(), 'amy', 'amy-password-1');
+        const otto = await logIn(base(), 'otto', 'otto-password-1');
+        const olga = await logIn(base(), 'olga', 'operator-password-1');
+        const get = (s: typeof amy, path: string) => fetch(`${base()}${path}`, { headers: authed(s) });
+        const ids = async (s: typeof amy) =>
+          ((await (await get(s, '/api/kiosks')).json()) as { kiosks: { id: string }[] }).kiosks.map(
+            (k) => k.id,
+          );
+
+        assert.deepEqual(await ids(amy), ['k-0501']);
+        assert.deepEqual(await ids(olga), ['k-0401', 'k-0501', 'k-0502'], 'an unscoped user sees all');
+        assert.equal((await get(amy, '/api/kiosks/k-0501')).status, 200);
+        assert.equal((await get(amy, '/api/kiosks/k-0502')).status, 404, "another merchant's");
+        assert.equal((await get(amy, '/api/kiosks/k-0401')).status, 404, 'a kiosk naming no merchant');
+        const ping = (s: typeof amy, id: string) =>
+          fetch(`${base()}/api/kiosks/${id}/cmd/ping`, {
+            method: 'POST',
+            headers: authed(s, { 'Content-Type': 'application/json' }),
+            body: '{}',
+          });
+        assert.equal((await ping(otto, 'k-0502')).status, 404);
+        assert.equal((await ping(otto, 'k-0501')).status, 202);
+
+        type Day = { salesCount: number; salesCents: number };
+        const today = async (s: typeof amy, q = '') =>
+          ((await (await get(s, `/api/history?days=1${q}`)).json()) as { days: Day[] }).days[0];
+        assert.deepEqual(
+          [(await today(amy))?.salesCount, (await today(amy))?.salesCents],
+          [1, 250],
+          "the fleet chart: this merchant's sales only",
+        );
+        assert.ok(((await today(olga))?.salesCents ?? 0) >= 1350);
+        assert.equal((await get(amy, '/api/history?days=1&kiosk=k-0502')).status, 404);
+        const day = dash.model.dayOf(Date.now());
+        const csv = await (await get(amy, `/api/export/${day}.csv`)).text();
+        const kiosks = new Set(
+          csv
+            .trim()
+            .split('\r\n')
+            .slice(1)
+            .map((l) => l.split(',')[1]),
+        );
+        assert.deepEqual([...kiosks], ['k-0501']);
+        assert.equal((await get(amy, `/api/export/${day}.csv?kiosk=k-0502`)).status, 404);
+
+        // The live stream: the snapshot and later tiles of this merchant's kiosks only.
+        const res = await get(amy, '/api/stream');
+        const reader = res.body!.getReader();
+        let text = '';
+        while (!text.includes('event: snapshot'))
+          text += new TextDecoder().decode((await reader.read()).value);
+        const snap = /event: snapshot\ndata: (.*)\n/.exec(text)?.[1] ?? '';
+        assert.deepEqual(
+          (JSON.parse(snap) as { kiosks: { id: string }[] }).kiosks.map((k) => k.id),
+          ['k-0501'],
+        );
+        for (let i = 0; i < 3; i++) text += new TextDecoder().decode((await reader.read()).value);
+        assert.ok(!text.includes('k-0502') && !text.includes('k-0401'), 'no other kiosk in the stream');
+        await reader.cancel();
+      } finally {
+        await alpha.drop();
+        await beta.drop();
+      }
+    });
+
     it('rate-limits failed logins per user name', async () => {
       const attempt = () =>
         fetch(`${base()}/api/login`, {

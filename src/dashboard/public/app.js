@@ -938,7 +938,9 @@ function connect() {
 async function whoAmI() {
   const res = await api('/api/me');
   ui.me = await res.json();
-  $('user-name').textContent = ui.me.username ? `${ui.me.username} (${ui.me.role})` : '';
+  $('user-name').textContent = ui.me.username
+    ? `${ui.me.username} (${ui.me.role}${ui.me.tenant ? `, ${ui.me.tenant} only` : ''})`
+    : '';
   $('user').hidden = !ui.me.username;
   document.body.dataset.role = ui.me.role;
 }

@@ -132,6 +132,21 @@ function voucherRowOf(r: Row): VoucherRow {
   };
 }
 
+/** The ledger rows of one kiosk and/or of one merchant's kiosks (by the `kiosks` row's tenant). */
+function scope(kioskId: string | undefined, tenant: string | undefined): { where: string; params: string[] } {
+  const where: string[] = [];
+  const params: string[] = [];
+  if (kioskId !== undefined) {
+    where.push(' AND kiosk_id = ?');
+    params.push(kioskId);
+  }
+  if (tenant !== undefined) {
+    where.push(' AND kiosk_id IN (SELECT id FROM kiosks WHERE tenant = ?)');
+    params.push(tenant);
+  }
+  return { where: where.join(''), params };
+}
+
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 const parse = (v: unknown): unknown => (typeof v === 'string' ? (JSON.parse(v) as unknown) : undefined);
 
@@ -186,11 +201,12 @@ export class FleetStore {
   }
 
   /** Sales, top-ups and cash per day from the ledger; one kiosk or (no id) the whole fleet. Days without money are absent. */
-  async dailyTotals(from: string, to: string, kioskId?: string): Promise<DayTotals[]> {
-    const where = kioskId === undefined ? '' : ' AND kiosk_id = ?';
+  /** `tenant`: only the kiosks whose stored birth names that merchant (a scoped user's fleet). */
+  async dailyTotals(from: string, to: string, kioskId?: string, tenant?: string): Promise<DayTotals[]> {
+    const s = scope(kioskId, tenant);
     const rows = await this.db.all(
-      `SELECT day, ${TOTALS} FROM ledger WHERE day >= ? AND day <= ?${where} GROUP BY day ORDER BY day`,
-      kioskId === undefined ? [from, to] : [from, to, kioskId],
+      `SELECT day, ${TOTALS} FROM ledger WHERE day >= ? AND day <= ?${s.where} GROUP BY day ORDER BY day`,
+      [from, to, ...s.params],
     );
     return rows.map((r) => ({ day: String(r.day), ...totalsOf(r) }));
   }
@@ -224,11 +240,11 @@ export class FleetStore {
   }
 
   /** A day's money events, in order, for the CSV export. */
-  async ledgerOfDay(day: string, kioskId?: string): Promise<LedgerRow[]> {
-    const where = kioskId === undefined ? '' : ' AND kiosk_id = ?';
+  async ledgerOfDay(day: string, kioskId?: string, tenant?: string): Promise<LedgerRow[]> {
+    const s = scope(kioskId, tenant);
     const rows = await this.db.all(
-      `SELECT * FROM ledger WHERE day = ?${where} ORDER BY kiosk_id, happened_at, seq`,
-      kioskId === undefined ? [day] : [day, kioskId],
+      `SELECT * FROM ledger WHERE day = ?${s.where} ORDER BY kiosk_id, happened_at, seq`,
+      [day, ...s.params],
     );
     return rows.map((r) => ({
       kioskId: String(r.kiosk_id),

@@ -212,6 +212,11 @@ CREATE TABLE cash_collections (
   PRIMARY KEY (kiosk_id, collected_at)
 )`,
   },
+  {
+    version: 5,
+    what: 'users.tenant: an account that sees only the kiosks of one merchant (null: all)',
+    sql: `ALTER TABLE users ADD COLUMN tenant TEXT`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
