@@ -148,18 +148,32 @@ export class VendJournal {
    * the customer) at the next boot.
    */
   async releaseRefused(input: ReleaseIntentInput, reason: string): Promise<void> {
-    await Promise.all([this.releaseIntent(input), this.releaseOutcome(input.jobId, 'failed', reason, false)]);
+    // Same batch: the fold has not seen the intent yet, so the outcome repeats it from the input.
+    await Promise.all([
+      this.releaseIntent(input),
+      this.releaseOutcome(input.jobId, 'failed', reason, false, input),
+    ]);
   }
 
+  /**
+   * `of`: the release as its intent said (default: the intent as the journal folded it). The outcome
+   * repeats it: it keeps a failed unit's price owed back, and an unknown one for the operator to
+   * settle, when the intent's record is damaged.
+   */
   async releaseOutcome(
     jobId: string,
     result: ReleaseResultKind,
     reason?: string,
     fired?: boolean,
+    of?: Pick<ReleaseIntentInput, 'sessionId' | 'slot' | 'productId' | 'cents'>,
   ): Promise<void> {
+    const intent = of ?? this.journal.state.vend.releasesInDoubt[jobId];
     await this.journal.append({
       type: 'release_outcome',
       jobId,
+      ...(intent
+        ? { ofSession: intent.sessionId, slot: intent.slot, productId: intent.productId, cents: intent.cents }
+        : {}),
       result,
       ...(reason ? { reason: reason.slice(0, 60) } : {}),
       ...(fired === undefined ? {} : { fired }),

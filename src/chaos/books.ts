@@ -233,7 +233,10 @@ export function reconcile(input: {
         releases.set(r.jobId, { sessionId: r.sessionId, cents: r.cents });
         break;
       case 'release_outcome': {
-        const rel = releases.get(r.jobId);
+        // Its intent's record may be lost (damaged): the outcome names the release itself.
+        let rel = releases.get(r.jobId);
+        if (!rel && r.ofSession !== undefined && r.cents !== undefined)
+          releases.set(r.jobId, (rel = { sessionId: r.ofSession, cents: r.cents }));
         if (!rel) break;
         // An `unknown` outcome may be followed by the operator's settlement; a final one ends it.
         if (rel.result === undefined || rel.result === 'unknown') rel.result = r.result;

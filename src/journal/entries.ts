@@ -306,6 +306,15 @@ export type ReleaseResultKind = (typeof RELEASE_RESULTS)[number];
 export const ReleaseOutcomeSchema = z.object({
   type: z.literal('release_outcome'),
   jobId: id,
+  /**
+   * Its intent's release repeated (session, slot, product, price), so that the outcome still counts
+   * when the intent's record is damaged (chaos seed 41002: a failed unit's price not given back).
+   * Absent on records written before it: such an outcome is then an anomaly only.
+   */
+  ofSession: id.optional(),
+  slot: id.optional(),
+  productId: z.int().positive().optional(),
+  cents: cents.optional(),
   /** `failed`: not handed out as far as the kiosk can tell: its price goes back to the customer. */
   result: z.enum(RELEASE_RESULTS),
   /** Why it failed (`no_confirmation`, `sensor_stuck`, `blocked`, `power_cut`...). */

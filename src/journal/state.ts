@@ -744,10 +744,11 @@ function applyVend(state: LedgerState, e: JournalEntry): void {
       return;
     }
     case 'release_outcome': {
-      const r = vend.releasesInDoubt[e.jobId];
+      let r = vend.releasesInDoubt[e.jobId];
       if (!r) {
         state.anomalies += 1;
-        return;
+        r = releaseIntentLost(state, e);
+        if (!r) return;
       }
       const slot = slotOf(vend, r.slot);
       const owner = state.sessions[r.sessionId];
@@ -850,6 +851,37 @@ function applyVend(state: LedgerState, e: JournalEntry): void {
     default:
       return;
   }
+}
+
+/**
+ * A release outcome whose intent record was lost (damaged, quarantined): the outcome repeats the
+ * release (session, slot, product, price), which is taken as its intent would have been, so a failed
+ * unit's price is still owed back (chaos seed 41002: paid at the terminal, the unit failed, the
+ * hopper short and recovery gave nothing back) and an unknown one still waits for the operator.
+ * The session's count of releases is not raised here: the money cross-check after the intent's
+ * batch holds it (adopted at the open), and would be raised twice. Its plan (`later`) is lost with
+ * the intent; the basket still says it. Outcomes written before they named their release, and a
+ * second outcome of a release already settled, stay an anomaly only.
+ */
+function releaseIntentLost(
+  state: LedgerState,
+  e: Extract<JournalEntry, { type: 'release_outcome' }>,
+): ReleaseState | undefined {
+  const { ofSession, slot, productId, cents } = e;
+  if (ofSession === undefined || slot === undefined || productId === undefined || cents === undefined)
+    return undefined;
+  if (state.vend.settled[e.jobId]) return undefined;
+  const r: ReleaseState = {
+    jobId: e.jobId,
+    sessionId: ofSession,
+    slot,
+    productId,
+    cents,
+    intentSeq: e.seq,
+    ts: e.ts,
+  };
+  state.vend.releasesInDoubt[e.jobId] = r;
+  return r;
 }
 
 /**

@@ -25,6 +25,22 @@ export function segmentFiles(dir: string): string[] {
     .sort();
 }
 
+/**
+ * Flips a bit in the first `count` records of `type` in the first segment (a byte of the type's
+ * name): their checksums no longer hold, so the journal quarantines them as damaged storage would.
+ */
+export function flipFirst(dir: string, type: string, count = 1): void {
+  const file = path.join(dir, segmentFiles(dir)[0] as string);
+  const bytes = fs.readFileSync(file);
+  let at = -1;
+  for (let i = 0; i < count; i++) {
+    at = bytes.indexOf(`"${type}"`, at + 1);
+    if (at < 0) throw new Error(`fewer than ${count} ${type} records in ${file}`);
+    bytes[at + 3] = (bytes[at + 3] as number) ^ 0x04;
+  }
+  fs.writeFileSync(file, bytes);
+}
+
 export function totalBytes(dir: string): number {
   return segmentFiles(dir).reduce((sum, n) => sum + fs.statSync(path.join(dir, n)).size, 0);
 }

@@ -11,7 +11,7 @@ import { VendJournal } from '../../src/bookkeeping/vend-journal.js';
 import { Journal } from '../../src/journal/journal.js';
 import { emptyState, LedgerStateSchema } from '../../src/journal/state.js';
 import { silentLogger } from '../../src/util/logger.js';
-import { segmentFiles, tempDirs } from './helpers.js';
+import { flipFirst, segmentFiles, tempDirs } from './helpers.js';
 
 const SLOTS = [
   { id: 'A1', product: 1, capacity: 10, initialStock: 3, lowAt: 1 },
@@ -43,15 +43,6 @@ async function releaseFirstOfTwo(vend: VendJournal, sessionId: string, tx: strin
     transactionId: tx,
     later: [{ slot: 'A1', productId: 1, cents }],
   });
-}
-
-/** Flips a bit in the first record of `type` in the first segment: its checksum no longer holds. */
-function flipRecord(dir: string, type: string) {
-  const file = path.join(dir, segmentFiles(dir)[0] as string);
-  const bytes = fs.readFileSync(file);
-  const at = bytes.indexOf(`"${type}"`) + 3;
-  bytes[at] = (bytes[at] as number) ^ 0x04;
-  fs.writeFileSync(file, bytes);
 }
 
 describe('vend journal (stock, releases and payouts in the journal)', () => {
@@ -180,7 +171,7 @@ describe('vend journal (stock, releases and payouts in the journal)', () => {
     // The machine's plan: this unit, then one more A1. The power goes before the outcome.
     await releaseFirstOfTwo(first.vend, 's5', 'STX5', 180);
     await j.close();
-    flipRecord(first.dir, 'tx_created');
+    flipFirst(first.dir, 'tx_created');
 
     const { journal, vend } = await open(first.dir);
     assert.equal(journal.state.sessions.s5?.tx, undefined, 'the basket is gone with its record');
@@ -207,7 +198,7 @@ describe('vend journal (stock, releases and payouts in the journal)', () => {
     // This unit, then one more; the power goes before the first one's outcome.
     await releaseFirstOfTwo(first.vend, 's7', 'STX7', 249);
     await j.close();
-    flipRecord(first.dir, 'api_intent');
+    flipFirst(first.dir, 'api_intent');
 
     const { journal, vend } = await open(first.dir);
     const s = journal.state.sessions.s7!;
@@ -254,6 +245,63 @@ describe('vend journal (stock, releases and payouts in the journal)', () => {
     assert.equal(journal.state.sessions.s6?.releaseIntents, 1, 'the check counts the release the damage hid');
     assert.deepEqual(await vend.afterRestart(), { unknown: 0, notTried: 1 }, 'only the second unit');
     assert.equal(journal.state.sessions.s6?.returnedCents, 180, 'the fired unit is not paid back on a guess');
+    await journal.close();
+  });
+
+  it('release outcomes whose intent records are damaged are folded as their intents would have been (chaos seed 41002)', async () => {
+    const first = await open();
+    const j = first.journal;
+    await saleOfTwo(j, 's9', 'STX9', 180);
+    const unit = { sessionId: 's9', slot: 'A1', productId: 1, cents: 180, transactionId: 'STX9' };
+    // Refused before firing (intent and outcome in one group commit), failed, delivered, unknown.
+    await first.vend.releaseRefused(
+      {
+        sessionId: 's9',
+        jobId: 's9:release-0:1',
+        slot: 'A2',
+        productId: 2,
+        cents: 150,
+        transactionId: 'STX9',
+      },
+      'sold_out',
+    );
+    await first.vend.releaseIntent({ ...unit, jobId: 's9:release-1:1' });
+    await first.vend.releaseOutcome('s9:release-1:1', 'failed', 'no_confirmation', true);
+    await first.vend.releaseIntent({ ...unit, jobId: 's9:release-2:1' });
+    await first.vend.releaseOutcome('s9:release-2:1', 'delivered');
+    await first.vend.releaseIntent({ ...unit, jobId: 's9:release-3:1' });
+    await first.vend.releaseOutcome('s9:release-3:1', 'unknown', 'driver_error');
+    // Written before outcomes named their release: an anomaly, nothing counted.
+    await j.append({ type: 'release_outcome', jobId: 'old:release-0:1', result: 'failed' });
+    await j.close();
+    flipFirst(first.dir, 'release_intent', 4);
+
+    const { journal, vend } = await open(first.dir);
+    const s = journal.state.sessions.s9!;
+    assert.equal(s.returnedCents, 150 + 180, 'the refused and the failed unit are owed back');
+    assert.deepEqual(
+      s.undelivered?.map((u) => [u.slot, u.cents, u.outcome]),
+      [
+        ['A2', 150, 'failed'],
+        ['A1', 180, 'failed'],
+        ['A1', 180, 'unknown'],
+      ],
+    );
+    assert.equal(s.releaseIntents, 4, 'counted by the money cross-check, not a second time by the outcomes');
+    assert.deepEqual(journal.state.vend.delivered, { count: 1, cents: 180 });
+    assert.deepEqual(journal.state.vend.notDelivered, { count: 2, cents: 330 });
+    assert.equal(vend.stockOf('A1'), 1, 'the delivered and the unknown unit are out of the slot');
+    assert.equal(vend.blockedWhy('A1'), 'release driver_error');
+    assert.deepEqual(
+      vend.unsettled().map((r) => [r.jobId, r.sessionId, r.slot, r.cents]),
+      [['s9:release-3:1', 's9', 'A1', 180]],
+      'the unknown release waits for the operator',
+    );
+    assert.deepEqual(await vend.afterRestart(), { unknown: 0, notTried: 0 });
+    await journal.append({ type: 'session_closed', sessionId: 's9', outcome: 'completed' });
+    const voucher = await vend.settleRelease('s9:release-3:1', 'refunded', 'technician');
+    assert.ok(voucher);
+    assert.equal(journal.state.unclaimedVouchers.at(-1)?.cents, 180);
     await journal.close();
   });
 

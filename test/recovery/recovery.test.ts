@@ -15,6 +15,7 @@ import { VendJournal } from '../../src/bookkeeping/vend-journal.js';
 import type { RecoveredReceipt } from '../../src/bookkeeping/recover-session.js';
 import { Journal } from '../../src/journal/journal.js';
 import { silentLogger } from '../../src/util/logger.js';
+import { flipFirst } from '../journal/helpers.js';
 import { assertNothingLost, EMPTY, PLENTY, World } from './world.js';
 
 const SEED = '9276004429942845'; // 2,51 EUR
@@ -390,14 +391,7 @@ describe('recovery after a power cut (in-process: real journal, real stand-in)',
       fault: 'empty',
       after: { ...counters, paid: 2, unpaid: 3 },
     });
-    await w.crashWith((dir) => {
-      const file = join(dir, readdirSync(dir).find((n) => /^journal-\d+\.log$/.test(n)) as string);
-      const bytes = readFileSync(file);
-      const at = bytes.indexOf('"payout_intent"');
-      assert.ok(at > 0);
-      bytes[at + 3] = (bytes[at + 3] as number) ^ 0x04;
-      writeFileSync(file, bytes);
-    });
+    await w.crashWith((dir) => flipFirst(dir, 'payout_intent'));
     assert.equal(w.journal.openReport.alerts[0]?.kind, 'damaged');
     assert.deepEqual(w.journal.state.vend.payoutsInDoubt, {}, 'the outcome is known: nothing to settle');
     assert.equal(w.journal.state.sessions['b1-32']?.changedCents, 20, 'the coins that left the hopper');
@@ -413,6 +407,42 @@ describe('recovery after a power cut (in-process: real journal, real stand-in)',
       [[20, [34]]],
     );
     assertNothingLost(await w.books({ damaged: [intent], hopperPaidCents: 20 }));
+  });
+
+  it('a unit that failed, its release_intent record damaged, the hopper short: the rest of its price goes on a voucher (chaos seed 41002)', async () => {
+    w = await World.create('checkout');
+    await paidWithChange('b1-34', null);
+    // Wasser (99 ct) does not drop: its price goes back with the 54 ct change, 153 ct, of which the
+    // hopper pays one ten-cent coin of 15 (empty), then the power goes before the rest is settled.
+    const vend = new VendJournal(w.journal, [], silentLogger);
+    const unit = { sessionId: 'b1-34', slot: 'A1', productId: 3, cents: 99, transactionId: null };
+    await vend.releaseIntent({ ...unit, jobId: 'b1-34:release-0:3' });
+    await vend.releaseOutcome('b1-34:release-0:3', 'failed', 'no_confirmation', true);
+    const intent = (await Journal.read(w.dir)).records.find((r) => r.type === 'release_intent');
+    assert.ok(intent);
+    const counters = { event: 0, remaining: 0, paid: 0, unpaid: 0 };
+    await vend.payoutIntent('b1-34', 'b1-34:change:4', 15, 10, counters);
+    await vend.payoutOutcome('b1-34:change:4', 'short', 10, {
+      fault: 'empty',
+      after: { ...counters, event: 1, paid: 1, unpaid: 14 },
+    });
+    await w.crashWith((dir) => flipFirst(dir, 'release_intent'));
+    assert.equal(w.journal.openReport.alerts[0]?.kind, 'damaged');
+    const s = w.journal.state.sessions['b1-34'];
+    assert.equal(s?.returnedCents, 99, "the failed unit's price is owed back without its intent");
+    assert.equal(s?.changedCents, 10);
+    const printed: RecoveredReceipt[] = [];
+    await recoverPrinting(printed);
+    assert.deepEqual(
+      w.journal.state.unclaimedVouchers.map((v) => v.cents),
+      [54 + 99 - 10],
+      'what the hopper did not pay, on a voucher',
+    );
+    assert.deepEqual(
+      printed.map((r) => [r.changed, r.vouchersOut.map((v) => v.cents), r.undelivered?.length]),
+      [[10, [143], 1]],
+    );
+    assertNothingLost(await w.books({ damaged: [intent], hopperPaidCents: 10 }));
   });
 
   it("the flow's receipt journaled, the change credited by recovery: no second receipt (the credit's is the last in the state)", async () => {
