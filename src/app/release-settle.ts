@@ -65,7 +65,11 @@ export function createReleaseSettler(deps: ReleaseSettlerDeps) {
     deps.book.unsettled().map((r) => ({
       jobId: r.jobId,
       slot: r.slot,
-      desc: deps.productName(r.productId) ?? `#${r.productId}`,
+      desc: r.sale
+        ? deps.lang() === 'de'
+          ? 'Kauf, Waren unbekannt'
+          : 'sale, goods unknown'
+        : (deps.productName(r.productId) ?? `#${r.productId}`),
       cents: r.cents,
       when: releaseTime(r.ts),
     }));

@@ -42,7 +42,7 @@ export class VendingCounter {
 
   /**
    * Stock, blocked slots or the hopper changed: the machine learns what can still be sold, the fleet
-   * gets `slot_jammed`, `stock_low` and `hopper_empty`.
+   * gets `slot_jammed`, `stock_low`, `hopper_empty` and `goods_unsettled`.
    */
   changed(): void {
     // Devices report before the machine runs; start() calls this again once it does.
@@ -57,9 +57,21 @@ export class VendingCounter {
     });
     const blocked = view.filter((s) => s.blocked);
     const low = view.filter((s) => !s.blocked && s.stock <= s.lowAt);
-    const doubt = this.vend.releasesInDoubt().filter((r) => r.outcome === 'unknown');
+    const unknown = this.vend.releasesInDoubt().filter((r) => r.outcome === 'unknown');
+    const doubt = unknown.filter((r) => !r.sale);
+    const sales = unknown.filter((r) => r.sale);
     const fleet = this.deps.fleet();
     if (fleet) {
+      // A paid sale whose goods the journal cannot tell: the operator settles what it paid.
+      if (sales.length > 0)
+        fleet.setAlert('goods_unsettled', {
+          severity: 'critical',
+          message: sales
+            .map((r) => `${r.sessionId}: paid ${r.cents} ct, goods unknown: settle-release ${r.jobId}`)
+            .join('; ')
+            .slice(0, 500),
+        });
+      else fleet.clearAlert('goods_unsettled');
       if (blocked.length > 0 || doubt.length > 0)
         fleet.setAlert('slot_jammed', {
           severity: 'critical',

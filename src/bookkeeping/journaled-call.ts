@@ -76,17 +76,18 @@ export async function writeOutcome(
 
 /**
  * A payment's or credit's intent as the journal folded it (session, step, cents), repeated in its
- * outcome: the outcome then still counts when the intent's record is damaged. Nothing for other steps.
+ * outcome: the outcome then still counts when the intent's record is damaged. A payment whose intent
+ * names no cents (`start/cashless`, `start/loyalty`) repeats the transaction's amount it pays, so
+ * that what a paid sale cost is still known when its basket's record is damaged (chaos seed 31418
+ * `--first 3`). Nothing for other steps.
  */
 function intentOf(journal: Journal, jobId: string): { ofSession?: string; step?: ApiStep; cents?: number } {
   const sessionId = journal.state.jobs[jobId];
-  const start = sessionId === undefined ? undefined : journal.state.sessions[sessionId]?.starts?.[jobId];
-  if (sessionId === undefined || !start) return {};
-  return {
-    ofSession: sessionId,
-    step: start.step,
-    ...(start.cents !== undefined ? { cents: start.cents } : {}),
-  };
+  const s = sessionId === undefined ? undefined : journal.state.sessions[sessionId];
+  const start = s?.starts?.[jobId];
+  if (!s || !start) return {};
+  const cents = start.cents ?? (PAYMENT_STEPS.includes(start.step) ? s.tx?.amount : undefined);
+  return { ofSession: s.sessionId, step: start.step, ...(cents !== undefined ? { cents } : {}) };
 }
 
 /** The live path's reading of a failed call: only a call that may have reached the server is in doubt. */

@@ -12,7 +12,13 @@
  */
 import type { Journal } from '../journal/journal.js';
 import type { ReleaseResultKind } from '../journal/entries.js';
-import { slotStock, type PayoutState, type ReleaseState } from '../journal/state.js';
+import {
+  paidSaleCents,
+  slotStock,
+  type OpenSession,
+  type PayoutState,
+  type ReleaseState,
+} from '../journal/state.js';
 import type { Logger } from '../util/logger.js';
 import { plainVouchers } from './session-journal.js';
 import type { IssuesVouchers } from './voucher-code.js';
@@ -352,11 +358,7 @@ export class VendJournal {
     const tried = s.releaseIntents ?? 0;
     // The basket, or where its record was damaged, the plan journaled with the last release.
     const untried = s.tx ? this.unitsOf(s.tx.basket.products).slice(tried) : (s.releaseLater ?? []);
-    if (!s.tx && tried === 0)
-      this.logger.error(
-        { sessionId: s.sessionId },
-        'paid session whose basket was in damaged journal records and that released nothing: the operator must settle its goods',
-      );
+    if (!s.tx && tried === 0) await this.goodsUnsettled(s);
     let notTried = 0;
     for (const [k, u] of untried.entries()) {
       const i = tried + k;
@@ -378,6 +380,30 @@ export class VendJournal {
       );
     }
     return notTried;
+  }
+
+  /**
+   * A paid sale whose basket was in damaged records and that released nothing: no unit can be told by
+   * slot, so what it paid (the payment's outcome repeats it) is journaled for the operator
+   * (`goods_unsettled`, a release in doubt of the whole sale: settle-release, delivered or refunded
+   * with a voucher), once. Before it, the log line was all there was (chaos seed 31418 `--first 3`).
+   */
+  private async goodsUnsettled(s: OpenSession): Promise<void> {
+    const jobId = jobRef(s.sessionId, 'recovery-goods', 'boot');
+    const vend = this.journal.state.vend;
+    if (vend.releasesInDoubt[jobId] || vend.settled[jobId]) return;
+    const cents = paidSaleCents(s);
+    await this.journal.append({
+      type: 'goods_unsettled',
+      sessionId: s.sessionId,
+      jobId,
+      cents,
+      ...(s.apiId ? { transactionId: s.apiId } : {}),
+    });
+    this.logger.error(
+      { sessionId: s.sessionId, jobId, cents },
+      'paid session whose basket was in damaged journal records and that released nothing: journaled for the operator to settle',
+    );
   }
 
   /** The basket as the machine expands it (machines/session.setup.ts `releaseUnits`): slotted units in order. */

@@ -88,6 +88,8 @@ export interface SessionBook {
   delivered: number;
   failed: number;
   inDoubt: number;
+  /** A paid sale journaled `goods_unsettled` (its basket unknown): its units wait for the operator. */
+  goodsUnsettled?: boolean;
   open: boolean;
 }
 
@@ -251,6 +253,9 @@ export function reconcile(input: {
       case 'payout_intent':
         payouts.set(r.jobId, { sessionId: r.sessionId, paid: 0 });
         break;
+      case 'goods_unsettled':
+        book(r.sessionId).goodsUnsettled = true;
+        break;
       case 'terminal_intent':
         if (r.action === 'cancel_trx' && r.ofSession)
           reversals.set(r.jobId, { sessionId: r.ofSession, cents: r.cents ?? 0 });
@@ -388,6 +393,8 @@ export function reconcile(input: {
       );
     }
     if (input.goods) {
+      // Its units are the operator's to settle, like releases in doubt.
+      if (b.goodsUnsettled) b.inDoubt += Math.max(0, b.unitsPaid - (b.delivered + b.failed + b.inDoubt));
       goods.unitsPaid += b.unitsPaid;
       goods.delivered += b.delivered;
       goods.failed += b.failed;

@@ -56,6 +56,18 @@ export type JournalView =
       cashBox: { cents: number; count: number; sinceTs: number | null };
       lastCollection: { ts: number; cents: number; expectedCents: number; by: string } | null;
       unclaimedVouchers: { count: number; cents: number };
+      /**
+       * Vending releases whose outcome is unknown, and paid sales whose goods are unknown (`sale`: the
+       * basket's record damaged before any release): each waits for the operator's settle-release.
+       */
+      releasesInDoubt: {
+        jobId: string;
+        sessionId: string;
+        slot: string;
+        cents: number;
+        ts: number;
+        sale: boolean;
+      }[];
       lifetime: Counters;
       sinceCollection: Counters;
       anomalies: number;
@@ -284,6 +296,17 @@ export async function readJournalView(dir: string): Promise<JournalView> {
       count: state.unclaimedVouchers.length,
       cents: state.unclaimedVouchers.reduce((sum, v) => sum + v.cents, 0),
     },
+    releasesInDoubt: Object.values(state.vend.releasesInDoubt)
+      .filter((r) => r.outcome === 'unknown')
+      .sort((a, b) => a.intentSeq - b.intentSeq)
+      .map((r) => ({
+        jobId: r.jobId,
+        sessionId: r.sessionId,
+        slot: r.slot,
+        cents: r.cents,
+        ts: r.ts,
+        sale: r.sale === true,
+      })),
     lifetime: state.lifetime,
     sinceCollection: state.sinceCollection,
     anomalies: state.anomalies,

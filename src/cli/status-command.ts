@@ -135,6 +135,16 @@ export function formatStatus(s: KioskStatus, now: number, timeZone = systemTimeZ
     out.push(
       row('  unclaimed', `${j.unclaimedVouchers.count} voucher(s), ${eur(j.unclaimedVouchers.cents)}`),
     );
+    if (j.releasesInDoubt.length > 0) {
+      out.push(row('  to settle', `${j.releasesInDoubt.length} (settle-release: delivered or refunded)`));
+      for (const r of j.releasesInDoubt)
+        out.push(
+          `${' '.repeat(22)}${r.jobId} ` +
+            (r.sale
+              ? `sale paid ${eur(r.cents)}, goods unknown (damaged journal records), since ${at(r.ts)}`
+              : `slot ${r.slot} ${eur(r.cents)}, release outcome unknown, since ${at(r.ts)}`),
+        );
+    }
     out.push(row('  since collection', countersLine(j.sinceCollection)));
     out.push(row('  lifetime', countersLine(j.lifetime)));
     out.push(row('  anomalies', String(j.anomalies)));

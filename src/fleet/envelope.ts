@@ -194,6 +194,7 @@ export const KNOWN_ALERTS = [
   'hopper_empty',
   'hopper_low',
   'hopper_offline',
+  'goods_unsettled',
 ] as const;
 export const AlertNameSchema = z.string().regex(TOPIC_NAME_PATTERN);
 

@@ -131,7 +131,10 @@ export const ApiOutcomeSchema = z.object({
   /**
    * A payment's or credit's intent repeated (its session, step and cents), so that the outcome still
    * counts for the session when the intent's record is damaged (chaos seed 35683: a paid sale read as
-   * unpaid, its goods neither tried nor given back). Absent on other steps and on older records.
+   * unpaid, its goods neither tried nor given back). A payment whose intent names no cents (a terminal
+   * or card payment) carries the transaction's amount it pays as `cents`: what a paid sale cost stays
+   * known when its basket's record is damaged (31418 `--first 3`). Absent on other steps and on older
+   * records.
    */
   ofSession: id.optional(),
   step: z.enum(API_STEPS).optional(),
@@ -323,6 +326,20 @@ export const ReleaseOutcomeSchema = z.object({
   fired: z.boolean().optional(),
 });
 
+/**
+ * A paid sale whose goods the journal cannot tell: its basket's record was damaged before any release
+ * was journaled, so no unit can be tried or given back by slot. What it paid (`cents`, from the
+ * payment's outcome; 0: not known either) waits for the operator, who settles it like a release in
+ * doubt (`release_settled` with this `jobId`: delivered, or refunded with a voucher).
+ */
+export const GoodsUnsettledSchema = z.object({
+  type: z.literal('goods_unsettled'),
+  sessionId: id,
+  jobId: id,
+  cents,
+  transactionId: z.string().optional(),
+});
+
 /** The operator settled a release whose outcome was unknown. */
 export const ReleaseSettledSchema = z.object({
   type: z.literal('release_settled'),
@@ -457,6 +474,7 @@ export const EntryInputSchema = z.discriminatedUnion('type', [
   ReleaseIntentSchema,
   ReleaseOutcomeSchema,
   ReleaseSettledSchema,
+  GoodsUnsettledSchema,
   PayoutIntentSchema,
   PayoutOutcomeSchema,
   StockSetSchema,

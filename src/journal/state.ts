@@ -200,6 +200,11 @@ const ReleaseStateSchema = z.object({
   /** Absent: intent only (a restart finds it so: it becomes `unknown`). */
   outcome: z.literal('unknown').optional(),
   fired: z.boolean().optional(),
+  /**
+   * A whole paid sale whose basket is not known (`goods_unsettled`): no slot (`slot` empty, `productId`
+   * 0), `cents` what it paid; settled by the operator as a release in doubt.
+   */
+  sale: z.literal(true).optional(),
 });
 export type ReleaseState = z.infer<typeof ReleaseStateSchema>;
 
@@ -510,9 +515,18 @@ function registerStart(
  * The outcome of one of the session's payment or credit steps, whichever of its steps is the last:
  * the first `ok` of a `start/cash` adds the cash it collected to the session's paid cash.
  */
-function startOutcome(s: OpenSession, jobId: string, result: ApiResult, status: string | undefined): void {
+function startOutcome(
+  s: OpenSession,
+  jobId: string,
+  result: ApiResult,
+  status: string | undefined,
+  cents: number | undefined,
+): void {
   const start = s.starts?.[jobId];
   if (!start || start.outcome === 'ok') return;
+  // The outcome repeats the amount where the intent named none (a terminal or card payment): it
+  // stays known when the basket's record is damaged.
+  if (start.cents === undefined && cents !== undefined) start.cents = cents;
   start.outcome = result;
   if (status !== undefined) start.status = status;
   else delete start.status;
@@ -593,7 +607,7 @@ function applyInPlace(state: LedgerState, e: JournalEntry): void {
         useApiId(s, e.apiId);
         if (s.tx) s.tx.apiId = e.apiId;
       }
-      startOutcome(s, e.jobId, e.result, e.status);
+      startOutcome(s, e.jobId, e.result, e.status, e.cents);
       if (e.dueCents !== undefined && e.apiId !== undefined) (s.cashDue ??= {})[e.apiId] = e.dueCents;
       const step = s.lastStep;
       // An outcome for an older job of this session (a late answer) changes no step state.
@@ -689,6 +703,7 @@ function applyInPlace(state: LedgerState, e: JournalEntry): void {
     case 'release_intent':
     case 'release_outcome':
     case 'release_settled':
+    case 'goods_unsettled':
     case 'payout_intent':
     case 'payout_outcome':
     case 'stock_set':
@@ -777,6 +792,22 @@ function applyVend(state: LedgerState, e: JournalEntry): void {
       // Refused before firing for a reason that is not the slot's (busy, sold out, already blocked).
       if (!['busy', 'sold_out', 'blocked', 'not_tried'].includes(e.reason ?? ''))
         slot.blocked = e.reason ?? 'failed';
+      return;
+    }
+    case 'goods_unsettled': {
+      // Once: a second record of the same sale (recovery tried again) changes nothing.
+      if (vend.releasesInDoubt[e.jobId] || vend.settled[e.jobId]) return;
+      vend.releasesInDoubt[e.jobId] = {
+        jobId: e.jobId,
+        sessionId: e.sessionId,
+        slot: '',
+        productId: 0,
+        cents: e.cents,
+        intentSeq: e.seq,
+        ts: e.ts,
+        outcome: 'unknown',
+        sale: true,
+      };
       return;
     }
     case 'release_settled': {
@@ -1040,6 +1071,17 @@ function applyTerminal(state: LedgerState, e: JournalEntry): void {
  * The price of goods paid for and not served that is still owed: what a terminal reversal gave
  * back is not (a reversal of a payment never counted gives nothing back twice).
  */
+/**
+ * What a paid sale cost as its payments' records say: the basket's amount, or where its record was
+ * damaged the most any successful payment step repeated (each pays the transaction or its missing
+ * sum); 0 when neither is known.
+ */
+export function paidSaleCents(s: Pick<OpenSession, 'tx' | 'starts'>): number {
+  if (s.tx) return s.tx.amount;
+  const paid = Object.values(s.starts ?? {}).filter((p) => isPayment(p.step) && p.outcome === 'ok');
+  return Math.max(0, ...paid.map((p) => p.cents ?? 0));
+}
+
 export function notServed(s: Pick<OpenSession, 'returnedCents' | 'reversedCents'>): number {
   return Math.max(0, (s.returnedCents ?? 0) - (s.reversedCents ?? 0));
 }

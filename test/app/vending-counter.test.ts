@@ -20,7 +20,14 @@ function rig(opts: { sim?: boolean; hopperStatus?: string; booked?: number | nul
     { id: 'A1', product: 1, stock: 4, capacity: 10, lowAt: 1, blocked: null as string | null },
     { id: 'A2', product: 2, stock: 1, capacity: 10, lowAt: 1, blocked: null as string | null },
   ];
-  const doubt: { jobId: string; slot: string; cents: number; outcome: string }[] = [];
+  const doubt: {
+    jobId: string;
+    sessionId?: string;
+    slot: string;
+    cents: number;
+    outcome: string;
+    sale?: true;
+  }[] = [];
   let booked = opts.booked === undefined ? 20 : opts.booked;
   const outcomes: unknown[][] = [];
   const payouts: { jobId: string; coins: number; coinCents: number; before: unknown; outcome?: string }[] =
@@ -101,6 +108,28 @@ describe('vending counter', () => {
       { type: 'STOCK', slotStock: { A1: 4, A2: 1 }, givesChange: true, coinValues: [10, 50] },
     ]);
     assert.equal(r.changes(), 1);
+  });
+
+  it('goods_unsettled names a paid sale whose goods are unknown, with what it paid; slot_jammed leaves it out; cleared once settled', () => {
+    const r = rig();
+    r.run();
+    r.doubt.push({
+      jobId: 's9:recovery-goods:boot',
+      sessionId: 's9',
+      slot: '',
+      cents: 678,
+      outcome: 'unknown',
+      sale: true,
+    });
+    r.counter.changed();
+    assert.deepEqual(r.alerts.get('goods_unsettled'), {
+      severity: 'critical',
+      message: 's9: paid 678 ct, goods unknown: settle-release s9:recovery-goods:boot',
+    });
+    assert.ok(!r.alerts.has('slot_jammed'), 'no slot is jammed');
+    r.doubt.length = 0;
+    r.counter.changed();
+    assert.ok(!r.alerts.has('goods_unsettled'));
   });
 
   it('slot_jammed names blocked slots and releases in doubt; stock_low the low ones; both cleared when fine', () => {

@@ -5,6 +5,7 @@ import { startControlPort, type ControlPort, type SimControls } from '../../src/
 import { recordingIo } from '../../src/cli/cli-io.js';
 import { parseLogLines, type KioskStatus, type LogLine } from '../../src/cli/kiosk-status.js';
 import { statusCommand } from '../../src/cli/status-command.js';
+import { Journal } from '../../src/journal/journal.js';
 import { writeHealthReport } from '../../src/ops/health-file.js';
 import { FULL_CARD, tempKiosk, writeSampleJournal, type TempKiosk } from './fixtures.js';
 
@@ -40,6 +41,31 @@ describe('cli/kiosk status', () => {
     assert.match(text, /lifetime\s+cash in 7,50 EUR \(5\), sales 0,00 EUR \(0\), top-ups 5,00 EUR \(1\)/);
     assert.match(text, /outbox\s+empty/);
     assert.ok(!text.includes(FULL_CARD), 'no full card number');
+  });
+
+  it('a paid sale whose goods are unknown is listed to settle, with what it paid (chaos seed 31418 --first 3)', async () => {
+    const j = await Journal.open(k.journalDir, { fsync: false });
+    await j.append({
+      type: 'goods_unsettled',
+      sessionId: 'D',
+      jobId: 'D:recovery-goods:boot',
+      cents: 678,
+      transactionId: 'STX_D',
+    });
+    await j.close();
+    const io = recordingIo();
+    await statusCommand(['--config', k.configFile], io, deps);
+    const text = io.stdout.join('\n');
+    assert.match(text, /to settle\s+1 \(settle-release: delivered or refunded\)/);
+    assert.match(text, /D:recovery-goods:boot sale paid 6,78 EUR, goods unknown \(damaged journal records\)/);
+    const json = recordingIo();
+    await statusCommand(['--config', k.configFile, '--json'], json, deps);
+    const doc = JSON.parse(json.stdout.join('\n')) as StatusDoc;
+    assert.ok(doc.journal.readable);
+    assert.deepEqual(
+      doc.journal.releasesInDoubt.map((r) => [r.jobId, r.sessionId, r.cents, r.sale]),
+      [['D:recovery-goods:boot', 'D', 678, true]],
+    );
   });
 
   it('--json gives the same facts to scripts', async () => {

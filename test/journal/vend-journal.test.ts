@@ -32,6 +32,16 @@ async function saleOfTwo(j: Journal, sessionId: string, apiId: string, priceOne:
   });
 }
 
+/** The terminal's payment, journaled by the real writer (intent, call, outcome). */
+async function paidAtTerminal(j: Journal, sessionId: string, apiId: string) {
+  await journaledCall(j, {
+    intent: { sessionId, apiId, step: 'start/cashless', jobId: `${sessionId}:start:1` },
+    call: () => Promise.resolve({ id: apiId, status: 'ok' }),
+    judge: (tx) => judgeTransaction('start/cashless', tx),
+    failed: () => 'unknown',
+  });
+}
+
 /** The first of two A1 units fired (the power goes before its outcome), the second planned after it. */
 async function releaseFirstOfTwo(vend: VendJournal, sessionId: string, tx: string, cents: number) {
   await vend.releaseIntent({
@@ -188,13 +198,7 @@ describe('vend journal (stock, releases and payouts in the journal)', () => {
     const first = await open();
     const j = first.journal;
     await saleOfTwo(j, 's7', 'STX7', 249);
-    // The terminal's payment, journaled by the real writer (intent, call, outcome).
-    await journaledCall(j, {
-      intent: { sessionId: 's7', apiId: 'STX7', step: 'start/cashless', jobId: 's7:start:1' },
-      call: () => Promise.resolve({ id: 'STX7', status: 'ok' }),
-      judge: (tx) => judgeTransaction('start/cashless', tx),
-      failed: () => 'unknown',
-    });
+    await paidAtTerminal(j, 's7', 'STX7');
     // This unit, then one more; the power goes before the first one's outcome.
     await releaseFirstOfTwo(first.vend, 's7', 'STX7', 249);
     await j.close();
@@ -208,6 +212,42 @@ describe('vend journal (stock, releases and payouts in the journal)', () => {
     assert.equal(journal.state.lifetime.sales.cents, 498);
     assert.deepEqual(await vend.afterRestart(), { unknown: 1, notTried: 1 });
     assert.equal(journal.state.sessions.s7!.returnedCents, 249, 'the second unit, never tried, goes back');
+    await journal.close();
+  });
+
+  it('a paid cashless sale whose basket record is damaged before any release: what it paid is journaled for the operator, who settles it (chaos seed 31418 --first 3)', async () => {
+    const first = await open();
+    const j = first.journal;
+    await saleOfTwo(j, 's10', 'STX10', 339);
+    await paidAtTerminal(j, 's10', 'STX10');
+    // The power goes before the first release intent.
+    await j.close();
+    flipFirst(first.dir, 'tx_created');
+
+    const second = await open(first.dir);
+    const s = second.journal.state.sessions.s10!;
+    assert.equal(s.tx, undefined, 'the basket is gone with its record');
+    assert.equal(s.paid, true);
+    assert.deepEqual(await second.vend.afterRestart(), { unknown: 0, notTried: 0 });
+    const jobId = 's10:recovery-goods:boot';
+    assert.deepEqual(
+      second.vend.unsettled().map((r) => [r.jobId, r.sessionId, r.cents, r.sale]),
+      [[jobId, 's10', 678, true]],
+      "the payment's outcome says what the sale cost",
+    );
+    await second.vend.notServed('s10');
+    const records = async () => (await Journal.read(first.dir)).records;
+    assert.equal((await records()).filter((r) => r.type === 'goods_unsettled').length, 1, 'journaled once');
+    await second.journal.close();
+
+    const { journal, vend } = await open(first.dir);
+    assert.equal(vend.unsettled()[0]?.jobId, jobId, 'durable across a restart');
+    await assert.rejects(vend.settleRelease(jobId, 'refunded', 'technician'), /still open/);
+    await journal.append({ type: 'session_closed', sessionId: 's10', outcome: 'aborted' });
+    assert.ok(await vend.settleRelease(jobId, 'refunded', 'technician'));
+    assert.equal(journal.state.unclaimedVouchers.at(-1)?.cents, 678, 'a voucher for what it paid');
+    assert.deepEqual(vend.unsettled(), []);
+    assert.equal(journal.state.vend.settled[jobId]?.how, 'refunded');
     await journal.close();
   });
 

@@ -720,18 +720,21 @@ function renderVend(hl) {
       h(
         'li',
         { 'data-job': r.jobId },
-        `${r.slot}: release of ${money(r.cents)} unknown `,
+        // No slot: a paid sale whose goods the kiosk's journal cannot tell (goods_unsettled).
+        r.slot
+          ? `${r.slot}: release of ${money(r.cents)} unknown `
+          : `sale paid ${money(r.cents)}, goods unknown `,
         cmdButton(
           'settle-release',
           { jobId: r.jobId, how: 'delivered' },
           'Delivered',
-          `The customer got the goods from ${r.slot}: book it delivered?`,
+          `The customer got the goods ${r.slot ? `from ${r.slot}` : 'of this sale'}: book it delivered?`,
         ),
         cmdButton(
           'settle-release',
           { jobId: r.jobId, how: 'refunded' },
           'Refund (voucher)',
-          `The goods did not come out of ${r.slot}: issue a voucher for ${money(r.cents)}?`,
+          `The goods did not come out${r.slot ? ` of ${r.slot}` : ''}: issue a voucher for ${money(r.cents)}?`,
         ),
       ),
     ),
