@@ -290,6 +290,69 @@ export class DashboardServer {
     this.opts.buffer?.add([auditOp(a)]).catch(() => undefined);
   }
 
+  /**
+   * Refuses a logged-in user's request and writes it to the audit log: a viewer trying a command, a
+   * forged request (wrong CSRF token, another site's Origin), a merchant's user reaching for another
+   * merchant's kiosk. Who tried what is what an investigation needs.
+   */
+  private refuse(
+    req: IncomingMessage,
+    res: ServerResponse,
+    session: Session | undefined,
+    now: number,
+    status: number,
+    action: string,
+    body: { error: string },
+    kioskId?: string,
+  ): void {
+    const username = session?.username ?? null;
+    this.audit({ at: now, username, action, kioskId: kioskId ?? null, ip: this.clientAddress(req) });
+    this.log.warn({ username, action }, 'request refused');
+    return this.json(res, status, body);
+  }
+
+  /**
+   * An operator's action on a kiosk (a command, a payout): refused and audited for a viewer (403) and
+   * for another merchant's user (404: for them the kiosk is not there). True when refused (answered).
+   */
+  private operatorRefused(
+    req: IncomingMessage,
+    res: ServerResponse,
+    session: Session | undefined,
+    now: number,
+    kioskId: string,
+    action: string,
+    verb: string,
+    notFound: string,
+  ): boolean {
+    if (session && !allows(session.role, 'operator'))
+      this.refuse(
+        req,
+        res,
+        session,
+        now,
+        403,
+        `${action} refused (role ${session.role})`,
+        {
+          error: `operators only: viewers can look, not ${verb}`,
+        },
+        kioskId,
+      );
+    else if (!this.sees(session, kioskId))
+      this.refuse(
+        req,
+        res,
+        session,
+        now,
+        404,
+        `${action} refused (another merchant)`,
+        { error: notFound },
+        kioskId,
+      );
+    else return false;
+    return true;
+  }
+
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://dashboard');
     const p = url.pathname;
@@ -325,9 +388,14 @@ export class DashboardServer {
       session = await accounts.session(token, now);
       if (!session) return this.json(res, 401, { error: 'log in first' });
       if (method !== 'GET' && method !== 'HEAD') {
-        if (!this.originAllowed(req)) return this.json(res, 403, { error: 'cross-site request refused' });
+        if (!this.originAllowed(req))
+          return this.refuse(req, res, session, now, 403, `${method} ${p} refused (cross-site)`, {
+            error: 'cross-site request refused',
+          });
         if (req.headers['x-csrf-token'] !== session.csrf)
-          return this.json(res, 403, { error: 'CSRF token missing or wrong' });
+          return this.refuse(req, res, session, now, 403, `${method} ${p} refused (CSRF token)`, {
+            error: 'CSRF token missing or wrong',
+          });
       }
       if (p === '/api/me' && method === 'GET')
         return this.json(res, 200, {
@@ -443,10 +511,9 @@ export class DashboardServer {
     const settle = /^\/api\/vouchers\/([^/]+)\/([^/]+)\/settle$/.exec(p);
     if (settle) {
       if (method !== 'POST') return this.json(res, 405, { error: 'POST only' });
-      if (session && !allows(session.role, 'operator'))
-        return this.json(res, 403, { error: 'operators only: viewers can look, not pay out' });
-      if (!this.sees(session, decodeURIComponent(settle[1] ?? '')))
-        return this.json(res, 404, { error: 'no such voucher' });
+      const kioskId = decodeURIComponent(settle[1] ?? '');
+      const action = `voucher settle ${decodeURIComponent(settle[2] ?? '')}`;
+      if (this.operatorRefused(req, res, session, now, kioskId, action, 'pay out', 'no such voucher')) return;
       return this.settleVoucher(
         req,
         res,
@@ -459,10 +526,9 @@ export class DashboardServer {
     const cmd = /^\/api\/kiosks\/([^/]+)\/cmd\/([^/]+)$/.exec(p);
     if (cmd) {
       if (method !== 'POST') return this.json(res, 405, { error: 'POST only' });
-      if (session && !allows(session.role, 'operator'))
-        return this.json(res, 403, { error: 'operators only: viewers can look, not command' });
-      if (!this.sees(session, decodeURIComponent(cmd[1] ?? '')))
-        return this.json(res, 404, { error: 'no such kiosk' });
+      const kioskId = decodeURIComponent(cmd[1] ?? '');
+      const action = `command ${decodeURIComponent(cmd[2] ?? '')}`;
+      if (this.operatorRefused(req, res, session, now, kioskId, action, 'command', 'no such kiosk')) return;
       return this.command(
         req,
         res,

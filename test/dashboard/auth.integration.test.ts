@@ -142,7 +142,16 @@ for (const makeTarget of STORE_TARGETS) {
       const res = await fetch(`${base()}/api/audit`, { headers: authed(ada) });
       const { audit } = (await res.json()) as { audit: { username: string; action: string }[] };
       const seen = audit.map((a) => `${a.username} ${a.action}`);
-      for (const line of ['olga login', 'olga login failed', 'olga command ping', 'ada user add'])
+      for (const line of [
+        'olga login',
+        'olga login failed',
+        'olga command ping',
+        'ada user add',
+        // The refusals of the test before: who tried what.
+        'victor command ping refused (role viewer)',
+        'olga POST /api/kiosks/k-0401/cmd/ping refused (CSRF token)',
+        'olga POST /api/kiosks/k-0401/cmd/ping refused (cross-site)',
+      ])
         assert.ok(seen.includes(line), `${line} in ${seen.join(', ')}`);
     });
 
@@ -338,6 +347,16 @@ for (const makeTarget of STORE_TARGETS) {
         for (let i = 0; i < 3; i++) text += new TextDecoder().decode((await reader.read()).value);
         assert.ok(!text.includes('k-0502') && !text.includes('k-0401'), 'no other kiosk in the stream');
         await reader.cancel();
+
+        const ada = await logIn(base(), 'ada', 'admin-password-1');
+        await dash.buffer!.drain();
+        const { audit } = (await (await get(ada, '/api/audit')).json()) as {
+          audit: { username: string; action: string; kiosk_id?: string; kioskId?: string }[];
+        };
+        assert.ok(
+          audit.some((a) => a.username === 'otto' && a.action === 'command ping refused (another merchant)'),
+          'the attempt on another merchant’s kiosk is in the audit log',
+        );
       } finally {
         await alpha.drop();
         await beta.drop();
