@@ -53,6 +53,12 @@ export const SHELLCHECK: RealPart = {
   install: 'apt-get install shellcheck',
   present: () => onPath('shellcheck'),
 };
+/** The reverse proxy of docs/dashboard.md's TLS example (Debian's nginx-light is enough). */
+export const NGINX: RealPart = {
+  name: 'nginx',
+  install: 'apt-get install nginx-light',
+  present: () => onPath('nginx') || existsSync('/usr/sbin/nginx'),
+};
 export const OPENSSL: RealPart = {
   name: 'openssl',
   install: 'apt-get install openssl',
