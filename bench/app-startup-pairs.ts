@@ -3,9 +3,10 @@
  * variant is a Node binary, an entry file (a bundle's `kiosk.mjs` or a launcher such as
  * `bin/kiosk.mjs` beside its `dist/`) and environment; every round runs each variant once to the idle
  * screen (`KIOSK_EXIT_AT_IDLE=1`) and that binary's `node -e 0`, each timed by the kernel (wait4), in a
- * rotating order. Printed per variant: the median CPU (user + sys) and wall ratio to its own
- * binary's `node -e 0` of the same round, the peak RSS; and each variant's CPU and wall over the
- * first variant's, pair by pair (a drifting machine moves both runs of a round alike; the ratio of a
+ * rotating order. Printed per variant: the median CPU (user + sys) and wall ratio to the `node -e 0`
+ * of its own binary and environment in the same round (`NODE_EXTRA_CA_CERTS=` as a variant's
+ * environment changes what both cost), the peak RSS; and each variant's CPU and wall over the first
+ * variant's, pair by pair (a drifting machine moves both runs of a round alike; the ratio of a
  * pair does not drift).
  *
  *   npx tsx bench/app-startup-pairs.ts [--runs 12] \
@@ -15,17 +16,19 @@
  * An entry ending in `.blob` is a start-up snapshot (`npm run build:snapshot`): `node --snapshot-blob <it>`;
  * one without a `.js`/`.mjs`/`.cjs` extension is a command run as it is (a release's `bin/kiosk`, with
  * e.g. `KIOSK_SNAPSHOT_DIR=<dir>` as its environment).
- * `node` as the binary is the Node running this script. Simulated devices, the API stand-in as its
- * own process (a Pi talks to the real API elsewhere), one journal per variant; one unmeasured warm-up
- * start per variant first (file cache, journal created, caches written).
+ * `node` as the binary is the Node running this script; flags after it (`node --no-opt:<blob>`) are
+ * given to the kiosk's node (a blob must have been built with the same V8 flags), not to `node -e 0`.
+ * Simulated devices, the API stand-in as its own process (a Pi talks to the real API elsewhere), one
+ * journal per variant; one unmeasured warm-up start per variant first (file cache, journal created,
+ * caches written).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { baseConfig, freePort, mergeConfig, startApiProcess } from '../src/harness/kiosk-process.js';
+import { startApiProcess } from '../src/harness/kiosk-process.js';
 import { percentile } from './app-rig.js';
-import { timed } from './whole-process.js';
+import { parseVariant, timed, variantArgv, writeBenchConfig, type StartVariant } from './whole-process.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,24 +38,8 @@ const { values } = parseArgs({
 });
 const RUNS = Number(values.runs);
 
-interface Variant {
-  name: string;
-  node: string;
-  entry: string;
-  env: Record<string, string>;
-}
-
-const variants: Variant[] = values.variant.map((spec) => {
-  const eq = spec.indexOf('=');
-  const [node, entry, ...envs] = spec.slice(eq + 1).split(':');
-  if (eq < 1 || !node || !entry) throw new Error(`--variant 'name=node:entry[:K=V...]', got ${spec}`);
-  return {
-    name: spec.slice(0, eq),
-    node: node === 'node' ? process.execPath : node,
-    entry,
-    env: Object.fromEntries(envs.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
-  };
-});
+type Variant = StartVariant;
+const variants = values.variant.map(parseVariant);
 if (variants.length === 0) throw new Error('no --variant given');
 
 const median = (xs: number[]) =>
@@ -66,24 +53,9 @@ const api = await startApiProcess(join(dir, 'api-ledger.json'));
 try {
   const runs = await Promise.all(
     variants.map(async (v, i) => {
-      const config = mergeConfig(baseConfig(), {
-        api: { baseUrl: api.baseUrl, standIn: undefined },
-        sim: { controlPort: await freePort(), tui: false },
-        journal: { dir: join(dir, `journal-${i}`) },
-      });
-      mkdirSync(join(dir, `journal-${i}`), { recursive: true });
-      const configPath = join(dir, `config-${i}.json`);
-      writeFileSync(configPath, JSON.stringify(config));
-      // a start-up snapshot (`npm run build:snapshot`) is given to node, not run as a script
-      // a release's bin/kiosk (a shell script, no extension) is run as it is, with the node in PATH
-      const command = !/\.(c|m)?js$|\.blob$/.test(v.entry);
-      const entry = v.entry.endsWith('.blob')
-        ? [v.node, '--snapshot-blob', v.entry]
-        : command
-          ? []
-          : [v.node, v.entry];
+      const { path: configPath } = await writeBenchConfig(dir, String(i), api.baseUrl);
       return {
-        argv: [...entry, ...(command ? [v.entry] : []), 'run', '--config', configPath, '--no-tui'],
+        argv: variantArgv(v, configPath),
         env: { KIOSK_EXIT_AT_IDLE: '1', ...v.env },
       };
     }),
@@ -98,16 +70,19 @@ try {
     abs: [] as number[],
     bare: [] as number[],
   }));
-  const bare = new Map<string, { cpu: number; wall: number }>();
+  const bare = new Map<string, { cpu: number; wall: number; round: number }>();
+  const bareKey = (v: Variant) => `${v.node}\0${JSON.stringify(v.env)}`;
   for (let round = 0; round < RUNS; round++) {
     // rotate who goes first: a machine that slows down within a round does not favour one variant
     const order = variants.map((_, i) => (i + round) % variants.length);
     const got: Array<{ cpu: number; wall: number; peakMb: number }> = [];
-    for (const node of new Set(variants.map((v) => v.node)))
-      bare.set(node, await timed([node, '-e', '0'], variants.find((v) => v.node === node)!.env));
+    // one `node -e 0` per binary and environment (NODE_EXTRA_CA_CERTS, for one, changes what it costs)
+    for (const v of variants)
+      if (!bare.has(bareKey(v)) || bare.get(bareKey(v))!.round !== round)
+        bare.set(bareKey(v), { ...(await timed([v.node, '-e', '0'], v.env)), round });
     for (const i of order) got[i] = await timed(runs[i]!.argv, runs[i]!.env);
     variants.forEach((v, i) => {
-      const b = bare.get(v.node)!;
+      const b = bare.get(bareKey(v))!;
       results[i]!.cpuX.push(got[i]!.cpu / b.cpu);
       results[i]!.wallX.push(got[i]!.wall / b.wall);
       results[i]!.cpu.push(got[i]!.cpu / got[0]!.cpu);

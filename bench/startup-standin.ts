@@ -7,24 +7,16 @@
  *   KIOSK_EXIT_AT_IDLE=1 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
  *     node <dir>/bin/kiosk.mjs run --config /tmp/s7/config-a.json --no-tui
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { baseConfig, freePort, mergeConfig, startApiProcess } from '../src/harness/kiosk-process.js';
+import { startApiProcess } from '../src/harness/kiosk-process.js';
+import { writeBenchConfig } from './whole-process.js';
 
 const [dir = '/tmp/kiosk-startup', ...names] = process.argv.slice(2);
 mkdirSync(dir, { recursive: true });
 const api = await startApiProcess(join(dir, 'api-ledger.json'));
-for (const name of names.length ? names : ['a']) {
-  const journal = join(dir, `journal-${name}`);
-  mkdirSync(journal, { recursive: true });
-  const config = mergeConfig(baseConfig(), {
-    api: { baseUrl: api.baseUrl, standIn: undefined },
-    sim: { controlPort: await freePort(), tui: false },
-    journal: { dir: journal },
-  });
-  writeFileSync(join(dir, `config-${name}.json`), JSON.stringify(config));
-  console.log(join(dir, `config-${name}.json`));
-}
+for (const name of names.length ? names : ['a'])
+  console.log((await writeBenchConfig(dir, name, api.baseUrl)).path);
 console.log(`stand-in at ${api.baseUrl}; Ctrl-C to stop`);
 for (const signal of ['SIGINT', 'SIGTERM'] as const)
   process.on(signal, () => {

@@ -2,13 +2,14 @@
  * One process timed as the operating system counts it, for the start-up benches: wall, CPU
  * (user + sys) and peak RSS, from wait4's rusage in a small Python parent (microseconds;
  * /usr/bin/time rounds to 10 ms, which is a fifth of what a `node -e 0` costs without
- * NODE_EXTRA_CA_CERTS). `PYTHON` names the interpreter (default python3).
+ * NODE_EXTRA_CA_CERTS). `PYTHON` names the interpreter (default python3). And what the benches that
+ * start the kiosk by hand share: the variants of their command line, a config each.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../src/harness/kiosk-process.js';
+import { REPO_ROOT, baseConfig, freePort, mergeConfig } from '../src/harness/kiosk-process.js';
 
 /** Runs argv, writes its wall and CPU seconds and peak RSS (kB) to the file named first. */
 const TIMER = `
@@ -45,4 +46,61 @@ export async function timed(argv: string[], env: Record<string, string> = {}) {
     .map(Number);
   rmSync(out, { force: true });
   return { wall: wall!, cpu: user! + sys!, peakMb: maxKb! / 1024 };
+}
+
+/** One way to start the kiosk, as the start-up and idle-memory benches take it on their command line. */
+export interface StartVariant {
+  name: string;
+  /** The Node binary (`node`: the one running the bench). */
+  node: string;
+  /** Node's own flags, given after the binary's name (`node --no-opt:...`). */
+  flags: string[];
+  entry: string;
+  env: Record<string, string>;
+}
+
+/** `name=node[ flags]:entry[:K=V...]` (see bench/app-startup-pairs.ts). */
+export function parseVariant(spec: string): StartVariant {
+  const eq = spec.indexOf('=');
+  const [node, entry, ...envs] = spec.slice(eq + 1).split(':');
+  if (eq < 1 || !node || !entry) throw new Error(`--variant 'name=node:entry[:K=V...]', got ${spec}`);
+  const [bin, ...flags] = node.split(' ').filter(Boolean);
+  return {
+    name: spec.slice(0, eq),
+    node: bin === 'node' ? process.execPath : bin!,
+    flags,
+    entry,
+    env: Object.fromEntries(envs.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
+  };
+}
+
+/**
+ * The command line of `kiosk run` for a variant: a `.blob` entry is a start-up snapshot given to
+ * `node --snapshot-blob`; one without a js extension is a command run as it is (a release's bin/kiosk,
+ * which finds its node in PATH); anything else a script run by the variant's node.
+ */
+export function variantArgv(v: StartVariant, configPath: string): string[] {
+  const run = ['run', '--config', configPath, '--no-tui'];
+  if (v.entry.endsWith('.blob')) return [v.node, ...v.flags, '--snapshot-blob', v.entry, ...run];
+  if (!/\.(c|m)?js$/.test(v.entry)) return [v.entry, ...run];
+  return [v.node, ...v.flags, v.entry, ...run];
+}
+
+/**
+ * A kiosk config for the benches that start the kiosk by hand: simulated devices, a free control port,
+ * its own journal `<dir>/journal-<name>`, the API at `apiBaseUrl` (the stand-in as its own process, as
+ * the real API is for a Pi); written to `<dir>/config-<name>.json`.
+ */
+export async function writeBenchConfig(dir: string, name: string, apiBaseUrl: string) {
+  const journal = join(dir, `journal-${name}`);
+  mkdirSync(journal, { recursive: true });
+  const controlPort = await freePort();
+  const config = mergeConfig(baseConfig(), {
+    api: { baseUrl: apiBaseUrl, standIn: undefined },
+    sim: { controlPort, tui: false },
+    journal: { dir: journal },
+  });
+  const path = join(dir, `config-${name}.json`);
+  writeFileSync(path, JSON.stringify(config));
+  return { path, controlPort };
 }
