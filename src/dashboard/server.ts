@@ -325,13 +325,39 @@ async function userCommand(args: string[]): Promise<void> {
 }
 
 async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY) process.stderr.write('password (at least 10 characters, then Enter): ');
+  if (process.stdin.isTTY) return readHidden('password (at least 10 characters, then Enter): ');
   const chunks: Buffer[] = [];
-  for await (const c of process.stdin) {
-    chunks.push(c as Buffer);
-    if (process.stdin.isTTY && Buffer.concat(chunks).includes(10)) break;
-  }
+  for await (const c of process.stdin) chunks.push(c as Buffer);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A password typed on the terminal, not echoed: it must not stand in the scrollback or over a shoulder. */
+function readHidden(prompt: string): Promise<string> {
+  const stdin = process.stdin;
+  process.stderr.write(prompt);
+  stdin.setRawMode(true);
+  stdin.setEncoding('utf8');
+  return new Promise((resolve, reject) => {
+    let typed = '';
+    const done = (err?: Error): void => {
+      stdin.off('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write('\n');
+      if (err) reject(err);
+      else resolve(typed);
+    };
+    const onData = (chunk: string): void => {
+      for (const ch of chunk) {
+        if (ch === '\r' || ch === '\n') return done();
+        if (ch === '\u0003') return done(new UserError('cancelled'));
+        if (ch === '\u007f' || ch === '\b') typed = typed.slice(0, -1);
+        else typed += ch;
+      }
+    };
+    stdin.on('data', onData);
+    stdin.resume();
+  });
 }
 
 async function main(): Promise<void> {

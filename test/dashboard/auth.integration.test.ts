@@ -4,7 +4,7 @@
  * Host allow-list against DNS rebinding, the login rate limit, and the audit log naming who did what.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 
 import { Accounts, hashPassword, verifyPassword } from '../../src/dashboard/auth.js';
@@ -386,6 +386,34 @@ for (const makeTarget of STORE_TARGETS) {
 
 describe('dashboard user command line', function () {
   this.timeout(60_000);
+  it('asks for the password on a terminal without echoing it', async () => {
+    const target = sqliteTarget();
+    const cmd = `${process.execPath} --import tsx src/dashboard/server.ts user add tina --role admin --store ${target.spec}`;
+    try {
+      // script(1) gives the command a terminal; the password is typed once the prompt is there.
+      const child = spawn('script', ['-qfec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => {
+        const before = out;
+        out += c.toString();
+        if (!before.includes('password (') && out.includes('password ('))
+          child.stdin.write('typed-secret-42\r');
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      assert.equal(code, 0, out);
+      assert.match(out, /user tina \(admin\) added/);
+      assert.ok(!out.includes('typed-secret-42'), `the password was echoed: ${JSON.stringify(out)}`);
+      const store = await target.open();
+      try {
+        assert.equal(await new Accounts(store).check('tina', 'typed-secret-42'), 'admin');
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await target.cleanup();
+    }
+  });
+
   it('adds the first admin, changes a password, disables and enables, and lists', async () => {
     const target = sqliteTarget();
     const run = (args: string[], password?: string) =>
