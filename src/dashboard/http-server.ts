@@ -505,6 +505,9 @@ export class DashboardServer {
     if (method === 'GET' && p === '/api/vouchers') {
       const store = this.opts.store;
       if (!store) return this.json(res, 404, { error: 'no store: vouchers need --store' });
+      // Everything the fleet owes now, for the office's overview (a merchant's user: theirs).
+      if (url.searchParams.get('open') !== null)
+        return this.json(res, 200, await store.openVouchers(session?.tenant ?? undefined));
       const found = await store.findVouchers(url.searchParams.get('ref') ?? '');
       return this.json(res, 200, { vouchers: found.filter((v) => this.sees(session, v.kioskId)) });
     }

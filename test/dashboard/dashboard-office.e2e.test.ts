@@ -226,6 +226,10 @@ describe('dashboard back-office views in a real browser', function () {
 
     const { page, dialogs } = await confirmingPage();
     await page.goto(`http://127.0.0.1:${dash.port}/`);
+    // What the fleet owes: every open voucher, with the sum.
+    await page.click('#voucher-open');
+    await page.waitForSelector(`#voucher-list li[data-ref="${ref}"]`);
+    assert.equal(await page.locator('#voucher-open-sum').innerText(), '1 open, 1,20 € owed');
     await page.fill('#voucher-ref', 'QX7M-D2KA');
     await page.click('#voucher-find button[type="submit"]');
     const row = page.locator(`#voucher-list li[data-ref="${ref}"]`);

@@ -169,6 +169,28 @@ for (const makeTarget of STORE_TARGETS) {
       );
     });
 
+    it('lists the open vouchers the fleet owes, with their count and sum, per merchant too', async () => {
+      const c = newCondition('k-0008');
+      await send('k-0008', 'birth', { ...birthMessage(c, T0), tenant: 'beta' }, T0).stored;
+      for (const [at, action, cents, ref] of [
+        [T0, 'issued', 300, 'k-0008.AAAABBBB'],
+        [T0 + 1, 'issued', 150, 'k-0008.CCCCDDDD'],
+        [T0 + 2, 'issued', 70, 'k-0008.EEEEFFFF'],
+        [T0 + 3, 'redeemed', 300, 'k-0008.AAAABBBB'],
+      ] as const)
+        await send('k-0008', 'evt/voucher', voucherEvent(c, at, action, cents, ref), T0 + 10).stored;
+      await buffer.drain();
+      const open = await store.openVouchers();
+      assert.deepEqual(
+        [open.count, open.cents, open.vouchers.map((v) => v.ref)],
+        [2, 220, ['k-0008.EEEEFFFF', 'k-0008.CCCCDDDD']],
+        'newest first; the redeemed one is not owed',
+      );
+      assert.equal((await store.openVouchers('beta')).count, 2);
+      assert.deepEqual(await store.openVouchers('alpha'), { vouchers: [], count: 0, cents: 0 });
+      assert.equal((await store.openVouchers(undefined, 1)).vouchers.length, 1, 'cut, the sum over all');
+    });
+
     it('keeps the kiosk row (birth, state, health) and ignores a late lost of an older session', async () => {
       const c = newCondition('k-0004', { sid: 5 });
       await send('k-0004', 'birth', { ...birthMessage(c, T0), location: 'Hall 2', site: 'Berlin' }, T0)

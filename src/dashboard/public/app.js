@@ -965,13 +965,27 @@ function voucherState(v) {
   return v.status === 'open' ? 'open' : `${v.status.replace('_', ' ')}${v.paidBy ? ` by ${v.paidBy}` : ''}`;
 }
 
+/** `ref`: the vouchers of that short id; null: every open one (what the fleet owes), with the sum. */
 async function findVouchers(ref) {
   const list = $('voucher-list');
-  const res = await api(`/api/vouchers?ref=${encodeURIComponent(ref)}`).catch(() => null);
+  const query = ref === null ? 'open=1' : `ref=${encodeURIComponent(ref)}`;
+  const res = await api(`/api/vouchers?${query}`).catch(() => null);
   if (!res || !res.ok) return void list.replaceChildren(h('li', {}, 'Vouchers need the store.'));
-  const { vouchers } = await res.json();
-  if (vouchers.length === 0) return void list.replaceChildren(h('li', {}, `No voucher ${ref}.`));
+  const body = await res.json();
+  const vouchers = body.vouchers;
+  if (vouchers.length === 0)
+    return void list.replaceChildren(h('li', {}, ref === null ? 'No open voucher.' : `No voucher ${ref}.`));
+  const head =
+    ref === null
+      ? h(
+          'li',
+          { id: 'voucher-open-sum', 'data-count': body.count, 'data-cents': body.cents },
+          `${body.count} open, ${money(body.cents)} owed` +
+            (body.count > vouchers.length ? ` (the newest ${vouchers.length} listed)` : ''),
+        )
+      : null;
   list.replaceChildren(
+    head,
     ...vouchers.map((v) => {
       const open = v.status === 'open' && (!v.settle || v.settle.state === 'refused');
       const pending = v.settle && v.settle.state === 'pending';
@@ -1015,6 +1029,7 @@ async function init() {
   await whoAmI();
   $('logout').addEventListener('click', () => void logout());
   void loadHistory($('fleet-chart'));
+  $('voucher-open').addEventListener('click', () => void findVouchers(null));
   $('voucher-find').addEventListener('submit', (e) => {
     e.preventDefault();
     void findVouchers($('voucher-ref').value.trim());

@@ -226,6 +226,26 @@ export class FleetStore {
     return rows.map(voucherRowOf);
   }
 
+  /**
+   * The vouchers the fleet owes now (`open`: issued, not redeemed, paid out, expired or voided),
+   * newest first, with their count and sum over all of them (the list is cut at `limit`).
+   */
+  async openVouchers(
+    tenant?: string,
+    limit = 200,
+  ): Promise<{ vouchers: VoucherRow[]; count: number; cents: number }> {
+    const s = scope(undefined, tenant);
+    const where = `WHERE status = 'open'${s.where}`;
+    const [rows, [sum]] = await Promise.all([
+      this.db.all(
+        `SELECT * FROM vouchers ${where} ORDER BY issued_at DESC, kiosk_id, ref LIMIT ${Math.floor(limit)}`,
+        s.params,
+      ),
+      this.db.all(`SELECT COUNT(*) AS n, SUM(cents) AS cents FROM vouchers ${where}`, s.params),
+    ]);
+    return { vouchers: rows.map(voucherRowOf), count: num(sum?.n), cents: num(sum?.cents) };
+  }
+
   async voucher(kioskId: string, ref: string): Promise<VoucherRow | undefined> {
     const rows = await this.db.all('SELECT * FROM vouchers WHERE kiosk_id = ? AND ref = ?', [kioskId, ref]);
     return rows[0] ? voucherRowOf(rows[0]) : undefined;
