@@ -34,13 +34,19 @@ import type { IngestResult } from './fleet-model.js';
 import type { Ingest } from './ingest.js';
 import type { WriteBuffer } from './store/write-buffer.js';
 
+/** Who sent a command: the operator (null without accounts) and the client address, for the audit log. */
+export interface CommandOrigin {
+  operator: string | null;
+  ip?: string;
+}
+
 export interface BrokerLinkOptions {
   url: string;
   ingest: Ingest;
   /** The store's write buffer: the link waits for room in it before taking more messages. */
   buffer?: WriteBuffer;
   /** Written (and awaited) before a command is published, so its answers and the audit find it. */
-  recordCommand?: (kioskId: string, cmd: SentCommand, operator: string | null) => Promise<void>;
+  recordCommand?: (kioskId: string, cmd: SentCommand, origin: CommandOrigin) => Promise<void>;
   /** The dashboard's clock (ms). */
   now?: () => number;
   /** Shared-subscription group for events. Default `dashboard`. */
@@ -324,7 +330,7 @@ export class BrokerLink {
     name: string,
     args: unknown = {},
     ttlS: number = this.opts.commandTtlS ?? 120,
-    operator: string | null = null,
+    origin: CommandOrigin = { operator: null },
     /**
      * Runs once the command is recorded and before it is published (a voucher's settlement marked
      * pending under this cmdId, so its answer finds it); throwing a CommandError stops the send.
@@ -361,7 +367,7 @@ export class BrokerLink {
     // Known (and stored) before the answer can arrive, so `accepted` finds its command.
     if (this.opts.recordCommand) {
       try {
-        await this.opts.recordCommand(kioskId, cmd, operator);
+        await this.opts.recordCommand(kioskId, cmd, origin);
       } catch (err) {
         throw new CommandError(
           'not_stored',

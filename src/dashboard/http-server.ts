@@ -40,7 +40,7 @@ import {
   type Role,
   type Session,
 } from './auth.js';
-import { CommandError, type SentCommand } from './broker-link.js';
+import { CommandError, type CommandOrigin, type SentCommand } from './broker-link.js';
 import { ledgerCsv } from './ledger-csv.js';
 import { auditOp, voucherSettleClaimOp } from './store/ops.js';
 import type { FleetModel, IngestResult } from './fleet-model.js';
@@ -55,7 +55,7 @@ export interface CommandSender {
     name: string,
     args?: unknown,
     ttlS?: number,
-    operator?: string | null,
+    origin?: CommandOrigin,
     prepare?: (cmd: SentCommand) => Promise<void>,
   ): Promise<SentCommand>;
 }
@@ -816,7 +816,7 @@ export class DashboardServer {
         'voucher-settle',
         { ref, by },
         600,
-        operator,
+        { operator, ip: this.clientAddress(req) },
         async (cmd) => {
           await store.writeNow([
             voucherSettleClaimOp({ kioskId, ref, cmdId: cmd.cmdId, by, at: now, resend }),
@@ -884,7 +884,10 @@ export class DashboardServer {
     if (name === 'voucher-settle')
       return this.json(res, 400, { error: 'voucher-settle: use POST /api/vouchers/<kiosk>/<ref>/settle' });
     try {
-      const sent = await this.opts.commands.sendCommand(kioskId, name, body.args ?? {}, ttlS, operator);
+      const sent = await this.opts.commands.sendCommand(kioskId, name, body.args ?? {}, ttlS, {
+        operator,
+        ip: this.clientAddress(req),
+      });
       this.pushCommands(kioskId);
       return this.json(res, 202, sent);
     } catch (err) {

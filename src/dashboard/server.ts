@@ -18,7 +18,7 @@ import { pino } from 'pino';
 
 import type { Logger } from '../util/logger.js';
 import { Accounts, isRole, UserError } from './auth.js';
-import { BrokerLink, type SentCommand } from './broker-link.js';
+import { BrokerLink, type CommandOrigin, type SentCommand } from './broker-link.js';
 import { FleetModel, type IngestResult } from './fleet-model.js';
 import { DashboardServer } from './http-server.js';
 import { Ingest } from './ingest.js';
@@ -129,15 +129,16 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     ...(buffer ? { buffer } : {}),
     ...(store
       ? {
-          recordCommand: (kioskId: string, cmd: SentCommand, operator: string | null) =>
+          recordCommand: (kioskId: string, cmd: SentCommand, origin: CommandOrigin) =>
             store.writeNow([
-              commandSentOp({ ...cmd, kioskId, operator }),
+              commandSentOp({ ...cmd, kioskId, operator: origin.operator }),
               auditOp({
                 at: cmd.issuedAt,
-                username: operator,
+                username: origin.operator,
                 action: `command ${cmd.name}`,
                 kioskId,
                 detail: { cmdId: cmd.cmdId, args: cmd.args },
+                ip: origin.ip ?? null,
               }),
             ]),
         }

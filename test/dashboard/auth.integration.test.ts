@@ -142,6 +142,10 @@ for (const makeTarget of STORE_TARGETS) {
       const res = await fetch(`${base()}/api/audit`, { headers: authed(ada) });
       const { audit } = (await res.json()) as { audit: { username: string; action: string }[] };
       const seen = audit.map((a) => `${a.username} ${a.action}`);
+      const [sent] = await dash.store!.all(
+        "SELECT ip FROM audit WHERE username = 'olga' AND action = 'command ping'",
+      );
+      assert.equal(sent?.ip, '127.0.0.1', 'a command is audited with the address it came from');
       for (const line of [
         'olga login',
         'olga login failed',
