@@ -78,6 +78,18 @@ export function newEvents(last: number, now: number): number {
   return now > last ? now - last : now + 255 - last;
 }
 
+/**
+ * Whether the validator was reset (powered up) since the counter `last`, seen in a 229 `answer` with
+ * counter `now`: 0, or (results came after the power-up, before this read) a counter behind `last`
+ * whose buffer is empty past its `now` results. Without a reset those slots would hold the results
+ * before the wrap, and a result is never the null pair (0, 0).
+ */
+export function wasReset(last: number, now: number, answer: Buffer): boolean {
+  if (now === 0) return last !== 0;
+  if (now >= last || now >= BUFFERED_RESULTS) return false;
+  return (answer[1 + now * 2] ?? 0) === 0 && (answer[2 + now * 2] ?? 0) === 0;
+}
+
 /** The counter `back` results before `now` (the wrap skips 0). */
 export function eventBefore(now: number, back: number): number {
   let e = now - back;
@@ -208,10 +220,15 @@ export class CctalkCoinValidator extends EventEmitter<CoinAcceptorEvents> implem
       );
     } catch (err) {
       this.ready = false;
-      this.logger.warn(
-        { path: this.config.path, err: (err as Error).message },
-        'coin validator not answering',
-      );
+      // Said once per silence: the start-up is tried again every poll while it lasts.
+      if (!this.silentReported) {
+        this.silentReported = true;
+        this.logger.warn(
+          { path: this.config.path, err: (err as Error).message },
+          'coin validator not answering',
+        );
+        this.emit('fault', `coin validator not answering: ${(err as Error).message}`);
+      }
       throw err;
     }
   }
@@ -269,7 +286,15 @@ export class CctalkCoinValidator extends EventEmitter<CoinAcceptorEvents> implem
     const pollMs = this.config.pollMs ?? 200;
     while (this.polling) {
       if (this.ready) await this.poll().catch(() => undefined);
-      else if (this.initialising) await this.initialising;
+      else if (this.initialising) {
+        await this.initialising;
+        // A validator that did not answer its start-up (no supply yet, a brown-out as the kiosk
+        // started) is asked again while the port stays open: a USB adapter stays plugged, so the
+        // link's reopen, which would run the start-up, never comes.
+        if (!this.ready && this.polling && this.link.status === 'online') {
+          this.initialising = this.initialise().catch(() => undefined);
+        }
+      }
       await sleep(pollMs);
     }
   }
@@ -286,6 +311,7 @@ export class CctalkCoinValidator extends EventEmitter<CoinAcceptorEvents> implem
       }
       throw err;
     }
+    const afterSilence = this.silentReported;
     this.silentReported = false;
     const now = answer[0] ?? 0;
     if (this.last === undefined) {
@@ -295,28 +321,35 @@ export class CctalkCoinValidator extends EventEmitter<CoinAcceptorEvents> implem
       this.emit('counter', now);
       return;
     }
-    const count = newEvents(this.last, now);
-    if (count === 0) {
+    const reset = wasReset(this.last, now, answer);
+    if (reset) {
       // A reset (power-up: 0) must be durable: the next credit is 1 again, which the journal may hold
       // from before the reset, so a coin taken while the kiosk is down would look already counted.
-      const reset = now === 0 && this.last !== 0;
-      this.last = now;
-      if (reset) {
-        this.emit('counter', 0);
-        // Its inhibits are back to "all refused" too: what the kiosk wants, again.
-        this.logger.warn(
-          { path: this.config.path },
-          'coin validator was reset (power-up): inhibits set again',
-        );
-        await this.apply();
-      }
-      return;
+      this.last = 0;
+      this.emit('counter', 0);
+      this.logger.warn(
+        { path: this.config.path, now },
+        'coin validator was reset (power-up): inhibits set again',
+      );
     }
+    const count = newEvents(this.last, now);
+    if (count > 0) this.report(answer, now, count);
+    // A reset is back to "all refused": what the kiosk wants, again. After a silence too (a brown-out,
+    // the supply unplugged): a reset whose counter is already past what `wasReset` can tell leaves
+    // every channel inhibited under a kiosk that believes it is accepting.
+    if (reset || afterSilence) await this.apply();
+  }
+
+  /** Reports `count` results up to `now`, oldest first (the loss of those past the buffer first). */
+  private report(answer: Buffer, now: number, count: number): void {
     if (count > BUFFERED_RESULTS) {
       const lost = count - BUFFERED_RESULTS;
       this.stats.lost += lost;
       const message = `coin validator: ${lost} results lost (counter ${this.last} -> ${now}): count the cash box`;
       this.logger.error({ last: this.last, now }, message);
+      // Moved on first, as for a credit: the next poll must not report the same loss again.
+      this.last = eventBefore(now, BUFFERED_RESULTS);
+      this.emit('lost', lost, this.last);
       this.emit('fault', message);
     }
     for (let back = Math.min(count, BUFFERED_RESULTS) - 1; back >= 0; back--) {

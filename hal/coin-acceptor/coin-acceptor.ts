@@ -55,6 +55,12 @@ export interface CoinAcceptorEvents {
    * The app journals it, after the coins before it, as the next start's `resumeFrom`.
    */
   counter: [event: number];
+  /**
+   * Acceptors with a result buffer (ccTalk: 5 results a read): `results` results up to `event` were
+   * pushed out before they were read. Each may have been a coin in the cash box that no `coin` reports:
+   * the app journals the loss for the operator (and resumes after `event`).
+   */
+  lost: [results: number, event: number];
 }
 
 export interface CoinAcceptor

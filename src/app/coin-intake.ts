@@ -23,7 +23,10 @@ export interface TakenCoin {
 }
 
 /** The session journal's coin records. */
-export type CoinBook = Pick<SessionJournal, 'coin' | 'strayCoin' | 'coinNotCounted' | 'acceptorCounter'>;
+export type CoinBook = Pick<
+  SessionJournal,
+  'coin' | 'strayCoin' | 'coinNotCounted' | 'acceptorCounter' | 'acceptorLost'
+>;
 
 export interface CoinIntakeDeps {
   /** The session journal (built after the journal opens; the intake exists from the start). */
@@ -105,6 +108,19 @@ export class CoinIntake {
         else return this.journalCounter(ev);
       })
       .catch((err: Error) => this.deps.logger.error({ err: err.message }, 'coin handling failed'));
+  }
+
+  /**
+   * Results the validator's buffer lost unread (`lost`): journaled in the chain, after the coins read
+   * before them, for the operator (any may be a coin in the box nobody counted), with the session served.
+   */
+  resultsLost(results: number, ev: number): void {
+    const target = this.deps.target();
+    this.coinChain = this.coinChain
+      .then(() => this.deps.book().acceptorLost(results, ev, target))
+      .catch((err: Error) =>
+        this.deps.logger.error({ err: err.message, results, ev }, 'validator results lost, not journaled'),
+      );
   }
 
   private async journalCounter(ev: number): Promise<void> {

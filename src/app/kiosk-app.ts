@@ -608,6 +608,7 @@ export class KioskApp extends EventEmitter {
     });
     d.acceptor.on('coin', (coin) => this.coins.arrived(coin.cents, coin.source, coin.event));
     d.acceptor.on('counter', (ev) => this.coins.counterAt(ev));
+    d.acceptor.on('lost', (results, ev) => this.coins.resultsLost(results, ev));
     d.acceptor.on('fault', (message) => {
       this.logger.error({ message }, 'acceptor fault');
       this.fleet?.event('fault', { device: 'acceptor', code: 'fault', message: message.slice(0, 500) });

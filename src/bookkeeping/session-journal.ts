@@ -195,6 +195,18 @@ export class SessionJournal {
     });
   }
 
+  /** Validator results lost past its buffer, up to `ev`: the operator's to settle (`acceptor_lost`). */
+  acceptorLost(results: number, ev: number, sessionId: string | null): Promise<void> {
+    return this.serial(async () => {
+      await this.journal.append({
+        type: 'acceptor_lost',
+        results,
+        ev,
+        ...(sessionId ? { servedSession: sessionId } : {}),
+      });
+    });
+  }
+
   /**
    * A coin was journaled for `sessionId` but the machine will never count it (the session ended or
    * never began while the coin was being written). A session nobody serves is settled now; one that

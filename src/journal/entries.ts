@@ -82,6 +82,23 @@ export const AcceptorCounterSchema = z.object({
   ev: z.int().min(0).max(255),
 });
 
+/**
+ * The coin validator reported more new results than its buffer holds (ccTalk 229 carries 5): the
+ * `results` oldest, up to event `ev`, are gone unread. Any of them may have been a coin now in the cash
+ * box that no session counted: the operator's to settle (count the box, ask the customer). `ev` is
+ * where credits resume, so a restart does not record the same loss again.
+ */
+export const AcceptorLostSchema = z.object({
+  type: z.literal('acceptor_lost'),
+  results: z.int().min(1),
+  ev: z.int().min(1).max(255),
+  /**
+   * The session being served when the loss was read, if any (whose customer may be owed). Not named
+   * `sessionId`: the record opens no session and belongs to none.
+   */
+  servedSession: id.optional(),
+});
+
 export const SessionStartedSchema = z.object({
   type: z.literal('session_started'),
   sessionId: id,
@@ -482,6 +499,7 @@ export const EntryInputSchema = z.discriminatedUnion('type', [
   HopperFilledSchema,
   CoinAcceptedSchema,
   AcceptorCounterSchema,
+  AcceptorLostSchema,
   SessionStartedSchema,
   TxCreatedSchema,
   ApiIntentSchema,

@@ -376,7 +376,8 @@ export const LedgerStateSchema = z.object({
   anomalies: z.int(),
   /**
    * The coin validator's event counter of the last coin journaled with one (`coin_accepted.ev`), or
-   * where the counter moved without a coin (`acceptor_counter`: a reset, a first baseline).
+   * where the counter moved without a coin (`acceptor_counter`: a reset, a first baseline; `acceptor_lost`:
+   * results past the buffer).
    */
   acceptorEvent: z.int().min(0).max(255).optional(),
   /** The vending counter: stock per slot, releases and payouts in doubt (snapshots before it have none). */
@@ -572,6 +573,7 @@ function applyInPlace(state: LedgerState, e: JournalEntry): void {
       return;
     }
     case 'acceptor_counter':
+    case 'acceptor_lost':
       state.acceptorEvent = e.ev;
       return;
     case 'tx_created': {

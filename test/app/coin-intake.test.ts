@@ -42,6 +42,10 @@ function rig() {
       if (refuse) throw new Error('ENOSPC');
       journaled.push(`counter:${ev}`);
     },
+    acceptorLost: async (results, ev, sessionId) => {
+      if (refuse) throw new Error('ENOSPC');
+      journaled.push(`lost:${results}@${ev}:${sessionId ?? '-'}`);
+    },
   };
   const logger = recordingLogger();
   const intake = new CoinIntake({
@@ -87,6 +91,23 @@ describe('coin intake', () => {
     await r.settle();
     assert.deepEqual(r.journaled, ['s-1:200']);
     assert.deepEqual(r.sent, [{ type: 'COIN', cents: 200 }]);
+  });
+
+  it("results the validator's buffer lost are journaled for the operator, in order with the coins, naming the session", async () => {
+    const r = rig();
+    r.intake.arrived(100, 'coin', 3);
+    r.intake.resultsLost(2, 5);
+    r.intake.arrived(200, 'coin', 6);
+    await r.settle();
+    r.state.target = null; // the session ended: nobody's customer to name
+    r.intake.resultsLost(1, 9);
+    await r.settle();
+    assert.deepEqual(r.journaled, ['s-1:100', 'lost:2@5:s-1', 's-1:200', 'lost:1@9:-']);
+    assert.deepEqual(
+      r.sent.map((e) => e.type),
+      ['COIN', 'COIN'],
+      'a loss is no coin: the machine counts nothing for it',
+    );
   });
 
   it('a coin while nobody is served is a stray coin, and the machine still hears it (as debt)', async () => {

@@ -11,6 +11,7 @@ import {
   coinIdValue,
   eventBefore,
   newEvents,
+  wasReset,
   type CctalkValidatorConfig,
 } from '../../hal/coin-acceptor/cctalk-validator.js';
 import { FakeCctalkValidator } from '../../hal/coin-acceptor/fake-cctalk-validator.js';
@@ -47,6 +48,8 @@ describe('CctalkCoinValidator on the serialport mock binding', () => {
   let faults: string[];
   /** Where the counter moved without a coin (the journal's resume point besides the coins). */
   let counters: number[];
+  /** Results lost past the buffer, and the event they end at (for the journal's `acceptor_lost`). */
+  let losses: [number, number][];
   /** Every frame the host wrote, as bytes. */
   let written: Buffer[];
 
@@ -81,6 +84,7 @@ describe('CctalkCoinValidator on the serialport mock binding', () => {
     v.on('coin', (c) => coins.push(c));
     v.on('fault', (f) => faults.push(f));
     v.on('counter', (e) => counters.push(e));
+    v.on('lost', (n, e) => losses.push([n, e]));
     if (resume !== undefined) v.resumeFrom(resume);
     await v.start();
     await tick(300);
@@ -96,6 +100,7 @@ describe('CctalkCoinValidator on the serialport mock binding', () => {
     coins = [];
     faults = [];
     counters = [];
+    losses = [];
     device = playDevice();
     ports.plug(PATH);
     validator = await startValidator();
@@ -174,6 +179,118 @@ describe('CctalkCoinValidator on the serialport mock binding', () => {
     validator = await startValidator({}, 0);
     assert.equal(coins.length, 5);
     assert.match(faults.join('\n'), /2 results lost/);
+    assert.deepEqual(losses, [[2, 2]], 'told for the journal: events 1 and 2 gone, credits resume after 2');
+    assert.deepEqual(
+      coins.map((c) => c.event),
+      [3, 4, 5, 6, 7],
+    );
+    // A restart that resumes from the loss's event (the journal's) does not record it again.
+    await validator.close();
+    coins = [];
+    losses = [];
+    validator = await startValidator({}, 2);
+    assert.deepEqual(losses, []);
+    assert.equal(coins.length, 5, 'the five the journal did not get yet (the kiosk died before them)');
+  });
+
+  it('a validator browning out while the kiosk runs, a coin at it before the first poll after: channels open again, no loss', async () => {
+    await validator.setAccepting(true);
+    for (const c of [100, 200, 50]) device.insert(c);
+    await tick(200);
+    assert.equal(coins.length, 3);
+    device.powerOff();
+    assert.equal(device.insert(100), false, 'without power the coin goes back to the cup');
+    await tick(800); // polls time out
+    assert.match(faults.join('\n'), /not answering/);
+    device.powerOn();
+    // Straight after power-up, before the kiosk's next 229: the power-up inhibits return it (event 1).
+    assert.equal(device.insert(200), false);
+    await tick(800);
+    assert.deepEqual(losses, [], 'counter 3 -> 1 is a reset, not 253 results');
+    assert.doesNotMatch(faults.join('\n'), /results lost/);
+    assert.deepEqual(counters, [0, 0], 'the reset told for the journal');
+    assert.equal(device.master, true, 'the kiosk accepts: the master open again');
+    assert.equal(device.mask, 0b11111);
+    assert.equal(device.insert(100), true);
+    await tick(200);
+    assert.deepEqual(
+      coins.slice(3).map((c) => [c.cents, c.event]),
+      [[100, 2]],
+    );
+  });
+
+  it('a kiosk starting while the validator has no power: it is set up once it answers, and takes coins', async () => {
+    await validator.close();
+    device.powerOff();
+    validator = await startValidator({}, 0);
+    await validator.setAccepting(true);
+    assert.equal(await validator.initialised(0), false);
+    await tick(500);
+    device.powerOn();
+    await tick(1500);
+    assert.equal(await validator.initialised(0), true, 'the start-up ran once the validator answered');
+    assert.deepEqual(validator.coinValues, [10, 20, 50, 100, 200]);
+    assert.equal(device.master, true, "the kiosk's wish applied");
+    assert.equal(device.insert(100), true);
+    await tick(200);
+    assert.deepEqual(
+      coins.map((c) => [c.cents, c.event]),
+      [[100, 1]],
+    );
+  });
+
+  it('the line broken while the validator keeps its power: after it answers again the wanted state is sent again', async () => {
+    await validator.setAccepting(true);
+    device.silent = true;
+    await tick(800);
+    const writes = device.inhibitWrites.length;
+    device.silent = false;
+    await tick(300);
+    assert.deepEqual(
+      device.inhibitWrites.slice(writes).map((w) => [w.header, ...w.data]),
+      [
+        [HEADER.MODIFY_INHIBIT_STATUS, 0x1f, 0],
+        [HEADER.MODIFY_MASTER_INHIBIT, 1],
+      ],
+    );
+  });
+
+  it('tells a reset from a wrap: a counter behind the last one with the buffer empty past it', () => {
+    const answer = (now: number, results: [number, number][]) =>
+      Buffer.from([now, ...Array.from({ length: 5 }, (_, i) => results[i] ?? [0, 0]).flat()]);
+    assert.equal(wasReset(3, 0, answer(0, [])), true);
+    assert.equal(wasReset(0, 0, answer(0, [])), false);
+    assert.equal(wasReset(3, 1, answer(1, [[0, 2]])), true, 'one refusal after the power-up');
+    assert.equal(
+      wasReset(
+        253,
+        2,
+        answer(2, [
+          [1, 1],
+          [2, 1],
+          [3, 1],
+          [0, 2],
+          [4, 1],
+        ]),
+      ),
+      false,
+      'a wrap: the slots past 2 hold results 255 and 254',
+    );
+    assert.equal(
+      wasReset(
+        3,
+        5,
+        answer(5, [
+          [1, 1],
+          [1, 1],
+          [1, 1],
+          [1, 1],
+          [1, 1],
+        ]),
+      ),
+      false,
+    );
+    assert.equal(wasReset(3, 4, answer(4, [[1, 1]])), false, 'ahead of the last one: no telling');
   });
 
   it('a restart resumes after the last journaled event: an unjournaled credit comes again, a journaled one not', async () => {

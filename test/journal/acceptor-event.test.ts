@@ -60,6 +60,22 @@ describe('journal: the coin validator event counter', () => {
     await j.close();
   });
 
+  it("results lost past the validator's buffer: recorded for the operator, no money in it, the resume point after them", async () => {
+    const dir = dirs.make();
+    let j = await Journal.open(dir, { fsync: false });
+    await j.append({ type: 'session_started', sessionId: 'S1', mode: 'topup' });
+    await j.append({ type: 'coin_accepted', sessionId: 'S1', cents: 100, source: 'coin', ev: 3 });
+    await j.append({ type: 'acceptor_lost', results: 2, ev: 5, servedSession: 'S1' });
+    assert.equal(j.state.acceptorEvent, 5, 'a restart resumes after the lost ones: not recorded twice');
+    await j.close();
+    j = await Journal.open(dir, { fsync: false });
+    assert.equal(j.state.acceptorEvent, 5);
+    assert.equal(j.state.sessions.S1?.insertedCents, 100, 'no session counts a lost result');
+    assert.equal(j.state.cashBox.cents, 100);
+    await assert.rejects(j.append({ type: 'acceptor_lost', results: 0, ev: 5 }));
+    await j.close();
+  });
+
   it('refuses an ev that is not a counter byte', async () => {
     const j = await Journal.open(dirs.make(), { fsync: false });
     await j.append({ type: 'session_started', sessionId: 'S1', mode: 'topup' });
