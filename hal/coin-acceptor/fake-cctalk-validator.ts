@@ -6,7 +6,10 @@
  * enabled and master inhibit released, and returns any other one (an "inhibited coin" error result).
  *
  * Faults: `powerCut()` (counter back to 0, buffer empty, everything inhibited, as at power-up),
- * `silent`, `echo` (the shared data line: the host's bytes come back before the answer).
+ * `powerOff()`/`powerOn()` (a brown-out or an unplugged supply while the host runs: no answers, and a
+ * coin falls through to the return cup uncounted, then the power-up state), `silent` (the data line
+ * broken, the mechanism still powered: it goes on taking coins the host cannot read), `echo` (the
+ * shared data line: the host's bytes come back before the answer).
  */
 import { CCTALK_VALIDATOR, HEADER } from '../io/cctalk-frame.js';
 import { FakeCctalkDevice } from '../io/fake-cctalk-device.js';
@@ -39,6 +42,19 @@ export class FakeCctalkValidator extends FakeCctalkDevice {
   results: [number, number][] = [];
   /** Every 231 mask and 228 byte the host sent, in order. */
   readonly inhibitWrites: { header: number; data: number[] }[] = [];
+  /** The mechanism has its supply (`powerOff`): without it a coin is neither taken nor counted. */
+  powered = true;
+  /** The counter of the last 229 answer the host was sent (what it can have read). */
+  readEvent = 0;
+  /** 229 answers sent, for a caller waiting for the host's next read. */
+  reads = 0;
+  /** Results since the last 229 answer, oldest first: a credit's cents, or null for an error result. */
+  private unread: (number | null)[] = [];
+  /**
+   * Credits (cents) the host can never read: pushed out of the 5-result buffer before a 229 read
+   * them (`overflowed`), or still unread when the power went (`unreadAtPowerCut`). The harness's book.
+   */
+  readonly dropped = { overflowed: [] as number[], unreadAtPowerCut: [] as number[] };
 
   constructor(send: (bytes: Buffer) => void, options: FakeValidatorOptions = {}) {
     super(send, options.address ?? CCTALK_VALIDATOR, options.echo ?? false);
@@ -67,6 +83,10 @@ export class FakeCctalkValidator extends FakeCctalkDevice {
         return ack();
       case HEADER.READ_BUFFERED_CREDIT: {
         const pairs = Array.from({ length: 5 }, (_, i) => this.results[i] ?? [0, 0]).flat();
+        this.readEvent = this.event;
+        this.reads += 1;
+        for (const c of this.unread.slice(0, -5)) if (c !== null) this.dropped.overflowed.push(c);
+        this.unread = [];
         return ack([this.event, ...pairs]);
       }
       case HEADER.RESET_DEVICE:
@@ -84,10 +104,16 @@ export class FakeCctalkValidator extends FakeCctalkDevice {
     return undefined;
   }
 
-  private push(result: [number, number]): void {
+  private push(result: [number, number], cents: number | null): void {
+    this.unread.push(cents);
     this.event = this.event >= 255 ? 1 : this.event + 1;
     this.results.unshift(result);
     this.results.length = Math.min(this.results.length, 5);
+  }
+
+  /** Credits taken since the host's last 229 read. */
+  get unreadCredits(): number {
+    return this.unread.filter((c) => c !== null).length;
   }
 
   /** Whether a coin of this value would be credited now: its channel enabled and the master open. */
@@ -98,11 +124,13 @@ export class FakeCctalkValidator extends FakeCctalkDevice {
 
   /** A coin at the entry: credited (true) when its channel is enabled, else returned (false). */
   insert(cents: number): boolean {
+    // Without power the coin rolls through the open gate to the return cup, and nothing counts it.
+    if (!this.powered) return false;
     if (!this.accepts(cents)) {
-      this.push([0, INHIBITED_COIN]);
+      this.push([0, INHIBITED_COIN], null);
       return false;
     }
-    this.push([this.channelOf(cents)!, 1]);
+    this.push([this.channelOf(cents)!, 1], cents);
     return true;
   }
 
@@ -112,6 +140,22 @@ export class FakeCctalkValidator extends FakeCctalkDevice {
     this.results = [];
     this.mask = 0;
     this.master = false;
+    this.readEvent = 0;
+    for (const c of this.unread) if (c !== null) this.dropped.unreadAtPowerCut.push(c);
+    this.unread = [];
     this.resetLine();
+  }
+
+  /** The supply gone while the host runs (a brown-out, the 12 V plug pulled): silent, counting nothing. */
+  powerOff(): void {
+    this.powered = false;
+    this.silent = true;
+  }
+
+  /** The supply back: the power-up state (`powerCut`), answering again. */
+  powerOn(): void {
+    this.powerCut();
+    this.powered = true;
+    this.silent = false;
   }
 }

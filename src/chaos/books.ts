@@ -13,6 +13,11 @@
  *    journal still keeps open for recovery. Coins the acceptor took in the last moment before a
  *    power cut, before the journal's fsync returned, are reported apart (`inFlightAtKill`): the
  *    customer never saw them counted;
+ *  - the ccTalk validator's own faults (validator-faults.ts): a coin it returned (no power, channel
+ *    inhibited) is in the customer's hand, in no book. One it credited is the acceptor's: the journal
+ *    must have it, except credits its 5-result buffer lost before the kiosk read them, which count as
+ *    FOR THE OPERATOR (`forOperator`) when the journal records at least that many results lost
+ *    (`acceptor_lost`), and as lost when it does not;
  *  - DOUBLE CHARGE: one session paid by two payment sales, or one transaction recorded twice;
  *  - OVER-BOOKED cents: a session accounts for more than was put in (a double credit, a voucher
  *    and a credit for the same coins): the kiosk's owner loses them.
@@ -62,6 +67,13 @@ export interface AcceptorBook {
   unconfirmedAtKill: number;
   /** Cents of coins whose control-port answer was lost to a kill: the acceptor may or may not have taken them. */
   uncertainAtKill?: number;
+  /**
+   * Credits the ccTalk validator took that its 5-result buffer lost before the kiosk read them
+   * (`validator_overflow`): in the cash box, never reported as coins. Accounted only as far as the
+   * journal records the loss for the operator (`acceptor_lost`, at least one result per coin).
+   */
+  overflowCents?: number;
+  overflowCoins?: number;
 }
 
 export interface SessionBook {
@@ -136,6 +148,11 @@ export interface Reconciliation {
   journalCashIn: number;
   /** Cents the acceptor took that the journal never saw (power cut before the fsync). */
   inFlightAtKill: number;
+  /**
+   * Cents the validator took and lost from its buffer unread, recorded in the journal for the operator
+   * (`acceptor_lost`): no session counted them; the operator settles them from the cash box.
+   */
+  forOperator: number;
   paidCash: number;
   creditedCash: number;
   unclaimed: number;
@@ -226,6 +243,7 @@ export function reconcile(input: {
   const coinAmounts: number[] = [];
   let cashIn = 0;
   let voided = 0;
+  let resultsLost = 0;
   for (const r of journal.records) {
     switch (r.type) {
       case 'session_started':
@@ -293,6 +311,9 @@ export function reconcile(input: {
       }
       case 'credited':
         book(r.sessionId).credited += r.cents;
+        break;
+      case 'acceptor_lost':
+        resultsLost += r.results;
         break;
       default:
         break;
@@ -451,9 +472,20 @@ export function reconcile(input: {
   }
 
   let inFlightAtKill = 0;
+  let forOperator = 0;
   let acceptorCents = input.acceptor?.cents ?? cashIn;
   if (input.acceptor) {
-    const missing = input.acceptor.cents - cashIn;
+    // Coins the validator's buffer lost are the operator's when the journal says so, else lost.
+    const overflowCoins = input.acceptor.overflowCoins ?? 0;
+    const overflowCents = input.acceptor.overflowCents ?? 0;
+    if (overflowCoins > 0 && resultsLost >= overflowCoins) forOperator = overflowCents;
+    else if (overflowCoins > 0) {
+      lostCents += overflowCents;
+      findings.push(
+        `${overflowCents} ct in ${overflowCoins} credits lost from the validator's buffer, the journal records ${resultsLost} results lost`,
+      );
+    }
+    const missing = input.acceptor.cents - overflowCents - cashIn;
     // A coin whose answer a kill cut off was taken if the journal has it.
     if (missing < 0 && -missing <= (input.acceptor.uncertainAtKill ?? 0)) acceptorCents = cashIn;
     else if (missing < 0) findings.push(`journal has ${-missing} ct more coins than the acceptor took`);
@@ -489,6 +521,7 @@ export function reconcile(input: {
     acceptorCents,
     journalCashIn: cashIn,
     inFlightAtKill,
+    forOperator,
     paidCash,
     creditedCash,
     unclaimed,

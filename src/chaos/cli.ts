@@ -1,5 +1,5 @@
 /**
- * `npx tsx src/chaos/cli.ts --runs <n> --seed <s> [--sessions 8] [--kill-rate 0.6] [--kind-rate 0.25] [--goods-rate 0.15] [--mode topup|checkout|vending] [--acceptor simulated|cctalk] [--keep] [--json <file>]`
+ * `npx tsx src/chaos/cli.ts --runs <n> --seed <s> [--sessions 8] [--kill-rate 0.6] [--kind-rate 0.25] [--goods-rate 0.15] [--mode topup|checkout|vending] [--acceptor simulated|cctalk] [--validator-rate 0.2] [--keep] [--json <file>]` (`--help` says what each does)
  *
  * Runs the chaos harness (run.ts) and prints, per run and in total: kills, faults injected, and
  * the reconciliation of the three books. Exit code 0 when no cent was lost, nothing was charged
@@ -32,14 +32,42 @@ const { values } = parseArgs({
     mode: { type: 'string' },
     /** `cctalk`: the kiosk's ccTalk driver against a validator the harness plays over a socat pty pair. */
     acceptor: { type: 'string', default: 'simulated' },
+    /**
+     * With `--acceptor cctalk`: per-session probability of each of the validator's own faults while
+     * the kiosk runs (power loss, buffer overflow; src/chaos/validator-faults.ts). 0: none.
+     */
+    'validator-rate': { type: 'string', default: '0.2' },
     help: { type: 'boolean', default: false },
   },
 });
 const USAGE =
   'usage: chaos --runs <n> --seed <s> [--first <run>] [--sessions <n>] [--kill-rate <0..1>] [--kind-rate <0..1>] ' +
-  '[--goods-rate <0..1>] [--mode topup|checkout|vending] [--acceptor simulated|cctalk] [--keep] [--keep-bad] [--quiet] [--trace] [--json <file>]';
+  '[--goods-rate <0..1>] [--mode topup|checkout|vending] [--acceptor simulated|cctalk] [--validator-rate <0..1>] ' +
+  '[--keep] [--keep-bad] [--quiet] [--trace] [--json <file>]';
+const HELP = `${USAGE}
+
+  --kill-rate       per session: the kiosk's power cut (SIGKILL) at a random moment (default 0.6)
+  --kind-rate       per session, each fault kind: card terminal, clock jump, printer mid-print, disk full,
+                    broker outage, byte flip (default 0.25; 0: power cuts and API faults only)
+  --goods-rate      per session on a vending counter, each goods kind: slot jam, stuck sensor, empty or
+                    jamming hopper, cut in a release or a payout (default 0.15)
+  --acceptor        simulated (coins through the control port) or cctalk (the ccTalk driver against a
+                    validator the harness plays over a socat pty pair)
+  --validator-rate  with --acceptor cctalk, per session, each of the validator's own faults while the
+                    kiosk runs (default 0.2; 0 repeats the choices of seeds run before these kinds):
+                    validator_power_loss  a brown-out: no answers for 0.2-2.5 s, coins meanwhile go
+                                          back to the cup, then counter 0 and every channel inhibited;
+                                          sometimes coins straight after, before or after the kiosk's
+                                          first poll
+                    validator_overflow    the data line broken while a customer pays, 6-8 coins in:
+                                          more than the 5 results a poll reads; the journal must record
+                                          the loss for the operator (acceptor_lost)
+  --first <run>     start at this run number (repeat one run of a seed)
+  --keep, --keep-bad  keep every run's directory, or only those with findings (default)
+  --trace           each session's faults and story on stderr
+  --json <file>     the summary and every run's result`;
 if (values.help) {
-  console.log(USAGE);
+  console.log(HELP);
   process.exit(0);
 }
 const MODES = ['topup', 'checkout', 'vending'] as const;
@@ -53,7 +81,14 @@ const runs = Number(values.runs);
 const seed = Number(values.seed);
 const sessions = Number(values.sessions);
 const killRate = Number(values['kill-rate']);
-if (![runs, seed, sessions, killRate].every(Number.isFinite) || runs < 1 || sessions < 1) {
+const validatorRate = Number(values['validator-rate']);
+if (
+  ![runs, seed, sessions, killRate, validatorRate].every(Number.isFinite) ||
+  runs < 1 ||
+  sessions < 1 ||
+  validatorRate < 0 ||
+  validatorRate > 1
+) {
   console.error(USAGE);
   process.exit(64);
 }
@@ -71,6 +106,7 @@ for (let run = first; run < first + runs; run++) {
     goodsRate: Number(values['goods-rate']),
     ...(mode ? { mode } : {}),
     acceptor,
+    validatorRate,
     log: (line) => console.error(line),
     ...(values.trace ? { trace: (line: string) => console.error(line) } : {}),
   });
@@ -85,7 +121,8 @@ for (let run = first; run < first + runs; run++) {
           .join(
             ', ',
           )}}; in ${formatCents(b.acceptorCents)} = paid ${formatCents(b.paidCash)} + credited ${formatCents(b.creditedCash)} + unclaimed ${formatCents(b.unclaimed)}` +
-        `${b.inFlightAtKill ? ` + ${formatCents(b.inFlightAtKill)} in flight at a power cut` : ''}; ` +
+        `${b.inFlightAtKill ? ` + ${formatCents(b.inFlightAtKill)} in flight at a power cut` : ''}` +
+        `${b.forOperator ? ` + ${formatCents(b.forOperator)} for the operator (validator buffer)` : ''}; ` +
         `lost ${b.lostCents} ct, double charges ${b.doubleCharges}, over-booked ${b.overBookedCents} ct, open ${b.openSessions}` +
         `${r.idleAtEnd ? '' : ', NOT IDLE AT END'}${r.dir ? ` [${r.dir}]` : ''}`,
     );

@@ -34,6 +34,7 @@ import { FleetObserver } from './fleet-observer.js';
 import { freePort, KioskDown, KioskProcess, StandInProcess } from './processes.js';
 import { Rng } from '../util/prng.js';
 import { VALIDATOR_MAX_CENTS, ValidatorLine } from './validator-line.js';
+import { planValidatorFault, validatorFault, type ValidatorKind } from './validator-faults.js';
 
 /** The fault kinds beyond power cuts and API faults, each counted in the summary. */
 export const FAULT_KINDS = [
@@ -54,7 +55,7 @@ export const GOODS_KINDS = [
   'cut_in_release',
   'cut_in_payout',
 ] as const;
-export type FaultKind = (typeof FAULT_KINDS)[number] | (typeof GOODS_KINDS)[number];
+export type FaultKind = (typeof FAULT_KINDS)[number] | (typeof GOODS_KINDS)[number] | ValidatorKind;
 
 /** Whether this process may mount a tmpfs (the disk-full kind needs one). */
 export const canMount = process.getuid?.() === 0;
@@ -84,6 +85,12 @@ export interface RunOptions {
    * driver against a validator the harness plays over a socat pty pair (`validator-line.ts`).
    */
   acceptor?: 'simulated' | 'cctalk';
+  /**
+   * With the ccTalk validator: probability per session of each of its own faults while the kiosk runs
+   * (`VALIDATOR_KINDS`: power loss, buffer overflow; validator-faults.ts). Default 0.2; 0 makes a seed's
+   * choices those of the harness before the kinds existed.
+   */
+  validatorRate?: number;
 }
 
 export interface RunResult {
@@ -175,6 +182,7 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
   const rng = new Rng(seed * 7919 + run);
   const kindRate = opts.kindRate ?? 0.25;
   const goodsRate = opts.goodsRate ?? 0.15;
+  const validatorRate = opts.validatorRate ?? 0.2;
   const mode =
     opts.mode ??
     rng.weighted([
@@ -280,7 +288,16 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
     ms: 0,
   };
   // The acceptor's book: coins taken, and those whose journaling the harness has not seen yet.
-  const acceptor = { cents: 0, coins: 0, unconfirmedAtKill: 0, uncertainAtKill: 0 };
+  const acceptor = {
+    cents: 0,
+    coins: 0,
+    unconfirmedAtKill: 0,
+    uncertainAtKill: 0,
+    overflowCents: 0,
+    overflowCoins: 0,
+  };
+  /** Cents the kiosk's journal should show now: taken, less what a cut or an overflow kept from it. */
+  const journalable = () => acceptor.cents - acceptor.unconfirmedAtKill - acceptor.overflowCents;
   let unconfirmed = 0;
 
   /** Coins accepted in the current session; they must reach the fleet unless a power cut or a full disk hit it. */
@@ -335,16 +352,38 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
       result.coinsRefused += 1;
       return false;
     }
+    tookCoin(cents);
+    // Confirmed once the journal's cash box shows it (the journal's fsync returned); coins an
+    // overflow took out of the kiosk's reach meanwhile lower the target.
+    const target = journalable();
+    const overflowBefore = acceptor.overflowCents;
+    if (
+      await waitFor((s) => s.journal.cashBoxCents >= target - (acceptor.overflowCents - overflowBefore), 2000)
+    )
+      unconfirmed = 0;
+    return true;
+  };
+  /**
+   * Coins the validator took that the kiosk can never read (the validator's faults): they never
+   * reach the journal as coins, so they are neither awaited as unconfirmed nor due at the fleet.
+   */
+  function neverJournaled(lost: readonly number[]): number {
+    const cents = lost.reduce((a, c) => a + c, 0);
+    unconfirmed = Math.max(0, unconfirmed - cents);
+    for (const c of lost) {
+      const i = sessionCoins.indexOf(c);
+      if (i >= 0) sessionCoins.splice(i, 1);
+    }
+    return cents;
+  }
+  /** A coin the acceptor took: the acceptor's book and the session's coins. */
+  function tookCoin(cents: number): void {
     acceptor.cents += cents;
     acceptor.coins += 1;
     result.coinsAccepted += 1;
     unconfirmed += cents;
     sessionCoins.push(cents);
-    // Confirmed once the journal's cash box shows it (the journal's fsync returned).
-    const target = acceptor.cents - acceptor.unconfirmedAtKill;
-    if (await waitFor((s) => s.journal.cashBoxCents >= target, 2000)) unconfirmed = 0;
-    return true;
-  };
+  }
 
   const topupCustomer = async () => {
     const kind = rng.weighted([
@@ -492,7 +531,7 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
     if (flip && (kiosk.counts.journalDamaged ?? 0) > damagedBefore) saw('byte_flip:journal_damaged');
     const now = await state();
     // Coins taken but not journaled before the power cut are gone from the kiosk's view.
-    const missing = acceptor.cents - now.journal.cashBoxCents;
+    const missing = acceptor.cents - acceptor.overflowCents - now.journal.cashBoxCents;
     if (missing > acceptor.unconfirmedAtKill)
       log(
         `run ${run}: ${missing} ct missing from the journal after restart, ${acceptor.unconfirmedAtKill} unconfirmed`,
@@ -695,6 +734,28 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
             }
           });
         }
+      }
+      // The validator's own faults, the kiosk running on (validator-faults.ts).
+      const vplan = validator ? planValidatorFault(rng, validatorRate) : null;
+      if (validator && vplan) {
+        count(vplan.kind);
+        at(vplan.atMs, () =>
+          validatorFault(validator.device, vplan, {
+            taken: (cents) => tookCoin(cents),
+            overflowed: (lost) => {
+              acceptor.overflowCents += neverJournaled(lost);
+              acceptor.overflowCoins += lost.length;
+            },
+            unreadAtCut: (lost) => (acceptor.unconfirmedAtKill += neverJournaled(lost)),
+            saw,
+            trace: (line) => opts.trace?.(`run ${run}: ${line}`),
+            running: () => kiosk.running,
+            kioskAccepting: async () =>
+              ((await kiosk.request({ cmd: 'state' }).catch(() => ({}))) as { acceptor?: string })
+                .acceptor === 'accepting',
+            log: (line) => log(`run ${run}: ${line}`),
+          }),
+        );
       }
       const terminal = kinds.has('terminal_coins') ? 'coins' : kinds.has('terminal') ? 'plain' : false;
       const customer = checkout ? checkoutCustomer(first, terminal) : topupCustomer();

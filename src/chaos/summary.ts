@@ -18,6 +18,7 @@ export interface ChaosSummary {
   unclaimed: number;
   voided: number;
   inFlightAtKill: number;
+  forOperator: number;
   lostCents: number;
   doubleCharges: number;
   overBookedCents: number;
@@ -70,6 +71,7 @@ export function summarize(results: readonly RunResult[], ms: number): ChaosSumma
     unclaimed: sum((r) => r.books.unclaimed),
     voided: sum((r) => r.books.voided),
     inFlightAtKill: sum((r) => r.books.inFlightAtKill),
+    forOperator: sum((r) => r.books.forOperator ?? 0),
     lostCents: sum((r) => r.books.lostCents),
     doubleCharges: sum((r) => r.books.doubleCharges),
     overBookedCents: sum((r) => r.books.overBookedCents),
@@ -127,7 +129,9 @@ export function summarize(results: readonly RunResult[], ms: number): ChaosSumma
     `  kiosk power cuts (SIGKILL): ${s.kioskKills}; API stand-in killed: ${s.standInKills}, paused: ${s.standInPauses}`,
     `  API faults: ${Object.values(faults).reduce((a, b) => a + b, 0)} (${faultList || 'none'}); device faults: ${s.deviceFaults}`,
     `  coins accepted: ${s.coins}, ${formatCents(s.cashIn)} = paid ${formatCents(s.paid)} + credited ${formatCents(s.credited)} + unclaimed ${formatCents(s.unclaimed)}` +
-      ` (+ ${formatCents(s.inFlightAtKill)} in flight at a power cut; ${formatCents(s.voided)} of vouchers voided)`,
+      ` (+ ${formatCents(s.inFlightAtKill)} in flight at a power cut` +
+      `${s.forOperator ? ` + ${formatCents(s.forOperator)} lost by the validator's buffer, recorded for the operator` : ''}` +
+      `; ${formatCents(s.voided)} of vouchers voided)`,
     `  new fault kinds: ${s.newFaults} (${list(kinds)})`,
     `  seen: ${list(observed)}${s.skipped.length ? `; skipped: ${s.skipped.join('; ')}` : ''}`,
     `  card terminal: ${s.terminalSessions} sessions paid (${s.terminalWithCoins} with coins), ${formatCents(s.terminalCents)}, ${formatCents(s.reversed)} reversed (goods not served); hopper change ${formatCents(s.changed)}, price of goods not delivered ${formatCents(s.returned)}`,

@@ -324,3 +324,55 @@ describe('chaos PRNG', () => {
     assert.notDeepEqual(draw(42), draw(43));
   });
 });
+
+describe("chaos books: the ccTalk validator's own faults", () => {
+  const overflowRun = (lostRecords: EntryInput[]) =>
+    reconcile({
+      // 6 coins of 100 ct taken during a broken line: the validator's buffer kept the last 5.
+      acceptor: { cents: 600, coins: 6, unconfirmedAtKill: 0, overflowCents: 100, overflowCoins: 1 },
+      journal: journal([
+        ...coins('s1', 100, 100, 100, 100),
+        ...lostRecords,
+        { type: 'coin_accepted', sessionId: 's1', cents: 100, source: 'coin' },
+        closed('s1'),
+      ]),
+      ledger: ledger([{ tx: 'T1', ref: 's1:create:0', collected: 500 }]),
+    });
+
+  it('credits lost past the buffer and recorded in the journal are for the operator, not lost', () => {
+    const r = overflowRun([{ type: 'acceptor_lost', results: 1, ev: 1, servedSession: 's1' }]);
+    assert.deepEqual([r.lostCents, r.forOperator, r.inFlightAtKill, r.findings], [0, 100, 0, []]);
+  });
+
+  it('the same loss without the journal saying so is lost money', () => {
+    const r = overflowRun([]);
+    assert.equal(r.lostCents, 100);
+    assert.equal(r.forOperator, 0);
+    assert.match(r.findings.join('\n'), /100 ct in 1 credits lost from the validator's buffer/);
+  });
+
+  it('a loss recorded for fewer results than credits went missing is lost money', () => {
+    const r = reconcile({
+      acceptor: { cents: 700, coins: 7, unconfirmedAtKill: 0, overflowCents: 200, overflowCoins: 2 },
+      journal: journal([
+        ...coins('s1', 100, 100, 100, 100, 100),
+        { type: 'acceptor_lost', results: 1, ev: 2 },
+        closed('s1'),
+      ]),
+      ledger: ledger([{ tx: 'T1', ref: 's1:create:0', collected: 500 }]),
+    });
+    assert.equal(r.lostCents, 200);
+  });
+
+  it('a coin the validator accepted and reported must be credited: one the session does not account is lost', () => {
+    // The harness books only coins the validator took: those it returned (no power, inhibited) are
+    // in the customer's hand and in no book, so they cannot show as lost.
+    const r = reconcile({
+      acceptor: { cents: 300, coins: 2, unconfirmedAtKill: 0 },
+      journal: journal([...coins('s1', 100, 200), closed('s1')]),
+      ledger: ledger([{ tx: 'T1', ref: 's1:create:0', collected: 100 }]),
+    });
+    assert.equal(r.lostCents, 200);
+    assert.match(r.findings.join('\n'), /session s1: 200 ct lost/);
+  });
+});
