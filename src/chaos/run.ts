@@ -6,8 +6,9 @@
  * item 7 and issue 15 item 6 (`FAULT_KINDS`): card-terminal payments, the journal's disk filled, a
  * byte flipped in the journal between a kill and the restart, the wall clock jumped by hours, a
  * broker outage, the printer failing mid-print; on a vending counter jams, stuck sensors, an empty or
- * jamming hopper and power cuts during a release or a payout. At the end the kiosk is restarted with
- * the API up so that recovery settles what is open, and the books are reconciled (books.ts).
+ * jamming hopper and power cuts during a release or a payout; with the ccTalk validator its own power
+ * losses and buffer overflows while the kiosk runs (validator-faults.ts). At the end the kiosk is
+ * restarted with the API up so that recovery settles what is open, and the books are reconciled (books.ts).
  *
  * Every choice comes from the run's seeded PRNG; what is not deterministic is timing: where
  * exactly a kill lands depends on how fast the processes run.
@@ -376,6 +377,17 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
     }
     return cents;
   }
+  /**
+   * Credits the validator's buffer lost before the kiosk read them (validator_overflow), booked as
+   * they appear: at the fault's end, or after a restart when the kiosk was killed before it read.
+   */
+  let overflowBooked = 0;
+  function bookOverflow(): void {
+    const lost = validator?.device.dropped.overflowed.slice(overflowBooked) ?? [];
+    overflowBooked += lost.length;
+    acceptor.overflowCents += neverJournaled(lost);
+    acceptor.overflowCoins += lost.length;
+  }
   /** A coin the acceptor took: the acceptor's book and the session's coins. */
   function tookCoin(cents: number): void {
     acceptor.cents += cents;
@@ -530,6 +542,8 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
     if (!s) result.notIdleAfterRestart += 1;
     if (flip && (kiosk.counts.journalDamaged ?? 0) > damagedBefore) saw('byte_flip:journal_damaged');
     const now = await state();
+    // An overflow the killed kiosk had not read yet: read by now, at its start.
+    bookOverflow();
     // Coins taken but not journaled before the power cut are gone from the kiosk's view.
     const missing = acceptor.cents - acceptor.overflowCents - now.journal.cashBoxCents;
     if (missing > acceptor.unconfirmedAtKill)
@@ -742,10 +756,6 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
         at(vplan.atMs, () =>
           validatorFault(validator.device, vplan, {
             taken: (cents) => tookCoin(cents),
-            overflowed: (lost) => {
-              acceptor.overflowCents += neverJournaled(lost);
-              acceptor.overflowCoins += lost.length;
-            },
             unreadAtCut: (lost) => (acceptor.unconfirmedAtKill += neverJournaled(lost)),
             saw,
             trace: (line) => opts.trace?.(`run ${run}: ${line}`),
@@ -754,7 +764,7 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
               ((await kiosk.request({ cmd: 'state' }).catch(() => ({}))) as { acceptor?: string })
                 .acceptor === 'accepting',
             log: (line) => log(`run ${run}: ${line}`),
-          }),
+          }).then(bookOverflow),
         );
       }
       const terminal = kinds.has('terminal_coins') ? 'coins' : kinds.has('terminal') ? 'plain' : false;
@@ -827,6 +837,7 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
     await broker?.stop().catch(() => undefined);
     await validator?.close().catch(() => undefined);
   }
+  bookOverflow();
   const { records, state: folded } = await Journal.read(journalDir);
   // A run that failed before the stand-in wrote its ledger has sold nothing (its error is reported).
   const ledgerFile = join(dir, 'ledger.json');

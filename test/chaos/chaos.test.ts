@@ -3,8 +3,8 @@
  * power cuts plus API kills, pauses and faults, and every fault kind of issue 13 item 7 / issue 15
  * item 6 at least once (a vending counter run and a top-up run, `cover`): card terminal, disk full
  * (root only: a tmpfs), byte flip, clock jumps, broker outage, printer failing mid-print, jams,
- * stuck sensors, empty and jamming hopper, cuts during release and payout. The long version:
- * docs/reliability.md.
+ * stuck sensors, empty and jamming hopper, cuts during release and payout; and a ccTalk top-up run
+ * with the validator's own power losses and buffer overflows. The long version: docs/reliability.md.
  */
 import assert from 'node:assert/strict';
 import { canMount, chaosRun, FAULT_KINDS, GOODS_KINDS, type RunResult } from '../../src/chaos/run.js';
@@ -62,16 +62,18 @@ describe('chaos harness (short): every fault kind, the books reconciled', functi
     );
   });
 
-  it('with the ccTalk validator on a real line: coins across power cuts, validator powered or not', async function () {
+  it('with the ccTalk validator on a real line: coins across power cuts, validator powered or not, its own power losses and overflows', async function () {
     await needs(this, SOCAT);
     const started = Date.now();
-    // Power cuts and API faults only: what is new here is the driver's resume across the cuts.
+    // Power cuts, API faults and the validator's own faults: what is new here is the driver's resume
+    // across the cuts and its reset, re-inhibit and loss record while the kiosk runs.
     const r = await chaosRun(2, 7, {
       sessions: 6,
       killRate: 0.8,
       mode: 'topup',
       kindRate: 0,
       acceptor: 'cctalk',
+      validatorRate: 0.5,
     });
     const s = summarize([r], Date.now() - started);
     console.log(s.text.replace(/^/gm, '      '));
@@ -79,6 +81,11 @@ describe('chaos harness (short): every fault kind, the books reconciled', functi
     assert.ok(r.kioskKills >= 2, `only ${r.kioskKills} kills`);
     const cuts = (s.observed['validator:power_kept'] ?? 0) + (s.observed['validator:power_lost'] ?? 0);
     assert.equal(cuts, r.kioskKills, 'every cut decided the validator’s power');
+    assert.ok(
+      (s.kinds.validator_power_loss ?? 0) + (s.kinds.validator_overflow ?? 0) > 0,
+      'a validator fault while the kiosk ran',
+    );
+    assert.equal(s.observed['validator_power_loss:kiosk_accepting_validator_inhibited'], undefined);
     assert.deepEqual(
       {
         lost: s.lostCents,

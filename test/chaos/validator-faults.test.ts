@@ -74,11 +74,10 @@ describe('chaos: validator faults against the played validator', () => {
       data: [],
     });
     const timer = setInterval(() => device.receive(poll), 20);
-    const book = { taken: [] as number[], overflowed: [] as number[], unread: [] as number[] };
+    const book = { taken: [] as number[], unread: [] as number[] };
     const seen: string[] = [];
     const hooks: ValidatorFaultHooks = {
       taken: (c) => book.taken.push(c),
-      overflowed: (c) => book.overflowed.push(...c),
       unreadAtCut: (c) => book.unread.push(...c),
       saw: (w) => seen.push(w),
       trace: () => undefined,
@@ -103,7 +102,7 @@ describe('chaos: validator faults against the played validator', () => {
     assert.equal(r.device.insert(50), false, 'no power: back to the cup');
     await run;
     r.stop();
-    assert.deepEqual(r.book, { taken: [], overflowed: [], unread: [] });
+    assert.deepEqual(r.book, { taken: [], unread: [] });
     assert.deepEqual(r.seen, [
       'validator_power_loss:cut',
       'validator_power_loss:coin_returned',
@@ -122,7 +121,7 @@ describe('chaos: validator faults against the played validator', () => {
     await validatorFault(r.device, plan, r.hooks);
     r.stop();
     assert.deepEqual(r.book.taken, plan.coins);
-    assert.deepEqual(r.book.overflowed, [50, 100], 'the two oldest of seven');
+    assert.deepEqual(r.device.dropped.overflowed, [50, 100], 'the two oldest of seven');
     assert.ok(r.seen.includes('validator_overflow:credits_lost'));
   });
 
@@ -135,7 +134,7 @@ describe('chaos: validator faults against the played validator', () => {
       r.hooks,
     );
     r.stop();
-    assert.deepEqual(r.book, { taken: [], overflowed: [], unread: [] });
+    assert.deepEqual(r.book, { taken: [], unread: [] });
     assert.deepEqual(r.seen, ['validator_overflow:not_accepting']);
   });
 });
