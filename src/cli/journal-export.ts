@@ -21,6 +21,12 @@
  *
  * A signed voucher appears by its reference (`<kiosk>.<id>`), never by its code (the code pays).
  *   cash_collection  the technician emptied the cash box (counted amount; expected and difference in note)
+ *   coins_lost       the coin validator's results were pushed out of its buffer before the kiosk read
+ *                    them (ccTalk: more than 5 between two reads): coins in the cash box that no session
+ *                    counts, value unknown (amount 0; how many in note): the cash collection's difference
+ *   goods_unsettled  a paid sale whose basket record was damaged before any release: what it paid (amount)
+ *                    waits for the operator's settle-release (job in note)
+ *                    - these two rows are NOT money booked: they say what the operator must look at
  *
  * Card numbers appear only masked (`9276********2845`). Timestamps are device time: see local-time.ts.
  */
@@ -91,7 +97,9 @@ export type ExportKind =
   | 'unclaimed'
   | 'voucher_redeemed'
   | 'voucher_settled'
-  | 'cash_collection';
+  | 'cash_collection'
+  | 'coins_lost'
+  | 'goods_unsettled';
 
 export interface ExportRow {
   date: string;
@@ -279,6 +287,20 @@ export function exportJournal(records: readonly JournalRecord[], opts: ExportOpt
         },
       );
     }
+    if (e.type === 'acceptor_lost')
+      push('coins_lost', 0, {
+        // The session served when the loss was read may be a later customer's: named in the note only.
+        session: '',
+        mode: '',
+        apiTransactionId: '',
+        card: '',
+        note: `${e.results} coin validator results lost before they were read (up to event ${e.ev})${e.servedSession ? `, while serving ${e.servedSession}` : ''}: count the cash box`,
+      });
+    if (e.type === 'goods_unsettled')
+      push('goods_unsettled', e.cents, {
+        apiTransactionId: e.transactionId ?? base.apiTransactionId,
+        note: `paid, goods unknown (its basket's record damaged): settle-release ${e.jobId}`,
+      });
     if (e.type === 'unclaimed_settled' && voucherCents !== undefined)
       push('voucher_settled', voucherCents, {
         session: '',
@@ -307,6 +329,8 @@ export function exportJournal(records: readonly JournalRecord[], opts: ExportOpt
         'voucher_redeemed',
         'voucher_settled',
         'cash_collection',
+        'coins_lost',
+        'goods_unsettled',
       ] as const
     ).map((k) => [k, { count: 0, cents: 0 }]),
   ) as ExportResult['totals'];

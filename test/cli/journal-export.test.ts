@@ -238,6 +238,40 @@ describe('cli/kiosk journal export', () => {
     );
   });
 
+  it("names what the operator must look at: coins lost past the validator's buffer and a paid sale whose goods are unknown, neither booked as money", async () => {
+    const moneyOf = (rows: Row[]) =>
+      rows.filter((r) => r.kind !== 'coins_lost' && r.kind !== 'goods_unsettled').map((r) => r.amount_cents);
+    const before = moneyOf(rowsOf((await exportCsv()).csv));
+    let now = DAY2 + 3600_000;
+    const j = await Journal.open(k.journalDir, { fsync: false, now: () => (now += 1000) });
+    await j.append({ type: 'acceptor_lost', results: 3, ev: 17, servedSession: 'V1' });
+    await j.append({ type: 'session_started', sessionId: 'V2', mode: 'checkout' });
+    await j.append({
+      type: 'goods_unsettled',
+      sessionId: 'V2',
+      jobId: 'V2:recovery-goods:boot',
+      cents: 678,
+      transactionId: 'STX_V2',
+    });
+    await j.close();
+    const { code, csv, stderr } = await exportCsv();
+    assert.equal(code, 0, stderr);
+    const rows = rowsOf(csv);
+    const lost = rows.filter((r) => r.kind === 'coins_lost');
+    assert.equal(lost.length, 1);
+    assert.equal(lost[0]!.amount_cents, '0');
+    assert.equal(lost[0]!.session, '');
+    assert.match(lost[0]!.note, /^3 coin validator results lost .*event 17.*V1.*count the cash box/);
+    const goods = rows.filter((r) => r.kind === 'goods_unsettled');
+    assert.deepEqual(
+      goods.map((r) => [r.session, r.amount_cents, r.api_transaction_id]),
+      [['V2', '678', 'STX_V2']],
+    );
+    assert.match(goods[0]!.note, /settle-release V2:recovery-goods:boot/);
+    // Not money booked: the money rows are the sample journal's alone.
+    assert.deepEqual(moneyOf(rows), before);
+  });
+
   it('says what an export covers when older records were compacted', async () => {
     let now = Date.UTC(2025, 5, 4, 9, 0, 0); // three months on: older than maxAgeDays
     const j = await Journal.open(k.journalDir, { fsync: false, now: () => (now += 1000) });
