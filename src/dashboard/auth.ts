@@ -10,7 +10,9 @@
  * - Host allow-list: a DNS-rebinding page (evil.example resolving to 127.0.0.1) reaches the server with
  *   its own name in `Host`; anything not on the list is refused before routing.
  * - Login: at most 5 failed attempts per user name and 20 per client address (several operators
- *   behind one office NAT) in 15 minutes; then 429 until the window passes. Unknown users cost a hash too (no timing oracle for names).
+ *   behind one office NAT) in 15 minutes, counted in the store for all workers; then 429 until the
+ *   window passes. Unknown users cost a hash too (no timing oracle for names).
+ * - Sessions end 12 hours after the login, or earlier after 30 minutes without a request of the user.
  */
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
@@ -67,17 +69,23 @@ export interface Session {
   role: Role;
   csrf: string;
   expiresAt: number;
+  /** The last request of the user (to a minute): the session ends `idleMs` after it. */
+  activeAt: number;
   /** The one merchant (birth `tenant`) whose kiosks this user sees; null: every kiosk. */
   tenant: string | null;
 }
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 const USERNAME = /^[a-z0-9][a-z0-9._-]{1,39}$/;
+/** How stale `active_at` may get before a request writes it again: one write a minute, not one a request. */
+const ACTIVE_PRECISION_MS = 60_000;
 
 export class Accounts {
   constructor(
     private readonly store: FleetStore,
     private readonly sessionMs = 12 * 3600_000,
+    /** Without a request of the user for this long a session ends (a PC left logged in). */
+    readonly idleMs = 30 * 60_000,
   ) {}
 
   /**
@@ -191,35 +199,87 @@ export class Accounts {
       {
         durable: true,
         statements: [
-          { sql: 'DELETE FROM sessions WHERE expires_at < ?', params: [now] },
           {
-            sql: 'INSERT INTO sessions (token_hash, username, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
-            params: [sha256(token), username, csrf, now, expiresAt],
+            sql: 'DELETE FROM sessions WHERE expires_at < ? OR COALESCE(active_at, created_at) <= ?',
+            params: [now, now - this.idleMs],
+          },
+          {
+            sql: 'INSERT INTO sessions (token_hash, username, csrf, created_at, expires_at, active_at) VALUES (?, ?, ?, ?, ?, ?)',
+            params: [sha256(token), username, csrf, now, expiresAt, now],
           },
         ],
       },
     ]);
     const [row] = await this.store.all('SELECT role, tenant FROM users WHERE username = ?', [username]);
     const tenant = (row?.tenant as string | null | undefined) ?? null;
-    return { token, session: { username, role: row?.role as Role, csrf, expiresAt, tenant } };
+    return {
+      token,
+      session: { username, role: row?.role as Role, csrf, expiresAt, activeAt: now, tenant },
+    };
   }
 
-  async session(token: string | undefined, now = Date.now()): Promise<Session | undefined> {
+  /**
+   * The session of a cookie's token, or undefined: none, past its 12 hours, idle for `idleMs`, or
+   * its user disabled. `active`: the request is the user's own (not one the page makes by itself on
+   * a live update), so it keeps the session from going idle.
+   */
+  async session(token: string | undefined, now = Date.now(), active = true): Promise<Session | undefined> {
     if (!token) return undefined;
     const [row] = await this.store.all(
-      `SELECT s.username, s.csrf, s.expires_at, u.role, u.disabled, u.tenant FROM sessions s
+      `SELECT s.username, s.csrf, s.expires_at, COALESCE(s.active_at, s.created_at) AS active_at,
+       u.role, u.disabled, u.tenant FROM sessions s
        JOIN users u ON u.username = s.username WHERE s.token_hash = ?`,
       [sha256(token)],
     );
-    if (!row || Number(row.expires_at) <= now || Number(row.disabled) === 1 || !isRole(row.role))
-      return undefined;
+    if (!row || !this.alive(row, now) || !isRole(row.role)) return undefined;
+    let activeAt = Number(row.active_at);
+    if (active && now - activeAt >= ACTIVE_PRECISION_MS) {
+      await this.touch([token], now);
+      activeAt = now;
+    }
     return {
       username: String(row.username),
       role: row.role,
       csrf: String(row.csrf),
       expiresAt: Number(row.expires_at),
+      activeAt,
       tenant: (row.tenant as string | null) ?? null,
     };
+  }
+
+  private alive(row: Record<string, unknown>, now: number): boolean {
+    return (
+      Number(row.expires_at) > now && Number(row.active_at) + this.idleMs > now && Number(row.disabled) !== 1
+    );
+  }
+
+  /** Which of these tokens still open a session (for the live streams a worker holds). */
+  async liveTokens(tokens: readonly string[], now = Date.now()): Promise<Set<string>> {
+    if (tokens.length === 0) return new Set();
+    const byHash = new Map(tokens.map((t) => [sha256(t), t]));
+    const rows = await this.store.all(
+      `SELECT s.token_hash, s.expires_at, COALESCE(s.active_at, s.created_at) AS active_at, u.disabled
+       FROM sessions s JOIN users u ON u.username = s.username
+       WHERE s.token_hash IN (${tokens.map(() => '?').join(', ')})`,
+      [...byHash.keys()],
+    );
+    return new Set(rows.filter((r) => this.alive(r, now)).map((r) => byHash.get(String(r.token_hash))!));
+  }
+
+  /** Counts as a request of the user now (their own request, or a viewer's open live page). */
+  async touch(tokens: readonly string[], now = Date.now()): Promise<void> {
+    if (tokens.length === 0) return;
+    await this.store.writeNow([
+      {
+        durable: true,
+        statements: [
+          {
+            sql: `UPDATE sessions SET active_at = ? WHERE token_hash IN (${tokens.map(() => '?').join(', ')})`,
+            params: [now, ...tokens.map(sha256)],
+          },
+        ],
+      },
+    ]);
   }
 
   async closeSession(token: string): Promise<void> {
@@ -232,11 +292,25 @@ export class Accounts {
   }
 }
 
-/** Failed logins per key (client address, user name) in a sliding window. */
-export class LoginLimiter {
-  private readonly failures = new Map<string, number[]>();
+/** The store did not answer while a login was limited: the caller refuses the login (503), never lets it through. */
+export class LoginLimitUnavailable extends Error {
+  constructor(cause: unknown) {
+    super(`login limit unavailable: ${(cause as Error).message}`, { cause });
+    this.name = 'LoginLimitUnavailable';
+  }
+}
 
+export type LoginGate = { allowed: true; attempt: string } | { allowed: false; retryAfterMs: number };
+
+/**
+ * Failed logins per key (`ip:<address>`, `user:<name>`) in a sliding window, kept in the store so
+ * that every worker on one database counts the same failures (per process, N workers gave N times
+ * the tries). An attempt is written before its password is checked: parallel guesses, at one worker
+ * or several, each see the ones in flight, so no burst gets past the limit while the hashes run.
+ */
+export class LoginLimiter {
   constructor(
+    private readonly store: FleetStore,
     private readonly maxFailures = 5,
     private readonly windowMs = 15 * 60_000,
     private readonly maxPerAddress = 20,
@@ -246,27 +320,75 @@ export class LoginLimiter {
     return key.startsWith('ip:') ? this.maxPerAddress : this.maxFailures;
   }
 
-  /** Milliseconds until another attempt is allowed for any of the keys (0: allowed now). */
-  retryAfterMs(keys: readonly string[], now: number): number {
-    let wait = 0;
-    for (const key of keys) {
-      const recent = (this.failures.get(key) ?? []).filter((t) => now - t < this.windowMs);
-      this.failures.set(key, recent);
-      if (recent.length >= this.limit(key)) wait = Math.max(wait, recent[0]! + this.windowMs - now);
+  /**
+   * Records an attempt and says whether it may go on. Refused: the attempt is not kept (a locked-out
+   * guesser does not push the window further) and `retryAfterMs` says when the oldest failure that
+   * holds the limit leaves the window. Throws LoginLimitUnavailable when the store does not answer.
+   */
+  async begin(keys: readonly string[], now: number): Promise<LoginGate> {
+    const attempt = randomBytes(12).toString('base64url');
+    const since = now - this.windowMs;
+    try {
+      await this.store.writeNow([
+        {
+          durable: true,
+          statements: [
+            // The table holds one window: a scan over many addresses cannot grow it without end.
+            { sql: 'DELETE FROM login_attempts WHERE at <= ?', params: [since] },
+            ...keys.map((key) => ({
+              sql: 'INSERT INTO login_attempts (attempt, key, at) VALUES (?, ?, ?)',
+              params: [attempt, key, now],
+            })),
+          ],
+        },
+      ]);
+      const mine = await this.store.all('SELECT key, id FROM login_attempts WHERE attempt = ?', [attempt]);
+      let wait = 0;
+      for (const key of keys) {
+        // Only the attempts before this one: of a burst of parallel guesses the first `limit` go on.
+        const id = Number(mine.find((r) => r.key === key)?.id);
+        const [r] = await this.store.all(
+          'SELECT COUNT(*) AS n FROM login_attempts WHERE key = ? AND at > ? AND id < ?',
+          [key, since, id],
+        );
+        const limit = this.limit(key);
+        if (Number(r?.n ?? 0) < limit) continue;
+        // The limit-th newest failure: once it leaves the window, fewer than `limit` remain.
+        const [oldest] = await this.store.all(
+          `SELECT at FROM login_attempts WHERE key = ? AND at > ? AND id < ?
+           ORDER BY id DESC LIMIT 1 OFFSET ${limit - 1}`,
+          [key, since, id],
+        );
+        wait = Math.max(wait, Number(oldest?.at ?? now) + this.windowMs - now, 1);
+      }
+      if (wait === 0) return { allowed: true, attempt };
+      await this.forget(attempt);
+      return { allowed: false, retryAfterMs: wait };
+    } catch (err) {
+      throw new LoginLimitUnavailable(err);
     }
-    return wait;
   }
 
-  failed(keys: readonly string[], now: number): void {
-    for (const key of keys)
-      this.failures.set(key, [...(this.failures.get(key) ?? []), now].slice(-this.maxFailures));
-    // Bounded: a scan of many addresses must not grow this without end.
-    if (this.failures.size > 10_000)
-      for (const k of [...this.failures.keys()].slice(0, 5000)) this.failures.delete(k);
+  /** The right password: this attempt and the user name's earlier failures are forgotten (not the address's). */
+  async succeeded(attempt: string, username: string): Promise<void> {
+    await this.store.writeNow([
+      {
+        durable: true,
+        statements: [
+          { sql: 'DELETE FROM login_attempts WHERE attempt = ?', params: [attempt] },
+          { sql: 'DELETE FROM login_attempts WHERE key = ?', params: [`user:${username}`] },
+        ],
+      },
+    ]);
   }
 
-  succeeded(keys: readonly string[]): void {
-    for (const key of keys) this.failures.delete(key);
+  private async forget(attempt: string): Promise<void> {
+    await this.store.writeNow([
+      {
+        durable: true,
+        statements: [{ sql: 'DELETE FROM login_attempts WHERE attempt = ?', params: [attempt] }],
+      },
+    ]);
   }
 }
 

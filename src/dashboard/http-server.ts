@@ -32,6 +32,7 @@ import {
   hostName,
   isRole,
   LoginLimiter,
+  LoginLimitUnavailable,
   parseCookies,
   SESSION_COOKIE,
   sessionCookie,
@@ -130,7 +131,9 @@ export class DashboardServer {
   private timer: NodeJS.Timeout | undefined;
   private keepAlive: NodeJS.Timeout | undefined;
   private brokerWasConnected = false;
-  private readonly limiter = new LoginLimiter();
+  /** Failed logins, counted in the store for every worker (absent: no accounts). */
+  private readonly limiter: LoginLimiter | undefined;
+  private sweeping = false;
   /** The accounts, for the CLI and tests (absent in memory-only mode). */
   get accounts(): Accounts | undefined {
     return this.opts.accounts;
@@ -142,6 +145,7 @@ export class DashboardServer {
     this.now = opts.now ?? Date.now;
     this.log = opts.logger ?? silentLogger;
     this.allowedHosts = new Set((opts.allowedHosts ?? DEFAULT_ALLOWED_HOSTS).map((h) => hostName(h)));
+    this.limiter = opts.store ? new LoginLimiter(opts.store) : undefined;
     this.server = http.createServer((req, res) => {
       this.route(req, res).catch((err: unknown) => {
         this.log.error({ err: (err as Error).message, url: req.url }, 'request failed');
@@ -193,7 +197,10 @@ export class DashboardServer {
       });
     });
     this.timer = setInterval(() => this.flush(), this.opts.tickMs ?? 1000);
-    this.keepAlive = setInterval(() => this.broadcast(': keep-alive\n\n'), 15_000);
+    this.keepAlive = setInterval(() => {
+      this.broadcast(': keep-alive\n\n');
+      void this.sweepSessions();
+    }, 15_000);
     return (this.server.address() as AddressInfo).port;
   }
 
@@ -257,6 +264,32 @@ export class DashboardServer {
 
   private broadcast(chunk: string): void {
     for (const res of this.streams.keys()) res.write(chunk);
+  }
+
+  /**
+   * Ends the live streams whose session ended anywhere: idle, or closed at another worker (logout,
+   * new password, account disabled). A viewer's open stream counts as activity: a read-only page on a
+   * wall screen stays up until its 12 hours; an operator's or admin's page left open goes idle like
+   * any other (it can send commands). Store unreachable: the streams stay until it answers again
+   * (their 12 hours are checked in memory on every tick). Public for tests; the keep-alive runs it.
+   */
+  async sweepSessions(): Promise<void> {
+    const accounts = this.opts.accounts;
+    if (!accounts || this.sweeping) return;
+    const owners = [...this.streams.values()].filter((o) => o !== undefined);
+    if (owners.length === 0) return;
+    this.sweeping = true;
+    try {
+      const now = this.now();
+      const live = await accounts.liveTokens([...new Set(owners.map((o) => o.token))], now);
+      this.endStreams((o) => !live.has(o.token));
+      const viewers = owners.filter((o) => o.role === 'viewer' && live.has(o.token)).map((o) => o.token);
+      await accounts.touch([...new Set(viewers)], now);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'session sweep failed: store unreachable?');
+    } finally {
+      this.sweeping = false;
+    }
   }
 
   /** Ends the live streams of sessions that ended (logout, expiry, new password, account disabled). */
@@ -385,7 +418,10 @@ export class DashboardServer {
         return this.login(req, res, accounts, now);
       }
       const token = parseCookies(req.headers.cookie).get(SESSION_COOKIE);
-      session = await accounts.session(token, now);
+      // Opening the live stream and the page's own refresh on a live update are not the user's doing:
+      // they do not keep the session from going idle.
+      const own = p !== '/api/stream' && req.headers['x-dashboard-background'] === undefined;
+      session = await accounts.session(token, now, own);
       if (!session) return this.json(res, 401, { error: 'log in first' });
       if (method !== 'GET' && method !== 'HEAD') {
         if (!this.originAllowed(req))
@@ -443,7 +479,13 @@ export class DashboardServer {
       const token = session ? parseCookies(req.headers.cookie).get(SESSION_COOKIE) : undefined;
       const owner =
         session && token
-          ? { token, username: session.username, expiresAt: session.expiresAt, tenant: session.tenant }
+          ? {
+              token,
+              username: session.username,
+              role: session.role,
+              expiresAt: session.expiresAt,
+              tenant: session.tenant,
+            }
           : undefined;
       return this.stream(req, res, now, owner);
     }
@@ -626,21 +668,16 @@ export class DashboardServer {
     const username = typeof body?.username === 'string' ? body.username.trim().toLowerCase() : '';
     const password = typeof body?.password === 'string' ? body.password : '';
     const ip = this.clientAddress(req);
-    const keys = [`ip:${ip}`, `user:${username}`];
-    const wait = this.limiter.retryAfterMs(keys, now);
-    if (wait > 0) {
-      res.setHeader('Retry-After', String(Math.ceil(wait / 1000)));
-      this.audit({ at: now, username: username || null, action: 'login refused (rate limit)', ip });
-      return this.json(res, 429, { error: 'too many failed logins; try again later' });
-    }
+    const attempt = await this.gate(res, ip, username, now, 'login');
+    if (attempt === undefined) return;
     const role = username ? await accounts.check(username, password) : undefined;
     if (!role) {
-      this.limiter.failed(keys, now);
+      // The attempt stays in the store: it is this failure, counted by every worker.
       this.audit({ at: now, username: username || null, action: 'login failed', ip });
       this.log.warn({ username, ip }, 'login failed');
       return this.json(res, 401, { error: 'wrong user name or password' });
     }
-    this.limiter.succeeded([`user:${username}`]);
+    await this.limiter!.succeeded(attempt, username);
     const { token, session } = await accounts.openSession(username, now);
     this.audit({ at: now, username, action: 'login', ip });
     res.setHeader(
@@ -648,6 +685,36 @@ export class DashboardServer {
       sessionCookie(token, Math.floor((session.expiresAt - now) / 1000), this.opts.secureCookies ?? true),
     );
     return this.json(res, 200, { username, role: session.role, csrf: session.csrf });
+  }
+
+  /**
+   * The login limit before a password is checked: the attempt's id, or undefined when the answer was
+   * sent (429 past the limit, 503 when the store that counts the failures does not answer: without
+   * it every worker would allow unlimited tries, so none is allowed).
+   */
+  private async gate(
+    res: ServerResponse,
+    ip: string,
+    username: string,
+    now: number,
+    what: 'login' | 'password change',
+  ): Promise<string | undefined> {
+    let gate;
+    try {
+      if (!this.limiter) throw new LoginLimitUnavailable(new Error('no store'));
+      gate = await this.limiter.begin([`ip:${ip}`, `user:${username}`], now);
+    } catch (err) {
+      if (!(err instanceof LoginLimitUnavailable)) throw err;
+      this.log.error({ err: err.message, username, ip }, `${what} refused: the store does not answer`);
+      res.setHeader('Retry-After', '30');
+      this.json(res, 503, { error: `${what} unavailable: the store does not answer; try again shortly` });
+      return undefined;
+    }
+    if (gate.allowed) return gate.attempt;
+    res.setHeader('Retry-After', String(Math.ceil(gate.retryAfterMs / 1000)));
+    this.audit({ at: now, username: username || null, action: `${what} refused (rate limit)`, ip });
+    this.json(res, 429, { error: `too many failed ${what} attempts; try again later` });
+    return undefined;
   }
 
   /**
@@ -666,14 +733,13 @@ export class DashboardServer {
     if (!body || typeof body.current !== 'string' || typeof body.password !== 'string')
       return this.json(res, 400, { error: 'current and password wanted' });
     const ip = this.clientAddress(req);
-    const keys = [`ip:${ip}`, `user:${session.username}`];
-    if (this.limiter.retryAfterMs(keys, now) > 0)
-      return this.json(res, 429, { error: 'too many failed attempts; try again later' });
+    const attempt = await this.gate(res, ip, session.username, now, 'password change');
+    if (attempt === undefined) return;
     if (!(await accounts.check(session.username, body.current))) {
-      this.limiter.failed(keys, now);
       this.audit({ at: now, username: session.username, action: 'password change failed', ip });
       return this.json(res, 403, { error: 'current password wrong' });
     }
+    await this.limiter!.succeeded(attempt, session.username);
     try {
       await accounts.setPassword(session.username, body.password);
     } catch (err) {
@@ -957,6 +1023,7 @@ export class DashboardServer {
 interface StreamOwner {
   token: string;
   username: string;
+  role: Role;
   expiresAt: number;
   tenant: string | null;
 }

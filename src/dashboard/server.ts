@@ -7,7 +7,8 @@
  * --tz <IANA zone for "today"> (Europe/Berlin), --store <file | postgres://...> (var/dashboard.sqlite),
  * --client-id <id> (dashboard-<host>-<port>: a persistent MQTT session), --partition <n>/<count> (several
  * workers into one PostgreSQL: this one writes the snapshots of its share of the kiosks),
- * --cashbox-capacity <EUR> (500: when a cash box counts as full, for the fill estimate).
+ * --cashbox-capacity <EUR> (500: when a cash box counts as full, for the fill estimate),
+ * --session-idle-minutes <n> (30: a session without a request of its user for that long ends).
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -64,6 +65,8 @@ export interface DashboardOptions {
   sampleEveryMs?: number;
   /** Operator accounts and login (default: on whenever there is a store). */
   auth?: boolean;
+  /** A session without a request of its user for this long ends (default 30 minutes). */
+  sessionIdleMs?: number;
   /** Host names the server answers to (default 127.0.0.1, localhost, [::1]). */
   allowedHosts?: string[];
   secureCookies?: boolean;
@@ -156,7 +159,8 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
       o.onIngest?.(result, receivedAt);
     },
   });
-  const accounts = store && o.auth !== false ? new Accounts(store) : undefined;
+  const accounts =
+    store && o.auth !== false ? new Accounts(store, undefined, o.sessionIdleMs ?? 30 * 60_000) : undefined;
   const server = new DashboardServer({
     model,
     commands: link,
@@ -378,6 +382,7 @@ async function main(): Promise<void> {
       'trust-proxy': { type: 'boolean', default: false },
       partition: { type: 'string' },
       'cashbox-capacity': { type: 'string' },
+      'session-idle-minutes': { type: 'string', default: '30' },
     },
   });
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
@@ -397,6 +402,7 @@ async function main(): Promise<void> {
       ? { allowedHosts: ['127.0.0.1', 'localhost', '[::1]', ...values['allowed-host']] }
       : {}),
     trustProxy: values['trust-proxy'],
+    sessionIdleMs: positiveMinutes(values['session-idle-minutes'], '--session-idle-minutes'),
     ...(values.partition !== undefined ? { partition: parsePartition(values.partition) } : {}),
     ...(values['cashbox-capacity'] !== undefined
       ? { cashBoxCapacityCents: Math.round(Number(values['cashbox-capacity']) * 100) }
@@ -415,6 +421,12 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
+}
+
+function positiveMinutes(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} wants a number of minutes above 0, not ${v}`);
+  return n * 60_000;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {

@@ -7,13 +7,15 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 
+import sinon from 'sinon';
+
 import { Accounts, hashPassword, verifyPassword } from '../../src/dashboard/auth.js';
 import { startDashboard, type Dashboard } from '../../src/dashboard/server.js';
 import { startMosquitto, type MosquittoBroker } from '../../src/harness/mosquitto.js';
 import { SimKiosk } from '../../src/fleet-sim/sim-kiosk.js';
 import { eventually } from './eventually.js';
 import { authed, logIn } from './session.js';
-import { sqliteTarget, STORE_TARGETS } from './store-targets.js';
+import { postgresTarget, sqliteTarget, STORE_TARGETS } from './store-targets.js';
 import { needs, MOSQUITTO } from '../support/real-parts.js';
 
 describe('dashboard passwords', () => {
@@ -387,6 +389,143 @@ for (const makeTarget of STORE_TARGETS) {
     });
   });
 }
+
+const login = (base: string, username: string, password: string) =>
+  fetch(`${base}/api/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+
+/** A live stream, and whether the server has ended it. */
+async function openStream(base: string, headers: Record<string, string>) {
+  const res = await fetch(`${base}/api/stream`, { headers });
+  assert.equal(res.status, 200);
+  const reader = res.body!.getReader();
+  const s = { ended: false };
+  void (async () => {
+    for (;;) if ((await reader.read().catch(() => ({ done: true }))).done) break;
+    s.ended = true;
+  })();
+  return s;
+}
+
+describe('dashboard login limit shared by two workers on one PostgreSQL', function () {
+  this.timeout(60_000);
+  const target = postgresTarget();
+  let broker: MosquittoBroker;
+  const dashes: Dashboard[] = [];
+  const base = (i: number) => `http://127.0.0.1:${dashes[i]!.port}`;
+
+  before(async function () {
+    await needs(this, MOSQUITTO);
+    broker = await startMosquitto();
+    for (const i of [0, 1])
+      dashes.push(
+        await startDashboard({
+          mqttUrl: broker.url,
+          port: 0,
+          waitForBroker: true,
+          store: target.spec,
+          storeSchema: target.schema!,
+          clientId: `limit-${process.pid}-${i}`,
+        }),
+      );
+    await dashes[0]!.server.accounts!.addUser('olga', 'operator-password-1', 'operator');
+    await dashes[0]!.server.accounts!.addUser('piet', 'operator-password-2', 'operator');
+  });
+  after(async () => {
+    sinon.restore();
+    for (const d of dashes) await d.stop();
+    await broker?.stop();
+    await target.cleanup();
+  });
+
+  it('counts failures at one worker at the other too (5 per user name, not 5 per worker)', async () => {
+    const statuses: number[] = [];
+    for (const i of [0, 0, 0, 1, 1, 1, 0])
+      statuses.push((await login(base(i), 'olga', 'wrong-wrong')).status);
+    assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429, 429]);
+    const right = await login(base(1), 'olga', 'operator-password-1');
+    assert.equal(right.status, 429, 'the right password waits out the window at either worker');
+    assert.ok(Number(right.headers.get('retry-after')) > 14 * 60, right.headers.get('retry-after') ?? '');
+  });
+
+  it('lets no burst of parallel guesses past the limit while the hashes run', async () => {
+    const statuses = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => login(base(i % 2), 'piet', 'wrong-wrong').then((r) => r.status)),
+    );
+    // Per worker in memory, each of the 12 was checked before any failure was counted: 12 times 401.
+    const tried = statuses.filter((s) => s === 401).length;
+    assert.ok(tried >= 1 && tried <= 5, statuses.join(' '));
+    assert.equal(statuses.filter((s) => s === 429).length, 12 - tried, statuses.join(' '));
+  });
+
+  it('refuses a login (503) when the store that counts the failures does not answer', async () => {
+    const db = dashes[0]!.store!.db;
+    sinon.stub(db, 'batch').rejects(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+    try {
+      const res = await login(base(0), 'nobody', 'wrong-wrong');
+      assert.equal(res.status, 503);
+      assert.match(((await res.json()) as { error: string }).error, /store does not answer/);
+    } finally {
+      sinon.restore();
+    }
+  });
+});
+
+describe('dashboard session idle timeout (fake clock)', function () {
+  this.timeout(40_000);
+  const target = sqliteTarget();
+  let broker: MosquittoBroker;
+  let dash: Dashboard;
+  let clock: sinon.SinonFakeTimers;
+  const base = () => `http://127.0.0.1:${dash.port}`;
+  const MIN = 60_000;
+
+  before(async function () {
+    await needs(this, MOSQUITTO);
+    broker = await startMosquitto();
+    // Only Date: the sockets and the broker keep their real timers.
+    clock = sinon.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+    dash = await startDashboard({ mqttUrl: broker.url, port: 0, waitForBroker: true, store: target.spec });
+    await dash.server.accounts!.addUser('olga', 'operator-password-1', 'operator');
+    await dash.server.accounts!.addUser('victor', 'viewer-password-1', 'viewer');
+  });
+  after(async () => {
+    clock?.restore();
+    await dash?.stop();
+    await broker?.stop();
+    await target.cleanup();
+  });
+
+  it("ends a session 30 minutes after its user's last request, and its live stream; a viewer's open page stays", async () => {
+    const olga = await logIn(base(), 'olga', 'operator-password-1');
+    const victor = await logIn(base(), 'victor', 'viewer-password-1');
+    const olgaStream = await openStream(base(), authed(olga));
+    const victorStream = await openStream(base(), authed(victor));
+    const kiosks = (s: typeof olga, more: Record<string, string> = {}) =>
+      fetch(`${base()}/api/kiosks`, { headers: authed(s, more) }).then((r) => r.status);
+    const step = async (minutes: number) => {
+      clock.tick(minutes * MIN);
+      await dash.server.sweepSessions();
+    };
+
+    await step(20);
+    assert.equal(await kiosks(olga), 200, 'her own request: active at minute 20');
+    await step(10);
+    // The page's refresh on a live update is not hers: it answers, but does not keep her session.
+    assert.equal(await kiosks(olga, { 'X-Dashboard-Background': '1' }), 200);
+    await step(10);
+    await step(9);
+    assert.equal(olgaStream.ended, false, 'minute 49: 29 minutes idle');
+    await step(1);
+    await eventually('the idle operator’s stream ended', () => olgaStream.ended);
+    assert.equal(await kiosks(olga), 401, 'minute 50: 30 minutes after her last request');
+    assert.equal(victorStream.ended, false, "the viewer's wall screen keeps streaming");
+    assert.equal(await kiosks(victor), 200);
+  });
+});
 
 describe('dashboard user command line', function () {
   this.timeout(60_000);

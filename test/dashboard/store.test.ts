@@ -66,7 +66,7 @@ for (const makeTarget of STORE_TARGETS) {
       const v = await store.all<{ version: number }>('SELECT version FROM schema_migrations');
       assert.deepEqual(
         v.map((r) => Number(r.version)).sort((a, b) => a - b),
-        [1, 2, 3, 4, 5],
+        [1, 2, 3, 4, 5, 6],
       );
       assert.deepEqual(await store.kiosks(), []);
     });

@@ -478,14 +478,16 @@ function refreshDetailSoon() {
   if (detailTimer) return;
   detailTimer = setTimeout(() => {
     detailTimer = null;
-    void refreshDetail();
+    void refreshDetail(true);
   }, 300);
 }
 
-async function refreshDetail() {
+/** `background`: the page's own refresh on a live update, which must not keep an idle session alive. */
+async function refreshDetail(background = false) {
   const id = ui.selected;
   if (!id) return;
-  const res = await api(`/api/kiosks/${encodeURIComponent(id)}`).catch(() => null);
+  const headers = background ? { 'X-Dashboard-Background': '1' } : {};
+  const res = await api(`/api/kiosks/${encodeURIComponent(id)}`, { headers }).catch(() => null);
   if (!res || !res.ok || ui.selected !== id) return;
   const body = await res.json();
   ui.skew = body.now - Date.now();

@@ -217,6 +217,25 @@ CREATE TABLE cash_collections (
     what: 'users.tenant: an account that sees only the kiosks of one merchant (null: all)',
     sql: `ALTER TABLE users ADD COLUMN tenant TEXT`,
   },
+  {
+    version: 6,
+    what: 'login_attempts: the login rate limit shared by every worker; sessions.active_at: the idle timeout',
+    // One row per key (user:<name>, ip:<address>) of a login attempt, written before the password is
+    // checked and removed again when it was right or refused: what stays is the failures of the window,
+    // which every worker counts. `id` orders parallel attempts: each counts only the ones before it. `active_at`: the session's last request (NULL for sessions from before:
+    // read as their creation).
+    sql: `
+CREATE TABLE login_attempts (
+  id {{id}},
+  attempt TEXT NOT NULL,
+  key TEXT NOT NULL,
+  at BIGINT NOT NULL
+);
+CREATE INDEX login_attempts_key ON login_attempts (key, at);
+CREATE INDEX login_attempts_attempt ON login_attempts (attempt);
+CREATE INDEX login_attempts_at ON login_attempts (at);
+ALTER TABLE sessions ADD COLUMN active_at BIGINT`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
