@@ -140,4 +140,45 @@ describe('dashboard accounts in a real browser', function () {
     assert.deepEqual(pageErrors, []);
     await page.context().close();
   });
+
+  it('changes the own password on the page: the current one asked, the old one dead, the page goes on', async () => {
+    await dash.server.accounts!.addUser('petra', 'operator-password-2', 'operator');
+    const page = await loggedIn('petra', 'operator-password-2');
+    const msg = page.locator('#password-msg');
+    await page.click('#password-open');
+    await page.fill('#password-current', 'not-my-password');
+    await page.fill('#password-new', 'petra-new-password-1');
+    await page.fill('#password-repeat', 'petra-new-password-1');
+    await page.click('#password-submit');
+    await page.waitForSelector('#password-msg[data-state="error"]');
+    assert.equal(await msg.innerText(), 'current password wrong');
+
+    await page.fill('#password-current', 'operator-password-2');
+    await page.fill('#password-repeat', 'petra-new-password-2');
+    await page.click('#password-submit');
+    await page.waitForSelector('#password-msg >> text=The two new passwords differ.');
+
+    await page.fill('#password-repeat', 'petra-new-password-1');
+    await page.click('#password-submit');
+    await page.waitForSelector('#password-msg[data-state="ok"]');
+    assert.match(await msg.innerText(), /Password changed/);
+    await page.click('#password-cancel');
+
+    const login = (password: string) =>
+      fetch(`${base()}/api/login`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ username: 'petra', password }),
+      }).then((r) => r.status);
+    assert.equal(await login('operator-password-2'), 401, 'the old password opens nothing');
+    assert.equal(await login('petra-new-password-1'), 200);
+    // This page got the new session and its CSRF token: a command still goes through.
+    await page.click('.tile[data-kiosk="k-0501"]');
+    await page.waitForSelector('#detail[data-kiosk="k-0501"]:not([hidden])');
+    await page.click('#cmds button[data-cmd="ping"]');
+    await page.waitForSelector('#cmd-log li[data-cmd-name="ping"][data-cmd-status="succeeded"]');
+    assert.ok((await dash.store!.commands('k-0501')).some((c) => c.operator === 'petra'));
+    assert.deepEqual(pageErrors, []);
+    await page.context().close();
+  });
 });

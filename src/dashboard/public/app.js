@@ -950,6 +950,41 @@ async function whoAmI() {
   document.body.dataset.role = ui.me.role;
 }
 
+/**
+ * The user's own new password (POST /api/password): the current one is asked again. The server ends
+ * every session of the user and gives this page a new one, whose CSRF token replaces the old.
+ */
+async function changePassword() {
+  const msg = $('password-msg');
+  const current = $('password-current').value;
+  const password = $('password-new').value;
+  if (password !== $('password-repeat').value) {
+    msg.textContent = 'The two new passwords differ.';
+    msg.dataset.state = 'error';
+    return;
+  }
+  $('password-submit').disabled = true;
+  try {
+    const res = await api('/api/password', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ current, password }),
+    }).catch(() => null);
+    const body = res ? await res.json().catch(() => ({})) : {};
+    if (res && res.ok) {
+      ui.me.csrf = body.csrf;
+      $('password-form').reset();
+      msg.textContent = 'Password changed. Your other sessions have ended.';
+      msg.dataset.state = 'ok';
+    } else {
+      msg.textContent = body.error || 'The password could not be changed (no answer).';
+      msg.dataset.state = 'error';
+    }
+  } finally {
+    $('password-submit').disabled = false;
+  }
+}
+
 async function logout() {
   await api('/api/logout', { method: 'POST' }).catch(() => null);
   window.location.href = '/login';
@@ -1030,6 +1065,15 @@ async function findVouchers(ref) {
 async function init() {
   await whoAmI();
   $('logout').addEventListener('click', () => void logout());
+  $('password-open').addEventListener('click', () => {
+    $('password-msg').textContent = '';
+    $('password-dialog').showModal();
+  });
+  $('password-cancel').addEventListener('click', () => $('password-dialog').close());
+  $('password-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    void changePassword();
+  });
   void loadHistory($('fleet-chart'));
   $('voucher-open').addEventListener('click', () => void findVouchers(null));
   $('voucher-find').addEventListener('submit', (e) => {
