@@ -339,8 +339,10 @@ async function readStdin(): Promise<string> {
 /** A password typed on the terminal, not echoed: it must not stand in the scrollback or over a shoulder. */
 function readHidden(prompt: string): Promise<string> {
   const stdin = process.stdin;
-  process.stderr.write(prompt);
+  // Echo off before the prompt: whoever types as soon as it shows (a person, a script, the test)
+  // would otherwise have the first characters echoed by the terminal.
   stdin.setRawMode(true);
+  process.stderr.write(prompt);
   stdin.setEncoding('utf8');
   return new Promise((resolve, reject) => {
     let typed = '';
