@@ -70,6 +70,7 @@ function counterSet(c: Counters) {
     sales: { count: c.sales.count, cents: c.sales.cents },
     topups: { count: c.topUps.count, cents: c.topUps.cents },
     cashIn: { count: c.cashIn.count, cents: c.cashIn.cents },
+    salesValue: { count: c.salesValue.count, cents: c.salesValue.cents, parts: { ...c.salesValue.parts } },
   };
 }
 

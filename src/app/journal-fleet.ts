@@ -21,6 +21,7 @@ import type { FleetReporter } from '../fleet/reporter.js';
 import type { JournalEntry } from '../journal/entries.js';
 import type { Journal } from '../journal/journal.js';
 import type { Logger } from '../util/logger.js';
+import { salePartsOfFigures, type SaleParts } from '../util/sale-value.js';
 import { voucherEventsOf } from './voucher-events.js';
 
 export type JournalFleetEvent =
@@ -55,6 +56,14 @@ export function paidEventId(kioskId: string, transactionId: string): string {
  */
 export function discountField(cents: number): { discountCents?: number } {
   return cents > 0 ? { discountCents: cents } : {};
+}
+
+/**
+ * `evt/transaction`'s `parts`, a completed sale's only (a top-up is not a sale): the same split the
+ * journal's sales-value odometer counts, so the dashboard's counters check compares like with like.
+ */
+export function partsField(kind: 'sale' | 'topup', parts: SaleParts | undefined): { parts?: SaleParts } {
+  return kind === 'sale' && parts ? { parts } : {};
 }
 
 /** The fleet's name of how a sale was paid. */
@@ -145,6 +154,7 @@ export function journalEventsOf(
           ...(p.cardMasked ? { card: p.cardMasked } : {}),
           itemCount: p.itemCount,
           ...discountField(e.sale.discount),
+          ...partsField(e.sale.kind, salePartsOfFigures(e.sale)),
         },
       });
     }

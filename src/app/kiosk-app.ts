@@ -13,6 +13,7 @@ import { createApiActors } from '../flows/api-actors.js';
 import { Journal, type JournalAlert } from '../journal/journal.js';
 import type { StandIn } from '../sim/api-server.js';
 import type { Logger } from '../util/logger.js';
+import { saleParts } from '../util/sale-value.js';
 import { kioskMachine, kioskPhaseOf, sessionIdOf, type KioskPhase } from '../../machines/kiosk.machine.js';
 import { checkoutMachine } from '../../machines/checkout.machine.js';
 import { topupMachine } from '../../machines/topup.machine.js';
@@ -40,7 +41,7 @@ import { VoucherIssuer } from '../bookkeeping/voucher-code.js';
 import { VoucherBook } from '../bookkeeping/voucher-book.js';
 import { loadVoucherKeys, voucherKeyFile } from './voucher-keys.js';
 import { createVoucherPayout } from './voucher-payout.js';
-import { JournalFleet, discountField, fleetMethod, paidEventId } from './journal-fleet.js';
+import { JournalFleet, discountField, fleetMethod, paidEventId, partsField } from './journal-fleet.js';
 import type { JournalEntry } from '../journal/entries.js';
 import { VendJournal } from '../bookkeeping/vend-journal.js';
 import { createVendActors } from './vend-actors.js';
@@ -560,10 +561,22 @@ export class KioskApp extends EventEmitter {
         break;
       case 'transaction_finished': {
         const method = fleetMethod(e.method);
+        const kind = this.config.kiosk.mode === 'topup' ? 'topup' : 'sale';
+        // The parts of the goods delivered, as the receipt's figures will say them (saleParts lays
+        // the value on the payments, cash last, so the change still to be paid changes nothing).
+        const parts =
+          e.outcome === 'paid' && e.sale
+            ? saleParts(e.amount, {
+                cardBalance: e.sale.parts.card,
+                voucher: e.sale.voucherIn ?? 0,
+                terminal: e.sale.parts.terminal,
+                cash: e.sale.cashIn,
+              })
+            : undefined;
         fleet?.event('transaction', {
           // One id per paid transaction: recovery may tell the same sale again (printRecovered).
           ...(e.outcome === 'paid' ? { eventId: paidEventId(this.config.kiosk.id, e.id) } : {}),
-          kind: this.config.kiosk.mode === 'topup' ? 'topup' : 'sale',
+          kind,
           outcome: e.outcome === 'paid' ? 'completed' : e.outcome === 'aborted' ? 'cancelled' : 'failed',
           amountCents: e.amount,
           currency: 'EUR',
@@ -573,6 +586,7 @@ export class KioskApp extends EventEmitter {
           itemCount: e.itemCount,
           // The receipt's bonus split (bonusDiscounts), so the event and the paper cannot differ.
           ...discountField(e.sale ? bonusDiscountCents(e.sale) : 0),
+          ...partsField(kind, parts),
         });
         break;
       }

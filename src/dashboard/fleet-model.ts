@@ -9,6 +9,7 @@
  * compared with other device times of the same kiosk.
  */
 import { KNOWN_ALERTS, type AlertMessage, type BirthMessage, type HealthMessage } from '../fleet/envelope.js';
+import { partsDiffering, SALE_PARTS, zeroParts, type SalePart, type SaleParts } from '../util/sale-value.js';
 import { decode, type CmdStatus, type EventMsg, type FleetMessage, type KioskState } from './messages.js';
 import {
   computeStatus,
@@ -134,11 +135,34 @@ export interface KioskDetail extends KioskSummary {
   seq: { last: number | undefined; gaps: number; duplicates: number };
   /**
    * Since the first health seen today: the odometers' rise against what events reported, like with
-   * like (counts, and cash in). `agrees` false is a real discrepancy (or an event still in flight).
+   * like (counts, and cash in; and `sales`, the sales' value part by part, where the kiosk counts it).
+   * `agrees` false is a real discrepancy (or an event still in flight).
    */
   counterCrossCheck:
-    { since: number; counters: CrossCheckFigures; events: CrossCheckFigures; agrees: boolean } | undefined;
+    | {
+        since: number;
+        counters: CrossCheckFigures;
+        events: CrossCheckFigures;
+        /** Absent when the kiosk's health has no `salesValue` (a kiosk of before): nothing is said. */
+        sales?: SalesCrossCheck;
+        agrees: boolean;
+      }
+    | undefined;
 }
+
+/** The sales' value since the baseline, part by part: the odometer's rise and the events' sum. */
+export interface SalesCrossCheck {
+  counters: SalesFigures;
+  events: SalesFigures;
+  /** The parts that differ (empty: they agree to the cent). */
+  differing: SalePart[];
+}
+export interface SalesFigures {
+  count: number;
+  cents: number;
+  parts: SaleParts;
+}
+const zeroSales = (): SalesFigures => ({ count: 0, cents: 0, parts: zeroParts() });
 
 export interface FleetStats {
   messages: number;
@@ -150,9 +174,11 @@ export interface FleetStats {
 }
 
 /**
- * Like with like: the kiosk's odometers value a sale at what its payment step moved (for cash, the cash
- * part), the events at the basket value, so cents of sales are not comparable. Counts of sales and
- * top-ups are, and so is cash taken in (the `cashIn` odometer and `evt/cash inserted`, both the coins).
+ * Like with like: the kiosk's `sales` odometer values a sale at what its payment step moved (for cash,
+ * the cash part), the events at the basket value, so those cents are not comparable. Counts of sales
+ * and top-ups are, and so is cash taken in (the `cashIn` odometer and `evt/cash inserted`, both the
+ * coins). Sales cents are compared on `salesValue` against the events' `parts` (one definition,
+ * src/util/sale-value.ts), see `SalesCrossCheck`.
  */
 export interface CrossCheckFigures {
   salesCount: number;
@@ -160,6 +186,27 @@ export interface CrossCheckFigures {
   cashInCents: number;
 }
 const zeroFigures = (): CrossCheckFigures => ({ salesCount: 0, topupCount: 0, cashInCents: 0 });
+
+function copySales(v: SalesFigures): SalesFigures {
+  return { count: v.count, cents: v.cents, parts: { ...v.parts } };
+}
+
+/**
+ * The sales' value since the baseline, part by part. Nothing is said (undefined) when either side
+ * lacks parts: a kiosk of before has no `salesValue` in its health (then its events carry none
+ * either), and one upgraded since this morning's baseline is compared from tomorrow's.
+ */
+function salesCrossCheck(
+  base: SalesFigures | undefined,
+  now: SalesFigures | undefined,
+  events: SalesFigures,
+): SalesCrossCheck | undefined {
+  if (!base || !now) return undefined;
+  const parts = zeroParts();
+  for (const p of SALE_PARTS) parts[p] = now.parts[p] - base.parts[p];
+  const counters = { count: now.count - base.count, cents: now.cents - base.cents, parts };
+  return { counters, events: copySales(events), differing: partsDiffering(parts, events.parts) };
+}
 
 interface KioskRecord {
   id: string;
@@ -178,7 +225,17 @@ interface KioskRecord {
   today: TodayView;
   /** Odometers at the first health of the day, and what events brought since then. */
   counterBaseline:
-    { day: string; at: number; counters: CrossCheckFigures; events: CrossCheckFigures } | undefined;
+    | {
+        day: string;
+        at: number;
+        counters: CrossCheckFigures;
+        events: CrossCheckFigures;
+        /** The `salesValue` odometer at the baseline (absent: the kiosk does not count it). */
+        sales: SalesFigures | undefined;
+        /** Completed sales' events that carried `parts`, summed. */
+        salesEvents: SalesFigures;
+      }
+    | undefined;
   recent: EventView[];
   seen: Set<string>;
   seenOrder: string[];
@@ -499,11 +556,13 @@ export class FleetModel {
         cashInCents: life.cashIn.cents - base.counters.cashInCents,
       };
       const events = { ...base.events };
+      const sales = salesCrossCheck(base.sales, life.salesValue, base.salesEvents);
       const agrees =
         counters.salesCount === events.salesCount &&
         counters.topupCount === events.topupCount &&
-        counters.cashInCents === events.cashInCents;
-      counterCrossCheck = { since: base.at, counters, events, agrees };
+        counters.cashInCents === events.cashInCents &&
+        (sales === undefined || sales.differing.length === 0);
+      counterCrossCheck = { since: base.at, counters, events, ...(sales ? { sales } : {}), agrees };
     }
     return {
       ...s,
@@ -574,6 +633,8 @@ export class FleetModel {
         cashInCents: life.cashIn.cents,
       },
       events: zeroFigures(),
+      sales: life.salesValue ? copySales(life.salesValue) : undefined,
+      salesEvents: zeroSales(),
     };
   }
 
@@ -608,6 +669,17 @@ export class FleetModel {
     }
     if (since && msg.type === 'cash' && msg.body.action === 'inserted')
       since.cashInCents += msg.body.amountCents;
+    const salesSince = k.counterBaseline?.salesEvents;
+    if (salesSince && msg.type === 'transaction' && msg.body.outcome === 'completed') {
+      const parts = msg.body.kind === 'sale' ? msg.body.parts : undefined;
+      if (parts) {
+        salesSince.count++;
+        for (const p of SALE_PARTS) {
+          salesSince.parts[p] += parts[p];
+          salesSince.cents += parts[p];
+        }
+      }
+    }
 
     if (msg.type === 'transaction') {
       const tx = msg.body;

@@ -116,10 +116,28 @@ export type DeviceStatus = z.infer<typeof DeviceStatusSchema>;
 
 export const CounterSchema = z.looseObject({ count: nonNegInt, cents: int });
 export type Counter = z.infer<typeof CounterSchema>;
+
+/**
+ * A sale's value split by what paid it (src/util/sale-value.ts `saleParts`, one definition for the
+ * kiosk's odometer and its events): integer cents, summing exactly to the value.
+ */
+export const SalePartsSchema = z.strictObject({
+  cardBalance: nonNegInt,
+  voucher: nonNegInt,
+  terminal: nonNegInt,
+  cash: nonNegInt,
+});
+
 export const CounterSetSchema = z.looseObject({
   sales: CounterSchema,
   topups: CounterSchema,
   cashIn: CounterSchema,
+  /**
+   * Sales at their basket value with its parts, counted when the sale's receipt figures are journaled
+   * (top-ups not included). Added in v1 as an optional field: older kiosks omit it, and the dashboard's
+   * counters check then compares no sales cents.
+   */
+  salesValue: z.looseObject({ count: nonNegInt, cents: int, parts: SalePartsSchema }).optional(),
 });
 export type CounterSet = z.infer<typeof CounterSetSchema>;
 /** Odometers: only ever rising, so a lost or repeated heartbeat cannot corrupt a total. */
@@ -232,6 +250,12 @@ export const TransactionEventSchema = z.strictObject({
    * `kiosk journal export`): `amountCents` is the goods before it. Absent: none (or a kiosk of before).
    */
   discountCents: nonNegInt.optional(),
+  /**
+   * A completed sale's `amountCents` split by what paid it (`saleParts`: card balance with its bonus,
+   * voucher, terminal, cash kept), summing to it exactly; the same split as the kiosk's
+   * `health.counters.*.salesValue`. Absent: a kiosk of before, a top-up, or parts not known.
+   */
+  parts: SalePartsSchema.optional(),
   /** Why it failed or was cancelled (short code, no customer data). */
   reason: z.string().max(200).optional(),
   durationMs: nonNegInt.optional(),

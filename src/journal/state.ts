@@ -16,6 +16,7 @@
  */
 import * as z from 'zod';
 import { ReceiptLineSchema } from '../api/schemas.js';
+import { salePartsOfFigures, SALE_PARTS, type SaleParts } from '../util/sale-value.js';
 import {
   API_RESULTS,
   API_STEPS,
@@ -35,6 +36,23 @@ export const RECENT_RECEIPTS = 20;
 const TallySchema = z.object({ count: z.int(), cents: z.int() });
 export type Tally = z.infer<typeof TallySchema>;
 
+/**
+ * Sales at their value and its parts (src/util/sale-value.ts, the definition the fleet's events share):
+ * counted at the sale's receipt record, whose figures are final (the goods delivered, the change
+ * given). Sales whose parts cannot be told (payments short of the value) are not in it.
+ */
+const SalesValueSchema = z.object({
+  count: z.int(),
+  cents: z.int(),
+  parts: z.object({ cardBalance: z.int(), voucher: z.int(), terminal: z.int(), cash: z.int() }),
+});
+export type SalesValue = z.infer<typeof SalesValueSchema>;
+const zeroSalesValue = (): SalesValue => ({
+  count: 0,
+  cents: 0,
+  parts: { cardBalance: 0, voucher: 0, terminal: 0, cash: 0 },
+});
+
 const CountersSchema = z.object({
   /** Coins and notes accepted. */
   cashIn: TallySchema,
@@ -52,6 +70,8 @@ const CountersSchema = z.object({
   collections: TallySchema,
   /** Vouchers scanned and counted towards a session (snapshots before vouchers could be redeemed have none). */
   redeemed: TallySchema.default({ count: 0, cents: 0 }),
+  /** Sales at their basket value, with its parts (snapshots before it have none: it counts from then). */
+  salesValue: SalesValueSchema.default(zeroSalesValue),
 });
 export type Counters = z.infer<typeof CountersSchema>;
 
@@ -163,6 +183,8 @@ const OpenSessionSchema = z.object({
   reversedCents: z.int().optional(),
   /** Value of vouchers redeemed into this session: money it holds like inserted coins. */
   redeemedCents: z.int().optional(),
+  /** Its sale is in the sales-value odometer (a second receipt record of it counts no second sale). */
+  saleValued: z.literal(true).optional(),
 });
 export type OpenSession = z.infer<typeof OpenSessionSchema>;
 
@@ -407,6 +429,7 @@ function zeroCounters(): Counters {
     cancellations: t(),
     collections: t(),
     redeemed: t(),
+    salesValue: zeroSalesValue(),
   };
 }
 
@@ -447,10 +470,22 @@ export function applyRecords(state: LedgerState, records: Iterable<JournalRecord
   return current;
 }
 
-function tally(state: LedgerState, key: keyof Counters, cents: number): void {
+function tally(state: LedgerState, key: Exclude<keyof Counters, 'salesValue'>, cents: number): void {
   for (const counters of [state.lifetime, state.sinceCollection]) {
     counters[key].count += 1;
     counters[key].cents += cents;
+  }
+}
+
+/** Adds a sale of `parts` to both odometers' sales value. */
+function tallySale(state: LedgerState, parts: SaleParts): void {
+  for (const counters of [state.lifetime, state.sinceCollection]) {
+    const v = counters.salesValue;
+    v.count += 1;
+    for (const p of SALE_PARTS) {
+      v.parts[p] += parts[p];
+      v.cents += parts[p];
+    }
   }
 }
 
@@ -633,6 +668,12 @@ function applyInPlace(state: LedgerState, e: JournalEntry): void {
       const s = sessionFor(state, e.sessionId, e);
       s.receipt = { sessionId: e.sessionId, jobId: e.jobId, lines: e.lines, printed: false, ts: e.ts };
       state.jobs[e.jobId] = e.sessionId;
+      // A top-up is not a sale (its own odometer, `topUps`); only a sale's figures say its value.
+      const parts = e.sale?.kind === 'sale' && !s.saleValued ? salePartsOfFigures(e.sale) : undefined;
+      if (parts) {
+        s.saleValued = true;
+        tallySale(state, parts);
+      }
       return;
     }
     case 'printed': {

@@ -18,6 +18,7 @@ import { replayLog } from '../../src/fleet/outbox-log.js';
 import { FleetReporter } from '../../src/fleet/reporter.js';
 import { Outbox } from '../../src/fleet/outbox.js';
 import { Journal } from '../../src/journal/journal.js';
+import { foldRecords } from '../../src/journal/state.js';
 import { freePort } from '../../src/harness/kiosk-process.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { FakeKiosk, birthFacts, healthFacts } from '../fleet/support/fake-kiosk.js';
@@ -333,6 +334,25 @@ describe('app/journal-fleet: events told from the journal, durable before the re
       !('discountCents' in events[1]!.input),
       'absent, not 0: a dashboard of before stays able to read it',
     );
+  });
+
+  it("a recovered sale's event carries the parts the journal's sales-value odometer counts", () => {
+    // SALE: 4,00 EUR in coins for a vending sale of which 1,80 EUR was delivered (the rest a voucher).
+    const receipt = {
+      seq: 1,
+      ts: 0,
+      type: 'receipt' as const,
+      sessionId: 's1',
+      jobId: 's1:recovery-receipt:x',
+      lines: [],
+      sale: SALE,
+      paid: { transactionId: 'STX_V', method: 'cash', itemCount: 1 },
+    };
+    const [event] = journalEventsOf([receipt] as never, ID);
+    const input = event!.input as { amountCents: number; parts?: object };
+    assert.equal(input.amountCents, 180);
+    assert.deepEqual(input.parts, { cardBalance: 0, voucher: 0, terminal: 0, cash: 180 });
+    assert.deepEqual(foldRecords([receipt] as never).lifetime.salesValue.parts, input.parts);
   });
 
   it('Journal.entries(afterSeq) yields only the later records and skips the older segments', async () => {

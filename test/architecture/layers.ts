@@ -36,7 +36,7 @@ export const LAYERS: Record<string, LayerRule> = {
   'src/util': {
     may: [],
     packages: '*',
-    why: 'leaf helpers (logger, privacy masks, seeded PRNG) everything may use',
+    why: 'leaf helpers (logger, privacy masks, seeded PRNG, sale-value: the kiosk and the dashboard share it) everything may use',
   },
   'src/contracts': {
     may: [],

@@ -291,6 +291,62 @@ describe('dashboard fleet model', () => {
       assert.equal(m.detail('k-0001', T0 + 6)?.counterCrossCheck?.agrees, false);
     });
 
+    it('cross-checks the sales value part by part: the odometer against the events’ parts', () => {
+      const m = new FleetModel();
+      const k = kiosk(m);
+      const parts = { cardBalance: 5000, voucher: 0, terminal: 3000, cash: 2000 };
+      k.c.lifetime.salesValue = { count: 20, cents: 10_000, parts };
+      k.health(1, T0);
+      // A 9,06 EUR basket: 5,06 EUR card balance, 4,00 EUR cash kept (a 5 EUR note, 1 EUR change);
+      // a vending sale of 3,00 EUR delivered at the terminal (5,00 EUR charged, a unit given back).
+      const sold = [
+        { amount: 906, parts: { cardBalance: 506, voucher: 0, terminal: 0, cash: 400 } },
+        { amount: 300, parts: { cardBalance: 0, voucher: 0, terminal: 300, cash: 0 } },
+      ];
+      for (const [i, s] of sold.entries()) {
+        const at = T0 + 1 + i;
+        k.raw('evt/transaction', { ...transactionEvent(k.c, at, 'sale', s.amount), parts: s.parts }, at);
+      }
+      k.c.lifetime.salesValue = {
+        count: 22,
+        cents: 10_000 + 906 + 300,
+        parts: { cardBalance: 5506, voucher: 0, terminal: 3300, cash: 2400 },
+      };
+      k.health(1, T0 + 5);
+      const check = m.detail('k-0001', T0 + 6)?.counterCrossCheck;
+      assert.deepEqual(check?.sales, {
+        counters: {
+          count: 2,
+          cents: 1206,
+          parts: { cardBalance: 506, voucher: 0, terminal: 300, cash: 400 },
+        },
+        events: { count: 2, cents: 1206, parts: { cardBalance: 506, voucher: 0, terminal: 300, cash: 400 } },
+        differing: [],
+      });
+      assert.equal(check?.agrees, true);
+      // One cent more of cash on the odometer than the events told: the check names the part.
+      k.c.lifetime.salesValue.parts.cash += 1;
+      k.c.lifetime.salesValue.cents += 1;
+      k.health(1, T0 + 7);
+      const off = m.detail('k-0001', T0 + 8)?.counterCrossCheck;
+      assert.equal(off?.agrees, false);
+      assert.deepEqual(off?.sales?.differing, ['cash']);
+    });
+
+    it('says nothing of sales cents for a kiosk of before (no salesValue in its health)', () => {
+      const m = new FleetModel();
+      const k = kiosk(m);
+      k.health(1, T0);
+      // Even an event with parts (a newer kiosk's) has no odometer to be held against.
+      const at = T0 + 1;
+      const parts = { cardBalance: 0, voucher: 0, terminal: 0, cash: 250 };
+      k.raw('evt/transaction', { ...transactionEvent(k.c, at, 'sale', 250), parts }, at);
+      k.health(1, T0 + 2);
+      const check = m.detail('k-0001', T0 + 3)?.counterCrossCheck;
+      assert.equal(check?.sales, undefined);
+      assert.equal(check?.agrees, true);
+    });
+
     it('takes an inhibited acceptor on an idle kiosk for normal: only its health says trouble', () => {
       const m = new FleetModel();
       const k = kiosk(m);

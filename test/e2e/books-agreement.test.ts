@@ -194,11 +194,20 @@ describe('e2e: export, receipts and fleet agree to the cent', function () {
     const buffer = new WriteBuffer({ write: (statements) => store.db.batch(statements) });
     const ingest = new Ingest({ model: new FleetModel({ timeZone: TZ }), buffer });
     const input: BooksInput = { exports: [], receipts: [], csv: new Map(), storeTotals: [] };
+    /** By kiosk: the sales-value odometer, and its completed sales' event `parts` summed. */
+    const salesValue = new Map<string, [object, object]>();
     for (const kiosk of kiosks) {
       const id = (kiosk.config?.kiosk as { id: string }).id;
-      for (const r of replayLog(readFileSync(outboxLog(kiosk.dir))).live.values())
+      const eventParts = { cardBalance: 0, voucher: 0, terminal: 0, cash: 0 };
+      for (const r of replayLog(readFileSync(outboxLog(kiosk.dir))).live.values()) {
         ingest.raw(r.topic, Buffer.from(r.body), { receivedAt: Date.now(), retained: false });
-      const { records } = await Journal.read(join(kiosk.dir, 'journal'));
+        const body = JSON.parse(Buffer.from(r.body).toString('utf8')) as { outcome?: string; parts?: object };
+        if (r.topic.endsWith('/evt/transaction') && body.outcome === 'completed' && body.parts)
+          for (const [p, c] of Object.entries(body.parts))
+            eventParts[p as keyof typeof eventParts] += c as number;
+      }
+      const { records, state } = await Journal.read(join(kiosk.dir, 'journal'));
+      salesValue.set(id, [state.lifetime.salesValue.parts, eventParts]);
       input.exports.push({ kiosk: id, rows: exportJournal(records, { timeZone: TZ }).rows });
       input.receipts.push(...(await kiosk.receipts()).map((rows) => ({ kiosk: id, rows })));
     }
@@ -246,6 +255,23 @@ describe('e2e: export, receipts and fleet agree to the cent', function () {
     assert.deepEqual([f(6).total, f(6).cashIn, f(6).change], [180, 200, 20]);
     // Nothing delivered, nothing sold: the total and the fleet's amount are 0, no VAT; the 1,80 went back.
     assert.deepEqual([f(7).total, f(7).cashIn, f(7).change, f(7).returned, f(7).vat], [0, 200, 200, 180, []]);
+
+    // The sales' value part by part (issue 16): the flow's events and the journal's odometer agree to the
+    // cent: the bonus in the card part, the rests (card, voucher, change) off the cash, the jam worth 0.
+    assert.deepEqual(Object.fromEntries(salesValue), {
+      'k-books-sale': [
+        { cardBalance: 778 + 251, voucher: 21, terminal: 180, cash: 98 + 279 + 78 },
+        { cardBalance: 778 + 251, voucher: 21, terminal: 180, cash: 98 + 279 + 78 },
+      ],
+      'k-books-topup': [
+        { cardBalance: 0, voucher: 0, terminal: 0, cash: 0 },
+        { cardBalance: 0, voucher: 0, terminal: 0, cash: 0 },
+      ],
+      'k-books-vend': [
+        { cardBalance: 0, voucher: 0, terminal: 0, cash: 180 },
+        { cardBalance: 0, voucher: 0, terminal: 0, cash: 180 },
+      ],
+    });
 
     // The bonus reached the fleet with the sale (evt/transaction discountCents), in the CSV and the history.
     assert.deepEqual(

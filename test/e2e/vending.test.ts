@@ -110,6 +110,29 @@ describe('e2e: vending counter (slots and hopper)', function () {
     assert.doesNotMatch(receipt, /Nicht ausgegeben/);
   });
 
+  it("the flow's sale event and the journal's sales-value odometer split a sale with change alike", async () => {
+    const broker = `mqtt://127.0.0.1:${await freePort()}`;
+    const k = await start(undefined, true, broker);
+    await k.press('amount1');
+    await k.waitForScreen(/Summe 1,80 EUR/);
+    await k.press('ok');
+    await k.waitForScreen(/Noch 1,80 EUR/);
+    await k.coin(200);
+    await k.waitForScreen(/Vielen Dank!/);
+    await k.waitForSettled();
+    await k.stop();
+    kiosk = undefined;
+    // 2,00 EUR in, 0,20 EUR change from the hopper: the cash part is the 1,80 EUR kept, on both sides.
+    const sold = outboxTransactions(k.dir).filter((e) => e.outcome === 'completed');
+    assert.deepEqual(
+      sold.map((e) => [e.amountCents, e.parts]),
+      [[180, { cardBalance: 0, voucher: 0, terminal: 0, cash: 180 }]],
+    );
+    const { state } = await Journal.read(join(k.dir, 'journal'));
+    assert.deepEqual(state.lifetime.salesValue, { count: 1, cents: 180, parts: sold[0]!.parts });
+    rmSync(k.dir, { recursive: true, force: true });
+  });
+
   it('the hopper drops out mid-session: coins that need change refused, "Kein Wechselgeld" before the next coin, the leftover on a voucher, the hopper never asked', async () => {
     const k = await start();
     await k.press('amount1');
@@ -296,6 +319,9 @@ describe('e2e: vending counter (slots and hopper)', function () {
       [['sale', 180, 1]],
     );
     const { records, state } = await Journal.read(join(k.dir, 'journal'));
+    // Valued at the unit delivered (in doubt, so charged), paid in cash: the same parts on both sides.
+    assert.deepEqual(sold[0]!.parts, { cardBalance: 0, voucher: 0, terminal: 0, cash: 180 });
+    assert.deepEqual(state.lifetime.salesValue.parts, sold[0]!.parts);
     const outcomes = records.flatMap((r) =>
       r.type === 'release_outcome' ? [`${r.result}:${r.reason ?? ''}`] : [],
     );

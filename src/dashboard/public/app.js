@@ -636,13 +636,21 @@ function renderDetail() {
     );
   if (d.counterCrossCheck) {
     // Like with like: counts, and cash taken in (the odometers value a cash sale at its cash part).
+    // Sales cents part by part, where the kiosk counts them (salesValue): the parts that differ by name.
     const c = d.counterCrossCheck;
     const f = (x) => `${x.salesCount} sales, ${x.topupCount} top-ups, cash in ${money(x.cashInCents)}`;
+    const s = c.sales;
+    const part = (p) => `${p} ${money(s.counters.parts[p])} ≠ ${money(s.events.parts[p])}`;
+    const salesText = !s
+      ? ''
+      : s.differing.length === 0
+        ? `, sales value ${money(s.counters.cents)}`
+        : `; sales value differs in ${s.differing.map(part).join(', ')} (counters ≠ events)`;
     fact(
       'Counters check',
       c.agrees
-        ? `${f(c.counters)} since ${clock(c.since)} ✓`
-        : `counters ${f(c.counters)} ≠ events ${f(c.events)} since ${clock(c.since)}`,
+        ? `${f(c.counters)}${salesText} since ${clock(c.since)} ✓`
+        : `counters ${f(c.counters)} ≠ events ${f(c.events)}${salesText} since ${clock(c.since)}`,
       c.agrees ? '' : 'mismatch',
     );
   }
