@@ -171,6 +171,9 @@ export interface FleetStats {
   ignoredLateLost: number;
   droppedTooManyKiosks: number;
   lastGarbage: string | undefined;
+  /** Events taken with fields this dashboard does not know (a newer kiosk: upgrade the dashboard). */
+  newerFields: number;
+  lastNewer: string | undefined;
 }
 
 /**
@@ -271,6 +274,8 @@ export class FleetModel {
     ignoredLateLost: 0,
     droppedTooManyKiosks: 0,
     lastGarbage: undefined,
+    newerFields: 0,
+    lastNewer: undefined,
   };
 
   constructor(options: FleetModelOptions = {}) {
@@ -317,7 +322,14 @@ export class FleetModel {
   ingestRaw(topic: string, payload: Uint8Array, meta: IngestMeta): IngestResult {
     const d = decode(topic, payload);
     if (!d.ok) return this.garbage(topic, d.reason);
+    if (d.newer) this.newer(topic, d.newer);
     return this.ingest(d.msg, meta);
+  }
+
+  /** Counts an event taken without the fields this dashboard's contract does not name. */
+  newer(topic: string, fields: readonly string[]): void {
+    this.stats.newerFields++;
+    this.stats.lastNewer = `${topic}: ${fields.join(', ')}`.slice(0, 200);
   }
 
   /** Counts a message that did not decode. */

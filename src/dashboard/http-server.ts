@@ -255,7 +255,9 @@ export class DashboardServer {
 
   /** The ingest counters; the last garbage names another kiosk's topic, not for a merchant's staff. */
   private statsFor(who: { tenant: string | null } | undefined) {
-    return who?.tenant ? { ...this.model.stats, lastGarbage: undefined } : this.model.stats;
+    return who?.tenant
+      ? { ...this.model.stats, lastGarbage: undefined, lastNewer: undefined }
+      : this.model.stats;
   }
 
   private send(event: string, data: unknown): void {

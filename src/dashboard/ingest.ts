@@ -48,6 +48,7 @@ export class Ingest {
     const d = decode(topic, payload);
     const model = this.opts.model;
     if (!d.ok) return { result: model.garbage(topic, d.reason), stored: NOTHING };
+    if (d.newer) model.newer(topic, d.newer);
     return this.message(d.msg, meta);
   }
 

@@ -5,7 +5,7 @@
  * unknown topic) comes back as `{ ok: false }` with a reason, never as an exception, so one broken
  * kiosk cannot take the dashboard down.
  */
-import type * as z from 'zod';
+import * as z from 'zod';
 
 import {
   AlertMessageSchema,
@@ -65,13 +65,36 @@ export type FleetMessage =
   | { channel: 'cmdres'; id: string; body: CmdresMessage }
   | { channel: 'config'; id: string; body: ConfigReportedMessage };
 
-export type Decoded = { ok: true; msg: FleetMessage } | { ok: false; reason: string };
-type Checked<T> = { ok: true; body: T } | { ok: false; reason: string };
+/**
+ * `newer`: an event's top-level fields this dashboard's contract does not name, dropped (a newer
+ * kiosk's optional fields within v1); the event itself is taken.
+ */
+export type Decoded = { ok: true; msg: FleetMessage; newer?: string[] } | { ok: false; reason: string };
+type Checked<T> = { ok: true; body: T; newer?: string[] } | { ok: false; reason: string };
+
+/**
+ * An event schema as the dashboard reads it: the kiosk's strict schema (which keeps unnamed fields,
+ * a customer's name or a full card number, from leaving the kiosk) with unknown top-level fields
+ * dropped instead of refused. A money event from a kiosk newer than this dashboard (an optional field
+ * added within v1, e.g. `parts`) would otherwise be garbage: acknowledged, never stored, missing from
+ * the books. Each field is still checked as the contract says; nested objects stay strict.
+ */
+function lenient<S extends z.ZodObject>(schema: S): { schema: z.ZodObject<S['shape']>; known: Set<string> } {
+  return { schema: z.object(schema.shape), known: new Set(Object.keys(schema.shape)) };
+}
+const LENIENT = {
+  transaction: lenient(TransactionEventMessageSchema),
+  cash: lenient(CashEventMessageSchema),
+  fault: lenient(FaultEventMessageSchema),
+  terminal: lenient(TerminalEventMessageSchema),
+  voucher: lenient(VoucherEventMessageSchema),
+};
 
 function check<T extends { id: string }>(
   schema: z.ZodType<T>,
   topicId: string,
   payload: Uint8Array,
+  known?: Set<string>,
 ): Checked<T> {
   if (payload.length > MAX_PAYLOAD_BYTES)
     return { ok: false, reason: `payload too large (${payload.length} B)` };
@@ -89,7 +112,8 @@ function check<T extends { id: string }>(
   // A kiosk that names another kiosk in its payload is broken or lying; the topic is what the ACL binds.
   if (parsed.data.id !== topicId)
     return { ok: false, reason: `id ${parsed.data.id} on the topic of ${topicId}` };
-  return { ok: true, body: parsed.data };
+  const newer = known ? Object.keys(json as object).filter((k) => !known.has(k)) : [];
+  return { ok: true, body: parsed.data, ...(newer.length > 0 ? { newer } : {}) };
 }
 
 /** Decodes one MQTT message from a kiosk's upward topics. Never throws. */
@@ -97,9 +121,13 @@ export function decode(topic: string, payload: Uint8Array): Decoded {
   const t = parseKioskTopic(topic);
   if (!t) return { ok: false, reason: 'not a kiosk/v1 topic' };
   const { id, name } = t;
-  const as = <T extends { id: string }>(schema: z.ZodType<T>, make: (body: T) => FleetMessage): Decoded => {
-    const r = check(schema, id, payload);
-    return r.ok ? { ok: true, msg: make(r.body) } : r;
+  const as = <T extends { id: string }>(
+    schema: z.ZodType<T>,
+    make: (body: T) => FleetMessage,
+    known?: Set<string>,
+  ): Decoded => {
+    const r = check(schema, id, payload, known);
+    return r.ok ? { ok: true, msg: make(r.body), ...(r.newer ? { newer: r.newer } : {}) } : r;
   };
   switch (t.kind) {
     case 'state':
@@ -124,24 +152,29 @@ export function decode(topic: string, payload: Uint8Array): Decoded {
     case 'evt':
       switch (name) {
         case 'transaction': {
-          const schema = TransactionEventMessageSchema as unknown as z.ZodType<TransactionEventMessage>;
-          return as(schema, (body) => ({ channel: 'event', id, type: 'transaction', body }));
+          const { schema, known } = LENIENT.transaction;
+          const typed = schema as unknown as z.ZodType<TransactionEventMessage>;
+          return as(typed, (body) => ({ channel: 'event', id, type: 'transaction', body }), known);
         }
         case 'cash': {
-          const schema = CashEventMessageSchema as unknown as z.ZodType<CashEventMessage>;
-          return as(schema, (body) => ({ channel: 'event', id, type: 'cash', body }));
+          const { schema, known } = LENIENT.cash;
+          const typed = schema as unknown as z.ZodType<CashEventMessage>;
+          return as(typed, (body) => ({ channel: 'event', id, type: 'cash', body }), known);
         }
         case 'fault': {
-          const schema = FaultEventMessageSchema as unknown as z.ZodType<FaultEventMessage>;
-          return as(schema, (body) => ({ channel: 'event', id, type: 'fault', body }));
+          const { schema, known } = LENIENT.fault;
+          const typed = schema as unknown as z.ZodType<FaultEventMessage>;
+          return as(typed, (body) => ({ channel: 'event', id, type: 'fault', body }), known);
         }
         case 'terminal': {
-          const schema = TerminalEventMessageSchema as unknown as z.ZodType<TerminalEventMessage>;
-          return as(schema, (body) => ({ channel: 'event', id, type: 'terminal', body }));
+          const { schema, known } = LENIENT.terminal;
+          const typed = schema as unknown as z.ZodType<TerminalEventMessage>;
+          return as(typed, (body) => ({ channel: 'event', id, type: 'terminal', body }), known);
         }
         case 'voucher': {
-          const schema = VoucherEventMessageSchema as unknown as z.ZodType<VoucherEventMessage>;
-          return as(schema, (body) => ({ channel: 'event', id, type: 'voucher', body }));
+          const { schema, known } = LENIENT.voucher;
+          const typed = schema as unknown as z.ZodType<VoucherEventMessage>;
+          return as(typed, (body) => ({ channel: 'event', id, type: 'voucher', body }), known);
         }
         default:
           return { ok: false, reason: `unknown event type ${String(name)}` };

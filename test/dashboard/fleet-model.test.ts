@@ -405,6 +405,29 @@ describe('dashboard fleet model', () => {
       assert.equal(m.stats.garbage, bad.length);
       assert.equal(m.size, 0);
     });
+
+    it("takes a newer kiosk's money event with fields it does not know, counting them, and still refuses a bad known one", () => {
+      const m = new FleetModel();
+      const k = kiosk(m);
+      k.birth(1, T0);
+      k.state('online', 1, T0);
+      const sale = (more: object) => {
+        k.c.seq++;
+        const e = { ...transactionEvent(k.c, T0 + 10, 'sale', 250), ...more };
+        return k.raw('evt/transaction', e, T0 + 10);
+      };
+      // A v1 kiosk newer than this dashboard: an optional field added within v1.
+      assert.equal(sale({ futureSplit: { a: 1 }, loyaltyTier: 'gold' }).ok, true);
+      assert.equal(m.stats.garbage, 0);
+      assert.equal(m.stats.newerFields, 1);
+      assert.match(m.stats.lastNewer ?? '', /evt\/transaction: futureSplit, loyaltyTier$/);
+      assert.equal(m.detail('k-0001', T0 + 20)?.today.salesCents, 250, 'in the books');
+      // The fields the contract names are checked as before.
+      assert.equal(sale({ amountCents: 2.5 }).ok, false);
+      assert.equal(sale({ card: '9276001234562845' }).ok, false, 'a full card number');
+      assert.equal(m.stats.garbage, 2);
+      assert.equal(m.detail('k-0001', T0 + 20)?.today.salesCents, 250);
+    });
   });
 
   describe('commands', () => {
