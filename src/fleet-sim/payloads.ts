@@ -5,6 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 
+import { saleParts, zeroParts, SALE_PARTS } from '../util/sale-value.js';
+
 import {
   envelope,
   SCHEMA_VERSION,
@@ -43,7 +45,13 @@ export interface SimCondition {
 }
 
 export function emptyCounters(): CounterSet {
-  return { sales: { count: 0, cents: 0 }, topups: { count: 0, cents: 0 }, cashIn: { count: 0, cents: 0 } };
+  return {
+    sales: { count: 0, cents: 0 },
+    topups: { count: 0, cents: 0 },
+    cashIn: { count: 0, cents: 0 },
+    // As a kiosk of now reports it, so that the dashboard's sales-value check runs on simulated fleets.
+    salesValue: { count: 0, cents: 0, parts: zeroParts() },
+  };
 }
 
 export function newCondition(id: string, over: Partial<SimCondition> = {}): SimCondition {
@@ -135,10 +143,21 @@ export function transactionEvent(
 ): Envelope & TransactionEvent {
   c.seq++;
   const outcome = more.outcome ?? 'completed';
+  // The simulated kiosk pays every sale from the card's balance.
+  const parts =
+    outcome === 'completed' && kind === 'sale'
+      ? saleParts(amountCents, { ...zeroParts(), cardBalance: amountCents })
+      : undefined;
   if (outcome === 'completed') {
     const counter = kind === 'topup' ? c.lifetime.topups : c.lifetime.sales;
     counter.count++;
     counter.cents += amountCents;
+    const value = c.lifetime.salesValue;
+    if (parts && value) {
+      value.count++;
+      value.cents += amountCents;
+      for (const p of SALE_PARTS) value.parts[p] += parts[p];
+    }
   }
   return {
     ...env(c, ts),
@@ -149,6 +168,7 @@ export function transactionEvent(
     currency: 'EUR',
     paymentMethod: 'card_balance',
     card: '9276********2845',
+    ...(parts ? { parts } : {}),
     ...more,
   };
 }

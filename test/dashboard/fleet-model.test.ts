@@ -269,6 +269,7 @@ describe('dashboard fleet model', () => {
     it('cross-checks like with like: counts and cash in, not the basket value against the cash part', () => {
       const m = new FleetModel();
       const k = kiosk(m);
+      delete k.c.lifetime.salesValue; // counts and cash only here; the sales value has its own test
       k.c.lifetime.sales = { count: 100, cents: 50_000 };
       k.health(1, T0);
       // A cash sale of a 9,06 EUR basket of which 4,00 EUR were paid in coins (the rest card balance):
@@ -333,9 +334,25 @@ describe('dashboard fleet model', () => {
       assert.deepEqual(off?.sales?.differing, ['cash']);
     });
 
+    it('a simulated kiosk reports its sales value as a kiosk of now does: the check compares it', () => {
+      const m = new FleetModel();
+      const k = kiosk(m);
+      k.health(1, T0);
+      k.sale(1, T0 + 1, 906);
+      k.sale(1, T0 + 2, 250);
+      k.sale(1, T0 + 3, 500, 'topup');
+      k.health(1, T0 + 4);
+      const check = m.detail('k-0001', T0 + 5)?.counterCrossCheck;
+      const parts = { cardBalance: 1156, voucher: 0, terminal: 0, cash: 0 };
+      assert.deepEqual(check?.sales?.events, { count: 2, cents: 1156, parts });
+      assert.deepEqual(check?.sales?.differing, []);
+      assert.equal(check?.agrees, true);
+    });
+
     it('says nothing of sales cents for a kiosk of before (no salesValue in its health)', () => {
       const m = new FleetModel();
       const k = kiosk(m);
+      delete k.c.lifetime.salesValue;
       k.health(1, T0);
       // Even an event with parts (a newer kiosk's) has no odometer to be held against.
       const at = T0 + 1;
