@@ -399,7 +399,7 @@ export const LedgerStateSchema = z.object({
   /**
    * The coin validator's event counter of the last coin journaled with one (`coin_accepted.ev`), or
    * where the counter moved without a coin (`acceptor_counter`: a reset, a first baseline; `acceptor_lost`:
-   * results past the buffer).
+   * results past the buffer), or the money check's `ev` where that record was damaged (money-check.ts).
    */
   acceptorEvent: z.int().min(0).max(255).optional(),
   /** The vending counter: stock per slot, releases and payouts in doubt (snapshots before it have none). */

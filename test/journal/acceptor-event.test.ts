@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Journal } from '../../src/journal/journal.js';
-import { segmentFiles, tempDirs, topUpSession } from './helpers.js';
+import { flipFirst, segmentFiles, tempDirs, topUpSession } from './helpers.js';
 
 describe('journal: the coin validator event counter', () => {
   const dirs = tempDirs();
@@ -73,6 +73,26 @@ describe('journal: the coin validator event counter', () => {
     assert.equal(j.state.sessions.S1?.insertedCents, 100, 'no session counts a lost result');
     assert.equal(j.state.cashBox.cents, 100);
     await assert.rejects(j.append({ type: 'acceptor_lost', results: 0, ev: 5 }));
+    await j.close();
+  });
+
+  it("a damaged coin record keeps its counter: the money check's ev is the resume point, so the coin is not read again (chaos seed 44006 run 4)", async () => {
+    const dir = dirs.make();
+    let j = await Journal.open(dir, { fsync: false });
+    await j.append({ type: 'acceptor_counter', ev: 7 });
+    await j.append({ type: 'session_started', sessionId: 'S1', mode: 'topup' });
+    await j.append({ type: 'coin_accepted', sessionId: 'S1', cents: 100, source: 'coin', ev: 8 });
+    await j.append({ type: 'session_started', sessionId: 'S2', mode: 'topup' });
+    await j.close();
+    flipFirst(dir, 'coin_accepted');
+    j = await Journal.open(dir, { fsync: false });
+    assert.equal(j.state.cashBox.cents, 100, 'the money check keeps the coin');
+    // On the old journal the resume point fell back to 7: a validator that kept power still holds
+    // event 8 in its buffer, and the driver credited those 100 ct a second time.
+    assert.equal(j.state.acceptorEvent, 8, 'resumes after the damaged coin');
+    await j.close();
+    j = await Journal.open(dir, { fsync: false });
+    assert.equal(j.state.acceptorEvent, 8, 'and so at the next open too');
     await j.close();
   });
 
