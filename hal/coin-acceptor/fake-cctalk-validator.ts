@@ -116,6 +116,11 @@ export class FakeCctalkValidator extends FakeCctalkDevice {
     return this.unread.filter((c) => c !== null).length;
   }
 
+  /** Powered, master released and some channel enabled: a coin of some value would be credited. */
+  get accepting(): boolean {
+    return this.powered && this.master && this.mask !== 0;
+  }
+
   /** Whether a coin of this value would be credited now: its channel enabled and the master open. */
   accepts(cents: number): boolean {
     const ch = this.channelOf(cents);

@@ -102,6 +102,8 @@ export interface RunResult {
   /** Fault kinds injected (`FAULT_KINDS`, `GOODS_KINDS`), and what the harness saw them do. */
   kinds: Partial<Record<FaultKind, number>>;
   observed: Record<string, number>;
+  /** Injected faults that could not do their work, by `kind:why` (an overflow that found the channels shut). */
+  notLanded: Record<string, number>;
   /** Kinds this run could not try, with why (e.g. disk_full without root). */
   skipped: string[];
   sessions: number;
@@ -272,6 +274,7 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
     mode,
     kinds: {},
     observed: {},
+    notLanded: {},
     skipped,
     dir: opts.keep ? dir : null,
     sessions: 0,
@@ -750,6 +753,7 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
         }
       }
       // The validator's own faults, the kiosk running on (validator-faults.ts).
+      let customerGone = false;
       const vplan = validator ? planValidatorFault(rng, validatorRate) : null;
       if (validator && vplan) {
         count(vplan.kind);
@@ -760,6 +764,12 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
             saw,
             trace: (line) => opts.trace?.(`run ${run}: ${line}`),
             running: () => kiosk.running,
+            customerGone: () => customerGone,
+            notLanded: (why) => {
+              const k = `${vplan.kind}:${why}`;
+              result.notLanded[k] = (result.notLanded[k] ?? 0) + 1;
+              opts.trace?.(`run ${run}: ${vplan.kind} not landed: ${why}`);
+            },
             kioskAccepting: async () =>
               ((await kiosk.request({ cmd: 'state' }).catch(() => ({}))) as { acceptor?: string })
                 .acceptor === 'accepting',
@@ -768,7 +778,9 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
         );
       }
       const terminal = kinds.has('terminal_coins') ? 'coins' : kinds.has('terminal') ? 'plain' : false;
-      const customer = checkout ? checkoutCustomer(first, terminal) : topupCustomer();
+      const customer = (checkout ? checkoutCustomer(first, terminal) : topupCustomer()).finally(() => {
+        customerGone = true;
+      });
       try {
         const story = await customer;
         opts.trace?.(

@@ -2,6 +2,7 @@
 import { formatCents } from '../api/money.js';
 import type { FleetReconciliation, GoodsReconciliation } from './books.js';
 import type { RunResult } from './run.js';
+import { VALIDATOR_KINDS } from './validator-faults.js';
 
 export interface ChaosSummary {
   runs: number;
@@ -30,6 +31,8 @@ export interface ChaosSummary {
   kinds: Record<string, number>;
   newFaults: number;
   observed: Record<string, number>;
+  /** Injected faults that could not do their work, by `kind:why`. */
+  notLanded: Record<string, number>;
   skipped: string[];
   terminalSessions: number;
   terminalWithCoins: number;
@@ -50,10 +53,14 @@ export function summarize(results: readonly RunResult[], ms: number): ChaosSumma
   for (const r of results) for (const [k, v] of Object.entries(r.faults)) faults[k] = (faults[k] ?? 0) + v;
   const kinds: Record<string, number> = {};
   const observed: Record<string, number> = {};
+  const notLanded: Record<string, number> = {};
   for (const r of results) {
     for (const [k, v] of Object.entries(r.kinds ?? {})) kinds[k] = (kinds[k] ?? 0) + (v ?? 0);
     for (const [k, v] of Object.entries(r.observed ?? {})) observed[k] = (observed[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(r.notLanded ?? {})) notLanded[k] = (notLanded[k] ?? 0) + v;
   }
+  const missed = (kind: string) =>
+    Object.entries(notLanded).reduce((a, [k, v]) => a + (k.startsWith(`${kind}:`) ? v : 0), 0);
   const goodsOf = (r: RunResult) => r.books.goods;
   const fleetOf = (r: RunResult) => r.books.fleet;
   const s = {
@@ -82,6 +89,7 @@ export function summarize(results: readonly RunResult[], ms: number): ChaosSumma
     kinds,
     newFaults: Object.values(kinds).reduce((a, b) => a + b, 0),
     observed,
+    notLanded,
     skipped: [...new Set(results.flatMap((r) => r.skipped ?? []))],
     terminalSessions: sum((r) => r.books.terminalSessions ?? 0),
     terminalWithCoins: sum((r) => r.books.terminalWithCoins ?? 0),
@@ -133,6 +141,12 @@ export function summarize(results: readonly RunResult[], ms: number): ChaosSumma
       `${s.forOperator ? ` + ${formatCents(s.forOperator)} lost by the validator's buffer, recorded for the operator` : ''}` +
       `; ${formatCents(s.voided)} of vouchers voided)`,
     `  new fault kinds: ${s.newFaults} (${list(kinds)})`,
+    ...(VALIDATOR_KINDS.some((k) => kinds[k])
+      ? [
+          `  validator faults landed: ${VALIDATOR_KINDS.map((k) => `${k} ${(kinds[k] ?? 0) - missed(k)} of ${kinds[k] ?? 0}`).join(', ')}` +
+            ` (not landed: ${list(notLanded)})`,
+        ]
+      : []),
     `  seen: ${list(observed)}${s.skipped.length ? `; skipped: ${s.skipped.join('; ')}` : ''}`,
     `  card terminal: ${s.terminalSessions} sessions paid (${s.terminalWithCoins} with coins), ${formatCents(s.terminalCents)}, ${formatCents(s.reversed)} reversed (goods not served); hopper change ${formatCents(s.changed)}, price of goods not delivered ${formatCents(s.returned)}`,
     `  goods: ${s.goods.unitsPaid} units paid = ${s.goods.delivered} delivered + ${s.goods.failed} failed (money back) + ${s.goods.inDoubt} in doubt (operator); released without payment: ${s.goods.releasedWithoutPayment}; paid without goods or money back: ${s.goods.paidWithoutGoods}`,

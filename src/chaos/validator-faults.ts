@@ -5,12 +5,16 @@
  * - `validator_power_loss`: a brown-out or the validator's 12 V plug pulled. It stops answering polls
  *   for `downMs`, a coin inserted meanwhile rolls back to the return cup uncounted, and it comes back
  *   in its power-up state (event counter 0, buffer empty, every channel inhibited). `coinsAfter` are
- *   dropped in as soon as it has power again, before the kiosk's first poll (`beforeRead`) or right
- *   after it: whether they are taken depends on whether the kiosk opened the channels again.
+ *   dropped in as soon as it has power again, before the kiosk's first poll (`beforeRead`), right
+ *   after it (`afterRead`), or once the kiosk has opened the channels again (`reopened`: the cut
+ *   then waits for open channels too, so that there is something to reopen). Only `reopened` coins
+ *   can be taken: the kiosk re-opens one poll after it saw the reset, so the others are returned.
  * - `validator_overflow`: the data line breaks (the mechanism keeps power and its inhibits) while a
  *   customer pays, and `coins` land before the kiosk reads again: more than the 5 results one 229
  *   answer carries, so the oldest are gone from the buffer. The driver must record the loss for the
  *   operator (the journal's `acceptor_lost`); the books count those coins as the operator's to settle.
+ *   It waits for the channels to open (on a vending counter only once a product is chosen and paid
+ *   by coins) for at most `OPEN_WAIT_MS`, and a fault that found them shut is reported not landed.
  *
  * The plan is drawn from the run's PRNG (so a seed repeats it); `validatorFault` runs it.
  */
@@ -26,11 +30,23 @@ export type ValidatorFaultPlan =
       atMs: number;
       downMs: number;
       coinsAfter: number[];
-      beforeRead: boolean;
+      coinsWhen: CoinsWhen;
     }
   | { kind: 'validator_overflow'; atMs: number; coins: number[] };
 
 const COINS = [50, 100, 200] as const;
+/** When a power loss's coins go in, relative to the kiosk's next read and its re-opened channels. */
+export const COINS_WHEN = ['beforeRead', 'afterRead', 'reopened'] as const;
+export type CoinsWhen = (typeof COINS_WHEN)[number];
+
+/**
+ * How long a fault that needs open channels waits for them. A vending customer reaches the payment
+ * by coins only after choosing, the loyalty question and the payment choice: seconds, not the 4 s
+ * the first version gave it from a start already up to 2.5 s late.
+ */
+export const OPEN_WAIT_MS = 10_000;
+/** How long the power loss's `reopened` coins wait for the kiosk's inhibits after the power is back. */
+export const REOPEN_WAIT_MS = 3000;
 
 /**
  * This session's validator fault, if any: one at most (the two would hide each other), each with
@@ -48,15 +64,17 @@ export function planValidatorFault(rng: Rng, rate: number): ValidatorFaultPlan |
       atMs: rng.int(0, 3000),
       downMs: rng.int(200, 2500),
       coinsAfter: Array.from({ length: n }, () => rng.pick(COINS)),
-      beforeRead: rng.chance(0.5),
+      coinsWhen: rng.pick(COINS_WHEN),
     };
   }
   if (overflow) {
     // 6 to 8: at least one result more than the buffer holds.
     const n = rng.int(6, 8);
+    // Soon after the session starts, then waiting for open channels: a later start would find a
+    // quick customer gone, as each of 12 on a vending counter did.
     return {
       kind: 'validator_overflow',
-      atMs: rng.int(0, 2500),
+      atMs: rng.int(0, 400),
       coins: Array.from({ length: n }, () => rng.pick(COINS)),
     };
   }
@@ -72,6 +90,10 @@ export interface ValidatorFaultHooks {
   trace: (line: string) => void;
   /** Whether the kiosk still runs (a power cut of the session may land first). */
   running: () => boolean;
+  /** Whether the session's customer is gone: channels shut now stay shut, no use waiting on. */
+  customerGone: () => boolean;
+  /** The fault could not do its work (`why`): counted in the run's stats as not landed. */
+  notLanded: (why: string) => void;
   /** Whether the kiosk says its acceptor accepts (its state's `acceptor`); false when it cannot say. */
   kioskAccepting: () => Promise<boolean>;
   /** A finding of the service, not of the books (logged by the run). */
@@ -79,6 +101,20 @@ export interface ValidatorFaultHooks {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits until `open()` (at most `ms`, and no longer than the kiosk runs and the customer is there);
+ * whether it was. Polled at 5 ms: a vending customer's channels may be open for one coin only.
+ */
+async function until(
+  open: () => boolean,
+  ms: number,
+  hooks: Pick<ValidatorFaultHooks, 'running' | 'customerGone'>,
+): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!open() && Date.now() < deadline && hooks.running() && !hooks.customerGone()) await sleep(5);
+  return open();
+}
 
 /** Waits until the host sent its next 229 (at most `ms`); false if it did not. */
 async function nextRead(device: FakeCctalkValidator, ms: number): Promise<boolean> {
@@ -94,8 +130,18 @@ export async function validatorFault(
   plan: ValidatorFaultPlan,
   hooks: ValidatorFaultHooks,
 ): Promise<void> {
-  if (!hooks.running()) return;
+  if (!hooks.running()) {
+    hooks.notLanded('kiosk_down');
+    return;
+  }
   if (plan.kind === 'validator_power_loss') {
+    // To be re-opened, the channels must have been open: wait for a paying customer first.
+    const wasOpen =
+      plan.coinsWhen === 'reopened' && (await until(() => device.accepting, OPEN_WAIT_MS, hooks));
+    if (!hooks.running()) {
+      hooks.notLanded('kiosk_down');
+      return;
+    }
     // A credit the kiosk has not polled yet dies with the validator's buffer, in the field as here;
     // the cut waits for the next read (50 ms) so that the fault is the validator's, not that race.
     const readBy = Date.now() + 1000;
@@ -108,7 +154,16 @@ export async function validatorFault(
     const lost = device.dropped.unreadAtPowerCut.slice(unread);
     if (lost.length > 0) hooks.unreadAtCut(lost);
     hooks.trace(`validator power lost for ${plan.downMs} ms, ${lost.length} credits unread at the cut`);
-    if (!plan.beforeRead) await nextRead(device, 2000);
+    if (plan.coinsWhen === 'afterRead') await nextRead(device, 2000);
+    if (plan.coinsWhen === 'reopened' && plan.coinsAfter.length > 0) {
+      // The customer is not waited for here: a kiosk that was accepting must reopen on its own.
+      const reopened =
+        wasOpen &&
+        (await until(() => device.accepting, REOPEN_WAIT_MS, { ...hooks, customerGone: () => false }));
+      hooks.saw(
+        `validator_power_loss:${reopened ? 'coins_after_reopen' : wasOpen ? 'not_reopened' : 'was_shut'}`,
+      );
+    }
     for (const cents of plan.coinsAfter) {
       const taken = device.insert(cents);
       if (taken) hooks.taken(cents);
@@ -121,7 +176,7 @@ export async function validatorFault(
     const by = Date.now() + 2000;
     for (;;) {
       const accepting = hooks.running() && (await hooks.kioskAccepting());
-      if (!accepting || (device.master && device.mask !== 0)) {
+      if (!accepting || device.accepting) {
         if (accepting) hooks.saw('validator_power_loss:reopened');
         break;
       }
@@ -135,10 +190,9 @@ export async function validatorFault(
     return;
   }
   // Only while the channels are open does a coin go in: wait for the customer to be asked for money.
-  const deadline = Date.now() + 4000;
-  while (!(device.master && device.mask !== 0) && Date.now() < deadline) await sleep(20);
-  if (!device.master || device.mask === 0 || !hooks.running()) {
+  if (!(await until(() => device.accepting, OPEN_WAIT_MS, hooks)) || !hooks.running()) {
     hooks.saw('validator_overflow:not_accepting');
+    hooks.notLanded(hooks.running() ? 'channels_shut' : 'kiosk_down');
     return;
   }
   const overflowed = device.dropped.overflowed.length;
