@@ -85,6 +85,16 @@ export class UnblockRefused extends Error {
 /** The block an unknown release leaves (`release_outcome` unknown): `release <reason>`. */
 const RELEASE_BLOCK = /^release /;
 
+/**
+ * A checkout session, also when its `session_started` (which names the mode) was damaged: a basket
+ * or a release is a sale's, and a counter with slots is configured for checkout only (config-schema).
+ * Before, such a session's untried units were neither released nor paid back (chaos seed 45001 run 1).
+ */
+function isSale(s: OpenSession, vendingCounter: boolean): boolean {
+  if (s.mode !== undefined) return s.mode === 'checkout';
+  return vendingCounter || s.tx !== undefined || (s.releaseIntents ?? 0) > 0;
+}
+
 export class VendJournal {
   private readonly byId: Map<string, VendSlotSettings>;
 
@@ -354,7 +364,7 @@ export class VendJournal {
    */
   async notServed(sessionId: string): Promise<number> {
     const s = this.journal.state.sessions[sessionId];
-    if (!s || s.mode !== 'checkout' || !s.paid) return 0;
+    if (!s || !s.paid || !isSale(s, this.slots.length > 0)) return 0;
     const tried = s.releaseIntents ?? 0;
     // The basket, or where its record was damaged, the plan journaled with the last release.
     const untried = s.tx ? this.unitsOf(s.tx.basket.products).slice(tried) : (s.releaseLater ?? []);

@@ -64,6 +64,22 @@ describe('vend journal (stock, releases and payouts in the journal)', () => {
     return { dir, journal, vend: new VendJournal(journal, SLOTS, silentLogger) };
   }
 
+  /**
+   * A sale of two 249 ct units paid at the terminal, the power gone during the first release, and the
+   * record of type `flip` damaged: the journal reopened.
+   */
+  async function paidCutInFirstRelease(sessionId: string, flip: string) {
+    const first = await open();
+    const tx = `STX-${sessionId}`;
+    await saleOfTwo(first.journal, sessionId, tx, 249);
+    await paidAtTerminal(first.journal, sessionId, tx);
+    // This unit, then one more; the power goes before the first one's outcome.
+    await releaseFirstOfTwo(first.vend, sessionId, tx, 249);
+    await first.journal.close();
+    flipFirst(first.dir, flip);
+    return open(first.dir);
+  }
+
   it('stock: initial stock until a count is journaled, minus what was delivered; a failure blocks the slot', async () => {
     const { journal, vend } = await open();
     assert.deepEqual(vend.available(), { A1: 3, A2: 0 });
@@ -195,16 +211,7 @@ describe('vend journal (stock, releases and payouts in the journal)', () => {
   });
 
   it('a paid sale whose start intent record is damaged still reads paid: its untried unit goes back (chaos seed 35683)', async () => {
-    const first = await open();
-    const j = first.journal;
-    await saleOfTwo(j, 's7', 'STX7', 249);
-    await paidAtTerminal(j, 's7', 'STX7');
-    // This unit, then one more; the power goes before the first one's outcome.
-    await releaseFirstOfTwo(first.vend, 's7', 'STX7', 249);
-    await j.close();
-    flipFirst(first.dir, 'api_intent');
-
-    const { journal, vend } = await open(first.dir);
+    const { journal, vend } = await paidCutInFirstRelease('s7', 'api_intent');
     const s = journal.state.sessions.s7!;
     assert.equal(s.paid, true, 'the outcome says the terminal took the money');
     assert.equal(s.lastStep?.step, 'start/cashless');
@@ -212,6 +219,16 @@ describe('vend journal (stock, releases and payouts in the journal)', () => {
     assert.equal(journal.state.lifetime.sales.cents, 498);
     assert.deepEqual(await vend.afterRestart(), { unknown: 1, notTried: 1 });
     assert.equal(journal.state.sessions.s7!.returnedCents, 249, 'the second unit, never tried, goes back');
+    await journal.close();
+  });
+
+  it('a paid sale whose session_started record is damaged (its mode unknown): its untried unit still goes back (chaos seed 45001 run 1)', async () => {
+    const { journal, vend } = await paidCutInFirstRelease('s8', 'session_started');
+    const s = journal.state.sessions.s8!;
+    assert.equal(s.mode, undefined, 'the mode is gone with its record');
+    assert.equal(s.paid, true);
+    assert.deepEqual(await vend.afterRestart(), { unknown: 1, notTried: 1 });
+    assert.equal(journal.state.sessions.s8!.returnedCents, 249, 'the second unit, never tried, goes back');
     await journal.close();
   });
 
