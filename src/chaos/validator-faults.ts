@@ -153,7 +153,9 @@ export async function validatorFault(
     device.powerOn();
     const lost = device.dropped.unreadAtPowerCut.slice(unread);
     if (lost.length > 0) hooks.unreadAtCut(lost);
-    hooks.trace(`validator power lost for ${plan.downMs} ms, ${lost.length} credits unread at the cut`);
+    hooks.trace(
+      `validator power lost for ${plan.downMs} ms, ${lost.length} credits unread at the cut, coins ${plan.coinsWhen}`,
+    );
     if (plan.coinsWhen === 'afterRead') await nextRead(device, 2000);
     if (plan.coinsWhen === 'reopened' && plan.coinsAfter.length > 0) {
       // The customer is not waited for here: a kiosk that was accepting must reopen on its own.
