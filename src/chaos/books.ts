@@ -488,8 +488,11 @@ export function reconcile(input: {
     const missing = input.acceptor.cents - overflowCents - cashIn;
     // A coin whose answer a kill cut off was taken if the journal has it.
     if (missing < 0 && -missing <= (input.acceptor.uncertainAtKill ?? 0)) acceptorCents = cashIn;
-    else if (missing < 0) findings.push(`journal has ${-missing} ct more coins than the acceptor took`);
-    else if (missing > input.acceptor.unconfirmedAtKill) {
+    else if (missing < 0) {
+      // A coin journaled twice (or never taken) was paid or credited to the customer: the owner's loss.
+      overBookedCents += -missing;
+      findings.push(`journal has ${-missing} ct more coins than the acceptor took`);
+    } else if (missing > input.acceptor.unconfirmedAtKill) {
       inFlightAtKill = input.acceptor.unconfirmedAtKill;
       lostCents += missing - input.acceptor.unconfirmedAtKill;
       findings.push(`${missing - input.acceptor.unconfirmedAtKill} ct accepted but never journaled`);

@@ -364,6 +364,18 @@ describe("chaos books: the ccTalk validator's own faults", () => {
     assert.equal(r.lostCents, 200);
   });
 
+  it('a coin journaled twice (the validator took it once) is over-booked: the customer got it, the owner pays', () => {
+    // Chaos seed 44006 run 4: a damaged coin record took the resume point back, the coin came again.
+    const r = reconcile({
+      acceptor: { cents: 200, coins: 2, unconfirmedAtKill: 0 },
+      journal: journal([...coins('s1', 100, 100, 100), closed('s1')]),
+      ledger: ledger([{ tx: 'T1', ref: 's1:create:0', collected: 300 }]),
+    });
+    assert.equal(r.overBookedCents, 100);
+    assert.equal(r.lostCents, 0);
+    assert.match(r.findings.join('\n'), /journal has 100 ct more coins than the acceptor took/);
+  });
+
   it('a coin the validator accepted and reported must be credited: one the session does not account is lost', () => {
     // The harness books only coins the validator took: those it returned (no power, inhibited) are
     // in the customer's hand and in no book, so they cannot show as lost.
