@@ -22,6 +22,16 @@ export interface TakenCoin {
   ev?: number;
 }
 
+/** Results the validator's buffer lost unread, up to its event `ev`, while `target` was served. */
+interface LostResults {
+  results: number;
+  ev: number;
+  target: string | null;
+}
+
+/** A held coin, and the losses read after the coin held before it and before this one. */
+type HeldCoin = TakenCoin & { lostBefore?: LostResults[] };
+
 /** The session journal's coin records. */
 export type CoinBook = Pick<
   SessionJournal,
@@ -71,7 +81,9 @@ export class CoinIntake {
    * Coins physically taken whose journal write failed, in order, with the session they were for:
    * held here, shown in the state, named to the fleet, and written the moment the disk allows.
    */
-  private readonly heldCoins: TakenCoin[] = [];
+  private readonly heldCoins: HeldCoin[] = [];
+  /** Losses read after the last held coin: journaled after it, before any coin that comes later. */
+  private lostAfterHeld: LostResults[] = [];
   /** The held cents and the storage health the machine was last told (COINS_HELD, DEVICE storage). */
   private heldTold = 0;
   /** A validator counter that came while coins were held: journaled once they are. */
@@ -104,7 +116,7 @@ export class CoinIntake {
   counterAt(ev: number): void {
     this.coinChain = this.coinChain
       .then(() => {
-        if (this.heldCoins.length > 0) this.counterAfterHeld = ev;
+        if (this.holding()) this.counterAfterHeld = ev;
         else return this.journalCounter(ev);
       })
       .catch((err: Error) => this.deps.logger.error({ err: err.message }, 'coin handling failed'));
@@ -115,12 +127,27 @@ export class CoinIntake {
    * before them, for the operator (any may be a coin in the box nobody counted), with the session served.
    */
   resultsLost(results: number, ev: number): void {
-    const target = this.deps.target();
+    const lost = { results, ev, target: this.deps.target() };
     this.coinChain = this.coinChain
-      .then(() => this.deps.book().acceptorLost(results, ev, target))
-      .catch((err: Error) =>
-        this.deps.logger.error({ err: err.message, results, ev }, 'validator results lost, not journaled'),
-      );
+      .then(() => {
+        // Behind held coins (older events) and before the coins read after it (newer): a loss written
+        // before a held coin would have the held coin's event taken for the resume point, and the
+        // coins after the loss read and credited again at the next start.
+        if (this.holding()) this.lostAfterHeld.push(lost);
+        else return this.journalLost(lost);
+      })
+      .catch((err: Error) => {
+        // Held, so that the coins read after it are journaled behind it (the next coin writes it).
+        this.lostAfterHeld.push(lost);
+        this.deps.logger.error(
+          { err: err.message, results, ev },
+          'validator results lost, not journaled yet',
+        );
+      });
+  }
+
+  private journalLost(lost: LostResults): Promise<void> {
+    return this.deps.book().acceptorLost(lost.results, lost.ev, lost.target);
   }
 
   private async journalCounter(ev: number): Promise<void> {
@@ -166,11 +193,11 @@ export class CoinIntake {
     // out of service): the coin is counted by the machine only if it still goes where it was journaled.
     const target = this.deps.target();
     const coin = { cents, source, target, at: Date.now(), ...(ev !== undefined ? { ev } : {}) };
-    if (this.heldCoins.length > 0) {
-      // Behind the coins already held: the journal gets them in the order they came. A counter that
+    if (this.holding()) {
+      // Behind the coins (or losses) already held: the journal gets them in the order they came. A counter that
       // came before this coin is older than the coin's own: the coin's is the resume point.
       this.counterAfterHeld = undefined;
-      this.heldCoins.push(coin);
+      this.heldCoins.push(this.withLostBefore(coin));
       await this.writeHeldCoins();
       return;
     }
@@ -231,6 +258,10 @@ export class CoinIntake {
     while (this.heldCoins.length > 0) {
       const coin = this.heldCoins[0]!;
       try {
+        while (coin.lostBefore?.length) {
+          await this.journalLost(coin.lostBefore[0]!);
+          coin.lostBefore.shift();
+        }
         await this.journalCoin(coin);
       } catch {
         return; // still refused: the storage watch tries again
@@ -243,9 +274,30 @@ export class CoinIntake {
       await this.coinJournaled(coin);
       this.deps.changed();
     }
+    while (this.lostAfterHeld.length > 0) {
+      try {
+        await this.journalLost(this.lostAfterHeld[0]!);
+      } catch {
+        return;
+      }
+      this.lostAfterHeld.shift();
+    }
     const counter = this.counterAfterHeld;
     this.counterAfterHeld = undefined;
     if (counter !== undefined) await this.journalCounter(counter);
+  }
+
+  /** Coins or losses wait to be journaled: whatever comes next goes behind them. */
+  private holding(): boolean {
+    return this.heldCoins.length > 0 || this.lostAfterHeld.length > 0;
+  }
+
+  /** The coin to hold, carrying the losses read since the coin held before it. */
+  private withLostBefore(coin: TakenCoin): HeldCoin {
+    if (this.lostAfterHeld.length === 0) return coin;
+    const held: HeldCoin = { ...coin, lostBefore: this.lostAfterHeld };
+    this.lostAfterHeld = [];
+    return held;
   }
 
   /**
@@ -254,7 +306,7 @@ export class CoinIntake {
    * failure costs at most the coins already in the chute. The storage watch writes it when it can.
    */
   private coinNotJournaled(coin: TakenCoin, err: Error): void {
-    this.heldCoins.push(coin);
+    this.heldCoins.push(this.withLostBefore(coin));
     this.onStorageHealth(false);
     this.deps.logger.error(
       { err: err.message, cents: coin.cents, heldCents: this.heldCents(), heldCoins: this.heldCoins.length },

@@ -16,7 +16,7 @@
  */
 import * as z from 'zod';
 import { ReceiptLineSchema } from '../api/schemas.js';
-import { salePartsOfFigures, SALE_PARTS, type SaleParts } from '../util/sale-value.js';
+import { salePartsOfFigures, SALE_PARTS, zeroParts, type SaleParts } from '../util/sale-value.js';
 import {
   API_RESULTS,
   API_STEPS,
@@ -47,11 +47,7 @@ const SalesValueSchema = z.object({
   parts: z.object({ cardBalance: z.int(), voucher: z.int(), terminal: z.int(), cash: z.int() }),
 });
 export type SalesValue = z.infer<typeof SalesValueSchema>;
-const zeroSalesValue = (): SalesValue => ({
-  count: 0,
-  cents: 0,
-  parts: { cardBalance: 0, voucher: 0, terminal: 0, cash: 0 },
-});
+const zeroSalesValue = (): SalesValue => ({ count: 0, cents: 0, parts: zeroParts() });
 
 const CountersSchema = z.object({
   /** Coins and notes accepted. */
@@ -1111,10 +1107,6 @@ function applyTerminal(state: LedgerState, e: JournalEntry): void {
 }
 
 /**
- * The price of goods paid for and not served that is still owed: what a terminal reversal gave
- * back is not (a reversal of a payment never counted gives nothing back twice).
- */
-/**
  * What a paid sale cost as its payments' records say: the basket's amount, or where its record was
  * damaged the most any successful payment step repeated (each pays the transaction or its missing
  * sum); 0 when neither is known.
@@ -1125,6 +1117,10 @@ export function paidSaleCents(s: Pick<OpenSession, 'tx' | 'starts'>): number {
   return Math.max(0, ...paid.map((p) => p.cents ?? 0));
 }
 
+/**
+ * The price of goods paid for and not served that is still owed: what a terminal reversal gave
+ * back is not (a reversal of a payment never counted gives nothing back twice).
+ */
 export function notServed(s: Pick<OpenSession, 'returnedCents' | 'reversedCents'>): number {
   return Math.max(0, (s.returnedCents ?? 0) - (s.reversedCents ?? 0));
 }

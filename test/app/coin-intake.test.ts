@@ -110,6 +110,30 @@ describe('coin intake', () => {
     );
   });
 
+  it('a loss is journaled in its place among held coins, and a loss refused holds the coins read after it', async () => {
+    const r = rig();
+    r.refuse(true);
+    r.intake.arrived(100, 'coin', 8); // refused: held
+    await r.settle();
+    r.refuse(false); // the storage is back, its watch has not run yet
+    r.intake.resultsLost(2, 12);
+    r.intake.arrived(200, 'coin', 13);
+    await r.settle();
+    // The held coin (event 8) before the loss (12) before the coin read after it (13): the resume
+    // point never goes back, so no coin after the loss is read and credited again at a restart.
+    assert.deepEqual(r.journaled, ['s-1:100', 'lost:2@12:s-1', 's-1:200']);
+
+    r.journaled.length = 0;
+    r.refuse(true);
+    r.intake.resultsLost(1, 20); // refused with nothing held
+    await r.settle();
+    r.refuse(false);
+    r.intake.arrived(50, 'coin', 21);
+    await r.settle();
+    assert.deepEqual(r.journaled, ['lost:1@20:s-1', 's-1:50']);
+    assert.equal(r.sent.filter((e) => e.type === 'COIN').length, 3, 'every coin counted once');
+  });
+
   it('a coin while nobody is served is a stray coin, and the machine still hears it (as debt)', async () => {
     const r = rig();
     r.state.target = null;
