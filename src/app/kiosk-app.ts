@@ -11,6 +11,7 @@ import { isPairingLost, type ApiError } from '../api/errors.js';
 import type { SmartTransactionsApi } from '../api/types.js';
 import { createApiActors } from '../flows/api-actors.js';
 import { Journal, type JournalAlert } from '../journal/journal.js';
+import { damageMessage } from '../journal/damage-message.js';
 import type { StandIn } from '../sim/api-server.js';
 import type { Logger } from '../util/logger.js';
 import { saleParts } from '../util/sale-value.js';
@@ -861,16 +862,4 @@ export class KioskApp extends EventEmitter {
     await this.journal?.close().catch(() => undefined);
     await this.standIn?.close();
   }
-}
-
-/** `journal_damaged`'s message: byte ranges, sessions affected and the money known (max 500 chars). */
-function damageMessage(alert: Extract<JournalAlert, { kind: 'damaged' }>): string {
-  const ranges = alert.files
-    .map((f) => `${f.file} bytes ${f.ranges.map((r) => `${r.start}-${r.end}`).join(',')}`)
-    .join('; ');
-  const sessions = alert.sessions.map((id) => `${id} ${alert.sessionCents[id] ?? 0} ct`).join(', ');
-  const text =
-    `damaged: ${ranges || 'none'}; sessions: ${sessions || 'none'}; cash box ${alert.cashBoxCents} ct` +
-    (alert.mismatches.length > 0 ? `; money cross-check corrected ${alert.mismatches.length}x` : '');
-  return text.slice(0, 500);
 }

@@ -36,6 +36,7 @@ import { scanSegment, type Damage, type DamagedRange, type SegmentScan } from '.
 import {
   applyRecords,
   emptyState,
+  knownSaleCents,
   type JournalRecord,
   type LedgerState,
   type SnapshotRecord,
@@ -85,7 +86,13 @@ export type JournalAlert =
       sessions: string[];
       /** The money the rebuilt state knows: cash box, and what each affected open session holds. */
       cashBoxCents: number;
+      /** The cash (coins, vouchers) each affected open session holds: not what a cashless sale paid. */
       sessionCents: Record<string, number>;
+      /**
+       * The affected open sessions whose sale is paid (a payment step answered `ok`): what it paid as
+       * the surviving records say (the basket, else the payment's outcome), null when none says it.
+       */
+      salePaidCents: Record<string, number | null>;
       /** Where the money cross-check disagreed with the intact records (its figures were adopted). */
       mismatches: CheckMismatch[];
     }
@@ -726,10 +733,12 @@ export class Journal {
     if (files.length > 0 || rebuilt.mismatches.length > 0) {
       await fileIo.syncDir(this.dir);
       const sessionCents: Record<string, number> = {};
+      const salePaidCents: Record<string, number | null> = {};
       for (const id of rebuilt.affected) {
         const o = state.sessions[id];
-        if (o)
-          sessionCents[id] = o.insertedCents + (o.redeemedCents ?? 0) - o.creditedCents - o.unclaimedCents;
+        if (!o) continue;
+        sessionCents[id] = o.insertedCents + (o.redeemedCents ?? 0) - o.creditedCents - o.unclaimedCents;
+        if (o.paid) salePaidCents[id] = knownSaleCents(o) ?? null;
       }
       this.logger.error(
         {
@@ -745,6 +754,7 @@ export class Journal {
         sessions: rebuilt.affected,
         cashBoxCents: state.cashBox.cents,
         sessionCents,
+        salePaidCents,
         mismatches: rebuilt.mismatches,
       });
     }

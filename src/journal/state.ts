@@ -1109,12 +1109,19 @@ function applyTerminal(state: LedgerState, e: JournalEntry): void {
 /**
  * What a paid sale cost as its payments' records say: the basket's amount, or where its record was
  * damaged the most any successful payment step repeated (each pays the transaction or its missing
- * sum); 0 when neither is known.
+ * sum); undefined when neither is known (no basket, no payment naming its amount: older records).
  */
-export function paidSaleCents(s: Pick<OpenSession, 'tx' | 'starts'>): number {
+export function knownSaleCents(s: Pick<OpenSession, 'tx' | 'starts'>): number | undefined {
   if (s.tx) return s.tx.amount;
-  const paid = Object.values(s.starts ?? {}).filter((p) => isPayment(p.step) && p.outcome === 'ok');
-  return Math.max(0, ...paid.map((p) => p.cents ?? 0));
+  const named = Object.values(s.starts ?? {})
+    .filter((p) => isPayment(p.step) && p.outcome === 'ok' && p.cents !== undefined)
+    .map((p) => p.cents as number);
+  return named.length > 0 ? Math.max(...named) : undefined;
+}
+
+/** `knownSaleCents`, 0 when it is not known. */
+export function paidSaleCents(s: Pick<OpenSession, 'tx' | 'starts'>): number {
+  return knownSaleCents(s) ?? 0;
 }
 
 /**

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { journaledCall, judgeTransaction } from '../../src/bookkeeping/journaled-call.js';
 import type { EntryInput } from '../../src/journal/entries.js';
+import type { Journal } from '../../src/journal/journal.js';
 
 /** A fresh temporary directory; `cleanup` removes every one made so far. */
 export function tempDirs(): { make(): string; cleanup(): void } {
@@ -82,4 +84,32 @@ export function topUpSession(sessionId: string, cents: number, opts: { close?: b
   ];
   if (opts.close !== false) entries.push({ type: 'session_closed', sessionId, outcome: 'completed' });
   return entries;
+}
+
+/** A checkout session with its basket: two A1 units of `priceOne`. */
+export async function saleOfTwo(
+  j: Journal,
+  sessionId: string,
+  apiId: string,
+  priceOne: number,
+): Promise<void> {
+  await j.append({ type: 'session_started', sessionId, mode: 'checkout' });
+  await j.append({
+    type: 'tx_created',
+    sessionId,
+    localId: `${sessionId}:create:1`,
+    apiId,
+    basket: { products: [{ id: 1, quantity: 2, priceOne }] },
+    amount: 2 * priceOne,
+  });
+}
+
+/** The terminal's payment, journaled by the real writer (intent, call, outcome). */
+export async function paidAtTerminal(j: Journal, sessionId: string, apiId: string): Promise<void> {
+  await journaledCall(j, {
+    intent: { sessionId, apiId, step: 'start/cashless', jobId: `${sessionId}:start:1` },
+    call: () => Promise.resolve({ id: apiId, status: 'ok' }),
+    judge: (tx) => judgeTransaction('start/cashless', tx),
+    failed: () => 'unknown',
+  });
 }

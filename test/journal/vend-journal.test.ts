@@ -6,41 +6,17 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { journaledCall, judgeTransaction } from '../../src/bookkeeping/journaled-call.js';
 import { VendJournal } from '../../src/bookkeeping/vend-journal.js';
 import { Journal } from '../../src/journal/journal.js';
 import { emptyState, LedgerStateSchema } from '../../src/journal/state.js';
 import { silentLogger } from '../../src/util/logger.js';
-import { flipFirst, segmentFiles, tempDirs } from './helpers.js';
+import { flipFirst, paidAtTerminal, saleOfTwo, segmentFiles, tempDirs } from './helpers.js';
 
 const SLOTS = [
   { id: 'A1', product: 1, capacity: 10, initialStock: 3, lowAt: 1 },
   { id: 'A2', product: 2, capacity: 10, initialStock: 0, lowAt: 1 },
 ];
 const COUNTERS = { event: 4, remaining: 0, paid: 2, unpaid: 0 };
-
-/** A checkout session with its basket: two A1 units of `priceOne`. */
-async function saleOfTwo(j: Journal, sessionId: string, apiId: string, priceOne: number) {
-  await j.append({ type: 'session_started', sessionId, mode: 'checkout' });
-  await j.append({
-    type: 'tx_created',
-    sessionId,
-    localId: `${sessionId}:create:1`,
-    apiId,
-    basket: { products: [{ id: 1, quantity: 2, priceOne }] },
-    amount: 2 * priceOne,
-  });
-}
-
-/** The terminal's payment, journaled by the real writer (intent, call, outcome). */
-async function paidAtTerminal(j: Journal, sessionId: string, apiId: string) {
-  await journaledCall(j, {
-    intent: { sessionId, apiId, step: 'start/cashless', jobId: `${sessionId}:start:1` },
-    call: () => Promise.resolve({ id: apiId, status: 'ok' }),
-    judge: (tx) => judgeTransaction('start/cashless', tx),
-    failed: () => 'unknown',
-  });
-}
 
 /** The first of two A1 units fired (the power goes before its outcome), the second planned after it. */
 async function releaseFirstOfTwo(vend: VendJournal, sessionId: string, tx: string, cents: number) {
