@@ -121,6 +121,12 @@ export class CctalkCoinValidator extends EventEmitter<CoinAcceptorEvents> implem
   private open = false;
   /** The counter of the last result handled; undefined until the first answer (or `resumeFrom`). */
   private last: number | undefined;
+  /**
+   * When the last answered 229 was asked (Date.now()): every result up to `last` had happened by
+   * then, so results lost past the buffer happened after it. Undefined before this run's first answer
+   * (a resume point from the journal: the last read was before this start).
+   */
+  private readAt: number | undefined;
   private ready = false;
   private initialising: Promise<void> | undefined;
   /** The inhibit application on the line (apply), so that the next waits for it. */
@@ -302,6 +308,7 @@ export class CctalkCoinValidator extends EventEmitter<CoinAcceptorEvents> implem
   /** One 229: reports the results after the last one handled, oldest first. */
   async poll(): Promise<void> {
     let answer: Buffer;
+    const asked = Date.now();
     try {
       answer = await this.request(HEADER.READ_BUFFERED_CREDIT);
     } catch (err) {
@@ -314,6 +321,8 @@ export class CctalkCoinValidator extends EventEmitter<CoinAcceptorEvents> implem
     const afterSilence = this.silentReported;
     this.silentReported = false;
     const now = answer[0] ?? 0;
+    const readBefore = this.readAt;
+    this.readAt = asked;
     if (this.last === undefined) {
       // No resume point: what is in the buffer was before this kiosk's time. The journal gets the
       // baseline, or a coin taken before the next start would count as history then.
@@ -333,15 +342,18 @@ export class CctalkCoinValidator extends EventEmitter<CoinAcceptorEvents> implem
       );
     }
     const count = newEvents(this.last, now);
-    if (count > 0) this.report(answer, now, count);
+    if (count > 0) this.report(answer, now, count, readBefore);
     // A reset is back to "all refused": what the kiosk wants, again. After a silence too (a brown-out,
     // the supply unplugged): a reset whose counter is already past what `wasReset` can tell leaves
     // every channel inhibited under a kiosk that believes it is accepting.
     if (reset || afterSilence) await this.apply();
   }
 
-  /** Reports `count` results up to `now`, oldest first (the loss of those past the buffer first). */
-  private report(answer: Buffer, now: number, count: number): void {
+  /**
+   * Reports `count` results up to `now`, oldest first (the loss of those past the buffer first, with
+   * when the answer before was asked: the lost results happened since).
+   */
+  private report(answer: Buffer, now: number, count: number, readBefore: number | undefined): void {
     if (count > BUFFERED_RESULTS) {
       const lost = count - BUFFERED_RESULTS;
       this.stats.lost += lost;
@@ -349,7 +361,7 @@ export class CctalkCoinValidator extends EventEmitter<CoinAcceptorEvents> implem
       this.logger.error({ last: this.last, now }, message);
       // Moved on first, as for a credit: the next poll must not report the same loss again.
       this.last = eventBefore(now, BUFFERED_RESULTS);
-      this.emit('lost', lost, this.last);
+      this.emit('lost', lost, this.last, readBefore);
       this.emit('fault', message);
     }
     for (let back = Math.min(count, BUFFERED_RESULTS) - 1; back >= 0; back--) {

@@ -58,9 +58,11 @@ export interface CoinAcceptorEvents {
   /**
    * Acceptors with a result buffer (ccTalk: 5 results a read): `results` results up to `event` were
    * pushed out before they were read. Each may have been a coin in the cash box that no `coin` reports:
-   * the app journals the loss for the operator (and resumes after `event`).
+   * the app journals the loss for the operator (and resumes after `event`). `readAt`: when the read
+   * before it was asked (Date.now()), so the results were lost after it, i.e. while whoever was served
+   * from then to now; undefined when that read was before this start (the resume point's).
    */
-  lost: [results: number, event: number];
+  lost: [results: number, event: number, readAt: number | undefined];
 }
 
 export interface CoinAcceptor

@@ -7,7 +7,8 @@
  * chain as new coins so that none overtakes it. While the storage may not take money the acceptor
  * stays inhibited whatever the flows ask, so that no coin is taken that is neither durable nor held.
  */
-import type { SessionJournal } from '../bookkeeping/session-journal.js';
+import type { ResultsLost, SessionJournal } from '../bookkeeping/session-journal.js';
+import { LOST_IN_UNKNOWN } from '../journal/entries.js';
 import type { Logger } from '../util/logger.js';
 import type { CoinAcceptor } from '../../hal/coin-acceptor/coin-acceptor.js';
 import { sessionIdOf } from '../../machines/kiosk.machine.js';
@@ -22,15 +23,8 @@ export interface TakenCoin {
   ev?: number;
 }
 
-/** Results the validator's buffer lost unread, up to its event `ev`, while `target` was served. */
-interface LostResults {
-  results: number;
-  ev: number;
-  target: string | null;
-}
-
 /** A held coin, and the losses read after the coin held before it and before this one. */
-type HeldCoin = TakenCoin & { lostBefore?: LostResults[] };
+type HeldCoin = TakenCoin & { lostBefore?: ResultsLost[] };
 
 /** The session journal's coin records. */
 export type CoinBook = Pick<
@@ -70,6 +64,9 @@ export function coinTarget(snap: CoinTargetSnapshot, bootId: string): string | n
   return null;
 }
 
+/** The served-session changes kept for telling whose lost results are (a loss read after more: unknown). */
+const SERVED_KEPT = 64;
+
 export class CoinIntake {
   private coinChain: Promise<void> = Promise.resolve();
   private storageOk = true;
@@ -83,12 +80,16 @@ export class CoinIntake {
    */
   private readonly heldCoins: HeldCoin[] = [];
   /** Losses read after the last held coin: journaled after it, before any coin that comes later. */
-  private lostAfterHeld: LostResults[] = [];
+  private lostAfterHeld: ResultsLost[] = [];
   /** The held cents and the storage health the machine was last told (COINS_HELD, DEVICE storage). */
   private heldTold = 0;
   /** A validator counter that came while coins were held: journaled once they are. */
   private counterAfterHeld: number | undefined;
   private storageTold = true;
+  /** The session served from `at` on (null: none), the latest last; an entry where it changed. */
+  private readonly served: Array<{ at: number; session: string | null }> = [
+    { at: Number.NEGATIVE_INFINITY, session: null },
+  ];
 
   constructor(private readonly deps: CoinIntakeDeps) {}
 
@@ -123,11 +124,23 @@ export class CoinIntake {
   }
 
   /**
-   * Results the validator's buffer lost unread (`lost`): journaled in the chain, after the coins read
-   * before them, for the operator (any may be a coin in the box nobody counted), with the session served.
+   * The session the kiosk serves from now (null: none, also while idle): kept for `resultsLost`, which
+   * must tell whose results were lost between two reads. Called on every machine snapshot.
    */
-  resultsLost(results: number, ev: number): void {
-    const lost = { results, ev, target: this.deps.target() };
+  serving(session: string | null, at = Date.now()): void {
+    if (this.served.at(-1)?.session === session) return;
+    this.served.push({ at, session });
+    if (this.served.length > SERVED_KEPT) this.served.shift();
+  }
+
+  /**
+   * Results the validator's buffer lost unread (`lost`): journaled in the chain, after the coins read
+   * before them, for the operator (any may be a coin in the box nobody counted), with whose they are:
+   * the session served throughout since the read before them (`readAt`), else unknown, and the
+   * sessions served at both ends. Not the coins' target: while idle that is the next session's id.
+   */
+  resultsLost(results: number, ev: number, readAt?: number): void {
+    const lost: ResultsLost = { results, ev, ...this.servedSince(readAt) };
     this.coinChain = this.coinChain
       .then(() => {
         // Behind held coins (older events) and before the coins read after it (newer): a loss written
@@ -146,8 +159,8 @@ export class CoinIntake {
       });
   }
 
-  private journalLost(lost: LostResults): Promise<void> {
-    return this.deps.book().acceptorLost(lost.results, lost.ev, lost.target);
+  private journalLost(lost: ResultsLost): Promise<void> {
+    return this.deps.book().acceptorLost(lost);
   }
 
   private async journalCounter(ev: number): Promise<void> {
@@ -245,6 +258,19 @@ export class CoinIntake {
         'coin journaled, not settled',
       );
     }
+  }
+
+  /** The sessions served from `readAt` to now: at both ends, and the one throughout if there was one. */
+  private servedSince(readAt: number | undefined): Omit<ResultsLost, 'results' | 'ev'> {
+    const servedSession = this.served.at(-1)?.session ?? null;
+    const unknown = { servedSession, lostIn: LOST_IN_UNKNOWN };
+    // The read before was before this start (a resume point from the journal), or older than kept.
+    const from = readAt === undefined ? -1 : this.served.findLastIndex((s) => s.at <= readAt);
+    if (from < 0) return unknown;
+    const readSession = this.served[from]!.session;
+    // Entries are kept only where the session changed: one since the read means none changed.
+    const throughout = from === this.served.length - 1 && readSession !== null;
+    return { ...unknown, readSession, ...(throughout ? { lostIn: readSession } : {}) };
   }
 
   /** Writes the held coins, oldest first, in the coin chain (so no new coin overtakes them). */

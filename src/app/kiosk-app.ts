@@ -623,7 +623,7 @@ export class KioskApp extends EventEmitter {
     });
     d.acceptor.on('coin', (coin) => this.coins.arrived(coin.cents, coin.source, coin.event));
     d.acceptor.on('counter', (ev) => this.coins.counterAt(ev));
-    d.acceptor.on('lost', (results, ev) => this.coins.resultsLost(results, ev));
+    d.acceptor.on('lost', (results, ev, readAt) => this.coins.resultsLost(results, ev, readAt));
     d.acceptor.on('fault', (message) => {
       this.logger.error({ message }, 'acceptor fault');
       this.fleet?.event('fault', { device: 'acceptor', code: 'fault', message: message.slice(0, 500) });
@@ -683,11 +683,11 @@ export class KioskApp extends EventEmitter {
       // The fleet sees online / maintenance / out of service as soon as it changes, not at the next heartbeat.
       this.fleet?.publishState();
     }
-    this.trackSession(
-      snap.matches('serving'),
-      (snap.context as { sessionSeq: number }).sessionSeq,
-      (snap.context as { lastSession: SessionOutput | null }).lastSession,
-    );
+    const serving = snap.matches('serving');
+    const seq = (snap.context as { sessionSeq: number }).sessionSeq;
+    // Whose validator results a loss read later are: the intake keeps who was served when.
+    this.coins.serving(serving ? sessionIdOf(this.bootId, seq) : null);
+    this.trackSession(serving, seq, (snap.context as { lastSession: SessionOutput | null }).lastSession);
     this.render();
   }
 

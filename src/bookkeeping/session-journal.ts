@@ -58,6 +58,18 @@ const OUTCOMES: Record<SessionOutcome, JournalOutcome | null> = {
   unresolved: null,
 };
 
+/** Validator results lost unread (`acceptor_lost`), and the sessions around them. */
+export interface ResultsLost {
+  results: number;
+  ev: number;
+  /** Served when the loss was read (null: nobody). */
+  servedSession: string | null;
+  /** Served when the read before the loss was (null: nobody; undefined: before this start). */
+  readSession?: string | null;
+  /** The session served throughout from that read to the loss read, else `unknown` (LOST_IN_UNKNOWN). */
+  lostIn: string;
+}
+
 /**
  * Plain voucher codes a customer can read out (no 0/O or 1/I), unsigned: what tests and tools get
  * by default. The kiosk issues signed codes (voucher-code.ts) that its reader can redeem.
@@ -195,14 +207,20 @@ export class SessionJournal {
     });
   }
 
-  /** Validator results lost past its buffer, up to `ev`: the operator's to settle (`acceptor_lost`). */
-  acceptorLost(results: number, ev: number, sessionId: string | null): Promise<void> {
+  /**
+   * Validator results lost past its buffer, up to `ev`: the operator's to settle (`acceptor_lost`),
+   * with the sessions served when they were read and when the read before them was, and whose they are.
+   */
+  acceptorLost(lost: ResultsLost): Promise<void> {
+    const { results, ev, servedSession, readSession, lostIn } = lost;
     return this.serial(async () => {
       await this.journal.append({
         type: 'acceptor_lost',
         results,
         ev,
-        ...(sessionId ? { servedSession: sessionId } : {}),
+        ...(servedSession ? { servedSession } : {}),
+        ...(readSession !== undefined ? { readSession } : {}),
+        lostIn,
       });
     });
   }

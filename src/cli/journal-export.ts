@@ -23,7 +23,9 @@
  *   cash_collection  the technician emptied the cash box (counted amount; expected and difference in note)
  *   coins_lost       the coin validator's results were pushed out of its buffer before the kiosk read
  *                    them (ccTalk: more than 5 between two reads): coins in the cash box that no session
- *                    counts, value unknown (amount 0; how many in note): the cash collection's difference
+ *                    counts, value unknown (amount 0; how many in note): the cash collection's difference;
+ *                    session only where one was served throughout from the read before them to the loss,
+ *                    else empty and the note names who was served at both ends ("whose unknown")
  *   goods_unsettled  a paid sale whose basket record was damaged before any release: what it paid (amount)
  *                    waits for the operator's settle-release (job in note)
  *                    - these two rows are NOT money booked: they say what the operator must look at
@@ -32,8 +34,10 @@
  */
 import { formatCents } from '../api/money.js';
 import {
+  LOST_IN_UNKNOWN,
   PAYMENT_STEPS,
   type ApiStep,
+  type EntryOf,
   type JournalEntry,
   type SaleFigures,
   type VatPart,
@@ -289,12 +293,13 @@ export function exportJournal(records: readonly JournalRecord[], opts: ExportOpt
     }
     if (e.type === 'acceptor_lost')
       push('coins_lost', 0, {
-        // The session served when the loss was read may be a later customer's: named in the note only.
-        session: '',
+        // Only the session served throughout from the read before them to the loss: the one served
+        // when the loss was read may be a later customer's (then named in the note only).
+        session: lostInSession(e) ?? '',
         mode: '',
         apiTransactionId: '',
         card: '',
-        note: `${e.results} coin validator results lost before they were read (up to event ${e.ev})${e.servedSession ? `, while serving ${e.servedSession}` : ''}: count the cash box`,
+        note: `${e.results} coin validator results lost before they were read (up to event ${e.ev}), ${lossWhose(e)}: count the cash box`,
       });
     if (e.type === 'goods_unsettled')
       push('goods_unsettled', e.cents, {
@@ -453,4 +458,23 @@ export function daySums(rows: readonly ExportRow[]): Map<string, DaySums> {
     else if (r.kind === 'voucher_redeemed') s.vouchersRedeemed += r.amountCents;
   }
   return out;
+}
+
+/** The session whose lost validator results they are, when the record knows it (one served throughout). */
+function lostInSession(e: EntryOf<'acceptor_lost'>): string | undefined {
+  return e.lostIn !== undefined && e.lostIn !== LOST_IN_UNKNOWN ? e.lostIn : undefined;
+}
+
+/** Whose lost validator results are, as far as the record says (old records: only who was served when read). */
+function lossWhose(e: EntryOf<'acceptor_lost'>): string {
+  const known = lostInSession(e);
+  if (known) return `while serving ${known} (served from the last read before them to the loss)`;
+  const who = (s: string | null | undefined) => s ?? 'nobody';
+  if (e.lostIn === undefined)
+    return `whose unknown (${who(e.servedSession)} served when the loss was read, not necessarily when they went in)`;
+  const before =
+    e.readSession === undefined
+      ? 'the read before them was before the kiosk started'
+      : `${who(e.readSession)} served at the read before them`;
+  return `whose unknown (${before}, ${who(e.servedSession)} when the loss was read)`;
 }

@@ -88,15 +88,33 @@ export const AcceptorCounterSchema = z.object({
  * box that no session counted: the operator's to settle (count the box, ask the customer). `ev` is
  * where credits resume, so a restart does not record the same loss again.
  */
+/** `acceptor_lost.lostIn` when the results cannot be told to be one session's. */
+export const LOST_IN_UNKNOWN = 'unknown';
+
 export const AcceptorLostSchema = z.object({
   type: z.literal('acceptor_lost'),
   results: z.int().min(1),
   ev: z.int().min(1).max(255),
   /**
-   * The session being served when the loss was read, if any (whose customer may be owed). Not named
-   * `sessionId`: the record opens no session and belongs to none.
+   * The session being served when the loss was read, if any. Not named `sessionId`: the record opens
+   * no session and belongs to none. It need not be the customer whose coins were lost: the results
+   * may have gone before it started (the line silent, the last session timed out, a new one begun);
+   * `lostIn` says whose they are where that is known. (Records before `lostIn` named the coins' target
+   * here: while idle, the next session's id, which then belonged to whoever came next.)
    */
   servedSession: id.optional(),
+  /**
+   * The session served when the last result before the loss was read (the driver's previous answer):
+   * null when none was; absent when that read was before this kiosk's start, and on older records.
+   */
+  readSession: id.nullable().optional(),
+  /**
+   * Whose results they are: the session served throughout, from the last result read before them to
+   * the loss read (the only customer who can have put those coins in), else `unknown` (sessions changed
+   * in between, none was served, or the last read was before this start). Absent on records written
+   * before it: read as `unknown`.
+   */
+  lostIn: z.union([id, z.literal(LOST_IN_UNKNOWN)]).optional(),
 });
 
 export const SessionStartedSchema = z.object({

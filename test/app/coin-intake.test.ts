@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { CoinIntake, coinTarget, type CoinBook } from '../../src/app/coin-intake.js';
+import type { ResultsLost } from '../../src/bookkeeping/session-journal.js';
 import type { KioskInputEvent } from '../../machines/events.js';
 import { recordingLogger } from '../../src/util/logger.js';
 
@@ -16,6 +17,7 @@ function rig() {
   const degraded: string[] = [];
   let refuse = false;
   let notCounted: string[] = [];
+  const losses: ResultsLost[] = [];
   const state = {
     target: 's-1' as string | null,
     backs: 0,
@@ -42,9 +44,10 @@ function rig() {
       if (refuse) throw new Error('ENOSPC');
       journaled.push(`counter:${ev}`);
     },
-    acceptorLost: async (results, ev, sessionId) => {
+    acceptorLost: async (lost) => {
       if (refuse) throw new Error('ENOSPC');
-      journaled.push(`lost:${results}@${ev}:${sessionId ?? '-'}`);
+      journaled.push(`lost:${lost.results}@${lost.ev}:${lost.lostIn}`);
+      losses.push(lost);
     },
   };
   const logger = recordingLogger();
@@ -60,6 +63,8 @@ function rig() {
     changed: () => void state.changes++,
     logger,
   });
+  // s-1 is served from time 0 (the validator's reads in these tests come after it).
+  intake.serving('s-1', 0);
   /** The coins so far handled, and what their handling chained after them (the storage told). */
   const settle = async () => {
     await intake.settled();
@@ -69,6 +74,7 @@ function rig() {
     settle,
     intake,
     journaled,
+    losses,
     sent,
     acceptorCalls,
     degraded,
@@ -96,18 +102,53 @@ describe('coin intake', () => {
   it("results the validator's buffer lost are journaled for the operator, in order with the coins, naming the session", async () => {
     const r = rig();
     r.intake.arrived(100, 'coin', 3);
-    r.intake.resultsLost(2, 5);
+    r.intake.resultsLost(2, 5, 10); // s-1 served since the read before them
     r.intake.arrived(200, 'coin', 6);
     await r.settle();
     r.state.target = null; // the session ended: nobody's customer to name
-    r.intake.resultsLost(1, 9);
+    r.intake.serving(null, 20);
+    r.intake.resultsLost(1, 9, 30);
     await r.settle();
-    assert.deepEqual(r.journaled, ['s-1:100', 'lost:2@5:s-1', 's-1:200', 'lost:1@9:-']);
+    assert.deepEqual(r.journaled, ['s-1:100', 'lost:2@5:s-1', 's-1:200', 'lost:1@9:unknown']);
     assert.deepEqual(
       r.sent.map((e) => e.type),
       ['COIN', 'COIN'],
       'a loss is no coin: the machine counts nothing for it',
     );
+  });
+
+  it('whose lost results are: the session served throughout since the read before them, else unknown, naming both ends', async () => {
+    const r = rig();
+    // s-1 served from 0 to the loss read: the coins can only be its customer's.
+    r.intake.resultsLost(2, 5, 10);
+    // The line broke in s-1 (last read at 40), s-1 timed out, s-2 began, then the loss was read.
+    r.intake.serving(null, 50);
+    r.intake.serving('s-2', 60);
+    r.state.target = 's-2';
+    r.intake.resultsLost(3, 9, 40);
+    // Read while idle: the coins' target is the next session (s-3), which nobody has started.
+    r.intake.serving(null, 70);
+    r.state.target = 's-3';
+    r.intake.resultsLost(1, 11, 80);
+    // The first read of this run came with the loss (the read before it was before the start).
+    r.intake.serving('s-3', 90);
+    r.intake.resultsLost(1, 13, undefined);
+    await r.settle();
+    assert.deepEqual(r.losses, [
+      { results: 2, ev: 5, servedSession: 's-1', readSession: 's-1', lostIn: 's-1' },
+      { results: 3, ev: 9, servedSession: 's-2', readSession: 's-1', lostIn: 'unknown' },
+      { results: 1, ev: 11, servedSession: null, readSession: null, lostIn: 'unknown' },
+      { results: 1, ev: 13, servedSession: 's-3', lostIn: 'unknown' },
+    ]);
+  });
+
+  it('a loss whose read before is older than the served sessions kept: unknown', async () => {
+    const r = rig();
+    for (let i = 2; i < 80; i++) r.intake.serving(i % 2 ? null : `s-${i}`, i * 10);
+    r.intake.serving('s-80', 800);
+    r.intake.resultsLost(1, 3, 5);
+    await r.settle();
+    assert.deepEqual(r.losses, [{ results: 1, ev: 3, servedSession: 's-80', lostIn: 'unknown' }]);
   });
 
   it('a loss is journaled in its place among held coins, and a loss refused holds the coins read after it', async () => {
@@ -116,7 +157,7 @@ describe('coin intake', () => {
     r.intake.arrived(100, 'coin', 8); // refused: held
     await r.settle();
     r.refuse(false); // the storage is back, its watch has not run yet
-    r.intake.resultsLost(2, 12);
+    r.intake.resultsLost(2, 12, 10);
     r.intake.arrived(200, 'coin', 13);
     await r.settle();
     // The held coin (event 8) before the loss (12) before the coin read after it (13): the resume
@@ -125,7 +166,7 @@ describe('coin intake', () => {
 
     r.journaled.length = 0;
     r.refuse(true);
-    r.intake.resultsLost(1, 20); // refused with nothing held
+    r.intake.resultsLost(1, 20, 10); // refused with nothing held
     await r.settle();
     r.refuse(false);
     r.intake.arrived(50, 'coin', 21);

@@ -262,6 +262,7 @@ describe('cli/kiosk journal export', () => {
     assert.equal(lost[0]!.amount_cents, '0');
     assert.equal(lost[0]!.session, '');
     assert.match(lost[0]!.note, /^3 coin validator results lost .*event 17.*V1.*count the cash box/);
+    assert.match(lost[0]!.note, /whose unknown \(V1 served when the loss was read, not necessarily/);
     const goods = rows.filter((r) => r.kind === 'goods_unsettled');
     assert.deepEqual(
       goods.map((r) => [r.session, r.amount_cents, r.api_transaction_id]),
@@ -270,6 +271,56 @@ describe('cli/kiosk journal export', () => {
     assert.match(goods[0]!.note, /settle-release V2:recovery-goods:boot/);
     // Not money booked: the money rows are the sample journal's alone.
     assert.deepEqual(moneyOf(rows), before);
+  });
+
+  it("coins lost past the validator's buffer name their session only where one was served throughout; else both ends, whose unknown", async () => {
+    let now = DAY2 + 7200_000;
+    const j = await Journal.open(k.journalDir, { fsync: false, now: () => (now += 1000) });
+    // Served from the read before them to the loss read: V3's.
+    await j.append({
+      type: 'acceptor_lost',
+      results: 2,
+      ev: 30,
+      servedSession: 'V3',
+      readSession: 'V3',
+      lostIn: 'V3',
+    });
+    // The line broke in V4, V4 timed out, V5 began, then the loss was read: either customer's.
+    await j.append({
+      type: 'acceptor_lost',
+      results: 4,
+      ev: 40,
+      servedSession: 'V5',
+      readSession: 'V4',
+      lostIn: 'unknown',
+    });
+    // Read while idle, the read before in an idle kiosk too.
+    await j.append({ type: 'acceptor_lost', results: 1, ev: 45, readSession: null, lostIn: 'unknown' });
+    // The first read after a start: the one before was before it.
+    await j.append({ type: 'acceptor_lost', results: 1, ev: 50, servedSession: 'V6', lostIn: 'unknown' });
+    await j.close();
+    const { code, csv, stderr } = await exportCsv();
+    assert.equal(code, 0, stderr);
+    const lost = rowsOf(csv).filter((r) => r.kind === 'coins_lost' && Number(r.note.split(' ')[0]) > 0);
+    const byEv = (ev: number) => lost.find((r) => r.note.includes(`up to event ${ev})`))!;
+    assert.equal(byEv(30).session, 'V3');
+    assert.match(byEv(30).note, /while serving V3 \(served from the last read before them to the loss\)/);
+    assert.equal(byEv(40).session, '', "not V5: the coins may be V4 customer's");
+    assert.match(
+      byEv(40).note,
+      /whose unknown \(V4 served at the read before them, V5 when the loss was read\)/,
+    );
+    assert.equal(byEv(45).session, '');
+    assert.match(
+      byEv(45).note,
+      /whose unknown \(nobody served at the read before them, nobody when the loss was read\)/,
+    );
+    assert.equal(byEv(50).session, '');
+    assert.match(
+      byEv(50).note,
+      /whose unknown \(the read before them was before the kiosk started, V6 when the loss was read\)/,
+    );
+    for (const r of [byEv(30), byEv(40), byEv(45), byEv(50)]) assert.equal(r.amount_cents, '0');
   });
 
   it('says what an export covers when older records were compacted', async () => {

@@ -50,6 +50,8 @@ describe('CctalkCoinValidator on the serialport mock binding', () => {
   let counters: number[];
   /** Results lost past the buffer, and the event they end at (for the journal's `acceptor_lost`). */
   let losses: [number, number][];
+  /** Each loss's `readAt`: when the answer before it was asked. */
+  let lossesReadAt: (number | undefined)[];
   /** Every frame the host wrote, as bytes. */
   let written: Buffer[];
 
@@ -84,7 +86,10 @@ describe('CctalkCoinValidator on the serialport mock binding', () => {
     v.on('coin', (c) => coins.push(c));
     v.on('fault', (f) => faults.push(f));
     v.on('counter', (e) => counters.push(e));
-    v.on('lost', (n, e) => losses.push([n, e]));
+    v.on('lost', (n, e, readAt) => {
+      losses.push([n, e]);
+      lossesReadAt.push(readAt);
+    });
     if (resume !== undefined) v.resumeFrom(resume);
     await v.start();
     await tick(300);
@@ -101,6 +106,7 @@ describe('CctalkCoinValidator on the serialport mock binding', () => {
     faults = [];
     counters = [];
     losses = [];
+    lossesReadAt = [];
     device = playDevice();
     ports.plug(PATH);
     validator = await startValidator();
@@ -180,6 +186,7 @@ describe('CctalkCoinValidator on the serialport mock binding', () => {
     assert.equal(coins.length, 5);
     assert.match(faults.join('\n'), /2 results lost/);
     assert.deepEqual(losses, [[2, 2]], 'told for the journal: events 1 and 2 gone, credits resume after 2');
+    assert.deepEqual(lossesReadAt, [undefined], 'the read before them was before this start');
     assert.deepEqual(
       coins.map((c) => c.event),
       [3, 4, 5, 6, 7],
@@ -237,6 +244,29 @@ describe('CctalkCoinValidator on the serialport mock binding', () => {
       coins.map((c) => [c.cents, c.event]),
       [[100, 1]],
     );
+  });
+
+  it('the line broken while coins go in: the loss says when the last answer before it was asked (the results were lost since)', async () => {
+    await validator.setAccepting(true);
+    device.insert(100);
+    await tick(200);
+    assert.equal(coins.length, 1);
+    device.silent = true;
+    // Polls from here on go unanswered: the last answer was asked at most one poll (50 ms) ago.
+    const silentFrom = Date.now();
+    await tick(400);
+    for (let i = 0; i < 7; i++) device.insert(50);
+    await tick(400);
+    device.silent = false;
+    await tick(300);
+    assert.deepEqual(losses, [[2, 3]], 'events 2 and 3 gone');
+    const readAt = lossesReadAt[0];
+    assert.ok(readAt !== undefined, 'the last answer was in this run');
+    assert.ok(
+      readAt <= silentFrom && readAt >= silentFrom - 200,
+      `asked before the line broke (${silentFrom - readAt} ms)`,
+    );
+    assert.equal(coins.length, 6);
   });
 
   it('the line broken while the validator keeps its power: after it answers again the wanted state is sent again', async () => {

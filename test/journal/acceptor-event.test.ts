@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { SessionJournal } from '../../src/bookkeeping/session-journal.js';
 import { Journal } from '../../src/journal/journal.js';
+import { silentLogger } from '../../src/util/logger.js';
 import { flipFirst, segmentFiles, tempDirs, topUpSession } from './helpers.js';
 
 describe('journal: the coin validator event counter', () => {
@@ -74,6 +76,32 @@ describe('journal: the coin validator event counter', () => {
     assert.equal(j.state.cashBox.cents, 100);
     await assert.rejects(j.append({ type: 'acceptor_lost', results: 0, ev: 5 }));
     await j.close();
+  });
+
+  it('a loss record says whose results they are where known; one written before that field still reads', async () => {
+    const dir = dirs.make();
+    let j = await Journal.open(dir, { fsync: false });
+    // A kiosk of before: only the session served when the loss was read.
+    await j.append({ type: 'acceptor_lost', results: 2, ev: 5, servedSession: 'S1' });
+    const sj = new SessionJournal(j, 'topup', silentLogger);
+    await sj.acceptorLost({ results: 3, ev: 9, servedSession: 'S3', readSession: 'S2', lostIn: 'unknown' });
+    await sj.acceptorLost({ results: 1, ev: 11, servedSession: null, readSession: null, lostIn: 'unknown' });
+    await sj.acceptorLost({ results: 1, ev: 13, servedSession: 'S4', readSession: 'S4', lostIn: 'S4' });
+    await j.close();
+    j = await Journal.open(dir, { fsync: false });
+    assert.equal(j.state.acceptorEvent, 13);
+    await j.close();
+    const lost = (await Journal.read(dir)).records.flatMap((r) => {
+      if (r.type !== 'acceptor_lost') return [];
+      const { seq: _seq, ts: _ts, ...rest } = r;
+      return [rest];
+    });
+    assert.deepEqual(lost, [
+      { type: 'acceptor_lost', results: 2, ev: 5, servedSession: 'S1' },
+      { type: 'acceptor_lost', results: 3, ev: 9, servedSession: 'S3', readSession: 'S2', lostIn: 'unknown' },
+      { type: 'acceptor_lost', results: 1, ev: 11, readSession: null, lostIn: 'unknown' },
+      { type: 'acceptor_lost', results: 1, ev: 13, servedSession: 'S4', readSession: 'S4', lostIn: 'S4' },
+    ]);
   });
 
   it("a damaged coin record keeps its counter: the money check's ev is the resume point, so the coin is not read again (chaos seed 44006 run 4)", async () => {
