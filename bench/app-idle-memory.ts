@@ -15,7 +15,8 @@
  * in `.blob` given to `node --snapshot-blob`, one without a js extension run as a command (a release's
  * `bin/kiosk`). Without `--variant` it lays out the working tree's release under
  * node_modules/.cache/kiosk-bench-idle/ (bundle, bin/, the snapshot built with the kiosk's config as
- * bin/kiosk builds it on a Pi) and measures its `bin/kiosk` from the snapshot and `bin/kiosk.mjs`.
+ * bin/kiosk builds it on a Pi) and measures its `bin/kiosk` from the snapshot and `bin/kiosk.mjs`, both
+ * with kiosk.service's environment (its malloc setting; `unitEnvironment` of bench/whole-process.ts).
  *
  * PSS and USS depend on the neighbours: here other Node processes (the stand-in, this bench, other
  * work) map the same pages of the `node` binary, so PSS counts a fraction of them and USS none, and USS
@@ -31,7 +32,7 @@ import { layOutRelease } from '../src/harness/build-bundle.mjs';
 import { ControlClient } from '../src/harness/control-client.js';
 import { REPO_ROOT, startApiProcess } from '../src/harness/kiosk-process.js';
 import { percentile } from './app-rig.js';
-import { parseVariant, variantArgv, writeBenchConfig } from './whole-process.js';
+import { parseVariant, unitEnvironment, variantArgv, writeBenchConfig } from './whole-process.js';
 
 const { values } = parseArgs({
   options: {
@@ -137,10 +138,11 @@ try {
       env: { ...process.env, KIOSK_SNAPSHOT_CONFIG: configs[0]!.path },
       stdio: 'inherit',
     });
+    const unit = unitEnvironment();
     variants = [
       parseVariant(`bin/kiosk (snapshot)=node:${release}/bin/kiosk:KIOSK_SNAPSHOT_DIR=${release}/snapshot`),
       parseVariant(`bin/kiosk.mjs (code cache)=node:${release}/bin/kiosk.mjs`),
-    ];
+    ].map((v) => ({ ...v, env: { ...unit, ...v.env } }));
   }
   const runs = variants.map((v, i) => ({
     argv: variantArgv(v, configs[i]!.path),

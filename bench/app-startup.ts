@@ -41,7 +41,7 @@ import {
   type StartKioskOptions,
 } from '../src/harness/kiosk-process.js';
 import { percentile } from './app-rig.js';
-import { timed } from './whole-process.js';
+import { timed, unitEnvironment } from './whole-process.js';
 import { layOutRelease } from '../src/harness/build-bundle.mjs';
 import { startupGraph } from '../src/harness/bundle-graph.js';
 
@@ -163,7 +163,9 @@ await layOutRelease(BUNDLE_DIR, { metafile: true });
 execFileSync(process.execPath, [join(BUNDLE_DIR, 'bin/snapshot.mjs'), '--dir', snapshots], {
   stdio: 'inherit',
 });
-const fromSnapshot = { KIOSK_SNAPSHOT_DIR: snapshots };
+// kiosk.service's environment (its malloc setting) for the release's starts
+const unit = unitEnvironment();
+const fromSnapshot = { ...unit, KIOSK_SNAPSHOT_DIR: snapshots };
 variants.push(
   { name: 'bundle (npm run build)', entry: { kind: 'bundle', file: bundle } },
   { name: 'bundle, API elsewhere (Pi)', entry: { kind: 'bundle', file: bundle }, externalApi: true },
@@ -225,13 +227,14 @@ for (const v of variants) {
     // are divided by; the start-up snapshot as kiosk.service starts it (bin/kiosk: its stamp and cksum
     // checks, then node --snapshot-blob), and node --snapshot-blob alone; the ES module bundle
     const whole = [
-      { name: 'bin/kiosk.mjs (script + code cache)', argv: [process.execPath, launcher, ...args] },
+      { name: 'bin/kiosk.mjs (script + code cache)', argv: [process.execPath, launcher, ...args], env: unit },
       { name: 'bin/kiosk (start-up snapshot)', argv: [command, ...args], env: fromSnapshot },
       {
         name: 'node --snapshot-blob alone',
         argv: [process.execPath, '--snapshot-blob', join(snapshots, 'kiosk.blob'), ...args],
+        env: unit,
       },
-      { name: 'ES module bundle', argv: [process.execPath, bundle, ...args] },
+      { name: 'ES module bundle', argv: [process.execPath, bundle, ...args], env: unit },
     ];
     const exitAtIdle = { KIOSK_EXIT_AT_IDLE: '1' };
     for (const w of whole) await timed(w.argv, { ...exitAtIdle, ...w.env }); // warm-up (file cache, journal, code cache)

@@ -48,6 +48,19 @@ export async function timed(argv: string[], env: Record<string, string> = {}) {
   return { wall: wall!, cpu: user! + sys!, peakMb: maxKb! / 1024 };
 }
 
+/**
+ * The environment kiosk.service gives the kiosk (its `Environment=` lines) but for the directories,
+ * which a bench gives its own: the benches' default variants start the release as the unit does.
+ */
+export function unitEnvironment(): Record<string, string> {
+  const unit = readFileSync(join(REPO_ROOT, 'deploy/systemd/kiosk.service'), 'utf8');
+  const env: Record<string, string> = {};
+  for (const [, key, value] of unit.matchAll(/^Environment=([A-Z_][A-Z0-9_]*)=(.*)$/gm)) {
+    if (!['NODE_COMPILE_CACHE', 'KIOSK_SNAPSHOT_DIR'].includes(key!)) env[key!] = value!;
+  }
+  return env;
+}
+
 /** One way to start the kiosk, as the start-up and idle-memory benches take it on their command line. */
 export interface StartVariant {
   name: string;

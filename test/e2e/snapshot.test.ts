@@ -13,6 +13,10 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { layOutRelease, snapshotEntry } from '../../src/harness/build-bundle.mjs';
 import { REPO_ROOT, startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
+import { randomUUID } from 'node:crypto';
+import { startMosquitto } from '../../src/harness/mosquitto.js';
+import { Observer } from '../fleet/support/observer.js';
+import { needs, MOSQUITTO } from '../support/real-parts.js';
 import { topUpSeedCard, type StartupTimingLine } from '../support/top-up.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -91,6 +95,36 @@ describe('e2e: the start-up snapshot (bin/kiosk, bin/snapshot.mjs)', function ()
     assert.equal(timing.from, 'snapshot');
     // the snapshot's main function ran: the marker bin/kiosk wrote before the exec is gone
     assert.ok(!existsSync(`${blob}.trying`));
+  });
+
+  it('goes online to the fleet from the snapshot, mqtt loaded from dist/kiosk.mqtt.cjs and not held in the script', async function () {
+    await needs(this, MOSQUITTO);
+    // mqtt and its dependencies are a third of the program: kept apart, their source is neither in the
+    // snapshot's heap nor in Node's copy of the blob on a kiosk that has not started its fleet client
+    const script = readFileSync(join(root, 'dist/kiosk.script.cjs'), 'utf8');
+    assert.doesNotMatch(script, /^\/\/ node_modules\/mqtt\//m, 'mqtt bundled into the script');
+    assert.match(readFileSync(join(root, 'dist/kiosk.mqtt.cjs'), 'utf8'), /^\/\/ node_modules\/mqtt\//m);
+    const broker = await startMosquitto();
+    const id = 'k-snapshot-fleet-01';
+    const observer = await Observer.connect(broker.url, [`kiosk/v1/${id}/#`], {
+      clientId: `observer-${randomUUID()}`,
+    });
+    try {
+      kiosk = await startKiosk({
+        entry: { kind: 'command', file: command },
+        externalApi: true,
+        env: { KIOSK_SNAPSHOT_DIR: snapshots },
+        config: { kiosk: { id }, fleet: { url: broker.url, heartbeatS: 5, outboxDir: 'outbox' } },
+      });
+      const birth = await observer.message((m) => m.topic === `kiosk/v1/${id}/birth`, 'birth', 15_000);
+      assert.equal(birth.json?.id, id);
+      assert.match(kiosk.stdout, /"from":"snapshot","msg":"start-up timing"/);
+    } finally {
+      await kiosk?.stop();
+      kiosk = undefined;
+      await observer.close();
+      await broker.stop();
+    }
   });
 
   it('a snapshot for another node binary (an upgraded node) is not used, and is built anew for the next start', async () => {
