@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -100,6 +101,18 @@ describe('fleet reporter against a real Mosquitto', function () {
     assert.equal(health.outbox.size, 0);
     assert.equal(health.counters.sinceInstall.sales.cents, 2388);
     assert.ok(observer.on('/birth')[0]?.retain === false); // live delivery: retain flag only on replays
+  });
+
+  it("writes its packets without mqtt-packet's number cache (65,536 Buffers: 6 MB of the kiosk's heap)", async () => {
+    // the mqtt-packet that mqtt itself loads; the cache is one switch for the whole process
+    const packets = createRequire(createRequire(import.meta.url).resolve('mqtt'))('mqtt-packet') as {
+      writeToStream: { cacheNumbers: boolean };
+    };
+    packets.writeToStream.cacheNumbers = true; // as in a process that has not connected a reporter yet
+    const r = reporter();
+    await r.start();
+    await observer.waitFor('health', () => observer.on('/health').length > 0);
+    assert.equal(packets.writeToStream.cacheNumbers, false);
   });
 
   it('publishes birth and state again on every reconnect, with a rising sid', async () => {
