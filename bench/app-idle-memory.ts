@@ -7,7 +7,7 @@
  * variant once, in a rotating order, beside an idle bare Node (`node -e` with a timer) read the same
  * way; medians are printed, and each variant's RSS/USS minus the first variant's, pair by pair.
  *
- *   npx tsx bench/app-idle-memory.ts [--runs 5] [--settle 3] [--late 20] \
+ *   npx tsx bench/app-idle-memory.ts [--runs 5] [--settle 3] [--late 20] [--fleet] \
  *     --variant 'before=node:<dir>/bin/kiosk:KIOSK_SNAPSHOT_DIR=<dir>/snapshot' \
  *     --variant 'after=node:<dir2>/bin/kiosk:KIOSK_SNAPSHOT_DIR=<dir2>/snapshot:MALLOC_ARENA_MAX=2'
  *
@@ -17,6 +17,9 @@
  * node_modules/.cache/kiosk-bench-idle/ (bundle, bin/, the snapshot built with the kiosk's config as
  * bin/kiosk builds it on a Pi) and measures its `bin/kiosk` from the snapshot and `bin/kiosk.mjs`, both
  * with kiosk.service's environment (its malloc setting; `unitEnvironment` of bench/whole-process.ts).
+ *
+ * `--fleet`: every kiosk reports to a Mosquitto started by the bench (as kiosks in the field do; the
+ * fleet client, mqtt, is loaded after the idle screen, so it is in the figures read after it).
  *
  * PSS and USS depend on the neighbours: here other Node processes (the stand-in, this bench, other
  * work) map the same pages of the `node` binary, so PSS counts a fraction of them and USS none, and USS
@@ -31,6 +34,7 @@ import { parseArgs } from 'node:util';
 import { layOutRelease } from '../src/harness/build-bundle.mjs';
 import { ControlClient } from '../src/harness/control-client.js';
 import { REPO_ROOT, startApiProcess } from '../src/harness/kiosk-process.js';
+import { startMosquitto } from '../src/harness/mosquitto.js';
 import { percentile } from './app-rig.js';
 import { parseVariant, unitEnvironment, variantArgv, writeBenchConfig } from './whole-process.js';
 
@@ -40,6 +44,8 @@ const { values } = parseArgs({
     settle: { type: 'string', default: '3' },
     late: { type: 'string', default: '0' },
     variant: { type: 'string', multiple: true, default: [] },
+    // a kiosk in the field reports to its fleet: its configs name a Mosquitto started here
+    fleet: { type: 'boolean', default: false },
   },
 });
 const RUNS = Number(values.runs);
@@ -123,10 +129,11 @@ async function idleOnce(argv: string[], env: Record<string, string>, controlPort
 let variants = values.variant.map(parseVariant);
 const dir = mkdtempSync(join(tmpdir(), 'kiosk-bench-idle-'));
 const api = await startApiProcess(join(dir, 'api-ledger.json'));
+const broker = values.fleet ? await startMosquitto({ persistence: false }) : undefined;
 try {
   const configs = await Promise.all(
     Array.from({ length: Math.max(variants.length, 2) }, (_, i) =>
-      writeBenchConfig(dir, String(i), api.baseUrl),
+      writeBenchConfig(dir, String(i), api.baseUrl, broker?.url),
     ),
   );
   if (variants.length === 0) {
@@ -194,6 +201,7 @@ try {
       );
   });
 } finally {
+  await broker?.stop();
   api.child.kill('SIGTERM');
   rmSync(dir, { recursive: true, force: true });
 }

@@ -102,9 +102,10 @@ export function variantArgv(v: StartVariant, configPath: string): string[] {
 /**
  * A kiosk config for the benches that start the kiosk by hand: simulated devices, a free control port,
  * its own journal `<dir>/journal-<name>`, the API at `apiBaseUrl` (the stand-in as its own process, as
- * the real API is for a Pi); written to `<dir>/config-<name>.json`.
+ * the real API is for a Pi), with `fleetUrl` a fleet of its own (`k-bench-<name>`, its outbox beside the
+ * journal); written to `<dir>/config-<name>.json`.
  */
-export async function writeBenchConfig(dir: string, name: string, apiBaseUrl: string) {
+export async function writeBenchConfig(dir: string, name: string, apiBaseUrl: string, fleetUrl?: string) {
   const journal = join(dir, `journal-${name}`);
   mkdirSync(journal, { recursive: true });
   const controlPort = await freePort();
@@ -112,6 +113,12 @@ export async function writeBenchConfig(dir: string, name: string, apiBaseUrl: st
     api: { baseUrl: apiBaseUrl, standIn: undefined },
     sim: { controlPort, tui: false },
     journal: { dir: journal },
+    ...(fleetUrl
+      ? {
+          kiosk: { id: `k-bench-${name}` },
+          fleet: { url: fleetUrl, heartbeatS: 30, outboxDir: join(dir, `outbox-${name}`) },
+        }
+      : {}),
   });
   const path = join(dir, `config-${name}.json`);
   writeFileSync(path, JSON.stringify(config));
