@@ -4,7 +4,7 @@
  * (bench/heap-snapshot-diff.ts) prints what grew and who holds the new objects. A flat kiosk shows only
  * the engine's compiled code growing (it settles) and a few dozen objects.
  *
- *   node --expose-gc --import tsx bench/app-heap-growth.ts [--warmup 200] [--transactions 1000]
+ *   node --expose-gc --import tsx bench/app-heap-growth.ts [--warmup 200] [--transactions 1000] [--fleet]
  *
  * Snapshots go to a temporary directory (about 40 MB each) and are deleted afterwards.
  */
@@ -14,11 +14,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
+import { startMosquitto } from '../src/harness/mosquitto.js';
 import { startAppRig } from './app-rig.js';
 import { runTopUps } from './app-top-ups.js';
 
 const { values } = parseArgs({
-  options: { warmup: { type: 'string', default: '200' }, transactions: { type: 'string', default: '1000' } },
+  options: {
+    warmup: { type: 'string', default: '200' },
+    transactions: { type: 'string', default: '1000' },
+    // report to a Mosquitto started here (bench/app-memory.ts --fleet)
+    fleet: { type: 'boolean', default: false },
+  },
 });
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) {
@@ -34,7 +40,10 @@ async function snapshot(name: string): Promise<string> {
   return v8.writeHeapSnapshot(join(dir, `${name}.heapsnapshot`));
 }
 
-const rig = await startAppRig();
+const broker = values.fleet ? await startMosquitto({ persistence: false }) : undefined;
+const rig = await startAppRig(
+  broker ? { fleet: { url: broker.url, heartbeatS: 30, outboxDir: 'outbox' } } : {},
+);
 try {
   const warmup = Number(values.warmup);
   const n = Number(values.transactions);
@@ -57,5 +66,6 @@ try {
   );
 } finally {
   await rig.close();
+  await broker?.stop();
   rmSync(dir, { recursive: true, force: true });
 }

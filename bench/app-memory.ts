@@ -4,7 +4,10 @@
  * "Vielen Dank!", back to idle); RSS and heap are printed after start, after 200, 1,000, 2,000, 4,000
  * (... 10,000) transactions, each after a forced GC. Flat growth between the marks = no leak.
  *
- *   node --expose-gc --import tsx bench/app-memory.ts [--transactions 4000]
+ *   node --expose-gc --import tsx bench/app-memory.ts [--transactions 4000] [--fleet]
+ *
+ * `--fleet`: the kiosk reports to a Mosquitto started by the bench (money events through the outbox,
+ * heartbeats, state), as kiosks in the field do.
  *
  * A top-up takes about 40 ms here (five API calls, a dozen journal fsyncs), so the default of 4,000
  * stays under 3 minutes; `--transactions 10000` takes about 7.
@@ -16,11 +19,17 @@
  */
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
+import { startMosquitto } from '../src/harness/mosquitto.js';
 import { startAppRig } from './app-rig.js';
 import { runTopUps } from './app-top-ups.js';
 
 const { values } = parseArgs({
-  options: { transactions: { type: 'string', default: '4000' } },
+  options: {
+    transactions: { type: 'string', default: '4000' },
+    // report to a Mosquitto started here, as kiosks in the field do: every top-up's money events go
+    // through the outbox and the fleet client
+    fleet: { type: 'boolean', default: false },
+  },
 });
 const TOTAL = Number(values.transactions);
 const MARKS = new Set([200, 1000, 2000, 4000, 6000, 8000, 10_000, TOTAL]);
@@ -38,9 +47,12 @@ async function settle(): Promise<NodeJS.MemoryUsage> {
   return process.memoryUsage();
 }
 
-const rig = await startAppRig();
+const broker = values.fleet ? await startMosquitto({ persistence: false }) : undefined;
+const rig = await startAppRig(
+  broker ? { fleet: { url: broker.url, heartbeatS: 30, outboxDir: 'outbox' } } : {},
+);
 console.log(
-  `kiosk memory, Node ${process.version}, ${process.platform}/${process.arch}, gc ${gc ? 'forced' : 'not exposed (run with --expose-gc)'}`,
+  `kiosk memory, Node ${process.version}, ${process.platform}/${process.arch}, gc ${gc ? 'forced' : 'not exposed (run with --expose-gc)'}${broker ? ', reporting to a fleet (Mosquitto)' : ''}`,
 );
 const start = await settle();
 console.log(
@@ -59,5 +71,9 @@ for (const mark of [...MARKS].filter((m) => m <= TOTAL).sort((x, y) => x - y)) {
   );
 }
 const journalSummary = rig.app.summary().journal;
+// the fleet client is private to the app; the bench reaches in, as app-rig does for the devices
+const fleet = (rig.app as unknown as { fleet?: { metrics(): unknown } }).fleet?.metrics();
 await rig.close();
+await broker?.stop();
+if (broker) console.log(`fleet at the end: ${JSON.stringify(fleet)}`);
 console.log(`cash box in the journal: ${journalSummary.cashBoxCents} ct (expected ${TOTAL * 500})`);
