@@ -82,15 +82,15 @@ export const AcceptorCounterSchema = z.object({
   ev: z.int().min(0).max(255),
 });
 
+/** `acceptor_lost.lostIn` when the results cannot be told to be one session's. */
+export const LOST_IN_UNKNOWN = 'unknown';
+
 /**
  * The coin validator reported more new results than its buffer holds (ccTalk 229 carries 5): the
  * `results` oldest, up to event `ev`, are gone unread. Any of them may have been a coin now in the cash
  * box that no session counted: the operator's to settle (count the box, ask the customer). `ev` is
  * where credits resume, so a restart does not record the same loss again.
  */
-/** `acceptor_lost.lostIn` when the results cannot be told to be one session's. */
-export const LOST_IN_UNKNOWN = 'unknown';
-
 export const AcceptorLostSchema = z.object({
   type: z.literal('acceptor_lost'),
   results: z.int().min(1),
