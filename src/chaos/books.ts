@@ -486,8 +486,10 @@ export function reconcile(input: {
       );
     }
     const missing = input.acceptor.cents - overflowCents - cashIn;
-    // A coin whose answer a kill cut off was taken if the journal has it.
-    if (missing < 0 && -missing <= (input.acceptor.uncertainAtKill ?? 0)) acceptorCents = cashIn;
+    // A coin whose answer a kill cut off was taken if the journal has it (the buffer's lost credits
+    // were taken too).
+    if (missing < 0 && -missing <= (input.acceptor.uncertainAtKill ?? 0))
+      acceptorCents = cashIn + overflowCents;
     else if (missing < 0) {
       // A coin journaled twice (or never taken) was paid or credited to the customer: the owner's loss.
       overBookedCents += -missing;

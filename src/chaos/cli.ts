@@ -7,8 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { formatCents } from '../api/money.js';
-import { summarize, type ChaosSummary } from './summary.js';
+import { cashEquation, cashOf, summarize, type ChaosSummary } from './summary.js';
 import { chaosRun, type RunResult } from './run.js';
 
 const { values } = parseArgs({
@@ -118,11 +117,7 @@ for (let run = first; run < first + runs; run++) {
         `${r.standInKills} API kills, ${r.standInPauses} API pauses, ${Object.values(r.faults).reduce((a, c) => a + c, 0)} faults, ` +
         `${r.deviceFaults} device faults, kinds {${Object.entries(r.kinds)
           .map(([k, v]) => `${k} ${v}`)
-          .join(
-            ', ',
-          )}}; in ${formatCents(b.acceptorCents)} = paid ${formatCents(b.paidCash)} + credited ${formatCents(b.creditedCash)} + unclaimed ${formatCents(b.unclaimed)}` +
-        `${b.inFlightAtKill ? ` + ${formatCents(b.inFlightAtKill)} in flight at a power cut` : ''}` +
-        `${b.forOperator ? ` + ${formatCents(b.forOperator)} for the operator (validator buffer)` : ''}; ` +
+          .join(', ')}}; in ${cashEquation(cashOf(r))}; ` +
         `lost ${b.lostCents} ct, double charges ${b.doubleCharges}, over-booked ${b.overBookedCents} ct, open ${b.openSessions}` +
         `${r.idleAtEnd ? '' : ', NOT IDLE AT END'}${r.dir ? ` [${r.dir}]` : ''}`,
     );

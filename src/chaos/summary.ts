@@ -4,6 +4,70 @@ import type { FleetReconciliation, GoodsReconciliation } from './books.js';
 import type { RunResult } from './run.js';
 import { VALIDATOR_KINDS } from './validator-faults.js';
 
+/** The cash figures of one run or of many (books.ts's `Reconciliation`, summed), in cents. */
+export interface CashFigures {
+  /** What the acceptor took (`acceptorCents`). */
+  cashIn: number;
+  /** Price of units not delivered: owed back to the customer. */
+  returned: number;
+  paid: number;
+  credited: number;
+  unclaimed: number;
+  /** Change the hopper paid out. */
+  changed: number;
+  /** Terminal payments reversed: goods not delivered, paid back through the terminal. */
+  reversed: number;
+  inFlightAtKill: number;
+  forOperator: number;
+  voided: number;
+}
+
+/**
+ * The books' identity (books.ts: per session `inserted + returned = collected + unclaimed + changed +
+ * reversed`, the acceptor's coins the journal's plus those in flight at a cut and those its buffer lost
+ * for the operator): coins accepted + price of goods not delivered = paid + credited + unclaimed +
+ * hopper change + reversed + in flight + for the operator. Returns left minus right: 0 when every cent
+ * is accounted; more when cents are lost or held by a session still open, less when over-booked.
+ */
+export function cashUnbalanced(f: CashFigures): number {
+  return (
+    f.cashIn +
+    f.returned -
+    (f.paid + f.credited + f.unclaimed + f.changed + f.reversed + f.inFlightAtKill + f.forOperator)
+  );
+}
+
+/** The identity as printed, with the figures it adds: it adds up, the difference named when there is one. */
+export function cashEquation(f: CashFigures): string {
+  const d = cashUnbalanced(f);
+  return (
+    `${formatCents(f.cashIn)} + goods not delivered ${formatCents(f.returned)} = paid ${formatCents(f.paid)}` +
+    ` + credited ${formatCents(f.credited)} + unclaimed ${formatCents(f.unclaimed)} + hopper change ${formatCents(f.changed)}` +
+    ` + reversed ${formatCents(f.reversed)} + ${formatCents(f.inFlightAtKill)} in flight at a power cut` +
+    `${f.forOperator ? ` + ${formatCents(f.forOperator)} lost by the validator's buffer, recorded for the operator` : ''}` +
+    `${d > 0 ? ` + ${formatCents(d)} not accounted (lost, or held by an open session)` : ''}` +
+    `${d < 0 ? ` - ${formatCents(-d)} over-booked` : ''}` +
+    ` (${formatCents(f.voided)} of vouchers voided)`
+  );
+}
+
+/** A run's cash figures. */
+export function cashOf(r: RunResult): CashFigures {
+  const b = r.books;
+  return {
+    cashIn: b.acceptorCents,
+    returned: b.returned ?? 0,
+    paid: b.paidCash,
+    credited: b.creditedCash,
+    unclaimed: b.unclaimed,
+    changed: b.changed ?? 0,
+    reversed: b.reversed ?? 0,
+    inFlightAtKill: b.inFlightAtKill,
+    forOperator: b.forOperator ?? 0,
+    voided: b.voided,
+  };
+}
+
 export interface ChaosSummary {
   runs: number;
   sessions: number;
@@ -42,6 +106,8 @@ export interface ChaosSummary {
   reversed: number;
   goods: GoodsReconciliation;
   fleet: FleetReconciliation;
+  /** `cashUnbalanced` of the totals: 0 when the coins' equation balances. */
+  unbalanced: number;
   ms: number;
   ok: boolean;
   text: string;
@@ -113,6 +179,7 @@ export function summarize(results: readonly RunResult[], ms: number): ChaosSumma
     },
     ms,
   };
+  const unbalanced = cashUnbalanced(s);
   const ok =
     s.lostCents === 0 &&
     s.doubleCharges === 0 &&
@@ -136,10 +203,7 @@ export function summarize(results: readonly RunResult[], ms: number): ChaosSumma
     `chaos: ${s.runs} runs, ${s.sessions} sessions in ${(ms / 1000).toFixed(0)} s`,
     `  kiosk power cuts (SIGKILL): ${s.kioskKills}; API stand-in killed: ${s.standInKills}, paused: ${s.standInPauses}`,
     `  API faults: ${Object.values(faults).reduce((a, b) => a + b, 0)} (${faultList || 'none'}); device faults: ${s.deviceFaults}`,
-    `  coins accepted: ${s.coins}, ${formatCents(s.cashIn)} = paid ${formatCents(s.paid)} + credited ${formatCents(s.credited)} + unclaimed ${formatCents(s.unclaimed)}` +
-      ` (+ ${formatCents(s.inFlightAtKill)} in flight at a power cut` +
-      `${s.forOperator ? ` + ${formatCents(s.forOperator)} lost by the validator's buffer, recorded for the operator` : ''}` +
-      `; ${formatCents(s.voided)} of vouchers voided)`,
+    `  coins accepted: ${s.coins}, ${cashEquation(s)}`,
     `  new fault kinds: ${s.newFaults} (${list(kinds)})`,
     ...(VALIDATOR_KINDS.some((k) => kinds[k])
       ? [
@@ -154,5 +218,5 @@ export function summarize(results: readonly RunResult[], ms: number): ChaosSumma
     `  lost: ${s.lostCents} ct; double charges: ${s.doubleCharges}; over-booked: ${s.overBookedCents} ct; open at end: ${s.openAtEnd}; not idle at end: ${s.notIdleAtEnd}; run errors: ${s.errors}; findings: ${s.findings}`,
     ok ? 'OK' : 'DISCREPANCIES',
   ].join('\n');
-  return { ...s, ok, text };
+  return { ...s, unbalanced, ok, text };
 }

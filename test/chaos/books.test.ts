@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { reconcile, type FleetEventView, type LedgerFileView } from '../../src/chaos/books.js';
 import { Rng } from '../../src/util/prng.js';
+import { ledgerOf, payout, reversal } from './ledger-fixture.js';
 import type { EntryInput } from '../../src/journal/entries.js';
 import { foldRecords, type JournalRecord } from '../../src/journal/state.js';
 
@@ -112,32 +113,6 @@ describe('chaos books: card terminal, goods, fleet, damaged records', () => {
     collected,
     units,
   });
-  const ledgerOf = (
-    sales: Array<{ id: string; ref: string; method: string; collected: number; units: number }>,
-  ): LedgerFileView => ({
-    cards: {},
-    transactions: Object.fromEntries(
-      sales.map((s) => [
-        s.id,
-        {
-          id: s.id,
-          status: 'ok',
-          merchantRef: s.ref,
-          transactionRef: null,
-          card: null,
-          products: s.units ? [{ id: 1, quantity: s.units, priceOne: 100, item_type: 'article' }] : [],
-        },
-      ]),
-    ),
-    sales: sales.map((s) => ({
-      txId: s.id,
-      method: s.method,
-      collected: s.collected,
-      redeemed: 0,
-      loaded: 0,
-      cancelled: false,
-    })),
-  });
   const started = (sessionId: string): EntryInput => ({
     type: 'session_started',
     sessionId,
@@ -170,15 +145,7 @@ describe('chaos books: card terminal, goods, fleet, damaged records', () => {
         { type: 'release_outcome', jobId: 'ok:r:1', result: 'delivered' },
         { type: 'release_intent', sessionId: 'ok', jobId: 'ok:r:2', slot: 'A1', productId: 1, cents: 100 },
         { type: 'release_outcome', jobId: 'ok:r:2', result: 'failed', reason: 'no_confirmation' },
-        {
-          type: 'payout_intent',
-          sessionId: 'ok',
-          jobId: 'ok:p:1',
-          coins: 40,
-          coinCents: 10,
-          before: { event: 1, remaining: 0, paid: 0, unpaid: 0 },
-        },
-        { type: 'payout_outcome', jobId: 'ok:p:1', result: 'complete', paidCents: 400 },
+        ...payout('ok', 'ok:p:1', 400),
         closed('ok'),
         // Nothing paid, one released.
         started('free'),
@@ -247,15 +214,7 @@ describe('chaos books: card terminal, goods, fleet, damaged records', () => {
         started('rv'),
         { type: 'release_intent', sessionId: 'rv', jobId: 'rv:r:1', slot: 'A1', productId: 1, cents: 180 },
         { type: 'release_outcome', jobId: 'rv:r:1', result: 'failed', reason: 'no_confirmation' },
-        {
-          type: 'terminal_intent',
-          jobId: 'rv:t:1',
-          action: 'cancel_trx',
-          by: 'recovery',
-          ofSession: 'rv',
-          cents: 180,
-        },
-        { type: 'terminal_outcome', jobId: 'rv:t:1', result: 'ok' },
+        ...reversal('rv', 'rv:t:1', 180),
         closed('rv'),
       ]),
       ledger: l,
@@ -349,6 +308,31 @@ describe("chaos books: the ccTalk validator's own faults", () => {
     assert.equal(r.lostCents, 100);
     assert.equal(r.forOperator, 0);
     assert.match(r.findings.join('\n'), /100 ct in 1 credits lost from the validator's buffer/);
+  });
+
+  it("a coin whose answer a kill cut off, beside credits the buffer lost: the acceptor's figure keeps those credits", () => {
+    // The journal has 100 ct more than the acceptor's answers say (an answer cut off, the coin taken):
+    // the acceptor took the journal's coins and the 100 ct its buffer lost for the operator.
+    const r = reconcile({
+      acceptor: {
+        cents: 500,
+        coins: 5,
+        unconfirmedAtKill: 0,
+        uncertainAtKill: 100,
+        overflowCents: 100,
+        overflowCoins: 1,
+      },
+      journal: journal([
+        ...coins('s1', 100, 100, 100, 100, 100),
+        { type: 'acceptor_lost', results: 1, ev: 6 },
+        closed('s1'),
+      ]),
+      ledger: ledger([{ tx: 'T1', ref: 's1:create:0', collected: 500 }]),
+    });
+    assert.deepEqual(
+      [r.acceptorCents, r.forOperator, r.lostCents, r.overBookedCents, r.findings],
+      [600, 100, 0, 0, []],
+    );
   });
 
   it('a loss recorded for fewer results than credits went missing is lost money', () => {
