@@ -36,12 +36,14 @@ const { values } = parseArgs({
      * the kiosk runs (power loss, buffer overflow; src/chaos/validator-faults.ts). 0: none.
      */
     'validator-rate': { type: 'string', default: '0.2' },
+    /** Checkout and vending: per-session probability that the customer pays by coins to the end. */
+    'coin-pay': { type: 'string', default: '0' },
     help: { type: 'boolean', default: false },
   },
 });
 const USAGE =
   'usage: chaos --runs <n> --seed <s> [--first <run>] [--sessions <n>] [--kill-rate <0..1>] [--kind-rate <0..1>] ' +
-  '[--goods-rate <0..1>] [--mode topup|checkout|vending] [--acceptor simulated|cctalk] [--validator-rate <0..1>] ' +
+  '[--goods-rate <0..1>] [--mode topup|checkout|vending] [--acceptor simulated|cctalk] [--validator-rate <0..1>] [--coin-pay <0..1>] ' +
   '[--keep] [--keep-bad] [--quiet] [--trace] [--json <file>]';
 const HELP = `${USAGE}
 
@@ -61,6 +63,9 @@ const HELP = `${USAGE}
                     validator_overflow    the data line broken while a customer pays, 6-8 coins in:
                                           more than the 5 results a poll reads; the journal must record
                                           the loss for the operator (acceptor_lost)
+  --coin-pay        checkout and vending, per session: the customer pays by coins to the end (no card
+                    terminal, no walking away; a coin returned, the next smaller one) (default 0: the
+                    customer of earlier seeds, who stops at the first coin returned)
   --first <run>     start at this run number (repeat one run of a seed)
   --keep, --keep-bad  keep every run's directory, or only those with findings (default)
   --trace           each session's faults and story on stderr
@@ -81,12 +86,15 @@ const seed = Number(values.seed);
 const sessions = Number(values.sessions);
 const killRate = Number(values['kill-rate']);
 const validatorRate = Number(values['validator-rate']);
+const coinPayRate = Number(values['coin-pay']);
 if (
-  ![runs, seed, sessions, killRate, validatorRate].every(Number.isFinite) ||
+  ![runs, seed, sessions, killRate, validatorRate, coinPayRate].every(Number.isFinite) ||
   runs < 1 ||
   sessions < 1 ||
   validatorRate < 0 ||
-  validatorRate > 1
+  validatorRate > 1 ||
+  coinPayRate < 0 ||
+  coinPayRate > 1
 ) {
   console.error(USAGE);
   process.exit(64);
@@ -106,6 +114,7 @@ for (let run = first; run < first + runs; run++) {
     ...(mode ? { mode } : {}),
     acceptor,
     validatorRate,
+    coinPayRate,
     log: (line) => console.error(line),
     ...(values.trace ? { trace: (line: string) => console.error(line) } : {}),
   });

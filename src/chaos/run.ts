@@ -92,6 +92,13 @@ export interface RunOptions {
    * choices those of the harness before the kinds existed.
    */
   validatorRate?: number;
+  /**
+   * Checkout and vending: probability per session that the customer pays by coins to the end (no
+   * card terminal, no walking away): a coin the acceptor returns is followed by the next smaller one,
+   * and coins go in until the kiosk stops asking for money. Default 0: the customer of seeds run
+   * before it (who stops at the first coin returned, so coin payments of those modes are rare).
+   */
+  coinPayRate?: number;
 }
 
 export interface RunResult {
@@ -114,6 +121,8 @@ export interface RunResult {
   deviceFaults: number;
   coinsAccepted: number;
   coinsRefused: number;
+  /** Sessions whose customer paid by coins to the end (`coinPayRate`). */
+  coinPayers: number;
   /** Restarts after which the kiosk was not idle within the wait (out of service while the API was away). */
   notIdleAfterRestart: number;
   idleAtEnd: boolean;
@@ -159,6 +168,8 @@ const hopperOf = (dir: string) => ({
   stateFile: join(dir, 'hopper.json'),
   coinMs: 120,
 });
+/** The coins a customer may try, largest first (one returned: the next smaller). */
+const COIN_SIZES = [1000, 500, 200, 100, 50, 20, 10];
 const SLOT_OF_BUTTON: Record<string, string> = { amount1: 'A1', amount2: 'A2', amount3: 'B1', amount4: 'B2' };
 
 type Fault = { name: string; rule: object };
@@ -186,6 +197,7 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
   const kindRate = opts.kindRate ?? 0.25;
   const goodsRate = opts.goodsRate ?? 0.15;
   const validatorRate = opts.validatorRate ?? 0.2;
+  const coinPayRate = opts.coinPayRate ?? 0;
   const mode =
     opts.mode ??
     rng.weighted([
@@ -285,6 +297,7 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
     deviceFaults: 0,
     coinsAccepted: 0,
     coinsRefused: 0,
+    coinPayers: 0,
     notIdleAfterRestart: 0,
     idleAtEnd: false,
     endScreen: [],
@@ -437,14 +450,29 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
     return kind;
   };
 
-  /** `terminal`: pays at the card terminal when offered (`coins`: and drops coins meanwhile). */
-  const checkoutCustomer = async (first: string, terminal: false | 'plain' | 'coins') => {
-    const kind = rng.weighted([
+  /** Coins until the kiosk stops asking (`coinPay`): a coin returned, the next smaller one. */
+  const payByCoins = async () => {
+    for (let i = 0; i < 30; i++) {
+      if (!/collecting|paying/.test((await state()).flow ?? '')) break;
+      let asked: number | undefined = rng.pick([50, 100, 200, 200, 500, 1000]);
+      while (asked !== undefined && !(await coin(asked))) asked = COIN_SIZES.find((c) => c < asked!);
+      if (asked === undefined) break;
+      await sleep(rng.int(0, 150));
+    }
+  };
+
+  /**
+   * `terminal`: pays at the card terminal when offered (`coins`: and drops coins meanwhile); `coinPay`:
+   * pays by coins to the end, a smaller coin after one returned.
+   */
+  const checkoutCustomer = async (first: string, terminal: false | 'plain' | 'coins', coinPay = false) => {
+    const drawn = rng.weighted([
       ['normal', 5],
       ['card', 3],
       ['walk', 2],
       ['cancel', 2],
     ] as const);
+    const kind = coinPay ? 'normal' : drawn;
     await press(first);
     for (let i = rng.int(0, 2); i > 0; i--)
       await press(rng.pick(['amount1', 'amount2', 'amount3', 'amount4']));
@@ -485,6 +513,10 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
       }
       if (kind === 'walk' && rng.chance(0.5)) return kind;
       await press('amount1');
+    }
+    if (coinPay) {
+      await payByCoins();
+      return 'coin payer';
     }
     for (let i = rng.int(1, 8); i > 0; i--) {
       if (!(await coin(rng.pick([50, 100, 200, 200, 500, 1000])))) break;
@@ -597,6 +629,13 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
         result.faults[f.name] = (result.faults[f.name] ?? 0) + 1;
       }
       const kinds = chooseKinds(n);
+      // Drawn only with a rate: seeds run before the option make the same choices at 0.
+      const coinPay = checkout && coinPayRate > 0 && rng.chance(coinPayRate);
+      if (coinPay) {
+        kinds.delete('terminal');
+        kinds.delete('terminal_coins');
+        result.coinPayers += 1;
+      }
       for (const k of kinds) count(k);
       const timers: Array<Promise<void>> = [];
       const at = (ms: number, fn: () => Promise<void>) =>
@@ -778,9 +817,11 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
         );
       }
       const terminal = kinds.has('terminal_coins') ? 'coins' : kinds.has('terminal') ? 'plain' : false;
-      const customer = (checkout ? checkoutCustomer(first, terminal) : topupCustomer()).finally(() => {
-        customerGone = true;
-      });
+      const customer = (checkout ? checkoutCustomer(first, terminal, coinPay) : topupCustomer()).finally(
+        () => {
+          customerGone = true;
+        },
+      );
       try {
         const story = await customer;
         opts.trace?.(

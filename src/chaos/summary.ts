@@ -98,6 +98,8 @@ export interface ChaosSummary {
   /** Injected faults that could not do their work, by `kind:why`. */
   notLanded: Record<string, number>;
   skipped: string[];
+  /** Sessions whose customer paid by coins to the end (`--coin-pay`). */
+  coinPayers: number;
   terminalSessions: number;
   terminalWithCoins: number;
   terminalCents: number;
@@ -157,6 +159,7 @@ export function summarize(results: readonly RunResult[], ms: number): ChaosSumma
     observed,
     notLanded,
     skipped: [...new Set(results.flatMap((r) => r.skipped ?? []))],
+    coinPayers: sum((r) => r.coinPayers ?? 0),
     terminalSessions: sum((r) => r.books.terminalSessions ?? 0),
     terminalWithCoins: sum((r) => r.books.terminalWithCoins ?? 0),
     terminalCents: sum((r) => r.books.terminalCents ?? 0),
@@ -212,6 +215,7 @@ export function summarize(results: readonly RunResult[], ms: number): ChaosSumma
         ]
       : []),
     `  seen: ${list(observed)}${s.skipped.length ? `; skipped: ${s.skipped.join('; ')}` : ''}`,
+    ...(s.coinPayers ? [`  coin payers: ${s.coinPayers} sessions paid by coins to the end`] : []),
     `  card terminal: ${s.terminalSessions} sessions paid (${s.terminalWithCoins} with coins), ${formatCents(s.terminalCents)}, ${formatCents(s.reversed)} reversed (goods not served); hopper change ${formatCents(s.changed)}, price of goods not delivered ${formatCents(s.returned)}`,
     `  goods: ${s.goods.unitsPaid} units paid = ${s.goods.delivered} delivered + ${s.goods.failed} failed (money back) + ${s.goods.inDoubt} in doubt (operator); released without payment: ${s.goods.releasedWithoutPayment}; paid without goods or money back: ${s.goods.paidWithoutGoods}`,
     `  fleet: ${s.fleet.distinct} money events (${s.fleet.redelivered} redelivered, de-duplicated); missing: ${s.fleet.missing}; extra or twice: ${s.fleet.extra}`,

@@ -102,6 +102,7 @@ function run(b: ReturnType<typeof reconcile>): RunResult {
     deviceFaults: 0,
     coinsAccepted: 6,
     coinsRefused: 0,
+    coinPayers: 0,
     notIdleAfterRestart: 0,
     idleAtEnd: true,
     endScreen: [],
