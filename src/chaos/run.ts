@@ -190,6 +190,31 @@ const FAULTS: ReadonlyArray<readonly [Fault, number]> = [
   [{ name: 'token expired', rule: { fault: { type: 'expire_token', as: '401' } } }, 1],
 ];
 
+/**
+ * A power cut: the kiosk killed (SIGKILL) and, unless it keeps its own supply, the validator's power
+ * gone with it (`validatorPowerCut`: its buffer lost). The coins not journaled by then are in flight at
+ * the cut (`unconfirmedAtKill`), counted once the kill is done: a coin the acceptor took while the kill
+ * ran (the dead kiosk's channels still open) is one of them. Counted before the kill, as the harness
+ * did, such a coin was booked lost (chaos seed 48007 run 0: "200 ct accepted but never journaled", 0
+ * unconfirmed). A validator that keeps its power keeps its buffer too: its coins come back through
+ * the driver's resume, so nothing is in flight. Returns the cents unconfirmed at the cut.
+ */
+export async function cutPower(
+  book: { unconfirmed: number; acceptor: { unconfirmedAtKill: number } },
+  validatorKeepsPower: boolean,
+  kill: () => Promise<void>,
+  validatorPowerCut?: () => void,
+): Promise<number> {
+  await kill();
+  const unconfirmed = book.unconfirmed;
+  if (!validatorKeepsPower) {
+    validatorPowerCut?.();
+    book.acceptor.unconfirmedAtKill += unconfirmed;
+  }
+  book.unconfirmed = 0;
+  return unconfirmed;
+}
+
 export async function chaosRun(run: number, seed: number, opts: RunOptions): Promise<RunResult> {
   const started = Date.now();
   const log = opts.log ?? (() => {});
@@ -653,14 +678,24 @@ export async function chaosRun(run: number, seed: number, opts: RunOptions): Pro
         // credited there but not yet journaled must come back through the driver's resume, so it
         // may not count as lost. One on the kiosk's supply loses its buffer with the power.
         const validatorKeepsPower = validator ? rng.chance(0.5) : false;
-        const unconfirmedNow = unconfirmed;
-        if (!validatorKeepsPower) acceptor.unconfirmedAtKill += unconfirmed;
-        unconfirmed = 0;
-        await kiosk.kill();
+        const inFlight = {
+          acceptor,
+          get unconfirmed() {
+            return unconfirmed;
+          },
+          set unconfirmed(cents: number) {
+            unconfirmed = cents;
+          },
+        };
+        const unconfirmedNow = await cutPower(
+          inFlight,
+          validatorKeepsPower,
+          () => kiosk.kill(),
+          validator ? () => validator.device.powerCut() : undefined,
+        );
         result.kioskKills += 1;
         if (!validator) return;
         if (!validatorKeepsPower) {
-          validator.device.powerCut();
           saw('validator:power_lost');
           opts.trace?.(`run ${run}: validator power lost, ${unconfirmedNow} ct unconfirmed`);
           return;
