@@ -362,7 +362,9 @@ export interface UnsettledRelease {
   jobId: string;
   slot: string;
   desc: string;
+  /** 0 with `amountUnknown`: a paid sale whose amount no record names (refunded only with an amount). */
   cents: Cents;
+  amountUnknown?: boolean;
   /** When the release was asked for, as the kiosk's local time shows it (`03.12. 07:12`). */
   when: string;
 }

@@ -478,6 +478,10 @@ function releaseLine(c: ServiceMenuContext, r: Render): string {
   const u = c.releases[c.releaseAt];
   return r.m('svcRelease', { slot: u?.slot ?? '', when: u?.when ?? '' });
 }
+/** The release's price, or that its amount is unknown (a paid sale of damaged records): never 0,00. */
+function releasePrice(u: ServiceMenuContext['releases'][number] | undefined, r: Render): string {
+  return u?.amountUnknown ? r.m('svcReleaseNoAmount') : r.money('svcReleasePrice', u?.cents ?? 0);
+}
 /** What the books say is in the hopper (unknown before its first fill). */
 function hopperBook(c: ServiceMenuContext, r: Render): string {
   const n = c.hopper?.coins;
@@ -607,21 +611,27 @@ export const SERVICE_SCREENS: Record<string, ServiceScreen> = {
     return {
       lines: [
         releaseLine(c, r),
-        r.money('svcReleasePrice', u?.cents ?? 0),
+        releasePrice(u, r),
         u?.desc ?? '',
         r.m('svcReleaseHint', { n: c.releaseAt + 1, total: c.releases.length }),
       ],
     };
   },
   'menu.releases.decide': (c, r) => ({
-    lines: [r.m('svcSettle1'), r.m('svcSettle2'), releaseLine(c, r), r.m('svcSettleBack')],
+    lines: [
+      r.m('svcSettle1'),
+      // No amount to give back at the kiosk: the fleet's settle-release takes the operator's amount.
+      r.m(c.releases[c.releaseAt]?.amountUnknown ? 'svcSettle2Fleet' : 'svcSettle2'),
+      releaseLine(c, r),
+      r.m('svcSettleBack'),
+    ],
   }),
   'menu.releases.confirm': (c, r) => ({
     lines: [
       r.m(c.settleHow === 'refunded' ? 'svcSettleRefund' : 'svcSettleDelivered'),
       r.m('svcConfirmHint'),
       releaseLine(c, r),
-      r.money('svcReleasePrice', c.releases[c.releaseAt]?.cents ?? 0),
+      releasePrice(c.releases[c.releaseAt], r),
     ],
   }),
   'menu.releases.settling': (_c, r) => busy([r.m('svcCollecting')]),

@@ -146,12 +146,12 @@ export function kioskPortFor(app: KioskView, deps: FleetBridgeDeps): KioskPort {
       if (!deps.terminal?.enabled) throw new Error('no card terminal configured');
       return dutyReport(await deps.terminal.cancel({ receiptNumber }, 'fleet'));
     },
-    async settleRelease(jobId, how, print) {
+    async settleRelease(jobId, how, print, cents) {
       if (serving()) throw new KioskBusyError();
       // Refused by the journal when there is no such release (a kiosk without slots has none).
       if (!deps.releases) throw new Error('refused: no vend slots configured');
       try {
-        const r = await deps.releases.settle(jobId, how, 'fleet', print);
+        const r = await deps.releases.settle(jobId, how, 'fleet', print, cents);
         return {
           jobId: r.jobId,
           how: r.how,
@@ -309,7 +309,13 @@ export function vendStatus(v: VendSummary | undefined): Record<string, DeviceSta
       // Which ones, so that the dashboard can offer `settle-release` for each (bounded: health stays small).
       inDoubt: v.releasesInDoubt
         .slice(0, MAX_RELEASES_LISTED)
-        .map((r) => ({ jobId: r.jobId, slot: r.slot, cents: r.cents })),
+        // amountUnknown: a paid sale whose amount no record names (cents 0): refunded with `cents` only.
+        .map((r) => ({
+          jobId: r.jobId,
+          slot: r.slot,
+          cents: r.cents,
+          ...(r.amountUnknown ? { amountUnknown: true } : {}),
+        })),
     };
   }
   if (v.hopper) {

@@ -8,7 +8,8 @@
  * block its unknown outcome left is lifted (`slot_unblocked` with the job; its stock went down when
  * the release went unknown), unless its sensor reads active now (a unit stuck in the beam, a broken
  * sensor) or it is blocked for another reason: then it stays blocked and the answer says why.
- * `refunded`: a voucher for the price is journaled (`unclaimed` with the `release_settled`, one group
+ * `refunded`: a voucher for the price (a sale whose amount is unknown: the amount the operator gives,
+ * refused without one) is journaled (`unclaimed` with the `release_settled`, one group
  * commit, see VendJournal) and then printed; the slot stays blocked (the unit did not come out: it may
  * hang in the spiral or the chute) until a technician counts it or unblocks it.
  * The voucher's code is what pays: it goes only to the printer. Everyone else (the log, the fleet's
@@ -71,6 +72,7 @@ export function createReleaseSettler(deps: ReleaseSettlerDeps) {
           : 'sale, goods unknown'
         : (deps.productName(r.productId) ?? `#${r.productId}`),
       cents: r.cents,
+      ...(r.amountUnknown ? { amountUnknown: true } : {}),
       when: releaseTime(r.ts),
     }));
 
@@ -80,11 +82,19 @@ export function createReleaseSettler(deps: ReleaseSettlerDeps) {
    * the kiosk: a voucher in an empty tray is money anyone takes). A print failure does not undo it:
    * the voucher stays open in the journal and staff pay it out by its reference.
    */
-  async function settle(jobId: string, how: SettleHow, by: string, print: boolean): Promise<ReleaseSettled> {
+  async function settle(
+    jobId: string,
+    how: SettleHow,
+    by: string,
+    print: boolean,
+    amountCents?: number,
+  ): Promise<ReleaseSettled> {
     const release = deps.book.unsettled().find((r) => r.jobId === jobId);
-    const cents = release?.cents ?? 0;
     const slot = release?.slot ?? '';
-    const code = await deps.book.settleRelease(jobId, how, by);
+    // Refused by the book where the amount is unknown and none given (never a voucher of 0 ct).
+    const code = await deps.book.settleRelease(jobId, how, by, amountCents);
+    // What the voucher pays: the operator's amount where the journal knew none.
+    const cents = release?.amountUnknown && how === 'refunded' ? (amountCents ?? 0) : (release?.cents ?? 0);
     let slotBlocked = deps.book.blockedWhy(slot);
     if (how === 'delivered') {
       try {

@@ -224,6 +224,11 @@ export function createServiceMenuActors(deps: ServiceMenuDeps) {
   // At the kiosk the voucher is printed at once: the technician hands it to the customer (or keeps it).
   const settleRelease = fromPromise<SettleReleaseOutput, SettleReleaseInput>(async ({ input }) => {
     if (!deps.releases) throw new Error('no vend slots');
+    // No amount can be typed here: a refund of a sale whose amount is unknown is the fleet's
+    // settle-release with the amount (the book refuses it without one, never a voucher of 0 ct).
+    const release = deps.releases.unsettled().find((u) => u.jobId === input.jobId);
+    if (input.how === 'refunded' && release?.amountUnknown)
+      throw new Error(lang === 'de' ? 'Betrag unbekannt' : 'Amount unknown');
     const r = await deps.releases.settle(input.jobId, input.how, 'technician', true);
     return { voucher: r.voucherId, printed: r.printed === true, slotBlocked: r.slotBlocked };
   });

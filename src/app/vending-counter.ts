@@ -67,7 +67,11 @@ export class VendingCounter {
         fleet.setAlert('goods_unsettled', {
           severity: 'critical',
           message: sales
-            .map((r) => `${r.sessionId}: paid ${r.cents} ct, goods unknown: settle-release ${r.jobId}`)
+            .map((r) =>
+              r.amountUnknown
+                ? `${r.sessionId}: paid, amount unknown, goods unknown: settle-release ${r.jobId} (refunded: give cents)`
+                : `${r.sessionId}: paid ${r.cents} ct, goods unknown: settle-release ${r.jobId}`,
+            )
             .join('; ')
             .slice(0, 500),
         });
@@ -195,7 +199,12 @@ export class VendingCounter {
       releasesInDoubt: this.vend
         .releasesInDoubt()
         .filter((r) => r.outcome === 'unknown')
-        .map((r) => ({ jobId: r.jobId, slot: r.slot, cents: r.cents })),
+        .map((r) => ({
+          jobId: r.jobId,
+          slot: r.slot,
+          cents: r.cents,
+          ...(r.amountUnknown ? { amountUnknown: true } : {}),
+        })),
       hopper: hopper
         ? {
             coinCents: hopper.coinCents,

@@ -13,8 +13,8 @@
 import type { Journal } from '../journal/journal.js';
 import type { ReleaseResultKind } from '../journal/entries.js';
 import {
-  paidSaleCents,
   slotStock,
+  unsettledSaleCents,
   type OpenSession,
   type PayoutState,
   type ReleaseState,
@@ -60,10 +60,16 @@ export interface PayoutCounters {
   lifetime?: number;
 }
 
+/**
+ * The most a refund the operator names may be (1.000 EUR): far above any basket of a vending counter,
+ * low enough that a slip of the keyboard (cents for euros times 100) is refused, not paid.
+ */
+export const MAX_SETTLE_CENTS = 100_000;
+
 /** Why a settle was refused; the message is short, names the job and is safe to send to the operator. */
 export class SettleRefused extends Error {
   constructor(
-    readonly why: 'unknown' | 'settled' | 'in_progress' | 'session_open',
+    readonly why: 'unknown' | 'settled' | 'in_progress' | 'session_open' | 'amount',
     message: string,
   ) {
     super(message);
@@ -311,8 +317,17 @@ export class VendJournal {
    * tells anyone else only its reference. Refused (`SettleRefused`, nothing journaled): a job that is
    * not a release, one settled already, one still in flight, or one whose session is still open
    * (recovery owes that session's money first; a voucher beside it would pay the price twice).
+   * A paid sale whose amount no record names (`amountUnknown`) is refunded only with the amount the
+   * operator gives (`cents`: a whole number of cents, 1 to MAX_SETTLE_CENTS, e.g. from the terminal's
+   * receipt or the API's transaction): without it the refund is refused, never a voucher of 0 ct. `cents`
+   * is refused anywhere else (the journal knows the price; `delivered` moves no money).
    */
-  async settleRelease(jobId: string, how: 'delivered' | 'refunded', by: string): Promise<string | null> {
+  async settleRelease(
+    jobId: string,
+    how: 'delivered' | 'refunded',
+    by: string,
+    cents?: number,
+  ): Promise<string | null> {
     const vend = this.journal.state.vend;
     const r = vend.releasesInDoubt[jobId];
     if (!r) {
@@ -324,14 +339,43 @@ export class VendJournal {
       throw new SettleRefused('in_progress', `release ${jobId} is still in progress`);
     if (this.journal.state.sessions[r.sessionId])
       throw new SettleRefused('session_open', `release ${jobId}: its session is still open (recovery first)`);
-    const voucher = how === 'refunded' && r.cents > 0 ? this.vouchers.issue(r.cents) : null;
+    const given = how === 'refunded' && r.amountUnknown === true;
+    if (cents !== undefined && !given)
+      throw new SettleRefused(
+        'amount',
+        how === 'delivered'
+          ? `release ${jobId}: delivered takes no amount`
+          : `release ${jobId}: its amount is known (${r.cents} ct), give none`,
+      );
+    if (given && cents === undefined)
+      throw new SettleRefused(
+        'amount',
+        `release ${jobId}: the sale's amount is unknown (damaged journal records): refund it with the amount paid (cents, from the terminal's receipt or the API's transaction)`,
+      );
+    if (
+      given &&
+      (!Number.isSafeInteger(cents) || (cents as number) <= 0 || (cents as number) > MAX_SETTLE_CENTS)
+    )
+      throw new SettleRefused(
+        'amount',
+        `release ${jobId}: amount ${String(cents)} refused (whole cents, 1 to ${MAX_SETTLE_CENTS})`,
+      );
+    const refund = given ? (cents as number) : r.cents;
+    const voucher = how === 'refunded' && refund > 0 ? this.vouchers.issue(refund) : null;
     // One group commit: a cut between a voucher and its settlement would leave the release unknown
     // beside an open voucher, and a second settle would pay its price again.
     await Promise.all([
       ...(voucher
-        ? [this.journal.append({ type: 'unclaimed', sessionId: r.sessionId, cents: r.cents, voucher })]
+        ? [this.journal.append({ type: 'unclaimed', sessionId: r.sessionId, cents: refund, voucher })]
         : []),
-      this.journal.append({ type: 'release_settled', jobId, how, by, ...(voucher ? { voucher } : {}) }),
+      this.journal.append({
+        type: 'release_settled',
+        jobId,
+        how,
+        by,
+        ...(voucher ? { voucher } : {}),
+        ...(given ? { cents: refund } : {}),
+      }),
     ]);
     return voucher;
   }
@@ -394,7 +438,7 @@ export class VendJournal {
 
   /**
    * A paid sale whose basket was in damaged records and that released nothing: no unit can be told by
-   * slot, so what it paid (the payment's outcome repeats it) is journaled for the operator
+   * slot, so what it paid (the payment's outcome repeats it, else the terminal's payment record) is journaled for the operator
    * (`goods_unsettled`, a release in doubt of the whole sale: settle-release, delivered or refunded
    * with a voucher), once. Before it, the log line was all there was (chaos seed 31418 `--first 3`).
    */
@@ -402,16 +446,19 @@ export class VendJournal {
     const jobId = jobRef(s.sessionId, 'recovery-goods', 'boot');
     const vend = this.journal.state.vend;
     if (vend.releasesInDoubt[jobId] || vend.settled[jobId]) return;
-    const cents = paidSaleCents(s);
+    // Unknown (payment outcomes journaled by firmware from before they repeated the amount, no terminal
+    // record): said so, never 0 ct, so that a refund asks the operator for the amount.
+    const cents = unsettledSaleCents(s, this.journal.state.terminal);
     await this.journal.append({
       type: 'goods_unsettled',
       sessionId: s.sessionId,
       jobId,
-      cents,
+      cents: cents ?? 0,
       ...(s.apiId ? { transactionId: s.apiId } : {}),
+      ...(cents === undefined ? { amountUnknown: true as const } : {}),
     });
     this.logger.error(
-      { sessionId: s.sessionId, jobId, cents },
+      { sessionId: s.sessionId, jobId, cents: cents ?? 'unknown' },
       'paid session whose basket was in damaged journal records and that released nothing: journaled for the operator to settle',
     );
   }

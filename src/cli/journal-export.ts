@@ -27,7 +27,8 @@
  *                    session only where one was served throughout from the read before them to the loss,
  *                    else empty and the note names who was served at both ends ("whose unknown")
  *   goods_unsettled  a paid sale whose basket record was damaged before any release: what it paid (amount)
- *                    waits for the operator's settle-release (job in note)
+ *                    waits for the operator's settle-release (job in note); amount empty (0 in the
+ *                    totals) and "amount unknown" in the note where no surviving record names it
  *                    - these two rows are NOT money booked: they say what the operator must look at
  *
  * Card numbers appear only masked (`9276********2845`). Timestamps are device time: see local-time.ts.
@@ -126,6 +127,8 @@ export interface ExportRow {
   figures?: SaleFigures;
   /** `vat` rows: the rate's gross (also `amountCents`), net and tax as the receipt printed them. */
   vat?: VatPart;
+  /** A `goods_unsettled` row whose amount no record names: `amountCents` 0 means nothing (CSV: empty). */
+  amountUnknown?: boolean;
 }
 
 export interface ExportOptions {
@@ -301,11 +304,17 @@ export function exportJournal(records: readonly JournalRecord[], opts: ExportOpt
         card: '',
         note: `${e.results} coin validator results lost before they were read (up to event ${e.ev}), ${lossWhose(e)}: count the cash box`,
       });
-    if (e.type === 'goods_unsettled')
-      push('goods_unsettled', e.cents, {
+    if (e.type === 'goods_unsettled') {
+      // Written 0 before the flag where no amount was known: a paid sale is not of 0 ct.
+      const unknown = e.amountUnknown === true || e.cents === 0;
+      push('goods_unsettled', unknown ? 0 : e.cents, {
         apiTransactionId: e.transactionId ?? base.apiTransactionId,
-        note: `paid, goods unknown (its basket's record damaged): settle-release ${e.jobId}`,
+        ...(unknown ? { amountUnknown: true } : {}),
+        note: unknown
+          ? `paid, amount unknown, goods unknown (damaged journal records): settle-release ${e.jobId} (refunded: with the amount paid, from the terminal's receipt or the API)`
+          : `paid, goods unknown (its basket's record damaged): settle-release ${e.jobId}`,
       });
+    }
     if (e.type === 'unclaimed_settled' && voucherCents !== undefined)
       push('voucher_settled', voucherCents, {
         session: '',
@@ -368,8 +377,8 @@ export function rowValues(r: ExportRow): Array<string | number> {
     r.kind,
     r.session,
     r.mode,
-    r.amountCents,
-    formatCents(r.amountCents, ''),
+    r.amountUnknown ? '' : r.amountCents,
+    r.amountUnknown ? '' : formatCents(r.amountCents, ''),
     r.paymentStep,
     r.apiTransactionId,
     r.outcome,

@@ -67,6 +67,8 @@ export type JournalView =
         cents: number;
         ts: number;
         sale: boolean;
+        /** A sale whose amount no record names: `cents` is 0 and means nothing. */
+        amountUnknown?: boolean;
       }[];
       lifetime: Counters;
       sinceCollection: Counters;
@@ -306,6 +308,7 @@ export async function readJournalView(dir: string): Promise<JournalView> {
         cents: r.cents,
         ts: r.ts,
         sale: r.sale === true,
+        ...(r.amountUnknown ? { amountUnknown: true } : {}),
       })),
     lifetime: state.lifetime,
     sinceCollection: state.sinceCollection,

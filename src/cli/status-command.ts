@@ -141,7 +141,7 @@ export function formatStatus(s: KioskStatus, now: number, timeZone = systemTimeZ
         out.push(
           `${' '.repeat(22)}${r.jobId} ` +
             (r.sale
-              ? `sale paid ${eur(r.cents)}, goods unknown (damaged journal records), since ${at(r.ts)}`
+              ? `sale paid ${r.amountUnknown ? '(amount unknown: refund with cents)' : eur(r.cents)}, goods unknown (damaged journal records), since ${at(r.ts)}`
               : `slot ${r.slot} ${eur(r.cents)}, release outcome unknown, since ${at(r.ts)}`),
         );
     }

@@ -24,7 +24,8 @@ export interface KioskSummary {
 export interface VendSummary {
   slots: { id: string; product: number; stock: number; blocked: string | null }[];
   /** Releases whose outcome is unknown: never repeated, the operator settles them. */
-  releasesInDoubt: { jobId: string; slot: string; cents: number }[];
+  /** `amountUnknown`: a paid sale whose amount no record names (`cents` 0 means nothing). */
+  releasesInDoubt: { jobId: string; slot: string; cents: number; amountUnknown?: boolean }[];
   /**
    * `coins`: what a simulated hopper holds; `booked`: the coins by the journal's books (fills and
    * take-outs from the service menu, minus payouts), null until a technician first books a fill;

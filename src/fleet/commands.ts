@@ -214,6 +214,7 @@ export class CommandHandler {
           args.jobId as string,
           args.how as 'delivered' | 'refunded',
           (args.print as boolean | undefined) ?? false,
+          args.cents as number | undefined,
         );
       case 'unblock-slot':
         return port.unblockSlot(args.slot as string);

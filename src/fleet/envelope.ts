@@ -391,11 +391,15 @@ export const COMMAND_ARGS = {
    * Vending counter: settle a paid release whose outcome is unknown, by its job id (`slot_jammed` and
    * `health.devices.slots` name it): `delivered` (the customer got it) or `refunded` (a voucher for its
    * price; printed at the kiosk only with `print: true`, e.g. the customer is standing there).
+   * `cents`: the amount of a refund where the kiosk does not know it (a paid sale of damaged journal
+   * records, `amountUnknown` in `health.devices.slots.inDoubt`): whole cents, 1 to 100000; refused
+   * by the kiosk without it there, and with it anywhere else.
    */
   'settle-release': z.strictObject({
     jobId: z.string().regex(/^[A-Za-z0-9_.:-]{1,120}$/),
     how: z.enum(['delivered', 'refunded']),
     print: z.boolean().optional(),
+    cents: z.int().min(1).max(100_000).optional(),
     reason: reason.optional(),
   }),
   /**

@@ -55,7 +55,13 @@ export interface KioskPort {
    * Rejects with `refused: ...` for an unknown job, one settled already, one still in flight or whose
    * session is still open, and without vend slots.
    */
-  settleRelease(jobId: string, how: 'delivered' | 'refunded', print: boolean): Promise<ReleaseSettleReport>;
+  /** `cents`: the refund's amount where the kiosk does not know it (refused without it there). */
+  settleRelease(
+    jobId: string,
+    how: 'delivered' | 'refunded',
+    print: boolean,
+    cents?: number,
+  ): Promise<ReleaseSettleReport>;
   /**
    * Vending counter: unblocks a blocked slot (journaled `slot_unblocked`); resolves with its stock.
    * Rejects with `refused: ...` for no such slot, one not blocked, one with a release still in doubt,

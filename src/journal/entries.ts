@@ -364,8 +364,12 @@ export const ReleaseOutcomeSchema = z.object({
 /**
  * A paid sale whose goods the journal cannot tell: its basket's record was damaged before any release
  * was journaled, so no unit can be tried or given back by slot. What it paid (`cents`, from the
- * payment's outcome; 0: not known either) waits for the operator, who settles it like a release in
- * doubt (`release_settled` with this `jobId`: delivered, or refunded with a voucher).
+ * payment's outcome or the card terminal's payment record) waits for the operator, who settles it like
+ * a release in doubt (`release_settled` with this `jobId`: delivered, or refunded with a voucher).
+ * `amountUnknown`: no surviving record names the amount (a payment outcome journaled by firmware from
+ * before the amount was repeated in it); `cents` is then 0 and means nothing, and a refund needs the
+ * operator's amount (`release_settled` `cents`). A record without the field and with `cents` 0 (written
+ * before the field) is read the same: a paid sale costs more than 0 ct.
  */
 export const GoodsUnsettledSchema = z.object({
   type: z.literal('goods_unsettled'),
@@ -373,6 +377,7 @@ export const GoodsUnsettledSchema = z.object({
   jobId: id,
   cents,
   transactionId: z.string().optional(),
+  amountUnknown: z.literal(true).optional(),
 });
 
 /** The operator settled a release whose outcome was unknown. */
@@ -383,6 +388,11 @@ export const ReleaseSettledSchema = z.object({
   how: z.enum(['delivered', 'refunded']),
   voucher: z.string().optional(),
   by: z.string().optional(),
+  /**
+   * `refunded` of a sale whose amount the journal does not know (`goods_unsettled` `amountUnknown`):
+   * the amount the operator gave, what the voucher pays. Absent otherwise (the release's own price).
+   */
+  cents: positiveCents.optional(),
 });
 
 const HopperCountersSchema = z.object({

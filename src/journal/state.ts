@@ -223,6 +223,11 @@ const ReleaseStateSchema = z.object({
    * 0), `cents` what it paid; settled by the operator as a release in doubt.
    */
   sale: z.literal(true).optional(),
+  /**
+   * Such a sale whose amount no surviving record names (`goods_unsettled` `amountUnknown`, or an older
+   * one of 0 ct): `cents` 0 means nothing; a refund needs the operator's amount.
+   */
+  amountUnknown: z.literal(true).optional(),
 });
 export type ReleaseState = z.infer<typeof ReleaseStateSchema>;
 
@@ -846,6 +851,8 @@ function applyVend(state: LedgerState, e: JournalEntry): void {
         ts: e.ts,
         outcome: 'unknown',
         sale: true,
+        // Written 0 before the flag (no amount known): a paid sale is not of 0 ct.
+        ...(e.amountUnknown || e.cents === 0 ? { amountUnknown: true as const } : {}),
       };
       return;
     }
@@ -856,13 +863,15 @@ function applyVend(state: LedgerState, e: JournalEntry): void {
         return;
       }
       delete vend.releasesInDoubt[e.jobId];
+      // Refunded with the operator's amount where the journal knew none.
+      const settledCents = e.how === 'refunded' ? (e.cents ?? r.cents) : r.cents;
       if (e.how === 'delivered') addTally(vend.delivered, r.cents);
-      else addTally(vend.notDelivered, r.cents);
+      else addTally(vend.notDelivered, settledCents);
       const voucherRef = e.voucher ? signedVoucherParts(e.voucher).ref : undefined;
       vend.settled[e.jobId] = {
         how: e.how,
         ...(e.by ? { by: e.by } : {}),
-        cents: r.cents,
+        cents: settledCents,
         ts: e.ts,
         ...(voucherRef ? { voucherRef } : {}),
       };
@@ -1119,9 +1128,21 @@ export function knownSaleCents(s: Pick<OpenSession, 'tx' | 'starts'>): number | 
   return named.length > 0 ? Math.max(...named) : undefined;
 }
 
-/** `knownSaleCents`, 0 when it is not known. */
-export function paidSaleCents(s: Pick<OpenSession, 'tx' | 'starts'>): number {
-  return knownSaleCents(s) ?? 0;
+/**
+ * `knownSaleCents`, else the card terminal's payment record of the session (it carries the sale's
+ * amount as the transaction had it when paid; one journaled by recovery without an amount, 0, names
+ * none); undefined when no surviving record names it.
+ */
+export function unsettledSaleCents(
+  s: Pick<OpenSession, 'sessionId' | 'tx' | 'starts'>,
+  terminal: Pick<TerminalState, 'batch'> | undefined,
+): number | undefined {
+  const known = knownSaleCents(s);
+  if (known !== undefined && known > 0) return known;
+  const paid = Object.values(terminal?.batch ?? {})
+    .filter((p) => p.sessionId === s.sessionId && p.cents > 0)
+    .map((p) => p.cents);
+  return paid.length > 0 ? Math.max(...paid) : undefined;
 }
 
 /**

@@ -52,7 +52,7 @@ describe('settling a release in doubt (service menu actors, real journal)', () =
    * Two paid releases cut off by a power cut: after the restart both are `unknown`. `stuck`: slots
    * whose sensor reads active (VendSlots.sensorActive).
    */
-  async function afterPowerCut(stuck: ReadonlySet<string> = new Set()) {
+  async function afterPowerCut(stuck: ReadonlySet<string> = new Set(), unknownSale = false) {
     const dir = dirs.make();
     const logger = recordingLogger();
     const first = await Journal.open(dir, { logger });
@@ -67,6 +67,15 @@ describe('settling a release in doubt (service menu actors, real journal)', () =
       cents: 350,
       transactionId: null,
     });
+    // A paid sale of damaged records whose amount no record names (recovery of an older journal).
+    if (unknownSale)
+      await first.append({
+        type: 'goods_unsettled',
+        sessionId: 's9',
+        jobId: 's9:recovery-goods:boot',
+        cents: 0,
+        amountUnknown: true,
+      });
     await first.close();
     const journal = await Journal.open(dir, { logger });
     const vend = new VendJournal(journal, SLOTS, logger, new VoucherIssuer(keys, 'k-0042', 0));
@@ -237,6 +246,36 @@ describe('settling a release in doubt (service menu actors, real journal)', () =
     await assert.rejects(vend.settleRelease('s3:release-0:1', 'refunded', 't'), /session is still open/);
     assert.equal(journal.state.unclaimedVouchers.length, 0);
     await journal.close();
+  });
+
+  it("a sale whose amount is unknown: listed so, the menu's refund refused (no amount can be typed there), the fleet's refund needs the amount and pays it", async () => {
+    const w = await afterPowerCut(new Set(), true);
+    const job = 's9:recovery-goods:boot';
+    const listed = (await run<UnsettledOutput>(w.actors.unsettled)).releases.find((r) => r.jobId === job);
+    assert.deepEqual([listed?.amountUnknown, listed?.desc], [true, 'Kauf, Waren unbekannt']);
+    // On the old code the menu's refund settled it with no voucher: the customer got nothing back.
+    await assert.rejects(run(w.actors.settleRelease, { jobId: job, how: 'refunded' }), /Betrag unbekannt/);
+    await assert.rejects(w.releases.settle(job, 'refunded', 'fleet', true), /amount is unknown/);
+    assert.equal(w.journal.state.unclaimedVouchers.length, 0);
+    assert.equal(w.printer.print.callCount, 0, 'nothing printed');
+    const out = await w.releases.settle(job, 'refunded', 'fleet', true, 678);
+    assert.deepEqual([out.cents, out.printed, out.slot], [678, true, '']);
+    assert.ok(out.voucherRef);
+    assert.equal(w.journal.state.unclaimedVouchers.at(-1)?.cents, 678);
+    const printed = JSON.stringify(w.jobs.at(-1)?.lines);
+    assert.match(printed, /6,78/, 'the voucher printed pays the amount given');
+    await w.journal.close();
+  });
+
+  it('a sale whose amount is unknown: delivered in the menu needs no amount', async () => {
+    const w = await afterPowerCut(new Set(), true);
+    const out = await run<SettleReleaseOutput>(w.actors.settleRelease, {
+      jobId: 's9:recovery-goods:boot',
+      how: 'delivered',
+    });
+    assert.equal(out.voucher, null);
+    assert.equal(w.journal.state.vend.settled['s9:recovery-goods:boot']?.how, 'delivered');
+    await w.journal.close();
   });
 
   describe('the slot after the settle (issue 15)', () => {

@@ -27,6 +27,7 @@ function rig(opts: { sim?: boolean; hopperStatus?: string; booked?: number | nul
     cents: number;
     outcome: string;
     sale?: true;
+    amountUnknown?: true;
   }[] = [];
   let booked = opts.booked === undefined ? 20 : opts.booked;
   const outcomes: unknown[][] = [];
@@ -127,6 +128,22 @@ describe('vending counter', () => {
       message: 's9: paid 678 ct, goods unknown: settle-release s9:recovery-goods:boot',
     });
     assert.ok(!r.alerts.has('slot_jammed'), 'no slot is jammed');
+    // Its amount unknown (an older journal's payment record): never "paid 0 ct".
+    r.doubt.push({
+      jobId: 's10:recovery-goods:boot',
+      sessionId: 's10',
+      slot: '',
+      cents: 0,
+      outcome: 'unknown',
+      sale: true,
+      amountUnknown: true,
+    });
+    r.counter.changed();
+    assert.equal(
+      r.alerts.get('goods_unsettled')?.message,
+      's9: paid 678 ct, goods unknown: settle-release s9:recovery-goods:boot; ' +
+        's10: paid, amount unknown, goods unknown: settle-release s10:recovery-goods:boot (refunded: give cents)',
+    );
     r.doubt.length = 0;
     r.counter.changed();
     assert.ok(!r.alerts.has('goods_unsettled'));

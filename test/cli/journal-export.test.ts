@@ -253,6 +253,18 @@ describe('cli/kiosk journal export', () => {
       cents: 678,
       transactionId: 'STX_V2',
     });
+    // What it paid unknown (an older journal's payment record), with the flag and from before it.
+    for (const [sessionId, flag] of [
+      ['V7', true],
+      ['V8', false],
+    ] as const)
+      await j.append({
+        type: 'goods_unsettled',
+        sessionId,
+        jobId: `${sessionId}:recovery-goods:boot`,
+        cents: 0,
+        ...(flag ? { amountUnknown: true as const } : {}),
+      });
     await j.close();
     const { code, csv, stderr } = await exportCsv();
     assert.equal(code, 0, stderr);
@@ -265,10 +277,19 @@ describe('cli/kiosk journal export', () => {
     assert.match(lost[0]!.note, /whose unknown \(V1 served when the loss was read, not necessarily/);
     const goods = rows.filter((r) => r.kind === 'goods_unsettled');
     assert.deepEqual(
-      goods.map((r) => [r.session, r.amount_cents, r.api_transaction_id]),
-      [['V2', '678', 'STX_V2']],
+      goods.map((r) => [r.session, r.amount_cents, r.amount_eur, r.api_transaction_id]),
+      [
+        ['V2', '678', '6,78', 'STX_V2'],
+        ['V7', '', '', ''],
+        ['V8', '', '', ''],
+      ],
     );
     assert.match(goods[0]!.note, /settle-release V2:recovery-goods:boot/);
+    for (const g of goods.slice(1))
+      assert.match(
+        g.note,
+        /^paid, amount unknown, goods unknown .*settle-release V[78]:recovery-goods:boot \(refunded: with the amount paid/,
+      );
     // Not money booked: the money rows are the sample journal's alone.
     assert.deepEqual(moneyOf(rows), before);
   });

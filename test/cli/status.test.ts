@@ -52,19 +52,41 @@ describe('cli/kiosk status', () => {
       cents: 678,
       transactionId: 'STX_D',
     });
+    // Its amount unknown (the payment's record older than the amount in it), and one written before
+    // the flag with 0 ct: neither reads "0,00 EUR".
+    await j.append({
+      type: 'goods_unsettled',
+      sessionId: 'E',
+      jobId: 'E:recovery-goods:boot',
+      cents: 0,
+      amountUnknown: true,
+    });
+    await j.append({ type: 'goods_unsettled', sessionId: 'F', jobId: 'F:recovery-goods:boot', cents: 0 });
     await j.close();
     const io = recordingIo();
     await statusCommand(['--config', k.configFile], io, deps);
     const text = io.stdout.join('\n');
-    assert.match(text, /to settle\s+1 \(settle-release: delivered or refunded\)/);
+    assert.match(text, /to settle\s+3 \(settle-release: delivered or refunded\)/);
     assert.match(text, /D:recovery-goods:boot sale paid 6,78 EUR, goods unknown \(damaged journal records\)/);
+    for (const s of ['E', 'F'])
+      assert.match(
+        text,
+        new RegExp(
+          `${s}:recovery-goods:boot sale paid \\(amount unknown: refund with cents\\), goods unknown`,
+        ),
+      );
+    assert.doesNotMatch(text, /sale paid 0,00 EUR/);
     const json = recordingIo();
     await statusCommand(['--config', k.configFile, '--json'], json, deps);
     const doc = JSON.parse(json.stdout.join('\n')) as StatusDoc;
     assert.ok(doc.journal.readable);
     assert.deepEqual(
-      doc.journal.releasesInDoubt.map((r) => [r.jobId, r.sessionId, r.cents, r.sale]),
-      [['D:recovery-goods:boot', 'D', 678, true]],
+      doc.journal.releasesInDoubt.map((r) => [r.jobId, r.sessionId, r.cents, r.sale, r.amountUnknown]),
+      [
+        ['D:recovery-goods:boot', 'D', 678, true, undefined],
+        ['E:recovery-goods:boot', 'E', 0, true, true],
+        ['F:recovery-goods:boot', 'F', 0, true, true],
+      ],
     );
   });
 

@@ -122,15 +122,26 @@ describe('fleet commands (unit)', () => {
       { jobId: job, how: 'lost' },
       { jobId: job, how: 'Refunded' },
       { jobId: '../../x', how: 'delivered' },
-      { jobId: job, how: 'delivered', cents: 1 },
       { jobId: job, how: 'refunded', print: 'yes' },
+      // The refund's amount where the kiosk knows none: whole cents, 1 to 100000.
+      { jobId: job, how: 'refunded', cents: 0 },
+      { jobId: job, how: 'refunded', cents: 12.5 },
+      { jobId: job, how: 'refunded', cents: 100_001 },
+      { jobId: job, how: 'refunded', cents: '678' },
     ]) {
       await handler.handle('settle-release', cmd(bad));
       assert.deepEqual([answers.at(-1)?.status, answers.at(-1)?.reason], ['rejected', 'bad_args']);
     }
+    // A sale whose amount the kiosk does not know: the operator's amount goes to the kiosk.
+    await handler.handle('settle-release', cmd({ jobId: job, how: 'refunded', cents: 678 }));
+    assert.deepEqual(
+      [answers.at(-1)?.status, (answers.at(-1)?.result as { amountCents?: number })?.amountCents],
+      ['succeeded', 678],
+    );
     assert.deepEqual(kiosk.calls, [
       `settle-release:${job}:refunded:false`,
       `settle-release:${job}:delivered:true`,
+      `settle-release:${job}:refunded:false:678`,
     ]);
     kiosk.failNext = new Error(`refused: release ${job} already settled (refunded)`);
     await handler.handle('settle-release', cmd({ jobId: job, how: 'refunded' }));

@@ -113,3 +113,13 @@ export async function paidAtTerminal(j: Journal, sessionId: string, apiId: strin
     failed: () => 'unknown',
   });
 }
+
+/**
+ * The terminal's payment as firmware from before the outcome repeated its intent journaled it: the
+ * outcome names neither the session nor the step nor what the sale cost.
+ */
+export async function paidAtTerminalBefore(j: Journal, sessionId: string, apiId: string): Promise<void> {
+  const jobId = `${sessionId}:start:1`;
+  await j.append({ type: 'api_intent', sessionId, apiId, step: 'start/cashless', jobId });
+  await j.append({ type: 'api_outcome', jobId, result: 'ok', status: 'ok', apiId });
+}

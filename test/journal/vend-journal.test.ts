@@ -10,7 +10,15 @@ import { VendJournal } from '../../src/bookkeeping/vend-journal.js';
 import { Journal } from '../../src/journal/journal.js';
 import { emptyState, LedgerStateSchema } from '../../src/journal/state.js';
 import { silentLogger } from '../../src/util/logger.js';
-import { flipFirst, paidAtTerminal, saleOfTwo, segmentFiles, tempDirs } from './helpers.js';
+import { MAX_SETTLE_CENTS, SettleRefused } from '../../src/bookkeeping/vend-journal.js';
+import {
+  flipFirst,
+  paidAtTerminal,
+  paidAtTerminalBefore,
+  saleOfTwo,
+  segmentFiles,
+  tempDirs,
+} from './helpers.js';
 
 const SLOTS = [
   { id: 'A1', product: 1, capacity: 10, initialStock: 3, lowAt: 1 },
@@ -241,6 +249,97 @@ describe('vend journal (stock, releases and payouts in the journal)', () => {
     assert.equal(journal.state.unclaimedVouchers.at(-1)?.cents, 678, 'a voucher for what it paid');
     assert.deepEqual(vend.unsettled(), []);
     assert.equal(journal.state.vend.settled[jobId]?.how, 'refunded');
+    await journal.close();
+  });
+
+  /**
+   * The 31418 sale (678 ct at the terminal, `tx_created` damaged before any release) with its payment
+   * journaled by firmware from before the outcome repeated the amount; reopened, recovered, closed.
+   */
+  async function unsettledOfBefore(sessionId: string, terminalCents?: number) {
+    const first = await open();
+    const j = first.journal;
+    const tx = `STX-${sessionId}`;
+    await saleOfTwo(j, sessionId, tx, 339);
+    await paidAtTerminalBefore(j, sessionId, tx);
+    if (terminalCents !== undefined)
+      await j.append({ type: 'terminal_payment', sessionId, apiId: tx, cents: terminalCents });
+    await j.close();
+    flipFirst(first.dir, 'tx_created');
+    const second = await open(first.dir);
+    assert.equal(second.journal.state.sessions[sessionId]?.paid, true);
+    await second.vend.afterRestart();
+    await second.journal.append({ type: 'session_closed', sessionId, outcome: 'aborted' });
+    return { ...second, jobId: `${sessionId}:recovery-goods:boot` };
+  }
+
+  it("a paid sale of damaged records whose payment outcome names no amount (older firmware): the record says the amount is unknown, never 0 ct; a refund needs the operator's amount", async () => {
+    const { dir, journal, vend, jobId } = await unsettledOfBefore('s20');
+    const record = (await Journal.read(dir)).records.find((r) => r.type === 'goods_unsettled');
+    assert.equal(
+      record?.type === 'goods_unsettled' && record.amountUnknown,
+      true,
+      'said unknown in the record',
+    );
+    const [r] = vend.unsettled();
+    assert.deepEqual([r?.jobId, r?.sale, r?.amountUnknown], [jobId, true, true]);
+
+    // On the old code: a voucher of 0 ct (none issued, settled refunded: the customer got nothing back).
+    await assert.rejects(
+      vend.settleRelease(jobId, 'refunded', 'fleet'),
+      (e: unknown) => e instanceof SettleRefused && e.why === 'amount' && /amount is unknown/.test(e.message),
+    );
+    for (const bad of [0, -100, 12.5, MAX_SETTLE_CENTS + 1, Number.NaN])
+      await assert.rejects(
+        vend.settleRelease(jobId, 'refunded', 'fleet', bad),
+        /amount .* refused/,
+        String(bad),
+      );
+    await assert.rejects(vend.settleRelease(jobId, 'delivered', 'fleet', 678), /delivered takes no amount/);
+    assert.equal(journal.state.unclaimedVouchers.length, 0, 'nothing issued by the refusals');
+    assert.equal(vend.unsettled().length, 1, 'still to settle');
+
+    const code = await vend.settleRelease(jobId, 'refunded', 'fleet', 678);
+    assert.ok(code, 'a voucher');
+    assert.equal(journal.state.unclaimedVouchers.at(-1)?.cents, 678, "a voucher for the operator's amount");
+    assert.equal(journal.state.vend.settled[jobId]?.cents, 678);
+    assert.equal(journal.state.vend.notDelivered.cents, 678);
+    const settled = (await Journal.read(dir)).records.find((x) => x.type === 'release_settled');
+    assert.equal(settled?.type === 'release_settled' && settled.cents, 678, 'the amount given is journaled');
+    await journal.close();
+  });
+
+  it('... delivered needs no amount; a known amount takes none', async () => {
+    const unknown = await unsettledOfBefore('s21');
+    assert.equal(await unknown.vend.settleRelease(unknown.jobId, 'delivered', 'fleet'), null);
+    assert.equal(unknown.journal.state.vend.settled[unknown.jobId]?.how, 'delivered');
+    assert.deepEqual(unknown.journal.state.unclaimedVouchers, []);
+    await unknown.journal.close();
+
+    // The card terminal's payment record survived: it names what the sale cost.
+    const known = await unsettledOfBefore('s22', 678);
+    const [r] = known.vend.unsettled();
+    assert.deepEqual(
+      [r?.cents, r?.amountUnknown],
+      [678, undefined],
+      "the terminal's record names the amount",
+    );
+    await assert.rejects(known.vend.settleRelease(known.jobId, 'refunded', 'fleet', 500), /amount is known/);
+    assert.ok(await known.vend.settleRelease(known.jobId, 'refunded', 'fleet'));
+    assert.equal(known.journal.state.unclaimedVouchers.at(-1)?.cents, 678);
+    await known.journal.close();
+  });
+
+  it('a goods_unsettled record of 0 ct written before the amountUnknown field reads as amount unknown', async () => {
+    const { journal, vend } = await open();
+    await journal.append({
+      type: 'goods_unsettled',
+      sessionId: 's23',
+      jobId: 's23:recovery-goods:boot',
+      cents: 0,
+    });
+    assert.equal(vend.unsettled()[0]?.amountUnknown, true);
+    await assert.rejects(vend.settleRelease('s23:recovery-goods:boot', 'refunded', 't'), /amount is unknown/);
     await journal.close();
   });
 

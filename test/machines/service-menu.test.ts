@@ -593,6 +593,38 @@ describe('service menu: navigation and actions', () => {
     assert.equal(h.stubs.settleRelease.callCount, 5);
   });
 
+  it("Unsettled vends: a sale whose amount is unknown shows so (never 0,00 EUR), its voucher is the fleet's", async () => {
+    const h = menu();
+    h.stubs.unsettled.resolves({
+      releases: [
+        {
+          jobId: 's9:recovery-goods:boot',
+          slot: '',
+          desc: 'Kauf, Waren unbekannt',
+          cents: 0,
+          amountUnknown: true,
+          when: '03.12. 07:12',
+        },
+      ],
+    });
+    // What the app's actor answers (src/app/service-menu-actors.ts): no amount can be typed here.
+    h.stubs.settleRelease.rejects(new Error('Betrag unbekannt'));
+    await h.login();
+    await h.choose('releases');
+    assert.deepEqual(h.screen(), [
+      ' 03.12. 07:12',
+      'Betrag unbekannt',
+      'Kauf, Waren unbekann',
+      '1/1 OK=Klären',
+    ]);
+    await h.press('ok');
+    assert.deepEqual(h.screen(), ['1=Ausgegeben', '2: per Flotte', ' 03.12. 07:12', 'C=Zurück']);
+    await h.press('amount2');
+    assert.deepEqual(h.screen(), ['Gutschein geben?', 'OK=Ja C=Nein', ' 03.12. 07:12', 'Betrag unbekannt']);
+    await h.press('ok');
+    assert.deepEqual(h.screen().slice(0, 2), ['Nicht gebucht!', 'Betrag unbekannt']);
+  });
+
   it('Change hopper: coins put in or taken out (step keys, never more out than the books hold), confirmed, journaled', async () => {
     const h = menu();
     await h.login();

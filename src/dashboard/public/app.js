@@ -1,4 +1,4 @@
-/* global document, window, EventSource, fetch, confirm, uPlot, history, location */
+/* global document, window, EventSource, fetch, confirm, prompt, alert, uPlot, history, location */
 /**
  * The fleet page: tiles from /api/stream (Server-Sent Events), a detail panel from /api/kiosks/:id,
  * commands through POST /api/kiosks/:id/cmd/:name. No framework, no build step. Everything a kiosk
@@ -730,22 +730,34 @@ function renderVend(hl) {
       h(
         'li',
         { 'data-job': r.jobId },
-        // No slot: a paid sale whose goods the kiosk's journal cannot tell (goods_unsettled).
+        // No slot: a paid sale whose goods the kiosk's journal cannot tell (goods_unsettled); its
+        // amount too where no record names it (amountUnknown: a refund asks for the amount).
         r.slot
           ? `${r.slot}: release of ${money(r.cents)} unknown `
-          : `sale paid ${money(r.cents)}, goods unknown `,
+          : r.amountUnknown
+            ? 'sale paid (amount unknown), goods unknown '
+            : `sale paid ${money(r.cents)}, goods unknown `,
         cmdButton(
           'settle-release',
           { jobId: r.jobId, how: 'delivered' },
           'Delivered',
           `The customer got the goods ${r.slot ? `from ${r.slot}` : 'of this sale'}: book it delivered?`,
         ),
-        cmdButton(
-          'settle-release',
-          { jobId: r.jobId, how: 'refunded' },
-          'Refund (voucher)',
-          `The goods did not come out${r.slot ? ` of ${r.slot}` : ''}: issue a voucher for ${money(r.cents)}?`,
-        ),
+        r.amountUnknown
+          ? askCents(
+              cmdButton(
+                'settle-release',
+                { jobId: r.jobId, how: 'refunded' },
+                'Refund (voucher)',
+                'The goods were not given: issue a voucher for the amount you give?',
+              ),
+            )
+          : cmdButton(
+              'settle-release',
+              { jobId: r.jobId, how: 'refunded' },
+              'Refund (voucher)',
+              `The goods did not come out${r.slot ? ` of ${r.slot}` : ''}: issue a voucher for ${money(r.cents)}?`,
+            ),
       ),
     ),
   );
@@ -847,12 +859,44 @@ function renderCommands() {
   );
 }
 
+/** The command takes the amount the operator types (a refund whose amount the kiosk does not know). */
+function askCents(button) {
+  button.dataset.askCents = '1';
+  return button;
+}
+
+/** "12,34" or "12.34" (EUR) as whole cents; null unless 0.01 to 1000.00. */
+function centsOf(text) {
+  const m = /^\s*(\d{1,4})(?:[.,](\d{1,2}))?\s*$/.exec(text || '');
+  if (!m) return null;
+  const cents = Number(m[1]) * 100 + Number((m[2] || '0').padEnd(2, '0'));
+  return cents >= 1 && cents <= 100000 ? cents : null;
+}
+
 async function sendCommand(button) {
   const id = ui.selected;
   if (!id) return;
   const name = button.dataset.cmd;
-  if (button.dataset.confirm && !confirm(`${id}: ${button.dataset.confirm}`)) return;
-  const args = button.dataset.args ? JSON.parse(button.dataset.args) : {};
+  let cents;
+  if (button.dataset.askCents) {
+    // Never a default: the kiosk refuses the refund without the amount the customer paid.
+    cents = centsOf(
+      prompt(`${id}: the amount the customer paid, in EUR (terminal receipt, API transaction):`),
+    );
+    if (cents === null) {
+      alert('Not sent: give the amount in EUR, e.g. 6,78 (at most 1000,00).');
+      return;
+    }
+  }
+  if (
+    button.dataset.confirm &&
+    !confirm(`${id}: ${button.dataset.confirm}${cents ? ` (${money(cents)})` : ''}`)
+  )
+    return;
+  const args = {
+    ...(button.dataset.args ? JSON.parse(button.dataset.args) : {}),
+    ...(cents ? { cents } : {}),
+  };
   button.disabled = true;
   setTimeout(() => (button.disabled = false), 800);
   try {

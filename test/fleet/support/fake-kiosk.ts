@@ -65,10 +65,11 @@ export class FakeKiosk implements KioskPort {
     jobId: string,
     how: 'delivered' | 'refunded',
     print: boolean,
+    cents?: number,
   ): Promise<ReleaseSettleReport> {
-    this.call(`settle-release:${jobId}:${how}:${print}`);
+    this.call(`settle-release:${jobId}:${how}:${print}${cents !== undefined ? `:${cents}` : ''}`);
     return how === 'refunded'
-      ? { jobId, how, amountCents: 180, voucher: 'k-0042.QX7MD2KA', printed: print }
+      ? { jobId, how, amountCents: cents ?? 180, voucher: 'k-0042.QX7MD2KA', printed: print }
       : { jobId, how, amountCents: 180 };
   }
   async unblockSlot(slot: string): Promise<{ slot: string; stock: number }> {
