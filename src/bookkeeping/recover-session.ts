@@ -198,7 +198,7 @@ export class RecoverSession {
   }
 
   async run(): Promise<void> {
-    const doubt = this.doubt();
+    const doubt = this.doubt() ?? (await this.terminalPaymentLostToDamage());
     if (doubt) await this.resolveDoubt(doubt);
     if (this.live().paid) await this.deps.servePaid?.(this.id);
     await this.reverseIfNotServed();
@@ -298,6 +298,36 @@ export class RecoverSession {
     if (!step || (step.outcome !== undefined && step.outcome !== 'unknown') || !movesMoney(step.step))
       return null;
     return { step: step.step, jobId: step.jobId, apiId: this.s.apiId ?? step.apiId, cents: step.cents };
+  }
+
+  /**
+   * A session touched by journal damage whose records show no payment may have lost the record of
+   * one: the `start/cashless` intent written before the terminal paid (chaos seed 49002 run 0: its
+   * api_intent damaged, the power cut before its outcome; the sale was closed `aborted` and the
+   * customer's 1,98 EUR stayed charged). The sale transaction is read back: one the terminal paid (it
+   * carries the terminal's receipt number) is journaled again as a payment in doubt, intent first,
+   * and settled as any cut during `start/cashless` (served, or reversed when nothing was released).
+   * Cash and loyalty payments lost this way are left to the money check and the leftover's read-back
+   * (damagedButPaidOnServer).
+   */
+  private async terminalPaymentLostToDamage(): Promise<Doubt | null> {
+    const saleApiId = this.saleApiId;
+    if (!this.s.damaged || this.live().paid || !saleApiId || isJobRef(saleApiId)) return null;
+    const rb = await read(() => this.deps.api.readBack(saleApiId));
+    if (rb.took === 'no_effect' || !receiptNumberOf(rb.transaction)) return null;
+    this.deps.logger.error(
+      { sessionId: this.id, took: rb.took, status: rb.transaction.status },
+      'recovery: damaged session paid at the terminal on the server, its payment record lost: settled as a payment in doubt',
+    );
+    const jobId = this.job('payment-lost');
+    await this.deps.journal.append({
+      type: 'api_intent',
+      sessionId: this.id,
+      apiId: saleApiId,
+      step: 'start/cashless',
+      jobId,
+    });
+    return { step: 'start/cashless', jobId, apiId: saleApiId, cents: undefined };
   }
 
   /** Read it back before anything else, and act on what the server says. */

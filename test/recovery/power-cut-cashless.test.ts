@@ -9,6 +9,7 @@
  *    number (`cancelTrx`), journaled, and nothing is owed.
  */
 import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Journal } from '../../src/journal/journal.js';
 import { simulatorCatalogue, startKiosk, type KioskProcess } from '../../src/harness/kiosk-process.js';
@@ -124,5 +125,39 @@ describe('power cut during start/cashless (SIGKILL) and restart', function () {
     assert.deepEqual(state.terminal.reversals, { count: 1, cents: 180 });
     assert.equal(state.unclaimedVouchers.length, 0);
     assert.equal(state.vend.notDelivered.cents, 180, 'the unit never released is recorded not served');
+  });
+
+  it('vending counter, the start/cashless intent damaged too: the payment is found on the server and reversed, not closed aborted (chaos seed 49002)', async () => {
+    const config = { ...CONFIG, ...SLOTS };
+    const k = await cutDuringTerminalPayment(config);
+    // one flipped bit in the only record of the terminal payment, as rotting storage would leave it
+    const dir = join(k.dir, 'journal');
+    const file = join(
+      dir,
+      readdirSync(dir)
+        .filter((n) => /^journal-\d+\.log$/.test(n))
+        .sort()
+        .at(-1)!,
+    );
+    const bytes = readFileSync(file);
+    const at = bytes.indexOf('"step":"start/cashless"');
+    assert.ok(at > 0, 'the intent was journaled before the call');
+    bytes[at + 3] = bytes[at + 3]! ^ 0x04;
+    writeFileSync(file, bytes);
+    const k2 = await restart(k, config);
+    const sales = (await k2.ledger()).sales;
+    assert.equal(sales.length, 1);
+    assert.equal(sales[0]!.cancelled, true, 'reversed through the API');
+    assert.equal((await k2.state()).journal.unclaimedVouchers, 0, 'no voucher on top of the reversal');
+    await k2.stop();
+
+    const { records, state } = await Journal.read(dir);
+    assert.ok(
+      records.some((r) => r.type === 'api_intent' && r.step === 'start/cashless'),
+      'journaled again',
+    );
+    assert.deepEqual(state.terminal.reversals, { count: 1, cents: 180 });
+    const closed = records.find((r) => r.type === 'session_closed');
+    assert.ok(closed && closed.type === 'session_closed' && closed.outcome !== 'completed');
   });
 });
