@@ -23,7 +23,7 @@ import {
   type ReceiptLine,
   type Transaction,
 } from '../api/schemas.js';
-import type { SmartTransactionsApi } from '../api/types.js';
+import type { ReadBack, SmartTransactionsApi } from '../api/types.js';
 import { classifyStatus, isNotPaid } from '../api/transaction-status.js';
 import type { ApiStep } from '../journal/entries.js';
 import type { Journal } from '../journal/journal.js';
@@ -183,6 +183,11 @@ export class RecoverSession {
   private paidTx: Transaction | undefined;
   private paidStep: ApiStep | undefined;
   private jobSeq = 0;
+  /**
+   * The sale transaction as read back by `terminalPaymentLostToDamage` when it changed nothing: what
+   * `damagedButPaidOnServer` asks again later in the same round (no write to the server in between).
+   */
+  private unchangedSaleReadBack: ReadBack | undefined;
 
   constructor(
     /** The session in the journal's state (the fold updates it as recovery writes). */
@@ -314,7 +319,10 @@ export class RecoverSession {
     const saleApiId = this.saleApiId;
     if (!this.s.damaged || this.live().paid || !saleApiId || isJobRef(saleApiId)) return null;
     const rb = await read(() => this.deps.api.readBack(saleApiId));
-    if (rb.took === 'no_effect' || !receiptNumberOf(rb.transaction)) return null;
+    if (rb.took === 'no_effect' || !receiptNumberOf(rb.transaction)) {
+      this.unchangedSaleReadBack = rb;
+      return null;
+    }
     this.deps.logger.error(
       { sessionId: this.id, took: rb.took, status: rb.transaction.status },
       'recovery: damaged session paid at the terminal on the server, its payment record lost: settled as a payment in doubt',
@@ -636,7 +644,7 @@ export class RecoverSession {
     const saleApiId = this.saleApiId;
     if (!this.s.damaged || this.live().paid || !saleApiId || isJobRef(saleApiId) || this.leftover() <= 0)
       return false;
-    const rb = await read(() => this.deps.api.readBack(saleApiId));
+    const rb = this.unchangedSaleReadBack ?? (await read(() => this.deps.api.readBack(saleApiId)));
     const paid = rb.took === 'effect';
     if (paid)
       this.deps.logger.warn(
